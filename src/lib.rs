@@ -1,0 +1,29 @@
+//! # schedplus
+//!
+//! An emulator of the Exchange 2000/2003 public-folder free/busy store: the hidden
+//! `SCHEDULE+ FREE BUSY` folder, its per-administrative-group folders and per-user messages
+//! whose MAPI properties ([MS-OXOPFFB]) encode busy, tentative and out-of-office blocks,
+//! served over the `GET /public/?Cmd=freebusy` query that Exchange 2007/2010 Client Access
+//! servers fall back to for legacy mailboxes.
+//!
+//! # Layout
+//!
+//! Three layers, visible in the folder tree:
+//!
+//! * [`protocol`]: pure, no I/O. [`protocol::time`] (minutes since 1601, month keys),
+//!   [`protocol::legacy_dn`] (legacyExchangeDN → admin-group folder and subject),
+//!   [`protocol::wss_name`] (Web Storage System URL escaping), [`protocol::mapi`] (property
+//!   tags and typed values), [`protocol::freebusy`] (statuses and interval sets),
+//!   [`protocol::pffb`] (the MS-OXOPFFB month/block codec), [`protocol::raster`] (the
+//!   `fbdata` digits), [`protocol::query`] (the `?Cmd=freebusy` request and XML answer) and
+//!   [`protocol::directory_file`] (CSV and LDIF directory exports).
+//! * [`store`]: sled behind a narrow API ([`store::Store`], a cheap `Clone` handle); every
+//!   record goes through [`store::codec`], the one place that knows the byte format.
+//! * [`transport`]: the warp adapter. One catch-all filter hands every request to
+//!   [`transport::dispatch`], which matches on the method and path and never rejects.
+//!
+//! Beside them: [`ops`] (the admin operations, shared by the CLI and the HTTP admin API),
+//! [`admin_client`] (how the CLI reaches a running server), [`demo`] (the embedded demo
+//! organisation) and [`cli`] (argument parsing; `main.rs` only calls [`cli::main`]).
+
+pub mod protocol;

@@ -1,0 +1,313 @@
+//! legacyExchangeDN and the two names the free/busy store derives from it.
+//!
+//! Owns [`LegacyDn`] (`/o=Org/ou=AG/cn=Recipients/cn=alias`, validated, compared without
+//! regard to case), [`AdminGroup`] (the folder name `EX:/o=Org/ou=AG`, case kept) and
+//! [`Subject`] (the message subject `USER-/CN=RECIPIENTS/CN=ALIAS`, upper-cased when
+//! written, matched without regard to case). PROTOCOL.md §1.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest DN accepted; real ones are well under 300 characters.
+pub const MAX_DN_LEN: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{input}' is not a legacyExchangeDN: {reason}")]
+pub struct DnError {
+    pub input: String,
+    pub reason: &'static str,
+}
+
+/// A legacyExchangeDN as given (case kept), with the offset of its first `/cn=`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LegacyDn {
+    raw: String,
+    cn_at: usize,
+}
+
+impl LegacyDn {
+    /// Accepts `/o=…[/ou=…]…/cn=…[/cn=…]…`: every part `attr=value` with a non-empty
+    /// alphabetic attribute and a non-empty value, the first part `o=`, at least one `cn=`.
+    pub fn parse(input: &str) -> Result<LegacyDn, DnError> {
+        let err = |reason| DnError {
+            input: truncate_for_message(input),
+            reason,
+        };
+        let raw = input.trim();
+        if raw.is_empty() {
+            return Err(err("it is empty"));
+        }
+        if raw.len() > MAX_DN_LEN {
+            return Err(err("it is longer than 1024 characters"));
+        }
+        if raw.chars().any(|c| c.is_control()) {
+            return Err(err("it contains control characters"));
+        }
+        let Some(body) = raw.strip_prefix('/') else {
+            return Err(err("it must start with /o="));
+        };
+        let mut offset = 1;
+        let mut cn_at = None;
+        for (i, part) in body.split('/').enumerate() {
+            let Some((attr, value)) = part.split_once('=') else {
+                return Err(err("every part must look like attr=value"));
+            };
+            if attr.is_empty() || !attr.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(err("a part has an empty or non-alphabetic attribute name"));
+            }
+            if value.trim().is_empty() {
+                return Err(err("a part has an empty value"));
+            }
+            if i == 0 && !attr.eq_ignore_ascii_case("o") {
+                return Err(err("it must start with /o="));
+            }
+            if cn_at.is_none() && attr.eq_ignore_ascii_case("cn") {
+                cn_at = Some(offset - 1);
+            }
+            offset += part.len() + 1;
+        }
+        let Some(cn_at) = cn_at else {
+            return Err(err("it has no /cn= part naming the recipient"));
+        };
+        Ok(LegacyDn {
+            raw: raw.to_string(),
+            cn_at,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// `EX:` + the DN before its first `/cn=`, case kept.
+    pub fn admin_group(&self) -> AdminGroup {
+        AdminGroup(format!("EX:{}", &self.raw[..self.cn_at]))
+    }
+
+    /// `USER-` + the DN from its first `/cn=`, upper-cased.
+    pub fn subject(&self) -> Subject {
+        Subject(format!("USER-{}", self.raw[self.cn_at..].to_uppercase()))
+    }
+
+    /// The last `cn=` value: the alias when a directory gives none.
+    pub fn last_cn(&self) -> &str {
+        self.raw[self.cn_at..]
+            .rsplit('/')
+            .find_map(|p| {
+                let (a, v) = p.split_once('=')?;
+                a.eq_ignore_ascii_case("cn").then_some(v)
+            })
+            .unwrap_or_default()
+    }
+
+    /// The case-insensitive identity, used as a store key.
+    pub fn key(&self) -> String {
+        self.raw.to_lowercase()
+    }
+}
+
+impl PartialEq for LegacyDn {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw.eq_ignore_ascii_case(&other.raw) || self.key() == other.key()
+    }
+}
+impl Eq for LegacyDn {}
+
+impl fmt::Display for LegacyDn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+/// An administrative-group folder name under `SCHEDULE+ FREE BUSY`: `EX:/o=Org/ou=AG`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminGroup(String);
+
+impl AdminGroup {
+    /// A folder name as a client sends it (MKCOL, URLs): must start with `EX:/o=`.
+    pub fn parse(name: &str) -> Result<AdminGroup, DnError> {
+        let rest = name
+            .get(..3)
+            .filter(|p| p.eq_ignore_ascii_case("EX:"))
+            .map(|_| &name[3..])
+            .ok_or(DnError {
+                input: truncate_for_message(name),
+                reason: "an admin-group folder name starts with EX:/o=",
+            })?;
+        // Validate the DN part by parsing it with a placeholder recipient.
+        LegacyDn::parse(&format!("{rest}/cn=x")).map_err(|e| DnError {
+            input: truncate_for_message(name),
+            reason: e.reason,
+        })?;
+        Ok(AdminGroup(format!("EX:{rest}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl PartialEq for AdminGroup {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for AdminGroup {}
+
+impl fmt::Display for AdminGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A free/busy message subject, `USER-/CN=…`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Subject(String);
+
+impl Subject {
+    /// A subject as a client wrote it; must start with `USER-` (any case). Kept as sent.
+    pub fn parse(s: &str) -> Result<Subject, DnError> {
+        let ok = s.len() > 5 && s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("USER-"));
+        if !ok || s.chars().any(|c| c.is_control()) || s.len() > MAX_DN_LEN {
+            return Err(DnError {
+                input: truncate_for_message(s),
+                reason: "a free/busy subject looks like USER-/CN=RECIPIENTS/CN=ALIAS",
+            });
+        }
+        Ok(Subject(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl PartialEq for Subject {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Subject {}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Inputs quoted in error messages are cut so a hostile one cannot flood a log line.
+pub(crate) fn truncate_for_message(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn protocol_example() {
+        let dn = LegacyDn::parse("/o=CompanyABC/ou=Paris/cn=Recipients/cn=jsguillet").unwrap();
+        assert_eq!(dn.admin_group().as_str(), "EX:/o=CompanyABC/ou=Paris");
+        assert_eq!(dn.subject().as_str(), "USER-/CN=RECIPIENTS/CN=JSGUILLET");
+        assert_eq!(dn.last_cn(), "jsguillet");
+    }
+
+    #[test]
+    fn first_cn_found_case_insensitively_and_all_cn_parts_kept() {
+        let dn = LegacyDn::parse(
+            "/O=First Organization/OU=First Administrative Group/CN=Recipients/CN=Users/cn=Dan",
+        )
+        .unwrap();
+        assert_eq!(
+            dn.admin_group().as_str(),
+            "EX:/O=First Organization/OU=First Administrative Group"
+        );
+        assert_eq!(dn.subject().as_str(), "USER-/CN=RECIPIENTS/CN=USERS/CN=DAN");
+    }
+
+    #[test]
+    fn comparison_ignores_case() {
+        let a = LegacyDn::parse("/o=Org/ou=AG/cn=Recipients/cn=a").unwrap();
+        let b = LegacyDn::parse("/O=ORG/OU=ag/CN=recipients/CN=A").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.key(), b.key());
+        assert_eq!(a.admin_group(), b.admin_group());
+        assert_eq!(a.subject(), b.subject());
+    }
+
+    #[test]
+    fn malformed_dns_are_named_in_the_error() {
+        for bad in [
+            "",
+            "o=Org/cn=x",
+            "/ou=AG/cn=x",
+            "/o=Org/ou=AG",
+            "/o=Org//cn=x",
+            "/o=/cn=x",
+            "/o=Org/c n=x",
+            "/o=Org/cn=a\u{0}b",
+        ] {
+            let e = LegacyDn::parse(bad).unwrap_err();
+            assert!(
+                e.to_string().contains("is not a legacyExchangeDN"),
+                "{bad:?}: {e}"
+            );
+        }
+        let long = format!("/o=O/cn={}", "a".repeat(2000));
+        let e = LegacyDn::parse(&long).unwrap_err();
+        assert!(e.to_string().len() < 300, "error quotes a bounded prefix");
+    }
+
+    #[test]
+    fn admin_group_and_subject_parse() {
+        assert!(AdminGroup::parse("EX:/o=Org/ou=AG").is_ok());
+        assert!(AdminGroup::parse("ex:/o=Org").is_ok());
+        assert!(AdminGroup::parse("/o=Org/ou=AG").is_err());
+        assert!(AdminGroup::parse("EX:").is_err());
+        assert!(Subject::parse("user-/cn=recipients/cn=a").is_ok());
+        assert!(Subject::parse("USER-").is_err());
+        assert!(Subject::parse("Meeting notes").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn derived_names_rebuild_the_dn(
+            o in "[A-Za-z][A-Za-z0-9 ]{0,15}",
+            ou in "[A-Za-z][A-Za-z0-9 ()]{0,20}",
+            cn in "[a-z][a-z0-9.]{0,12}"
+        ) {
+            let raw = format!("/o={o}/ou={ou}/cn=Recipients/cn={cn}");
+            let dn = LegacyDn::parse(&raw).unwrap();
+            let ag = dn.admin_group();
+            let subj = dn.subject();
+            let rebuilt = format!("{}{}", &ag.as_str()[3..], &subj.as_str()[5..]);
+            prop_assert!(rebuilt.eq_ignore_ascii_case(&raw));
+            prop_assert_eq!(subj.as_str().to_uppercase(), subj.as_str());
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,80}") {
+            let _ = LegacyDn::parse(&s);
+            let _ = AdminGroup::parse(&s);
+            let _ = Subject::parse(&s);
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The protocol layer: pure functions and types, no I/O.
+//!
+//! Everything a request or a record is made of is parsed here, once, into domain types that
+//! are valid by construction; the store and transport layers only move them around.
+
+pub mod freebusy;
+pub mod legacy_dn;
+pub mod mapi;
+pub mod time;
+pub mod wss_name;
