@@ -6,5 +6,8 @@
 pub mod freebusy;
 pub mod legacy_dn;
 pub mod mapi;
+pub mod pffb;
+pub mod query;
+pub mod raster;
 pub mod time;
 pub mod wss_name;

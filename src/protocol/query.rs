@@ -1,0 +1,430 @@
+//! The CAS fallback query, `GET /public/?Cmd=freebusy&start=…&end=…&interval=…&u=…`, and
+//! its XML answer.
+//!
+//! Owns the parsing of the query string into a [`FreeBusyQuery`] (parameter names and the
+//! `freebusy` value case-insensitive; `u=` repeated, as `SMTP:addr`, bare `addr` or
+//! `EX:/o=…`; times with `Z`, an offset or no zone), the [`QueryLimits`] that bound the
+//! work one request may ask for, and the writing of the `<a:response xmlns:a="WM">`
+//! document. PROTOCOL.md §3. Resolving users and painting digits happen elsewhere.
+
+use jiff::Timestamp;
+use quick_xml::escape::escape;
+
+use super::raster::SlotGrid;
+use super::time::{Minutes1601, parse_time};
+
+/// Bounds on what one query may ask for; beyond them the answer is a 400.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueryLimits {
+    pub max_users: usize,
+    pub max_slots: usize,
+    pub max_digits: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            max_users: 1000,
+            max_slots: 100_000,
+            max_digits: 20_000_000,
+        }
+    }
+}
+
+/// How a `u=` value names a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserAddress {
+    /// `SMTP:addr` or a bare `addr`.
+    Smtp(String),
+    /// `EX:/o=…/cn=…`, a legacyExchangeDN.
+    Ex(String),
+}
+
+impl UserAddress {
+    /// The `type` attribute of the echoed `<a:email>`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UserAddress::Smtp(_) => "SMTP",
+            UserAddress::Ex(_) => "EX",
+        }
+    }
+
+    /// The address without its prefix.
+    pub fn value(&self) -> &str {
+        match self {
+            UserAddress::Smtp(s) | UserAddress::Ex(s) => s,
+        }
+    }
+
+    pub fn parse(raw: &str) -> UserAddress {
+        let raw = raw.trim();
+        let prefixed = |p: &str| {
+            raw.get(..p.len())
+                .filter(|h| h.eq_ignore_ascii_case(p))
+                .map(|_| raw[p.len()..].trim().to_string())
+        };
+        if let Some(v) = prefixed("SMTP:") {
+            UserAddress::Smtp(v)
+        } else if let Some(v) = prefixed("EX:") {
+            UserAddress::Ex(v)
+        } else {
+            UserAddress::Smtp(raw.to_string())
+        }
+    }
+}
+
+/// A parsed `?Cmd=freebusy` request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FreeBusyQuery {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// Minutes per digit.
+    pub interval: u32,
+    /// In request order, duplicates kept (each gets its own item).
+    pub users: Vec<UserAddress>,
+}
+
+impl FreeBusyQuery {
+    /// The slot grid: starts at `start` (floored to the minute), ceil((end−start)/interval)
+    /// slots.
+    pub fn grid(&self) -> SlotGrid {
+        let span_secs = (self.end.as_second() - self.start.as_second()).max(0);
+        let slot_secs = self.interval as i64 * 60;
+        SlotGrid {
+            start: Minutes1601::from_timestamp(self.start),
+            interval: self.interval as i64,
+            slots: ((span_secs + slot_secs - 1) / slot_secs) as usize,
+        }
+    }
+}
+
+/// A request the query cannot answer; the message is the whole 400 body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("the freebusy query needs a {0} parameter")]
+    Missing(&'static str),
+    #[error("the {name} parameter: {reason}")]
+    BadTime { name: &'static str, reason: String },
+    #[error("end ({end}) must be after start ({start})")]
+    EndNotAfterStart { start: String, end: String },
+    #[error("interval '{0}' is not a whole number of minutes from 1 to 1440")]
+    BadInterval(String),
+    #[error("the query names {0} users; at most {1} are answered per request")]
+    TooManyUsers(usize, usize),
+    #[error(
+        "the query asks for {0} slots per user; at most {1} are answered (shorten start..end or raise interval)"
+    )]
+    TooManySlots(usize, usize),
+    #[error(
+        "the answer would hold {0} digits ({1} users × {2} slots); at most {3} are answered per request"
+    )]
+    TooManyDigits(usize, usize, usize, usize),
+    #[error("the query names no user: add one or more u=SMTP:address parameters")]
+    NoUsers,
+}
+
+/// Does this query string ask for `Cmd=freebusy` (any case)?
+pub fn is_freebusy_query(raw_query: &str) -> bool {
+    form_urlencoded::parse(raw_query.as_bytes())
+        .any(|(k, v)| k.eq_ignore_ascii_case("cmd") && v.trim().eq_ignore_ascii_case("freebusy"))
+}
+
+/// Parse the query string (without `?`).
+pub fn parse_query(raw_query: &str, limits: &QueryLimits) -> Result<FreeBusyQuery, QueryError> {
+    let (mut start, mut end, mut interval) = (None, None, None);
+    let mut users = Vec::new();
+    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
+        // The first of a repeated parameter counts; u= is the one that repeats.
+        let slot = match k.to_ascii_lowercase().as_str() {
+            "start" => &mut start,
+            "end" => &mut end,
+            "interval" => &mut interval,
+            "u" => {
+                users.push(UserAddress::parse(&v));
+                // Stop collecting early: the cap is checked below without unbounded growth.
+                if users.len() > limits.max_users {
+                    return Err(QueryError::TooManyUsers(users.len(), limits.max_users));
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(v.into_owned());
+        }
+    }
+    let start_raw = start.ok_or(QueryError::Missing("start"))?;
+    let end_raw = end.ok_or(QueryError::Missing("end"))?;
+    let start = parse_query_time("start", &start_raw)?;
+    let end = parse_query_time("end", &end_raw)?;
+    if end <= start {
+        return Err(QueryError::EndNotAfterStart {
+            start: start_raw,
+            end: end_raw,
+        });
+    }
+    let interval = match interval {
+        None => 30,
+        Some(raw) => raw
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|i| (1..=1440).contains(i))
+            .ok_or(QueryError::BadInterval(raw))?,
+    };
+    if users.is_empty() {
+        return Err(QueryError::NoUsers);
+    }
+    let q = FreeBusyQuery {
+        start,
+        end,
+        interval,
+        users,
+    };
+    let slots = q.grid().slots;
+    if slots > limits.max_slots {
+        return Err(QueryError::TooManySlots(slots, limits.max_slots));
+    }
+    // All Attendees counts as one more row of digits.
+    let rows = q.users.len() + 1;
+    let digits = rows.saturating_mul(slots);
+    if digits > limits.max_digits {
+        return Err(QueryError::TooManyDigits(
+            digits,
+            rows,
+            slots,
+            limits.max_digits,
+        ));
+    }
+    Ok(q)
+}
+
+fn parse_query_time(name: &'static str, raw: &str) -> Result<Timestamp, QueryError> {
+    // An unencoded `+hh:mm` offset arrives as a space after form decoding.
+    let fixed = match raw.trim().rfind(' ') {
+        Some(i) if i > 10 => format!("{}+{}", &raw.trim()[..i], &raw.trim()[i + 1..]),
+        _ => raw.to_string(),
+    };
+    let ts = parse_time(&fixed).map_err(|e| QueryError::BadTime {
+        name,
+        reason: e.to_string(),
+    })?;
+    // Free/busy minutes are i32 on the wire: anything before 1601 or after ~5680 is absurd.
+    let year = ts.to_zoned(jiff::tz::TimeZone::UTC).year();
+    if !(1601..=9000).contains(&year) {
+        return Err(QueryError::BadTime {
+            name,
+            reason: format!("'{raw}' is outside the years 1601-9000"),
+        });
+    }
+    Ok(ts)
+}
+
+/// One `<a:item>` of the answer.
+pub struct AnswerItem<'a> {
+    pub display_name: &'a str,
+    /// `None` for All Attendees.
+    pub email: Option<&'a UserAddress>,
+    pub fbdata: &'a [u8],
+}
+
+/// Write the answer document. Items in order; the caller puts All Attendees first.
+pub fn write_answer(items: &[AnswerItem<'_>], out: &mut Vec<u8>) {
+    let digits: usize = items.iter().map(|i| i.fbdata.len()).sum();
+    out.reserve(digits + items.len() * 160 + 128);
+    out.extend_from_slice(
+        b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<a:response xmlns:a=\"WM\"><a:recipients>",
+    );
+    for item in items {
+        out.extend_from_slice(b"<a:item><a:displayname>");
+        out.extend_from_slice(escape(item.display_name).as_bytes());
+        out.extend_from_slice(b"</a:displayname>");
+        if let Some(addr) = item.email {
+            out.extend_from_slice(b"<a:email type=\"");
+            out.extend_from_slice(addr.kind().as_bytes());
+            out.extend_from_slice(b"\">");
+            out.extend_from_slice(escape(addr.value()).as_bytes());
+            out.extend_from_slice(b"</a:email>");
+        }
+        out.extend_from_slice(b"<a:type>1</a:type><a:fbdata>");
+        out.extend_from_slice(item.fbdata);
+        out.extend_from_slice(b"</a:fbdata></a:item>");
+    }
+    out.extend_from_slice(b"</a:recipients></a:response>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const EXAMPLE: &str = "Cmd=freebusy&start=2008-08-04T12:00:00Z&end=2008-09-03T12:00:00Z&interval=30&u=SMTP:a@x.com&u=SMTP:b@x.com";
+
+    #[test]
+    fn protocol_example_parses() {
+        assert!(is_freebusy_query(EXAMPLE));
+        let q = parse_query(EXAMPLE, &QueryLimits::default()).unwrap();
+        assert_eq!(q.interval, 30);
+        assert_eq!(
+            q.users,
+            vec![
+                UserAddress::Smtp("a@x.com".into()),
+                UserAddress::Smtp("b@x.com".into())
+            ]
+        );
+        assert_eq!(q.grid().slots, 30 * 48);
+    }
+
+    #[test]
+    fn names_and_values_are_case_insensitive_and_all_address_forms_parse() {
+        let raw = "CMD=FreeBusy&START=2008-08-04T12:00:00Z&End=2008-08-04T13:00:00&Interval=15&U=smtp:A@x.com&u=bare@x.com&u=ex:%2Fo%3DOrg%2Fou%3DAG%2Fcn%3DRecipients%2Fcn%3Da";
+        assert!(is_freebusy_query(raw));
+        let q = parse_query(raw, &QueryLimits::default()).unwrap();
+        assert_eq!(q.grid().slots, 4);
+        assert_eq!(
+            q.users,
+            vec![
+                UserAddress::Smtp("A@x.com".into()),
+                UserAddress::Smtp("bare@x.com".into()),
+                UserAddress::Ex("/o=Org/ou=AG/cn=Recipients/cn=a".into()),
+            ]
+        );
+        assert!(!is_freebusy_query("Cmd=contents"));
+    }
+
+    #[test]
+    fn offsets_including_unencoded_plus() {
+        let q = parse_query(
+            "cmd=freebusy&start=2008-08-04T14:00:00+02:00&end=2008-08-04T15:00:00%2B02:00&u=a",
+            &QueryLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(q.start, parse_time("2008-08-04T12:00:00Z").unwrap());
+        assert_eq!(q.end, parse_time("2008-08-04T13:00:00Z").unwrap());
+    }
+
+    #[test]
+    fn slot_count_rounds_up() {
+        let q = parse_query(
+            "cmd=freebusy&start=2008-08-04T12:00:00Z&end=2008-08-04T12:31:00Z&interval=30&u=a",
+            &QueryLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(q.grid().slots, 2);
+    }
+
+    #[test]
+    fn bad_requests_say_why() {
+        let l = QueryLimits::default();
+        let base = "cmd=freebusy&u=a";
+        let cases = [
+            (
+                format!("{base}&end=2008-08-04T12:00:00Z"),
+                "start parameter",
+            ),
+            (
+                format!("{base}&start=yesterday&end=2008-08-04T12:00:00Z"),
+                "'yesterday'",
+            ),
+            (
+                format!("{base}&start=2008-08-05T00:00:00Z&end=2008-08-04T12:00:00Z"),
+                "must be after start",
+            ),
+            (
+                format!("{base}&start=2008-08-04T00:00:00Z&end=2008-08-04T12:00:00Z&interval=0"),
+                "interval '0'",
+            ),
+            (
+                format!("{base}&start=2008-08-04T00:00:00Z&end=2008-08-04T12:00:00Z&interval=1441"),
+                "1 to 1440",
+            ),
+            (
+                format!("{base}&start=2008-08-04T00:00:00Z&end=2008-08-04T12:00:00Z&interval=x"),
+                "interval 'x'",
+            ),
+            (
+                format!("{base}&start=0001-01-01T00:00:00Z&end=2008-08-04T12:00:00Z"),
+                "1601-9000",
+            ),
+            (
+                "cmd=freebusy&start=2008-08-04T00:00:00Z&end=2008-08-04T12:00:00Z".to_string(),
+                "no user",
+            ),
+        ];
+        for (q, needle) in cases {
+            let e = parse_query(&q, &l).unwrap_err().to_string();
+            assert!(e.contains(needle), "{q}: {e}");
+        }
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let l = QueryLimits {
+            max_users: 2,
+            max_slots: 100,
+            max_digits: 140,
+        };
+        let q = "cmd=freebusy&start=2008-08-04T00:00:00Z&end=2008-08-04T12:00:00Z&interval=15";
+        assert!(matches!(
+            parse_query(&format!("{q}&u=a&u=b&u=c"), &l),
+            Err(QueryError::TooManyUsers(3, 2))
+        ));
+        let long =
+            "cmd=freebusy&start=2008-08-04T00:00:00Z&end=2008-08-14T12:00:00Z&interval=15&u=a";
+        assert!(matches!(
+            parse_query(long, &l),
+            Err(QueryError::TooManySlots(..))
+        ));
+        assert!(matches!(
+            parse_query(&format!("{q}&u=a&u=b"), &l),
+            Err(QueryError::TooManyDigits(144, 3, 48, 140))
+        ));
+    }
+
+    #[test]
+    fn a_full_cas_batch_fits_the_defaults() {
+        let mut q = String::from(
+            "cmd=freebusy&start=2008-08-04T00:00:00Z&end=2008-09-15T00:00:00Z&interval=5",
+        );
+        for i in 0..100 {
+            q.push_str(&format!("&u=SMTP:user{i}@x.com"));
+        }
+        let parsed = parse_query(&q, &QueryLimits::default()).unwrap();
+        assert_eq!(parsed.grid().slots, 42 * 288);
+    }
+
+    #[test]
+    fn answer_document_shape() {
+        let a = UserAddress::Smtp("danw@xcs.example".into());
+        let items = [
+            AnswerItem {
+                display_name: "All Attendees",
+                email: None,
+                fbdata: b"0022",
+            },
+            AnswerItem {
+                display_name: "Dan <Winship>",
+                email: Some(&a),
+                fbdata: b"0022",
+            },
+        ];
+        let mut out = Vec::new();
+        write_answer(&items, &mut out);
+        let s = String::from_utf8(out).unwrap();
+        assert_eq!(
+            s,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<a:response xmlns:a=\"WM\"><a:recipients>\
+             <a:item><a:displayname>All Attendees</a:displayname><a:type>1</a:type><a:fbdata>0022</a:fbdata></a:item>\
+             <a:item><a:displayname>Dan &lt;Winship&gt;</a:displayname><a:email type=\"SMTP\">danw@xcs.example</a:email><a:type>1</a:type><a:fbdata>0022</a:fbdata></a:item>\
+             </a:recipients></a:response>"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,200}") {
+            let _ = parse_query(&s, &QueryLimits::default());
+            let _ = is_freebusy_query(&s);
+        }
+    }
+}

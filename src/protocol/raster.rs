@@ -1,0 +1,186 @@
+//! The `fbdata` raster of the `?Cmd=freebusy` answer: one digit per slot.
+//!
+//! Owns the slot grid ([`SlotGrid`]: start, minutes per slot, slot count) and the painting
+//! of a schedule onto it. Slot `i` covers `[start + i·interval, start + (i+1)·interval)`; a
+//! status marks a slot when any of its intervals overlaps it; the highest status wins; a
+//! slot that does not overlap the message's publish range at all is `4` (no data), and so
+//! is every slot of a user without a message.
+//!
+//! Work is O(slots + intervals that overlap the grid): intervals are found by binary search
+//! and painted as slot ranges, never tested slot by slot.
+
+use super::freebusy::{FbStatus, FreeBusy, Interval, NO_DATA_DIGIT, PublishRange};
+use super::time::Minutes1601;
+
+/// The slots of one query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotGrid {
+    pub start: Minutes1601,
+    pub interval: i64,
+    pub slots: usize,
+}
+
+impl SlotGrid {
+    pub fn end(&self) -> Minutes1601 {
+        self.start.plus_minutes(self.interval * self.slots as i64)
+    }
+
+    /// Slots `[first, last)` that `iv` overlaps, clamped to the grid.
+    fn slot_span(&self, iv: Interval) -> (usize, usize) {
+        let rel_start = iv.start().0 - self.start.0;
+        let rel_end = iv.end().0 - self.start.0;
+        let first = rel_start.div_euclid(self.interval).max(0);
+        // Exclusive end: the slot holding the interval's last minute, plus one.
+        let last = (rel_end - 1).div_euclid(self.interval) + 1;
+        let clamp = |v: i64| v.clamp(0, self.slots as i64) as usize;
+        (clamp(first), clamp(last))
+    }
+
+    fn window(&self) -> Option<Interval> {
+        Interval::new(self.start, self.end())
+    }
+}
+
+/// Paint one user's digits into `out` (cleared first). `message` is `None` when the user
+/// has no free/busy message.
+pub fn paint(
+    grid: &SlotGrid,
+    message: Option<(&FreeBusy, Option<PublishRange>)>,
+    out: &mut Vec<u8>,
+) {
+    out.clear();
+    let Some((fb, range)) = message else {
+        out.resize(grid.slots, NO_DATA_DIGIT);
+        return;
+    };
+    out.resize(grid.slots, FbStatus::Free.digit());
+    let Some(window) = grid.window() else {
+        return;
+    };
+    for status in FbStatus::MARKED {
+        let digit = status.digit();
+        let set = fb.get(status).expect("marked statuses have sets");
+        for &iv in set.overlapping(window) {
+            let (a, b) = grid.slot_span(iv);
+            for d in &mut out[a..b] {
+                // Statuses are painted lowest first, but keep "highest wins" explicit.
+                *d = (*d).max(digit);
+            }
+        }
+    }
+    // A message without a usable range is trusted everywhere: real writers that omit it
+    // still mean their blocks.
+    if let Some(r) = range.and_then(PublishRange::as_interval) {
+        // No data before the first and after the last slot the range overlaps.
+        let (a, b) = if r.overlaps(window) {
+            grid.slot_span(r)
+        } else {
+            (0, 0)
+        };
+        out[..a].fill(NO_DATA_DIGIT);
+        out[b..].fill(NO_DATA_DIGIT);
+    }
+}
+
+/// Raise every digit of `acc` to at least the digit in `user` (the All Attendees item).
+pub fn max_into(acc: &mut [u8], user: &[u8]) {
+    for (a, &u) in acc.iter_mut().zip(user) {
+        *a = (*a).max(u);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn m(v: i64) -> Minutes1601 {
+        Minutes1601(v)
+    }
+
+    fn iv(a: i64, b: i64) -> Interval {
+        Interval::new(m(a), m(b)).unwrap()
+    }
+
+    fn grid(slots: usize) -> SlotGrid {
+        SlotGrid {
+            start: m(0),
+            interval: 30,
+            slots,
+        }
+    }
+
+    fn painted(fb: &FreeBusy, range: Option<PublishRange>, slots: usize) -> String {
+        let mut out = Vec::new();
+        paint(&grid(slots), Some((fb, range)), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn overlap_marks_every_touched_slot_and_highest_wins() {
+        let mut fb = FreeBusy::default();
+        fb.add(FbStatus::Tentative, iv(30, 120));
+        fb.add(FbStatus::Busy, iv(45, 61));
+        fb.add(FbStatus::Oof, iv(200, 210));
+        assert_eq!(painted(&fb, None, 8), "02210030");
+    }
+
+    #[test]
+    fn outside_publish_range_is_no_data() {
+        let mut fb = FreeBusy::default();
+        fb.add(FbStatus::Busy, iv(60, 90));
+        let range = PublishRange {
+            start: m(60),
+            end: m(150),
+        };
+        assert_eq!(painted(&fb, Some(range), 7), "4420044");
+        let far = PublishRange {
+            start: m(10_000),
+            end: m(20_000),
+        };
+        assert_eq!(painted(&fb, Some(far), 3), "444");
+    }
+
+    #[test]
+    fn no_message_is_all_no_data() {
+        let mut out = Vec::new();
+        paint(&grid(5), None, &mut out);
+        assert_eq!(out, b"44444");
+    }
+
+    #[test]
+    fn all_attendees_is_the_per_slot_maximum() {
+        let mut acc = b"0120".to_vec();
+        max_into(&mut acc, b"2100");
+        assert_eq!(acc, b"2120");
+    }
+
+    proptest! {
+        /// Painting by ranges equals the definition, slot by slot.
+        #[test]
+        fn matches_slot_by_slot_definition(
+            raw in proptest::collection::vec((0u8..3, -100i64..3000, 1i64..400), 0..20),
+            rs in -200i64..1000, rl in 1i64..3000, with_range in any::<bool>(),
+            interval in 1i64..120, slots in 0usize..80,
+        ) {
+            let fb = FreeBusy::from_spans(raw.iter().map(|&(s, a, l)| {
+                (FbStatus::MARKED[s as usize], iv(a, a + l))
+            }));
+            let range = with_range.then_some(PublishRange { start: m(rs), end: m(rs + rl) });
+            let g = SlotGrid { start: m(0), interval, slots };
+            let mut out = Vec::new();
+            paint(&g, Some((&fb, range)), &mut out);
+            for (i, &d) in out.iter().enumerate() {
+                let slot = iv(i as i64 * interval, (i as i64 + 1) * interval);
+                let expected = if range.is_some_and(|r| !r.as_interval().unwrap().overlaps(slot)) {
+                    b'4'
+                } else {
+                    FbStatus::MARKED.iter().rev()
+                        .find(|s| fb.get(**s).unwrap().iter().any(|x| x.overlaps(slot)))
+                        .map_or(b'0', |s| s.digit())
+                };
+                prop_assert_eq!(d, expected, "slot {}", i);
+            }
+        }
+    }
+}
