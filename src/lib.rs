@@ -27,3 +27,4 @@
 //! organisation) and [`cli`] (argument parsing; `main.rs` only calls [`cli::main`]).
 
 pub mod protocol;
+pub mod store;

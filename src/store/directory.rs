@@ -1,0 +1,263 @@
+//! The directory: who the users are and every name they can be asked for by.
+//!
+//! A user is keyed by legacyDN; the `addresses` tree maps each primary SMTP address, each
+//! `smtp:` proxy address and the alias to that key, so a lookup is one or two point reads.
+//! Import is one transaction: all users of a file or none.
+
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+
+use super::{Store, StoreError, TxError, abort, codec, codec_abort, fold, tx_result};
+use crate::protocol::legacy_dn::LegacyDn;
+use crate::protocol::query::UserAddress;
+
+/// A directory user as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub legacy_dn: LegacyDn,
+    pub mail: String,
+    pub display_name: String,
+    pub alias: String,
+    /// As given: `SMTP:…`, `smtp:…`, `X500:…`, …
+    pub proxy_addresses: Vec<String>,
+}
+
+impl UserRecord {
+    /// Primary address first, then every `smtp:` proxy, without duplicates.
+    pub fn smtp_addresses(&self) -> Vec<String> {
+        let mut out: Vec<String> = vec![self.mail.clone()];
+        for p in &self.proxy_addresses {
+            if let Some(addr) = p.get(..5).filter(|h| h.eq_ignore_ascii_case("smtp:")) {
+                let addr = p[addr.len()..].trim();
+                if !addr.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(addr)) {
+                    out.push(addr.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    fn index_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .smtp_addresses()
+            .iter()
+            .map(|a| format!("smtp:{}", fold(a)))
+            .collect();
+        keys.push(format!("alias:{}", fold(&self.alias)));
+        keys
+    }
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub folders_created: usize,
+}
+
+impl Store {
+    /// Add or update users, creating each one's admin-group folder. All or nothing: an
+    /// address that already belongs to another user aborts the whole import.
+    pub fn import_users(&self, users: &[UserRecord]) -> Result<ImportSummary, StoreError> {
+        let _w = self.write_guard();
+        let i = &self.inner;
+        let summary = tx_result((&i.users, &i.addresses, &i.folders).transaction(
+            |(tu, ta, tf)| {
+                let mut s = ImportSummary::default();
+                for user in users {
+                    let key = user.legacy_dn.key();
+                    let old: Option<UserRecord> = tu
+                        .get(key.as_bytes())?
+                        .map(|v| codec::decode(&v))
+                        .transpose()
+                        .map_err(codec_abort)?;
+                    if let Some(old) = &old {
+                        for k in old.index_keys() {
+                            ta.remove(k.as_bytes())?;
+                        }
+                    }
+                    for k in user.index_keys() {
+                        if let Some(owner) = ta.get(k.as_bytes())? {
+                            if owner.as_ref() != key.as_bytes() {
+                                return Err(abort(StoreError::Conflict(format!(
+                                    "{} ({}) is already used by {}; addresses and aliases must be unique",
+                                    k.split_once(':').map_or(k.as_str(), |(_, v)| v),
+                                    user.legacy_dn,
+                                    String::from_utf8_lossy(&owner)
+                                ))));
+                            }
+                        }
+                        ta.insert(k.as_bytes(), key.as_bytes())?;
+                    }
+                    match &old {
+                        Some(o) if o == user => s.unchanged += 1,
+                        Some(_) => s.updated += 1,
+                        None => s.added += 1,
+                    }
+                    tu.insert(key.as_bytes(), codec::encode(user).map_err(codec_abort)?)?;
+                    if super::messages::ensure_folder_tx(tf, &user.legacy_dn.admin_group())? {
+                        s.folders_created += 1;
+                    }
+                }
+                Ok::<_, TxError>(s)
+            },
+        ))?;
+        self.flush()?;
+        Ok(summary)
+    }
+
+    /// Find a user by any name a query may use: `SMTP:`/bare address (primary or proxy,
+    /// then alias when the value has no `@`), or `EX:` legacyDN. Case-insensitive.
+    pub fn find_user(&self, addr: &UserAddress) -> Result<Option<UserRecord>, StoreError> {
+        let dn_key = match addr {
+            UserAddress::Ex(dn) => Some(fold(dn).into_bytes().into()),
+            UserAddress::Smtp(a) => {
+                let hit = self
+                    .inner
+                    .addresses
+                    .get(format!("smtp:{}", fold(a)).as_bytes())?;
+                match hit {
+                    Some(k) => Some(k),
+                    None if !a.contains('@') => self
+                        .inner
+                        .addresses
+                        .get(format!("alias:{}", fold(a)).as_bytes())?,
+                    None => None,
+                }
+            }
+        };
+        let Some(dn_key) = dn_key else {
+            return Ok(None);
+        };
+        match self.inner.users.get(dn_key)? {
+            Some(v) => Ok(Some(codec::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Resolve a name typed by an admin: an SMTP address, an alias or a legacyDN.
+    pub fn resolve_user(&self, name: &str) -> Result<UserRecord, StoreError> {
+        let addr = if name.trim_start().starts_with('/') {
+            UserAddress::Ex(name.trim().to_string())
+        } else {
+            UserAddress::parse(name)
+        };
+        self.find_user(&addr)?.ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "no directory user is named '{name}' (give an SMTP address, an alias or a legacyExchangeDN; `schedplus directory list` shows them)"
+            ))
+        })
+    }
+
+    /// Every user, ordered by legacyDN. An admin listing, not for request paths.
+    pub fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.inner
+            .users
+            .iter()
+            .values()
+            .map(|v| Ok(codec::decode(&v?)?))
+            .collect()
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.inner.users.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testutil::temp_store;
+
+    pub(crate) fn user(alias: &str, ag: &str) -> UserRecord {
+        UserRecord {
+            legacy_dn: LegacyDn::parse(&format!("/o=Org/ou={ag}/cn=Recipients/cn={alias}"))
+                .unwrap(),
+            mail: format!("{alias}@org.example"),
+            display_name: format!("User {alias}"),
+            alias: alias.to_string(),
+            proxy_addresses: vec![
+                format!("SMTP:{alias}@org.example"),
+                format!("smtp:{alias}.alt@org.example"),
+                "X500:/o=Old/cn=x".into(),
+            ],
+        }
+    }
+
+    #[test]
+    fn lookup_by_every_name_case_insensitively() {
+        let (_d, s) = temp_store();
+        let u = user("dan", "AG");
+        let sum = s.import_users(std::slice::from_ref(&u)).unwrap();
+        assert_eq!(
+            sum,
+            ImportSummary {
+                added: 1,
+                folders_created: 1,
+                ..Default::default()
+            }
+        );
+        for name in [
+            "SMTP:DAN@org.example",
+            "dan@ORG.example",
+            "smtp:dan.alt@org.example",
+            "DAN",
+            "EX:/O=ORG/OU=ag/cn=recipients/cn=dan",
+        ] {
+            let found = s.find_user(&UserAddress::parse(name)).unwrap();
+            assert_eq!(found.as_ref(), Some(&u), "{name}");
+        }
+        assert_eq!(
+            s.find_user(&UserAddress::parse("nobody@org.example"))
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            s.resolve_user("/o=Org/ou=AG/cn=Recipients/cn=dan").unwrap(),
+            u
+        );
+        assert!(
+            s.resolve_user("ghost")
+                .unwrap_err()
+                .to_string()
+                .contains("'ghost'")
+        );
+    }
+
+    #[test]
+    fn reimport_updates_and_drops_stale_addresses() {
+        let (_d, s) = temp_store();
+        let mut u = user("dan", "AG");
+        s.import_users(std::slice::from_ref(&u)).unwrap();
+        let again = s.import_users(std::slice::from_ref(&u)).unwrap();
+        assert_eq!(again.unchanged, 1);
+        u.proxy_addresses.retain(|p| !p.contains(".alt"));
+        u.display_name = "Dan W".into();
+        assert_eq!(s.import_users(std::slice::from_ref(&u)).unwrap().updated, 1);
+        assert_eq!(
+            s.find_user(&UserAddress::parse("dan.alt@org.example"))
+                .unwrap(),
+            None
+        );
+        assert_eq!(s.list_users().unwrap(), vec![u]);
+    }
+
+    #[test]
+    fn conflicting_address_aborts_whole_import() {
+        let (_d, s) = temp_store();
+        let a = user("dan", "AG");
+        let mut b = user("bob", "AG");
+        b.proxy_addresses.push("smtp:dan@org.example".into());
+        let c = user("carol", "AG2");
+        let e = s.import_users(&[a.clone(), c.clone(), b]).unwrap_err();
+        assert!(e.to_string().contains("dan@org.example"), "{e}");
+        assert_eq!(
+            s.list_users().unwrap(),
+            vec![],
+            "nothing of a failed import is kept"
+        );
+        assert_eq!(s.user_count(), 0);
+    }
+}

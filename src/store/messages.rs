@@ -1,0 +1,409 @@
+//! Admin-group folders and the free/busy messages in them.
+//!
+//! A message is found by (folder, subject), case-insensitively, through a prefix scan of
+//! the few keys sharing that pair; several messages may share it (duplicates), oldest
+//! first. Each message's URL leaf is unique in its folder (the `leaves` tree); a new
+//! message whose preferred leaf is taken gets `-1`, `-2`… before `.EML`, as Exchange does.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::TransactionalTree;
+
+use super::{Store, StoreError, TxError, codec, codec_abort, fold, tx_result};
+use crate::protocol::freebusy::{FreeBusy, PublishRange};
+use crate::protocol::legacy_dn::{AdminGroup, Subject};
+use crate::protocol::mapi::{PropName, PropValue, tags};
+use crate::protocol::pffb::{self, PffbError, PffbProps};
+
+/// An admin-group folder under `SCHEDULE+ FREE BUSY`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderRecord {
+    /// As first created, case kept: `EX:/o=Org/ou=AG`.
+    pub name: String,
+    pub created_us: i64,
+}
+
+/// A message's free/busy, decoded when the message was written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFreeBusy {
+    pub fb: FreeBusy,
+    pub range: Option<PublishRange>,
+}
+
+impl StoredFreeBusy {
+    /// Decode from a message's properties.
+    pub fn from_props(props: &BTreeMap<PropName, PropValue>) -> Result<Self, PffbError> {
+        let get = |t| props.get(&PropName::Mapi(t));
+        let fb = pffb::decode(&PffbProps::from_lookup(get)?)?;
+        Ok(StoredFreeBusy {
+            fb,
+            range: pffb::publish_range_from_lookup(get),
+        })
+    }
+}
+
+/// A free/busy message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    /// The URL leaf, decoded (`USER-/CN=RECIPIENTS/CN=DAN.EML`), case as created.
+    pub leaf: String,
+    /// The subject as written (the lookup key, folded, is in the record's key).
+    pub subject: String,
+    pub created_us: i64,
+    pub modified_us: i64,
+    /// Every property any client set, by name.
+    pub props: BTreeMap<PropName, PropValue>,
+    /// The decoded free/busy (precomputed for the query path).
+    pub fb: StoredFreeBusy,
+}
+
+/// A whole message as a publisher produces it.
+#[derive(Clone, Debug)]
+pub struct PublishedMessage {
+    pub folder: AdminGroup,
+    pub subject: Subject,
+    pub props: BTreeMap<PropName, PropValue>,
+}
+
+/// What a publish did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PublishOutcome {
+    Created,
+    Updated,
+    /// The free/busy was already exactly this; nothing was written.
+    Unchanged,
+}
+
+fn message_prefix(folder: &AdminGroup, subject: &Subject) -> Vec<u8> {
+    let mut k = folder.key().into_bytes();
+    k.push(0);
+    k.extend_from_slice(subject.key().as_bytes());
+    k.push(0);
+    k
+}
+
+fn leaf_key(folder: &AdminGroup, leaf: &str) -> Vec<u8> {
+    let mut k = folder.key().into_bytes();
+    k.push(0);
+    k.extend_from_slice(fold(leaf).as_bytes());
+    k
+}
+
+/// The leaf Exchange gives a subject: the subject plus `.EML`.
+pub fn canonical_leaf(subject: &Subject) -> String {
+    format!("{}.EML", subject.as_str())
+}
+
+/// The `n`th alternative leaf: `NAME-n.EML`.
+fn numbered_leaf(leaf: &str, n: usize) -> String {
+    match leaf
+        .len()
+        .checked_sub(4)
+        .filter(|&i| leaf[i..].eq_ignore_ascii_case(".EML"))
+    {
+        Some(i) => format!("{}-{n}{}", &leaf[..i], &leaf[i..]),
+        None => format!("{leaf}-{n}"),
+    }
+}
+
+/// Create the folder if missing, inside a transaction; true when created.
+pub(super) fn ensure_folder_tx(
+    tf: &TransactionalTree,
+    folder: &AdminGroup,
+) -> Result<bool, TxError> {
+    let key = folder.key();
+    if tf.get(key.as_bytes())?.is_some() {
+        return Ok(false);
+    }
+    let rec = FolderRecord {
+        name: folder.as_str().to_string(),
+        created_us: now_us(),
+    };
+    tf.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
+    Ok(true)
+}
+
+pub(crate) fn now_us() -> i64 {
+    jiff::Timestamp::now().as_microsecond()
+}
+
+/// The props that count when deciding whether a publish changed anything: all but the
+/// publishing timestamp.
+fn same_content(a: &BTreeMap<PropName, PropValue>, b: &BTreeMap<PropName, PropValue>) -> bool {
+    let ts = PropName::Mapi(tags::FREEBUSY_RANGE_TIMESTAMP);
+    a.iter()
+        .filter(|(k, _)| **k != ts)
+        .eq(b.iter().filter(|(k, _)| **k != ts))
+}
+
+impl Store {
+    /// The messages of (folder, subject), oldest first.
+    pub fn find_messages(
+        &self,
+        folder: &AdminGroup,
+        subject: &Subject,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.inner
+            .messages
+            .scan_prefix(message_prefix(folder, subject))
+            .values()
+            .map(|v| Ok(codec::decode(&v?)?))
+            .collect()
+    }
+
+    /// The free/busy a reader sees for (folder, subject): the oldest message's, which is
+    /// also the one MadFB's cleanup keeps. One prefix scan, usually one key.
+    pub fn freebusy_of(
+        &self,
+        folder: &AdminGroup,
+        subject: &Subject,
+    ) -> Result<Option<StoredFreeBusy>, StoreError> {
+        match self
+            .inner
+            .messages
+            .scan_prefix(message_prefix(folder, subject))
+            .values()
+            .next()
+        {
+            Some(v) => Ok(Some(codec::decode::<MessageRecord>(&v?)?.fb)),
+            None => Ok(None),
+        }
+    }
+
+    /// Write a publisher's whole message: overwrite the oldest message of (folder,
+    /// subject) and delete any duplicates, or create it with its canonical leaf. Nothing is
+    /// written when the content is unchanged and there are no duplicates.
+    pub fn publish(&self, msg: &PublishedMessage) -> Result<(PublishOutcome, usize), StoreError> {
+        let fb = StoredFreeBusy::from_props(&msg.props)
+            .map_err(|e| StoreError::Conflict(format!("refusing to publish: {e}")))?;
+        let _w = self.write_guard();
+        let i = &self.inner;
+        let prefix = message_prefix(&msg.folder, &msg.subject);
+        // A fresh id is drawn outside the transaction (sled ids are unique, not dense).
+        let new_seq = i.db.generate_id()?;
+        // Transactions cannot scan, and a plain read inside one deadlocks on sled's
+        // concurrency control: list the keys first; the write lock keeps the list exact.
+        let existing = self.list_keys(&prefix);
+        let result = tx_result((&i.messages, &i.leaves, &i.folders).transaction(
+            |(tm, tl, tf)| {
+                let mut records = Vec::new();
+                for k in &existing {
+                    if let Some(v) = tm.get(k)? {
+                        records.push((
+                            k.clone(),
+                            codec::decode::<MessageRecord>(&v).map_err(codec_abort)?,
+                        ));
+                    }
+                }
+                let now = now_us();
+                if let Some(((keep_key, keep), dups)) = records.split_first() {
+                    if dups.is_empty() && same_content(&keep.props, &msg.props) {
+                        return Ok((PublishOutcome::Unchanged, 0));
+                    }
+                    for (k, dup) in dups {
+                        tm.remove(k.as_slice())?;
+                        tl.remove(leaf_key(&msg.folder, &dup.leaf))?;
+                    }
+                    let rec = MessageRecord {
+                        props: msg.props.clone(),
+                        fb: fb.clone(),
+                        modified_us: now,
+                        ..keep.clone()
+                    };
+                    tm.insert(
+                        keep_key.as_slice(),
+                        codec::encode(&rec).map_err(codec_abort)?,
+                    )?;
+                    return Ok((PublishOutcome::Updated, dups.len()));
+                }
+                ensure_folder_tx(tf, &msg.folder)?;
+                let key = [prefix.as_slice(), &new_seq.to_be_bytes()].concat();
+                let leaf = free_leaf(tl, &msg.folder, &canonical_leaf(&msg.subject))?;
+                tl.insert(leaf_key(&msg.folder, &leaf), key.as_slice())?;
+                let rec = MessageRecord {
+                    leaf,
+                    subject: msg.subject.as_str().to_string(),
+                    created_us: now,
+                    modified_us: now,
+                    props: msg.props.clone(),
+                    fb: fb.clone(),
+                };
+                tm.insert(key.as_slice(), codec::encode(&rec).map_err(codec_abort)?)?;
+                Ok::<_, TxError>((PublishOutcome::Created, 0))
+            },
+        ))?;
+        if result.0 != PublishOutcome::Unchanged {
+            self.flush()?;
+        }
+        Ok(result)
+    }
+
+    /// Delete every message of (folder, subject); returns how many there were.
+    pub fn delete_messages(
+        &self,
+        folder: &AdminGroup,
+        subject: &Subject,
+    ) -> Result<usize, StoreError> {
+        let _w = self.write_guard();
+        let i = &self.inner;
+        let prefix = message_prefix(folder, subject);
+        let keys = self.list_keys(&prefix);
+        let n = tx_result((&i.messages, &i.leaves).transaction(|(tm, tl)| {
+            let mut n = 0;
+            for k in &keys {
+                if let Some(v) = tm.remove(k.as_slice())? {
+                    let rec: MessageRecord = codec::decode(&v).map_err(codec_abort)?;
+                    tl.remove(leaf_key(folder, &rec.leaf))?;
+                    n += 1;
+                }
+            }
+            Ok::<_, TxError>(n)
+        }))?;
+        if n > 0 {
+            self.flush()?;
+        }
+        Ok(n)
+    }
+
+    fn list_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
+        self.inner
+            .messages
+            .scan_prefix(prefix)
+            .keys()
+            .filter_map(Result::ok)
+            .map(|k| k.to_vec())
+            .collect()
+    }
+
+    pub fn folder(&self, folder: &AdminGroup) -> Result<Option<FolderRecord>, StoreError> {
+        match self.inner.folders.get(folder.key())? {
+            Some(v) => Ok(Some(codec::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every admin-group folder, by key.
+    pub fn list_folders(&self) -> Result<Vec<FolderRecord>, StoreError> {
+        self.inner
+            .folders
+            .iter()
+            .values()
+            .map(|v| Ok(codec::decode(&v?)?))
+            .collect()
+    }
+}
+
+/// The first of `leaf`, `leaf-1`, `leaf-2`… not taken in the folder.
+fn free_leaf(
+    tl: &TransactionalTree,
+    folder: &AdminGroup,
+    leaf: &str,
+) -> Result<String, sled::transaction::UnabortableTransactionError> {
+    if tl.get(leaf_key(folder, leaf))?.is_none() {
+        return Ok(leaf.to_string());
+    }
+    let mut n = 1;
+    loop {
+        let candidate = numbered_leaf(leaf, n);
+        if tl.get(leaf_key(folder, &candidate))?.is_none() {
+            return Ok(candidate);
+        }
+        n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::fb_message::build_props;
+    use crate::protocol::freebusy::{FbStatus, Interval};
+    use crate::protocol::legacy_dn::LegacyDn;
+    use crate::protocol::pffb::PublisherStyle;
+    use crate::protocol::time::Minutes1601;
+    use crate::store::testutil::temp_store;
+
+    fn message(alias: &str, busy_from: i64) -> PublishedMessage {
+        let dn = LegacyDn::parse(&format!("/o=Org/ou=AG/cn=Recipients/cn={alias}")).unwrap();
+        let range = PublishRange {
+            start: Minutes1601::from_civil(2008, 2, 1),
+            end: Minutes1601::from_civil(2008, 4, 1),
+        };
+        let mut fb = FreeBusy::default();
+        let s = range.start.plus_minutes(busy_from);
+        fb.add(
+            FbStatus::Busy,
+            Interval::new(s, s.plus_minutes(60)).unwrap(),
+        );
+        let ts = jiff::Timestamp::from_second(1_200_000_000).unwrap();
+        PublishedMessage {
+            folder: dn.admin_group(),
+            subject: dn.subject(),
+            props: build_props(&dn, &fb, range, PublisherStyle::Outlook, ts),
+        }
+    }
+
+    #[test]
+    fn publish_creates_then_updates_then_skips_unchanged() {
+        let (_d, s) = temp_store();
+        let m = message("dan", 600);
+        assert_eq!(s.publish(&m).unwrap(), (PublishOutcome::Created, 0));
+        let stored = s.find_messages(&m.folder, &m.subject).unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].leaf, "USER-/CN=RECIPIENTS/CN=DAN.EML");
+        assert_eq!(s.publish(&m).unwrap(), (PublishOutcome::Unchanged, 0));
+        let m2 = message("dan", 900);
+        assert_eq!(s.publish(&m2).unwrap(), (PublishOutcome::Updated, 0));
+        let fb = s.freebusy_of(&m.folder, &m.subject).unwrap().unwrap();
+        assert_eq!(fb.fb.busy.as_slice()[0].start(), m2.props_range_start());
+        assert!(s.folder(&m.folder).unwrap().is_some());
+    }
+
+    #[test]
+    fn lookup_ignores_case_and_delete_removes_all() {
+        let (_d, s) = temp_store();
+        let m = message("dan", 600);
+        s.publish(&m).unwrap();
+        let folder = AdminGroup::parse("ex:/O=ORG/OU=ag").unwrap();
+        let subject = Subject::parse("user-/cn=recipients/cn=Dan").unwrap();
+        assert!(s.freebusy_of(&folder, &subject).unwrap().is_some());
+        assert_eq!(s.delete_messages(&folder, &subject).unwrap(), 1);
+        assert!(s.freebusy_of(&m.folder, &m.subject).unwrap().is_none());
+        assert_eq!(s.delete_messages(&folder, &subject).unwrap(), 0);
+    }
+
+    #[test]
+    fn numbered_leaves() {
+        assert_eq!(numbered_leaf("USER-X.EML", 2), "USER-X-2.EML");
+        assert_eq!(numbered_leaf("note", 1), "note-1");
+    }
+
+    impl PublishedMessage {
+        fn props_range_start(&self) -> Minutes1601 {
+            StoredFreeBusy::from_props(&self.props)
+                .unwrap()
+                .fb
+                .busy
+                .as_slice()[0]
+                .start()
+        }
+    }
+
+    #[test]
+    fn undecodable_message_is_refused_and_nothing_written() {
+        let (_d, s) = temp_store();
+        let mut m = message("dan", 600);
+        m.props.insert(
+            PropName::Mapi(tags::SCHEDULE_INFO_MONTHS_BUSY),
+            PropValue::MvInt(vec![1, 2]),
+        );
+        assert!(
+            s.publish(&m)
+                .unwrap_err()
+                .to_string()
+                .contains("refusing to publish")
+        );
+        assert!(s.find_messages(&m.folder, &m.subject).unwrap().is_empty());
+    }
+}

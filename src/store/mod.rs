@@ -1,0 +1,237 @@
+//! The store: the public-folder free/busy tree and the directory, in sled.
+//!
+//! Owns [`Store`], a cheap `Clone` handle over one open sled database, and the records in
+//! it. Trees:
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | `folders` | admin-group key (lower case) | [`FolderRecord`] |
+//! | `messages` | folder key `\0` subject key `\0` seq (u64 BE) | [`MessageRecord`] |
+//! | `leaves` | folder key `\0` URL leaf (lower case) | message key |
+//! | `users` | legacyDN key (lower case) | [`UserRecord`] |
+//! | `addresses` | `smtp:addr` / `alias:name` (lower case) | legacyDN key |
+//!
+//! Messages are found by (folder, subject) with a prefix scan of a few keys, never by a
+//! scan of the store; the sequence number keeps creation order, so duplicates (`-1`, `-2`
+//! URLs that third-party writers create) are ordered oldest first. Each message carries its
+//! free/busy already decoded ([`MessageRecord::fb`]), computed when it is written, so the
+//! query path only reads.
+//!
+//! Every write is one sled transaction, flushed to disk before the call returns: a write
+//! that returned is durable, one that failed changed nothing. This module must not know
+//! about HTTP.
+
+pub mod codec;
+mod directory;
+mod messages;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+pub use directory::{ImportSummary, UserRecord};
+pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
+
+/// sled's page cache; the store's working set is small (messages are a few KiB).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store at {path} is in use by another process (a running `schedplus serve`?); stop it, or let the command go through it"
+    )]
+    Locked { path: PathBuf },
+    #[error("the store at {path} cannot be opened: {source}")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error("store I/O failed: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("a stored record is damaged: {0}")]
+    Codec(#[from] codec::CodecError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// A write aborted by the store's own rules (conflicts), carried out of a transaction.
+type TxError = ConflictableTransactionError<StoreError>;
+
+fn tx_result<T>(r: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    r.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    })
+}
+
+fn abort(e: StoreError) -> TxError {
+    ConflictableTransactionError::Abort(e)
+}
+
+fn codec_abort(e: codec::CodecError) -> TxError {
+    abort(StoreError::Codec(e))
+}
+
+/// Options for opening a store.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    pub cache_capacity: u64,
+}
+
+impl StoreConfig {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StoreConfig {
+            path: path.into(),
+            cache_capacity: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
+/// The open store. Clones share one database.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    /// Held by every write. sled transactions cannot scan, and a publish must see every
+    /// message of its (folder, subject) to keep the oldest and drop the rest; one writer
+    /// at a time makes that listing exact. Reads never take it.
+    write_lock: std::sync::Mutex<()>,
+    db: sled::Db,
+    folders: sled::Tree,
+    messages: sled::Tree,
+    leaves: sled::Tree,
+    users: sled::Tree,
+    addresses: sled::Tree,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    created_by: String,
+}
+
+impl Store {
+    /// Open (creating if needed) the store in `cfg.path`. The store directory holds the
+    /// sled database under `db/`, so the data directory can also hold the server's address
+    /// file and logs.
+    pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
+        let db_path = cfg.path.join("db");
+        let db = sled::Config::new()
+            .path(&db_path)
+            .cache_capacity(cfg.cache_capacity)
+            .open()
+            .map_err(|e| classify_open_error(&cfg.path, e))?;
+        let meta = db.open_tree("meta")?;
+        if meta.get("format")?.is_none() {
+            meta.insert(
+                "format",
+                codec::encode(&Meta {
+                    created_by: format!("schedplus {}", env!("CARGO_PKG_VERSION")),
+                })?,
+            )?;
+        } else if let Some(v) = meta.get("format")? {
+            // Reading it checks the format-version byte.
+            codec::decode::<Meta>(&v)?;
+        }
+        let inner = Inner {
+            path: cfg.path.clone(),
+            write_lock: std::sync::Mutex::new(()),
+            folders: db.open_tree("folders")?,
+            messages: db.open_tree("messages")?,
+            leaves: db.open_tree("leaves")?,
+            users: db.open_tree("users")?,
+            addresses: db.open_tree("addresses")?,
+            db,
+        };
+        Ok(Store {
+            inner: Arc::new(inner),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Serialise writers (see [`Inner::write_lock`]). A poisoned lock only means another
+    /// writer panicked; the store itself is transactional, so carry on.
+    fn write_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Make everything written so far durable.
+    fn flush(&self) -> Result<(), StoreError> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.inner.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+fn classify_open_error(path: &Path, e: sled::Error) -> StoreError {
+    // sled reports a held lock as an I/O error (WouldBlock) while opening its file.
+    let locked = match &e {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().contains("could not acquire lock")
+        }
+        _ => false,
+    };
+    if locked {
+        StoreError::Locked {
+            path: path.to_path_buf(),
+        }
+    } else {
+        StoreError::Open {
+            path: path.to_path_buf(),
+            source: e,
+        }
+    }
+}
+
+/// Lower-case key text; the store's notion of "the same name".
+pub(crate) fn fold(s: &str) -> String {
+    s.to_lowercase()
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    pub fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig::new(dir.path())).unwrap();
+        (dir, store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_open_reports_the_lock() {
+        let (dir, _store) = testutil::temp_store();
+        match Store::open(&StoreConfig::new(dir.path())) {
+            Err(StoreError::Locked { path }) => assert_eq!(path, dir.path()),
+            Err(other) => panic!("expected Locked, got {other}"),
+            Ok(_) => panic!("a second open of a held store must fail"),
+        }
+    }
+
+    #[test]
+    fn reopen_after_drop_works() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(&StoreConfig::new(dir.path())).unwrap());
+        Store::open(&StoreConfig::new(dir.path())).unwrap();
+    }
+}
