@@ -1,0 +1,313 @@
+//! LDIF (RFC 2849) as `ldifde` writes it: records separated by blank lines, each starting
+//! with `dn:`; `attr: value`, `attr:: base64` and `attr:< url` lines; a line starting with
+//! one space continues the line before it; lines starting with `#` are comments (and may be
+//! continued too); an optional `version: 1` first. LF or CRLF.
+//!
+//! Only the attributes schedplus reads are decoded and checked; everything else (`objectGUID::`
+//! binary, `thumbnailPhoto::`, `member:`…) is skipped unread, so a strange value there never
+//! refuses a file. `changetype: add` records are accepted (ldifde writes them); other change
+//! types are not an export and are problems.
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+use super::{MAX_VALUE_BYTES, RawRecord, shown};
+
+/// Standard alphabet; padding optional, since not every LDIF writer pads.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// One line after unfolding, with the physical line it starts on.
+struct Logical {
+    line: usize,
+    text: String,
+    /// A continuation line with nothing before it to continue.
+    orphan: bool,
+}
+
+pub(super) fn read(text: &str) -> Vec<RawRecord> {
+    let mut records = Vec::new();
+    let mut first = true;
+    for group in unfold(text).split(Option::is_none) {
+        let lines: Vec<&Logical> = group.iter().flatten().collect();
+        let Some(head) = lines.first() else { continue };
+        let mut body = &lines[..];
+        if std::mem::take(&mut first) && !head.orphan {
+            if let Ok(attr) = Attribute::parse(&head.text) {
+                if attr.name.eq_ignore_ascii_case("version") {
+                    if attr.value.trim() != "1" || attr.kind != Kind::Plain {
+                        records.push(RawRecord {
+                            line: head.line,
+                            issues: vec![format!(
+                                "'{}' is not supported: only LDIF version 1 is",
+                                shown(&head.text)
+                            )],
+                            ..RawRecord::default()
+                        });
+                    }
+                    // RFC 2849 needs only a line end between the version and the first record.
+                    body = &lines[1..];
+                }
+            }
+        }
+        if !body.is_empty() {
+            records.push(record(body));
+        }
+    }
+    records
+}
+
+/// Physical lines → logical lines (`Some`) and record separators (`None`), comments dropped.
+fn unfold(text: &str) -> Vec<Option<Logical>> {
+    let mut out: Vec<Option<Logical>> = Vec::new();
+    let mut in_comment = false;
+    for (i, physical) in text.split('\n').enumerate() {
+        let line = i + 1;
+        let physical = physical.strip_suffix('\r').unwrap_or(physical);
+        if physical.is_empty() {
+            out.push(None);
+            in_comment = false;
+        } else if let Some(rest) = physical.strip_prefix(' ') {
+            if in_comment {
+                continue;
+            }
+            match out.last_mut() {
+                Some(Some(previous)) => previous.text.push_str(rest),
+                // Spaces after a blank line: what a hand-edited file has, not a value.
+                _ if rest.trim().is_empty() => out.push(None),
+                _ => out.push(Some(Logical {
+                    line,
+                    text: rest.to_string(),
+                    orphan: true,
+                })),
+            }
+        } else if physical.starts_with('#') {
+            in_comment = true;
+        } else {
+            in_comment = false;
+            out.push(Some(Logical {
+                line,
+                text: physical.to_string(),
+                orphan: false,
+            }));
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// `attr: value`
+    Plain,
+    /// `attr:: base64`
+    Base64,
+    /// `attr:< url`
+    Url,
+}
+
+/// `name[;options]:[:|<] value`, split but not decoded.
+struct Attribute<'a> {
+    /// Without options (`proxyAddresses;binary` → `proxyAddresses`).
+    name: &'a str,
+    kind: Kind,
+    value: &'a str,
+}
+
+impl<'a> Attribute<'a> {
+    fn parse(text: &'a str) -> Result<Attribute<'a>, String> {
+        let not_attr = || format!("'{}' is not an 'attribute: value' line", shown(text));
+        let (description, rest) = text.split_once(':').ok_or_else(not_attr)?;
+        let name = description.split(';').next().unwrap_or_default();
+        let name_ok = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        };
+        if !name_ok(name) || !description.split(';').skip(1).all(name_ok) {
+            return Err(not_attr());
+        }
+        let (kind, value) = if let Some(v) = rest.strip_prefix(':') {
+            (Kind::Base64, v)
+        } else if let Some(v) = rest.strip_prefix('<') {
+            (Kind::Url, v)
+        } else {
+            (Kind::Plain, rest)
+        };
+        Ok(Attribute {
+            name,
+            kind,
+            value: value.trim_start_matches(' '),
+        })
+    }
+
+    /// The value as text. `line` and the attribute name go into the reason.
+    fn decode(&self, line: usize) -> Result<String, String> {
+        let value = match self.kind {
+            Kind::Plain => self.value.to_string(),
+            Kind::Base64 => {
+                let bytes = BASE64.decode(self.value.trim_end()).map_err(|_| {
+                    format!(
+                        "{} on line {line}: the base64 value is not valid",
+                        self.name
+                    )
+                })?;
+                String::from_utf8(bytes).map_err(|_| {
+                    format!(
+                        "{} on line {line}: the base64 value is not UTF-8 text",
+                        self.name
+                    )
+                })?
+            }
+            Kind::Url => {
+                return Err(format!(
+                    "{} on line {line}: values read from a URL (attr:< url) are not supported; \
+                     export the value inline",
+                    self.name
+                ));
+            }
+        };
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(format!(
+                "{} on line {line}: the value is longer than {} KiB",
+                self.name,
+                MAX_VALUE_BYTES / 1024
+            ));
+        }
+        Ok(value)
+    }
+}
+
+/// One record: its lines between blank lines, the first of which should be `dn:`.
+fn record(lines: &[&Logical]) -> RawRecord {
+    let mut record = RawRecord {
+        line: lines[0].line,
+        ..RawRecord::default()
+    };
+    let mut expect_dn = true;
+    for logical in lines {
+        let line = logical.line;
+        if logical.orphan {
+            record.issues.push(format!(
+                "line {line} starts with a space but there is no line before it to continue"
+            ));
+            continue;
+        }
+        let attr = match Attribute::parse(&logical.text) {
+            Ok(attr) => attr,
+            Err(why) => {
+                record.issues.push(format!("line {line}: {why}"));
+                continue;
+            }
+        };
+        let name = attr.name.to_ascii_lowercase();
+        if std::mem::take(&mut expect_dn) {
+            if name != "dn" {
+                record.issues.push(format!(
+                    "the record starts with '{}:' instead of dn:",
+                    shown(attr.name)
+                ));
+            }
+            // The DN itself is not needed: legacyExchangeDN names the user.
+            continue;
+        }
+        let slot = match name.as_str() {
+            "dn" => {
+                record.issues.push(format!(
+                    "line {line} starts a second record without a blank line before it"
+                ));
+                break;
+            }
+            "changetype" => {
+                let change = attr.decode(line).unwrap_or_default();
+                if change.trim().eq_ignore_ascii_case("add") {
+                    continue;
+                }
+                // modify/delete/moddn records are instructions, not an export, and their
+                // remaining lines (`-`, `replace: mail`) are not attributes of an object.
+                record.issues.push(format!(
+                    "'changetype: {}' records are not supported: export the objects \
+                     (ldifde -f file) instead of changes",
+                    shown(change.trim())
+                ));
+                break;
+            }
+            "mail" => &mut record.mail,
+            "legacyexchangedn" => &mut record.legacy_dn,
+            "displayname" => &mut record.display_name,
+            "mailnickname" => &mut record.mail_nickname,
+            "proxyaddresses" | "objectclass" => {
+                match attr.decode(line) {
+                    Ok(value) if name == "objectclass" => record.object_classes.push(value),
+                    Ok(value) => record.proxy_addresses.push(value),
+                    Err(why) => record.issues.push(why),
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        match attr.decode(line) {
+            Ok(_) if slot.is_some() => record.issues.push(format!(
+                "line {line}: a second {} value ({} takes one)",
+                attr.name, attr.name
+            )),
+            Ok(value) => *slot = Some(value),
+            Err(why) => record.issues.push(why),
+        }
+    }
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(text: &str) -> Vec<Option<(usize, String)>> {
+        unfold(text)
+            .into_iter()
+            .map(|l| l.map(|l| (l.line, l.text)))
+            .collect()
+    }
+
+    #[test]
+    fn folded_lines_and_comments_unfold() {
+        let got = texts(
+            "# a comment\n  folded into the comment\ndn: cn=a,\r\n dc=x\r\nmail: a@\n x.example\n\n",
+        );
+        assert_eq!(
+            got,
+            [
+                Some((3, "dn: cn=a,dc=x".to_string())),
+                Some((5, "mail: a@x.example".to_string())),
+                None,
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn attribute_lines_split() {
+        let a = Attribute::parse("proxyAddresses;binary:: c210cDphQHguZXhhbXBsZQ==").unwrap();
+        assert_eq!((a.name, a.kind), ("proxyAddresses", Kind::Base64));
+        assert_eq!(a.decode(1).unwrap(), "smtp:a@x.example");
+        let a = Attribute::parse("mail:a@x.example").unwrap();
+        assert_eq!((a.kind, a.value), (Kind::Plain, "a@x.example"));
+        let a = Attribute::parse("jpegPhoto:< file:///tmp/a.jpg").unwrap();
+        assert_eq!(a.kind, Kind::Url);
+        assert!(a.decode(4).unwrap_err().contains("line 4"));
+        assert!(Attribute::parse("no colon here").is_err());
+        assert!(Attribute::parse("bad name: x").is_err());
+        assert!(Attribute::parse(": x").is_err());
+    }
+
+    #[test]
+    fn unpadded_base64_is_accepted() {
+        let a = Attribute::parse("displayName:: RGFu").unwrap();
+        assert_eq!(a.decode(1).unwrap(), "Dan");
+        let a = Attribute::parse("displayName:: RGFuIFc").unwrap();
+        assert_eq!(a.decode(1).unwrap(), "Dan W");
+    }
+}
