@@ -21,6 +21,8 @@ mod search;
 pub mod values;
 mod writer;
 
+use crate::protocol::mapi::PropName;
+
 pub use propfind::{PropfindRequest, parse_propfind};
 pub use proppatch::{PatchOp, parse_proppatch};
 pub use search::{SearchRequest, SqlError, parse_search, parse_sql};
@@ -79,8 +81,10 @@ pub enum XmlError {
     TooManyAttributes(usize),
     #[error("the request body's root element is {found}, expected {expected}")]
     UnexpectedRoot { expected: String, found: String },
+    /// `prop` is the property itself so a PROPPATCH answer can name it in a propstat
+    /// (RFC 4918 §9.2.1: 409 for it, 424 for the others).
     #[error("the value of property {prop} is not valid: {reason}")]
-    BadValue { prop: String, reason: String },
+    BadValue { prop: PropName, reason: String },
     #[error("the request body is not valid UTF-8 (byte {0}); send it as UTF-8")]
     NotUtf8(u64),
     #[error("the request body declares encoding '{0}'; only UTF-8 is accepted")]

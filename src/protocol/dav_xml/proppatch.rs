@@ -160,7 +160,7 @@ pub(crate) fn read_value(
     };
     match dt {
         Some(dt) => parse_typed(&dt, &text, &items).map_err(|reason| XmlError::BadValue {
-            prop: name.to_string(),
+            prop: name.clone(),
             reason,
         }),
         None if has_children => Ok(PropValue::Xml(splice(

@@ -318,11 +318,16 @@ fn bad_typed_values_name_the_property_and_are_unprocessable() {
     assert_eq!(
         e,
         XmlError::BadValue {
-            prop: "http://schemas.microsoft.com/mapi/proptag/x68470003".into(),
+            prop: PropName::Mapi(tags::FREEBUSY_PUBLISH_START),
             reason: "'soon' is not a 32-bit integer".into()
         }
     );
     assert_eq!(e.status_hint(), 422);
+    assert_eq!(
+        e.to_string(),
+        "the value of property http://schemas.microsoft.com/mapi/proptag/x68470003 is not valid: \
+         'soon' is not a 32-bit integer"
+    );
 }
 
 #[test]
