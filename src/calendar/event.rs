@@ -71,7 +71,7 @@ pub(crate) struct FbPeriod {
 }
 
 /// Everything expansion needs, built from the component tree.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Content {
     pub series: Vec<Series>,
     pub periods: Vec<FbPeriod>,

@@ -523,6 +523,39 @@ RRULE:FREQ=SECONDLY;INTERVAL=604800\r\nEND:VEVENT\r\n",
     }
 
     #[test]
+    fn date_exdate_on_timed_event_and_thisandfuture_as_single_override() {
+        // Daily 09:00Z x4; EXDATE;VALUE=DATE removes Jan 6; the THISANDFUTURE override of
+        // Jan 7 moves only Jan 7 (documented simplification), Jan 8 keeps the master time.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:t\r\nDTSTART:20260105T090000Z\r\nDURATION:PT1H\r\n\
+RRULE:FREQ=DAILY;COUNT=4\r\nEXDATE;VALUE=DATE:20260106\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:t\r\nRECURRENCE-ID;RANGE=THISANDFUTURE:20260107T090000Z\r\n\
+DTSTART:20260107T130000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"),
+            [
+                "busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z",
+                "busy 2026-01-07T13:00:00Z 2026-01-07T14:00:00Z",
+                "busy 2026-01-08T09:00:00Z 2026-01-08T10:00:00Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn ancient_dtstart_is_skipped_not_walked() {
+        // Daily since 1601 without COUNT: the window in 2026 is reached by skipping.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:old\r\nDTSTART:16010101T120000Z\r\nDURATION:PT1H\r\n\
+RRULE:FREQ=DAILY\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z").len(),
+            2
+        );
+    }
+
+    #[test]
     fn dst_gap_instance_moves_forward() {
         // Daily 02:30 New York: on 2026-03-08 02:30 does not exist → 03:30 EDT = 07:30Z.
         let text = cal(

@@ -47,8 +47,9 @@ impl Default for ExpandOptions {
     }
 }
 
-/// A parsed, validated VCALENDAR (or several concatenated in one file).
-#[derive(Debug)]
+/// A parsed, validated VCALENDAR (or several concatenated in one file). Cheap to keep:
+/// expansion borrows it, so one parse serves any number of windows.
+#[derive(Clone, Debug)]
 pub struct Calendar {
     content: event::Content,
     zones: Vec<tz::Zone>,

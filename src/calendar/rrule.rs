@@ -888,6 +888,53 @@ mod tests {
     }
 
     #[test]
+    fn bysecond_expands_minutely() {
+        let v = run(
+            "FREQ=MINUTELY;INTERVAL=2;BYSECOND=0,30;COUNT=4",
+            "20260105T090000",
+            "20270101T000000",
+        );
+        assert_eq!(
+            v,
+            [
+                "20260105T090000",
+                "20260105T090030",
+                "20260105T090200",
+                "20260105T090230"
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        /// Skipping periods before a bound never changes the instances after it.
+        #[test]
+        fn skip_before_is_invisible(
+            freq in 0usize..5,
+            interval in 1i64..5,
+            days in proptest::sample::subsequence(vec!["MO", "TU", "WE", "TH", "FR", "SA", "SU"], 0..4),
+            start_day in 0i64..3000,
+            skip_days in 0i64..3000,
+        ) {
+            let freq = ["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"][freq];
+            let mut text = format!("FREQ={freq};INTERVAL={interval}");
+            if !days.is_empty() {
+                text.push_str(&format!(";BYDAY={}", days.join(",")));
+            }
+            let r = parse_rule(&text).unwrap();
+            let start = LocalDt::new(18_000 + start_day, 9 * 3600);
+            let from = start.plus_days(skip_days);
+            let stop = from.plus_days(if freq == "HOURLY" { 3 } else { 400 });
+            let all: Vec<_> = Instances::new(&r, start, Bounds { skip_before: None, stop_after: stop })
+                .filter(|l| *l >= from)
+                .collect();
+            let skipped: Vec<_> = Instances::new(&r, start, Bounds { skip_before: Some(from), stop_after: stop })
+                .filter(|l| *l >= from)
+                .collect();
+            proptest::prop_assert_eq!(skipped, all);
+        }
+    }
+
+    #[test]
     fn never_matching_rule_stops_at_the_bound() {
         let v = run(
             "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
