@@ -26,5 +26,6 @@
 //! [`admin_client`] (how the CLI reaches a running server), [`demo`] (the embedded demo
 //! organisation) and [`cli`] (argument parsing; `main.rs` only calls [`cli::main`]).
 
+pub mod calendar;
 pub mod protocol;
 pub mod store;

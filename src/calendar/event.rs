@@ -1,0 +1,367 @@
+//! The calendar's content as expansion needs it: events grouped into series, and the
+//! periods of VFREEBUSY components, each with the free/busy status it shows.
+//!
+//! Owns [`Event`], [`Series`], [`FbPeriod`] and the status mapping (one place: [`status`]).
+//! Values are parsed and TZIDs resolved here, once; `expand` only does arithmetic.
+//!
+//! Status of an event, first rule that applies:
+//! 1. `STATUS:CANCELLED` → nothing, whatever else the event says;
+//! 2. `X-MICROSOFT-CDO-BUSYSTATUS` (or, only when it is absent,
+//!    `X-MICROSOFT-CDO-INTENDEDSTATUS`): FREE → nothing, TENTATIVE → tentative, BUSY →
+//!    busy, OOF → out of office, WORKINGELSEWHERE → busy (Exchange 2003 had no such
+//!    status; busy is what a colleague trying to book the person needs to see); any other
+//!    value is ignored and the next rules decide;
+//! 3. `TRANSP:TRANSPARENT` → nothing;
+//! 4. `STATUS:TENTATIVE` → tentative;
+//! 5. otherwise busy.
+
+use std::collections::HashMap;
+
+use super::CalendarError;
+use super::parse::{Component, Property, shorten};
+use super::rrule::{Rule, parse_rule};
+use super::tz::ZoneTable;
+use super::value::{Duration, When, parse_date, parse_date_time, parse_duration};
+use crate::protocol::freebusy::FbStatus;
+
+/// How long an event (or an RDATE period) lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    /// Neither DTEND nor DURATION: one day for a DATE, nothing for a DATE-TIME.
+    Implicit,
+    At(When),
+    For(Duration),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RDate {
+    At(When),
+    /// `VALUE=PERIOD`: an instance with its own end.
+    Period(When, End),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Event {
+    pub line: usize,
+    pub start: When,
+    pub end: End,
+    /// With the line each RRULE was on, for errors found while expanding.
+    pub rules: Vec<(usize, Rule)>,
+    pub rdates: Vec<RDate>,
+    pub exdates: Vec<When>,
+    pub recurrence_id: Option<When>,
+    /// `None`: the event shows nothing (free, transparent or cancelled).
+    pub status: Option<FbStatus>,
+}
+
+/// A recurring event and the instances it overrides (same UID, with RECURRENCE-ID). A UID
+/// may have overrides without a master (an invitation to one instance): they still show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Series {
+    pub masters: Vec<Event>,
+    pub overrides: Vec<Event>,
+}
+
+/// One FREEBUSY period of a VFREEBUSY.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FbPeriod {
+    pub status: Option<FbStatus>,
+    pub start: When,
+    pub end: End,
+}
+
+/// Everything expansion needs, built from the component tree.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Content {
+    pub series: Vec<Series>,
+    pub periods: Vec<FbPeriod>,
+    pub event_count: usize,
+}
+
+pub(crate) fn build(
+    calendars: &[Component],
+    zones: &mut ZoneTable,
+) -> Result<Content, CalendarError> {
+    let mut content = Content::default();
+    let mut by_uid: HashMap<String, usize> = HashMap::new();
+    for comp in calendars.iter().flat_map(|c| c.children.iter()) {
+        match comp.name.as_str() {
+            "VEVENT" => {
+                let ev = event(comp, zones)?;
+                content.event_count += 1;
+                let idx = match comp.prop("UID").map(|p| p.value.trim()) {
+                    Some(uid) if !uid.is_empty() => {
+                        *by_uid.entry(uid.to_string()).or_insert_with(|| {
+                            content.series.push(Series::default());
+                            content.series.len() - 1
+                        })
+                    }
+                    // No UID: nothing can override it, it stands alone.
+                    _ => {
+                        content.series.push(Series::default());
+                        content.series.len() - 1
+                    }
+                };
+                let series = &mut content.series[idx];
+                if ev.recurrence_id.is_some() {
+                    series.overrides.push(ev);
+                } else {
+                    series.masters.push(ev);
+                }
+            }
+            "VFREEBUSY" => freebusy(comp, zones, &mut content.periods)?,
+            // VTIMEZONE is read by the zone table; VTODO, VJOURNAL, VALARM and X-
+            // components have no free/busy meaning.
+            _ => {}
+        }
+    }
+    Ok(content)
+}
+
+fn event(c: &Component, zones: &mut ZoneTable) -> Result<Event, CalendarError> {
+    let dtstart = c
+        .prop("DTSTART")
+        .ok_or(CalendarError::MissingDtstart { line: c.line })?;
+    let start = when(dtstart, dtstart.value.trim(), zones)?;
+    let end = match (c.prop("DTEND"), c.prop("DURATION")) {
+        (Some(p), _) => End::At(when(p, p.value.trim(), zones)?),
+        (None, Some(p)) => End::For(duration(p, p.value.trim())?),
+        (None, None) => End::Implicit,
+    };
+    let mut rules = Vec::new();
+    for p in c.props_named("RRULE") {
+        let rule = parse_rule(p.value.trim()).map_err(|reason| CalendarError::BadRule {
+            line: p.line,
+            value: shorten(&p.value),
+            reason,
+        })?;
+        rules.push((p.line, rule));
+    }
+    let mut rdates = Vec::new();
+    for p in c.props_named("RDATE") {
+        for v in list(&p.value) {
+            rdates.push(rdate(p, v, zones)?);
+        }
+    }
+    let mut exdates = Vec::new();
+    for p in c.props_named("EXDATE") {
+        for v in list(&p.value) {
+            exdates.push(when(p, v, zones)?);
+        }
+    }
+    let recurrence_id = match c.prop("RECURRENCE-ID") {
+        Some(p) => Some(when(p, p.value.trim(), zones)?),
+        None => None,
+    };
+    Ok(Event {
+        line: c.line,
+        start,
+        end,
+        rules,
+        rdates,
+        exdates,
+        recurrence_id,
+        status: status(c),
+    })
+}
+
+fn list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The free/busy status an event shows; see the module comment for the order.
+pub(crate) fn status(c: &Component) -> Option<FbStatus> {
+    let upper = |name: &str| c.prop(name).map(|p| p.value.trim().to_ascii_uppercase());
+    if upper("STATUS").as_deref() == Some("CANCELLED") {
+        return None;
+    }
+    let cdo =
+        upper("X-MICROSOFT-CDO-BUSYSTATUS").or_else(|| upper("X-MICROSOFT-CDO-INTENDEDSTATUS"));
+    match cdo.as_deref() {
+        Some("FREE") => return None,
+        Some("TENTATIVE") => return Some(FbStatus::Tentative),
+        Some("BUSY" | "WORKINGELSEWHERE") => return Some(FbStatus::Busy),
+        Some("OOF") => return Some(FbStatus::Oof),
+        _ => {}
+    }
+    if upper("TRANSP").as_deref() == Some("TRANSPARENT") {
+        return None;
+    }
+    if upper("STATUS").as_deref() == Some("TENTATIVE") {
+        return Some(FbStatus::Tentative);
+    }
+    Some(FbStatus::Busy)
+}
+
+/// A DATE or DATE-TIME value of a property (one item of it, for list-valued ones).
+pub(crate) fn when(p: &Property, raw: &str, zones: &mut ZoneTable) -> Result<When, CalendarError> {
+    let bad = || CalendarError::BadValue {
+        line: p.line,
+        property: p.name.clone(),
+        value: shorten(raw),
+        expected: "a date or date-time".into(),
+    };
+    let declared_date = p
+        .param("VALUE")
+        .is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
+    if declared_date || raw.len() == 8 {
+        return parse_date(raw).map(When::Date).ok_or_else(bad);
+    }
+    let (local, utc) = parse_date_time(raw).ok_or_else(bad)?;
+    if utc {
+        return Ok(When::Utc(local));
+    }
+    match p.param("TZID") {
+        Some(tzid) => Ok(When::Zoned(local, zones.resolve(tzid, p.line)?)),
+        None => Ok(When::Floating(local)),
+    }
+}
+
+fn duration(p: &Property, raw: &str) -> Result<Duration, CalendarError> {
+    parse_duration(raw).ok_or_else(|| CalendarError::BadValue {
+        line: p.line,
+        property: p.name.clone(),
+        value: shorten(raw),
+        expected: "a duration like PT1H30M or P1D".into(),
+    })
+}
+
+fn rdate(p: &Property, raw: &str, zones: &mut ZoneTable) -> Result<RDate, CalendarError> {
+    Ok(match period(p, raw, zones)? {
+        Some((start, end)) => RDate::Period(start, end),
+        None => RDate::At(when(p, raw, zones)?),
+    })
+}
+
+/// `start/end` or `start/duration`; `None` when `raw` is not a period at all.
+fn period(
+    p: &Property,
+    raw: &str,
+    zones: &mut ZoneTable,
+) -> Result<Option<(When, End)>, CalendarError> {
+    let Some((a, b)) = raw.split_once('/') else {
+        return Ok(None);
+    };
+    let start = when(p, a.trim(), zones)?;
+    let b = b.trim();
+    let end = if b.starts_with(['P', 'p', '+', '-']) {
+        End::For(duration(p, b)?)
+    } else {
+        End::At(when(p, b, zones)?)
+    };
+    Ok(Some((start, end)))
+}
+
+/// FREEBUSY lines of a VFREEBUSY: FBTYPE BUSY (the default, and what RFC 5545 says
+/// unknown types mean) → busy, BUSY-TENTATIVE → tentative, BUSY-UNAVAILABLE → out of
+/// office, FREE → nothing.
+fn freebusy(
+    c: &Component,
+    zones: &mut ZoneTable,
+    out: &mut Vec<FbPeriod>,
+) -> Result<(), CalendarError> {
+    for p in c.props_named("FREEBUSY") {
+        let status = match p.param("FBTYPE").map(str::to_ascii_uppercase).as_deref() {
+            Some("FREE") => None,
+            Some("BUSY-TENTATIVE") => Some(FbStatus::Tentative),
+            Some("BUSY-UNAVAILABLE") => Some(FbStatus::Oof),
+            _ => Some(FbStatus::Busy),
+        };
+        for v in list(&p.value) {
+            let (start, end) = period(p, v, zones)?.ok_or_else(|| CalendarError::BadValue {
+                line: p.line,
+                property: p.name.clone(),
+                value: shorten(v),
+                expected: "a period like 20260105T090000Z/20260105T100000Z".into(),
+            })?;
+            out.push(FbPeriod { status, start, end });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::parse::parse_tree;
+
+    fn vevent(props: &str) -> Component {
+        let text = format!("BEGIN:VCALENDAR\nBEGIN:VEVENT\n{props}\nEND:VEVENT\nEND:VCALENDAR\n");
+        parse_tree(&text).unwrap().remove(0).children.remove(0)
+    }
+
+    #[test]
+    fn status_mapping_order() {
+        let s = |p: &str| status(&vevent(&format!("DTSTART:20260105T090000Z\n{p}")));
+        assert_eq!(s(""), Some(FbStatus::Busy));
+        assert_eq!(s("STATUS:TENTATIVE"), Some(FbStatus::Tentative));
+        assert_eq!(s("TRANSP:TRANSPARENT"), None);
+        assert_eq!(s("STATUS:CANCELLED\nX-MICROSOFT-CDO-BUSYSTATUS:BUSY"), None);
+        assert_eq!(
+            s("TRANSP:TRANSPARENT\nX-MICROSOFT-CDO-BUSYSTATUS:OOF"),
+            Some(FbStatus::Oof)
+        );
+        assert_eq!(s("X-MICROSOFT-CDO-BUSYSTATUS:FREE"), None);
+        assert_eq!(
+            s("X-MICROSOFT-CDO-BUSYSTATUS:tentative"),
+            Some(FbStatus::Tentative)
+        );
+        assert_eq!(
+            s("X-MICROSOFT-CDO-BUSYSTATUS:WORKINGELSEWHERE"),
+            Some(FbStatus::Busy)
+        );
+        assert_eq!(s("X-MICROSOFT-CDO-INTENDEDSTATUS:OOF"), Some(FbStatus::Oof));
+        assert_eq!(
+            s("X-MICROSOFT-CDO-BUSYSTATUS:FREE\nX-MICROSOFT-CDO-INTENDEDSTATUS:BUSY"),
+            None,
+            "INTENDEDSTATUS only counts when BUSYSTATUS is absent"
+        );
+        assert_eq!(
+            s("X-MICROSOFT-CDO-BUSYSTATUS:WEIRD\nSTATUS:TENTATIVE"),
+            Some(FbStatus::Tentative)
+        );
+    }
+
+    #[test]
+    fn values_and_errors() {
+        let mut zones = ZoneTable::default();
+        let c = vevent(
+            "DTSTART;TZID=Europe/Paris:20260105T090000\nDTEND;VALUE=DATE:20260106\nEXDATE:20260112T080000Z,20260119T080000Z\nRDATE;VALUE=PERIOD:20260120T100000Z/PT1H",
+        );
+        let ev = event(&c, &mut zones).unwrap();
+        assert!(matches!(ev.start, When::Zoned(_, 0)));
+        assert!(matches!(ev.end, End::At(When::Date(_))));
+        assert_eq!(ev.exdates.len(), 2);
+        assert!(matches!(
+            ev.rdates[0],
+            RDate::Period(When::Utc(_), End::For(_))
+        ));
+
+        let e = event(&vevent("SUMMARY:x"), &mut zones).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: the VEVENT has no DTSTART, so it cannot be placed in time"
+        );
+        let e = event(&vevent("SUMMARY:x\nDTSTART:x"), &mut zones).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 4: DTSTART 'x' is not a date or date-time"
+        );
+        let e = event(&vevent("DTSTART:20260105T090000Z\nDURATION:1h"), &mut zones).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("line 4: DURATION '1h' is not a duration"),
+            "{e}"
+        );
+        let e = event(
+            &vevent("DTSTART:20260105T090000Z\nRRULE:FREQ=DAILY;COUNT=x"),
+            &mut zones,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("line 4: RRULE 'FREQ=DAILY;COUNT=x' is invalid"),
+            "{e}"
+        );
+    }
+}

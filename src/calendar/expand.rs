@@ -1,0 +1,574 @@
+//! Expansion: from parsed events to the free/busy spans that fall in a window.
+//!
+//! Owns the per-call state ([`Expansion`]): the zones (the calendar's plus the caller's
+//! default for floating and all-day values), the window, the instance cap and the spans
+//! found so far. Instants are Unix seconds here; they become [`Minutes1601`] only when a
+//! span is recorded, start rounded down and end rounded up (a meeting that ends at 10:00:30
+//! still makes the 10:00 minute busy).
+//!
+//! Choices where RFC 5545 leaves room:
+//! - An instance lasts DTEND − DTSTART as an exact duration (same number of seconds each
+//!   time), except all-day events, whose length is in calendar days, and DURATION, whose
+//!   days are calendar days and whose time part is exact (RFC 5545 §3.3.6).
+//! - An override (RECURRENCE-ID) replaces the instance it names and shows at its own
+//!   DTSTART/DTEND with its own status; `RANGE=THISANDFUTURE` is treated as a single-instance
+//!   override (the later instances keep the master's times).
+//! - The recurrence set is a set: an instant produced twice (RRULE and RDATE) shows once.
+
+use std::collections::HashSet;
+
+use jiff::tz::TimeZone;
+
+use super::event::{Content, End, Event, RDate, Series};
+use super::rrule::{Bounds, Instances, STEP_BUDGET};
+use super::tz::Zone;
+use super::value::{LocalDt, SECS_PER_DAY, When};
+use super::{CalendarError, ExpandOptions};
+use crate::protocol::freebusy::{FbStatus, FreeBusy, Interval};
+use crate::protocol::time::Minutes1601;
+
+/// Margin for wall-clock vs UTC when walking rules: no zone is more than a day off UTC.
+const ZONE_MARGIN: i64 = 2 * SECS_PER_DAY;
+
+/// How long instances of an event last, resolved once per event.
+#[derive(Clone, Copy, Debug)]
+enum Span {
+    Exact(i64),
+    /// Calendar days, then exact seconds.
+    Nominal {
+        days: i64,
+        secs: i64,
+    },
+}
+
+impl Span {
+    /// An upper bound in seconds (a nominal day may be 25 hours).
+    fn max_secs(self) -> i64 {
+        match self {
+            Span::Exact(s) => s.max(0),
+            Span::Nominal { days, secs } => (days.max(0) + 1) * SECS_PER_DAY + secs.max(0),
+        }
+    }
+}
+
+pub(crate) struct Expansion<'a> {
+    zones: &'a [Zone],
+    default: Zone,
+    utc: Zone,
+    start: i64,
+    end: i64,
+    max_instances: usize,
+    instances: usize,
+    spans: Vec<(FbStatus, Interval)>,
+}
+
+impl<'a> Expansion<'a> {
+    pub fn new(zones: &'a [Zone], window: Interval, opts: &ExpandOptions) -> Self {
+        Expansion {
+            zones,
+            default: Zone::Tz(opts.default_tz.clone()),
+            utc: Zone::Tz(TimeZone::UTC),
+            start: window.start().to_unix_seconds(),
+            end: window.end().to_unix_seconds(),
+            max_instances: opts.max_instances,
+            instances: 0,
+            spans: Vec::new(),
+        }
+    }
+
+    pub fn run(mut self, content: &Content, window: Interval) -> Result<FreeBusy, CalendarError> {
+        for s in &content.series {
+            self.series(s)?;
+        }
+        for p in &content.periods {
+            if let Some(start) = self.instant(p.start) {
+                let span = self.span(p.start, p.end);
+                let end = self.end_of(self.zone_of(p.start), p.start.local(), start, span);
+                self.record(p.status, start, end)?;
+            }
+        }
+        Ok(FreeBusy::from_spans(self.spans).clip(window))
+    }
+
+    fn zone_of(&self, w: When) -> &Zone {
+        match w {
+            When::Date(_) | When::Floating(_) => &self.default,
+            When::Utc(_) => &self.utc,
+            // Ids come from the table the zones were built with; fall back rather than panic.
+            When::Zoned(_, id) => self.zones.get(id).unwrap_or(&self.default),
+        }
+    }
+
+    fn instant(&self, w: When) -> Option<i64> {
+        self.zone_of(w).to_utc(w.local())
+    }
+
+    /// A floating RECURRENCE-ID or EXDATE on a zoned event means the event's zone.
+    fn in_zone_of(w: When, master: When) -> When {
+        match (w, master) {
+            (When::Floating(l), When::Zoned(_, id)) => When::Zoned(l, id),
+            _ => w,
+        }
+    }
+
+    fn span(&self, start: When, end: End) -> Span {
+        match end {
+            End::Implicit if start.is_date() => Span::Nominal { days: 1, secs: 0 },
+            End::Implicit => Span::Exact(0),
+            End::For(d) => Span::Nominal {
+                days: d.days,
+                secs: d.secs,
+            },
+            End::At(When::Date(e)) if start.is_date() => Span::Nominal {
+                days: e - start.local().day,
+                secs: 0,
+            },
+            End::At(e) => match (self.instant(start), self.instant(e)) {
+                (Some(a), Some(b)) => Span::Exact(b - a),
+                _ => Span::Exact(0),
+            },
+        }
+    }
+
+    fn end_of(&self, zone: &Zone, local: LocalDt, start: i64, span: Span) -> i64 {
+        match span {
+            Span::Exact(s) => start + s,
+            Span::Nominal { days, secs } => {
+                let base = if days == 0 {
+                    Some(start)
+                } else {
+                    zone.to_utc(local.plus_days(days))
+                };
+                base.map_or(start, |b| b + secs)
+            }
+        }
+    }
+
+    /// Count an instance that touches the window and keep its span if it shows anything.
+    fn record(
+        &mut self,
+        status: Option<FbStatus>,
+        start: i64,
+        end: i64,
+    ) -> Result<(), CalendarError> {
+        if end <= start || end <= self.start || start >= self.end {
+            return Ok(());
+        }
+        self.instances += 1;
+        if self.instances > self.max_instances {
+            return Err(CalendarError::TooManyInstances {
+                max: self.max_instances,
+            });
+        }
+        let from = Minutes1601::from_unix_seconds(start);
+        let to = Minutes1601::from_unix_seconds(end + 59);
+        if let (Some(s), Some(iv)) = (status, Interval::new(from, to)) {
+            self.spans.push((s, iv));
+        }
+        Ok(())
+    }
+
+    fn series(&mut self, s: &Series) -> Result<(), CalendarError> {
+        for m in &s.masters {
+            let replaced: HashSet<i64> = s
+                .overrides
+                .iter()
+                .filter_map(|o| o.recurrence_id)
+                .filter_map(|r| self.instant(Self::in_zone_of(r, m.start)))
+                .collect();
+            self.master(m, &replaced)?;
+        }
+        for o in &s.overrides {
+            if let Some(start) = self.instant(o.start) {
+                let span = self.span(o.start, o.end);
+                let end = self.end_of(self.zone_of(o.start), o.start.local(), start, span);
+                self.record(o.status, start, end)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn master(&mut self, m: &Event, replaced: &HashSet<i64>) -> Result<(), CalendarError> {
+        let zone = self.zone_of(m.start).clone();
+        let local = m.start.local();
+        let Some(first) = zone.to_utc(local) else {
+            return Ok(());
+        };
+        let span = self.span(m.start, m.end);
+        let mut excluded: HashSet<i64> = HashSet::new();
+        let mut excluded_days: HashSet<i64> = HashSet::new();
+        for &x in &m.exdates {
+            match x {
+                // A DATE EXDATE on a timed event removes that day's instances (RFC 5545
+                // wants matching types; Outlook-era tools do not always comply).
+                When::Date(d) if !m.start.is_date() => {
+                    excluded_days.insert(d);
+                }
+                _ => {
+                    if let Some(u) = self.instant(Self::in_zone_of(x, m.start)) {
+                        excluded.insert(u);
+                    }
+                }
+            }
+        }
+        let mut seen: HashSet<i64> = HashSet::new();
+        let mut emit = |this: &mut Self, l: LocalDt, start: i64, end: i64| {
+            let skip = excluded.contains(&start)
+                || excluded_days.contains(&l.day)
+                || replaced.contains(&start)
+                || end <= this.start
+                || start >= this.end
+                || !seen.insert(start);
+            if skip {
+                Ok(())
+            } else {
+                this.record(m.status, start, end)
+            }
+        };
+        if m.rules.is_empty() {
+            let end = self.end_of(&zone, local, first, span);
+            emit(self, local, first, end)?;
+        }
+        for (line, rule) in &m.rules {
+            let bounds = Bounds {
+                skip_before: Some(LocalDt::from_secs(
+                    self.start - span.max_secs() - ZONE_MARGIN,
+                )),
+                stop_after: LocalDt::from_secs(self.end + ZONE_MARGIN),
+            };
+            let mut it = Instances::new(rule, local, bounds);
+            for l in &mut it {
+                let Some(start) = zone.to_utc(l) else {
+                    continue;
+                };
+                if past_until(rule.until, l, start) {
+                    break;
+                }
+                if start >= self.end + ZONE_MARGIN {
+                    break;
+                }
+                let end = self.end_of(&zone, l, start, span);
+                emit(self, l, start, end)?;
+            }
+            if it.exhausted {
+                return Err(CalendarError::RuleTooExpensive {
+                    line: *line,
+                    budget: STEP_BUDGET,
+                });
+            }
+        }
+        for r in &m.rdates {
+            let (w, end) = match *r {
+                RDate::At(w) => (w, m.end),
+                RDate::Period(w, e) => (w, e),
+            };
+            let w = Self::in_zone_of(w, m.start);
+            let Some(start) = self.instant(w) else {
+                continue;
+            };
+            let rspan = match r {
+                RDate::At(_) if w.is_date() == m.start.is_date() => span,
+                _ => self.span(w, end),
+            };
+            let end = self.end_of(self.zone_of(w), w.local(), start, rspan);
+            emit(self, w.local(), start, end)?;
+        }
+        Ok(())
+    }
+}
+
+/// UNTIL is inclusive. A UTC UNTIL compares instants; a DATE UNTIL compares the
+/// instance's wall-clock date; a floating UNTIL compares wall clocks.
+fn past_until(until: Option<When>, l: LocalDt, start: i64) -> bool {
+    match until {
+        None => false,
+        Some(When::Date(d)) => l.day > d,
+        Some(When::Utc(u)) => start > u.as_secs(),
+        Some(When::Floating(u)) | Some(When::Zoned(u, _)) => l > u,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::calendar::{ExpandOptions, parse};
+    use crate::protocol::freebusy::{FreeBusy, Interval};
+    use crate::protocol::time::{Minutes1601, format_rfc3339, parse_time};
+
+    fn window(a: &str, b: &str) -> Interval {
+        Interval::new(
+            Minutes1601::from_timestamp(parse_time(a).unwrap()),
+            Minutes1601::from_timestamp(parse_time(b).unwrap()),
+        )
+        .unwrap()
+    }
+
+    fn show(fb: &FreeBusy) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, set) in [
+            ("tentative", &fb.tentative),
+            ("busy", &fb.busy),
+            ("oof", &fb.oof),
+        ] {
+            for iv in set.iter() {
+                out.push(format!(
+                    "{name} {} {}",
+                    format_rfc3339(iv.start().to_timestamp()),
+                    format_rfc3339(iv.end().to_timestamp())
+                ));
+            }
+        }
+        out
+    }
+
+    fn cal(events: &str) -> String {
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{events}END:VCALENDAR\r\n")
+    }
+
+    fn expand(text: &str, a: &str, b: &str) -> Vec<String> {
+        let c = parse(text).unwrap();
+        show(&c.expand(window(a, b), &ExpandOptions::default()).unwrap())
+    }
+
+    fn expand_in(text: &str, a: &str, b: &str, tz: &str) -> Vec<String> {
+        let c = parse(text).unwrap();
+        let opts = ExpandOptions {
+            default_tz: jiff::tz::TimeZone::get(tz).unwrap(),
+            ..ExpandOptions::default()
+        };
+        show(&c.expand(window(a, b), &opts).unwrap())
+    }
+
+    #[test]
+    fn weekly_across_us_dst_keeps_wall_clock() {
+        // Mondays 09:00 New York: EST (-5) → 14:00Z before 2026-03-08, EDT (-4) → 13:00Z after.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=America/New_York:20260223T090000\r\n\
+DTEND;TZID=America/New_York:20260223T100000\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-03-01T00:00:00Z", "2026-03-17T00:00:00Z"),
+            [
+                "busy 2026-03-02T14:00:00Z 2026-03-02T15:00:00Z",
+                "busy 2026-03-09T13:00:00Z 2026-03-09T14:00:00Z",
+                "busy 2026-03-16T13:00:00Z 2026-03-16T14:00:00Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn exdate_override_and_cancelled_override() {
+        // Weekly Tue 10:00Z; Jan 13 excluded; Jan 20 moved to Wed 21 15:00Z tentative;
+        // Jan 27 cancelled by its override.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:w\r\nDTSTART:20260106T100000Z\r\nDURATION:PT1H\r\n\
+RRULE:FREQ=WEEKLY;COUNT=6\r\nEXDATE:20260113T100000Z\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:w\r\nRECURRENCE-ID:20260120T100000Z\r\nDTSTART:20260121T150000Z\r\n\
+DTEND:20260121T153000Z\r\nSTATUS:TENTATIVE\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:w\r\nRECURRENCE-ID:20260127T100000Z\r\nDTSTART:20260127T100000Z\r\n\
+DTEND:20260127T110000Z\r\nSTATUS:CANCELLED\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z"),
+            [
+                "tentative 2026-01-21T15:00:00Z 2026-01-21T15:30:00Z",
+                "busy 2026-01-06T10:00:00Z 2026-01-06T11:00:00Z",
+                "busy 2026-02-03T10:00:00Z 2026-02-03T11:00:00Z",
+                "busy 2026-02-10T10:00:00Z 2026-02-10T11:00:00Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn all_day_uses_default_zone_and_crosses_months() {
+        // Jan 30 – Feb 2 (DTEND exclusive) all day in Paris (+1): 2026-01-29T23:00Z to
+        // 2026-02-01T23:00Z, one interval across the month end.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:d\r\nDTSTART;VALUE=DATE:20260130\r\nDTEND;VALUE=DATE:20260202\r\n\
+X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand_in(
+                &text,
+                "2026-01-01T00:00:00Z",
+                "2026-03-01T00:00:00Z",
+                "Europe/Paris"
+            ),
+            ["oof 2026-01-29T23:00:00Z 2026-02-01T23:00:00Z"]
+        );
+        // A DATE without DTEND lasts one day.
+        let one = cal("BEGIN:VEVENT\r\nUID:e\r\nDTSTART;VALUE=DATE:20261231\r\nEND:VEVENT\r\n");
+        assert_eq!(
+            expand(&one, "2026-12-01T00:00:00Z", "2027-02-01T00:00:00Z"),
+            ["busy 2026-12-31T00:00:00Z 2027-01-01T00:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn floating_time_and_zero_length() {
+        // Floating 09:00 in Tokyo (+9) = 00:00Z; a DATE-TIME without end shows nothing.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:f\r\nDTSTART:20260105T090000\r\nDTEND:20260105T100000\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:g\r\nDTSTART:20260105T120000Z\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand_in(
+                &text,
+                "2026-01-01T00:00:00Z",
+                "2026-02-01T00:00:00Z",
+                "Asia/Tokyo"
+            ),
+            ["busy 2026-01-05T00:00:00Z 2026-01-05T01:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn clipped_to_window_and_rdate_period() {
+        // RDATE adds Jan 7 14:00Z (1h, the event's length) and a 3h PERIOD on Jan 8;
+        // the window cuts the DTSTART instance in half.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:r\r\nDTSTART:20260105T230000Z\r\nDTEND:20260106T010000Z\r\n\
+RDATE:20260107T140000Z\r\nRDATE;VALUE=PERIOD:20260108T090000Z/20260108T120000Z\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-01-06T00:00:00Z", "2026-02-01T00:00:00Z"),
+            [
+                "busy 2026-01-06T00:00:00Z 2026-01-06T01:00:00Z",
+                "busy 2026-01-07T14:00:00Z 2026-01-07T16:00:00Z",
+                "busy 2026-01-08T09:00:00Z 2026-01-08T12:00:00Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn count_counts_from_dtstart_before_the_window() {
+        // Daily from Jan 1, 10 times: only Jan 9 and 10 are in a window from Jan 9.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:c\r\nDTSTART:20260101T080000Z\r\nDURATION:PT30M\r\n\
+RRULE:FREQ=DAILY;COUNT=10\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-01-09T00:00:00Z", "2026-02-01T00:00:00Z"),
+            [
+                "busy 2026-01-09T08:00:00Z 2026-01-09T08:30:00Z",
+                "busy 2026-01-10T08:00:00Z 2026-01-10T08:30:00Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn until_is_inclusive_in_utc() {
+        // Daily 09:00 Berlin (+1 = 08:00Z) until 2026-01-07T08:00:00Z: Jan 5, 6, 7.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:u\r\nDTSTART;TZID=W. Europe Standard Time:20260105T090000\r\n\
+DURATION:PT1H\r\nRRULE:FREQ=DAILY;UNTIL=20260107T080000Z\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z").len(),
+            3
+        );
+    }
+
+    #[test]
+    fn vfreebusy_periods() {
+        let text = cal(
+            "BEGIN:VFREEBUSY\r\nUID:fb\r\nFREEBUSY:20260105T090000Z/PT1H,20260106T090000Z/20260106T093000Z\r\n\
+FREEBUSY;FBTYPE=BUSY-TENTATIVE:20260107T090000Z/PT1H\r\nFREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20260108T000000Z/P1D\r\n\
+FREEBUSY;FBTYPE=FREE:20260109T090000Z/PT1H\r\nEND:VFREEBUSY\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"),
+            [
+                "tentative 2026-01-07T09:00:00Z 2026-01-07T10:00:00Z",
+                "busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z",
+                "busy 2026-01-06T09:00:00Z 2026-01-06T09:30:00Z",
+                "oof 2026-01-08T00:00:00Z 2026-01-09T00:00:00Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn too_many_instances() {
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:m\r\nDTSTART:20260101T000000Z\r\nDURATION:PT1M\r\n\
+RRULE:FREQ=MINUTELY\r\nEND:VEVENT\r\n",
+        );
+        let c = parse(&text).unwrap();
+        let opts = ExpandOptions {
+            max_instances: 100,
+            ..ExpandOptions::default()
+        };
+        let e = c
+            .expand(
+                window("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"),
+                &opts,
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "more than 100 event instances fall in the publish window; raise the instance cap or shorten the window"
+        );
+    }
+
+    #[test]
+    fn far_future_window_without_count_is_fast_and_right() {
+        // Weekly since 2000; the window in 2090 is reached by skipping, not walking.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:s\r\nDTSTART:20000103T090000Z\r\nDURATION:PT1H\r\n\
+RRULE:FREQ=SECONDLY;INTERVAL=604800\r\nEND:VEVENT\r\n",
+        );
+        let v = expand(&text, "2090-01-01T00:00:00Z", "2090-01-15T00:00:00Z");
+        // 2000-01-03 and 2090-01-02 are 32 872 days = 4696 weeks apart: Jan 2 and Jan 9.
+        assert_eq!(v.len(), 2);
+        assert!(v[0].starts_with("busy 2090-01-02T09:00:00Z"), "{v:?}");
+    }
+
+    #[test]
+    fn date_exdate_on_timed_event_and_thisandfuture_as_single_override() {
+        // Daily 09:00Z x4; EXDATE;VALUE=DATE removes Jan 6; the THISANDFUTURE override of
+        // Jan 7 moves only Jan 7 (documented simplification), Jan 8 keeps the master time.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:t\r\nDTSTART:20260105T090000Z\r\nDURATION:PT1H\r\n\
+RRULE:FREQ=DAILY;COUNT=4\r\nEXDATE;VALUE=DATE:20260106\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:t\r\nRECURRENCE-ID;RANGE=THISANDFUTURE:20260107T090000Z\r\n\
+DTSTART:20260107T130000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"),
+            [
+                "busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z",
+                "busy 2026-01-07T13:00:00Z 2026-01-07T14:00:00Z",
+                "busy 2026-01-08T09:00:00Z 2026-01-08T10:00:00Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn ancient_dtstart_is_skipped_not_walked() {
+        // Daily since 1601 without COUNT: the window in 2026 is reached by skipping.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:old\r\nDTSTART:16010101T120000Z\r\nDURATION:PT1H\r\n\
+RRULE:FREQ=DAILY\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z").len(),
+            2
+        );
+    }
+
+    #[test]
+    fn dst_gap_instance_moves_forward() {
+        // Daily 02:30 New York: on 2026-03-08 02:30 does not exist → 03:30 EDT = 07:30Z.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:gap\r\nDTSTART;TZID=America/New_York:20260307T023000\r\n\
+DURATION:PT30M\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"),
+            [
+                "busy 2026-03-07T07:30:00Z 2026-03-07T08:00:00Z",
+                "busy 2026-03-08T07:30:00Z 2026-03-08T08:00:00Z",
+                "busy 2026-03-09T06:30:00Z 2026-03-09T07:00:00Z",
+            ]
+        );
+    }
+}
