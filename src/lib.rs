@@ -26,6 +26,14 @@
 //! [`admin_client`] (how the CLI reaches a running server), [`demo`] (the embedded demo
 //! organisation) and [`cli`] (argument parsing; `main.rs` only calls [`cli::main`]).
 
+pub mod admin;
+pub mod admin_client;
 pub mod calendar;
+pub mod cli;
+pub mod demo;
+pub mod fbquery;
 pub mod protocol;
+pub mod publisher;
+pub mod server;
 pub mod store;
+pub mod transport;

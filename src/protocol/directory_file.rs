@@ -76,13 +76,19 @@ impl DirectoryEntry {
     /// `mail`, then every `smtp:`/`SMTP:` proxy address with its prefix removed, without
     /// repeats (compared without regard to case).
     pub fn smtp_addresses(&self) -> Vec<String> {
-        let mut seen = HashSet::new();
-        std::iter::once(self.mail.as_str())
-            .chain(self.proxy_addresses.iter().filter_map(|p| smtp_proxy(p)))
-            .filter(|a| seen.insert(a.to_lowercase()))
-            .map(str::to_string)
-            .collect()
+        smtp_addresses(&self.mail, &self.proxy_addresses)
     }
+}
+
+/// A user's SMTP addresses: `mail` first, then every `smtp:` proxy value, without
+/// case-insensitive duplicates.
+pub fn smtp_addresses(mail: &str, proxy_addresses: &[String]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    std::iter::once(mail)
+        .chain(proxy_addresses.iter().filter_map(|p| smtp_proxy(p)))
+        .filter(|a| seen.insert(a.to_lowercase()))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The address of an `smtp:` proxy value (any case), or `None` for other address types.

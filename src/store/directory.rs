@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use super::{Store, StoreError, TxError, abort, codec, codec_abort, fold, tx_result};
+use crate::protocol::directory_file::{self, DirectoryEntry};
 use crate::protocol::legacy_dn::LegacyDn;
 use crate::protocol::query::UserAddress;
 
@@ -25,16 +26,7 @@ pub struct UserRecord {
 impl UserRecord {
     /// Primary address first, then every `smtp:` proxy, without duplicates.
     pub fn smtp_addresses(&self) -> Vec<String> {
-        let mut out: Vec<String> = vec![self.mail.clone()];
-        for p in &self.proxy_addresses {
-            if let Some(addr) = p.get(..5).filter(|h| h.eq_ignore_ascii_case("smtp:")) {
-                let addr = p[addr.len()..].trim();
-                if !addr.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(addr)) {
-                    out.push(addr.to_string());
-                }
-            }
-        }
-        out
+        directory_file::smtp_addresses(&self.mail, &self.proxy_addresses)
     }
 
     fn index_keys(&self) -> Vec<String> {
@@ -45,6 +37,18 @@ impl UserRecord {
             .collect();
         keys.push(format!("alias:{}", fold(&self.alias)));
         keys
+    }
+}
+
+impl From<DirectoryEntry> for UserRecord {
+    fn from(e: DirectoryEntry) -> Self {
+        UserRecord {
+            legacy_dn: e.legacy_dn,
+            mail: e.mail,
+            display_name: e.display_name,
+            alias: e.alias,
+            proxy_addresses: e.proxy_addresses,
+        }
     }
 }
 

@@ -1,0 +1,392 @@
+//! The admin operations: what `schedplus directory …` and `schedplus fb …` do.
+//!
+//! Owns the request and report types of each operation and the one function that carries
+//! it out against a [`Store`]. The CLI calls these directly when it holds the store, and
+//! the server's `/_schedplus/` API calls the very same functions for a CLI that reaches it
+//! over HTTP (see `admin_client`), so both paths behave identically. Reports are
+//! serde types: they are the admin API's JSON.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::directory_file::{self, DirectoryFormat};
+use crate::protocol::fb_message::build_props;
+use crate::protocol::freebusy::{
+    DEFAULT_PUBLISH_MONTHS, FbStatus, FreeBusy, Interval, MAX_PUBLISH_MONTHS, PublishRange,
+};
+use crate::protocol::pffb::PublisherStyle;
+use crate::protocol::raster::{self, SlotGrid};
+use crate::protocol::time::{Clock, Minutes1601, format_rfc3339, parse_time};
+use crate::store::{
+    ImportSummary, PublishOutcome, PublishedMessage, Store, StoreError, UserRecord,
+};
+
+/// Why an admin operation failed; one mapping to HTTP status and one to exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Store(StoreError),
+    /// The server could not be reached or answered something unexpected.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => AdminError::NotFound(m),
+            StoreError::Conflict(m) => AdminError::Conflict(m),
+            other => AdminError::Store(other),
+        }
+    }
+}
+
+impl AdminError {
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AdminError::BadInput(_) => 400,
+            AdminError::NotFound(_) => 404,
+            AdminError::Conflict(_) => 409,
+            AdminError::Store(_) | AdminError::Transport(_) => 500,
+        }
+    }
+
+    /// 2 for input the user can fix, 3 for a name that is not there, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AdminError::BadInput(_) | AdminError::Conflict(_) => 2,
+            AdminError::NotFound(_) => 3,
+            AdminError::Store(_) | AdminError::Transport(_) => 1,
+        }
+    }
+
+    /// The `kind` field of the admin API's error JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AdminError::BadInput(_) => "bad_input",
+            AdminError::NotFound(_) => "not_found",
+            AdminError::Conflict(_) => "conflict",
+            AdminError::Store(_) => "store",
+            AdminError::Transport(_) => "transport",
+        }
+    }
+
+    pub fn from_kind(kind: &str, message: String) -> AdminError {
+        match kind {
+            "bad_input" => AdminError::BadInput(message),
+            "not_found" => AdminError::NotFound(message),
+            "conflict" => AdminError::Conflict(message),
+            _ => AdminError::Transport(message),
+        }
+    }
+}
+
+// ---- directory -------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportRequest {
+    pub text: String,
+    /// `csv` or `ldif`; detected from the text when absent.
+    pub format: Option<String>,
+    /// Where the text came from, for messages.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub source: String,
+    pub format: String,
+    pub users: usize,
+    pub skipped_non_users: usize,
+    pub summary: ImportSummary,
+}
+
+pub fn import_directory(store: &Store, req: &ImportRequest) -> Result<ImportReport, AdminError> {
+    let format = match req
+        .format
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None => directory_file::detect_format(&req.text),
+        Some("csv") => DirectoryFormat::Csv,
+        Some("ldif") => DirectoryFormat::Ldif,
+        Some(other) => {
+            return Err(AdminError::BadInput(format!(
+                "unknown directory format '{other}': use csv or ldif"
+            )));
+        }
+    };
+    let parsed = directory_file::parse_directory_detailed(&req.text, format)
+        .map_err(|e| AdminError::BadInput(format!("{}: {e}", req.source)))?;
+    let users: Vec<UserRecord> = parsed.entries.into_iter().map(UserRecord::from).collect();
+    let summary = store.import_users(&users)?;
+    Ok(ImportReport {
+        source: req.source.clone(),
+        format: match format {
+            DirectoryFormat::Csv => "csv",
+            DirectoryFormat::Ldif => "ldif",
+        }
+        .into(),
+        users: users.len(),
+        skipped_non_users: parsed.skipped,
+        summary,
+    })
+}
+
+/// A user as listings show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub display_name: String,
+    pub mail: String,
+    pub alias: String,
+    pub legacy_dn: String,
+    pub admin_group: String,
+    pub other_smtp: Vec<String>,
+}
+
+impl From<&UserRecord> for UserSummary {
+    fn from(u: &UserRecord) -> Self {
+        UserSummary {
+            display_name: u.display_name.clone(),
+            mail: u.mail.clone(),
+            alias: u.alias.clone(),
+            legacy_dn: u.legacy_dn.as_str().to_string(),
+            admin_group: u.legacy_dn.admin_group().as_str().to_string(),
+            other_smtp: u.smtp_addresses().into_iter().skip(1).collect(),
+        }
+    }
+}
+
+pub fn list_users(store: &Store) -> Result<Vec<UserSummary>, AdminError> {
+    Ok(store.list_users()?.iter().map(UserSummary::from).collect())
+}
+
+// ---- free/busy by hand -----------------------------------------------------------------
+
+/// `schedplus fb set`: spans are `START/END` in RFC 3339.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FbSetRequest {
+    pub user: String,
+    pub busy: Vec<String>,
+    pub tentative: Vec<String>,
+    pub oof: Vec<String>,
+    pub months: Option<u8>,
+    pub style: Option<PublisherStyle>,
+    /// Overrides the clock for the publish range and timestamp.
+    pub now: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FbSetReport {
+    pub user: String,
+    pub legacy_dn: String,
+    pub outcome: PublishOutcome,
+    pub removed_duplicates: usize,
+    pub range_start: String,
+    pub range_end: String,
+    /// Spans given that fell outside the publish range, clipped or dropped.
+    pub clipped: usize,
+}
+
+/// Parse `START/END`.
+pub fn parse_span(s: &str) -> Result<Interval, AdminError> {
+    let (a, b) = s.split_once('/').ok_or_else(|| {
+        AdminError::BadInput(format!(
+            "'{s}' is not a span: write START/END, e.g. 2026-11-23T09:00:00Z/2026-11-23T10:00:00Z"
+        ))
+    })?;
+    let t = |x: &str| {
+        parse_time(x)
+            .map(Minutes1601::from_timestamp)
+            .map_err(|e| AdminError::BadInput(format!("in span '{s}': {e}")))
+    };
+    let (start, end) = (t(a)?, t(b)?);
+    Interval::new(start, end)
+        .ok_or_else(|| AdminError::BadInput(format!("span '{s}' ends before it starts")))
+}
+
+fn effective_now(clock: &Clock, now: Option<&str>) -> Result<Timestamp, AdminError> {
+    match now {
+        Some(s) => parse_time(s).map_err(|e| AdminError::BadInput(format!("--now: {e}"))),
+        None => Ok(clock.now()),
+    }
+}
+
+pub fn fb_set(store: &Store, clock: &Clock, req: &FbSetRequest) -> Result<FbSetReport, AdminError> {
+    let user = store.resolve_user(&req.user)?;
+    let months = req.months.unwrap_or(DEFAULT_PUBLISH_MONTHS);
+    if !(1..=MAX_PUBLISH_MONTHS).contains(&months) {
+        return Err(AdminError::BadInput(format!(
+            "--months {months}: publish 1 to {MAX_PUBLISH_MONTHS} months"
+        )));
+    }
+    let now = effective_now(clock, req.now.as_deref())?;
+    let range = PublishRange::at(Minutes1601::from_timestamp(now), months);
+    let mut spans = Vec::new();
+    for (status, list) in [
+        (FbStatus::Busy, &req.busy),
+        (FbStatus::Tentative, &req.tentative),
+        (FbStatus::Oof, &req.oof),
+    ] {
+        for s in list {
+            spans.push((status, parse_span(s)?));
+        }
+    }
+    let window = range.as_interval().expect("publish ranges are never empty");
+    let clipped = spans
+        .iter()
+        .filter(|(_, iv)| iv.intersect(window) != Some(*iv))
+        .count();
+    let fb = FreeBusy::from_spans(spans);
+    let msg = PublishedMessage {
+        folder: user.legacy_dn.admin_group(),
+        subject: user.legacy_dn.subject(),
+        props: build_props(
+            &user.legacy_dn,
+            &fb,
+            range,
+            req.style.unwrap_or_default(),
+            now,
+        ),
+    };
+    let (outcome, removed_duplicates) = store.publish(&msg)?;
+    Ok(FbSetReport {
+        user: user.mail.clone(),
+        legacy_dn: user.legacy_dn.as_str().to_string(),
+        outcome,
+        removed_duplicates,
+        range_start: range.start.to_string(),
+        range_end: range.end.to_string(),
+        clipped,
+    })
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FbShowRequest {
+    pub user: String,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub interval: Option<u32>,
+    pub now: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownMessage {
+    pub range_start: Option<String>,
+    pub range_end: Option<String>,
+    /// Per status (`tentative`, `busy`, `oof`): `[start, end]` pairs in RFC 3339.
+    pub blocks: Vec<(String, Vec<(String, String)>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FbShowReport {
+    pub user: UserSummary,
+    pub message: Option<ShownMessage>,
+    pub raster_start: String,
+    pub raster_end: String,
+    pub interval: u32,
+    /// The `fbdata` digits the `?Cmd=freebusy` query answers for this window.
+    pub fbdata: String,
+}
+
+/// The most digits `fb show` prints.
+const MAX_SHOW_SLOTS: i64 = 100_000;
+
+pub fn fb_show(
+    store: &Store,
+    clock: &Clock,
+    req: &FbShowRequest,
+) -> Result<FbShowReport, AdminError> {
+    let user = store.resolve_user(&req.user)?;
+    let now = effective_now(clock, req.now.as_deref())?;
+    let time = |s: &Option<String>, name: &str| -> Result<Option<Minutes1601>, AdminError> {
+        s.as_deref()
+            .map(|v| {
+                parse_time(v)
+                    .map(Minutes1601::from_timestamp)
+                    .map_err(|e| AdminError::BadInput(format!("--{name}: {e}")))
+            })
+            .transpose()
+    };
+    let start = time(&req.start, "start")?.unwrap_or(Minutes1601::from_timestamp(now).floor_day());
+    let end = time(&req.end, "end")?.unwrap_or(start.plus_minutes(7 * 1440));
+    let interval = req.interval.unwrap_or(30);
+    if !(1..=1440).contains(&interval) {
+        return Err(AdminError::BadInput(format!(
+            "--interval {interval}: use 1 to 1440 minutes"
+        )));
+    }
+    if end <= start {
+        return Err(AdminError::BadInput("--end must be after --start".into()));
+    }
+    let slots = (end.0 - start.0 + interval as i64 - 1) / interval as i64;
+    if slots > MAX_SHOW_SLOTS {
+        return Err(AdminError::BadInput(format!(
+            "{slots} slots is too many to show; shorten --start..--end or raise --interval"
+        )));
+    }
+    let grid = SlotGrid {
+        start,
+        interval: interval as i64,
+        slots: slots as usize,
+    };
+    let stored = store.freebusy_of(&user.legacy_dn.admin_group(), &user.legacy_dn.subject())?;
+    let mut digits = Vec::new();
+    raster::paint(
+        &grid,
+        stored.as_ref().map(|s| (&s.fb, s.range)),
+        &mut digits,
+    );
+    let message = stored.map(|s| ShownMessage {
+        range_start: s.range.map(|r| r.start.to_string()),
+        range_end: s.range.map(|r| r.end.to_string()),
+        blocks: FbStatus::MARKED
+            .iter()
+            .map(|st| {
+                let set = s.fb.get(*st).expect("marked");
+                (
+                    st.name().to_string(),
+                    set.iter()
+                        .map(|iv| (iv.start().to_string(), iv.end().to_string()))
+                        .collect(),
+                )
+            })
+            .collect(),
+    });
+    Ok(FbShowReport {
+        user: UserSummary::from(&user),
+        message,
+        raster_start: format_rfc3339(start.to_timestamp()),
+        raster_end: format_rfc3339(grid.end().to_timestamp()),
+        interval,
+        fbdata: String::from_utf8(digits).expect("digits are ASCII"),
+    })
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FbDeleteRequest {
+    pub user: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FbDeleteReport {
+    pub user: String,
+    pub deleted: usize,
+}
+
+pub fn fb_delete(store: &Store, req: &FbDeleteRequest) -> Result<FbDeleteReport, AdminError> {
+    let user = store.resolve_user(&req.user)?;
+    let deleted =
+        store.delete_messages(&user.legacy_dn.admin_group(), &user.legacy_dn.subject())?;
+    Ok(FbDeleteReport {
+        user: user.mail,
+        deleted,
+    })
+}

@@ -1,0 +1,230 @@
+//! The server's lifecycle: open the store, bind, announce, serve, shut down.
+//!
+//! Owns [`ServeOptions`], [`Server`] (a started server: its address, its state and the
+//! handle that stops it) and the `server.json` file in the data directory, which tells the
+//! CLI where the server listens and which token its admin API wants. The file is written
+//! once the listener is bound and removed at a clean shutdown; a stale one (after a crash)
+//! is harmless: the CLI checks that a server answers before using it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::protocol::time::Clock;
+use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
+use crate::transport::{self, AppState, Limits};
+
+/// The file in the data directory that announces a running server.
+pub const SERVER_FILE: &str = "server.json";
+
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub demo: bool,
+    pub clock: Clock,
+    pub limits: Limits,
+    pub cache_capacity: u64,
+}
+
+impl ServeOptions {
+    pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        ServeOptions {
+            data_dir: data_dir.into(),
+            listen,
+            demo: false,
+            clock: Clock::System,
+            limits: Limits::default(),
+            cache_capacity: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
+/// The contents of `server.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// `127.0.0.1:8080`: where the admin API answers.
+    pub addr: String,
+    pub pid: u32,
+    pub token: String,
+    pub version: String,
+}
+
+impl ServerInfo {
+    pub fn read(data_dir: &Path) -> Option<ServerInfo> {
+        let text = std::fs::read_to_string(data_dir.join(SERVER_FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error(
+        "cannot listen on {addr}: {source}; choose another address with --listen (e.g. --listen 127.0.0.1:8081)"
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the demo could not be loaded: {0}")]
+    Demo(String),
+}
+
+/// A started server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    info_path: PathBuf,
+    token: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Open the store, bind the listener, write `server.json`, load the demo if asked, and
+    /// start serving in the background.
+    pub async fn start(opts: ServeOptions) -> Result<Server, ServeError> {
+        std::fs::create_dir_all(&opts.data_dir).map_err(|source| ServeError::Io {
+            path: opts.data_dir.clone(),
+            source,
+        })?;
+        let store = Store::open(&StoreConfig {
+            path: opts.data_dir.clone(),
+            cache_capacity: opts.cache_capacity,
+        })?;
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: opts.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+        let token = new_token();
+        let state = AppState::new(store, opts.clock, opts.limits, token.clone());
+        if opts.demo {
+            let st = state.clone();
+            let report =
+                tokio::task::spawn_blocking(move || crate::demo::load(st.store(), st.clock()))
+                    .await
+                    .map_err(|e| ServeError::Demo(e.to_string()))?
+                    .map_err(|e| ServeError::Demo(e.to_string()))?;
+            tracing::info!(
+                users = report.users,
+                published = report.published,
+                "demo organisation loaded"
+            );
+        }
+        let info_path = opts.data_dir.join(SERVER_FILE);
+        let info = ServerInfo {
+            addr: addr.to_string(),
+            pid: std::process::id(),
+            token: token.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        write_private(
+            &info_path,
+            &serde_json::to_vec_pretty(&info).expect("serialisable"),
+        )
+        .map_err(|source| ServeError::Io {
+            path: info_path.clone(),
+            source,
+        })?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(transport::serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        tracing::info!(%addr, data = %opts.data_dir.display(), "schedplus is serving");
+        Ok(Server {
+            addr,
+            state,
+            info_path,
+            token,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Stop accepting, let in-flight requests finish, flush, and remove `server.json`.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+        // Only remove the file if it is still ours (another server may have replaced it).
+        if ServerInfo::read(self.info_path.parent().unwrap_or(Path::new(".")))
+            .is_some_and(|i| i.token == self.token)
+        {
+            let _ = std::fs::remove_file(&self.info_path);
+        }
+        tracing::info!("schedplus stopped");
+    }
+
+    /// Serve until SIGINT or SIGTERM, then shut down cleanly.
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("signal received; finishing in-flight requests");
+        self.shutdown().await;
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Write a file readable only by its owner (it holds the admin token).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        use std::io::Write;
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(tmp, path)
+}
+
+/// 128 random bits, hex. The kernel's generator; the clock and pid only if it is missing.
+fn new_token() -> String {
+    use std::io::Read;
+    let mut buf = [0u8; 16];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .is_ok();
+    if !ok {
+        let t =
+            jiff::Timestamp::now().as_nanosecond() as u128 ^ ((std::process::id() as u128) << 64);
+        buf = t.to_le_bytes();
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}

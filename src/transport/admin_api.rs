@@ -1,0 +1,102 @@
+//! The admin API under `/_schedplus/`, used by the CLI while a server holds the store.
+//!
+//! JSON in, JSON out; every route calls the same `admin` function the CLI calls when it
+//! opens the store itself. Requests must carry the token the server wrote into the data
+//! directory (`X-Schedplus-Token`), so reaching the port is not enough to administer.
+//! Errors are `{"error": sentence, "kind": …}` with the status of `AdminError`.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use warp::http::{Method, StatusCode};
+
+use super::{AppState, HttpError, Request, Response, bytes_response};
+use crate::admin::{self, AdminError};
+
+pub const TOKEN_HEADER: &str = "x-schedplus-token";
+
+pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
+    let token_ok = req
+        .headers
+        .get(TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| constant_time_eq(t.as_bytes(), state.admin_token().as_bytes()));
+    if !token_ok {
+        return Ok(json_error(&AdminError::Transport(
+            "the admin API needs the token from the data directory's server.json (the schedplus CLI sends it)".into(),
+        ), StatusCode::FORBIDDEN));
+    }
+    let route = req.path.trim_start_matches("/_schedplus").to_string();
+    let cap = state.limits().max_admin_body;
+    let result = match (req.method.clone(), route.as_str()) {
+        (Method::GET, "/directory") => run(state, |st| admin::list_users(st.store())).await,
+        (Method::POST, "/directory/import") => {
+            let body: admin::ImportRequest = json_body(&mut req, cap).await?;
+            run(state, move |st| admin::import_directory(st.store(), &body)).await
+        }
+        (Method::POST, "/fb/set") => {
+            let body: admin::FbSetRequest = json_body(&mut req, cap).await?;
+            run(state, move |st| {
+                admin::fb_set(st.store(), st.clock(), &body)
+            })
+            .await
+        }
+        (Method::POST, "/fb/show") => {
+            let body: admin::FbShowRequest = json_body(&mut req, cap).await?;
+            run(state, move |st| {
+                admin::fb_show(st.store(), st.clock(), &body)
+            })
+            .await
+        }
+        (Method::POST, "/fb/delete") => {
+            let body: admin::FbDeleteRequest = json_body(&mut req, cap).await?;
+            run(state, move |st| admin::fb_delete(st.store(), &body)).await
+        }
+        _ => {
+            return Err(HttpError::not_found(format!(
+                "no admin route {} {}",
+                req.method, req.path
+            )));
+        }
+    };
+    Ok(result)
+}
+
+async fn run<T, F>(state: &AppState, f: F) -> Response
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&AppState) -> Result<T, AdminError> + Send + 'static,
+{
+    match state.blocking(f).await {
+        Ok(Ok(v)) => bytes_response(
+            StatusCode::OK,
+            "application/json",
+            serde_json::to_vec(&v).expect("reports serialise"),
+        ),
+        Ok(Err(e)) => {
+            let status =
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            json_error(&e, status)
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn json_body<T: DeserializeOwned>(req: &mut Request, cap: usize) -> Result<T, HttpError> {
+    let body = req.body(cap).await?;
+    serde_json::from_slice(&body).map_err(|e| {
+        HttpError::bad_request(format!("the admin request is not the expected JSON: {e}"))
+    })
+}
+
+fn json_error(e: &AdminError, status: StatusCode) -> Response {
+    let body = serde_json::json!({ "error": e.to_string(), "kind": e.kind() });
+    bytes_response(status, "application/json", body.to_string().into_bytes())
+}
+
+/// Compare without an early exit, so response time does not reveal a prefix match.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
