@@ -1,1 +1,8 @@
-//! Integration tests: one binary, one module per area.
+//! Integration tests: one binary (so CI links once), one module per area. Each test starts
+//! the real server on 127.0.0.1:0 in a fresh data directory and speaks HTTP to it, or runs
+//! the real `schedplus` binary.
+
+mod common;
+
+mod admin_cli;
+mod freebusy_query;

@@ -1,0 +1,301 @@
+//! The `schedplus` binary: admin commands with and without a running server, and the
+//! server's lifecycle (port taken, SIGTERM, held store).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::common::{TestServer, fbdata, run_cli, stderr, stdout};
+
+const CSV: &str = "DN,objectClass,mail,legacyExchangeDN,displayName,mailNickname,proxyAddresses\n\
+\"CN=Dan,OU=Users,DC=xcs,DC=example\",user,danw@xcs.example,/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=dwinship,Dan Winship,dwinship,SMTP:danw@xcs.example;smtp:dan@xcs.example\n\
+\"CN=JS,OU=Users,DC=abc,DC=example\",user,jsguillet@companyabc.example,/o=CompanyABC/ou=Paris/cn=Recipients/cn=jsguillet,Jean-Sébastien Guillet,jsguillet,\n";
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::File::create(&p)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    p
+}
+
+#[test]
+fn direct_store_round_trip_without_a_server() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let csv = write(files.path(), "users.csv", CSV);
+    let o = run_cli(data.path(), &["directory", "import", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("2 users (2 added"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("2 admin-group folders created"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("via the store at"), "{}", stdout(&o));
+
+    // Idempotent.
+    let o = run_cli(data.path(), &["directory", "import", csv.to_str().unwrap()]);
+    assert!(stdout(&o).contains("2 unchanged"), "{}", stdout(&o));
+
+    let o = run_cli(data.path(), &["directory", "list"]);
+    assert!(
+        stdout(&o).contains("Jean-Sébastien Guillet"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("2 users"));
+
+    let o = run_cli(
+        data.path(),
+        &[
+            "--now",
+            "2008-02-01T12:00:00Z",
+            "fb",
+            "set",
+            "dan@xcs.example",
+            "--busy",
+            "2008-02-02T20:00:00Z/2008-02-02T21:00:00Z",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "message created, publish range 2008-01-27T00:00:00Z .. 2008-03-27T00:00:00Z"
+        ),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = run_cli(
+        data.path(),
+        &[
+            "fb",
+            "show",
+            "dwinship",
+            "--start",
+            "2008-02-02T00:00:00Z",
+            "--end",
+            "2008-02-03T00:00:00Z",
+            "--interval",
+            "60",
+        ],
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("2008-02-02T20:00:00Z .. 2008-02-02T21:00:00Z"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2008-02-02  000000000000000000002000"),
+        "{out}"
+    );
+
+    let o = run_cli(
+        data.path(),
+        &[
+            "fb",
+            "show",
+            "jsguillet",
+            "--json",
+            "--start",
+            "2008-02-02T00:00:00Z",
+            "--end",
+            "2008-02-02T02:00:00Z",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["fbdata"], "4444");
+    assert!(v["message"].is_null());
+
+    let o = run_cli(data.path(), &["fb", "delete", "danw@xcs.example"]);
+    assert!(stdout(&o).contains("1 messages deleted"), "{}", stdout(&o));
+}
+
+#[test]
+fn bad_input_is_named_and_exit_codes_differ() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let bad = write(
+        files.path(),
+        "bad.csv",
+        "mail,legacyExchangeDN,displayName\na@x.example,/o=Org/ou=AG/cn=Recipients/cn=a,A\nb@x.example,/ou=AG/cn=b,B\n",
+    );
+    let o = run_cli(data.path(), &["directory", "import", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    let o = run_cli(data.path(), &["directory", "list"]);
+    assert!(
+        stdout(&o).contains("no users"),
+        "a failed import leaves nothing: {}",
+        stdout(&o)
+    );
+
+    let o = run_cli(data.path(), &["fb", "show", "ghost@x.example"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("'ghost@x.example'"));
+
+    let o = run_cli(data.path(), &["--now", "tomorrow", "fb", "show", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--now"), "{}", stderr(&o));
+
+    let o = run_cli(
+        data.path(),
+        &["directory", "import", "/nonexistent/file.csv"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/file.csv"));
+}
+
+#[test]
+fn ldif_import_with_folding_and_base64() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let ldif = write(
+        files.path(),
+        "users.ldf",
+        "version: 1\n\ndn: CN=Amelie,OU=Paris,DC=abc,DC=example\nchangetype: add\nobjectClass: user\nmail: amartin@companyabc.example\nlegacyExchangeDN: /o=CompanyABC/ou=Paris/cn=Recipi\n ents/cn=amartin\ndisplayName:: QW3DqWxpZSBNYXJ0aW4=\nproxyAddresses: SMTP:amartin@companyabc.example\nproxyAddresses: smtp:amelie@companyabc.example\n",
+    );
+    let o = run_cli(
+        data.path(),
+        &["directory", "import", ldif.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_cli(
+        data.path(),
+        &["fb", "show", "amelie@companyabc.example", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["user"]["display_name"], "Amélie Martin");
+    assert_eq!(
+        v["user"]["legacy_dn"],
+        "/o=CompanyABC/ou=Paris/cn=Recipients/cn=amartin"
+    );
+}
+
+#[test]
+fn commands_go_through_a_running_server() {
+    let s = TestServer::start();
+    let files = tempfile::tempdir().unwrap();
+    let csv = write(files.path(), "users.csv", CSV);
+    let o = run_cli(
+        s.data_dir(),
+        &["directory", "import", csv.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("via the server at {}", s.base)),
+        "{}",
+        stdout(&o)
+    );
+    let o = run_cli(
+        s.data_dir(),
+        &[
+            "--now",
+            "2008-02-01T12:00:00Z",
+            "fb",
+            "set",
+            "danw@xcs.example",
+            "--oof",
+            "2008-02-04T00:00:00Z/2008-02-05T00:00:00Z",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = s.get("/public/?Cmd=freebusy&start=2008-02-03T00:00:00Z&end=2008-02-06T00:00:00Z&interval=1440&u=danw@xcs.example");
+    assert_eq!(fbdata(&r.text())[1], "030");
+    // Errors keep their kind across HTTP.
+    let o = run_cli(s.data_dir(), &["fb", "show", "ghost"]);
+    assert_eq!(o.status.code(), Some(3));
+    let o = run_cli(s.data_dir(), &["fb", "set", "dwinship", "--busy", "x/y"]);
+    assert_eq!(o.status.code(), Some(2));
+    // The admin API refuses callers without the token.
+    let r = s.request("GET", "/_schedplus/directory", &[], None);
+    assert_eq!(r.status, 403);
+    let r = s.request(
+        "GET",
+        "/_schedplus/directory",
+        &[("X-Schedplus-Token", "wrong")],
+        None,
+    );
+    assert_eq!(r.status, 403);
+}
+
+#[test]
+fn held_store_without_a_server_is_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held =
+        schedplus::store::Store::open(&schedplus::store::StoreConfig::new(dir.path())).unwrap();
+    let o = run_cli(dir.path(), &["directory", "list"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("held by another process"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+fn spawn_serve(data: &std::path::Path, listen: &str) -> std::process::Child {
+    std::process::Command::new(crate::common::bin())
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "serve",
+            "--listen",
+            listen,
+        ])
+        .env_remove("SCHEDPLUS_NOW")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for_file(p: &std::path::Path) {
+    let t = Instant::now();
+    while !p.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            p.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn taken_port_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let data = tempfile::tempdir().unwrap();
+    let out = spawn_serve(data.path(), &addr).wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    assert!(err.contains("--listen"), "{err}");
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_removes_the_address_file() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = spawn_serve(data.path(), "127.0.0.1:0");
+    let info = data.path().join("server.json");
+    wait_for_file(&info);
+    let text = std::fs::read_to_string(&info).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let addr = v["addr"].as_str().unwrap().to_string();
+    assert_eq!(
+        crate::common::http(&format!("http://{addr}"), "GET", "/healthz", &[], None).status,
+        200
+    );
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!info.exists(), "server.json is removed at shutdown");
+    // The store is free again: a direct command works.
+    let o = run_cli(data.path(), &["directory", "list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

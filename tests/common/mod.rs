@@ -1,0 +1,213 @@
+//! The test harness: a real server on an ephemeral loopback port, an HTTP client, and the
+//! `schedplus` binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use schedplus::admin::{self, FbSetRequest, ImportRequest};
+use schedplus::protocol::time::{Clock, parse_time};
+use schedplus::server::{ServeOptions, Server};
+
+/// A running server and the runtime that drives it.
+pub struct TestServer {
+    pub server: Option<Server>,
+    pub runtime: tokio::runtime::Runtime,
+    pub dir: tempfile::TempDir,
+    pub base: String,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with(|_| {})
+    }
+
+    /// Start with options adjusted by `f` (data dir and listen address are set here).
+    pub fn start_with(f: impl FnOnce(&mut ServeOptions)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+        f(&mut opts);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(Server::start(opts))
+            .expect("server starts");
+        let base = format!("http://{}", server.addr);
+        TestServer {
+            server: Some(server),
+            runtime,
+            dir,
+            base,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store(&self) -> &schedplus::store::Store {
+        self.server.as_ref().unwrap().state.store()
+    }
+
+    pub fn get(&self, path_and_query: &str) -> Reply {
+        self.request("GET", path_and_query, &[], None)
+    }
+
+    pub fn request(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        http(&self.base, method, path_and_query, headers, body)
+    }
+
+    /// Import the demo directory file and publish by hand, bypassing HTTP.
+    pub fn import_demo_directory(&self) {
+        admin::import_directory(
+            self.store(),
+            &ImportRequest {
+                text: schedplus::demo::DIRECTORY_CSV.to_string(),
+                format: None,
+                source: "demo".into(),
+            },
+        )
+        .unwrap();
+    }
+
+    pub fn fb_set(&self, user: &str, now: &str, busy: &[&str], tentative: &[&str], oof: &[&str]) {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect();
+        admin::fb_set(
+            self.store(),
+            &Clock::System,
+            &FbSetRequest {
+                user: user.into(),
+                busy: s(busy),
+                tentative: s(tentative),
+                oof: s(oof),
+                now: Some(now.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+
+    pub fn shutdown(&mut self) {
+        if let Some(s) = self.server.take() {
+            self.runtime.block_on(s.shutdown());
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP request with a fresh connection (ureq; no status is an error).
+pub fn http(
+    base: &str,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Reply {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .allow_non_standard_methods(true)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path_and_query}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let result = match body {
+        Some(b) => agent.run(req.body(b.to_vec()).unwrap()),
+        None => agent.run(req.body(()).unwrap()),
+    };
+    let mut resp = result.expect("the server answers");
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap_or_default();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The `schedplus` binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_schedplus"))
+}
+
+/// Run the binary with `--data dir` and arguments; never inherits SCHEDPLUS_* settings.
+pub fn run_cli(data: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("SCHEDPLUS_DATA")
+        .env_remove("SCHEDPLUS_NOW")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The `<a:fbdata>` values of an answer, in order.
+pub fn fbdata(xml: &str) -> Vec<String> {
+    xml.split("<a:fbdata>")
+        .skip(1)
+        .map(|s| s.split("</a:fbdata>").next().unwrap().to_string())
+        .collect()
+}
+
+pub fn ts(s: &str) -> jiff::Timestamp {
+    parse_time(s).unwrap()
+}
