@@ -10,21 +10,28 @@
 //!
 //! Three layers, visible in the folder tree:
 //!
-//! * [`protocol`]: pure, no I/O. [`protocol::time`] (minutes since 1601, month keys),
-//!   [`protocol::legacy_dn`] (legacyExchangeDN → admin-group folder and subject),
+//! * [`protocol`]: pure, no I/O. [`protocol::time`] (minutes since 1601, month keys, the
+//!   clock), [`protocol::legacy_dn`] (legacyExchangeDN → admin-group folder and subject),
 //!   [`protocol::wss_name`] (Web Storage System URL escaping), [`protocol::mapi`] (property
-//!   tags and typed values), [`protocol::freebusy`] (statuses and interval sets),
-//!   [`protocol::pffb`] (the MS-OXOPFFB month/block codec), [`protocol::raster`] (the
-//!   `fbdata` digits), [`protocol::query`] (the `?Cmd=freebusy` request and XML answer) and
-//!   [`protocol::directory_file`] (CSV and LDIF directory exports).
+//!   tags and typed values), [`protocol::freebusy`] (statuses, interval sets, publish
+//!   range), [`protocol::pffb`] (the MS-OXOPFFB month/block codec),
+//!   [`protocol::fb_message`] (the property set a publisher writes), [`protocol::raster`]
+//!   (the `fbdata` digits), [`protocol::query`] (the `?Cmd=freebusy` request and XML
+//!   answer), [`protocol::directory_file`] (csvde CSV and ldifde LDIF exports),
+//!   [`protocol::dav_xml`] (WebDAV request bodies and multistatus writing) and
+//!   [`protocol::browse_page`] (the HTML pages browsers see).
 //! * [`store`]: sled behind a narrow API ([`store::Store`], a cheap `Clone` handle); every
 //!   record goes through [`store::codec`], the one place that knows the byte format.
 //! * [`transport`]: the warp adapter. One catch-all filter hands every request to
-//!   [`transport::dispatch`], which matches on the method and path and never rejects.
+//!   [`transport::dispatch`], which matches on the path and method and never rejects.
 //!
-//! Beside them: [`ops`] (the admin operations, shared by the CLI and the HTTP admin API),
-//! [`admin_client`] (how the CLI reaches a running server), [`demo`] (the embedded demo
-//! organisation) and [`cli`] (argument parsing; `main.rs` only calls [`cli::main`]).
+//! Beside them: [`calendar`] (iCalendar parsing and expansion to free/busy),
+//! [`publisher`] (one definition of "publish a user's message from a calendar"),
+//! [`fbquery`] (answering the query from the store), [`admin`] (the admin operations,
+//! shared by the CLI and the HTTP admin API), [`admin_client`] (how the CLI reaches a
+//! running server or the store), [`server`] (the server's lifecycle), [`demo`] (the
+//! embedded demo organisation) and [`cli`] (argument parsing; `main.rs` only calls
+//! [`cli::main`]).
 
 pub mod admin;
 pub mod admin_client;
