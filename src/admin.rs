@@ -257,6 +257,9 @@ pub fn fb_set(store: &Store, clock: &Clock, req: &FbSetRequest) -> Result<FbSetR
         ),
     };
     let (outcome, removed_duplicates) = store.publish(&msg)?;
+    if outcome != PublishOutcome::Unchanged {
+        crate::metrics::published("manual");
+    }
     Ok(FbSetReport {
         user: user.mail.clone(),
         legacy_dn: user.legacy_dn.as_str().to_string(),

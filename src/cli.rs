@@ -35,7 +35,7 @@ Admin commands go through the running server when one holds --data, and open the
 themselves otherwise.";
 
 #[derive(Parser, Debug)]
-#[command(name = "schedplus", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(name = "schedplus", version = env!("SCHEDPLUS_VERSION"), about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
     /// The data directory: the store, and the running server's address file.
     #[arg(
@@ -52,8 +52,19 @@ pub struct Cli {
     #[arg(long, global = true, env = "SCHEDPLUS_NOW", value_name = "TIME")]
     pub now: Option<String>,
 
+    /// Log lines as human-readable text or as JSON objects (one per line). Filter with
+    /// RUST_LOG, e.g. RUST_LOG=schedplus=debug.
+    #[arg(long, global = true, env = "SCHEDPLUS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -69,6 +80,11 @@ pub enum Command {
     /// Work with iCalendar files.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Print a shell completion script, e.g. `schedplus completions bash > /etc/bash_completion.d/schedplus`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -195,7 +211,7 @@ pub enum CalendarCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Serve(_));
-    init_logging(if quiet { "warn" } else { "info" });
+    init_logging(if quiet { "warn" } else { "info" }, cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -205,13 +221,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(default: &str) {
+fn init_logging(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 fn clock_of(now: &Option<String>) -> Result<Clock, AdminError> {
@@ -234,6 +253,15 @@ pub fn run(cli: Cli) -> Result<(), AdminError> {
         Command::Fb(cmd) => {
             let admin = Admin::connect(&cli.data, clock)?;
             fb(&admin, cmd, cli.now)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "schedplus", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not a failure.
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&script);
+            Ok(())
         }
         Command::Calendar(CalendarCommand::Expand {
             file,

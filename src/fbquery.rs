@@ -53,6 +53,17 @@ pub fn answer(store: &Store, q: &FreeBusyQuery) -> (Vec<u8>, AnswerStats) {
                     });
                 if stored.is_none() {
                     stats.no_message += 1;
+                    // The CAS's 4004: no public-folder server holds this user's admin
+                    // group. Only checked when there is no message, so it costs nothing on
+                    // the usual path.
+                    if matches!(store.folder(&dn.admin_group()), Ok(None)) {
+                        tracing::warn!(
+                            event_id = 4004,
+                            user = %dn,
+                            folder = %dn.admin_group(),
+                            "no SCHEDULE+ FREE BUSY folder for this user's admin group; a CAS would log event 4004. Import the user (schedplus directory import) or create the folder"
+                        );
+                    }
                 }
                 raster::paint(
                     &grid,

@@ -29,7 +29,7 @@
 //! [`publisher`] (one definition of "publish a user's message from a calendar"),
 //! [`fbquery`] (answering the query from the store), [`admin`] (the admin operations,
 //! shared by the CLI and the HTTP admin API), [`admin_client`] (how the CLI reaches a
-//! running server or the store), [`server`] (the server's lifecycle), [`demo`] (the
+//! running server or the store), [`metrics`] (Prometheus counters), [`server`] (the server's lifecycle), [`demo`] (the
 //! embedded demo organisation) and [`cli`] (argument parsing; `main.rs` only calls
 //! [`cli::main`]).
 
@@ -39,6 +39,7 @@ pub mod calendar;
 pub mod cli;
 pub mod demo;
 pub mod fbquery;
+pub mod metrics;
 pub mod protocol;
 pub mod publisher;
 pub mod server;

@@ -111,6 +111,7 @@ impl Server {
             addr: opts.listen,
             source,
         })?;
+        crate::metrics::install();
         let token = new_token();
         let state = AppState::new(store, opts.clock, opts.limits, token.clone());
         if opts.demo {

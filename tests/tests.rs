@@ -6,3 +6,4 @@ mod common;
 
 mod admin_cli;
 mod freebusy_query;
+mod metrics;

@@ -108,6 +108,7 @@ impl Store {
                 Ok::<_, TxError>(s)
             },
         ))?;
+        self.count_changed(summary.added as i64, 0);
         self.flush()?;
         Ok(summary)
     }
@@ -163,10 +164,6 @@ impl Store {
             .values()
             .map(|v| Ok(codec::decode(&v?)?))
             .collect()
-    }
-
-    pub fn user_count(&self) -> usize {
-        self.inner.users.len()
     }
 }
 
@@ -262,6 +259,6 @@ mod tests {
             vec![],
             "nothing of a failed import is kept"
         );
-        assert_eq!(s.user_count(), 0);
+        assert_eq!(s.stats().users, 0);
     }
 }

@@ -234,6 +234,8 @@ impl Store {
                 Ok::<_, TxError>((PublishOutcome::Created, 0))
             },
         ))?;
+        let created = i64::from(result.0 == PublishOutcome::Created);
+        self.count_changed(0, created - result.1 as i64);
         if result.0 != PublishOutcome::Unchanged {
             self.flush()?;
         }
@@ -261,6 +263,7 @@ impl Store {
             }
             Ok::<_, TxError>(n)
         }))?;
+        self.count_changed(0, -(n as i64));
         if n > 0 {
             self.flush()?;
         }
@@ -358,6 +361,7 @@ mod tests {
         let fb = s.freebusy_of(&m.folder, &m.subject).unwrap().unwrap();
         assert_eq!(fb.fb.busy.as_slice()[0].start(), m2.props_range_start());
         assert!(s.folder(&m.folder).unwrap().is_some());
+        assert_eq!(s.stats().messages, 1);
     }
 
     #[test]
@@ -371,6 +375,7 @@ mod tests {
         assert_eq!(s.delete_messages(&folder, &subject).unwrap(), 1);
         assert!(s.freebusy_of(&m.folder, &m.subject).unwrap().is_none());
         assert_eq!(s.delete_messages(&folder, &subject).unwrap(), 0);
+        assert_eq!(s.stats().messages, 0);
     }
 
     #[test]

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use directory::{ImportSummary, UserRecord};
+pub use messages::canonical_leaf;
 pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
 
 /// sled's page cache; the store's working set is small (messages are a few KiB).
@@ -107,6 +108,23 @@ struct Inner {
     leaves: sled::Tree,
     users: sled::Tree,
     addresses: sled::Tree,
+    /// Exact counts for `/metrics`, so a scrape never scans. Counted once at open, then
+    /// adjusted by every writer after its transaction commits (writers are serialised, so
+    /// the adjustments cannot interleave).
+    counts: Counts,
+}
+
+#[derive(Default)]
+struct Counts {
+    users: std::sync::atomic::AtomicI64,
+    messages: std::sync::atomic::AtomicI64,
+}
+
+/// What the store holds, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub users: u64,
+    pub messages: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -137,13 +155,23 @@ impl Store {
             // Reading it checks the format-version byte.
             codec::decode::<Meta>(&v)?;
         }
+        let users = db.open_tree("users")?;
+        let messages = db.open_tree("messages")?;
+        let counts = Counts::default();
+        counts
+            .users
+            .store(users.len() as i64, std::sync::atomic::Ordering::Relaxed);
+        counts
+            .messages
+            .store(messages.len() as i64, std::sync::atomic::Ordering::Relaxed);
         let inner = Inner {
+            counts,
             path: cfg.path.clone(),
             write_lock: std::sync::Mutex::new(()),
             folders: db.open_tree("folders")?,
-            messages: db.open_tree("messages")?,
+            messages,
             leaves: db.open_tree("leaves")?,
-            users: db.open_tree("users")?,
+            users,
             addresses: db.open_tree("addresses")?,
             db,
         };
@@ -169,6 +197,22 @@ impl Store {
     fn flush(&self) -> Result<(), StoreError> {
         self.inner.db.flush()?;
         Ok(())
+    }
+
+    /// Users and messages held; O(1).
+    pub fn stats(&self) -> StoreStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        StoreStats {
+            users: self.inner.counts.users.load(Relaxed).max(0) as u64,
+            messages: self.inner.counts.messages.load(Relaxed).max(0) as u64,
+        }
+    }
+
+    /// Adjust the counts after a committed write.
+    pub(crate) fn count_changed(&self, users: i64, messages: i64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.inner.counts.users.fetch_add(users, Relaxed);
+        self.inner.counts.messages.fetch_add(messages, Relaxed);
     }
 
     /// Bytes the database occupies on disk.

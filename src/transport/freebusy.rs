@@ -18,11 +18,19 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
         return Ok(r);
     }
     let raw = req.query.unwrap_or_default();
-    let q = parse_query(&raw, &state.limits().query)
-        .map_err(|e| HttpError::bad_request(e.to_string()))?;
+    let q = parse_query(&raw, &state.limits().query).map_err(|e| {
+        tracing::warn!(
+            event_id = 4003,
+            url = %format!("{}?{raw}", req.path),
+            reason = %e,
+            "refused a free/busy query; an Exchange CAS logs event 4003 for this and tries another public-folder server"
+        );
+        HttpError::bad_request(e.to_string())
+    })?;
     let (body, stats) = state
         .blocking(move |st| fbquery::answer(st.store(), &q))
         .await?;
+    crate::metrics::freebusy_answered(stats.users, stats.unknown + stats.no_message);
     tracing::debug!(
         users = stats.users,
         unknown = stats.unknown,

@@ -217,7 +217,9 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
         .await
         .unwrap_or_else(HttpError::into_response);
     let status = resp.status();
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let secs = started.elapsed().as_secs_f64();
+    crate::metrics::request_done(method.as_str(), status.as_u16(), secs);
+    let ms = secs * 1000.0;
     if status.is_server_error() {
         tracing::error!(%method, %path, status = status.as_u16(), ms, ?remote, "request failed");
     } else {
@@ -230,6 +232,17 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
     let path = req.path.as_str();
     if path == "/healthz" {
         return Ok(text_response(StatusCode::OK, "ok\n"));
+    }
+    if path == "/metrics" {
+        let body = state
+            .blocking(|st| crate::metrics::render(st.store()))
+            .await?;
+        let mut r = text_response(StatusCode::OK, body);
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        return Ok(r);
     }
     if path == "/_schedplus" || path.starts_with("/_schedplus/") {
         return admin_api::handle(state, req).await;

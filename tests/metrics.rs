@@ -1,0 +1,175 @@
+//! `/metrics`: counters move by exactly a scripted workload. The server runs as its own
+//! process, because the metrics recorder is process-wide and other tests in this binary
+//! run servers in parallel.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{bin, http, run_cli};
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn scrape(base: &str) -> BTreeMap<String, f64> {
+    let r = http(base, "GET", "/metrics", &[], None);
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    r.text()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, key: &str) -> f64 {
+    after.get(key).copied().unwrap_or(0.0) - before.get(key).copied().unwrap_or(0.0)
+}
+
+#[test]
+fn counters_move_by_exactly_the_workload() {
+    let data = tempfile::tempdir().unwrap();
+    let child = Command::new(bin())
+        .args([
+            "--data",
+            data.path().to_str().unwrap(),
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("SCHEDPLUS_NOW")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Proc(child);
+    let info = data.path().join("server.json");
+    let t = Instant::now();
+    while !info.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "server never announced itself"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let base = format!("http://{}", v["addr"].as_str().unwrap());
+
+    let before = scrape(&base);
+    assert_eq!(before["schedplus_store_users"], 12.0);
+    let q = "/public/?Cmd=freebusy&start=2026-01-05T00:00:00Z&end=2026-01-06T00:00:00Z&interval=60";
+    for _ in 0..3 {
+        let r = http(
+            &base,
+            "GET",
+            &format!("{q}&u=danw@xcs.example&u=nobody@nowhere.example"),
+            &[],
+            None,
+        );
+        assert_eq!(r.status, 200);
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            http(
+                &base,
+                "GET",
+                "/public/?Cmd=freebusy&start=x&end=y&u=a",
+                &[],
+                None
+            )
+            .status,
+            400
+        );
+    }
+    assert_eq!(http(&base, "GET", "/nothing", &[], None).status, 404);
+    let o = run_cli(
+        data.path(),
+        &[
+            "fb",
+            "set",
+            "bwright",
+            "--busy",
+            "2026-01-05T09:00:00Z/2026-01-05T10:00:00Z",
+            "--now",
+            "2026-01-05T08:00:00Z",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let after = scrape(&base);
+
+    assert_eq!(
+        delta(&before, &after, "schedplus_freebusy_queries_total"),
+        3.0
+    );
+    assert_eq!(
+        delta(&before, &after, "schedplus_freebusy_users_queried_total"),
+        6.0
+    );
+    assert_eq!(
+        delta(&before, &after, "schedplus_freebusy_users_no_data_total"),
+        3.0
+    );
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            "schedplus_requests_rejected_total{reason=\"bad_request\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            "schedplus_requests_rejected_total{reason=\"not_found\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            "schedplus_publishes_total{reason=\"manual\"}"
+        ),
+        1.0
+    );
+    // GETs: the first scrape (recorded after it rendered), 3 + 2 queries, the 404 and the
+    // CLI's health check; one POST from the CLI.
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            "schedplus_request_duration_seconds_count{method=\"GET\"}"
+        ),
+        8.0
+    );
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            "schedplus_request_duration_seconds_count{method=\"POST\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(&before, &after, "schedplus_store_messages"),
+        1.0,
+        "bwright had no message before"
+    );
+    assert!(after["schedplus_store_size_bytes"] > 0.0);
+}
