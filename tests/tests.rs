@@ -5,5 +5,6 @@
 mod common;
 
 mod admin_cli;
+mod docs;
 mod freebusy_query;
 mod metrics;
