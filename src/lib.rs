@@ -37,6 +37,7 @@ pub mod admin;
 pub mod admin_client;
 pub mod calendar;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod fbquery;
 pub mod metrics;
