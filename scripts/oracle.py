@@ -79,6 +79,11 @@ DEFAULT_TZ = {
     "kbaker": "America/New_York",
     "lchen": "Australia/Sydney",
     "mgarcia": "America/Denver",
+    "tnguyen": "America/Chicago",
+    "rpowell": "America/New_York",
+    "cdubois": "Europe/Paris",
+    "opatel": "Europe/London",
+    "shughes": "Europe/Dublin",
 }
 
 # (fixture, now) -> reason. Empty: no disagreement needs skipping today.

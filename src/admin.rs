@@ -424,6 +424,9 @@ pub struct CalendarPutRequest {
     /// without a server).
     #[serde(default)]
     pub publish_now: bool,
+    /// Overrides the clock (the CLI's `--now`) for the check and the publish.
+    #[serde(default)]
+    pub now: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -446,9 +449,10 @@ pub fn calendar_put(
     req: &CalendarPutRequest,
 ) -> Result<CalendarPutReport, AdminError> {
     let user = store.resolve_user(&req.user)?;
+    let now = effective_now(clock, req.now.as_deref())?;
     let checked = calendar::parse(&req.text).and_then(|cal| {
         let window = settings
-            .range_at(clock.now())
+            .range_at(now)
             .as_interval()
             .expect("publish ranges are never empty");
         cal.expand(window, &settings.expand)?;
@@ -478,7 +482,7 @@ pub fn calendar_put(
         req.source.clone(),
     )?;
     let published = if req.publish_now {
-        Some(republish_user(store, &user, clock.now(), settings, false)?)
+        Some(republish_user(store, &user, now, settings, false)?)
     } else {
         None
     };

@@ -111,6 +111,7 @@ impl CalendarDir {
                 text,
                 source: self.source(name),
                 publish_now: false,
+                now: None,
             };
             match admin::calendar_put(store, clock, settings, &req) {
                 Ok(r) if r.change == CalendarChange::Unchanged => report.unchanged += 1,

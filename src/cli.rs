@@ -335,7 +335,7 @@ pub fn run(cli: Cli) -> Result<(), AdminError> {
         }
         Command::Calendar(CalendarCommand::Import { user, file }) => {
             let admin = Admin::connect(&cli.data, clock)?;
-            calendar_import(&admin, user, file)
+            calendar_import(&admin, user, file, cli.now)
         }
         Command::Calendar(CalendarCommand::Delete { user }) => {
             let admin = Admin::connect(&cli.data, clock)?;
@@ -725,13 +725,19 @@ fn format_interval(d: Duration) -> String {
     }
 }
 
-fn calendar_import(admin: &Admin, user: String, file: PathBuf) -> Result<(), AdminError> {
+fn calendar_import(
+    admin: &Admin,
+    user: String,
+    file: PathBuf,
+    now: Option<String>,
+) -> Result<(), AdminError> {
     let text = read_file(&file)?;
     let r = admin.calendar_put(&admin::CalendarPutRequest {
         user,
         text,
         source: CalendarSource::Import(file.display().to_string()),
         publish_now: true,
+        now,
     })?;
     let what = match r.change {
         CalendarChange::Created => "stored",

@@ -301,6 +301,7 @@ fn a_calendar_stored_while_the_server_is_down_is_published_at_start() {
                 text: OOF_MONDAY.into(),
                 source: schedplus::store::CalendarSource::Http,
                 publish_now: false,
+                now: None,
             },
         )
         .unwrap();

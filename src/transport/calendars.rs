@@ -27,6 +27,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
                 text,
                 source: CalendarSource::Http,
                 publish_now: false,
+                now: None,
             };
             let r = state
                 .blocking(move |st| {
