@@ -256,7 +256,7 @@ impl Poller {
                 .delete_messages(&user.legacy_dn.admin_group(), &user.legacy_dn.subject())
                 .map(|n| {
                     report.unpublished += 1;
-                    tracing::info!(user = %user.mail, reason, lag_ms = lag.as_millis() as u64, deleted = n, "free/busy removed");
+                    tracing::info!(user = %user.mail, reason, lag = %format!("{}ms", lag.as_millis()), deleted = n, "free/busy removed");
                     None
                 })
                 .map_err(PublishError::from),
@@ -286,16 +286,20 @@ impl Poller {
         outcome: Result<PublishOutcome, PublishError>,
         report: &mut RoundReport,
     ) {
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let lag_ms = lag.map(|l| l.as_millis() as u64);
+        let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+        // The lag runs from the first unpublished change; a whole-window republish has none.
+        let lag = match lag {
+            Some(l) => format!("{}ms", l.as_millis()),
+            None => "-".to_string(),
+        };
         match outcome {
             Ok(PublishOutcome::Unchanged) => {
                 report.unchanged += 1;
-                tracing::debug!(user = %user.mail, reason, ?lag_ms, ms, "free/busy unchanged");
+                tracing::debug!(user = %user.mail, reason, %lag, ms, "free/busy unchanged");
             }
             Ok(o) => {
                 report.published += 1;
-                tracing::info!(user = %user.mail, reason, ?lag_ms, ms, outcome = ?o, "free/busy published");
+                tracing::info!(user = %user.mail, reason, %lag, ms, outcome = ?o, "free/busy published");
             }
             Err(e) => {
                 report.failed += 1;
