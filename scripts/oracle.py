@@ -17,7 +17,8 @@ Usage:
 
 The expander is called as `CMD FILE START END DEFAULT_TZ` and must print
 {"tentative": [[start, end], ...], "busy": [...], "oof": [...]} in RFC 3339 UTC.
-By default the oracle builds `cargo build --release --example expand` once and runs it.
+By default the oracle builds the schedplus binary (`cargo build --bin schedplus`) once and
+runs its `calendar expand` subcommand.
 
 Independence: nothing here is generated from the Rust code. Time zones:
   * IANA names go to zoneinfo (the pinned tzdata package, not the OS database);
@@ -79,6 +80,11 @@ DEFAULT_TZ = {
     "kbaker": "America/New_York",
     "lchen": "Australia/Sydney",
     "mgarcia": "America/Denver",
+    "tnguyen": "America/Chicago",
+    "rpowell": "America/New_York",
+    "cdubois": "Europe/Paris",
+    "opatel": "Europe/London",
+    "shughes": "Europe/Dublin",
 }
 
 # (fixture, now) -> reason. Empty: no disagreement needs skipping today.
@@ -276,9 +282,8 @@ def oracle_expand(path: Path, start: dt.datetime, end: dt.datetime, tzname: str)
 
 
 def build_expander() -> list[str]:
-    subprocess.run(["cargo", "build", "-q", "--release", "--example", "expand"],
-                   cwd=ROOT, check=True)
-    return [str(ROOT / "target" / "release" / "examples" / "expand")]
+    subprocess.run(["cargo", "build", "-q", "--bin", "schedplus"], cwd=ROOT, check=True)
+    return [str(ROOT / "target" / "debug" / "schedplus"), "calendar", "expand"]
 
 
 def schedplus_expand(cmd, path, start, end, tzname):
@@ -307,7 +312,7 @@ def main() -> int:
     ap.add_argument("--now", action="append", help="RFC 3339 instant (repeatable)")
     ap.add_argument("--fixtures", default=str(ROOT / "fixtures" / "calendars"))
     ap.add_argument("--only", action="append", help="fixture name without .ics")
-    ap.add_argument("--expander", help="command to run instead of the example")
+    ap.add_argument("--expander", help="command to run instead of `schedplus calendar expand`")
     args = ap.parse_args()
 
     today = dt.datetime.now(UTC).replace(second=0, microsecond=0)

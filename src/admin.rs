@@ -1,4 +1,5 @@
-//! The admin operations: what `schedplus directory …` and `schedplus fb …` do.
+//! The admin operations: what `schedplus directory …`, `fb …`, `calendar …`,
+//! `cleanfreebusy`, `updatefb` and `cleanup` do.
 //!
 //! Owns the request and report types of each operation and the one function that carries
 //! it out against a [`Store`]. The CLI calls these directly when it holds the store, and
@@ -9,6 +10,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::calendar;
 use crate::protocol::directory_file::{self, DirectoryFormat};
 use crate::protocol::fb_message::build_props;
 use crate::protocol::freebusy::{
@@ -17,8 +19,10 @@ use crate::protocol::freebusy::{
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::raster::{self, SlotGrid};
 use crate::protocol::time::{Clock, Minutes1601, format_rfc3339, parse_time};
+use crate::publisher::{PublishError, PublishSettings, Republished, republish_user};
 use crate::store::{
-    ImportSummary, PublishOutcome, PublishedMessage, Store, StoreError, UserRecord,
+    CalendarChange, CalendarRecord, CalendarSource, CleanupReport, ImportSummary, PublishOutcome,
+    PublishedMessage, Refusal, Store, StoreError, UserRecord,
 };
 
 /// Why an admin operation failed; one mapping to HTTP status and one to exit code.
@@ -35,6 +39,9 @@ pub enum AdminError {
     /// The server could not be reached or answered something unexpected.
     #[error("{0}")]
     Transport(String),
+    /// Some items of a batch (`cleanfreebusy`, `updatefb`) failed; each was reported.
+    #[error("{0}")]
+    Partial(String),
 }
 
 impl From<StoreError> for AdminError {
@@ -53,7 +60,7 @@ impl AdminError {
             AdminError::BadInput(_) => 400,
             AdminError::NotFound(_) => 404,
             AdminError::Conflict(_) => 409,
-            AdminError::Store(_) | AdminError::Transport(_) => 500,
+            AdminError::Store(_) | AdminError::Transport(_) | AdminError::Partial(_) => 500,
         }
     }
 
@@ -62,7 +69,7 @@ impl AdminError {
         match self {
             AdminError::BadInput(_) | AdminError::Conflict(_) => 2,
             AdminError::NotFound(_) => 3,
-            AdminError::Store(_) | AdminError::Transport(_) => 1,
+            AdminError::Store(_) | AdminError::Transport(_) | AdminError::Partial(_) => 1,
         }
     }
 
@@ -74,6 +81,7 @@ impl AdminError {
             AdminError::Conflict(_) => "conflict",
             AdminError::Store(_) => "store",
             AdminError::Transport(_) => "transport",
+            AdminError::Partial(_) => "partial",
         }
     }
 
@@ -392,4 +400,226 @@ pub fn fb_delete(store: &Store, req: &FbDeleteRequest) -> Result<FbDeleteReport,
         user: user.mail,
         deleted,
     })
+}
+
+// ---- calendars and republishing --------------------------------------------------------
+
+impl From<PublishError> for AdminError {
+    fn from(e: PublishError) -> Self {
+        match e {
+            PublishError::Store(s) => s.into(),
+            PublishError::NoCalendar(_) => AdminError::NotFound(e.to_string()),
+            PublishError::Calendar(c) => {
+                AdminError::BadInput(format!("the stored calendar cannot be published: {c}"))
+            }
+        }
+    }
+}
+
+/// Store a user's calendar (`PUT /calendars/…`, `calendar import`, `--calendar-dir`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CalendarPutRequest {
+    /// SMTP address, alias or legacyDN.
+    pub user: String,
+    pub text: String,
+    pub source: CalendarSource,
+    /// Publish at once instead of leaving it to the poller (for the CLI, which may run
+    /// without a server).
+    #[serde(default)]
+    pub publish_now: bool,
+    /// Overrides the clock (the CLI's `--now`) for the check and the publish.
+    #[serde(default)]
+    pub now: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarPutReport {
+    pub user: String,
+    pub legacy_dn: String,
+    pub events: usize,
+    pub change: CalendarChange,
+    pub published: Option<Republished>,
+}
+
+/// Parse, check that the calendar expands over the current publish range, then store it
+/// and queue the user, in one write. A calendar that fails either check is refused with
+/// the line and reason; the stored calendar and the published free/busy stay as they were
+/// (only a note of the refusal is kept with the stored calendar).
+pub fn calendar_put(
+    store: &Store,
+    clock: &Clock,
+    settings: &PublishSettings,
+    req: &CalendarPutRequest,
+) -> Result<CalendarPutReport, AdminError> {
+    let user = store.resolve_user(&req.user)?;
+    let now = effective_now(clock, req.now.as_deref())?;
+    let checked = calendar::parse(&req.text).and_then(|cal| {
+        let window = settings
+            .range_at(now)
+            .as_interval()
+            .expect("publish ranges are never empty");
+        cal.expand(window, &settings.expand)?;
+        Ok(cal)
+    });
+    let cal = match checked {
+        Ok(cal) => cal,
+        Err(e) => {
+            store.note_refused_calendar(
+                &user.legacy_dn,
+                Refusal {
+                    reason: e.to_string(),
+                    source: req.source.clone(),
+                    at_us: crate::store::now_us(),
+                },
+            )?;
+            return Err(AdminError::BadInput(format!(
+                "calendar for {} refused ({}): {e}; the previous calendar and its free/busy are unchanged",
+                user.mail, req.source
+            )));
+        }
+    };
+    let change = store.put_calendar(
+        &user.legacy_dn,
+        &req.text,
+        cal.event_count(),
+        req.source.clone(),
+    )?;
+    let published = if req.publish_now {
+        Some(republish_user(store, &user, now, settings, false)?)
+    } else {
+        None
+    };
+    Ok(CalendarPutReport {
+        user: user.mail.clone(),
+        legacy_dn: user.legacy_dn.as_str().to_string(),
+        events: cal.event_count(),
+        change,
+        published,
+    })
+}
+
+/// A stored calendar (for `GET /calendars/…`).
+pub fn calendar_get(store: &Store, user: &str) -> Result<(UserRecord, CalendarRecord), AdminError> {
+    let user = store.resolve_user(user)?;
+    let rec = store
+        .calendar(&user.legacy_dn)?
+        .ok_or_else(|| AdminError::NotFound(format!("{} has no calendar stored", user.mail)))?;
+    Ok((user, rec))
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CalendarDeleteRequest {
+    pub user: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDeleteReport {
+    pub user: String,
+    pub deleted: bool,
+}
+
+/// Delete a user's calendar; the poller then removes the published free/busy.
+pub fn calendar_delete(
+    store: &Store,
+    req: &CalendarDeleteRequest,
+) -> Result<CalendarDeleteReport, AdminError> {
+    let user = store.resolve_user(&req.user)?;
+    let deleted = store.delete_calendar(&user.legacy_dn)?;
+    Ok(CalendarDeleteReport {
+        user: user.mail,
+        deleted,
+    })
+}
+
+/// Regenerate one user's free/busy from their calendar (`cleanfreebusy`, one `updatefb`
+/// line). The optional fields override the server's (or the defaults') publish settings.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RepublishRequest {
+    pub user: String,
+    #[serde(default)]
+    pub dry_run: bool,
+    pub now: Option<String>,
+    pub months: Option<u8>,
+    pub style: Option<PublisherStyle>,
+    /// IANA zone of floating and all-day events.
+    pub default_tz: Option<String>,
+    /// Why, for metrics: `cleanfreebusy` or `updatefb`.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepublishReport {
+    pub user: String,
+    pub legacy_dn: String,
+    pub dry_run: bool,
+    pub result: Republished,
+}
+
+/// Apply a request's overrides to `base`.
+pub fn publish_settings(
+    base: &PublishSettings,
+    months: Option<u8>,
+    style: Option<PublisherStyle>,
+    default_tz: Option<&str>,
+) -> Result<PublishSettings, AdminError> {
+    let mut s = base.clone();
+    if let Some(m) = months {
+        if !(1..=MAX_PUBLISH_MONTHS).contains(&m) {
+            return Err(AdminError::BadInput(format!(
+                "--publish-months {m}: publish 1 to {MAX_PUBLISH_MONTHS} months"
+            )));
+        }
+        s.months = m;
+    }
+    if let Some(st) = style {
+        s.style = st;
+    }
+    if let Some(name) = default_tz {
+        s.expand.default_tz = parse_zone(name)?;
+    }
+    Ok(s)
+}
+
+/// An IANA time zone name, for `--default-tz`.
+pub fn parse_zone(name: &str) -> Result<jiff::tz::TimeZone, AdminError> {
+    jiff::tz::TimeZone::get(name.trim()).map_err(|_| {
+        AdminError::BadInput(format!(
+            "'{name}' is not an IANA time zone name (e.g. UTC, Europe/Paris, America/Los_Angeles)"
+        ))
+    })
+}
+
+pub fn republish(
+    store: &Store,
+    clock: &Clock,
+    base: &PublishSettings,
+    req: &RepublishRequest,
+) -> Result<RepublishReport, AdminError> {
+    let settings = publish_settings(base, req.months, req.style, req.default_tz.as_deref())?;
+    let now = effective_now(clock, req.now.as_deref())?;
+    let user = store.resolve_user(&req.user)?;
+    let result = republish_user(store, &user, now, &settings, req.dry_run);
+    let reason = req.reason.as_deref().unwrap_or("cleanfreebusy");
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            crate::metrics::publish_failed(reason);
+            return Err(e.into());
+        }
+    };
+    if !req.dry_run && result.outcome != PublishOutcome::Unchanged {
+        crate::metrics::published(reason);
+    }
+    Ok(RepublishReport {
+        user: user.mail.clone(),
+        legacy_dn: user.legacy_dn.as_str().to_string(),
+        dry_run: req.dry_run,
+        result,
+    })
+}
+
+/// MadFB's cleanup, now: duplicates removed keeping the oldest, leaves made canonical.
+pub fn cleanup(store: &Store) -> Result<CleanupReport, AdminError> {
+    Ok(store.cleanup_messages()?)
 }

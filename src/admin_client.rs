@@ -13,8 +13,9 @@ use serde::de::DeserializeOwned;
 
 use crate::admin::{self, AdminError};
 use crate::protocol::time::Clock;
+use crate::publisher::PublishSettings;
 use crate::server::ServerInfo;
-use crate::store::{Store, StoreConfig, StoreError};
+use crate::store::{CleanupReport, Store, StoreConfig, StoreError};
 use crate::transport::admin_api::TOKEN_HEADER;
 
 pub enum Admin {
@@ -116,6 +117,49 @@ impl Admin {
         match self {
             Admin::Local { store, .. } => admin::fb_delete(store, req),
             Admin::Remote { .. } => self.post("/fb/delete", req),
+        }
+    }
+
+    pub fn calendar_put(
+        &self,
+        req: &admin::CalendarPutRequest,
+    ) -> Result<admin::CalendarPutReport, AdminError> {
+        match self {
+            Admin::Local { store, clock } => {
+                admin::calendar_put(store, clock, &PublishSettings::default(), req)
+            }
+            Admin::Remote { .. } => self.post("/calendar/put", req),
+        }
+    }
+
+    pub fn calendar_delete(
+        &self,
+        req: &admin::CalendarDeleteRequest,
+    ) -> Result<admin::CalendarDeleteReport, AdminError> {
+        match self {
+            Admin::Local { store, .. } => admin::calendar_delete(store, req),
+            Admin::Remote { .. } => self.post("/calendar/delete", req),
+        }
+    }
+
+    /// Without a server, the defaults stand in for the server's publish settings; the
+    /// request's own overrides apply either way.
+    pub fn republish(
+        &self,
+        req: &admin::RepublishRequest,
+    ) -> Result<admin::RepublishReport, AdminError> {
+        match self {
+            Admin::Local { store, clock } => {
+                admin::republish(store, clock, &PublishSettings::default(), req)
+            }
+            Admin::Remote { .. } => self.post("/republish", req),
+        }
+    }
+
+    pub fn cleanup(&self) -> Result<CleanupReport, AdminError> {
+        match self {
+            Admin::Local { store, .. } => admin::cleanup(store),
+            Admin::Remote { .. } => self.post("/cleanup", &()),
         }
     }
 

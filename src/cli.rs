@@ -4,18 +4,23 @@
 //! `admin`, `admin_client`, `calendar`); this module only turns arguments into requests and
 //! reports into text. Exit codes: 0 success, 1 failure, 2 bad input, 3 no such user.
 
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::admin::{self, AdminError};
 use crate::admin_client::Admin;
+use crate::poller::CleanupAt;
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::query::QueryLimits;
 use crate::protocol::time::{Clock, Minutes1601, format_rfc3339, parse_time};
+use crate::publisher::{PublishSettings, Republished};
 use crate::server::{ServeOptions, Server};
+use crate::store::{CalendarChange, CalendarSource, PublishOutcome};
 use crate::transport::Limits;
 
 const ABOUT: &str = "An emulator of the Exchange 2000/2003 public-folder free/busy store \
@@ -30,6 +35,10 @@ Start here:
   schedplus serve --demo                      serve a demo organisation on 127.0.0.1:8080
   schedplus directory list                    the users (through the running server)
   schedplus fb show danw@xcs.example          a user's blocks and the digits a CAS gets
+  schedplus calendar import danw@xcs.example dan.ics
+                                              store a calendar; free/busy follows from it
+  schedplus cleanfreebusy danw@xcs.example    regenerate free/busy from the calendar now
+  schedplus updatefb --csv mailboxes.txt      the same for every `alias, server` line
 
 Admin commands go through the running server when one holds --data, and open the store
 themselves otherwise.";
@@ -77,7 +86,7 @@ pub enum Command {
     /// Publish, show and delete a user's free/busy message by hand.
     #[command(subcommand)]
     Fb(FbCommand),
-    /// Work with iCalendar files.
+    /// Store, delete and expand users' iCalendar calendars.
     #[command(subcommand)]
     Calendar(CalendarCommand),
     /// Print a shell completion script, e.g. `schedplus completions bash > /etc/bash_completion.d/schedplus`.
@@ -85,6 +94,62 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Regenerate users' free/busy from their calendars now (Outlook's /cleanfreebusy).
+    ///
+    /// Creates the message if it is missing, overwrites it otherwise (keeping the oldest of
+    /// any duplicates), and prints per user the blocks added and removed. Exits 1 if any
+    /// user failed; the others are still republished.
+    Cleanfreebusy(CleanfreebusyArgs),
+    /// Republish many mailboxes from an Updatefb input file (KB 294282).
+    ///
+    /// One mailbox per line, `<alias>, <home server>`; blank lines and lines starting with
+    /// `#` are skipped. Prints `N republished, N unchanged, N failed` and, per failed line,
+    /// its number and reason; exits 1 if any line failed. A failing line never stops the
+    /// others.
+    Updatefb(UpdatefbArgs),
+    /// Run MadFB's cleanup of the free/busy folders now (the server also runs it daily at
+    /// --cleanup-at): duplicate messages removed keeping the oldest, URLs made canonical.
+    Cleanup,
+}
+
+/// Publish settings a republish command may override. Through a running server the
+/// server's own settings are the defaults; without one, Outlook's (2 months, outlook
+/// style, UTC).
+#[derive(clap::Args, Debug, Clone)]
+pub struct PublishOverrides {
+    /// Months to publish (1-36).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=36), value_name = "N")]
+    pub publish_months: Option<u8>,
+    /// outlook leaves empty statuses unset; exchange lists every month with empty values.
+    #[arg(long, value_enum, value_name = "STYLE")]
+    pub publisher_style: Option<StyleArg>,
+    /// The users' zone for floating times and all-day events (IANA name).
+    #[arg(long, value_name = "ZONE")]
+    pub default_tz: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CleanfreebusyArgs {
+    /// Users: SMTP address, alias or legacyExchangeDN.
+    #[arg(required = true, value_name = "USER")]
+    pub users: Vec<String>,
+    /// Show what would change and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub publish: PublishOverrides,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UpdatefbArgs {
+    /// The Updatefb input file: `<alias>, <home server>` per line.
+    #[arg(long, value_name = "FILE")]
+    pub csv: PathBuf,
+    /// Show what would change for each mailbox and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub publish: PublishOverrides,
 }
 
 #[derive(clap::Args, Debug)]
@@ -115,6 +180,27 @@ pub struct ServeArgs {
     /// sled's page cache, in MiB.
     #[arg(long, default_value_t = 64, value_name = "MIB")]
     pub cache_mb: u64,
+    /// Watch DIR for calendars named `<alias or smtp>.ics`: new, modified and deleted files
+    /// are picked up at the next poll. With --demo, defaults to <data dir>/calendars,
+    /// filled with the demo calendars.
+    #[arg(long, value_name = "DIR")]
+    pub calendar_dir: Option<PathBuf>,
+    /// How often the poller republishes users whose calendar changed (500ms, 1s, 5m, 1h).
+    /// 5m behaves like Exchange's MadFB.
+    #[arg(long, default_value = "5s", value_parser = crate::poller::parse_interval, value_name = "DURATION")]
+    pub poll_interval: Duration,
+    /// Months of free/busy each publish covers (1-36; Outlook's default is 2).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=36), value_name = "N")]
+    pub publish_months: u8,
+    /// outlook leaves empty statuses unset; exchange lists every month with empty values.
+    #[arg(long, value_enum, default_value_t = StyleArg::Outlook, value_name = "STYLE")]
+    pub publisher_style: StyleArg,
+    /// Daily time of MadFB's cleanup (duplicates, non-canonical URLs), in --default-tz.
+    #[arg(long, default_value = "02:00", value_name = "HH:MM")]
+    pub cleanup_at: CleanupAt,
+    /// The users' zone for floating times and all-day events (IANA name).
+    #[arg(long, default_value = "UTC", value_name = "ZONE")]
+    pub default_tz: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -197,6 +283,18 @@ impl From<StyleArg> for PublisherStyle {
 
 #[derive(Subcommand, Debug)]
 pub enum CalendarCommand {
+    /// Store a user's calendar and publish their free/busy from it.
+    ///
+    /// A calendar that does not parse is refused with the line and the reason; the
+    /// previous calendar and its free/busy stay as they were.
+    Import {
+        /// SMTP address, alias or legacyExchangeDN.
+        user: String,
+        /// The iCalendar file (.ics), as Outlook, Exchange, Google or Thunderbird export it.
+        file: PathBuf,
+    },
+    /// Delete a user's calendar; the server's poller then removes their free/busy.
+    Delete { user: String },
     /// Expand a calendar to merged free/busy intervals in [START, END), printed as JSON.
     Expand {
         file: PathBuf,
@@ -263,6 +361,48 @@ pub fn run(cli: Cli) -> Result<(), AdminError> {
             let _ = std::io::stdout().write_all(&script);
             Ok(())
         }
+        Command::Calendar(CalendarCommand::Import { user, file }) => {
+            let admin = Admin::connect(&cli.data, clock)?;
+            calendar_import(&admin, user, file, cli.now)
+        }
+        Command::Calendar(CalendarCommand::Delete { user }) => {
+            let admin = Admin::connect(&cli.data, clock)?;
+            let r = admin.calendar_delete(&admin::CalendarDeleteRequest { user })?;
+            if r.deleted {
+                println!(
+                    "{}: calendar deleted; its free/busy is removed at the server's next poll",
+                    r.user
+                );
+                Ok(())
+            } else {
+                Err(AdminError::NotFound(format!(
+                    "{} has no calendar stored",
+                    r.user
+                )))
+            }
+        }
+        Command::Cleanfreebusy(args) => {
+            let admin = Admin::connect(&cli.data, clock)?;
+            cleanfreebusy(&admin, args, cli.now)
+        }
+        Command::Updatefb(args) => {
+            let admin = Admin::connect(&cli.data, clock)?;
+            updatefb(&admin, args, cli.now)
+        }
+        Command::Cleanup => {
+            let admin = Admin::connect(&cli.data, clock)?;
+            let r = admin.cleanup()?;
+            println!(
+                "{} folders, {} users' messages checked: {} duplicates removed, {} URLs made canonical, {} left (canonical URL taken) (via {})",
+                r.folders,
+                r.subjects,
+                r.duplicates_removed,
+                r.renamed,
+                r.rename_blocked,
+                admin.describe()
+            );
+            Ok(())
+        }
         Command::Calendar(CalendarCommand::Expand {
             file,
             start,
@@ -290,6 +430,15 @@ fn serve(data: PathBuf, clock: Clock, args: ServeArgs) -> Result<(), AdminError>
     opts.demo = args.demo;
     opts.clock = clock;
     opts.cache_capacity = args.cache_mb * 1024 * 1024;
+    opts.calendar_dir = args.calendar_dir;
+    opts.poll_interval = args.poll_interval;
+    opts.cleanup_at = args.cleanup_at;
+    opts.publish = admin::publish_settings(
+        &PublishSettings::default(),
+        Some(args.publish_months),
+        Some(args.publisher_style.into()),
+        Some(&args.default_tz),
+    )?;
     opts.limits = Limits {
         query: QueryLimits {
             max_users: args.max_users,
@@ -310,13 +459,19 @@ fn serve(data: PathBuf, clock: Clock, args: ServeArgs) -> Result<(), AdminError>
             crate::server::ServeError::Store(s) => AdminError::Store(s),
             other => AdminError::BadInput(other.to_string()),
         })?;
-        print_banner(&server, &data_dir, demo, &clock);
+        print_banner(&server, &data_dir, demo, &clock, args.poll_interval);
         server.run_until_signal().await;
         Ok(())
     })
 }
 
-fn print_banner(server: &Server, data: &std::path::Path, demo: bool, clock: &Clock) {
+fn print_banner(
+    server: &Server,
+    data: &std::path::Path,
+    demo: bool,
+    clock: &Clock,
+    poll: Duration,
+) {
     let addr = server.addr;
     let today = Minutes1601::from_timestamp(clock.now()).floor_day();
     let start = format_rfc3339(today.to_timestamp());
@@ -330,6 +485,18 @@ fn print_banner(server: &Server, data: &std::path::Path, demo: bool, clock: &Clo
         "  free/busy query: http://{addr}/public/?Cmd=freebusy&start=…&end=…&interval=30&u=SMTP:user@domain"
     );
     println!("  health:          http://{addr}/healthz");
+    println!("  calendars:       PUT/GET/DELETE http://{addr}/calendars/ADDRESS.ics");
+    match &server.calendar_dir {
+        Some(dir) => println!(
+            "  calendar files:  {} (<alias or smtp>.ics; changes published within {})",
+            dir.display(),
+            format_interval(poll)
+        ),
+        None => println!(
+            "  poller:          republishes changed calendars every {}",
+            format_interval(poll)
+        ),
+    }
     if demo {
         println!();
         println!("Demo organisation loaded. Try:");
@@ -343,6 +510,12 @@ fn print_banner(server: &Server, data: &std::path::Path, demo: bool, clock: &Clo
         };
         println!("  schedplus{data_flag} directory list");
         println!("  schedplus{data_flag} fb show danw@xcs.example");
+        if let Some(dir) = &server.calendar_dir {
+            println!(
+                "  edit {} and watch Dan's answer change at the next poll",
+                dir.join("dwinship.ics").display()
+            );
+        }
     }
     println!();
     println!("Stop with Ctrl-C.");
@@ -567,4 +740,262 @@ pub fn calendar_expand_json(
         obj.insert(st.name().to_string(), serde_json::Value::Array(list));
     }
     Ok(serde_json::Value::Object(obj).to_string())
+}
+
+fn format_interval(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+fn calendar_import(
+    admin: &Admin,
+    user: String,
+    file: PathBuf,
+    now: Option<String>,
+) -> Result<(), AdminError> {
+    let text = read_file(&file)?;
+    let r = admin.calendar_put(&admin::CalendarPutRequest {
+        user,
+        text,
+        source: CalendarSource::Import(file.display().to_string()),
+        publish_now: true,
+        now,
+    })?;
+    let what = match r.change {
+        CalendarChange::Created => "stored",
+        CalendarChange::Replaced => "replaced",
+        CalendarChange::Unchanged => "unchanged",
+    };
+    println!(
+        "{}: calendar {what} ({} events) from {} (via {})",
+        r.user,
+        r.events,
+        file.display(),
+        admin.describe()
+    );
+    if let Some(p) = &r.published {
+        print_republished("  free/busy", p, false);
+    }
+    Ok(())
+}
+
+fn overrides_request(
+    user: String,
+    dry_run: bool,
+    now: &Option<String>,
+    o: &PublishOverrides,
+    reason: &str,
+) -> admin::RepublishRequest {
+    admin::RepublishRequest {
+        user,
+        dry_run,
+        now: now.clone(),
+        months: o.publish_months,
+        style: o.publisher_style.map(Into::into),
+        default_tz: o.default_tz.clone(),
+        reason: Some(reason.to_string()),
+    }
+}
+
+fn outcome_word(o: PublishOutcome, dry_run: bool) -> &'static str {
+    match (o, dry_run) {
+        (PublishOutcome::Created, false) => "created",
+        (PublishOutcome::Updated, false) => "updated",
+        (PublishOutcome::Unchanged, false) => "unchanged",
+        (PublishOutcome::Created, true) => "would be created",
+        (PublishOutcome::Updated, true) => "would be updated",
+        (PublishOutcome::Unchanged, true) => "would be unchanged",
+    }
+}
+
+/// The most blocks listed per direction; the counts are always complete.
+const MAX_LISTED_BLOCKS: usize = 12;
+
+fn print_republished(label: &str, r: &Republished, dry_run: bool) {
+    println!(
+        "{label}: message {}, {} blocks added, {} removed (publish range {} .. {})",
+        outcome_word(r.outcome, dry_run),
+        r.added.len(),
+        r.removed.len(),
+        r.range.start,
+        r.range.end
+    );
+    for (sign, list) in [("+", &r.added), ("-", &r.removed)] {
+        for c in list.iter().take(MAX_LISTED_BLOCKS) {
+            println!(
+                "    {sign} {:9} {} .. {}",
+                c.status.name(),
+                c.block.start(),
+                c.block.end()
+            );
+        }
+        if list.len() > MAX_LISTED_BLOCKS {
+            println!("    {sign} … {} more", list.len() - MAX_LISTED_BLOCKS);
+        }
+    }
+    if r.removed_duplicates > 0 {
+        println!(
+            "    {} duplicate messages {}",
+            r.removed_duplicates,
+            if dry_run {
+                "would be removed"
+            } else {
+                "removed"
+            }
+        );
+    }
+}
+
+fn cleanfreebusy(
+    admin: &Admin,
+    args: CleanfreebusyArgs,
+    now: Option<String>,
+) -> Result<(), AdminError> {
+    let mut failed = 0;
+    let total = args.users.len();
+    for user in args.users {
+        match admin.republish(&overrides_request(
+            user.clone(),
+            args.dry_run,
+            &now,
+            &args.publish,
+            "cleanfreebusy",
+        )) {
+            Ok(r) => print_republished(&r.user, &r.result, args.dry_run),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{user}: failed: {e}");
+            }
+        }
+    }
+    if args.dry_run {
+        println!("dry run: nothing was written");
+    }
+    if failed > 0 {
+        return Err(AdminError::Partial(format!(
+            "{failed} of {total} users failed"
+        )));
+    }
+    Ok(())
+}
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal (so logs and
+/// pipes get no control characters).
+struct Progress {
+    total: usize,
+    on: bool,
+}
+
+impl Progress {
+    const WIDTH: usize = 30;
+
+    fn new(total: usize) -> Progress {
+        Progress {
+            total,
+            on: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&self, done: usize, label: &str) {
+        if !self.on {
+            return;
+        }
+        let filled = Self::WIDTH * done / self.total.max(1);
+        let label: String = label.chars().take(30).collect();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r[{}{}] {done}/{} {label:<30}",
+            "#".repeat(filled),
+            " ".repeat(Self::WIDTH - filled),
+            self.total
+        );
+        let _ = err.flush();
+    }
+
+    fn finish(&self) {
+        if self.on {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{}\r", " ".repeat(Self::WIDTH + 50));
+            let _ = err.flush();
+        }
+    }
+}
+
+fn updatefb(admin: &Admin, args: UpdatefbArgs, now: Option<String>) -> Result<(), AdminError> {
+    let text = read_file(&args.csv)?;
+    let lines = crate::updatefb::parse(&text);
+    if lines.is_empty() {
+        return Err(AdminError::BadInput(format!(
+            "{} names no mailboxes; write one '<alias>, <home server>' per line",
+            args.csv.display()
+        )));
+    }
+    let bar = Progress::new(lines.len());
+    let (mut republished, mut unchanged) = (0, 0);
+    let mut failures: Vec<(usize, String)> = Vec::new();
+    let mut dry_lines: Vec<(usize, String, Republished)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let entry = match line {
+            Ok(l) => l,
+            Err(e) => {
+                failures.push((e.line, e.reason.clone()));
+                continue;
+            }
+        };
+        bar.show(i, &entry.alias);
+        let req = overrides_request(
+            entry.alias.clone(),
+            args.dry_run,
+            &now,
+            &args.publish,
+            "updatefb",
+        );
+        match admin.republish(&req) {
+            Ok(r) => {
+                if r.result.outcome == PublishOutcome::Unchanged {
+                    unchanged += 1;
+                } else {
+                    republished += 1;
+                }
+                if args.dry_run {
+                    dry_lines.push((entry.line, r.user, r.result));
+                }
+            }
+            Err(e) => failures.push((entry.line, format!("{}: {e}", entry.alias))),
+        }
+    }
+    bar.show(lines.len(), "done");
+    bar.finish();
+    for (line, user, r) in &dry_lines {
+        print_republished(&format!("line {line}: {user}"), r, true);
+    }
+    failures.sort_by_key(|f| f.0);
+    println!(
+        "{}{republished} republished, {unchanged} unchanged, {} failed",
+        if args.dry_run {
+            "dry run, nothing written: "
+        } else {
+            ""
+        },
+        failures.len()
+    );
+    for (line, reason) in &failures {
+        println!("  line {line}: {reason}");
+    }
+    if !failures.is_empty() {
+        return Err(AdminError::Partial(format!(
+            "{} of {} lines of {} failed",
+            failures.len(),
+            lines.len(),
+            args.csv.display()
+        )));
+    }
+    Ok(())
 }

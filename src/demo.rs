@@ -1,43 +1,52 @@
 //! The demo organisation, embedded in the binary so `serve --demo` works from anywhere.
 //!
 //! Owns the fixture texts (`fixtures/demo/directory.csv`, `fixtures/calendars/*.ics`) and
-//! [`load`], which imports the directory and publishes free/busy from each calendar around
-//! the current date. Users without a calendar keep no message, so the demo also shows what
-//! "no data" (`4`) looks like.
+//! [`load`], which imports the directory and writes each demo calendar into the calendar
+//! directory the server watches, so the demo runs the real pipeline: the poller loads the
+//! files, publishes them, and republishes a user whose file is edited. Files already there
+//! are left alone (they may hold a lab's edits). One user, Ben Wright (`bwright`), has no
+//! calendar, so the demo also shows what "no data" (`4`) looks like.
+
+use std::path::Path;
 
 use crate::admin::{self, AdminError, ImportRequest};
-use crate::calendar;
-use crate::protocol::query::UserAddress;
-use crate::protocol::time::Clock;
-use crate::publisher::{PublishSettings, publish_calendar};
-use crate::store::Store;
 
 pub const DIRECTORY_CSV: &str = include_str!("../fixtures/demo/directory.csv");
 
-/// (alias, calendar text)
+/// (alias, calendar text). Every demo user but `bwright`.
 pub const CALENDARS: &[(&str, &str)] = &[
     (
         "dwinship",
         include_str!("../fixtures/calendars/dwinship.ics"),
     ),
+    ("kbaker", include_str!("../fixtures/calendars/kbaker.ics")),
+    ("tnguyen", include_str!("../fixtures/calendars/tnguyen.ics")),
+    ("rpowell", include_str!("../fixtures/calendars/rpowell.ics")),
     (
         "jsguillet",
         include_str!("../fixtures/calendars/jsguillet.ics"),
     ),
     ("amartin", include_str!("../fixtures/calendars/amartin.ics")),
-    ("kbaker", include_str!("../fixtures/calendars/kbaker.ics")),
-    ("lchen", include_str!("../fixtures/calendars/lchen.ics")),
     ("mgarcia", include_str!("../fixtures/calendars/mgarcia.ics")),
+    ("cdubois", include_str!("../fixtures/calendars/cdubois.ics")),
+    ("lchen", include_str!("../fixtures/calendars/lchen.ics")),
+    ("opatel", include_str!("../fixtures/calendars/opatel.ics")),
+    ("shughes", include_str!("../fixtures/calendars/shughes.ics")),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoReport {
     pub users: usize,
-    pub published: usize,
+    /// Calendar files written (missing ones only).
+    pub calendars_written: usize,
 }
 
-/// Import the demo directory and publish every demo calendar at the clock's "now".
-pub fn load(store: &Store, clock: &Clock) -> Result<DemoReport, AdminError> {
+/// Import the demo directory and, when `calendar_dir` is given, write the demo calendars
+/// that are not there yet into it (creating the directory).
+pub fn load(
+    store: &crate::store::Store,
+    calendar_dir: Option<&Path>,
+) -> Result<DemoReport, AdminError> {
     let imported = admin::import_directory(
         store,
         &ImportRequest {
@@ -46,23 +55,92 @@ pub fn load(store: &Store, clock: &Clock) -> Result<DemoReport, AdminError> {
             source: "fixtures/demo/directory.csv".into(),
         },
     )?;
-    let settings = PublishSettings::default();
-    let now = clock.now();
-    let mut published = 0;
-    for (alias, text) in CALENDARS {
-        let user = store
-            .find_user(&UserAddress::Smtp((*alias).to_string()))?
-            .ok_or_else(|| {
-                AdminError::NotFound(format!("demo calendar {alias}.ics has no user"))
-            })?;
-        let cal = calendar::parse(text)
-            .map_err(|e| AdminError::BadInput(format!("fixtures/calendars/{alias}.ics: {e}")))?;
-        publish_calendar(store, &user, &cal, now, &settings)
-            .map_err(|e| AdminError::BadInput(format!("publishing {alias}: {e}")))?;
-        published += 1;
+    let mut written = 0;
+    if let Some(dir) = calendar_dir {
+        let io = |e: std::io::Error, p: &Path| {
+            AdminError::Transport(format!(
+                "cannot write the demo calendar {}: {e}",
+                p.display()
+            ))
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
+        for (alias, text) in CALENDARS {
+            let path = dir.join(format!("{alias}.ics"));
+            if path.exists() {
+                continue;
+            }
+            // Written aside and renamed, so the watcher never reads half a file.
+            let tmp = dir.join(format!(".{alias}.ics.tmp"));
+            std::fs::write(&tmp, text).map_err(|e| io(e, &tmp))?;
+            std::fs::rename(&tmp, &path).map_err(|e| io(e, &path))?;
+            written += 1;
+        }
     }
     Ok(DemoReport {
         users: imported.users,
-        published,
+        calendars_written: written,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::{ExpandOptions, parse};
+    use crate::protocol::freebusy::{FbStatus, Interval, PublishRange};
+    use crate::protocol::time::Minutes1601;
+
+    /// "The demo shows a full picture whatever today's date is": for dates spread over
+    /// four years, every demo calendar has something in the coming week, and across the
+    /// demo every status shows up in the publish range.
+    #[test]
+    fn every_demo_calendar_has_a_schedule_on_any_date() {
+        let cals: Vec<_> = CALENDARS
+            .iter()
+            .map(|(a, t)| (a, parse(t).unwrap_or_else(|e| panic!("{a}: {e}"))))
+            .collect();
+        let opts = ExpandOptions::default();
+        let first = Minutes1601::from_civil(2026, 1, 1);
+        for step in 0..(4 * 365 / 11) {
+            let now = first.plus_minutes(step * 11 * 1440 + 9 * 60);
+            let week = Interval::new(now, now.plus_minutes(7 * 1440)).unwrap();
+            for (alias, cal) in &cals {
+                let fb = cal.expand(week, &opts).unwrap();
+                assert!(!fb.is_empty(), "{alias} has nothing in the week from {now}");
+            }
+            let range = PublishRange::at(now, 2).as_interval().unwrap();
+            for status in FbStatus::MARKED {
+                assert!(
+                    cals.iter().any(|(_, c)| !c
+                        .expand(range, &opts)
+                        .unwrap()
+                        .get(status)
+                        .unwrap()
+                        .is_empty()),
+                    "no demo user is {status} in the publish range at {now}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_demo_user_but_one_has_a_calendar() {
+        let (_d, s) = crate::store::testutil::temp_store();
+        let dir = tempfile::tempdir().unwrap();
+        let r = load(&s, Some(dir.path())).unwrap();
+        assert_eq!(r.calendars_written, CALENDARS.len());
+        let users = s.list_users().unwrap();
+        let without: Vec<_> = users
+            .iter()
+            .filter(|u| !dir.path().join(format!("{}.ics", u.alias)).exists())
+            .map(|u| u.alias.as_str())
+            .collect();
+        assert_eq!(without, vec!["bwright"]);
+        std::fs::write(dir.path().join("kbaker.ics"), "edited").unwrap();
+        assert_eq!(load(&s, Some(dir.path())).unwrap().calendars_written, 0);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("kbaker.ics")).unwrap(),
+            "edited",
+            "a lab's edits are kept"
+        );
+    }
 }

@@ -25,24 +25,31 @@
 //! * [`transport`]: the warp adapter. One catch-all filter hands every request to
 //!   [`transport::dispatch`], which matches on the path and method and never rejects.
 //!
-//! Beside them: [`calendar`] (iCalendar parsing and expansion to free/busy),
-//! [`publisher`] (one definition of "publish a user's message from a calendar"),
-//! [`fbquery`] (answering the query from the store), [`admin`] (the admin operations,
-//! shared by the CLI and the HTTP admin API), [`admin_client`] (how the CLI reaches a
-//! running server or the store), [`metrics`] (Prometheus counters), [`server`] (the server's lifecycle), [`demo`] (the
-//! embedded demo organisation) and [`cli`] (argument parsing; `main.rs` only calls
-//! [`cli::main`]).
+//! Beside them: [`fbquery`] (answering the query from the store), [`admin`] (the admin
+//! operations, shared by the CLI and the HTTP admin API), [`admin_client`] (how the CLI
+//! reaches a running server or the store), [`server`] (the server's lifecycle),
+//! [`metrics`] (Prometheus counters), [`config`] (`schedplus.toml`, environment and flags),
+//! [`demo`] (the embedded demo organisation) and [`cli`] (argument parsing; `main.rs` only
+//! calls [`cli::main`]).
+//!
+//! The publishing pipeline: [`calendar`] (iCalendar → free/busy, pure), [`publisher`]
+//! (the one definition of a publish), [`poller`] (MadFB: republishes changed users every
+//! poll interval, everyone when the window moves, nightly cleanup), [`calendar_dir`] (the
+//! `--calendar-dir` watcher) and [`updatefb`] (Updatefb's input file).
 
 pub mod admin;
 pub mod admin_client;
 pub mod calendar;
+pub mod calendar_dir;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod fbquery;
 pub mod metrics;
+pub mod poller;
 pub mod protocol;
 pub mod publisher;
 pub mod server;
 pub mod store;
 pub mod transport;
+pub mod updatefb;

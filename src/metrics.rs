@@ -140,14 +140,33 @@ pub fn write(method: &str) {
     counter!(WRITES, "method" => method.to_string()).increment(1);
 }
 
-/// Reasons: `poll`, `calendar_change`, `cleanfreebusy`, `updatefb`, `window_roll`,
-/// `cleanup`, `manual`, `demo`.
-pub fn published(reason: &'static str) {
-    counter!(PUBLISHES, "reason" => reason).increment(1);
+/// The label of a publish reason: the poller's phrases mapped to the names lab dashboards
+/// use (`calendar_change`, `window_roll`, `startup`); `cleanfreebusy`, `updatefb`,
+/// `manual` (fb set) and `cleanup` pass through.
+pub fn reason_label(reason: &str) -> String {
+    match reason {
+        "calendar changed" | "calendar deleted" => "calendar_change".into(),
+        "publish window moved" => "window_roll".into(),
+        "start-up" => "startup".into(),
+        other => other
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect(),
+    }
 }
 
-pub fn publish_failed(reason: &'static str) {
-    counter!(PUBLISH_FAILURES, "reason" => reason).increment(1);
+pub fn published(reason: &str) {
+    counter!(PUBLISHES, "reason" => reason_label(reason)).increment(1);
+}
+
+pub fn publish_failed(reason: &str) {
+    counter!(PUBLISH_FAILURES, "reason" => reason_label(reason)).increment(1);
 }
 
 pub fn publish_lag(seconds: f64) {

@@ -1,15 +1,21 @@
 //! Publishing free/busy from a calendar, as Outlook and MadFB did: expand the calendar over
 //! the publish range and write the user's whole message.
 //!
-//! Owns [`PublishSettings`] and [`publish_calendar`]. The poller, `cleanfreebusy`,
-//! `updatefb` and the demo all publish through here, so there is one definition of "what a
-//! publish writes".
+//! Owns [`PublishSettings`], [`publish_calendar`] and [`republish_user`]. The poller,
+//! `cleanfreebusy`, `updatefb`, calendar imports and the demo all publish through here, so
+//! there is one definition of "what a publish writes": the range from `now` and
+//! `settings.months`, the calendar expanded over exactly that range, the message built by
+//! `protocol::fb_message`, written by `Store::publish` (oldest duplicate kept, unchanged
+//! content not rewritten).
 
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
-use crate::calendar::{Calendar, ExpandOptions};
+use crate::calendar::{self, Calendar, ExpandOptions};
 use crate::protocol::fb_message::build_props;
-use crate::protocol::freebusy::{DEFAULT_PUBLISH_MONTHS, PublishRange};
+use crate::protocol::freebusy::{
+    DEFAULT_PUBLISH_MONTHS, FbStatus, FreeBusy, Interval, PublishRange,
+};
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::time::Minutes1601;
 use crate::store::{PublishOutcome, PublishedMessage, Store, StoreError, UserRecord};
@@ -32,12 +38,41 @@ impl Default for PublishSettings {
     }
 }
 
+impl PublishSettings {
+    /// The publish range at `now`.
+    pub fn range_at(&self, now: Timestamp) -> PublishRange {
+        PublishRange::at(Minutes1601::from_timestamp(now), self.months)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("{0}")]
     Calendar(#[from] crate::calendar::CalendarError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error(
+        "{0} has no calendar to publish from; store one with `schedplus calendar import`, PUT /calendars/ADDRESS.ics or --calendar-dir"
+    )]
+    NoCalendar(String),
+}
+
+/// The message a publish at `now` writes for `user` from `cal`.
+pub fn build_message(
+    user: &UserRecord,
+    cal: &Calendar,
+    now: Timestamp,
+    settings: &PublishSettings,
+) -> Result<(PublishedMessage, FreeBusy), PublishError> {
+    let range = settings.range_at(now);
+    let window = range.as_interval().expect("publish ranges are never empty");
+    let fb = cal.expand(window, &settings.expand)?;
+    let msg = PublishedMessage {
+        folder: user.legacy_dn.admin_group(),
+        subject: user.legacy_dn.subject(),
+        props: build_props(&user.legacy_dn, &fb, range, settings.style, now),
+    };
+    Ok((msg, fb))
 }
 
 /// Expand `cal` over the publish range at `now` and publish `user`'s message.
@@ -48,13 +83,129 @@ pub fn publish_calendar(
     now: Timestamp,
     settings: &PublishSettings,
 ) -> Result<(PublishOutcome, usize), PublishError> {
-    let range = PublishRange::at(Minutes1601::from_timestamp(now), settings.months);
-    let window = range.as_interval().expect("publish ranges are never empty");
-    let fb = cal.expand(window, &settings.expand)?;
-    let msg = PublishedMessage {
-        folder: user.legacy_dn.admin_group(),
-        subject: user.legacy_dn.subject(),
-        props: build_props(&user.legacy_dn, &fb, range, settings.style, now),
-    };
+    let (msg, _) = build_message(user, cal, now, settings)?;
     Ok(store.publish(&msg)?)
+}
+
+/// One block that a publish added or removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockChange {
+    pub status: FbStatus,
+    pub block: Interval,
+}
+
+/// What republishing one user did (or, for a dry run, would do).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Republished {
+    pub outcome: PublishOutcome,
+    pub removed_duplicates: usize,
+    pub range: PublishRange,
+    /// Blocks in the new message that the previous one did not have.
+    pub added: Vec<BlockChange>,
+    /// Blocks of the previous message that the new one does not have.
+    pub removed: Vec<BlockChange>,
+}
+
+/// Regenerate `user`'s message from their stored calendar and publish it (Outlook's
+/// `/cleanfreebusy`, one Updatefb line, one poller publish). With `dry_run`, compute the
+/// same report and write nothing.
+pub fn republish_user(
+    store: &Store,
+    user: &UserRecord,
+    now: Timestamp,
+    settings: &PublishSettings,
+    dry_run: bool,
+) -> Result<Republished, PublishError> {
+    let rec = store
+        .calendar(&user.legacy_dn)?
+        .ok_or_else(|| PublishError::NoCalendar(user.mail.clone()))?;
+    let cal = calendar::parse(&rec.text)?;
+    let (msg, fb) = build_message(user, &cal, now, settings)?;
+    let before = store
+        .freebusy_of(&msg.folder, &msg.subject)?
+        .map(|s| s.fb)
+        .unwrap_or_default();
+    let (outcome, removed_duplicates) = if dry_run {
+        store.preview_publish(&msg)?
+    } else {
+        store.publish(&msg)?
+    };
+    Ok(Republished {
+        outcome,
+        removed_duplicates,
+        range: settings.range_at(now),
+        added: block_changes(&fb, &before),
+        removed: block_changes(&before, &fb),
+    })
+}
+
+/// Blocks of `a` that `b` does not have, per status.
+fn block_changes(a: &FreeBusy, b: &FreeBusy) -> Vec<BlockChange> {
+    let mut out = Vec::new();
+    for status in FbStatus::MARKED {
+        let (sa, sb) = (
+            a.get(status).expect("marked"),
+            b.get(status).expect("marked"),
+        );
+        for block in sa.iter() {
+            if sb.as_slice().binary_search(&block).is_err() {
+                out.push(BlockChange { status, block });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::legacy_dn::LegacyDn;
+    use crate::store::CalendarSource;
+    use crate::store::testutil::temp_store;
+
+    const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;COUNT=3\nEND:VEVENT\nEND:VCALENDAR\n";
+
+    fn user() -> UserRecord {
+        UserRecord {
+            legacy_dn: LegacyDn::parse("/o=Org/ou=AG/cn=Recipients/cn=dan").unwrap(),
+            mail: "dan@org.example".into(),
+            display_name: "Dan".into(),
+            alias: "dan".into(),
+            proxy_addresses: vec![],
+        }
+    }
+
+    #[test]
+    fn republish_reports_blocks_and_dry_run_writes_nothing() {
+        let (_d, s) = temp_store();
+        let u = user();
+        let now = "2026-03-02T12:00:00Z".parse().unwrap();
+        let settings = PublishSettings::default();
+        assert!(matches!(
+            republish_user(&s, &u, now, &settings, false),
+            Err(PublishError::NoCalendar(_))
+        ));
+        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http)
+            .unwrap();
+        let dry = republish_user(&s, &u, now, &settings, true).unwrap();
+        assert_eq!(dry.outcome, PublishOutcome::Created);
+        assert_eq!(dry.added.len(), 3);
+        let folder = u.legacy_dn.admin_group();
+        assert!(
+            s.find_messages(&folder, &u.legacy_dn.subject())
+                .unwrap()
+                .is_empty()
+        );
+        let real = republish_user(&s, &u, now, &settings, false).unwrap();
+        assert_eq!(real, dry);
+        let again = republish_user(&s, &u, now, &settings, false).unwrap();
+        assert_eq!(again.outcome, PublishOutcome::Unchanged);
+        assert!(again.added.is_empty() && again.removed.is_empty());
+        let edited = CAL.replace("COUNT=3", "COUNT=2");
+        s.put_calendar(&u.legacy_dn, &edited, 1, CalendarSource::Http)
+            .unwrap();
+        let r = republish_user(&s, &u, now, &settings, false).unwrap();
+        assert_eq!(r.outcome, PublishOutcome::Updated);
+        assert_eq!((r.added.len(), r.removed.len()), (0, 1));
+    }
 }

@@ -5,14 +5,23 @@
 //! CLI where the server listens and which token its admin API wants. The file is written
 //! once the listener is bound and removed at a clean shutdown; a stale one (after a crash)
 //! is harmless: the CLI checks that a server answers before using it.
+//!
+//! `start` also runs the publishing pipeline: it loads the demo's calendar files when
+//! asked, runs a first poller round (calendar directory scan, republish of everyone) before
+//! answering anything, so the first query already sees current free/busy, and then starts
+//! the poller task; `shutdown` stops it after the listener.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
+use crate::calendar_dir::CalendarDir;
+use crate::poller::{self, CleanupAt, Poller};
 use crate::protocol::time::Clock;
+use crate::publisher::PublishSettings;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
 use crate::transport::{self, AppState, Limits};
 
@@ -27,6 +36,12 @@ pub struct ServeOptions {
     pub clock: Clock,
     pub limits: Limits,
     pub cache_capacity: u64,
+    /// `--calendar-dir`: watched for `<alias or smtp>.ics` files. With `demo` and no
+    /// directory given, `<data dir>/calendars` is used and filled with the demo calendars.
+    pub calendar_dir: Option<PathBuf>,
+    pub poll_interval: Duration,
+    pub publish: PublishSettings,
+    pub cleanup_at: CleanupAt,
 }
 
 impl ServeOptions {
@@ -38,6 +53,10 @@ impl ServeOptions {
             clock: Clock::System,
             limits: Limits::default(),
             cache_capacity: DEFAULT_CACHE_BYTES,
+            calendar_dir: None,
+            poll_interval: poller::DEFAULT_POLL_INTERVAL,
+            publish: PublishSettings::default(),
+            cleanup_at: CleanupAt::default(),
         }
     }
 }
@@ -77,16 +96,22 @@ pub enum ServeError {
     },
     #[error("the demo could not be loaded: {0}")]
     Demo(String),
+    #[error("--calendar-dir {}: {reason}", path.display())]
+    CalendarDir { path: PathBuf, reason: String },
 }
 
 /// A started server.
 pub struct Server {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// The calendar directory being watched, if any.
+    pub calendar_dir: Option<PathBuf>,
     info_path: PathBuf,
     token: String,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    poller_stop: watch::Sender<bool>,
+    poller: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -113,20 +138,57 @@ impl Server {
         })?;
         crate::metrics::install();
         let token = new_token();
-        let state = AppState::new(store, opts.clock, opts.limits, token.clone());
+        let state = AppState::new(store, opts.clock, opts.limits, token.clone())
+            .with_publish_settings(opts.publish.clone());
+        let calendar_dir = match &opts.calendar_dir {
+            Some(d) if !d.is_dir() => {
+                return Err(ServeError::CalendarDir {
+                    path: d.clone(),
+                    reason: "no such directory; create it, or leave --calendar-dir out".into(),
+                });
+            }
+            Some(d) => Some(d.clone()),
+            None if opts.demo => Some(opts.data_dir.join("calendars")),
+            None => None,
+        };
         if opts.demo {
             let st = state.clone();
+            let fill = opts
+                .calendar_dir
+                .is_none()
+                .then(|| calendar_dir.clone())
+                .flatten();
             let report =
-                tokio::task::spawn_blocking(move || crate::demo::load(st.store(), st.clock()))
+                tokio::task::spawn_blocking(move || crate::demo::load(st.store(), fill.as_deref()))
                     .await
                     .map_err(|e| ServeError::Demo(e.to_string()))?
                     .map_err(|e| ServeError::Demo(e.to_string()))?;
             tracing::info!(
                 users = report.users,
-                published = report.published,
+                calendars_written = report.calendars_written,
                 "demo organisation loaded"
             );
         }
+        let mut poller = Poller::new(
+            state.store().clone(),
+            *state.clock(),
+            opts.publish.clone(),
+            opts.cleanup_at,
+            calendar_dir.as_deref().map(CalendarDir::new),
+        );
+        let (poller, first) = tokio::task::spawn_blocking(move || {
+            let r = poller.round();
+            (poller, r)
+        })
+        .await
+        .map_err(|e| ServeError::Demo(format!("the first publishing round failed: {e}")))?;
+        tracing::info!(
+            published = first.published,
+            unchanged = first.unchanged,
+            failed = first.failed,
+            calendar_files = first.dir_changes,
+            "free/busy published from calendars"
+        );
         let info_path = opts.data_dir.join(SERVER_FILE);
         let info = ServerInfo {
             addr: addr.to_string(),
@@ -146,23 +208,33 @@ impl Server {
         let task = tokio::spawn(transport::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
+        let (poller_stop, poller_stopped) = watch::channel(false);
+        let poller = poller::spawn(poller, opts.poll_interval, poller_stopped);
         tracing::info!(%addr, data = %opts.data_dir.display(), "schedplus is serving");
         Ok(Server {
             addr,
             state,
+            calendar_dir,
             info_path,
             token,
             stop: Some(stop),
             task,
+            poller_stop,
+            poller: Some(poller),
         })
     }
 
-    /// Stop accepting, let in-flight requests finish, flush, and remove `server.json`.
+    /// Stop accepting, let in-flight requests finish, stop the poller (a round in progress
+    /// completes), and remove `server.json`.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        let _ = self.poller_stop.send(true);
+        if let Some(p) = self.poller.take() {
+            let _ = p.await;
+        }
         // Only remove the file if it is still ours (another server may have replaced it).
         if ServerInfo::read(self.info_path.parent().unwrap_or(Path::new(".")))
             .is_some_and(|i| i.token == self.token)

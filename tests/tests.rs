@@ -8,3 +8,4 @@ mod admin_cli;
 mod docs;
 mod freebusy_query;
 mod metrics;
+mod publishing;

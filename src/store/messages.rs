@@ -76,7 +76,7 @@ pub enum PublishOutcome {
     Unchanged,
 }
 
-fn message_prefix(folder: &AdminGroup, subject: &Subject) -> Vec<u8> {
+pub(super) fn message_prefix(folder: &AdminGroup, subject: &Subject) -> Vec<u8> {
     let mut k = folder.key().into_bytes();
     k.push(0);
     k.extend_from_slice(subject.key().as_bytes());
@@ -84,7 +84,7 @@ fn message_prefix(folder: &AdminGroup, subject: &Subject) -> Vec<u8> {
     k
 }
 
-fn leaf_key(folder: &AdminGroup, leaf: &str) -> Vec<u8> {
+pub(super) fn leaf_key(folder: &AdminGroup, leaf: &str) -> Vec<u8> {
     let mut k = folder.key().into_bytes();
     k.push(0);
     k.extend_from_slice(fold(leaf).as_bytes());
@@ -131,7 +131,10 @@ pub(crate) fn now_us() -> i64 {
 
 /// The props that count when deciding whether a publish changed anything: all but the
 /// publishing timestamp.
-fn same_content(a: &BTreeMap<PropName, PropValue>, b: &BTreeMap<PropName, PropValue>) -> bool {
+pub(super) fn same_content(
+    a: &BTreeMap<PropName, PropValue>,
+    b: &BTreeMap<PropName, PropValue>,
+) -> bool {
     let ts = PropName::Mapi(tags::FREEBUSY_RANGE_TIMESTAMP);
     a.iter()
         .filter(|(k, _)| **k != ts)
@@ -242,6 +245,21 @@ impl Store {
         Ok(result)
     }
 
+    /// What [`Store::publish`] would do with `msg`, writing nothing (for dry runs).
+    pub fn preview_publish(
+        &self,
+        msg: &PublishedMessage,
+    ) -> Result<(PublishOutcome, usize), StoreError> {
+        let records = self.find_messages(&msg.folder, &msg.subject)?;
+        Ok(match records.split_first() {
+            None => (PublishOutcome::Created, 0),
+            Some((keep, dups)) if dups.is_empty() && same_content(&keep.props, &msg.props) => {
+                (PublishOutcome::Unchanged, 0)
+            }
+            Some((_, dups)) => (PublishOutcome::Updated, dups.len()),
+        })
+    }
+
     /// Delete every message of (folder, subject); returns how many there were.
     pub fn delete_messages(
         &self,
@@ -270,7 +288,7 @@ impl Store {
         Ok(n)
     }
 
-    fn list_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
+    pub(super) fn list_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
         self.inner
             .messages
             .scan_prefix(prefix)

@@ -10,6 +10,8 @@
 //! | `leaves` | folder key `\0` URL leaf (lower case) | message key |
 //! | `users` | legacyDN key (lower case) | [`UserRecord`] |
 //! | `addresses` | `smtp:addr` / `alias:name` (lower case) | legacyDN key |
+//! | `calendars` | legacyDN key | [`CalendarRecord`] (the user's iCalendar text) |
+//! | `dirty` | legacyDN key | [`DirtyRecord`] (queued for republishing) |
 //!
 //! Messages are found by (folder, subject) with a prefix scan of a few keys, never by a
 //! scan of the store; the sequence number keeps creation order, so duplicates (`-1`, `-2`
@@ -21,6 +23,8 @@
 //! that returned is durable, one that failed changed nothing. This module must not know
 //! about HTTP.
 
+mod calendars;
+mod cleanup;
 pub mod codec;
 mod directory;
 mod messages;
@@ -31,8 +35,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+pub use calendars::{
+    CalendarChange, CalendarRecord, CalendarSource, DirtyEntry, DirtyReason, DirtyRecord, Refusal,
+};
+pub use cleanup::CleanupReport;
 pub use directory::{ImportSummary, UserRecord};
 pub use messages::canonical_leaf;
+pub(crate) use messages::now_us;
 pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
 
 /// sled's page cache; the store's working set is small (messages are a few KiB).
@@ -108,6 +117,8 @@ struct Inner {
     leaves: sled::Tree,
     users: sled::Tree,
     addresses: sled::Tree,
+    calendars: sled::Tree,
+    dirty: sled::Tree,
     /// Exact counts for `/metrics`, so a scrape never scans. Counted once at open, then
     /// adjusted by every writer after its transaction commits (writers are serialised, so
     /// the adjustments cannot interleave).
@@ -173,6 +184,8 @@ impl Store {
             leaves: db.open_tree("leaves")?,
             users,
             addresses: db.open_tree("addresses")?,
+            calendars: db.open_tree("calendars")?,
+            dirty: db.open_tree("dirty")?,
             db,
         };
         Ok(Store {

@@ -51,6 +51,25 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
             let body: admin::FbDeleteRequest = json_body(&mut req, cap).await?;
             run(state, move |st| admin::fb_delete(st.store(), &body)).await
         }
+        (Method::POST, "/calendar/put") => {
+            let body: admin::CalendarPutRequest = json_body(&mut req, cap).await?;
+            run(state, move |st| {
+                admin::calendar_put(st.store(), st.clock(), st.publish_settings(), &body)
+            })
+            .await
+        }
+        (Method::POST, "/calendar/delete") => {
+            let body: admin::CalendarDeleteRequest = json_body(&mut req, cap).await?;
+            run(state, move |st| admin::calendar_delete(st.store(), &body)).await
+        }
+        (Method::POST, "/republish") => {
+            let body: admin::RepublishRequest = json_body(&mut req, cap).await?;
+            run(state, move |st| {
+                admin::republish(st.store(), st.clock(), st.publish_settings(), &body)
+            })
+            .await
+        }
+        (Method::POST, "/cleanup") => run(state, |st| admin::cleanup(st.store())).await,
         _ => {
             return Err(HttpError::not_found(format!(
                 "no admin route {} {}",

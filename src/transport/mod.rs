@@ -3,11 +3,13 @@
 //! Owns [`AppState`] (the store, the clock and the limits, shared by every request),
 //! [`Request`] (method, raw path and query, headers, the body read under a size cap) and
 //! [`dispatch`], the one place that decides which handler answers: `/healthz`, the admin
-//! API under `/_schedplus/`, the `?Cmd=freebusy` query under `/public/`. Handlers return
+//! API under `/_schedplus/`, users' calendars under `/calendars/`, the `?Cmd=freebusy`
+//! query under `/public/`. Handlers return
 //! [`Response`]s or [`HttpError`]s; `HttpError` is the one mapping from failures to statuses.
 //! Store work runs on the blocking pool so that a flush never stalls the reactor.
 
 pub mod admin_api;
+mod calendars;
 mod error;
 mod freebusy;
 
@@ -25,6 +27,7 @@ pub use error::HttpError;
 
 use crate::protocol::query::QueryLimits;
 use crate::protocol::time::Clock;
+use crate::publisher::PublishSettings;
 use crate::store::Store;
 
 pub type Response = warp::reply::Response;
@@ -59,6 +62,8 @@ struct StateInner {
     store: Store,
     clock: Clock,
     limits: Limits,
+    /// How the server publishes (`--publish-months`, `--publisher-style`, `--default-tz`).
+    publish: PublishSettings,
     /// Shared secret of the admin API; the server writes it into the data directory, so
     /// only someone who can read that directory can administer the store.
     admin_token: String,
@@ -71,9 +76,22 @@ impl AppState {
                 store,
                 clock,
                 limits,
+                publish: PublishSettings::default(),
                 admin_token,
             }),
         }
+    }
+
+    /// Set the publish settings; only before the state is shared (at start-up).
+    pub fn with_publish_settings(mut self, settings: PublishSettings) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("publish settings are set before the state is shared")
+            .publish = settings;
+        self
+    }
+
+    pub fn publish_settings(&self) -> &PublishSettings {
+        &self.inner.publish
     }
 
     pub fn store(&self) -> &Store {
@@ -246,6 +264,9 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
     }
     if path == "/_schedplus" || path.starts_with("/_schedplus/") {
         return admin_api::handle(state, req).await;
+    }
+    if path.starts_with("/calendars/") {
+        return calendars::handle(state, req).await;
     }
     if is_public_root(path)
         && req

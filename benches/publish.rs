@@ -1,0 +1,278 @@
+//! Publishing benchmarks: throughput and change-to-visible latency.
+//!
+//! Run with `cargo bench --bench publish` (release build). Environment knobs:
+//! `USERS` (default 200), `ROUNDS` (latency samples, default 20), `POLL_MS` (the poller's
+//! interval in the latency run, default 250).
+//!
+//! 1. **Throughput**, in users per second, of `publisher::republish_user` over USERS users
+//!    whose calendars hold about 200 events each (one-off meetings, weekly series with
+//!    EXDATEs, daily series with COUNT, in a named zone): a first publish (messages
+//!    created), a publish of changed calendars (messages overwritten), and the baseline
+//!    measured in the same run, a republish of unchanged content (expansion and compare,
+//!    no write).
+//! 2. **Change-to-visible latency** through a real server: `PUT /calendars/…` a calendar
+//!    whose free/busy differs, then poll `?Cmd=freebusy` until the answer changes. Against
+//!    two baselines from the same run: the poll interval (the poller's expected lag is half
+//!    of it), and the same change made by `calendar import` through the admin API, which
+//!    publishes at once.
+
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use schedplus::admin;
+use schedplus::protocol::legacy_dn::LegacyDn;
+use schedplus::protocol::time::Clock;
+use schedplus::publisher::{PublishSettings, republish_user};
+use schedplus::server::{ServeOptions, Server};
+use schedplus::store::{CalendarSource, PublishOutcome, Store, StoreConfig, UserRecord};
+
+const NOW: &str = "2026-03-04T12:00:00Z";
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// About 200 events: 150 one-off meetings over the publish range, 40 weekly series with
+/// two EXDATEs each, 10 daily series with COUNT. `salt` shifts every time so calendars
+/// differ between users and between rounds.
+fn calendar(salt: u64) -> String {
+    let mut s =
+        String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//schedplus//bench//EN\r\n");
+    let ev = |s: &mut String, uid: String, start: String, mins: u64, extra: &str| {
+        s.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Europe/Paris:{start}\r\nDURATION:PT{mins}M\r\n{extra}END:VEVENT\r\n"
+        ));
+    };
+    for i in 0..150u64 {
+        let day = 1 + (i * 7 + salt) % 28;
+        let month = 3 + (i % 2);
+        let hour = 8 + (i + salt) % 9;
+        ev(
+            &mut s,
+            format!("one-{salt}-{i}"),
+            format!("2026{month:02}{day:02}T{hour:02}{:02}00", (i % 4) * 15),
+            30 + (i % 3) * 15,
+            "",
+        );
+    }
+    let days = ["MO", "TU", "WE", "TH", "FR"];
+    for i in 0..40u64 {
+        // 2026-01-05 is a Monday.
+        let d = (i % 5) as usize;
+        let start = format!(
+            "202601{:02}T{:02}{:02}00",
+            5 + d,
+            8 + i % 9,
+            (salt % 4) * 15
+        );
+        let ex = format!(
+            "RRULE:FREQ=WEEKLY;BYDAY={}\r\nEXDATE;TZID=Europe/Paris:202603{:02}T{:02}{:02}00\r\n",
+            days[d],
+            9 + d,
+            8 + i % 9,
+            (salt % 4) * 15
+        );
+        ev(&mut s, format!("weekly-{salt}-{i}"), start, 30, &ex);
+    }
+    for i in 0..10u64 {
+        ev(
+            &mut s,
+            format!("daily-{salt}-{i}"),
+            format!("202603{:02}T0{}0000", 2 + i, 7 + i % 2),
+            15,
+            "RRULE:FREQ=DAILY;COUNT=20\r\n",
+        );
+    }
+    s.push_str("END:VCALENDAR\r\n");
+    s
+}
+
+fn user(i: u64) -> UserRecord {
+    UserRecord {
+        legacy_dn: LegacyDn::parse(&format!("/o=Bench/ou=AG{}/cn=Recipients/cn=u{i}", i % 4))
+            .unwrap(),
+        mail: format!("u{i}@bench.example"),
+        display_name: format!("User {i}"),
+        alias: format!("u{i}"),
+        proxy_addresses: vec![],
+    }
+}
+
+fn timed_round(store: &Store, users: &[UserRecord], now: Timestamp, want: PublishOutcome) -> f64 {
+    let settings = PublishSettings::default();
+    let started = Instant::now();
+    for u in users {
+        let r = republish_user(store, u, now, &settings, false).unwrap();
+        assert_eq!(r.outcome, want, "{}", u.mail);
+    }
+    users.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+fn throughput(n: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreConfig::new(dir.path())).unwrap();
+    let users: Vec<UserRecord> = (0..n).map(user).collect();
+    store.import_users(&users).unwrap();
+    let now: Timestamp = NOW.parse().unwrap();
+    let put = |salt: u64| {
+        for (i, u) in users.iter().enumerate() {
+            let text = calendar(salt + i as u64);
+            let events = schedplus::calendar::parse(&text).unwrap().event_count();
+            store
+                .put_calendar(&u.legacy_dn, &text, events, CalendarSource::Http)
+                .unwrap();
+        }
+    };
+    put(0);
+    let created = timed_round(&store, &users, now, PublishOutcome::Created);
+    let noop = timed_round(&store, &users, now, PublishOutcome::Unchanged);
+    put(1000);
+    let updated = timed_round(&store, &users, now, PublishOutcome::Updated);
+    println!("throughput, {n} users, 200 events each (publish range 2 months):");
+    println!("  baseline, republish of unchanged content: {noop:8.1} users/s");
+    println!(
+        "  first publish (created):                  {created:8.1} users/s  ({:.2}x baseline)",
+        created / noop
+    );
+    println!(
+        "  publish of changed calendars (updated):   {updated:8.1} users/s  ({:.2}x baseline)",
+        updated / noop
+    );
+}
+
+fn fbdata(agent: &ureq::Agent, base: &str) -> String {
+    let url = format!(
+        "{base}/public/?Cmd=freebusy&start=2026-03-09T00:00:00Z&end=2026-03-10T00:00:00Z&interval=60&u=SMTP:bwright@companyabc.example"
+    );
+    let body = agent
+        .get(url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    body.rsplit("<a:fbdata>")
+        .next()
+        .unwrap()
+        .split("</a:fbdata>")
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// A calendar busy 2026-03-09 from `hour` for an hour.
+fn busy_at(hour: u64) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:lat\r\nDTSTART:20260309T{hour:02}0000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+fn wait_change(agent: &ureq::Agent, base: &str, before: &str) -> Duration {
+    let started = Instant::now();
+    while fbdata(agent, base) == before {
+        assert!(started.elapsed() < Duration::from_secs(60), "no change");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    started.elapsed()
+}
+
+fn summary(mut v: Vec<Duration>) -> String {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mean = v.iter().map(|d| ms(*d)).sum::<f64>() / v.len() as f64;
+    format!(
+        "mean {mean:7.1} ms, p50 {:7.1} ms, p95 {:7.1} ms, max {:7.1} ms",
+        ms(v[v.len() / 2]),
+        ms(v[(v.len() * 95 / 100).min(v.len() - 1)]),
+        ms(v[v.len() - 1])
+    )
+}
+
+fn latency(rounds: u64, poll: Duration) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    opts.demo = true;
+    opts.poll_interval = poll;
+    opts.clock = Clock::Fixed(NOW.parse().unwrap());
+    let server = rt.block_on(Server::start(opts)).unwrap();
+    let base = format!("http://{}", server.addr);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{base}/calendars/bwright.ics");
+    let mut poller = Vec::new();
+    let mut direct = Vec::new();
+    let clock = Clock::Fixed(NOW.parse().unwrap());
+    let admin = schedplus::admin_client::Admin::connect(dir.path(), clock).unwrap();
+    // Changes at pseudo-random phases of the poll cycle (a fixed LCG, so runs compare):
+    // without this, each PUT would follow the previous publish closely and always wait
+    // almost a whole interval.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..rounds {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        std::thread::sleep(poll.mul_f64((seed >> 11) as f64 / (1u64 << 53) as f64));
+        // Through the poller.
+        let before = fbdata(&agent, &base);
+        let started = Instant::now();
+        let status = agent.put(&url).send(busy_at(i % 20)).unwrap().status();
+        assert!(status.is_success(), "{status}");
+        wait_change(&agent, &base, &before);
+        poller.push(started.elapsed());
+        // Direct: an import through the admin API publishes before it answers.
+        let before = fbdata(&agent, &base);
+        let started = Instant::now();
+        admin
+            .calendar_put(&admin::CalendarPutRequest {
+                user: "bwright".into(),
+                text: busy_at(20 + i % 3),
+                source: CalendarSource::Import("bench".into()),
+                publish_now: true,
+                now: None,
+            })
+            .unwrap();
+        wait_change(&agent, &base, &before);
+        direct.push(started.elapsed());
+    }
+    rt.block_on(server.shutdown());
+    println!(
+        "change-to-visible latency, {rounds} changes, --poll-interval {} ms:",
+        poll.as_millis()
+    );
+    println!(
+        "  baseline, import publishing at once:    {}",
+        summary(direct)
+    );
+    let mean_poll = {
+        let mut v = poller.clone();
+        v.sort();
+        v.iter().map(|d| d.as_secs_f64()).sum::<f64>() / v.len() as f64
+    };
+    println!(
+        "  PUT, published by the poller:           {}",
+        summary(poller)
+    );
+    println!(
+        "  poller mean lag / poll interval: {:.2} (0.5 expected at random phase; the max is one interval plus the publish)",
+        mean_poll / poll.as_secs_f64()
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is accepted.
+    let users = env("USERS", 200);
+    let rounds = env("ROUNDS", 20).max(1);
+    let poll = Duration::from_millis(env("POLL_MS", 250).max(10));
+    throughput(users);
+    latency(rounds, poll);
+}

@@ -1,0 +1,469 @@
+//! The MadFB poller: republishes users whose calendar changed, everyone when the publish
+//! window moves, and runs the nightly cleanup of the free/busy folders.
+//!
+//! Owns [`Poller`] (one round of work, synchronous, testable without a runtime),
+//! [`spawn`] (the task that runs a round every `--poll-interval`), [`CleanupAt`] and
+//! [`parse_interval`].
+//!
+//! # Design: a durable queue, polled
+//!
+//! Exchange's MadFB dropped a request into the System Attendant mailbox on every calendar
+//! change and a thread scanned that mailbox every few minutes. schedplus does the same with
+//! the store's `dirty` tree: every calendar write marks its user dirty *in the same
+//! transaction* (`store::calendars`), and each round here lists the tree, republishes those
+//! users and clears each mark with a compare-and-swap on its generation, so a change that
+//! arrives during the publish stays queued for the next round. Consequences:
+//!
+//! * writers never wait for the poller: they only write their own transaction; the poller
+//!   takes the store's write lock one user at a time, as any writer does, never across a
+//!   round;
+//! * coalescing is free: a user changed ten times between rounds is one key;
+//! * a restart loses nothing: the queue is on disk, and the first round after start also
+//!   republishes everyone (the window may have moved while the server was down);
+//! * no sled `Subscriber` is needed: its events are not durable and would only set a flag
+//!   that the interval scan of a tree holding just the dirty users already gives.
+//!
+//! The calendar directory (`calendar_dir`) is scanned at the start of each round, in the
+//! same task, so an edited file is published in the round that notices it: within one
+//! poll interval.
+//!
+//! "Now" for publish ranges and the cleanup time comes from the [`Clock`] (`--now`); lags
+//! are measured on the wall clock, because they are about this process's latency.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::civil::{Date, Time};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::calendar_dir::CalendarDir;
+use crate::protocol::freebusy::PublishRange;
+use crate::protocol::query::UserAddress;
+use crate::protocol::time::Clock;
+use crate::publisher::{PublishError, PublishSettings, republish_user};
+use crate::store::{CleanupReport, DirtyEntry, PublishOutcome, Store, UserRecord};
+
+/// The default `--poll-interval`.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Parse a duration written like `500ms`, `1s`, `5m` or `1h`.
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("'{s}' has no unit: write it like 500ms, 1s, 5m or 1h"))?;
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' does not start with a number: write it like 500ms, 1s, 5m"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" | "min" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => {
+            return Err(format!(
+                "'{s}': unknown unit '{unit}'; use ms, s, m or h (500ms, 1s, 5m)"
+            ));
+        }
+    };
+    if d < Duration::from_millis(10) {
+        return Err(format!("'{s}' is too short; poll at most every 10ms"));
+    }
+    if d > Duration::from_secs(24 * 3600) {
+        return Err(format!("'{s}' is too long; poll at least once a day"));
+    }
+    Ok(d)
+}
+
+/// The daily time of MadFB's cleanup (`--cleanup-at HH:MM`), in the `--default-tz` zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CleanupAt(pub Time);
+
+impl Default for CleanupAt {
+    fn default() -> Self {
+        CleanupAt(Time::constant(2, 0, 0, 0))
+    }
+}
+
+impl std::str::FromStr for CleanupAt {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("'{s}' is not a time of day: write HH:MM, e.g. 02:00");
+        let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
+        let (h, m): (i8, i8) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        Time::new(h, m, 0, 0).map(CleanupAt).map_err(|_| bad())
+    }
+}
+
+/// What one round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundReport {
+    /// Calendars the directory scan stored or deleted.
+    pub dir_changes: usize,
+    pub published: usize,
+    pub unchanged: usize,
+    pub unpublished: usize,
+    pub failed: usize,
+    pub window_moved: bool,
+    pub cleanup: Option<CleanupReport>,
+}
+
+/// The poller's state between rounds.
+pub struct Poller {
+    store: Store,
+    clock: Clock,
+    settings: PublishSettings,
+    cleanup_at: CleanupAt,
+    calendar_dir: Option<CalendarDir>,
+    last_range: Option<PublishRange>,
+    last_cleanup_day: Option<Date>,
+}
+
+impl Poller {
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        settings: PublishSettings,
+        cleanup_at: CleanupAt,
+        calendar_dir: Option<CalendarDir>,
+    ) -> Poller {
+        let mut p = Poller {
+            store,
+            clock,
+            settings,
+            cleanup_at,
+            calendar_dir,
+            last_range: None,
+            last_cleanup_day: None,
+        };
+        // Started after today's cleanup time: the next cleanup is tomorrow's, as MadFB's.
+        let (today, time) = p.local_now();
+        if time >= cleanup_at.0 {
+            p.last_cleanup_day = Some(today);
+        }
+        p
+    }
+
+    fn local_now(&self) -> (Date, Time) {
+        let z = self
+            .clock
+            .now()
+            .to_zoned(self.settings.expand.default_tz.clone());
+        (z.date(), z.time())
+    }
+
+    /// One round: scan the calendar directory, republish queued users (everyone when the
+    /// window moved), and run the cleanup when its time has come.
+    pub fn round(&mut self) -> RoundReport {
+        let mut report = RoundReport::default();
+        if let Some(dir) = self.calendar_dir.as_mut() {
+            let scan = dir.scan(&self.store, &self.clock, &self.settings);
+            report.dir_changes = scan.stored + scan.deleted;
+        }
+        let now = self.clock.now();
+        let range = self.settings.range_at(now);
+        // Read the queue before publishing anyone: a mark made after this point has a new
+        // generation and survives the clear below.
+        let queued = match self.store.dirty_users() {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the republish queue; retrying next round");
+                Vec::new()
+            }
+        };
+        if self.last_range != Some(range) {
+            report.window_moved = self.last_range.is_some();
+            let reason = if self.last_range.is_none() {
+                "start-up"
+            } else {
+                "publish window moved"
+            };
+            tracing::info!(start = %range.start, end = %range.end, reason, "republishing every calendar");
+            self.republish_all(now, reason, &queued, &mut report);
+            self.last_range = Some(range);
+        }
+        crate::metrics::poller_queue(queued.len());
+        for entry in &queued {
+            self.publish_queued(entry, now, &mut report);
+        }
+        let (today, time) = self.local_now();
+        if time >= self.cleanup_at.0 && self.last_cleanup_day != Some(today) {
+            self.last_cleanup_day = Some(today);
+            match self.store.cleanup_messages() {
+                Ok(c) => {
+                    tracing::info!(
+                        duplicates_removed = c.duplicates_removed,
+                        renamed = c.renamed,
+                        rename_blocked = c.rename_blocked,
+                        subjects = c.subjects,
+                        "nightly free/busy cleanup done"
+                    );
+                    report.cleanup = Some(c);
+                }
+                Err(e) => tracing::error!(error = %e, "nightly free/busy cleanup failed"),
+            }
+        }
+        report
+    }
+
+    /// Republish every user with a calendar who is not queued (queued users are handled
+    /// with their own reason right after).
+    fn republish_all(
+        &self,
+        now: Timestamp,
+        reason: &str,
+        queued: &[DirtyEntry],
+        report: &mut RoundReport,
+    ) {
+        let keys = match self.store.calendar_users() {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list calendars");
+                return;
+            }
+        };
+        for key in keys {
+            if queued.iter().any(|q| q.legacy_dn.key() == key) {
+                continue;
+            }
+            let Some(user) = self.user(&key) else {
+                continue;
+            };
+            let started = std::time::Instant::now();
+            let r = republish_user(&self.store, &user, now, &self.settings, false);
+            self.record(&user, reason, None, started, r.map(|r| r.outcome), report);
+        }
+    }
+
+    fn publish_queued(&self, entry: &DirtyEntry, now: Timestamp, report: &mut RoundReport) {
+        let reason = entry.record.reason.as_str();
+        let lag = Duration::from_micros(
+            crate::store::now_us()
+                .saturating_sub(entry.record.since_us)
+                .max(0) as u64,
+        );
+        let Some(user) = self.user(&entry.legacy_dn.key()) else {
+            self.clear(entry);
+            return;
+        };
+        let started = std::time::Instant::now();
+        let result = match self.store.calendar(&user.legacy_dn) {
+            // The calendar is gone: so is the user's free/busy (the query answers 4).
+            Ok(None) => self
+                .store
+                .delete_messages(&user.legacy_dn.admin_group(), &user.legacy_dn.subject())
+                .map(|n| {
+                    report.unpublished += 1;
+                    tracing::info!(user = %user.mail, reason, lag = %format!("{}ms", lag.as_millis()), deleted = n, "free/busy removed");
+                    None
+                })
+                .map_err(PublishError::from),
+            Ok(Some(_)) => republish_user(&self.store, &user, now, &self.settings, false)
+                .map(|r| Some(r.outcome)),
+            Err(e) => Err(e.into()),
+        };
+        let retry = matches!(result, Err(PublishError::Store(_)));
+        match result {
+            Ok(None) => {}
+            Ok(Some(o)) => self.record(&user, reason, Some(lag), started, Ok(o), report),
+            Err(e) => self.record(&user, reason, Some(lag), started, Err(e), report),
+        }
+        // A store failure is retried next round; a calendar that cannot be expanded will
+        // fail the same way until it changes, so it is not retried every round.
+        if !retry {
+            self.clear(entry);
+        }
+    }
+
+    fn record(
+        &self,
+        user: &UserRecord,
+        reason: &str,
+        lag: Option<Duration>,
+        started: std::time::Instant,
+        outcome: Result<PublishOutcome, PublishError>,
+        report: &mut RoundReport,
+    ) {
+        let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+        // The lag runs from the first unpublished change; a whole-window republish has none.
+        if let Some(l) = lag {
+            crate::metrics::publish_lag(l.as_secs_f64());
+        }
+        let lag = match lag {
+            Some(l) => format!("{}ms", l.as_millis()),
+            None => "-".to_string(),
+        };
+        match outcome {
+            Ok(PublishOutcome::Unchanged) => {
+                report.unchanged += 1;
+                tracing::debug!(user = %user.mail, reason, %lag, ms, "free/busy unchanged");
+            }
+            Ok(o) => {
+                report.published += 1;
+                crate::metrics::published(reason);
+                tracing::info!(user = %user.mail, reason, %lag, ms, outcome = ?o, "free/busy published");
+            }
+            Err(e) => {
+                report.failed += 1;
+                crate::metrics::publish_failed(reason);
+                // Exchange logged event 8207 (MSExchangeFBPublish) for a failed publish.
+                tracing::warn!(user = %user.mail, reason, error = %e, "free/busy publish failed (MSExchangeFBPublish 8207)");
+            }
+        }
+    }
+
+    fn user(&self, dn_key: &str) -> Option<UserRecord> {
+        match self.store.find_user(&UserAddress::Ex(dn_key.to_string())) {
+            Ok(Some(u)) => Some(u),
+            Ok(None) => {
+                tracing::warn!(
+                    legacy_dn = dn_key,
+                    "a calendar belongs to a user no longer in the directory; not published"
+                );
+                None
+            }
+            Err(e) => {
+                tracing::error!(legacy_dn = dn_key, error = %e, "directory read failed");
+                None
+            }
+        }
+    }
+
+    fn clear(&self, entry: &DirtyEntry) {
+        if let Err(e) = self.store.clear_dirty(entry) {
+            tracing::error!(legacy_dn = %entry.legacy_dn, error = %e, "cannot clear a republish mark; it is retried next round");
+        }
+    }
+}
+
+/// Run `poller` every `interval` until `stop` turns true. Rounds run on the blocking pool
+/// (they flush to disk); a round in progress finishes before the task ends.
+pub fn spawn(
+    poller: Poller,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let poller = std::sync::Arc::new(std::sync::Mutex::new(poller));
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick fires at once; the server already ran a round while starting.
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() {
+                break;
+            }
+            let p = poller.clone();
+            let joined = tokio::task::spawn_blocking(move || {
+                // Poisoned only if a round panicked; the state is still usable.
+                p.lock().unwrap_or_else(|e| e.into_inner()).round()
+            })
+            .await;
+            if let Err(e) = joined {
+                tracing::error!(error = %e, "a poller round panicked; the next round runs as usual");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::legacy_dn::LegacyDn;
+    use crate::store::testutil::temp_store;
+    use crate::store::{CalendarSource, UserRecord};
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_interval("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_interval(" 5m "), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_interval("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["5", "ms", "5x", "-1s", "0ms", "2d"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            "02:30".parse::<CleanupAt>(),
+            Ok(CleanupAt(Time::constant(2, 30, 0, 0)))
+        );
+        assert!("25:00".parse::<CleanupAt>().is_err());
+        assert!("2".parse::<CleanupAt>().is_err());
+    }
+
+    const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nRRULE:FREQ=MONTHLY\nEND:VEVENT\nEND:VCALENDAR\n";
+
+    fn setup() -> (tempfile::TempDir, Store, UserRecord) {
+        let (d, s) = temp_store();
+        let u = UserRecord {
+            legacy_dn: LegacyDn::parse("/o=Org/ou=AG/cn=Recipients/cn=dan").unwrap(),
+            mail: "dan@org.example".into(),
+            display_name: "Dan".into(),
+            alias: "dan".into(),
+            proxy_addresses: vec![],
+        };
+        s.import_users(std::slice::from_ref(&u)).unwrap();
+        (d, s, u)
+    }
+
+    fn at(s: &str) -> Clock {
+        Clock::Fixed(s.parse().unwrap())
+    }
+
+    #[test]
+    fn rounds_publish_queued_users_and_clear_the_queue() {
+        let (_d, s, u) = setup();
+        let mut p = Poller::new(
+            s.clone(),
+            at("2026-03-02T12:00:00Z"),
+            PublishSettings::default(),
+            CleanupAt::default(),
+            None,
+        );
+        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http)
+            .unwrap();
+        let r = p.round();
+        assert_eq!((r.published, r.failed), (1, 0));
+        assert!(s.dirty_users().unwrap().is_empty());
+        let r = p.round();
+        assert_eq!(r, RoundReport::default(), "nothing queued, nothing done");
+        s.delete_calendar(&u.legacy_dn).unwrap();
+        assert_eq!(p.round().unpublished, 1);
+        assert!(
+            s.freebusy_of(&u.legacy_dn.admin_group(), &u.legacy_dn.subject())
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_new_month_republishes_everyone_and_cleanup_runs_once_a_day() {
+        let (_d, s, u) = setup();
+        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http)
+            .unwrap();
+        let mut p = Poller::new(
+            s.clone(),
+            at("2026-03-31T01:00:00Z"),
+            PublishSettings::default(),
+            CleanupAt::default(),
+            None,
+        );
+        let first = p.round();
+        assert!(!first.window_moved);
+        assert_eq!(first.published, 1);
+        assert!(first.cleanup.is_none(), "01:00 is before 02:00");
+        p.clock = at("2026-03-31T02:00:00Z");
+        assert!(p.round().cleanup.is_some());
+        assert!(p.round().cleanup.is_none(), "once a day");
+        p.clock = at("2026-04-01T00:10:00Z");
+        let moved = p.round();
+        assert!(moved.window_moved);
+        assert_eq!(moved.published, 1, "the new range is a new message");
+    }
+}

@@ -1,0 +1,419 @@
+//! Users' calendars and the durable queue of users whose free/busy must be republished.
+//!
+//! Two trees, both keyed by the user's legacyDN key:
+//!
+//! | tree | value |
+//! |---|---|
+//! | `calendars` | [`CalendarRecord`]: the iCalendar text last accepted, where it came from, when |
+//! | `dirty` | [`DirtyRecord`]: why the user must be republished and since when |
+//!
+//! A calendar change and its dirty mark are written in one transaction, so a calendar that
+//! is stored is always either published or queued, including across a crash or restart.
+//! Marks coalesce: a user changed five times before the poller runs is one entry, keeping
+//! the time of the *first* unpublished change (the lag the poller logs) and the latest
+//! reason. Each mark carries a fresh generation number, and the poller clears a mark only
+//! if its generation is still the one it published for ([`Store::clear_dirty`]), so a
+//! change that lands while a publish is running is never lost.
+//!
+//! This module stores text; it does not parse calendars (the caller refuses bad ones
+//! before they get here) and does not publish.
+
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+
+use super::{Store, StoreError, TxError, codec, codec_abort, tx_result};
+use crate::protocol::legacy_dn::LegacyDn;
+
+/// Where a calendar came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CalendarSource {
+    /// `PUT /calendars/ADDRESS.ics`.
+    Http,
+    /// `schedplus calendar import` (the file named).
+    Import(String),
+    /// A file in the `--calendar-dir` directory (its path).
+    Dir(String),
+}
+
+impl std::fmt::Display for CalendarSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CalendarSource::Http => f.write_str("HTTP PUT"),
+            CalendarSource::Import(p) => write!(f, "import of {p}"),
+            CalendarSource::Dir(p) => write!(f, "calendar file {p}"),
+        }
+    }
+}
+
+/// A stored calendar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarRecord {
+    /// The iCalendar text as received; it parsed when it was accepted.
+    pub text: String,
+    pub source: CalendarSource,
+    /// VEVENT components, overrides included (for listings).
+    pub events: usize,
+    pub updated_us: i64,
+    /// The last text refused for this user (it did not parse), if that happened after
+    /// `text` was accepted: why, when and from where. The refused text is not kept.
+    pub refused: Option<Refusal>,
+}
+
+impl CalendarRecord {
+    /// Whether the latest text offered for the user was accepted.
+    pub fn parsed_ok(&self) -> bool {
+        self.refused.is_none()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub reason: String,
+    pub source: CalendarSource,
+    pub at_us: i64,
+}
+
+/// Why a user is queued for republishing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DirtyReason {
+    /// A calendar was stored or replaced.
+    CalendarChanged,
+    /// The calendar was deleted: the poller removes the published message.
+    CalendarDeleted,
+}
+
+impl DirtyReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DirtyReason::CalendarChanged => "calendar changed",
+            DirtyReason::CalendarDeleted => "calendar deleted",
+        }
+    }
+}
+
+/// A queued user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirtyRecord {
+    pub reason: DirtyReason,
+    /// The first change not yet published (wall clock, microseconds since 1970).
+    pub since_us: i64,
+    /// Bumped on every mark; see [`Store::clear_dirty`].
+    pub generation: u64,
+}
+
+/// A queue entry as the poller takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirtyEntry {
+    pub legacy_dn: LegacyDn,
+    pub record: DirtyRecord,
+}
+
+/// What storing a calendar did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CalendarChange {
+    Created,
+    Replaced,
+    /// Same text as stored: nothing written, nothing queued.
+    Unchanged,
+}
+
+fn mark(
+    td: &sled::transaction::TransactionalTree,
+    key: &[u8],
+    reason: DirtyReason,
+    now: i64,
+    generation: u64,
+) -> Result<(), TxError> {
+    let since_us = match td.get(key)? {
+        Some(v) => {
+            codec::decode::<DirtyRecord>(&v)
+                .map_err(codec_abort)?
+                .since_us
+        }
+        None => now,
+    };
+    let rec = DirtyRecord {
+        reason,
+        since_us,
+        generation,
+    };
+    td.insert(key, codec::encode(&rec).map_err(codec_abort)?)?;
+    Ok(())
+}
+
+impl Store {
+    /// Store `text` as `dn`'s calendar and queue the user, in one transaction. The caller
+    /// has parsed `text`. Storing the same text again changes nothing (and clears an
+    /// earlier refusal note).
+    pub fn put_calendar(
+        &self,
+        dn: &LegacyDn,
+        text: &str,
+        events: usize,
+        source: CalendarSource,
+    ) -> Result<CalendarChange, StoreError> {
+        let _w = self.write_guard();
+        let i = &self.inner;
+        let key = dn.key();
+        let generation = i.db.generate_id()?;
+        let now = super::messages::now_us();
+        let change = tx_result((&i.calendars, &i.dirty).transaction(|(tc, td)| {
+            let old: Option<CalendarRecord> = tc
+                .get(key.as_bytes())?
+                .map(|v| codec::decode(&v))
+                .transpose()
+                .map_err(codec_abort)?;
+            if let Some(old) = old.as_ref().filter(|o| o.text == text) {
+                if old.refused.is_some() {
+                    let rec = CalendarRecord {
+                        refused: None,
+                        ..old.clone()
+                    };
+                    tc.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
+                }
+                return Ok(CalendarChange::Unchanged);
+            }
+            let rec = CalendarRecord {
+                text: text.to_string(),
+                source: source.clone(),
+                events,
+                updated_us: now,
+                refused: None,
+            };
+            tc.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
+            mark(
+                td,
+                key.as_bytes(),
+                DirtyReason::CalendarChanged,
+                now,
+                generation,
+            )?;
+            Ok::<_, TxError>(if old.is_some() {
+                CalendarChange::Replaced
+            } else {
+                CalendarChange::Created
+            })
+        }))?;
+        self.flush()?;
+        Ok(change)
+    }
+
+    /// Note that a calendar offered for `dn` was refused. The stored calendar (if any) and
+    /// the published free/busy are untouched; only the note is written. Nothing is written
+    /// for a user without a stored calendar.
+    pub fn note_refused_calendar(&self, dn: &LegacyDn, refusal: Refusal) -> Result<(), StoreError> {
+        let _w = self.write_guard();
+        let key = dn.key();
+        let Some(v) = self.inner.calendars.get(key.as_bytes())? else {
+            return Ok(());
+        };
+        let mut rec: CalendarRecord = codec::decode(&v)?;
+        if rec.refused.as_ref().map(|r| (&r.reason, &r.source))
+            == Some((&refusal.reason, &refusal.source))
+        {
+            return Ok(());
+        }
+        rec.refused = Some(refusal);
+        self.inner
+            .calendars
+            .insert(key.as_bytes(), codec::encode(&rec)?)?;
+        self.flush()
+    }
+
+    /// Delete `dn`'s calendar and queue the user (the poller then removes the published
+    /// message). False when there was no calendar.
+    pub fn delete_calendar(&self, dn: &LegacyDn) -> Result<bool, StoreError> {
+        let _w = self.write_guard();
+        let i = &self.inner;
+        let key = dn.key();
+        let generation = i.db.generate_id()?;
+        let now = super::messages::now_us();
+        let existed = tx_result((&i.calendars, &i.dirty).transaction(|(tc, td)| {
+            if tc.remove(key.as_bytes())?.is_none() {
+                return Ok(false);
+            }
+            mark(
+                td,
+                key.as_bytes(),
+                DirtyReason::CalendarDeleted,
+                now,
+                generation,
+            )?;
+            Ok::<_, TxError>(true)
+        }))?;
+        if existed {
+            self.flush()?;
+        }
+        Ok(existed)
+    }
+
+    pub fn calendar(&self, dn: &LegacyDn) -> Result<Option<CalendarRecord>, StoreError> {
+        match self.inner.calendars.get(dn.key().as_bytes())? {
+            Some(v) => Ok(Some(codec::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The users that have a calendar, as their legacyDN keys, in key order.
+    pub fn calendar_users(&self) -> Result<Vec<String>, StoreError> {
+        self.inner
+            .calendars
+            .iter()
+            .keys()
+            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
+            .collect()
+    }
+
+    /// Every calendar with its user's legacyDN key (for the calendar directory's start-up
+    /// reconciliation; an admin listing, not a request path).
+    pub fn list_calendars(&self) -> Result<Vec<(String, CalendarRecord)>, StoreError> {
+        self.inner
+            .calendars
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), codec::decode(&v)?))
+            })
+            .collect()
+    }
+
+    /// The queue, oldest key first. Entries whose key is not a legacyDN (never written by
+    /// this code) are skipped with a warning rather than wedging the queue.
+    pub fn dirty_users(&self) -> Result<Vec<DirtyEntry>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.inner.dirty.iter() {
+            let (k, v) = kv?;
+            let key = String::from_utf8_lossy(&k);
+            match LegacyDn::parse(&key) {
+                Ok(legacy_dn) => out.push(DirtyEntry {
+                    legacy_dn,
+                    record: codec::decode(&v)?,
+                }),
+                Err(e) => {
+                    tracing::warn!(key = %key, error = %e, "skipping a damaged dirty-queue key")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Take `entry` off the queue if it was not marked again since it was read. Returns
+    /// false when a newer change is queued (the poller publishes again next round).
+    /// Not flushed: losing a clear in a crash only costs one redundant, unchanged publish.
+    pub fn clear_dirty(&self, entry: &DirtyEntry) -> Result<bool, StoreError> {
+        let _w = self.write_guard();
+        let key = entry.legacy_dn.key();
+        let old = codec::encode(&entry.record)?;
+        match self
+            .inner
+            .dirty
+            .compare_and_swap(key.as_bytes(), Some(old), None::<&[u8]>)?
+        {
+            Ok(()) => Ok(true),
+            Err(_) => Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testutil::temp_store;
+    use crate::store::{Store, StoreConfig};
+
+    fn dn(alias: &str) -> LegacyDn {
+        LegacyDn::parse(&format!("/o=Org/ou=AG/cn=Recipients/cn={alias}")).unwrap()
+    }
+
+    #[test]
+    fn put_queues_once_and_same_text_is_unchanged() {
+        let (_d, s) = temp_store();
+        let d = dn("dan");
+        assert_eq!(
+            s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap(),
+            CalendarChange::Created
+        );
+        let first = s.dirty_users().unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].record.reason, DirtyReason::CalendarChanged);
+        assert_eq!(
+            s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap(),
+            CalendarChange::Unchanged
+        );
+        assert_eq!(
+            s.dirty_users().unwrap(),
+            first,
+            "unchanged text queues nothing"
+        );
+        assert_eq!(
+            s.put_calendar(&d, "B", 2, CalendarSource::Http).unwrap(),
+            CalendarChange::Replaced
+        );
+        let second = s.dirty_users().unwrap();
+        assert_eq!(second.len(), 1, "marks coalesce");
+        assert_eq!(second[0].record.since_us, first[0].record.since_us);
+        assert_ne!(second[0].record.generation, first[0].record.generation);
+        assert_eq!(s.calendar(&d).unwrap().unwrap().text, "B");
+    }
+
+    #[test]
+    fn clear_keeps_a_mark_made_during_the_publish() {
+        let (_d, s) = temp_store();
+        let d = dn("dan");
+        s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap();
+        let seen = s.dirty_users().unwrap().remove(0);
+        s.put_calendar(&d, "B", 1, CalendarSource::Http).unwrap();
+        assert!(!s.clear_dirty(&seen).unwrap());
+        let now = s.dirty_users().unwrap().remove(0);
+        assert!(s.clear_dirty(&now).unwrap());
+        assert!(s.dirty_users().unwrap().is_empty());
+    }
+
+    #[test]
+    fn dirty_users_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
+            s.put_calendar(&dn("dan"), "A", 1, CalendarSource::Import("a.ics".into()))
+                .unwrap();
+            s.put_calendar(&dn("eve"), "E", 1, CalendarSource::Http)
+                .unwrap();
+            assert!(s.delete_calendar(&dn("eve")).unwrap());
+            assert!(!s.delete_calendar(&dn("eve")).unwrap());
+        }
+        let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
+        let q = s.dirty_users().unwrap();
+        let got: Vec<_> = q
+            .iter()
+            .map(|e| (e.legacy_dn.last_cn().to_string(), e.record.reason))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("dan".to_string(), DirtyReason::CalendarChanged),
+                ("eve".to_string(), DirtyReason::CalendarDeleted)
+            ]
+        );
+        assert_eq!(s.calendar_users().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refusal_note_leaves_the_calendar_alone() {
+        let (_d, s) = temp_store();
+        let d = dn("dan");
+        let refusal = Refusal {
+            reason: "line 3: bad".into(),
+            source: CalendarSource::Http,
+            at_us: 1,
+        };
+        s.note_refused_calendar(&d, refusal.clone()).unwrap();
+        assert!(s.calendar(&d).unwrap().is_none(), "no calendar, no note");
+        s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap();
+        s.note_refused_calendar(&d, refusal.clone()).unwrap();
+        let rec = s.calendar(&d).unwrap().unwrap();
+        assert_eq!(rec.text, "A");
+        assert!(!rec.parsed_ok());
+        s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap();
+        assert!(s.calendar(&d).unwrap().unwrap().parsed_ok());
+    }
+}

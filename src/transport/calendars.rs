@@ -1,0 +1,128 @@
+//! `PUT`, `GET` and `DELETE /calendars/ADDRESS.ics`: a user's iCalendar calendar.
+//!
+//! ADDRESS is an SMTP address or alias (percent-decoded; a legacyDN works too). `PUT`
+//! stores the body through `admin::calendar_put`, the same check and write as
+//! `calendar import` and `--calendar-dir`, and queues the user for the poller: the answer
+//! is `201` for a new calendar, `200` for a replaced or identical one, `400` with the line
+//! and reason for one that does not parse (nothing changes). `DELETE` removes the calendar
+//! and, at the next poll, the user's free/busy. Like the free/busy query these routes are
+//! open: they serve a test lab on a trusted network, as the public folders did.
+
+use warp::http::{Method, StatusCode, header};
+
+use super::{AppState, HttpError, Request, Response, bytes_response, text_response};
+use crate::admin::{self, CalendarDeleteRequest, CalendarPutRequest};
+use crate::store::{CalendarChange, CalendarSource};
+
+pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
+    let user = address(&req.path)?;
+    match req.method {
+        Method::PUT => {
+            let body = req.body(state.limits().max_admin_body).await?;
+            let text = String::from_utf8(body.to_vec()).map_err(|_| {
+                HttpError::bad_request("the calendar is not UTF-8 text; send iCalendar as UTF-8")
+            })?;
+            let put = CalendarPutRequest {
+                user,
+                text,
+                source: CalendarSource::Http,
+                publish_now: false,
+                now: None,
+            };
+            let r = state
+                .blocking(move |st| {
+                    admin::calendar_put(st.store(), st.clock(), st.publish_settings(), &put)
+                })
+                .await??;
+            let (status, what) = match r.change {
+                CalendarChange::Created => (StatusCode::CREATED, "stored"),
+                CalendarChange::Replaced => (StatusCode::OK, "replaced"),
+                CalendarChange::Unchanged => (StatusCode::OK, "unchanged"),
+            };
+            Ok(text_response(
+                status,
+                format!(
+                    "calendar for {} {what} ({} events); free/busy is republished at the next poll\n",
+                    r.user, r.events
+                ),
+            ))
+        }
+        Method::GET | Method::HEAD => {
+            let (_, rec) = state
+                .blocking(move |st| admin::calendar_get(st.store(), &user))
+                .await??;
+            Ok(bytes_response(
+                StatusCode::OK,
+                "text/calendar; charset=utf-8",
+                rec.text.into_bytes(),
+            ))
+        }
+        Method::DELETE => {
+            let del = CalendarDeleteRequest { user };
+            let r = state
+                .blocking(move |st| admin::calendar_delete(st.store(), &del))
+                .await??;
+            if r.deleted {
+                Ok(text_response(StatusCode::NO_CONTENT, ""))
+            } else {
+                Err(HttpError::not_found(format!(
+                    "{} has no calendar stored",
+                    r.user
+                )))
+            }
+        }
+        _ => {
+            let mut r = HttpError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "calendars answer PUT, GET, HEAD and DELETE",
+            )
+            .into_response();
+            r.headers_mut().insert(
+                header::ALLOW,
+                header::HeaderValue::from_static("PUT, GET, HEAD, DELETE"),
+            );
+            Ok(r)
+        }
+    }
+}
+
+/// `/calendars/danw%40xcs.example.ics` → `danw@xcs.example`.
+fn address(path: &str) -> Result<String, HttpError> {
+    let usage = || {
+        HttpError::bad_request(format!(
+            "{path}: calendars live at /calendars/ADDRESS.ics, ADDRESS being an SMTP address or alias"
+        ))
+    };
+    let leaf = path.strip_prefix("/calendars/").ok_or_else(usage)?;
+    let stem = leaf
+        .len()
+        .checked_sub(4)
+        .filter(|&i| leaf.is_char_boundary(i) && leaf[i..].eq_ignore_ascii_case(".ics"))
+        .map(|i| &leaf[..i])
+        .ok_or_else(usage)?;
+    let decoded = percent_encoding::percent_decode_str(stem)
+        .decode_utf8()
+        .map_err(|_| usage())?;
+    let name = decoded.trim();
+    if name.is_empty() || name.contains('/') && !name.starts_with('/') {
+        return Err(usage());
+    }
+    Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            address("/calendars/danw%40xcs.example.ics").unwrap(),
+            "danw@xcs.example"
+        );
+        assert_eq!(address("/calendars/dwinship.ICS").unwrap(), "dwinship");
+        assert!(address("/calendars/.ics").is_err());
+        assert!(address("/calendars/dwinship").is_err());
+        assert!(address("/calendars/a/b.ics").is_err());
+    }
+}
