@@ -76,7 +76,7 @@ pub enum PublishOutcome {
     Unchanged,
 }
 
-fn message_prefix(folder: &AdminGroup, subject: &Subject) -> Vec<u8> {
+pub(super) fn message_prefix(folder: &AdminGroup, subject: &Subject) -> Vec<u8> {
     let mut k = folder.key().into_bytes();
     k.push(0);
     k.extend_from_slice(subject.key().as_bytes());
@@ -84,7 +84,7 @@ fn message_prefix(folder: &AdminGroup, subject: &Subject) -> Vec<u8> {
     k
 }
 
-fn leaf_key(folder: &AdminGroup, leaf: &str) -> Vec<u8> {
+pub(super) fn leaf_key(folder: &AdminGroup, leaf: &str) -> Vec<u8> {
     let mut k = folder.key().into_bytes();
     k.push(0);
     k.extend_from_slice(fold(leaf).as_bytes());
@@ -267,7 +267,7 @@ impl Store {
         Ok(n)
     }
 
-    fn list_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
+    pub(super) fn list_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
         self.inner
             .messages
             .scan_prefix(prefix)

@@ -10,12 +10,16 @@
 //! | `leaves` | folder key `\0` URL leaf (lower case) | message key |
 //! | `users` | legacyDN key (lower case) | [`UserRecord`] |
 //! | `addresses` | `smtp:addr` / `alias:name` (lower case) | legacyDN key |
+//! | `pf_nodes` | depth byte, folded names joined by `\0` | [`PfNode`] |
+//! | `pf_bodies` | as `pf_nodes` | an item's body |
 //!
 //! Messages are found by (folder, subject) with a prefix scan of a few keys, never by a
 //! scan of the store; the sequence number keeps creation order, so duplicates (`-1`, `-2`
 //! URLs that third-party writers create) are ordered oldest first. Each message carries its
 //! free/busy already decoded ([`MessageRecord::fb`]), computed when it is written, so the
-//! query path only reads.
+//! query path only reads. [`fb_items`] adds the by-URL-leaf view WebDAV needs, and
+//! [`public_folders`] the ordinary folders and items clients create elsewhere under
+//! `/public/`.
 //!
 //! Every write is one sled transaction, flushed to disk before the call returns: a write
 //! that returned is durable, one that failed changed nothing. This module must not know
@@ -23,7 +27,9 @@
 
 pub mod codec;
 mod directory;
+mod fb_items;
 mod messages;
+mod public_folders;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +38,12 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use directory::{ImportSummary, UserRecord};
+pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
+pub use public_folders::{
+    CopyDepth, MAX_PATH_DEPTH, MAX_TREE_ENTRIES, NON_IPM_SUBTREE, PfChildren, PfError, PfKind,
+    PfNode, PfWrite,
+};
 
 /// sled's page cache; the store's working set is small (messages are a few KiB).
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -107,6 +118,9 @@ struct Inner {
     leaves: sled::Tree,
     users: sled::Tree,
     addresses: sled::Tree,
+    /// The ordinary public-folder area (see [`public_folders`]).
+    pf_nodes: sled::Tree,
+    pf_bodies: sled::Tree,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -145,6 +159,8 @@ impl Store {
             leaves: db.open_tree("leaves")?,
             users: db.open_tree("users")?,
             addresses: db.open_tree("addresses")?,
+            pf_nodes: db.open_tree("pf_nodes")?,
+            pf_bodies: db.open_tree("pf_bodies")?,
             db,
         };
         Ok(Store {
