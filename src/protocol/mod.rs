@@ -3,6 +3,7 @@
 //! Everything a request or a record is made of is parsed here, once, into domain types that
 //! are valid by construction; the store and transport layers only move them around.
 
+pub mod browse_page;
 pub mod dav_xml;
 pub mod directory_file;
 pub mod fb_message;

@@ -1,0 +1,606 @@
+//! The HTML pages a lab admin sees when browsing the store with a web browser.
+//!
+//! Owns the rendering of folder listings ([`folder_page_head`], [`folder_row`],
+//! [`folder_page_tail`], written in three parts so that a folder of 100,000 messages can be
+//! streamed), of one free/busy message ([`message_page`] from a [`MessageView`], with the
+//! day-by-day [`timeline`] picture of what the `?Cmd=freebusy` query will answer) and of
+//! errors ([`error_page`]).
+//!
+//! Pure: no I/O, no clock (`now` is an input), no knowledge of URLs beyond the hrefs it is
+//! handed. Every page is self-contained HTML5 (inline CSS from `style.css`, no script, no
+//! external resource: lab machines have no network). Every piece of text and every
+//! attribute value goes through the XML escaping of [`dav_xml::values`], which is also
+//! right for HTML; attributes are always double-quoted.
+//!
+//! Sizes are bounded whatever the message holds: the timeline stops at
+//! [`timeline::MAX_TIMELINE_DAYS`] days, the block list at [`MAX_BLOCKS_LISTED`] per status,
+//! the raw properties at [`MAX_PROPS_LISTED`] rows of [`MAX_PROP_VALUE_CHARS`] characters.
+//!
+//! [`dav_xml::values`]: crate::protocol::dav_xml::values
+
+pub mod timeline;
+
+use std::fmt;
+
+use jiff::Timestamp;
+
+use crate::protocol::dav_xml::values::{escape_attr, escape_text};
+use crate::protocol::freebusy::{FbStatus, FreeBusy, Interval, PublishRange};
+use crate::protocol::time::{Minutes1601, format_rfc3339};
+
+const STYLE: &str = include_str!("style.css");
+
+/// Blocks listed per status before "… and N more".
+pub const MAX_BLOCKS_LISTED: usize = 500;
+/// Rows of the raw-properties table.
+pub const MAX_PROPS_LISTED: usize = 200;
+/// Characters of one property value shown before it is cut.
+pub const MAX_PROP_VALUE_CHARS: usize = 1000;
+
+/// One step of the breadcrumb trail, root first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Crumb {
+    pub label: String,
+    pub href: String,
+}
+
+/// One entry of a folder listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderRow {
+    /// Display name, unescaped.
+    pub name: String,
+    /// Already URL-escaped.
+    pub href: String,
+    pub is_folder: bool,
+    pub modified: Option<Timestamp>,
+    pub size: Option<u64>,
+    /// e.g. "Dan Winship · busy 12h, OOF 5d".
+    pub note: Option<String>,
+}
+
+/// Everything the message page shows about one free/busy message.
+#[derive(Clone, Debug)]
+pub struct MessageView<'a> {
+    pub subject: &'a str,
+    pub leaf: &'a str,
+    pub owner_name: Option<&'a str>,
+    pub owner_mail: Option<&'a str>,
+    pub legacy_dn: Option<&'a str>,
+    pub range: Option<PublishRange>,
+    pub fb: &'a FreeBusy,
+    pub modified: Timestamp,
+    pub published: Option<Timestamp>,
+    /// (property name, value summary) for the raw-properties table.
+    pub props: &'a [(String, String)],
+    /// A ready `?Cmd=freebusy` link for this user.
+    pub query_href: Option<&'a str>,
+    pub now: Timestamp,
+}
+
+/// An HTML document being written. Text and attribute values go through [`Html::text`] and
+/// [`Html::attr`]; only markup this module spells out goes through [`Html::raw`].
+pub struct Html {
+    buf: Vec<u8>,
+}
+
+impl Html {
+    fn new() -> Self {
+        Html {
+            buf: Vec::with_capacity(8 * 1024),
+        }
+    }
+
+    fn raw(&mut self, s: &str) {
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+
+    fn text(&mut self, s: &str) {
+        escape_text(&mut self.buf, s);
+    }
+
+    fn attr(&mut self, s: &str) {
+        escape_attr(&mut self.buf, s);
+    }
+
+    /// Formatted markup; the arguments must already be safe (numbers, or text this module
+    /// controls).
+    fn fmt(&mut self, args: fmt::Arguments<'_>) {
+        use std::io::Write;
+        self.buf
+            .write_fmt(args)
+            .expect("writing to a Vec cannot fail");
+    }
+
+    fn finish(self) -> String {
+        String::from_utf8(self.buf).expect("escaping keeps UTF-8 intact")
+    }
+}
+
+fn document_start(h: &mut Html, title: &str) {
+    h.raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    h.raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+    h.raw("<meta name=\"generator\" content=\"schedplus\"><title>");
+    h.text(title);
+    h.raw("</title><style>\n");
+    h.raw(STYLE);
+    h.raw("</style></head>\n<body><main>\n");
+}
+
+const DOCUMENT_END: &str = "</main></body></html>\n";
+
+/// The trail; `current` (if any) is appended as the page itself, not a link.
+fn crumbs_nav(h: &mut Html, crumbs: &[Crumb], current: Option<&str>) {
+    if crumbs.is_empty() && current.is_none() {
+        return;
+    }
+    h.raw("<nav class=\"crumbs\" aria-label=\"Breadcrumbs\">");
+    let n = crumbs.len();
+    for (i, c) in crumbs.iter().enumerate() {
+        if i > 0 {
+            h.raw("<span class=\"sep\">›</span>");
+        }
+        if i + 1 == n && current.is_none() {
+            h.raw("<span aria-current=\"page\">");
+            h.text(&c.label);
+            h.raw("</span>");
+        } else {
+            h.raw("<a href=\"");
+            h.attr(&c.href);
+            h.raw("\">");
+            h.text(&c.label);
+            h.raw("</a>");
+        }
+    }
+    if let Some(cur) = current {
+        if n > 0 {
+            h.raw("<span class=\"sep\">›</span>");
+        }
+        h.raw("<span aria-current=\"page\">");
+        h.text(cur);
+        h.raw("</span>");
+    }
+    h.raw("</nav>\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// Folder listing
+
+/// The start of a folder page, up to the open table body. `crumbs` lead down to and include
+/// this folder (the last one is drawn as the current page).
+pub fn folder_page_head(title: &str, crumbs: &[Crumb], intro: Option<&str>) -> String {
+    let mut h = Html::new();
+    document_start(&mut h, title);
+    crumbs_nav(&mut h, crumbs, None);
+    h.raw("<h1>");
+    h.text(title);
+    h.raw("</h1>\n");
+    if let Some(intro) = intro {
+        h.raw("<p class=\"intro\">");
+        h.text(intro);
+        h.raw("</p>\n");
+    }
+    h.raw(
+        "<table class=\"list\"><thead><tr><th>Name</th><th>Modified</th>\
+         <th class=\"size\">Size</th><th class=\"note\">Note</th></tr></thead><tbody>",
+    );
+    h.finish()
+}
+
+/// One `<tr>` of a folder listing.
+pub fn folder_row(row: &FolderRow) -> String {
+    let mut h = Html::new();
+    h.raw("\n<tr><td class=\"name\"><span class=\"ic ");
+    h.raw(if row.is_folder { "dir" } else { "msg" });
+    h.raw("\" aria-hidden=\"true\"></span><a href=\"");
+    h.attr(&row.href);
+    h.raw("\">");
+    h.text(&row.name);
+    h.raw("</a></td><td class=\"when\">");
+    if let Some(ts) = row.modified {
+        time_element(&mut h, ts);
+    }
+    h.raw("</td><td class=\"size\">");
+    match row.size {
+        Some(bytes) => {
+            h.fmt(format_args!(
+                "<span title=\"{} bytes\">{}</span>",
+                group_digits(bytes),
+                human_size(bytes)
+            ));
+        }
+        None if row.is_folder => {}
+        None => h.raw("—"),
+    }
+    h.raw("</td><td class=\"note\">");
+    if let Some(note) = &row.note {
+        h.text(note);
+    }
+    h.raw("</td></tr>");
+    h.finish()
+}
+
+/// The end of a folder page; `count` is the number of rows written.
+pub fn folder_page_tail(count: usize) -> String {
+    let mut h = Html::new();
+    h.raw("</tbody></table>\n");
+    if count == 0 {
+        h.raw("<p class=\"empty\">This folder is empty.</p>\n");
+    }
+    h.fmt(format_args!(
+        "<footer>{} {}</footer>\n",
+        group_digits(count as u64),
+        if count == 1 { "item" } else { "items" }
+    ));
+    h.raw(DOCUMENT_END);
+    h.finish()
+}
+
+// ---------------------------------------------------------------------------------------
+// Error page
+
+/// A page for a 4xx/5xx answered to a browser.
+pub fn error_page(status: u16, title: &str, detail: &str) -> String {
+    let mut h = Html::new();
+    document_start(&mut h, &format!("{status} {title}"));
+    h.fmt(format_args!("<div class=\"err-code\">{status}</div>"));
+    h.raw("<h1>");
+    h.text(title);
+    h.raw("</h1>\n<p class=\"intro\">");
+    h.text(detail);
+    h.raw("</p>\n<footer><a href=\"/public/\">Public folders</a></footer>\n");
+    h.raw(DOCUMENT_END);
+    h.finish()
+}
+
+// ---------------------------------------------------------------------------------------
+// Message page
+
+/// The page of one free/busy message. `crumbs` lead down to and include the folder holding
+/// it; the page appends the message's own leaf as the current step.
+pub fn message_page(view: &MessageView<'_>, crumbs: &[Crumb]) -> String {
+    let mut h = Html::new();
+    let heading = view.owner_name.unwrap_or(view.subject);
+    document_start(&mut h, &format!("{heading} · free/busy"));
+    crumbs_nav(&mut h, crumbs, Some(view.leaf));
+
+    h.raw("<h1>");
+    h.text(heading);
+    h.raw("</h1>\n");
+    if let Some(mail) = view.owner_mail {
+        h.raw("<p class=\"owner-mail\"><a href=\"mailto:");
+        h.attr(mail);
+        h.raw("\">");
+        h.text(mail);
+        h.raw("</a></p>\n");
+    }
+    facts(&mut h, view, crumbs);
+
+    let range = view.range.and_then(PublishRange::as_interval);
+    let now = Minutes1601::from_timestamp(view.now);
+    h.raw("<h2>Timeline <small>UTC, one row per day; what <code>?Cmd=freebusy</code> answers</small></h2>\n");
+    legend(&mut h);
+    timeline::render(&mut h, view.fb, range, now);
+
+    h.raw("\n<h2>Blocks</h2>\n");
+    totals(&mut h, view.fb);
+    let outside = range.map_or(0, |r| count_outside(view.fb, r));
+    if outside > 0 {
+        h.fmt(format_args!(
+            "<p class=\"warn\">{} {} outside the publish range: the query answers 4 (no data) there.</p>\n",
+            group_digits(outside as u64),
+            if outside == 1 { "block lies" } else { "blocks lie" }
+        ));
+    }
+    for status in FbStatus::MARKED {
+        block_list(&mut h, view.fb, status, range);
+    }
+
+    h.fmt(format_args!(
+        "\n<details><summary>Raw properties ({})</summary>\n",
+        group_digits(view.props.len() as u64)
+    ));
+    props_table(&mut h, view.props);
+    h.raw("</details>\n");
+    h.raw("<footer>Rendered ");
+    time_element(&mut h, view.now);
+    h.raw(" by schedplus. Times are UTC.</footer>\n");
+    h.raw(DOCUMENT_END);
+    h.finish()
+}
+
+fn facts(h: &mut Html, view: &MessageView<'_>, crumbs: &[Crumb]) {
+    h.raw("<dl class=\"facts\">");
+    let row = |h: &mut Html, label: &str| {
+        h.raw("<dt>");
+        h.raw(label);
+        h.raw("</dt><dd>");
+    };
+    if let Some(dn) = view.legacy_dn {
+        row(h, "legacyExchangeDN");
+        h.raw("<code>");
+        h.text(dn);
+        h.raw("</code></dd>");
+    }
+    row(h, "Subject");
+    h.raw("<code>");
+    h.text(view.subject);
+    h.raw("</code></dd>");
+    if let Some(folder) = crumbs.last() {
+        row(h, "Folder");
+        h.raw("<a href=\"");
+        h.attr(&folder.href);
+        h.raw("\">");
+        h.text(&folder.label);
+        h.raw("</a></dd>");
+    }
+    row(h, "Data valid");
+    match view.range {
+        Some(r) if r.as_interval().is_some() => {
+            h.fmt(format_args!(
+                "from <strong>{}</strong> to <strong>{}</strong> <span class=\"muted\">({} days)</span></dd>",
+                fmt_instant(r.start),
+                fmt_instant(r.end),
+                group_digits(((r.end.0 - r.start.0) / 1440) as u64),
+            ));
+        }
+        Some(r) => {
+            h.fmt(format_args!(
+                "<span class=\"warn\">empty or inverted range ({} to {}): the query ignores it and trusts the blocks everywhere</span></dd>",
+                fmt_instant(r.start),
+                fmt_instant(r.end)
+            ));
+        }
+        None => h.raw(
+            "<span class=\"muted\">no publish range: the query trusts the blocks everywhere</span></dd>",
+        ),
+    }
+    row(h, "Last published");
+    match view.published {
+        Some(ts) => {
+            time_element(h, ts);
+            h.raw(" <span class=\"muted\">(");
+            h.raw(&fmt_ago(ts, view.now));
+            h.raw(")</span></dd>");
+        }
+        None => h.raw("<span class=\"muted\">not recorded</span></dd>"),
+    }
+    row(h, "Modified in store");
+    time_element(h, view.modified);
+    h.raw(" <span class=\"muted\">(");
+    h.raw(&fmt_ago(view.modified, view.now));
+    h.raw(")</span></dd>");
+    if let Some(q) = view.query_href {
+        row(h, "CAS query");
+        h.raw("<a href=\"");
+        h.attr(q);
+        h.raw("\">?Cmd=freebusy for this user</a></dd>");
+    }
+    h.raw("</dl>\n");
+}
+
+fn legend(h: &mut Html) {
+    h.raw("<div class=\"legend\">");
+    for digit in 0..=4u8 {
+        h.fmt(format_args!(
+            "<span><span class=\"sw s{digit}\"></span>{digit} {}</span>",
+            timeline::status_label(digit).to_lowercase()
+        ));
+    }
+    h.raw("<span><span class=\"now-sw\"></span>now</span></div>\n");
+}
+
+fn totals(h: &mut Html, fb: &FreeBusy) {
+    h.raw(
+        "<table class=\"totals\"><thead><tr><th>Status</th><th>Blocks</th><th>Time</th></tr></thead><tbody>",
+    );
+    for status in FbStatus::MARKED {
+        let set = fb.get(status).expect("marked statuses have sets");
+        h.fmt(format_args!(
+            "<tr><td><span class=\"sw s{}\"></span>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            status as u8,
+            timeline::status_label(status as u8),
+            group_digits(set.len() as u64),
+            fmt_duration(set.total_minutes()),
+        ));
+    }
+    h.raw("</tbody></table>\n");
+}
+
+fn count_outside(fb: &FreeBusy, range: Interval) -> usize {
+    FbStatus::MARKED
+        .iter()
+        .filter_map(|&s| fb.get(s))
+        .map(|set| set.len() - set.overlapping(range).len())
+        .sum()
+}
+
+fn block_list(h: &mut Html, fb: &FreeBusy, status: FbStatus, range: Option<Interval>) {
+    let set = fb.get(status).expect("marked statuses have sets");
+    h.fmt(format_args!(
+        "<h3><span class=\"sw s{}\"></span>{}",
+        status as u8,
+        timeline::status_label(status as u8)
+    ));
+    if set.is_empty() {
+        h.raw(" <small>none</small></h3>\n");
+        return;
+    }
+    h.fmt(format_args!(
+        " <small>{} {}, {}</small></h3>\n<ul class=\"blocks\">",
+        group_digits(set.len() as u64),
+        if set.len() == 1 { "block" } else { "blocks" },
+        fmt_duration(set.total_minutes())
+    ));
+    for iv in set.iter().take(MAX_BLOCKS_LISTED) {
+        h.raw("<li>");
+        h.raw(&fmt_interval(iv));
+        h.fmt(format_args!(
+            " <span class=\"dur\">({})</span>",
+            fmt_duration(iv.len_minutes())
+        ));
+        if let Some(r) = range {
+            match iv.intersect(r) {
+                None => h.raw("<span class=\"flag\">outside range</span>"),
+                Some(i) if i != iv => h.raw("<span class=\"flag\">partly outside range</span>"),
+                Some(_) => {}
+            }
+        }
+        h.raw("</li>");
+    }
+    h.raw("</ul>\n");
+    if set.len() > MAX_BLOCKS_LISTED {
+        h.fmt(format_args!(
+            "<p class=\"more\">… and {} more</p>\n",
+            group_digits((set.len() - MAX_BLOCKS_LISTED) as u64)
+        ));
+    }
+}
+
+fn props_table(h: &mut Html, props: &[(String, String)]) {
+    if props.is_empty() {
+        h.raw("<p class=\"muted\">No properties.</p>\n");
+        return;
+    }
+    h.raw("<table class=\"props\"><thead><tr><th>Property</th><th>Value</th></tr></thead><tbody>");
+    for (name, value) in props.iter().take(MAX_PROPS_LISTED) {
+        h.raw("\n<tr><td><code>");
+        h.text(name);
+        h.raw("</code></td><td><code>");
+        match value.char_indices().nth(MAX_PROP_VALUE_CHARS) {
+            Some((cut, _)) => {
+                h.text(&value[..cut]);
+                h.fmt(format_args!(
+                    "</code> <span class=\"more\">… ({} characters in all)</span><code>",
+                    group_digits(value.chars().count() as u64)
+                ));
+            }
+            None => h.text(value),
+        }
+        h.raw("</code></td></tr>");
+    }
+    h.raw("</tbody></table>\n");
+    if props.len() > MAX_PROPS_LISTED {
+        h.fmt(format_args!(
+            "<p class=\"more\">… and {} more</p>\n",
+            group_digits((props.len() - MAX_PROPS_LISTED) as u64)
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Readable times and numbers
+
+/// `<time datetime="2026-11-24T09:15:00Z">2026-11-24 09:15 UTC</time>`.
+fn time_element(h: &mut Html, ts: Timestamp) {
+    h.raw("<time datetime=\"");
+    h.raw(&format_rfc3339(ts));
+    h.raw("\">");
+    h.raw(&ts.strftime("%Y-%m-%d %H:%M UTC").to_string());
+    h.raw("</time>");
+}
+
+/// `09:05` for a minute of the day; 1440 is `24:00`.
+fn fmt_hm(minute_of_day: i64) -> String {
+    format!("{:02}:{:02}", minute_of_day / 60, minute_of_day % 60)
+}
+
+/// `Tue 2026-11-24`.
+fn fmt_date(m: Minutes1601) -> String {
+    let (y, mo, d) = m.civil_date();
+    format!("{} {y:04}-{mo:02}-{d:02}", timeline::weekday_name(m))
+}
+
+/// `Tue 2026-11-24 09:00 UTC`.
+fn fmt_instant(m: Minutes1601) -> String {
+    format!("{} {} UTC", fmt_date(m), fmt_hm(m.0 - m.floor_day().0))
+}
+
+/// `Tue 2026-11-24 09:00–10:30 UTC` within one day (ending at midnight is `24:00`),
+/// `Fri 2026-11-27 18:00 – Mon 2026-11-30 09:00 UTC` across days.
+fn fmt_interval(iv: Interval) -> String {
+    let day = iv.start().floor_day();
+    let from = fmt_hm(iv.start().0 - day.0);
+    if iv.end().0 - day.0 <= 1440 {
+        format!(
+            "{} {from}–{} UTC",
+            fmt_date(day),
+            fmt_hm(iv.end().0 - day.0)
+        )
+    } else {
+        let end = iv.end();
+        format!(
+            "{} {from} – {} {} UTC",
+            fmt_date(day),
+            fmt_date(end),
+            fmt_hm(end.0 - end.floor_day().0)
+        )
+    }
+}
+
+/// `45m`, `1h`, `1h30`, `5d`, `2d 15h`, `2d 15h30`.
+fn fmt_duration(minutes: i64) -> String {
+    let (d, h, m) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    let hm = match (h, m) {
+        (0, 0) => String::new(),
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m:02}"),
+    };
+    match (d, hm.is_empty()) {
+        (0, true) => "0m".to_string(),
+        (0, false) => hm,
+        (d, true) => format!("{d}d"),
+        (d, false) => format!("{d}d {hm}"),
+    }
+}
+
+/// `3 hours ago`, `in 2 minutes` (clock skew), `just now`.
+fn fmt_ago(then: Timestamp, now: Timestamp) -> String {
+    let secs = now.as_second() - then.as_second();
+    let abs = secs.unsigned_abs();
+    if abs < 60 {
+        return "just now".to_string();
+    }
+    let (n, unit) = match abs {
+        a if a < 3600 => (a / 60, "minute"),
+        a if a < 86_400 => (a / 3600, "hour"),
+        a => (a / 86_400, "day"),
+    };
+    let plural = if n == 1 { "" } else { "s" };
+    if secs > 0 {
+        format!("{n} {unit}{plural} ago")
+    } else {
+        format!("in {n} {unit}{plural}")
+    }
+}
+
+/// `100,000`.
+fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `812 B`, `1.2 KB`, `3.4 MB`.
+fn human_size(bytes: u64) -> String {
+    const K: f64 = 1024.0;
+    let b = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if b < K * K {
+        format!("{:.1} KB", b / K)
+    } else if b < K * K * K {
+        format!("{:.1} MB", b / (K * K))
+    } else {
+        format!("{:.1} GB", b / (K * K * K))
+    }
+}
+
+#[cfg(test)]
+mod tests;
