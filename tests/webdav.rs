@@ -255,6 +255,22 @@ fn gcc_one_request_create_round_trips_through_propfind_search_and_freebusy() {
         r.text()
     );
 
+    // A browser sees who the message belongs to, its range and the timeline.
+    let r = srv.req("GET", ITEM, &[("Accept", "text/html")], b"");
+    assert_eq!(r.status, 200);
+    let page = r.text();
+    for want in ["Al Ias", "Timeline", "Cmd=freebusy", "2008-02-01"] {
+        assert!(page.contains(want), "{want} missing from the message page");
+    }
+    let r = srv.req(
+        "GET",
+        &format!("{AG}nobody.EML"),
+        &[("Accept", "text/html")],
+        b"",
+    );
+    assert_eq!(r.status, 404);
+    assert!(r.text().starts_with("<!DOCTYPE html>"));
+
     // Writing new blocks shows at once in the answer.
     let later = r#"<?xml version="1.0"?>
 <a:propertyupdate xmlns:a="DAV:" xmlns:b="urn:uuid:c2f41010-65b3-11d1-a29f-00aa00c14882/" xmlns:c="xml:" xmlns:d="http://schemas.microsoft.com/mapi/proptag/">
