@@ -23,7 +23,8 @@
 //! * [`store`]: sled behind a narrow API ([`store::Store`], a cheap `Clone` handle); every
 //!   record goes through [`store::codec`], the one place that knows the byte format.
 //! * [`transport`]: the warp adapter. One catch-all filter hands every request to
-//!   [`transport::dispatch`], which matches on the path and method and never rejects.
+//!   [`transport::dispatch`], which matches on the path and method and never rejects;
+//!   [`transport::webdav`] serves the public-folder tree (one file per method family).
 //!
 //! Beside them: [`fbquery`] (answering the query from the store), [`admin`] (the admin
 //! operations, shared by the CLI and the HTTP admin API), [`admin_client`] (how the CLI

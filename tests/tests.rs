@@ -9,3 +9,4 @@ mod docs;
 mod freebusy_query;
 mod metrics;
 mod publishing;
+mod webdav;

@@ -12,12 +12,16 @@
 //! | `addresses` | `smtp:addr` / `alias:name` (lower case) | legacyDN key |
 //! | `calendars` | legacyDN key | [`CalendarRecord`] (the user's iCalendar text) |
 //! | `dirty` | legacyDN key | [`DirtyRecord`] (queued for republishing) |
+//! | `pf_nodes` | depth byte, folded names joined by `\0` | [`PfNode`] |
+//! | `pf_bodies` | as `pf_nodes` | an item's body |
 //!
 //! Messages are found by (folder, subject) with a prefix scan of a few keys, never by a
 //! scan of the store; the sequence number keeps creation order, so duplicates (`-1`, `-2`
 //! URLs that third-party writers create) are ordered oldest first. Each message carries its
 //! free/busy already decoded ([`MessageRecord::fb`]), computed when it is written, so the
-//! query path only reads.
+//! query path only reads. [`fb_items`] adds the by-URL-leaf view WebDAV needs, and
+//! [`public_folders`] the ordinary folders and items clients create elsewhere under
+//! `/public/`.
 //!
 //! Every write is one sled transaction, flushed to disk before the call returns: a write
 //! that returned is durable, one that failed changed nothing. This module must not know
@@ -27,7 +31,9 @@ mod calendars;
 mod cleanup;
 pub mod codec;
 mod directory;
+mod fb_items;
 mod messages;
+mod public_folders;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,9 +46,14 @@ pub use calendars::{
 };
 pub use cleanup::CleanupReport;
 pub use directory::{ImportSummary, UserRecord};
+pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use messages::canonical_leaf;
 pub(crate) use messages::now_us;
 pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
+pub use public_folders::{
+    CopyDepth, MAX_PATH_DEPTH, MAX_TREE_ENTRIES, NON_IPM_SUBTREE, PfChildren, PfError, PfKind,
+    PfNode, PfWrite,
+};
 
 /// sled's page cache; the store's working set is small (messages are a few KiB).
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -117,6 +128,9 @@ struct Inner {
     leaves: sled::Tree,
     users: sled::Tree,
     addresses: sled::Tree,
+    /// The ordinary public-folder area (see [`public_folders`]).
+    pf_nodes: sled::Tree,
+    pf_bodies: sled::Tree,
     calendars: sled::Tree,
     dirty: sled::Tree,
     /// Exact counts for `/metrics`, so a scrape never scans. Counted once at open, then
@@ -186,6 +200,8 @@ impl Store {
             addresses: db.open_tree("addresses")?,
             calendars: db.open_tree("calendars")?,
             dirty: db.open_tree("dirty")?,
+            pf_nodes: db.open_tree("pf_nodes")?,
+            pf_bodies: db.open_tree("pf_bodies")?,
             db,
         };
         Ok(Store {

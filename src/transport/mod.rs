@@ -4,7 +4,8 @@
 //! [`Request`] (method, raw path and query, headers, the body read under a size cap) and
 //! [`dispatch`], the one place that decides which handler answers: `/healthz`, the admin
 //! API under `/_schedplus/`, users' calendars under `/calendars/`, the `?Cmd=freebusy`
-//! query under `/public/`. Handlers return
+//! query under `/public/`, and WebDAV for everything else under `/public/` ([`webdav`]).
+//! Handlers return
 //! [`Response`]s or [`HttpError`]s; `HttpError` is the one mapping from failures to statuses.
 //! Store work runs on the blocking pool so that a flush never stalls the reactor.
 
@@ -12,6 +13,7 @@ pub mod admin_api;
 mod calendars;
 mod error;
 mod freebusy;
+pub mod webdav;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -276,9 +278,18 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
     {
         return freebusy::handle(state, req).await;
     }
+    if is_under_public(path) {
+        return webdav::handle(state, req).await;
+    }
     Err(HttpError::not_found(format!(
         "nothing is served at {path}; try GET /public/?Cmd=freebusy&start=…&end=…&u=SMTP:address"
     )))
+}
+
+/// `/public` and everything below it, any case: the WebDAV store.
+fn is_under_public(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    first.eq_ignore_ascii_case("public")
 }
 
 /// `/public` or `/public/`, any case.

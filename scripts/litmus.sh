@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# WebDAV conformance: the litmus suites basic, copymove and props against a fresh schedplus.
+#
+# Installs nothing: expects `litmus` on PATH (.ci/run installs it with apt-get). Builds the
+# debug binary if it is missing or older than the sources (after `cargo test` it is current;
+# conformance needs no optimiser) (SCHEDPLUS_BIN overrides),
+# starts it on a free loopback port (127.0.0.1:0; the port is read back from server.json)
+# with a temporary data directory, creates the ordinary folder /public/litmus/ (MKCOL; litmus
+# makes its own `litmus/` collection inside the URL it is given), runs the suites there,
+# prints one line
+# `N passed, N failed` summed over the suites, stops the server, and exits non-zero when any
+# test failed or a suite did not report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUITES="basic copymove props"
+command -v litmus >/dev/null || {
+    echo "litmus is not installed; install it (apt-get install litmus) and run again" >&2
+    exit 2
+}
+BIN=${SCHEDPLUS_BIN:-target/debug/schedplus}
+if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit)" ]; then
+    cargo build --bin schedplus
+fi
+
+WORK=$(mktemp -d)
+PID=
+cleanup() {
+    if [ -n "$PID" ]; then
+        kill "$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$BIN" --data "$WORK/data" serve --listen 127.0.0.1:0 >"$WORK/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 100); do
+    [ -s "$WORK/data/server.json" ] && break
+    kill -0 "$PID" 2>/dev/null || { cat "$WORK/server.log" >&2; echo "schedplus did not start" >&2; exit 1; }
+    sleep 0.1
+done
+ADDR=$(sed -n 's/.*"addr": *"\([^"]*\)".*/\1/p' "$WORK/data/server.json")
+[ -n "$ADDR" ] || { echo "schedplus wrote no address" >&2; exit 1; }
+URL="http://$ADDR/public/litmus/"
+# MKCOL over bash's /dev/tcp, so the script needs no HTTP client of its own.
+exec 3<>"/dev/tcp/${ADDR%:*}/${ADDR##*:}"
+printf 'MKCOL /public/litmus/ HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' "$ADDR" >&3
+read -r status_line <&3 || true
+exec 3<&-
+case "$status_line" in
+    *" 201 "*) ;;
+    *) echo "MKCOL /public/litmus/ answered: $status_line" >&2; exit 1 ;;
+esac
+echo "litmus $SUITES against $URL"
+
+# -k: run every suite even when one fails, so the summary covers all of them. litmus
+# writes debug.log and child.log into its working directory: keep them out of the tree.
+(cd "$WORK" && TESTS="$SUITES" litmus -k "$URL") | tee "$WORK/litmus.out" || true
+
+# Each suite ends with: <- summary for `basic': of 16 tests run: 16 passed, 0 failed. 100.0%
+summaries=$(grep -c 'summary for' "$WORK/litmus.out" || true)
+passed=$(sed -n 's/.*tests run: \([0-9]*\) passed.*/\1/p' "$WORK/litmus.out" | awk '{s+=$1} END {print s+0}')
+failed=$(sed -n 's/.*passed, \([0-9]*\) failed.*/\1/p' "$WORK/litmus.out" | awk '{s+=$1} END {print s+0}')
+echo "$passed passed, $failed failed"
+expected=$(echo "$SUITES" | wc -w)
+if [ "$summaries" -ne "$expected" ]; then
+    echo "only $summaries of $expected suites reported a summary" >&2
+    exit 1
+fi
+[ "$failed" -eq 0 ]

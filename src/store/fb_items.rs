@@ -1,0 +1,433 @@
+//! Free/busy messages and admin-group folders as WebDAV sees them: by URL leaf.
+//!
+//! [`messages`](super::messages) finds a message by (folder, subject), the publisher's
+//! view. WebDAV clients name a message by its URL leaf instead, so this module adds what
+//! they need on top of the same trees: get by leaf (through the `leaves` index), list a
+//! folder's messages lazily ([`FbMessages`], one sled iterator, nothing materialised),
+//! PROPPATCH with create-if-missing at a given leaf ([`Store::fb_patch`], the one-request
+//! publish of Google Calendar Connector), delete by leaf, create and delete an admin-group
+//! folder, and a batched create for loading large folders.
+//!
+//! A PROPPATCH result is decoded with [`StoredFreeBusy::from_props`] before anything is
+//! written, so the store never holds a message the `?Cmd=freebusy` answer cannot read, and
+//! the answer reflects the write at once. The subject (the lookup key) is fixed when a
+//! message is created; a PROPPATCH that would change it is refused rather than re-keyed.
+//! Must not know about HTTP.
+
+use std::collections::BTreeMap;
+
+use sled::Transactional;
+
+use super::messages::{canonical_leaf, ensure_folder_tx, leaf_key, message_prefix, now_us};
+use super::public_folders::PfError;
+use super::{
+    MessageRecord, PublishedMessage, Store, StoreError, StoredFreeBusy, TxError, codec,
+    codec_abort, tx_result,
+};
+use crate::protocol::dav_xml::PatchOp;
+use crate::protocol::legacy_dn::{AdminGroup, DnError, Subject};
+use crate::protocol::mapi::{PropName, PropValue, tags};
+use crate::protocol::pffb::PffbError;
+
+/// Most messages one admin-group folder DELETE removes in its single transaction.
+pub const MAX_FOLDER_DELETE: usize = 50_000;
+
+/// Why [`Store::fb_patch`] refused; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FbRefusal {
+    #[error("the message's free/busy would not decode: {0}")]
+    Undecodable(PffbError),
+    #[error("{0}")]
+    BadSubject(DnError),
+    #[error(
+        "the subject is the message's lookup key and cannot change from '{from}' to '{to}'; delete the message and create it anew"
+    )]
+    SubjectChanged { from: String, to: String },
+}
+
+/// What [`Store::fb_patch`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FbPatchOutcome {
+    Created(MessageRecord),
+    Updated(MessageRecord),
+    Refused(FbRefusal),
+}
+
+/// A folder's messages, read lazily from sled in key order (subject, then age).
+pub struct FbMessages {
+    iter: sled::Iter,
+}
+
+impl Iterator for FbMessages {
+    type Item = Result<MessageRecord, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (_, v) = match self.iter.next()? {
+            Ok(kv) => kv,
+            Err(e) => return Some(Err(e.into())),
+        };
+        Some(codec::decode(&v).map_err(StoreError::from))
+    }
+}
+
+fn folder_prefix(folder: &AdminGroup) -> Vec<u8> {
+    let mut k = folder.key().into_bytes();
+    k.push(0);
+    k
+}
+
+/// The subject a message's properties give it: PidTagNormalizedSubject, else PidTagSubject,
+/// else Exchange's `mapi/subject` name, else the URL leaf without `.EML`.
+fn subject_of(props: &BTreeMap<PropName, PropValue>, leaf: &str) -> Result<Subject, DnError> {
+    let from_props = [
+        PropName::Mapi(tags::NORMALIZED_SUBJECT),
+        PropName::Mapi(tags::SUBJECT),
+        PropName::mapi_subject(),
+    ]
+    .iter()
+    .find_map(|n| props.get(n).and_then(PropValue::as_str).map(str::to_string));
+    let text = from_props.unwrap_or_else(|| {
+        let cut = leaf
+            .len()
+            .checked_sub(4)
+            .filter(|&i| leaf.is_char_boundary(i) && leaf[i..].eq_ignore_ascii_case(".EML"));
+        cut.map_or(leaf, |i| &leaf[..i]).to_string()
+    });
+    Subject::parse(&text)
+}
+
+impl Store {
+    /// Every message of `folder`, streamed.
+    pub fn fb_messages(&self, folder: &AdminGroup) -> FbMessages {
+        FbMessages {
+            iter: self.inner.messages.scan_prefix(folder_prefix(folder)),
+        }
+    }
+
+    /// The message whose URL leaf is `leaf` (decoded, any case).
+    pub fn fb_message_at(
+        &self,
+        folder: &AdminGroup,
+        leaf: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let Some(key) = self.inner.leaves.get(leaf_key(folder, leaf))? else {
+            return Ok(None);
+        };
+        match self.inner.messages.get(key)? {
+            Some(v) => Ok(Some(codec::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Apply PROPPATCH instructions in document order to the message at `leaf`, creating it
+    /// (and its folder) when missing. All or nothing: a result whose free/busy does not
+    /// decode, or whose subject is not a free/busy subject, is refused unwritten.
+    pub fn fb_patch(
+        &self,
+        folder: &AdminGroup,
+        leaf: &str,
+        ops: &[PatchOp],
+    ) -> Result<FbPatchOutcome, StoreError> {
+        let _w = self.write_guard();
+        let i = &self.inner;
+        let lk = leaf_key(folder, leaf);
+        // Plain reads before the transaction (a read inside one deadlocks sled); the write
+        // lock keeps them exact.
+        let existing = match i.leaves.get(&lk)? {
+            Some(key) => match i.messages.get(&key)? {
+                Some(v) => Some((key.to_vec(), codec::decode::<MessageRecord>(&v)?)),
+                None => None,
+            },
+            None => None,
+        };
+        let mut props = existing
+            .as_ref()
+            .map(|(_, r)| r.props.clone())
+            .unwrap_or_default();
+        for op in ops {
+            match op {
+                PatchOp::Set(n, v) => {
+                    props.insert(n.clone(), v.clone());
+                }
+                PatchOp::Remove(n) => {
+                    props.remove(n);
+                }
+            }
+        }
+        let subject = match subject_of(&props, leaf) {
+            Ok(s) => s,
+            Err(e) => return Ok(FbPatchOutcome::Refused(FbRefusal::BadSubject(e))),
+        };
+        if let Some((_, old)) = &existing {
+            if old.subject.to_lowercase() != subject.key() {
+                return Ok(FbPatchOutcome::Refused(FbRefusal::SubjectChanged {
+                    from: old.subject.clone(),
+                    to: subject.as_str().to_string(),
+                }));
+            }
+        }
+        let fb = match StoredFreeBusy::from_props(&props) {
+            Ok(fb) => fb,
+            Err(e) => return Ok(FbPatchOutcome::Refused(FbRefusal::Undecodable(e))),
+        };
+        let now = now_us();
+        let (key, rec, created) = match existing {
+            Some((key, old)) => (
+                key,
+                MessageRecord {
+                    modified_us: now,
+                    props,
+                    fb,
+                    ..old
+                },
+                false,
+            ),
+            None => {
+                let seq = i.db.generate_id()?;
+                let key = [
+                    message_prefix(folder, &subject).as_slice(),
+                    &seq.to_be_bytes(),
+                ]
+                .concat();
+                let rec = MessageRecord {
+                    leaf: leaf.to_string(),
+                    subject: subject.as_str().to_string(),
+                    created_us: now,
+                    modified_us: now,
+                    props,
+                    fb,
+                };
+                (key, rec, true)
+            }
+        };
+        tx_result(
+            (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
+                if created {
+                    ensure_folder_tx(tf, folder)?;
+                    tl.insert(lk.as_slice(), key.as_slice())?;
+                }
+                tm.insert(key.as_slice(), codec::encode(&rec).map_err(codec_abort)?)?;
+                Ok::<_, TxError>(())
+            }),
+        )?;
+        self.count_changed(0, i64::from(created));
+        self.flush()?;
+        Ok(if created {
+            FbPatchOutcome::Created(rec)
+        } else {
+            FbPatchOutcome::Updated(rec)
+        })
+    }
+
+    /// Delete the message at `leaf`; false when there is none.
+    pub fn fb_delete_at(&self, folder: &AdminGroup, leaf: &str) -> Result<bool, StoreError> {
+        let _w = self.write_guard();
+        let i = &self.inner;
+        let lk = leaf_key(folder, leaf);
+        let Some(key) = i.leaves.get(&lk)? else {
+            return Ok(false);
+        };
+        tx_result((&i.messages, &i.leaves).transaction(|(tm, tl)| {
+            tm.remove(&key)?;
+            tl.remove(lk.as_slice())?;
+            Ok::<_, TxError>(())
+        }))?;
+        self.count_changed(0, -1);
+        self.flush()?;
+        Ok(true)
+    }
+
+    /// Create an admin-group folder (MKCOL); false when it existed.
+    pub fn fb_create_folder(&self, folder: &AdminGroup) -> Result<bool, StoreError> {
+        let _w = self.write_guard();
+        let created = tx_result(
+            self.inner
+                .folders
+                .transaction(|tf| ensure_folder_tx(tf, folder)),
+        )?;
+        if created {
+            self.flush()?;
+        }
+        Ok(created)
+    }
+
+    /// Delete an admin-group folder with all its messages in one transaction; `None` when
+    /// there is no such folder. Folders of more than [`MAX_FOLDER_DELETE`] messages are
+    /// refused (sled keeps a transaction's writes in memory).
+    pub fn fb_delete_folder(&self, folder: &AdminGroup) -> Result<Option<usize>, PfError> {
+        let _w = self.write_guard();
+        let i = &self.inner;
+        if self.folder(folder)?.is_none() {
+            return Ok(None);
+        }
+        let prefix = folder_prefix(folder);
+        let scan = |tree: &sled::Tree| -> Result<Vec<sled::IVec>, PfError> {
+            let mut keys = Vec::new();
+            for k in tree.scan_prefix(&prefix).keys() {
+                keys.push(k.map_err(StoreError::from)?);
+                if keys.len() > MAX_FOLDER_DELETE {
+                    return Err(PfError::TooLarge(MAX_FOLDER_DELETE));
+                }
+            }
+            Ok(keys)
+        };
+        let messages = scan(&i.messages)?;
+        let leaves = scan(&i.leaves)?;
+        let fkey = folder.key();
+        tx_result(
+            (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
+                for k in &messages {
+                    tm.remove(k)?;
+                }
+                for k in &leaves {
+                    tl.remove(k)?;
+                }
+                tf.remove(fkey.as_bytes())?;
+                Ok::<_, TxError>(())
+            }),
+        )?;
+        self.count_changed(0, -(messages.len() as i64));
+        self.flush()?;
+        Ok(Some(messages.len()))
+    }
+
+    /// Create many new messages in one transaction, each at its canonical leaf (bulk loads
+    /// and benchmarks). A message whose (folder, subject) already has one is skipped, so
+    /// this never makes duplicates; use [`Store::publish`] to update. Returns how many were
+    /// created.
+    pub fn fb_create_many(&self, msgs: &[PublishedMessage]) -> Result<usize, StoreError> {
+        let _w = self.write_guard();
+        let i = &self.inner;
+        let mut plan = Vec::new();
+        for m in msgs {
+            let fb = StoredFreeBusy::from_props(&m.props)
+                .map_err(|e| StoreError::Conflict(format!("refusing to publish: {e}")))?;
+            let prefix = message_prefix(&m.folder, &m.subject);
+            let leaf = canonical_leaf(&m.subject);
+            if !self.list_keys(&prefix).is_empty()
+                || i.leaves.get(leaf_key(&m.folder, &leaf))?.is_some()
+            {
+                continue;
+            }
+            let key = [prefix.as_slice(), &i.db.generate_id()?.to_be_bytes()].concat();
+            let now = now_us();
+            let rec = MessageRecord {
+                leaf,
+                subject: m.subject.as_str().to_string(),
+                created_us: now,
+                modified_us: now,
+                props: m.props.clone(),
+                fb,
+            };
+            plan.push((m.folder.clone(), key, rec));
+        }
+        let n = plan.len();
+        tx_result(
+            (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
+                for (folder, key, rec) in &plan {
+                    ensure_folder_tx(tf, folder)?;
+                    tl.insert(leaf_key(folder, &rec.leaf), key.as_slice())?;
+                    tm.insert(key.as_slice(), codec::encode(rec).map_err(codec_abort)?)?;
+                }
+                Ok::<_, TxError>(())
+            }),
+        )?;
+        self.count_changed(0, n as i64);
+        if n > 0 {
+            self.flush()?;
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::dav_xml::{XmlLimits, parse_proppatch};
+    use crate::store::testutil::temp_store;
+
+    const GCC: &[u8] = include_bytes!("../../tests/data/dav/gcc_create_freebusy.xml");
+
+    fn ag() -> AdminGroup {
+        AdminGroup::parse("EX:/o=Org/ou=AG").unwrap()
+    }
+
+    #[test]
+    fn one_proppatch_creates_a_readable_message() {
+        let (_d, s) = temp_store();
+        let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
+        let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
+        let FbPatchOutcome::Created(rec) = s.fb_patch(&ag(), leaf, &ops).unwrap() else {
+            panic!("expected a created message");
+        };
+        assert_eq!(rec.subject, "USER-/CN=RECIPIENTS/CN=ALIAS");
+        assert!(s.folder(&ag()).unwrap().is_some());
+        let subject = Subject::parse("user-/cn=recipients/cn=alias").unwrap();
+        let fb = s.freebusy_of(&ag(), &subject).unwrap().unwrap();
+        assert!(!fb.fb.busy.is_empty());
+        assert_eq!(
+            s.fb_message_at(&ag(), &leaf.to_lowercase()).unwrap(),
+            Some(rec.clone())
+        );
+        assert!(matches!(
+            s.fb_patch(&ag(), leaf, &ops).unwrap(),
+            FbPatchOutcome::Updated(_)
+        ));
+        assert_eq!(s.fb_messages(&ag()).count(), 1);
+        assert!(s.fb_delete_at(&ag(), leaf).unwrap());
+        assert!(!s.fb_delete_at(&ag(), leaf).unwrap());
+        assert!(s.freebusy_of(&ag(), &subject).unwrap().is_none());
+    }
+
+    #[test]
+    fn undecodable_or_rekeying_patches_change_nothing() {
+        let (_d, s) = temp_store();
+        let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
+        let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
+        s.fb_patch(&ag(), leaf, &ops).unwrap();
+        let before = s.fb_message_at(&ag(), leaf).unwrap();
+        let bad = [PatchOp::Set(
+            PropName::Mapi(tags::SCHEDULE_INFO_FREEBUSY_BUSY),
+            PropValue::MvBinary(vec![vec![1, 2, 3]]),
+        )];
+        assert!(matches!(
+            s.fb_patch(&ag(), leaf, &bad).unwrap(),
+            FbPatchOutcome::Refused(FbRefusal::Undecodable(_))
+        ));
+        let rename = [PatchOp::Set(
+            PropName::Mapi(tags::NORMALIZED_SUBJECT),
+            PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
+        )];
+        assert!(matches!(
+            s.fb_patch(&ag(), leaf, &rename).unwrap(),
+            FbPatchOutcome::Refused(FbRefusal::SubjectChanged { .. })
+        ));
+        assert_eq!(s.fb_message_at(&ag(), leaf).unwrap(), before);
+        // A leaf that is no free/busy subject, with no subject property, is refused.
+        let plain = [PatchOp::Set(
+            PropName::new("urn:x:", "a"),
+            PropValue::String("b".into()),
+        )];
+        assert!(matches!(
+            s.fb_patch(&ag(), "notes.txt", &plain).unwrap(),
+            FbPatchOutcome::Refused(FbRefusal::BadSubject(_))
+        ));
+        assert!(s.fb_message_at(&ag(), "notes.txt").unwrap().is_none());
+    }
+
+    #[test]
+    fn folders_are_created_and_deleted_with_their_messages() {
+        let (_d, s) = temp_store();
+        assert!(s.fb_create_folder(&ag()).unwrap());
+        assert!(!s.fb_create_folder(&ag()).unwrap());
+        let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
+        s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops)
+            .unwrap();
+        assert_eq!(s.stats().messages, 1, "a PROPPATCH create is counted");
+        assert_eq!(s.fb_delete_folder(&ag()).unwrap(), Some(1));
+        assert_eq!(s.stats().messages, 0, "a folder delete is counted");
+        assert_eq!(s.fb_delete_folder(&ag()).unwrap(), None);
+        assert!(s.list_folders().unwrap().is_empty());
+        assert_eq!(s.fb_messages(&ag()).count(), 0);
+    }
+}

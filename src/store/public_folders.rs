@@ -1,0 +1,578 @@
+//! The ordinary public-folder area: folders and items that WebDAV clients create anywhere
+//! under `/public/` outside `SCHEDULE+ FREE BUSY`, as they could on Exchange.
+//!
+//! Owns [`PfNode`] (a folder or an item: its names, times, version, content type and dead
+//! properties), the trees `pf_nodes` (key → node) and `pf_bodies` (key → item body, apart so
+//! that listings never load bodies), and the operations WebDAV needs: get, list children
+//! (streaming), PUT, MKCOL, PROPPATCH, recursive DELETE, COPY and MOVE. A path is a list of
+//! decoded names (`["litmus", "coll", "res"]`); the empty path is `/public/` itself and
+//! `NON_IPM_SUBTREE` is a system folder that always exists. Names match case-insensitively
+//! and keep the case they were created with.
+//!
+//! Key layout: `[depth] ++ name₁ ++ 0 ++ name₂ ++ 0 ++ … ++ nameₙ`, names folded to lower
+//! case. Putting the depth first makes the direct children of a folder one contiguous
+//! prefix (`[d+1] ++ folder ++ 0`), so a listing reads only the children, never the whole
+//! subtree, and a subtree is the same prefix at each deeper depth. `0` cannot occur in a
+//! name (URL decoding refuses NUL).
+//!
+//! Every write is one sled transaction over both trees, flushed before it returns, under
+//! the store's write lock (the pre-transaction reads that recursive operations need stay
+//! exact because writers are serialised). A recursive DELETE, COPY or MOVE touches at most
+//! [`MAX_TREE_ENTRIES`] nodes: sled holds a transaction's writes in memory, so a bigger
+//! operation is refused ([`PfError::TooLarge`]) rather than run partly. This module must not
+//! know about HTTP or URLs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::messages::now_us;
+use super::{Store, StoreError, codec, fold};
+use crate::protocol::dav_xml::PatchOp;
+use crate::protocol::mapi::{PropName, PropValue};
+
+/// The system folder under `/public/` that holds `SCHEDULE+ FREE BUSY`; it always exists.
+pub const NON_IPM_SUBTREE: &str = "NON_IPM_SUBTREE";
+
+/// Deepest path accepted (the depth is one key byte, and no client needs more).
+pub const MAX_PATH_DEPTH: usize = 64;
+
+/// Most nodes one recursive DELETE, COPY or MOVE may touch (one transaction, in memory).
+pub const MAX_TREE_ENTRIES: usize = 10_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PfKind {
+    Folder,
+    Item,
+}
+
+/// A folder or item of the ordinary area.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PfNode {
+    /// The names from `/public/` down to this node, case as created.
+    pub path: Vec<String>,
+    pub kind: PfKind,
+    pub created_us: i64,
+    pub modified_us: i64,
+    /// Changes on every write of the node (the ETag).
+    pub version: u64,
+    /// Items only: the Content-Type the body was PUT with.
+    pub content_type: Option<String>,
+    /// Items only: the body's length in bytes.
+    pub content_length: u64,
+    /// Dead properties, by name.
+    pub props: BTreeMap<PropName, PropValue>,
+}
+
+impl PfNode {
+    pub fn is_folder(&self) -> bool {
+        self.kind == PfKind::Folder
+    }
+
+    pub fn name(&self) -> &str {
+        self.path.last().map(String::as_str).unwrap_or("")
+    }
+}
+
+/// Why an operation on the ordinary area was refused; each maps to one status upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum PfError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("the parent folder does not exist; create it first (MKCOL)")]
+    NoParent,
+    #[error("the parent is an item, not a folder")]
+    ParentNotFolder,
+    #[error("something already exists at this path")]
+    Exists,
+    #[error("nothing exists at this path")]
+    NotFound,
+    #[error("this path is a folder")]
+    IsFolder,
+    #[error("paths are limited to {MAX_PATH_DEPTH} levels")]
+    TooDeep,
+    #[error(
+        "the operation would touch more than {0} entries in one transaction; work on smaller subtrees"
+    )]
+    TooLarge(usize),
+    #[error("the destination exists and Overwrite is F")]
+    DestinationExists,
+    #[error("the destination is inside the source")]
+    IntoItself,
+}
+
+type PfTx = ConflictableTransactionError<PfError>;
+
+fn pf_tx<T>(r: Result<T, TransactionError<PfError>>) -> Result<T, PfError> {
+    r.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => PfError::Store(StoreError::Sled(e)),
+    })
+}
+
+fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>, PfTx> {
+    codec::encode(v).map_err(|e| ConflictableTransactionError::Abort(StoreError::Codec(e).into()))
+}
+
+/// What a write did to its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PfWrite {
+    Created,
+    Replaced,
+}
+
+/// How much of a folder COPY takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyDepth {
+    /// The folder itself with its properties, no members (`Depth: 0`).
+    Zero,
+    Infinity,
+}
+
+fn body_of(path: &[String]) -> Vec<u8> {
+    let mut k = Vec::new();
+    for (i, name) in path.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(fold(name).as_bytes());
+    }
+    k
+}
+
+fn node_key(path: &[String]) -> Vec<u8> {
+    let mut k = vec![path.len() as u8];
+    k.extend_from_slice(&body_of(path));
+    k
+}
+
+/// The prefix of `path`'s descendants at `depth` (> path.len()).
+fn descendants_prefix(path: &[String], depth: usize) -> Vec<u8> {
+    let mut k = vec![depth as u8];
+    if !path.is_empty() {
+        k.extend_from_slice(&body_of(path));
+        k.push(0);
+    }
+    k
+}
+
+fn is_system_folder(path: &[String]) -> bool {
+    path.len() == 1 && path[0].eq_ignore_ascii_case(NON_IPM_SUBTREE)
+}
+
+/// A lazy listing of a folder's direct children; nothing is read before it is asked for.
+pub struct PfChildren {
+    iter: sled::Iter,
+}
+
+impl Iterator for PfChildren {
+    type Item = Result<PfNode, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (_, v) = match self.iter.next()? {
+            Ok(kv) => kv,
+            Err(e) => return Some(Err(e.into())),
+        };
+        Some(codec::decode(&v).map_err(StoreError::from))
+    }
+}
+
+impl Store {
+    /// The node at `path`, if any. The root and `NON_IPM_SUBTREE` are not nodes.
+    pub fn pf_get(&self, path: &[String]) -> Result<Option<PfNode>, StoreError> {
+        if path.is_empty() || path.len() > MAX_PATH_DEPTH {
+            return Ok(None);
+        }
+        match self.inner.pf_nodes.get(node_key(path))? {
+            Some(v) => Ok(Some(codec::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The direct children of the folder at `path` (the root for `[]`), by folded name.
+    pub fn pf_children(&self, path: &[String]) -> PfChildren {
+        PfChildren {
+            iter: self
+                .inner
+                .pf_nodes
+                .scan_prefix(descendants_prefix(path, path.len() + 1)),
+        }
+    }
+
+    /// An item's body.
+    pub fn pf_body(&self, path: &[String]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .inner
+            .pf_bodies
+            .get(node_key(path))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Is there a folder that can hold a new member at `path`? Returns `path` spelt as
+    /// stored (ancestors keep the case they were created with; the new name as given).
+    fn check_parent(&self, path: &[String]) -> Result<Vec<String>, PfError> {
+        let Some((name, parent)) = path.split_last() else {
+            return Err(PfError::Exists);
+        };
+        if path.len() > MAX_PATH_DEPTH {
+            return Err(PfError::TooDeep);
+        }
+        let mut stored = if parent.is_empty() {
+            Vec::new()
+        } else if is_system_folder(parent) {
+            vec![NON_IPM_SUBTREE.to_string()]
+        } else {
+            match self.pf_get(parent)? {
+                Some(n) if n.is_folder() => n.path,
+                Some(_) => return Err(PfError::ParentNotFolder),
+                None => return Err(PfError::NoParent),
+            }
+        };
+        stored.push(name.clone());
+        Ok(stored)
+    }
+
+    /// Create or replace the item at `path` with `body`. A replaced item keeps its dead
+    /// properties and creation time.
+    pub fn pf_put(
+        &self,
+        path: &[String],
+        body: &[u8],
+        content_type: Option<String>,
+    ) -> Result<PfWrite, PfError> {
+        let _w = self.write_guard();
+        let stored_path = self.check_parent(path)?;
+        let existing = self.pf_get(path)?;
+        if existing.as_ref().is_some_and(PfNode::is_folder) || is_system_folder(path) {
+            return Err(PfError::IsFolder);
+        }
+        let now = now_us();
+        let version = self.inner.db.generate_id().map_err(StoreError::from)?;
+        let outcome = if existing.is_some() {
+            PfWrite::Replaced
+        } else {
+            PfWrite::Created
+        };
+        let node = match existing {
+            Some(old) => PfNode {
+                modified_us: now,
+                version,
+                content_type,
+                content_length: body.len() as u64,
+                ..old
+            },
+            None => PfNode {
+                path: stored_path,
+                kind: PfKind::Item,
+                created_us: now,
+                modified_us: now,
+                version,
+                content_type,
+                content_length: body.len() as u64,
+                props: BTreeMap::new(),
+            },
+        };
+        let key = node_key(path);
+        let i = &self.inner;
+        pf_tx((&i.pf_nodes, &i.pf_bodies).transaction(|(tn, tb)| {
+            tn.insert(key.as_slice(), enc(&node)?)?;
+            tb.insert(key.as_slice(), body)?;
+            Ok::<_, PfTx>(())
+        }))?;
+        self.flush()?;
+        Ok(outcome)
+    }
+
+    /// Create the folder at `path`.
+    pub fn pf_mkcol(&self, path: &[String]) -> Result<(), PfError> {
+        let _w = self.write_guard();
+        if is_system_folder(path) || self.pf_get(path)?.is_some() {
+            return Err(PfError::Exists);
+        }
+        let stored_path = self.check_parent(path)?;
+        let now = now_us();
+        let node = PfNode {
+            path: stored_path,
+            kind: PfKind::Folder,
+            created_us: now,
+            modified_us: now,
+            version: self.inner.db.generate_id().map_err(StoreError::from)?,
+            content_type: None,
+            content_length: 0,
+            props: BTreeMap::new(),
+        };
+        let key = node_key(path);
+        pf_tx(self.inner.pf_nodes.transaction(|tn| {
+            tn.insert(key.as_slice(), enc(&node)?)?;
+            Ok::<_, PfTx>(())
+        }))?;
+        self.flush()?;
+        Ok(())
+    }
+
+    /// Apply PROPPATCH instructions in order to the node's dead properties, all at once.
+    /// The caller has already refused protected (live) properties.
+    pub fn pf_patch(&self, path: &[String], ops: &[PatchOp]) -> Result<PfNode, PfError> {
+        let _w = self.write_guard();
+        let mut node = self.pf_get(path)?.ok_or(PfError::NotFound)?;
+        for op in ops {
+            match op {
+                PatchOp::Set(name, value) => {
+                    node.props.insert(name.clone(), value.clone());
+                }
+                PatchOp::Remove(name) => {
+                    node.props.remove(name);
+                }
+            }
+        }
+        node.version = self.inner.db.generate_id().map_err(StoreError::from)?;
+        let key = node_key(path);
+        pf_tx(self.inner.pf_nodes.transaction(|tn| {
+            tn.insert(key.as_slice(), enc(&node)?)?;
+            Ok::<_, PfTx>(())
+        }))?;
+        self.flush()?;
+        Ok(node)
+    }
+
+    /// The node at `path` and every node below it, parents before children. Read outside
+    /// any transaction; callers hold the write lock, which keeps the list exact.
+    fn subtree(&self, path: &[String]) -> Result<Vec<(Vec<u8>, PfNode)>, PfError> {
+        let root = self.pf_get(path)?.ok_or(PfError::NotFound)?;
+        let mut out = vec![(node_key(path), root)];
+        if !out[0].1.is_folder() {
+            return Ok(out);
+        }
+        for depth in path.len() + 1..=MAX_PATH_DEPTH {
+            let before = out.len();
+            for kv in self
+                .inner
+                .pf_nodes
+                .scan_prefix(descendants_prefix(path, depth))
+            {
+                let (k, v) = kv.map_err(StoreError::from)?;
+                out.push((k.to_vec(), codec::decode(&v).map_err(StoreError::from)?));
+                if out.len() > MAX_TREE_ENTRIES {
+                    return Err(PfError::TooLarge(MAX_TREE_ENTRIES));
+                }
+            }
+            // The tree is connected: no node at this depth means none deeper.
+            if out.len() == before {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Delete the node at `path` and everything below it; returns how many nodes went.
+    pub fn pf_delete(&self, path: &[String]) -> Result<usize, PfError> {
+        let _w = self.write_guard();
+        let nodes = self.subtree(path)?;
+        let i = &self.inner;
+        pf_tx((&i.pf_nodes, &i.pf_bodies).transaction(|(tn, tb)| {
+            for (k, _) in &nodes {
+                tn.remove(k.as_slice())?;
+                tb.remove(k.as_slice())?;
+            }
+            Ok::<_, PfTx>(())
+        }))?;
+        self.flush()?;
+        Ok(nodes.len())
+    }
+
+    /// COPY (`keep_source`) or MOVE `from` to `to`. With `overwrite`, whatever is at `to`
+    /// is deleted first (RFC 4918 §9.8.4, §9.9.3), in the same transaction. Dead properties
+    /// travel; a copy gets new times and versions, a move keeps them.
+    pub fn pf_transfer(
+        &self,
+        from: &[String],
+        to: &[String],
+        depth: CopyDepth,
+        overwrite: bool,
+        keep_source: bool,
+    ) -> Result<PfWrite, PfError> {
+        let _w = self.write_guard();
+        if to.len() >= from.len() && body_of(&to[..from.len()]) == body_of(from) {
+            return Err(PfError::IntoItself);
+        }
+        let mut source = self.subtree(from)?;
+        if depth == CopyDepth::Zero {
+            source.truncate(1);
+        }
+        let to = self.check_parent(to)?;
+        let to = to.as_slice();
+        if is_system_folder(to) {
+            return Err(PfError::Exists);
+        }
+        let existing = match self.subtree(to) {
+            Ok(nodes) => nodes,
+            Err(PfError::NotFound) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        if !existing.is_empty() && !overwrite {
+            return Err(PfError::DestinationExists);
+        }
+        let removed_source = if keep_source {
+            Vec::new()
+        } else {
+            source.clone()
+        };
+        if source.len() + existing.len() + removed_source.len() > 3 * MAX_TREE_ENTRIES {
+            return Err(PfError::TooLarge(MAX_TREE_ENTRIES));
+        }
+        // Bodies are read before the transaction too (sled deadlocks on plain reads
+        // inside one).
+        let now = now_us();
+        let mut writes = Vec::with_capacity(source.len());
+        for (k, node) in &source {
+            let body = if node.is_folder() {
+                None
+            } else {
+                Some(
+                    self.inner
+                        .pf_bodies
+                        .get(k)
+                        .map_err(StoreError::from)?
+                        .map(|b| b.to_vec())
+                        .unwrap_or_default(),
+                )
+            };
+            let mut moved = node.clone();
+            moved.path = [to, &node.path[from.len()..]].concat();
+            if moved.path.len() > MAX_PATH_DEPTH {
+                return Err(PfError::TooDeep);
+            }
+            if keep_source {
+                moved.created_us = now;
+                moved.modified_us = now;
+                moved.version = self.inner.db.generate_id().map_err(StoreError::from)?;
+            }
+            writes.push((node_key(&moved.path), moved, body));
+        }
+        let outcome = if existing.is_empty() {
+            PfWrite::Created
+        } else {
+            PfWrite::Replaced
+        };
+        let i = &self.inner;
+        pf_tx((&i.pf_nodes, &i.pf_bodies).transaction(|(tn, tb)| {
+            for (k, _) in existing.iter().chain(&removed_source) {
+                tn.remove(k.as_slice())?;
+                tb.remove(k.as_slice())?;
+            }
+            for (k, node, body) in &writes {
+                tn.insert(k.as_slice(), enc(node)?)?;
+                if let Some(b) = body {
+                    tb.insert(k.as_slice(), b.as_slice())?;
+                }
+            }
+            Ok::<_, PfTx>(())
+        }))?;
+        self.flush()?;
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testutil::temp_store;
+
+    fn p(s: &str) -> Vec<String> {
+        s.split('/')
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    fn names(s: &Store, path: &str) -> Vec<String> {
+        s.pf_children(&p(path))
+            .map(|n| n.unwrap().name().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn mkcol_put_list_and_case_insensitive_lookup() {
+        let (_d, s) = temp_store();
+        s.pf_mkcol(&p("Lab")).unwrap();
+        assert!(matches!(s.pf_mkcol(&p("lab")), Err(PfError::Exists)));
+        assert!(matches!(s.pf_mkcol(&p("x/y")), Err(PfError::NoParent)));
+        assert_eq!(
+            s.pf_put(&p("LAB/a.txt"), b"hello", None).unwrap(),
+            PfWrite::Created
+        );
+        assert!(matches!(
+            s.pf_mkcol(&p("lab/a.txt/b")),
+            Err(PfError::ParentNotFolder)
+        ));
+        s.pf_mkcol(&p("lab/sub")).unwrap();
+        s.pf_put(&p("lab/sub/deep"), b"x", None).unwrap();
+        assert_eq!(names(&s, "lab"), ["a.txt", "sub"]);
+        assert_eq!(names(&s, ""), ["Lab"]);
+        assert_eq!(
+            s.pf_get(&p("lab/A.TXT")).unwrap().unwrap().path,
+            p("Lab/a.txt")
+        );
+        assert_eq!(s.pf_body(&p("lab/a.txt")).unwrap().unwrap(), b"hello");
+        assert_eq!(
+            s.pf_put(&p("lab/a.txt"), b"bye", None).unwrap(),
+            PfWrite::Replaced
+        );
+        // NON_IPM_SUBTREE always exists and can hold ordinary folders.
+        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine")).unwrap();
+        assert!(matches!(
+            s.pf_mkcol(&p("non_ipm_subtree")),
+            Err(PfError::Exists)
+        ));
+    }
+
+    #[test]
+    fn delete_is_recursive_and_copy_move_carry_props() {
+        let (_d, s) = temp_store();
+        s.pf_mkcol(&p("a")).unwrap();
+        s.pf_mkcol(&p("a/b")).unwrap();
+        s.pf_put(&p("a/b/c"), b"body", Some("text/plain".into()))
+            .unwrap();
+        let name = PropName::new("urn:x:", "colour");
+        s.pf_patch(
+            &p("a/b/c"),
+            &[PatchOp::Set(name.clone(), PropValue::String("red".into()))],
+        )
+        .unwrap();
+        assert_eq!(
+            s.pf_transfer(&p("a"), &p("z"), CopyDepth::Infinity, false, true)
+                .unwrap(),
+            PfWrite::Created
+        );
+        let c = s.pf_get(&p("z/b/c")).unwrap().unwrap();
+        assert_eq!(c.props.get(&name), Some(&PropValue::String("red".into())));
+        assert_eq!(s.pf_body(&p("z/b/c")).unwrap().unwrap(), b"body");
+        assert!(matches!(
+            s.pf_transfer(&p("a"), &p("z"), CopyDepth::Infinity, false, true),
+            Err(PfError::DestinationExists)
+        ));
+        assert!(matches!(
+            s.pf_transfer(&p("a"), &p("a/b/x"), CopyDepth::Infinity, true, true),
+            Err(PfError::IntoItself)
+        ));
+        // Move with overwrite replaces the destination wholesale.
+        assert_eq!(
+            s.pf_transfer(&p("a/b"), &p("z"), CopyDepth::Infinity, true, false)
+                .unwrap(),
+            PfWrite::Replaced
+        );
+        assert!(s.pf_get(&p("a/b")).unwrap().is_none());
+        assert!(s.pf_get(&p("z/b")).unwrap().is_none());
+        assert!(s.pf_get(&p("z/c")).unwrap().is_some());
+        // Depth 0 copies the folder alone.
+        s.pf_transfer(&p("z"), &p("y"), CopyDepth::Zero, false, true)
+            .unwrap();
+        assert!(names(&s, "y").is_empty());
+        assert_eq!(s.pf_delete(&p("z")).unwrap(), 2);
+        assert!(s.pf_get(&p("z/c")).unwrap().is_none());
+        assert!(s.pf_body(&p("z/c")).unwrap().is_none());
+        assert!(matches!(s.pf_delete(&p("z")), Err(PfError::NotFound)));
+    }
+}

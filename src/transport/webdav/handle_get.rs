@@ -1,0 +1,232 @@
+//! GET and HEAD. A browser (`Accept: text/html`, no `Translate: f`) gets HTML from
+//! [`browse_page`]: a folder listing (streamed, so a folder of 100,000 messages is fine), a
+//! free/busy message page (owner, publish range, a day-by-day timeline of what the
+//! `?Cmd=freebusy` query answers, blocks, raw properties) or an error page.
+//! Everyone else gets the stored body of an item (a free/busy message: a small
+//! `message/rfc822` carrying its subject; its data lives in properties) and the HTML listing
+//! for a folder, which has no body of its own. ETag and Last-Modified on everything;
+//! `If-None-Match` answers 304.
+
+use std::collections::BTreeMap;
+
+use warp::http::{HeaderValue, StatusCode, header};
+
+use super::handle_propfind::members_of;
+use super::props::{Entry, rfc822_body};
+use super::{DavError, Found, Resource, SinkError, header_str, locate, stream_response};
+use crate::protocol::browse_page::{self, Crumb, FolderRow, MessageView};
+use crate::protocol::dav_xml::values::write_content;
+use crate::protocol::mapi::{PropName, PropValue, tags};
+use crate::protocol::query::UserAddress;
+use crate::protocol::time::{FileTime, format_rfc3339};
+use crate::protocol::wss_name::unescape_segment;
+use crate::store::MessageRecord;
+use crate::transport::{AppState, Request, Response, bytes_response};
+
+/// Does the client want a page rather than the item itself?
+fn wants_html(req: &Request) -> bool {
+    let translate_off = header_str(req, "translate").is_some_and(|v| v.eq_ignore_ascii_case("f"));
+    let html =
+        header_str(req, "accept").is_some_and(|v| v.to_ascii_lowercase().contains("text/html"));
+    html && !translate_off
+}
+
+pub async fn get(state: &AppState, req: Request, target: &Resource) -> Result<Response, DavError> {
+    let browser = wants_html(&req);
+    match answer(state, req, target).await {
+        // A browser gets its failures as a page too.
+        Err(e) if browser && e.status.is_client_error() => {
+            let page = browse_page::error_page(
+                e.status.as_u16(),
+                e.status.canonical_reason().unwrap_or("Error"),
+                &e.message,
+            );
+            let mut r = bytes_response(e.status, "text/html; charset=utf-8", page.into_bytes());
+            *r.status_mut() = e.status;
+            Ok(r)
+        }
+        other => other,
+    }
+}
+
+async fn answer(state: &AppState, req: Request, target: &Resource) -> Result<Response, DavError> {
+    let found = locate(state, target).await?.require()?;
+    let entry = Entry::from_found(&found)
+        .ok_or_else(|| DavError::not_found("nothing exists at this URL"))?;
+    if header_str(&req, "if-none-match")
+        .is_some_and(|v| v == "*" || v.split(',').any(|t| t.trim() == entry.etag))
+    {
+        let mut r = Response::new(Default::default());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        return Ok(with_validators(r, &entry));
+    }
+    let browser = wants_html(&req);
+    let r = match &found {
+        f if f.is_collection() => folder_page(state, found.clone(), &entry),
+        Found::FbItem(_, rec) if browser => {
+            let (e, rec) = (entry.clone(), rec.clone());
+            let html = state.blocking(move |st| message_page(st, &e, &rec)).await?;
+            bytes_response(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                html.into_bytes(),
+            )
+        }
+        Found::FbItem(..) => bytes_response(
+            StatusCode::OK,
+            "message/rfc822",
+            rfc822_body(entry.subject.as_deref().unwrap_or_default()).into_bytes(),
+        ),
+        Found::Node(n) => {
+            let path = n.path.clone();
+            let body = state
+                .blocking(move |st| st.store().pf_body(&path))
+                .await??
+                .unwrap_or_default();
+            let mut r = Response::new(body.into());
+            let ct = entry
+                .content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream");
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(ct)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            );
+            r
+        }
+        _ => return Err(DavError::not_found("nothing exists at this URL")),
+    };
+    Ok(with_validators(r, &entry))
+}
+
+fn with_validators(mut r: Response, e: &Entry) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&e.etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&e.last_modified()) {
+        r.headers_mut().insert(header::LAST_MODIFIED, v);
+    }
+    r
+}
+
+fn folder_page(state: &AppState, found: Found, entry: &Entry) -> Response {
+    let entry = entry.clone();
+    let intro = match &found {
+        Found::FbRoot => {
+            Some("One folder per administrative group; each holds one free/busy message per user.")
+        }
+        Found::FbFolder(_) => Some(
+            "The free/busy messages of this administrative group. Open one to see what the ?Cmd=freebusy query answers for its user.",
+        ),
+        _ => None,
+    };
+    stream_response(
+        state,
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        move |st, sink| {
+            let head = browse_page::folder_page_head(&entry.name, &crumbs(&entry.href), intro);
+            sink.buf.extend_from_slice(head.as_bytes());
+            let mut count = 0;
+            for e in members_of(st.store(), &found, None)? {
+                let e = e?;
+                let row = FolderRow {
+                    note: owner_dn(&e.props).map(str::to_string),
+                    size: e.content_length,
+                    modified: jiff::Timestamp::from_microsecond(e.modified_us).ok(),
+                    is_folder: e.collection,
+                    href: e.href,
+                    name: e.name,
+                };
+                sink.buf
+                    .extend_from_slice(browse_page::folder_row(&row).as_bytes());
+                count += 1;
+                sink.flush_if_full()?;
+            }
+            sink.buf
+                .extend_from_slice(browse_page::folder_page_tail(count).as_bytes());
+            Ok::<_, SinkError>(())
+        },
+    )
+}
+
+/// The breadcrumb trail of an href: `/public/`, then each folder down to it.
+fn crumbs(href: &str) -> Vec<Crumb> {
+    let mut at = String::from("/");
+    href.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|seg| {
+            at.push_str(seg);
+            at.push('/');
+            Crumb {
+                label: unescape_segment(seg).unwrap_or_else(|_| seg.to_string()),
+                href: at.clone(),
+            }
+        })
+        .collect()
+}
+
+fn owner_dn(props: &BTreeMap<PropName, PropValue>) -> Option<&str> {
+    props
+        .get(&PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS))
+        .and_then(PropValue::as_str)
+}
+
+/// The page of one free/busy message: owner, range, timeline, blocks, raw properties.
+fn message_page(st: &AppState, entry: &Entry, rec: &MessageRecord) -> String {
+    let dn = owner_dn(&rec.props);
+    let user = dn.and_then(|d| {
+        st.store()
+            .find_user(&UserAddress::Ex(d.to_string()))
+            .ok()
+            .flatten()
+    });
+    let props: Vec<(String, String)> = rec
+        .props
+        .iter()
+        .map(|(n, v)| {
+            let mut text = Vec::new();
+            write_content(&mut text, v);
+            (n.to_string(), String::from_utf8_lossy(&text).into_owned())
+        })
+        .collect();
+    let published = match rec
+        .props
+        .get(&PropName::Mapi(tags::FREEBUSY_RANGE_TIMESTAMP))
+    {
+        Some(PropValue::SysTime(t)) => Some(FileTime(*t).to_timestamp()),
+        _ => None,
+    };
+    let now = st.clock().now();
+    let query_href = user.as_ref().map(|u| {
+        let (start, end) = match rec.fb.range {
+            Some(r) => (r.start.to_timestamp(), r.end.to_timestamp()),
+            None => (now, now + jiff::SignedDuration::from_hours(24 * 30)),
+        };
+        let addr: String =
+            form_urlencoded::byte_serialize(format!("SMTP:{}", u.mail).as_bytes()).collect();
+        format!(
+            "/public/?Cmd=freebusy&start={}&end={}&interval=30&u={addr}",
+            format_rfc3339(start),
+            format_rfc3339(end)
+        )
+    });
+    let view = MessageView {
+        subject: entry.subject.as_deref().unwrap_or(&rec.subject),
+        leaf: &rec.leaf,
+        owner_name: user.as_ref().map(|u| u.display_name.as_str()),
+        owner_mail: user.as_ref().map(|u| u.mail.as_str()),
+        legacy_dn: dn,
+        range: rec.fb.range,
+        fb: &rec.fb.fb,
+        modified: jiff::Timestamp::from_microsecond(rec.modified_us)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        published,
+        props: &props,
+        query_href: query_href.as_deref(),
+        now,
+    };
+    let folder = entry.parent.as_deref().unwrap_or("/public/");
+    browse_page::message_page(&view, &crumbs(folder))
+}

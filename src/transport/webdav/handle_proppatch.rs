@@ -1,0 +1,165 @@
+//! PROPPATCH: `set` and `remove` in document order, all or nothing, answered with RFC
+//! 4918's per-property 207 (a failing property gets its status, every other one 424 Failed
+//! Dependency) or, with `Brief: t` and full success, a bare 200 as Exchange gives.
+//!
+//! On a free/busy message URL that does not exist yet, PROPPATCH creates the message, the
+//! way Google Calendar Connector publishes (one request per user). The store decodes the
+//! result before writing it, so the `?Cmd=freebusy` answer reflects it at once, and a set
+//! that would leave the message undecodable is refused with 409 on the month/block
+//! properties it touched, naming the reason in `responsedescription`.
+
+use std::collections::HashSet;
+
+use warp::http::{Method, StatusCode};
+
+use super::path::{fb_item_href, ordinary_href};
+use super::props::is_protected;
+use super::{DavError, Found, MULTISTATUS_TYPE, Resource, brief, locate, xml_body};
+use crate::protocol::dav_xml::values::escape_text;
+use crate::protocol::dav_xml::{
+    PatchOp, ResponseBuilder, XmlLimits, multistatus_head, multistatus_tail, parse_proppatch,
+};
+use crate::protocol::mapi::{PropName, tags};
+use crate::protocol::pffb::PffbKind;
+use crate::store::{FbPatchOutcome, FbRefusal};
+use crate::transport::{AppState, Request, Response, bytes_response};
+
+fn op_name(op: &PatchOp) -> &PropName {
+    match op {
+        PatchOp::Set(n, _) | PatchOp::Remove(n) => n,
+    }
+}
+
+pub async fn proppatch(
+    state: &AppState,
+    mut req: Request,
+    target: &Resource,
+) -> Result<Response, DavError> {
+    let found = locate(state, target).await?;
+    let href = match &found {
+        Found::Node(n) => ordinary_href(&n.path, n.is_folder()),
+        Found::FbItem(folder, rec) => fb_item_href(folder, &rec.leaf),
+        Found::Missing(Resource::FbItem(folder, leaf)) => fb_item_href(folder, leaf),
+        Found::Missing(_) => return Err(DavError::not_found("nothing exists at this URL")),
+        other => {
+            return Err(DavError::not_allowed(
+                &Method::from_bytes(b"PROPPATCH").expect("token"),
+                other,
+            ));
+        }
+    };
+    let body = xml_body(state, &mut req).await?;
+    let ops = parse_proppatch(&body, &XmlLimits::default())?;
+    let brief = brief(&req);
+
+    if ops.iter().any(|op| is_protected(op_name(op))) {
+        return Ok(failed(&href, &ops, is_protected, 403, None));
+    }
+    match found {
+        Found::Node(n) => {
+            let path = n.path.clone();
+            let patch = ops.clone();
+            state
+                .blocking(move |st| st.store().pf_patch(&path, &patch))
+                .await??;
+        }
+        Found::FbItem(folder, rec) => {
+            let leaf = rec.leaf.clone();
+            if let Some(refused) = fb_patch(state, folder, leaf, &href, &ops).await? {
+                return Ok(refused);
+            }
+        }
+        Found::Missing(Resource::FbItem(folder, leaf)) => {
+            if let Some(refused) = fb_patch(state, folder, leaf, &href, &ops).await? {
+                return Ok(refused);
+            }
+        }
+        _ => unreachable!("filtered above"),
+    }
+    if brief {
+        let mut r = Response::new(Default::default());
+        *r.status_mut() = StatusCode::OK;
+        return Ok(r);
+    }
+    let mut rb = ResponseBuilder::new(&href);
+    let mut seen = HashSet::new();
+    for op in &ops {
+        if seen.insert(op_name(op)) {
+            rb.prop_name_only(op_name(op));
+        }
+    }
+    Ok(answer(&rb, None))
+}
+
+/// Run the free/busy PROPPATCH; `Ok(Some(response))` is a refusal already answered.
+async fn fb_patch(
+    state: &AppState,
+    folder: crate::protocol::legacy_dn::AdminGroup,
+    leaf: String,
+    href: &str,
+    ops: &[PatchOp],
+) -> Result<Option<Response>, DavError> {
+    let patch = ops.to_vec();
+    let outcome = state
+        .blocking(move |st| st.store().fb_patch(&folder, &leaf, &patch))
+        .await??;
+    let refusal = match outcome {
+        FbPatchOutcome::Created(_) | FbPatchOutcome::Updated(_) => return Ok(None),
+        FbPatchOutcome::Refused(r) => r,
+    };
+    let blamed: fn(&PropName) -> bool = match refusal {
+        FbRefusal::Undecodable(_) => |n| matches!(n, PropName::Mapi(t) if PffbKind::owns(*t)),
+        FbRefusal::BadSubject(_) | FbRefusal::SubjectChanged { .. } => |n| {
+            *n == PropName::Mapi(tags::SUBJECT)
+                || *n == PropName::Mapi(tags::NORMALIZED_SUBJECT)
+                || *n == PropName::mapi_subject()
+        },
+    };
+    // When no property of the request is to blame (the URL's leaf gave the bad subject),
+    // every property fails with the refusal's status.
+    let any = ops.iter().any(|op| blamed(op_name(op)));
+    let reason = refusal.to_string();
+    let resp = if any {
+        failed(href, ops, blamed, 409, Some(&reason))
+    } else {
+        failed(href, ops, |_| true, 409, Some(&reason))
+    };
+    Ok(Some(resp))
+}
+
+/// The 207 of a failed PROPPATCH: `status` for the blamed properties, 424 for the rest.
+fn failed(
+    href: &str,
+    ops: &[PatchOp],
+    blamed: impl Fn(&PropName) -> bool,
+    status: u16,
+    reason: Option<&str>,
+) -> Response {
+    let mut rb = ResponseBuilder::new(href);
+    let mut seen = HashSet::new();
+    for op in ops {
+        let n = op_name(op);
+        if seen.insert(n) {
+            rb.prop_status(n, if blamed(n) { status } else { 424 });
+        }
+    }
+    answer(&rb, reason)
+}
+
+fn answer(rb: &ResponseBuilder, reason: Option<&str>) -> Response {
+    let mut out = multistatus_head().as_bytes().to_vec();
+    rb.write(&mut out);
+    if let Some(reason) = reason {
+        // RFC 4918 §14.24: responsedescription closes a response.
+        const END: &[u8] = b"</a:response>";
+        if out.ends_with(END) {
+            out.truncate(out.len() - END.len());
+            out.extend_from_slice(b"<a:responsedescription>");
+            escape_text(&mut out, reason);
+            out.extend_from_slice(b"</a:responsedescription>");
+            out.extend_from_slice(END);
+        }
+    }
+    out.extend_from_slice(multistatus_tail().as_bytes());
+    bytes_response(StatusCode::MULTI_STATUS, MULTISTATUS_TYPE, out)
+}

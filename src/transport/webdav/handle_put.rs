@@ -1,0 +1,45 @@
+//! PUT: the body of an item in the ordinary area (created or replaced, dead properties
+//! kept). Free/busy messages are written with PROPPATCH, as Exchange clients do.
+
+use warp::http::{HeaderValue, Method, StatusCode, header};
+
+use super::props::Entry;
+use super::{DavError, Found, Resource, header_str, locate};
+use crate::store::PfWrite;
+use crate::transport::{AppState, Request, Response};
+
+pub async fn put(
+    state: &AppState,
+    mut req: Request,
+    target: &Resource,
+) -> Result<Response, DavError> {
+    let found = locate(state, target).await?;
+    let path = match &found {
+        Found::Missing(Resource::Ordinary(p)) => p.clone(),
+        Found::Node(n) if !n.is_folder() => n.path.clone(),
+        other => return Err(DavError::not_allowed(&Method::PUT, other)),
+    };
+    let content_type = header_str(&req, "content-type")
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    // Item bodies are documents, not XML requests: they get the larger admin cap.
+    let body = req.body(state.limits().max_admin_body).await?;
+    let (outcome, node) = state
+        .blocking(move |st| {
+            let outcome = st.store().pf_put(&path, &body, content_type)?;
+            Ok::<_, DavError>((outcome, st.store().pf_get(&path)?))
+        })
+        .await??;
+    let mut r = Response::new(Default::default());
+    *r.status_mut() = match outcome {
+        PfWrite::Created => StatusCode::CREATED,
+        PfWrite::Replaced => StatusCode::NO_CONTENT,
+    };
+    if let Some(n) = node {
+        let e = Entry::node(n);
+        if let Ok(v) = HeaderValue::from_str(&e.etag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+    }
+    Ok(r)
+}

@@ -1,0 +1,443 @@
+//! WebDAV over the public-folder store: the dispatcher, the one error mapping, and the
+//! streaming of large answers.
+//!
+//! [`handle`] resolves the URL ([`path::resolve`] → [`Resource`]) and matches on the method;
+//! each method family has its own file (`handle_*.rs`). Handlers look the resource up once
+//! ([`locate`] → [`Found`]), answer with [`Response`]s or fail with a [`DavError`], whose
+//! [`DavError::into_response`] is the one place failures become statuses (with `Allow` on a
+//! 405 and an RFC 4918 `DAV:error` body where a precondition names one). Live properties are
+//! computed in [`props`].
+//!
+//! Multistatus answers and folder pages are produced on the blocking pool and streamed
+//! through a small bounded channel ([`stream_response`]): a folder of 100,000 messages is read
+//! lazily from sled and written in 64 KiB chunks, so memory does not grow with folder size,
+//! and a client that goes away stops the producer.
+//!
+//! Must not touch: the `?Cmd=freebusy` query (routed before this module) and the store's
+//! byte formats.
+
+mod handle_copymove;
+mod handle_delete;
+mod handle_get;
+mod handle_mkcol;
+mod handle_options;
+mod handle_propfind;
+mod handle_proppatch;
+mod handle_put;
+mod handle_search;
+pub mod path;
+mod props;
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::Stream;
+use tokio::sync::mpsc;
+use warp::Reply;
+use warp::http::{HeaderValue, Method, StatusCode, header};
+
+use super::{AppState, HttpError, Request, Response, text_response};
+use crate::protocol::dav_xml::{XmlError, error_body};
+use crate::protocol::wss_name::NameError;
+use crate::store::{FolderRecord, MessageRecord, PfError, PfNode, StoreError};
+
+pub use path::Resource;
+
+/// A failed WebDAV request, on its way to becoming one response.
+#[derive(Debug)]
+pub struct DavError {
+    pub status: StatusCode,
+    pub message: String,
+    allow: Option<&'static str>,
+    /// An RFC 4918 precondition element for a `DAV:error` body.
+    condition: Option<&'static str>,
+}
+
+impl DavError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        DavError {
+            status,
+            message: message.into(),
+            allow: None,
+            condition: None,
+        }
+    }
+
+    pub fn bad_request(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, m)
+    }
+
+    pub fn not_found(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, m)
+    }
+
+    pub fn conflict(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, m)
+    }
+
+    pub fn forbidden(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, m)
+    }
+
+    /// 405 with the methods the resource does allow.
+    pub fn not_allowed(method: &Method, found: &Found) -> Self {
+        let allow = found.allow();
+        DavError {
+            allow: Some(allow),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed here; allowed: {allow}"),
+            )
+        }
+    }
+
+    /// A refusal with an RFC 4918 precondition body (`propfind-finite-depth`, …).
+    pub fn precondition(status: StatusCode, condition: &'static str, m: impl Into<String>) -> Self {
+        DavError {
+            condition: Some(condition),
+            ..Self::new(status, m)
+        }
+    }
+
+    pub fn into_response(self) -> Response {
+        let mut r = match self.condition {
+            Some(c) => {
+                let mut r = Response::new(error_body(c).into());
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/xml; charset=utf-8"),
+                );
+                r
+            }
+            None => {
+                let mut body = self.message.clone();
+                body.push('\n');
+                text_response(self.status, body)
+            }
+        };
+        *r.status_mut() = self.status;
+        if let Some(allow) = self.allow {
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if self.status.is_server_error() {
+            tracing::error!(status = self.status.as_u16(), message = %self.message, "WebDAV request failed");
+        }
+        r
+    }
+}
+
+impl From<HttpError> for DavError {
+    fn from(e: HttpError) -> Self {
+        DavError::new(e.status, e.message)
+    }
+}
+
+impl From<StoreError> for DavError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => DavError::conflict(m),
+            StoreError::NotFound(m) => DavError::not_found(m),
+            other => DavError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the store failed: {other}"),
+            ),
+        }
+    }
+}
+
+impl From<PfError> for DavError {
+    fn from(e: PfError) -> Self {
+        let status = match &e {
+            PfError::Store(_) => {
+                let PfError::Store(s) = e else { unreachable!() };
+                return s.into();
+            }
+            PfError::NoParent | PfError::ParentNotFolder => StatusCode::CONFLICT,
+            PfError::Exists | PfError::IsFolder => StatusCode::METHOD_NOT_ALLOWED,
+            PfError::NotFound => StatusCode::NOT_FOUND,
+            PfError::TooDeep => StatusCode::BAD_REQUEST,
+            PfError::TooLarge(_) => StatusCode::INSUFFICIENT_STORAGE,
+            PfError::DestinationExists => StatusCode::PRECONDITION_FAILED,
+            PfError::IntoItself => StatusCode::FORBIDDEN,
+        };
+        DavError::new(status, e.to_string())
+    }
+}
+
+impl From<XmlError> for DavError {
+    fn from(e: XmlError) -> Self {
+        let status = StatusCode::from_u16(e.status_hint()).unwrap_or(StatusCode::BAD_REQUEST);
+        DavError::new(status, e.to_string())
+    }
+}
+
+impl From<NameError> for DavError {
+    fn from(e: NameError) -> Self {
+        DavError::bad_request(e.to_string())
+    }
+}
+
+/// A resource as the store has it (or has not).
+#[derive(Clone, Debug)]
+pub enum Found {
+    Root,
+    NonIpm,
+    FbRoot,
+    FbFolder(FolderRecord),
+    FbItem(crate::protocol::legacy_dn::AdminGroup, Box<MessageRecord>),
+    Node(Box<PfNode>),
+    /// Nothing there (yet).
+    Missing(Resource),
+}
+
+impl Found {
+    /// The methods this resource answers, for `Allow` (OPTIONS and 405).
+    pub fn allow(&self) -> &'static str {
+        match self {
+            Found::Root | Found::NonIpm | Found::FbRoot => "OPTIONS, GET, HEAD, PROPFIND, SEARCH",
+            Found::FbFolder(_) => "OPTIONS, GET, HEAD, PROPFIND, SEARCH, DELETE",
+            Found::FbItem(..) => "OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, DELETE",
+            Found::Node(n) if n.is_folder() => {
+                "OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, SEARCH, DELETE, COPY, MOVE"
+            }
+            Found::Node(_) => "OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, PUT, DELETE, COPY, MOVE",
+            Found::Missing(Resource::Ordinary(_)) => "OPTIONS, PUT, MKCOL",
+            Found::Missing(Resource::FbFolder(_)) => "OPTIONS, MKCOL",
+            Found::Missing(Resource::FbItem(..)) => "OPTIONS, PROPPATCH",
+            Found::Missing(_) => "OPTIONS",
+        }
+    }
+
+    pub fn exists(&self) -> bool {
+        !matches!(self, Found::Missing(_))
+    }
+
+    pub fn is_collection(&self) -> bool {
+        match self {
+            Found::Root | Found::NonIpm | Found::FbRoot | Found::FbFolder(_) => true,
+            Found::Node(n) => n.is_folder(),
+            _ => false,
+        }
+    }
+
+    /// 404 for a resource that is not there.
+    pub fn require(self) -> Result<Found, DavError> {
+        match self {
+            Found::Missing(Resource::FbInvalid(why)) => Err(DavError::not_found(why)),
+            Found::Missing(_) => Err(DavError::not_found("nothing exists at this URL")),
+            f => Ok(f),
+        }
+    }
+}
+
+/// Look a resource up in the store (on the blocking pool).
+pub async fn locate(state: &AppState, r: &Resource) -> Result<Found, DavError> {
+    let r = r.clone();
+    state.blocking(move |st| locate_blocking(st, r)).await?
+}
+
+fn locate_blocking(st: &AppState, r: Resource) -> Result<Found, DavError> {
+    let store = st.store();
+    Ok(match r {
+        Resource::Root => Found::Root,
+        Resource::NonIpm => Found::NonIpm,
+        Resource::FbRoot => Found::FbRoot,
+        Resource::FbFolder(ref f) => match store.folder(f)? {
+            Some(rec) => Found::FbFolder(rec),
+            None => Found::Missing(r),
+        },
+        Resource::FbItem(ref f, ref leaf) => match store.fb_message_at(f, leaf)? {
+            Some(rec) => Found::FbItem(f.clone(), Box::new(rec)),
+            None => Found::Missing(r),
+        },
+        Resource::FbInvalid(_) => Found::Missing(r),
+        Resource::Ordinary(ref p) => match store.pf_get(p)? {
+            Some(n) => Found::Node(Box::new(n)),
+            None => Found::Missing(r),
+        },
+    })
+}
+
+/// Answer a request under `/public` that is not the freebusy query. Never fails: every
+/// error is turned into its response here.
+pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpError> {
+    Ok(match serve(state, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    })
+}
+
+async fn serve(state: &AppState, req: Request) -> Result<Response, DavError> {
+    let method = req.method.clone();
+    let result = dispatch_method(state, req).await;
+    // A write that was answered 2xx changed the store (a 207 PROPPATCH may still have
+    // refused every property; it counts as a write request all the same).
+    if let Ok(r) = &result {
+        let write = matches!(
+            method.as_str(),
+            "PROPPATCH" | "PUT" | "DELETE" | "MKCOL" | "COPY" | "MOVE"
+        );
+        if write && r.status().is_success() {
+            crate::metrics::write(method.as_str());
+        }
+    }
+    result
+}
+
+async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, DavError> {
+    let target = path::resolve(&req.path)?;
+    match req.method.as_str() {
+        "OPTIONS" => handle_options::options(state, &target).await,
+        "GET" | "HEAD" => handle_get::get(state, req, &target).await,
+        "PROPFIND" => handle_propfind::propfind(state, req, &target).await,
+        "PROPPATCH" => handle_proppatch::proppatch(state, req, &target).await,
+        "SEARCH" => handle_search::search(state, req, &target).await,
+        "PUT" => handle_put::put(state, req, &target).await,
+        "DELETE" => handle_delete::delete(state, &target).await,
+        "MKCOL" => handle_mkcol::mkcol(state, req, &target).await,
+        "COPY" | "MOVE" => handle_copymove::copy_move(state, req, &target).await,
+        // Methods HTTP defines that no resource here takes.
+        "POST" | "PATCH" => {
+            let found = locate(state, &target).await?;
+            Err(DavError::not_allowed(&req.method, &found))
+        }
+        other => Err(DavError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!(
+                "{other} is not implemented; this server speaks OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, SEARCH, PUT, DELETE, MKCOL, COPY and MOVE (WebDAV class 1, no locking)"
+            ),
+        )),
+    }
+}
+
+/// The value of a header as text, if present and readable.
+pub fn header_str<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// `Depth` as sent: `None` when missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    Zero,
+    One,
+    Infinity,
+}
+
+pub fn depth(req: &Request) -> Result<Option<Depth>, DavError> {
+    match header_str(req, "depth") {
+        None => Ok(None),
+        Some("0") => Ok(Some(Depth::Zero)),
+        Some("1") => Ok(Some(Depth::One)),
+        Some(d) if d.eq_ignore_ascii_case("infinity") => Ok(Some(Depth::Infinity)),
+        Some(d) => Err(DavError::bad_request(format!(
+            "Depth: {d} is not 0, 1 or infinity"
+        ))),
+    }
+}
+
+/// `Brief: t` (Exchange): leave out what the absence of an element already says.
+pub fn brief(req: &Request) -> bool {
+    header_str(req, "brief").is_some_and(|v| v.eq_ignore_ascii_case("t"))
+}
+
+/// Read an XML request body under the configured cap (413 beyond it).
+pub async fn xml_body(state: &AppState, req: &mut Request) -> Result<Bytes, DavError> {
+    Ok(req.body(state.limits().max_body).await?)
+}
+
+/// Where a streamed body is written. Holds one chunk; [`Sink::flush_if_full`] hands it to
+/// the connection when it is big enough, waiting while the client is slow.
+pub struct Sink {
+    pub buf: Vec<u8>,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+/// Why a producer stopped early.
+#[derive(Debug)]
+pub enum SinkError {
+    /// The client went away; nothing to report.
+    Gone,
+    Store(StoreError),
+}
+
+impl From<StoreError> for SinkError {
+    fn from(e: StoreError) -> Self {
+        SinkError::Store(e)
+    }
+}
+
+const CHUNK: usize = 64 * 1024;
+/// Chunks in flight between the producer and the connection.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+impl Sink {
+    pub fn flush_if_full(&mut self) -> Result<(), SinkError> {
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self) -> Result<(), SinkError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| SinkError::Gone)
+    }
+}
+
+struct ChunkStream(mpsc::Receiver<Result<Bytes, std::io::Error>>);
+
+impl Stream for ChunkStream {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// A response whose body `produce` writes on the blocking pool. A store failure midway
+/// aborts the body (the client sees a truncated transfer, never a silently short list).
+pub fn stream_response<F>(
+    state: &AppState,
+    status: StatusCode,
+    content_type: &'static str,
+    produce: F,
+) -> Response
+where
+    F: FnOnce(&AppState, &mut Sink) -> Result<(), SinkError> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut sink = Sink {
+            buf: Vec::with_capacity(CHUNK),
+            tx,
+        };
+        match produce(&st, &mut sink).and_then(|()| sink.send()) {
+            Ok(()) | Err(SinkError::Gone) => {}
+            Err(SinkError::Store(e)) => {
+                tracing::error!(error = %e, "a streamed WebDAV answer broke off");
+                let _ = sink
+                    .tx
+                    .blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        }
+    });
+    let mut r = warp::reply::stream(ChunkStream(rx)).into_response();
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// The content type of multistatus answers, as Exchange sends it.
+pub const MULTISTATUS_TYPE: &str = "text/xml; charset=\"utf-8\"";

@@ -1,0 +1,240 @@
+//! From a request URL to the resource it names, and from a resource back to its href.
+//!
+//! Owns [`Resource`] and [`resolve`]. Segments are split on `/` in the raw path and each is
+//! decoded on its own (`%xx`, then `_xHHHH_`, so `_xF8FF_` becomes a `/` inside a name, as
+//! Exchange means it); the fixed names `public`, `NON_IPM_SUBTREE` and `SCHEDULE+ FREE BUSY`
+//! match case-insensitively, ordinary names match case-insensitively in the store. `.` and
+//! `..` segments, however spelt (`%2e%2e`, `_x002E__x002E_`), are refused, never resolved.
+//! Hrefs are always written from stored names through [`escape_segment`], as absolute paths.
+
+use crate::protocol::legacy_dn::AdminGroup;
+use crate::protocol::wss_name::{escape_segment, unescape_segment};
+use crate::store::{MAX_PATH_DEPTH, NON_IPM_SUBTREE};
+
+use super::DavError;
+
+pub const FREE_BUSY_FOLDER: &str = "SCHEDULE+ FREE BUSY";
+
+/// What a URL under `/public` names. Existence is looked up separately.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// `/public/`
+    Root,
+    /// `/public/NON_IPM_SUBTREE/`
+    NonIpm,
+    /// `/public/NON_IPM_SUBTREE/SCHEDULE+ FREE BUSY/`
+    FbRoot,
+    /// An admin-group folder.
+    FbFolder(AdminGroup),
+    /// A free/busy message: its folder and its decoded URL leaf.
+    FbItem(AdminGroup, String),
+    /// Under `SCHEDULE+ FREE BUSY` but no admin group or message can live there (a folder
+    /// name that is not `EX:/o=…`, or anything below a message). The text says why.
+    FbInvalid(String),
+    /// The ordinary area: decoded names below `/public/`.
+    Ordinary(Vec<String>),
+}
+
+impl Resource {
+    pub fn is_free_busy(&self) -> bool {
+        matches!(
+            self,
+            Resource::FbRoot
+                | Resource::FbFolder(_)
+                | Resource::FbItem(..)
+                | Resource::FbInvalid(_)
+        )
+    }
+}
+
+/// Resolve a URL path (no query) that starts with `/public`.
+pub fn resolve(raw: &str) -> Result<Resource, DavError> {
+    // A fragment never belongs in a request URI (RFC 9112 §3.2). hyper drops one before
+    // it gets here (litmus `delete_fragment` warns about that); one that does arrive is
+    // refused rather than guessed at. A `#` in a name travels as `%23`.
+    if raw.contains('#') {
+        return Err(DavError::bad_request(
+            "the request URI holds a fragment (#); send names with # as %23",
+        ));
+    }
+    let mut names = Vec::new();
+    for seg in raw.split('/').filter(|s| !s.is_empty()) {
+        let name = unescape_segment(seg).map_err(|e| DavError::bad_request(e.to_string()))?;
+        if name == "." || name == ".." {
+            return Err(DavError::bad_request(
+                "'.' and '..' path segments are not accepted",
+            ));
+        }
+        names.push(name);
+    }
+    let mut it = names.into_iter();
+    match it.next() {
+        Some(first) if first.eq_ignore_ascii_case("public") => {}
+        _ => return Err(DavError::not_found("WebDAV is served under /public/")),
+    }
+    let rest: Vec<String> = it.collect();
+    if rest.len() > MAX_PATH_DEPTH {
+        return Err(DavError::bad_request(format!(
+            "paths are limited to {MAX_PATH_DEPTH} levels below /public/"
+        )));
+    }
+    let is_non_ipm = |s: &String| s.eq_ignore_ascii_case(NON_IPM_SUBTREE);
+    let is_fb = |s: &String| s.eq_ignore_ascii_case(FREE_BUSY_FOLDER);
+    Ok(match rest.as_slice() {
+        [] => Resource::Root,
+        [a] if is_non_ipm(a) => Resource::NonIpm,
+        [a, b] if is_non_ipm(a) && is_fb(b) => Resource::FbRoot,
+        [a, b, tail @ ..] if is_non_ipm(a) && is_fb(b) => {
+            let folder = match AdminGroup::parse(&tail[0]) {
+                Ok(f) => f,
+                Err(e) => return Ok(Resource::FbInvalid(e.to_string())),
+            };
+            match &tail[1..] {
+                [] => Resource::FbFolder(folder),
+                [leaf] => Resource::FbItem(folder, leaf.clone()),
+                _ => Resource::FbInvalid(
+                    "free/busy messages hold no members; nothing lives below one".into(),
+                ),
+            }
+        }
+        _ => Resource::Ordinary(rest),
+    })
+}
+
+/// The resource an absolute URL (any host: a client names us as it reached us) or absolute
+/// path names: `Destination` headers and SEARCH's `FROM`.
+pub fn resolve_url(header: &str) -> Result<Resource, DavError> {
+    let h = header.trim();
+    let path = match h.find("://") {
+        Some(i) => {
+            let after = &h[i + 3..];
+            match after.find('/') {
+                Some(j) => &after[j..],
+                None => "/",
+            }
+        }
+        None => h,
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    if !path.starts_with('/') {
+        return Err(DavError::bad_request(
+            "expected an absolute URL or an absolute path",
+        ));
+    }
+    resolve(path)
+}
+
+pub const ROOT_HREF: &str = "/public/";
+
+fn non_ipm_href() -> String {
+    format!("{ROOT_HREF}{NON_IPM_SUBTREE}/")
+}
+
+pub fn fb_root_href() -> String {
+    format!("{}{}/", non_ipm_href(), escape_segment(FREE_BUSY_FOLDER))
+}
+
+pub fn fb_folder_href(folder: &AdminGroup) -> String {
+    format!("{}{}/", fb_root_href(), escape_segment(folder.as_str()))
+}
+
+pub fn fb_item_href(folder: &AdminGroup, leaf: &str) -> String {
+    format!("{}{}", fb_folder_href(folder), escape_segment(leaf))
+}
+
+/// The href of an ordinary node; folders end in `/`.
+pub fn ordinary_href(path: &[String], folder: bool) -> String {
+    let mut h = ROOT_HREF.to_string();
+    for (i, name) in path.iter().enumerate() {
+        if i > 0 {
+            h.push('/');
+        }
+        h.push_str(&escape_segment(name));
+    }
+    if folder && !path.is_empty() {
+        h.push('/');
+    }
+    h
+}
+
+/// The href of the system folders.
+pub fn system_href(r: &Resource) -> Option<String> {
+    match r {
+        Resource::Root => Some(ROOT_HREF.to_string()),
+        Resource::NonIpm => Some(non_ipm_href()),
+        Resource::FbRoot => Some(fb_root_href()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exchange_spellings_resolve() {
+        assert_eq!(resolve("/public").unwrap(), Resource::Root);
+        assert_eq!(
+            resolve("/Public/Non_IPM_Subtree").unwrap(),
+            Resource::NonIpm
+        );
+        assert_eq!(
+            resolve("/Public/Non_IPM_Subtree/SCHEDULE%2B%20FREE%20BUSY/").unwrap(),
+            Resource::FbRoot
+        );
+        let item = resolve(
+            "/public/NON_IPM_SUBTREE/schedule%2b%20free%20busy/EX:_xf8ff_o=Org_xF8FF_ou=AG/USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=ALIAS.EML",
+        )
+        .unwrap();
+        assert_eq!(
+            item,
+            Resource::FbItem(
+                AdminGroup::parse("EX:/o=Org/ou=AG").unwrap(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS.EML".into()
+            )
+        );
+        assert!(matches!(
+            resolve("/public/NON_IPM_SUBTREE/SCHEDULE+ FREE BUSY/notes").unwrap(),
+            Resource::FbInvalid(_)
+        ));
+        assert_eq!(
+            resolve("/public/litmus/a%20b").unwrap(),
+            Resource::Ordinary(vec!["litmus".into(), "a b".into()])
+        );
+        assert_eq!(
+            resolve("/public/NON_IPM_SUBTREE/mine").unwrap(),
+            Resource::Ordinary(vec!["NON_IPM_SUBTREE".into(), "mine".into()])
+        );
+    }
+
+    #[test]
+    fn dot_segments_are_refused_however_spelt() {
+        for p in [
+            "/public/../etc",
+            "/public/a/%2e%2e/b",
+            "/public/%2E",
+            "/public/_x002E__x002E_/x",
+            "/public/frag/#ment",
+        ] {
+            assert_eq!(resolve(p).unwrap_err().status.as_u16(), 400, "{p}");
+        }
+        assert_eq!(resolve("/other").unwrap_err().status.as_u16(), 404);
+    }
+
+    #[test]
+    fn hrefs_escape_names() {
+        let ag = AdminGroup::parse("EX:/o=Org/ou=AG").unwrap();
+        assert_eq!(
+            fb_item_href(&ag, "USER-/CN=RECIPIENTS/CN=ALIAS.EML"),
+            "/public/NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20BUSY/EX:_xF8FF_o=Org_xF8FF_ou=AG/USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=ALIAS.EML"
+        );
+        assert_eq!(
+            ordinary_href(&["litmus".into(), "a b".into()], true),
+            "/public/litmus/a%20b/"
+        );
+        assert_eq!(
+            resolve_url("http://127.0.0.1:8080/public/litmus/x?y").unwrap(),
+            Resource::Ordinary(vec!["litmus".into(), "x".into()])
+        );
+    }
+}
