@@ -46,25 +46,26 @@ themselves otherwise.";
 #[derive(Parser, Debug)]
 #[command(name = "schedplus", version = env!("SCHEDPLUS_VERSION"), about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
-    /// The data directory: the store, and the running server's address file.
-    #[arg(
-        long,
-        global = true,
-        env = "SCHEDPLUS_DATA",
-        default_value = "./schedplus-data",
-        value_name = "DIR"
-    )]
-    pub data: PathBuf,
+    /// The configuration file (see fixtures/schedplus.toml). Precedence: flag, then
+    /// SCHEDPLUS_* variable, then this file, then the default; `schedplus config show`
+    /// prints the result.
+    #[arg(long, global = true, env = "SCHEDPLUS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The data directory: the store, and the running server's address file
+    /// [env: SCHEDPLUS_DATA; default: ./schedplus-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 
     /// Fix "now" (RFC 3339, e.g. 2026-03-08T09:00:00Z) for publish ranges and defaults, to
-    /// reproduce month ends, year ends and DST changes.
-    #[arg(long, global = true, env = "SCHEDPLUS_NOW", value_name = "TIME")]
+    /// reproduce month ends, year ends and DST changes [env: SCHEDPLUS_NOW].
+    #[arg(long, global = true, value_name = "TIME")]
     pub now: Option<String>,
 
-    /// Log lines as human-readable text or as JSON objects (one per line). Filter with
-    /// RUST_LOG, e.g. RUST_LOG=schedplus=debug.
-    #[arg(long, global = true, env = "SCHEDPLUS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    /// Log lines as human-readable text or as JSON objects (one per line); filter with
+    /// RUST_LOG, e.g. RUST_LOG=schedplus=debug [env: SCHEDPLUS_LOG_FORMAT; default: text].
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -74,6 +75,17 @@ pub struct Cli {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("write text or json".into()),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,6 +122,16 @@ pub enum Command {
     /// Run MadFB's cleanup of the free/busy folders now (the server also runs it daily at
     /// --cleanup-at): duplicate messages removed keeping the oldest, URLs made canonical.
     Cleanup,
+    /// Show the effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print every setting's effective value and where it came from (flag, environment,
+    /// file line or default), as a schedplus.toml you could keep.
+    Show,
 }
 
 /// Publish settings a republish command may override. Through a running server the
@@ -154,53 +176,52 @@ pub struct UpdatefbArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// Address to listen on. The CAS sends the free/busy query over plain HTTP.
-    #[arg(
-        long,
-        env = "SCHEDPLUS_LISTEN",
-        default_value = "127.0.0.1:8080",
-        value_name = "ADDR"
-    )]
-    pub listen: SocketAddr,
-    /// Load the demo organisation (two organisations, a dozen users, free/busy around today).
+    /// Address to listen on; the CAS sends the free/busy query over plain HTTP
+    /// [env: SCHEDPLUS_LISTEN; default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Load the demo organisation (two organisations, a dozen users, free/busy around
+    /// today) [env: SCHEDPLUS_DEMO].
     #[arg(long)]
     pub demo: bool,
-    /// Most `u=` users one freebusy query may name.
-    #[arg(long, default_value_t = QueryLimits::default().max_users, value_name = "N")]
-    pub max_users: usize,
-    /// Most slots per user one freebusy query may ask for.
-    #[arg(long, default_value_t = QueryLimits::default().max_slots, value_name = "N")]
-    pub max_slots: usize,
-    /// Most digits one freebusy answer may hold (users × slots).
-    #[arg(long, default_value_t = QueryLimits::default().max_digits, value_name = "N")]
-    pub max_digits: usize,
-    /// Largest request body of the public-folder protocol, in bytes.
-    #[arg(long, default_value_t = Limits::default().max_body, value_name = "BYTES")]
-    pub max_body: usize,
-    /// sled's page cache, in MiB.
-    #[arg(long, default_value_t = 64, value_name = "MIB")]
-    pub cache_mb: u64,
+    /// Most `u=` users one freebusy query may name [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_users: Option<String>,
+    /// Most slots per user one freebusy query may ask for [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub max_slots: Option<String>,
+    /// Most digits one freebusy answer may hold, users × slots [default: 20000000].
+    #[arg(long, value_name = "N")]
+    pub max_digits: Option<String>,
+    /// Largest XML request body (PROPFIND, PROPPATCH, SEARCH), in bytes [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    pub max_body: Option<String>,
+    /// sled's page cache, in MiB [default: 64].
+    #[arg(long, value_name = "MIB")]
+    pub cache_mb: Option<String>,
     /// Watch DIR for calendars named `<alias or smtp>.ics`: new, modified and deleted files
     /// are picked up at the next poll. With --demo, defaults to <data dir>/calendars,
     /// filled with the demo calendars.
     #[arg(long, value_name = "DIR")]
-    pub calendar_dir: Option<PathBuf>,
-    /// How often the poller republishes users whose calendar changed (500ms, 1s, 5m, 1h).
-    /// 5m behaves like Exchange's MadFB.
-    #[arg(long, default_value = "5s", value_parser = crate::poller::parse_interval, value_name = "DURATION")]
-    pub poll_interval: Duration,
-    /// Months of free/busy each publish covers (1-36; Outlook's default is 2).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=36), value_name = "N")]
-    pub publish_months: u8,
-    /// outlook leaves empty statuses unset; exchange lists every month with empty values.
-    #[arg(long, value_enum, default_value_t = StyleArg::Outlook, value_name = "STYLE")]
-    pub publisher_style: StyleArg,
-    /// Daily time of MadFB's cleanup (duplicates, non-canonical URLs), in --default-tz.
-    #[arg(long, default_value = "02:00", value_name = "HH:MM")]
-    pub cleanup_at: CleanupAt,
-    /// The users' zone for floating times and all-day events (IANA name).
-    #[arg(long, default_value = "UTC", value_name = "ZONE")]
-    pub default_tz: String,
+    pub calendar_dir: Option<String>,
+    /// How often the poller republishes users whose calendar changed (500ms, 1s, 5m, 1h);
+    /// 5m behaves like Exchange's MadFB [default: 5s].
+    #[arg(long, value_name = "DURATION")]
+    pub poll_interval: Option<String>,
+    /// Months of free/busy each publish covers, 1-36; Outlook's default is 2 [default: 2].
+    #[arg(long, value_name = "N")]
+    pub publish_months: Option<String>,
+    /// outlook leaves empty statuses unset; exchange lists every month with empty values
+    /// [default: outlook].
+    #[arg(long, value_name = "STYLE")]
+    pub publisher_style: Option<String>,
+    /// Daily time of MadFB's cleanup (duplicates, non-canonical URLs), in --default-tz
+    /// [default: 02:00].
+    #[arg(long, value_name = "HH:MM")]
+    pub cleanup_at: Option<String>,
+    /// The users' zone for floating times and all-day events, an IANA name [default: UTC].
+    #[arg(long, value_name = "ZONE")]
+    pub default_tz: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -309,14 +330,82 @@ pub enum CalendarCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Serve(_));
-    init_logging(if quiet { "warn" } else { "info" }, cli.log_format);
-    match run(cli) {
+    let result = resolve_settings(&cli).and_then(|settings| {
+        let format = settings
+            .get::<LogFormat>("log_format")
+            .map_err(config_error)?
+            .unwrap_or(LogFormat::Text);
+        init_logging(if quiet { "warn" } else { "info" }, format);
+        run(cli, settings)
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("schedplus: {e}");
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Parse `argv`, resolve settings and run, as `main` does but without logging set-up or
+/// exit codes: for tests and programs that embed the CLI.
+pub fn run_args<I, T>(argv: I) -> Result<(), AdminError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(argv).map_err(|e| AdminError::BadInput(e.to_string()))?;
+    let settings = resolve_settings(&cli)?;
+    run(cli, settings)
+}
+
+fn config_error(e: crate::config::ConfigError) -> AdminError {
+    AdminError::BadInput(e.to_string())
+}
+
+/// Every setting with its source: the flags given, `SCHEDPLUS_*`, the configuration file.
+pub fn resolve_settings(cli: &Cli) -> Result<crate::config::Resolved, AdminError> {
+    let mut flags = std::collections::BTreeMap::new();
+    if let Some(d) = &cli.data {
+        flags.insert("data", d.display().to_string());
+    }
+    if let Some(n) = &cli.now {
+        flags.insert("now", n.clone());
+    }
+    if let Some(f) = cli.log_format {
+        flags.insert("log_format", format!("{f:?}").to_lowercase());
+    }
+    if let Command::Serve(a) = &cli.command {
+        let given = [
+            ("listen", &a.listen),
+            ("max_users", &a.max_users),
+            ("max_slots", &a.max_slots),
+            ("max_digits", &a.max_digits),
+            ("max_body", &a.max_body),
+            ("cache_mb", &a.cache_mb),
+            ("calendar_dir", &a.calendar_dir),
+            ("poll_interval", &a.poll_interval),
+            ("publish_months", &a.publish_months),
+            ("publisher_style", &a.publisher_style),
+            ("cleanup_at", &a.cleanup_at),
+            ("default_tz", &a.default_tz),
+        ];
+        for (key, value) in given {
+            if let Some(v) = value {
+                flags.insert(key, v.clone());
+            }
+        }
+        if a.demo {
+            flags.insert("demo", "true".into());
+        }
+    }
+    let file = crate::config::load_file(cli.config.as_deref()).map_err(config_error)?;
+    crate::config::resolve(
+        &flags,
+        |var| std::env::var(var).ok(),
+        file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
+    )
+    .map_err(config_error)
 }
 
 fn init_logging(default: &str, format: LogFormat) {
@@ -340,17 +429,26 @@ fn clock_of(now: &Option<String>) -> Result<Clock, AdminError> {
     }
 }
 
-pub fn run(cli: Cli) -> Result<(), AdminError> {
-    let clock = clock_of(&cli.now)?;
+pub fn run(cli: Cli, settings: crate::config::Resolved) -> Result<(), AdminError> {
+    let data: PathBuf = settings
+        .get::<PathBuf>("data")
+        .map_err(config_error)?
+        .unwrap_or_else(|| PathBuf::from("./schedplus-data"));
+    let now: Option<String> = settings.get::<String>("now").map_err(config_error)?;
+    let clock = clock_of(&now)?;
     match cli.command {
-        Command::Serve(args) => serve(cli.data, clock, args),
+        Command::Serve(_) => serve(data, clock, &settings),
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", settings.render());
+            Ok(())
+        }
         Command::Directory(cmd) => {
-            let admin = Admin::connect(&cli.data, clock)?;
+            let admin = Admin::connect(&data, clock)?;
             directory(&admin, cmd)
         }
         Command::Fb(cmd) => {
-            let admin = Admin::connect(&cli.data, clock)?;
-            fb(&admin, cmd, cli.now)
+            let admin = Admin::connect(&data, clock)?;
+            fb(&admin, cmd, now.clone())
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -362,11 +460,11 @@ pub fn run(cli: Cli) -> Result<(), AdminError> {
             Ok(())
         }
         Command::Calendar(CalendarCommand::Import { user, file }) => {
-            let admin = Admin::connect(&cli.data, clock)?;
-            calendar_import(&admin, user, file, cli.now)
+            let admin = Admin::connect(&data, clock)?;
+            calendar_import(&admin, user, file, now.clone())
         }
         Command::Calendar(CalendarCommand::Delete { user }) => {
-            let admin = Admin::connect(&cli.data, clock)?;
+            let admin = Admin::connect(&data, clock)?;
             let r = admin.calendar_delete(&admin::CalendarDeleteRequest { user })?;
             if r.deleted {
                 println!(
@@ -382,15 +480,15 @@ pub fn run(cli: Cli) -> Result<(), AdminError> {
             }
         }
         Command::Cleanfreebusy(args) => {
-            let admin = Admin::connect(&cli.data, clock)?;
-            cleanfreebusy(&admin, args, cli.now)
+            let admin = Admin::connect(&data, clock)?;
+            cleanfreebusy(&admin, args, now.clone())
         }
         Command::Updatefb(args) => {
-            let admin = Admin::connect(&cli.data, clock)?;
-            updatefb(&admin, args, cli.now)
+            let admin = Admin::connect(&data, clock)?;
+            updatefb(&admin, args, now.clone())
         }
         Command::Cleanup => {
-            let admin = Admin::connect(&cli.data, clock)?;
+            let admin = Admin::connect(&data, clock)?;
             let r = admin.cleanup()?;
             println!(
                 "{} folders, {} users' messages checked: {} duplicates removed, {} URLs made canonical, {} left (canonical URL taken) (via {})",
@@ -425,29 +523,74 @@ fn read_file(path: &std::path::Path) -> Result<String, AdminError> {
         .map_err(|_| AdminError::BadInput(format!("{} is not UTF-8 text", path.display())))
 }
 
-fn serve(data: PathBuf, clock: Clock, args: ServeArgs) -> Result<(), AdminError> {
-    let mut opts = ServeOptions::new(data, args.listen);
-    opts.demo = args.demo;
+fn serve(
+    data: PathBuf,
+    clock: Clock,
+    settings: &crate::config::Resolved,
+) -> Result<(), AdminError> {
+    let get = |key: &str| -> Result<String, AdminError> {
+        settings
+            .get::<String>(key)
+            .map_err(config_error)?
+            .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
+    };
+    let num = |key: &str| -> Result<usize, AdminError> {
+        settings
+            .get::<usize>(key)
+            .map_err(config_error)?
+            .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
+    };
+    let listen: SocketAddr = settings
+        .get_with("listen", |s| {
+            s.parse()
+                .map_err(|_| "not an address like 127.0.0.1:8080 or 0.0.0.0:80".to_string())
+        })
+        .map_err(config_error)?
+        .expect("listen has a default");
+    let mut opts = ServeOptions::new(data, listen);
+    opts.demo = settings.flag("demo").map_err(config_error)?;
     opts.clock = clock;
-    opts.cache_capacity = args.cache_mb * 1024 * 1024;
-    opts.calendar_dir = args.calendar_dir;
-    opts.poll_interval = args.poll_interval;
-    opts.cleanup_at = args.cleanup_at;
-    opts.publish = admin::publish_settings(
-        &PublishSettings::default(),
-        Some(args.publish_months),
-        Some(args.publisher_style.into()),
-        Some(&args.default_tz),
-    )?;
+    opts.cache_capacity = num("cache_mb")? as u64 * 1024 * 1024;
+    opts.calendar_dir = settings
+        .get::<PathBuf>("calendar_dir")
+        .map_err(config_error)?;
+    opts.poll_interval = settings
+        .get_with("poll_interval", crate::poller::parse_interval)
+        .map_err(config_error)?
+        .expect("poll_interval has a default");
+    opts.cleanup_at = settings
+        .get::<CleanupAt>("cleanup_at")
+        .map_err(config_error)?
+        .unwrap_or_default();
+    let months = settings
+        .get_with("publish_months", |s| {
+            s.parse::<u8>()
+                .ok()
+                .filter(|m| (1..=36).contains(m))
+                .ok_or_else(|| "publish 1 to 36 months".to_string())
+        })
+        .map_err(config_error)?;
+    let style = settings
+        .get_with("publisher_style", |s| {
+            match s.to_ascii_lowercase().as_str() {
+                "outlook" => Ok(PublisherStyle::Outlook),
+                "exchange" => Ok(PublisherStyle::Exchange),
+                _ => Err("write outlook or exchange".to_string()),
+            }
+        })
+        .map_err(config_error)?;
+    let tz = get("default_tz")?;
+    opts.publish = admin::publish_settings(&PublishSettings::default(), months, style, Some(&tz))?;
     opts.limits = Limits {
         query: QueryLimits {
-            max_users: args.max_users,
-            max_slots: args.max_slots,
-            max_digits: args.max_digits,
+            max_users: num("max_users")?,
+            max_slots: num("max_slots")?,
+            max_digits: num("max_digits")?,
         },
-        max_body: args.max_body,
+        max_body: num("max_body")?,
         ..Limits::default()
     };
+    let poll_interval = opts.poll_interval;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -459,7 +602,7 @@ fn serve(data: PathBuf, clock: Clock, args: ServeArgs) -> Result<(), AdminError>
             crate::server::ServeError::Store(s) => AdminError::Store(s),
             other => AdminError::BadInput(other.to_string()),
         })?;
-        print_banner(&server, &data_dir, demo, &clock, args.poll_interval);
+        print_banner(&server, &data_dir, demo, &clock, poll_interval);
         server.run_until_signal().await;
         Ok(())
     })

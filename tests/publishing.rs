@@ -201,10 +201,9 @@ fn put_get_delete_and_a_refused_calendar_changes_nothing() {
 }
 
 fn cli(data: &Path, args: &[&str]) -> Result<(), AdminError> {
-    use clap::Parser;
     let mut argv = vec!["schedplus", "--data", data.to_str().unwrap(), "--now", NOW];
     argv.extend_from_slice(args);
-    schedplus::cli::run(schedplus::cli::Cli::try_parse_from(argv).unwrap())
+    schedplus::cli::run_args(argv)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

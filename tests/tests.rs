@@ -5,6 +5,7 @@
 mod common;
 
 mod admin_cli;
+mod config;
 mod docs;
 mod freebusy_query;
 mod metrics;

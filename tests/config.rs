@@ -1,0 +1,148 @@
+//! Configuration: precedence (flag > SCHEDPLUS_* > file > default), `config show`, and errors
+//! that name the key and the line, through the real binary.
+
+use std::process::Command;
+
+use crate::common::bin;
+
+fn schedplus(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(bin());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SCHEDPLUS_")) {
+        c.env_remove(k);
+    }
+    c.args(args).envs(env.iter().copied()).output().unwrap()
+}
+
+fn show_line(out: &str, key: &str) -> String {
+    out.lines()
+        .find(|l| l.starts_with(&format!("{key} =")) || l.starts_with(&format!("# {key} ")))
+        .unwrap_or_else(|| panic!("no {key} in:\n{out}"))
+        .to_string()
+}
+
+#[test]
+fn precedence_is_flag_env_file_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("schedplus.toml");
+    std::fs::write(
+        &file,
+        "max_users = 50\nmax_slots = 60\npoll_interval = \"1s\"\ndata = \"/srv/from-file\"\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let o = schedplus(
+        &["--config", f, "--data", "/srv/from-flag", "config", "show"],
+        &[
+            ("SCHEDPLUS_MAX_USERS", "70"),
+            ("SCHEDPLUS_DATA", "/srv/from-env"),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        show_line(&out, "data").starts_with("data = \"/srv/from-flag\""),
+        "{out}"
+    );
+    assert!(show_line(&out, "data").contains("# flag"));
+    assert!(
+        show_line(&out, "max_users").starts_with("max_users = 70"),
+        "{out}"
+    );
+    assert!(show_line(&out, "max_users").contains("environment SCHEDPLUS_MAX_USERS"));
+    assert!(
+        show_line(&out, "max_slots").contains(&format!("{f} line 2")),
+        "{out}"
+    );
+    assert!(show_line(&out, "max_digits").contains("# default"), "{out}");
+    // The config file may also come from SCHEDPLUS_CONFIG.
+    let o = schedplus(&["config", "show"], &[("SCHEDPLUS_CONFIG", f)]);
+    assert!(
+        show_line(&String::from_utf8_lossy(&o.stdout), "max_slots").starts_with("max_slots = 60")
+    );
+}
+
+#[test]
+fn errors_name_the_key_and_where_the_value_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "# lab\nlisten = \"127.0.0.1:1\"\nmax_userz = 3\n").unwrap();
+    let o = schedplus(&["--config", file.to_str().unwrap(), "config", "show"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.toml line 3: unknown key 'max_userz'"),
+        "{err}"
+    );
+
+    std::fs::write(&file, "listen = \"nowhere\"\n").unwrap();
+    let data = dir.path().join("data");
+    let o = schedplus(
+        &[
+            "--config",
+            file.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "serve",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("listen = 'nowhere' (from"), "{err}");
+    assert!(err.contains("bad.toml line 1"), "{err}");
+
+    let o = schedplus(
+        &["--data", data.to_str().unwrap(), "serve"],
+        &[("SCHEDPLUS_PUBLISH_MONTHS", "40")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("environment SCHEDPLUS_PUBLISH_MONTHS"));
+
+    let o = schedplus(
+        &["--config", "/nonexistent/schedplus.toml", "config", "show"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/schedplus.toml"));
+}
+
+#[test]
+fn serve_takes_its_settings_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("schedplus.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "data = \"{}\"\nlisten = \"127.0.0.1:0\"\nmax_users = 1\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(bin())
+        .args(["--config", file.to_str().unwrap(), "serve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let info = data.join("server.json");
+    let t = std::time::Instant::now();
+    while !info.exists() && t.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let base = format!("http://{}", v["addr"].as_str().unwrap());
+    let q = "/public/?Cmd=freebusy&start=2026-01-05T00:00:00Z&end=2026-01-06T00:00:00Z";
+    let one = crate::common::http(&base, "GET", &format!("{q}&u=a"), &[], None);
+    let two = crate::common::http(&base, "GET", &format!("{q}&u=a&u=b"), &[], None);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(one.status, 200);
+    assert_eq!(
+        two.status,
+        400,
+        "max_users = 1 from the file: {}",
+        two.text()
+    );
+}
