@@ -440,7 +440,8 @@ pub fn run(cli: Cli, settings: crate::config::Resolved) -> Result<(), AdminError
         Command::Serve(_) => serve(data, clock, &settings),
         Command::Config(ConfigCommand::Show) => {
             print!("{}", settings.render());
-            Ok(())
+            // Also a validator: every value must parse as `serve` would parse it.
+            serve_options(data, clock, &settings).map(|_| ())
         }
         Command::Directory(cmd) => {
             let admin = Admin::connect(&data, clock)?;
@@ -523,11 +524,12 @@ fn read_file(path: &std::path::Path) -> Result<String, AdminError> {
         .map_err(|_| AdminError::BadInput(format!("{} is not UTF-8 text", path.display())))
 }
 
-fn serve(
+/// Every serve option, typed and checked, from the resolved settings.
+pub fn serve_options(
     data: PathBuf,
     clock: Clock,
     settings: &crate::config::Resolved,
-) -> Result<(), AdminError> {
+) -> Result<ServeOptions, AdminError> {
     let get = |key: &str| -> Result<String, AdminError> {
         settings
             .get::<String>(key)
@@ -590,6 +592,15 @@ fn serve(
         max_body: num("max_body")?,
         ..Limits::default()
     };
+    Ok(opts)
+}
+
+fn serve(
+    data: PathBuf,
+    clock: Clock,
+    settings: &crate::config::Resolved,
+) -> Result<(), AdminError> {
+    let opts = serve_options(data, clock, settings)?;
     let poll_interval = opts.poll_interval;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

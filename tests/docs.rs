@@ -173,3 +173,45 @@ fn command_splitting() {
         vec!["foo    --bar".to_string(), "baz # tail".to_string()]
     );
 }
+
+/// The systemd unit cannot be started here (no systemd in CI), but what can rot in it can
+/// be checked: every `SCHEDPLUS_*` it sets is a real setting and its value is accepted.
+#[test]
+fn systemd_unit_settings_are_real() {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schedplus.service"),
+    )
+    .unwrap();
+    let envs: Vec<(String, String)> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("Environment="))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert!(envs.len() >= 3, "{envs:?}");
+    for (k, _) in &envs {
+        assert!(
+            schedplus::config::SETTINGS.iter().any(|s| s.env == k),
+            "docs/schedplus.service sets {k}, which is not a setting"
+        );
+    }
+    let out = Command::new(bin())
+        .args(["config", "show"])
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (k, v) in &envs {
+        assert!(
+            text.contains(&format!("environment {k}")),
+            "{k} not used:\n{text}"
+        );
+        assert!(text.contains(v.as_str()), "{k}={v} not shown:\n{text}");
+    }
+    assert!(unit.contains("ExecStart=/usr/local/bin/schedplus serve"));
+}
