@@ -299,3 +299,22 @@ fn sigterm_shuts_down_cleanly_and_removes_the_address_file() {
     let o = run_cli(data.path(), &["directory", "list"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn version_names_the_git_revision_and_completions_are_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_cli(dir.path(), &["--version"]);
+    let v = stdout(&o);
+    assert!(
+        v.starts_with(&format!("schedplus {} (git ", env!("CARGO_PKG_VERSION"))),
+        "{v}"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let o = run_cli(dir.path(), &["completions", shell]);
+        assert!(o.status.success());
+        assert!(
+            stdout(&o).contains("cleanfreebusy"),
+            "{shell} completion knows the commands"
+        );
+    }
+}
