@@ -5,6 +5,7 @@
 mod common;
 
 mod admin_cli;
+mod crash;
 mod docs;
 mod freebusy_query;
 mod metrics;
