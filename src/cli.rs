@@ -450,6 +450,7 @@ fn serve(data: PathBuf, clock: Clock, args: ServeArgs) -> Result<(), AdminError>
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(crate::server::MAX_BLOCKING_THREADS)
         .build()
         .map_err(|e| AdminError::Transport(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {

@@ -25,6 +25,12 @@ use crate::publisher::PublishSettings;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
 use crate::transport::{self, AppState, Limits};
 
+/// Threads for store work (`AppState::blocking`) in `schedplus serve`. Store calls are
+/// short, and writers queue on the store's one write lock anyway; with tokio's default of
+/// 512, a few hundred concurrent writers park a thread each on that lock, and the
+/// server's memory doubled under `scripts/load.sh` (200 connections) for no throughput.
+pub const MAX_BLOCKING_THREADS: usize = 32;
+
 /// The file in the data directory that announces a running server.
 pub const SERVER_FILE: &str = "server.json";
 
