@@ -500,7 +500,7 @@ fn sigkill_mid_write_leaves_every_record_whole() {
     seed_store(dir.path());
     check_store(&open(dir.path())).unwrap_or_else(|e| fail(0, format!("after seeding: {e}")));
     let started = Instant::now();
-    let (mut ops_total, mut owed_total, mut new_total) = (0u64, 0usize, 0usize);
+    let (mut ops_total, mut owed_total, mut new_total, mut queued_total) = (0u64, 0, 0, 0);
     let mut expected = Versions::initial();
     // Kills that caught a write between `begin` and `done` whose effect was kept.
     let mut in_flight_kept = 0;
@@ -585,9 +585,10 @@ fn sigkill_mid_write_leaves_every_record_whole() {
         expected = seen.versions;
         owed_total += seen.owed;
         new_total += seen.new_messages;
+        queued_total += seen.queued;
     }
     println!(
-        "crash test: {rounds} kills in {:.1}s, {ops_total} writes acknowledged by the child and found on disk, {in_flight_kept} unacknowledged writes kept whole; {new_total} version-1 messages and {owed_total} users still owed a publish seen across the checks",
+        "crash test: {rounds} kills in {:.1}s, {ops_total} writes acknowledged by the child and found on disk, {in_flight_kept} unacknowledged writes kept whole; {new_total} version-1 messages, {queued_total} queued users of whom {owed_total} still owed a publish, seen across the checks",
         started.elapsed().as_secs_f64()
     );
 }
