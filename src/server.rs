@@ -118,6 +118,8 @@ pub struct Server {
     task: tokio::task::JoinHandle<()>,
     poller_stop: watch::Sender<bool>,
     poller: Option<tokio::task::JoinHandle<()>>,
+    /// Folds histogram samples every `metrics::UPKEEP_INTERVAL` (see `metrics::upkeep`).
+    metrics_upkeep: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -216,6 +218,13 @@ impl Server {
         }));
         let (poller_stop, poller_stopped) = watch::channel(false);
         let poller = poller::spawn(poller, opts.poll_interval, poller_stopped);
+        let metrics_upkeep = tokio::spawn(async {
+            let mut tick = tokio::time::interval(crate::metrics::UPKEEP_INTERVAL);
+            loop {
+                tick.tick().await;
+                crate::metrics::upkeep();
+            }
+        });
         tracing::info!(%addr, data = %opts.data_dir.display(), "schedplus is serving");
         Ok(Server {
             addr,
@@ -227,6 +236,7 @@ impl Server {
             task,
             poller_stop,
             poller: Some(poller),
+            metrics_upkeep,
         })
     }
 
@@ -237,6 +247,7 @@ impl Server {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.metrics_upkeep.abort();
         let _ = self.poller_stop.send(true);
         if let Some(p) = self.poller.take() {
             let _ = p.await;
