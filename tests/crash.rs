@@ -31,8 +31,8 @@ use schedplus::protocol::time::Clock;
 use schedplus::publisher::{PublishSettings, build_message, republish_user};
 use schedplus::server::{SERVER_FILE, ServerInfo};
 use schedplus::store::{
-    CalendarSource, FbPatchOutcome, MessageRecord, Store, StoreConfig, StoredFreeBusy, UserRecord,
-    canonical_leaf,
+    CalendarSource, FbPatchOutcome, MessageRecord, Store, StoreConfig, StoreError, StoredFreeBusy,
+    UserRecord, canonical_leaf,
 };
 use schedplus::transport::webdav::path::fb_item_href;
 
@@ -145,8 +145,21 @@ fn patch_ops(i: usize, version: usize) -> Vec<PatchOp> {
     ops
 }
 
+/// Open the store, waiting out a lock held by someone else for a moment. sled's lock is
+/// an flock, which a process forked by another test in this binary (spawning a server or
+/// `kill`) shares until it execs; that is a property of the test harness, not of the store.
+/// Every other error fails.
 fn open(dir: &Path) -> Store {
-    Store::open(&StoreConfig::new(dir)).expect("the store reopens after a crash")
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        match Store::open(&StoreConfig::new(dir)) {
+            Ok(s) => return s,
+            Err(StoreError::Locked { .. }) if Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("the store does not reopen after a crash: {e}"),
+        }
+    }
 }
 
 /// The child: open the store and write until killed. Does nothing unless the parent set
