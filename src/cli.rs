@@ -604,6 +604,7 @@ fn serve(
     let poll_interval = opts.poll_interval;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(crate::server::MAX_BLOCKING_THREADS)
         .build()
         .map_err(|e| AdminError::Transport(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {

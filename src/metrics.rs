@@ -104,6 +104,19 @@ pub fn render(store: &crate::store::Store) -> String {
     handle.render()
 }
 
+/// Fold recorded histogram samples into their buckets. The recorder keeps every sample
+/// until this runs; without it a server that nobody scrapes grows by a few bytes per
+/// request forever (seen under `scripts/load.sh`: +11 MiB in 60 s at 3,300 requests/s).
+/// The server runs it every [`UPKEEP_INTERVAL`]; a scrape runs it too.
+pub fn upkeep() {
+    if let Some(handle) = install() {
+        handle.run_upkeep();
+    }
+}
+
+/// How often the server runs [`upkeep`].
+pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub fn freebusy_answered(users: usize, no_data: usize) {
     counter!(FREEBUSY_QUERIES).increment(1);
     counter!(FREEBUSY_USERS).increment(users as u64);

@@ -25,6 +25,12 @@ use crate::publisher::PublishSettings;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
 use crate::transport::{self, AppState, Limits};
 
+/// Threads for store work (`AppState::blocking`) in `schedplus serve`. Store calls are
+/// short, and writers queue on the store's one write lock anyway; with tokio's default of
+/// 512, a few hundred concurrent writers park a thread each on that lock, and the
+/// server's memory doubled under `scripts/load.sh` (200 connections) for no throughput.
+pub const MAX_BLOCKING_THREADS: usize = 32;
+
 /// The file in the data directory that announces a running server.
 pub const SERVER_FILE: &str = "server.json";
 
@@ -112,6 +118,8 @@ pub struct Server {
     task: tokio::task::JoinHandle<()>,
     poller_stop: watch::Sender<bool>,
     poller: Option<tokio::task::JoinHandle<()>>,
+    /// Folds histogram samples every `metrics::UPKEEP_INTERVAL` (see `metrics::upkeep`).
+    metrics_upkeep: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -210,6 +218,13 @@ impl Server {
         }));
         let (poller_stop, poller_stopped) = watch::channel(false);
         let poller = poller::spawn(poller, opts.poll_interval, poller_stopped);
+        let metrics_upkeep = tokio::spawn(async {
+            let mut tick = tokio::time::interval(crate::metrics::UPKEEP_INTERVAL);
+            loop {
+                tick.tick().await;
+                crate::metrics::upkeep();
+            }
+        });
         tracing::info!(%addr, data = %opts.data_dir.display(), "schedplus is serving");
         Ok(Server {
             addr,
@@ -221,6 +236,7 @@ impl Server {
             task,
             poller_stop,
             poller: Some(poller),
+            metrics_upkeep,
         })
     }
 
@@ -231,6 +247,7 @@ impl Server {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.metrics_upkeep.abort();
         let _ = self.poller_stop.send(true);
         if let Some(p) = self.poller.take() {
             let _ = p.await;

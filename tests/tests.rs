@@ -6,6 +6,7 @@ mod common;
 
 mod admin_cli;
 mod config;
+mod crash;
 mod docs;
 mod freebusy_query;
 mod metrics;

@@ -1,0 +1,942 @@
+//! Crash safety, in the style of sled's own crash test: this test binary re-executes itself
+//! as a child (`SCHEDPLUS_CRASH_CHILD=1 … --exact crash::child`), the child writes to a
+//! store as fast as it can, the parent kills it with SIGKILL at a random moment, reopens
+//! the store and checks that every write was all or nothing and that nothing the poller
+//! still owes was forgotten. Then the same for a clean stop: `schedplus serve` gets SIGTERM
+//! while clients write and read, and every write it acknowledged must be on disk.
+//!
+//! The writes are chosen so that every record has exactly two valid contents, "version 0"
+//! and "version 1" (two calendars per user, two directory files), and a torn write shows up
+//! as a record that is neither. `SCHEDPLUS_CRASH_ROUNDS=500` runs more kills by hand;
+//! `SCHEDPLUS_CRASH_SEED` replays a failing round's random choices (the timing of the kill
+//! itself cannot be replayed).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use schedplus::calendar;
+use schedplus::poller::{CleanupAt, Poller};
+use schedplus::protocol::dav_xml::PatchOp;
+use schedplus::protocol::dav_xml::values::{escape_text, write_content};
+use schedplus::protocol::legacy_dn::LegacyDn;
+use schedplus::protocol::mapi::{PropName, PropValue};
+use schedplus::protocol::pffb::PffbKind;
+use schedplus::protocol::query::UserAddress;
+use schedplus::protocol::time::Clock;
+use schedplus::publisher::{PublishSettings, build_message, republish_user};
+use schedplus::server::{SERVER_FILE, ServerInfo};
+use schedplus::store::{
+    CalendarSource, FbPatchOutcome, MessageRecord, Store, StoreConfig, StoreError, StoredFreeBusy,
+    UserRecord, canonical_leaf,
+};
+use schedplus::transport::webdav::path::fb_item_href;
+
+const CHILD_ENV: &str = "SCHEDPLUS_CRASH_CHILD";
+const DIR_ENV: &str = "SCHEDPLUS_CRASH_DIR";
+const SEED_ENV: &str = "SCHEDPLUS_CRASH_SEED";
+const ROUNDS_ENV: &str = "SCHEDPLUS_CRASH_ROUNDS";
+
+/// Users `0..CAL_USERS` have calendars and are published by the poller; the rest have no
+/// calendar and are written by PROPPATCH only, so the two writers never share a message
+/// and "the message matches the stored calendar" stays a meaningful check.
+const USERS: usize = 50;
+const CAL_USERS: usize = 25;
+
+/// xorshift64*: enough randomness to pick users and kill times, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn now() -> jiff::Timestamp {
+    "2026-03-02T12:00:00Z".parse().unwrap()
+}
+
+fn settings() -> PublishSettings {
+    PublishSettings::default()
+}
+
+fn legacy_dn(i: usize) -> LegacyDn {
+    // Three admin groups, so the check walks several folders.
+    LegacyDn::parse(&format!("/o=Crash/ou=AG{}/cn=Recipients/cn=u{i:02}", i % 3)).unwrap()
+}
+
+/// User `i` as directory file `version` describes them: the display name and one proxy
+/// address differ between the versions, so a half-applied import would show.
+fn user(i: usize, version: usize) -> UserRecord {
+    UserRecord {
+        legacy_dn: legacy_dn(i),
+        mail: format!("u{i:02}@crash.example"),
+        display_name: format!("User {i:02} v{version}"),
+        alias: format!("u{i:02}"),
+        proxy_addresses: vec![
+            format!("SMTP:u{i:02}@crash.example"),
+            format!("smtp:u{i:02}.v{version}@crash.example"),
+        ],
+    }
+}
+
+fn directory(version: usize) -> Vec<UserRecord> {
+    (0..USERS).map(|i| user(i, version)).collect()
+}
+
+/// User `i`'s calendar, version `version`. Version 1 adds a tentative meeting, so the two
+/// versions' messages differ in which month/block properties are set, not only in values.
+fn calendar_text(i: usize, version: usize) -> String {
+    let mut s = String::from("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//schedplus//crash//EN\n");
+    s.push_str(&format!(
+        "BEGIN:VEVENT\nUID:crash-{i}-a\nDTSTART:202603{:02}T{:02}0000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;COUNT=6\nEND:VEVENT\n",
+        3 + version,
+        8 + i % 8
+    ));
+    if version == 1 {
+        s.push_str(&format!(
+            "BEGIN:VEVENT\nUID:crash-{i}-b\nDTSTART:20260305T{:02}3000Z\nDURATION:PT30M\nSTATUS:TENTATIVE\nEND:VEVENT\n",
+            8 + i % 9
+        ));
+    }
+    s.push_str("END:VCALENDAR\n");
+    s
+}
+
+/// The whole message a publish of `calendar_text(i, version)` at [`now`] writes.
+fn expected_props(i: usize, version: usize) -> BTreeMap<PropName, PropValue> {
+    let cal = calendar::parse(&calendar_text(i, version)).unwrap();
+    build_message(&user(i, 0), &cal, now(), &settings())
+        .unwrap()
+        .0
+        .props
+}
+
+/// A PROPPATCH that turns either version of user `i`'s message into `version`: set every
+/// property of `version`, remove what only the other version has.
+fn patch_ops(i: usize, version: usize) -> Vec<PatchOp> {
+    let want = expected_props(i, version);
+    let other = expected_props(i, 1 - version);
+    let mut ops: Vec<PatchOp> = want
+        .iter()
+        .map(|(n, v)| PatchOp::Set(n.clone(), v.clone()))
+        .collect();
+    ops.extend(
+        other
+            .keys()
+            .filter(|n| !want.contains_key(*n))
+            .map(|n| PatchOp::Remove(n.clone())),
+    );
+    ops
+}
+
+/// Open the store, waiting out a lock held by someone else for a moment. sled's lock is
+/// an flock, which a process forked by another test in this binary (spawning a server or
+/// `kill`) shares until it execs; that is a property of the test harness, not of the store.
+/// Every other error fails.
+fn open(dir: &Path) -> Store {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        match Store::open(&StoreConfig::new(dir)) {
+            Ok(s) => return s,
+            Err(StoreError::Locked { .. }) if Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("the store does not reopen after a crash: {e}"),
+        }
+    }
+}
+
+/// The child: open the store and write until killed. Does nothing unless the parent set
+/// `SCHEDPLUS_CRASH_CHILD` (so a plain `cargo test` runs it as an empty test).
+#[test]
+fn child() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let dir = std::env::var_os(DIR_ENV).expect("the parent names the store");
+    let seed: u64 = std::env::var(SEED_ENV).unwrap().parse().unwrap();
+    let mut rng = Rng::new(seed);
+    let store = open(Path::new(&dir));
+    let mut poller = Poller::new(
+        store.clone(),
+        Clock::Fixed(now()),
+        settings(),
+        CleanupAt::default(),
+        None,
+    );
+    let patches: Vec<[Vec<PatchOp>; 2]> = (CAL_USERS..USERS)
+        .map(|i| [patch_ops(i, 0), patch_ops(i, 1)])
+        .collect();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "crash-child ready").unwrap();
+    out.flush().unwrap();
+    // Each write is announced before it starts (`begin`) and after it returned (`done`):
+    // the parent holds every `done` write to be durable, and the one `begin` without its
+    // `done` to be either applied whole or not at all.
+    let mut say = |line: String| {
+        writeln!(out, "crash-child {line}").unwrap();
+        out.flush().unwrap();
+    };
+    loop {
+        let version = rng.below(2) as usize;
+        match rng.below(16) {
+            0 => {
+                say(format!("begin import 0 {version}"));
+                store.import_users(&directory(version)).unwrap();
+            }
+            1..=6 => {
+                let i = rng.below(CAL_USERS as u64) as usize;
+                say(format!("begin calendar {i} {version}"));
+                store
+                    .put_calendar(
+                        &legacy_dn(i),
+                        &calendar_text(i, version),
+                        1 + version,
+                        CalendarSource::Http,
+                    )
+                    .unwrap();
+            }
+            7..=12 => {
+                let i = CAL_USERS + rng.below((USERS - CAL_USERS) as u64) as usize;
+                say(format!("begin proppatch {i} {version}"));
+                let dn = legacy_dn(i);
+                let leaf = canonical_leaf(&dn.subject());
+                let out = store
+                    .fb_patch(&dn.admin_group(), &leaf, &patches[i - CAL_USERS][version])
+                    .unwrap();
+                assert!(matches!(out, FbPatchOutcome::Updated(_)), "{out:?}");
+            }
+            // A poller round republishes the queued users (everyone, the first time); what
+            // it owes is checked through the dirty queue, not through this log.
+            _ => {
+                say("begin round 0 0".into());
+                let r = poller.round();
+                assert_eq!(r.failed, 0, "{r:?}");
+            }
+        }
+        say("done".into());
+    }
+}
+
+/// A write the child announced: which record and which version it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ChildWrite {
+    Import(usize),
+    Calendar(usize, usize),
+    Proppatch(usize, usize),
+    Round,
+}
+
+impl ChildWrite {
+    fn parse(line: &str) -> Option<ChildWrite> {
+        let rest = line.split("crash-child begin ").nth(1)?;
+        let mut w = rest.split(' ');
+        let (kind, i, v) = (w.next()?, w.next()?.parse().ok()?, w.next()?.parse().ok()?);
+        Some(match kind {
+            "import" => ChildWrite::Import(v),
+            "calendar" => ChildWrite::Calendar(i, v),
+            "proppatch" => ChildWrite::Proppatch(i, v),
+            _ => ChildWrite::Round,
+        })
+    }
+}
+
+/// The versions the store must hold: directory, each calendar, each PROPPATCH message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Versions {
+    directory: usize,
+    calendars: Vec<usize>,
+    patched: Vec<usize>,
+}
+
+impl Versions {
+    fn initial() -> Versions {
+        Versions {
+            directory: 0,
+            calendars: vec![0; CAL_USERS],
+            patched: vec![0; USERS - CAL_USERS],
+        }
+    }
+
+    fn apply(&mut self, w: ChildWrite) {
+        match w {
+            ChildWrite::Import(v) => self.directory = v,
+            ChildWrite::Calendar(i, v) => self.calendars[i] = v,
+            ChildWrite::Proppatch(i, v) => self.patched[i - CAL_USERS] = v,
+            ChildWrite::Round => {}
+        }
+    }
+}
+
+/// Fill a fresh store: the directory, version 0 of every calendar, every message published.
+fn seed_store(dir: &Path) {
+    let store = open(dir);
+    store.import_users(&directory(0)).unwrap();
+    for i in 0..USERS {
+        if i < CAL_USERS {
+            store
+                .put_calendar(&legacy_dn(i), &calendar_text(i, 0), 1, CalendarSource::Http)
+                .unwrap();
+            republish_user(&store, &user(i, 0), now(), &settings(), false).unwrap();
+        } else {
+            let cal = calendar::parse(&calendar_text(i, 0)).unwrap();
+            let (msg, _) = build_message(&user(i, 0), &cal, now(), &settings()).unwrap();
+            store.publish(&msg).unwrap();
+        }
+    }
+    for entry in store.dirty_users().unwrap() {
+        assert!(store.clear_dirty(&entry).unwrap());
+    }
+}
+
+/// What a check found: the versions held, and counts that show the kills landed in
+/// interesting places.
+#[derive(Debug)]
+struct Seen {
+    versions: Versions,
+    new_messages: usize,
+    queued: usize,
+    /// Users whose stored calendar is newer than their message (the poller still owes them).
+    owed: usize,
+}
+
+/// The eight month/block properties of a message, as one unit.
+fn pffb_props(props: &BTreeMap<PropName, PropValue>) -> Vec<(String, Option<&PropValue>)> {
+    PffbKind::ALL
+        .iter()
+        .flat_map(|k| [k.months_tag(), k.blocks_tag()])
+        .map(|t| (t.dav_local_name(), props.get(&PropName::Mapi(t))))
+        .collect()
+}
+
+/// Every invariant a crash must not break. `Err` says which and where.
+fn check_store(store: &Store) -> Result<Seen, String> {
+    let mut seen = Seen {
+        versions: Versions::initial(),
+        new_messages: 0,
+        queued: 0,
+        owed: 0,
+    };
+    // The directory: one import is one transaction, so every user is of the same version.
+    let users = store.list_users().map_err(|e| e.to_string())?;
+    if users.len() != USERS {
+        return Err(format!("{} users, expected {USERS}", users.len()));
+    }
+    // Listed in legacyDN order; the alias says which user each is.
+    let by_index: BTreeMap<usize, UserRecord> = users
+        .into_iter()
+        .filter_map(|u| Some((u.alias.strip_prefix('u')?.parse().ok()?, u)))
+        .collect();
+    if by_index.len() != USERS {
+        return Err(format!("users are not u00..u{}: {by_index:?}", USERS - 1));
+    }
+    let dir_version = if by_index[&0] == user(0, 0) { 0 } else { 1 };
+    seen.versions.directory = dir_version;
+    for (&i, u) in &by_index {
+        if *u != user(i, dir_version) {
+            return Err(format!(
+                "user {i} is {u:?}, not version {dir_version} like user 0: a torn import"
+            ));
+        }
+        let names = [
+            format!("u{i:02}"),
+            format!("u{i:02}@crash.example"),
+            format!("u{i:02}.v{dir_version}@crash.example"),
+            format!("EX:{}", legacy_dn(i)),
+        ];
+        for name in &names {
+            let found = store
+                .find_user(&UserAddress::parse(name))
+                .map_err(|e| e.to_string())?;
+            if found.as_ref() != Some(u) {
+                return Err(format!("{name} resolves to {found:?}, not user {i}"));
+            }
+        }
+        let stale = format!("u{i:02}.v{}@crash.example", 1 - dir_version);
+        if let Some(f) = store
+            .find_user(&UserAddress::parse(&stale))
+            .map_err(|e| e.to_string())?
+        {
+            return Err(format!(
+                "{stale} of the other directory version still resolves (to {})",
+                f.alias
+            ));
+        }
+    }
+    let queued: BTreeSet<String> = store
+        .dirty_users()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|e| e.legacy_dn.key())
+        .collect();
+    seen.queued = queued.len();
+    // Messages: every one decodes, agrees with its stored decoding, and is one whole version.
+    let mut found = BTreeSet::new();
+    for folder in store.list_folders().map_err(|e| e.to_string())? {
+        let folder = schedplus::protocol::legacy_dn::AdminGroup::parse(&folder.name)
+            .map_err(|e| e.to_string())?;
+        for rec in store.fb_messages(&folder) {
+            let rec: MessageRecord = rec.map_err(|e| format!("a message does not decode: {e}"))?;
+            let decoded = StoredFreeBusy::from_props(&rec.props)
+                .map_err(|e| format!("{}: free/busy does not decode: {e}", rec.leaf))?;
+            if decoded != rec.fb {
+                return Err(format!(
+                    "{}: the stored decoding disagrees with the properties",
+                    rec.leaf
+                ));
+            }
+            let i = (0..USERS)
+                .find(|&i| legacy_dn(i).subject().as_str() == rec.subject)
+                .ok_or_else(|| format!("a message nobody wrote: {}", rec.subject))?;
+            if !found.insert(i) {
+                return Err(format!("user {i} has two messages"));
+            }
+            let at_leaf = store
+                .fb_message_at(&folder, &rec.leaf)
+                .map_err(|e| e.to_string())?;
+            if at_leaf.as_ref() != Some(&rec) {
+                return Err(format!("{}: the leaf index points elsewhere", rec.leaf));
+            }
+            let version = (0..2)
+                .find(|&v| rec.props == expected_props(i, v))
+                .ok_or_else(|| {
+                    let p = pffb_props(&rec.props);
+                    let old = expected_props(i, 0);
+                    let new = expected_props(i, 1);
+                    format!(
+                        "user {i}'s message is neither version:\n got {p:?}\n v0  {:?}\n v1  {:?}",
+                        pffb_props(&old),
+                        pffb_props(&new)
+                    )
+                })?;
+            seen.new_messages += version;
+            if i >= CAL_USERS {
+                seen.versions.patched[i - CAL_USERS] = version;
+            }
+            if i < CAL_USERS {
+                let cal = store
+                    .calendar(&legacy_dn(i))
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("user {i} lost their calendar"))?;
+                let cal_version = (0..2)
+                    .find(|&v| cal.text == calendar_text(i, v))
+                    .ok_or_else(|| format!("user {i}'s calendar is neither version"))?;
+                seen.versions.calendars[i] = cal_version;
+                if cal_version != version {
+                    seen.owed += 1;
+                    if !queued.contains(&legacy_dn(i).key()) {
+                        return Err(format!(
+                            "user {i}: calendar version {cal_version} committed, message still version {version}, and the user is not queued for the poller"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if found.len() != USERS {
+        let missing: Vec<_> = (0..USERS).filter(|i| !found.contains(i)).collect();
+        return Err(format!("users without a message: {missing:?}"));
+    }
+    let stats = store.stats();
+    if stats.users != USERS as u64 || stats.messages != USERS as u64 {
+        return Err(format!("counts at open are {stats:?}"));
+    }
+    Ok(seen)
+}
+
+fn seed_from_env() -> u64 {
+    match std::env::var(SEED_ENV) {
+        Ok(s) => s.parse().expect("SCHEDPLUS_CRASH_SEED is a number"),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    }
+}
+
+/// Start the child on `dir`; its stdout lines arrive on the channel (the reader thread
+/// ends when the child dies).
+fn spawn_child(dir: &Path, seed: u64) -> (Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash::child", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, "1")
+        .env(DIR_ENV, dir)
+        .env(SEED_ENV, seed.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the test binary re-executes itself");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+#[test]
+fn sigkill_mid_write_leaves_every_record_whole() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let seed = seed_from_env();
+    let rounds: u64 = std::env::var(ROUNDS_ENV)
+        .map(|s| s.parse().expect("SCHEDPLUS_CRASH_ROUNDS is a number"))
+        .unwrap_or(20);
+    println!("crash test: seed {seed} (SCHEDPLUS_CRASH_SEED={seed} replays it), {rounds} rounds");
+    let fail = |round: u64, what: String| -> ! {
+        panic!("round {round} (SCHEDPLUS_CRASH_SEED={seed}): {what}")
+    };
+    let mut rng = Rng::new(seed);
+    let dir = tempfile::tempdir().unwrap();
+    seed_store(dir.path());
+    check_store(&open(dir.path())).unwrap_or_else(|e| fail(0, format!("after seeding: {e}")));
+    let started = Instant::now();
+    let (mut ops_total, mut owed_total, mut new_total, mut queued_total) = (0u64, 0, 0, 0);
+    let mut expected = Versions::initial();
+    // Kills that caught a write between `begin` and `done` whose effect was kept.
+    let mut in_flight_kept = 0;
+    for round in 1..=rounds {
+        let (mut child, lines) = spawn_child(dir.path(), rng.next());
+        // Usually let the child open the store first; sometimes kill it while sled is still
+        // opening (recovering from the previous kill).
+        let early = rng.below(5) == 0;
+        if !early {
+            // Skip libtest's own header lines up to ours.
+            let until = Instant::now() + Duration::from_secs(30);
+            loop {
+                let left = until.saturating_duration_since(Instant::now());
+                match lines.recv_timeout(left) {
+                    Ok(l) if l.ends_with("crash-child ready") => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        let _ = child.kill();
+                        let mut err = String::new();
+                        let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+                        fail(round, format!("the child did not start: {e}\n{err}"));
+                    }
+                }
+            }
+        }
+        let delay = if early {
+            rng.below(60)
+        } else {
+            10 + rng.below(250)
+        };
+        std::thread::sleep(Duration::from_millis(delay));
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            let out: Vec<String> = lines.try_iter().collect();
+            fail(
+                round,
+                format!(
+                    "the child stopped by itself ({status}):\n{}\n{err}",
+                    out.join("\n")
+                ),
+            );
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // Replay the child's log: every `done` write must be on disk; the last `begin`
+        // without a `done` may or may not be.
+        let mut pending = None;
+        let mut writes = 0u64;
+        for line in lines.iter() {
+            if let Some(w) = ChildWrite::parse(&line) {
+                pending = Some(w);
+            } else if line.ends_with("crash-child done") {
+                expected.apply(pending.take().expect("a done follows a begin"));
+                writes += 1;
+            }
+        }
+        ops_total += writes;
+        let store = open(dir.path());
+        let seen = check_store(&store).unwrap_or_else(|e| {
+            fail(
+                round,
+                format!("after a kill {delay} ms in, {writes} writes: {e}"),
+            )
+        });
+        let mut either = expected.clone();
+        if let Some(w) = pending {
+            either.apply(w);
+        }
+        if seen.versions != expected && seen.versions != either {
+            fail(
+                round,
+                format!(
+                    "acknowledged writes are missing: the store holds {:?}, the child's log says {expected:?} (or {either:?} with the write in flight, {pending:?})",
+                    seen.versions
+                ),
+            );
+        }
+        if seen.versions != expected && pending.is_some() {
+            in_flight_kept += 1;
+        }
+        expected = seen.versions;
+        owed_total += seen.owed;
+        new_total += seen.new_messages;
+        queued_total += seen.queued;
+    }
+    println!(
+        "crash test: {rounds} kills in {:.1}s, {ops_total} writes acknowledged by the child and found on disk, {in_flight_kept} unacknowledged writes kept whole; {new_total} version-1 messages, {queued_total} queued users of whom {owed_total} still owed a publish, seen across the checks",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// SIGTERM under load
+
+/// The PROPPATCH body that makes user `i`'s message carry write number `n`: a one-hour busy
+/// block whose start moves with `n` (so its free/busy changes), and `n` itself as a dead
+/// property (so the stored message says which write it is).
+fn numbered_patch_body(i: usize, n: u64) -> (Vec<u8>, BTreeMap<PropName, PropValue>) {
+    use schedplus::protocol::fb_message::build_props;
+    use schedplus::protocol::freebusy::{FbStatus, FreeBusy, Interval};
+    use schedplus::protocol::pffb::PublisherStyle;
+    let range = settings().range_at(now());
+    let mut fb = FreeBusy::default();
+    let start = range.start.plus_minutes(60 * (n as i64 % 1000));
+    fb.add(
+        FbStatus::Busy,
+        Interval::new(start, start.plus_minutes(60)).unwrap(),
+    );
+    let mut props = build_props(&legacy_dn(i), &fb, range, PublisherStyle::Exchange, now());
+    props.insert(seq_prop(), PropValue::String(n.to_string()));
+    let mut body = br#"<?xml version="1.0"?><a:propertyupdate xmlns:a="DAV:" xmlns:b="urn:uuid:c2f41010-65b3-11d1-a29f-00aa00c14882/" xmlns:c="xml:"><a:set><a:prop>"#.to_vec();
+    for (name, value) in &props {
+        body.extend_from_slice(b"<p:");
+        body.extend_from_slice(name.local().as_bytes());
+        body.extend_from_slice(b" xmlns:p=\"");
+        escape_text(&mut body, name.ns());
+        body.push(b'"');
+        if let Some(dt) = value.dav_type() {
+            body.extend_from_slice(format!(" b:dt=\"{dt}\"").as_bytes());
+        }
+        body.push(b'>');
+        write_content(&mut body, value);
+        body.extend_from_slice(b"</p:");
+        body.extend_from_slice(name.local().as_bytes());
+        body.push(b'>');
+    }
+    body.extend_from_slice(b"</a:prop></a:set></a:propertyupdate>");
+    (body, props)
+}
+
+fn seq_prop() -> PropName {
+    PropName::new("urn:schedplus:crash:", "seq")
+}
+
+/// How one request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// A complete response with this status.
+    Status(u16),
+    /// No connection (the server had stopped listening).
+    Refused,
+    /// Connected, but not a single byte of answer: not acknowledged.
+    Unanswered(String),
+    /// Part of a response: a request cut off mid-answer, never acceptable.
+    Truncated(String),
+}
+
+fn request_head(addr: SocketAddr, method: &str, path: &str, extra: &str, len: usize) -> String {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {len}\r\n{extra}\r\n"
+    )
+}
+
+/// Read a whole `Connection: close` response and judge it complete or not.
+fn read_response(mut s: TcpStream) -> Outcome {
+    let mut raw = Vec::new();
+    if let Err(e) = s.read_to_end(&mut raw) {
+        if raw.is_empty() {
+            return Outcome::Unanswered(e.to_string());
+        }
+        return Outcome::Truncated(format!("{e} after {} bytes", raw.len()));
+    }
+    if raw.is_empty() {
+        return Outcome::Unanswered("closed without an answer".into());
+    }
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Outcome::Truncated(String::from_utf8_lossy(&raw).into_owned());
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let Some(status) = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.trim().parse::<u16>().ok())
+    else {
+        return Outcome::Truncated(head);
+    };
+    let body = raw.len() - split - 4;
+    let complete = match head.lines().find_map(|l| l.strip_prefix("content-length:")) {
+        Some(n) => n.trim().parse::<usize>().ok() == Some(body),
+        None if head.contains("transfer-encoding: chunked") => raw.ends_with(b"0\r\n\r\n"),
+        None => true,
+    };
+    if complete {
+        Outcome::Status(status)
+    } else {
+        Outcome::Truncated(format!("status {status} with a short body"))
+    }
+}
+
+fn send(addr: SocketAddr, method: &str, path: &str, extra: &str, body: &[u8]) -> Outcome {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
+        return Outcome::Refused;
+    };
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = request_head(addr, method, path, extra, body.len());
+    if let Err(e) = s.write_all(head.as_bytes()).and_then(|_| s.write_all(body)) {
+        return Outcome::Unanswered(e.to_string());
+    }
+    read_response(s)
+}
+
+fn message_path(i: usize) -> String {
+    let dn = legacy_dn(i);
+    fb_item_href(&dn.admin_group(), &canonical_leaf(&dn.subject()))
+}
+
+/// The write number stored in user `i`'s message (0: none of ours).
+fn stored_seq(store: &Store, i: usize) -> (u64, Option<MessageRecord>) {
+    let dn = legacy_dn(i);
+    let rec = store
+        .fb_message_at(&dn.admin_group(), &canonical_leaf(&dn.subject()))
+        .unwrap();
+    let n = rec
+        .as_ref()
+        .and_then(|r| r.props.get(&seq_prop()))
+        .and_then(PropValue::as_str)
+        .map_or(0, |s| s.parse().unwrap());
+    (n, rec)
+}
+
+#[test]
+fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing_acknowledged() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    seed_store(dir.path());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_schedplus"))
+        .arg("--data")
+        .arg(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-interval",
+            "50ms",
+        ])
+        .env_remove("SCHEDPLUS_DATA")
+        .env_remove("SCHEDPLUS_NOW")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The banner is printed once the server answers; its first line ends the wait. Both
+    // pipes are drained to the end so the server never blocks on (or dies of) a full one.
+    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let mut banner = String::new();
+    out.read_line(&mut banner).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let mut stderr = server.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let info = ServerInfo::read(dir.path()).expect("server.json once the banner is out");
+    assert_eq!(info.pid, server.id());
+    let addr: SocketAddr = info.addr.parse().unwrap();
+
+    // Writers each own a disjoint set of PROPPATCH users, so each message's writes are
+    // ordered; the first PROPPATCH user is kept for the slow request below. Readers ask for
+    // everybody's free/busy.
+    const WRITERS: usize = 3;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut handles = Vec::new();
+    for w in 0..WRITERS {
+        handles.push(std::thread::spawn(move || {
+            let mine: Vec<usize> = (CAL_USERS + 1..USERS)
+                .filter(|i| i % WRITERS == w)
+                .collect();
+            let mut log = Vec::new();
+            for n in 1u64.. {
+                let i = mine[n as usize % mine.len()];
+                let (body, _) = numbered_patch_body(i, n);
+                let out = send(addr, "PROPPATCH", &message_path(i), "Brief: t\r\n", &body);
+                let stop = !matches!(out, Outcome::Status(_)) || Instant::now() > deadline;
+                log.push((i, n, out));
+                if stop {
+                    break;
+                }
+            }
+            log
+        }));
+    }
+    let mut readers = Vec::new();
+    for r in 0..2usize {
+        readers.push(std::thread::spawn(move || {
+            let mut log = Vec::new();
+            for k in 0usize.. {
+                let i = (k * 7 + r) % USERS;
+                let q = format!(
+                    "/public/?Cmd=freebusy&start=2026-03-02T00:00:00Z&end=2026-03-30T00:00:00Z&interval=30&u=SMTP:u{i:02}@crash.example&u=SMTP:u{:02}@crash.example",
+                    (i + 1) % USERS
+                );
+                let out = send(addr, "GET", &q, "", b"");
+                let stop = !matches!(out, Outcome::Status(_)) || Instant::now() > deadline;
+                log.push(out);
+                if stop {
+                    break;
+                }
+            }
+            log
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    // A request caught mid-way by the signal: its handler has started (the server asked
+    // for the body with `100 Continue`) and the body only arrives after SIGTERM. A graceful
+    // stop answers it, and its write is kept.
+    let slow_user = CAL_USERS;
+    let (slow_body, _) = numbered_patch_body(slow_user, 1_000_000);
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let head = request_head(
+        addr,
+        "PROPPATCH",
+        &message_path(slow_user),
+        "Brief: t\r\nExpect: 100-continue\r\n",
+        slow_body.len(),
+    );
+    slow.write_all(head.as_bytes()).unwrap();
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8];
+        slow.read_exact(&mut byte).expect("an interim answer");
+        interim.push(byte[0]);
+    }
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    std::thread::sleep(Duration::from_millis(300));
+    slow.write_all(&slow_body).unwrap();
+    let slow_out = read_response(slow);
+
+    let writes: Vec<(usize, u64, Outcome)> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let reads: Vec<Outcome> = readers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let stop_by = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = server.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > stop_by {
+            let _ = server.kill();
+            panic!("the server did not stop within 30 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(0), "exit after SIGTERM; stderr:\n{err}");
+    assert!(
+        !dir.path().join(SERVER_FILE).exists(),
+        "server.json is removed at a clean stop"
+    );
+
+    let bad: Vec<_> = writes
+        .iter()
+        .map(|(_, _, o)| o)
+        .chain(&reads)
+        .filter(|o| match o {
+            Outcome::Status(s) => *s >= 300,
+            Outcome::Truncated(_) => true,
+            Outcome::Refused | Outcome::Unanswered(_) => false,
+        })
+        .collect();
+    assert!(bad.is_empty(), "failed or cut-off requests: {bad:?}");
+    let acked_writes = writes
+        .iter()
+        .filter(|(_, _, o)| *o == Outcome::Status(200))
+        .count();
+    let acked_reads = reads.iter().filter(|o| **o == Outcome::Status(200)).count();
+    assert!(
+        acked_writes > 10 && acked_reads > 10,
+        "too little load to mean anything: {acked_writes} writes, {acked_reads} reads"
+    );
+    assert_eq!(
+        slow_out,
+        Outcome::Status(200),
+        "the request in flight at SIGTERM is answered"
+    );
+
+    // Each message holds its last acknowledged write, or a later one that was sent but never
+    // answered (it may have committed just before the connection dropped).
+    let store = open(dir.path());
+    for i in CAL_USERS..USERS {
+        let mut acked = 0;
+        let mut unanswered = Vec::new();
+        for (_, n, o) in writes.iter().filter(|(u, _, _)| *u == i) {
+            match o {
+                Outcome::Status(200) => acked = *n,
+                _ => unanswered.push(*n),
+            }
+        }
+        if i == slow_user {
+            acked = 1_000_000; // answered 200 (asserted above)
+        }
+        let (stored, rec) = stored_seq(&store, i);
+        assert!(
+            stored == acked || (stored > acked && unanswered.contains(&stored)),
+            "user {i}: write {acked} was acknowledged but the store holds {stored} (unanswered: {unanswered:?})"
+        );
+        if stored > 0 {
+            let rec = rec.unwrap();
+            let (_, want) = numbered_patch_body(i, stored);
+            assert_eq!(rec.fb, StoredFreeBusy::from_props(&want).unwrap());
+        }
+    }
+    println!(
+        "SIGTERM under load: {acked_writes} PROPPATCH and {acked_reads} freebusy answered, {} requests refused or unanswered after the signal, slow request answered {slow_out:?}",
+        writes.len() + reads.len() - acked_writes - acked_reads
+    );
+}
