@@ -610,12 +610,14 @@ fn serve(
     runtime.block_on(async move {
         let data_dir = opts.data_dir.clone();
         let demo = opts.demo;
+        let signals = crate::server::Signals::register()
+            .map_err(|e| AdminError::Transport(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
         let server = Server::start(opts).await.map_err(|e| match e {
             crate::server::ServeError::Store(s) => AdminError::Store(s),
             other => AdminError::BadInput(other.to_string()),
         })?;
         print_banner(&server, &data_dir, demo, &clock, poll_interval);
-        server.run_until_signal().await;
+        server.run_until_signal(signals).await;
         Ok(())
     })
 }

@@ -262,26 +262,54 @@ impl Server {
     }
 
     /// Serve until SIGINT or SIGTERM, then shut down cleanly.
-    pub async fn run_until_signal(self) {
-        wait_for_signal().await;
+    /// Serve until SIGINT or SIGTERM (as registered by `signals`), then shut down cleanly.
+    pub async fn run_until_signal(self, signals: Signals) {
+        signals.wait().await;
         tracing::info!("signal received; finishing in-flight requests");
         self.shutdown().await;
     }
 }
 
-async fn wait_for_signal() {
+/// SIGINT and SIGTERM, registered when this is made. Make it before [`Server::start`]:
+/// a signal that arrives while the server starts (after `server.json` is written) is then
+/// caught and ends in a clean shutdown instead of killing the process.
+pub struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Register the handlers; needs a running tokio runtime.
+    pub fn register() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => {}
+                _ = self.term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

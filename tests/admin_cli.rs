@@ -318,3 +318,23 @@ fn version_names_the_git_revision_and_completions_are_generated() {
         );
     }
 }
+
+#[test]
+fn sigterm_right_after_start_is_still_a_clean_shutdown() {
+    // The handlers are registered before the server starts, so a SIGTERM sent the moment
+    // server.json appears (before the banner, before any request) still shuts down cleanly.
+    for _ in 0..3 {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = spawn_serve(data.path(), "127.0.0.1:0");
+        let info = data.path().join("server.json");
+        wait_for_file(&info);
+        let kill = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+        assert!(!info.exists(), "server.json is removed at shutdown");
+    }
+}
