@@ -7,6 +7,7 @@ mod common;
 mod admin_cli;
 mod docs;
 mod freebusy_query;
+mod hostile;
 mod metrics;
 mod publishing;
 mod webdav;
