@@ -390,6 +390,28 @@ fn connections_over_the_cap_get_503_with_retry_after() {
 }
 
 #[test]
+fn a_request_over_the_request_timeout_gets_503() {
+    // A body that stalls inside its own (longer) timeout keeps the request running; the
+    // request timeout ends it.
+    let server = demo_server(|opts| {
+        opts.limits.request_timeout = Duration::from_secs(1);
+        opts.limits.body_timeout = Duration::from_secs(30);
+    });
+    let addr = addr(&server);
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        b"PROPFIND /public/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nDepth: 0\r\nContent-Length: 200\r\n\r\n<?xml",
+    )
+    .unwrap();
+    let a = read_answer(&mut s).expect("an answer");
+    assert_eq!(a.status, 503, "{}", String::from_utf8_lossy(&a.body));
+    assert!(a.header("retry-after").is_some(), "{}", a.head);
+    assert!(String::from_utf8_lossy(&a.body).contains("took longer"));
+    assert!(healthy(addr));
+}
+
+#[test]
 fn shutdown_lets_an_in_flight_request_finish() {
     let mut server = demo_server(|_| {});
     let addr = addr(&server);

@@ -464,6 +464,8 @@ pub async fn serve(
             }
         }
     }
+    // New clients are turned away at once rather than queued while in-flight ones finish.
+    drop(listener);
     graceful.shutdown().await;
 }
 
