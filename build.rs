@@ -18,14 +18,21 @@ fn main() {
         std::env::var("CARGO_PKG_VERSION").unwrap_or_default()
     );
     // Rebuild when HEAD moves: HEAD itself (branch switches) and the ref it points to.
+    // Only files that exist: cargo treats a missing one as changed on every build, which
+    // would rebuild the crate each time (packed-refs is absent until git packs refs).
+    let watch = |p: String| {
+        if std::path::Path::new(&p).exists() {
+            println!("cargo:rerun-if-changed={p}");
+        }
+    };
     for path in ["HEAD", "packed-refs"] {
         if let Some(p) = git(&["rev-parse", "--git-path", path]) {
-            println!("cargo:rerun-if-changed={p}");
+            watch(p);
         }
     }
     if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
         if let Some(p) = git(&["rev-parse", "--git-path", &r]) {
-            println!("cargo:rerun-if-changed={p}");
+            watch(p);
         }
     }
     println!("cargo:rerun-if-changed=build.rs");

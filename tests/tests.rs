@@ -9,6 +9,7 @@ mod config;
 mod crash;
 mod docs;
 mod freebusy_query;
+mod hostile;
 mod metrics;
 mod publishing;
 mod webdav;

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 /// Longest DN accepted; real ones are well under 300 characters.
 pub const MAX_DN_LEN: usize = 1024;
 
+/// Longest subject accepted: room for the subject of the longest DN, `USER-` plus its tail
+/// upper-cased, which can triple a character's UTF-8 length ('ΐ' → "Ϊ́").
+pub const MAX_SUBJECT_LEN: usize = "USER-".len() + 3 * MAX_DN_LEN;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("'{input}' is not a legacyExchangeDN: {reason}")]
 pub struct DnError {
@@ -173,7 +177,7 @@ impl Subject {
     /// A subject as a client wrote it; must start with `USER-` (any case). Kept as sent.
     pub fn parse(s: &str) -> Result<Subject, DnError> {
         let ok = s.len() > 5 && s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("USER-"));
-        if !ok || s.chars().any(|c| c.is_control()) || s.len() > MAX_DN_LEN {
+        if !ok || s.chars().any(|c| c.is_control()) || s.len() > MAX_SUBJECT_LEN {
             return Err(DnError {
                 input: truncate_for_message(s),
                 reason: "a free/busy subject looks like USER-/CN=RECIPIENTS/CN=ALIAS",
@@ -221,6 +225,21 @@ pub(crate) fn truncate_for_message(s: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Found by the legacy_dn fuzz target: a DN at the length cap gave a subject five bytes
+    /// over the cap that `Subject::parse` then refused.
+    #[test]
+    fn the_subject_of_the_longest_dn_parses() {
+        let prefix = "/o=O/cn=";
+        for tail in ["a", "\u{390}"] {
+            let n = (MAX_DN_LEN - prefix.len()) / tail.len();
+            let dn = LegacyDn::parse(&format!("{prefix}{}", tail.repeat(n))).unwrap();
+            let subject = dn.subject();
+            assert!(subject.as_str().len() > MAX_DN_LEN);
+            assert!(Subject::parse(subject.as_str()).is_ok(), "{tail}");
+            assert!(AdminGroup::parse(dn.admin_group().as_str()).is_ok());
+        }
+    }
 
     #[test]
     fn protocol_example() {

@@ -52,6 +52,20 @@ fn hex_escape_at(s: &[u8]) -> Option<u16> {
     u16::from_str_radix(hex, 16).ok()
 }
 
+/// Would the `_` starting `s` read as the start of an `_xHHHH_` escape once the name is
+/// written? It does when `_xHHHH` is followed by a `_`, or by a character whose own escape
+/// starts with one (`/`, `\`, `?`, `~`): `_x0041~` is written `_x0041_x007E_`.
+fn reads_as_escape(s: &[u8]) -> bool {
+    let Some(head) = s.get(..7) else {
+        return false;
+    };
+    let mut probe = [0u8; 7];
+    probe.copy_from_slice(head);
+    let next_escapes_with_underscore = matches!(probe[6], b'_' | b'/' | b'\\' | b'?' | b'~');
+    probe[6] = b'_';
+    next_escapes_with_underscore && hex_escape_at(&probe).is_some()
+}
+
 /// Write a name as one URL path segment, as Exchange does.
 pub fn escape_segment(name: &str) -> String {
     let bytes = name.as_bytes();
@@ -62,7 +76,7 @@ pub fn escape_segment(name: &str) -> String {
             '\\' => out.push_str("_xF8FE_"),
             '?' => out.push_str("_x003F_"),
             '~' => out.push_str("_x007E_"),
-            '_' if hex_escape_at(&bytes[i..]).is_some() => out.push_str("_x005F_"),
+            '_' if reads_as_escape(&bytes[i..]) => out.push_str("_x005F_"),
             c if c.is_ascii() && !needs_percent(c as u8) => out.push(c),
             c => {
                 let mut buf = [0u8; 4];
@@ -126,6 +140,25 @@ pub fn unescape_segment(segment: &str) -> Result<String, NameError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Found by the wss_name fuzz target: a literal `_xHHHH` followed by a character whose
+    /// escape starts with `_` decoded as one character.
+    #[test]
+    fn an_escape_lookalike_before_an_escaped_character_round_trips() {
+        for name in [
+            "_x0041~",
+            "_XbAbA/",
+            "a_x0041?b",
+            "_x0041\\",
+            "_x0041_",
+            "_x004~",
+        ] {
+            let escaped = escape_segment(name);
+            assert_eq!(unescape_segment(&escaped).unwrap(), name, "via {escaped}");
+        }
+        assert_eq!(escape_segment("_x0041~"), "_x005F_x0041_x007E_");
+        assert_eq!(escape_segment("_x004~"), "_x004_x007E_");
+    }
 
     #[test]
     fn protocol_examples() {

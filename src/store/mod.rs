@@ -15,6 +15,8 @@
 //! | `pf_nodes` | depth byte, folded names joined by `\0` | [`PfNode`] |
 //! | `pf_bodies` | as `pf_nodes` | an item's body |
 //!
+//! [`inspect`] gives a byte-exact dump of every tree ([`StoreDump`]), for tests and tools.
+//!
 //! Messages are found by (folder, subject) with a prefix scan of a few keys, never by a
 //! scan of the store; the sequence number keeps creation order, so duplicates (`-1`, `-2`
 //! URLs that third-party writers create) are ordered oldest first. Each message carries its
@@ -32,6 +34,7 @@ mod cleanup;
 pub mod codec;
 mod directory;
 mod fb_items;
+mod inspect;
 mod messages;
 mod public_folders;
 
@@ -47,6 +50,7 @@ pub use calendars::{
 pub use cleanup::CleanupReport;
 pub use directory::{ImportSummary, UserRecord};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
+pub use inspect::StoreDump;
 pub use messages::canonical_leaf;
 pub(crate) use messages::now_us;
 pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};

@@ -53,6 +53,13 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         }
         (Method::POST, "/calendar/put") => {
             let body: admin::CalendarPutRequest = json_body(&mut req, cap).await?;
+            let max = state.limits().max_calendar_bytes;
+            if body.text.len() > max {
+                return Err(HttpError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the calendar is larger than the {max}-byte limit"),
+                ));
+            }
             run(state, move |st| {
                 admin::calendar_put(st.store(), st.clock(), st.publish_settings(), &body)
             })

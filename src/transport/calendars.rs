@@ -4,7 +4,8 @@
 //! stores the body through `admin::calendar_put`, the same check and write as
 //! `calendar import` and `--calendar-dir`, and queues the user for the poller: the answer
 //! is `201` for a new calendar, `200` for a replaced or identical one, `400` with the line
-//! and reason for one that does not parse (nothing changes). `DELETE` removes the calendar
+//! and reason for one that does not parse, `413` for one over `Limits::max_calendar_bytes`
+//! (nothing changes). `DELETE` removes the calendar
 //! and, at the next poll, the user's free/busy. Like the free/busy query these routes are
 //! open: they serve a test lab on a trusted network, as the public folders did.
 
@@ -18,7 +19,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
     let user = address(&req.path)?;
     match req.method {
         Method::PUT => {
-            let body = req.body(state.limits().max_admin_body).await?;
+            let body = req.body(state.limits().max_calendar_bytes).await?;
             let text = String::from_utf8(body.to_vec()).map_err(|_| {
                 HttpError::bad_request("the calendar is not UTF-8 text; send iCalendar as UTF-8")
             })?;

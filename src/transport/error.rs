@@ -34,6 +34,12 @@ impl HttpError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, m)
     }
 
+    /// 503: the server cannot take this on now (too many connections, a request that ran
+    /// out of time). Answered with `Retry-After`.
+    pub fn busy(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, m)
+    }
+
     pub fn too_large(cap: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -44,7 +50,14 @@ impl HttpError {
     pub fn into_response(self) -> Response {
         let mut body = self.message;
         body.push('\n');
-        text_response(self.status, body)
+        let mut r = text_response(self.status, body);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut().insert(
+                warp::http::header::RETRY_AFTER,
+                warp::http::HeaderValue::from_static("1"),
+            );
+        }
+        r
     }
 }
 

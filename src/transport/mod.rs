@@ -8,6 +8,10 @@
 //! Handlers return
 //! [`Response`]s or [`HttpError`]s; `HttpError` is the one mapping from failures to statuses.
 //! Store work runs on the blocking pool so that a flush never stalls the reactor.
+//!
+//! [`serve`] is the accept loop (hyper's HTTP/1 server under warp's filter), where the
+//! connection-level [`Limits`] apply: concurrent connections, request head size, header and
+//! body timeouts; [`dispatch`] applies the per-request timeout.
 
 pub mod admin_api;
 mod calendars;
@@ -18,7 +22,7 @@ pub mod webdav;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
@@ -27,6 +31,7 @@ use warp::http::{HeaderMap, Method, StatusCode, header};
 
 pub use error::HttpError;
 
+use crate::protocol::dav_xml::XmlLimits;
 use crate::protocol::query::QueryLimits;
 use crate::protocol::time::Clock;
 use crate::publisher::PublishSettings;
@@ -34,22 +39,52 @@ use crate::store::Store;
 
 pub type Response = warp::reply::Response;
 
-/// Bounds on what one request may send.
+/// Bounds on what one request and one client may cost. Every limit has a default and a
+/// setting (`config::SETTINGS`); `docs/limits.md` lists them with the answer a client gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub query: QueryLimits,
+    /// Nesting depth, element and attribute caps of XML request bodies.
+    pub xml: XmlLimits,
     /// Request bodies of the public-folder protocol (XML), in bytes.
     pub max_body: usize,
+    /// Bodies of items PUT into the ordinary public-folder area, in bytes.
+    pub max_put_body: usize,
+    /// An iCalendar calendar (`PUT /calendars/…` and the admin API's calendar put), in bytes.
+    pub max_calendar_bytes: usize,
     /// Bodies of the admin API (directory files), in bytes.
     pub max_admin_body: usize,
+    /// The request line and headers together, in bytes (431 beyond).
+    pub max_header_bytes: usize,
+    /// Header fields in one request (431 beyond).
+    pub max_headers: usize,
+    /// Connections served at once; one more is answered 503 with `Retry-After` and closed.
+    pub max_connections: usize,
+    /// Time a client has to send a request's line and headers (and an idle keep-alive
+    /// connection to start its next request); then the connection is closed.
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's body, from its first byte (408 beyond).
+    pub body_timeout: Duration,
+    /// Time a request may take from its headers to its answer (503 beyond). A streamed
+    /// answer counts until it starts.
+    pub request_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             query: QueryLimits::default(),
+            xml: XmlLimits::default(),
             max_body: 1024 * 1024,
+            max_put_body: 16 * 1024 * 1024,
+            max_calendar_bytes: 4 * 1024 * 1024,
             max_admin_body: 64 * 1024 * 1024,
+            max_header_bytes: 32 * 1024,
+            max_headers: 100,
+            max_connections: 512,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -134,6 +169,7 @@ pub struct Request {
     pub headers: HeaderMap,
     pub remote: Option<SocketAddr>,
     body: Option<BodyStream>,
+    body_timeout: Duration,
 }
 
 type BodyStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>;
@@ -154,11 +190,14 @@ impl Request {
             body: Some(Box::pin(futures_util::stream::once(
                 async move { Ok(body) },
             ))),
+            body_timeout: Limits::default().body_timeout,
         }
     }
 
     /// Read the whole body, refusing more than `cap` bytes with 413. A declared
-    /// Content-Length over the cap is refused before reading anything.
+    /// Content-Length over the cap is refused before reading anything. A body that has not
+    /// arrived [`Limits::body_timeout`] after the first read is refused with 408, so a client
+    /// trickling a byte at a time cannot hold a request open.
     pub async fn body(&mut self, cap: usize) -> Result<Bytes, HttpError> {
         let declared = self
             .headers
@@ -171,16 +210,29 @@ impl Request {
         let Some(mut stream) = self.body.take() else {
             return Ok(Bytes::new());
         };
-        let mut buf = BytesMut::new();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk
-                .map_err(|e| HttpError::bad_request(format!("the request body broke off: {e}")))?;
-            if buf.len() + chunk.len() > cap {
-                return Err(HttpError::too_large(cap));
+        let read = async move {
+            let mut buf = BytesMut::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| {
+                    HttpError::bad_request(format!("the request body broke off: {e}"))
+                })?;
+                if buf.len() + chunk.len() > cap {
+                    return Err(HttpError::too_large(cap));
+                }
+                buf.extend_from_slice(&chunk);
             }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(buf.freeze())
+            Ok(buf.freeze())
+        };
+        let timeout = self.body_timeout;
+        tokio::time::timeout(timeout, read).await.map_err(|_| {
+            HttpError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} s; send it without pausing",
+                    timeout.as_secs_f64()
+                ),
+            )
+        })?
     }
 }
 
@@ -196,7 +248,7 @@ pub fn filter(
         .and(warp::path::full())
         .and(raw_query)
         .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
+        .and(warp::ext::optional::<Peer>().map(|p: Option<Peer>| p.map(|Peer(a)| a)))
         .and(warp::body::stream().map(box_body))
         .then(
             move |method: Method,
@@ -213,6 +265,7 @@ pub fn filter(
                     headers,
                     remote,
                     body: Some(body),
+                    body_timeout: state.limits().body_timeout,
                 };
                 async move { dispatch(&state, req).await }
             },
@@ -233,9 +286,17 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     let method = req.method.clone();
     let path = req.path.clone();
     let remote = req.remote;
-    let resp = route(state, req)
-        .await
-        .unwrap_or_else(HttpError::into_response);
+    let limit = state.limits().request_timeout;
+    let resp = match tokio::time::timeout(limit, route(state, req)).await {
+        Ok(answer) => answer.unwrap_or_else(HttpError::into_response),
+        // Work already handed to the blocking pool runs to its end (a store write stays
+        // all-or-nothing); only the answer is given up.
+        Err(_) => HttpError::busy(format!(
+            "the request took longer than {} s; try again later",
+            limit.as_secs_f64()
+        ))
+        .into_response(),
+    };
     let status = resp.status();
     let secs = started.elapsed().as_secs_f64();
     crate::metrics::request_done(method.as_str(), status.as_u16(), secs);
@@ -318,17 +379,111 @@ pub fn bytes_response(status: StatusCode, content_type: &'static str, body: Vec<
     r
 }
 
+/// The client's address, put on each request by [`serve`] for [`filter`] to read.
+#[derive(Clone, Copy, Debug)]
+struct Peer(SocketAddr);
+
 /// Serve until `shutdown` resolves; in-flight requests finish first.
+///
+/// The accept loop is ours rather than warp's so that the connection-level limits apply:
+/// at most [`Limits::max_connections`] connections are served at once (one more is answered
+/// 503 with `Retry-After` and closed, a few at a time; beyond that it is closed unanswered),
+/// request heads are capped in size and field count (431) and must arrive within
+/// [`Limits::header_timeout`] (then the connection is closed, which also ends idle
+/// keep-alive connections). HTTP/1.x only: no Exchange or WebDAV client speaks HTTP/2 in
+/// clear text, and every limit here is HTTP/1's.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(filter(state))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use tokio::sync::Semaphore;
+
+    let limits = *state.limits();
+    let service = hyper_util::service::TowerToHyperService::new(warp::service(filter(state)));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_headers(limits.max_headers)
+        .max_header_size(limits.max_header_bytes);
+    let mut refuse = http.clone();
+    refuse
+        .keep_alive(false)
+        .header_read_timeout(limits.header_timeout.min(REFUSAL_HEAD_TIMEOUT));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let io = TokioIo::new(stream);
+        match slots.clone().try_acquire_owned() {
+            Ok(slot) => {
+                let svc = service.clone();
+                let svc = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+                    req.extensions_mut().insert(Peer(peer));
+                    hyper::service::Service::call(&svc, req)
+                });
+                let conn = graceful.watch(http.serve_connection(io, svc));
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, %peer, "connection ended");
+                    }
+                    drop(slot);
+                });
+            }
+            Err(_) => {
+                let Ok(permit) = refusals.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, "too many connections; closed one unanswered");
+                    continue;
+                };
+                tracing::warn!(%peer, max = limits.max_connections, "too many connections; answered 503");
+                let conn = graceful.watch(refuse.serve_connection(
+                    io,
+                    hyper::service::service_fn(move |_req| async move {
+                        Ok::<_, Infallible>(too_many_connections(limits.max_connections))
+                    }),
+                ));
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+    // New clients are turned away at once rather than queued while in-flight ones finish.
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// How long a connection refused for being one too many may take to send its request head.
+const REFUSAL_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Refused connections answered at once; more are closed without an answer.
+const MAX_REFUSALS_IN_FLIGHT: usize = 64;
+
+fn too_many_connections(max: usize) -> Response {
+    let mut r = HttpError::busy(format!(
+        "the server already serves {max} connections; try again in a moment"
+    ))
+    .into_response();
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    r
 }
 
 /// Infallible helper for tests: one in-process request through the dispatcher.

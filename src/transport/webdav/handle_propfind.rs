@@ -14,7 +14,7 @@ use super::{
     stream_response, xml_body,
 };
 use crate::protocol::dav_xml::{
-    PropfindRequest, XmlLimits, multistatus_head, multistatus_tail, parse_propfind,
+    PropfindRequest, multistatus_head, multistatus_tail, parse_propfind,
 };
 use crate::protocol::legacy_dn::{AdminGroup, Subject};
 use crate::protocol::mapi::PropName;
@@ -38,7 +38,7 @@ pub async fn propfind(
         }
     };
     let body = xml_body(state, &mut req).await?;
-    let request = parse_propfind(&body, &XmlLimits::default())?;
+    let request = parse_propfind(&body, &state.limits().xml)?;
     let found = locate(state, target).await?.require()?;
     Ok(multistatus(
         state,

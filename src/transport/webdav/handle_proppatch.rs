@@ -17,7 +17,7 @@ use super::props::is_protected;
 use super::{DavError, Found, MULTISTATUS_TYPE, Resource, brief, locate, xml_body};
 use crate::protocol::dav_xml::values::escape_text;
 use crate::protocol::dav_xml::{
-    PatchOp, ResponseBuilder, XmlLimits, multistatus_head, multistatus_tail, parse_proppatch,
+    PatchOp, ResponseBuilder, multistatus_head, multistatus_tail, parse_proppatch,
 };
 use crate::protocol::mapi::{PropName, tags};
 use crate::protocol::pffb::PffbKind;
@@ -49,7 +49,7 @@ pub async fn proppatch(
         }
     };
     let body = xml_body(state, &mut req).await?;
-    let ops = parse_proppatch(&body, &XmlLimits::default())?;
+    let ops = parse_proppatch(&body, &state.limits().xml)?;
     let brief = brief(&req);
 
     if ops.iter().any(|op| is_protected(op_name(op))) {

@@ -22,8 +22,8 @@ pub async fn put(
     let content_type = header_str(&req, "content-type")
         .filter(|v| !v.is_empty())
         .map(str::to_string);
-    // Item bodies are documents, not XML requests: they get the larger admin cap.
-    let body = req.body(state.limits().max_admin_body).await?;
+    // Item bodies are documents, not XML requests: they have their own, larger cap.
+    let body = req.body(state.limits().max_put_body).await?;
     let (outcome, node) = state
         .blocking(move |st| {
             let outcome = st.store().pf_put(&path, &body, content_type)?;

@@ -10,7 +10,7 @@
 use super::handle_propfind::{Listing, multistatus};
 use super::path::resolve_url;
 use super::{DavError, Found, Resource, brief, locate, xml_body};
-use crate::protocol::dav_xml::{PropfindRequest, XmlLimits, parse_search};
+use crate::protocol::dav_xml::{PropfindRequest, parse_search};
 use crate::transport::{AppState, Request, Response};
 
 pub async fn search(
@@ -19,7 +19,7 @@ pub async fn search(
     _target: &Resource,
 ) -> Result<Response, DavError> {
     let body = xml_body(state, &mut req).await?;
-    let sr = parse_search(&body, &XmlLimits::default())?;
+    let sr = parse_search(&body, &state.limits().xml)?;
     let from = resolve_url(&sr.from).map_err(|e| {
         DavError::bad_request(format!(
             "FROM \"{}\" does not name a folder here: {}",

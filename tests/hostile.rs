@@ -1,0 +1,460 @@
+//! Hostile input against a real server: the corpus under `tests/data/hostile/` replayed as
+//! raw HTTP/1.1, the connection-level limits (oversized bodies and heads, header trickle,
+//! slow bodies, too many connections, graceful shutdown), and every input the fuzzers ever
+//! crashed on (`tests/data/fuzz-regressions/TARGET/`), fed to the same target function.
+//!
+//! Corpus files are named `WHAT.STATUS.http`: the raw request (request line, headers, blank
+//! line, body) and the status it must get. `{TOKEN}` stands for the admin token; `Host`,
+//! `Connection: close` and `Content-Length` are added when a file leaves them out. The
+//! server runs the demo, plus an ordinary folder `/public/hostile/` holding `item.txt` for
+//! the COPY/MOVE/PROPPATCH cases. Every request must get its status, which is a 4xx except
+//! where the protocol answers refusals inside a success: a PROPPATCH refused property by
+//! property is a 207 (RFC 4918), and the free/busy query reports a user it cannot resolve
+//! inside its 200 answer, as Exchange does. The server must still answer `/healthz` after
+//! each request, and the store must hold the same bytes at the end as at the start
+//! ([`StoreDump`]).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use schedplus::protocol::time::{Clock, parse_time};
+use schedplus::server::{ServeOptions, ServerInfo};
+use schedplus::store::StoreDump;
+
+use crate::common::TestServer;
+
+/// The fuzz targets' bodies, shared with `fuzz/fuzz_targets/`.
+#[path = "../fuzz/src/lib.rs"]
+mod fuzz_bodies;
+
+fn data_dir(sub: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(sub)
+}
+
+/// A demo server that does nothing on its own while the test runs (no poll round), on a
+/// fixed clock so publish windows, and so calendar verdicts, do not depend on the date.
+fn demo_server(f: impl FnOnce(&mut ServeOptions)) -> TestServer {
+    TestServer::start_with(|opts| {
+        opts.demo = true;
+        opts.clock = Clock::Fixed(parse_time("2026-03-08T09:00:00Z").unwrap());
+        opts.poll_interval = Duration::from_secs(3600);
+        f(opts);
+    })
+}
+
+fn addr(s: &TestServer) -> SocketAddr {
+    s.server.as_ref().unwrap().addr
+}
+
+fn dump(s: &TestServer) -> StoreDump {
+    s.store().dump().expect("the store can be dumped")
+}
+
+fn assert_unchanged(before: &StoreDump, s: &TestServer, what: &str) {
+    let after = dump(s);
+    assert!(
+        *before == after,
+        "{what} changed the store:\n{}",
+        before.diff(&after).join("\n")
+    );
+}
+
+/// An answer as read off the wire.
+struct Answer {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+/// Send `raw` on a fresh connection and read the answer until the server closes. `None`
+/// when the connection ended without a status line.
+fn exchange(addr: SocketAddr, raw: &[u8]) -> Option<Answer> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    // The server may answer (413, 431) and close before reading everything.
+    let _ = s.write_all(raw);
+    read_answer(&mut s)
+}
+
+fn read_answer(s: &mut TcpStream) -> Option<Answer> {
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some(Answer {
+        status,
+        head,
+        body: buf[split + 4..].to_vec(),
+    })
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+        })
+    }
+}
+
+fn healthy(addr: SocketAddr) -> bool {
+    exchange(
+        addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .is_some_and(|a| a.status == 200)
+}
+
+/// A corpus file made ready to send: the token filled in, the framing headers it lacks added.
+fn prepare(raw: &[u8], token: &str) -> Vec<u8> {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return raw.to_vec();
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).replace("{TOKEN}", token);
+    let body = &raw[split + 4..];
+    let has = |name: &str| {
+        head.lines().skip(1).any(|l| {
+            l.split_once(':')
+                .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+        })
+    };
+    let mut out = head.clone();
+    if !has("host") {
+        out.push_str("\r\nHost: 127.0.0.1");
+    }
+    if !has("connection") {
+        out.push_str("\r\nConnection: close");
+    }
+    if !has("content-length") && !has("transfer-encoding") {
+        out.push_str(&format!("\r\nContent-Length: {}", body.len()));
+    }
+    out.push_str("\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+#[test]
+fn the_hostile_corpus_is_refused_and_changes_nothing() {
+    let server = demo_server(|_| {});
+    let addr = addr(&server);
+    let token = ServerInfo::read(server.data_dir()).unwrap().token;
+    assert_eq!(
+        server
+            .request("MKCOL", "/public/hostile/", &[], None)
+            .status,
+        201
+    );
+    let put = server.request("PUT", "/public/hostile/item.txt", &[], Some(b"an item"));
+    assert_eq!(put.status, 201);
+    let before = dump(&server);
+    let mut files: Vec<_> = std::fs::read_dir(data_dir("hostile"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 100, "only {} corpus files", files.len());
+    let mut failures = Vec::new();
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let expected: u16 = name
+            .strip_suffix(".http")
+            .and_then(|n| n.rsplit('.').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: name it WHAT.STATUS.http"));
+        let raw = prepare(&std::fs::read(path).unwrap(), &token);
+        match exchange(addr, &raw) {
+            None => failures.push(format!("{name}: the connection ended without an answer")),
+            Some(a) => {
+                let reason = String::from_utf8_lossy(&a.body);
+                let reason = reason.lines().next().unwrap_or("").to_string();
+                if a.status != expected {
+                    failures.push(format!("{name}: got {} ({reason})", a.status));
+                } else if a.status >= 500 {
+                    failures.push(format!("{name}: a server error ({reason})"));
+                } else if !name.starts_with("http-") && reason.trim().is_empty() {
+                    // hyper answers framing errors itself, bodiless; ours carry a reason.
+                    failures.push(format!("{name}: {} without a reason", a.status));
+                }
+            }
+        }
+        if !healthy(addr) {
+            failures.push(format!("{name}: /healthz failed afterwards"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} corpus requests misbehaved:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+    assert_unchanged(&before, &server, "the hostile corpus");
+}
+
+/// The one write a refused request makes on purpose: a calendar refused for a user who has
+/// one notes the refusal on the stored record (for `calendar list`), and nothing else.
+/// The corpus sends its broken calendars to `bwright`, who has none, so nothing is noted.
+#[test]
+fn a_refused_calendar_only_notes_the_refusal() {
+    use schedplus::store::{CalendarRecord, codec};
+    let server = demo_server(|_| {});
+    let before = dump(&server);
+    let r = server.request(
+        "PUT",
+        "/calendars/dwinship.ics",
+        &[],
+        Some(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n"),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let after = dump(&server);
+    let key = b"/o=first organization/ou=first administrative group/cn=recipients/cn=dwinship";
+    assert_eq!(
+        before.diff(&after),
+        vec![format!(
+            "calendars: changed {}",
+            String::from_utf8_lossy(key)
+        )]
+    );
+    let record = |d: &StoreDump| -> CalendarRecord {
+        let v = &d.trees[b"calendars".as_slice()]
+            .iter()
+            .find(|(k, _)| k == key)
+            .unwrap()
+            .1;
+        codec::decode(v).unwrap()
+    };
+    let (old, new) = (record(&before), record(&after));
+    assert_eq!(old.text, new.text, "the accepted calendar is kept");
+    assert!(old.refused.is_none() && new.refused.is_some());
+}
+
+#[test]
+fn streamed_bodies_over_their_caps_get_413() {
+    let server = demo_server(|opts| {
+        opts.limits.max_put_body = 64 * 1024;
+        opts.limits.max_calendar_bytes = 32 * 1024;
+    });
+    let addr = addr(&server);
+    let before = dump(&server);
+    // Chunked, so no Content-Length announces the size: the cap trips while reading.
+    let chunked = |head: &str, total: usize| {
+        let mut raw =
+            format!("{head}\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .into_bytes();
+        let chunk = vec![b'a'; 16 * 1024];
+        for _ in 0..total / chunk.len() {
+            raw.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            raw.extend_from_slice(&chunk);
+            raw.extend_from_slice(b"\r\n");
+        }
+        raw.extend_from_slice(b"0\r\n\r\n");
+        raw
+    };
+    for (head, total) in [
+        ("PROPFIND /public/ HTTP/1.1\r\nDepth: 0", 2 * 1024 * 1024),
+        ("PUT /public/big.bin HTTP/1.1", 256 * 1024),
+        ("PUT /calendars/bwright.ics HTTP/1.1", 128 * 1024),
+    ] {
+        let a = exchange(addr, &chunked(head, total)).expect("an answer");
+        assert_eq!(
+            a.status,
+            413,
+            "{head}: {}",
+            String::from_utf8_lossy(&a.body)
+        );
+        assert!(String::from_utf8_lossy(&a.body).contains("limit"));
+    }
+    assert!(healthy(addr));
+    assert_unchanged(&before, &server, "oversized bodies");
+}
+
+#[test]
+fn oversized_request_heads_get_431() {
+    let server = demo_server(|opts| {
+        opts.limits.max_header_bytes = 16 * 1024;
+        opts.limits.max_headers = 50;
+    });
+    let addr = addr(&server);
+    let big = format!(
+        "GET /public/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    assert_eq!(exchange(addr, big.as_bytes()).unwrap().status, 431);
+    let many = format!(
+        "GET /public/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{}\r\n",
+        (0..60)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
+    );
+    assert_eq!(exchange(addr, many.as_bytes()).unwrap().status, 431);
+    let long_uri = format!(
+        "GET /public/?Cmd=freebusy&{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "u=a@b&".repeat(4000)
+    );
+    let a = exchange(addr, long_uri.as_bytes()).unwrap();
+    assert!(matches!(a.status, 414 | 431), "{}", a.status);
+    assert!(healthy(addr));
+}
+
+#[test]
+fn a_header_trickle_is_cut_off_at_the_header_timeout() {
+    let server = demo_server(|opts| opts.limits.header_timeout = Duration::from_secs(1));
+    let addr = addr(&server);
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let started = Instant::now();
+    let trickle = b"GET /public/ HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    let mut closed = false;
+    // One byte every 100 ms, for at most 5 s: the server must give up after about 1 s.
+    for b in trickle.iter().chain(std::iter::repeat(&b'a')).take(50) {
+        if s.write_all(&[*b]).is_err() {
+            closed = true;
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match s.read(&mut buf) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+    }
+    let took = started.elapsed();
+    assert!(
+        closed,
+        "the server kept a trickling connection for {took:?}"
+    );
+    assert!(took < Duration::from_secs(4), "cut off only after {took:?}");
+    // An idle connection that never sends anything is closed too.
+    let mut idle = TcpStream::connect(addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 16];
+    assert!(matches!(idle.read(&mut buf), Ok(0) | Err(_)));
+    assert!(healthy(addr));
+}
+
+#[test]
+fn a_body_that_stops_arriving_gets_408() {
+    let server = demo_server(|opts| opts.limits.body_timeout = Duration::from_secs(1));
+    let addr = addr(&server);
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        b"PROPFIND /public/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nDepth: 0\r\nContent-Length: 200\r\n\r\n<?xml version",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let a = read_answer(&mut s).expect("an answer");
+    assert_eq!(a.status, 408, "{}", String::from_utf8_lossy(&a.body));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(healthy(addr));
+}
+
+#[test]
+fn connections_over_the_cap_get_503_with_retry_after() {
+    let server = demo_server(|opts| {
+        opts.limits.max_connections = 2;
+        opts.limits.header_timeout = Duration::from_secs(10);
+    });
+    let addr = addr(&server);
+    let held: Vec<_> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    // The accept loop takes them in order; give it a moment to have taken both.
+    std::thread::sleep(Duration::from_millis(200));
+    let a = exchange(
+        addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .expect("an answer, not a silent close");
+    assert_eq!(a.status, 503);
+    assert!(a.header("retry-after").is_some(), "{}", a.head);
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !healthy(addr) {
+        assert!(Instant::now() < deadline, "slots were not given back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_request_over_the_request_timeout_gets_503() {
+    // A body that stalls inside its own (longer) timeout keeps the request running; the
+    // request timeout ends it.
+    let server = demo_server(|opts| {
+        opts.limits.request_timeout = Duration::from_secs(1);
+        opts.limits.body_timeout = Duration::from_secs(30);
+    });
+    let addr = addr(&server);
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        b"PROPFIND /public/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nDepth: 0\r\nContent-Length: 200\r\n\r\n<?xml",
+    )
+    .unwrap();
+    let a = read_answer(&mut s).expect("an answer");
+    assert_eq!(a.status, 503, "{}", String::from_utf8_lossy(&a.body));
+    assert!(a.header("retry-after").is_some(), "{}", a.head);
+    assert!(String::from_utf8_lossy(&a.body).contains("took longer"));
+    assert!(healthy(addr));
+}
+
+#[test]
+fn shutdown_lets_an_in_flight_request_finish() {
+    let mut server = demo_server(|_| {});
+    let addr = addr(&server);
+    let body = br#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>"#;
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "PROPFIND /public/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nDepth: 0\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(&body[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let finisher = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        s.write_all(&body[10..]).unwrap();
+        read_answer(&mut s)
+    });
+    // Shutdown waits for the request above, which completes after it began.
+    server.shutdown();
+    let a = finisher
+        .join()
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(a.status, 207);
+    assert!(TcpStream::connect(addr).is_err(), "still accepting");
+}
+
+/// Every input a fuzzer crashed on, replayed through the target that found it.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let root = data_dir("fuzz-regressions");
+    let mut ran = 0;
+    for (target, _) in fuzz_bodies::TARGETS {
+        let Ok(entries) = std::fs::read_dir(root.join(target)) else {
+            continue;
+        };
+        for e in entries {
+            let path = e.unwrap().path();
+            fuzz_bodies::run(target, &std::fs::read(&path).unwrap());
+            ran += 1;
+        }
+    }
+    eprintln!("{ran} fuzz regression inputs replayed");
+}
