@@ -583,15 +583,35 @@ pub fn serve_options(
         .map_err(config_error)?;
     let tz = get("default_tz")?;
     opts.publish = admin::publish_settings(&PublishSettings::default(), months, style, Some(&tz))?;
+    let duration = |key: &str| -> Result<Duration, AdminError> {
+        settings
+            .get_with(key, crate::poller::parse_interval)
+            .map_err(config_error)?
+            .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
+    };
     opts.limits = Limits {
         query: QueryLimits {
             max_users: num("max_users")?,
             max_slots: num("max_slots")?,
             max_digits: num("max_digits")?,
         },
+        xml: crate::protocol::dav_xml::XmlLimits {
+            max_depth: num("max_xml_depth")?,
+            max_elements: num("max_xml_elements")?,
+            max_attributes_per_element: num("max_xml_attributes")?,
+        },
         max_body: num("max_body")?,
-        ..Limits::default()
+        max_put_body: num("max_put_body")?,
+        max_calendar_bytes: num("max_calendar_bytes")?,
+        max_admin_body: num("max_admin_body")?,
+        max_header_bytes: num("max_header_bytes")?,
+        max_headers: num("max_headers")?,
+        max_connections: num("max_connections")?,
+        header_timeout: duration("header_timeout")?,
+        body_timeout: duration("body_timeout")?,
+        request_timeout: duration("request_timeout")?,
     };
+    opts.publish.expand.max_instances = num("max_instances")?;
     Ok(opts)
 }
 

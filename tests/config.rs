@@ -146,3 +146,52 @@ fn serve_takes_its_settings_from_the_file() {
         two.text()
     );
 }
+
+#[test]
+fn limits_from_the_environment_reach_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut c = Command::new(bin());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SCHEDPLUS_")) {
+        c.env_remove(k);
+    }
+    let mut child = c
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("SCHEDPLUS_MAX_BODY", "100")
+        .env("SCHEDPLUS_MAX_XML_DEPTH", "3")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let info = data.join("server.json");
+    let t = std::time::Instant::now();
+    while !info.exists() && t.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let base = format!("http://{}", v["addr"].as_str().unwrap());
+    let big = format!(
+        "<?xml version=\"1.0\"?><propfind xmlns=\"DAV:\"><allprop/></propfind>{}",
+        " ".repeat(200)
+    );
+    let r_big = crate::common::http(
+        &base,
+        "PROPFIND",
+        "/public/",
+        &[("Depth", "0")],
+        Some(big.as_bytes()),
+    );
+    let deep = b"<a:propfind xmlns:a=\"DAV:\"><a:prop><a:x><a:y/></a:x></a:prop></a:propfind>";
+    let r_deep = crate::common::http(&base, "PROPFIND", "/public/", &[("Depth", "0")], Some(deep));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(r_big.status, 413, "{}", r_big.text());
+    assert_eq!(r_deep.status, 400, "{}", r_deep.text());
+}
