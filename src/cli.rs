@@ -583,9 +583,29 @@ pub fn serve_options(
         .map_err(config_error)?;
     let tz = get("default_tz")?;
     opts.publish = admin::publish_settings(&PublishSettings::default(), months, style, Some(&tz))?;
+    // Zero would make the server refuse every connection or time every request out.
     let duration = |key: &str| -> Result<Duration, AdminError> {
         settings
-            .get_with(key, crate::poller::parse_interval)
+            .get_with(key, |v| {
+                crate::poller::parse_interval(v).and_then(|d| {
+                    if d.is_zero() {
+                        Err("must be longer than 0".into())
+                    } else {
+                        Ok(d)
+                    }
+                })
+            })
+            .map_err(config_error)?
+            .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
+    };
+    let positive = |key: &str| -> Result<usize, AdminError> {
+        settings
+            .get_with(key, |v| {
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| "must be a whole number above 0".to_string())
+            })
             .map_err(config_error)?
             .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
     };
@@ -606,7 +626,7 @@ pub fn serve_options(
         max_admin_body: num("max_admin_body")?,
         max_header_bytes: num("max_header_bytes")?,
         max_headers: num("max_headers")?,
-        max_connections: num("max_connections")?,
+        max_connections: positive("max_connections")?,
         header_timeout: duration("header_timeout")?,
         body_timeout: duration("body_timeout")?,
         request_timeout: duration("request_timeout")?,
