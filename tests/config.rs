@@ -119,25 +119,13 @@ fn serve_takes_its_settings_from_the_file() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(bin())
-        .args(["--config", file.to_str().unwrap(), "serve"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let info = data.join("server.json");
-    let t = std::time::Instant::now();
-    while !info.exists() && t.elapsed() < std::time::Duration::from_secs(30) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
-    let base = format!("http://{}", v["addr"].as_str().unwrap());
+    let server =
+        crate::common::ServeProcess::spawn(&data, &["--config", file.to_str().unwrap()], &[], &[]);
+    let base = server.base.clone();
     let q = "/public/?Cmd=freebusy&start=2026-01-05T00:00:00Z&end=2026-01-06T00:00:00Z";
     let one = crate::common::http(&base, "GET", &format!("{q}&u=a"), &[], None);
     let two = crate::common::http(&base, "GET", &format!("{q}&u=a&u=b"), &[], None);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert_eq!(one.status, 200);
     assert_eq!(
         two.status,
@@ -151,32 +139,16 @@ fn serve_takes_its_settings_from_the_file() {
 fn limits_from_the_environment_reach_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut c = Command::new(bin());
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SCHEDPLUS_")) {
-        c.env_remove(k);
-    }
-    let mut child = c
-        .args([
-            "--data",
-            data.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("SCHEDPLUS_MAX_BODY", "100")
-        .env("SCHEDPLUS_MAX_XML_DEPTH", "3")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let info = data.join("server.json");
-    let t = std::time::Instant::now();
-    while !info.exists() && t.elapsed() < std::time::Duration::from_secs(30) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
-    let base = format!("http://{}", v["addr"].as_str().unwrap());
+    let server = crate::common::ServeProcess::spawn(
+        &data,
+        &["--data", data.to_str().unwrap()],
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("SCHEDPLUS_MAX_BODY", "100"),
+            ("SCHEDPLUS_MAX_XML_DEPTH", "3"),
+        ],
+    );
+    let base = server.base.clone();
     let big = format!(
         "<?xml version=\"1.0\"?><propfind xmlns=\"DAV:\"><allprop/></propfind>{}",
         " ".repeat(200)
@@ -190,8 +162,7 @@ fn limits_from_the_environment_reach_the_server() {
     );
     let deep = b"<a:propfind xmlns:a=\"DAV:\"><a:prop><a:x><a:y/></a:x></a:prop></a:propfind>";
     let r_deep = crate::common::http(&base, "PROPFIND", "/public/", &[("Depth", "0")], Some(deep));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert_eq!(r_big.status, 413, "{}", r_big.text());
     assert_eq!(r_deep.status, 400, "{}", r_deep.text());
 }

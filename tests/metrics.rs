@@ -2,20 +2,8 @@
 //! process, because the metrics recorder is process-wide and other tests in this binary
 //! run servers in parallel.
 
+use crate::common::{ServeProcess, http, run_cli};
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use crate::common::{bin, http, run_cli};
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn scrape(base: &str) -> BTreeMap<String, f64> {
     let r = http(base, "GET", "/metrics", &[], None);
@@ -42,33 +30,13 @@ fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, key: &st
 #[test]
 fn counters_move_by_exactly_the_workload() {
     let data = tempfile::tempdir().unwrap();
-    let child = Command::new(bin())
-        .args([
-            "--data",
-            data.path().to_str().unwrap(),
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env_remove("SCHEDPLUS_NOW")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _guard = Proc(child);
-    let info = data.path().join("server.json");
-    let t = Instant::now();
-    while !info.exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "server never announced itself"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
-    let base = format!("http://{}", v["addr"].as_str().unwrap());
+    let server = ServeProcess::spawn(
+        data.path(),
+        &["--data", data.path().to_str().unwrap()],
+        &["--demo", "--listen", "127.0.0.1:0"],
+        &[],
+    );
+    let base = server.base.clone();
 
     let before = scrape(&base);
     assert_eq!(before["schedplus_store_users"], 12.0);

@@ -211,3 +211,62 @@ pub fn fbdata(xml: &str) -> Vec<String> {
 pub fn ts(s: &str) -> jiff::Timestamp {
     parse_time(s).unwrap()
 }
+
+/// `schedplus serve` as its own process (for what must not share this test process: the
+/// global metrics recorder, signals, environment-driven settings). Killed when dropped.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl ServeProcess {
+    /// Start `schedplus ARGS… serve SERVE_ARGS…` with `env` (and no inherited
+    /// `SCHEDPLUS_*`), and wait until it announces itself in `data/server.json`.
+    pub fn spawn(
+        data: &Path,
+        args: &[&str],
+        serve_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> ServeProcess {
+        let mut c = Command::new(bin());
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SCHEDPLUS_")) {
+            c.env_remove(k);
+        }
+        let child = c
+            .args(args)
+            .arg("serve")
+            .args(serve_args)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("schedplus starts");
+        let mut p = ServeProcess {
+            child,
+            base: String::new(),
+        };
+        let info = data.join("server.json");
+        let t = std::time::Instant::now();
+        while !info.exists() {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "the server never announced itself"
+            );
+            if let Ok(Some(status)) = p.child.try_wait() {
+                panic!("schedplus serve exited early: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+        p.base = format!("http://{}", v["addr"].as_str().unwrap());
+        p
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
