@@ -420,22 +420,17 @@ fn init_logging(default: &str, format: LogFormat) {
     };
 }
 
-fn clock_of(now: &Option<String>) -> Result<Clock, AdminError> {
-    match now {
-        None => Ok(Clock::System),
-        Some(s) => parse_time(s)
-            .map(Clock::Fixed)
-            .map_err(|e| AdminError::BadInput(format!("--now: {e}"))),
-    }
-}
-
 pub fn run(cli: Cli, settings: crate::config::Resolved) -> Result<(), AdminError> {
     let data: PathBuf = settings
         .get::<PathBuf>("data")
         .map_err(config_error)?
         .unwrap_or_else(|| PathBuf::from("./schedplus-data"));
+    // Parsed here so that a bad value names where it came from (flag, variable, file).
+    let fixed = settings
+        .get_with("now", |v| parse_time(v).map_err(|e| e.to_string()))
+        .map_err(config_error)?;
+    let clock = fixed.map_or(Clock::System, Clock::Fixed);
     let now: Option<String> = settings.get::<String>("now").map_err(config_error)?;
-    let clock = clock_of(&now)?;
     match cli.command {
         Command::Serve(_) => serve(data, clock, &settings),
         Command::Config(ConfigCommand::Show) => {

@@ -239,7 +239,7 @@ pub enum ConfigError {
         line: usize,
         key: String,
     },
-    #[error("{key} = '{value}' (from {origin}): {reason}")]
+    #[error("{key} = '{value}' (from {}): {reason}", origin_text(key, origin))]
     BadValue {
         key: String,
         value: String,
@@ -248,6 +248,14 @@ pub enum ConfigError {
     },
     #[error("cannot read the configuration file {path}: {reason}")]
     Read { path: PathBuf, reason: String },
+}
+
+/// Where a bad value came from, in the words the user typed: a flag is named as such.
+fn origin_text(key: &str, origin: &Source) -> String {
+    match origin {
+        Source::Flag => format!("the --{} flag", key.replace('_', "-")),
+        other => other.to_string(),
+    }
 }
 
 /// Every setting's value (or none) and its source.

@@ -102,6 +102,8 @@ pub enum ServeError {
     },
     #[error("the demo could not be loaded: {0}")]
     Demo(String),
+    #[error("the server could not start: {0}")]
+    Start(String),
     #[error("--calendar-dir {}: {reason}", path.display())]
     CalendarDir { path: PathBuf, reason: String },
 }
@@ -189,7 +191,7 @@ impl Server {
             (poller, r)
         })
         .await
-        .map_err(|e| ServeError::Demo(format!("the first publishing round failed: {e}")))?;
+        .map_err(|e| ServeError::Start(format!("the first publishing round failed: {e}")))?;
         tracing::info!(
             published = first.published,
             unchanged = first.unchanged,

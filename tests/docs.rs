@@ -119,10 +119,7 @@ fn every_documented_command_runs_against_the_demo() {
                 // A tool this machine lacks (rclone, say) is skipped with a note; CI
                 // installs every tool the docs use, so there nothing is skipped.
                 let program = cmd.split_whitespace().next().unwrap_or_default();
-                let present = Command::new("bash")
-                    .args(["-c", &format!("command -v {program}")])
-                    .output()
-                    .is_ok_and(|o| o.status.success());
+                let present = crate::common::tool_present(program);
                 if !present && program != "schedplus" {
                     eprintln!("skipped ({program} is not installed here): {cmd}");
                     continue;

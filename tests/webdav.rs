@@ -570,7 +570,7 @@ fn search_outside_the_subset_says_what_is_supported() {
 }
 
 fn tool(name: &str) -> bool {
-    let found = Command::new(name).arg("--version").output().is_ok();
+    let found = crate::common::tool_present(name);
     if !found {
         eprintln!("skipping: {name} is not installed");
     }

@@ -485,8 +485,3 @@ fn too_many_connections(max: usize) -> Response {
     );
     r
 }
-
-/// Infallible helper for tests: one in-process request through the dispatcher.
-pub async fn call(state: &AppState, req: Request) -> Result<Response, Infallible> {
-    Ok(dispatch(state, req).await)
-}

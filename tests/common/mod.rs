@@ -270,3 +270,12 @@ impl Drop for ServeProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Is `name` on PATH? Tests that need an optional tool (cadaver, rclone) skip without it;
+/// CI installs every one.
+pub fn tool_present(name: &str) -> bool {
+    Command::new("bash")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
