@@ -64,6 +64,13 @@ for t in "${targets[@]}"; do
     if [ -n "$pattern" ]; then
         find tests/data/hostile -maxdepth 1 -name "$pattern" -exec cp -n {} "$corpus/" \;
     fi
+    if [ "$t" = dav_path ]; then
+        # The request paths of the hostile corpus, one seed each (without "/public/").
+        for f in tests/data/hostile/*.http; do
+            head -n1 "$f" | awk '{print $2}' | sed 's|^/[Pp]ublic/\{0,1\}||' \
+                >"$corpus/seed-$(basename "$f" .http)"
+        done
+    fi
     if [ -d "$regressions" ]; then
         cp -n "$regressions"/* "$corpus/" 2>/dev/null || true
     fi

@@ -441,6 +441,39 @@ fn shutdown_lets_an_in_flight_request_finish() {
     assert!(TcpStream::connect(addr).is_err(), "still accepting");
 }
 
+/// The path resolver's fuzz property (no dot names; an href resolves back to the resource it
+/// was written for) holds for every request path in the hostile corpus and for a few
+/// spellings that resolve.
+#[test]
+fn dav_path_property_holds_for_the_corpus() {
+    let mut paths: Vec<String> = [
+        "",
+        "NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20BUSY/EX:_xF8FF_o=Org_xF8FF_ou=AG/USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=A.EML",
+        "Non_IPM_Subtree/schedule+ free busy/EX:_xF8FF_o=Org_xF8FF_ou=AG/",
+        "notes/a%20b/_x002F_c",
+        "notes/x_x005F_xF8FF_y",
+    ]
+    .map(String::from)
+    .to_vec();
+    for e in std::fs::read_dir(data_dir("hostile")).unwrap() {
+        let raw = std::fs::read(e.unwrap().path()).unwrap();
+        let line = raw.split(|&b| b == b'\n').next().unwrap_or_default();
+        if let Some(target) = line.split(|&b| b == b' ').nth(1) {
+            let t = String::from_utf8_lossy(target);
+            let t = t.trim_start_matches('/');
+            let t = t
+                .get(..6)
+                .filter(|p| p.eq_ignore_ascii_case("public"))
+                .map_or(t, |_| t[6..].trim_start_matches('/'));
+            paths.push(t.to_string());
+        }
+    }
+    assert!(paths.len() > 100, "the corpus was read");
+    for p in &paths {
+        fuzz_bodies::dav_path(p.as_bytes());
+    }
+}
+
 /// Every input a fuzzer crashed on, replayed through the target that found it.
 #[test]
 fn fuzz_regressions_stay_fixed() {

@@ -19,6 +19,9 @@ use schedplus::protocol::pffb::{self, PffbKind, PffbProps, StatusProps};
 use schedplus::protocol::query::{QueryLimits, parse_query};
 use schedplus::protocol::time::Minutes1601;
 use schedplus::protocol::wss_name::{escape_segment, unescape_segment};
+use schedplus::transport::webdav::path::{
+    Resource, fb_folder_href, fb_item_href, ordinary_href, resolve, resolve_url, system_href,
+};
 
 /// A target's body: panics when it finds a bug.
 pub type Target = fn(&[u8]);
@@ -35,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("pffb", pffb),
     ("icalendar", icalendar),
     ("directory", directory),
+    ("dav_path", dav_path),
 ];
 
 /// Run the target `name` on `data`. Panics on an unknown name.
@@ -161,6 +165,54 @@ pub fn directory(data: &[u8]) {
     let _ = detect_format(&s);
     let _ = parse_directory(&s, DirectoryFormat::Csv);
     let _ = parse_directory(&s, DirectoryFormat::Ldif);
+}
+
+/// The WebDAV path resolver on a raw request path and on a `Destination`-style URL. What
+/// resolves never holds a `.` or `..` name, and the href written for it resolves back to
+/// the same resource (names are compared case-insensitively, as the store does).
+pub fn dav_path(data: &[u8]) {
+    let s = text(data);
+    let _ = resolve_url(&s);
+    let raw = format!("/public/{s}");
+    let Ok(r) = resolve(&raw) else {
+        return;
+    };
+    let href = match &r {
+        Resource::Root | Resource::NonIpm | Resource::FbRoot => {
+            system_href(&r).expect("system folders have hrefs")
+        }
+        Resource::FbFolder(ag) => fb_folder_href(ag),
+        Resource::FbItem(ag, leaf) => {
+            assert!(
+                leaf != "." && leaf != "..",
+                "{raw:?} resolved to a dot leaf"
+            );
+            fb_item_href(ag, leaf)
+        }
+        Resource::Ordinary(names) => {
+            assert!(
+                names.iter().all(|n| n != "." && n != ".." && !n.is_empty()),
+                "{raw:?} resolved to {names:?}"
+            );
+            ordinary_href(names, false)
+        }
+        Resource::FbInvalid(_) => return,
+    };
+    let back = resolve(&href).unwrap_or_else(|e| panic!("href {href:?} of {raw:?}: {e:?}"));
+    let same = match (&r, &back) {
+        (Resource::Ordinary(a), Resource::Ordinary(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+        }
+        (Resource::FbItem(a, x), Resource::FbItem(b, y)) => {
+            a.key() == b.key() && x.eq_ignore_ascii_case(y)
+        }
+        (Resource::FbFolder(a), Resource::FbFolder(b)) => a.key() == b.key(),
+        (a, b) => a == b,
+    };
+    assert!(
+        same,
+        "{raw:?} resolved to {r:?}, its href {href:?} to {back:?}"
+    );
 }
 
 /// A reader over the fuzzer's bytes that yields zeroes once they run out.
