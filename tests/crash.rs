@@ -218,7 +218,12 @@ fn child() {
                 let dn = legacy_dn(i);
                 let leaf = canonical_leaf(&dn.subject());
                 let out = store
-                    .fb_patch(&dn.admin_group(), &leaf, &patches[i - CAL_USERS][version])
+                    .fb_patch(
+                        &dn.admin_group(),
+                        &leaf,
+                        &patches[i - CAL_USERS][version],
+                        None,
+                    )
                     .unwrap();
                 assert!(matches!(out, FbPatchOutcome::Updated(_)), "{out:?}");
             }
@@ -751,6 +756,9 @@ fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing_acknowledged
             "127.0.0.1:0",
             "--poll-interval",
             "50ms",
+            // The clients write anonymously: this test is about durability, not sign-in.
+            "--auth",
+            "none",
         ])
         .env_remove("SCHEDPLUS_DATA")
         .env_remove("SCHEDPLUS_NOW")
