@@ -389,8 +389,11 @@ fn connections_over_the_cap_get_503_with_retry_after() {
     }
     // The refusal is counted (the recorder is shared by the tests of this process, so
     // the count is at least ours).
-    let m = exchange(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("metrics answer");
+    let m = exchange(
+        addr,
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .expect("metrics answer");
     let text = String::from_utf8_lossy(&m.body);
     let refused: f64 = text
         .lines()
