@@ -27,6 +27,11 @@ const NOT_RUN_HERE: &[(&str, &str)] = &[
     ),
     ("scripts/litmus.sh", ".ci/run runs it"),
     ("scripts/oracle.sh", ".ci/run runs it"),
+    ("scripts/load.sh", ".ci/run runs its short form"),
+    (
+        "scripts/fuzz.sh",
+        ".ci/run builds the targets; long runs by hand, hours in the closing notes",
+    ),
 ];
 
 struct Block {
