@@ -23,6 +23,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use schedplus::poller::{CleanupAt, Poller};
@@ -751,7 +752,7 @@ fn check_store(store: &Store) -> Result<Seen, String> {
     Ok(seen)
 }
 
-/// Kills of the direct-store test; the HTTP one kills a server a quarter as often.
+/// Kills of the direct-store test; the HTTP one kills a server half as often.
 fn crash_rounds() -> u64 {
     std::env::var(ROUNDS_ENV)
         .map(|s| s.parse().expect("SCHEDPLUS_CRASH_ROUNDS is a number"))
@@ -954,8 +955,12 @@ enum Outcome {
     Refused,
     /// Connected, but not a single byte of answer: not acknowledged.
     Unanswered(String),
-    /// Part of a response: a request cut off mid-answer, never acceptable.
+    /// Part of a response: a request cut off mid-answer, never acceptable from a server
+    /// stopping cleanly.
     Truncated(String),
+    /// A status line, then less body than announced: cut off mid-answer too, but the
+    /// client was told the status (for a write, acknowledged).
+    ShortBody(u16),
 }
 
 fn request_head(addr: SocketAddr, method: &str, path: &str, extra: &str, len: usize) -> String {
@@ -967,17 +972,18 @@ fn request_head(addr: SocketAddr, method: &str, path: &str, extra: &str, len: us
 /// Read a whole `Connection: close` response and judge it complete or not.
 fn read_response(mut s: TcpStream) -> Outcome {
     let mut raw = Vec::new();
-    if let Err(e) = s.read_to_end(&mut raw) {
-        if raw.is_empty() {
-            return Outcome::Unanswered(e.to_string());
-        }
-        return Outcome::Truncated(format!("{e} after {} bytes", raw.len()));
-    }
+    // A connection reset after part of the answer still may have told the status.
+    let reset = match s.read_to_end(&mut raw) {
+        Err(e) if raw.is_empty() => return Outcome::Unanswered(e.to_string()),
+        Err(e) => Some(format!("{e} after {} bytes", raw.len())),
+        Ok(_) => None,
+    };
     if raw.is_empty() {
         return Outcome::Unanswered("closed without an answer".into());
     }
     let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Outcome::Truncated(String::from_utf8_lossy(&raw).into_owned());
+        let got = String::from_utf8_lossy(&raw).into_owned();
+        return Outcome::Truncated(reset.unwrap_or(got));
     };
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
     let Some(status) = head
@@ -985,7 +991,7 @@ fn read_response(mut s: TcpStream) -> Outcome {
         .nth(1)
         .and_then(|s| s.trim().parse::<u16>().ok())
     else {
-        return Outcome::Truncated(head);
+        return Outcome::Truncated(reset.unwrap_or(head));
     };
     let body = raw.len() - split - 4;
     let complete = match head.lines().find_map(|l| l.strip_prefix("content-length:")) {
@@ -993,10 +999,10 @@ fn read_response(mut s: TcpStream) -> Outcome {
         None if head.contains("transfer-encoding: chunked") => raw.ends_with(b"0\r\n\r\n"),
         None => true,
     };
-    if complete {
+    if complete && reset.is_none() {
         Outcome::Status(status)
     } else {
-        Outcome::Truncated(format!("status {status} with a short body"))
+        Outcome::ShortBody(status)
     }
 }
 
@@ -1017,37 +1023,98 @@ fn message_path(i: usize) -> String {
     fb_item_href(&dn.admin_group(), &canonical_leaf(&dn.subject()))
 }
 
-/// The write number stored in user `i`'s message (0: none of ours).
-fn stored_seq(store: &Store, i: usize) -> (u64, Option<MessageRecord>) {
+/// One client write: user, write number, how it ended.
+type Sent = (usize, u64, Outcome);
+
+/// What the clients were told about user `i`'s writes in `log` (each user's writes sent
+/// one after another, in order): the last one answered 200 (`floor` when none was), and
+/// the ones whose answer never came, which may have committed just before the connection
+/// dropped. Any other answer to a valid write is an error.
+fn told(log: &[Sent], i: usize, floor: u64) -> Result<(u64, Vec<u64>), String> {
+    let mut acked = floor;
+    let mut unanswered = Vec::new();
+    for (_, n, o) in log.iter().filter(|(u, _, _)| *u == i) {
+        match o {
+            Outcome::Status(200) | Outcome::ShortBody(200) => acked = *n,
+            Outcome::Unanswered(_) | Outcome::Truncated(_) => unanswered.push(*n),
+            Outcome::Refused => {}
+            other => return Err(format!("user {i}: write {n} was answered {other:?}")),
+        }
+    }
+    Ok((acked, unanswered))
+}
+
+/// Check user `i`'s message against what its writer was told: it holds the last write
+/// acknowledged (`acked`, 0 for none of ours) or a later unanswered one, and holds it
+/// whole: every property that write set, not one from another write, and the free/busy
+/// decoded from them. Returns the write number held.
+fn check_numbered(store: &Store, i: usize, acked: u64, unanswered: &[u64]) -> Result<u64, String> {
     let dn = legacy_dn(i);
     let rec = store
         .fb_message_at(&dn.admin_group(), &canonical_leaf(&dn.subject()))
-        .unwrap();
-    let n = rec
-        .as_ref()
-        .and_then(|r| r.props.get(&seq_prop()))
-        .and_then(PropValue::as_str)
-        .map_or(0, |s| s.parse().unwrap());
-    (n, rec)
+        .map_err(|e| e.to_string())?;
+    let held = match rec.as_ref().and_then(|r| r.props.get(&seq_prop())) {
+        None => 0,
+        Some(v) => v
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("user {i}: the write number is {v:?}"))?,
+    };
+    if !(held == acked || (held > acked && unanswered.contains(&held))) {
+        return Err(format!(
+            "user {i}: write {acked} was acknowledged but the store holds {held} (unanswered: {unanswered:?})"
+        ));
+    }
+    if let Some(rec) = rec.filter(|_| held > 0) {
+        let (_, want) = numbered_patch_body(i, held);
+        if let Some((name, _)) = want.iter().find(|(n, v)| rec.props.get(*n) != Some(*v)) {
+            return Err(format!(
+                "user {i}: the message holds write {held}'s number but not its {name:?}: two writes mixed"
+            ));
+        }
+        let fb = StoredFreeBusy::from_props(&want).map_err(|e| e.to_string())?;
+        if rec.fb != fb {
+            return Err(format!(
+                "user {i}: the stored free/busy is not write {held}'s"
+            ));
+        }
+    }
+    Ok(held)
 }
 
-#[test]
-fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing_acknowledged() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    seed_store(dir.path());
-    let mut server = Command::new(env!("CARGO_BIN_EXE_schedplus"))
-        .arg("--data")
-        .arg(dir.path())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--poll-interval",
-            "50ms",
-        ])
+/// The command line of every `schedplus serve` these tests start (SIGTERM and SIGKILL).
+/// Writes are anonymous here: the clients send no credentials, so whatever lets a server
+/// accept anonymous writes belongs in this one list.
+fn serve_args(data: &Path) -> Vec<String> {
+    let data = data
+        .to_str()
+        .expect("a temporary directory has a UTF-8 path");
+    [
+        "--data",
+        data,
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--poll-interval",
+        "50ms",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// A `schedplus serve` started by [`spawn_server`].
+struct ServeChild {
+    process: Child,
+    addr: SocketAddr,
+    /// Everything it wrote to stderr, once it has exited.
+    stderr: JoinHandle<String>,
+}
+
+/// Start `schedplus serve` on `data` and wait until it answers. A `server.json` left by a
+/// killed server does not fool the wait: the new one is written before the banner.
+fn spawn_server(data: &Path) -> ServeChild {
+    let mut process = Command::new(env!("CARGO_BIN_EXE_schedplus"))
+        .args(serve_args(data))
         .env_remove("SCHEDPLUS_DATA")
         .env_remove("SCHEDPLUS_NOW")
         .env("RUST_LOG", "warn")
@@ -1057,19 +1124,43 @@ fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing_acknowledged
         .unwrap();
     // The banner is printed once the server answers; its first line ends the wait. Both
     // pipes are drained to the end so the server never blocks on (or dies of) a full one.
-    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let mut out = BufReader::new(process.stdout.take().unwrap());
     let mut banner = String::new();
     out.read_line(&mut banner).unwrap();
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let mut stderr = server.stderr.take().unwrap();
+    let mut stderr = process.stderr.take().unwrap();
     let stderr = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let info = ServerInfo::read(dir.path()).expect("server.json once the banner is out");
-    assert_eq!(info.pid, server.id());
-    let addr: SocketAddr = info.addr.parse().unwrap();
+    let Some(info) = ServerInfo::read(data) else {
+        let _ = process.kill();
+        panic!(
+            "no server.json once the banner is out (banner {banner:?}); stderr:\n{}",
+            stderr.join().unwrap()
+        )
+    };
+    assert_eq!(info.pid, process.id());
+    ServeChild {
+        process,
+        addr: info.addr.parse().unwrap(),
+        stderr,
+    }
+}
+
+#[test]
+fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing_acknowledged() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    seed_store(dir.path());
+    let ServeChild {
+        process: mut server,
+        addr,
+        stderr,
+    } = spawn_server(dir.path());
 
     // Writers each own a disjoint set of PROPPATCH users, so each message's writes are
     // ordered; the first PROPPATCH user is kept for the slow request below. Readers ask for
@@ -1153,7 +1244,7 @@ fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing_acknowledged
     slow.write_all(&slow_body).unwrap();
     let slow_out = read_response(slow);
 
-    let writes: Vec<(usize, u64, Outcome)> = handles
+    let writes: Vec<Sent> = handles
         .into_iter()
         .flat_map(|h| h.join().unwrap())
         .collect();
@@ -1185,7 +1276,7 @@ fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing_acknowledged
         .chain(&reads)
         .filter(|o| match o {
             Outcome::Status(s) => *s >= 300,
-            Outcome::Truncated(_) => true,
+            Outcome::Truncated(_) | Outcome::ShortBody(_) => true,
             Outcome::Refused | Outcome::Unanswered(_) => false,
         })
         .collect();
@@ -1206,33 +1297,130 @@ fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing_acknowledged
     );
 
     // Each message holds its last acknowledged write, or a later one that was sent but never
-    // answered (it may have committed just before the connection dropped).
+    // answered.
     let store = open(dir.path());
     for i in CAL_USERS..USERS {
-        let mut acked = 0;
-        let mut unanswered = Vec::new();
-        for (_, n, o) in writes.iter().filter(|(u, _, _)| *u == i) {
-            match o {
-                Outcome::Status(200) => acked = *n,
-                _ => unanswered.push(*n),
-            }
-        }
+        let (mut acked, unanswered) = told(&writes, i, 0).unwrap();
         if i == slow_user {
             acked = 1_000_000; // answered 200 (asserted above)
         }
-        let (stored, rec) = stored_seq(&store, i);
-        assert!(
-            stored == acked || (stored > acked && unanswered.contains(&stored)),
-            "user {i}: write {acked} was acknowledged but the store holds {stored} (unanswered: {unanswered:?})"
-        );
-        if stored > 0 {
-            let rec = rec.unwrap();
-            let (_, want) = numbered_patch_body(i, stored);
-            assert_eq!(rec.fb, StoredFreeBusy::from_props(&want).unwrap());
-        }
+        check_numbered(&store, i, acked, &unanswered).unwrap_or_else(|e| panic!("{e}"));
     }
     println!(
         "SIGTERM under load: {acked_writes} PROPPATCH and {acked_reads} freebusy answered, {} requests refused or unanswered after the signal, slow request answered {slow_out:?}",
         writes.len() + reads.len() - acked_writes - acked_reads
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// SIGKILL of `schedplus serve` under PROPPATCH
+
+#[test]
+fn sigkill_of_the_server_mid_proppatch_loses_nothing_acknowledged() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let seed = seed_from_env();
+    // A server takes longer to start than the direct child: half as many kills.
+    let rounds = (crash_rounds() / 2).max(1);
+    println!(
+        "HTTP crash test: seed {seed} (SCHEDPLUS_CRASH_SEED={seed} replays the kill delays), {rounds} rounds"
+    );
+    let fail = |round: u64, what: String| -> ! {
+        panic!("HTTP round {round} (SCHEDPLUS_CRASH_SEED={seed}): {what}")
+    };
+    let mut rng = Rng::new(seed);
+    // A fresh data directory: the first PROPPATCH to each message creates it (and its
+    // folder), so creations are killed too, not only updates.
+    let dir = tempfile::tempdir().unwrap();
+    // The write number each user's message held at the last check (0: no message).
+    let mut held = vec![0u64; USERS];
+    let started = Instant::now();
+    let (mut sent_total, mut acked_total, mut unanswered_total, mut unanswered_kept) = (0, 0, 0, 0);
+    for round in 1..=rounds {
+        let ServeChild {
+            mut process,
+            addr,
+            stderr,
+        } = spawn_server(dir.path());
+        // Each writer owns every WRITERS-th user, so each message's writes are ordered.
+        const WRITERS: usize = 4;
+        let writers: Vec<JoinHandle<Vec<Sent>>> = (0..WRITERS)
+            .map(|w| {
+                std::thread::spawn(move || {
+                    let mine: Vec<usize> = (0..USERS).filter(|i| i % WRITERS == w).collect();
+                    let until = Instant::now() + Duration::from_secs(30);
+                    let mut log = Vec::new();
+                    for k in 0u64.. {
+                        let i = mine[k as usize % mine.len()];
+                        // Numbers grow across rounds, so "later" holds across restarts.
+                        let n = round * 1_000_000 + k + 1;
+                        let (body, _) = numbered_patch_body(i, n);
+                        let out = send(addr, "PROPPATCH", &message_path(i), "Brief: t\r\n", &body);
+                        let answered = matches!(out, Outcome::Status(_));
+                        log.push((i, n, out));
+                        if !answered || Instant::now() > until {
+                            break;
+                        }
+                    }
+                    log
+                })
+            })
+            .collect();
+        let delay = 20 + rng.below(400);
+        std::thread::sleep(Duration::from_millis(delay));
+        if let Some(status) = process.try_wait().unwrap() {
+            fail(
+                round,
+                format!(
+                    "the server stopped by itself ({status}):\n{}",
+                    stderr.join().unwrap()
+                ),
+            );
+        }
+        process.kill().unwrap(); // SIGKILL
+        process.wait().unwrap();
+        let log: Vec<Sent> = writers
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        let err = stderr.join().unwrap();
+        let store = open(dir.path());
+        let messages = all_messages(&store)
+            .unwrap_or_else(|e| fail(round, format!("after a kill {delay} ms in: {e}\n{err}")));
+        for (i, held) in held.iter_mut().enumerate() {
+            let recs = messages.get(&i).map_or(&[][..], Vec::as_slice);
+            if recs.len() > 1 || recs.first().is_some_and(|r| r.leaf != leaf_name(i, 0)) {
+                let leaves: Vec<_> = recs.iter().map(|r| &r.leaf).collect();
+                fail(
+                    round,
+                    format!("user {i} has messages at {leaves:?}, not one at the canonical leaf"),
+                );
+            }
+            let checked = told(&log, i, *held).and_then(|(acked, unanswered)| {
+                unanswered_total += unanswered.len();
+                let now = check_numbered(&store, i, acked, &unanswered)?;
+                unanswered_kept += usize::from(now != acked);
+                Ok(now)
+            });
+            *held = checked.unwrap_or_else(|e| {
+                fail(
+                    round,
+                    format!("after a kill {delay} ms in: {e}\nserver stderr:\n{err}"),
+                )
+            });
+        }
+        sent_total += log
+            .iter()
+            .filter(|(_, _, o)| *o != Outcome::Refused)
+            .count();
+        acked_total += log
+            .iter()
+            .filter(|(_, _, o)| matches!(o, Outcome::Status(200) | Outcome::ShortBody(200)))
+            .count();
+    }
+    println!(
+        "HTTP crash test: {rounds} server kills in {:.1}s, {sent_total} PROPPATCH sent, {acked_total} answered 200 and found on disk (or superseded), {unanswered_total} cut off by the kill of which {unanswered_kept} were kept whole",
+        started.elapsed().as_secs_f64()
     );
 }
