@@ -200,6 +200,8 @@ fn latency(rounds: u64, poll: Duration) {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
     opts.demo = true;
+    // Publishing latency, not sign-in (the PUTs are anonymous).
+    opts.auth = schedplus::auth::AuthSettings::open();
     opts.poll_interval = poll;
     opts.clock = Clock::Fixed(NOW.parse().unwrap());
     let server = rt.block_on(Server::start(opts)).unwrap();

@@ -8,13 +8,15 @@
 --
 -- Environment (set by load.sh): LOAD_TODAY (YYYY-MM-DD), LOAD_MONTH (Exchange month value,
 -- year*16+month, of today's month), LOAD_RANGE_START and LOAD_RANGE_END (the PROPPATCH
--- publish range, minutes since 1601), LOAD_USERS.
+-- publish range, minutes since 1601), LOAD_USERS, LOAD_AUTH (the `Authorization` value the
+-- PROPPATCHes carry: the demo admin's Basic credentials, so sign-in is part of the load).
 
 local today = os.getenv("LOAD_TODAY")
 local month = tonumber(os.getenv("LOAD_MONTH"))
 local range_start = os.getenv("LOAD_RANGE_START")
 local range_end = os.getenv("LOAD_RANGE_END")
 local load_users = tonumber(os.getenv("LOAD_USERS") or "100")
+local auth = os.getenv("LOAD_AUTH")
 
 local fb_users = {
   "danw@xcs.example", "kbaker@xcs.example", "tnguyen@xcs.example", "rpowell@xcs.example",
@@ -132,7 +134,8 @@ function request()
     counts.proppatch = counts.proppatch + 1
     local alias = load_alias(math.random(load_users))
     return wrk.format("PROPPATCH", message_path(alias),
-      { ["Brief"] = "t", ["Content-Type"] = "text/xml" }, proppatch_body(alias))
+      { ["Brief"] = "t", ["Content-Type"] = "text/xml", ["Authorization"] = auth },
+      proppatch_body(alias))
   end
 end
 

@@ -89,6 +89,10 @@ export LOAD_MONTH=$((YEAR * 16 + MONTH_NUM))
 export LOAD_RANGE_START=$((MONTH_START / 60 + 194074560))
 export LOAD_RANGE_END=$((LOAD_RANGE_START + 60 * 1440))
 export LOAD_USERS
+# Writes sign in (the default --auth basic) as the demo's admin, who may write the load
+# users' messages; the server's credential cache makes that one Argon2 per run.
+LOAD_AUTH="Basic $(printf 'bwright:demo' | base64)"
+export LOAD_AUTH
 
 # Keep the poller busy: rewrite one demo calendar twice a second, with and without an
 # extra meeting tomorrow, written aside and renamed so the watcher never reads half a file.

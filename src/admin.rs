@@ -157,6 +157,12 @@ pub struct UserSummary {
     pub legacy_dn: String,
     pub admin_group: String,
     pub other_smtp: Vec<String>,
+    /// Marked with `schedplus directory admin`.
+    #[serde(default)]
+    pub admin: bool,
+    /// A password is set (`schedplus directory passwd`), so the user can sign in.
+    #[serde(default)]
+    pub password: bool,
 }
 
 impl From<&UserRecord> for UserSummary {
@@ -168,12 +174,80 @@ impl From<&UserRecord> for UserSummary {
             legacy_dn: u.legacy_dn.as_str().to_string(),
             admin_group: u.legacy_dn.admin_group().as_str().to_string(),
             other_smtp: u.smtp_addresses().into_iter().skip(1).collect(),
+            admin: false,
+            password: false,
         }
     }
 }
 
 pub fn list_users(store: &Store) -> Result<Vec<UserSummary>, AdminError> {
-    Ok(store.list_users()?.iter().map(UserSummary::from).collect())
+    store
+        .list_users()?
+        .iter()
+        .map(|u| {
+            let cred = store.credential(&u.legacy_dn)?.unwrap_or_default();
+            Ok(UserSummary {
+                admin: cred.admin,
+                password: cred.password_hash.is_some(),
+                ..UserSummary::from(u)
+            })
+        })
+        .collect()
+}
+
+/// `schedplus directory passwd`: the hash is made by the CLI, so the password itself never
+/// travels to the server or into a log. `password_hash: None` removes the password.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PasswdRequest {
+    pub user: String,
+    pub password_hash: Option<String>,
+}
+
+/// `schedplus directory admin`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminMarkRequest {
+    pub user: String,
+    pub admin: bool,
+}
+
+/// What a credential change did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialReport {
+    pub user: String,
+    pub legacy_dn: String,
+    pub had_password: bool,
+    pub has_password: bool,
+    pub was_admin: bool,
+    pub admin: bool,
+}
+
+fn change_credential(
+    store: &Store,
+    user: &str,
+    change: impl FnOnce(&mut crate::store::Credential),
+) -> Result<CredentialReport, AdminError> {
+    let u = store.resolve_user(user)?;
+    let (before, after) = store.update_credential(&u.legacy_dn, change)?;
+    Ok(CredentialReport {
+        user: u.alias.clone(),
+        legacy_dn: u.legacy_dn.as_str().to_string(),
+        had_password: before.password_hash.is_some(),
+        has_password: after.password_hash.is_some(),
+        was_admin: before.admin,
+        admin: after.admin,
+    })
+}
+
+pub fn set_password(store: &Store, req: &PasswdRequest) -> Result<CredentialReport, AdminError> {
+    if let Some(h) = &req.password_hash {
+        crate::auth::check_hash(h).map_err(|e| AdminError::BadInput(e.to_string()))?;
+    }
+    let hash = req.password_hash.clone();
+    change_credential(store, &req.user, |c| c.password_hash = hash)
+}
+
+pub fn set_admin(store: &Store, req: &AdminMarkRequest) -> Result<CredentialReport, AdminError> {
+    change_credential(store, &req.user, |c| c.admin = req.admin)
 }
 
 // ---- free/busy by hand -----------------------------------------------------------------

@@ -96,6 +96,26 @@ impl Admin {
         }
     }
 
+    pub fn set_password(
+        &self,
+        req: &admin::PasswdRequest,
+    ) -> Result<admin::CredentialReport, AdminError> {
+        match self {
+            Admin::Local { store, .. } => admin::set_password(store, req),
+            Admin::Remote { .. } => self.post("/directory/passwd", req),
+        }
+    }
+
+    pub fn set_admin(
+        &self,
+        req: &admin::AdminMarkRequest,
+    ) -> Result<admin::CredentialReport, AdminError> {
+        match self {
+            Admin::Local { store, .. } => admin::set_admin(store, req),
+            Admin::Remote { .. } => self.post("/directory/admin", req),
+        }
+    }
+
     pub fn fb_set(&self, req: &admin::FbSetRequest) -> Result<admin::FbSetReport, AdminError> {
         match self {
             Admin::Local { store, clock } => admin::fb_set(store, clock, req),

@@ -91,7 +91,7 @@ impl std::str::FromStr for LogFormat {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the store over HTTP: the ?Cmd=freebusy query and the admin API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Import and list directory users.
     #[command(subcommand)]
     Directory(DirectoryCommand),
@@ -222,6 +222,19 @@ pub struct ServeArgs {
     /// The users' zone for floating times and all-day events, an IANA name [default: UTC].
     #[arg(long, value_name = "ZONE")]
     pub default_tz: Option<String>,
+    /// basic: writes need HTTP Basic credentials of a directory user whose password was
+    /// set with `schedplus directory passwd`; none: anyone may write anything (a closed lab
+    /// network) [default: basic].
+    #[arg(long, value_name = "none|basic")]
+    pub auth: Option<String>,
+    /// anonymous: the freebusy query, PROPFIND, GET and SEARCH answer without credentials,
+    /// as a CAS expects; authenticated: they need them too [default: anonymous].
+    #[arg(long, value_name = "anonymous|authenticated")]
+    pub read: Option<String>,
+    /// owner: a user's free/busy message and calendar are written by that user or an admin;
+    /// legacy: by any signed-in user, as on Exchange 2003 [default: owner].
+    #[arg(long, value_name = "owner|legacy")]
+    pub permissions: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -237,11 +250,36 @@ pub enum DirectoryCommand {
         #[arg(long)]
         format: Option<String>,
     },
-    /// List the users.
+    /// List the users, with who is an admin and who can sign in.
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Set (or remove) a user's password, for HTTP Basic sign-in (`--auth basic`).
+    ///
+    /// Prompts twice without echo; with --stdin (or when standard input is not a terminal)
+    /// reads one line instead, for scripts: `echo 's3cret' | schedplus directory passwd
+    /// danw --stdin`. The password is hashed here (Argon2id) and only the hash is stored
+    /// or sent to a running server.
+    Passwd {
+        /// SMTP address, alias or legacyExchangeDN.
+        user: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        stdin: bool,
+        /// Remove the password: the user can no longer sign in.
+        #[arg(long, conflicts_with = "stdin")]
+        remove: bool,
+    },
+    /// Mark a user as an admin (may write anyone's free/busy, admin-group folders and
+    /// every public-folder item, and use the admin API with Basic credentials).
+    Admin {
+        /// SMTP address, alias or legacyExchangeDN.
+        user: String,
+        /// Take the admin mark away instead.
+        #[arg(long)]
+        revoke: bool,
     },
 }
 
@@ -389,6 +427,9 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::config::Resolved, AdminError
             ("publisher_style", &a.publisher_style),
             ("cleanup_at", &a.cleanup_at),
             ("default_tz", &a.default_tz),
+            ("auth", &a.auth),
+            ("read", &a.read),
+            ("permissions", &a.permissions),
         ];
         for (key, value) in given {
             if let Some(v) = value {
@@ -627,6 +668,20 @@ pub fn serve_options(
         request_timeout: duration("request_timeout")?,
     };
     opts.publish.expand.max_instances = num("max_instances")?;
+    opts.auth = crate::auth::AuthSettings {
+        mode: settings
+            .get::<crate::auth::AuthMode>("auth")
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        read: settings
+            .get::<crate::auth::ReadAccess>("read")
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        permissions: settings
+            .get::<crate::auth::Permissions>("permissions")
+            .map_err(config_error)?
+            .unwrap_or_default(),
+    };
     Ok(opts)
 }
 
@@ -689,8 +744,32 @@ fn print_banner(
             format_interval(poll)
         ),
     }
+    let auth = *server.state.auth();
+    match auth.mode {
+        crate::auth::AuthMode::None => {
+            println!("  sign-in:         none (--auth none): anyone may write anything")
+        }
+        crate::auth::AuthMode::Basic => println!(
+            "  sign-in:         writes need Basic credentials ({} free/busy, reads {})",
+            match auth.permissions {
+                crate::auth::Permissions::Owner => "owners and admins write",
+                crate::auth::Permissions::Legacy => "any signed-in user writes any",
+            },
+            match auth.read {
+                crate::auth::ReadAccess::Anonymous => "anonymous",
+                crate::auth::ReadAccess::Authenticated => "need credentials too",
+            }
+        ),
+    }
     if demo {
         println!();
+        if auth.mode == crate::auth::AuthMode::Basic {
+            println!(
+                "Demo users sign in with their alias and the password '{}'; {} is an admin.",
+                crate::demo::DEMO_PASSWORD,
+                crate::demo::DEMO_ADMIN
+            );
+        }
         println!("Demo organisation loaded. Try:");
         println!(
             "  curl 'http://{addr}/public/?Cmd=freebusy&start={start}&end={end}&interval=60&u=SMTP:danw@xcs.example&u=SMTP:jsguillet@companyabc.example'"
@@ -763,24 +842,117 @@ fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), AdminError> {
                 .unwrap_or(5)
                 .max(5);
             println!(
-                "{:w_name$}  {:w_mail$}  {:w_alias$}  LEGACYEXCHANGEDN",
+                "{:w_name$}  {:w_mail$}  {:w_alias$}  SIGN-IN  LEGACYEXCHANGEDN",
                 "NAME", "MAIL", "ALIAS"
             );
             for u in &users {
                 let pad = w_name - u.display_name.chars().count();
+                let sign_in = match (u.password, u.admin) {
+                    (_, true) if !u.password => "admin*",
+                    (true, true) => "admin",
+                    (true, false) => "user",
+                    _ => "-",
+                };
                 println!(
-                    "{}{}  {:w_mail$}  {:w_alias$}  {}",
+                    "{}{}  {:w_mail$}  {:w_alias$}  {:7}  {}",
                     u.display_name,
                     " ".repeat(pad),
                     u.mail,
                     u.alias,
+                    sign_in,
                     u.legacy_dn
                 );
             }
             println!("{} users", users.len());
+            if users.iter().any(|u| u.admin && !u.password) {
+                println!(
+                    "* an admin without a password cannot sign in yet: schedplus directory passwd USER"
+                );
+            }
+            Ok(())
+        }
+        DirectoryCommand::Passwd {
+            user,
+            stdin,
+            remove,
+        } => {
+            let password_hash = if remove {
+                None
+            } else {
+                let pw = read_new_password(&user, stdin)?;
+                Some(
+                    crate::auth::hash_password(&pw)
+                        .map_err(|e| AdminError::BadInput(format!("{e}; nothing changed")))?,
+                )
+            };
+            let r = admin.set_password(&admin::PasswdRequest {
+                user,
+                password_hash,
+            })?;
+            let what = match (r.had_password, r.has_password) {
+                (_, false) if !r.had_password => "had no password; nothing changed",
+                (_, false) => "password removed; the user can no longer sign in",
+                (false, true) => "password set",
+                (true, true) => "password changed",
+            };
+            println!(
+                "{} ({}): {what} (via {})",
+                r.user,
+                r.legacy_dn,
+                admin.describe()
+            );
+            Ok(())
+        }
+        DirectoryCommand::Admin { user, revoke } => {
+            let r = admin.set_admin(&admin::AdminMarkRequest {
+                user,
+                admin: !revoke,
+            })?;
+            let what = match (r.was_admin, r.admin) {
+                (false, true) => "is now an admin",
+                (true, true) => "was already an admin",
+                (true, false) => "is no longer an admin",
+                (false, false) => "was not an admin",
+            };
+            let hint = if r.admin && !r.has_password {
+                "; set a password with `schedplus directory passwd` to sign in"
+            } else {
+                ""
+            };
+            println!(
+                "{} ({}) {what}{hint} (via {})",
+                r.user,
+                r.legacy_dn,
+                admin.describe()
+            );
             Ok(())
         }
     }
+}
+
+/// A new password: prompted twice without echo on a terminal, else (or with `--stdin`)
+/// the first line of standard input.
+fn read_new_password(user: &str, from_stdin: bool) -> Result<String, AdminError> {
+    use std::io::{BufRead, IsTerminal};
+    let bad = |e: std::io::Error| AdminError::BadInput(format!("cannot read the password: {e}"));
+    let pw = if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(bad)?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    } else {
+        let first =
+            rpassword::prompt_password(format!("New password for {user}: ")).map_err(bad)?;
+        let again = rpassword::prompt_password("Again: ").map_err(bad)?;
+        if first != again {
+            return Err(AdminError::BadInput(
+                "the two passwords differ; nothing changed".into(),
+            ));
+        }
+        first
+    };
+    crate::auth::check_new_password(&pw)
+        .map_err(|e| AdminError::BadInput(format!("{e}; nothing changed")))?;
+    Ok(pw)
 }
 
 fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(), AdminError> {

@@ -57,6 +57,24 @@ pub const SETTINGS: &[Setting] = &[
         help: "text or json",
     },
     Setting {
+        key: "auth",
+        env: "SCHEDPLUS_AUTH",
+        default: Some("basic"),
+        help: "none (anyone may write) or basic (writes need a directory user's password)",
+    },
+    Setting {
+        key: "read",
+        env: "SCHEDPLUS_READ",
+        default: Some("anonymous"),
+        help: "anonymous (a CAS asks without credentials) or authenticated",
+    },
+    Setting {
+        key: "permissions",
+        env: "SCHEDPLUS_PERMISSIONS",
+        default: Some("owner"),
+        help: "owner (free/busy is written by its owner or an admin) or legacy (Exchange 2003: any signed-in user)",
+    },
+    Setting {
         key: "max_users",
         env: "SCHEDPLUS_MAX_USERS",
         default: Some("1000"),

@@ -6,12 +6,21 @@
 //! files, publishes them, and republishes a user whose file is edited. Files already there
 //! are left alone (they may hold a lab's edits). One user, Ben Wright (`bwright`), has no
 //! calendar, so the demo also shows what "no data" (`4`) looks like.
+//!
+//! Every demo user can sign in with the password [`DEMO_PASSWORD`], and [`DEMO_ADMIN`] is
+//! an admin, so writes work from the first minute under the default `--auth basic`. Only
+//! users whose credentials were never set get them: a lab's own passwords stay.
 
 use std::path::Path;
 
 use crate::admin::{self, AdminError, ImportRequest};
 
 pub const DIRECTORY_CSV: &str = include_str!("../fixtures/demo/directory.csv");
+
+/// The demo users' password (printed in the banner; a demo is not a production store).
+pub const DEMO_PASSWORD: &str = "demo";
+/// The demo's admin: Ben Wright, of the Exchange Administrative Group.
+pub const DEMO_ADMIN: &str = "bwright";
 
 /// (alias, calendar text). Every demo user but `bwright`.
 pub const CALENDARS: &[(&str, &str)] = &[
@@ -39,6 +48,8 @@ pub struct DemoReport {
     pub users: usize,
     /// Calendar files written (missing ones only).
     pub calendars_written: usize,
+    /// Users given the demo password (those whose credentials were never set).
+    pub passwords_set: usize,
 }
 
 /// Import the demo directory and, when `calendar_dir` is given, write the demo calendars
@@ -55,6 +66,20 @@ pub fn load(
             source: "fixtures/demo/directory.csv".into(),
         },
     )?;
+    let mut passwords_set = 0;
+    for user in store.list_users()? {
+        if store.credential(&user.legacy_dn)?.is_some() {
+            continue;
+        }
+        let hash = crate::auth::hash_password(DEMO_PASSWORD)
+            .map_err(|e| AdminError::Transport(e.to_string()))?;
+        let admin = user.alias.eq_ignore_ascii_case(DEMO_ADMIN);
+        store.update_credential(&user.legacy_dn, |c| {
+            c.password_hash = Some(hash);
+            c.admin = admin;
+        })?;
+        passwords_set += 1;
+    }
     let mut written = 0;
     if let Some(dir) = calendar_dir {
         let io = |e: std::io::Error, p: &Path| {
@@ -79,6 +104,7 @@ pub fn load(
     Ok(DemoReport {
         users: imported.users,
         calendars_written: written,
+        passwords_set,
     })
 }
 
@@ -135,8 +161,21 @@ mod tests {
             .map(|u| u.alias.as_str())
             .collect();
         assert_eq!(without, vec!["bwright"]);
+        assert_eq!(r.passwords_set, users.len());
+        let auth = crate::auth::Authenticator::new();
+        let ben = auth
+            .authenticate(&s, "bwright", DEMO_PASSWORD)
+            .unwrap()
+            .unwrap();
+        assert!(ben.admin);
+        let dan = auth
+            .authenticate(&s, "danw@xcs.example", DEMO_PASSWORD)
+            .unwrap()
+            .unwrap();
+        assert!(!dan.admin);
         std::fs::write(dir.path().join("kbaker.ics"), "edited").unwrap();
-        assert_eq!(load(&s, Some(dir.path())).unwrap().calendars_written, 0);
+        let again = load(&s, Some(dir.path())).unwrap();
+        assert_eq!((again.calendars_written, again.passwords_set), (0, 0));
         assert_eq!(
             std::fs::read_to_string(dir.path().join("kbaker.ics")).unwrap(),
             "edited",

@@ -40,6 +40,7 @@
 
 pub mod admin;
 pub mod admin_client;
+pub mod auth;
 pub mod calendar;
 pub mod calendar_dir;
 pub mod cli;

@@ -24,6 +24,8 @@ pub const POLLER_QUEUE: &str = "schedplus_poller_queue_depth";
 pub const STORE_MESSAGES: &str = "schedplus_store_messages";
 pub const STORE_USERS: &str = "schedplus_store_users";
 pub const STORE_BYTES: &str = "schedplus_store_size_bytes";
+pub const SIGN_IN_FAILURES: &str = "schedplus_sign_in_failures_total";
+pub const CONNECTIONS_REFUSED: &str = "schedplus_connections_refused_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -81,6 +83,14 @@ fn describe() {
     describe_gauge!(
         POLLER_QUEUE,
         "users waiting for the poller to republish them"
+    );
+    describe_counter!(
+        SIGN_IN_FAILURES,
+        "Basic credentials refused, by reason (malformed, unknown_user, no_password, wrong_password)"
+    );
+    describe_counter!(
+        CONNECTIONS_REFUSED,
+        "connections turned away over max_connections, by how (answered_503, closed)"
     );
     describe_gauge!(STORE_MESSAGES, "free/busy messages in the store");
     describe_gauge!(STORE_USERS, "directory users in the store");
@@ -147,6 +157,17 @@ fn rejection_reason(status: u16) -> &'static str {
         429 => "too_many_requests",
         _ => "other_4xx",
     }
+}
+
+pub fn sign_in_failed(reason: &'static str) {
+    counter!(SIGN_IN_FAILURES, "reason" => reason).increment(1);
+}
+
+/// A connection over `max_connections`: answered 503, or closed unanswered when even the
+/// refusals are too many.
+pub fn connection_refused(answered: bool) {
+    let how = if answered { "answered_503" } else { "closed" };
+    counter!(CONNECTIONS_REFUSED, "how" => how).increment(1);
 }
 
 pub fn write(method: &str) {

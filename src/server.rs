@@ -48,6 +48,8 @@ pub struct ServeOptions {
     pub poll_interval: Duration,
     pub publish: PublishSettings,
     pub cleanup_at: CleanupAt,
+    /// `--auth`, `--read`, `--permissions`.
+    pub auth: crate::auth::AuthSettings,
 }
 
 impl ServeOptions {
@@ -63,6 +65,7 @@ impl ServeOptions {
             poll_interval: poller::DEFAULT_POLL_INTERVAL,
             publish: PublishSettings::default(),
             cleanup_at: CleanupAt::default(),
+            auth: crate::auth::AuthSettings::default(),
         }
     }
 }
@@ -149,7 +152,8 @@ impl Server {
         crate::metrics::install();
         let token = new_token();
         let state = AppState::new(store, opts.clock, opts.limits, token.clone())
-            .with_publish_settings(opts.publish.clone());
+            .with_publish_settings(opts.publish.clone())
+            .with_auth(opts.auth);
         let calendar_dir = match &opts.calendar_dir {
             Some(d) if !d.is_dir() => {
                 return Err(ServeError::CalendarDir {

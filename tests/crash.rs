@@ -245,6 +245,7 @@ fn child() {
                         &legacy_dn(user).admin_group(),
                         &leaf_name(user, leaf),
                         &patches[user - CAL_USERS][version],
+                        None,
                     )
                     .unwrap();
                 assert!(
@@ -1097,6 +1098,8 @@ fn serve_args(data: &Path) -> Vec<String> {
         "127.0.0.1:0",
         "--poll-interval",
         "50ms",
+        "--auth",
+        "none",
     ]
     .map(String::from)
     .to_vec()

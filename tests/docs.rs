@@ -104,6 +104,8 @@ fn every_documented_command_runs_against_the_demo() {
     let server = TestServer::start_with(|o| {
         o.data_dir = data.clone();
         o.demo = true;
+        // What `serve --demo` runs with: Basic sign-in for writes.
+        o.auth = schedplus::auth::AuthSettings::default();
     });
     let addr = server.base.trim_start_matches("http://").to_string();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

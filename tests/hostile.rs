@@ -387,6 +387,18 @@ fn connections_over_the_cap_get_503_with_retry_after() {
         assert!(Instant::now() < deadline, "slots were not given back");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The refusal is counted (the recorder is shared by the tests of this process, so
+    // the count is at least ours).
+    let m = exchange(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("metrics answer");
+    let text = String::from_utf8_lossy(&m.body);
+    let refused: f64 = text
+        .lines()
+        .find(|l| l.starts_with("schedplus_connections_refused_total{how=\"answered_503\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no refused-connections counter in:\n{text}"));
+    assert!(refused >= 1.0, "{refused}");
 }
 
 #[test]

@@ -41,6 +41,8 @@ impl Harness {
             .unwrap();
         let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
         opts.demo = demo;
+        // Publishing, not who may publish (tests/auth.rs has the rules).
+        opts.auth = schedplus::auth::AuthSettings::open();
         opts.poll_interval = POLL;
         opts.clock = Clock::Fixed(NOW.parse().unwrap());
         let server = rt.block_on(Server::start(opts)).unwrap();

@@ -5,6 +5,7 @@
 mod common;
 
 mod admin_cli;
+mod auth;
 mod config;
 mod crash;
 mod docs;

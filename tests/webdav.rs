@@ -25,7 +25,9 @@ impl Srv {
             .enable_all()
             .build()
             .unwrap();
-        let opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+        let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+        // The protocol, not who may use it (tests/auth.rs has the rules).
+        opts.auth = schedplus::auth::AuthSettings::open();
         let server = rt.block_on(Server::start(opts)).unwrap();
         Srv {
             addr: server.addr,

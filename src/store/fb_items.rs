@@ -43,6 +43,10 @@ pub enum FbRefusal {
         "the subject is the message's lookup key and cannot change from '{from}' to '{to}'; delete the message and create it anew"
     )]
     SubjectChanged { from: String, to: String },
+    /// The message would belong to someone other than the only user the writer may write
+    /// for (the transport turns this into its 403).
+    #[error("the message {0} belongs to another user")]
+    NotOwner(String),
 }
 
 /// What [`Store::fb_patch`] did.
@@ -121,12 +125,15 @@ impl Store {
 
     /// Apply PROPPATCH instructions in document order to the message at `leaf`, creating it
     /// (and its folder) when missing. All or nothing: a result whose free/busy does not
-    /// decode, or whose subject is not a free/busy subject, is refused unwritten.
+    /// decode, or whose subject is not a free/busy subject, is refused unwritten; so is one
+    /// whose subject is not `only_subject`, when given (a writer who may write only their
+    /// own message).
     pub fn fb_patch(
         &self,
         folder: &AdminGroup,
         leaf: &str,
         ops: &[PatchOp],
+        only_subject: Option<&Subject>,
     ) -> Result<FbPatchOutcome, StoreError> {
         let _w = self.write_guard();
         let i = &self.inner;
@@ -158,6 +165,11 @@ impl Store {
             Ok(s) => s,
             Err(e) => return Ok(FbPatchOutcome::Refused(FbRefusal::BadSubject(e))),
         };
+        if only_subject.is_some_and(|own| own.key() != subject.key()) {
+            return Ok(FbPatchOutcome::Refused(FbRefusal::NotOwner(
+                subject.as_str().to_string(),
+            )));
+        }
         if let Some((_, old)) = &existing {
             if old.subject.to_lowercase() != subject.key() {
                 return Ok(FbPatchOutcome::Refused(FbRefusal::SubjectChanged {
@@ -357,7 +369,7 @@ mod tests {
         let (_d, s) = temp_store();
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
-        let FbPatchOutcome::Created(rec) = s.fb_patch(&ag(), leaf, &ops).unwrap() else {
+        let FbPatchOutcome::Created(rec) = s.fb_patch(&ag(), leaf, &ops, None).unwrap() else {
             panic!("expected a created message");
         };
         assert_eq!(rec.subject, "USER-/CN=RECIPIENTS/CN=ALIAS");
@@ -370,7 +382,7 @@ mod tests {
             Some(rec.clone())
         );
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &ops).unwrap(),
+            s.fb_patch(&ag(), leaf, &ops, None).unwrap(),
             FbPatchOutcome::Updated(_)
         ));
         assert_eq!(s.fb_messages(&ag()).count(), 1);
@@ -384,14 +396,14 @@ mod tests {
         let (_d, s) = temp_store();
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
-        s.fb_patch(&ag(), leaf, &ops).unwrap();
+        s.fb_patch(&ag(), leaf, &ops, None).unwrap();
         let before = s.fb_message_at(&ag(), leaf).unwrap();
         let bad = [PatchOp::Set(
             PropName::Mapi(tags::SCHEDULE_INFO_FREEBUSY_BUSY),
             PropValue::MvBinary(vec![vec![1, 2, 3]]),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &bad).unwrap(),
+            s.fb_patch(&ag(), leaf, &bad, None).unwrap(),
             FbPatchOutcome::Refused(FbRefusal::Undecodable(_))
         ));
         let rename = [PatchOp::Set(
@@ -399,7 +411,7 @@ mod tests {
             PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &rename).unwrap(),
+            s.fb_patch(&ag(), leaf, &rename, None).unwrap(),
             FbPatchOutcome::Refused(FbRefusal::SubjectChanged { .. })
         ));
         assert_eq!(s.fb_message_at(&ag(), leaf).unwrap(), before);
@@ -409,7 +421,7 @@ mod tests {
             PropValue::String("b".into()),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), "notes.txt", &plain).unwrap(),
+            s.fb_patch(&ag(), "notes.txt", &plain, None).unwrap(),
             FbPatchOutcome::Refused(FbRefusal::BadSubject(_))
         ));
         assert!(s.fb_message_at(&ag(), "notes.txt").unwrap().is_none());
@@ -421,7 +433,7 @@ mod tests {
         assert!(s.fb_create_folder(&ag()).unwrap());
         assert!(!s.fb_create_folder(&ag()).unwrap());
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
-        s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops)
+        s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, None)
             .unwrap();
         assert_eq!(s.stats().messages, 1, "a PROPPATCH create is counted");
         assert_eq!(s.fb_delete_folder(&ag()).unwrap(), Some(1));
@@ -429,5 +441,27 @@ mod tests {
         assert_eq!(s.fb_delete_folder(&ag()).unwrap(), None);
         assert!(s.list_folders().unwrap().is_empty());
         assert_eq!(s.fb_messages(&ag()).count(), 0);
+    }
+
+    #[test]
+    fn a_writer_limited_to_one_subject_cannot_create_or_change_another() {
+        let (_d, s) = temp_store();
+        let own = Subject::parse("USER-/CN=RECIPIENTS/CN=ALIAS").unwrap();
+        let ops = vec![PatchOp::Set(
+            PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
+            PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
+        )];
+        // The URL leaf names the writer, the subject property someone else.
+        assert_eq!(
+            s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, Some(&own))
+                .unwrap(),
+            FbPatchOutcome::Refused(FbRefusal::NotOwner("USER-/CN=RECIPIENTS/CN=OTHER".into()))
+        );
+        assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
+        assert!(matches!(
+            s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &[], Some(&own))
+                .unwrap(),
+            FbPatchOutcome::Created(_)
+        ));
     }
 }

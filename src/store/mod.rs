@@ -14,6 +14,8 @@
 //! | `dirty` | legacyDN key | [`DirtyRecord`] (queued for republishing) |
 //! | `pf_nodes` | depth byte, folded names joined by `\0` | [`PfNode`] |
 //! | `pf_bodies` | as `pf_nodes` | an item's body |
+//! | `pf_owners` | as `pf_nodes` | legacyDN key of the user who created the node |
+//! | `credentials` | legacyDN key | [`Credential`] (password hash, admin mark) |
 //!
 //! [`inspect`] gives a byte-exact dump of every tree ([`StoreDump`]), for tests and tools.
 //!
@@ -32,6 +34,7 @@
 mod calendars;
 mod cleanup;
 pub mod codec;
+mod credentials;
 mod directory;
 mod fb_items;
 mod inspect;
@@ -48,6 +51,7 @@ pub use calendars::{
     CalendarChange, CalendarRecord, CalendarSource, DirtyEntry, DirtyReason, DirtyRecord, Refusal,
 };
 pub use cleanup::CleanupReport;
+pub use credentials::Credential;
 pub use directory::{ImportSummary, UserRecord};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use inspect::StoreDump;
@@ -135,6 +139,9 @@ struct Inner {
     /// The ordinary public-folder area (see [`public_folders`]).
     pf_nodes: sled::Tree,
     pf_bodies: sled::Tree,
+    /// Who created each ordinary node (absent: created without authentication).
+    pf_owners: sled::Tree,
+    credentials: sled::Tree,
     calendars: sled::Tree,
     dirty: sled::Tree,
     /// Exact counts for `/metrics`, so a scrape never scans. Counted once at open, then
@@ -206,6 +213,8 @@ impl Store {
             dirty: db.open_tree("dirty")?,
             pf_nodes: db.open_tree("pf_nodes")?,
             pf_bodies: db.open_tree("pf_bodies")?,
+            pf_owners: db.open_tree("pf_owners")?,
+            credentials: db.open_tree("credentials")?,
             db,
         };
         Ok(Store {

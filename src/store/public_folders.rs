@@ -15,7 +15,11 @@
 //! subtree, and a subtree is the same prefix at each deeper depth. `0` cannot occur in a
 //! name (URL decoding refuses NUL).
 //!
-//! Every write is one sled transaction over both trees, flushed before it returns, under
+//! `pf_owners` (key → legacyDN key) records who created each node, for the owner rule of
+//! `auth`; a node created without authentication has no owner. A copy belongs to whoever
+//! copied it, a moved node keeps its owner.
+//!
+//! Every write is one sled transaction over the trees it touches, flushed before it returns, under
 //! the store's write lock (the pre-transaction reads that recursive operations need stay
 //! exact because writers are serialised). A recursive DELETE, COPY or MOVE touches at most
 //! [`MAX_TREE_ENTRIES`] nodes: sled holds a transaction's writes in memory, so a bigger
@@ -201,6 +205,19 @@ impl Store {
         }
     }
 
+    /// The legacyDN key of the user who created the node at `path`, if it was created by a
+    /// signed-in user.
+    pub fn pf_owner(&self, path: &[String]) -> Result<Option<String>, StoreError> {
+        if path.is_empty() || path.len() > MAX_PATH_DEPTH {
+            return Ok(None);
+        }
+        Ok(self
+            .inner
+            .pf_owners
+            .get(node_key(path))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
     /// An item's body.
     pub fn pf_body(&self, path: &[String]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
@@ -235,12 +252,13 @@ impl Store {
     }
 
     /// Create or replace the item at `path` with `body`. A replaced item keeps its dead
-    /// properties and creation time.
+    /// properties, creation time and owner; a new one belongs to `owner` (a legacyDN key).
     pub fn pf_put(
         &self,
         path: &[String],
         body: &[u8],
         content_type: Option<String>,
+        owner: Option<&str>,
     ) -> Result<PfWrite, PfError> {
         let _w = self.write_guard();
         let stored_path = self.check_parent(path)?;
@@ -255,6 +273,7 @@ impl Store {
         } else {
             PfWrite::Created
         };
+        let owner = owner.filter(|_| existing.is_none());
         let node = match existing {
             Some(old) => PfNode {
                 modified_us: now,
@@ -276,17 +295,22 @@ impl Store {
         };
         let key = node_key(path);
         let i = &self.inner;
-        pf_tx((&i.pf_nodes, &i.pf_bodies).transaction(|(tn, tb)| {
-            tn.insert(key.as_slice(), enc(&node)?)?;
-            tb.insert(key.as_slice(), body)?;
-            Ok::<_, PfTx>(())
-        }))?;
+        pf_tx(
+            (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
+                tn.insert(key.as_slice(), enc(&node)?)?;
+                tb.insert(key.as_slice(), body)?;
+                if let Some(o) = owner {
+                    to.insert(key.as_slice(), o.as_bytes())?;
+                }
+                Ok::<_, PfTx>(())
+            }),
+        )?;
         self.flush()?;
         Ok(outcome)
     }
 
-    /// Create the folder at `path`.
-    pub fn pf_mkcol(&self, path: &[String]) -> Result<(), PfError> {
+    /// Create the folder at `path`, belonging to `owner` (a legacyDN key).
+    pub fn pf_mkcol(&self, path: &[String], owner: Option<&str>) -> Result<(), PfError> {
         let _w = self.write_guard();
         if is_system_folder(path) || self.pf_get(path)?.is_some() {
             return Err(PfError::Exists);
@@ -304,8 +328,12 @@ impl Store {
             props: BTreeMap::new(),
         };
         let key = node_key(path);
-        pf_tx(self.inner.pf_nodes.transaction(|tn| {
+        let i = &self.inner;
+        pf_tx((&i.pf_nodes, &i.pf_owners).transaction(|(tn, to)| {
             tn.insert(key.as_slice(), enc(&node)?)?;
+            if let Some(o) = owner {
+                to.insert(key.as_slice(), o.as_bytes())?;
+            }
             Ok::<_, PfTx>(())
         }))?;
         self.flush()?;
@@ -371,20 +399,24 @@ impl Store {
         let _w = self.write_guard();
         let nodes = self.subtree(path)?;
         let i = &self.inner;
-        pf_tx((&i.pf_nodes, &i.pf_bodies).transaction(|(tn, tb)| {
-            for (k, _) in &nodes {
-                tn.remove(k.as_slice())?;
-                tb.remove(k.as_slice())?;
-            }
-            Ok::<_, PfTx>(())
-        }))?;
+        pf_tx(
+            (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
+                for (k, _) in &nodes {
+                    tn.remove(k.as_slice())?;
+                    tb.remove(k.as_slice())?;
+                    to.remove(k.as_slice())?;
+                }
+                Ok::<_, PfTx>(())
+            }),
+        )?;
         self.flush()?;
         Ok(nodes.len())
     }
 
     /// COPY (`keep_source`) or MOVE `from` to `to`. With `overwrite`, whatever is at `to`
     /// is deleted first (RFC 4918 §9.8.4, §9.9.3), in the same transaction. Dead properties
-    /// travel; a copy gets new times and versions, a move keeps them.
+    /// travel; a copy gets new times and versions and belongs to `owner` (a legacyDN key),
+    /// a move keeps times, versions and owners.
     pub fn pf_transfer(
         &self,
         from: &[String],
@@ -392,6 +424,7 @@ impl Store {
         depth: CopyDepth,
         overwrite: bool,
         keep_source: bool,
+        owner: Option<&str>,
     ) -> Result<PfWrite, PfError> {
         let _w = self.write_guard();
         if to.len() >= from.len() && body_of(&to[..from.len()]) == body_of(from) {
@@ -439,6 +472,15 @@ impl Store {
                         .unwrap_or_default(),
                 )
             };
+            let node_owner = if keep_source {
+                owner.map(|o| o.as_bytes().to_vec())
+            } else {
+                self.inner
+                    .pf_owners
+                    .get(k)
+                    .map_err(StoreError::from)?
+                    .map(|v| v.to_vec())
+            };
             let mut moved = node.clone();
             moved.path = [to, &node.path[from.len()..]].concat();
             if moved.path.len() > MAX_PATH_DEPTH {
@@ -449,7 +491,7 @@ impl Store {
                 moved.modified_us = now;
                 moved.version = self.inner.db.generate_id().map_err(StoreError::from)?;
             }
-            writes.push((node_key(&moved.path), moved, body));
+            writes.push((node_key(&moved.path), moved, body, node_owner));
         }
         let outcome = if existing.is_empty() {
             PfWrite::Created
@@ -457,19 +499,25 @@ impl Store {
             PfWrite::Replaced
         };
         let i = &self.inner;
-        pf_tx((&i.pf_nodes, &i.pf_bodies).transaction(|(tn, tb)| {
-            for (k, _) in existing.iter().chain(&removed_source) {
-                tn.remove(k.as_slice())?;
-                tb.remove(k.as_slice())?;
-            }
-            for (k, node, body) in &writes {
-                tn.insert(k.as_slice(), enc(node)?)?;
-                if let Some(b) = body {
-                    tb.insert(k.as_slice(), b.as_slice())?;
+        pf_tx(
+            (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
+                for (k, _) in existing.iter().chain(&removed_source) {
+                    tn.remove(k.as_slice())?;
+                    tb.remove(k.as_slice())?;
+                    to.remove(k.as_slice())?;
                 }
-            }
-            Ok::<_, PfTx>(())
-        }))?;
+                for (k, node, body, owner) in &writes {
+                    tn.insert(k.as_slice(), enc(node)?)?;
+                    if let Some(b) = body {
+                        tb.insert(k.as_slice(), b.as_slice())?;
+                    }
+                    if let Some(o) = owner {
+                        to.insert(k.as_slice(), o.as_slice())?;
+                    }
+                }
+                Ok::<_, PfTx>(())
+            }),
+        )?;
         self.flush()?;
         Ok(outcome)
     }
@@ -496,19 +544,22 @@ mod tests {
     #[test]
     fn mkcol_put_list_and_case_insensitive_lookup() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("Lab")).unwrap();
-        assert!(matches!(s.pf_mkcol(&p("lab")), Err(PfError::Exists)));
-        assert!(matches!(s.pf_mkcol(&p("x/y")), Err(PfError::NoParent)));
+        s.pf_mkcol(&p("Lab"), None).unwrap();
+        assert!(matches!(s.pf_mkcol(&p("lab"), None), Err(PfError::Exists)));
+        assert!(matches!(
+            s.pf_mkcol(&p("x/y"), None),
+            Err(PfError::NoParent)
+        ));
         assert_eq!(
-            s.pf_put(&p("LAB/a.txt"), b"hello", None).unwrap(),
+            s.pf_put(&p("LAB/a.txt"), b"hello", None, None).unwrap(),
             PfWrite::Created
         );
         assert!(matches!(
-            s.pf_mkcol(&p("lab/a.txt/b")),
+            s.pf_mkcol(&p("lab/a.txt/b"), None),
             Err(PfError::ParentNotFolder)
         ));
-        s.pf_mkcol(&p("lab/sub")).unwrap();
-        s.pf_put(&p("lab/sub/deep"), b"x", None).unwrap();
+        s.pf_mkcol(&p("lab/sub"), None).unwrap();
+        s.pf_put(&p("lab/sub/deep"), b"x", None, None).unwrap();
         assert_eq!(names(&s, "lab"), ["a.txt", "sub"]);
         assert_eq!(names(&s, ""), ["Lab"]);
         assert_eq!(
@@ -517,13 +568,13 @@ mod tests {
         );
         assert_eq!(s.pf_body(&p("lab/a.txt")).unwrap().unwrap(), b"hello");
         assert_eq!(
-            s.pf_put(&p("lab/a.txt"), b"bye", None).unwrap(),
+            s.pf_put(&p("lab/a.txt"), b"bye", None, None).unwrap(),
             PfWrite::Replaced
         );
         // NON_IPM_SUBTREE always exists and can hold ordinary folders.
-        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine")).unwrap();
+        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine"), None).unwrap();
         assert!(matches!(
-            s.pf_mkcol(&p("non_ipm_subtree")),
+            s.pf_mkcol(&p("non_ipm_subtree"), None),
             Err(PfError::Exists)
         ));
     }
@@ -531,9 +582,9 @@ mod tests {
     #[test]
     fn delete_is_recursive_and_copy_move_carry_props() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("a")).unwrap();
-        s.pf_mkcol(&p("a/b")).unwrap();
-        s.pf_put(&p("a/b/c"), b"body", Some("text/plain".into()))
+        s.pf_mkcol(&p("a"), None).unwrap();
+        s.pf_mkcol(&p("a/b"), None).unwrap();
+        s.pf_put(&p("a/b/c"), b"body", Some("text/plain".into()), None)
             .unwrap();
         let name = PropName::new("urn:x:", "colour");
         s.pf_patch(
@@ -542,7 +593,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.pf_transfer(&p("a"), &p("z"), CopyDepth::Infinity, false, true)
+            s.pf_transfer(&p("a"), &p("z"), CopyDepth::Infinity, false, true, None)
                 .unwrap(),
             PfWrite::Created
         );
@@ -550,16 +601,16 @@ mod tests {
         assert_eq!(c.props.get(&name), Some(&PropValue::String("red".into())));
         assert_eq!(s.pf_body(&p("z/b/c")).unwrap().unwrap(), b"body");
         assert!(matches!(
-            s.pf_transfer(&p("a"), &p("z"), CopyDepth::Infinity, false, true),
+            s.pf_transfer(&p("a"), &p("z"), CopyDepth::Infinity, false, true, None),
             Err(PfError::DestinationExists)
         ));
         assert!(matches!(
-            s.pf_transfer(&p("a"), &p("a/b/x"), CopyDepth::Infinity, true, true),
+            s.pf_transfer(&p("a"), &p("a/b/x"), CopyDepth::Infinity, true, true, None),
             Err(PfError::IntoItself)
         ));
         // Move with overwrite replaces the destination wholesale.
         assert_eq!(
-            s.pf_transfer(&p("a/b"), &p("z"), CopyDepth::Infinity, true, false)
+            s.pf_transfer(&p("a/b"), &p("z"), CopyDepth::Infinity, true, false, None)
                 .unwrap(),
             PfWrite::Replaced
         );
@@ -567,12 +618,65 @@ mod tests {
         assert!(s.pf_get(&p("z/b")).unwrap().is_none());
         assert!(s.pf_get(&p("z/c")).unwrap().is_some());
         // Depth 0 copies the folder alone.
-        s.pf_transfer(&p("z"), &p("y"), CopyDepth::Zero, false, true)
+        s.pf_transfer(&p("z"), &p("y"), CopyDepth::Zero, false, true, None)
             .unwrap();
         assert!(names(&s, "y").is_empty());
         assert_eq!(s.pf_delete(&p("z")).unwrap(), 2);
         assert!(s.pf_get(&p("z/c")).unwrap().is_none());
         assert!(s.pf_body(&p("z/c")).unwrap().is_none());
         assert!(matches!(s.pf_delete(&p("z")), Err(PfError::NotFound)));
+    }
+
+    #[test]
+    fn owners_follow_creation_copy_and_move() {
+        let (_d, s) = temp_store();
+        s.pf_mkcol(&p("lab"), Some("/o=org/cn=ann")).unwrap();
+        s.pf_put(&p("lab/x"), b"1", None, Some("/o=org/cn=ann"))
+            .unwrap();
+        s.pf_put(&p("anon"), b"1", None, None).unwrap();
+        assert_eq!(
+            s.pf_owner(&p("LAB")).unwrap().as_deref(),
+            Some("/o=org/cn=ann")
+        );
+        assert_eq!(s.pf_owner(&p("anon")).unwrap(), None);
+        // Replacing a body does not change hands.
+        s.pf_put(&p("lab/x"), b"2", None, Some("/o=org/cn=bob"))
+            .unwrap();
+        assert_eq!(
+            s.pf_owner(&p("lab/x")).unwrap().as_deref(),
+            Some("/o=org/cn=ann")
+        );
+        // A copy belongs to the copier, a move keeps its owners.
+        s.pf_transfer(
+            &p("lab"),
+            &p("copy"),
+            CopyDepth::Infinity,
+            false,
+            true,
+            Some("/o=org/cn=bob"),
+        )
+        .unwrap();
+        assert_eq!(
+            s.pf_owner(&p("copy/x")).unwrap().as_deref(),
+            Some("/o=org/cn=bob")
+        );
+        s.pf_transfer(
+            &p("lab"),
+            &p("moved"),
+            CopyDepth::Infinity,
+            false,
+            false,
+            Some("/o=org/cn=bob"),
+        )
+        .unwrap();
+        assert_eq!(
+            s.pf_owner(&p("moved/x")).unwrap().as_deref(),
+            Some("/o=org/cn=ann")
+        );
+        assert_eq!(s.pf_owner(&p("lab/x")).unwrap(), None);
+        // Deleting forgets the owners of the whole subtree.
+        s.pf_delete(&p("moved")).unwrap();
+        assert_eq!(s.pf_owner(&p("moved/x")).unwrap(), None);
+        assert_eq!(s.inner.pf_owners.len(), 2, "copy and copy/x are left");
     }
 }

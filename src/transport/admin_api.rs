@@ -2,7 +2,8 @@
 //!
 //! JSON in, JSON out; every route calls the same `admin` function the CLI calls when it
 //! opens the store itself. Requests must carry the token the server wrote into the data
-//! directory (`X-Schedplus-Token`), so reaching the port is not enough to administer.
+//! directory (`X-Schedplus-Token`), so reaching the port is not enough to administer, or
+//! the Basic credentials of an admin (`schedplus directory admin USER`; rule `admin-only`).
 //! Errors are `{"error": sentence, "kind": …}` with the status of `AdminError`.
 
 use serde::Serialize;
@@ -15,20 +16,38 @@ use crate::admin::{self, AdminError};
 pub const TOKEN_HEADER: &str = "x-schedplus-token";
 
 pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
-    let token_ok = req
-        .headers
-        .get(TOKEN_HEADER)
+    let token = req.headers.get(TOKEN_HEADER);
+    let token_ok = token
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| constant_time_eq(t.as_bytes(), state.admin_token().as_bytes()));
     if !token_ok {
-        return Ok(json_error(&AdminError::Transport(
-            "the admin API needs the token from the data directory's server.json (the schedplus CLI sends it)".into(),
-        ), StatusCode::FORBIDDEN));
+        // Without the token, an admin's Basic credentials will do.
+        if let Err(refusal) = state.auth().admin(&req.principal) {
+            let (status, message) = if token.is_some() {
+                (StatusCode::FORBIDDEN, "the admin API token does not match the data directory's server.json (a restarted server writes a new one)".to_string())
+            } else {
+                (
+                    StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::FORBIDDEN),
+                    refusal.to_string(),
+                )
+            };
+            let mut r = json_error(&AdminError::Transport(message), status);
+            super::error::mark_refusal(&mut r, Some(refusal.rule));
+            return Ok(r);
+        }
     }
     let route = req.path.trim_start_matches("/_schedplus").to_string();
     let cap = state.limits().max_admin_body;
     let result = match (req.method.clone(), route.as_str()) {
         (Method::GET, "/directory") => run(state, |st| admin::list_users(st.store())).await,
+        (Method::POST, "/directory/passwd") => {
+            let body: admin::PasswdRequest = json_body(&mut req, cap).await?;
+            run(state, move |st| admin::set_password(st.store(), &body)).await
+        }
+        (Method::POST, "/directory/admin") => {
+            let body: admin::AdminMarkRequest = json_body(&mut req, cap).await?;
+            run(state, move |st| admin::set_admin(st.store(), &body)).await
+        }
         (Method::POST, "/directory/import") => {
             let body: admin::ImportRequest = json_body(&mut req, cap).await?;
             run(state, move |st| admin::import_directory(st.store(), &body)).await
@@ -119,10 +138,4 @@ fn json_error(e: &AdminError, status: StatusCode) -> Response {
     bytes_response(status, "application/json", body.to_string().into_bytes())
 }
 
-/// Compare without an early exit, so response time does not reveal a prefix match.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub use crate::auth::constant_time_eq;

@@ -6,8 +6,13 @@
 //! is `201` for a new calendar, `200` for a replaced or identical one, `400` with the line
 //! and reason for one that does not parse, `413` for one over `Limits::max_calendar_bytes`
 //! (nothing changes). `DELETE` removes the calendar
-//! and, at the next poll, the user's free/busy. Like the free/busy query these routes are
-//! open: they serve a test lab on a trusted network, as the public folders did.
+//! and, at the next poll, the user's free/busy. `POST …/ADDRESS.ics?Cmd=cleanfreebusy`
+//! republishes the user's free/busy from the stored calendar at once, as Outlook's
+//! `/cleanfreebusy` does, and answers the publish report as JSON.
+//!
+//! A calendar holds event details and writes the user's free/busy, so every method here,
+//! reads included, follows the `owner-or-admin` rule of `auth` (with `--auth basic`): the
+//! user it belongs to or an admin; `--permissions legacy` lets any signed-in user.
 
 use warp::http::{Method, StatusCode, header};
 
@@ -17,7 +22,39 @@ use crate::store::{CalendarChange, CalendarSource};
 
 pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
     let user = address(&req.path)?;
+    if state.auth().mode != crate::auth::AuthMode::None {
+        state.auth().writer(&req.principal)?;
+        let name = user.clone();
+        let owner = state
+            .blocking(move |st| st.store().resolve_user(&name))
+            .await?
+            .map_err(crate::admin::AdminError::from)?;
+        state.auth().user_data(&req.principal, &owner.legacy_dn)?;
+    }
     match req.method {
+        Method::POST if is_cleanfreebusy(req.query.as_deref()) => {
+            // No body: the calendar is already stored (413 for one that is sent).
+            req.body(0).await?;
+            let republish = admin::RepublishRequest {
+                user,
+                dry_run: false,
+                now: None,
+                months: None,
+                style: None,
+                default_tz: None,
+                reason: Some("cleanfreebusy".into()),
+            };
+            let report = state
+                .blocking(move |st| {
+                    admin::republish(st.store(), st.clock(), st.publish_settings(), &republish)
+                })
+                .await??;
+            Ok(bytes_response(
+                StatusCode::OK,
+                "application/json",
+                serde_json::to_vec(&report).expect("reports serialise"),
+            ))
+        }
         Method::PUT => {
             let body = req.body(state.limits().max_calendar_bytes).await?;
             let text = String::from_utf8(body.to_vec()).map_err(|_| {
@@ -75,16 +112,24 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         _ => {
             let mut r = HttpError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "calendars answer PUT, GET, HEAD and DELETE",
+                "calendars answer PUT, GET, HEAD, DELETE and POST ?Cmd=cleanfreebusy",
             )
             .into_response();
             r.headers_mut().insert(
                 header::ALLOW,
-                header::HeaderValue::from_static("PUT, GET, HEAD, DELETE"),
+                header::HeaderValue::from_static("PUT, GET, HEAD, DELETE, POST"),
             );
             Ok(r)
         }
     }
+}
+
+/// `Cmd=cleanfreebusy` in the query, any case.
+fn is_cleanfreebusy(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .any(|(k, v)| k.eq_ignore_ascii_case("cmd") && v.eq_ignore_ascii_case("cleanfreebusy"))
+    })
 }
 
 /// `/calendars/danw%40xcs.example.ics` → `danw@xcs.example`.

@@ -12,6 +12,8 @@ use crate::admin::AdminError;
 pub struct HttpError {
     pub status: StatusCode,
     pub message: String,
+    /// The `auth` rule that refused the request, for 401 and 403.
+    pub rule: Option<&'static str>,
 }
 
 impl HttpError {
@@ -19,6 +21,7 @@ impl HttpError {
         HttpError {
             status,
             message: message.into(),
+            rule: None,
         }
     }
 
@@ -51,6 +54,7 @@ impl HttpError {
         let mut body = self.message;
         body.push('\n');
         let mut r = text_response(self.status, body);
+        mark_refusal(&mut r, self.rule);
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             r.headers_mut().insert(
                 warp::http::header::RETRY_AFTER,
@@ -58,6 +62,35 @@ impl HttpError {
             );
         }
         r
+    }
+}
+
+/// A refusal by an `auth` rule: 401 carries the Basic challenge, and both 401 and 403 name
+/// the rule in `X-Schedplus-Rule` (the body says it in words).
+pub fn mark_refusal(r: &mut Response, rule: Option<&'static str>) {
+    use warp::http::HeaderValue;
+    if r.status() == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            warp::http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(crate::auth::CHALLENGE),
+        );
+    }
+    if let Some(rule) = rule {
+        r.headers_mut()
+            .insert(RULE_HEADER, HeaderValue::from_static(rule));
+    }
+}
+
+/// The header naming the rule that refused a request.
+pub const RULE_HEADER: &str = "x-schedplus-rule";
+
+impl From<crate::auth::Refusal> for HttpError {
+    fn from(r: crate::auth::Refusal) -> Self {
+        HttpError {
+            status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN),
+            message: r.to_string(),
+            rule: Some(r.rule),
+        }
     }
 }
 

@@ -31,6 +31,7 @@ use warp::http::{HeaderMap, Method, StatusCode, header};
 
 pub use error::HttpError;
 
+use crate::auth::{AuthMode, AuthSettings, Authenticator, Lookup, Principal};
 use crate::protocol::dav_xml::XmlLimits;
 use crate::protocol::query::QueryLimits;
 use crate::protocol::time::Clock;
@@ -104,6 +105,11 @@ struct StateInner {
     /// Shared secret of the admin API; the server writes it into the data directory, so
     /// only someone who can read that directory can administer the store.
     admin_token: String,
+    /// `--auth`, `--read`, `--permissions`.
+    auth: AuthSettings,
+    authenticator: Authenticator,
+    /// Argon2 runs here, at most one per core at once (see `auth::HashPool`).
+    hashing: crate::auth::HashPool,
 }
 
 impl AppState {
@@ -115,6 +121,11 @@ impl AppState {
                 limits,
                 publish: PublishSettings::default(),
                 admin_token,
+                auth: AuthSettings::default(),
+                authenticator: Authenticator::new(),
+                hashing: crate::auth::HashPool::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8)),
+                ),
             }),
         }
     }
@@ -125,6 +136,18 @@ impl AppState {
             .expect("publish settings are set before the state is shared")
             .publish = settings;
         self
+    }
+
+    /// Set the authentication settings; only before the state is shared (at start-up).
+    pub fn with_auth(mut self, auth: AuthSettings) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("auth settings are set before the state is shared")
+            .auth = auth;
+        self
+    }
+
+    pub fn auth(&self) -> &AuthSettings {
+        &self.inner.auth
     }
 
     pub fn publish_settings(&self) -> &PublishSettings {
@@ -168,6 +191,8 @@ pub struct Request {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub remote: Option<SocketAddr>,
+    /// Who sent it (set by [`dispatch`] from `Authorization`).
+    pub principal: Principal,
     body: Option<BodyStream>,
     body_timeout: Duration,
 }
@@ -187,6 +212,7 @@ impl Request {
             query,
             headers,
             remote: None,
+            principal: Principal::Anonymous,
             body: Some(Box::pin(futures_util::stream::once(
                 async move { Ok(body) },
             ))),
@@ -264,6 +290,7 @@ pub fn filter(
                     query,
                     headers,
                     remote,
+                    principal: Principal::Anonymous,
                     body: Some(body),
                     body_timeout: state.limits().body_timeout,
                 };
@@ -280,14 +307,24 @@ where
     Box::pin(s.map(|r| r.map(|mut b| b.copy_to_bytes(b.remaining()))))
 }
 
-/// Decide who answers, run it, log one line.
+/// Decide who asks and who answers, run it, log one line.
 pub async fn dispatch(state: &AppState, req: Request) -> Response {
     let started = Instant::now();
     let method = req.method.clone();
     let path = req.path.clone();
     let remote = req.remote;
     let limit = state.limits().request_timeout;
-    let resp = match tokio::time::timeout(limit, route(state, req)).await {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let work = async {
+        let mut req = req;
+        let credentials = req.headers.get(header::AUTHORIZATION).cloned();
+        req.principal = sign_in(state, credentials, remote).await?;
+        let _ = tx.send(req.principal.log_name().to_string());
+        route(state, req).await
+    };
+    let answer = tokio::time::timeout(limit, work).await;
+    let user = rx.await.unwrap_or_else(|_| "-".to_string());
+    let resp = match answer {
         Ok(answer) => answer.unwrap_or_else(HttpError::into_response),
         // Work already handed to the blocking pool runs to its end (a store write stays
         // all-or-nothing); only the answer is given up.
@@ -302,11 +339,67 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     crate::metrics::request_done(method.as_str(), status.as_u16(), secs);
     let ms = secs * 1000.0;
     if status.is_server_error() {
-        tracing::error!(%method, %path, status = status.as_u16(), ms, ?remote, "request failed");
+        tracing::error!(%method, %path, status = status.as_u16(), ms, ?remote, %user, "request failed");
     } else {
-        tracing::info!(%method, %path, status = status.as_u16(), ms, ?remote, "request");
+        tracing::info!(%method, %path, status = status.as_u16(), ms, ?remote, %user, "request");
     }
     resp
+}
+
+/// Who sent `req`: anonymous without `Authorization` (or with `--auth none`, which ignores
+/// it), else the directory user whose password it carries. Wrong credentials are a 401
+/// whatever the request, so a client learns at once that its password is wrong; the log
+/// says why (never the password), the client only that it failed.
+async fn sign_in(
+    state: &AppState,
+    credentials: Option<header::HeaderValue>,
+    remote: Option<SocketAddr>,
+) -> Result<Principal, HttpError> {
+    if state.auth().mode == AuthMode::None {
+        return Ok(Principal::Anonymous);
+    }
+    let Some(value) = credentials else {
+        return Ok(Principal::Anonymous);
+    };
+    let refuse = |why: &str| {
+        HttpError::from(crate::auth::Refusal {
+            status: 401,
+            rule: "sign-in",
+            message: format!("{why}; send Basic credentials of a directory user with a password"),
+        })
+    };
+    let (name, pw) = match crate::auth::parse_basic(value.as_bytes()) {
+        Ok(c) => c,
+        Err(why) => {
+            tracing::warn!(remote = ?remote, reason = why, "sign-in failed");
+            crate::metrics::sign_in_failed("malformed");
+            return Err(refuse(why));
+        }
+    };
+    let (n, p) = (name.clone(), pw.clone());
+    let lookup = state
+        .blocking(move |st| st.inner.authenticator.lookup(st.store(), &n, &p))
+        .await?
+        .map_err(|e| HttpError::internal(format!("the store failed while signing in: {e}")))?;
+    let result = match lookup {
+        Lookup::Known(u) => Ok(u),
+        Lookup::Verify { user, phc } => {
+            let matched = state.inner.hashing.verify(phc.clone(), pw.clone()).await;
+            state.inner.authenticator.settle(user, &phc, &pw, matched)
+        }
+    };
+    match result {
+        Ok(u) => Ok(Principal::User(u)),
+        Err(failure) => {
+            tracing::warn!(user = %name, remote = ?remote, reason = failure.as_str(), "sign-in failed");
+            crate::metrics::sign_in_failed(match failure {
+                crate::auth::SignInFailure::UnknownUser => "unknown_user",
+                crate::auth::SignInFailure::NoPassword => "no_password",
+                crate::auth::SignInFailure::WrongPassword => "wrong_password",
+            });
+            Err(refuse("wrong user name or password"))
+        }
+    }
 }
 
 async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
@@ -337,6 +430,7 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
             .as_deref()
             .is_some_and(crate::protocol::query::is_freebusy_query)
     {
+        state.auth().read(&req.principal)?;
         return freebusy::handle(state, req).await;
     }
     if is_under_public(path) {
@@ -448,8 +542,10 @@ pub async fn serve(
             Err(_) => {
                 let Ok(permit) = refusals.clone().try_acquire_owned() else {
                     tracing::warn!(%peer, "too many connections; closed one unanswered");
+                    crate::metrics::connection_refused(false);
                     continue;
                 };
+                crate::metrics::connection_refused(true);
                 tracing::warn!(%peer, max = limits.max_connections, "too many connections; answered 503");
                 let conn = graceful.watch(refuse.serve_connection(
                     io,

@@ -28,6 +28,9 @@ impl TestServer {
     pub fn start_with(f: impl FnOnce(&mut ServeOptions)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+        // Most tests are about the protocol, not who may use it: they run with
+        // `--auth none` and set `opts.auth` themselves when they test the rules.
+        opts.auth = schedplus::auth::AuthSettings::open();
         f(&mut opts);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

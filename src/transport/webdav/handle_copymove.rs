@@ -7,7 +7,7 @@
 use warp::http::StatusCode;
 
 use super::path::resolve_url;
-use super::{DavError, Depth, Found, Resource, depth, header_str, locate};
+use super::{DavError, Depth, Found, Resource, authorize_item, depth, header_str, locate};
 use crate::store::{CopyDepth, PfWrite};
 use crate::transport::{AppState, Request, Response};
 
@@ -52,11 +52,28 @@ pub async fn copy_move(
             )));
         }
     };
+    // MOVE takes the source away: its owner's call. Whatever is replaced at the
+    // destination must be the requester's to replace; the new nodes of a COPY are theirs.
+    if is_move {
+        authorize_item(state, &req.principal, &node.path).await?;
+    }
+    let dest = to.clone();
+    let replaced = state.blocking(move |st| st.store().pf_get(&dest)).await??;
+    if replaced.is_some() && overwrite {
+        authorize_item(state, &req.principal, &to).await?;
+    }
+    let owner = state.auth().create(&req.principal)?;
     let from = node.path.clone();
     let outcome = state
         .blocking(move |st| {
-            st.store()
-                .pf_transfer(&from, &to, copy_depth, overwrite, !is_move)
+            st.store().pf_transfer(
+                &from,
+                &to,
+                copy_depth,
+                overwrite,
+                !is_move,
+                owner.as_deref(),
+            )
         })
         .await??;
     let mut r = Response::new(Default::default());

@@ -22,11 +22,13 @@ pub async fn mkcol(
     let found = locate(state, target).await?;
     match found {
         Found::Missing(Resource::Ordinary(path)) => {
+            let owner = state.auth().create(&req.principal)?;
             state
-                .blocking(move |st| st.store().pf_mkcol(&path))
+                .blocking(move |st| st.store().pf_mkcol(&path, owner.as_deref()))
                 .await??;
         }
         Found::Missing(Resource::FbFolder(folder)) => {
+            state.auth().fb_folder(&req.principal)?;
             state
                 .blocking(move |st| st.store().fb_create_folder(&folder))
                 .await??;

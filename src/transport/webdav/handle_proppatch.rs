@@ -14,7 +14,8 @@ use warp::http::{Method, StatusCode};
 
 use super::path::{fb_item_href, ordinary_href};
 use super::props::is_protected;
-use super::{DavError, Found, MULTISTATUS_TYPE, Resource, brief, locate, xml_body};
+use super::{DavError, Found, MULTISTATUS_TYPE, Resource, authorize_item, brief, locate, xml_body};
+use crate::auth::FbAccess;
 use crate::protocol::dav_xml::values::escape_text;
 use crate::protocol::dav_xml::{
     PatchOp, ResponseBuilder, multistatus_head, multistatus_tail, parse_proppatch,
@@ -57,6 +58,7 @@ pub async fn proppatch(
     }
     match found {
         Found::Node(n) => {
+            authorize_item(state, &req.principal, &n.path).await?;
             let path = n.path.clone();
             let patch = ops.clone();
             state
@@ -64,13 +66,21 @@ pub async fn proppatch(
                 .await??;
         }
         Found::FbItem(folder, rec) => {
+            let access = state
+                .auth()
+                .fb_message(&req.principal, &folder, Some(&rec.subject))?;
             let leaf = rec.leaf.clone();
-            if let Some(refused) = fb_patch(state, folder, leaf, &href, &ops).await? {
+            if let Some(refused) =
+                fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?
+            {
                 return Ok(refused);
             }
         }
         Found::Missing(Resource::FbItem(folder, leaf)) => {
-            if let Some(refused) = fb_patch(state, folder, leaf, &href, &ops).await? {
+            let access = state.auth().fb_message(&req.principal, &folder, None)?;
+            if let Some(refused) =
+                fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?
+            {
                 return Ok(refused);
             }
         }
@@ -94,20 +104,30 @@ pub async fn proppatch(
 /// Run the free/busy PROPPATCH; `Ok(Some(response))` is a refusal already answered.
 async fn fb_patch(
     state: &AppState,
+    principal: &crate::auth::Principal,
+    access: FbAccess,
     folder: crate::protocol::legacy_dn::AdminGroup,
     leaf: String,
     href: &str,
     ops: &[PatchOp],
 ) -> Result<Option<Response>, DavError> {
     let patch = ops.to_vec();
+    let only = match access {
+        FbAccess::Any => None,
+        FbAccess::Own(subject) => Some(subject),
+    };
     let outcome = state
-        .blocking(move |st| st.store().fb_patch(&folder, &leaf, &patch))
+        .blocking(move |st| st.store().fb_patch(&folder, &leaf, &patch, only.as_ref()))
         .await??;
     let refusal = match outcome {
         FbPatchOutcome::Created(_) | FbPatchOutcome::Updated(_) => return Ok(None),
+        FbPatchOutcome::Refused(FbRefusal::NotOwner(subject)) => {
+            return Err(state.auth().not_own_subject(principal, &subject).into());
+        }
         FbPatchOutcome::Refused(r) => r,
     };
     let blamed: fn(&PropName) -> bool = match refusal {
+        FbRefusal::NotOwner(_) => unreachable!("answered above"),
         FbRefusal::Undecodable(_) => |n| matches!(n, PropName::Mapi(t) if PffbKind::owns(*t)),
         FbRefusal::BadSubject(_) | FbRefusal::SubjectChanged { .. } => |n| {
             *n == PropName::Mapi(tags::SUBJECT)

@@ -4,7 +4,7 @@
 use warp::http::{HeaderValue, Method, StatusCode, header};
 
 use super::props::Entry;
-use super::{DavError, Found, Resource, header_str, locate};
+use super::{DavError, Found, Resource, authorize_item, header_str, locate};
 use crate::store::PfWrite;
 use crate::transport::{AppState, Request, Response};
 
@@ -14,9 +14,12 @@ pub async fn put(
     target: &Resource,
 ) -> Result<Response, DavError> {
     let found = locate(state, target).await?;
-    let path = match &found {
-        Found::Missing(Resource::Ordinary(p)) => p.clone(),
-        Found::Node(n) if !n.is_folder() => n.path.clone(),
+    let (path, owner) = match &found {
+        Found::Missing(Resource::Ordinary(p)) => (p.clone(), state.auth().create(&req.principal)?),
+        Found::Node(n) if !n.is_folder() => {
+            authorize_item(state, &req.principal, &n.path).await?;
+            (n.path.clone(), None)
+        }
         other => return Err(DavError::not_allowed(&Method::PUT, other)),
     };
     let content_type = header_str(&req, "content-type")
@@ -26,7 +29,9 @@ pub async fn put(
     let body = req.body(state.limits().max_put_body).await?;
     let (outcome, node) = state
         .blocking(move |st| {
-            let outcome = st.store().pf_put(&path, &body, content_type)?;
+            let outcome = st
+                .store()
+                .pf_put(&path, &body, content_type, owner.as_deref())?;
             Ok::<_, DavError>((outcome, st.store().pf_get(&path)?))
         })
         .await??;

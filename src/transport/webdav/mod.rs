@@ -38,6 +38,7 @@ use warp::Reply;
 use warp::http::{HeaderValue, Method, StatusCode, header};
 
 use super::{AppState, HttpError, Request, Response, text_response};
+use crate::auth::{AuthMode, Principal};
 use crate::protocol::dav_xml::{XmlError, error_body};
 use crate::protocol::wss_name::NameError;
 use crate::store::{FolderRecord, MessageRecord, PfError, PfNode, StoreError};
@@ -52,6 +53,8 @@ pub struct DavError {
     allow: Option<&'static str>,
     /// An RFC 4918 precondition element for a `DAV:error` body.
     condition: Option<&'static str>,
+    /// The `auth` rule that refused the request.
+    rule: Option<&'static str>,
 }
 
 impl DavError {
@@ -61,6 +64,7 @@ impl DavError {
             message: message.into(),
             allow: None,
             condition: None,
+            rule: None,
         }
     }
 
@@ -117,6 +121,7 @@ impl DavError {
             }
         };
         *r.status_mut() = self.status;
+        crate::transport::error::mark_refusal(&mut r, self.rule);
         if let Some(allow) = self.allow {
             r.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
@@ -130,7 +135,16 @@ impl DavError {
 
 impl From<HttpError> for DavError {
     fn from(e: HttpError) -> Self {
-        DavError::new(e.status, e.message)
+        DavError {
+            rule: e.rule,
+            ..DavError::new(e.status, e.message)
+        }
+    }
+}
+
+impl From<crate::auth::Refusal> for DavError {
+    fn from(r: crate::auth::Refusal) -> Self {
+        HttpError::from(r).into()
     }
 }
 
@@ -288,6 +302,15 @@ async fn serve(state: &AppState, req: Request) -> Result<Response, DavError> {
 
 async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, DavError> {
     let target = path::resolve(&req.path)?;
+    // Who may: reads as `--read` says; writes need someone signed in (with `--auth basic`)
+    // here, and each handler applies the owner rules once it knows the resource.
+    match req.method.as_str() {
+        "GET" | "HEAD" | "PROPFIND" | "SEARCH" => state.auth().read(&req.principal)?,
+        "PROPPATCH" | "PUT" | "DELETE" | "MKCOL" | "COPY" | "MOVE" => {
+            state.auth().writer(&req.principal)?;
+        }
+        _ => {}
+    }
     match req.method.as_str() {
         "OPTIONS" => handle_options::options(state, &target).await,
         "GET" | "HEAD" => handle_get::get(state, req, &target).await,
@@ -295,7 +318,7 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
         "PROPPATCH" => handle_proppatch::proppatch(state, req, &target).await,
         "SEARCH" => handle_search::search(state, req, &target).await,
         "PUT" => handle_put::put(state, req, &target).await,
-        "DELETE" => handle_delete::delete(state, &target).await,
+        "DELETE" => handle_delete::delete(state, &req.principal, &target).await,
         "MKCOL" => handle_mkcol::mkcol(state, req, &target).await,
         "COPY" | "MOVE" => handle_copymove::copy_move(state, req, &target).await,
         // Methods HTTP defines that no resource here takes.
@@ -310,6 +333,25 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
             ),
         )),
     }
+}
+
+/// The `item-owner-or-admin` rule for the existing ordinary node at `path`.
+pub async fn authorize_item(
+    state: &AppState,
+    principal: &Principal,
+    path: &[String],
+) -> Result<(), DavError> {
+    if state.auth().mode == AuthMode::None {
+        return Ok(());
+    }
+    let p = path.to_vec();
+    let owner = state.blocking(move |st| st.store().pf_owner(&p)).await??;
+    state.auth().item(
+        principal,
+        owner.as_deref(),
+        &path::ordinary_href(path, false),
+    )?;
+    Ok(())
 }
 
 /// The value of a header as text, if present and readable.

@@ -1,0 +1,933 @@
+//! Who is asking, and what they may do (issue 5).
+//!
+//! Owns the three settings ([`AuthMode`] `--auth`, [`ReadAccess`] `--read`, [`Permissions`]
+//! `--permissions`), passwords ([`hash_password`], [`verify_password`]: Argon2id PHC
+//! strings; the store keeps only those), Basic credentials ([`parse_basic`]), the
+//! [`Authenticator`] that turns credentials into a [`Principal`] (with a cache so a client
+//! that sends Basic on every request pays Argon2 once, not per request), and the rules
+//! ([`AuthSettings`]' methods), each of which refuses with a [`Refusal`] naming itself.
+//!
+//! The rules, by name (`docs/behaviour.md` has the table):
+//! * `read-authenticated`: with `--read authenticated`, reads need credentials (401).
+//! * `write-authenticated`: with `--auth basic`, every write needs credentials (401).
+//! * `owner-or-admin`: a free/busy message (and a user's calendar) is written by the user
+//!   whose legacyDN it belongs to, or by an admin; `--permissions legacy` lets any signed-in
+//!   user write any of them, as Exchange 2003 did.
+//! * `item-owner-or-admin`: an item or folder of the ordinary public-folder area is changed
+//!   or deleted by the user who created it, or by an admin; any signed-in user may create.
+//! * `admin-only`: admin-group folders and the admin API (`--permissions legacy` opens the
+//!   folders to any signed-in user, never the admin API).
+//!
+//! Must not know about HTTP beyond the status a refusal asks for.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use blake2::{Blake2b512, Digest};
+use rand_core::{OsRng, RngCore};
+
+use crate::protocol::legacy_dn::{AdminGroup, LegacyDn, Subject};
+use crate::store::{Store, StoreError};
+
+/// `--auth`: whether the server asks who is writing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Nobody signs in; everything is allowed (a closed lab network, or a test).
+    None,
+    /// HTTP Basic against the passwords set with `schedplus directory passwd`.
+    #[default]
+    Basic,
+}
+
+/// `--read`: whether reads need credentials.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReadAccess {
+    /// The `?Cmd=freebusy` query and PROPFIND/GET/SEARCH answer anyone, as a CAS expects.
+    #[default]
+    Anonymous,
+    Authenticated,
+}
+
+/// `--permissions`: who may write a free/busy message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Permissions {
+    /// Its owner or an admin.
+    #[default]
+    Owner,
+    /// Any signed-in user (Exchange 2003's rule, for labs that test it).
+    Legacy,
+}
+
+macro_rules! keyword_enum {
+    ($t:ty, $what:literal, $($word:literal => $v:expr),+) => {
+        impl FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s.trim().to_ascii_lowercase().as_str() {
+                    $($word => Ok($v),)+
+                    _ => Err(format!("write {}", $what)),
+                }
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                $(if *self == $v { return f.write_str($word); })+
+                unreachable!()
+            }
+        }
+    };
+}
+
+keyword_enum!(AuthMode, "none or basic", "none" => AuthMode::None, "basic" => AuthMode::Basic);
+keyword_enum!(ReadAccess, "anonymous or authenticated",
+    "anonymous" => ReadAccess::Anonymous, "authenticated" => ReadAccess::Authenticated);
+keyword_enum!(Permissions, "owner or legacy",
+    "owner" => Permissions::Owner, "legacy" => Permissions::Legacy);
+
+/// The three settings together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub mode: AuthMode,
+    pub read: ReadAccess,
+    pub permissions: Permissions,
+}
+
+/// A directory user who proved their password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedIn {
+    pub legacy_dn: LegacyDn,
+    /// For logs and messages.
+    pub alias: String,
+    pub admin: bool,
+}
+
+/// Who sent a request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Principal {
+    #[default]
+    Anonymous,
+    User(SignedIn),
+}
+
+impl Principal {
+    /// For the request log: the alias, or `-`.
+    pub fn log_name(&self) -> &str {
+        match self {
+            Principal::Anonymous => "-",
+            Principal::User(u) => &u.alias,
+        }
+    }
+
+    pub fn user(&self) -> Option<&SignedIn> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::User(u) => Some(u),
+        }
+    }
+}
+
+/// A request the rules refuse: 401 (credentials needed or wrong) or 403 (signed in, not
+/// allowed), with the rule's name and a sentence saying what would be allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "refused by rule {}: {}", self.rule, self.message)
+    }
+}
+
+/// The realm of the `WWW-Authenticate` challenge.
+pub const REALM: &str = "schedplus";
+
+/// The challenge a 401 carries (RFC 7617).
+pub const CHALLENGE: &str = "Basic realm=\"schedplus\", charset=\"UTF-8\"";
+
+fn unauthenticated(rule: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        status: 401,
+        rule,
+        message: message.into(),
+    }
+}
+
+fn forbidden(rule: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        status: 403,
+        rule,
+        message: message.into(),
+    }
+}
+
+/// How a free/busy message may be written by the requester.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FbAccess {
+    /// Any message (no authentication, an admin, or `--permissions legacy`).
+    Any,
+    /// Only the message whose subject is this (the requester's own).
+    Own(Subject),
+}
+
+impl AuthSettings {
+    /// Wide open: what tests of the protocol itself and `--auth none` use.
+    pub fn open() -> Self {
+        AuthSettings {
+            mode: AuthMode::None,
+            ..AuthSettings::default()
+        }
+    }
+
+    /// Reads of the free/busy query, the WebDAV tree and the browse pages.
+    pub fn read(&self, p: &Principal) -> Result<(), Refusal> {
+        if self.mode == AuthMode::None || self.read == ReadAccess::Anonymous {
+            return Ok(());
+        }
+        match p {
+            Principal::User(_) => Ok(()),
+            Principal::Anonymous => Err(unauthenticated(
+                "read-authenticated",
+                "this server is run with --read authenticated: sign in with Basic credentials to read",
+            )),
+        }
+    }
+
+    /// Any write: who is writing. `Ok(None)` when nobody signs in (`--auth none`).
+    pub fn writer<'p>(&self, p: &'p Principal) -> Result<Option<&'p SignedIn>, Refusal> {
+        if self.mode == AuthMode::None {
+            return Ok(None);
+        }
+        match p {
+            Principal::User(u) => Ok(Some(u)),
+            Principal::Anonymous => Err(unauthenticated(
+                "write-authenticated",
+                "writes need Basic credentials (a directory user with a password set by `schedplus directory passwd`)",
+            )),
+        }
+    }
+
+    /// A write to a free/busy message in `folder`; `subject` is the message's when it
+    /// exists (for a new one, the store checks the subject it ends up with).
+    pub fn fb_message(
+        &self,
+        p: &Principal,
+        folder: &AdminGroup,
+        subject: Option<&str>,
+    ) -> Result<FbAccess, Refusal> {
+        let Some(u) = self.writer(p)? else {
+            return Ok(FbAccess::Any);
+        };
+        if u.admin || self.permissions == Permissions::Legacy {
+            return Ok(FbAccess::Any);
+        }
+        let own_folder = u.legacy_dn.admin_group();
+        let own = u.legacy_dn.subject();
+        let mine = own_folder.key() == folder.key()
+            && subject.is_none_or(|s| s.to_lowercase() == own.key());
+        if mine {
+            Ok(FbAccess::Own(own))
+        } else {
+            Err(not_owner(
+                u,
+                &format!(
+                    "{}{}",
+                    folder.as_str(),
+                    subject.map_or(String::new(), |s| format!(" {s}"))
+                ),
+            ))
+        }
+    }
+
+    /// A write to the store data of the user `owner` (their calendar, a republish).
+    pub fn user_data(&self, p: &Principal, owner: &LegacyDn) -> Result<(), Refusal> {
+        let Some(u) = self.writer(p)? else {
+            return Ok(());
+        };
+        if u.admin || self.permissions == Permissions::Legacy || u.legacy_dn.key() == owner.key() {
+            return Ok(());
+        }
+        Err(not_owner(u, owner.as_str()))
+    }
+
+    /// The same refusal for a message whose subject turned out not to be the writer's.
+    pub fn not_own_subject(&self, p: &Principal, subject: &str) -> Refusal {
+        match p.user() {
+            Some(u) => not_owner(u, subject),
+            None => unauthenticated("write-authenticated", "writes need Basic credentials"),
+        }
+    }
+
+    /// A change to an existing item or folder of the ordinary area, created by `owner` (a
+    /// legacyDN key; `None`: created without authentication, so only admins may).
+    pub fn item(&self, p: &Principal, owner: Option<&str>, what: &str) -> Result<(), Refusal> {
+        let Some(u) = self.writer(p)? else {
+            return Ok(());
+        };
+        if u.admin || owner.is_some_and(|o| o == u.legacy_dn.key()) {
+            return Ok(());
+        }
+        Err(forbidden(
+            "item-owner-or-admin",
+            format!(
+                "{what} may be changed only by the user who created it or an admin; you are signed in as {}",
+                u.alias
+            ),
+        ))
+    }
+
+    /// A new item or folder of the ordinary area: anyone signed in. Returns the owner to
+    /// record (a legacyDN key), none without authentication.
+    pub fn create(&self, p: &Principal) -> Result<Option<String>, Refusal> {
+        Ok(self.writer(p)?.map(|u| u.legacy_dn.key()))
+    }
+
+    /// Creating or deleting an admin-group folder of `SCHEDULE+ FREE BUSY`.
+    pub fn fb_folder(&self, p: &Principal) -> Result<(), Refusal> {
+        let Some(u) = self.writer(p)? else {
+            return Ok(());
+        };
+        if u.admin || self.permissions == Permissions::Legacy {
+            return Ok(());
+        }
+        Err(forbidden(
+            "admin-only",
+            format!(
+                "admin-group folders are created and deleted by admins (`schedplus directory admin USER`); you are signed in as {}",
+                u.alias
+            ),
+        ))
+    }
+
+    /// The admin API, for a requester without the data directory's token.
+    pub fn admin(&self, p: &Principal) -> Result<(), Refusal> {
+        match p {
+            Principal::User(u) if u.admin => Ok(()),
+            Principal::User(u) => Err(forbidden(
+                "admin-only",
+                format!(
+                    "the admin API needs an admin (`schedplus directory admin USER`) or the token in the data directory's server.json; you are signed in as {}",
+                    u.alias
+                ),
+            )),
+            Principal::Anonymous => Err(Refusal {
+                status: if self.mode == AuthMode::Basic { 401 } else { 403 },
+                rule: "admin-only",
+                message: "the admin API needs the token from the data directory's server.json (the schedplus CLI sends it) or an admin's Basic credentials".into(),
+            }),
+        }
+    }
+}
+
+fn not_owner(u: &SignedIn, what: &str) -> Refusal {
+    forbidden(
+        "owner-or-admin",
+        format!(
+            "only its owner or an admin may write the free/busy of {what}; you are signed in as {} ({}). `--permissions legacy` lets any signed-in user write any free/busy, as Exchange 2003 did",
+            u.alias,
+            u.legacy_dn.as_str()
+        ),
+    )
+}
+
+// ---- passwords -------------------------------------------------------------------------
+
+/// Longest password accepted, in bytes (Argon2 takes any length; this bounds the work a
+/// request can ask for and matches what people type).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest user name in Basic credentials, in bytes.
+pub const MAX_USER_BYTES: usize = 512;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("the password is empty")]
+    Empty,
+    #[error("the password is longer than {MAX_PASSWORD_BYTES} bytes")]
+    TooLong,
+    #[error("the password contains a control character (a stray newline?)")]
+    Control,
+    #[error("the stored password hash is not an Argon2 PHC string: {0}")]
+    BadHash(String),
+}
+
+/// Check a new password: not empty, not absurdly long, no control characters.
+pub fn check_new_password(pw: &str) -> Result<(), PasswordError> {
+    if pw.is_empty() {
+        return Err(PasswordError::Empty);
+    }
+    if pw.len() > MAX_PASSWORD_BYTES {
+        return Err(PasswordError::TooLong);
+    }
+    if pw.chars().any(char::is_control) {
+        return Err(PasswordError::Control);
+    }
+    Ok(())
+}
+
+/// Argon2id with the library's defaults (19 MiB, 2 passes, 1 lane: OWASP's minimum), a
+/// random salt, as a PHC string. The parameters travel in the string, so verification
+/// keeps working if the defaults change.
+pub fn hash_password(pw: &str) -> Result<String, PasswordError> {
+    check_new_password(pw)?;
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(pw.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordError::BadHash(e.to_string()))
+}
+
+/// Check a PHC string as the admin API receives it.
+pub fn check_hash(phc: &str) -> Result<(), PasswordError> {
+    let h = PasswordHash::new(phc).map_err(|e| PasswordError::BadHash(e.to_string()))?;
+    if !h.algorithm.as_str().starts_with("argon2") {
+        return Err(PasswordError::BadHash(format!(
+            "algorithm {} is not argon2",
+            h.algorithm
+        )));
+    }
+    Ok(())
+}
+
+/// Does `pw` match the PHC string? (The comparison inside is constant-time.)
+pub fn verify_password(phc: &str, pw: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(h) => Argon2::default().verify_password(pw.as_bytes(), &h).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// [`verify_password`] with Argon2's working memory supplied by the caller, so a thread
+/// that verifies many passwords reuses one buffer instead of allocating 19 MiB each time
+/// (which glibc keeps per thread: the load test saw 400 MB of RSS before this).
+pub fn verify_password_with(phc: &str, pw: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(h) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (h.salt, h.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(h.algorithm) else {
+        return false;
+    };
+    let version = match h.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = argon2::Params::try_from(&h) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    // A stored hash asking for more than 256 MiB is not ours; refuse rather than allocate.
+    if params.block_count() > 256 * 1024 {
+        return false;
+    }
+    memory.resize(params.block_count(), argon2::Block::default());
+    let mut out = vec![0u8; expected.len()];
+    let ok = Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(pw.as_bytes(), salt, &mut out, &mut memory[..])
+        .is_ok();
+    ok && constant_time_eq(&out, expected.as_bytes())
+}
+
+/// A job for the hashing threads.
+type HashJob = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
+
+/// A few threads that do nothing but Argon2, each with its own reused working memory. At
+/// most `threads` hashes run at once (each needs a core for tens of milliseconds and
+/// 19 MiB), the rest queue, so a flood of wrong passwords costs time, not memory. The
+/// threads end when the pool is dropped.
+pub struct HashPool {
+    tx: Mutex<std::sync::mpsc::Sender<HashJob>>,
+}
+
+impl HashPool {
+    pub fn new(threads: usize) -> HashPool {
+        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("schedplus-argon2-{i}"))
+                .spawn(move || {
+                    let mut memory = Vec::new();
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(&mut memory),
+                            Err(_) => break,
+                        }
+                    }
+                })
+                .expect("a hashing thread starts");
+        }
+        HashPool { tx: Mutex::new(tx) }
+    }
+
+    /// Check `pw` against `phc` on a hashing thread.
+    pub async fn verify(&self, phc: String, pw: String) -> bool {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job: HashJob = Box::new(move |memory| {
+            let _ = done.send(verify_password_with(&phc, &pw, memory));
+        });
+        let sent = self
+            .tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .is_ok();
+        sent && answer.await.unwrap_or(false)
+    }
+}
+
+/// Compare without an early exit, so response time does not reveal a prefix match.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+// ---- credentials -----------------------------------------------------------------------
+
+/// `Authorization: Basic …` → (user, password). The error says what is wrong, never the
+/// password.
+pub fn parse_basic(value: &[u8]) -> Result<(String, String), &'static str> {
+    use base64::Engine;
+    let value = std::str::from_utf8(value).map_err(|_| "the Authorization header is not text")?;
+    let (scheme, rest) = value
+        .trim()
+        .split_once(' ')
+        .ok_or("the Authorization header is not \"Basic <base64>\"")?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err("only Basic authentication is supported");
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .map_err(|_| "the Basic credentials are not base64")?;
+    let text = String::from_utf8(decoded).map_err(|_| "the Basic credentials are not UTF-8")?;
+    let (user, pw) = text
+        .split_once(':')
+        .ok_or("the Basic credentials hold no ':' between user and password")?;
+    if user.is_empty() || user.len() > MAX_USER_BYTES || pw.len() > MAX_PASSWORD_BYTES {
+        return Err("the Basic user name or password is empty or too long");
+    }
+    Ok((user.to_string(), pw.to_string()))
+}
+
+/// Why a sign-in failed, for the log (the client only hears "wrong user or password").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInFailure {
+    UnknownUser,
+    NoPassword,
+    WrongPassword,
+}
+
+impl SignInFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInFailure::UnknownUser => "no such directory user",
+            SignInFailure::NoPassword => "the user has no password set",
+            SignInFailure::WrongPassword => "wrong password",
+        }
+    }
+}
+
+/// What [`Authenticator::lookup`] found before any hashing.
+pub enum Lookup {
+    /// The cache vouches for these credentials.
+    Known(SignedIn),
+    /// Verify `password` against `phc` (a real hash, or a stand-in with the same cost for
+    /// an unknown user, so timing does not tell which names exist).
+    Verify {
+        user: Result<SignedIn, SignInFailure>,
+        phc: String,
+    },
+}
+
+/// Most cached sign-ins; beyond it the cache starts over.
+const CACHE_ENTRIES: usize = 10_000;
+
+/// Turns credentials into a [`SignedIn`]. Holds a cache of verified credentials: per user,
+/// the PHC string that was matched and a keyed BLAKE2b digest of the password (the key is
+/// random per process, so the cache says nothing once the process is gone). A changed
+/// password changes the stored PHC string, so the cached entry no longer applies.
+pub struct Authenticator {
+    key: [u8; 32],
+    cache: Mutex<HashMap<String, ([u8; 64], String)>>,
+}
+
+impl Default for Authenticator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Authenticator {
+    pub fn new() -> Self {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        Authenticator {
+            key,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn digest(&self, user_key: &str, pw: &str) -> [u8; 64] {
+        let mut h = Blake2b512::new();
+        h.update(self.key);
+        h.update((user_key.len() as u64).to_le_bytes());
+        h.update(user_key.as_bytes());
+        h.update(pw.as_bytes());
+        h.finalize().into()
+    }
+
+    /// Find the user named `name` (alias, SMTP address, legacyDN, or `DOMAIN\alias`) and
+    /// their credential; answer from the cache when it can. Store reads only.
+    pub fn lookup(&self, store: &Store, name: &str, pw: &str) -> Result<Lookup, StoreError> {
+        let name = name.rsplit_once('\\').map_or(name, |(_, alias)| alias);
+        let user = match store.resolve_user(name) {
+            Ok(u) => u,
+            Err(StoreError::NotFound(_)) => {
+                return Ok(Lookup::Verify {
+                    user: Err(SignInFailure::UnknownUser),
+                    phc: stand_in_hash().to_string(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let cred = store.credential(&user.legacy_dn)?.unwrap_or_default();
+        let signed = SignedIn {
+            alias: user.alias.clone(),
+            legacy_dn: user.legacy_dn.clone(),
+            admin: cred.admin,
+        };
+        let Some(phc) = cred.password_hash else {
+            return Ok(Lookup::Verify {
+                user: Err(SignInFailure::NoPassword),
+                phc: stand_in_hash().to_string(),
+            });
+        };
+        let key = user.legacy_dn.key();
+        let d = self.digest(&key, pw);
+        let hit = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .is_some_and(|(cached, cached_phc)| *cached_phc == phc && constant_time_eq(cached, &d));
+        Ok(if hit {
+            Lookup::Known(signed)
+        } else {
+            Lookup::Verify {
+                user: Ok(signed),
+                phc,
+            }
+        })
+    }
+
+    /// After the slow half (Argon2 said `matched`): the outcome, remembering a success.
+    pub fn settle(
+        &self,
+        user: Result<SignedIn, SignInFailure>,
+        phc: &str,
+        pw: &str,
+        matched: bool,
+    ) -> Result<SignedIn, SignInFailure> {
+        let ok = matched;
+        let user = user?;
+        if !ok {
+            return Err(SignInFailure::WrongPassword);
+        }
+        let key = user.legacy_dn.key();
+        let d = self.digest(&key, pw);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, (d, phc.to_string()));
+        Ok(user)
+    }
+
+    /// Both halves at once (the CLI and tests; the server runs them apart so that only
+    /// cache misses queue for a hashing slot).
+    pub fn authenticate(
+        &self,
+        store: &Store,
+        name: &str,
+        pw: &str,
+    ) -> Result<Result<SignedIn, SignInFailure>, StoreError> {
+        Ok(match self.lookup(store, name, pw)? {
+            Lookup::Known(u) => Ok(u),
+            Lookup::Verify { user, phc } => {
+                let matched = verify_password(&phc, pw);
+                self.settle(user, &phc, pw, matched)
+            }
+        })
+    }
+}
+
+/// A hash of a random password, made once: what unknown users are checked against.
+fn stand_in_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        let mut pw = [0u8; 16];
+        OsRng.fill_bytes(&mut pw);
+        let pw: String = pw.iter().map(|b| format!("{b:02x}")).collect();
+        hash_password(&pw).expect("a random hex password hashes")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::UserRecord;
+    use crate::store::testutil::temp_store;
+
+    fn user(alias: &str, ou: &str) -> UserRecord {
+        UserRecord {
+            legacy_dn: LegacyDn::parse(&format!("/o=Org/ou={ou}/cn=Recipients/cn={alias}"))
+                .unwrap(),
+            mail: format!("{alias}@org.example"),
+            display_name: alias.to_string(),
+            alias: alias.to_string(),
+            proxy_addresses: vec![],
+        }
+    }
+
+    fn signed(u: &UserRecord, admin: bool) -> Principal {
+        Principal::User(SignedIn {
+            legacy_dn: u.legacy_dn.clone(),
+            alias: u.alias.clone(),
+            admin,
+        })
+    }
+
+    #[test]
+    fn hashes_verify_and_are_salted() {
+        let a = hash_password("s3cret").unwrap();
+        let b = hash_password("s3cret").unwrap();
+        assert!(a.starts_with("$argon2id$"), "{a}");
+        assert_ne!(a, b, "each hash has its own salt");
+        assert!(verify_password(&a, "s3cret"));
+        assert!(!verify_password(&a, "s3creT"));
+        assert!(!verify_password("not a hash", "s3cret"));
+        let mut memory = Vec::new();
+        assert!(verify_password_with(&a, "s3cret", &mut memory));
+        assert!(!verify_password_with(&a, "s3creT", &mut memory));
+        assert!(
+            verify_password_with(&b, "s3cret", &mut memory),
+            "the buffer is reused"
+        );
+        assert!(!verify_password_with(
+            "$argon2id$v=19$m=999999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            "x",
+            &mut memory
+        ));
+        assert!(check_hash(&a).is_ok());
+        assert!(check_hash("$md5$x").is_err());
+        assert_eq!(hash_password(""), Err(PasswordError::Empty));
+        assert_eq!(hash_password("a\nb"), Err(PasswordError::Control));
+        assert_eq!(
+            hash_password(&"x".repeat(MAX_PASSWORD_BYTES + 1)),
+            Err(PasswordError::TooLong)
+        );
+    }
+
+    #[test]
+    fn basic_credentials_parse() {
+        // "dan:pa:ss" — the password may hold ':'.
+        assert_eq!(
+            parse_basic(b"Basic ZGFuOnBhOnNz").unwrap(),
+            ("dan".to_string(), "pa:ss".to_string())
+        );
+        assert_eq!(parse_basic(b"basic   ZGFuOnBhOnNz ").unwrap().0, "dan");
+        assert!(parse_basic(b"Bearer abc").is_err());
+        assert!(parse_basic(b"Basic !!!").is_err());
+        assert!(parse_basic(b"Basic ZGFu").is_err(), "no colon");
+        assert!(parse_basic(b"Basic /w==").is_err(), "not UTF-8");
+        assert!(parse_basic(b"Basic").is_err());
+        assert!(parse_basic(&[0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn sign_in_by_any_name_and_the_cache_follows_password_changes() {
+        let (_d, s) = temp_store();
+        let dan = user("dan", "AG");
+        s.import_users(std::slice::from_ref(&dan)).unwrap();
+        let auth = Authenticator::new();
+        assert_eq!(
+            auth.authenticate(&s, "dan", "pw").unwrap(),
+            Err(SignInFailure::NoPassword)
+        );
+        assert_eq!(
+            auth.authenticate(&s, "nobody", "pw").unwrap(),
+            Err(SignInFailure::UnknownUser)
+        );
+        let phc = hash_password("pw1").unwrap();
+        s.update_credential(&dan.legacy_dn, |c| c.password_hash = Some(phc))
+            .unwrap();
+        for name in [
+            "dan",
+            "DAN@org.example",
+            "CORP\\dan",
+            dan.legacy_dn.as_str(),
+        ] {
+            let u = auth.authenticate(&s, name, "pw1").unwrap().unwrap();
+            assert_eq!(u.alias, "dan", "signed in as {name}");
+            assert!(!u.admin);
+        }
+        assert!(matches!(
+            auth.lookup(&s, "dan", "pw1").unwrap(),
+            Lookup::Known(_)
+        ));
+        assert!(matches!(
+            auth.lookup(&s, "dan", "pw2").unwrap(),
+            Lookup::Verify { .. }
+        ));
+        assert_eq!(
+            auth.authenticate(&s, "dan", "pw2").unwrap(),
+            Err(SignInFailure::WrongPassword)
+        );
+        // A new password: the old one stops working at once, cache or not.
+        let phc = hash_password("pw2").unwrap();
+        s.update_credential(&dan.legacy_dn, |c| {
+            c.password_hash = Some(phc);
+            c.admin = true;
+        })
+        .unwrap();
+        assert_eq!(
+            auth.authenticate(&s, "dan", "pw1").unwrap(),
+            Err(SignInFailure::WrongPassword)
+        );
+        assert!(auth.authenticate(&s, "dan", "pw2").unwrap().unwrap().admin);
+    }
+
+    #[test]
+    fn rules() {
+        let dan = user("dan", "AG");
+        let ann = user("ann", "AG");
+        let ag = dan.legacy_dn.admin_group();
+        let other_ag = AdminGroup::parse("EX:/o=Org/ou=Other").unwrap();
+        let dan_subject = dan.legacy_dn.subject();
+        let ann_subject = ann.legacy_dn.subject();
+        let basic = AuthSettings::default();
+        let legacy = AuthSettings {
+            permissions: Permissions::Legacy,
+            ..basic
+        };
+        let closed = AuthSettings {
+            read: ReadAccess::Authenticated,
+            ..basic
+        };
+        let anon = Principal::Anonymous;
+        let p_dan = signed(&dan, false);
+        let p_admin = signed(&ann, true);
+
+        // Reads.
+        assert!(basic.read(&anon).is_ok());
+        assert_eq!(closed.read(&anon).unwrap_err().status, 401);
+        assert!(closed.read(&p_dan).is_ok());
+        assert!(AuthSettings::open().read(&anon).is_ok());
+
+        // Free/busy messages.
+        let e = basic.fb_message(&anon, &ag, None).unwrap_err();
+        assert_eq!((e.status, e.rule), (401, "write-authenticated"));
+        assert_eq!(
+            basic
+                .fb_message(&p_dan, &ag, Some(dan_subject.as_str()))
+                .unwrap(),
+            FbAccess::Own(dan_subject.clone())
+        );
+        assert_eq!(
+            basic.fb_message(&p_dan, &ag, None).unwrap(),
+            FbAccess::Own(dan_subject.clone())
+        );
+        let e = basic
+            .fb_message(&p_dan, &ag, Some(ann_subject.as_str()))
+            .unwrap_err();
+        assert_eq!((e.status, e.rule), (403, "owner-or-admin"));
+        assert!(e.message.contains("dan"), "{}", e.message);
+        assert!(basic.fb_message(&p_dan, &other_ag, None).is_err());
+        assert_eq!(
+            basic.fb_message(&p_admin, &other_ag, None).unwrap(),
+            FbAccess::Any
+        );
+        assert_eq!(
+            legacy
+                .fb_message(&p_dan, &ag, Some(ann_subject.as_str()))
+                .unwrap(),
+            FbAccess::Any
+        );
+        assert_eq!(legacy.fb_message(&anon, &ag, None).unwrap_err().status, 401);
+        assert_eq!(
+            AuthSettings::open().fb_message(&anon, &ag, None).unwrap(),
+            FbAccess::Any
+        );
+
+        // Calendars.
+        assert!(basic.user_data(&p_dan, &dan.legacy_dn).is_ok());
+        assert_eq!(
+            basic.user_data(&p_dan, &ann.legacy_dn).unwrap_err().rule,
+            "owner-or-admin"
+        );
+        assert!(basic.user_data(&p_admin, &dan.legacy_dn).is_ok());
+        assert!(legacy.user_data(&p_dan, &ann.legacy_dn).is_ok());
+
+        // Ordinary items.
+        let dan_key = dan.legacy_dn.key();
+        assert_eq!(basic.create(&p_dan).unwrap(), Some(dan_key.clone()));
+        assert_eq!(basic.create(&anon).unwrap_err().status, 401);
+        assert!(basic.item(&p_dan, Some(&dan_key), "x").is_ok());
+        let e = basic
+            .item(&p_dan, Some("/o=org/cn=other"), "x")
+            .unwrap_err();
+        assert_eq!((e.status, e.rule), (403, "item-owner-or-admin"));
+        assert!(
+            basic.item(&p_dan, None, "x").is_err(),
+            "ownerless: admins only"
+        );
+        assert!(
+            legacy.item(&p_dan, None, "x").is_err(),
+            "legacy is about free/busy"
+        );
+        assert!(basic.item(&p_admin, None, "x").is_ok());
+
+        // Admin-group folders and the admin API.
+        assert_eq!(basic.fb_folder(&p_dan).unwrap_err().rule, "admin-only");
+        assert!(basic.fb_folder(&p_admin).is_ok());
+        assert!(legacy.fb_folder(&p_dan).is_ok());
+        assert_eq!(basic.admin(&p_dan).unwrap_err().status, 403);
+        assert_eq!(basic.admin(&anon).unwrap_err().status, 401);
+        assert_eq!(AuthSettings::open().admin(&anon).unwrap_err().status, 403);
+        assert!(legacy.admin(&p_admin).is_ok());
+        assert!(
+            legacy.admin(&p_dan).is_err(),
+            "legacy never opens the admin API"
+        );
+    }
+
+    #[test]
+    fn settings_parse_and_print() {
+        for s in ["none", "basic"] {
+            assert_eq!(s.parse::<AuthMode>().unwrap().to_string(), s);
+        }
+        assert_eq!(
+            "Legacy".parse::<Permissions>().unwrap(),
+            Permissions::Legacy
+        );
+        assert_eq!(
+            "x".parse::<ReadAccess>().unwrap_err(),
+            "write anonymous or authenticated"
+        );
+    }
+}

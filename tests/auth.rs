@@ -1,0 +1,579 @@
+//! Who may read and write (issue 5): `--auth basic` with the rules `owner-or-admin`,
+//! `item-owner-or-admin`, `admin-only`, `write-authenticated` and `read-authenticated`,
+//! `--permissions legacy` and `--read authenticated`, against a real server with the demo
+//! directory. Each refusal is checked for its status, its `WWW-Authenticate` challenge or
+//! `X-Schedplus-Rule`, and for leaving the store exactly as it was.
+
+use base64::Engine;
+
+use schedplus::auth::{AuthMode, AuthSettings, Permissions, ReadAccess, hash_password};
+use schedplus::protocol::legacy_dn::LegacyDn;
+use schedplus::store::canonical_leaf;
+use schedplus::transport::webdav::path::{fb_folder_href, fb_item_href};
+
+use crate::common::{TestServer, run_cli, stderr, stdout};
+
+const DAN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=dwinship";
+const KAREN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=kbaker";
+
+/// A server with the demo directory: dwinship and kbaker are users, bwright an admin;
+/// each one's password is `pw-ALIAS`.
+fn lab(auth: AuthSettings) -> TestServer {
+    let srv = TestServer::start_with(|o| o.auth = auth);
+    srv.import_demo_directory();
+    for (alias, admin) in [("dwinship", false), ("kbaker", false), ("bwright", true)] {
+        let u = srv.store().resolve_user(alias).unwrap();
+        let hash = hash_password(&format!("pw-{alias}")).unwrap();
+        srv.store()
+            .update_credential(&u.legacy_dn, |c| {
+                c.password_hash = Some(hash);
+                c.admin = admin;
+            })
+            .unwrap();
+    }
+    srv
+}
+
+fn basic(user: &str, pw: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
+    format!("Basic {b64}")
+}
+
+fn as_user(alias: &str) -> String {
+    basic(alias, &format!("pw-{alias}"))
+}
+
+fn message_url(dn: &str) -> String {
+    let dn = LegacyDn::parse(dn).unwrap();
+    fb_item_href(&dn.admin_group(), &canonical_leaf(&dn.subject()))
+}
+
+const NOTE: &[u8] = br#"<?xml version="1.0"?><a:propertyupdate xmlns:a="DAV:"><a:set><a:prop><x:note xmlns:x="urn:lab:">hello</x:note></a:prop></a:set></a:propertyupdate>"#;
+
+fn patch(srv: &TestServer, url: &str, who: Option<&str>, body: &[u8]) -> crate::common::Reply {
+    let auth = who.map(as_user);
+    let mut headers = vec![("Brief", "t")];
+    if let Some(a) = &auth {
+        headers.push(("Authorization", a.as_str()));
+    }
+    srv.request("PROPPATCH", url, &headers, Some(body))
+}
+
+fn digest(srv: &TestServer) -> u64 {
+    srv.store().dump_digest().unwrap()
+}
+
+/// A refusal: the status, the rule header, the rule named in the body, and for 401 the
+/// Basic challenge.
+fn assert_refused(r: &crate::common::Reply, status: u16, rule: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    assert_eq!(r.header("x-schedplus-rule"), Some(rule), "{}", r.text());
+    assert!(
+        r.text().contains(rule),
+        "the body names the rule: {}",
+        r.text()
+    );
+    if status == 401 {
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Basic realm=\"schedplus\", charset=\"UTF-8\"")
+        );
+    }
+}
+
+#[test]
+fn reads_are_anonymous_and_writes_need_credentials() {
+    let srv = lab(AuthSettings::default());
+    let r = srv.get("/public/?Cmd=freebusy&start=2026-11-23T00:00:00Z&end=2026-11-24T00:00:00Z&interval=60&u=SMTP:danw@xcs.example");
+    assert_eq!(r.status, 200, "a CAS asks without credentials");
+    let r = srv.request("PROPFIND", "/public/", &[("Depth", "1")], None);
+    assert_eq!(r.status, 207);
+
+    let before = digest(&srv);
+    let url = message_url(DAN);
+    assert_refused(&patch(&srv, &url, None, NOTE), 401, "write-authenticated");
+    for (method, path) in [
+        ("MKCOL", "/public/lab"),
+        ("PUT", "/public/x.txt"),
+        ("DELETE", url.as_str()),
+        ("PUT", "/calendars/dwinship.ics"),
+    ] {
+        let r = srv.request(method, path, &[], Some(b"x"));
+        assert_eq!(r.status, 401, "{method} {path}: {}", r.text());
+        assert!(r.header("www-authenticate").is_some());
+    }
+    // Wrong passwords, unknown users and malformed headers: 401, whatever the request.
+    for bad in [
+        basic("dwinship", "nope"),
+        basic("nobody", "pw"),
+        basic("bwright", ""),
+        "Basic !!!not base64".to_string(),
+        "Bearer abc".to_string(),
+    ] {
+        let r = srv.request(
+            "PROPPATCH",
+            &url,
+            &[("Authorization", bad.as_str())],
+            Some(NOTE),
+        );
+        assert_refused(&r, 401, "sign-in");
+        assert!(!r.text().contains("nope"), "no password echoed");
+        let r = srv.request("GET", "/public/", &[("Authorization", bad.as_str())], None);
+        assert_eq!(r.status, 401, "bad credentials are refused on reads too");
+    }
+    assert_eq!(digest(&srv), before, "nothing was written");
+}
+
+#[test]
+fn free_busy_is_written_by_its_owner_or_an_admin() {
+    let srv = lab(AuthSettings::default());
+    let dan = message_url(DAN);
+    let karen = message_url(KAREN);
+
+    // The owner creates and changes their own message (names: alias, SMTP, DOMAIN\alias).
+    assert_eq!(patch(&srv, &dan, Some("dwinship"), NOTE).status, 200);
+    let r = srv.request(
+        "PROPPATCH",
+        &dan,
+        &[
+            ("Brief", "t"),
+            ("Authorization", &basic("XCS\\dwinship", "pw-dwinship")),
+        ],
+        Some(NOTE),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = srv.request(
+        "PROPPATCH",
+        &dan,
+        &[
+            ("Brief", "t"),
+            ("Authorization", &basic("danw@xcs.example", "pw-dwinship")),
+        ],
+        Some(NOTE),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Someone else may not: not change it, not delete it, not create one for Dan, not
+    // create one at their own URL whose subject says Dan.
+    let before = digest(&srv);
+    assert_refused(
+        &patch(&srv, &dan, Some("kbaker"), NOTE),
+        403,
+        "owner-or-admin",
+    );
+    let r = srv.request(
+        "DELETE",
+        &dan,
+        &[("Authorization", &as_user("kbaker"))],
+        None,
+    );
+    assert_refused(&r, 403, "owner-or-admin");
+    assert!(
+        r.text().contains("kbaker"),
+        "the 403 says who asked: {}",
+        r.text()
+    );
+    let disguised = r#"<?xml version="1.0"?><a:propertyupdate xmlns:a="DAV:" xmlns:d="http://schemas.microsoft.com/mapi/proptag/"><a:set><a:prop><d:x0E1D001F>USER-/CN=RECIPIENTS/CN=DWINSHIP</d:x0E1D001F></a:prop></a:set></a:propertyupdate>"#.to_string();
+    let other_dan = karen.replace("KBAKER", "DWINSHIP-2");
+    assert_refused(
+        &patch(&srv, &other_dan, Some("kbaker"), disguised.as_bytes()),
+        403,
+        "owner-or-admin",
+    );
+    assert_refused(
+        &patch(&srv, &karen, Some("kbaker"), disguised.as_bytes()),
+        403,
+        "owner-or-admin",
+    );
+    // Admin-group folders are the admins'.
+    let ag = LegacyDn::parse(DAN).unwrap().admin_group();
+    let r = srv.request(
+        "DELETE",
+        &fb_folder_href(&ag),
+        &[("Authorization", &as_user("dwinship"))],
+        None,
+    );
+    assert_refused(&r, 403, "admin-only");
+    assert_eq!(digest(&srv), before, "refusals wrote nothing");
+
+    // Karen writes her own; the admin writes and deletes anyone's.
+    assert_eq!(patch(&srv, &karen, Some("kbaker"), NOTE).status, 200);
+    assert_eq!(patch(&srv, &dan, Some("bwright"), NOTE).status, 200);
+    let r = srv.request(
+        "DELETE",
+        &dan,
+        &[("Authorization", &as_user("bwright"))],
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = srv.request(
+        "MKCOL",
+        &fb_folder_href(
+            &schedplus::protocol::legacy_dn::AdminGroup::parse("EX:/o=Lab/ou=New").unwrap(),
+        ),
+        &[("Authorization", &as_user("bwright"))],
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+#[test]
+fn legacy_permissions_let_any_signed_in_user_write_any_free_busy() {
+    let srv = lab(AuthSettings {
+        permissions: Permissions::Legacy,
+        ..AuthSettings::default()
+    });
+    let dan = message_url(DAN);
+    assert_eq!(patch(&srv, &dan, Some("kbaker"), NOTE).status, 200);
+    let r = srv.request(
+        "DELETE",
+        &dan,
+        &[("Authorization", &as_user("kbaker"))],
+        None,
+    );
+    assert_eq!(r.status, 204);
+    // Still nobody anonymous, and the admin API stays the admins'.
+    assert_refused(&patch(&srv, &dan, None, NOTE), 401, "write-authenticated");
+    let r = srv.request(
+        "GET",
+        "/_schedplus/directory",
+        &[("Authorization", &as_user("kbaker"))],
+        None,
+    );
+    assert_refused(&r, 403, "admin-only");
+}
+
+#[test]
+fn authenticated_reads_close_the_query_and_the_tree() {
+    let srv = lab(AuthSettings {
+        read: ReadAccess::Authenticated,
+        ..AuthSettings::default()
+    });
+    let q = "/public/?Cmd=freebusy&start=2026-11-23T00:00:00Z&end=2026-11-24T00:00:00Z&interval=60&u=SMTP:danw@xcs.example";
+    assert_refused(&srv.get(q), 401, "read-authenticated");
+    assert_refused(
+        &srv.request("PROPFIND", "/public/", &[("Depth", "1")], None),
+        401,
+        "read-authenticated",
+    );
+    let r = srv.request("GET", q, &[("Authorization", &as_user("kbaker"))], None);
+    assert_eq!(r.status, 200);
+    // Health and metrics stay open for monitoring.
+    assert_eq!(srv.get("/healthz").status, 200);
+}
+
+#[test]
+fn auth_none_lets_anyone_write() {
+    let srv = lab(AuthSettings {
+        mode: AuthMode::None,
+        ..AuthSettings::default()
+    });
+    assert_eq!(patch(&srv, &message_url(DAN), None, NOTE).status, 200);
+    // Credentials are not even looked at.
+    let r = srv.request(
+        "PROPPATCH",
+        &message_url(KAREN),
+        &[("Brief", "t"), ("Authorization", &basic("nobody", "x"))],
+        Some(NOTE),
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn public_folder_items_are_changed_by_their_creator_or_an_admin() {
+    let srv = lab(AuthSettings::default());
+    let karen = as_user("kbaker");
+    let dan = as_user("dwinship");
+    let admin = as_user("bwright");
+    let req = |m: &str, p: &str, who: &str, body: Option<&[u8]>| {
+        srv.request(m, p, &[("Authorization", who)], body)
+    };
+    assert_eq!(req("MKCOL", "/public/lab", &karen, None).status, 201);
+    assert_eq!(
+        req("PUT", "/public/lab/a.txt", &karen, Some(b"k")).status,
+        201
+    );
+    // Anyone signed in may add to the folder (Exchange's default "Author" role)...
+    assert_eq!(
+        req("PUT", "/public/lab/b.txt", &dan, Some(b"d")).status,
+        201
+    );
+    // ...but not change or remove what others made.
+    let before = digest(&srv);
+    assert_refused(
+        &req("PUT", "/public/lab/a.txt", &dan, Some(b"x")),
+        403,
+        "item-owner-or-admin",
+    );
+    assert_refused(
+        &req("DELETE", "/public/lab/a.txt", &dan, None),
+        403,
+        "item-owner-or-admin",
+    );
+    assert_refused(
+        &req("PROPPATCH", "/public/lab/a.txt", &dan, Some(NOTE)),
+        403,
+        "item-owner-or-admin",
+    );
+    assert_refused(
+        &req("DELETE", "/public/lab", &dan, None),
+        403,
+        "item-owner-or-admin",
+    );
+    let r = srv.request(
+        "MOVE",
+        "/public/lab/a.txt",
+        &[("Authorization", &dan), ("Destination", "/public/mine.txt")],
+        None,
+    );
+    assert_refused(&r, 403, "item-owner-or-admin");
+    let r = srv.request(
+        "COPY",
+        "/public/lab/b.txt",
+        &[
+            ("Authorization", &dan),
+            ("Destination", "/public/lab/a.txt"),
+        ],
+        None,
+    );
+    assert_refused(&r, 403, "item-owner-or-admin");
+    assert_eq!(digest(&srv), before, "refusals wrote nothing");
+    // A copy belongs to whoever made it.
+    let r = srv.request(
+        "COPY",
+        "/public/lab/a.txt",
+        &[("Authorization", &dan), ("Destination", "/public/copy.txt")],
+        None,
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        req("PUT", "/public/copy.txt", &dan, Some(b"mine")).status,
+        204
+    );
+    // The creator and the admin may.
+    assert_eq!(
+        req("PUT", "/public/lab/a.txt", &karen, Some(b"k2")).status,
+        204
+    );
+    assert_eq!(req("DELETE", "/public/lab/b.txt", &admin, None).status, 204);
+    assert_eq!(req("DELETE", "/public/lab", &karen, None).status, 204);
+}
+
+#[test]
+fn calendars_follow_the_owner_rule_and_cleanfreebusy_republishes() {
+    let srv = lab(AuthSettings::default());
+    let cal = schedplus::demo::CALENDARS
+        .iter()
+        .find(|(a, _)| *a == "dwinship")
+        .unwrap()
+        .1
+        .as_bytes();
+    let path = "/calendars/danw%40xcs.example.ics";
+    let r = srv.request(
+        "PUT",
+        path,
+        &[("Authorization", &as_user("kbaker"))],
+        Some(cal),
+    );
+    assert_refused(&r, 403, "owner-or-admin");
+    let r = srv.request(
+        "PUT",
+        path,
+        &[("Authorization", &as_user("dwinship"))],
+        Some(cal),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_refused(&srv.get(path), 401, "write-authenticated");
+    let r = srv.request("GET", path, &[("Authorization", &as_user("kbaker"))], None);
+    assert_refused(&r, 403, "owner-or-admin");
+    let r = srv.request("GET", path, &[("Authorization", &as_user("bwright"))], None);
+    assert_eq!(r.status, 200);
+
+    // Outlook's /cleanfreebusy, over HTTP: the owner republishes now.
+    let clean = format!("{path}?Cmd=cleanfreebusy");
+    let r = srv.request(
+        "POST",
+        &clean,
+        &[("Authorization", &as_user("kbaker"))],
+        None,
+    );
+    assert_refused(&r, 403, "owner-or-admin");
+    assert!(
+        srv.store()
+            .freebusy_of(
+                &LegacyDn::parse(DAN).unwrap().admin_group(),
+                &LegacyDn::parse(DAN).unwrap().subject()
+            )
+            .unwrap()
+            .is_none(),
+        "not published yet"
+    );
+    let r = srv.request(
+        "POST",
+        &clean,
+        &[("Authorization", &as_user("dwinship"))],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let report: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(report["legacy_dn"], DAN, "{report}");
+    assert!(
+        srv.store()
+            .freebusy_of(
+                &LegacyDn::parse(DAN).unwrap().admin_group(),
+                &LegacyDn::parse(DAN).unwrap().subject()
+            )
+            .unwrap()
+            .is_some(),
+        "published"
+    );
+}
+
+#[test]
+fn the_admin_api_takes_an_admin_or_the_token() {
+    let srv = lab(AuthSettings::default());
+    let r = srv.get("/_schedplus/directory");
+    assert_refused(&r, 401, "admin-only");
+    let r = srv.request(
+        "GET",
+        "/_schedplus/directory",
+        &[("Authorization", &as_user("dwinship"))],
+        None,
+    );
+    assert_refused(&r, 403, "admin-only");
+    let r = srv.request(
+        "GET",
+        "/_schedplus/directory",
+        &[("Authorization", &as_user("bwright"))],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let users: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let ben = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["alias"] == "bwright")
+        .unwrap();
+    assert_eq!(
+        (ben["admin"].as_bool(), ben["password"].as_bool()),
+        (Some(true), Some(true))
+    );
+    let r = srv.request(
+        "GET",
+        "/_schedplus/directory",
+        &[("X-Schedplus-Token", "wrong")],
+        None,
+    );
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("token does not match"), "{}", r.text());
+}
+
+#[test]
+fn a_changed_password_takes_effect_at_once_despite_the_cache() {
+    let srv = lab(AuthSettings::default());
+    let url = message_url(DAN);
+    for _ in 0..3 {
+        assert_eq!(patch(&srv, &url, Some("dwinship"), NOTE).status, 200);
+    }
+    let dn = LegacyDn::parse(DAN).unwrap();
+    let hash = hash_password("new-secret").unwrap();
+    srv.store()
+        .update_credential(&dn, |c| c.password_hash = Some(hash))
+        .unwrap();
+    assert_refused(&patch(&srv, &url, Some("dwinship"), NOTE), 401, "sign-in");
+    let r = srv.request(
+        "PROPPATCH",
+        &url,
+        &[
+            ("Brief", "t"),
+            ("Authorization", &basic("dwinship", "new-secret")),
+        ],
+        Some(NOTE),
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn directory_passwd_and_admin_from_the_cli_locally_and_through_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let csv = data.join("dir.csv");
+    std::fs::write(&csv, schedplus::demo::DIRECTORY_CSV).unwrap();
+    assert!(
+        run_cli(data, &["directory", "import", csv.to_str().unwrap()])
+            .status
+            .success()
+    );
+
+    let passwd = |args: &[&str], input: &str| {
+        let mut c = std::process::Command::new(crate::common::bin());
+        c.arg("--data")
+            .arg(data)
+            .args(["directory", "passwd"])
+            .args(args);
+        c.env_remove("SCHEDPLUS_DATA").env_remove("SCHEDPLUS_NOW");
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = passwd(&["dwinship", "--stdin"], "s3cret\n");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("password set"), "{}", stdout(&o));
+    let o = passwd(&["dwinship", "--stdin"], "\n");
+    assert_eq!(o.status.code(), Some(2), "an empty password is bad input");
+    assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
+    let o = passwd(&["nobody", "--stdin"], "x\n");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let o = run_cli(data, &["directory", "admin", "bwright"]);
+    assert!(stdout(&o).contains("is now an admin"), "{}", stdout(&o));
+    let o = run_cli(data, &["directory", "list"]);
+    let list = stdout(&o);
+    let line = |alias: &str| {
+        list.lines()
+            .find(|l| l.contains(alias))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("dwinship").contains(" user "), "{list}");
+    assert!(line("bwright").contains("admin*"), "{list}");
+
+    // With a server holding the store, the same commands go through its admin API, and the
+    // new password works at once.
+    let srv = crate::common::ServeProcess::spawn(
+        data,
+        &["--data", data.to_str().unwrap()],
+        &["--listen", "127.0.0.1:0"],
+        &[],
+    );
+    let o = passwd(&["bwright", "--stdin"], "adm1n\n");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("via the server"), "{}", stdout(&o));
+    let r = crate::common::http(
+        &srv.base,
+        "GET",
+        "/_schedplus/directory",
+        &[("Authorization", &basic("bwright", "adm1n"))],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let o = passwd(&["dwinship", "--remove"], "");
+    assert!(stdout(&o).contains("password removed"), "{}", stdout(&o));
+    let r = crate::common::http(
+        &srv.base,
+        "PROPPATCH",
+        &message_url(DAN),
+        &[("Authorization", &basic("dwinship", "s3cret"))],
+        Some(NOTE),
+    );
+    assert_eq!(r.status, 401);
+}
