@@ -14,11 +14,16 @@
 //! stay the same across an edit (a same-size rewrite within the file system's timestamp
 //! resolution) is missed until it changes again; touch it to force a reload.
 //!
+//! A file larger than `max_calendar_bytes` (the cap a `PUT` has) is refused from its size
+//! alone, before anything is read, and the read itself stops one byte past the cap, so a
+//! file that grows between the two is refused too, never held whole in memory.
+//!
 //! A refused file is reported once per change, not every round. A file deleted while the
 //! server was down is noticed at the first scan: calendars whose recorded source is a file
 //! of this directory that no longer exists are deleted.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -31,6 +36,25 @@ use crate::store::{CalendarChange, CalendarSource, Store};
 struct Stamp {
     modified: Option<SystemTime>,
     len: u64,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+        }
+    }
+}
+
+/// What a calendar file held.
+enum Contents {
+    Text(String),
+    NotUtf8,
+    /// Over the cap: its size, or as much of it as was read (cap + 1).
+    TooLarge {
+        len: u64,
+    },
 }
 
 /// What one scan did.
@@ -46,6 +70,8 @@ pub struct DirScan {
 
 pub struct CalendarDir {
     dir: PathBuf,
+    /// `max_calendar_bytes`: larger files are refused unread.
+    max_bytes: usize,
     /// File name → stamp when last handled.
     seen: BTreeMap<String, Stamp>,
     scanned_once: bool,
@@ -53,9 +79,11 @@ pub struct CalendarDir {
 }
 
 impl CalendarDir {
-    pub fn new(dir: &Path) -> CalendarDir {
+    /// Watch `dir`, refusing files over `max_bytes` (the server's `max_calendar_bytes`).
+    pub fn new(dir: &Path, max_bytes: usize) -> CalendarDir {
         CalendarDir {
             dir: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
+            max_bytes,
             seen: BTreeMap::new(),
             scanned_once: false,
             dir_error_reported: false,
@@ -91,8 +119,13 @@ impl CalendarDir {
                 continue;
             }
             let path = self.dir.join(name);
-            let text = match std::fs::read(&path) {
-                Ok(bytes) => String::from_utf8(bytes),
+            let read = if stamp.len > self.max_bytes as u64 {
+                Ok(Contents::TooLarge { len: stamp.len })
+            } else {
+                self.read(&path)
+            };
+            let read = match read {
+                Ok(r) => r,
                 // Vanished or unreadable between listing and reading: next round.
                 Err(e) => {
                     tracing::debug!(file = %path.display(), error = %e, "calendar file not readable yet");
@@ -100,10 +133,32 @@ impl CalendarDir {
                 }
             };
             self.seen.insert(name.clone(), *stamp);
-            let Ok(text) = text else {
-                report.refused += 1;
-                tracing::warn!(file = %path.display(), "calendar file refused: it is not UTF-8 text");
-                continue;
+            let text = match read {
+                Contents::Text(text) => text,
+                Contents::NotUtf8 => {
+                    report.refused += 1;
+                    tracing::warn!(file = %path.display(), "calendar file refused: it is not UTF-8 text");
+                    continue;
+                }
+                Contents::TooLarge { mut len } => {
+                    report.refused += 1;
+                    if len > stamp.len {
+                        // It grew while being read: remember it as it is now, so that it is
+                        // reported again only when it changes again.
+                        if let Ok(meta) = std::fs::metadata(&path) {
+                            len = len.max(meta.len());
+                            self.seen.insert(name.clone(), Stamp::of(&meta));
+                        }
+                    }
+                    let max = self.max_bytes;
+                    tracing::warn!(
+                        file = %path.display(),
+                        size = len,
+                        limit = max,
+                        "calendar file refused: {len} bytes is over the {max}-byte limit (setting max_calendar_bytes); the previous calendar and its free/busy are unchanged"
+                    );
+                    continue;
+                }
             };
             let user = name[..name.len() - 4].to_string();
             let req = CalendarPutRequest {
@@ -146,6 +201,24 @@ impl CalendarDir {
         report
     }
 
+    /// Read a file, at most one byte past the cap.
+    fn read(&self, path: &Path) -> std::io::Result<Contents> {
+        let cap = self.max_bytes as u64;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)?
+            .take(cap + 1)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > cap {
+            return Ok(Contents::TooLarge {
+                len: bytes.len() as u64,
+            });
+        }
+        Ok(match String::from_utf8(bytes) {
+            Ok(text) => Contents::Text(text),
+            Err(_) => Contents::NotUtf8,
+        })
+    }
+
     /// `*.ics` files (any case of the extension) with their stamps.
     fn list(&self) -> std::io::Result<BTreeMap<String, Stamp>> {
         let mut out = BTreeMap::new();
@@ -165,13 +238,7 @@ impl CalendarDir {
                 continue;
             };
             if meta.is_file() {
-                out.insert(
-                    name,
-                    Stamp {
-                        modified: meta.modified().ok(),
-                        len: meta.len(),
-                    },
-                );
+                out.insert(name, Stamp::of(&meta));
             }
         }
         Ok(out)
@@ -232,9 +299,8 @@ mod tests {
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nEND:VEVENT\nEND:VCALENDAR\n";
 
-    #[test]
-    fn new_modified_refused_and_deleted_files() {
-        let (_d, s) = temp_store();
+    /// Dan, imported into `s`.
+    fn dan(s: &Store) -> UserRecord {
         let u = UserRecord {
             legacy_dn: crate::protocol::legacy_dn::LegacyDn::parse(
                 "/o=Org/ou=AG/cn=Recipients/cn=dan",
@@ -246,10 +312,17 @@ mod tests {
             proxy_addresses: vec![],
         };
         s.import_users(std::slice::from_ref(&u)).unwrap();
+        u
+    }
+
+    #[test]
+    fn new_modified_refused_and_deleted_files() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
         let dir = tempfile::tempdir().unwrap();
         let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
         let settings = PublishSettings::default();
-        let mut cd = CalendarDir::new(dir.path());
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
         std::fs::write(dir.path().join("dan.ics"), CAL).unwrap();
         std::fs::write(dir.path().join("ghost.ics"), CAL).unwrap();
         std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
@@ -263,5 +336,45 @@ mod tests {
         std::fs::remove_file(dir.path().join("dan.ics")).unwrap();
         assert_eq!(cd.scan(&s, &clock, &settings).deleted, 1);
         assert!(s.calendar(&u.legacy_dn).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_file_over_the_size_cap_is_refused_unread_and_the_old_calendar_stays() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        let cap = CAL.len() + 16;
+        let mut cd = CalendarDir::new(dir.path(), cap);
+        let file = dir.path().join("dan.ics");
+        std::fs::write(&file, CAL).unwrap();
+        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        let before = s.calendar(&u.legacy_dn).unwrap().unwrap();
+        let queue = s.dirty_users().unwrap();
+        // A valid calendar, only too large.
+        let big = CAL.replace(
+            "END:VEVENT",
+            &format!("SUMMARY:{}\nEND:VEVENT", "x".repeat(32)),
+        );
+        std::fs::write(&file, &big).unwrap();
+        let r = cd.scan(&s, &clock, &settings);
+        assert_eq!((r.refused, r.stored), (1, 0), "{r:?}");
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap(), Some(before), "untouched");
+        assert_eq!(s.dirty_users().unwrap(), queue, "nothing queued");
+        assert_eq!(
+            cd.scan(&s, &clock, &settings),
+            DirScan::default(),
+            "reported once"
+        );
+        // A file that grows past the cap after its size was looked at: the read stops one
+        // byte past the cap.
+        match cd.read(&file).unwrap() {
+            Contents::TooLarge { len } => assert_eq!(len, cap as u64 + 1),
+            _ => panic!("read whole past the cap"),
+        }
+        // Back under the cap, it loads.
+        std::fs::write(&file, CAL.replace("UID:1", "UID:2")).unwrap();
+        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
     }
 }

@@ -108,7 +108,7 @@ pub const SETTINGS: &[Setting] = &[
         key: "max_calendar_bytes",
         env: "SCHEDPLUS_MAX_CALENDAR_BYTES",
         default: Some("4194304"),
-        help: "largest iCalendar calendar accepted over HTTP, bytes",
+        help: "largest iCalendar calendar accepted over HTTP or from --calendar-dir, bytes",
     },
     Setting {
         key: "max_admin_body",

@@ -188,7 +188,9 @@ impl Server {
             *state.clock(),
             opts.publish.clone(),
             opts.cleanup_at,
-            calendar_dir.as_deref().map(CalendarDir::new),
+            calendar_dir
+                .as_deref()
+                .map(|d| CalendarDir::new(d, state.limits().max_calendar_bytes)),
         );
         let (poller, first) = tokio::task::spawn_blocking(move || {
             let r = poller.round();
