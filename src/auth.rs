@@ -167,6 +167,32 @@ fn forbidden(rule: &'static str, message: impl Into<String>) -> Refusal {
     }
 }
 
+/// [`crate::store::PfActor`] with owned keys, to carry into the blocking pool.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemActor {
+    pub owner: Option<String>,
+    pub must_own: Option<String>,
+}
+
+impl ItemActor {
+    pub fn as_pf(&self) -> crate::store::PfActor<'_> {
+        crate::store::PfActor {
+            owner: self.owner.as_deref(),
+            must_own: self.must_own.as_deref(),
+        }
+    }
+}
+
+/// The refusal of a store write that touched someone else's node.
+pub fn not_item_owner(what: &str) -> Refusal {
+    forbidden(
+        "item-owner-or-admin",
+        format!(
+            "{what}; every item a change touches (a folder's contents included) must be the writer's own, or the writer an admin"
+        ),
+    )
+}
+
 /// How a free/busy message may be written by the requester.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FbAccess {
@@ -288,6 +314,17 @@ impl AuthSettings {
         Ok(self.writer(p)?.map(|u| u.legacy_dn.key()))
     }
 
+    /// Who writes in the ordinary area, for the store: the owner of what they create, and
+    /// (unless they are an admin, or nobody signs in) the owner every node they change or
+    /// remove must have. The store checks that under its write lock.
+    pub fn item_actor(&self, p: &Principal) -> Result<ItemActor, Refusal> {
+        let writer = self.writer(p)?;
+        Ok(ItemActor {
+            owner: writer.map(|u| u.legacy_dn.key()),
+            must_own: writer.filter(|u| !u.admin).map(|u| u.legacy_dn.key()),
+        })
+    }
+
     /// Creating or deleting an admin-group folder of `SCHEDULE+ FREE BUSY`.
     pub fn fb_folder(&self, p: &Principal) -> Result<(), Refusal> {
         let Some(u) = self.writer(p)? else {
@@ -382,13 +419,26 @@ pub fn hash_password(pw: &str) -> Result<String, PasswordError> {
         .map_err(|e| PasswordError::BadHash(e.to_string()))
 }
 
-/// Check a PHC string as the admin API receives it.
+/// Most Argon2 memory a stored hash may ask for, in 1 KiB blocks (256 MiB; ours use 19).
+const MAX_HASH_BLOCKS: usize = 256 * 1024;
+/// Working memory a hashing thread keeps between jobs, in blocks (our own hashes' 19 MiB).
+const KEPT_HASH_BLOCKS: usize = argon2::Params::DEFAULT_M_COST as usize;
+
+/// Check a PHC string as the admin API receives it: Argon2, with parameters the server
+/// will agree to compute.
 pub fn check_hash(phc: &str) -> Result<(), PasswordError> {
     let h = PasswordHash::new(phc).map_err(|e| PasswordError::BadHash(e.to_string()))?;
     if !h.algorithm.as_str().starts_with("argon2") {
         return Err(PasswordError::BadHash(format!(
             "algorithm {} is not argon2",
             h.algorithm
+        )));
+    }
+    let params = argon2::Params::try_from(&h).map_err(|e| PasswordError::BadHash(e.to_string()))?;
+    if params.block_count() > MAX_HASH_BLOCKS {
+        return Err(PasswordError::BadHash(format!(
+            "it asks for {} KiB of memory; at most {MAX_HASH_BLOCKS} KiB",
+            params.block_count()
         )));
     }
     Ok(())
@@ -427,8 +477,8 @@ pub fn verify_password_with(phc: &str, pw: &str, memory: &mut Vec<argon2::Block>
     let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
         return false;
     };
-    // A stored hash asking for more than 256 MiB is not ours; refuse rather than allocate.
-    if params.block_count() > 256 * 1024 {
+    // A stored hash asking for more than that is not ours; refuse rather than allocate.
+    if params.block_count() > MAX_HASH_BLOCKS {
         return false;
     }
     memory.resize(params.block_count(), argon2::Block::default());
@@ -444,15 +494,26 @@ type HashJob = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
 
 /// A few threads that do nothing but Argon2, each with its own reused working memory. At
 /// most `threads` hashes run at once (each needs a core for tens of milliseconds and
-/// 19 MiB), the rest queue, so a flood of wrong passwords costs time, not memory. The
-/// threads end when the pool is dropped.
+/// 19 MiB) and at most [`HASH_QUEUE`] wait; beyond that a sign-in is refused as busy, so a
+/// flood of wrong passwords costs time and a bounded queue, never unbounded memory. A job
+/// whose request has already gone is skipped. The threads end when the pool is dropped.
 pub struct HashPool {
-    tx: Mutex<std::sync::mpsc::Sender<HashJob>>,
+    tx: Mutex<std::sync::mpsc::SyncSender<HashJob>>,
+}
+
+/// Sign-ins that may wait for a hashing thread.
+pub const HASH_QUEUE: usize = 256;
+
+/// Why [`HashPool::verify`] gave no answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashBusy {
+    /// [`HASH_QUEUE`] sign-ins already wait.
+    QueueFull,
 }
 
 impl HashPool {
     pub fn new(threads: usize) -> HashPool {
-        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<HashJob>(HASH_QUEUE);
         let rx = std::sync::Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
             let rx = rx.clone();
@@ -466,6 +527,10 @@ impl HashPool {
                             Ok(job) => job(&mut memory),
                             Err(_) => break,
                         }
+                        // An odd hash may have asked for more than ours; give it back.
+                        if memory.capacity() > KEPT_HASH_BLOCKS {
+                            memory = Vec::new();
+                        }
                     }
                 })
                 .expect("a hashing thread starts");
@@ -474,18 +539,24 @@ impl HashPool {
     }
 
     /// Check `pw` against `phc` on a hashing thread.
-    pub async fn verify(&self, phc: String, pw: String) -> bool {
-        let (done, answer) = tokio::sync::oneshot::channel();
+    pub async fn verify(&self, phc: String, pw: String) -> Result<bool, HashBusy> {
+        let (done, answer) = tokio::sync::oneshot::channel::<bool>();
         let job: HashJob = Box::new(move |memory| {
+            if done.is_closed() {
+                return; // the request went away while it waited
+            }
             let _ = done.send(verify_password_with(&phc, &pw, memory));
         });
         let sent = self
             .tx
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .send(job)
-            .is_ok();
-        sent && answer.await.unwrap_or(false)
+            .try_send(job);
+        match sent {
+            Ok(()) => Ok(answer.await.unwrap_or(false)),
+            Err(std::sync::mpsc::TrySendError::Full(_)) => Err(HashBusy::QueueFull),
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Ok(false),
+        }
     }
 }
 
@@ -520,6 +591,9 @@ pub fn parse_basic(value: &[u8]) -> Result<(String, String), &'static str> {
         .ok_or("the Basic credentials hold no ':' between user and password")?;
     if user.is_empty() || user.len() > MAX_USER_BYTES || pw.len() > MAX_PASSWORD_BYTES {
         return Err("the Basic user name or password is empty or too long");
+    }
+    if user.chars().any(char::is_control) {
+        return Err("the Basic user name contains control characters");
     }
     Ok((user.to_string(), pw.to_string()))
 }
@@ -735,6 +809,11 @@ mod tests {
         ));
         assert!(check_hash(&a).is_ok());
         assert!(check_hash("$md5$x").is_err());
+        assert!(
+            check_hash("$argon2id$v=19$m=999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+                .is_err(),
+            "a hash the server would not compute is refused when set"
+        );
         assert_eq!(hash_password(""), Err(PasswordError::Empty));
         assert_eq!(hash_password("a\nb"), Err(PasswordError::Control));
         assert_eq!(
@@ -757,6 +836,8 @@ mod tests {
         assert!(parse_basic(b"Basic /w==").is_err(), "not UTF-8");
         assert!(parse_basic(b"Basic").is_err());
         assert!(parse_basic(&[0xff, 0xfe]).is_err());
+        // "a\nb:x": a user name that would forge a log line.
+        assert!(parse_basic(b"Basic YQpiOng=").is_err());
     }
 
     #[test]

@@ -682,6 +682,13 @@ pub fn serve_options(
             .map_err(config_error)?
             .unwrap_or_default(),
     };
+    if opts.auth.mode == crate::auth::AuthMode::None
+        && opts.auth.read == crate::auth::ReadAccess::Authenticated
+    {
+        return Err(AdminError::BadInput(
+            "read = authenticated needs auth = basic: with auth = none nobody can sign in, so reads would stay open".into(),
+        ));
+    }
     Ok(opts)
 }
 

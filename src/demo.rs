@@ -9,7 +9,8 @@
 //!
 //! Every demo user can sign in with the password [`DEMO_PASSWORD`], and [`DEMO_ADMIN`] is
 //! an admin, so writes work from the first minute under the default `--auth basic`. Only
-//! users whose credentials were never set get them: a lab's own passwords stay.
+//! the demo's own users whose credentials were never set get them: a lab's users, and a
+//! password removed or an admin mark revoked by hand, stay as they are.
 
 use std::path::Path;
 
@@ -67,7 +68,12 @@ pub fn load(
         },
     )?;
     let mut passwords_set = 0;
-    for user in store.list_users()? {
+    let demo_users = crate::protocol::directory_file::parse_directory(
+        DIRECTORY_CSV,
+        crate::protocol::directory_file::DirectoryFormat::Csv,
+    )
+    .map_err(|e| AdminError::Transport(format!("the embedded demo directory: {e}")))?;
+    for user in demo_users {
         if store.credential(&user.legacy_dn)?.is_some() {
             continue;
         }
@@ -176,6 +182,33 @@ mod tests {
         std::fs::write(dir.path().join("kbaker.ics"), "edited").unwrap();
         let again = load(&s, Some(dir.path())).unwrap();
         assert_eq!((again.calendars_written, again.passwords_set), (0, 0));
+        // A removed password and a revoked admin stay so across restarts, and users of the
+        // lab's own are never given the demo password.
+        let ben = s.resolve_user("bwright").unwrap();
+        s.update_credential(&ben.legacy_dn, |c| *c = Default::default())
+            .unwrap();
+        let lab_user = crate::store::UserRecord {
+            legacy_dn: crate::protocol::legacy_dn::LegacyDn::parse(
+                "/o=Lab/ou=X/cn=Recipients/cn=own",
+            )
+            .unwrap(),
+            mail: "own@lab.example".into(),
+            display_name: "Own".into(),
+            alias: "own".into(),
+            proxy_addresses: vec![],
+        };
+        s.import_users(std::slice::from_ref(&lab_user)).unwrap();
+        assert_eq!(load(&s, Some(dir.path())).unwrap().passwords_set, 0);
+        assert!(
+            auth.authenticate(&s, "bwright", DEMO_PASSWORD)
+                .unwrap()
+                .is_err()
+        );
+        assert!(
+            auth.authenticate(&s, "own", DEMO_PASSWORD)
+                .unwrap()
+                .is_err()
+        );
         assert_eq!(
             std::fs::read_to_string(dir.path().join("kbaker.ics")).unwrap(),
             "edited",

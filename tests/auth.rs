@@ -185,6 +185,12 @@ fn free_busy_is_written_by_its_owner_or_an_admin() {
         403,
         "owner-or-admin",
     );
+    // Nor may Dan put his own message at Karen's URL, where her publisher writes.
+    assert_refused(
+        &patch(&srv, &karen, Some("dwinship"), disguised.as_bytes()),
+        403,
+        "owner-or-admin",
+    );
     // Admin-group folders are the admins'.
     let ag = LegacyDn::parse(DAN).unwrap().admin_group();
     let r = srv.request(
@@ -258,8 +264,45 @@ fn authenticated_reads_close_the_query_and_the_tree() {
     );
     let r = srv.request("GET", q, &[("Authorization", &as_user("kbaker"))], None);
     assert_eq!(r.status, 200);
+    // Every way of looking is closed: browse pages, HEAD, SEARCH, OPTIONS, and the Allow
+    // of a 405, which would tell whether a message exists.
+    let item = message_url(DAN);
+    for (method, path) in [
+        ("GET", "/public/NON_IPM_SUBTREE/"),
+        ("HEAD", "/public/"),
+        ("SEARCH", "/public/"),
+        ("OPTIONS", item.as_str()),
+        ("POST", item.as_str()),
+    ] {
+        let r = srv.request(method, path, &[], None);
+        assert_eq!(r.status, 401, "{method} {path}");
+    }
     // Health and metrics stay open for monitoring.
     assert_eq!(srv.get("/healthz").status, 200);
+    assert_eq!(srv.get("/metrics").status, 200);
+}
+
+#[test]
+fn authenticated_reads_without_sign_in_are_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_cli(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--auth",
+            "none",
+            "--read",
+            "authenticated",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("read = authenticated needs auth = basic"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -338,6 +381,35 @@ fn public_folder_items_are_changed_by_their_creator_or_an_admin() {
     );
     assert_refused(&r, 403, "item-owner-or-admin");
     assert_eq!(digest(&srv), before, "refusals wrote nothing");
+    // A folder's owner cannot delete others' items with it, nor overwrite a folder that
+    // holds them.
+    assert_refused(
+        &req("DELETE", "/public/lab", &karen, None),
+        403,
+        "item-owner-or-admin",
+    );
+    assert_eq!(req("MKCOL", "/public/dans", &dan, None).status, 201);
+    assert_eq!(
+        req("PUT", "/public/dans/k.txt", &karen, Some(b"k")).status,
+        201
+    );
+    let r = srv.request(
+        "COPY",
+        "/public/lab/b.txt",
+        &[
+            ("Authorization", &dan),
+            ("Destination", "/public/dans"),
+            ("Overwrite", "T"),
+        ],
+        None,
+    );
+    assert_refused(&r, 403, "item-owner-or-admin");
+    assert!(
+        r.text().contains("dans/k.txt"),
+        "names the item: {}",
+        r.text()
+    );
+    assert_eq!(req("GET", "/public/dans/k.txt", &karen, None).status, 200);
     // A copy belongs to whoever made it.
     let r = srv.request(
         "COPY",
@@ -459,6 +531,38 @@ fn the_admin_api_takes_an_admin_or_the_token() {
         (ben["admin"].as_bool(), ben["password"].as_bool()),
         (Some(true), Some(true))
     );
+    // A form a browser could be tricked into posting (no JSON type) is not taken from
+    // Basic credentials; the same request as JSON is.
+    let body = br#"{"user":"kbaker","admin":true}"#;
+    let r = srv.request(
+        "POST",
+        "/_schedplus/directory/admin",
+        &[
+            ("Authorization", &as_user("bwright")),
+            ("Content-Type", "text/plain"),
+        ],
+        Some(body),
+    );
+    assert_eq!(r.status, 415, "{}", r.text());
+    let karen_admin = || {
+        srv.store()
+            .credential(&LegacyDn::parse(KAREN).unwrap())
+            .unwrap()
+            .unwrap()
+            .admin
+    };
+    assert!(!karen_admin());
+    let r = srv.request(
+        "POST",
+        "/_schedplus/directory/admin",
+        &[
+            ("Authorization", &as_user("bwright")),
+            ("Content-Type", "application/json"),
+        ],
+        Some(body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(karen_admin());
     let r = srv.request(
         "GET",
         "/_schedplus/directory",

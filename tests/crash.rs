@@ -255,7 +255,7 @@ fn child() {
             }
             ChildWrite::Unlink(i, leaf) => {
                 store
-                    .fb_delete_at(&legacy_dn(i).admin_group(), &leaf_name(i, leaf))
+                    .fb_delete_at(&legacy_dn(i).admin_group(), &leaf_name(i, leaf), None)
                     .unwrap();
             }
             ChildWrite::Cleanup => {

@@ -30,7 +30,8 @@ impl Store {
 
     /// Change the credential of `user` (who must be in the directory) with `change`;
     /// returns the credential before and after. A credential that ends up empty (no
-    /// password, no admin mark) is removed.
+    /// password, no admin mark) is kept as a record all the same: it says an admin decided,
+    /// so nothing (the demo loader) sets a default password over it.
     pub fn update_credential(
         &self,
         user: &LegacyDn,
@@ -47,13 +48,9 @@ impl Store {
         let before = self.credential(user)?.unwrap_or_default();
         let mut after = before.clone();
         change(&mut after);
-        if after == Credential::default() {
-            self.inner.credentials.remove(key.as_bytes())?;
-        } else {
-            self.inner
-                .credentials
-                .insert(key.as_bytes(), codec::encode(&after)?)?;
-        }
+        self.inner
+            .credentials
+            .insert(key.as_bytes(), codec::encode(&after)?)?;
         self.flush()?;
         Ok((before, after))
     }
@@ -102,10 +99,13 @@ mod tests {
         let c = s.credential(&u.legacy_dn).unwrap().unwrap();
         assert!(c.admin && c.password_hash.is_some());
         assert_eq!(s.credential_counts().unwrap(), (1, 1));
-        // Emptied, the record goes.
+        // Emptied, the record stays, as a decision.
         s.update_credential(&u.legacy_dn, |c| *c = Credential::default())
             .unwrap();
-        assert_eq!(s.credential(&u.legacy_dn).unwrap(), None);
+        assert_eq!(
+            s.credential(&u.legacy_dn).unwrap(),
+            Some(Credential::default())
+        );
         assert_eq!(s.credential_counts().unwrap(), (0, 0));
     }
 }

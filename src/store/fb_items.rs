@@ -80,6 +80,19 @@ fn folder_prefix(folder: &AdminGroup) -> Vec<u8> {
     k
 }
 
+/// Does the URL leaf name `subject`: `SUBJECT`, `SUBJECT.EML` or a numbered duplicate
+/// `SUBJECT-N.EML`, in any case?
+fn leaf_names(subject: &Subject, leaf: &str) -> bool {
+    let leaf = leaf.to_lowercase();
+    let stem = leaf.strip_suffix(".eml").unwrap_or(&leaf);
+    let key = subject.key();
+    stem == key
+        || stem
+            .strip_prefix(key.as_str())
+            .and_then(|r| r.strip_prefix('-'))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The subject a message's properties give it: PidTagNormalizedSubject, else PidTagSubject,
 /// else Exchange's `mapi/subject` name, else the URL leaf without `.EML`.
 fn subject_of(props: &BTreeMap<PropName, PropValue>, leaf: &str) -> Result<Subject, DnError> {
@@ -170,6 +183,15 @@ impl Store {
                 subject.as_str().to_string(),
             )));
         }
+        // A new message must also sit at one of the writer's own URLs, so nobody takes
+        // the URL another user's publisher writes to.
+        if let (Some(own), None) = (only_subject, &existing) {
+            if !leaf_names(own, leaf) {
+                return Ok(FbPatchOutcome::Refused(FbRefusal::NotOwner(
+                    leaf.to_string(),
+                )));
+            }
+        }
         if let Some((_, old)) = &existing {
             if old.subject.to_lowercase() != subject.key() {
                 return Ok(FbPatchOutcome::Refused(FbRefusal::SubjectChanged {
@@ -232,13 +254,34 @@ impl Store {
     }
 
     /// Delete the message at `leaf`; false when there is none.
-    pub fn fb_delete_at(&self, folder: &AdminGroup, leaf: &str) -> Result<bool, StoreError> {
+    /// With `only_subject`, a message with another subject is refused
+    /// ([`StoreError::NotOwner`]), checked under the write lock.
+    pub fn fb_delete_at(
+        &self,
+        folder: &AdminGroup,
+        leaf: &str,
+        only_subject: Option<&Subject>,
+    ) -> Result<bool, StoreError> {
         let _w = self.write_guard();
         let i = &self.inner;
         let lk = leaf_key(folder, leaf);
         let Some(key) = i.leaves.get(&lk)? else {
             return Ok(false);
         };
+        if let Some(own) = only_subject {
+            let rec: Option<MessageRecord> = i
+                .messages
+                .get(&key)?
+                .map(|v| codec::decode(&v))
+                .transpose()?;
+            if let Some(rec) = rec.filter(|r| r.subject.to_lowercase() != own.key()) {
+                return Err(StoreError::NotOwner(format!(
+                    "the message at {leaf} belongs to {}, not to {}",
+                    rec.subject,
+                    own.as_str()
+                )));
+            }
+        }
         tx_result((&i.messages, &i.leaves).transaction(|(tm, tl)| {
             tm.remove(&key)?;
             tl.remove(lk.as_slice())?;
@@ -386,8 +429,8 @@ mod tests {
             FbPatchOutcome::Updated(_)
         ));
         assert_eq!(s.fb_messages(&ag()).count(), 1);
-        assert!(s.fb_delete_at(&ag(), leaf).unwrap());
-        assert!(!s.fb_delete_at(&ag(), leaf).unwrap());
+        assert!(s.fb_delete_at(&ag(), leaf, None).unwrap());
+        assert!(!s.fb_delete_at(&ag(), leaf, None).unwrap());
         assert!(s.freebusy_of(&ag(), &subject).unwrap().is_none());
     }
 
@@ -458,10 +501,50 @@ mod tests {
             FbPatchOutcome::Refused(FbRefusal::NotOwner("USER-/CN=RECIPIENTS/CN=OTHER".into()))
         );
         assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
+        // Nor may they take another user's URL for their own subject.
+        let mine = vec![PatchOp::Set(
+            PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
+            PropValue::String("USER-/CN=RECIPIENTS/CN=ALIAS".into()),
+        )];
+        for squat in [
+            "USER-/CN=RECIPIENTS/CN=OTHER.EML",
+            "notes.EML",
+            "USER-/CN=RECIPIENTS/CN=ALIAS-x.EML",
+        ] {
+            assert_eq!(
+                s.fb_patch(&ag(), squat, &mine, Some(&own)).unwrap(),
+                FbPatchOutcome::Refused(FbRefusal::NotOwner(squat.into())),
+                "{squat}"
+            );
+        }
+        assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
         assert!(matches!(
             s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &[], Some(&own))
                 .unwrap(),
             FbPatchOutcome::Created(_)
         ));
+        assert!(
+            matches!(
+                s.fb_patch(
+                    &ag(),
+                    "user-/cn=recipients/cn=alias-2.eml",
+                    &mine,
+                    Some(&own)
+                )
+                .unwrap(),
+                FbPatchOutcome::Created(_)
+            ),
+            "a numbered duplicate of one's own is one's own"
+        );
+        // Deleting: only one's own subject.
+        let other = Subject::parse("USER-/CN=RECIPIENTS/CN=OTHER").unwrap();
+        assert!(matches!(
+            s.fb_delete_at(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", Some(&other)),
+            Err(StoreError::NotOwner(_))
+        ));
+        assert!(
+            s.fb_delete_at(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", Some(&own))
+                .unwrap()
+        );
     }
 }

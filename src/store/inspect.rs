@@ -138,7 +138,11 @@ mod tests {
         let store = Store::open(&StoreConfig::new(dir.path())).unwrap();
         let before = store.dump().unwrap();
         assert_eq!(store.dump().unwrap(), before, "dumps are deterministic");
-        assert!(store.pf_mkcol(&["a".to_string()], None).is_ok());
+        assert!(
+            store
+                .pf_mkcol(&["a".to_string()], crate::store::PfActor::ANYONE)
+                .is_ok()
+        );
         let after = store.dump().unwrap();
         assert_ne!(after.digest(), before.digest());
         assert!(
@@ -147,7 +151,11 @@ mod tests {
             before.diff(&after)
         );
         // Creating it again is refused and writes nothing.
-        assert!(store.pf_mkcol(&["a".to_string()], None).is_err());
+        assert!(
+            store
+                .pf_mkcol(&["a".to_string()], crate::store::PfActor::ANYONE)
+                .is_err()
+        );
         assert_eq!(store.dump().unwrap(), after);
         assert!(after.diff(&store.dump().unwrap()).is_empty());
     }

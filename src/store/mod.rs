@@ -59,8 +59,8 @@ pub use messages::canonical_leaf;
 pub(crate) use messages::now_us;
 pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
 pub use public_folders::{
-    CopyDepth, MAX_PATH_DEPTH, MAX_TREE_ENTRIES, NON_IPM_SUBTREE, PfChildren, PfError, PfKind,
-    PfNode, PfWrite,
+    CopyDepth, MAX_PATH_DEPTH, MAX_TREE_ENTRIES, NON_IPM_SUBTREE, PfActor, PfChildren, PfError,
+    PfKind, PfNode, PfWrite,
 };
 
 /// sled's page cache; the store's working set is small (messages are a few KiB).
@@ -82,6 +82,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    /// A write limited to one user's data met another user's (the transport's 403).
+    #[error("{0}")]
+    NotOwner(String),
 }
 
 /// A write aborted by the store's own rules (conflicts), carried out of a transaction.

@@ -105,6 +105,11 @@ pub enum PfError {
     DestinationExists,
     #[error("the destination is inside the source")]
     IntoItself,
+    /// A node the write would touch belongs to someone else (its path, `/`-joined).
+    #[error(
+        "/public/{0} was created by another user; only its creator or an admin may change or remove it"
+    )]
+    NotOwner(String),
 }
 
 type PfTx = ConflictableTransactionError<PfError>;
@@ -118,6 +123,27 @@ fn pf_tx<T>(r: Result<T, TransactionError<PfError>>) -> Result<T, PfError> {
 
 fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>, PfTx> {
     codec::encode(v).map_err(|e| ConflictableTransactionError::Abort(StoreError::Codec(e).into()))
+}
+
+/// Who is writing, as far as the owner bookkeeping goes (the rules themselves live in
+/// `auth`; the store only applies them under its write lock, so a node cannot change
+/// hands between a check and the write).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PfActor<'a> {
+    /// Recorded as the owner of the nodes this write creates (a legacyDN key).
+    pub owner: Option<&'a str>,
+    /// When set, every existing node the write replaces, changes, moves or removes (a
+    /// folder's whole subtree included) must be owned by this legacyDN key; otherwise the
+    /// write is refused with [`PfError::NotOwner`] and nothing changes.
+    pub must_own: Option<&'a str>,
+}
+
+impl PfActor<'_> {
+    /// Nobody in particular: no owner recorded, nothing checked (`--auth none`, tools).
+    pub const ANYONE: PfActor<'static> = PfActor {
+        owner: None,
+        must_own: None,
+    };
 }
 
 /// What a write did to its target.
@@ -218,6 +244,25 @@ impl Store {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
+    /// Refuse unless every node of `nodes` is owned by `must_own` (when given). Plain reads,
+    /// under the caller's write lock.
+    fn check_owned<'n>(
+        &self,
+        must_own: Option<&str>,
+        nodes: impl IntoIterator<Item = (&'n [u8], &'n PfNode)>,
+    ) -> Result<(), PfError> {
+        let Some(user) = must_own else {
+            return Ok(());
+        };
+        for (key, node) in nodes {
+            let owner = self.inner.pf_owners.get(key).map_err(StoreError::from)?;
+            if owner.as_deref() != Some(user.as_bytes()) {
+                return Err(PfError::NotOwner(node.path.join("/")));
+            }
+        }
+        Ok(())
+    }
+
     /// An item's body.
     pub fn pf_body(&self, path: &[String]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
@@ -258,13 +303,17 @@ impl Store {
         path: &[String],
         body: &[u8],
         content_type: Option<String>,
-        owner: Option<&str>,
+        actor: PfActor<'_>,
     ) -> Result<PfWrite, PfError> {
         let _w = self.write_guard();
         let stored_path = self.check_parent(path)?;
         let existing = self.pf_get(path)?;
         if existing.as_ref().is_some_and(PfNode::is_folder) || is_system_folder(path) {
             return Err(PfError::IsFolder);
+        }
+        let key = node_key(path);
+        if let Some(old) = &existing {
+            self.check_owned(actor.must_own, [(key.as_slice(), old)])?;
         }
         let now = now_us();
         let version = self.inner.db.generate_id().map_err(StoreError::from)?;
@@ -273,7 +322,7 @@ impl Store {
         } else {
             PfWrite::Created
         };
-        let owner = owner.filter(|_| existing.is_none());
+        let owner = actor.owner.filter(|_| existing.is_none());
         let node = match existing {
             Some(old) => PfNode {
                 modified_us: now,
@@ -293,7 +342,6 @@ impl Store {
                 props: BTreeMap::new(),
             },
         };
-        let key = node_key(path);
         let i = &self.inner;
         pf_tx(
             (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
@@ -310,7 +358,8 @@ impl Store {
     }
 
     /// Create the folder at `path`, belonging to `owner` (a legacyDN key).
-    pub fn pf_mkcol(&self, path: &[String], owner: Option<&str>) -> Result<(), PfError> {
+    pub fn pf_mkcol(&self, path: &[String], actor: PfActor<'_>) -> Result<(), PfError> {
+        let owner = actor.owner;
         let _w = self.write_guard();
         if is_system_folder(path) || self.pf_get(path)?.is_some() {
             return Err(PfError::Exists);
@@ -342,9 +391,15 @@ impl Store {
 
     /// Apply PROPPATCH instructions in order to the node's dead properties, all at once.
     /// The caller has already refused protected (live) properties.
-    pub fn pf_patch(&self, path: &[String], ops: &[PatchOp]) -> Result<PfNode, PfError> {
+    pub fn pf_patch(
+        &self,
+        path: &[String],
+        ops: &[PatchOp],
+        actor: PfActor<'_>,
+    ) -> Result<PfNode, PfError> {
         let _w = self.write_guard();
         let mut node = self.pf_get(path)?.ok_or(PfError::NotFound)?;
+        self.check_owned(actor.must_own, [(node_key(path).as_slice(), &node)])?;
         for op in ops {
             match op {
                 PatchOp::Set(name, value) => {
@@ -395,9 +450,11 @@ impl Store {
     }
 
     /// Delete the node at `path` and everything below it; returns how many nodes went.
-    pub fn pf_delete(&self, path: &[String]) -> Result<usize, PfError> {
+    /// With `actor.must_own`, every node of the subtree must be the actor's.
+    pub fn pf_delete(&self, path: &[String], actor: PfActor<'_>) -> Result<usize, PfError> {
         let _w = self.write_guard();
         let nodes = self.subtree(path)?;
+        self.check_owned(actor.must_own, nodes.iter().map(|(k, n)| (k.as_slice(), n)))?;
         let i = &self.inner;
         pf_tx(
             (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
@@ -424,8 +481,9 @@ impl Store {
         depth: CopyDepth,
         overwrite: bool,
         keep_source: bool,
-        owner: Option<&str>,
+        actor: PfActor<'_>,
     ) -> Result<PfWrite, PfError> {
+        let owner = actor.owner;
         let _w = self.write_guard();
         if to.len() >= from.len() && body_of(&to[..from.len()]) == body_of(from) {
             return Err(PfError::IntoItself);
@@ -446,6 +504,17 @@ impl Store {
         };
         if !existing.is_empty() && !overwrite {
             return Err(PfError::DestinationExists);
+        }
+        // What goes away must be the actor's: what is overwritten, and what a MOVE takes.
+        self.check_owned(
+            actor.must_own,
+            existing.iter().map(|(k, n)| (k.as_slice(), n)),
+        )?;
+        if !keep_source {
+            self.check_owned(
+                actor.must_own,
+                source.iter().map(|(k, n)| (k.as_slice(), n)),
+            )?;
         }
         let removed_source = if keep_source {
             Vec::new()
@@ -544,22 +613,27 @@ mod tests {
     #[test]
     fn mkcol_put_list_and_case_insensitive_lookup() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("Lab"), None).unwrap();
-        assert!(matches!(s.pf_mkcol(&p("lab"), None), Err(PfError::Exists)));
+        s.pf_mkcol(&p("Lab"), PfActor::ANYONE).unwrap();
         assert!(matches!(
-            s.pf_mkcol(&p("x/y"), None),
+            s.pf_mkcol(&p("lab"), PfActor::ANYONE),
+            Err(PfError::Exists)
+        ));
+        assert!(matches!(
+            s.pf_mkcol(&p("x/y"), PfActor::ANYONE),
             Err(PfError::NoParent)
         ));
         assert_eq!(
-            s.pf_put(&p("LAB/a.txt"), b"hello", None, None).unwrap(),
+            s.pf_put(&p("LAB/a.txt"), b"hello", None, PfActor::ANYONE)
+                .unwrap(),
             PfWrite::Created
         );
         assert!(matches!(
-            s.pf_mkcol(&p("lab/a.txt/b"), None),
+            s.pf_mkcol(&p("lab/a.txt/b"), PfActor::ANYONE),
             Err(PfError::ParentNotFolder)
         ));
-        s.pf_mkcol(&p("lab/sub"), None).unwrap();
-        s.pf_put(&p("lab/sub/deep"), b"x", None, None).unwrap();
+        s.pf_mkcol(&p("lab/sub"), PfActor::ANYONE).unwrap();
+        s.pf_put(&p("lab/sub/deep"), b"x", None, PfActor::ANYONE)
+            .unwrap();
         assert_eq!(names(&s, "lab"), ["a.txt", "sub"]);
         assert_eq!(names(&s, ""), ["Lab"]);
         assert_eq!(
@@ -568,13 +642,15 @@ mod tests {
         );
         assert_eq!(s.pf_body(&p("lab/a.txt")).unwrap().unwrap(), b"hello");
         assert_eq!(
-            s.pf_put(&p("lab/a.txt"), b"bye", None, None).unwrap(),
+            s.pf_put(&p("lab/a.txt"), b"bye", None, PfActor::ANYONE)
+                .unwrap(),
             PfWrite::Replaced
         );
         // NON_IPM_SUBTREE always exists and can hold ordinary folders.
-        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine"), None).unwrap();
+        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine"), PfActor::ANYONE)
+            .unwrap();
         assert!(matches!(
-            s.pf_mkcol(&p("non_ipm_subtree"), None),
+            s.pf_mkcol(&p("non_ipm_subtree"), PfActor::ANYONE),
             Err(PfError::Exists)
         ));
     }
@@ -582,80 +658,115 @@ mod tests {
     #[test]
     fn delete_is_recursive_and_copy_move_carry_props() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("a"), None).unwrap();
-        s.pf_mkcol(&p("a/b"), None).unwrap();
-        s.pf_put(&p("a/b/c"), b"body", Some("text/plain".into()), None)
-            .unwrap();
+        s.pf_mkcol(&p("a"), PfActor::ANYONE).unwrap();
+        s.pf_mkcol(&p("a/b"), PfActor::ANYONE).unwrap();
+        s.pf_put(
+            &p("a/b/c"),
+            b"body",
+            Some("text/plain".into()),
+            PfActor::ANYONE,
+        )
+        .unwrap();
         let name = PropName::new("urn:x:", "colour");
         s.pf_patch(
             &p("a/b/c"),
             &[PatchOp::Set(name.clone(), PropValue::String("red".into()))],
+            PfActor::ANYONE,
         )
         .unwrap();
         assert_eq!(
-            s.pf_transfer(&p("a"), &p("z"), CopyDepth::Infinity, false, true, None)
-                .unwrap(),
+            s.pf_transfer(
+                &p("a"),
+                &p("z"),
+                CopyDepth::Infinity,
+                false,
+                true,
+                PfActor::ANYONE
+            )
+            .unwrap(),
             PfWrite::Created
         );
         let c = s.pf_get(&p("z/b/c")).unwrap().unwrap();
         assert_eq!(c.props.get(&name), Some(&PropValue::String("red".into())));
         assert_eq!(s.pf_body(&p("z/b/c")).unwrap().unwrap(), b"body");
         assert!(matches!(
-            s.pf_transfer(&p("a"), &p("z"), CopyDepth::Infinity, false, true, None),
+            s.pf_transfer(
+                &p("a"),
+                &p("z"),
+                CopyDepth::Infinity,
+                false,
+                true,
+                PfActor::ANYONE
+            ),
             Err(PfError::DestinationExists)
         ));
         assert!(matches!(
-            s.pf_transfer(&p("a"), &p("a/b/x"), CopyDepth::Infinity, true, true, None),
+            s.pf_transfer(
+                &p("a"),
+                &p("a/b/x"),
+                CopyDepth::Infinity,
+                true,
+                true,
+                PfActor::ANYONE
+            ),
             Err(PfError::IntoItself)
         ));
         // Move with overwrite replaces the destination wholesale.
         assert_eq!(
-            s.pf_transfer(&p("a/b"), &p("z"), CopyDepth::Infinity, true, false, None)
-                .unwrap(),
+            s.pf_transfer(
+                &p("a/b"),
+                &p("z"),
+                CopyDepth::Infinity,
+                true,
+                false,
+                PfActor::ANYONE
+            )
+            .unwrap(),
             PfWrite::Replaced
         );
         assert!(s.pf_get(&p("a/b")).unwrap().is_none());
         assert!(s.pf_get(&p("z/b")).unwrap().is_none());
         assert!(s.pf_get(&p("z/c")).unwrap().is_some());
         // Depth 0 copies the folder alone.
-        s.pf_transfer(&p("z"), &p("y"), CopyDepth::Zero, false, true, None)
-            .unwrap();
+        s.pf_transfer(
+            &p("z"),
+            &p("y"),
+            CopyDepth::Zero,
+            false,
+            true,
+            PfActor::ANYONE,
+        )
+        .unwrap();
         assert!(names(&s, "y").is_empty());
-        assert_eq!(s.pf_delete(&p("z")).unwrap(), 2);
+        assert_eq!(s.pf_delete(&p("z"), PfActor::ANYONE).unwrap(), 2);
         assert!(s.pf_get(&p("z/c")).unwrap().is_none());
         assert!(s.pf_body(&p("z/c")).unwrap().is_none());
-        assert!(matches!(s.pf_delete(&p("z")), Err(PfError::NotFound)));
+        assert!(matches!(
+            s.pf_delete(&p("z"), PfActor::ANYONE),
+            Err(PfError::NotFound)
+        ));
     }
 
     #[test]
     fn owners_follow_creation_copy_and_move() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("lab"), Some("/o=org/cn=ann")).unwrap();
-        s.pf_put(&p("lab/x"), b"1", None, Some("/o=org/cn=ann"))
-            .unwrap();
-        s.pf_put(&p("anon"), b"1", None, None).unwrap();
+        s.pf_mkcol(&p("lab"), ANN).unwrap();
+        s.pf_put(&p("lab/x"), b"1", None, ANN).unwrap();
+        s.pf_put(&p("anon"), b"1", None, PfActor::ANYONE).unwrap();
         assert_eq!(
             s.pf_owner(&p("LAB")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
         );
         assert_eq!(s.pf_owner(&p("anon")).unwrap(), None);
         // Replacing a body does not change hands.
-        s.pf_put(&p("lab/x"), b"2", None, Some("/o=org/cn=bob"))
-            .unwrap();
+        s.pf_put(&p("lab/x"), b"2", None, BOB).unwrap();
         assert_eq!(
             s.pf_owner(&p("lab/x")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
         );
         // A copy belongs to the copier, a move keeps its owners.
-        s.pf_transfer(
-            &p("lab"),
-            &p("copy"),
-            CopyDepth::Infinity,
-            false,
-            true,
-            Some("/o=org/cn=bob"),
-        )
-        .unwrap();
+        s.pf_transfer(&p("lab"), &p("copy"), CopyDepth::Infinity, false, true, BOB)
+            .unwrap();
         assert_eq!(
             s.pf_owner(&p("copy/x")).unwrap().as_deref(),
             Some("/o=org/cn=bob")
@@ -666,7 +777,7 @@ mod tests {
             CopyDepth::Infinity,
             false,
             false,
-            Some("/o=org/cn=bob"),
+            BOB,
         )
         .unwrap();
         assert_eq!(
@@ -675,8 +786,91 @@ mod tests {
         );
         assert_eq!(s.pf_owner(&p("lab/x")).unwrap(), None);
         // Deleting forgets the owners of the whole subtree.
-        s.pf_delete(&p("moved")).unwrap();
+        s.pf_delete(&p("moved"), PfActor::ANYONE).unwrap();
         assert_eq!(s.pf_owner(&p("moved/x")).unwrap(), None);
         assert_eq!(s.inner.pf_owners.len(), 2, "copy and copy/x are left");
+    }
+
+    const ANN: PfActor<'static> = PfActor {
+        owner: Some("/o=org/cn=ann"),
+        must_own: None,
+    };
+    const BOB: PfActor<'static> = PfActor {
+        owner: Some("/o=org/cn=bob"),
+        must_own: None,
+    };
+    /// Bob, not an admin: may change only what he created.
+    const BOB_USER: PfActor<'static> = PfActor {
+        owner: Some("/o=org/cn=bob"),
+        must_own: Some("/o=org/cn=bob"),
+    };
+
+    #[test]
+    fn a_non_admin_changes_only_nodes_that_are_all_theirs() {
+        let (_d, s) = temp_store();
+        s.pf_mkcol(&p("lab"), BOB).unwrap();
+        s.pf_put(&p("lab/bob.txt"), b"b", None, BOB).unwrap();
+        s.pf_put(&p("lab/ann.txt"), b"a", None, ANN).unwrap();
+        s.pf_put(&p("mine.txt"), b"m", None, BOB).unwrap();
+        let before = s.dump_digest().unwrap();
+        fn not_owner<T>(r: Result<T, PfError>) -> bool {
+            matches!(r, Err(PfError::NotOwner(_)))
+        }
+        // Ann's item: not replaced, patched, deleted, moved or overwritten by Bob.
+        assert!(not_owner(s.pf_put(&p("lab/ann.txt"), b"x", None, BOB_USER)));
+        assert!(not_owner(s.pf_patch(&p("lab/ann.txt"), &[], BOB_USER)));
+        assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), BOB_USER)));
+        // His own folder, but with Ann's item inside.
+        assert!(not_owner(s.pf_delete(&p("lab"), BOB_USER)));
+        assert!(not_owner(s.pf_transfer(
+            &p("lab"),
+            &p("elsewhere"),
+            CopyDepth::Infinity,
+            false,
+            false,
+            BOB_USER
+        )));
+        assert!(not_owner(s.pf_transfer(
+            &p("mine.txt"),
+            &p("lab/ann.txt"),
+            CopyDepth::Infinity,
+            true,
+            true,
+            BOB_USER
+        )));
+        assert!(not_owner(s.pf_transfer(
+            &p("mine.txt"),
+            &p("lab"),
+            CopyDepth::Infinity,
+            true,
+            true,
+            BOB_USER
+        )));
+        assert_eq!(s.dump_digest().unwrap(), before, "refusals changed nothing");
+        // What is all his, he may.
+        s.pf_put(&p("lab/bob.txt"), b"b2", None, BOB_USER).unwrap();
+        s.pf_transfer(
+            &p("lab/ann.txt"),
+            &p("copy.txt"),
+            CopyDepth::Infinity,
+            false,
+            true,
+            BOB_USER,
+        )
+        .unwrap();
+        s.pf_transfer(
+            &p("mine.txt"),
+            &p("copy.txt"),
+            CopyDepth::Infinity,
+            true,
+            false,
+            BOB_USER,
+        )
+        .unwrap();
+        s.pf_delete(&p("lab/bob.txt"), BOB_USER).unwrap();
+        assert!(
+            not_owner(s.pf_delete(&p("lab"), BOB_USER)),
+            "Ann's item is still in it"
+        );
     }
 }

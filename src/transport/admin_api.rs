@@ -21,7 +21,27 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| constant_time_eq(t.as_bytes(), state.admin_token().as_bytes()));
     if !token_ok {
-        // Without the token, an admin's Basic credentials will do.
+        // Without the token, an admin's Basic credentials will do, for JSON requests only:
+        // a browser holding an admin's credentials can be made to POST a form across sites,
+        // but not with `Content-Type: application/json` (that needs a CORS preflight, which
+        // this API never grants).
+        let json = req
+            .headers
+            .get(warp::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if req.method != Method::GET && !json && state.auth().admin(&req.principal).is_ok() {
+            return Ok(json_error(
+                &AdminError::BadInput(
+                    "the admin API takes JSON: send Content-Type: application/json".into(),
+                ),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ));
+        }
         if let Err(refusal) = state.auth().admin(&req.principal) {
             let (status, message) = if token.is_some() {
                 (StatusCode::FORBIDDEN, "the admin API token does not match the data directory's server.json (a restarted server writes a new one)".to_string())

@@ -384,7 +384,17 @@ async fn sign_in(
     let result = match lookup {
         Lookup::Known(u) => Ok(u),
         Lookup::Verify { user, phc } => {
-            let matched = state.inner.hashing.verify(phc.clone(), pw.clone()).await;
+            let matched = state
+                .inner
+                .hashing
+                .verify(phc.clone(), pw.clone())
+                .await
+                .map_err(|_| {
+                    HttpError::busy(format!(
+                        "{} sign-ins are already waiting for a password check; try again in a moment",
+                        crate::auth::HASH_QUEUE
+                    ))
+                })?;
             state.inner.authenticator.settle(user, &phc, &pw, matched)
         }
     };

@@ -54,6 +54,8 @@ pub async fn copy_move(
     };
     // MOVE takes the source away: its owner's call. Whatever is replaced at the
     // destination must be the requester's to replace; the new nodes of a COPY are theirs.
+    // The top nodes are checked here for a clear answer; the store checks every node it
+    // moves or replaces again under its write lock.
     if is_move {
         authorize_item(state, &req.principal, &node.path).await?;
     }
@@ -62,18 +64,12 @@ pub async fn copy_move(
     if replaced.is_some() && overwrite {
         authorize_item(state, &req.principal, &to).await?;
     }
-    let owner = state.auth().create(&req.principal)?;
+    let actor = state.auth().item_actor(&req.principal)?;
     let from = node.path.clone();
     let outcome = state
         .blocking(move |st| {
-            st.store().pf_transfer(
-                &from,
-                &to,
-                copy_depth,
-                overwrite,
-                !is_move,
-                owner.as_deref(),
-            )
+            st.store()
+                .pf_transfer(&from, &to, copy_depth, overwrite, !is_move, actor.as_pf())
         })
         .await??;
     let mut r = Response::new(Default::default());

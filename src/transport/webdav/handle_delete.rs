@@ -4,7 +4,7 @@
 use warp::http::{Method, StatusCode};
 
 use super::{DavError, Found, Resource, authorize_item, locate};
-use crate::auth::Principal;
+use crate::auth::{FbAccess, Principal};
 use crate::transport::{AppState, Response};
 
 pub async fn delete(
@@ -15,20 +15,26 @@ pub async fn delete(
     let found = locate(state, target).await?.require()?;
     match found {
         Found::Node(n) => {
-            // A folder's owner may delete it with whatever others put inside.
+            // The top node is checked here for a clear answer; the store checks every node
+            // of the subtree again under its write lock.
             authorize_item(state, principal, &n.path).await?;
+            let actor = state.auth().item_actor(principal)?;
             let path = n.path.clone();
             state
-                .blocking(move |st| st.store().pf_delete(&path))
+                .blocking(move |st| st.store().pf_delete(&path, actor.as_pf()))
                 .await??;
         }
         Found::FbItem(folder, rec) => {
-            state
+            let only = match state
                 .auth()
-                .fb_message(principal, &folder, Some(&rec.subject))?;
+                .fb_message(principal, &folder, Some(&rec.subject))?
+            {
+                FbAccess::Any => None,
+                FbAccess::Own(subject) => Some(subject),
+            };
             let leaf = rec.leaf.clone();
             let gone = state
-                .blocking(move |st| st.store().fb_delete_at(&folder, &leaf))
+                .blocking(move |st| st.store().fb_delete_at(&folder, &leaf, only.as_ref()))
                 .await??;
             if !gone {
                 return Err(DavError::not_found("the message was deleted meanwhile"));

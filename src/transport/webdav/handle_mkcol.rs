@@ -22,9 +22,9 @@ pub async fn mkcol(
     let found = locate(state, target).await?;
     match found {
         Found::Missing(Resource::Ordinary(path)) => {
-            let owner = state.auth().create(&req.principal)?;
+            let actor = state.auth().item_actor(&req.principal)?;
             state
-                .blocking(move |st| st.store().pf_mkcol(&path, owner.as_deref()))
+                .blocking(move |st| st.store().pf_mkcol(&path, actor.as_pf()))
                 .await??;
         }
         Found::Missing(Resource::FbFolder(folder)) => {

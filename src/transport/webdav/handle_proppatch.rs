@@ -59,10 +59,11 @@ pub async fn proppatch(
     match found {
         Found::Node(n) => {
             authorize_item(state, &req.principal, &n.path).await?;
+            let actor = state.auth().item_actor(&req.principal)?;
             let path = n.path.clone();
             let patch = ops.clone();
             state
-                .blocking(move |st| st.store().pf_patch(&path, &patch))
+                .blocking(move |st| st.store().pf_patch(&path, &patch, actor.as_pf()))
                 .await??;
         }
         Found::FbItem(folder, rec) => {

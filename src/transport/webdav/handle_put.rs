@@ -14,14 +14,17 @@ pub async fn put(
     target: &Resource,
 ) -> Result<Response, DavError> {
     let found = locate(state, target).await?;
-    let (path, owner) = match &found {
-        Found::Missing(Resource::Ordinary(p)) => (p.clone(), state.auth().create(&req.principal)?),
+    let path = match &found {
+        Found::Missing(Resource::Ordinary(p)) => p.clone(),
         Found::Node(n) if !n.is_folder() => {
+            // Early, before a large body is read; the store checks again under its lock
+            // (the node may appear or change hands while the body arrives).
             authorize_item(state, &req.principal, &n.path).await?;
-            (n.path.clone(), None)
+            n.path.clone()
         }
         other => return Err(DavError::not_allowed(&Method::PUT, other)),
     };
+    let actor = state.auth().item_actor(&req.principal)?;
     let content_type = header_str(&req, "content-type")
         .filter(|v| !v.is_empty())
         .map(str::to_string);
@@ -31,7 +34,7 @@ pub async fn put(
         .blocking(move |st| {
             let outcome = st
                 .store()
-                .pf_put(&path, &body, content_type, owner.as_deref())?;
+                .pf_put(&path, &body, content_type, actor.as_pf())?;
             Ok::<_, DavError>((outcome, st.store().pf_get(&path)?))
         })
         .await??;

@@ -153,6 +153,12 @@ impl From<StoreError> for DavError {
         match e {
             StoreError::Conflict(m) => DavError::conflict(m),
             StoreError::NotFound(m) => DavError::not_found(m),
+            StoreError::NotOwner(m) => crate::auth::Refusal {
+                status: 403,
+                rule: "owner-or-admin",
+                message: m,
+            }
+            .into(),
             other => DavError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("the store failed: {other}"),
@@ -175,6 +181,9 @@ impl From<PfError> for DavError {
             PfError::TooLarge(_) => StatusCode::INSUFFICIENT_STORAGE,
             PfError::DestinationExists => StatusCode::PRECONDITION_FAILED,
             PfError::IntoItself => StatusCode::FORBIDDEN,
+            PfError::NotOwner(_) => {
+                return crate::auth::not_item_owner(&e.to_string()).into();
+            }
         };
         DavError::new(status, e.to_string())
     }
@@ -304,12 +313,13 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
     let target = path::resolve(&req.path)?;
     // Who may: reads as `--read` says; writes need someone signed in (with `--auth basic`)
     // here, and each handler applies the owner rules once it knows the resource.
+    // Everything else (OPTIONS, and the 405s of POST and PATCH, whose Allow tells whether
+    // a resource exists) counts as a read.
     match req.method.as_str() {
-        "GET" | "HEAD" | "PROPFIND" | "SEARCH" => state.auth().read(&req.principal)?,
         "PROPPATCH" | "PUT" | "DELETE" | "MKCOL" | "COPY" | "MOVE" => {
             state.auth().writer(&req.principal)?;
         }
-        _ => {}
+        _ => state.auth().read(&req.principal)?,
     }
     match req.method.as_str() {
         "OPTIONS" => handle_options::options(state, &target).await,
