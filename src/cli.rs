@@ -497,8 +497,12 @@ pub fn run(cli: Cli, settings: crate::config::Resolved) -> Result<(), AdminError
             Ok(())
         }
         Command::Calendar(CalendarCommand::Import { user, file }) => {
+            let max = settings
+                .get::<usize>("max_calendar_bytes")
+                .map_err(config_error)?
+                .unwrap_or(Limits::default().max_calendar_bytes);
             let admin = Admin::connect(&data, clock)?;
-            calendar_import(&admin, user, file, now.clone())
+            calendar_import(&admin, user, file, now.clone(), max)
         }
         Command::Calendar(CalendarCommand::Delete { user }) => {
             let admin = Admin::connect(&data, clock)?;
@@ -1129,7 +1133,18 @@ fn calendar_import(
     user: String,
     file: PathBuf,
     now: Option<String>,
+    max_bytes: usize,
 ) -> Result<(), AdminError> {
+    // The same cap as over HTTP and in the watched directory, before reading the file.
+    let size = std::fs::metadata(&file)
+        .map_err(|e| AdminError::BadInput(format!("cannot read {}: {e}", file.display())))?
+        .len();
+    if size > max_bytes as u64 {
+        return Err(AdminError::BadInput(format!(
+            "{} is {size} bytes, over the {max_bytes}-byte calendar limit (max_calendar_bytes); nothing changed",
+            file.display()
+        )));
+    }
     let text = read_file(&file)?;
     let r = admin.calendar_put(&admin::CalendarPutRequest {
         user,

@@ -147,6 +147,23 @@ fn bad_input_is_named_and_exit_codes_differ() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/nonexistent/file.csv"));
+
+    // A calendar file over the configured cap is refused before it is read.
+    let cfg = write(files.path(), "small.toml", "max_calendar_bytes = 10\n");
+    let cal = write(files.path(), "big.ics", "BEGIN:VCALENDAR\nEND:VCALENDAR\n");
+    let o = run_cli(
+        data.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "calendar",
+            "import",
+            "a@x.example",
+            cal.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("max_calendar_bytes"), "{}", stderr(&o));
 }
 
 #[test]
