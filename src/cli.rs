@@ -713,9 +713,13 @@ fn serve(
         let demo = opts.demo;
         let signals = crate::server::Signals::register()
             .map_err(|e| AdminError::Transport(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
+        // Exit 2 for what the user chose (an address, a directory), 1 for what failed
+        // underneath (the store, writing server.json, the demo, the runtime).
         let server = Server::start(opts).await.map_err(|e| match e {
             crate::server::ServeError::Store(s) => AdminError::Store(s),
-            other => AdminError::BadInput(other.to_string()),
+            e @ (crate::server::ServeError::Bind { .. }
+            | crate::server::ServeError::CalendarDir { .. }) => AdminError::BadInput(e.to_string()),
+            other => AdminError::Transport(other.to_string()),
         })?;
         print_banner(&server, &data_dir, demo, &clock, poll_interval);
         server.run_until_signal(signals).await;
