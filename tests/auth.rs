@@ -681,3 +681,112 @@ fn directory_passwd_and_admin_from_the_cli_locally_and_through_the_server() {
     );
     assert_eq!(r.status, 401);
 }
+
+/// The request log names who asked; a failed sign-in is logged with the user and the
+/// reason, and no password ever appears in the log.
+#[test]
+fn the_log_names_the_user_and_never_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let csv = data.join("dir.csv");
+    std::fs::write(&csv, schedplus::demo::DIRECTORY_CSV).unwrap();
+    assert!(
+        run_cli(data, &["directory", "import", csv.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let mut child = std::process::Command::new(crate::common::bin())
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("SCHEDPLUS_NOW")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let info = data.join("server.json");
+    let t = std::time::Instant::now();
+    while !info.exists() {
+        assert!(
+            t.elapsed().as_secs() < 30,
+            "the server never announced itself"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let base = format!("http://{}", v["addr"].as_str().unwrap());
+    // Passwords set through the running server.
+    let mut c = std::process::Command::new(crate::common::bin());
+    c.args([
+        "--data",
+        data.to_str().unwrap(),
+        "directory",
+        "passwd",
+        "dwinship",
+        "--stdin",
+    ])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::null());
+    let mut p = c.spawn().unwrap();
+    use std::io::Write;
+    p.stdin
+        .take()
+        .unwrap()
+        .write_all(b"Corr3ct-Horse\n")
+        .unwrap();
+    assert!(p.wait().unwrap().success());
+
+    let url = message_url(DAN);
+    let ok = crate::common::http(
+        &base,
+        "PROPPATCH",
+        &url,
+        &[
+            ("Brief", "t"),
+            ("Authorization", &basic("dwinship", "Corr3ct-Horse")),
+        ],
+        Some(NOTE),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let bad = crate::common::http(
+        &base,
+        "PROPPATCH",
+        &url,
+        &[
+            ("Brief", "t"),
+            ("Authorization", &basic("dwinship", "Wr0ng-Battery")),
+        ],
+        Some(NOTE),
+    );
+    assert_eq!(bad.status, 401);
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.lines().any(|l| l.contains("PROPPATCH")
+            && l.contains("status=200")
+            && l.contains("user=dwinship")),
+        "{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.contains("sign-in failed")
+            && l.contains("dwinship")
+            && l.contains("wrong password")),
+        "{log}"
+    );
+    assert!(
+        !log.contains("Corr3ct-Horse") && !log.contains("Wr0ng-Battery"),
+        "{log}"
+    );
+    assert!(!log.contains("$argon2"), "no hash in the log: {log}");
+}
