@@ -695,7 +695,7 @@ fn the_log_names_the_user_and_never_the_password() {
             .status
             .success()
     );
-    let mut child = std::process::Command::new(crate::common::bin())
+    let child = std::process::Command::new(crate::common::bin())
         .args([
             "--data",
             data.to_str().unwrap(),
