@@ -598,38 +598,45 @@ fn a_changed_password_takes_effect_at_once_despite_the_cache() {
     assert_eq!(r.status, 200);
 }
 
+/// A data directory with the demo directory imported (no server).
+fn demo_data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("dir.csv");
+    std::fs::write(&csv, schedplus::demo::DIRECTORY_CSV).unwrap();
+    let o = run_cli(dir.path(), &["directory", "import", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    dir
+}
+
+/// `schedplus directory passwd ARGS…` with `input` on standard input.
+fn passwd(data: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(crate::common::bin())
+        .arg("--data")
+        .arg(data)
+        .args(["directory", "passwd"])
+        .args(args)
+        .env_remove("SCHEDPLUS_DATA")
+        .env_remove("SCHEDPLUS_NOW")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 #[test]
 fn directory_passwd_and_admin_from_the_cli_locally_and_through_the_server() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = demo_data_dir();
     let data = dir.path();
-    let csv = data.join("dir.csv");
-    std::fs::write(&csv, schedplus::demo::DIRECTORY_CSV).unwrap();
-    assert!(
-        run_cli(data, &["directory", "import", csv.to_str().unwrap()])
-            .status
-            .success()
-    );
-
-    let passwd = |args: &[&str], input: &str| {
-        let mut c = std::process::Command::new(crate::common::bin());
-        c.arg("--data")
-            .arg(data)
-            .args(["directory", "passwd"])
-            .args(args);
-        c.env_remove("SCHEDPLUS_DATA").env_remove("SCHEDPLUS_NOW");
-        c.stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let passwd = |args: &[&str], input: &str| passwd(data, args, input);
     let o = passwd(&["dwinship", "--stdin"], "s3cret\n");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("password set"), "{}", stdout(&o));
@@ -686,15 +693,8 @@ fn directory_passwd_and_admin_from_the_cli_locally_and_through_the_server() {
 /// reason, and no password ever appears in the log.
 #[test]
 fn the_log_names_the_user_and_never_the_password() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = demo_data_dir();
     let data = dir.path();
-    let csv = data.join("dir.csv");
-    std::fs::write(&csv, schedplus::demo::DIRECTORY_CSV).unwrap();
-    assert!(
-        run_cli(data, &["directory", "import", csv.to_str().unwrap()])
-            .status
-            .success()
-    );
     let child = std::process::Command::new(crate::common::bin())
         .args([
             "--data",
@@ -721,26 +721,9 @@ fn the_log_names_the_user_and_never_the_password() {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
     let base = format!("http://{}", v["addr"].as_str().unwrap());
-    // Passwords set through the running server.
-    let mut c = std::process::Command::new(crate::common::bin());
-    c.args([
-        "--data",
-        data.to_str().unwrap(),
-        "directory",
-        "passwd",
-        "dwinship",
-        "--stdin",
-    ])
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::null());
-    let mut p = c.spawn().unwrap();
-    use std::io::Write;
-    p.stdin
-        .take()
-        .unwrap()
-        .write_all(b"Corr3ct-Horse\n")
-        .unwrap();
-    assert!(p.wait().unwrap().success());
+    // A password set through the running server.
+    let o = passwd(data, &["dwinship", "--stdin"], "Corr3ct-Horse\n");
+    assert!(o.status.success(), "{}", stderr(&o));
 
     let url = message_url(DAN);
     let ok = crate::common::http(
