@@ -6,7 +6,8 @@
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`); installs nothing itself.
 # Corpora live in fuzz/corpus/TARGET (gitignored) and grow from run to run; each target is
-# seeded from tests/data/hostile/ (the request bodies) and from its regression folder.
+# seeded from tests/data/hostile/ (the request bodies, without the HTTP head), from the
+# fixtures that fit it (calendars, directory exports) and from its regression folder.
 # A crash (panic), a timeout (an input slower than 10 s) or an out-of-memory (2 GiB) is
 # copied to tests/data/fuzz-regressions/TARGET/, where `cargo test` replays it through the
 # same function (tests/hostile.rs), and the script exits non-zero after the remaining
@@ -62,8 +63,16 @@ for t in "${targets[@]}"; do
     mkdir -p "$corpus" "fuzz/artifacts/$t"
     pattern=$(seed_pattern "$t")
     if [ -n "$pattern" ]; then
-        find tests/data/hostile -maxdepth 1 -name "$pattern" -exec cp -n {} "$corpus/" \;
+        # The bodies of the hostile requests (what the parsers see), without the HTTP head.
+        for f in $(find tests/data/hostile -maxdepth 1 -name "$pattern"); do
+            awk 'body { print } /^\r?$/ { body = 1 }' "$f" >"$corpus/seed-$(basename "$f" .http)"
+        done
     fi
+    # Well-formed inputs too, so the fuzzer starts deep inside the parsers.
+    case "$t" in
+        icalendar) cp -n fixtures/calendars/*.ics "$corpus/" ;;
+        directory) cp -n fixtures/demo/directory.csv fixtures/demo/directory.ldif "$corpus/" ;;
+    esac
     if [ "$t" = dav_path ]; then
         # The request paths of the hostile corpus, one seed each (without "/public/").
         for f in tests/data/hostile/*.http; do
