@@ -773,3 +773,58 @@ fn the_log_names_the_user_and_never_the_password() {
     );
     assert!(!log.contains("$argon2"), "no hash in the log: {log}");
 }
+
+/// At a terminal `directory passwd` prompts twice without echo (run under `script`, which
+/// gives the command a pseudo-terminal; util-linux has it on every Debian machine).
+#[test]
+fn directory_passwd_prompts_twice_at_a_terminal() {
+    if !crate::common::tool_present("script") {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let dir = demo_data_dir();
+    let prompt = |alias: &str, first: &str, second: &str| {
+        let cmd = format!(
+            "{} --data {} directory passwd {alias}",
+            crate::common::bin().display(),
+            dir.path().display()
+        );
+        // The answers arrive a moment apart, as typed; each prompt reads one line.
+        let feed = format!(
+            "sleep 1; printf '%s\\n' '{first}'; sleep 1; printf '%s\\n' '{second}'; sleep 1"
+        );
+        std::process::Command::new("bash")
+            .args(["-c", &format!("({feed}) | script -qec '{cmd}' /dev/null")])
+            .output()
+            .unwrap()
+    };
+    let o = prompt("dwinship", "Typed-Secret-1", "Typed-Secret-1");
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("New password for dwinship") && out.contains("Again"),
+        "{out}"
+    );
+    assert!(out.contains("password set"), "{out}");
+    assert!(
+        !out.contains("Typed-Secret-1"),
+        "the password is not echoed: {out}"
+    );
+    let o = prompt("kbaker", "one", "two");
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("the two passwords differ"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run_cli(dir.path(), &["directory", "list"]);
+    let list = stdout(&o);
+    let line = |alias: &str| {
+        list.lines()
+            .find(|l| l.contains(alias))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("dwinship").contains(" user "), "{list}");
+    assert!(line("kbaker").contains(" - "), "{list}");
+}
