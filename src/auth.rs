@@ -492,7 +492,8 @@ pub fn verify_password_with(phc: &str, pw: &str, memory: &mut Vec<argon2::Block>
 /// A job for the hashing threads.
 type HashJob = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
 
-/// A few threads that do nothing but Argon2, each with its own reused working memory. At
+/// A few threads that do nothing but Argon2, each reusing its working memory through a
+/// burst of sign-ins and giving it back when idle. At
 /// most `threads` hashes run at once (each needs a core for tens of milliseconds and
 /// 19 MiB) and at most [`HASH_QUEUE`] wait; beyond that a sign-in is refused as busy, so a
 /// flood of wrong passwords costs time and a bounded queue, never unbounded memory. A job
@@ -520,16 +521,23 @@ impl HashPool {
             std::thread::Builder::new()
                 .name(format!("schedplus-argon2-{i}"))
                 .spawn(move || {
-                    let mut memory = Vec::new();
                     loop {
+                        // Wait for work with no buffer held; keep the buffer through a
+                        // burst of jobs, and give it back when the queue is empty.
+                        let mut memory = Vec::new();
                         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        match job {
-                            Ok(job) => job(&mut memory),
-                            Err(_) => break,
-                        }
-                        // An odd hash may have asked for more than ours; give it back.
-                        if memory.capacity() > KEPT_HASH_BLOCKS {
-                            memory = Vec::new();
+                        let Ok(job) = job else { break };
+                        job(&mut memory);
+                        loop {
+                            // An odd hash may have asked for more than ours.
+                            if memory.capacity() > KEPT_HASH_BLOCKS {
+                                memory = Vec::new();
+                            }
+                            let next = rx.lock().unwrap_or_else(|p| p.into_inner()).try_recv();
+                            match next {
+                                Ok(job) => job(&mut memory),
+                                Err(_) => break,
+                            }
                         }
                     }
                 })
