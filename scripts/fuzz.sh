@@ -101,6 +101,7 @@ for t in "${targets[@]}"; do
         done
         grep -m3 -E 'panicked|ERROR: libFuzzer' "$log" | sed "s/^/  $t: /" || true
     fi
-    echo "$t: ${took:-$secs}s, ${execs:-?} executions, $status (log: $log)"
+    # libFuzzer prints "Done N runs in S second(s)" only when it ran to the end.
+    echo "$t: ${took:-?}s, ${execs:-?} executions, $status (log: $log)"
 done
 exit $failed
