@@ -26,7 +26,7 @@ use std::str::FromStr;
 use std::sync::{Mutex, OnceLock};
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use blake2::{Blake2b512, Digest};
 use rand_core::{OsRng, RngCore};
 
@@ -183,12 +183,16 @@ impl ItemActor {
     }
 }
 
-/// The refusal of a store write that touched someone else's node.
-pub fn not_item_owner(what: &str) -> Refusal {
+/// The refusal of a change to someone else's node of the ordinary area, `what` being its
+/// href; says who is signed in when someone is.
+pub fn not_item_owner(what: &str, p: &Principal) -> Refusal {
+    let who = p.user().map_or(String::new(), |u| {
+        format!("; you are signed in as {}", u.alias)
+    });
     forbidden(
         "item-owner-or-admin",
         format!(
-            "{what}; every item a change touches (a folder's contents included) must be the writer's own, or the writer an admin"
+            "{what} was created by another user: only its creator or an admin may change, move or remove it, and a folder counts with everything in it{who}"
         ),
     )
 }
@@ -299,24 +303,14 @@ impl AuthSettings {
         if u.admin || owner.is_some_and(|o| o == u.legacy_dn.key()) {
             return Ok(());
         }
-        Err(forbidden(
-            "item-owner-or-admin",
-            format!(
-                "{what} may be changed only by the user who created it or an admin; you are signed in as {}",
-                u.alias
-            ),
-        ))
+        Err(not_item_owner(what, p))
     }
 
-    /// A new item or folder of the ordinary area: anyone signed in. Returns the owner to
-    /// record (a legacyDN key), none without authentication.
-    pub fn create(&self, p: &Principal) -> Result<Option<String>, Refusal> {
-        Ok(self.writer(p)?.map(|u| u.legacy_dn.key()))
-    }
-
-    /// Who writes in the ordinary area, for the store: the owner of what they create, and
-    /// (unless they are an admin, or nobody signs in) the owner every node they change or
-    /// remove must have. The store checks that under its write lock.
+    /// Who writes in the ordinary area, for the store: anyone signed in may create, and
+    /// owns what they create; unless they are an admin (or nobody signs in), every node
+    /// they change or remove must be theirs. The store checks that under its write lock,
+    /// so this is the one place the rule is applied to existing nodes ([`Self::item`] only
+    /// answers early, before a PUT's body is read).
     pub fn item_actor(&self, p: &Principal) -> Result<ItemActor, Refusal> {
         let writer = self.writer(p)?;
         Ok(ItemActor {
@@ -446,10 +440,7 @@ pub fn check_hash(phc: &str) -> Result<(), PasswordError> {
 
 /// Does `pw` match the PHC string? (The comparison inside is constant-time.)
 pub fn verify_password(phc: &str, pw: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(h) => Argon2::default().verify_password(pw.as_bytes(), &h).is_ok(),
-        Err(_) => false,
-    }
+    verify_password_with(phc, pw, &mut Vec::new())
 }
 
 /// [`verify_password`] with Argon2's working memory supplied by the caller, so a thread
@@ -499,7 +490,7 @@ type HashJob = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
 /// flood of wrong passwords costs time and a bounded queue, never unbounded memory. A job
 /// whose request has already gone is skipped. The threads end when the pool is dropped.
 pub struct HashPool {
-    tx: Mutex<std::sync::mpsc::SyncSender<HashJob>>,
+    tx: std::sync::mpsc::SyncSender<HashJob>,
 }
 
 /// Sign-ins that may wait for a hashing thread.
@@ -543,7 +534,7 @@ impl HashPool {
                 })
                 .expect("a hashing thread starts");
         }
-        HashPool { tx: Mutex::new(tx) }
+        HashPool { tx }
     }
 
     /// Check `pw` against `phc` on a hashing thread.
@@ -555,12 +546,7 @@ impl HashPool {
             }
             let _ = done.send(verify_password_with(&phc, &pw, memory));
         });
-        let sent = self
-            .tx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .try_send(job);
-        match sent {
+        match self.tx.try_send(job) {
             Ok(()) => Ok(answer.await.unwrap_or(false)),
             Err(std::sync::mpsc::TrySendError::Full(_)) => Err(HashBusy::QueueFull),
             Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Ok(false),
@@ -620,6 +606,15 @@ impl SignInFailure {
             SignInFailure::UnknownUser => "no such directory user",
             SignInFailure::NoPassword => "the user has no password set",
             SignInFailure::WrongPassword => "wrong password",
+        }
+    }
+
+    /// The `reason` label of `schedplus_sign_in_failures_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            SignInFailure::UnknownUser => "unknown_user",
+            SignInFailure::NoPassword => "no_password",
+            SignInFailure::WrongPassword => "wrong_password",
         }
     }
 }
@@ -725,9 +720,8 @@ impl Authenticator {
         pw: &str,
         matched: bool,
     ) -> Result<SignedIn, SignInFailure> {
-        let ok = matched;
         let user = user?;
-        if !ok {
+        if !matched {
             return Err(SignInFailure::WrongPassword);
         }
         let key = user.legacy_dn.key();
@@ -740,8 +734,8 @@ impl Authenticator {
         Ok(user)
     }
 
-    /// Both halves at once (the CLI and tests; the server runs them apart so that only
-    /// cache misses queue for a hashing slot).
+    /// Both halves at once, hashing on the calling thread (tests; the server runs them
+    /// apart so that only cache misses queue for a hashing thread).
     pub fn authenticate(
         &self,
         store: &Store,
@@ -974,8 +968,11 @@ mod tests {
 
         // Ordinary items.
         let dan_key = dan.legacy_dn.key();
-        assert_eq!(basic.create(&p_dan).unwrap(), Some(dan_key.clone()));
-        assert_eq!(basic.create(&anon).unwrap_err().status, 401);
+        assert_eq!(
+            basic.item_actor(&p_dan).unwrap().owner,
+            Some(dan_key.clone())
+        );
+        assert_eq!(basic.item_actor(&anon).unwrap_err().status, 401);
         assert!(basic.item(&p_dan, Some(&dan_key), "x").is_ok());
         let e = basic
             .item(&p_dan, Some("/o=org/cn=other"), "x")

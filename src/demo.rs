@@ -68,6 +68,9 @@ pub fn load(
         },
     )?;
     let mut passwords_set = 0;
+    // One hash serves every demo user: they share a published password anyway, and each
+    // Argon2 costs 19 MiB and tens of milliseconds at start-up.
+    let mut demo_hash: Option<String> = None;
     let demo_users = crate::protocol::directory_file::parse_directory(
         DIRECTORY_CSV,
         crate::protocol::directory_file::DirectoryFormat::Csv,
@@ -77,8 +80,14 @@ pub fn load(
         if store.credential(&user.legacy_dn)?.is_some() {
             continue;
         }
-        let hash = crate::auth::hash_password(DEMO_PASSWORD)
-            .map_err(|e| AdminError::Transport(e.to_string()))?;
+        let hash = match &demo_hash {
+            Some(h) => h.clone(),
+            None => {
+                let h = crate::auth::hash_password(DEMO_PASSWORD)
+                    .map_err(|e| AdminError::Transport(e.to_string()))?;
+                demo_hash.insert(h).clone()
+            }
+        };
         let admin = user.alias.eq_ignore_ascii_case(DEMO_ADMIN);
         store.update_credential(&user.legacy_dn, |c| {
             c.password_hash = Some(hash);

@@ -12,6 +12,7 @@ use warp::http::{Method, StatusCode};
 
 use super::{AppState, HttpError, Request, Response, bytes_response};
 use crate::admin::{self, AdminError};
+use crate::auth::constant_time_eq;
 
 pub const TOKEN_HEADER: &str = "x-schedplus-token";
 
@@ -34,7 +35,8 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
                     .next()
                     .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
             });
-        if req.method != Method::GET && !json && state.auth().admin(&req.principal).is_ok() {
+        let by_credentials = state.auth().admin(&req.principal);
+        if req.method != Method::GET && !json && by_credentials.is_ok() {
             return Ok(json_error(
                 &AdminError::BadInput(
                     "the admin API takes JSON: send Content-Type: application/json".into(),
@@ -42,7 +44,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ));
         }
-        if let Err(refusal) = state.auth().admin(&req.principal) {
+        if let Err(refusal) = by_credentials {
             let (status, message) = if token.is_some() {
                 (StatusCode::FORBIDDEN, "the admin API token does not match the data directory's server.json (a restarted server writes a new one)".to_string())
             } else {
@@ -157,5 +159,3 @@ fn json_error(e: &AdminError, status: StatusCode) -> Response {
     let body = serde_json::json!({ "error": e.to_string(), "kind": e.kind() });
     bytes_response(status, "application/json", body.to_string().into_bytes())
 }
-
-pub use crate::auth::constant_time_eq;

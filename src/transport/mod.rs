@@ -314,16 +314,17 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     let path = req.path.clone();
     let remote = req.remote;
     let limit = state.limits().request_timeout;
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Who asked, for the log line, even when the request then runs out of time.
+    let user = std::sync::OnceLock::new();
     let work = async {
         let mut req = req;
         let credentials = req.headers.get(header::AUTHORIZATION).cloned();
         req.principal = sign_in(state, credentials, remote).await?;
-        let _ = tx.send(req.principal.log_name().to_string());
+        let _ = user.set(req.principal.log_name().to_string());
         route(state, req).await
     };
     let answer = tokio::time::timeout(limit, work).await;
-    let user = rx.await.unwrap_or_else(|_| "-".to_string());
+    let user = user.get().map_or("-", String::as_str);
     let resp = match answer {
         Ok(answer) => answer.unwrap_or_else(HttpError::into_response),
         // Work already handed to the blocking pool runs to its end (a store write stays
@@ -402,11 +403,7 @@ async fn sign_in(
         Ok(u) => Ok(Principal::User(u)),
         Err(failure) => {
             tracing::warn!(user = %name, remote = ?remote, reason = failure.as_str(), "sign-in failed");
-            crate::metrics::sign_in_failed(match failure {
-                crate::auth::SignInFailure::UnknownUser => "unknown_user",
-                crate::auth::SignInFailure::NoPassword => "no_password",
-                crate::auth::SignInFailure::WrongPassword => "wrong_password",
-            });
+            crate::metrics::sign_in_failed(failure.label());
             Err(refuse("wrong user name or password"))
         }
     }

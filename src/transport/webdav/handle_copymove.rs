@@ -7,7 +7,7 @@
 use warp::http::StatusCode;
 
 use super::path::resolve_url;
-use super::{DavError, Depth, Found, Resource, authorize_item, depth, header_str, locate};
+use super::{DavError, Depth, Found, Resource, depth, header_str, locate, pf_result};
 use crate::store::{CopyDepth, PfWrite};
 use crate::transport::{AppState, Request, Response};
 
@@ -54,16 +54,7 @@ pub async fn copy_move(
     };
     // MOVE takes the source away: its owner's call. Whatever is replaced at the
     // destination must be the requester's to replace; the new nodes of a COPY are theirs.
-    // The top nodes are checked here for a clear answer; the store checks every node it
-    // moves or replaces again under its write lock.
-    if is_move {
-        authorize_item(state, &req.principal, &node.path).await?;
-    }
-    let dest = to.clone();
-    let replaced = state.blocking(move |st| st.store().pf_get(&dest)).await??;
-    if replaced.is_some() && overwrite {
-        authorize_item(state, &req.principal, &to).await?;
-    }
+    // The store checks every node it moves or replaces, under its write lock.
     let actor = state.auth().item_actor(&req.principal)?;
     let from = node.path.clone();
     let outcome = state
@@ -71,7 +62,8 @@ pub async fn copy_move(
             st.store()
                 .pf_transfer(&from, &to, copy_depth, overwrite, !is_move, actor.as_pf())
         })
-        .await??;
+        .await?;
+    let outcome = pf_result(outcome, &req.principal)?;
     let mut r = Response::new(Default::default());
     *r.status_mut() = match outcome {
         PfWrite::Created => StatusCode::CREATED,

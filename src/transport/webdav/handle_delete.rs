@@ -3,7 +3,7 @@
 
 use warp::http::{Method, StatusCode};
 
-use super::{DavError, Found, Resource, authorize_item, locate};
+use super::{DavError, Found, Resource, locate, pf_result};
 use crate::auth::{FbAccess, Principal};
 use crate::transport::{AppState, Response};
 
@@ -15,14 +15,13 @@ pub async fn delete(
     let found = locate(state, target).await?.require()?;
     match found {
         Found::Node(n) => {
-            // The top node is checked here for a clear answer; the store checks every node
-            // of the subtree again under its write lock.
-            authorize_item(state, principal, &n.path).await?;
+            // The store checks every node of the subtree is the writer's, under its lock.
             let actor = state.auth().item_actor(principal)?;
             let path = n.path.clone();
-            state
+            let deleted = state
                 .blocking(move |st| st.store().pf_delete(&path, actor.as_pf()))
-                .await??;
+                .await?;
+            pf_result(deleted, principal)?;
         }
         Found::FbItem(folder, rec) => {
             let only = match state

@@ -14,7 +14,7 @@ use warp::http::{Method, StatusCode};
 
 use super::path::{fb_item_href, ordinary_href};
 use super::props::is_protected;
-use super::{DavError, Found, MULTISTATUS_TYPE, Resource, authorize_item, brief, locate, xml_body};
+use super::{DavError, Found, MULTISTATUS_TYPE, Resource, brief, locate, pf_result, xml_body};
 use crate::auth::FbAccess;
 use crate::protocol::dav_xml::values::escape_text;
 use crate::protocol::dav_xml::{
@@ -58,13 +58,13 @@ pub async fn proppatch(
     }
     match found {
         Found::Node(n) => {
-            authorize_item(state, &req.principal, &n.path).await?;
             let actor = state.auth().item_actor(&req.principal)?;
             let path = n.path.clone();
             let patch = ops.clone();
-            state
+            let patched = state
                 .blocking(move |st| st.store().pf_patch(&path, &patch, actor.as_pf()))
-                .await??;
+                .await?;
+            pf_result(patched, &req.principal)?;
         }
         Found::FbItem(folder, rec) => {
             let access = state

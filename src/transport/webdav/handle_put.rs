@@ -4,7 +4,7 @@
 use warp::http::{HeaderValue, Method, StatusCode, header};
 
 use super::props::Entry;
-use super::{DavError, Found, Resource, authorize_item, header_str, locate};
+use super::{DavError, Found, Resource, authorize_item, header_str, locate, pf_result};
 use crate::store::PfWrite;
 use crate::transport::{AppState, Request, Response};
 
@@ -25,6 +25,7 @@ pub async fn put(
         other => return Err(DavError::not_allowed(&Method::PUT, other)),
     };
     let actor = state.auth().item_actor(&req.principal)?;
+    let principal = req.principal.clone();
     let content_type = header_str(&req, "content-type")
         .filter(|v| !v.is_empty())
         .map(str::to_string);
@@ -32,9 +33,10 @@ pub async fn put(
     let body = req.body(state.limits().max_put_body).await?;
     let (outcome, node) = state
         .blocking(move |st| {
-            let outcome = st
-                .store()
-                .pf_put(&path, &body, content_type, actor.as_pf())?;
+            let outcome = pf_result(
+                st.store().pf_put(&path, &body, content_type, actor.as_pf()),
+                &principal,
+            )?;
             Ok::<_, DavError>((outcome, st.store().pf_get(&path)?))
         })
         .await??;

@@ -181,8 +181,9 @@ impl From<PfError> for DavError {
             PfError::TooLarge(_) => StatusCode::INSUFFICIENT_STORAGE,
             PfError::DestinationExists => StatusCode::PRECONDITION_FAILED,
             PfError::IntoItself => StatusCode::FORBIDDEN,
-            PfError::NotOwner(_) => {
-                return crate::auth::not_item_owner(&e.to_string()).into();
+            PfError::NotOwner(path) => {
+                let what = format!("/public/{path}");
+                return crate::auth::not_item_owner(&what, &Principal::Anonymous).into();
             }
         };
         DavError::new(status, e.to_string())
@@ -345,7 +346,19 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
     }
 }
 
-/// The `item-owner-or-admin` rule for the existing ordinary node at `path`.
+/// A store result from the ordinary area, a refusal of someone else's node told to the
+/// signed-in writer (the store checks owners under its write lock; see `PfActor`).
+pub fn pf_result<T>(r: Result<T, PfError>, principal: &Principal) -> Result<T, DavError> {
+    r.map_err(|e| match e {
+        PfError::NotOwner(path) => {
+            crate::auth::not_item_owner(&format!("/public/{path}"), principal).into()
+        }
+        other => other.into(),
+    })
+}
+
+/// The `item-owner-or-admin` rule for the existing ordinary node at `path`, answered
+/// before a PUT reads its body; the store applies the rule again under its lock.
 pub async fn authorize_item(
     state: &AppState,
     principal: &Principal,
