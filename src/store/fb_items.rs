@@ -25,7 +25,7 @@ use super::{
     codec_abort, tx_result,
 };
 use crate::protocol::dav_xml::PatchOp;
-use crate::protocol::legacy_dn::{AdminGroup, DnError, Subject};
+use crate::protocol::legacy_dn::{AdminGroup, DnError, Subject, fold_key};
 use crate::protocol::mapi::{PropName, PropValue, tags};
 use crate::protocol::pffb::PffbError;
 
@@ -83,7 +83,7 @@ fn folder_prefix(folder: &AdminGroup) -> Vec<u8> {
 /// Does the URL leaf name `subject`: `SUBJECT`, `SUBJECT.EML` or a numbered duplicate
 /// `SUBJECT-N.EML`, in any case?
 fn leaf_names(subject: &Subject, leaf: &str) -> bool {
-    let leaf = leaf.to_lowercase();
+    let leaf = fold_key(leaf);
     let stem = leaf.strip_suffix(".eml").unwrap_or(&leaf);
     let key = subject.key();
     stem == key
@@ -193,7 +193,7 @@ impl Store {
             }
         }
         if let Some((_, old)) = &existing {
-            if old.subject.to_lowercase() != subject.key() {
+            if fold_key(&old.subject) != subject.key() {
                 return Ok(FbPatchOutcome::Refused(FbRefusal::SubjectChanged {
                     from: old.subject.clone(),
                     to: subject.as_str().to_string(),
@@ -274,7 +274,7 @@ impl Store {
                 .get(&key)?
                 .map(|v| codec::decode(&v))
                 .transpose()?;
-            if let Some(rec) = rec.filter(|r| r.subject.to_lowercase() != own.key()) {
+            if let Some(rec) = rec.filter(|r| fold_key(&r.subject) != own.key()) {
                 return Err(StoreError::NotOwner(format!(
                     "the message at {leaf} belongs to {}, not to {}",
                     rec.subject,
