@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::common::{TestServer, tool_present};
+use crate::common::{TestServer, run_cli, stderr, stdout, tool_present};
 
 const NOW: &str = "2008-02-01T12:00:00Z";
 
@@ -95,4 +95,92 @@ fn cadaver_cds_into_an_admin_group_folder_and_lists_it() {
         .and_then(|rest| rest.split("dav:").next())
         .unwrap_or_default();
     assert!(!paris.contains("Coll:"), "{out}");
+}
+
+/// Issue 10: directory exports as Windows writes them, through the CLI (which sends the
+/// file's bytes to the running server's admin API) and the API's own report.
+#[test]
+fn windows_directory_exports_import_in_their_encoding() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/directory");
+    for (file, encoding) in [
+        ("csvde-ansi.csv", "windows-1252"),
+        ("csvde-unicode.csv", "UTF-16LE with byte-order mark"),
+        ("editor-utf8-bom.csv", "UTF-8 with byte-order mark"),
+        ("ldifde-unicode.ldif", "UTF-16LE with byte-order mark"),
+    ] {
+        let s = TestServer::start();
+        let path = data.join(file);
+        let o = run_cli(
+            s.data_dir(),
+            &["directory", "import", path.to_str().unwrap()],
+        );
+        let out = stdout(&o);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        assert!(
+            out.contains(&format!(", {encoding}): 3 users (3 added")),
+            "{file}: {out}"
+        );
+        let o = run_cli(s.data_dir(), &["directory", "list", "--json"]);
+        let list = stdout(&o);
+        for name in ["Amélie Müller", "Jürgen Weiß", "Lefèvre, François"] {
+            assert!(list.contains(name), "{file}: {name} in {list}");
+        }
+        // The admin API names the encoding in its report.
+        let token = server_token(&s);
+        let body = serde_json::json!({
+            "data_base64": base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                std::fs::read(&path).unwrap()
+            ),
+            "format": null,
+            "source": file,
+        });
+        let r = s.request(
+            "POST",
+            "/_schedplus/directory/import",
+            &[
+                ("X-Schedplus-Token", &token),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body.to_string().as_bytes()),
+        );
+        assert_eq!(r.status, 200, "{file}: {}", r.text());
+        let report: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(report["encoding"], encoding, "{file}: {report}");
+        assert_eq!(report["summary"]["unchanged"], 3, "{file}: {report}");
+    }
+}
+
+/// Truly broken exports are still refused whole, naming the line and what is wrong there.
+#[test]
+fn broken_exports_are_refused_with_their_line() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/directory");
+    for (file, line, says) in [
+        (
+            "csvde-unclosed-quote.csv",
+            "line 4:",
+            "closing quote seems missing",
+        ),
+        ("csvde-unclosed-at-end.csv", "line 6:", "never closed"),
+        ("csvde-undefined-byte.csv", "line 5:", "byte 0x81"),
+    ] {
+        let s = TestServer::start();
+        let path = data.join(file);
+        let o = run_cli(
+            s.data_dir(),
+            &["directory", "import", path.to_str().unwrap()],
+        );
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{file}");
+        assert!(err.contains("nothing was imported"), "{file}: {err}");
+        assert!(err.contains(line) && err.contains(says), "{file}: {err}");
+        assert!(!err.contains("fields"), "{file}: {err}");
+        assert_eq!(s.store().stats().users, 0, "{file}");
+    }
+}
+
+fn server_token(s: &TestServer) -> String {
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.data_dir().join("server.json")).unwrap()).unwrap();
+    info["token"].as_str().unwrap().to_string()
 }

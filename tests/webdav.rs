@@ -182,6 +182,7 @@ fn import_directory(srv: &Srv) {
         srv.store(),
         &schedplus::admin::ImportRequest {
             text: DIRECTORY.into(),
+            data_base64: None,
             format: Some("csv".into()),
             source: "test".into(),
         },

@@ -20,7 +20,10 @@
 //! Pure: no I/O. The caller reads the file and decides what to do with the entries.
 
 mod csv;
+mod encoding;
 mod ldif;
+
+pub use encoding::{TextEncoding, decode_export};
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
