@@ -375,6 +375,54 @@ mod spelling_tests {
         assert_eq!(RequestSpelling::new("/public/a/b/", "/public/a/"), None);
     }
 
+    /// neon's `ne_path_escape`: every byte but unreserved ones and `/`, as lower-case `%hh`.
+    fn neon_escape(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// However a client escapes the names of a folder, the hrefs of the answer resolve to
+        /// what the canonical ones resolve to, and the target's href is the client's own
+        /// spelling whenever it is a well-formed one.
+        #[test]
+        fn echoed_hrefs_resolve_to_the_same_resources(
+            org in "[A-Za-z][A-Za-z0-9 ()=:+&,;'é]{0,12}",
+            ag in "[A-Za-z][A-Za-z0-9 ()=:+&,;'é]{0,12}",
+            leaf in "[A-Za-z0-9 =:+.é-]{1,12}",
+            neon in proptest::bool::ANY,
+        ) {
+            let folder = match AdminGroup::parse(&format!("EX:/o={org}/ou={ag}")) {
+                Ok(f) => f,
+                Err(_) => return Ok(()),
+            };
+            let canonical = fb_folder_href(&folder);
+            let name = folder.as_str().replace('/', "_xF8FF_");
+            let sent = if neon {
+                format!("/public/NON_IPM_SUBTREE/SCHEDULE%2b%20FREE%20BUSY/{}/", neon_escape(&name))
+            } else {
+                canonical.clone()
+            };
+            proptest::prop_assert_eq!(resolve(&sent).unwrap(), Resource::FbFolder(folder.clone()));
+            proptest::prop_assume!(!leaf.trim_matches('.').is_empty());
+            let item = fb_item_href(&folder, &leaf);
+            match RequestSpelling::new(&sent, &canonical) {
+                None => proptest::prop_assert!(!neon || sent.eq_ignore_ascii_case(&canonical)),
+                Some(sp) => {
+                    proptest::prop_assert_eq!(sp.apply(&canonical), sent.clone());
+                    proptest::prop_assert_eq!(resolve(&sp.apply(&item)).unwrap(), resolve(&item).unwrap());
+                }
+            }
+        }
+    }
+
     #[test]
     fn segments_must_be_well_formed() {
         for ok in ["EX%3a_xF8FF_o%3dOrg", "a(b)+c", "%2B", ""] {
