@@ -7,7 +7,8 @@
 //! non-ASCII character with a lower case (`É`, `K` the Kelvin sign). [`migrate`] runs once
 //! at open: a store with no such key only gets its marker; otherwise every key is recomputed
 //! from the names its records hold, in one transaction (all or nothing), then the marker.
-//! It must not touch the ordinary area (`pf_*` trees), whose names keep their own folding.
+//! It does not re-key the ordinary area (`pf_*` trees), whose names keep their own folding;
+//! only the values of `pf_owners`, which are user keys, follow their users.
 
 use std::collections::HashMap;
 
@@ -87,6 +88,17 @@ pub(super) fn migrate(store: &Store) -> Result<usize, StoreError> {
     let credentials = by_user(&i.credentials)?;
     let calendars = by_user(&i.calendars)?;
     let dirty = by_user(&i.dirty)?;
+    // The ordinary area keeps its keys, but records its nodes' creators by user key.
+    let mut owners: Moves = Vec::new();
+    for kv in i.pf_owners.iter() {
+        let (k, v) = kv?;
+        if let Some(new) = user_keys
+            .get(v.as_ref())
+            .filter(|n| n.as_slice() != v.as_ref())
+        {
+            owners.push((k.to_vec(), k.to_vec(), new.clone()));
+        }
+    }
 
     // Folders hold their name; messages are `folder 0 subject 0 id` and hold their subject;
     // leaves are `folder 0 leaf` → message key, and the message holds its leaf.
@@ -147,8 +159,9 @@ pub(super) fn migrate(store: &Store) -> Result<usize, StoreError> {
         leaves.push((k.to_vec(), new, value));
     }
 
-    let all: [(&sled::Tree, &Moves); 7] = [
+    let all: [(&sled::Tree, &Moves); 8] = [
         (&i.users, &users),
+        (&i.pf_owners, &owners),
         (&i.credentials, &credentials),
         (&i.calendars, &calendars),
         (&i.dirty, &dirty),
@@ -159,19 +172,23 @@ pub(super) fn migrate(store: &Store) -> Result<usize, StoreError> {
     let changed: usize = all
         .iter()
         .map(|(_, m)| m.iter().filter(|(o, n, _)| o != n).count())
-        .sum();
+        .sum::<usize>()
+        + owners.len();
     let old_addresses: Vec<Vec<u8>> = i
         .addresses
         .iter()
         .keys()
         .map(|k| k.map(|k| k.to_vec()))
         .collect::<Result<_, _>>()?;
-    let tree_list: Vec<&sled::Tree> = trees.to_vec();
+    let mut tree_list: Vec<&sled::Tree> = trees.to_vec();
+    tree_list.push(&i.pf_owners);
     super::tx_result(tree_list.as_slice().transaction(|t| {
-        // t follows `trees`: users, addresses, credentials, calendars, dirty, folders,
-        // messages, leaves.
+        // `t` follows `tree_list`.
         let view = |tree: &sled::Tree| {
-            let at = trees.iter().position(|x| std::ptr::eq(*x, tree)).unwrap();
+            let at = tree_list
+                .iter()
+                .position(|x| std::ptr::eq(*x, tree))
+                .expect("every tree written is in the transaction");
             &t[at]
         };
         for (tree, moves) in &all {
@@ -329,7 +346,11 @@ mod tests {
             publish(&store, "jose@x.example");
             publish(&store, "k@x.example");
             store.update_credential(&jose, |c| c.admin = true).unwrap();
+            let owners = &store.inner.pf_owners;
+            owners.insert(b"notes", jose.key().as_bytes()).unwrap();
             age(&store);
+            let old = owners.get(b"notes").unwrap().unwrap();
+            owners.insert(b"notes", old_fold(&old)).unwrap();
             // As main left it, the new code does not find José by his own name.
             assert!(store.credential(&jose).unwrap().is_none());
         }
@@ -352,6 +373,17 @@ mod tests {
                 .is_some()
         );
         assert!(store.credential(&jose).unwrap().unwrap().admin);
+        assert_eq!(
+            store
+                .inner
+                .pf_owners
+                .get(b"notes")
+                .unwrap()
+                .unwrap()
+                .as_ref(),
+            jose.key().as_bytes(),
+            "José still owns what he created in the ordinary area"
+        );
         let msgs = store
             .find_messages(&jose.admin_group(), &jose.subject())
             .unwrap();
