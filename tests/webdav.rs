@@ -309,7 +309,7 @@ fn an_undecodable_proppatch_is_refused_and_creates_nothing() {
     assert_eq!(r.status, 207);
     let t = r.text();
     assert!(
-        t.contains("<d:x0e1d001f/></a:prop><a:status>HTTP/1.1 424"),
+        t.contains("<a:status>HTTP/1.1 424 Failed Dependency</a:status><a:prop><d:x0e1d001f/>"),
         "{t}"
     );
     assert!(t.contains("HTTP/1.1 409 Conflict"), "{t}");

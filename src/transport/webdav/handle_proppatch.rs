@@ -7,8 +7,13 @@
 //! result before writing it, so the `?Cmd=freebusy` answer reflects it at once, and a set
 //! that would leave the message undecodable is refused with 409 on the month/block
 //! properties it touched, naming the reason in `responsedescription`.
+//!
+//! `POST` with a `propertyupdate` body to a free/busy item URL is the same request ([`post`]:
+//! Zimbra builds since 2019 send it). A stored message whose owner is nobody in the
+//! directory is kept, as Exchange kept it, and counted and logged once per legacyDN.
 
 use std::collections::HashSet;
+use std::sync::Mutex;
 
 use warp::http::{Method, StatusCode};
 
@@ -18,7 +23,8 @@ use super::{DavError, Found, MULTISTATUS_TYPE, Resource, brief, locate, pf_resul
 use crate::auth::FbAccess;
 use crate::protocol::dav_xml::values::escape_text;
 use crate::protocol::dav_xml::{
-    PatchOp, ResponseBuilder, multistatus_head, multistatus_tail, parse_proppatch,
+    PatchOp, ResponseBuilder, is_propertyupdate, multistatus_head, multistatus_tail,
+    parse_proppatch,
 };
 use crate::protocol::mapi::{PropName, tags};
 use crate::protocol::pffb::PffbKind;
@@ -37,6 +43,44 @@ pub async fn proppatch(
     target: &Resource,
 ) -> Result<Response, DavError> {
     let found = locate(state, target).await?;
+    let body = xml_body(state, &mut req).await?;
+    apply(state, req, found, body).await
+}
+
+/// `POST` with a `propertyupdate` body to a free/busy item URL: a PROPPATCH, as Zimbra's
+/// builds since 2019 send it. Any other POST body is the 405 it always was.
+pub async fn post(
+    state: &AppState,
+    mut req: Request,
+    target: &Resource,
+) -> Result<Response, DavError> {
+    state.auth().writer(&req.principal)?;
+    let found = locate(state, target).await?;
+    let fb_item = matches!(
+        found,
+        Found::FbItem(..) | Found::Missing(Resource::FbItem(..))
+    );
+    if !fb_item {
+        return Err(DavError::not_allowed(&req.method, &found));
+    }
+    let body = xml_body(state, &mut req).await?;
+    if !is_propertyupdate(&body, &state.limits().xml) {
+        return Err(DavError::not_allowed(&req.method, &found));
+    }
+    let r = apply(state, req, found, body).await;
+    // The dispatcher counts PROPPATCH writes; this one came as POST.
+    if r.as_ref().is_ok_and(|r| r.status().is_success()) {
+        crate::metrics::write("PROPPATCH");
+    }
+    r
+}
+
+async fn apply(
+    state: &AppState,
+    req: Request,
+    found: Found,
+    body: bytes::Bytes,
+) -> Result<Response, DavError> {
     let href = match &found {
         Found::Node(n) => ordinary_href(&n.path, n.is_folder()),
         Found::FbItem(folder, rec) => fb_item_href(folder, &rec.leaf),
@@ -49,7 +93,6 @@ pub async fn proppatch(
             ));
         }
     };
-    let body = xml_body(state, &mut req).await?;
     let ops = parse_proppatch(&body, &state.limits().xml)?;
     let brief = brief(&req);
 
@@ -117,9 +160,21 @@ async fn fb_patch(
         FbAccess::Any => None,
         FbAccess::Own(subject) => Some(subject),
     };
-    let outcome = state
-        .blocking(move |st| st.store().fb_patch(&folder, &leaf, &patch, only.as_ref()))
+    let (outcome, unknown_owner) = state
+        .blocking(move |st| {
+            let outcome = st.store().fb_patch(&folder, &leaf, &patch, only.as_ref())?;
+            let unknown = match &outcome {
+                FbPatchOutcome::Created(rec) | FbPatchOutcome::Updated(rec) => {
+                    st.store().fb_owner_not_in_directory(&folder, rec)?
+                }
+                FbPatchOutcome::Refused(_) => None,
+            };
+            Ok::<_, crate::store::StoreError>((outcome, unknown))
+        })
         .await??;
+    if let Some(dn) = unknown_owner {
+        note_unknown_owner(&dn, href);
+    }
     let refusal = match outcome {
         FbPatchOutcome::Created(_) | FbPatchOutcome::Updated(_) => return Ok(None),
         FbPatchOutcome::Refused(FbRefusal::NotOwner(subject)) => {
@@ -146,6 +201,33 @@ async fn fb_patch(
         failed(href, ops, |_| true, 409, Some(&reason))
     };
     Ok(Some(resp))
+}
+
+/// legacyDNs already warned about, so a publisher that rewrites its message every few
+/// minutes logs one warning, not one per write. Bounded: when full it starts over.
+static WARNED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+const MAX_WARNED: usize = 4096;
+
+/// A message stored whose owner is nobody in the directory (Exchange stored these too):
+/// counted every time, logged once per legacyDN.
+fn note_unknown_owner(dn: &str, href: &str) {
+    crate::metrics::unknown_owner_stored();
+    let first = {
+        // A poisoned lock only means another thread panicked mid-insert; the set is fine.
+        let mut guard = WARNED.lock().unwrap_or_else(|p| p.into_inner());
+        let set = guard.get_or_insert_with(HashSet::new);
+        if set.len() >= MAX_WARNED {
+            set.clear();
+        }
+        set.insert(dn.to_lowercase())
+    };
+    if first {
+        tracing::warn!(
+            legacy_dn = %dn,
+            href = %href,
+            "stored a free/busy message whose legacyDN {dn} names nobody in the directory; the query answers no data for it until the directory lists that user"
+        );
+    }
 }
 
 /// The 207 of a failed PROPPATCH: `status` for the blamed properties, 424 for the rest.
