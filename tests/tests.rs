@@ -13,4 +13,5 @@ mod freebusy_query;
 mod hostile;
 mod metrics;
 mod publishing;
+mod real_publishers;
 mod webdav;

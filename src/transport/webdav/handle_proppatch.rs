@@ -4,9 +4,11 @@
 //!
 //! On a free/busy message URL that does not exist yet, PROPPATCH creates the message, the
 //! way Google Calendar Connector publishes (one request per user). The store decodes the
-//! result before writing it, so the `?Cmd=freebusy` answer reflects it at once, and a set
-//! that would leave the message undecodable is refused with 409 on the month/block
-//! properties it touched, naming the reason in `responsedescription`.
+//! result before writing it, so the `?Cmd=freebusy` answer reflects it at once. A free/busy
+//! write that cannot be taken (undecodable, a changed or bad subject, a protected property)
+//! is answered with its own status, 409 or 403, and a sentence naming the properties, not
+//! inside a 207: Zimbra and other publishers count any 207 as success and never retry.
+//! The ordinary area keeps RFC 4918's per-property 207 (litmus checks it).
 //!
 //! `POST` with a `propertyupdate` body to a free/busy item URL is the same request ([`post`]:
 //! Zimbra builds since 2019 send it). A stored message whose owner is nobody in the
@@ -21,7 +23,6 @@ use super::path::{fb_item_href, ordinary_href};
 use super::props::is_protected;
 use super::{DavError, Found, MULTISTATUS_TYPE, Resource, brief, locate, pf_result, xml_body};
 use crate::auth::FbAccess;
-use crate::protocol::dav_xml::values::escape_text;
 use crate::protocol::dav_xml::{
     PatchOp, ResponseBuilder, is_propertyupdate, multistatus_head, multistatus_tail,
     parse_proppatch,
@@ -96,8 +97,15 @@ async fn apply(
     let ops = parse_proppatch(&body, &state.limits().xml)?;
     let brief = brief(&req);
 
+    let fb_item = !matches!(found, Found::Node(_));
     if ops.iter().any(|op| is_protected(op_name(op))) {
-        return Ok(failed(&href, &ops, is_protected, 403, None));
+        if fb_item {
+            return Err(DavError::forbidden(format!(
+                "nothing was stored: {} cannot be set or removed (the server computes it)",
+                names(&ops, is_protected)
+            )));
+        }
+        return Ok(failed(&href, &ops, is_protected, 403));
     }
     match found {
         Found::Node(n) => {
@@ -114,19 +122,11 @@ async fn apply(
                 .auth()
                 .fb_message(&req.principal, &folder, Some(&rec.subject))?;
             let leaf = rec.leaf.clone();
-            if let Some(refused) =
-                fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?
-            {
-                return Ok(refused);
-            }
+            fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?;
         }
         Found::Missing(Resource::FbItem(folder, leaf)) => {
             let access = state.auth().fb_message(&req.principal, &folder, None)?;
-            if let Some(refused) =
-                fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?
-            {
-                return Ok(refused);
-            }
+            fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?;
         }
         _ => unreachable!("filtered above"),
     }
@@ -142,10 +142,12 @@ async fn apply(
             rb.prop_name_only(op_name(op));
         }
     }
-    Ok(answer(&rb, None))
+    Ok(answer(&rb))
 }
 
-/// Run the free/busy PROPPATCH; `Ok(Some(response))` is a refusal already answered.
+/// Run the free/busy PROPPATCH. A refusal is the request's own status (409, 403), never a
+/// 207: publishers such as Zimbra count any 207 as success and never retry, so a refusal
+/// inside one would lose the user's free/busy without anyone seeing it.
 async fn fb_patch(
     state: &AppState,
     principal: &crate::auth::Principal,
@@ -154,7 +156,7 @@ async fn fb_patch(
     leaf: String,
     href: &str,
     ops: &[PatchOp],
-) -> Result<Option<Response>, DavError> {
+) -> Result<(), DavError> {
     let patch = ops.to_vec();
     let only = match access {
         FbAccess::Any => None,
@@ -176,7 +178,7 @@ async fn fb_patch(
         note_unknown_owner(&dn, href);
     }
     let refusal = match outcome {
-        FbPatchOutcome::Created(_) | FbPatchOutcome::Updated(_) => return Ok(None),
+        FbPatchOutcome::Created(_) | FbPatchOutcome::Updated(_) => return Ok(()),
         FbPatchOutcome::Refused(FbRefusal::NotOwner(subject)) => {
             return Err(state.auth().not_own_subject(principal, &subject).into());
         }
@@ -192,15 +194,27 @@ async fn fb_patch(
         },
     };
     // When no property of the request is to blame (the URL's leaf gave the bad subject),
-    // every property fails with the refusal's status.
-    let any = ops.iter().any(|op| blamed(op_name(op)));
-    let reason = refusal.to_string();
-    let resp = if any {
-        failed(href, ops, blamed, 409, Some(&reason))
+    // the sentence names none.
+    let blamed = names(ops, blamed);
+    let by = if blamed.is_empty() {
+        String::new()
     } else {
-        failed(href, ops, |_| true, 409, Some(&reason))
+        format!(" (refused: {blamed})")
     };
-    Ok(Some(resp))
+    Err(DavError::conflict(format!(
+        "nothing was stored at {href}: {refusal}{by}"
+    )))
+}
+
+/// The request's properties that `pick` selects, once each, for a sentence.
+fn names(ops: &[PatchOp], pick: impl Fn(&PropName) -> bool) -> String {
+    let mut seen = HashSet::new();
+    ops.iter()
+        .map(op_name)
+        .filter(|n| pick(n) && seen.insert(*n))
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// legacyDNs already warned about, so a publisher that rewrites its message every few
@@ -230,14 +244,9 @@ fn note_unknown_owner(dn: &str, href: &str) {
     }
 }
 
-/// The 207 of a failed PROPPATCH: `status` for the blamed properties, 424 for the rest.
-fn failed(
-    href: &str,
-    ops: &[PatchOp],
-    blamed: impl Fn(&PropName) -> bool,
-    status: u16,
-    reason: Option<&str>,
-) -> Response {
+/// The 207 of a failed PROPPATCH in the ordinary area: `status` for the blamed
+/// properties, 424 for the rest (RFC 4918 §9.2.1).
+fn failed(href: &str, ops: &[PatchOp], blamed: impl Fn(&PropName) -> bool, status: u16) -> Response {
     let mut rb = ResponseBuilder::new(href);
     let mut seen = HashSet::new();
     for op in ops {
@@ -246,23 +255,12 @@ fn failed(
             rb.prop_status(n, if blamed(n) { status } else { 424 });
         }
     }
-    answer(&rb, reason)
+    answer(&rb)
 }
 
-fn answer(rb: &ResponseBuilder, reason: Option<&str>) -> Response {
+fn answer(rb: &ResponseBuilder) -> Response {
     let mut out = multistatus_head().as_bytes().to_vec();
     rb.write(&mut out);
-    if let Some(reason) = reason {
-        // RFC 4918 §14.24: responsedescription closes a response.
-        const END: &[u8] = b"</a:response>";
-        if out.ends_with(END) {
-            out.truncate(out.len() - END.len());
-            out.extend_from_slice(b"<a:responsedescription>");
-            escape_text(&mut out, reason);
-            out.extend_from_slice(b"</a:responsedescription>");
-            out.extend_from_slice(END);
-        }
-    }
     out.extend_from_slice(multistatus_tail().as_bytes());
     bytes_response(StatusCode::MULTI_STATUS, MULTISTATUS_TYPE, out)
 }
