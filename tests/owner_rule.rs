@@ -78,7 +78,12 @@ fn patch(srv: &TestServer, url: &str, who: &str, props: &str) -> Reply {
 
 fn assert_owner_refusal(r: &Reply) {
     assert_eq!(r.status, 403, "{}", r.text());
-    assert_eq!(r.header("x-schedplus-rule"), Some("owner-or-admin"), "{}", r.text());
+    assert_eq!(
+        r.header("x-schedplus-rule"),
+        Some("owner-or-admin"),
+        "{}",
+        r.text()
+    );
     assert!(r.text().contains("owner-or-admin"), "{}", r.text());
 }
 
@@ -100,7 +105,11 @@ fn a_numbered_duplicate_url_that_is_another_users_canonical_url_is_refused() {
         "kbaker",
         OWN_SUBJECT,
     ));
-    assert_eq!(srv.store().dump_digest().unwrap(), before, "nothing written");
+    assert_eq!(
+        srv.store().dump_digest().unwrap(),
+        before,
+        "nothing written"
+    );
 
     // kbaker-2 publishes to it.
     let r = patch(
@@ -136,17 +145,25 @@ fn owner_properties_must_name_the_writer() {
         format!("{OWN_SUBJECT}<m:subject>USER-/CN=RECIPIENTS/CN=DWINSHIP</m:subject>"),
         "<d:x0037001F>USER-/CN=RECIPIENTS/CN=DWINSHIP</d:x0037001F>".to_string(),
         // The right alias in another organisation is someone else too.
-        format!("{OWN_SUBJECT}<d:x6849001F>/o=CompanyABC/ou=Paris/cn=Recipients/cn=kbaker</d:x6849001F>"),
+        format!(
+            "{OWN_SUBJECT}<d:x6849001F>/o=CompanyABC/ou=Paris/cn=Recipients/cn=kbaker</d:x6849001F>"
+        ),
     ] {
         let r = patch(&srv, &karen, "kbaker", &props);
         assert_owner_refusal(&r);
         assert!(
-            r.text().contains("DWINSHIP") || r.text().contains("dwinship") || r.text().contains("CompanyABC"),
+            r.text().contains("DWINSHIP")
+                || r.text().contains("dwinship")
+                || r.text().contains("CompanyABC"),
             "the refusal names the value: {}",
             r.text()
         );
     }
-    assert_eq!(srv.store().dump_digest().unwrap(), before, "nothing written");
+    assert_eq!(
+        srv.store().dump_digest().unwrap(),
+        before,
+        "nothing written"
+    );
 
     // SEARCH by dwinship's legacyDN finds nothing of hers.
     let sql = format!(

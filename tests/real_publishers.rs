@@ -85,7 +85,13 @@ fn assert_status_first(text: &str) {
 fn zimbra_pre2020_message_is_stored_and_read_back() {
     let srv = demo();
     let url = message_url(KAREN);
-    let r = send(&srv, "PROPPATCH", &url, &[], &fixture("zimbra_pre2020_proppatch.xml"));
+    let r = send(
+        &srv,
+        "PROPPATCH",
+        &url,
+        &[],
+        &fixture("zimbra_pre2020_proppatch.xml"),
+    );
     assert_eq!(r.status, 207, "{}", r.text());
     let t = r.text();
     assert_status_first(&t);
@@ -95,20 +101,44 @@ fn zimbra_pre2020_message_is_stored_and_read_back() {
     // The month-end block runs on into December; hours without zero padding as Microsoft's
     // sample writes them.
     assert_eq!(
-        digits(&srv, karen, "2008-11-30T22:00:00Z", "2008-12-01T02:00:00Z", 60),
+        digits(
+            &srv,
+            karen,
+            "2008-11-30T22:00:00Z",
+            "2008-12-01T02:00:00Z",
+            60
+        ),
         "0220"
     );
     assert_eq!(
-        digits(&srv, karen, "2008-12-10T8:00:00Z", "2008-12-10T11:00:00Z", 60),
+        digits(
+            &srv,
+            karen,
+            "2008-12-10T8:00:00Z",
+            "2008-12-10T11:00:00Z",
+            60
+        ),
         "010"
     );
     assert_eq!(
-        digits(&srv, karen, "2009-01-05T13:00:00Z", "2009-01-05T16:00:00Z", 60),
+        digits(
+            &srv,
+            karen,
+            "2009-01-05T13:00:00Z",
+            "2009-01-05T16:00:00Z",
+            60
+        ),
         "020"
     );
     // Outside the hex range: no data.
     assert_eq!(
-        digits(&srv, karen, "2009-02-01T00:00:00Z", "2009-02-01T01:00:00Z", 60),
+        digits(
+            &srv,
+            karen,
+            "2009-02-01T00:00:00Z",
+            "2009-02-01T01:00:00Z",
+            60
+        ),
         "4"
     );
 
@@ -119,8 +149,14 @@ fn zimbra_pre2020_message_is_stored_and_read_back() {
         r#"<D:propfind xmlns:D="DAV:" xmlns:c="http://schemas.microsoft.com/mapi/proptag/"><D:prop><c:0x68470003/><c:0x68480003/><c:0x68531003/><c:0x6849001F/></D:prop></D:propfind>"#,
     );
     assert_status_first(&t);
-    assert!(t.contains(r#"<d:x68470003 b:dt="int">214499520</d:x68470003>"#), "{t}");
-    assert!(t.contains(r#"<d:x68480003 b:dt="int">214632000</d:x68480003>"#), "{t}");
+    assert!(
+        t.contains(r#"<d:x68470003 b:dt="int">214499520</d:x68470003>"#),
+        "{t}"
+    );
+    assert!(
+        t.contains(r#"<d:x68480003 b:dt="int">214632000</d:x68480003>"#),
+        "{t}"
+    );
     assert!(t.contains("<c:v>32141</c:v>"), "stored as sent: {t}");
     assert!(!t.contains("404"), "{t}");
 
@@ -149,14 +185,26 @@ fn zimbra_2019_post_is_a_proppatch() {
         "002220"
     );
     assert_eq!(
-        digits(&srv, dan, "2026-02-01T23:00:00Z", "2026-02-03T01:00:00Z", 60),
+        digits(
+            &srv,
+            dan,
+            "2026-02-01T23:00:00Z",
+            "2026-02-03T01:00:00Z",
+            60
+        ),
         format!("0{}0", "3".repeat(24))
     );
     // A POST that is no propertyupdate is still not allowed, and changes nothing.
     let before = srv.store().dump_digest().unwrap();
     let r = send(&srv, "POST", &url, &[], b"<x/>");
     assert_eq!(r.status, 405, "{}", r.text());
-    let r = send(&srv, "POST", "/public/", &[], &fixture("zimbra_2019_post.xml"));
+    let r = send(
+        &srv,
+        "POST",
+        "/public/",
+        &[],
+        &fixture("zimbra_2019_post.xml"),
+    );
     assert_eq!(r.status, 405, "{}", r.text());
     assert_eq!(srv.store().dump_digest().unwrap(), before);
 }
@@ -168,34 +216,76 @@ fn zimbra_2019_post_is_a_proppatch() {
 fn evolution_untyped_arrays_without_merged_read_everywhere() {
     let srv = demo();
     let url = message_url(THANH);
-    let r = send(&srv, "PROPPATCH", &url, &[("Brief", "t")], &fixture("evolution_previous_publish.xml"));
+    let r = send(
+        &srv,
+        "PROPPATCH",
+        &url,
+        &[("Brief", "t")],
+        &fixture("evolution_previous_publish.xml"),
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     let thanh = "tnguyen@xcs.example";
     assert_eq!(
-        digits(&srv, thanh, "2026-01-01T00:00:00Z", "2026-01-01T02:00:00Z", 60),
+        digits(
+            &srv,
+            thanh,
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T02:00:00Z",
+            60
+        ),
         "22",
         "the earlier publish (merged only) reads as busy"
     );
-    let r = send(&srv, "PROPPATCH", &url, &[], &fixture("evolution_untyped_remove_merged.xml"));
+    let r = send(
+        &srv,
+        "PROPPATCH",
+        &url,
+        &[],
+        &fixture("evolution_untyped_remove_merged.xml"),
+    );
     assert_eq!(r.status, 207, "{}", r.text());
     assert_status_first(&r.text());
     assert!(!r.text().contains("HTTP/1.1 4"), "{}", r.text());
 
     // Query: merged gone, busy/tentative/OOF as set.
     assert_eq!(
-        digits(&srv, thanh, "2026-01-01T00:00:00Z", "2026-01-01T02:00:00Z", 60),
+        digits(
+            &srv,
+            thanh,
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T02:00:00Z",
+            60
+        ),
         "00"
     );
     assert_eq!(
-        digits(&srv, thanh, "2026-03-03T12:00:00Z", "2026-03-03T15:00:00Z", 60),
+        digits(
+            &srv,
+            thanh,
+            "2026-03-03T12:00:00Z",
+            "2026-03-03T15:00:00Z",
+            60
+        ),
         "020"
     );
     assert_eq!(
-        digits(&srv, thanh, "2026-03-04T07:00:00Z", "2026-03-04T10:00:00Z", 60),
+        digits(
+            &srv,
+            thanh,
+            "2026-03-04T07:00:00Z",
+            "2026-03-04T10:00:00Z",
+            60
+        ),
         "010"
     );
     assert_eq!(
-        digits(&srv, thanh, "2026-03-09T23:00:00Z", "2026-03-11T01:00:00Z", 60),
+        digits(
+            &srv,
+            thanh,
+            "2026-03-09T23:00:00Z",
+            "2026-03-11T01:00:00Z",
+            60
+        ),
         format!("0{}0", "3".repeat(24))
     );
 
@@ -246,11 +336,17 @@ fn evolution_untyped_arrays_without_merged_read_everywhere() {
     let of = |s: &str| blocks.iter().find(|(n, _)| n == s).unwrap().1.clone();
     assert_eq!(
         of("busy"),
-        vec![("2026-03-03T13:00:00Z".to_string(), "2026-03-03T14:00:00Z".to_string())]
+        vec![(
+            "2026-03-03T13:00:00Z".to_string(),
+            "2026-03-03T14:00:00Z".to_string()
+        )]
     );
     assert_eq!(
         of("tentative"),
-        vec![("2026-03-04T08:00:00Z".to_string(), "2026-03-04T09:00:00Z".to_string())]
+        vec![(
+            "2026-03-04T08:00:00Z".to_string(),
+            "2026-03-04T09:00:00Z".to_string()
+        )]
     );
     assert_eq!(of("oof").len(), 1);
 }
@@ -261,10 +357,22 @@ fn evolution_untyped_arrays_without_merged_read_everywhere() {
 fn gcc_set_and_remove_with_brief() {
     let srv = demo();
     let url = message_url(RACHEL);
-    let r = send(&srv, "PROPPATCH", &url, &[("Brief", "t")], &fixture("gcc_set_remove_brief.xml"));
+    let r = send(
+        &srv,
+        "PROPPATCH",
+        &url,
+        &[("Brief", "t")],
+        &fixture("gcc_set_remove_brief.xml"),
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
-        digits(&srv, "rpowell@xcs.example", "2026-01-07T14:00:00Z", "2026-01-07T17:00:00Z", 60),
+        digits(
+            &srv,
+            "rpowell@xcs.example",
+            "2026-01-07T14:00:00Z",
+            "2026-01-07T17:00:00Z",
+            60
+        ),
         "020"
     );
 }
@@ -275,11 +383,23 @@ fn gcc_set_and_remove_with_brief() {
 fn outlook_era_script_is_read() {
     let srv = demo();
     let url = message_url(JSG);
-    let r = send(&srv, "PROPPATCH", &url, &[], &fixture("outlook_era_script.xml"));
+    let r = send(
+        &srv,
+        "PROPPATCH",
+        &url,
+        &[],
+        &fixture("outlook_era_script.xml"),
+    );
     assert_eq!(r.status, 207, "{}", r.text());
     assert!(!r.text().contains("HTTP/1.1 4"), "{}", r.text());
     assert_eq!(
-        digits(&srv, "jsguillet@companyabc.example", "2026-01-08T09:00:00Z", "2026-01-08T12:00:00Z", 60),
+        digits(
+            &srv,
+            "jsguillet@companyabc.example",
+            "2026-01-08T09:00:00Z",
+            "2026-01-08T12:00:00Z",
+            60
+        ),
         "020"
     );
 }
@@ -291,13 +411,25 @@ fn garbage_is_refused_with_its_own_status_and_nothing_is_stored() {
     let srv = demo();
     let url = message_url(KAREN);
     let before = srv.store().dump_digest().unwrap();
-    let r = send(&srv, "PROPPATCH", &url, &[], &fixture("zimbra_garbage_block.xml"));
+    let r = send(
+        &srv,
+        "PROPPATCH",
+        &url,
+        &[],
+        &fixture("zimbra_garbage_block.xml"),
+    );
     assert_eq!(r.status, 409, "{}", r.text());
     let t = r.text();
     assert!(t.contains("busy free/busy has month value 32429"), "{t}");
     assert!(t.contains("nothing was stored"), "{t}");
     assert_eq!(srv.store().dump_digest().unwrap(), before);
-    let r = send(&srv, "POST", &url, &[], &fixture("zimbra_garbage_block.xml"));
+    let r = send(
+        &srv,
+        "POST",
+        &url,
+        &[],
+        &fixture("zimbra_garbage_block.xml"),
+    );
     assert_eq!(r.status, 409, "{}", r.text());
     assert_eq!(srv.store().dump_digest().unwrap(), before);
 }
@@ -308,7 +440,13 @@ fn garbage_is_refused_with_its_own_status_and_nothing_is_stored() {
 fn every_propstat_starts_with_its_status() {
     let srv = demo();
     let url = message_url(DAN);
-    let r = send(&srv, "PROPPATCH", &url, &[], &fixture("zimbra_2019_post.xml"));
+    let r = send(
+        &srv,
+        "PROPPATCH",
+        &url,
+        &[],
+        &fixture("zimbra_2019_post.xml"),
+    );
     assert_status_first(&r.text());
     let folder = fb_folder_href(&LegacyDn::parse(DAN).unwrap().admin_group());
     for (path, body) in [
@@ -343,7 +481,15 @@ fn a_message_for_nobody_in_the_directory_is_stored_logged_once_and_counted() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = data.path().join("serve.log");
     let mut child = Command::new(bin())
-        .args(["--data", dir, "serve", "--listen", "127.0.0.1:0", "--auth", "none"])
+        .args([
+            "--data",
+            dir,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--auth",
+            "none",
+        ])
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -352,7 +498,10 @@ fn a_message_for_nobody_in_the_directory_is_stored_logged_once_and_counted() {
     let info = data.path().join("server.json");
     let t = Instant::now();
     while !info.exists() {
-        assert!(t.elapsed() < Duration::from_secs(30), "the server never started");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the server never started"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let v: serde_json::Value =

@@ -580,7 +580,10 @@ mod tests {
             blocks: Some(vec![vec![0, 0, 0xFF, 0xFF]]),
         };
         let set = decode_status(PffbKind::Busy, &st).unwrap();
-        assert_eq!(set.as_slice()[0].end(), at("2008-02-01T00:00:00Z").plus_minutes(65535));
+        assert_eq!(
+            set.as_slice()[0].end(),
+            at("2008-02-01T00:00:00Z").plus_minutes(65535)
+        );
     }
 
     /// Across a year end Zimbra lists month values 13-15 and 0 (year*16 + 13…) with empty
@@ -588,8 +591,20 @@ mod tests {
     #[test]
     fn invalid_months_with_empty_blocks_are_skipped() {
         let st = StatusProps {
-            months: Some(vec![2008 * 16 + 12, 2008 * 16 + 13, 2008 * 16 + 14, 2009 * 16, 2009 * 16 + 1]),
-            blocks: Some(vec![vec![], vec![], vec![], vec![], vec![0x50, 0x0A, 0x8C, 0x0A]]),
+            months: Some(vec![
+                2008 * 16 + 12,
+                2008 * 16 + 13,
+                2008 * 16 + 14,
+                2009 * 16,
+                2009 * 16 + 1,
+            ]),
+            blocks: Some(vec![
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![0x50, 0x0A, 0x8C, 0x0A],
+            ]),
         };
         let set = decode_status(PffbKind::Busy, &st).unwrap();
         assert_eq!(

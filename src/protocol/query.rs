@@ -374,7 +374,12 @@ mod tests {
         .unwrap();
         assert_eq!(q.start, at("2008-08-04T09:00:00Z"));
         assert_eq!(q.end, at("2008-08-04T10:30:00Z"));
-        for bad in ["2008-08-04T:00:00Z", "2008-08-04T123:00:00Z", "9:00", "2008-13-04"] {
+        for bad in [
+            "2008-08-04T:00:00Z",
+            "2008-08-04T123:00:00Z",
+            "9:00",
+            "2008-13-04",
+        ] {
             assert!(parse_query_time("start", bad).is_err(), "{bad}");
         }
     }

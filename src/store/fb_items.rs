@@ -26,9 +26,9 @@ use super::{
 };
 use crate::protocol::dav_xml::PatchOp;
 use crate::protocol::legacy_dn::{AdminGroup, DnError, LegacyDn, Subject, truncate_for_message};
-use crate::protocol::query::UserAddress;
 use crate::protocol::mapi::{PropName, PropValue, tags};
 use crate::protocol::pffb::PffbError;
+use crate::protocol::query::UserAddress;
 
 /// Most messages one admin-group folder DELETE removes in its single transaction.
 pub const MAX_FOLDER_DELETE: usize = 50_000;

@@ -12,6 +12,10 @@
 //! * truncated documents, text or a second element after the root, and characters XML 1.0
 //!   does not allow are errors.
 //!
+//! One leniency: an element named `0xHHHHHHHH` (not an XML name) in the MAPI proptag
+//! namespace, as pre-2020 Zimbra names every property, is read as `xHHHHHHHH`. quick-xml
+//! reads such a tag as it reads any other; only [`check_qname`] would refuse it.
+//!
 //! Empty elements are reported as a `Start` immediately followed by an `End`, so the parsers
 //! have one shape to handle. Each `Start` carries byte offsets into the input so a property
 //! value made of markup can be sliced out verbatim (see `proppatch`).

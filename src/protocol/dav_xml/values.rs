@@ -268,7 +268,10 @@ mod tests {
             parse_typed("int", "0x0d59d8c0", &[]),
             Ok(PropValue::Int(0x0d59_d8c0))
         );
-        assert_eq!(parse_typed("int", "0XFFFFFFFF", &[]), Ok(PropValue::Int(-1)));
+        assert_eq!(
+            parse_typed("int", "0XFFFFFFFF", &[]),
+            Ok(PropValue::Int(-1))
+        );
         assert!(parse_typed("int", "0x123456789", &[]).is_err());
         assert!(parse_typed("int", "0x", &[]).is_err());
         assert_eq!(parse_typed("i8", " 0x10 ", &[]), Ok(PropValue::I8(16)));

@@ -246,7 +246,12 @@ fn note_unknown_owner(dn: &str, href: &str) {
 
 /// The 207 of a failed PROPPATCH in the ordinary area: `status` for the blamed
 /// properties, 424 for the rest (RFC 4918 §9.2.1).
-fn failed(href: &str, ops: &[PatchOp], blamed: impl Fn(&PropName) -> bool, status: u16) -> Response {
+fn failed(
+    href: &str,
+    ops: &[PatchOp],
+    blamed: impl Fn(&PropName) -> bool,
+    status: u16,
+) -> Response {
     let mut rb = ResponseBuilder::new(href);
     let mut seen = HashSet::new();
     for op in ops {
