@@ -651,6 +651,61 @@ mod tests {
             ),
             "a numbered duplicate of one's own is one's own"
         );
+        // A numbered duplicate that is the canonical URL of another subject's message is
+        // not one's own, even with one's own subject in it.
+        let other_subject = vec![PatchOp::Set(
+            PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
+            PropValue::String("USER-/CN=RECIPIENTS/CN=ALIAS-7".into()),
+        )];
+        assert!(matches!(
+            s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS-7.EML",
+                &other_subject,
+                None
+            )
+            .unwrap(),
+            FbPatchOutcome::Created(_)
+        ));
+        assert!(matches!(
+            s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS-7-1.EML",
+                &mine,
+                Some(&own)
+            )
+            .unwrap(),
+            FbPatchOutcome::Refused(FbRefusal::NotOwner(_))
+        ));
+        // Owner properties must name the writer: 0x6849 (any string type) and the subjects.
+        for (tag, value) in [
+            (0x6849_001F, "/o=Org/ou=AG/cn=Recipients/cn=other"),
+            (0x6849_001E, "/o=Org/ou=AG/cn=Recipients/cn=other"),
+            (0x6849_001F, "/o=Org/ou=Elsewhere/cn=Recipients/cn=alias"),
+            (0x0037_001F, "USER-/CN=RECIPIENTS/CN=OTHER"),
+        ] {
+            let ops = vec![PatchOp::Set(
+                PropName::Mapi(crate::protocol::mapi::PropTag(tag)),
+                PropValue::String(value.into()),
+            )];
+            assert!(
+                matches!(
+                    s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, Some(&own))
+                        .unwrap(),
+                    FbPatchOutcome::Refused(FbRefusal::NotOwner(_))
+                ),
+                "{tag:08x} {value}"
+            );
+        }
+        let ops = vec![PatchOp::Set(
+            PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS),
+            PropValue::String("/O=ORG/OU=AG/CN=RECIPIENTS/CN=ALIAS".into()),
+        )];
+        assert!(matches!(
+            s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, Some(&own))
+                .unwrap(),
+            FbPatchOutcome::Updated(_)
+        ));
         // Deleting: only one's own subject.
         let other = Subject::parse("USER-/CN=RECIPIENTS/CN=OTHER").unwrap();
         assert!(matches!(
