@@ -332,6 +332,9 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
         "DELETE" => handle_delete::delete(state, &req.principal, &target).await,
         "MKCOL" => handle_mkcol::mkcol(state, req, &target).await,
         "COPY" | "MOVE" => handle_copymove::copy_move(state, req, &target).await,
+        "POST" if matches!(target, Resource::FbItem(..)) => {
+            handle_proppatch::post(state, req, &target).await
+        }
         // Methods HTTP defines that no resource here takes.
         "POST" | "PATCH" => {
             let found = locate(state, &target).await?;
