@@ -198,6 +198,9 @@ fn zimbra_2019_post_is_a_proppatch() {
     let before = srv.store().dump_digest().unwrap();
     let r = send(&srv, "POST", &url, &[], b"<x/>");
     assert_eq!(r.status, 405, "{}", r.text());
+    // Zimbra's POST is one of the methods a free/busy item answers.
+    let allow = r.header("allow").unwrap_or("");
+    assert!(allow.contains("POST"), "Allow: {allow}");
     let r = send(
         &srv,
         "POST",

@@ -222,14 +222,14 @@ impl Found {
         match self {
             Found::Root | Found::NonIpm | Found::FbRoot => "OPTIONS, GET, HEAD, PROPFIND, SEARCH",
             Found::FbFolder(_) => "OPTIONS, GET, HEAD, PROPFIND, SEARCH, DELETE",
-            Found::FbItem(..) => "OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, DELETE",
+            Found::FbItem(..) => "OPTIONS, GET, HEAD, POST, PROPFIND, PROPPATCH, DELETE",
             Found::Node(n) if n.is_folder() => {
                 "OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, SEARCH, DELETE, COPY, MOVE"
             }
             Found::Node(_) => "OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, PUT, DELETE, COPY, MOVE",
             Found::Missing(Resource::Ordinary(_)) => "OPTIONS, PUT, MKCOL",
             Found::Missing(Resource::FbFolder(_)) => "OPTIONS, MKCOL",
-            Found::Missing(Resource::FbItem(..)) => "OPTIONS, PROPPATCH",
+            Found::Missing(Resource::FbItem(..)) => "OPTIONS, POST, PROPPATCH",
             Found::Missing(_) => "OPTIONS",
         }
     }
