@@ -26,6 +26,7 @@ pub const STORE_USERS: &str = "schedplus_store_users";
 pub const STORE_BYTES: &str = "schedplus_store_size_bytes";
 pub const SIGN_IN_FAILURES: &str = "schedplus_sign_in_failures_total";
 pub const CONNECTIONS_REFUSED: &str = "schedplus_connections_refused_total";
+pub const UNKNOWN_OWNER: &str = "schedplus_freebusy_unknown_owner_writes_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -91,6 +92,10 @@ fn describe() {
     describe_counter!(
         CONNECTIONS_REFUSED,
         "connections turned away over max_connections, by how (answered_503, closed)"
+    );
+    describe_counter!(
+        UNKNOWN_OWNER,
+        "free/busy messages written by clients whose legacyDN names nobody in the directory (stored all the same)"
     );
     describe_gauge!(STORE_MESSAGES, "free/busy messages in the store");
     describe_gauge!(STORE_USERS, "directory users in the store");
@@ -168,6 +173,10 @@ pub fn sign_in_failed(reason: &'static str) {
 pub fn connection_refused(answered: bool) {
     let how = if answered { "answered_503" } else { "closed" };
     counter!(CONNECTIONS_REFUSED, "how" => how).increment(1);
+}
+
+pub fn unknown_owner_stored() {
+    counter!(UNKNOWN_OWNER).increment(1);
 }
 
 pub fn write(method: &str) {

@@ -259,3 +259,35 @@ fn answer_reflects_a_republish_at_once() {
         "444444"
     );
 }
+
+/// Issue 10: `start`/`end` as real readers send them. Each spelling of 2008-02-02 18:00 UTC
+/// to 2008-02-03 00:00 UTC gives the same digits as the canonical one; today `T9:00:00Z`
+/// (Microsoft's sample code) is a 400.
+#[test]
+fn times_as_real_readers_send_them() {
+    let s = seeded();
+    let want = vec!["002100".to_string(), "002100".to_string()];
+    for (start, end) in [
+        // Hours without zero padding; the end as a date only (midnight UTC).
+        ("2008-02-02T18:00:00Z", "2008-02-03"),
+        ("2008-02-02T18:0:0Z", "2008-02-03T0:00:00Z"),
+        // `-00:00`, fractional seconds, no zone (UTC).
+        ("2008-02-02T18:00:00-00:00", "2008-02-03T00:00:00.000Z"),
+        ("2008-02-02T18:00:00.0000000", "2008-02-03T00:00:00"),
+        // A raw `+` (decoded as a space): after the time an offset, after the date the
+        // separator.
+        ("2008-02-02T19:00:00+01:00", "2008-02-03T9:00:00+09:00"),
+        ("2008-02-02+18:00:00", "2008-02-03+00:00:00"),
+        // The same, percent-encoded.
+        ("2008-02-02T19:00:00%2B01:00", "2008-02-02T16:00:00-08:00"),
+    ] {
+        let r = s.get(&format!(
+            "/public/?Cmd=freebusy&start={start}&end={end}&interval=60&u=SMTP:danw@xcs.example"
+        ));
+        assert_eq!(r.status, 200, "{start} .. {end}: {}", r.text());
+        assert_eq!(fbdata(&r.text()), want, "{start} .. {end}");
+    }
+    let r = s.get("/public/?Cmd=freebusy&start=2008-02-02T:00Z&end=2008-02-03&u=a");
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("start"), "{}", r.text());
+}

@@ -13,5 +13,7 @@ mod docs;
 mod freebusy_query;
 mod hostile;
 mod metrics;
+mod owner_rule;
 mod publishing;
+mod real_publishers;
 mod webdav;

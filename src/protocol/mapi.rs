@@ -54,6 +54,7 @@ impl fmt::Display for PropTag {
 
 /// MAPI property types used by the store.
 pub mod ptype {
+    pub const PT_SHORT: u16 = 0x0002;
     pub const PT_LONG: u16 = 0x0003;
     pub const PT_BOOLEAN: u16 = 0x000B;
     pub const PT_I8: u16 = 0x0014;

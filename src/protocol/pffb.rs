@@ -7,8 +7,10 @@
 //!   minutes from the 1st of the month, and computes merged = busy ∪ OOF;
 //! * decoding accepts every shape real writers produce (statuses unset, months listed with
 //!   empty values, months listed only where there is data, blocks ending one minute short of
-//!   the month, months out of order) and refuses malformed ones with an error that names the
-//!   status and the month, never a panic.
+//!   the month, months out of order, blocks whose end runs past the month into the next one,
+//!   month values that are no month (0, 13-15) listed with empty values) and refuses
+//!   malformed ones (odd lengths, data in an invalid month, inverted blocks) with an error
+//!   that names the status and the month, never a panic.
 //!
 //! [`StatusProps`] keeps "unset" apart from "listed but empty", so whatever a client stored
 //! can be described exactly. PROTOCOL.md §2.
@@ -198,15 +200,6 @@ pub enum PffbError {
         start: u16,
         end: u16,
     },
-    #[error(
-        "{kind} free/busy for {month} has a block ending at minute {end}, after the month's end ({len})"
-    )]
-    BlockPastMonthEnd {
-        kind: PffbKind,
-        month: MonthKey,
-        end: u16,
-        len: i64,
-    },
 }
 
 /// Encode one status's intervals. `range` is the publish range (used by the Exchange
@@ -286,7 +279,14 @@ pub fn decode_status(kind: PffbKind, st: &StatusProps) -> Result<IntervalSet, Pf
     }
     let mut ivs = Vec::new();
     for (&value, bytes) in months.iter().zip(blocks) {
-        let month = MonthKey::from_wire(value).ok_or(PffbError::BadMonth { kind, value })?;
+        let Some(month) = MonthKey::from_wire(value) else {
+            // Zimbra lists month values 0 and 13-15 (its own arithmetic across a year end)
+            // with empty blobs; with nothing in them they say nothing, so skip them.
+            if bytes.is_empty() {
+                continue;
+            }
+            return Err(PffbError::BadMonth { kind, value });
+        };
         if bytes.len() % 4 != 0 {
             return Err(PffbError::BadBlockLength {
                 kind,
@@ -295,7 +295,6 @@ pub fn decode_status(kind: PffbKind, st: &StatusProps) -> Result<IntervalSet, Pf
             });
         }
         let base = month.start();
-        let len = month.len_minutes();
         for chunk in bytes.chunks_exact(4) {
             let start = u16::from_le_bytes([chunk[0], chunk[1]]);
             let end = u16::from_le_bytes([chunk[2], chunk[3]]);
@@ -307,14 +306,9 @@ pub fn decode_status(kind: PffbKind, st: &StatusProps) -> Result<IntervalSet, Pf
                     end,
                 });
             }
-            if end as i64 > len {
-                return Err(PffbError::BlockPastMonthEnd {
-                    kind,
-                    month,
-                    end,
-                    len,
-                });
-            }
+            // An end past the month's length runs on into the next month: Zimbra writes an
+            // event from Nov 30 23:00 to Dec 1 01:00 as minutes 43140-43260 of November.
+            // A u16 reaches at most ~45 days past the 1st, so this stays bounded.
             if let Some(iv) = Interval::new(
                 base.plus_minutes(start as i64),
                 base.plus_minutes(end as i64),
@@ -521,7 +515,7 @@ mod tests {
             (
                 StatusProps {
                     months: Some(vec![32128]),
-                    blocks: Some(vec![vec![]]),
+                    blocks: Some(vec![vec![0, 0, 0x3C, 0]]),
                 },
                 "month of 1-12",
             ),
@@ -541,10 +535,17 @@ mod tests {
             ),
             (
                 StatusProps {
-                    months: Some(vec![32130]),
-                    blocks: Some(vec![vec![0, 0, 0xFF, 0xFF]]),
+                    months: Some(vec![32143]),
+                    blocks: Some(vec![vec![0, 0, 0x3C, 0]]),
                 },
-                "after the month",
+                "month of 1-12",
+            ),
+            (
+                StatusProps {
+                    months: Some(vec![32128, 32130]),
+                    blocks: Some(vec![vec![0, 0, 0x3C, 0], vec![]]),
+                },
+                "value 32128",
             ),
         ];
         for (st, needle) in cases {
@@ -555,6 +556,71 @@ mod tests {
         let e =
             PffbProps::from_lookup(|t| (t == tags::SCHEDULE_INFO_MONTHS_BUSY).then_some(&wrong));
         assert!(matches!(e, Err(PffbError::WrongType(..))));
+    }
+
+    /// Zimbra encodes an event from Nov 30 23:00 to Dec 1 01:00 UTC entirely in November:
+    /// minutes 43140-43260, past November's 43200. It runs on into December.
+    #[test]
+    fn a_block_past_its_month_end_runs_into_the_next_month() {
+        let nov_2008 = 2008 * 16 + 11;
+        let mut blob = 43140u16.to_le_bytes().to_vec();
+        blob.extend_from_slice(&43260u16.to_le_bytes());
+        let st = StatusProps {
+            months: Some(vec![nov_2008]),
+            blocks: Some(vec![blob]),
+        };
+        let set = decode_status(PffbKind::Busy, &st).unwrap();
+        assert_eq!(
+            set.as_slice(),
+            &[iv("2008-11-30T23:00:00Z", "2008-12-01T01:00:00Z")]
+        );
+        // The largest end a block can hold is still read, about 45 days on.
+        let st = StatusProps {
+            months: Some(vec![32130]),
+            blocks: Some(vec![vec![0, 0, 0xFF, 0xFF]]),
+        };
+        let set = decode_status(PffbKind::Busy, &st).unwrap();
+        assert_eq!(
+            set.as_slice()[0].end(),
+            at("2008-02-01T00:00:00Z").plus_minutes(65535)
+        );
+    }
+
+    /// Across a year end Zimbra lists month values 13-15 and 0 (year*16 + 13…) with empty
+    /// blobs: skipped. The same values with blocks in them are refused.
+    #[test]
+    fn invalid_months_with_empty_blocks_are_skipped() {
+        let st = StatusProps {
+            months: Some(vec![
+                2008 * 16 + 12,
+                2008 * 16 + 13,
+                2008 * 16 + 14,
+                2009 * 16,
+                2009 * 16 + 1,
+            ]),
+            blocks: Some(vec![
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![0x50, 0x0A, 0x8C, 0x0A],
+            ]),
+        };
+        let set = decode_status(PffbKind::Busy, &st).unwrap();
+        assert_eq!(
+            set.as_slice(),
+            &[iv("2009-01-02T20:00:00Z", "2009-01-02T21:00:00Z")]
+        );
+        let e = decode_status(
+            PffbKind::Tentative,
+            &StatusProps {
+                months: Some(vec![2008 * 16 + 13]),
+                blocks: Some(vec![vec![0x50, 0x0A, 0x8C, 0x0A]]),
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tentative") && e.contains("32141"), "{e}");
     }
 
     #[test]

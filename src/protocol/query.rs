@@ -199,12 +199,50 @@ pub fn parse_query(raw_query: &str, limits: &QueryLimits) -> Result<FreeBusyQuer
     Ok(q)
 }
 
-fn parse_query_time(name: &'static str, raw: &str) -> Result<Timestamp, QueryError> {
-    // An unencoded `+hh:mm` offset arrives as a space after form decoding.
-    let fixed = match raw.trim().rfind(' ') {
-        Some(i) if i > 10 => format!("{}+{}", &raw.trim()[..i], &raw.trim()[i + 1..]),
-        _ => raw.to_string(),
+/// A `start`/`end` value as real readers write it, made into one [`parse_time`] reads:
+///
+/// * a raw `+` arrives as a space after form decoding. A space after the time of day is an
+///   offset (`T09:00:00 01:00` was `T09:00:00+01:00`); a space right after the date is the
+///   date/time separator (`2008-08-04 09:00:00`, from `2008-08-04+09:00:00`);
+/// * hours, minutes and seconds without zero padding (`T9:00:00Z`, Microsoft's published
+///   sample code and the connectors that copied it) are padded.
+///
+/// `-00:00`, fractional seconds, `±hhmm`, no zone (UTC) and date-only values (midnight UTC)
+/// are read by [`parse_time`] itself.
+fn normalise_query_time(raw: &str) -> String {
+    let t = raw.trim();
+    let t = match t.rfind(' ') {
+        Some(i) if i > 10 => format!("{}+{}", &t[..i], &t[i + 1..]),
+        _ => t.to_string(),
     };
+    // The time of day starts after the date's separator; pad each 1-digit h/m/s field.
+    let Some(sep) = t
+        .char_indices()
+        .find(|&(_, c)| matches!(c, 'T' | 't' | ' '))
+        .map(|(i, _)| i)
+    else {
+        return t;
+    };
+    let (date, rest) = t.split_at(sep + 1);
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+        .unwrap_or(rest.len());
+    let (clock, zone) = rest.split_at(end);
+    let padded: Vec<String> = clock
+        .split(':')
+        .map(|f| {
+            if f.len() == 1 {
+                format!("0{f}")
+            } else {
+                f.to_string()
+            }
+        })
+        .collect();
+    format!("{date}{}{zone}", padded.join(":"))
+}
+
+fn parse_query_time(name: &'static str, raw: &str) -> Result<Timestamp, QueryError> {
+    let fixed = normalise_query_time(raw);
     let ts = parse_time(&fixed).map_err(|e| QueryError::BadTime {
         name,
         reason: e.to_string(),
@@ -301,6 +339,49 @@ mod tests {
         .unwrap();
         assert_eq!(q.start, parse_time("2008-08-04T12:00:00Z").unwrap());
         assert_eq!(q.end, parse_time("2008-08-04T13:00:00Z").unwrap());
+    }
+
+    /// Issue 10: the query as real readers send it.
+    #[test]
+    fn times_as_real_readers_write_them() {
+        let at = |s: &str| parse_time(s).unwrap();
+        let cases = [
+            // Microsoft's sample: hours without zero padding.
+            ("2008-08-04T9:00:00Z", at("2008-08-04T09:00:00Z")),
+            ("2008-08-04T9:5:7Z", at("2008-08-04T09:05:07Z")),
+            ("2008-08-04T9:00:00", at("2008-08-04T09:00:00Z")),
+            ("2008-08-04T9:00:00-00:00", at("2008-08-04T09:00:00Z")),
+            ("2008-08-04T09:00:00-00:00", at("2008-08-04T09:00:00Z")),
+            ("2008-08-04T09:00:00.000Z", at("2008-08-04T09:00:00Z")),
+            ("2008-08-04T09:00:00.5-07:00", at("2008-08-04T16:00:00.5Z")),
+            ("2008-08-04", at("2008-08-04T00:00:00Z")),
+            // A raw `+` decoded as space: after the time an offset, after the date the
+            // separator.
+            ("2008-08-04T9:00:00 01:00", at("2008-08-04T08:00:00Z")),
+            ("2008-08-04T09:00:00 0100", at("2008-08-04T08:00:00Z")),
+            ("2008-08-04 09:00:00", at("2008-08-04T09:00:00Z")),
+            ("2008-08-04 9:00:00 02:00", at("2008-08-04T07:00:00Z")),
+        ];
+        for (raw, want) in cases {
+            let got = parse_query_time("start", raw);
+            assert_eq!(got, Ok(want), "{raw}");
+        }
+        // Through form decoding, as the server gets them.
+        let q = parse_query(
+            "cmd=freebusy&start=2008-08-04T9:00:00Z&end=2008-08-04+10:30:00&u=a",
+            &QueryLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(q.start, at("2008-08-04T09:00:00Z"));
+        assert_eq!(q.end, at("2008-08-04T10:30:00Z"));
+        for bad in [
+            "2008-08-04T:00:00Z",
+            "2008-08-04T123:00:00Z",
+            "9:00",
+            "2008-13-04",
+        ] {
+            assert!(parse_query_time("start", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

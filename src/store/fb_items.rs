@@ -25,9 +25,12 @@ use super::{
     codec_abort, tx_result,
 };
 use crate::protocol::dav_xml::PatchOp;
-use crate::protocol::legacy_dn::{AdminGroup, DnError, Subject, fold_key};
+use crate::protocol::legacy_dn::{
+    AdminGroup, DnError, LegacyDn, Subject, fold_key, truncate_for_message,
+};
 use crate::protocol::mapi::{PropName, PropValue, tags};
 use crate::protocol::pffb::PffbError;
+use crate::protocol::query::UserAddress;
 
 /// Most messages one admin-group folder DELETE removes in its single transaction.
 pub const MAX_FOLDER_DELETE: usize = 50_000;
@@ -113,7 +116,118 @@ fn subject_of(props: &BTreeMap<PropName, PropValue>, leaf: &str) -> Result<Subje
     Subject::parse(&text)
 }
 
+/// The legacyDN a message in `folder` with this subject stands for: the folder's DN part
+/// and the subject's tail (`EX:/o=Org/ou=AG` + `USER-/CN=RECIPIENTS/CN=ALIAS`).
+fn dn_of_subject(folder: &AdminGroup, subject: &str) -> Option<LegacyDn> {
+    let ag = folder.as_str().get(3..)?;
+    let tail = subject
+        .get(..5)
+        .filter(|p| p.eq_ignore_ascii_case("USER-"))
+        .and_then(|_| subject.get(5..))?;
+    LegacyDn::parse(&format!("{ag}{tail}")).ok()
+}
+
+/// The legacyDN a stored message names as its owner: PidTagFreeBusyMessageEmailAddress,
+/// else the one its folder and subject stand for.
+fn message_owner_dn(folder: &AdminGroup, rec: &MessageRecord) -> Option<String> {
+    rec.props
+        .get(&PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS))
+        .and_then(PropValue::as_str)
+        .map(str::to_string)
+        .or_else(|| dn_of_subject(folder, &rec.subject).map(|d| d.as_str().to_string()))
+}
+
+/// The properties that say whose a message is: read by SEARCH, the browse pages and
+/// Outlook, so under the owner rule each must name the writer.
+fn names_owner(name: &PropName) -> Option<OwnerProp> {
+    let subject_ids = [tags::SUBJECT.id(), tags::NORMALIZED_SUBJECT.id()];
+    match name {
+        PropName::Mapi(t) if subject_ids.contains(&t.id()) => Some(OwnerProp::Subject),
+        PropName::Mapi(t) if t.id() == tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS.id() => {
+            Some(OwnerProp::LegacyDn)
+        }
+        n if *n == PropName::mapi_subject() => Some(OwnerProp::Subject),
+        _ => None,
+    }
+}
+
+enum OwnerProp {
+    Subject,
+    LegacyDn,
+}
+
 impl Store {
+    /// The owner rule beyond the subject key, for a writer who may write only `own`: every
+    /// property naming an owner (0x0037, 0x0E1D, `mapi/subject`, 0x6849, any string type)
+    /// names the writer, and the URL is not the canonical URL of another user's message (a
+    /// numbered duplicate `…CN=KBAKER-2.EML` is kbaker's only while no user or message
+    /// `kbaker-2` has it). `None`: allowed.
+    fn not_owned_by(
+        &self,
+        folder: &AdminGroup,
+        leaf: &str,
+        props: &BTreeMap<PropName, PropValue>,
+        own: &Subject,
+    ) -> Result<Option<FbRefusal>, StoreError> {
+        for (name, value) in props {
+            let Some(kind) = names_owner(name) else {
+                continue;
+            };
+            let text = value.as_str().unwrap_or_default();
+            let mine = match kind {
+                OwnerProp::Subject => fold_key(text) == own.key(),
+                OwnerProp::LegacyDn => LegacyDn::parse(text)
+                    .is_ok_and(|dn| dn.subject() == *own && dn.admin_group() == *folder),
+            };
+            if !mine {
+                return Ok(Some(FbRefusal::NotOwner(format!(
+                    "'{}' (set as property {name}; under the owner rule the subjects and 0x6849001F of a message name its writer)",
+                    truncate_for_message(text)
+                ))));
+            }
+        }
+        let stem = leaf
+            .len()
+            .checked_sub(4)
+            .filter(|&i| leaf.is_char_boundary(i) && leaf[i..].eq_ignore_ascii_case(".EML"))
+            .map_or(leaf, |i| &leaf[..i]);
+        if fold_key(stem) == own.key() {
+            return Ok(None);
+        }
+        let Ok(named) = Subject::parse(stem) else {
+            return Ok(None);
+        };
+        let user = match dn_of_subject(folder, named.as_str()) {
+            Some(dn) => self.find_user(&UserAddress::Ex(dn.as_str().to_string()))?,
+            None => None,
+        };
+        let message = !self.list_keys(&message_prefix(folder, &named)).is_empty();
+        if user.is_some_and(|u| u.legacy_dn.subject() != *own) || message {
+            return Ok(Some(FbRefusal::NotOwner(format!(
+                "{leaf} (the URL of {}'s message)",
+                named.as_str()
+            ))));
+        }
+        Ok(None)
+    }
+
+    /// The legacyDN a message names as its owner (0x6849001F, else the one its folder and
+    /// subject stand for) when that names nobody in the directory. Exchange stored such
+    /// messages and so does schedplus; the caller says so (a warning, a metric).
+    pub fn fb_owner_not_in_directory(
+        &self,
+        folder: &AdminGroup,
+        rec: &MessageRecord,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(dn) = message_owner_dn(folder, rec) else {
+            return Ok(None);
+        };
+        Ok(self
+            .find_user(&UserAddress::Ex(dn.trim().to_string()))?
+            .is_none()
+            .then_some(dn))
+    }
+
     /// Every message of `folder`, streamed.
     pub fn fb_messages(&self, folder: &AdminGroup) -> FbMessages {
         FbMessages {
@@ -183,13 +297,16 @@ impl Store {
                 subject.as_str().to_string(),
             )));
         }
-        // A new message must also sit at one of the writer's own URLs, so nobody takes
-        // the URL another user's publisher writes to.
-        if let (Some(own), None) = (only_subject, &existing) {
-            if !leaf_names(own, leaf) {
+        if let Some(own) = only_subject {
+            // A new message must also sit at one of the writer's own URLs, so nobody takes
+            // the URL another user's publisher writes to.
+            if existing.is_none() && !leaf_names(own, leaf) {
                 return Ok(FbPatchOutcome::Refused(FbRefusal::NotOwner(
                     leaf.to_string(),
                 )));
+            }
+            if let Some(refusal) = self.not_owned_by(folder, leaf, &props, own)? {
+                return Ok(FbPatchOutcome::Refused(refusal));
             }
         }
         if let Some((_, old)) = &existing {
@@ -536,6 +653,61 @@ mod tests {
             ),
             "a numbered duplicate of one's own is one's own"
         );
+        // A numbered duplicate that is the canonical URL of another subject's message is
+        // not one's own, even with one's own subject in it.
+        let other_subject = vec![PatchOp::Set(
+            PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
+            PropValue::String("USER-/CN=RECIPIENTS/CN=ALIAS-7".into()),
+        )];
+        assert!(matches!(
+            s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS-7.EML",
+                &other_subject,
+                None
+            )
+            .unwrap(),
+            FbPatchOutcome::Created(_)
+        ));
+        assert!(matches!(
+            s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS-7-1.EML",
+                &mine,
+                Some(&own)
+            )
+            .unwrap(),
+            FbPatchOutcome::Refused(FbRefusal::NotOwner(_))
+        ));
+        // Owner properties must name the writer: 0x6849 (any string type) and the subjects.
+        for (tag, value) in [
+            (0x6849_001F, "/o=Org/ou=AG/cn=Recipients/cn=other"),
+            (0x6849_001E, "/o=Org/ou=AG/cn=Recipients/cn=other"),
+            (0x6849_001F, "/o=Org/ou=Elsewhere/cn=Recipients/cn=alias"),
+            (0x0037_001F, "USER-/CN=RECIPIENTS/CN=OTHER"),
+        ] {
+            let ops = vec![PatchOp::Set(
+                PropName::Mapi(crate::protocol::mapi::PropTag(tag)),
+                PropValue::String(value.into()),
+            )];
+            assert!(
+                matches!(
+                    s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, Some(&own))
+                        .unwrap(),
+                    FbPatchOutcome::Refused(FbRefusal::NotOwner(_))
+                ),
+                "{tag:08x} {value}"
+            );
+        }
+        let ops = vec![PatchOp::Set(
+            PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS),
+            PropValue::String("/O=ORG/OU=AG/CN=RECIPIENTS/CN=ALIAS".into()),
+        )];
+        assert!(matches!(
+            s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, Some(&own))
+                .unwrap(),
+            FbPatchOutcome::Updated(_)
+        ));
         // Deleting: only one's own subject.
         let other = Subject::parse("USER-/CN=RECIPIENTS/CN=OTHER").unwrap();
         assert!(matches!(

@@ -321,6 +321,12 @@ fn facts(h: &mut Html, view: &MessageView<'_>, crumbs: &[Crumb]) {
         h.text(dn);
         h.raw("</code></dd>");
     }
+    if view.owner_name.is_none() {
+        // Exchange stored messages for people the directory does not list, and so does
+        // schedplus; the query answers no data for them, which this says up front.
+        row(h, "Owner");
+        h.raw("<strong class=\"not-in-directory\">not in the directory</strong>: the query answers 4 (no data) for this message until the directory lists its owner</dd>");
+    }
     row(h, "Subject");
     h.raw("<code>");
     h.text(view.subject);

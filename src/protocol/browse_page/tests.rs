@@ -381,6 +381,23 @@ fn today_and_weekends_are_marked() {
     assert!(!day_classes(&page, "2026-11-27").contains(" we"));
 }
 
+/// A message whose legacyDN names nobody in the directory says so; one whose owner is
+/// found does not.
+#[test]
+fn an_owner_not_in_the_directory_is_marked() {
+    let fb = FreeBusy::default();
+    let mut v = view(&fb, None);
+    assert!(!message_page(&v, &crumbs()).contains("not in the directory"));
+    v.owner_name = None;
+    v.owner_mail = None;
+    let page = message_page(&v, &crumbs());
+    assert!(
+        page.contains("<strong class=\"not-in-directory\">not in the directory</strong>"),
+        "{page}"
+    );
+    assert_balanced(&page);
+}
+
 #[test]
 fn no_range_and_no_blocks_still_make_a_page() {
     let fb = FreeBusy::default();

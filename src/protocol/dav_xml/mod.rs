@@ -24,7 +24,7 @@ mod writer;
 use crate::protocol::mapi::PropName;
 
 pub use propfind::{PropfindRequest, parse_propfind};
-pub use proppatch::{PatchOp, parse_proppatch};
+pub use proppatch::{PatchOp, is_propertyupdate, parse_proppatch};
 pub use search::{SearchRequest, SqlError, parse_search, parse_sql};
 pub use writer::{ResponseBuilder, error_body, multistatus_head, multistatus_tail};
 

@@ -3,8 +3,10 @@
 //! Exchange clients create a whole free/busy message in one PROPPATCH, `set` and `remove`
 //! blocks mixed, and expect them applied in document order (RFC 4918 §9.2), so the result
 //! is one flat list across blocks. Property values are read by [`read_value`]: typed by
-//! `b:dt` (either datatype namespace, any prefix), or kept as markup when they hold child
-//! elements, or else plain text.
+//! `b:dt` (either datatype namespace, any prefix), else for a MAPI proptag by its tag's type
+//! suffix (as Exchange did: `x68531003` is `mv.int`), else kept as markup when they hold
+//! child elements, or else plain text. Multi-value items are `v` elements under any prefix
+//! bound to `xml:` (`<c:v>`, `<X:v>`).
 
 use crate::protocol::mapi::{PropName, PropValue};
 
@@ -45,6 +47,12 @@ pub fn parse_proppatch(body: &[u8], limits: &XmlLimits) -> Result<Vec<PatchOp>, 
         ));
     }
     Ok(ops)
+}
+
+/// Is the body's root element `DAV:propertyupdate`? For a POST, which is a PROPPATCH only
+/// when it carries one.
+pub fn is_propertyupdate(body: &[u8], limits: &XmlLimits) -> bool {
+    SafeReader::new(body, limits).is_ok_and(|mut r| r.expect_root(DAV_NS, "propertyupdate").is_ok())
 }
 
 /// Inside `set` or `remove`: each `DAV:prop` lists properties.
@@ -96,6 +104,12 @@ pub(crate) fn read_value(
         .attr(DT_NS, "dt")
         .or_else(|| prop.attr(DT_NS_ALT, "dt"))
         .map(str::to_string);
+    // Without `b:dt`, a MAPI property's type is its tag's type suffix, as Exchange read it
+    // (evolution-exchange writes every month and block array untyped).
+    let implied = match (&dt, name) {
+        (None, PropName::Mapi(tag)) => dt_of_type(tag.prop_type()),
+        _ => None,
+    };
     let mut text = String::new();
     let mut items: Vec<String> = Vec::new();
     let mut item: Option<String> = None;
@@ -158,8 +172,9 @@ pub(crate) fn read_value(
             }
         }
     };
-    match dt {
-        Some(dt) => parse_typed(&dt, &text, &items).map_err(|reason| XmlError::BadValue {
+    let implied = implied.filter(|dt| !has_children || dt.starts_with("mv."));
+    match dt.as_deref().or(implied) {
+        Some(dt) => parse_typed(dt, &text, &items).map_err(|reason| XmlError::BadValue {
             prop: name.clone(),
             reason,
         }),
@@ -171,6 +186,25 @@ pub(crate) fn read_value(
         )?)),
         None => Ok(PropValue::String(text)),
     }
+}
+
+/// The `b:dt` name Exchange implied for an untyped value of a MAPI property of type `t`
+/// (PT_SHORT is read as `int`; the store has no 16-bit type). `None`: a type schedplus does
+/// not read, kept as sent.
+fn dt_of_type(t: u16) -> Option<&'static str> {
+    use crate::protocol::mapi::ptype::*;
+    Some(match t {
+        PT_SHORT | PT_LONG => "int",
+        PT_BOOLEAN => "boolean",
+        PT_I8 => "i8",
+        PT_SYSTIME => "dateTime.tz",
+        PT_STRING8 | PT_UNICODE => "string",
+        PT_BINARY => "bin.base64",
+        PT_MV_LONG => "mv.int",
+        PT_MV_BINARY => "mv.bin.base64",
+        PT_MV_STRING8 | PT_MV_UNICODE => "mv.string",
+        _ => return None,
+    })
 }
 
 /// The value's markup exactly as sent, with the needed namespace declarations inserted

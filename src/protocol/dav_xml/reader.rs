@@ -12,6 +12,10 @@
 //! * truncated documents, text or a second element after the root, and characters XML 1.0
 //!   does not allow are errors.
 //!
+//! One leniency: an element named `0xHHHHHHHH` (not an XML name) in the MAPI proptag
+//! namespace, as pre-2020 Zimbra names every property, is read as `xHHHHHHHH`. quick-xml
+//! reads such a tag as it reads any other; only [`check_qname`] would refuse it.
+//!
 //! Empty elements are reported as a `Start` immediately followed by an `End`, so the parsers
 //! have one shape to handle. Each `Start` carries byte offsets into the input so a property
 //! value made of markup can be sliced out verbatim (see `proppatch`).
@@ -20,6 +24,7 @@ use quick_xml::name::{PrefixDeclaration, QName, ResolveResult};
 use quick_xml::{NsReader, XmlVersion};
 
 use super::{XmlError, XmlLimits};
+use crate::protocol::mapi::PROPTAG_NS;
 
 /// The namespace bound to the reserved `xmlns` prefix; no element may live in it.
 const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
@@ -291,7 +296,13 @@ impl<'i> SafeReader<'i> {
         let at = tag_start as u64;
         let qname = start.name();
         let resolver = self.ns.resolver();
-        check_qname(qname.0).map_err(|why| self.malformed(why, at))?;
+        // `<b:0x68470003>` is not an XML name, but pre-2020 Zimbra names every MAPI
+        // property so and Exchange took it: such a name is let through here and, once its
+        // namespace is known to be the proptag one, read as `x68470003` (below).
+        let proptag_spelling = check_qname(qname.0).is_err() && is_0x_proptag_qname(qname.0);
+        if !proptag_spelling {
+            check_qname(qname.0).map_err(|why| self.malformed(why, at))?;
+        }
         // Attributes first: a bad namespace declaration is the better explanation for a
         // name that then fails to resolve.
         let mut raw_attrs = Vec::new();
@@ -328,6 +339,22 @@ impl<'i> SafeReader<'i> {
         }
         let (res, local) = resolver.resolve_element(qname);
         let ns = resolved(res)?;
+        let local = local.into_inner();
+        let local = if proptag_spelling {
+            if !ns.eq_ignore_ascii_case(PROPTAG_NS) {
+                return Err(self.malformed(
+                    format!(
+                        "'{}' is not a valid XML name (a 0x… name is only read in the namespace {PROPTAG_NS})",
+                        qname.0
+                    ),
+                    at,
+                ));
+            }
+            // Drop the `0`: `0x68470003` → `x68470003`, the name Exchange writes.
+            local[1..].to_string()
+        } else {
+            local.to_string()
+        };
         if ns == XMLNS_NS {
             return Err(self.malformed("an element in the xmlns namespace", at));
         }
@@ -353,7 +380,7 @@ impl<'i> SafeReader<'i> {
         }
         Ok(Element {
             ns,
-            local: local.into_inner().to_string(),
+            local,
             attrs,
             tag_start,
             name_end: tag_start + 1 + qname.0.len(),
@@ -450,6 +477,19 @@ fn check_qname(q: &str) -> Result<(), String> {
     } else {
         Err(format!("'{q}' is not a valid XML name"))
     }
+}
+
+/// `0xHHHHHHHH` or `p:0xHHHHHHHH` (any case, `p` an NCName): a MAPI proptag written as
+/// pre-2020 Zimbra writes it, with a leading digit no XML name may have.
+fn is_0x_proptag_qname(q: &str) -> bool {
+    let (prefix, local) = match q.split_once(':') {
+        Some((p, l)) => (Some(p), l),
+        None => (None, q),
+    };
+    prefix.is_none_or(is_ncname)
+        && local.len() == 10
+        && (local.starts_with("0x") || local.starts_with("0X"))
+        && local[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// XML 1.0 (5th edition) `NameStartChar` without `:`.

@@ -712,7 +712,8 @@ fn multistatus_is_written_exchange_style() {
     let doc = document(&[r, gone, empty]);
     let text = String::from_utf8(doc.clone()).unwrap();
     let expected = concat!(
-        "<a:response><a:href>http://h/public/a&amp;b.EML</a:href><a:propstat><a:prop>",
+        "<a:response><a:href>http://h/public/a&amp;b.EML</a:href><a:propstat>",
+        "<a:status>HTTP/1.1 200 OK</a:status><a:prop>",
         "<d:x68470003 b:dt=\"int\">214104960</d:x68470003>",
         "<d:x6846000b b:dt=\"boolean\">1</d:x6846000b>",
         "<d:x68501102 b:dt=\"mv.bin.base64\"><c:v>UAqMCg==</c:v><c:v/></d:x68501102>",
@@ -720,11 +721,11 @@ fn multistatus_is_written_exchange_style() {
         "<e:subject>USER-/CN=&lt;X&gt;</e:subject>",
         "<nonamespace xmlns=\"\">v</nonamespace>",
         "<g:valnspace xmlns:g=\"http://example.com/neon/litmus/\"><foo xmlns='http://bar'/></g:valnspace>",
-        "</a:prop><a:status>HTTP/1.1 200 OK</a:status></a:propstat>",
-        "<a:propstat><a:prop><g:foo xmlns:g=\"http://example.com/neon/litmus/\"/></a:prop>",
-        "<a:status>HTTP/1.1 404 Not Found</a:status></a:propstat></a:response>",
+        "</a:prop></a:propstat>",
+        "<a:propstat><a:status>HTTP/1.1 404 Not Found</a:status>",
+        "<a:prop><g:foo xmlns:g=\"http://example.com/neon/litmus/\"/></a:prop></a:propstat></a:response>",
         "<a:response><a:href>/public/gone</a:href><a:status>HTTP/1.1 404 Not Found</a:status></a:response>",
-        "<a:response><a:href>/public/empty</a:href><a:propstat><a:prop/><a:status>HTTP/1.1 200 OK</a:status></a:propstat></a:response>",
+        "<a:response><a:href>/public/empty</a:href><a:propstat><a:status>HTTP/1.1 200 OK</a:status><a:prop/></a:propstat></a:response>",
     );
     assert!(text.contains(expected), "{text}");
     assert!(text.starts_with(
@@ -755,9 +756,9 @@ fn propnames_and_statuses_without_values() {
     let doc = document(&[r]);
     assert_namespace_well_formed(&doc);
     let text = String::from_utf8(doc).unwrap();
-    assert!(text.contains("<a:displayname/><g:n xmlns:g=\"urn:q&quot;&amp;&lt;\"/></a:prop><a:status>HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains("<a:status>HTTP/1.1 200 OK</a:status><a:prop><a:displayname/><g:n xmlns:g=\"urn:q&quot;&amp;&lt;\"/></a:prop>"), "{text}");
     assert!(
-        text.contains("<d:x0037001f/></a:prop><a:status>HTTP/1.1 403 Forbidden"),
+        text.contains("<a:status>HTTP/1.1 403 Forbidden</a:status><a:prop><d:x0037001f/></a:prop>"),
         "{text}"
     );
     assert!(text.contains("HTTP/1.1 424 Failed Dependency"), "{text}");
@@ -911,4 +912,130 @@ proptest! {
         let sql = String::from_utf8(mutate(base, &edits)).unwrap_or_default();
         let _ = parse_sql(&sql);
     }
+}
+
+// ---------------------------------------------------------------- real publishers (issue 10)
+
+/// Pre-2020 Zimbra names every property `0xHHHHTTTT`, not an XML name; any case, any prefix
+/// bound to the proptag namespace, in PROPPATCH, PROPFIND and SEARCH bodies.
+#[test]
+fn zero_x_proptag_names_are_read_as_x_names() {
+    let body = br#"<?xml version="1.0"?>
+<D:propertyupdate xmlns:D="DAV:" xmlns:b="http://schemas.microsoft.com/mapi/proptag/">
+<D:set><D:prop><b:0x68470003>0x0d59d8c0</b:0x68470003><b:0X6849001f>/o=Z/ou=AG/cn=Recipients/cn=u</b:0X6849001f>
+<x68480003 xmlns="http://schemas.microsoft.com/mapi/proptag/">0x0d5a2d20</x68480003></D:prop></D:set>
+<D:remove><D:prop><b:0x684F1003/></D:prop></D:remove></D:propertyupdate>"#;
+    assert_eq!(
+        parse_proppatch(body, &lim()).unwrap(),
+        vec![
+            PatchOp::Set(
+                PropName::Mapi(tags::FREEBUSY_PUBLISH_START),
+                PropValue::Int(0x0d59_d8c0)
+            ),
+            PatchOp::Set(
+                PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS),
+                PropValue::String("/o=Z/ou=AG/cn=Recipients/cn=u".into())
+            ),
+            PatchOp::Set(
+                PropName::Mapi(tags::FREEBUSY_PUBLISH_END),
+                PropValue::Int(0x0d5a_2d20)
+            ),
+            PatchOp::Remove(PropName::Mapi(tags::SCHEDULE_INFO_MONTHS_MERGED)),
+        ]
+    );
+    let propfind = br#"<D:propfind xmlns:D="DAV:" xmlns:m="http://schemas.microsoft.com/mapi/proptag/"><D:prop><m:0x68501102/><m:0x6849001F></m:0x6849001F></D:prop></D:propfind>"#;
+    assert_eq!(
+        parse_propfind(propfind, &lim()).unwrap(),
+        PropfindRequest::Prop(vec![
+            PropName::Mapi(tags::SCHEDULE_INFO_FREEBUSY_MERGED),
+            PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS),
+        ])
+    );
+    let search = br#"<D:searchrequest xmlns:D="DAV:" xmlns:m="http://schemas.microsoft.com/mapi/proptag/"><m:0x68470003/><D:sql>SELECT "http://schemas.microsoft.com/mapi/proptag/0x68501102" FROM "/public/x/" WHERE "http://schemas.microsoft.com/mapi/proptag/0x6849001F" = '/o=Z'</D:sql></D:searchrequest>"#;
+    let s = parse_search(search, &lim()).unwrap();
+    assert_eq!(
+        s.select,
+        vec![PropName::Mapi(tags::SCHEDULE_INFO_FREEBUSY_MERGED)]
+    );
+    assert_eq!(
+        s.conditions,
+        vec![(
+            PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS),
+            "/o=Z".into()
+        )]
+    );
+}
+
+/// Outside the proptag namespace (or not 8 hex digits) a name starting with a digit is
+/// still not XML, and says so.
+#[test]
+fn zero_x_names_elsewhere_are_still_malformed() {
+    for body in [
+        &br#"<D:propertyupdate xmlns:D="DAV:" xmlns:o="urn:other:"><D:set><D:prop><o:0x68470003>1</o:0x68470003></D:prop></D:set></D:propertyupdate>"#[..],
+        br#"<D:propertyupdate xmlns:D="DAV:" xmlns:b="http://schemas.microsoft.com/mapi/proptag/"><D:set><D:prop><b:0x6847000>1</b:0x6847000></D:prop></D:set></D:propertyupdate>"#,
+        br#"<D:propertyupdate xmlns:D="DAV:" xmlns:b="http://schemas.microsoft.com/mapi/proptag/"><D:set><D:prop><b:0x6847000z>1</b:0x6847000z></D:prop></D:set></D:propertyupdate>"#,
+    ] {
+        let e = parse_proppatch(body, &lim()).unwrap_err();
+        assert!(
+            matches!(&e, XmlError::Malformed(m, _) if m.contains("not a valid XML name")),
+            "{e}"
+        );
+    }
+}
+
+/// Values without `b:dt` take their type from the tag's suffix, as Exchange did;
+/// multi-value items under any prefix bound to `xml:`.
+#[test]
+fn untyped_values_are_typed_by_the_tag_suffix() {
+    let body = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:X="xml:" xmlns:m="http://schemas.microsoft.com/mapi/proptag/"><D:set><D:prop>
+<m:x68410002>7</m:x68410002>
+<m:x68410003>0</m:x68410003>
+<m:x6846000B>1</m:x6846000B>
+<m:x10f20014>0x10</m:x10f20014>
+<m:x68680040>2008-11-05T10:00:00.000Z</m:x68680040>
+<m:x0070001E>ascii</m:x0070001E>
+<m:x0037001F>USER-/CN=RECIPIENTS/CN=U</m:x0037001F>
+<m:x0ff90102>UAqMCg==</m:x0ff90102>
+<m:x68531003><X:v>32130</X:v><X:v>0x7d83</X:v></m:x68531003>
+<m:x68541102><X:v>UAqMCg==</X:v><X:v></X:v></m:x68541102>
+<m:x6855101E><X:v>a</X:v><X:v>b</X:v></m:x6855101E>
+<m:x6856101F><c:v xmlns:c="xml:">c</c:v></m:x6856101F>
+<m:x66a1abcd>kept</m:x66a1abcd>
+</D:prop></D:set></D:propertyupdate>"#;
+    let ops = parse_proppatch(body, &lim()).unwrap();
+    let values: Vec<PropValue> = ops
+        .into_iter()
+        .map(|op| match op {
+            PatchOp::Set(_, v) => v,
+            PatchOp::Remove(n) => panic!("unexpected remove of {n}"),
+        })
+        .collect();
+    let time = parse_typed_for_test("dateTime.tz", "2008-11-05T10:00:00Z");
+    assert_eq!(
+        values,
+        vec![
+            PropValue::Int(7),
+            PropValue::Int(0),
+            PropValue::Bool(true),
+            PropValue::I8(16),
+            time,
+            PropValue::String("ascii".into()),
+            PropValue::String("USER-/CN=RECIPIENTS/CN=U".into()),
+            PropValue::Binary(vec![0x50, 0x0A, 0x8C, 0x0A]),
+            PropValue::MvInt(vec![32130, 32131]),
+            PropValue::MvBinary(vec![vec![0x50, 0x0A, 0x8C, 0x0A], vec![]]),
+            PropValue::MvString(vec!["a".into(), "b".into()]),
+            PropValue::MvString(vec!["c".into()]),
+            PropValue::String("kept".into()),
+        ]
+    );
+    // An untyped value that does not fit its tag's type is refused, naming the property.
+    let bad = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:m="http://schemas.microsoft.com/mapi/proptag/"><D:set><D:prop><m:0x68470003>next week</m:0x68470003></D:prop></D:set></D:propertyupdate>"#;
+    let e = parse_proppatch(bad, &lim()).unwrap_err();
+    assert_eq!(e.status_hint(), 422);
+    assert!(e.to_string().contains("x68470003"), "{e}");
+}
+
+fn parse_typed_for_test(dt: &str, text: &str) -> PropValue {
+    values::parse_typed(dt, text, &[]).unwrap()
 }

@@ -7,7 +7,8 @@
 //!
 //! Output follows Exchange exactly: booleans as `0`/`1`, `dateTime.tz` always with three
 //! fractional digits and `Z`, base64 without line breaks, empty multi-value items as `<c:v/>`.
-//! Input is lenient where clients differ: `int` may carry a sign and surrounding whitespace,
+//! Input is lenient where clients differ: `int` may carry a sign and surrounding whitespace
+//! or be hex (`0x0d59d8c0`, Zimbra's publish range),
 //! booleans may be `true`/`false`, times may lack a fraction or a zone (UTC then), base64 may
 //! be wrapped, and type names match case-insensitively.
 
@@ -79,14 +80,30 @@ fn trim_xml(s: &str) -> &str {
     s.trim_matches(is_xml_space)
 }
 
+/// `0x`/`0X` and 1..=`max_digits` hex digits: the bits of the value (Zimbra writes its
+/// publish range as `0x0d59d8c0`), so `0xFFFFFFFF` is -1 as an `int`.
+fn parse_hex(t: &str, max_digits: usize) -> Option<u64> {
+    let hex = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))?;
+    if hex.is_empty() || hex.len() > max_digits || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
+
 fn parse_int(s: &str) -> Result<i32, String> {
     let t = trim_xml(s);
+    if let Some(bits) = parse_hex(t, 8) {
+        return Ok(bits as u32 as i32);
+    }
     t.parse::<i32>()
         .map_err(|_| format!("'{t}' is not a 32-bit integer"))
 }
 
 fn parse_i8(s: &str) -> Result<i64, String> {
     let t = trim_xml(s);
+    if let Some(bits) = parse_hex(t, 16) {
+        return Ok(bits as i64);
+    }
     t.parse::<i64>()
         .map_err(|_| format!("'{t}' is not a 64-bit integer"))
 }
@@ -246,6 +263,22 @@ mod tests {
         assert_eq!(parse_typed("int", " +42\n", &[]), Ok(PropValue::Int(42)));
         assert_eq!(parse_typed("INT", "-7", &[]), Ok(PropValue::Int(-7)));
         assert!(parse_typed("int", "2147483648", &[]).is_err());
+        // Zimbra's hex publish range; hex is the value's bits.
+        assert_eq!(
+            parse_typed("int", "0x0d59d8c0", &[]),
+            Ok(PropValue::Int(0x0d59_d8c0))
+        );
+        assert_eq!(
+            parse_typed("int", "0XFFFFFFFF", &[]),
+            Ok(PropValue::Int(-1))
+        );
+        assert!(parse_typed("int", "0x123456789", &[]).is_err());
+        assert!(parse_typed("int", "0x", &[]).is_err());
+        assert_eq!(parse_typed("i8", " 0x10 ", &[]), Ok(PropValue::I8(16)));
+        assert_eq!(
+            parse_typed("mv.int", "", &["0x7d82".into(), "32131".into()]),
+            Ok(PropValue::MvInt(vec![32130, 32131]))
+        );
         assert!(parse_typed("int", "", &[]).is_err());
         assert_eq!(
             parse_typed("boolean", "true", &[]),

@@ -1,5 +1,8 @@
 //! Multistatus bodies, written the way Exchange 2003 writes them and streamable.
 //!
+//! Inside each `propstat` the `status` comes before the `prop`, Exchange 2003's order: RFC
+//! 4918 allows either, and evolution-exchange reads only propstats that start with status.
+//!
 //! A body is [`multistatus_head`], then one [`ResponseBuilder::write`] per resource, then
 //! [`multistatus_tail`]; nothing is buffered across responses, so a folder of 100,000 items
 //! streams in constant memory. The root binds the prefixes Exchange clients see: `a` = DAV:,
@@ -124,16 +127,18 @@ impl ResponseBuilder {
             write_status(out, code);
         } else if self.groups.is_empty() {
             // A response must hold a propstat or a status (RFC 4918 §14.24).
-            out.extend_from_slice(b"<a:propstat><a:prop/>");
+            out.extend_from_slice(b"<a:propstat>");
             write_status(out, 200);
-            out.extend_from_slice(b"</a:propstat>");
+            out.extend_from_slice(b"<a:prop/></a:propstat>");
         } else {
             for (code, props) in &self.groups {
-                out.extend_from_slice(b"<a:propstat><a:prop>");
-                out.extend_from_slice(props);
-                out.extend_from_slice(b"</a:prop>");
+                // Exchange 2003 wrote `status` first; evolution-exchange skips a propstat
+                // whose first child is anything else (RFC 4918 leaves the order free).
+                out.extend_from_slice(b"<a:propstat>");
                 write_status(out, *code);
-                out.extend_from_slice(b"</a:propstat>");
+                out.extend_from_slice(b"<a:prop>");
+                out.extend_from_slice(props);
+                out.extend_from_slice(b"</a:prop></a:propstat>");
             }
         }
         out.extend_from_slice(b"</a:response>");

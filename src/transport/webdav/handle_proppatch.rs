@@ -4,11 +4,18 @@
 //!
 //! On a free/busy message URL that does not exist yet, PROPPATCH creates the message, the
 //! way Google Calendar Connector publishes (one request per user). The store decodes the
-//! result before writing it, so the `?Cmd=freebusy` answer reflects it at once, and a set
-//! that would leave the message undecodable is refused with 409 on the month/block
-//! properties it touched, naming the reason in `responsedescription`.
+//! result before writing it, so the `?Cmd=freebusy` answer reflects it at once. A free/busy
+//! write that cannot be taken (undecodable, a changed or bad subject, a protected property)
+//! is answered with its own status, 409 or 403, and a sentence naming the properties, not
+//! inside a 207: Zimbra and other publishers count any 207 as success and never retry.
+//! The ordinary area keeps RFC 4918's per-property 207 (litmus checks it).
+//!
+//! `POST` with a `propertyupdate` body to a free/busy item URL is the same request ([`post`]:
+//! Zimbra builds since 2019 send it). A stored message whose owner is nobody in the
+//! directory is kept, as Exchange kept it, and counted and logged once per legacyDN.
 
 use std::collections::HashSet;
+use std::sync::Mutex;
 
 use warp::http::{Method, StatusCode};
 
@@ -16,9 +23,9 @@ use super::path::{fb_item_href, ordinary_href};
 use super::props::is_protected;
 use super::{DavError, Found, MULTISTATUS_TYPE, Resource, brief, locate, pf_result, xml_body};
 use crate::auth::FbAccess;
-use crate::protocol::dav_xml::values::escape_text;
 use crate::protocol::dav_xml::{
-    PatchOp, ResponseBuilder, multistatus_head, multistatus_tail, parse_proppatch,
+    PatchOp, ResponseBuilder, is_propertyupdate, multistatus_head, multistatus_tail,
+    parse_proppatch,
 };
 use crate::protocol::mapi::{PropName, tags};
 use crate::protocol::pffb::PffbKind;
@@ -37,6 +44,44 @@ pub async fn proppatch(
     target: &Resource,
 ) -> Result<Response, DavError> {
     let found = locate(state, target).await?;
+    let body = xml_body(state, &mut req).await?;
+    apply(state, req, found, body).await
+}
+
+/// `POST` with a `propertyupdate` body to a free/busy item URL: a PROPPATCH, as Zimbra's
+/// builds since 2019 send it. Any other POST body is the 405 it always was.
+pub async fn post(
+    state: &AppState,
+    mut req: Request,
+    target: &Resource,
+) -> Result<Response, DavError> {
+    state.auth().writer(&req.principal)?;
+    let found = locate(state, target).await?;
+    let fb_item = matches!(
+        found,
+        Found::FbItem(..) | Found::Missing(Resource::FbItem(..))
+    );
+    if !fb_item {
+        return Err(DavError::not_allowed(&req.method, &found));
+    }
+    let body = xml_body(state, &mut req).await?;
+    if !is_propertyupdate(&body, &state.limits().xml) {
+        return Err(DavError::not_allowed(&req.method, &found));
+    }
+    let r = apply(state, req, found, body).await;
+    // The dispatcher counts PROPPATCH writes; this one came as POST.
+    if r.as_ref().is_ok_and(|r| r.status().is_success()) {
+        crate::metrics::write("PROPPATCH");
+    }
+    r
+}
+
+async fn apply(
+    state: &AppState,
+    req: Request,
+    found: Found,
+    body: bytes::Bytes,
+) -> Result<Response, DavError> {
     let href = match &found {
         Found::Node(n) => ordinary_href(&n.path, n.is_folder()),
         Found::FbItem(folder, rec) => fb_item_href(folder, &rec.leaf),
@@ -49,12 +94,18 @@ pub async fn proppatch(
             ));
         }
     };
-    let body = xml_body(state, &mut req).await?;
     let ops = parse_proppatch(&body, &state.limits().xml)?;
     let brief = brief(&req);
 
+    let fb_item = !matches!(found, Found::Node(_));
     if ops.iter().any(|op| is_protected(op_name(op))) {
-        return Ok(failed(&href, &ops, is_protected, 403, None));
+        if fb_item {
+            return Err(DavError::forbidden(format!(
+                "nothing was stored: {} cannot be set or removed (the server computes it)",
+                names(&ops, is_protected)
+            )));
+        }
+        return Ok(failed(&href, &ops, is_protected, 403));
     }
     match found {
         Found::Node(n) => {
@@ -71,19 +122,11 @@ pub async fn proppatch(
                 .auth()
                 .fb_message(&req.principal, &folder, Some(&rec.subject))?;
             let leaf = rec.leaf.clone();
-            if let Some(refused) =
-                fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?
-            {
-                return Ok(refused);
-            }
+            fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?;
         }
         Found::Missing(Resource::FbItem(folder, leaf)) => {
             let access = state.auth().fb_message(&req.principal, &folder, None)?;
-            if let Some(refused) =
-                fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?
-            {
-                return Ok(refused);
-            }
+            fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?;
         }
         _ => unreachable!("filtered above"),
     }
@@ -99,10 +142,12 @@ pub async fn proppatch(
             rb.prop_name_only(op_name(op));
         }
     }
-    Ok(answer(&rb, None))
+    Ok(answer(&rb))
 }
 
-/// Run the free/busy PROPPATCH; `Ok(Some(response))` is a refusal already answered.
+/// Run the free/busy PROPPATCH. A refusal is the request's own status (409, 403), never a
+/// 207: publishers such as Zimbra count any 207 as success and never retry, so a refusal
+/// inside one would lose the user's free/busy without anyone seeing it.
 async fn fb_patch(
     state: &AppState,
     principal: &crate::auth::Principal,
@@ -111,17 +156,29 @@ async fn fb_patch(
     leaf: String,
     href: &str,
     ops: &[PatchOp],
-) -> Result<Option<Response>, DavError> {
+) -> Result<(), DavError> {
     let patch = ops.to_vec();
     let only = match access {
         FbAccess::Any => None,
         FbAccess::Own(subject) => Some(subject),
     };
-    let outcome = state
-        .blocking(move |st| st.store().fb_patch(&folder, &leaf, &patch, only.as_ref()))
+    let (outcome, unknown_owner) = state
+        .blocking(move |st| {
+            let outcome = st.store().fb_patch(&folder, &leaf, &patch, only.as_ref())?;
+            let unknown = match &outcome {
+                FbPatchOutcome::Created(rec) | FbPatchOutcome::Updated(rec) => {
+                    st.store().fb_owner_not_in_directory(&folder, rec)?
+                }
+                FbPatchOutcome::Refused(_) => None,
+            };
+            Ok::<_, crate::store::StoreError>((outcome, unknown))
+        })
         .await??;
+    if let Some(dn) = unknown_owner {
+        note_unknown_owner(&dn, href);
+    }
     let refusal = match outcome {
-        FbPatchOutcome::Created(_) | FbPatchOutcome::Updated(_) => return Ok(None),
+        FbPatchOutcome::Created(_) | FbPatchOutcome::Updated(_) => return Ok(()),
         FbPatchOutcome::Refused(FbRefusal::NotOwner(subject)) => {
             return Err(state.auth().not_own_subject(principal, &subject).into());
         }
@@ -137,24 +194,63 @@ async fn fb_patch(
         },
     };
     // When no property of the request is to blame (the URL's leaf gave the bad subject),
-    // every property fails with the refusal's status.
-    let any = ops.iter().any(|op| blamed(op_name(op)));
-    let reason = refusal.to_string();
-    let resp = if any {
-        failed(href, ops, blamed, 409, Some(&reason))
+    // the sentence names none.
+    let blamed = names(ops, blamed);
+    let by = if blamed.is_empty() {
+        String::new()
     } else {
-        failed(href, ops, |_| true, 409, Some(&reason))
+        format!(" (refused: {blamed})")
     };
-    Ok(Some(resp))
+    Err(DavError::conflict(format!(
+        "nothing was stored at {href}: {refusal}{by}"
+    )))
 }
 
-/// The 207 of a failed PROPPATCH: `status` for the blamed properties, 424 for the rest.
+/// The request's properties that `pick` selects, once each, for a sentence.
+fn names(ops: &[PatchOp], pick: impl Fn(&PropName) -> bool) -> String {
+    let mut seen = HashSet::new();
+    ops.iter()
+        .map(op_name)
+        .filter(|n| pick(n) && seen.insert(*n))
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// legacyDNs already warned about, so a publisher that rewrites its message every few
+/// minutes logs one warning, not one per write. Bounded: when full it starts over.
+static WARNED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+const MAX_WARNED: usize = 4096;
+
+/// A message stored whose owner is nobody in the directory (Exchange stored these too):
+/// counted every time, logged once per legacyDN.
+fn note_unknown_owner(dn: &str, href: &str) {
+    crate::metrics::unknown_owner_stored();
+    let first = {
+        // A poisoned lock only means another thread panicked mid-insert; the set is fine.
+        let mut guard = WARNED.lock().unwrap_or_else(|p| p.into_inner());
+        let set = guard.get_or_insert_with(HashSet::new);
+        if set.len() >= MAX_WARNED {
+            set.clear();
+        }
+        set.insert(crate::protocol::legacy_dn::fold_key(dn))
+    };
+    if first {
+        tracing::warn!(
+            legacy_dn = %dn,
+            href = %href,
+            "stored a free/busy message whose legacyDN {dn} names nobody in the directory; the query answers no data for it until the directory lists that user"
+        );
+    }
+}
+
+/// The 207 of a failed PROPPATCH in the ordinary area: `status` for the blamed
+/// properties, 424 for the rest (RFC 4918 §9.2.1).
 fn failed(
     href: &str,
     ops: &[PatchOp],
     blamed: impl Fn(&PropName) -> bool,
     status: u16,
-    reason: Option<&str>,
 ) -> Response {
     let mut rb = ResponseBuilder::new(href);
     let mut seen = HashSet::new();
@@ -164,23 +260,12 @@ fn failed(
             rb.prop_status(n, if blamed(n) { status } else { 424 });
         }
     }
-    answer(&rb, reason)
+    answer(&rb)
 }
 
-fn answer(rb: &ResponseBuilder, reason: Option<&str>) -> Response {
+fn answer(rb: &ResponseBuilder) -> Response {
     let mut out = multistatus_head().as_bytes().to_vec();
     rb.write(&mut out);
-    if let Some(reason) = reason {
-        // RFC 4918 §14.24: responsedescription closes a response.
-        const END: &[u8] = b"</a:response>";
-        if out.ends_with(END) {
-            out.truncate(out.len() - END.len());
-            out.extend_from_slice(b"<a:responsedescription>");
-            escape_text(&mut out, reason);
-            out.extend_from_slice(b"</a:responsedescription>");
-            out.extend_from_slice(END);
-        }
-    }
     out.extend_from_slice(multistatus_tail().as_bytes());
     bytes_response(StatusCode::MULTI_STATUS, MULTISTATUS_TYPE, out)
 }

@@ -222,14 +222,14 @@ impl Found {
         match self {
             Found::Root | Found::NonIpm | Found::FbRoot => "OPTIONS, GET, HEAD, PROPFIND, SEARCH",
             Found::FbFolder(_) => "OPTIONS, GET, HEAD, PROPFIND, SEARCH, DELETE",
-            Found::FbItem(..) => "OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, DELETE",
+            Found::FbItem(..) => "OPTIONS, GET, HEAD, POST, PROPFIND, PROPPATCH, DELETE",
             Found::Node(n) if n.is_folder() => {
                 "OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, SEARCH, DELETE, COPY, MOVE"
             }
             Found::Node(_) => "OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, PUT, DELETE, COPY, MOVE",
             Found::Missing(Resource::Ordinary(_)) => "OPTIONS, PUT, MKCOL",
             Found::Missing(Resource::FbFolder(_)) => "OPTIONS, MKCOL",
-            Found::Missing(Resource::FbItem(..)) => "OPTIONS, PROPPATCH",
+            Found::Missing(Resource::FbItem(..)) => "OPTIONS, POST, PROPPATCH",
             Found::Missing(_) => "OPTIONS",
         }
     }
@@ -332,6 +332,9 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
         "DELETE" => handle_delete::delete(state, &req.principal, &target).await,
         "MKCOL" => handle_mkcol::mkcol(state, req, &target).await,
         "COPY" | "MOVE" => handle_copymove::copy_move(state, req, &target).await,
+        "POST" if matches!(target, Resource::FbItem(..)) => {
+            handle_proppatch::post(state, req, &target).await
+        }
         // Methods HTTP defines that no resource here takes.
         "POST" | "PATCH" => {
             let found = locate(state, &target).await?;
