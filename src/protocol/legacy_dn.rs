@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 /// Longest DN accepted; real ones are well under 300 characters.
 pub const MAX_DN_LEN: usize = 1024;
 
-/// Longest subject accepted: room for the subject of the longest DN, `USER-` plus its tail
-/// upper-cased, which can triple a character's UTF-8 length ('ΐ' → "Ϊ́").
+/// Longest subject accepted: room for the subject of the longest DN as a client may write
+/// it, `USER-` plus its tail upper-cased by Unicode rules, which can triple a character's
+/// UTF-8 length ('ΐ' → "Ϊ́"). schedplus itself upper-cases ASCII only.
 pub const MAX_SUBJECT_LEN: usize = "USER-".len() + 3 * MAX_DN_LEN;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
