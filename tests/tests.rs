@@ -6,6 +6,7 @@ mod common;
 
 mod admin_cli;
 mod auth;
+mod clients;
 mod config;
 mod crash;
 mod docs;
