@@ -53,6 +53,41 @@ impl Default for ExpandOptions {
 pub struct Calendar {
     content: event::Content,
     zones: Vec<tz::Zone>,
+    leniencies: Vec<Leniency>,
+}
+
+/// An RFC 5545 violation that real exporters write, read as the writer meant. Never a
+/// silent change: every one is reported to whoever stored the calendar (the `PUT` answer,
+/// `calendar import`'s output, the log) and counted (`docs/behaviour.md`, "Calendar
+/// leniencies", lists them with their reasons).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leniency {
+    /// The physical line (first line of the unfolded content line), 1-based.
+    pub line: usize,
+    /// A short stable name, the metric's label (`rdate_date_with_z`, `empty_rrule`, …).
+    pub kind: &'static str,
+    /// What was read and how, in a sentence.
+    pub message: String,
+}
+
+impl std::fmt::Display for Leniency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Where the layers note their leniencies while reading.
+#[derive(Debug, Default)]
+pub(crate) struct Notes(Vec<Leniency>);
+
+impl Notes {
+    pub fn add(&mut self, line: usize, kind: &'static str, message: impl Into<String>) {
+        self.0.push(Leniency {
+            line,
+            kind,
+            message: message.into(),
+        });
+    }
 }
 
 /// Why a calendar could not be read or expanded. Every message names the line (the first
@@ -91,16 +126,37 @@ pub enum CalendarError {
         "more than {max} event instances fall in the publish window; raise the instance cap or shorten the window"
     )]
     TooManyInstances { max: usize },
+    #[error(
+        "line {line}: time zone '{tzid}' changes its offset more than {max} times in one year (the cap on VTIMEZONE observance onsets); a real zone changes it at most a few times"
+    )]
+    TooManyZoneChanges {
+        line: usize,
+        tzid: String,
+        max: usize,
+    },
+    #[error(
+        "line {line}: this event has more than {max} instances in {days} days from {from} (the instance cap); it could never be published"
+    )]
+    NeverPublishable {
+        line: usize,
+        max: usize,
+        days: i64,
+        from: String,
+    },
 }
 
 /// Parse and validate a calendar file.
 pub fn parse(text: &str) -> Result<Calendar, CalendarError> {
-    let calendars = parse::parse_tree(text)?;
+    let mut notes = Notes::default();
+    let calendars = parse::parse_tree(text, &mut notes)?;
     let mut zones = tz::ZoneTable::new(&calendars);
-    let content = event::build(&calendars, &mut zones)?;
+    let content = event::build(&calendars, &mut zones, &mut notes)?;
+    let mut leniencies = notes.0;
+    leniencies.sort_by_key(|l| l.line);
     Ok(Calendar {
         content,
         zones: zones.finish(),
+        leniencies,
     })
 }
 
@@ -117,6 +173,26 @@ impl Calendar {
     /// VEVENT components in the file, overrides included.
     pub fn event_count(&self) -> usize {
         self.content.event_count
+    }
+
+    /// What was read leniently, in line order.
+    pub fn leniencies(&self) -> &[Leniency] {
+        &self.leniencies
+    }
+
+    /// Whether the calendar can be published now and later: it expands over `window`
+    /// (the current publish range) and no recurring event ever puts more than the instance
+    /// cap into a window of the same length. The second check looks at each unbounded or
+    /// long rule from the later of its DTSTART and the window's start, so a rule that
+    /// starts after the current window (say `FREQ=SECONDLY` from next year) is refused at
+    /// the door instead of being stored and failing every publish once its time comes.
+    pub fn check_publishable(
+        &self,
+        window: Interval,
+        opts: &ExpandOptions,
+    ) -> Result<(), CalendarError> {
+        self.expand(window, opts)?;
+        expand::check_future_windows(&self.zones, &self.content, window, opts)
     }
 }
 
@@ -193,6 +269,270 @@ BEGIN:VEVENT\nUID:1\nDTSTART:20260301T090000Z\nDURATION:PT1H\nBEGIN:VALARM\nTRIG
                 .len(),
             1
         );
+    }
+
+    /// (line, kind) of each leniency, and the expansion in January 2026 as strings.
+    fn lenient(text: &str) -> (Vec<(usize, &'static str)>, Vec<String>) {
+        let cal = parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let notes = cal.leniencies().iter().map(|l| (l.line, l.kind)).collect();
+        let w = Interval::new(
+            crate::protocol::time::Minutes1601::from_civil(2026, 1, 1),
+            crate::protocol::time::Minutes1601::from_civil(2026, 2, 1),
+        )
+        .unwrap();
+        let fb = cal.expand(w, &ExpandOptions::default()).unwrap();
+        let mut out = Vec::new();
+        for (name, set) in [
+            ("tentative", &fb.tentative),
+            ("busy", &fb.busy),
+            ("oof", &fb.oof),
+        ] {
+            for iv in set.iter() {
+                out.push(format!(
+                    "{name} {} {}",
+                    crate::protocol::time::format_rfc3339(iv.start().to_timestamp()),
+                    crate::protocol::time::format_rfc3339(iv.end().to_timestamp())
+                ));
+            }
+        }
+        (notes, out)
+    }
+
+    /// A VCALENDAR around `body`, with `\n` line ends; line 4 is the body's first line.
+    fn vcal(body: &str) -> String {
+        format!("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\n{body}END:VCALENDAR\n")
+    }
+
+    #[test]
+    fn rdate_with_z_on_a_date_value_is_that_date() {
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART;VALUE=DATE:20260105\nRDATE;VALUE=DATE:20260107Z,20260109T000000Z\nEND:VEVENT\n",
+        ));
+        assert_eq!(
+            notes,
+            [(7, "date_with_time_or_z"), (7, "date_with_time_or_z")]
+        );
+        assert_eq!(
+            fb,
+            [
+                "busy 2026-01-05T00:00:00Z 2026-01-06T00:00:00Z",
+                "busy 2026-01-07T00:00:00Z 2026-01-08T00:00:00Z",
+                "busy 2026-01-09T00:00:00Z 2026-01-10T00:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_rrule_means_not_recurring() {
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART:20260105T090000Z\nDURATION:PT1H\nRRULE:\nEND:VEVENT\n",
+        ));
+        assert_eq!(notes, [(8, "empty_rrule")]);
+        assert_eq!(fb, ["busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z"]);
+    }
+
+    #[test]
+    fn count_minus_one_escaped_semicolons_and_misspelt_parts() {
+        // COUNT=-1: no count (said so). `\;`: the backslashes dropped. UNTL: UNTIL.
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART:20260105T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;COUNT=-1\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:b\nDTSTART:20260106T090000Z\nDURATION:PT1H\nRRULE:FREQ=DAILY\\;COUNT=2\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:c\nDTSTART:20260107T120000Z\nDURATION:PT1H\nRRULE:FREQ=DAILY;UNTL=20260108T120000Z\nEND:VEVENT\n",
+        ));
+        assert_eq!(
+            notes,
+            [
+                (8, "negative_count"),
+                (14, "rrule_escaped"),
+                (20, "misspelt_rule_part")
+            ]
+        );
+        assert_eq!(
+            fb,
+            [
+                "busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z",
+                "busy 2026-01-06T09:00:00Z 2026-01-06T10:00:00Z",
+                "busy 2026-01-07T09:00:00Z 2026-01-07T10:00:00Z",
+                "busy 2026-01-07T12:00:00Z 2026-01-07T13:00:00Z",
+                "busy 2026-01-08T12:00:00Z 2026-01-08T13:00:00Z",
+                "busy 2026-01-12T09:00:00Z 2026-01-12T10:00:00Z",
+                "busy 2026-01-19T09:00:00Z 2026-01-19T10:00:00Z",
+                "busy 2026-01-26T09:00:00Z 2026-01-26T10:00:00Z"
+            ]
+        );
+        // An unknown part that is no clear misspelling is ignored, and the note says the
+        // rule now has no end.
+        let cal = parse(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART:20260105T090000Z\nRRULE:FREQ=DAILY;ENDS=20260108\nEND:VEVENT\n",
+        ))
+        .unwrap();
+        let l = &cal.leniencies()[0];
+        assert_eq!((l.line, l.kind), (7, "unknown_rule_part"));
+        assert!(l.to_string().contains("repeats without end"), "{l}");
+        // X- parts are RFC 5545's extension point: no note.
+        let cal = parse(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART:20260105T090000Z\nRRULE:FREQ=DAILY;X-NAME=1;COUNT=2\nEND:VEVENT\n",
+        ))
+        .unwrap();
+        assert!(cal.leniencies().is_empty());
+    }
+
+    #[test]
+    fn observance_starting_on_a_date_is_midnight() {
+        // A zone at +0100 from 1970, written with DTSTART;VALUE=DATE (Confluence exports).
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VTIMEZONE\nTZID:Lab Zone\nBEGIN:STANDARD\nDTSTART;VALUE=DATE:19700101\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\nEND:VTIMEZONE\n\
+BEGIN:VEVENT\nUID:a\nDTSTART;TZID=Lab Zone:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n",
+        ));
+        assert_eq!(notes, [(7, "observance_date")]);
+        assert_eq!(fb, ["busy 2026-01-05T08:00:00Z 2026-01-05T09:00:00Z"]);
+    }
+
+    /// Google's export names its zone `Europe/lisbon` and defines it as CET (+01:00).
+    const LISBON_AS_CET: &str = "BEGIN:VTIMEZONE\nTZID:NAME\nBEGIN:STANDARD\nDTSTART:19701025T030000\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\nTZOFFSETFROM:+0200\nTZOFFSETTO:+0100\nEND:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:19700329T020000\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0200\nEND:DAYLIGHT\nEND:VTIMEZONE\nBEGIN:VEVENT\nUID:a\nDTSTART;TZID=NAME:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n";
+
+    #[test]
+    fn a_tzid_defined_in_the_file_is_that_vtimezone_unless_exactly_a_known_name() {
+        let with = |name: &str| lenient(&vcal(&LISBON_AS_CET.replace("NAME", name))).1;
+        // Not exactly an IANA name: the file's zone (+01:00 in January): 08:00Z.
+        assert_eq!(
+            with("Europe/lisbon"),
+            ["busy 2026-01-05T08:00:00Z 2026-01-05T09:00:00Z"]
+        );
+        assert_eq!(
+            with("/example.com/Europe/Lisbon"),
+            ["busy 2026-01-05T08:00:00Z 2026-01-05T09:00:00Z"]
+        );
+        // Exactly IANA or exactly Windows: the database (Lisbon is +00:00 in January).
+        assert_eq!(
+            with("Europe/Lisbon"),
+            ["busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z"]
+        );
+        assert_eq!(
+            with("GMT Standard Time"),
+            ["busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z"]
+        );
+        // Without a VTIMEZONE, a near miss is still looked up leniently.
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART;TZID=europe/lisbon:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n",
+        );
+        assert_eq!(
+            lenient(&text).1,
+            ["busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn the_highest_sequence_of_a_uid_wins() {
+        // A mail client kept three revisions of one invitation, not in order, and two of
+        // one moved instance.
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VEVENT\nUID:inv\nSEQUENCE:1\nDTSTART:20260105T100000Z\nDURATION:PT1H\nRRULE:FREQ=DAILY;COUNT=2\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:inv\nSEQUENCE:2\nDTSTART:20260105T140000Z\nDURATION:PT1H\nRRULE:FREQ=DAILY;COUNT=2\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:inv\nDTSTART:20260105T090000Z\nDURATION:PT1H\nRRULE:FREQ=DAILY;COUNT=2\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:inv\nSEQUENCE:2\nRECURRENCE-ID:20260106T140000Z\nDTSTART:20260106T160000Z\nDURATION:PT1H\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:inv\nSEQUENCE:3\nRECURRENCE-ID:20260106T140000Z\nDTSTART:20260106T170000Z\nDURATION:PT1H\nEND:VEVENT\n",
+        ));
+        assert_eq!(
+            notes,
+            [
+                (4, "older_revision"),
+                (18, "older_revision"),
+                (24, "older_revision")
+            ]
+        );
+        assert_eq!(
+            fb,
+            [
+                "busy 2026-01-05T14:00:00Z 2026-01-05T15:00:00Z",
+                "busy 2026-01-06T17:00:00Z 2026-01-06T18:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn dtend_before_dtstart_is_read_the_other_way_round() {
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART:20260105T110000Z\nDTEND:20260105T090000Z\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T090000Z\nEND:VEVENT\n",
+        ));
+        assert_eq!(
+            notes,
+            [(7, "dtend_before_dtstart"), (12, "dtend_before_dtstart")]
+        );
+        assert_eq!(
+            fb,
+            [
+                "busy 2026-01-05T09:00:00Z 2026-01-05T11:00:00Z",
+                "busy 2026-01-06T09:00:00Z 2026-01-06T10:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn observances_that_change_every_second_hit_the_onset_cap_quickly() {
+        // Issue 11: ten SECONDLY observances from 1601 took 17 s and 3.1 GB. Now each year
+        // asked about stops after MAX_ZONE_ONSETS_PER_YEAR onsets and the calendar is refused.
+        let mut parts = String::new();
+        for i in 0..10 {
+            parts.push_str(&format!(
+                "BEGIN:STANDARD\nDTSTART:16010101T0000{i:02}\nRRULE:FREQ=SECONDLY\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\n"
+            ));
+        }
+        let text = vcal(&format!(
+            "BEGIN:VTIMEZONE\nTZID:Busy Zone\n{parts}END:VTIMEZONE\nBEGIN:VEVENT\nUID:a\nDTSTART;TZID=Busy Zone:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n"
+        ));
+        let cal = parse(&text).unwrap();
+        let e = cal.expand(window(), &ExpandOptions::default()).unwrap_err();
+        assert_eq!(
+            e,
+            CalendarError::TooManyZoneChanges {
+                line: 4,
+                tzid: "Busy Zone".into(),
+                max: tz::MAX_ZONE_ONSETS_PER_YEAR
+            }
+        );
+        assert!(e.to_string().contains("1000"), "{e}");
+    }
+
+    #[test]
+    fn a_rule_that_could_never_be_published_is_refused_before_its_time() {
+        // SECONDLY without end, starting after the current window: nothing in this window,
+        // more than the cap in the first window it reaches.
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:s\nDTSTART:20270105T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY\nEND:VEVENT\n",
+        );
+        let cal = parse(&text).unwrap();
+        assert!(
+            cal.expand(window(), &ExpandOptions::default())
+                .unwrap()
+                .is_empty()
+        );
+        let e = cal
+            .check_publishable(window(), &ExpandOptions::default())
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("line 4: this event has more than 100000 instances"),
+            "{e}"
+        );
+        // Zero-length instances count too (they cost as much to walk).
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:s\nDTSTART:20260301T090000Z\nRRULE:FREQ=SECONDLY\nEND:VEVENT\n",
+        );
+        let e = parse(&text)
+            .unwrap()
+            .check_publishable(window(), &ExpandOptions::default())
+            .unwrap_err();
+        assert_eq!(e, CalendarError::TooManyInstances { max: 100_000 });
+        // An ordinary weekly meeting that starts next year is fine.
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:w\nDTSTART:20270105T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY\nEND:VEVENT\n",
+        );
+        parse(&text)
+            .unwrap()
+            .check_publishable(window(), &ExpandOptions::default())
+            .unwrap();
     }
 
     /// Small edits of real fixtures: drop, duplicate or cut lines, flip bytes.
