@@ -493,4 +493,147 @@ mod tests {
         std::fs::write(&file, CAL.replace("UID:1", "UID:2")).unwrap();
         assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
     }
+    /// Everything logged at warn/info while `f` runs, as the server's text log shows it.
+    fn logs_of<R>(f: impl FnOnce() -> R) -> (R, String) {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = Sink(buf.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let r = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+        (r, text)
+    }
+
+    #[test]
+    fn a_file_name_with_a_newline_cannot_forge_a_log_line() {
+        let (_d, s) = temp_store();
+        dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        let forged = "x\n2026-03-02T00:00:00.000000Z ERROR schedplus: forged.ics";
+        std::fs::write(dir.path().join(forged), "not a calendar").unwrap();
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!((r.skipped, r.refused, r.unknown), (1, 0, 0), "{r:?}");
+        assert!(
+            !log.lines()
+                .any(|l| l.contains("ERROR schedplus: forged") && !l.contains("WARN")),
+            "a forged line in:\n{log}"
+        );
+        assert!(
+            log.contains(r"x\n2026"),
+            "the name is shown escaped:\n{log}"
+        );
+        assert_eq!(log.lines().count(), 1, "{log}");
+        // Reported once, not every round.
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!(r.skipped, 1);
+        assert!(log.is_empty(), "{log}");
+    }
+
+    #[test]
+    fn links_out_of_the_directory_are_not_followed_and_never_quoted() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        // A stand-in for /etc/shadow, and a valid calendar, both outside the directory.
+        let shadow = outside.path().join("shadow");
+        std::fs::write(&shadow, "root:$6$SECRETHASH:19000:0:99999:7:::\n").unwrap();
+        let cal = outside.path().join("cal.ics");
+        std::fs::write(&cal, CAL).unwrap();
+        std::os::unix::fs::symlink(&shadow, dir.path().join("dan.ics")).unwrap();
+        std::os::unix::fs::symlink(&cal, dir.path().join("ghost.ics")).unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!((r.skipped, r.refused, r.stored), (2, 0, 0), "{r:?}");
+        assert!(!log.contains("SECRET") && !log.contains("root:"), "{log}");
+        assert!(s.calendar(&u.legacy_dn).unwrap().is_none());
+        // A link to a calendar inside the directory still counts as that file.
+        std::fs::remove_file(dir.path().join("dan.ics")).unwrap();
+        std::fs::write(dir.path().join("stored-calendar"), CAL).unwrap();
+        std::os::unix::fs::symlink("stored-calendar", dir.path().join("dan.ics")).unwrap();
+        let r = cd.scan(&s, &clock, &settings);
+        assert_eq!(r.stored, 1, "{r:?}");
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, CAL);
+        // Re-pointed outside, it is skipped, not read.
+        std::fs::remove_file(dir.path().join("dan.ics")).unwrap();
+        std::os::unix::fs::symlink(&shadow, dir.path().join("dan.ics")).unwrap();
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!((r.refused, r.stored), (0, 0), "{r:?}");
+        assert!(!log.contains("SECRET"), "{log}");
+    }
+
+    #[test]
+    fn an_upload_newer_than_the_file_wins_until_the_file_is_edited() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        let file = dir.path().join("dan.ics");
+        std::fs::write(&file, CAL).unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        // An upload after the file was written.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let uploaded = CAL.replace("UID:1", "UID:uploaded");
+        let put = CalendarPutRequest {
+            user: "dan".into(),
+            text: uploaded.clone(),
+            source: CalendarSource::Http,
+            publish_now: false,
+            now: None,
+        };
+        admin::calendar_put(&s, &clock, &settings, &put).unwrap();
+        // A restart: a new watcher has seen nothing, so every file looks new.
+        let mut restarted = CalendarDir::new(dir.path(), 4 << 20);
+        let r = restarted.scan(&s, &clock, &settings);
+        assert_eq!((r.stored, r.older_than_upload), (0, 1), "{r:?}");
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, uploaded);
+        assert_eq!(restarted.scan(&s, &clock, &settings), DirScan::default());
+        // The file edited after the upload: now the file is the newest change.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let edited = CAL.replace("UID:1", "UID:edited");
+        std::fs::write(&file, &edited).unwrap();
+        assert_eq!(restarted.scan(&s, &clock, &settings).stored, 1);
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, edited);
+    }
+
+    #[test]
+    fn a_calendar_that_could_never_be_published_is_refused_and_counted() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        std::fs::write(
+            dir.path().join("dan.ics"),
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:s\nDTSTART:20270105T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY\nEND:VEVENT\nEND:VCALENDAR\n",
+        )
+        .unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!((r.refused, r.stored), (1, 0), "{r:?}");
+        assert!(log.contains("more than 100000 instances"), "{log}");
+        assert!(s.calendar(&u.legacy_dn).unwrap().is_none());
+    }
 }
