@@ -223,6 +223,35 @@ mod tests {
             "mgarcia",
             include_str!("../../fixtures/calendars/mgarcia.ics"),
         ),
+        // Exports in the shape of real writers, with their RFC 5545 violations.
+        (
+            "google",
+            include_str!("../../tests/data/calendars-real/google.ics"),
+        ),
+        (
+            "outlook",
+            include_str!("../../tests/data/calendars-real/outlook.ics"),
+        ),
+        (
+            "exchange",
+            include_str!("../../tests/data/calendars-real/exchange.ics"),
+        ),
+        (
+            "confluence",
+            include_str!("../../tests/data/calendars-real/confluence.ics"),
+        ),
+        (
+            "calendarlabs",
+            include_str!("../../tests/data/calendars-real/calendarlabs.ics"),
+        ),
+        (
+            "booking",
+            include_str!("../../tests/data/calendars-real/booking.ics"),
+        ),
+        (
+            "mailclient",
+            include_str!("../../tests/data/calendars-real/mailclient.ics"),
+        ),
     ];
 
     fn window() -> Interval {
@@ -535,6 +564,115 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
             .unwrap();
     }
 
+    /// Each real export's quirks, noted with their lines (the expansion itself is compared
+    /// with recurring-ical-events by `scripts/oracle.sh`).
+    #[test]
+    fn real_exports_are_read_with_every_quirk_noted() {
+        let want: &[(&str, &[(usize, &str)])] = &[
+            ("google", &[]),
+            ("outlook", &[(41, "broken_line")]),
+            ("exchange", &[]),
+            (
+                "confluence",
+                &[
+                    (10, "observance_date"),
+                    (16, "observance_date"),
+                    (28, "negative_count"),
+                ],
+            ),
+            (
+                "calendarlabs",
+                &[
+                    (12, "date_with_time_or_z"),
+                    (12, "date_with_time_or_z"),
+                    (12, "date_with_time_or_z"),
+                ],
+            ),
+            (
+                "booking",
+                &[
+                    (10, "dtend_before_dtstart"),
+                    (11, "empty_rrule"),
+                    (19, "rrule_escaped"),
+                    (27, "misspelt_rule_part"),
+                    (32, "after_end_vcalendar"),
+                ],
+            ),
+            (
+                "mailclient",
+                &[
+                    (23, "older_revision"),
+                    (41, "older_revision"),
+                    (60, "after_end_vcalendar"),
+                ],
+            ),
+        ];
+        for (name, notes) in want {
+            let text = FIXTURES.iter().find(|(n, _)| n == name).unwrap().1;
+            let cal = parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got: Vec<(usize, &str)> =
+                cal.leniencies().iter().map(|l| (l.line, l.kind)).collect();
+            assert_eq!(&got, notes, "{name}");
+            for l in cal.leniencies() {
+                assert!(l.to_string().starts_with(&format!("line {}: ", l.line)));
+            }
+        }
+    }
+
+    #[test]
+    fn real_exports_quirks_change_what_is_published() {
+        let fb = |name: &str, a: &str, b: &str| {
+            let text = FIXTURES.iter().find(|(n, _)| *n == name).unwrap().1;
+            let w = Interval::new(
+                crate::protocol::time::Minutes1601::from_timestamp(a.parse().unwrap()),
+                crate::protocol::time::Minutes1601::from_timestamp(b.parse().unwrap()),
+            )
+            .unwrap();
+            let fb = parse(text)
+                .unwrap()
+                .expand(w, &ExpandOptions::default())
+                .unwrap();
+            [&fb.tentative, &fb.busy, &fb.oof].map(|s| s.len())
+        };
+        // Google's own Europe/lisbon zone is CET: the 09:30 stand-up is 08:30Z, not 09:30Z.
+        assert_eq!(
+            fb("google", "2026-03-02T08:30:00Z", "2026-03-02T09:00:00Z"),
+            [0, 1, 0]
+        );
+        assert_eq!(
+            fb("google", "2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"),
+            [0, 0, 0]
+        );
+        // Exchange's THISANDFUTURE: from Mar 19 the maintenance is 10:00-11:30, out of office.
+        assert_eq!(
+            fb("exchange", "2026-03-23T07:00:00Z", "2026-03-23T08:00:00Z"),
+            [0, 0, 0]
+        );
+        assert_eq!(
+            fb("exchange", "2026-03-23T09:00:00Z", "2026-03-23T10:30:00Z"),
+            [0, 0, 1]
+        );
+        // The booking system's UNTL ends the (tentative) fume hood on Mar 16; the escaped
+        // centrifuge rule keeps its COUNT=8 (5 of them after Mar 17).
+        assert_eq!(
+            fb("booking", "2026-03-17T00:00:00Z", "2026-04-30T00:00:00Z"),
+            [0, 5, 0]
+        );
+        assert_eq!(
+            fb("booking", "2026-03-12T00:00:00Z", "2026-03-17T00:00:00Z"),
+            [5, 1, 0]
+        );
+        // The mail client's SEQUENCE=2 revision only.
+        assert_eq!(
+            fb("mailclient", "2026-03-10T00:00:00Z", "2026-03-12T00:00:00Z"),
+            [0, 0, 0]
+        );
+        assert_eq!(
+            fb("mailclient", "2026-03-12T18:00:00Z", "2026-03-12T19:30:00Z"),
+            [0, 1, 0]
+        );
+    }
+
     /// Small edits of real fixtures: drop, duplicate or cut lines, flip bytes.
     fn mutate(text: &str, ops: &[(u8, usize)]) -> String {
         let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -600,7 +738,7 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
 
         #[test]
         fn mutated_fixtures_never_panic(
-            which in 0usize..6,
+            which in 0usize..FIXTURES.len(),
             ops in proptest::collection::vec((any::<u8>(), any::<usize>()), 1..6)
         ) {
             let text = mutate(FIXTURES[which].1, &ops);
