@@ -135,6 +135,14 @@ pub enum CalendarError {
         max: usize,
     },
     #[error(
+        "line {line}: time zone '{tzid}' needs more than {max} offset changes to place this calendar's events (the cap on VTIMEZONE observance onsets per calendar)"
+    )]
+    ZoneTooExpensive {
+        line: usize,
+        tzid: String,
+        max: usize,
+    },
+    #[error(
         "line {line}: this event has more than {max} instances in {days} days from {from} (the instance cap); it could never be published"
     )]
     NeverPublishable {
@@ -522,6 +530,40 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
             }
         );
         assert!(e.to_string().contains("1000"), "{e}");
+    }
+
+    #[test]
+    fn events_in_many_years_cannot_multiply_the_onset_cap() {
+        // Ten daily observances (3,650 onsets a year, each year under the per-year cap) and
+        // events in 80 distinct years: the zone's total is capped.
+        let mut parts = String::new();
+        for i in 0..10 {
+            parts.push_str(&format!(
+                "BEGIN:STANDARD\nDTSTART:19000101T0{i}0000\nRRULE:FREQ=DAILY\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\n"
+            ));
+        }
+        let mut events = String::new();
+        for y in 0..80 {
+            events.push_str(&format!(
+                "BEGIN:VEVENT\nUID:{y}\nDTSTART;TZID=Daily:{}0105T090000\nDURATION:PT1H\nEND:VEVENT\n",
+                1950 + y
+            ));
+        }
+        let text = vcal(&format!(
+            "BEGIN:VTIMEZONE\nTZID:Daily\n{parts}END:VTIMEZONE\n{events}"
+        ));
+        let e = parse(&text)
+            .unwrap()
+            .expand(window(), &ExpandOptions::default())
+            .unwrap_err();
+        assert_eq!(
+            e,
+            CalendarError::ZoneTooExpensive {
+                line: 4,
+                tzid: "Daily".into(),
+                max: tz::MAX_ZONE_ONSETS
+            }
+        );
     }
 
     #[test]

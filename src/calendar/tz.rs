@@ -47,6 +47,12 @@ const CUSTOM_ZONE_LAST_YEAR: i32 = 2200;
 /// build hundreds of millions (17 s and 3.1 GB for a 1.4 KB file, seen in issue 11).
 pub(crate) const MAX_ZONE_ONSETS_PER_YEAR: usize = 1_000;
 
+/// Onsets one VTIMEZONE may produce (or walk past) over all the years one calendar asks
+/// about. Events spread over thousands of distinct years, each asking for its own, would
+/// otherwise multiply the per-year cap; a real zone used by a real calendar needs a few
+/// hundred.
+pub(crate) const MAX_ZONE_ONSETS: usize = 200_000;
+
 #[derive(Clone, Debug)]
 pub(crate) enum Zone {
     Tz(TimeZone),
@@ -97,7 +103,7 @@ struct Observance {
     to: i32,
     start: LocalDt,
     rule: Option<Rule>,
-    /// DTSTART and the RDATEs: onsets listed one by one (bounded by the file's size).
+    /// DTSTART and the RDATEs: onsets listed one by one (bounded by the file's size), sorted.
     listed: Vec<LocalDt>,
 }
 
@@ -105,6 +111,8 @@ struct Observance {
 #[derive(Clone, Debug, Default)]
 struct YearCache {
     years: BTreeMap<i32, Vec<(i64, i32)>>,
+    /// Onsets produced or walked so far, against [`MAX_ZONE_ONSETS`].
+    spent: usize,
     error: Option<CalendarError>,
 }
 
@@ -168,20 +176,20 @@ impl CustomZone {
         })
     }
 
-    /// The transitions whose onset falls in local `year`, sorted (computed once).
-    fn year(&self, cache: &mut YearCache, year: i32) -> Vec<(i64, i32)> {
-        if let Some(t) = cache.years.get(&year) {
-            return t.clone();
+    /// Compute (once) the transitions whose onset falls in local `year`, sorted.
+    fn year(&self, cache: &mut YearCache, year: i32) {
+        if cache.years.contains_key(&year) {
+            return;
         }
         let mut out = Vec::new();
         let lo = LocalDt::midnight(days_from_civil(year, 1, 1));
         let hi = LocalDt::midnight(days_from_civil(year + 1, 1, 1));
         for o in &self.observances {
             let utc = |l: LocalDt| l.as_secs() - i64::from(o.from);
-            for &l in &o.listed {
-                if lo <= l && l < hi {
-                    out.push((utc(l), o.to));
-                }
+            let first = o.listed.partition_point(|l| *l < lo);
+            for &l in o.listed[first..].iter().take_while(|l| **l < hi) {
+                out.push((utc(l), o.to));
+                cache.spent += 1;
             }
             let Some(rule) = &o.rule else { continue };
             let bounds = Bounds {
@@ -191,6 +199,17 @@ impl CustomZone {
             let mut walked = 0usize;
             for onset in Instances::new(rule, o.start, bounds).skip(1) {
                 walked += 1;
+                cache.spent += 1;
+                if cache.spent > MAX_ZONE_ONSETS {
+                    if cache.error.is_none() {
+                        cache.error = Some(CalendarError::ZoneTooExpensive {
+                            line: self.line,
+                            tzid: shorten(&self.tzid),
+                            max: MAX_ZONE_ONSETS,
+                        });
+                    }
+                    break;
+                }
                 if walked > MAX_ZONE_ONSETS_PER_YEAR {
                     if cache.error.is_none() {
                         cache.error = Some(CalendarError::TooManyZoneChanges {
@@ -215,8 +234,7 @@ impl CustomZone {
             }
         }
         out.sort_unstable();
-        cache.years.insert(year, out.clone());
-        out
+        cache.years.insert(year, out);
     }
 
     fn offset_at(&self, utc: i64) -> i32 {
@@ -235,8 +253,14 @@ impl CustomZone {
         let first_year = civil_from_days(self.first_utc.div_euclid(86_400)).0 - 1;
         let mut year = y;
         while year >= first_year {
-            let t = self.year(&mut cache, year);
-            if let Some(&(_, off)) = t.iter().rev().find(|(at, _)| *at <= utc) {
+            self.year(&mut cache, year);
+            let found = cache.years.get(&year).and_then(|t| {
+                t.iter()
+                    .rev()
+                    .find(|(at, _)| *at <= utc)
+                    .map(|&(_, off)| off)
+            });
+            if let Some(off) = found {
                 return off;
             }
             if cache.error.is_some() {
@@ -332,6 +356,7 @@ fn observance(
             listed.push(l);
         }
     }
+    listed.sort_unstable();
     Ok(Observance {
         from,
         to,
