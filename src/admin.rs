@@ -570,7 +570,8 @@ pub fn calendar_put(
     )?;
     for l in cal.leniencies() {
         crate::metrics::calendar_leniency(l.kind);
-        tracing::warn!(user = %user.mail, source = %req.source.to_string().escape_debug(), kind = l.kind, "calendar read leniently: {l}");
+        // Escaped: the sentence quotes the calendar's own text.
+        tracing::warn!(user = %user.mail, source = %req.source.to_string().escape_debug(), kind = l.kind, "calendar read leniently: {}", l.to_string().escape_debug());
     }
     let published = if req.publish_now {
         Some(republish_user(store, &user, now, settings, false)?)

@@ -790,6 +790,76 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
         }
 
         #[test]
+        fn leniency_notes_name_real_lines(
+            which in 0usize..FIXTURES.len(),
+            ops in proptest::collection::vec((any::<u8>(), any::<usize>()), 0..6)
+        ) {
+            let text = mutate(FIXTURES[which].1, &ops);
+            if let Ok(cal) = parse(&text) {
+                let lines = text.split('\n').count();
+                for l in cal.leniencies() {
+                    prop_assert!(l.line >= 1 && l.line <= lines, "{l} in {lines} lines");
+                    let prefix = format!("line {}: ", l.line);
+                    prop_assert!(l.to_string().starts_with(&prefix), "{}", l);
+                }
+            }
+        }
+
+        #[test]
+        fn an_older_revision_changes_nothing(
+            which in 0usize..FIXTURES.len(),
+            day in 0i64..60,
+            hour in 0i64..24,
+        ) {
+            // Append, for every UID of the file that has a master, a SEQUENCE=-1 master at
+            // another time: the highest SEQUENCE (0 or more, as written) wins, so nothing
+            // changes. (A UID with only overrides has no master to outrank the new one.)
+            let text = FIXTURES[which].1;
+            let unfolded: Vec<String> = parse::unfold(text).into_iter().map(|(_, l)| l).collect();
+            let unfolded = unfolded.join("\n");
+            let uids: std::collections::BTreeSet<&str> = unfolded
+                .split("BEGIN:VEVENT")
+                .skip(1)
+                .filter(|block| !block.contains("RECURRENCE-ID"))
+                .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("UID:")))
+                .map(str::trim)
+                .collect();
+            let start = crate::protocol::time::Minutes1601::from_civil(2026, 3, 1)
+                .plus_minutes(day * 1440 + hour * 60);
+            let stamp = crate::protocol::time::format_rfc3339(start.to_timestamp())
+                .replace(['-', ':'], "");
+            let mut extra = String::new();
+            for uid in &uids {
+                extra.push_str(&format!(
+                    "BEGIN:VEVENT\r\nUID:{uid}\r\nSEQUENCE:-1\r\nDTSTART:{stamp}\r\nDURATION:PT3H\r\nEND:VEVENT\r\n"
+                ));
+            }
+            let Some(at) = text.rfind("END:VCALENDAR") else { return Ok(()) };
+            let edited = format!("{}{extra}{}", &text[..at], &text[at..]);
+            let before = parse(text).unwrap().expand(window(), &ExpandOptions::default()).unwrap();
+            let after = parse(&edited).unwrap().expand(window(), &ExpandOptions::default()).unwrap();
+            prop_assert_eq!(before, after);
+        }
+
+        #[test]
+        fn a_thisandfuture_override_that_moves_nothing_changes_nothing(
+            day in 0i64..40,
+            len in 1i64..180,
+            at in 0usize..10,
+        ) {
+            // A daily series; a THISANDFUTURE override of its at-th instance at the same
+            // time and length as the master: the same free/busy as without it.
+            let start = crate::protocol::time::Minutes1601::from_civil(2026, 2, 20).plus_minutes(day * 1440 + 9 * 60);
+            let fmt = |m: crate::protocol::time::Minutes1601| crate::protocol::time::format_rfc3339(m.to_timestamp()).replace(['-', ':'], "");
+            let rid = start.plus_minutes(at as i64 * 1440);
+            let master = format!("BEGIN:VEVENT\nUID:d\nDTSTART:{}\nDURATION:PT{len}M\nRRULE:FREQ=DAILY;COUNT=30\nEND:VEVENT\n", fmt(start));
+            let over = format!("BEGIN:VEVENT\nUID:d\nRECURRENCE-ID;RANGE=THISANDFUTURE:{}\nDTSTART:{}\nDURATION:PT{len}M\nEND:VEVENT\n", fmt(rid), fmt(rid));
+            let plain = parse(&vcal(&master)).unwrap().expand(window(), &ExpandOptions::default()).unwrap();
+            let with = parse(&vcal(&format!("{master}{over}"))).unwrap().expand(window(), &ExpandOptions::default()).unwrap();
+            prop_assert_eq!(plain, with);
+        }
+
+        #[test]
         fn expansion_stays_inside_the_window(day in 0i64..1500, len in 1i64..120) {
             // Any window from 2025 on: every span lies inside it, and the sets are normalised.
             let start = crate::protocol::time::Minutes1601::from_civil(2025, 1, 1).plus_minutes(day * 1440);
