@@ -192,7 +192,8 @@ impl CalendarDir {
                 report.older_than_upload += 1;
                 tracing::info!(
                     file = %shown,
-                    "calendar file not loaded: the calendar stored by {upload} is newer than the file; edit the file again to make it win"
+                    "calendar file not loaded: the calendar stored by {} is newer than the file; edit the file again to make it win",
+                    upload.to_string().escape_debug()
                 );
                 continue;
             }
