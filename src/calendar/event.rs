@@ -325,7 +325,9 @@ pub(crate) fn when(
     let declared_date = p
         .param("VALUE")
         .is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
-    if declared_date || raw.len() == 8 {
+    // `20260310Z`: a date with a Z, even without VALUE=DATE.
+    let date_with_z = raw.len() == 9 && raw.ends_with(['Z', 'z']);
+    if declared_date || raw.len() == 8 || date_with_z {
         if let Some(d) = parse_date(raw) {
             return Ok(When::Date(d));
         }

@@ -190,7 +190,20 @@ pub(crate) fn parse_rule_noting(value: &str, notes: &mut Vec<RuleNote>) -> Resul
                 }
                 Err(_) => return Err(format!("COUNT '{val}' is not a number")),
             },
-            "UNTIL" => rule.until = Some(parse_until(val)?),
+            "UNTIL" => {
+                let date = val.strip_suffix(['Z', 'z']).and_then(parse_date);
+                rule.until = Some(match date {
+                    // `UNTIL=20260310Z`: a date with a Z it cannot have.
+                    Some(d) if val.len() == 9 => {
+                        notes.push((
+                            "date_with_time_or_z",
+                            format!("UNTIL '{val}' is a date with a Z; read as the date"),
+                        ));
+                        When::Date(d)
+                    }
+                    _ => parse_until(val)?,
+                })
+            }
             "BYSECOND" => rule.by_second = int_list(&key, val, 0, 60)?,
             "BYMINUTE" => rule.by_minute = int_list(&key, val, 0, 59)?,
             "BYHOUR" => rule.by_hour = int_list(&key, val, 0, 23)?,
