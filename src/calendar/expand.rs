@@ -25,7 +25,7 @@ use std::collections::HashSet;
 use jiff::tz::TimeZone;
 
 use super::event::{Content, End, Event, RDate, Series};
-use super::rrule::{Bounds, Instances, STEP_BUDGET};
+use super::rrule::{Bounds, Freq, Instances, STEP_BUDGET};
 use super::tz::Zone;
 use super::value::{LocalDt, SECS_PER_DAY, When};
 use super::{CalendarError, ExpandOptions};
@@ -347,9 +347,12 @@ impl<'a> Expansion<'a> {
 }
 
 /// Refuse a recurring event that would put more than the instance cap into some future
-/// publish window: each recurring master that starts after `window` is expanded alone over
-/// a window of the same length from its first instance (before it, it shows nothing; after,
-/// a rule's density does not grow). The current window is `Calendar::expand`'s business.
+/// publish window. Each recurring master is expanded alone over windows of the same length
+/// as `window` where it could be denser than in `window` (which `Calendar::expand` has
+/// checked): from its first instance, when that is after `window` (before it, it shows
+/// nothing; after, a rule's density does not grow), and, for a rule that repeats within a
+/// day and names months (`FREQ=SECONDLY;BYMONTH=12`), from the start of each such month in
+/// the coming year.
 pub(crate) fn check_future_windows(
     zones: &[Zone],
     content: &Content,
@@ -365,26 +368,43 @@ pub(crate) fn check_future_windows(
         let Some(first) = probe.instant(m.start) else {
             continue;
         };
-        if first < window.end().to_unix_seconds() {
-            continue;
+        let mut starts: Vec<Minutes1601> = Vec::new();
+        if first >= window.end().to_unix_seconds() {
+            starts.push(Minutes1601::from_unix_seconds(first));
         }
-        let from = Minutes1601::from_unix_seconds(first);
-        let Some(later) = Interval::new(from, from.plus_minutes(len / 60)) else {
-            continue;
-        };
-        let mut e = Expansion::new(zones, later, opts);
-        match e.master(m, &HashSet::new(), &[]) {
-            Err(CalendarError::TooManyInstances { max }) => {
-                return Err(CalendarError::NeverPublishable {
-                    line: m.line,
-                    max,
-                    days: len / SECS_PER_DAY,
-                    from: crate::protocol::time::format_rfc3339(from.to_timestamp()),
-                });
+        let (year, month, _) = window.start().civil_date();
+        for (_, rule) in &m.rules {
+            if rule.freq > Freq::Hourly {
+                continue;
             }
-            other => other?,
+            for &mo in &rule.by_month {
+                let y = if mo > month { year } else { year + 1 };
+                let at = Minutes1601::from_civil(y, mo, 1);
+                if at >= window.end() && Minutes1601::from_unix_seconds(first) < at {
+                    starts.push(at);
+                }
+            }
         }
-        e.zone_errors()?;
+        starts.sort_unstable();
+        starts.dedup();
+        for from in starts {
+            let Some(later) = Interval::new(from, from.plus_minutes(len / 60)) else {
+                continue;
+            };
+            let mut e = Expansion::new(zones, later, opts);
+            match e.master(m, &HashSet::new(), &[]) {
+                Err(CalendarError::TooManyInstances { max }) => {
+                    return Err(CalendarError::NeverPublishable {
+                        line: m.line,
+                        max,
+                        days: len / SECS_PER_DAY,
+                        from: crate::protocol::time::format_rfc3339(from.to_timestamp()),
+                    });
+                }
+                other => other?,
+            }
+            e.zone_errors()?;
+        }
     }
     Ok(())
 }

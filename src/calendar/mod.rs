@@ -190,10 +190,11 @@ impl Calendar {
 
     /// Whether the calendar can be published now and later: it expands over `window`
     /// (the current publish range) and no recurring event ever puts more than the instance
-    /// cap into a window of the same length. The second check looks at each unbounded or
-    /// long rule from the later of its DTSTART and the window's start, so a rule that
-    /// starts after the current window (say `FREQ=SECONDLY` from next year) is refused at
-    /// the door instead of being stored and failing every publish once its time comes.
+    /// cap into a window of the same length. The second check expands each recurring event
+    /// alone from its first instance when that is after `window` (say `FREQ=SECONDLY` from
+    /// next year), and a sub-daily rule that names months from the start of each of them
+    /// (`FREQ=SECONDLY;BYMONTH=12`), so such a calendar is refused at the door instead of
+    /// being stored and failing every publish once its time comes.
     pub fn check_publishable(
         &self,
         window: Interval,
@@ -596,6 +597,23 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
             .check_publishable(window(), &ExpandOptions::default())
             .unwrap_err();
         assert_eq!(e, CalendarError::TooManyInstances { max: 100_000 });
+        // Dense only in December (a seasonal rule): refused now, from December's window.
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:s\nDTSTART:20260301T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY;BYMONTH=12\nEND:VEVENT\n",
+        );
+        let e = parse(&text)
+            .unwrap()
+            .check_publishable(window(), &ExpandOptions::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("from 2026-12-01T00:00:00Z"), "{e}");
+        // A weekly meeting in December only is fine.
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:w\nDTSTART:20260301T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;BYMONTH=12\nEND:VEVENT\n",
+        );
+        parse(&text)
+            .unwrap()
+            .check_publishable(window(), &ExpandOptions::default())
+            .unwrap();
         // An ordinary weekly meeting that starts next year is fine.
         let text = vcal(
             "BEGIN:VEVENT\nUID:w\nDTSTART:20270105T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY\nEND:VEVENT\n",
