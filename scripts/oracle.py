@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Differential oracle for schedplus's iCalendar -> free/busy expansion.
 
-For every fixture in fixtures/calendars/*.ics and every "now" date, this script expands the
+For every fixture in fixtures/calendars/*.ics and tests/data/calendars-real/*.ics (exports
+in the shape of Google, Outlook, Exchange, Confluence, Calendar Labs, a booking system and a
+mail client, with their RFC 5545 violations) and every "now" date, this script expands the
 calendar independently (icalendar + recurring-ical-events + zoneinfo), applies the same
 status mapping as schedplus, merges intervals per status and compares with what the
 schedplus expander prints for the same window.
@@ -27,7 +29,10 @@ Independence: nothing here is generated from the Rust code. Time zones:
     rewritten to IANA by this file's own small table before icalendar sees them, because
     schedplus prefers the IANA rules over the file's VTIMEZONE for names it knows;
   * any other TZID is left alone, so icalendar evaluates the file's VTIMEZONE itself
-    (dateutil's tzical), an implementation independent of schedplus's.
+    (dateutil's tzical), an implementation independent of schedplus's; so is a TZID the
+    file defines with a VTIMEZONE unless it is exactly an IANA or Windows name;
+  * the documented leniencies are applied by this file's own pre-pass (lenient_text,
+    lenient_components), written from docs/behaviour.md's table.
 
 Status mapping (same rules, written separately): STATUS:CANCELLED -> nothing; then
 X-MICROSOFT-CDO-BUSYSTATUS (INTENDEDSTATUS only if BUSYSTATUS is absent): FREE -> nothing,
@@ -85,42 +90,52 @@ DEFAULT_TZ = {
     "cdubois": "Europe/Paris",
     "opatel": "Europe/London",
     "shughes": "Europe/Dublin",
+    # tests/data/calendars-real: exports with the quirks of real writers.
+    "google": "Europe/Lisbon",
+    "outlook": "Europe/Berlin",
+    "exchange": "Europe/Berlin",
+    "confluence": "Australia/Sydney",
+    "calendarlabs": "America/New_York",
+    "booking": "UTC",
+    "mailclient": "America/New_York",
 }
 
 # (fixture, now) -> reason. Empty: no disagreement needs skipping today.
 SKIP: dict[tuple[str, str], str] = {}
 
-# The oracle's own Windows-name table: only what a lab is likely to meet.
-WINDOWS = {
-    "pacific standard time": "America/Los_Angeles",
-    "mountain standard time": "America/Denver",
-    "us mountain standard time": "America/Phoenix",
-    "central standard time": "America/Chicago",
-    "eastern standard time": "America/New_York",
-    "atlantic standard time": "America/Halifax",
-    "alaskan standard time": "America/Anchorage",
-    "hawaiian standard time": "Pacific/Honolulu",
-    "gmt standard time": "Europe/London",
-    "greenwich standard time": "Atlantic/Reykjavik",
-    "w. europe standard time": "Europe/Berlin",
-    "romance standard time": "Europe/Paris",
-    "central europe standard time": "Europe/Budapest",
-    "central european standard time": "Europe/Warsaw",
-    "e. europe standard time": "Europe/Chisinau",
-    "fle standard time": "Europe/Kyiv",
-    "gtb standard time": "Europe/Bucharest",
-    "russian standard time": "Europe/Moscow",
-    "india standard time": "Asia/Kolkata",
-    "china standard time": "Asia/Shanghai",
-    "tokyo standard time": "Asia/Tokyo",
-    "korea standard time": "Asia/Seoul",
-    "singapore standard time": "Asia/Singapore",
-    "aus eastern standard time": "Australia/Sydney",
-    "e. australia standard time": "Australia/Brisbane",
-    "new zealand standard time": "Pacific/Auckland",
-    "e. south america standard time": "America/Sao_Paulo",
-    "utc": "UTC",
+# The oracle's own Windows-name table: only what a lab is likely to meet, spelt as Windows
+# spells them (an exact name wins over the file's VTIMEZONE; see iana_for).
+WINDOWS_EXACT = {
+    "Pacific Standard Time": "America/Los_Angeles",
+    "Mountain Standard Time": "America/Denver",
+    "US Mountain Standard Time": "America/Phoenix",
+    "Central Standard Time": "America/Chicago",
+    "Eastern Standard Time": "America/New_York",
+    "Atlantic Standard Time": "America/Halifax",
+    "Alaskan Standard Time": "America/Anchorage",
+    "Hawaiian Standard Time": "Pacific/Honolulu",
+    "GMT Standard Time": "Europe/London",
+    "Greenwich Standard Time": "Atlantic/Reykjavik",
+    "W. Europe Standard Time": "Europe/Berlin",
+    "Romance Standard Time": "Europe/Paris",
+    "Central Europe Standard Time": "Europe/Budapest",
+    "Central European Standard Time": "Europe/Warsaw",
+    "E. Europe Standard Time": "Europe/Chisinau",
+    "FLE Standard Time": "Europe/Kyiv",
+    "GTB Standard Time": "Europe/Bucharest",
+    "Russian Standard Time": "Europe/Moscow",
+    "India Standard Time": "Asia/Kolkata",
+    "China Standard Time": "Asia/Shanghai",
+    "Tokyo Standard Time": "Asia/Tokyo",
+    "Korea Standard Time": "Asia/Seoul",
+    "Singapore Standard Time": "Asia/Singapore",
+    "AUS Eastern Standard Time": "Australia/Sydney",
+    "E. Australia Standard Time": "Australia/Brisbane",
+    "New Zealand Standard Time": "Pacific/Auckland",
+    "E. South America Standard Time": "America/Sao_Paulo",
+    "UTC": "UTC",
 }
+WINDOWS = {k.lower(): v for k, v in WINDOWS_EXACT.items()}
 
 # Display-name bodies (after the "(UTC+hh:mm) " prefix, before any "; ...").
 DISPLAY = {
@@ -140,9 +155,28 @@ DISPLAY = {
 DISPLAY_RE = re.compile(r"^\((?:UTC|GMT)(?:[+-]\d{1,2}[:.]\d{2})?\)\s*(.*)$")
 
 
-def iana_for(tzid: str) -> str | None:
-    """IANA name for a TZID this oracle understands, else None (use the VTIMEZONE)."""
+def exact_known(name: str) -> str | None:
+    """The IANA zone of a name that is exactly (case included) an IANA or Windows name."""
+    if name in WINDOWS_EXACT:
+        return WINDOWS_EXACT[name]
+    try:
+        import zoneinfo
+
+        if name in zoneinfo.available_timezones():
+            return name
+    except Exception:
+        pass
+    return None
+
+
+def iana_for(tzid: str, defined: set[str] = frozenset()) -> str | None:
+    """IANA name for a TZID this oracle understands, else None (use the VTIMEZONE).
+
+    A TZID the file defines with its own VTIMEZONE is that VTIMEZONE unless it is exactly an
+    IANA or Windows name (docs/behaviour.md, "Calendar leniencies")."""
     name = tzid.strip().strip('"').replace("\\,", ",")
+    if name in defined:
+        return exact_known(name)
     if name.startswith("/"):
         # Vendor prefix: keep the last two path segments ("America/New_York").
         name = "/".join(name.split("/")[-2:])
@@ -160,9 +194,13 @@ def iana_for(tzid: str) -> str | None:
 
 def rewrite_tzids(text: str) -> str:
     """Point every TZID parameter we can name at its IANA zone (unfolded text)."""
+    defined = {
+        m.group(1).strip().replace("\\,", ",")
+        for m in re.finditer(r"^TZID:(.*)$", text, re.MULTILINE)
+    }
 
     def param(m: re.Match) -> str:
-        iana = iana_for(m.group(1))
+        iana = iana_for(m.group(1), defined)
         return f";TZID={iana}" if iana else m.group(0)
 
     return re.sub(r';TZID=("[^"]*"|[^;:]*)', param, text)
@@ -170,6 +208,107 @@ def rewrite_tzids(text: str) -> str:
 
 def unfold(text: str) -> str:
     return re.sub(r"\r?\n[ \t]", "", text)
+
+
+# --- the documented leniencies (docs/behaviour.md, "Calendar leniencies"), written here
+# from that table, not from the Rust code, so that real exports the Python libraries refuse
+# can still be compared. Applied to every file; the clean fixtures have none of them.
+
+FREE_BUSY_PROPERTIES = {
+    "BEGIN", "END", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
+    "RECURRENCE-ID", "STATUS", "TRANSP", "UID", "SEQUENCE", "X-MICROSOFT-CDO-BUSYSTATUS",
+    "X-MICROSOFT-CDO-INTENDEDSTATUS", "FREEBUSY", "TZID", "TZOFFSETFROM", "TZOFFSETTO",
+}
+RULE_PARTS = ["FREQ", "INTERVAL", "COUNT", "UNTIL", "BYSECOND", "BYMINUTE", "BYHOUR",
+              "BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS", "BYDAY", "WKST"]
+NAME_RE = re.compile(r"^([A-Za-z0-9-]+)[;:]")
+
+
+def fix_rule(value: str) -> str:
+    import difflib
+
+    value = value.replace("\\;", ";").replace("\\,", ",")
+    parts = []
+    for part in value.split(";"):
+        if "=" not in part:
+            continue
+        key, val = part.split("=", 1)
+        key = key.strip().upper()
+        if key not in RULE_PARTS and not key.startswith("X-"):
+            near = difflib.get_close_matches(key, RULE_PARTS, n=1, cutoff=0.75)
+            if not near:
+                continue
+            key = near[0]
+        if key == "COUNT" and val.strip().startswith("-"):
+            continue
+        parts.append(f"{key}={val}")
+    return ";".join(parts)
+
+
+def lenient_text(text: str) -> str:
+    """Unfolded text with the line-level leniencies applied."""
+    out: list[str] = []
+    depth = 0
+    seen_calendar = False
+    previous = None
+    component = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        upper = line.strip().upper()
+        if depth == 0 and seen_calendar and upper != "BEGIN:VCALENDAR":
+            continue  # after END:VCALENDAR
+        m = NAME_RE.match(line)
+        if not m or (line.count('"') % 2 == 1):
+            owner = m.group(1).upper() if m else previous
+            if owner not in FREE_BUSY_PROPERTIES:
+                continue  # a broken line of a property without free/busy meaning
+        name = m.group(1).upper() if m else ""
+        previous = name or previous
+        if upper.startswith("BEGIN:"):
+            depth += 1
+            seen_calendar = True
+            component.append(upper[6:])
+        elif upper.startswith("END:"):
+            depth -= 1
+            component.pop() if component else None
+        elif name == "RRULE":
+            head, value = line.split(":", 1)
+            if not value.strip():
+                continue  # empty RRULE: not recurring
+            line = f"{head}:{fix_rule(value)}"
+        elif name in ("RDATE", "EXDATE", "DTSTART", "DTEND") and "VALUE=DATE:" in line.upper():
+            head, value = line.split(":", 1)
+            dates = [v.strip()[:8] for v in value.split(",") if v.strip()]
+            if component and component[-1] in ("STANDARD", "DAYLIGHT") and name == "DTSTART":
+                line = f"DTSTART:{dates[0]}T000000"  # observance on a DATE: midnight
+            else:
+                line = f"{head}:{','.join(dates)}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def lenient_components(cal, tz: ZoneInfo) -> None:
+    """Component-level leniencies: DTEND before DTSTART swapped; of several revisions of
+    one UID (same RECURRENCE-ID or none), only the highest SEQUENCE stays."""
+    events = [c for c in cal.subcomponents if c.name == "VEVENT"]
+    for ev in events:
+        if "DTEND" in ev and "DTSTART" in ev:
+            s, e = ev["DTSTART"].dt, ev["DTEND"].dt
+            if to_utc(e, tz) < to_utc(s, tz):
+                ev["DTSTART"].dt, ev["DTEND"].dt = e, s
+    best: dict[tuple, int] = {}
+    def key(ev):
+        rid = ev.get("RECURRENCE-ID")
+        return (str(ev.get("UID", "")), str(rid.to_ical()) if rid is not None else None)
+    for ev in events:
+        if ev.get("UID"):
+            best[key(ev)] = max(best.get(key(ev), -(10**9)), int(ev.get("SEQUENCE", 0)))
+    cal.subcomponents = [
+        c for c in cal.subcomponents
+        if c.name != "VEVENT" or not c.get("UID")
+        or int(c.get("SEQUENCE", 0)) == best[key(c)]
+    ]
 
 
 def parse_utc(s: str) -> dt.datetime:
@@ -261,9 +400,10 @@ def ceil_minute(t):
 
 def oracle_expand(path: Path, start: dt.datetime, end: dt.datetime, tzname: str):
     tz = ZoneInfo(tzname)
-    text = rewrite_tzids(unfold(path.read_text(encoding="utf-8")))
+    text = rewrite_tzids(lenient_text(unfold(path.read_text(encoding="utf-8"))))
     spans = {"tentative": [], "busy": [], "oof": []}
     for cal in icalendar.Calendar.from_ical(text, multiple=True):
+        lenient_components(cal, tz)
         # Ask for a wider range and clip exactly ourselves: recurring-ical-events compares
         # floating and all-day values in their own terms.
         margin = dt.timedelta(days=3)
@@ -310,7 +450,9 @@ def diff(want, got, limit=6):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--now", action="append", help="RFC 3339 instant (repeatable)")
-    ap.add_argument("--fixtures", default=str(ROOT / "fixtures" / "calendars"))
+    ap.add_argument("--fixtures", action="append",
+                    help="folder of .ics files (repeatable); default: fixtures/calendars and "
+                         "tests/data/calendars-real")
     ap.add_argument("--only", action="append", help="fixture name without .ics")
     ap.add_argument("--expander", help="command to run instead of `schedplus calendar expand`")
     args = ap.parse_args()
@@ -318,7 +460,9 @@ def main() -> int:
     today = dt.datetime.now(UTC).replace(second=0, microsecond=0)
     nows = args.now or DEFAULT_NOWS + [fmt(today)]
     cmd = shlex.split(args.expander) if args.expander else build_expander()
-    files = sorted(Path(args.fixtures).glob("*.ics"))
+    folders = args.fixtures or [ROOT / "fixtures" / "calendars",
+                                ROOT / "tests" / "data" / "calendars-real"]
+    files = [f for d in folders for f in sorted(Path(d).glob("*.ics"))]
     if args.only:
         files = [f for f in files if f.stem in args.only]
 

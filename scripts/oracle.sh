@@ -3,9 +3,10 @@
 #
 # Creates .venv (if missing) with the pinned Python packages, builds the debug binary
 # (cargo does nothing when it is current, as after `cargo test`; expansion needs no
-# optimiser, and a release build would double CI's compile time), then compares schedplus's expansion of every
-# fixtures/calendars/*.ics with recurring-ical-events' for the --now dates below: a US DST
-# change, an EU DST change, a month end, a year end, a leap day and a quarter end.
+# optimiser, and a release build would double CI's compile time), then compares schedplus's
+# expansion of every fixtures/calendars/*.ics and tests/data/calendars-real/*.ics (real
+# exporters' quirks) with recurring-ical-events' for the --now dates below: a US DST change,
+# an EU DST change, a month end, a year end, a leap day and a quarter end.
 # Prints scripts/oracle.py's "N passed, N failed" line last; exits non-zero on any failure.
 #
 # Usage: scripts/oracle.sh [extra oracle.py arguments, e.g. --only dwinship]

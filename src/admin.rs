@@ -563,6 +563,10 @@ pub struct CalendarPutReport {
     pub events: usize,
     pub change: CalendarChange,
     pub published: Option<Republished>,
+    /// RFC 5545 violations read as the writer meant, one sentence each, starting with
+    /// `line N:` (see `calendar::Leniency`).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Parse, check that the calendar expands over the current publish range, then store it
@@ -582,12 +586,18 @@ pub fn calendar_put(
             .range_at(now)
             .as_interval()
             .expect("publish ranges are never empty");
-        cal.expand(window, &settings.expand)?;
+        // Refused at the door if it can never be published, not only if it fails now.
+        cal.check_publishable(window, &settings.expand)?;
         Ok(cal)
     });
     let cal = match checked {
         Ok(cal) => cal,
         Err(e) => {
+            crate::metrics::calendar_refused(match req.source {
+                CalendarSource::Http => "http",
+                CalendarSource::Import(_) => "import",
+                CalendarSource::Dir(_) => "calendar_dir",
+            });
             store.note_refused_calendar(
                 &user.legacy_dn,
                 Refusal {
@@ -608,6 +618,11 @@ pub fn calendar_put(
         cal.event_count(),
         req.source.clone(),
     )?;
+    for l in cal.leniencies() {
+        crate::metrics::calendar_leniency(l.kind);
+        // Escaped: the sentence quotes the calendar's own text.
+        tracing::warn!(user = %user.mail, source = %req.source.to_string().escape_debug(), kind = l.kind, "calendar read leniently: {}", l.to_string().escape_debug());
+    }
     let published = if req.publish_now {
         Some(republish_user(store, &user, now, settings, false)?)
     } else {
@@ -619,6 +634,7 @@ pub fn calendar_put(
         events: cal.event_count(),
         change,
         published,
+        warnings: cal.leniencies().iter().map(ToString::to_string).collect(),
     })
 }
 

@@ -21,9 +21,22 @@
 //! A refused file is reported once per change, not every round. A file deleted while the
 //! server was down is noticed at the first scan: calendars whose recorded source is a file
 //! of this directory that no longer exists are deleted.
+//!
+//! The newest change wins. A calendar stored by `PUT /calendars/…`, the admin API or
+//! `calendar import` after the file was last modified is kept: the file is loaded again
+//! only when it is modified after that upload. This holds while running and on restart
+//! (when every file looks new), because the comparison is between the file's modification
+//! time and the stored calendar's `updated_us`, both wall-clock times.
+//!
+//! The directory is a trust boundary: file names are quoted escaped in logs (a name with a
+//! newline cannot forge a log line, and such names are skipped, since no alias or address
+//! has one); a symbolic link is followed only to a regular file in the same directory, and
+//! the file is opened without following links, so nothing outside the directory is read,
+//! let alone quoted in a refusal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -32,17 +45,21 @@ use crate::protocol::time::Clock;
 use crate::publisher::PublishSettings;
 use crate::store::{CalendarChange, CalendarSource, Store};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Stamp {
     modified: Option<SystemTime>,
     len: u64,
+    /// The file in the directory that is read: the entry itself, or the regular file in
+    /// the same directory that a symbolic link names.
+    target: String,
 }
 
 impl Stamp {
-    fn of(meta: &std::fs::Metadata) -> Stamp {
+    fn of(meta: &std::fs::Metadata, target: &str) -> Stamp {
         Stamp {
             modified: meta.modified().ok(),
             len: meta.len(),
+            target: target.to_string(),
         }
     }
 }
@@ -66,6 +83,12 @@ pub struct DirScan {
     pub deleted: usize,
     /// Files named after nobody in the directory.
     pub unknown: usize,
+    /// Files not loaded because the user's calendar was uploaded (PUT, admin API,
+    /// `calendar import`) after the file was last modified.
+    pub older_than_upload: usize,
+    /// Entries skipped because of their name (control characters) or because they are
+    /// links out of the directory.
+    pub skipped: usize,
 }
 
 pub struct CalendarDir {
@@ -76,6 +99,8 @@ pub struct CalendarDir {
     seen: BTreeMap<String, Stamp>,
     scanned_once: bool,
     dir_error_reported: bool,
+    /// Entries skipped (bad name, link out of the directory) and already reported.
+    skipped_reported: BTreeSet<String>,
 }
 
 impl CalendarDir {
@@ -87,6 +112,7 @@ impl CalendarDir {
             seen: BTreeMap::new(),
             scanned_once: false,
             dir_error_reported: false,
+            skipped_reported: BTreeSet::new(),
         }
     }
 
@@ -101,7 +127,7 @@ impl CalendarDir {
     /// Look at the directory once and bring the store in line with it.
     pub fn scan(&mut self, store: &Store, clock: &Clock, settings: &PublishSettings) -> DirScan {
         let mut report = DirScan::default();
-        let files = match self.list() {
+        let files = match self.list(&mut report) {
             Ok(f) => {
                 self.dir_error_reported = false;
                 f
@@ -118,26 +144,26 @@ impl CalendarDir {
             if self.seen.get(name) == Some(stamp) {
                 continue;
             }
-            let path = self.dir.join(name);
+            let shown = self.shown(name);
             let read = if stamp.len > self.max_bytes as u64 {
                 Ok(Contents::TooLarge { len: stamp.len })
             } else {
-                self.read(&path)
+                self.read(&stamp.target)
             };
             let read = match read {
                 Ok(r) => r,
                 // Vanished or unreadable between listing and reading: next round.
                 Err(e) => {
-                    tracing::debug!(file = %path.display(), error = %e, "calendar file not readable yet");
+                    tracing::debug!(file = %shown, error = %e, "calendar file not readable yet");
                     continue;
                 }
             };
-            self.seen.insert(name.clone(), *stamp);
+            self.seen.insert(name.clone(), stamp.clone());
             let text = match read {
                 Contents::Text(text) => text,
                 Contents::NotUtf8 => {
                     report.refused += 1;
-                    tracing::warn!(file = %path.display(), "calendar file refused: it is not UTF-8 text");
+                    tracing::warn!(file = %shown, "calendar file refused: it is not UTF-8 text");
                     continue;
                 }
                 Contents::TooLarge { mut len } => {
@@ -145,14 +171,15 @@ impl CalendarDir {
                     if len > stamp.len {
                         // It grew while being read: remember it as it is now, so that it is
                         // reported again only when it changes again.
-                        if let Ok(meta) = std::fs::metadata(&path) {
+                        if let Ok(meta) = std::fs::metadata(self.dir.join(&stamp.target)) {
                             len = len.max(meta.len());
-                            self.seen.insert(name.clone(), Stamp::of(&meta));
+                            self.seen
+                                .insert(name.clone(), Stamp::of(&meta, &stamp.target));
                         }
                     }
                     let max = self.max_bytes;
                     tracing::warn!(
-                        file = %path.display(),
+                        file = %shown,
                         size = len,
                         limit = max,
                         "calendar file refused: {len} bytes is over the {max}-byte limit (setting max_calendar_bytes); the previous calendar and its free/busy are unchanged"
@@ -161,6 +188,15 @@ impl CalendarDir {
                 }
             };
             let user = name[..name.len() - 4].to_string();
+            if let Some(upload) = self.newer_upload(store, &user, name, stamp) {
+                report.older_than_upload += 1;
+                tracing::info!(
+                    file = %shown,
+                    "calendar file not loaded: the calendar stored by {} is newer than the file; edit the file again to make it win",
+                    upload.to_string().escape_debug()
+                );
+                continue;
+            }
             let req = CalendarPutRequest {
                 user,
                 text,
@@ -172,15 +208,15 @@ impl CalendarDir {
                 Ok(r) if r.change == CalendarChange::Unchanged => report.unchanged += 1,
                 Ok(r) => {
                     report.stored += 1;
-                    tracing::info!(file = %path.display(), user = %r.user, events = r.events, "calendar file loaded");
+                    tracing::info!(file = %shown, user = %r.user, events = r.events, leniencies = r.warnings.len(), "calendar file loaded");
                 }
                 Err(AdminError::NotFound(m)) => {
                     report.unknown += 1;
-                    tracing::warn!(file = %path.display(), "calendar file ignored: {m}");
+                    tracing::warn!(file = %shown, "calendar file ignored: {m}");
                 }
                 Err(e) => {
                     report.refused += 1;
-                    tracing::warn!(file = %path.display(), "{e}");
+                    tracing::warn!(file = %shown, "{e}");
                 }
             }
         }
@@ -201,11 +237,44 @@ impl CalendarDir {
         report
     }
 
-    /// Read a file, at most one byte past the cap.
-    fn read(&self, path: &Path) -> std::io::Result<Contents> {
+    /// A file name as logs show it: escaped, so that no name can forge a log line.
+    fn shown(&self, name: &str) -> String {
+        format!(
+            "{}{}{}",
+            self.dir.display().to_string().escape_debug(),
+            std::path::MAIN_SEPARATOR,
+            name.escape_debug()
+        )
+    }
+
+    /// Where the user's stored calendar came from, if it came from elsewhere than this
+    /// file and after the file was last modified: the newer change, which must win.
+    fn newer_upload(
+        &self,
+        store: &Store,
+        user: &str,
+        name: &str,
+        stamp: &Stamp,
+    ) -> Option<crate::store::CalendarSource> {
+        let modified_us = stamp
+            .modified?
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_micros()).ok())?;
+        let user = store.resolve_user(user).ok()?;
+        let rec = store.calendar(&user.legacy_dn).ok()??;
+        (rec.source != self.source(name) && rec.updated_us > modified_us).then_some(rec.source)
+    }
+
+    /// Read a file of the directory (a name, never a path), at most one byte past the cap,
+    /// without following a symbolic link.
+    fn read(&self, name: &str) -> std::io::Result<Contents> {
         let cap = self.max_bytes as u64;
         let mut bytes = Vec::new();
-        std::fs::File::open(path)?
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(self.dir.join(name))?
             .take(cap + 1)
             .read_to_end(&mut bytes)?;
         if bytes.len() as u64 > cap {
@@ -219,8 +288,10 @@ impl CalendarDir {
         })
     }
 
-    /// `*.ics` files (any case of the extension) with their stamps.
-    fn list(&self) -> std::io::Result<BTreeMap<String, Stamp>> {
+    /// `*.ics` files (any case of the extension) with their stamps. A symbolic link counts
+    /// only if it names a regular file in this same directory; names with control
+    /// characters are skipped. Each skipped entry is reported once.
+    fn list(&mut self, report: &mut DirScan) -> std::io::Result<BTreeMap<String, Stamp>> {
         let mut out = BTreeMap::new();
         for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
@@ -233,15 +304,61 @@ impl CalendarDir {
             if !is_ics || name.starts_with('.') {
                 continue;
             }
-            // Follows symlinks, so a linked calendar counts as a file.
-            let Ok(meta) = std::fs::metadata(entry.path()) else {
+            if name.chars().any(char::is_control) {
+                self.skip(
+                    report,
+                    &name,
+                    "its name has control characters, which no alias or address has",
+                );
+                continue;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let target = if kind.is_symlink() {
+                match self.link_target(&entry.path()) {
+                    Some(t) => t,
+                    None => {
+                        self.skip(report, &name, "it is a symbolic link to something that is not a regular file in this directory");
+                        continue;
+                    }
+                }
+            } else {
+                name.clone()
+            };
+            let Ok(meta) = std::fs::symlink_metadata(self.dir.join(&target)) else {
                 continue;
             };
             if meta.is_file() {
-                out.insert(name, Stamp::of(&meta));
+                out.insert(name, Stamp::of(&meta, &target));
             }
         }
+        // A skipped entry that is gone may be reported again if it comes back.
+        let present: BTreeSet<String> = std::fs::read_dir(&self.dir)?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        self.skipped_reported.retain(|n| present.contains(n));
         Ok(out)
+    }
+
+    /// The name of the regular file in this directory that a link names, if it does.
+    fn link_target(&self, link: &Path) -> Option<String> {
+        let resolved = std::fs::canonicalize(link).ok()?;
+        if resolved.parent()? != self.dir {
+            return None;
+        }
+        let meta = std::fs::symlink_metadata(&resolved).ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        resolved.file_name()?.to_str().map(str::to_string)
+    }
+
+    fn skip(&mut self, report: &mut DirScan, name: &str, why: &str) {
+        report.skipped += 1;
+        if self.skipped_reported.insert(name.to_string()) {
+            tracing::warn!(file = %self.shown(name), "calendar file skipped: {why}");
+        }
     }
 
     /// Delete the calendar of the user `name` names, if it still came from this file (a
@@ -258,7 +375,7 @@ impl CalendarDir {
         match store.delete_calendar(&user.legacy_dn) {
             Ok(deleted) => {
                 if deleted {
-                    tracing::info!(file = %self.dir.join(name).display(), user = %user.mail, "calendar file deleted; its free/busy will be removed");
+                    tracing::info!(file = %self.shown(name), user = %user.mail, "calendar file deleted; its free/busy will be removed");
                 }
                 deleted
             }
@@ -369,12 +486,155 @@ mod tests {
         );
         // A file that grows past the cap after its size was looked at: the read stops one
         // byte past the cap.
-        match cd.read(&file).unwrap() {
+        match cd.read("dan.ics").unwrap() {
             Contents::TooLarge { len } => assert_eq!(len, cap as u64 + 1),
             _ => panic!("read whole past the cap"),
         }
         // Back under the cap, it loads.
         std::fs::write(&file, CAL.replace("UID:1", "UID:2")).unwrap();
         assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+    }
+    /// Everything logged at warn/info while `f` runs, as the server's text log shows it.
+    fn logs_of<R>(f: impl FnOnce() -> R) -> (R, String) {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = Sink(buf.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let r = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+        (r, text)
+    }
+
+    #[test]
+    fn a_file_name_with_a_newline_cannot_forge_a_log_line() {
+        let (_d, s) = temp_store();
+        dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        let forged = "x\n2026-03-02T00:00:00.000000Z ERROR schedplus: forged.ics";
+        std::fs::write(dir.path().join(forged), "not a calendar").unwrap();
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!((r.skipped, r.refused, r.unknown), (1, 0, 0), "{r:?}");
+        assert!(
+            !log.lines()
+                .any(|l| l.contains("ERROR schedplus: forged") && !l.contains("WARN")),
+            "a forged line in:\n{log}"
+        );
+        assert!(
+            log.contains(r"x\n2026"),
+            "the name is shown escaped:\n{log}"
+        );
+        assert_eq!(log.lines().count(), 1, "{log}");
+        // Reported once, not every round.
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!(r.skipped, 1);
+        assert!(log.is_empty(), "{log}");
+    }
+
+    #[test]
+    fn links_out_of_the_directory_are_not_followed_and_never_quoted() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        // A stand-in for /etc/shadow, and a valid calendar, both outside the directory.
+        let shadow = outside.path().join("shadow");
+        std::fs::write(&shadow, "root:$6$SECRETHASH:19000:0:99999:7:::\n").unwrap();
+        let cal = outside.path().join("cal.ics");
+        std::fs::write(&cal, CAL).unwrap();
+        std::os::unix::fs::symlink(&shadow, dir.path().join("dan.ics")).unwrap();
+        std::os::unix::fs::symlink(&cal, dir.path().join("ghost.ics")).unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!((r.skipped, r.refused, r.stored), (2, 0, 0), "{r:?}");
+        assert!(!log.contains("SECRET") && !log.contains("root:"), "{log}");
+        assert!(s.calendar(&u.legacy_dn).unwrap().is_none());
+        // A link to a calendar inside the directory still counts as that file.
+        std::fs::remove_file(dir.path().join("dan.ics")).unwrap();
+        std::fs::write(dir.path().join("stored-calendar"), CAL).unwrap();
+        std::os::unix::fs::symlink("stored-calendar", dir.path().join("dan.ics")).unwrap();
+        let r = cd.scan(&s, &clock, &settings);
+        assert_eq!(r.stored, 1, "{r:?}");
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, CAL);
+        // Re-pointed outside, it is skipped, not read.
+        std::fs::remove_file(dir.path().join("dan.ics")).unwrap();
+        std::os::unix::fs::symlink(&shadow, dir.path().join("dan.ics")).unwrap();
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!((r.refused, r.stored), (0, 0), "{r:?}");
+        assert!(!log.contains("SECRET"), "{log}");
+    }
+
+    #[test]
+    fn an_upload_newer_than_the_file_wins_until_the_file_is_edited() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        let file = dir.path().join("dan.ics");
+        std::fs::write(&file, CAL).unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        // An upload after the file was written.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let uploaded = CAL.replace("UID:1", "UID:uploaded");
+        let put = CalendarPutRequest {
+            user: "dan".into(),
+            text: uploaded.clone(),
+            source: CalendarSource::Http,
+            publish_now: false,
+            now: None,
+        };
+        admin::calendar_put(&s, &clock, &settings, &put).unwrap();
+        // A restart: a new watcher has seen nothing, so every file looks new.
+        let mut restarted = CalendarDir::new(dir.path(), 4 << 20);
+        let r = restarted.scan(&s, &clock, &settings);
+        assert_eq!((r.stored, r.older_than_upload), (0, 1), "{r:?}");
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, uploaded);
+        assert_eq!(restarted.scan(&s, &clock, &settings), DirScan::default());
+        // The file edited after the upload: now the file is the newest change.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let edited = CAL.replace("UID:1", "UID:edited");
+        std::fs::write(&file, &edited).unwrap();
+        assert_eq!(restarted.scan(&s, &clock, &settings).stored, 1);
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, edited);
+    }
+
+    #[test]
+    fn a_calendar_that_could_never_be_published_is_refused_and_counted() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        std::fs::write(
+            dir.path().join("dan.ics"),
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:s\nDTSTART:20270105T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY\nEND:VEVENT\nEND:VCALENDAR\n",
+        )
+        .unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!((r.refused, r.stored), (1, 0), "{r:?}");
+        assert!(log.contains("more than 100000 instances"), "{log}");
+        assert!(s.calendar(&u.legacy_dn).unwrap().is_none());
     }
 }

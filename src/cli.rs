@@ -1178,6 +1178,9 @@ fn calendar_import(
         file.display(),
         admin.describe()
     );
+    for w in &r.warnings {
+        println!("  warning: {w}");
+    }
     if let Some(p) = &r.published {
         print_republished("  free/busy", p, false);
     }

@@ -97,6 +97,7 @@ fn describe() {
         UNKNOWN_OWNER,
         "free/busy messages written by clients whose legacyDN names nobody in the directory (stored all the same)"
     );
+    describe_calendar();
     describe_gauge!(STORE_MESSAGES, "free/busy messages in the store");
     describe_gauge!(STORE_USERS, "directory users in the store");
     describe_gauge!(
@@ -218,6 +219,32 @@ pub fn publish_lag(seconds: f64) {
 
 pub fn poller_queue(depth: usize) {
     gauge!(POLLER_QUEUE).set(depth as f64);
+}
+
+// ---- calendars accepted with leniencies, and refused ------------------------------------
+
+pub const CALENDAR_LENIENCIES: &str = "schedplus_calendar_leniencies_total";
+pub const CALENDARS_REFUSED: &str = "schedplus_calendars_refused_total";
+
+fn describe_calendar() {
+    describe_counter!(
+        CALENDAR_LENIENCIES,
+        "RFC 5545 violations read as the writer meant in accepted calendars, by kind"
+    );
+    describe_counter!(
+        CALENDARS_REFUSED,
+        "calendars refused at the door (PUT, admin API, import, calendar directory), by way in"
+    );
+}
+
+/// One leniency of an accepted calendar (`kind` is `calendar::Leniency::kind`).
+pub fn calendar_leniency(kind: &'static str) {
+    counter!(CALENDAR_LENIENCIES, "kind" => kind).increment(1);
+}
+
+/// A calendar refused at the door; `via` is `http`, `import` or `calendar_dir`.
+pub fn calendar_refused(via: &'static str) {
+    counter!(CALENDARS_REFUSED, "via" => via).increment(1);
 }
 
 #[cfg(test)]

@@ -17,11 +17,11 @@
 
 use std::collections::HashMap;
 
-use super::CalendarError;
 use super::parse::{Component, Property, shorten};
-use super::rrule::{Rule, parse_rule};
+use super::rrule::{Rule, parse_rule_noting};
 use super::tz::ZoneTable;
 use super::value::{Duration, When, parse_date, parse_date_time, parse_duration};
+use super::{CalendarError, Notes};
 use crate::protocol::freebusy::FbStatus;
 
 /// How long an event (or an RDATE period) lasts.
@@ -50,6 +50,10 @@ pub(crate) struct Event {
     pub rdates: Vec<RDate>,
     pub exdates: Vec<When>,
     pub recurrence_id: Option<When>,
+    /// `RECURRENCE-ID;RANGE=THISANDFUTURE`: the change applies to every later instance too.
+    pub this_and_future: bool,
+    /// `SEQUENCE` (0 when absent): of several revisions of one UID, the highest wins.
+    pub sequence: i64,
     /// `None`: the event shows nothing (free, transparent or cancelled).
     pub status: Option<FbStatus>,
 }
@@ -81,24 +85,28 @@ pub(crate) struct Content {
 pub(crate) fn build(
     calendars: &[Component],
     zones: &mut ZoneTable,
+    notes: &mut Notes,
 ) -> Result<Content, CalendarError> {
     let mut content = Content::default();
     let mut by_uid: HashMap<String, usize> = HashMap::new();
+    let mut uids: Vec<String> = Vec::new();
     for comp in calendars.iter().flat_map(|c| c.children.iter()) {
         match comp.name.as_str() {
             "VEVENT" => {
-                let ev = event(comp, zones)?;
+                let ev = event(comp, zones, notes)?;
                 content.event_count += 1;
                 let idx = match comp.prop("UID").map(|p| p.value.trim()) {
                     Some(uid) if !uid.is_empty() => {
                         *by_uid.entry(uid.to_string()).or_insert_with(|| {
                             content.series.push(Series::default());
+                            uids.push(uid.to_string());
                             content.series.len() - 1
                         })
                     }
                     // No UID: nothing can override it, it stands alone.
                     _ => {
                         content.series.push(Series::default());
+                        uids.push(String::new());
                         content.series.len() - 1
                     }
                 };
@@ -109,50 +117,142 @@ pub(crate) fn build(
                     series.masters.push(ev);
                 }
             }
-            "VFREEBUSY" => freebusy(comp, zones, &mut content.periods)?,
+            "VFREEBUSY" => freebusy(comp, zones, &mut content.periods, notes)?,
             // VTIMEZONE is read by the zone table; VTODO, VJOURNAL, VALARM and X-
             // components have no free/busy meaning.
             _ => {}
         }
     }
+    for (series, uid) in content.series.iter_mut().zip(&uids) {
+        latest_revisions(series, uid, notes);
+    }
     Ok(content)
 }
 
-fn event(c: &Component, zones: &mut ZoneTable) -> Result<Event, CalendarError> {
+/// Mail clients keep every revision of an invitation they received (same UID, rising
+/// SEQUENCE). Only the highest SEQUENCE counts: of the masters, and of the overrides of
+/// each RECURRENCE-ID. Revisions with the same SEQUENCE all stay (as before: two events
+/// that merely share a UID).
+fn latest_revisions(series: &mut Series, uid: &str, notes: &mut Notes) {
+    fn keep_highest(events: &mut Vec<Event>, uid: &str, notes: &mut Notes) {
+        let Some(top) = events.iter().map(|e| e.sequence).max() else {
+            return;
+        };
+        let winner = events
+            .iter()
+            .find(|e| e.sequence == top)
+            .map_or(0, |e| e.line);
+        events.retain(|e| {
+            let keep = e.sequence == top;
+            if !keep {
+                notes.add(
+                    e.line,
+                    "older_revision",
+                    format!(
+                        "this VEVENT is revision SEQUENCE={} of UID '{}'; the revision with SEQUENCE={top} on line {winner} replaces it",
+                        e.sequence,
+                        shorten(uid)
+                    ),
+                );
+            }
+            keep
+        });
+    }
+    if series.masters.len() > 1 {
+        keep_highest(&mut series.masters, uid, notes);
+    }
+    if series.overrides.len() > 1 {
+        let mut groups: Vec<Vec<Event>> = Vec::new();
+        for o in std::mem::take(&mut series.overrides) {
+            match groups
+                .iter_mut()
+                .find(|g| g[0].recurrence_id == o.recurrence_id)
+            {
+                Some(g) => g.push(o),
+                None => groups.push(vec![o]),
+            }
+        }
+        for mut g in groups {
+            keep_highest(&mut g, uid, notes);
+            series.overrides.extend(g);
+        }
+    }
+}
+
+fn event(c: &Component, zones: &mut ZoneTable, notes: &mut Notes) -> Result<Event, CalendarError> {
     let dtstart = c
         .prop("DTSTART")
         .ok_or(CalendarError::MissingDtstart { line: c.line })?;
-    let start = when(dtstart, dtstart.value.trim(), zones)?;
-    let end = match (c.prop("DTEND"), c.prop("DURATION")) {
-        (Some(p), _) => End::At(when(p, p.value.trim(), zones)?),
+    let mut start = when(dtstart, dtstart.value.trim(), zones, notes)?;
+    let mut end = match (c.prop("DTEND"), c.prop("DURATION")) {
+        (Some(p), _) => End::At(when(p, p.value.trim(), zones, notes)?),
         (None, Some(p)) => End::For(duration(p, p.value.trim())?),
         (None, None) => End::Implicit,
     };
+    if let (End::At(e), Some(p)) = (end, c.prop("DTEND")) {
+        if is_before(e, start, zones) {
+            // Written the wrong way round (seen from booking systems): the writer meant
+            // the span between the two.
+            notes.add(
+                p.line,
+                "dtend_before_dtstart",
+                format!(
+                    "DTEND '{}' is before DTSTART '{}'; read the other way round",
+                    shorten(p.value.trim()),
+                    shorten(dtstart.value.trim())
+                ),
+            );
+            (start, end) = (e, End::At(start));
+        }
+    }
     let mut rules = Vec::new();
     for p in c.props_named("RRULE") {
-        let rule = parse_rule(p.value.trim()).map_err(|reason| CalendarError::BadRule {
-            line: p.line,
-            value: shorten(&p.value),
-            reason,
+        if p.value.trim().is_empty() {
+            notes.add(
+                p.line,
+                "empty_rrule",
+                "the RRULE is empty; the event is read as not recurring",
+            );
+            continue;
+        }
+        let mut rule_notes = Vec::new();
+        let rule = parse_rule_noting(p.value.trim(), &mut rule_notes).map_err(|reason| {
+            CalendarError::BadRule {
+                line: p.line,
+                value: shorten(&p.value),
+                reason,
+            }
         })?;
+        for (kind, message) in rule_notes {
+            notes.add(p.line, kind, message);
+        }
         rules.push((p.line, rule));
     }
     let mut rdates = Vec::new();
     for p in c.props_named("RDATE") {
         for v in list(&p.value) {
-            rdates.push(rdate(p, v, zones)?);
+            rdates.push(rdate(p, v, zones, notes)?);
         }
     }
     let mut exdates = Vec::new();
     for p in c.props_named("EXDATE") {
         for v in list(&p.value) {
-            exdates.push(when(p, v, zones)?);
+            exdates.push(when(p, v, zones, notes)?);
         }
     }
-    let recurrence_id = match c.prop("RECURRENCE-ID") {
-        Some(p) => Some(when(p, p.value.trim(), zones)?),
+    let rid = c.prop("RECURRENCE-ID");
+    let recurrence_id = match rid {
+        Some(p) => Some(when(p, p.value.trim(), zones, notes)?),
         None => None,
     };
+    let this_and_future = rid
+        .and_then(|p| p.param("RANGE"))
+        .is_some_and(|r| r.trim().eq_ignore_ascii_case("THISANDFUTURE"));
+    // A SEQUENCE that is not a number counts as 0, as if absent (it only ranks revisions).
+    let sequence = c
+        .prop("SEQUENCE")
+        .and_then(|p| p.value.trim().parse::<i64>().ok())
+        .unwrap_or(0);
     Ok(Event {
         line: c.line,
         start,
@@ -161,8 +261,24 @@ fn event(c: &Component, zones: &mut ZoneTable) -> Result<Event, CalendarError> {
         rdates,
         exdates,
         recurrence_id,
+        this_and_future,
+        sequence,
         status: status(c),
     })
+}
+
+/// Whether `a` is strictly before `b`, when that can be told without the default zone:
+/// both dates, both on the same clock (UTC, floating, or one zone), or both on known zones.
+fn is_before(a: When, b: When, zones: &ZoneTable) -> bool {
+    match (a, b) {
+        (When::Date(x), When::Date(y)) => x < y,
+        (When::Utc(x), When::Utc(y)) | (When::Floating(x), When::Floating(y)) => x < y,
+        (When::Zoned(x, i), When::Zoned(y, j)) if i == j => x < y,
+        _ => match (zones.instant(a), zones.instant(b)) {
+            (Some(x), Some(y)) => x < y,
+            _ => false,
+        },
+    }
 }
 
 fn list(value: &str) -> impl Iterator<Item = &str> {
@@ -194,7 +310,12 @@ pub(crate) fn status(c: &Component) -> Option<FbStatus> {
 }
 
 /// A DATE or DATE-TIME value of a property (one item of it, for list-valued ones).
-pub(crate) fn when(p: &Property, raw: &str, zones: &mut ZoneTable) -> Result<When, CalendarError> {
+pub(crate) fn when(
+    p: &Property,
+    raw: &str,
+    zones: &mut ZoneTable,
+    notes: &mut Notes,
+) -> Result<When, CalendarError> {
     let bad = || CalendarError::BadValue {
         line: p.line,
         property: p.name.clone(),
@@ -204,15 +325,35 @@ pub(crate) fn when(p: &Property, raw: &str, zones: &mut ZoneTable) -> Result<Whe
     let declared_date = p
         .param("VALUE")
         .is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
-    if declared_date || raw.len() == 8 {
-        return parse_date(raw).map(When::Date).ok_or_else(bad);
+    // `20260310Z`: a date with a Z, even without VALUE=DATE.
+    let date_with_z = raw.len() == 9 && raw.ends_with(['Z', 'z']);
+    if declared_date || raw.len() == 8 || date_with_z {
+        if let Some(d) = parse_date(raw) {
+            return Ok(When::Date(d));
+        }
+        // `RDATE;VALUE=DATE:20260310Z` or `…:20260310T000000Z` (Calendar Labs, booking
+        // systems): a date with a time or a Z it cannot have. The date is what was meant.
+        let body = raw.strip_suffix(['Z', 'z']).unwrap_or(raw);
+        let date = parse_date(body)
+            .or_else(|| parse_date_time(raw).map(|(l, _)| l.day))
+            .ok_or_else(bad)?;
+        notes.add(
+            p.line,
+            "date_with_time_or_z",
+            format!(
+                "{} '{}' is declared a DATE but has a time or a Z; read as the date",
+                p.name,
+                shorten(raw)
+            ),
+        );
+        return Ok(When::Date(date));
     }
     let (local, utc) = parse_date_time(raw).ok_or_else(bad)?;
     if utc {
         return Ok(When::Utc(local));
     }
     match p.param("TZID") {
-        Some(tzid) => Ok(When::Zoned(local, zones.resolve(tzid, p.line)?)),
+        Some(tzid) => Ok(When::Zoned(local, zones.resolve(tzid, p.line, notes)?)),
         None => Ok(When::Floating(local)),
     }
 }
@@ -226,10 +367,15 @@ fn duration(p: &Property, raw: &str) -> Result<Duration, CalendarError> {
     })
 }
 
-fn rdate(p: &Property, raw: &str, zones: &mut ZoneTable) -> Result<RDate, CalendarError> {
-    Ok(match period(p, raw, zones)? {
+fn rdate(
+    p: &Property,
+    raw: &str,
+    zones: &mut ZoneTable,
+    notes: &mut Notes,
+) -> Result<RDate, CalendarError> {
+    Ok(match period(p, raw, zones, notes)? {
         Some((start, end)) => RDate::Period(start, end),
-        None => RDate::At(when(p, raw, zones)?),
+        None => RDate::At(when(p, raw, zones, notes)?),
     })
 }
 
@@ -238,16 +384,17 @@ fn period(
     p: &Property,
     raw: &str,
     zones: &mut ZoneTable,
+    notes: &mut Notes,
 ) -> Result<Option<(When, End)>, CalendarError> {
     let Some((a, b)) = raw.split_once('/') else {
         return Ok(None);
     };
-    let start = when(p, a.trim(), zones)?;
+    let start = when(p, a.trim(), zones, notes)?;
     let b = b.trim();
     let end = if b.starts_with(['P', 'p', '+', '-']) {
         End::For(duration(p, b)?)
     } else {
-        End::At(when(p, b, zones)?)
+        End::At(when(p, b, zones, notes)?)
     };
     Ok(Some((start, end)))
 }
@@ -259,6 +406,7 @@ fn freebusy(
     c: &Component,
     zones: &mut ZoneTable,
     out: &mut Vec<FbPeriod>,
+    notes: &mut Notes,
 ) -> Result<(), CalendarError> {
     for p in c.props_named("FREEBUSY") {
         let status = match p.param("FBTYPE").map(str::to_ascii_uppercase).as_deref() {
@@ -268,12 +416,13 @@ fn freebusy(
             _ => Some(FbStatus::Busy),
         };
         for v in list(&p.value) {
-            let (start, end) = period(p, v, zones)?.ok_or_else(|| CalendarError::BadValue {
-                line: p.line,
-                property: p.name.clone(),
-                value: shorten(v),
-                expected: "a period like 20260105T090000Z/20260105T100000Z".into(),
-            })?;
+            let (start, end) =
+                period(p, v, zones, notes)?.ok_or_else(|| CalendarError::BadValue {
+                    line: p.line,
+                    property: p.name.clone(),
+                    value: shorten(v),
+                    expected: "a period like 20260105T090000Z/20260105T100000Z".into(),
+                })?;
             out.push(FbPeriod { status, start, end });
         }
     }
@@ -287,7 +436,11 @@ mod tests {
 
     fn vevent(props: &str) -> Component {
         let text = format!("BEGIN:VCALENDAR\nBEGIN:VEVENT\n{props}\nEND:VEVENT\nEND:VCALENDAR\n");
-        parse_tree(&text).unwrap().remove(0).children.remove(0)
+        parse_tree(&text, &mut Notes::default())
+            .unwrap()
+            .remove(0)
+            .children
+            .remove(0)
     }
 
     #[test]
@@ -328,7 +481,7 @@ mod tests {
         let c = vevent(
             "DTSTART;TZID=Europe/Paris:20260105T090000\nDTEND;VALUE=DATE:20260106\nEXDATE:20260112T080000Z,20260119T080000Z\nRDATE;VALUE=PERIOD:20260120T100000Z/PT1H",
         );
-        let ev = event(&c, &mut zones).unwrap();
+        let ev = event(&c, &mut zones, &mut Notes::default()).unwrap();
         assert!(matches!(ev.start, When::Zoned(_, 0)));
         assert!(matches!(ev.end, End::At(When::Date(_))));
         assert_eq!(ev.exdates.len(), 2);
@@ -337,17 +490,27 @@ mod tests {
             RDate::Period(When::Utc(_), End::For(_))
         ));
 
-        let e = event(&vevent("SUMMARY:x"), &mut zones).unwrap_err();
+        let e = event(&vevent("SUMMARY:x"), &mut zones, &mut Notes::default()).unwrap_err();
         assert_eq!(
             e.to_string(),
             "line 2: the VEVENT has no DTSTART, so it cannot be placed in time"
         );
-        let e = event(&vevent("SUMMARY:x\nDTSTART:x"), &mut zones).unwrap_err();
+        let e = event(
+            &vevent("SUMMARY:x\nDTSTART:x"),
+            &mut zones,
+            &mut Notes::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "line 4: DTSTART 'x' is not a date or date-time"
         );
-        let e = event(&vevent("DTSTART:20260105T090000Z\nDURATION:1h"), &mut zones).unwrap_err();
+        let e = event(
+            &vevent("DTSTART:20260105T090000Z\nDURATION:1h"),
+            &mut zones,
+            &mut Notes::default(),
+        )
+        .unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("line 4: DURATION '1h' is not a duration"),
@@ -356,6 +519,7 @@ mod tests {
         let e = event(
             &vevent("DTSTART:20260105T090000Z\nRRULE:FREQ=DAILY;COUNT=x"),
             &mut zones,
+            &mut Notes::default(),
         )
         .unwrap_err();
         assert!(

@@ -11,8 +11,13 @@
 //!   time), except all-day events, whose length is in calendar days, and DURATION, whose
 //!   days are calendar days and whose time part is exact (RFC 5545 §3.3.6).
 //! - An override (RECURRENCE-ID) replaces the instance it names and shows at its own
-//!   DTSTART/DTEND with its own status; `RANGE=THISANDFUTURE` is treated as a single-instance
-//!   override (the later instances keep the master's times).
+//!   DTSTART/DTEND with its own status. With `RANGE=THISANDFUTURE` (RFC 5545 §3.8.4.4) it
+//!   also moves every later instance by the same amount (the override's DTSTART minus the
+//!   instant it names), gives each the override's length and status; the latest such
+//!   override at or before an instance applies, and a single-instance override still wins
+//!   for the instance it names.
+//! - Every instance that starts in the window counts toward the instance cap, zero-length
+//!   ones included (they show nothing but cost as much to walk).
 //! - The recurrence set is a set: an instant produced twice (RRULE and RDATE) shows once.
 
 use std::collections::HashSet;
@@ -20,7 +25,7 @@ use std::collections::HashSet;
 use jiff::tz::TimeZone;
 
 use super::event::{Content, End, Event, RDate, Series};
-use super::rrule::{Bounds, Instances, STEP_BUDGET};
+use super::rrule::{Bounds, Freq, Instances, STEP_BUDGET};
 use super::tz::Zone;
 use super::value::{LocalDt, SECS_PER_DAY, When};
 use super::{CalendarError, ExpandOptions};
@@ -51,6 +56,18 @@ impl Span {
     }
 }
 
+/// A `RANGE=THISANDFUTURE` override as it applies to later instances.
+#[derive(Clone, Copy, Debug)]
+struct FromHereOn {
+    /// The instant of the instance it names.
+    from: i64,
+    /// How far later instances move, seconds.
+    shift: i64,
+    /// How long they last, seconds.
+    len: i64,
+    status: Option<FbStatus>,
+}
+
 pub(crate) struct Expansion<'a> {
     zones: &'a [Zone],
     default: Zone,
@@ -79,6 +96,7 @@ impl<'a> Expansion<'a> {
     pub fn run(mut self, content: &Content, window: Interval) -> Result<FreeBusy, CalendarError> {
         for s in &content.series {
             self.series(s)?;
+            self.zone_errors()?;
         }
         for p in &content.periods {
             if let Some(start) = self.instant(p.start) {
@@ -87,7 +105,16 @@ impl<'a> Expansion<'a> {
                 self.record(p.status, start, end)?;
             }
         }
+        self.zone_errors()?;
         Ok(FreeBusy::from_spans(self.spans).clip(window))
+    }
+
+    /// A VTIMEZONE that could not be evaluated (over its onset cap) fails the expansion.
+    fn zone_errors(&self) -> Result<(), CalendarError> {
+        match self.zones.iter().find_map(Zone::error) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     fn zone_of(&self, w: When) -> &Zone {
@@ -151,7 +178,12 @@ impl<'a> Expansion<'a> {
         start: i64,
         end: i64,
     ) -> Result<(), CalendarError> {
-        if end <= start || end <= self.start || start >= self.end {
+        let touches = if end > start {
+            end > self.start && start < self.end
+        } else {
+            self.start <= start && start < self.end
+        };
+        if !touches {
             return Ok(());
         }
         self.instances += 1;
@@ -159,6 +191,9 @@ impl<'a> Expansion<'a> {
             return Err(CalendarError::TooManyInstances {
                 max: self.max_instances,
             });
+        }
+        if end <= start {
+            return Ok(());
         }
         let from = Minutes1601::from_unix_seconds(start);
         let to = Minutes1601::from_unix_seconds(end + 59);
@@ -176,7 +211,26 @@ impl<'a> Expansion<'a> {
                 .filter_map(|o| o.recurrence_id)
                 .filter_map(|r| self.instant(Self::in_zone_of(r, m.start)))
                 .collect();
-            self.master(m, &replaced)?;
+            let mut from_here_on: Vec<FromHereOn> = Vec::new();
+            for o in s.overrides.iter().filter(|o| o.this_and_future) {
+                let Some(rid) = o.recurrence_id else { continue };
+                let (Some(from), Some(start)) = (
+                    self.instant(Self::in_zone_of(rid, m.start)),
+                    self.instant(o.start),
+                ) else {
+                    continue;
+                };
+                let span = self.span(o.start, o.end);
+                let end = self.end_of(self.zone_of(o.start), o.start.local(), start, span);
+                from_here_on.push(FromHereOn {
+                    from,
+                    shift: start - from,
+                    len: end - start,
+                    status: o.status,
+                });
+            }
+            from_here_on.sort_by_key(|f| f.from);
+            self.master(m, &replaced, &from_here_on)?;
         }
         for o in &s.overrides {
             if let Some(start) = self.instant(o.start) {
@@ -188,7 +242,18 @@ impl<'a> Expansion<'a> {
         Ok(())
     }
 
-    fn master(&mut self, m: &Event, replaced: &HashSet<i64>) -> Result<(), CalendarError> {
+    fn master(
+        &mut self,
+        m: &Event,
+        replaced: &HashSet<i64>,
+        from_here_on: &[FromHereOn],
+    ) -> Result<(), CalendarError> {
+        // How far a THISANDFUTURE override can move an instance into or out of the window.
+        let reach = from_here_on
+            .iter()
+            .map(|f| f.shift.abs() + f.len.max(0))
+            .max()
+            .unwrap_or(0);
         let zone = self.zone_of(m.start).clone();
         let local = m.start.local();
         let Some(first) = zone.to_utc(local) else {
@@ -213,17 +278,21 @@ impl<'a> Expansion<'a> {
         }
         let mut seen: HashSet<i64> = HashSet::new();
         let mut emit = |this: &mut Self, l: LocalDt, start: i64, end: i64| {
-            let skip = excluded.contains(&start)
+            if excluded.contains(&start)
                 || excluded_days.contains(&l.day)
                 || replaced.contains(&start)
-                || end <= this.start
-                || start >= this.end
-                || !seen.insert(start);
-            if skip {
-                Ok(())
-            } else {
-                this.record(m.status, start, end)
+                || !seen.insert(start)
+            {
+                return Ok(());
             }
+            let (start, end, status) = match from_here_on.iter().rev().find(|f| f.from < start) {
+                Some(f) => (start + f.shift, start + f.shift + f.len, f.status),
+                None => (start, end, m.status),
+            };
+            if end < this.start || start >= this.end {
+                return Ok(());
+            }
+            this.record(status, start, end)
         };
         if m.rules.is_empty() {
             let end = self.end_of(&zone, local, first, span);
@@ -232,9 +301,9 @@ impl<'a> Expansion<'a> {
         for (line, rule) in &m.rules {
             let bounds = Bounds {
                 skip_before: Some(LocalDt::from_secs(
-                    self.start - span.max_secs() - ZONE_MARGIN,
+                    self.start - span.max_secs() - ZONE_MARGIN - reach,
                 )),
-                stop_after: LocalDt::from_secs(self.end + ZONE_MARGIN),
+                stop_after: LocalDt::from_secs(self.end + ZONE_MARGIN + reach),
             };
             let mut it = Instances::new(rule, local, bounds);
             for l in &mut it {
@@ -244,7 +313,7 @@ impl<'a> Expansion<'a> {
                 if past_until(rule.until, l, start) {
                     break;
                 }
-                if start >= self.end + ZONE_MARGIN {
+                if start >= self.end + ZONE_MARGIN + reach {
                     break;
                 }
                 let end = self.end_of(&zone, l, start, span);
@@ -275,6 +344,69 @@ impl<'a> Expansion<'a> {
         }
         Ok(())
     }
+}
+
+/// Refuse a recurring event that would put more than the instance cap into some future
+/// publish window. Each recurring master is expanded alone over windows of the same length
+/// as `window` where it could be denser than in `window` (which `Calendar::expand` has
+/// checked): from its first instance, when that is after `window` (before it, it shows
+/// nothing; after, a rule's density does not grow), and, for a rule that repeats within a
+/// day and names months (`FREQ=SECONDLY;BYMONTH=12`), from the start of each such month in
+/// the coming year.
+pub(crate) fn check_future_windows(
+    zones: &[Zone],
+    content: &Content,
+    window: Interval,
+    opts: &ExpandOptions,
+) -> Result<(), CalendarError> {
+    let len = window.end().to_unix_seconds() - window.start().to_unix_seconds();
+    for m in content.series.iter().flat_map(|s| s.masters.iter()) {
+        if m.rules.is_empty() {
+            continue;
+        }
+        let probe = Expansion::new(zones, window, opts);
+        let Some(first) = probe.instant(m.start) else {
+            continue;
+        };
+        let mut starts: Vec<Minutes1601> = Vec::new();
+        if first >= window.end().to_unix_seconds() {
+            starts.push(Minutes1601::from_unix_seconds(first));
+        }
+        let (year, month, _) = window.start().civil_date();
+        for (_, rule) in &m.rules {
+            if rule.freq > Freq::Hourly {
+                continue;
+            }
+            for &mo in &rule.by_month {
+                let y = if mo > month { year } else { year + 1 };
+                let at = Minutes1601::from_civil(y, mo, 1);
+                if at >= window.end() && Minutes1601::from_unix_seconds(first) < at {
+                    starts.push(at);
+                }
+            }
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        for from in starts {
+            let Some(later) = Interval::new(from, from.plus_minutes(len / 60)) else {
+                continue;
+            };
+            let mut e = Expansion::new(zones, later, opts);
+            match e.master(m, &HashSet::new(), &[]) {
+                Err(CalendarError::TooManyInstances { max }) => {
+                    return Err(CalendarError::NeverPublishable {
+                        line: m.line,
+                        max,
+                        days: len / SECS_PER_DAY,
+                        from: crate::protocol::time::format_rfc3339(from.to_timestamp()),
+                    });
+                }
+                other => other?,
+            }
+            e.zone_errors()?;
+        }
+    }
+    Ok(())
 }
 
 /// UNTIL is inclusive. A UTC UNTIL compares instants; a DATE UNTIL compares the
@@ -523,9 +655,9 @@ RRULE:FREQ=SECONDLY;INTERVAL=604800\r\nEND:VEVENT\r\n",
     }
 
     #[test]
-    fn date_exdate_on_timed_event_and_thisandfuture_as_single_override() {
+    fn date_exdate_on_timed_event_and_thisandfuture_moves_later_instances() {
         // Daily 09:00Z x4; EXDATE;VALUE=DATE removes Jan 6; the THISANDFUTURE override of
-        // Jan 7 moves only Jan 7 (documented simplification), Jan 8 keeps the master time.
+        // Jan 7 moves Jan 7 and every later instance to 13:00Z (RFC 5545 §3.8.4.4).
         let text = cal(
             "BEGIN:VEVENT\r\nUID:t\r\nDTSTART:20260105T090000Z\r\nDURATION:PT1H\r\n\
 RRULE:FREQ=DAILY;COUNT=4\r\nEXDATE;VALUE=DATE:20260106\r\nEND:VEVENT\r\n\
@@ -537,8 +669,42 @@ DTSTART:20260107T130000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\n",
             [
                 "busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z",
                 "busy 2026-01-07T13:00:00Z 2026-01-07T14:00:00Z",
-                "busy 2026-01-08T09:00:00Z 2026-01-08T10:00:00Z",
+                "busy 2026-01-08T13:00:00Z 2026-01-08T14:00:00Z",
             ]
+        );
+    }
+
+    #[test]
+    fn thisandfuture_resizes_restatuses_and_yields_to_a_later_single_override() {
+        // Weekly Mon 09:00-10:00Z from Jan 5, 6 times. From Jan 19 on: 10:30-11:00Z,
+        // tentative. Feb 2 has its own single override (16:00-17:00Z, busy), which wins.
+        // A second THISANDFUTURE from Feb 9 moves that one back to 08:00 for 2 hours.
+        let text = cal(
+            "BEGIN:VEVENT\r\nUID:r\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\n\
+RRULE:FREQ=WEEKLY;COUNT=6\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:r\r\nRECURRENCE-ID;RANGE=THISANDFUTURE:20260119T090000Z\r\n\
+DTSTART:20260119T103000Z\r\nDTEND:20260119T110000Z\r\nSTATUS:TENTATIVE\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:r\r\nRECURRENCE-ID:20260202T090000Z\r\n\
+DTSTART:20260202T160000Z\r\nDTEND:20260202T170000Z\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:r\r\nRECURRENCE-ID;RANGE=THISANDFUTURE:20260209T090000Z\r\n\
+DTSTART:20260209T080000Z\r\nDTEND:20260209T100000Z\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            expand(&text, "2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z"),
+            [
+                "tentative 2026-01-19T10:30:00Z 2026-01-19T11:00:00Z",
+                "tentative 2026-01-26T10:30:00Z 2026-01-26T11:00:00Z",
+                "busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z",
+                "busy 2026-01-12T09:00:00Z 2026-01-12T10:00:00Z",
+                "busy 2026-02-02T16:00:00Z 2026-02-02T17:00:00Z",
+                "busy 2026-02-09T08:00:00Z 2026-02-09T10:00:00Z",
+            ]
+        );
+        // A window that starts after the move still sees the moved instances, and one that
+        // holds only an instance moved into it from outside sees it too.
+        assert_eq!(
+            expand(&text, "2026-01-26T10:45:00Z", "2026-01-27T00:00:00Z"),
+            ["tentative 2026-01-26T10:45:00Z 2026-01-26T11:00:00Z"]
         );
     }
 

@@ -53,6 +53,41 @@ impl Default for ExpandOptions {
 pub struct Calendar {
     content: event::Content,
     zones: Vec<tz::Zone>,
+    leniencies: Vec<Leniency>,
+}
+
+/// An RFC 5545 violation that real exporters write, read as the writer meant. Never a
+/// silent change: every one is reported to whoever stored the calendar (the `PUT` answer,
+/// `calendar import`'s output, the log) and counted (`docs/behaviour.md`, "Calendar
+/// leniencies", lists them with their reasons).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leniency {
+    /// The physical line (first line of the unfolded content line), 1-based.
+    pub line: usize,
+    /// A short stable name, the metric's label (`rdate_date_with_z`, `empty_rrule`, …).
+    pub kind: &'static str,
+    /// What was read and how, in a sentence.
+    pub message: String,
+}
+
+impl std::fmt::Display for Leniency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Where the layers note their leniencies while reading.
+#[derive(Debug, Default)]
+pub(crate) struct Notes(Vec<Leniency>);
+
+impl Notes {
+    pub fn add(&mut self, line: usize, kind: &'static str, message: impl Into<String>) {
+        self.0.push(Leniency {
+            line,
+            kind,
+            message: message.into(),
+        });
+    }
 }
 
 /// Why a calendar could not be read or expanded. Every message names the line (the first
@@ -91,16 +126,45 @@ pub enum CalendarError {
         "more than {max} event instances fall in the publish window; raise the instance cap or shorten the window"
     )]
     TooManyInstances { max: usize },
+    #[error(
+        "line {line}: time zone '{tzid}' changes its offset more than {max} times in one year (the cap on VTIMEZONE observance onsets); a real zone changes it at most a few times"
+    )]
+    TooManyZoneChanges {
+        line: usize,
+        tzid: String,
+        max: usize,
+    },
+    #[error(
+        "line {line}: time zone '{tzid}' needs more than {max} offset changes to place this calendar's events (the cap on VTIMEZONE observance onsets per calendar)"
+    )]
+    ZoneTooExpensive {
+        line: usize,
+        tzid: String,
+        max: usize,
+    },
+    #[error(
+        "line {line}: this event has more than {max} instances in {days} days from {from} (the instance cap); it could never be published"
+    )]
+    NeverPublishable {
+        line: usize,
+        max: usize,
+        days: i64,
+        from: String,
+    },
 }
 
 /// Parse and validate a calendar file.
 pub fn parse(text: &str) -> Result<Calendar, CalendarError> {
-    let calendars = parse::parse_tree(text)?;
+    let mut notes = Notes::default();
+    let calendars = parse::parse_tree(text, &mut notes)?;
     let mut zones = tz::ZoneTable::new(&calendars);
-    let content = event::build(&calendars, &mut zones)?;
+    let content = event::build(&calendars, &mut zones, &mut notes)?;
+    let mut leniencies = notes.0;
+    leniencies.sort_by_key(|l| l.line);
     Ok(Calendar {
         content,
         zones: zones.finish(),
+        leniencies,
     })
 }
 
@@ -117,6 +181,27 @@ impl Calendar {
     /// VEVENT components in the file, overrides included.
     pub fn event_count(&self) -> usize {
         self.content.event_count
+    }
+
+    /// What was read leniently, in line order.
+    pub fn leniencies(&self) -> &[Leniency] {
+        &self.leniencies
+    }
+
+    /// Whether the calendar can be published now and later: it expands over `window`
+    /// (the current publish range) and no recurring event ever puts more than the instance
+    /// cap into a window of the same length. The second check expands each recurring event
+    /// alone from its first instance when that is after `window` (say `FREQ=SECONDLY` from
+    /// next year), and a sub-daily rule that names months from the start of each of them
+    /// (`FREQ=SECONDLY;BYMONTH=12`), so such a calendar is refused at the door instead of
+    /// being stored and failing every publish once its time comes.
+    pub fn check_publishable(
+        &self,
+        window: Interval,
+        opts: &ExpandOptions,
+    ) -> Result<(), CalendarError> {
+        self.expand(window, opts)?;
+        expand::check_future_windows(&self.zones, &self.content, window, opts)
     }
 }
 
@@ -146,6 +231,35 @@ mod tests {
         (
             "mgarcia",
             include_str!("../../fixtures/calendars/mgarcia.ics"),
+        ),
+        // Exports in the shape of real writers, with their RFC 5545 violations.
+        (
+            "google",
+            include_str!("../../tests/data/calendars-real/google.ics"),
+        ),
+        (
+            "outlook",
+            include_str!("../../tests/data/calendars-real/outlook.ics"),
+        ),
+        (
+            "exchange",
+            include_str!("../../tests/data/calendars-real/exchange.ics"),
+        ),
+        (
+            "confluence",
+            include_str!("../../tests/data/calendars-real/confluence.ics"),
+        ),
+        (
+            "calendarlabs",
+            include_str!("../../tests/data/calendars-real/calendarlabs.ics"),
+        ),
+        (
+            "booking",
+            include_str!("../../tests/data/calendars-real/booking.ics"),
+        ),
+        (
+            "mailclient",
+            include_str!("../../tests/data/calendars-real/mailclient.ics"),
         ),
     ];
 
@@ -192,6 +306,430 @@ BEGIN:VEVENT\nUID:1\nDTSTART:20260301T090000Z\nDURATION:PT1H\nBEGIN:VALARM\nTRIG
                 .busy
                 .len(),
             1
+        );
+    }
+
+    /// (line, kind) of each leniency, and the expansion in January 2026 as strings.
+    fn lenient(text: &str) -> (Vec<(usize, &'static str)>, Vec<String>) {
+        let cal = parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let notes = cal.leniencies().iter().map(|l| (l.line, l.kind)).collect();
+        let w = Interval::new(
+            crate::protocol::time::Minutes1601::from_civil(2026, 1, 1),
+            crate::protocol::time::Minutes1601::from_civil(2026, 2, 1),
+        )
+        .unwrap();
+        let fb = cal.expand(w, &ExpandOptions::default()).unwrap();
+        let mut out = Vec::new();
+        for (name, set) in [
+            ("tentative", &fb.tentative),
+            ("busy", &fb.busy),
+            ("oof", &fb.oof),
+        ] {
+            for iv in set.iter() {
+                out.push(format!(
+                    "{name} {} {}",
+                    crate::protocol::time::format_rfc3339(iv.start().to_timestamp()),
+                    crate::protocol::time::format_rfc3339(iv.end().to_timestamp())
+                ));
+            }
+        }
+        (notes, out)
+    }
+
+    /// A VCALENDAR around `body`, with `\n` line ends; line 4 is the body's first line.
+    fn vcal(body: &str) -> String {
+        format!("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\n{body}END:VCALENDAR\n")
+    }
+
+    #[test]
+    fn rdate_with_z_on_a_date_value_is_that_date() {
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART;VALUE=DATE:20260105\nRDATE;VALUE=DATE:20260107Z,20260109T000000Z\nEND:VEVENT\n",
+        ));
+        assert_eq!(
+            notes,
+            [(7, "date_with_time_or_z"), (7, "date_with_time_or_z")]
+        );
+        assert_eq!(
+            fb,
+            [
+                "busy 2026-01-05T00:00:00Z 2026-01-06T00:00:00Z",
+                "busy 2026-01-07T00:00:00Z 2026-01-08T00:00:00Z",
+                "busy 2026-01-09T00:00:00Z 2026-01-10T00:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_rrule_means_not_recurring() {
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART:20260105T090000Z\nDURATION:PT1H\nRRULE:\nEND:VEVENT\n",
+        ));
+        assert_eq!(notes, [(8, "empty_rrule")]);
+        assert_eq!(fb, ["busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z"]);
+    }
+
+    #[test]
+    fn count_minus_one_escaped_semicolons_and_misspelt_parts() {
+        // COUNT=-1: no count (said so). `\;`: the backslashes dropped. UNTL: UNTIL.
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART:20260105T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;COUNT=-1\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:b\nDTSTART:20260106T090000Z\nDURATION:PT1H\nRRULE:FREQ=DAILY\\;COUNT=2\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:c\nDTSTART:20260107T120000Z\nDURATION:PT1H\nRRULE:FREQ=DAILY;UNTL=20260108T120000Z\nEND:VEVENT\n",
+        ));
+        assert_eq!(
+            notes,
+            [
+                (8, "negative_count"),
+                (14, "rrule_escaped"),
+                (20, "misspelt_rule_part")
+            ]
+        );
+        assert_eq!(
+            fb,
+            [
+                "busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z",
+                "busy 2026-01-06T09:00:00Z 2026-01-06T10:00:00Z",
+                "busy 2026-01-07T09:00:00Z 2026-01-07T10:00:00Z",
+                "busy 2026-01-07T12:00:00Z 2026-01-07T13:00:00Z",
+                "busy 2026-01-08T12:00:00Z 2026-01-08T13:00:00Z",
+                "busy 2026-01-12T09:00:00Z 2026-01-12T10:00:00Z",
+                "busy 2026-01-19T09:00:00Z 2026-01-19T10:00:00Z",
+                "busy 2026-01-26T09:00:00Z 2026-01-26T10:00:00Z"
+            ]
+        );
+        // An unknown part that is no clear misspelling is ignored, and the note says the
+        // rule now has no end.
+        let cal = parse(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART:20260105T090000Z\nRRULE:FREQ=DAILY;ENDS=20260108\nEND:VEVENT\n",
+        ))
+        .unwrap();
+        let l = &cal.leniencies()[0];
+        assert_eq!((l.line, l.kind), (7, "unknown_rule_part"));
+        assert!(l.to_string().contains("repeats without end"), "{l}");
+        // X- parts are RFC 5545's extension point: no note.
+        let cal = parse(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART:20260105T090000Z\nRRULE:FREQ=DAILY;X-NAME=1;COUNT=2\nEND:VEVENT\n",
+        ))
+        .unwrap();
+        assert!(cal.leniencies().is_empty());
+    }
+
+    #[test]
+    fn observance_starting_on_a_date_is_midnight() {
+        // A zone at +0100 from 1970, written with DTSTART;VALUE=DATE (Confluence exports).
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VTIMEZONE\nTZID:Lab Zone\nBEGIN:STANDARD\nDTSTART;VALUE=DATE:19700101\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\nEND:VTIMEZONE\n\
+BEGIN:VEVENT\nUID:a\nDTSTART;TZID=Lab Zone:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n",
+        ));
+        assert_eq!(notes, [(7, "observance_date")]);
+        assert_eq!(fb, ["busy 2026-01-05T08:00:00Z 2026-01-05T09:00:00Z"]);
+    }
+
+    /// Google's export names its zone `Europe/lisbon` and defines it as CET (+01:00).
+    const LISBON_AS_CET: &str = "BEGIN:VTIMEZONE\nTZID:NAME\nBEGIN:STANDARD\nDTSTART:19701025T030000\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\nTZOFFSETFROM:+0200\nTZOFFSETTO:+0100\nEND:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:19700329T020000\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0200\nEND:DAYLIGHT\nEND:VTIMEZONE\nBEGIN:VEVENT\nUID:a\nDTSTART;TZID=NAME:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n";
+
+    #[test]
+    fn a_tzid_defined_in_the_file_is_that_vtimezone_unless_exactly_a_known_name() {
+        let with = |name: &str| lenient(&vcal(&LISBON_AS_CET.replace("NAME", name))).1;
+        // Not exactly an IANA name: the file's zone (+01:00 in January): 08:00Z.
+        assert_eq!(
+            with("Europe/lisbon"),
+            ["busy 2026-01-05T08:00:00Z 2026-01-05T09:00:00Z"]
+        );
+        assert_eq!(
+            with("/example.com/Europe/Lisbon"),
+            ["busy 2026-01-05T08:00:00Z 2026-01-05T09:00:00Z"]
+        );
+        // Exactly IANA or exactly Windows: the database (Lisbon is +00:00 in January).
+        assert_eq!(
+            with("Europe/Lisbon"),
+            ["busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z"]
+        );
+        assert_eq!(
+            with("GMT Standard Time"),
+            ["busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z"]
+        );
+        // Without a VTIMEZONE, a near miss is still looked up leniently.
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART;TZID=europe/lisbon:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n",
+        );
+        assert_eq!(
+            lenient(&text).1,
+            ["busy 2026-01-05T09:00:00Z 2026-01-05T10:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn the_highest_sequence_of_a_uid_wins() {
+        // A mail client kept three revisions of one invitation, not in order, and two of
+        // one moved instance.
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VEVENT\nUID:inv\nSEQUENCE:1\nDTSTART:20260105T100000Z\nDURATION:PT1H\nRRULE:FREQ=DAILY;COUNT=2\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:inv\nSEQUENCE:2\nDTSTART:20260105T140000Z\nDURATION:PT1H\nRRULE:FREQ=DAILY;COUNT=2\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:inv\nDTSTART:20260105T090000Z\nDURATION:PT1H\nRRULE:FREQ=DAILY;COUNT=2\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:inv\nSEQUENCE:2\nRECURRENCE-ID:20260106T140000Z\nDTSTART:20260106T160000Z\nDURATION:PT1H\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:inv\nSEQUENCE:3\nRECURRENCE-ID:20260106T140000Z\nDTSTART:20260106T170000Z\nDURATION:PT1H\nEND:VEVENT\n",
+        ));
+        assert_eq!(
+            notes,
+            [
+                (4, "older_revision"),
+                (18, "older_revision"),
+                (24, "older_revision")
+            ]
+        );
+        assert_eq!(
+            fb,
+            [
+                "busy 2026-01-05T14:00:00Z 2026-01-05T15:00:00Z",
+                "busy 2026-01-06T17:00:00Z 2026-01-06T18:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn dtend_before_dtstart_is_read_the_other_way_round() {
+        let (notes, fb) = lenient(&vcal(
+            "BEGIN:VEVENT\nUID:a\nDTSTART:20260105T110000Z\nDTEND:20260105T090000Z\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T090000Z\nEND:VEVENT\n",
+        ));
+        assert_eq!(
+            notes,
+            [(7, "dtend_before_dtstart"), (12, "dtend_before_dtstart")]
+        );
+        assert_eq!(
+            fb,
+            [
+                "busy 2026-01-05T09:00:00Z 2026-01-05T11:00:00Z",
+                "busy 2026-01-06T09:00:00Z 2026-01-06T10:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn observances_that_change_every_second_hit_the_onset_cap_quickly() {
+        // Issue 11: ten SECONDLY observances from 1601 took 17 s and 3.1 GB. Now each year
+        // asked about stops after MAX_ZONE_ONSETS_PER_YEAR onsets and the calendar is refused.
+        let mut parts = String::new();
+        for i in 0..10 {
+            parts.push_str(&format!(
+                "BEGIN:STANDARD\nDTSTART:16010101T0000{i:02}\nRRULE:FREQ=SECONDLY\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\n"
+            ));
+        }
+        let text = vcal(&format!(
+            "BEGIN:VTIMEZONE\nTZID:Busy Zone\n{parts}END:VTIMEZONE\nBEGIN:VEVENT\nUID:a\nDTSTART;TZID=Busy Zone:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n"
+        ));
+        let cal = parse(&text).unwrap();
+        let e = cal.expand(window(), &ExpandOptions::default()).unwrap_err();
+        assert_eq!(
+            e,
+            CalendarError::TooManyZoneChanges {
+                line: 4,
+                tzid: "Busy Zone".into(),
+                max: tz::MAX_ZONE_ONSETS_PER_YEAR
+            }
+        );
+        assert!(e.to_string().contains("1000"), "{e}");
+    }
+
+    #[test]
+    fn events_in_many_years_cannot_multiply_the_onset_cap() {
+        // Ten daily observances (3,650 onsets a year, each year under the per-year cap) and
+        // events in 80 distinct years: the zone's total is capped.
+        let mut parts = String::new();
+        for i in 0..10 {
+            parts.push_str(&format!(
+                "BEGIN:STANDARD\nDTSTART:19000101T0{i}0000\nRRULE:FREQ=DAILY\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\n"
+            ));
+        }
+        let mut events = String::new();
+        for y in 0..80 {
+            events.push_str(&format!(
+                "BEGIN:VEVENT\nUID:{y}\nDTSTART;TZID=Daily:{}0105T090000\nDURATION:PT1H\nEND:VEVENT\n",
+                1950 + y
+            ));
+        }
+        let text = vcal(&format!(
+            "BEGIN:VTIMEZONE\nTZID:Daily\n{parts}END:VTIMEZONE\n{events}"
+        ));
+        let e = parse(&text)
+            .unwrap()
+            .expand(window(), &ExpandOptions::default())
+            .unwrap_err();
+        assert_eq!(
+            e,
+            CalendarError::ZoneTooExpensive {
+                line: 4,
+                tzid: "Daily".into(),
+                max: tz::MAX_ZONE_ONSETS
+            }
+        );
+    }
+
+    #[test]
+    fn a_rule_that_could_never_be_published_is_refused_before_its_time() {
+        // SECONDLY without end, starting after the current window: nothing in this window,
+        // more than the cap in the first window it reaches.
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:s\nDTSTART:20270105T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY\nEND:VEVENT\n",
+        );
+        let cal = parse(&text).unwrap();
+        assert!(
+            cal.expand(window(), &ExpandOptions::default())
+                .unwrap()
+                .is_empty()
+        );
+        let e = cal
+            .check_publishable(window(), &ExpandOptions::default())
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("line 4: this event has more than 100000 instances"),
+            "{e}"
+        );
+        // Zero-length instances count too (they cost as much to walk).
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:s\nDTSTART:20260301T090000Z\nRRULE:FREQ=SECONDLY\nEND:VEVENT\n",
+        );
+        let e = parse(&text)
+            .unwrap()
+            .check_publishable(window(), &ExpandOptions::default())
+            .unwrap_err();
+        assert_eq!(e, CalendarError::TooManyInstances { max: 100_000 });
+        // Dense only in December (a seasonal rule): refused now, from December's window.
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:s\nDTSTART:20260301T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY;BYMONTH=12\nEND:VEVENT\n",
+        );
+        let e = parse(&text)
+            .unwrap()
+            .check_publishable(window(), &ExpandOptions::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("from 2026-12-01T00:00:00Z"), "{e}");
+        // A weekly meeting in December only is fine.
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:w\nDTSTART:20260301T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;BYMONTH=12\nEND:VEVENT\n",
+        );
+        parse(&text)
+            .unwrap()
+            .check_publishable(window(), &ExpandOptions::default())
+            .unwrap();
+        // An ordinary weekly meeting that starts next year is fine.
+        let text = vcal(
+            "BEGIN:VEVENT\nUID:w\nDTSTART:20270105T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY\nEND:VEVENT\n",
+        );
+        parse(&text)
+            .unwrap()
+            .check_publishable(window(), &ExpandOptions::default())
+            .unwrap();
+    }
+
+    /// Each real export's quirks, noted with their lines (the expansion itself is compared
+    /// with recurring-ical-events by `scripts/oracle.sh`).
+    #[test]
+    fn real_exports_are_read_with_every_quirk_noted() {
+        let want: &[(&str, &[(usize, &str)])] = &[
+            ("google", &[]),
+            ("outlook", &[(41, "broken_line")]),
+            ("exchange", &[]),
+            (
+                "confluence",
+                &[
+                    (10, "observance_date"),
+                    (16, "observance_date"),
+                    (28, "negative_count"),
+                ],
+            ),
+            (
+                "calendarlabs",
+                &[
+                    (12, "date_with_time_or_z"),
+                    (12, "date_with_time_or_z"),
+                    (12, "date_with_time_or_z"),
+                ],
+            ),
+            (
+                "booking",
+                &[
+                    (10, "dtend_before_dtstart"),
+                    (11, "empty_rrule"),
+                    (19, "rrule_escaped"),
+                    (27, "misspelt_rule_part"),
+                    (32, "after_end_vcalendar"),
+                ],
+            ),
+            (
+                "mailclient",
+                &[
+                    (23, "older_revision"),
+                    (41, "older_revision"),
+                    (60, "after_end_vcalendar"),
+                ],
+            ),
+        ];
+        for (name, notes) in want {
+            let text = FIXTURES.iter().find(|(n, _)| n == name).unwrap().1;
+            let cal = parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got: Vec<(usize, &str)> =
+                cal.leniencies().iter().map(|l| (l.line, l.kind)).collect();
+            assert_eq!(&got, notes, "{name}");
+            for l in cal.leniencies() {
+                assert!(l.to_string().starts_with(&format!("line {}: ", l.line)));
+            }
+        }
+    }
+
+    #[test]
+    fn real_exports_quirks_change_what_is_published() {
+        let fb = |name: &str, a: &str, b: &str| {
+            let text = FIXTURES.iter().find(|(n, _)| *n == name).unwrap().1;
+            let w = Interval::new(
+                crate::protocol::time::Minutes1601::from_timestamp(a.parse().unwrap()),
+                crate::protocol::time::Minutes1601::from_timestamp(b.parse().unwrap()),
+            )
+            .unwrap();
+            let fb = parse(text)
+                .unwrap()
+                .expand(w, &ExpandOptions::default())
+                .unwrap();
+            [&fb.tentative, &fb.busy, &fb.oof].map(|s| s.len())
+        };
+        // Google's own Europe/lisbon zone is CET: the 09:30 stand-up is 08:30Z, not 09:30Z.
+        assert_eq!(
+            fb("google", "2026-03-02T08:30:00Z", "2026-03-02T09:00:00Z"),
+            [0, 1, 0]
+        );
+        assert_eq!(
+            fb("google", "2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"),
+            [0, 0, 0]
+        );
+        // Exchange's THISANDFUTURE: from Mar 19 the maintenance is 10:00-11:30, out of office.
+        assert_eq!(
+            fb("exchange", "2026-03-23T07:00:00Z", "2026-03-23T08:00:00Z"),
+            [0, 0, 0]
+        );
+        assert_eq!(
+            fb("exchange", "2026-03-23T09:00:00Z", "2026-03-23T10:30:00Z"),
+            [0, 0, 1]
+        );
+        // The booking system's UNTL ends the (tentative) fume hood on Mar 16; the escaped
+        // centrifuge rule keeps its COUNT=8 (5 of them after Mar 17).
+        assert_eq!(
+            fb("booking", "2026-03-17T00:00:00Z", "2026-04-30T00:00:00Z"),
+            [0, 5, 0]
+        );
+        assert_eq!(
+            fb("booking", "2026-03-12T00:00:00Z", "2026-03-17T00:00:00Z"),
+            [5, 1, 0]
+        );
+        // The mail client's SEQUENCE=2 revision only.
+        assert_eq!(
+            fb("mailclient", "2026-03-10T00:00:00Z", "2026-03-12T00:00:00Z"),
+            [0, 0, 0]
+        );
+        assert_eq!(
+            fb("mailclient", "2026-03-12T18:00:00Z", "2026-03-12T19:30:00Z"),
+            [0, 1, 0]
         );
     }
 
@@ -260,13 +798,83 @@ BEGIN:VEVENT\nUID:1\nDTSTART:20260301T090000Z\nDURATION:PT1H\nBEGIN:VALARM\nTRIG
 
         #[test]
         fn mutated_fixtures_never_panic(
-            which in 0usize..6,
+            which in 0usize..FIXTURES.len(),
             ops in proptest::collection::vec((any::<u8>(), any::<usize>()), 1..6)
         ) {
             let text = mutate(FIXTURES[which].1, &ops);
             if let Ok(cal) = parse(&text) {
                 let _ = cal.expand(window(), &ExpandOptions::default());
             }
+        }
+
+        #[test]
+        fn leniency_notes_name_real_lines(
+            which in 0usize..FIXTURES.len(),
+            ops in proptest::collection::vec((any::<u8>(), any::<usize>()), 0..6)
+        ) {
+            let text = mutate(FIXTURES[which].1, &ops);
+            if let Ok(cal) = parse(&text) {
+                let lines = text.split('\n').count();
+                for l in cal.leniencies() {
+                    prop_assert!(l.line >= 1 && l.line <= lines, "{l} in {lines} lines");
+                    let prefix = format!("line {}: ", l.line);
+                    prop_assert!(l.to_string().starts_with(&prefix), "{}", l);
+                }
+            }
+        }
+
+        #[test]
+        fn an_older_revision_changes_nothing(
+            which in 0usize..FIXTURES.len(),
+            day in 0i64..60,
+            hour in 0i64..24,
+        ) {
+            // Append, for every UID of the file that has a master, a SEQUENCE=-1 master at
+            // another time: the highest SEQUENCE (0 or more, as written) wins, so nothing
+            // changes. (A UID with only overrides has no master to outrank the new one.)
+            let text = FIXTURES[which].1;
+            let unfolded: Vec<String> = parse::unfold(text).into_iter().map(|(_, l)| l).collect();
+            let unfolded = unfolded.join("\n");
+            let uids: std::collections::BTreeSet<&str> = unfolded
+                .split("BEGIN:VEVENT")
+                .skip(1)
+                .filter(|block| !block.contains("RECURRENCE-ID"))
+                .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("UID:")))
+                .map(str::trim)
+                .collect();
+            let start = crate::protocol::time::Minutes1601::from_civil(2026, 3, 1)
+                .plus_minutes(day * 1440 + hour * 60);
+            let stamp = crate::protocol::time::format_rfc3339(start.to_timestamp())
+                .replace(['-', ':'], "");
+            let mut extra = String::new();
+            for uid in &uids {
+                extra.push_str(&format!(
+                    "BEGIN:VEVENT\r\nUID:{uid}\r\nSEQUENCE:-1\r\nDTSTART:{stamp}\r\nDURATION:PT3H\r\nEND:VEVENT\r\n"
+                ));
+            }
+            let Some(at) = text.rfind("END:VCALENDAR") else { return Ok(()) };
+            let edited = format!("{}{extra}{}", &text[..at], &text[at..]);
+            let before = parse(text).unwrap().expand(window(), &ExpandOptions::default()).unwrap();
+            let after = parse(&edited).unwrap().expand(window(), &ExpandOptions::default()).unwrap();
+            prop_assert_eq!(before, after);
+        }
+
+        #[test]
+        fn a_thisandfuture_override_that_moves_nothing_changes_nothing(
+            day in 0i64..40,
+            len in 1i64..180,
+            at in 0usize..10,
+        ) {
+            // A daily series; a THISANDFUTURE override of its at-th instance at the same
+            // time and length as the master: the same free/busy as without it.
+            let start = crate::protocol::time::Minutes1601::from_civil(2026, 2, 20).plus_minutes(day * 1440 + 9 * 60);
+            let fmt = |m: crate::protocol::time::Minutes1601| crate::protocol::time::format_rfc3339(m.to_timestamp()).replace(['-', ':'], "");
+            let rid = start.plus_minutes(at as i64 * 1440);
+            let master = format!("BEGIN:VEVENT\nUID:d\nDTSTART:{}\nDURATION:PT{len}M\nRRULE:FREQ=DAILY;COUNT=30\nEND:VEVENT\n", fmt(start));
+            let over = format!("BEGIN:VEVENT\nUID:d\nRECURRENCE-ID;RANGE=THISANDFUTURE:{}\nDTSTART:{}\nDURATION:PT{len}M\nEND:VEVENT\n", fmt(rid), fmt(rid));
+            let plain = parse(&vcal(&master)).unwrap().expand(window(), &ExpandOptions::default()).unwrap();
+            let with = parse(&vcal(&format!("{master}{over}"))).unwrap().expand(window(), &ExpandOptions::default()).unwrap();
+            prop_assert_eq!(plain, with);
         }
 
         #[test]

@@ -5,7 +5,47 @@
 //! first physical line of an unfolded content line, 1-based). It does not interpret values:
 //! what a DTSTART means is `value`, `tz` and `event`'s business.
 
-use super::CalendarError;
+use super::{CalendarError, Notes};
+
+/// Properties whose value can change what free/busy shows (or a zone it depends on). A
+/// line that cannot be read is refused when it belongs to one of these; any other broken
+/// line (an ATTENDEE that Outlook folded without the leading space, an X- property with a
+/// stray quote) is skipped with a leniency note.
+const FREE_BUSY_PROPERTIES: &[&str] = &[
+    "BEGIN",
+    "END",
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "RRULE",
+    "RDATE",
+    "EXDATE",
+    "RECURRENCE-ID",
+    "STATUS",
+    "TRANSP",
+    "UID",
+    "SEQUENCE",
+    "X-MICROSOFT-CDO-BUSYSTATUS",
+    "X-MICROSOFT-CDO-INTENDEDSTATUS",
+    "FREEBUSY",
+    "TZID",
+    "TZOFFSETFROM",
+    "TZOFFSETTO",
+];
+
+fn has_free_busy_meaning(name: &str) -> bool {
+    FREE_BUSY_PROPERTIES
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// The property name a broken line starts with, if it starts with one.
+fn leading_name(text: &str) -> Option<&str> {
+    let end = text.find([';', ':'])?;
+    let name = &text[..end];
+    (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .then_some(name)
+}
 
 /// Deeper nesting than this is garbage, not a calendar (VCALENDAR > VEVENT > VALARM is 3),
 /// and refusing it keeps the tree's recursive drop shallow.
@@ -145,7 +185,7 @@ fn parse_param_values(mut s: &str) -> Option<(Vec<String>, &str)> {
 
 /// Parse a whole file into its VCALENDAR components (a file may hold several; some
 /// exporters concatenate them).
-pub(crate) fn parse_tree(text: &str) -> Result<Vec<Component>, CalendarError> {
+pub(crate) fn parse_tree(text: &str, notes: &mut Notes) -> Result<Vec<Component>, CalendarError> {
     let lines = unfold(text);
     let Some((first_line, first)) = lines.first() else {
         return Err(CalendarError::NotACalendar {
@@ -164,8 +204,53 @@ pub(crate) fn parse_tree(text: &str) -> Result<Vec<Component>, CalendarError> {
     }
     let mut calendars = Vec::new();
     let mut stack: Vec<Component> = Vec::new();
+    // The name of the last property read, for a broken line that has none of its own.
+    let mut previous: Option<String> = None;
+    let mut skipping_tail = false;
     for (line, text) in &lines {
-        let prop = parse_content_line(*line, text)?;
+        // Outlook and some mail clients leave lines (a signature, a second END) after the
+        // last END:VCALENDAR; a new BEGIN:VCALENDAR still starts another calendar.
+        if stack.is_empty()
+            && !calendars.is_empty()
+            && !text.trim_end().eq_ignore_ascii_case("BEGIN:VCALENDAR")
+        {
+            if !skipping_tail {
+                skipping_tail = true;
+                notes.add(
+                    *line,
+                    "after_end_vcalendar",
+                    format!(
+                        "'{}' and the lines after it come after END:VCALENDAR; skipped",
+                        shorten(text)
+                    ),
+                );
+            }
+            continue;
+        }
+        skipping_tail = false;
+        let prop = match parse_content_line(*line, text) {
+            Ok(p) => p,
+            Err(e) => {
+                let owner = leading_name(text)
+                    .map(str::to_string)
+                    .or_else(|| previous.clone());
+                match owner {
+                    Some(name) if !stack.is_empty() && !has_free_busy_meaning(&name) => {
+                        notes.add(
+                            *line,
+                            "broken_line",
+                            format!(
+                                "'{}' is not a content line (part of {name}, which does not change free/busy); skipped",
+                                shorten(text)
+                            ),
+                        );
+                        continue;
+                    }
+                    _ => return Err(e),
+                }
+            }
+        };
+        previous = Some(prop.name.clone());
         match prop.name.as_str() {
             "BEGIN" => {
                 let name = prop.value.trim().to_ascii_uppercase();
@@ -287,30 +372,67 @@ mod tests {
 
     #[test]
     fn tree_and_structural_errors() {
-        let cal = parse_tree("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nEND:VEVENT\nEND:VCALENDAR\n")
-            .unwrap();
+        let tree = |t: &str| parse_tree(t, &mut Notes::default());
+        let cal =
+            tree("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nEND:VEVENT\nEND:VCALENDAR\n").unwrap();
         assert_eq!(cal.len(), 1);
         assert_eq!(cal[0].children[0].name, "VEVENT");
         assert_eq!(cal[0].children[0].line, 2);
 
-        let e = parse_tree("BEGIN:VCALENDAR\nBEGIN:VEVENT\nEND:VCALENDAR\n").unwrap_err();
+        let e = tree("BEGIN:VCALENDAR\nBEGIN:VEVENT\nEND:VCALENDAR\n").unwrap_err();
         assert_eq!(
             e.to_string(),
             "line 3: END:VCALENDAR does not close BEGIN:VEVENT opened on line 2"
         );
-        let e = parse_tree("BEGIN:VCALENDAR\nBEGIN:VEVENT\n").unwrap_err();
+        let e = tree("BEGIN:VCALENDAR\nBEGIN:VEVENT\n").unwrap_err();
         assert_eq!(
             e.to_string(),
             "line 2: BEGIN:VEVENT is never closed by END:VEVENT"
         );
-        let e = parse_tree("hello\n").unwrap_err();
+        let e = tree("hello\n").unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("line 1: this is not an iCalendar file"),
             "{e}"
         );
-        assert!(parse_tree("").is_err());
-        let e = parse_tree("BEGIN:VCALENDAR\nEND:VCALENDAR\nEND:VCALENDAR\n").unwrap_err();
+        assert!(tree("").is_err());
+        // Lines after the last END:VCALENDAR are skipped with one note.
+        let mut notes = Notes::default();
+        let cals = parse_tree(
+            "BEGIN:VCALENDAR\nEND:VCALENDAR\nEND:VCALENDAR\n-- \nSent from my phone\n",
+            &mut notes,
+        )
+        .unwrap();
+        assert_eq!(cals.len(), 1);
+        assert_eq!(notes.0.len(), 1, "{:?}", notes.0);
+        assert_eq!(notes.0[0].line, 3);
+        assert_eq!(notes.0[0].kind, "after_end_vcalendar");
+        // A second calendar after the first is still read.
+        let cals =
+            tree("BEGIN:VCALENDAR\nEND:VCALENDAR\nBEGIN:VCALENDAR\nEND:VCALENDAR\n").unwrap();
+        assert_eq!(cals.len(), 2);
+    }
+
+    #[test]
+    fn broken_lines_without_free_busy_meaning_are_skipped() {
+        let tree = |t: &str| parse_tree(t, &mut Notes::default());
+        // Outlook folds a long ATTENDEE without the leading space; a stray quote in an X-
+        // property; both skipped with the line. A broken DTSTART is still an error.
+        let text = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nATTENDEE;CN=Dan;RSVP=TRUE:mailto:dan@\nxcs.example\n\
+X-ALT-DESC;FMTTYPE=\"text/html:<b>hi</b>\nORGANIZER;CN=\"Broken\nDTSTART:20260101T090000Z\nEND:VEVENT\nEND:VCALENDAR\n";
+        let mut notes = Notes::default();
+        let cals = parse_tree(text, &mut notes).unwrap();
+        let lines: Vec<(usize, &str)> = notes.0.iter().map(|n| (n.line, n.kind)).collect();
+        assert_eq!(
+            lines,
+            [(4, "broken_line"), (5, "broken_line"), (6, "broken_line")]
+        );
+        assert_eq!(cals[0].children[0].prop("DTSTART").unwrap().line, 7);
+        let e = tree("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;TZID=\"x:20260101T090000\nEND:VEVENT\nEND:VCALENDAR\n")
+            .unwrap_err();
         assert!(e.to_string().starts_with("line 3:"), "{e}");
+        let e = tree("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20260101T090000Z\nbroken\nEND:VEVENT\nEND:VCALENDAR\n")
+            .unwrap_err();
+        assert!(e.to_string().starts_with("line 4:"), "{e}");
     }
 }

@@ -58,8 +58,84 @@ pub(crate) struct Rule {
     pub wkst: Weekday,
 }
 
+/// The rule parts RFC 5545 defines, for recognising a misspelt one.
+const RULE_PARTS: &[&str] = &[
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYSECOND",
+    "BYMINUTE",
+    "BYHOUR",
+    "BYMONTH",
+    "BYMONTHDAY",
+    "BYYEARDAY",
+    "BYWEEKNO",
+    "BYSETPOS",
+    "BYDAY",
+    "WKST",
+];
+
+/// A leniency found in a rule: (kind, sentence). The caller adds the line.
+pub(crate) type RuleNote = (&'static str, String);
+
+/// The rule part a misspelt name clearly means: the one nearest by edit distance, if it
+/// is near (one edit for names up to five letters, two for longer) and no other is as near.
+fn misspelt_part(key: &str) -> Option<&'static str> {
+    let limit = if key.len() <= 5 { 1 } else { 2 };
+    let mut best: Vec<(usize, &'static str)> = RULE_PARTS
+        .iter()
+        .map(|p| (edit_distance(key, p), *p))
+        .filter(|(d, _)| *d <= limit)
+        .collect();
+    best.sort_unstable();
+    match best.as_slice() {
+        [(d, p)] => Some(*p).filter(|_| *d > 0),
+        [(d, p), (d2, _), ..] if d < d2 => Some(*p),
+        _ => None,
+    }
+}
+
+/// Levenshtein distance of two short ASCII words.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diag + usize::from(ca != cb))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diag = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Parse an RRULE value. The error string completes "RRULE '…' is invalid: …".
+#[cfg(test)]
 pub(crate) fn parse_rule(value: &str) -> Result<Rule, String> {
+    parse_rule_noting(value, &mut Vec::new())
+}
+
+/// [`parse_rule`], reading what real exporters get wrong as they meant it and noting it:
+/// `\;` and `\,` (TEXT escaping applied to a RECUR value), `COUNT=-1` (no count), a
+/// misspelt part (`UNTL=`), an unknown part (ignored, said so: if it was meant to end the
+/// rule, the rule now repeats without end, and the note says that).
+pub(crate) fn parse_rule_noting(value: &str, notes: &mut Vec<RuleNote>) -> Result<Rule, String> {
+    let unescaped;
+    let value = if value.contains("\\;") || value.contains("\\,") {
+        unescaped = value.replace("\\;", ";").replace("\\,", ",");
+        notes.push((
+            "rrule_escaped",
+            "the RRULE escapes ';' or ',' with a backslash as if it were text; read without the backslashes".into(),
+        ));
+        unescaped.as_str()
+    } else {
+        value
+    };
     let mut rule = Rule {
         freq: Freq::Daily,
         interval: 1,
@@ -77,12 +153,22 @@ pub(crate) fn parse_rule(value: &str) -> Result<Rule, String> {
         wkst: 0,
     };
     let mut freq = None;
-    for part in value.split(';').filter(|p| !p.is_empty()) {
+    let mut ignored: Vec<String> = Vec::new();
+    for part in value.split(';').filter(|p| !p.trim().is_empty()) {
         let (key, val) = part
             .split_once('=')
             .ok_or_else(|| format!("'{part}' has no '='"))?;
-        let key = key.to_ascii_uppercase();
+        let mut key = key.trim().to_ascii_uppercase();
         let val = val.trim();
+        if !RULE_PARTS.contains(&key.as_str()) && !key.starts_with("X-") {
+            if let Some(meant) = misspelt_part(&key) {
+                notes.push((
+                    "misspelt_rule_part",
+                    format!("rule part '{key}' read as {meant}"),
+                ));
+                key = meant.to_string();
+            }
+        }
         match key.as_str() {
             "FREQ" => freq = Some(parse_freq(val)?),
             "INTERVAL" => {
@@ -92,13 +178,32 @@ pub(crate) fn parse_rule(value: &str) -> Result<Rule, String> {
                     .filter(|n| (1..=1_000_000).contains(n))
                     .ok_or_else(|| format!("INTERVAL '{val}' is not a positive number"))?
             }
-            "COUNT" => {
-                rule.count = Some(
-                    val.parse::<u64>()
-                        .map_err(|_| format!("COUNT '{val}' is not a number"))?,
-                )
+            "COUNT" => match val.parse::<i64>() {
+                Ok(n) if n >= 0 => rule.count = Some(n as u64),
+                // Some calendar libraries write -1 for "no limit".
+                Ok(n) => {
+                    notes.push((
+                        "negative_count",
+                        format!("COUNT={n} read as no COUNT: the rule repeats without end"),
+                    ));
+                    rule.count = None;
+                }
+                Err(_) => return Err(format!("COUNT '{val}' is not a number")),
+            },
+            "UNTIL" => {
+                let date = val.strip_suffix(['Z', 'z']).and_then(parse_date);
+                rule.until = Some(match date {
+                    // `UNTIL=20260310Z`: a date with a Z it cannot have.
+                    Some(d) if val.len() == 9 => {
+                        notes.push((
+                            "date_with_time_or_z",
+                            format!("UNTIL '{val}' is a date with a Z; read as the date"),
+                        ));
+                        When::Date(d)
+                    }
+                    _ => parse_until(val)?,
+                })
             }
-            "UNTIL" => rule.until = Some(parse_until(val)?),
             "BYSECOND" => rule.by_second = int_list(&key, val, 0, 60)?,
             "BYMINUTE" => rule.by_minute = int_list(&key, val, 0, 59)?,
             "BYHOUR" => rule.by_hour = int_list(&key, val, 0, 23)?,
@@ -109,9 +214,21 @@ pub(crate) fn parse_rule(value: &str) -> Result<Rule, String> {
             "BYSETPOS" => rule.by_setpos = signed_list(&key, val, 366)?,
             "BYDAY" => rule.by_day = val.split(',').map(parse_byday).collect::<Result<_, _>>()?,
             "WKST" => rule.wkst = parse_weekday(val)?,
-            // RFC 5545 allows x-name parts; ignore them like any other unknown extension.
-            _ => {}
+            // RFC 5545 allows x-name parts; they mean nothing to free/busy.
+            k if k.starts_with("X-") => {}
+            _ => ignored.push(key.clone()),
         }
+    }
+    if !ignored.is_empty() {
+        let endless = if rule.count.is_none() && rule.until.is_none() {
+            "; the rule has no COUNT or UNTIL, so it repeats without end"
+        } else {
+            ""
+        };
+        notes.push((
+            "unknown_rule_part",
+            format!("unknown rule part {} ignored{endless}", ignored.join(", ")),
+        ));
     }
     rule.freq = freq.ok_or("it has no FREQ")?;
     // Leap seconds do not exist in free/busy; 60 means the last second.

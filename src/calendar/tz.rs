@@ -3,39 +3,55 @@
 //! Owns [`Zone`] (an IANA zone from jiff's bundled database, or a [`CustomZone`] computed
 //! from a VTIMEZONE) and [`ZoneTable`] (the TZIDs one calendar uses, resolved once).
 //!
-//! A TZID is resolved in this order, first hit wins:
-//! 1. an IANA name (`America/New_York`), also behind a vendor prefix such as
+//! A TZID the file defines with its own VTIMEZONE means that VTIMEZONE, unless the TZID is
+//! exactly (case included) an IANA name or a Windows name: then the IANA database, which
+//! also knows the past rules that Outlook's VTIMEZONE (current rules from 1601) leaves out.
+//! A near miss such as Google's `Europe/lisbon` with its own VTIMEZONE is the VTIMEZONE:
+//! reading it as IANA Europe/Lisbon put 94 events of a real export an hour off (issue 10).
+//!
+//! A TZID without a VTIMEZONE is resolved in this order, first hit wins:
+//! 1. an IANA name (`America/New_York`, any case), also behind a vendor prefix such as
 //!    `/mozilla.org/20050126_1/America/New_York` (leading path segments are dropped until
 //!    what remains is an IANA name);
 //! 2. a Windows name as Outlook writes it (`Pacific Standard Time`), via CLDR's table;
 //! 3. a Windows display name (`(UTC-08:00) Pacific Time (US & Canada)`,
 //!    `(GMT-08.00) Pacific Time (US & Canada); Tijuana`), via a table of display names;
-//! 4. the calendar's own VTIMEZONE with that TZID, evaluated from its STANDARD/DAYLIGHT
-//!    rules;
-//! 5. for an unknown display name without VTIMEZONE, the fixed offset in its parentheses
-//!    (no DST: the best that can be said about a zone we cannot name).
+//! 4. for an unknown display name, the fixed offset in its parentheses (no DST: the best
+//!    that can be said about a zone we cannot name).
 //!
-//! Known names win over the file's VTIMEZONE because Outlook's VTIMEZONE only describes
-//! the current rules (from 1601), while the IANA database also knows the past ones.
+//! A VTIMEZONE's onsets are computed lazily, per year asked about, and capped
+//! ([`MAX_ZONE_ONSETS_PER_YEAR`]).
 //!
 //! Local → UTC follows RFC 5545 §3.3.5: a time in a DST gap is read with the offset from
 //! before the gap (so it moves forward by the gap's length), an ambiguous time in an
 //! overlap takes the first occurrence. jiff's "compatible" disambiguation is exactly that.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
 
-use super::CalendarError;
 use super::parse::{Component, shorten};
-use super::rrule::{Bounds, Instances, parse_rule};
-use super::value::{LocalDt, When, ZoneId, parse_date_time, unescape_text};
-use super::windows_zones::{display_to_iana, windows_to_iana};
-use crate::protocol::time::days_from_civil;
+use super::rrule::{Bounds, Instances, Rule, parse_rule_noting};
+use super::value::{LocalDt, When, ZoneId, parse_date, parse_date_time, unescape_text};
+use super::windows_zones::{display_to_iana, windows_to_iana, windows_to_iana_exact};
+use super::{CalendarError, Notes};
+use crate::protocol::time::{civil_from_days, days_from_civil};
 
 /// VTIMEZONE rules are evaluated up to this year; later instants keep the last offset.
 const CUSTOM_ZONE_LAST_YEAR: i32 = 2200;
+
+/// Onsets one observance may produce (or walk past) to place one year. A real zone changes
+/// its offset at most a few times a year; `RRULE:FREQ=SECONDLY` from 1601 would otherwise
+/// build hundreds of millions (17 s and 3.1 GB for a 1.4 KB file, seen in issue 11).
+pub(crate) const MAX_ZONE_ONSETS_PER_YEAR: usize = 1_000;
+
+/// Onsets one VTIMEZONE may produce (or walk past) over all the years one calendar asks
+/// about. Events spread over thousands of distinct years, each asking for its own, would
+/// otherwise multiply the per-year cap; a real zone used by a real calendar needs a few
+/// hundred.
+pub(crate) const MAX_ZONE_ONSETS: usize = 200_000;
 
 #[derive(Clone, Debug)]
 pub(crate) enum Zone {
@@ -65,23 +81,67 @@ impl Zone {
             Zone::Custom(c) => Some(c.to_utc(local)),
         }
     }
+
+    /// Why the zone could not be evaluated for some year (the onset cap), if it could not.
+    pub fn error(&self) -> Option<CalendarError> {
+        match self {
+            Zone::Tz(_) => None,
+            Zone::Custom(c) => c
+                .cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .error
+                .clone(),
+        }
+    }
 }
 
-/// A zone defined only by a VTIMEZONE: its transitions, precomputed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One STANDARD or DAYLIGHT part of a VTIMEZONE, parsed and checked, not expanded.
+#[derive(Clone, Debug)]
+struct Observance {
+    from: i32,
+    to: i32,
+    start: LocalDt,
+    rule: Option<Rule>,
+    /// DTSTART and the RDATEs: onsets listed one by one (bounded by the file's size), sorted.
+    listed: Vec<LocalDt>,
+}
+
+/// Transitions computed so far, by local year, and the first error met.
+#[derive(Clone, Debug, Default)]
+struct YearCache {
+    years: BTreeMap<i32, Vec<(i64, i32)>>,
+    /// Onsets produced or walked so far, against [`MAX_ZONE_ONSETS`].
+    spent: usize,
+    error: Option<CalendarError>,
+}
+
+/// A zone defined only by a VTIMEZONE. Its transitions are computed lazily, one year at a
+/// time and only for the years an expansion asks about (the publish window's, the DTSTART
+/// of each event), each year capped at [`MAX_ZONE_ONSETS_PER_YEAR`] onsets per observance.
+#[derive(Clone, Debug)]
 pub(crate) struct CustomZone {
-    /// (Unix second of the change, offset in seconds from then on), sorted.
-    transitions: Vec<(i64, i32)>,
-    /// Offset before the first transition.
+    tzid: String,
+    line: usize,
+    observances: Vec<Observance>,
+    /// Offset before the first onset, and that onset (UTC).
     initial: i32,
+    first_utc: i64,
     /// Every offset the zone uses, for reversing local times.
     offsets: Vec<i32>,
+    /// Behind a lock so that a parsed calendar stays shareable between threads (an
+    /// expansion is one thread, so it is hardly ever contended), and shared by clones, so
+    /// that an error met through a clone is seen by the expansion that checks the zone.
+    cache: Arc<Mutex<YearCache>>,
 }
 
 impl CustomZone {
-    pub fn from_component(c: &Component) -> Result<CustomZone, CalendarError> {
-        let mut transitions = Vec::new();
-        let mut first: Option<(i64, i32)> = None;
+    pub fn from_component(
+        c: &Component,
+        tzid: &str,
+        notes: &mut Notes,
+    ) -> Result<CustomZone, CalendarError> {
+        let mut observances = Vec::new();
         for obs in c
             .children
             .iter()
@@ -89,37 +149,126 @@ impl CustomZone {
         {
             let from = offset_prop(obs, "TZOFFSETFROM")?;
             let to = offset_prop(obs, "TZOFFSETTO")?;
-            for onset in observance_onsets(obs, from)? {
-                let utc = onset.as_secs() - i64::from(from);
-                transitions.push((utc, to));
-                if first.is_none_or(|(t, _)| utc < t) {
-                    first = Some((utc, from));
-                }
-            }
+            observances.push(observance(obs, from, to, notes)?);
         }
-        let Some((_, initial)) = first else {
+        let Some(first) = observances
+            .iter()
+            .min_by_key(|o| o.start.as_secs() - i64::from(o.from))
+        else {
             return Err(CalendarError::Syntax {
                 line: c.line,
                 reason: "the VTIMEZONE has no STANDARD or DAYLIGHT part with a DTSTART".into(),
             });
         };
-        transitions.sort_unstable();
-        let mut offsets: Vec<i32> = transitions.iter().map(|t| t.1).collect();
-        offsets.push(initial);
+        let initial = first.from;
+        let first_utc = first.start.as_secs() - i64::from(first.from);
+        let mut offsets: Vec<i32> = observances.iter().flat_map(|o| [o.from, o.to]).collect();
         offsets.sort_unstable();
         offsets.dedup();
         Ok(CustomZone {
-            transitions,
+            tzid: tzid.to_string(),
+            line: c.line,
+            observances,
             initial,
+            first_utc,
             offsets,
+            cache: Arc::new(Mutex::new(YearCache::default())),
         })
     }
 
-    fn offset_at(&self, utc: i64) -> i32 {
-        match self.transitions.partition_point(|t| t.0 <= utc) {
-            0 => self.initial,
-            i => self.transitions[i - 1].1,
+    /// Compute (once) the transitions whose onset falls in local `year`, sorted.
+    fn year(&self, cache: &mut YearCache, year: i32) {
+        if cache.years.contains_key(&year) {
+            return;
         }
+        let mut out = Vec::new();
+        let lo = LocalDt::midnight(days_from_civil(year, 1, 1));
+        let hi = LocalDt::midnight(days_from_civil(year + 1, 1, 1));
+        for o in &self.observances {
+            let utc = |l: LocalDt| l.as_secs() - i64::from(o.from);
+            let first = o.listed.partition_point(|l| *l < lo);
+            for &l in o.listed[first..].iter().take_while(|l| **l < hi) {
+                out.push((utc(l), o.to));
+                cache.spent += 1;
+            }
+            let Some(rule) = &o.rule else { continue };
+            let bounds = Bounds {
+                skip_before: Some(lo.plus_days(-1)),
+                stop_after: hi,
+            };
+            let mut walked = 0usize;
+            for onset in Instances::new(rule, o.start, bounds).skip(1) {
+                walked += 1;
+                cache.spent += 1;
+                if cache.spent > MAX_ZONE_ONSETS {
+                    if cache.error.is_none() {
+                        cache.error = Some(CalendarError::ZoneTooExpensive {
+                            line: self.line,
+                            tzid: shorten(&self.tzid),
+                            max: MAX_ZONE_ONSETS,
+                        });
+                    }
+                    break;
+                }
+                if walked > MAX_ZONE_ONSETS_PER_YEAR {
+                    if cache.error.is_none() {
+                        cache.error = Some(CalendarError::TooManyZoneChanges {
+                            line: self.line,
+                            tzid: shorten(&self.tzid),
+                            max: MAX_ZONE_ONSETS_PER_YEAR,
+                        });
+                    }
+                    break;
+                }
+                let past_until = match rule.until {
+                    Some(When::Utc(u)) => utc(onset) > u.as_secs(),
+                    Some(other) => onset > other.local(),
+                    None => false,
+                };
+                if past_until || onset >= hi {
+                    break;
+                }
+                if onset >= lo {
+                    out.push((utc(onset), o.to));
+                }
+            }
+        }
+        out.sort_unstable();
+        cache.years.insert(year, out);
+    }
+
+    fn offset_at(&self, utc: i64) -> i32 {
+        if utc < self.first_utc {
+            return self.initial;
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.error.is_some() {
+            // The expansion fails anyway; do not spend more on this zone.
+            return self.initial;
+        }
+        // Local year of the instant, give or take the offset: look in it and the year after,
+        // then back one year at a time until an onset at or before the instant is found.
+        let (y, _, _) = civil_from_days((utc + 86_400).div_euclid(86_400));
+        let y = y.min(CUSTOM_ZONE_LAST_YEAR);
+        let first_year = civil_from_days(self.first_utc.div_euclid(86_400)).0 - 1;
+        let mut year = y;
+        while year >= first_year {
+            self.year(&mut cache, year);
+            let found = cache.years.get(&year).and_then(|t| {
+                t.iter()
+                    .rev()
+                    .find(|(at, _)| *at <= utc)
+                    .map(|&(_, off)| off)
+            });
+            if let Some(off) = found {
+                return off;
+            }
+            if cache.error.is_some() {
+                break;
+            }
+            year -= 1;
+        }
+        self.initial
     }
 
     /// RFC 5545 §3.3.5: of the offsets that fit, the earliest instant (first occurrence);
@@ -145,48 +294,76 @@ impl CustomZone {
     }
 }
 
-/// The local onsets of one STANDARD/DAYLIGHT part: DTSTART, its RRULE, its RDATEs.
-fn observance_onsets(obs: &Component, from: i32) -> Result<Vec<LocalDt>, CalendarError> {
+/// One STANDARD/DAYLIGHT part: its DTSTART (a DATE is read as midnight, with a note), its
+/// RRULE (checked now, expanded per year later), its RDATEs.
+fn observance(
+    obs: &Component,
+    from: i32,
+    to: i32,
+    notes: &mut Notes,
+) -> Result<Observance, CalendarError> {
     let dtstart = obs.prop("DTSTART").ok_or(CalendarError::Syntax {
         line: obs.line,
         reason: format!("the VTIMEZONE's {} part has no DTSTART", obs.name),
     })?;
-    let start = parse_date_time(dtstart.value.trim())
-        .map(|(l, _)| l)
-        .ok_or_else(|| bad_value(dtstart.line, "DTSTART", &dtstart.value, "a date-time"))?;
-    let mut onsets = vec![start];
-    let stop = LocalDt::midnight(days_from_civil(CUSTOM_ZONE_LAST_YEAR, 1, 1));
+    let raw = dtstart.value.trim();
+    let start = match parse_date_time(raw) {
+        Some((l, _)) => l,
+        None => {
+            let day = parse_date(raw)
+                .ok_or_else(|| bad_value(dtstart.line, "DTSTART", raw, "a date-time"))?;
+            notes.add(
+                dtstart.line,
+                "observance_date",
+                format!(
+                    "the VTIMEZONE's {} part starts on a DATE ('{}'); read as midnight",
+                    obs.name,
+                    shorten(raw)
+                ),
+            );
+            LocalDt::midnight(day)
+        }
+    };
+    let mut listed = vec![start];
+    let mut rule = None;
     if let Some(p) = obs.prop("RRULE") {
-        let rule = parse_rule(&p.value).map_err(|reason| CalendarError::BadRule {
-            line: p.line,
-            value: shorten(&p.value),
-            reason,
-        })?;
-        let until = rule.until;
-        let bounds = Bounds {
-            skip_before: None,
-            stop_after: stop,
-        };
-        for onset in Instances::new(&rule, start, bounds).skip(1) {
-            let past_until = match until {
-                Some(When::Utc(u)) => onset.as_secs() - i64::from(from) > u.as_secs(),
-                Some(other) => onset > other.local(),
-                None => false,
-            };
-            if past_until {
-                break;
+        if p.value.trim().is_empty() {
+            notes.add(
+                p.line,
+                "empty_rrule",
+                "the RRULE is empty; the observance is read as not recurring",
+            );
+        } else {
+            let mut rule_notes = Vec::new();
+            let r = parse_rule_noting(p.value.trim(), &mut rule_notes).map_err(|reason| {
+                CalendarError::BadRule {
+                    line: p.line,
+                    value: shorten(&p.value),
+                    reason,
+                }
+            })?;
+            for (kind, message) in rule_notes {
+                notes.add(p.line, kind, message);
             }
-            onsets.push(onset);
+            rule = Some(r);
         }
     }
     for p in obs.props_named("RDATE") {
-        for v in p.value.split(',') {
+        for v in p.value.split(',').filter(|v| !v.trim().is_empty()) {
             let (l, _) = parse_date_time(v.trim())
+                .or_else(|| parse_date(v.trim()).map(|d| (LocalDt::midnight(d), false)))
                 .ok_or_else(|| bad_value(p.line, "RDATE", v, "a date-time"))?;
-            onsets.push(l);
+            listed.push(l);
         }
     }
-    Ok(onsets)
+    listed.sort_unstable();
+    Ok(Observance {
+        from,
+        to,
+        start,
+        rule,
+        listed,
+    })
 }
 
 /// `+hhmm` or `+hhmmss` → seconds east of UTC.
@@ -263,6 +440,14 @@ fn resolve_name(tzid: &str) -> Named {
     }
 }
 
+/// A zone named exactly (case included) as the IANA database or Windows names it.
+fn exact_name(name: &str) -> Option<TimeZone> {
+    if let Some(tz) = iana(name).filter(|tz| tz.iana_name() == Some(name)) {
+        return Some(tz);
+    }
+    windows_to_iana_exact(name).and_then(iana)
+}
+
 fn iana(name: &str) -> Option<TimeZone> {
     if name.is_empty() || name.len() > 100 {
         return None;
@@ -322,29 +507,47 @@ impl ZoneTable {
         }
     }
 
-    pub fn resolve(&mut self, tzid: &str, line: usize) -> Result<ZoneId, CalendarError> {
+    pub fn resolve(
+        &mut self,
+        tzid: &str,
+        line: usize,
+        notes: &mut Notes,
+    ) -> Result<ZoneId, CalendarError> {
         if let Some(&id) = self.by_tzid.get(tzid) {
             return Ok(id);
         }
-        let zone = match resolve_name(tzid) {
-            Named::Known(tz) => Zone::Tz(tz),
-            named => match self.vtimezones.get(tzid.trim()) {
-                Some(vtz) => Zone::Custom(CustomZone::from_component(vtz)?),
-                None => match named {
-                    Named::FixedOffset(tz) => Zone::Tz(tz),
-                    _ => {
-                        return Err(CalendarError::UnknownTimeZone {
-                            line,
-                            tzid: shorten(tzid),
-                        });
-                    }
-                },
+        let zone = match self.vtimezones.get(tzid.trim()) {
+            // The file defines the zone: its definition is what the writer meant, unless
+            // the name is exactly a zone everyone knows (then the IANA database, which
+            // also knows the past rules that Outlook's VTIMEZONE leaves out).
+            Some(vtz) => match exact_name(tzid.trim()) {
+                Some(tz) => Zone::Tz(tz),
+                None => Zone::Custom(CustomZone::from_component(vtz, tzid.trim(), notes)?),
+            },
+            None => match resolve_name(tzid) {
+                Named::Known(tz) | Named::FixedOffset(tz) => Zone::Tz(tz),
+                Named::Unknown => {
+                    return Err(CalendarError::UnknownTimeZone {
+                        line,
+                        tzid: shorten(tzid),
+                    });
+                }
             },
         };
         self.zones.push(zone);
         let id = self.zones.len() - 1;
         self.by_tzid.insert(tzid.to_string(), id);
         Ok(id)
+    }
+
+    /// The instant of a UTC or zoned value (`None` for dates and floating times, which
+    /// depend on the default zone).
+    pub fn instant(&self, w: When) -> Option<i64> {
+        match w {
+            When::Utc(l) => Some(l.as_secs()),
+            When::Zoned(l, id) => self.zones.get(id)?.to_utc(l),
+            When::Date(_) | When::Floating(_) => None,
+        }
     }
 
     /// Drop the raw VTIMEZONEs once every TZID is resolved.
@@ -452,9 +655,11 @@ TZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\nEND:V
 
     #[test]
     fn custom_vtimezone_matches_the_iana_zone_it_copies() {
-        let cals = parse_tree(CUSTOM).unwrap();
+        let cals = parse_tree(CUSTOM, &mut Notes::default()).unwrap();
         let mut table = ZoneTable::new(&cals);
-        let id = table.resolve("Lab Eastern", 1).unwrap();
+        let id = table
+            .resolve("Lab Eastern", 1, &mut Notes::default())
+            .unwrap();
         let custom = &table.zones[id];
         assert!(matches!(custom, Zone::Custom(_)));
         let ny = zone("America/New_York");
@@ -483,11 +688,11 @@ BEGIN:DAYLIGHT\nDTSTART:20260601T000000\nRDATE:20270601T000000\nTZOFFSETFROM:+01
 TZOFFSETTO:+0200\nEND:DAYLIGHT\nBEGIN:STANDARD\nDTSTART:20260901T000000\n\
 RDATE:20270901T000000\nTZOFFSETFROM:+0200\nTZOFFSETTO:+0100\nEND:STANDARD\n\
 END:VTIMEZONE\nEND:VCALENDAR\n";
-        let cals = parse_tree(text).unwrap();
+        let cals = parse_tree(text, &mut Notes::default()).unwrap();
         let mut table = ZoneTable::new(&cals);
         let z = &table.zones.clone();
         assert!(z.is_empty());
-        let id = table.resolve("Odd", 1).unwrap();
+        let id = table.resolve("Odd", 1, &mut Notes::default()).unwrap();
         let odd = &table.zones[id];
         // July 2027 is in the RDATE summer: +2, 12:00 → 10:00Z.
         assert_eq!(
@@ -501,8 +706,10 @@ END:VTIMEZONE\nEND:VCALENDAR\n";
         );
 
         let bad = text.replace("TZOFFSETTO:+0200", "TZOFFSETTO:+2");
-        let cals = parse_tree(&bad).unwrap();
-        let e = ZoneTable::new(&cals).resolve("Odd", 1).unwrap_err();
+        let cals = parse_tree(&bad, &mut Notes::default()).unwrap();
+        let e = ZoneTable::new(&cals)
+            .resolve("Odd", 1, &mut Notes::default())
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "line 13: TZOFFSETTO '+2' is not a UTC offset like +0100"
@@ -512,7 +719,9 @@ END:VTIMEZONE\nEND:VCALENDAR\n";
     #[test]
     fn unknown_tzid_without_vtimezone_is_an_error() {
         let mut table = ZoneTable::default();
-        let e = table.resolve("Mars/Olympus_Mons", 7).unwrap_err();
+        let e = table
+            .resolve("Mars/Olympus_Mons", 7, &mut Notes::default())
+            .unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("line 7: time zone 'Mars/Olympus_Mons'"),

@@ -271,6 +271,14 @@ pub(crate) fn windows_to_iana(name: &str) -> Option<&'static str> {
     lookup(WINDOWS_TO_IANA, name.trim())
 }
 
+/// IANA name for a Windows zone name written exactly as Windows spells it (case included).
+pub(crate) fn windows_to_iana_exact(name: &str) -> Option<&'static str> {
+    WINDOWS_TO_IANA
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| *v)
+}
+
 /// IANA name for a display-name body (prefix already removed), case-insensitively.
 pub(crate) fn display_to_iana(body: &str) -> Option<&'static str> {
     lookup(DISPLAY_TO_IANA, body.trim())

@@ -4,8 +4,10 @@
 //! stores the body through `admin::calendar_put`, the same check and write as
 //! `calendar import` and `--calendar-dir`, and queues the user for the poller: the answer
 //! is `201` for a new calendar, `200` for a replaced or identical one, `400` with the line
-//! and reason for one that does not parse, `413` for one over `Limits::max_calendar_bytes`
-//! (nothing changes). `DELETE` removes the calendar
+//! and reason for one that does not parse or could never be published (over the instance
+//! cap in some publish window, a VTIMEZONE over its onset cap), `413` for one over
+//! `Limits::max_calendar_bytes` (nothing changes). An accepted calendar's answer lists,
+//! one `warning: line N: …` line each, the RFC 5545 violations read as the writer meant. `DELETE` removes the calendar
 //! and, at the next poll, the user's free/busy. `POST …/ADDRESS.ics?Cmd=cleanfreebusy`
 //! republishes the user's free/busy from the stored calendar at once, as Outlook's
 //! `/cleanfreebusy` does, and answers the publish report as JSON.
@@ -77,13 +79,20 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
                 CalendarChange::Replaced => (StatusCode::OK, "replaced"),
                 CalendarChange::Unchanged => (StatusCode::OK, "unchanged"),
             };
-            Ok(text_response(
-                status,
-                format!(
-                    "calendar for {} {what} ({} events); free/busy is republished at the next poll\n",
-                    r.user, r.events
-                ),
-            ))
+            let mut text = format!(
+                "calendar for {} {what} ({} events); free/busy is republished at the next poll\n",
+                r.user, r.events
+            );
+            if !r.warnings.is_empty() {
+                text.push_str(&format!(
+                    "{} part(s) of the file break RFC 5545 and were read as the writer meant:\n",
+                    r.warnings.len()
+                ));
+                for w in &r.warnings {
+                    text.push_str(&format!("warning: {w}\n"));
+                }
+            }
+            Ok(text_response(status, text))
         }
         Method::GET | Method::HEAD => {
             let (_, rec) = state
