@@ -26,7 +26,11 @@
 //! `calendar import` after the file was last modified is kept: the file is loaded again
 //! only when it is modified after that upload. This holds while running and on restart
 //! (when every file looks new), because the comparison is between the file's modification
-//! time and the stored calendar's `updated_us`, both wall-clock times.
+//! time and the stored calendar's `updated_us`, both wall-clock times. A deletion asked
+//! for (`DELETE /calendars/…`, the admin API, `calendar delete`) is a change too: the store
+//! keeps its time (a tombstone), and a file last modified before it is not loaded again,
+//! on restart either, until it is edited. A file removed from the directory deletes its
+//! calendar without a tombstone, so putting the file back (even with its old time) loads it.
 //!
 //! The directory is a trust boundary: file names are quoted escaped in logs (a name with a
 //! newline cannot forge a log line, and such names are skipped, since no alias or address
@@ -43,7 +47,7 @@ use std::time::SystemTime;
 use crate::admin::{self, AdminError, CalendarPutRequest};
 use crate::protocol::time::Clock;
 use crate::publisher::PublishSettings;
-use crate::store::{CalendarChange, CalendarSource, Store};
+use crate::store::{CalendarChange, CalendarSource, Store, Tombstone};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Stamp {
@@ -84,7 +88,7 @@ pub struct DirScan {
     /// Files named after nobody in the directory.
     pub unknown: usize,
     /// Files not loaded because the user's calendar was uploaded (PUT, admin API,
-    /// `calendar import`) after the file was last modified.
+    /// `calendar import`) or deleted on request after the file was last modified.
     pub older_than_upload: usize,
     /// Entries skipped because of their name (control characters) or because they are
     /// links out of the directory.
@@ -188,12 +192,11 @@ impl CalendarDir {
                 }
             };
             let user = name[..name.len() - 4].to_string();
-            if let Some(upload) = self.newer_upload(store, &user, name, stamp) {
+            if let Some(newer) = self.newer_change(store, &user, name, stamp) {
                 report.older_than_upload += 1;
                 tracing::info!(
                     file = %shown,
-                    "calendar file not loaded: the calendar stored by {} is newer than the file; edit the file again to make it win",
-                    upload.to_string().escape_debug()
+                    "calendar file not loaded: {newer}, after the file was last modified; edit the file again to make it win"
                 );
                 continue;
             }
@@ -247,23 +250,31 @@ impl CalendarDir {
         )
     }
 
-    /// Where the user's stored calendar came from, if it came from elsewhere than this
-    /// file and after the file was last modified: the newer change, which must win.
-    fn newer_upload(
-        &self,
-        store: &Store,
-        user: &str,
-        name: &str,
-        stamp: &Stamp,
-    ) -> Option<crate::store::CalendarSource> {
+    /// The change made to the user's calendar elsewhere than this file and after the file
+    /// was last modified, if there is one: it is newer, so it wins. Either a calendar
+    /// stored from elsewhere, or a deletion asked for (its tombstone).
+    fn newer_change(&self, store: &Store, user: &str, name: &str, stamp: &Stamp) -> Option<String> {
         let modified_us = stamp
             .modified?
             .duration_since(SystemTime::UNIX_EPOCH)
             .ok()
             .and_then(|d| i64::try_from(d.as_micros()).ok())?;
         let user = store.resolve_user(user).ok()?;
-        let rec = store.calendar(&user.legacy_dn).ok()??;
-        (rec.source != self.source(name) && rec.updated_us > modified_us).then_some(rec.source)
+        match store.calendar(&user.legacy_dn).ok()? {
+            Some(rec) => {
+                (rec.source != self.source(name) && rec.updated_us > modified_us).then(|| {
+                    format!(
+                        "the calendar stored by {} is newer",
+                        rec.source.to_string().escape_debug()
+                    )
+                })
+            }
+            None => {
+                let deleted = store.calendar_deletion(&user.legacy_dn).ok()??;
+                (deleted.at_us > modified_us)
+                    .then(|| "the calendar was deleted (DELETE, admin API or CLI)".to_string())
+            }
+        }
     }
 
     /// Read a file of the directory (a name, never a path), at most one byte past the cap,
@@ -372,7 +383,7 @@ impl CalendarDir {
         if !ours {
             return false;
         }
-        match store.delete_calendar(&user.legacy_dn) {
+        match store.delete_calendar_with(&user.legacy_dn, Tombstone::None) {
             Ok(deleted) => {
                 if deleted {
                     tracing::info!(file = %self.shown(name), user = %user.mail, "calendar file deleted; its free/busy will be removed");
@@ -617,6 +628,58 @@ mod tests {
         std::fs::write(&file, &edited).unwrap();
         assert_eq!(restarted.scan(&s, &clock, &settings).stored, 1);
         assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, edited);
+    }
+
+    #[test]
+    fn a_deletion_newer_than_the_file_wins_until_the_file_is_edited() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        let file = dir.path().join("dan.ics");
+        std::fs::write(&file, CAL).unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let del = admin::CalendarDeleteRequest { user: "dan".into() };
+        assert!(admin::calendar_delete(&s, &del).unwrap().deleted);
+        // While running, the unchanged file is not reloaded.
+        assert_eq!(cd.scan(&s, &clock, &settings), DirScan::default());
+        // A restart: the file looks new, but the deletion is newer.
+        let mut restarted = CalendarDir::new(dir.path(), 4 << 20);
+        let (r, log) = logs_of(|| restarted.scan(&s, &clock, &settings));
+        assert_eq!((r.stored, r.older_than_upload), (0, 1), "{r:?}");
+        assert!(log.contains("the calendar was deleted"), "{log}");
+        assert!(s.calendar(&u.legacy_dn).unwrap().is_none());
+        // The file edited after the deletion: the file is the newest change again.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let edited = CAL.replace("UID:1", "UID:edited");
+        std::fs::write(&file, &edited).unwrap();
+        assert_eq!(restarted.scan(&s, &clock, &settings).stored, 1);
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, edited);
+        assert!(s.calendar_deletion(&u.legacy_dn).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_file_moved_out_and_back_with_its_old_time_loads_again() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let aside = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        let file = dir.path().join("dan.ics");
+        std::fs::write(&file, CAL).unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        std::fs::rename(&file, aside.path().join("dan.ics")).unwrap();
+        assert_eq!(cd.scan(&s, &clock, &settings).deleted, 1);
+        assert!(s.calendar_deletion(&u.legacy_dn).unwrap().is_none());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::rename(aside.path().join("dan.ics"), &file).unwrap();
+        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, CAL);
     }
 
     #[test]
