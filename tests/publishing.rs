@@ -570,3 +570,31 @@ fn leniencies_are_in_the_put_answer_the_import_output_and_the_metrics() {
         );
     }
 }
+
+#[test]
+fn calendar_expand_prints_the_leniencies_on_stderr_and_only_json_on_stdout() {
+    let files = tempfile::tempdir().unwrap();
+    let ics = write(files.path(), "lenient.ics", LENIENT);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_schedplus"))
+        .args(["calendar", "expand", ics.to_str().unwrap()])
+        .args(["2026-03-09T00:00:00Z", "2026-03-10T00:00:00Z"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).expect("stdout is JSON");
+    assert_eq!(
+        json["busy"],
+        serde_json::json!([["2026-03-09T09:00:00Z", "2026-03-09T10:00:00Z"]]),
+        "{json}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{}: warning: line 7: the RRULE is empty; the event is read as not recurring",
+            ics.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("warning: line").count(), 3, "{stderr}");
+}
