@@ -381,10 +381,20 @@ pub(crate) fn check_future_windows(
     let cap = opts.max_instances as u64;
     let mut budget = DAY_PROFILE_BUDGET;
     // The events' bounds added up: each one's busiest window, wherever it is.
-    let mut together: u64 = 0;
-    let mut recurring = 0;
+    // Dates listed one by one (single events, RDATEs, overrides, FREEBUSY periods) count
+    // once each, wherever they fall.
+    let mut together: u64 = content.periods.len() as u64
+        + content
+            .series
+            .iter()
+            .map(|s| s.overrides.len() as u64)
+            .sum::<u64>();
+    let mut events = 0;
     for m in content.series.iter().flat_map(|s| s.masters.iter()) {
+        events += 1;
+        together = together.saturating_add(m.rdates.len() as u64);
         if m.rules.is_empty() {
+            together = together.saturating_add(1);
             continue;
         }
         let probe = Expansion::new(zones, window, opts);
@@ -395,7 +405,6 @@ pub(crate) fn check_future_windows(
             let from = Minutes1601::from_unix_seconds(first);
             expand_alone(zones, m, from, len, opts)?;
         }
-        recurring += 1;
         let dtstart = m.start.local();
         let span = probe.span(m.start, m.end).max_secs();
         let days = (len + span + SECS_PER_DAY - 1) / SECS_PER_DAY + 2;
@@ -466,9 +475,9 @@ pub(crate) fn check_future_windows(
     }
     // Several events, each within the cap alone, may still fill one window together. Their
     // busiest windows are added as if they fell together (an upper bound).
-    if together > cap && recurring > 1 {
+    if together > cap {
         return Err(CalendarError::TogetherMayExceedCap {
-            events: recurring,
+            events,
             max: opts.max_instances,
             bound: together,
             days: len / SECS_PER_DAY,

@@ -166,7 +166,7 @@ pub enum CalendarError {
     )]
     TooManyDenseRules { line: usize, budget: u64 },
     #[error(
-        "this calendar's {events} recurring events together can put up to {bound} instances into a window of {days} days, over the instance cap of {max}; it could not always be published"
+        "this calendar's {events} events together can put up to {bound} instances into a window of {days} days (each event's busiest window, and every date listed one by one, added up), over the instance cap of {max}; it could not always be published"
     )]
     TogetherMayExceedCap {
         events: usize,
@@ -845,6 +845,29 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
                     ..
                 }
             ),
+            "{e}"
+        );
+        // Dates listed one by one count too: 2 001 RDATEs a minute apart next December.
+        let rdates: Vec<String> = (0..=SMALL_CAP)
+            .map(|i| {
+                format!(
+                    "202712{:02}T{:02}{:02}00Z",
+                    1 + i / 1440,
+                    i % 1440 / 60,
+                    i % 60
+                )
+            })
+            .collect();
+        let listed = format!(
+            "BEGIN:VEVENT\nUID:r\nDTSTART:20271201T000000Z\nDURATION:PT1S\nRDATE:{}\nEND:VEVENT\n",
+            rdates.join(",")
+        );
+        let e = parse(&vcal(&listed))
+            .unwrap()
+            .check_publishable(window(), &opts)
+            .unwrap_err();
+        assert!(
+            matches!(e, CalendarError::TogetherMayExceedCap { .. }),
             "{e}"
         );
         // Weekly meetings are counted by the week: a hundred of them are fine.
