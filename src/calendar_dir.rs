@@ -98,7 +98,7 @@ pub struct DirScan {
     /// `calendar import`) or deleted on request after the file was last modified.
     pub older_than_upload: usize,
     /// Entries skipped because of their name (control characters) or because they are
-    /// links out of the directory.
+    /// links out of the directory (symbolic, or hard links with names elsewhere).
     pub skipped: usize,
 }
 
