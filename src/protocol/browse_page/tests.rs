@@ -35,6 +35,7 @@ fn view<'a>(fb: &'a FreeBusy, range: Option<PublishRange>) -> MessageView<'a> {
         props: &[],
         query_href: Some("/public/?Cmd=freebusy&u=SMTP:danw@xcs.example"),
         now: ts("2026-11-24T14:30:00Z"),
+        window: Window::All,
     }
 }
 
@@ -134,6 +135,7 @@ fn folder_rows_are_escaped() {
         modified: Some(ts("2026-11-24T09:15:00Z")),
         size: None,
         note: Some("<b>note</b> & more".into()),
+        ..Default::default()
     };
     let tr = folder_row(&row);
     assert!(!tr.contains("<img"));
@@ -141,7 +143,7 @@ fn folder_rows_are_escaped() {
     assert!(tr.contains("href=\"EX:_xF8FF_o=A%26B&quot;x\""));
     assert!(tr.contains("&lt;b&gt;note&lt;/b&gt; &amp; more"));
     assert!(tr.contains("2026-11-24 09:15 UTC"));
-    let head = folder_page_head("A <b> & \"c\"", &crumbs(), Some("intro <i>"));
+    let head = folder_page_head("A <b> & \"c\"", &crumbs(), Some("intro <i>"), None);
     assert!(head.contains("<h1>A &lt;b&gt; &amp; \"c\"</h1>"));
     assert!(head.contains("intro &lt;i&gt;"));
 }
@@ -156,13 +158,14 @@ fn streamed_folder_parts_make_one_document() {
             modified: Some(ts("2026-11-24T09:15:00Z")),
             size: Some(1234 * (i + 1)),
             note: None,
+            ..Default::default()
         })
         .collect();
-    let mut page = folder_page_head("EX:/o=XCS/ou=AG", &crumbs(), None);
+    let mut page = folder_page_head("EX:/o=XCS/ou=AG", &crumbs(), None, None);
     for r in &rows {
         page.push_str(&folder_row(r));
     }
-    page.push_str(&folder_page_tail(rows.len()));
+    page.push_str(&folder_page_tail(rows.len(), None));
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.ends_with("</html>\n"));
     assert!(page.contains("<meta charset=\"utf-8\">"));
@@ -176,13 +179,13 @@ fn streamed_folder_parts_make_one_document() {
     );
     assert_balanced(&page);
 
-    let empty = folder_page_head("Empty", &[], None) + &folder_page_tail(0);
+    let empty = folder_page_head("Empty", &[], None, None) + &folder_page_tail(0, None);
     assert_eq!(empty.matches("<tr").count(), 1);
     assert!(empty.contains("This folder is empty."));
     assert!(empty.contains("<footer>0 items</footer>"));
     assert_balanced(&empty);
-    assert!(folder_page_tail(100_000).contains("100,000 items"));
-    assert!(folder_page_tail(1).contains(">1 item<"));
+    assert!(folder_page_tail(100_000, None).contains("100,000 items"));
+    assert!(folder_page_tail(1, None).contains(">1 item<"));
 }
 
 #[test]
@@ -590,6 +593,7 @@ fn write_sample_pages() {
         "EX:/o=XCS/ou=First Administrative Group",
         &crumbs(),
         Some("Free/busy messages of one administrative group, one per user."),
+        None,
     );
     let people = [
         ("Dan Winship", "DANW", "busy 12h, OOF 5d"),
@@ -604,6 +608,7 @@ fn write_sample_pages() {
             modified: Some(ts("2026-11-24T08:05:00Z")),
             size: Some(1874),
             note: Some(format!("{name} · {note}")),
+            ..Default::default()
         }));
     }
     page.push_str(&folder_row(&FolderRow {
@@ -613,7 +618,8 @@ fn write_sample_pages() {
         modified: None,
         size: None,
         note: None,
+        ..Default::default()
     }));
-    page.push_str(&folder_page_tail(4));
+    page.push_str(&folder_page_tail(4, None));
     std::fs::write(dir.join("browse-folder.html"), page).unwrap();
 }
