@@ -14,11 +14,12 @@
 //! A lab plays with the demo (changes a password, marks an admin, breaks a calendar file)
 //! and expects `serve --demo` to give the demo back. So [`load`] restores, for the demo's
 //! own users only: their directory records, the password `demo` and the admin marks (only
-//! `bwright`), the demo calendar files (rewritten where their text differs; `bwright`'s
-//! file, if someone made one, removed along with his stored calendar). The first publishing
-//! round after start then republishes everyone from those calendars. It keeps everything
-//! else: users a lab imported and their passwords, calendars and free/busy, other files in
-//! the calendar directory, and the ordinary public folders.
+//! `bwright`), and the demo calendar files (rewritten where their text differs). The first
+//! publishing round after start reads every file and republishes everyone, so a calendar
+//! stored over a demo user's (by PUT, say) is replaced by the file's again. It keeps
+//! everything else: users a lab imported and their passwords, calendars and free/busy,
+//! other files in the calendar directory (a calendar given to `bwright` included: a lab may
+//! use him to try publishing), and the ordinary public folders.
 
 use std::path::Path;
 
@@ -59,9 +60,6 @@ pub struct DemoReport {
     pub calendars_written: usize,
     /// Demo users whose password or admin mark was not the demo's and was put back.
     pub credentials_restored: usize,
-    /// Calendars of the demo user without one (`bwright`) removed: his stored calendar
-    /// and his calendar files.
-    pub calendars_removed: usize,
 }
 
 /// Import the demo directory, restore the demo users' passwords and admin marks, and, when
@@ -85,7 +83,6 @@ pub fn load(
     .map_err(|e| AdminError::Transport(format!("the embedded demo directory: {e}")))?;
     let credentials_restored = restore_credentials(store, &demo_users)?;
     let mut written = 0;
-    let mut removed = 0;
     if let Some(dir) = calendar_dir {
         let io = |e: std::io::Error, p: &Path| {
             AdminError::Transport(format!(
@@ -105,36 +102,11 @@ pub fn load(
             std::fs::rename(&tmp, &path).map_err(|e| io(e, &path))?;
             written += 1;
         }
-        // The user the demo shows without a calendar ("no data") gets none back.
-        for user in demo_users.iter().filter(|u| {
-            !CALENDARS
-                .iter()
-                .any(|(a, _)| u.alias.eq_ignore_ascii_case(a))
-        }) {
-            for name in [&user.alias, &user.mail] {
-                let path = dir.join(format!("{name}.ics"));
-                match std::fs::remove_file(&path) {
-                    Ok(()) => removed += 1,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(AdminError::Transport(format!(
-                            "cannot remove {} (the demo's {} has no calendar): {e}",
-                            path.display(),
-                            user.alias
-                        )));
-                    }
-                }
-            }
-            if store.delete_calendar(&user.legacy_dn)? {
-                removed += 1;
-            }
-        }
     }
     Ok(DemoReport {
         users: imported.users,
         calendars_written: written,
         credentials_restored,
-        calendars_removed: removed,
     })
 }
 
@@ -253,18 +225,14 @@ mod tests {
         // An untouched demo restarts without writing anything.
         let again = load(&s, Some(dir.path())).unwrap();
         assert_eq!(
-            (
-                again.calendars_written,
-                again.credentials_restored,
-                again.calendars_removed
-            ),
-            (0, 0, 0)
+            (again.calendars_written, again.credentials_restored),
+            (0, 0)
         );
     }
 
     /// "Restarting with `--demo` refreshes it": a changed password, a revoked or added
-    /// admin mark, an edited calendar file and a calendar given to the user without one are
-    /// all put back; a lab's own user is left alone.
+    /// admin mark and an edited calendar file are all put back; a lab's own user, and a
+    /// calendar given to the demo user without one, are left alone.
     #[test]
     fn loading_again_restores_what_a_lab_changed() {
         let (_d, s) = crate::store::testutil::temp_store();
@@ -282,13 +250,6 @@ mod tests {
             .unwrap();
         std::fs::write(dir.path().join("kbaker.ics"), "BEGIN:VCALENDAR\nbroken").unwrap();
         std::fs::write(dir.path().join("bwright.ics"), CALENDARS[0].1).unwrap();
-        s.put_calendar(
-            &ben.legacy_dn,
-            CALENDARS[0].1,
-            1,
-            crate::store::CalendarSource::Http,
-        )
-        .unwrap();
         let lab_user = crate::store::UserRecord {
             legacy_dn: crate::protocol::legacy_dn::LegacyDn::parse(
                 "/o=Lab/ou=X/cn=Recipients/cn=own",
@@ -305,10 +266,6 @@ mod tests {
         let r = load(&s, Some(dir.path())).unwrap();
         assert_eq!(r.credentials_restored, 3, "{r:?}");
         assert_eq!(r.calendars_written, 1, "{r:?}");
-        assert_eq!(
-            r.calendars_removed, 2,
-            "the file and the stored calendar: {r:?}"
-        );
         let auth = crate::auth::Authenticator::new();
         for (who, admin) in [("bwright", true), ("kbaker", false), ("dwinship", false)] {
             let u = auth
@@ -321,8 +278,7 @@ mod tests {
             std::fs::read_to_string(dir.path().join("kbaker.ics")).unwrap(),
             CALENDARS.iter().find(|(a, _)| *a == "kbaker").unwrap().1
         );
-        assert!(!dir.path().join("bwright.ics").exists());
-        assert!(s.calendar(&ben.legacy_dn).unwrap().is_none());
+        assert!(dir.path().join("bwright.ics").exists());
         assert_eq!(
             std::fs::read_to_string(dir.path().join("own.ics")).unwrap(),
             "lab's own"
