@@ -94,6 +94,7 @@ fn start(rt: &tokio::runtime::Runtime, dir: &std::path::Path, auth: AuthSettings
         server.state.store(),
         &ImportRequest {
             text: schedplus::demo::DIRECTORY_CSV.into(),
+            data_base64: None,
             format: None,
             source: "demo".into(),
         },

@@ -85,6 +85,7 @@ fn seed_store(store: &Store) -> Vec<String> {
         store,
         &ImportRequest {
             text: csv,
+            data_base64: None,
             format: None,
             source: "bench".into(),
         },

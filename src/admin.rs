@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar;
-use crate::protocol::directory_file::{self, DirectoryFormat};
+use crate::protocol::directory_file::{self, DirectoryFormat, TextEncoding};
 use crate::protocol::fb_message::build_props;
 use crate::protocol::freebusy::{
     DEFAULT_PUBLISH_MONTHS, FbStatus, FreeBusy, Interval, MAX_PUBLISH_MONTHS, PublishRange,
@@ -99,30 +99,79 @@ impl AdminError {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImportRequest {
+    /// The export as text (JSON strings are Unicode); empty when `data_base64` is given.
+    #[serde(default)]
     pub text: String,
+    /// The export's bytes as the file holds them, base64: its encoding (windows-1252,
+    /// UTF-16LE, UTF-8 with or without a byte-order mark) is detected here. The CLI sends this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_base64: Option<String>,
     /// `csv` or `ldif`; detected from the text when absent.
     pub format: Option<String>,
     /// Where the text came from, for messages.
     pub source: String,
 }
 
+impl ImportRequest {
+    /// A request carrying a file's bytes, to be decoded where it is imported.
+    pub fn from_bytes(bytes: &[u8], format: Option<String>, source: String) -> ImportRequest {
+        use base64::Engine as _;
+        ImportRequest {
+            text: String::new(),
+            data_base64: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            format,
+            source,
+        }
+    }
+
+    /// The export's text and the encoding it was read in.
+    fn decoded(&self) -> Result<(std::borrow::Cow<'_, str>, TextEncoding), AdminError> {
+        use base64::Engine as _;
+        let Some(data) = &self.data_base64 else {
+            return Ok((self.text.as_str().into(), TextEncoding::Utf8));
+        };
+        if !self.text.is_empty() {
+            return Err(AdminError::BadInput(
+                "send the export as text or as data_base64, not both".into(),
+            ));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .map_err(|e| AdminError::BadInput(format!("data_base64 is not base64: {e}")))?;
+        let (text, encoding) = directory_file::decode_export(&bytes).map_err(|problem| {
+            AdminError::BadInput(format!(
+                "{}: {}",
+                self.source,
+                directory_file::DirectoryFileError {
+                    problems: vec![problem]
+                }
+            ))
+        })?;
+        Ok((text.into(), encoding))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
     pub source: String,
     pub format: String,
+    /// The text encoding the export was read in (`windows-1252`, `UTF-16LE with
+    /// byte-order mark`…); `UTF-8` for text sent as a JSON string.
+    pub encoding: String,
     pub users: usize,
     pub skipped_non_users: usize,
     pub summary: ImportSummary,
 }
 
 pub fn import_directory(store: &Store, req: &ImportRequest) -> Result<ImportReport, AdminError> {
+    let (text, encoding) = req.decoded()?;
     let format = match req
         .format
         .as_deref()
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
-        None => directory_file::detect_format(&req.text),
+        None => directory_file::detect_format(&text),
         Some("csv") => DirectoryFormat::Csv,
         Some("ldif") => DirectoryFormat::Ldif,
         Some(other) => {
@@ -131,7 +180,7 @@ pub fn import_directory(store: &Store, req: &ImportRequest) -> Result<ImportRepo
             )));
         }
     };
-    let parsed = directory_file::parse_directory_detailed(&req.text, format)
+    let parsed = directory_file::parse_directory_detailed(&text, format)
         .map_err(|e| AdminError::BadInput(format!("{}: {e}", req.source)))?;
     let users: Vec<UserRecord> = parsed.entries.into_iter().map(UserRecord::from).collect();
     let summary = store.import_users(&users)?;
@@ -142,6 +191,7 @@ pub fn import_directory(store: &Store, req: &ImportRequest) -> Result<ImportRepo
             DirectoryFormat::Ldif => "ldif",
         }
         .into(),
+        encoding: encoding.name().into(),
         users: users.len(),
         skipped_non_users: parsed.skipped,
         summary,

@@ -260,7 +260,7 @@ impl AuthSettings {
         let own_folder = u.legacy_dn.admin_group();
         let own = u.legacy_dn.subject();
         let mine = own_folder.key() == folder.key()
-            && subject.is_none_or(|s| s.to_lowercase() == own.key());
+            && subject.is_none_or(|s| crate::protocol::legacy_dn::fold_key(s) == own.key());
         if mine {
             Ok(FbAccess::Own(own))
         } else {

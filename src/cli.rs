@@ -816,16 +816,22 @@ fn print_banner(
 fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), AdminError> {
     match cmd {
         DirectoryCommand::Import { file, format } => {
-            let text = read_file(&file)?;
-            let report = admin.import_directory(&admin::ImportRequest {
-                text,
-                format,
-                source: file.display().to_string(),
+            // The bytes as they are: the encoding (csvde's ANSI code page, UTF-16LE…) is
+            // detected where the export is imported.
+            let bytes = std::fs::read(&file).map_err(|e| {
+                AdminError::BadInput(format!("cannot read {}: {e}", file.display()))
             })?;
+            let report = admin.import_directory(&admin::ImportRequest::from_bytes(
+                &bytes,
+                format,
+                file.display().to_string(),
+            ))?;
             let s = &report.summary;
             println!(
-                "{}: {} users ({} added, {} updated, {} unchanged), {} admin-group folders created, {} non-user records skipped (via {})",
+                "{} ({}, {}): {} users ({} added, {} updated, {} unchanged), {} admin-group folders created, {} non-user records skipped (via {})",
                 report.source,
+                report.format,
+                report.encoding,
                 report.users,
                 s.added,
                 s.updated,

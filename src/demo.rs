@@ -72,6 +72,7 @@ pub fn load(
         store,
         &ImportRequest {
             text: DIRECTORY_CSV.to_string(),
+            data_base64: None,
             format: Some("csv".into()),
             source: "fixtures/demo/directory.csv".into(),
         },

@@ -26,6 +26,7 @@ const NOT_RUN_HERE: &[(&str, &str)] = &[
         "benchmarks build in release mode; run by hand, figures in the closing notes",
     ),
     ("scripts/litmus.sh", ".ci/run runs it"),
+    ("scripts/davmail.sh", ".ci/run runs it"),
     ("scripts/oracle.sh", ".ci/run runs it"),
     ("scripts/load.sh", ".ci/run runs its short form"),
     (

@@ -32,6 +32,7 @@ fn lab() -> TestServer {
                 "DN,objectClass,sAMAccountName,displayName,mail,mailNickname,legacyExchangeDN,proxyAddresses\n\
                  \"CN=Karen Baker 2,CN=Users,DC=xcs,DC=example\",user,kbaker-2,Karen Baker 2,kbaker2@xcs.example,kbaker-2,{KAREN2},SMTP:kbaker2@xcs.example\n"
             ),
+            data_base64: None,
             format: Some("csv".into()),
             source: "test".into(),
         },

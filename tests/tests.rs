@@ -6,6 +6,7 @@ mod common;
 
 mod admin_cli;
 mod auth;
+mod clients;
 mod comfort;
 mod config;
 mod crash;

@@ -159,8 +159,13 @@ pub fn icalendar(data: &[u8]) {
     let _ = cal.expand(window, &opts);
 }
 
-/// csvde CSV and ldifde LDIF exports, each parsed as itself and as the other format.
+/// csvde CSV and ldifde LDIF exports, each parsed as itself and as the other format, and
+/// decoded from their bytes first.
 pub fn directory(data: &[u8]) {
+    // The raw bytes as a Windows export: encoding detection and decoding never panic.
+    if let Ok((decoded, _)) = schedplus::protocol::directory_file::decode_export(data) {
+        let _ = parse_directory(&decoded, DirectoryFormat::Csv);
+    }
     let s = text(data);
     let _ = detect_format(&s);
     let _ = parse_directory(&s, DirectoryFormat::Csv);

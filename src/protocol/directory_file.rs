@@ -20,14 +20,17 @@
 //! Pure: no I/O. The caller reads the file and decides what to do with the entries.
 
 mod csv;
+mod encoding;
 mod ldif;
+
+pub use encoding::{TextEncoding, decode_export};
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::legacy_dn::{LegacyDn, truncate_for_message};
+use super::legacy_dn::{LegacyDn, fold_key, truncate_for_message};
 
 /// Longest value of an attribute schedplus reads (a longer one is a problem). Attributes it
 /// ignores may be longer: csvde writes a big group's `member` list on one line.
@@ -86,7 +89,7 @@ pub fn smtp_addresses(mail: &str, proxy_addresses: &[String]) -> Vec<String> {
     let mut seen = HashSet::new();
     std::iter::once(mail)
         .chain(proxy_addresses.iter().filter_map(|p| smtp_proxy(p)))
-        .filter(|a| seen.insert(a.to_lowercase()))
+        .filter(|a| seen.insert(fold_key(a)))
         .map(str::to_string)
         .collect()
 }
@@ -283,7 +286,7 @@ fn build(records: Vec<RawRecord>) -> Result<ParsedDirectory, DirectoryFileError>
         }
         let addresses = entry.smtp_addresses();
         for address in &addresses {
-            if let Some(first) = address_lines.get(&address.to_lowercase()) {
+            if let Some(first) = address_lines.get(&fold_key(address)) {
                 let field = if address == &entry.mail {
                     "mail"
                 } else {
@@ -301,7 +304,7 @@ fn build(records: Vec<RawRecord>) -> Result<ParsedDirectory, DirectoryFileError>
         }
         dn_lines.insert(entry.legacy_dn.key(), line);
         for address in addresses {
-            address_lines.insert(address.to_lowercase(), line);
+            address_lines.insert(fold_key(&address), line);
         }
         entries.push(entry);
     }

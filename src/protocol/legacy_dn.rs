@@ -4,6 +4,11 @@
 //! regard to case), [`AdminGroup`] (the folder name `EX:/o=Org/ou=AG`, case kept) and
 //! [`Subject`] (the message subject `USER-/CN=RECIPIENTS/CN=ALIAS`, upper-cased when
 //! written, matched without regard to case). PROTOCOL.md §1.
+//!
+//! "Without regard to case" means ASCII case, as Exchange compared legacyDNs: [`fold_key`]
+//! is the one folding every key of the directory and the free/busy folders is built with.
+//! Unicode folding made distinct names one (`cn=K`, the Kelvin sign, replaced `cn=k`;
+//! `ß` upper-cases to `SS`).
 
 use std::fmt;
 
@@ -12,8 +17,9 @@ use serde::{Deserialize, Serialize};
 /// Longest DN accepted; real ones are well under 300 characters.
 pub const MAX_DN_LEN: usize = 1024;
 
-/// Longest subject accepted: room for the subject of the longest DN, `USER-` plus its tail
-/// upper-cased, which can triple a character's UTF-8 length ('ΐ' → "Ϊ́").
+/// Longest subject accepted: room for the subject of the longest DN as a client may write
+/// it, `USER-` plus its tail upper-cased by Unicode rules, which can triple a character's
+/// UTF-8 length ('ΐ' → "Ϊ́"). schedplus itself upper-cases ASCII only.
 pub const MAX_SUBJECT_LEN: usize = "USER-".len() + 3 * MAX_DN_LEN;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,6 +27,13 @@ pub const MAX_SUBJECT_LEN: usize = "USER-".len() + 3 * MAX_DN_LEN;
 pub struct DnError {
     pub input: String,
     pub reason: &'static str,
+}
+
+/// The case-insensitive identity of a legacyDN, folder name, subject, URL leaf, alias or
+/// address: ASCII letters lower-cased, every other character kept as it is, so two names
+/// are the same key only when they differ in ASCII case.
+pub fn fold_key(s: &str) -> String {
+    s.to_ascii_lowercase()
 }
 
 /// A legacyExchangeDN as given (case kept), with the offset of its first `/cn=`.
@@ -89,9 +102,13 @@ impl LegacyDn {
         AdminGroup(format!("EX:{}", &self.raw[..self.cn_at]))
     }
 
-    /// `USER-` + the DN from its first `/cn=`, upper-cased.
+    /// `USER-` + the DN from its first `/cn=`, ASCII upper-cased (a Unicode upper-casing
+    /// would give `cn=ß` and `cn=ss` one subject).
     pub fn subject(&self) -> Subject {
-        Subject(format!("USER-{}", self.raw[self.cn_at..].to_uppercase()))
+        Subject(format!(
+            "USER-{}",
+            self.raw[self.cn_at..].to_ascii_uppercase()
+        ))
     }
 
     /// The last `cn=` value: the alias when a directory gives none.
@@ -107,13 +124,13 @@ impl LegacyDn {
 
     /// The case-insensitive identity, used as a store key.
     pub fn key(&self) -> String {
-        self.raw.to_lowercase()
+        fold_key(&self.raw)
     }
 }
 
 impl PartialEq for LegacyDn {
     fn eq(&self, other: &Self) -> bool {
-        self.raw.eq_ignore_ascii_case(&other.raw) || self.key() == other.key()
+        self.raw.eq_ignore_ascii_case(&other.raw)
     }
 }
 impl Eq for LegacyDn {}
@@ -152,7 +169,7 @@ impl AdminGroup {
     }
 
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        fold_key(&self.0)
     }
 }
 
@@ -191,7 +208,7 @@ impl Subject {
     }
 
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        fold_key(&self.0)
     }
 }
 
@@ -270,6 +287,29 @@ mod tests {
         assert_eq!(a.key(), b.key());
         assert_eq!(a.admin_group(), b.admin_group());
         assert_eq!(a.subject(), b.subject());
+    }
+
+    /// Exchange compared legacyDNs in ASCII case only: the Kelvin sign is not `k`, and a
+    /// subject never merges two DNs (`ß` upper-cased by Unicode rules is `SS`).
+    #[test]
+    fn only_ascii_case_is_ignored() {
+        let dn =
+            |cn: &str| LegacyDn::parse(&format!("/o=Org/ou=AG/cn=Recipients/cn={cn}")).unwrap();
+        assert_ne!(dn("k"), dn("\u{212A}"));
+        assert_ne!(dn("k").key(), dn("\u{212A}").key());
+        assert_ne!(dn("k").subject(), dn("\u{212A}").subject());
+        assert_ne!(dn("ss").subject(), dn("ß").subject());
+        assert_eq!(dn("ß").subject().as_str(), "USER-/CN=RECIPIENTS/CN=ß");
+        assert_ne!(
+            Subject::parse("USER-/CN=K").unwrap(),
+            Subject::parse("USER-/CN=\u{212A}").unwrap()
+        );
+        assert_ne!(
+            AdminGroup::parse("EX:/o=Org/ou=\u{212A}").unwrap(),
+            AdminGroup::parse("EX:/o=Org/ou=k").unwrap()
+        );
+        assert_eq!(dn("JOSÉ"), dn("josÉ"));
+        assert_ne!(dn("JOSÉ"), dn("josé"));
     }
 
     #[test]

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use super::messages::{MessageRecord, canonical_leaf, leaf_key};
-use super::{Store, StoreError, TxError, codec, codec_abort, fold, tx_result};
+use super::{Store, StoreError, TxError, codec, codec_abort, tx_result};
+use crate::protocol::legacy_dn::fold_key;
 use crate::protocol::legacy_dn::{AdminGroup, Subject};
 
 /// What a cleanup did.
@@ -94,7 +95,7 @@ impl Store {
             let canonical = Subject::parse(&keep.subject)
                 .ok()
                 .map(|s| canonical_leaf(&s))
-                .filter(|c| fold(c) != fold(&keep.leaf));
+                .filter(|c| fold_key(c) != fold_key(&keep.leaf));
             let mut renamed = None;
             if let Some(canonical) = canonical {
                 let free = match tl.get(leaf_key(folder, &canonical))? {

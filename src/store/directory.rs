@@ -7,9 +7,9 @@
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
-use super::{Store, StoreError, TxError, abort, codec, codec_abort, fold, tx_result};
+use super::{Store, StoreError, TxError, abort, codec, codec_abort, tx_result};
 use crate::protocol::directory_file::{self, DirectoryEntry};
-use crate::protocol::legacy_dn::LegacyDn;
+use crate::protocol::legacy_dn::{LegacyDn, fold_key as fold};
 use crate::protocol::query::UserAddress;
 
 /// A directory user as stored.
@@ -29,7 +29,7 @@ impl UserRecord {
         directory_file::smtp_addresses(&self.mail, &self.proxy_addresses)
     }
 
-    fn index_keys(&self) -> Vec<String> {
+    pub(super) fn index_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self
             .smtp_addresses()
             .iter()
@@ -260,5 +260,37 @@ pub(crate) mod tests {
             "nothing of a failed import is kept"
         );
         assert_eq!(s.stats().users, 0);
+    }
+
+    /// Issue 11: keys were Unicode-lower-cased, so `cn=\u{212A}` (the Kelvin sign) was the
+    /// key of `cn=k` and importing one replaced the other.
+    #[test]
+    fn kelvin_sign_is_not_the_letter_k() {
+        let (_d, s) = temp_store();
+        let k = user("k", "AG");
+        let mut kelvin = user("\u{212A}", "AG");
+        kelvin.mail = "kelvin@org.example".into();
+        kelvin.proxy_addresses = vec!["SMTP:kelvin@org.example".into()];
+        s.import_users(std::slice::from_ref(&k)).unwrap();
+        let sum = s.import_users(std::slice::from_ref(&kelvin)).unwrap();
+        assert_eq!((sum.added, sum.updated), (1, 0));
+        assert_eq!(s.stats().users, 2);
+        let by_dn = |u: &UserRecord| {
+            s.find_user(&UserAddress::Ex(u.legacy_dn.as_str().into()))
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(by_dn(&k), k);
+        assert_eq!(by_dn(&kelvin), kelvin);
+        // ASCII case still does not matter.
+        let upper = s
+            .find_user(&UserAddress::Ex("/O=ORG/OU=AG/CN=RECIPIENTS/CN=K".into()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(upper, k);
+        assert_ne!(
+            k.legacy_dn.subject().key(),
+            kelvin.legacy_dn.subject().key()
+        );
     }
 }

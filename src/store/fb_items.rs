@@ -25,7 +25,9 @@ use super::{
     codec_abort, tx_result,
 };
 use crate::protocol::dav_xml::PatchOp;
-use crate::protocol::legacy_dn::{AdminGroup, DnError, LegacyDn, Subject, truncate_for_message};
+use crate::protocol::legacy_dn::{
+    AdminGroup, DnError, LegacyDn, Subject, fold_key, truncate_for_message,
+};
 use crate::protocol::mapi::{PropName, PropValue, tags};
 use crate::protocol::pffb::PffbError;
 use crate::protocol::query::UserAddress;
@@ -84,7 +86,7 @@ fn folder_prefix(folder: &AdminGroup) -> Vec<u8> {
 /// Does the URL leaf name `subject`: `SUBJECT`, `SUBJECT.EML` or a numbered duplicate
 /// `SUBJECT-N.EML`, in any case?
 fn leaf_names(subject: &Subject, leaf: &str) -> bool {
-    let leaf = leaf.to_lowercase();
+    let leaf = fold_key(leaf);
     let stem = leaf.strip_suffix(".eml").unwrap_or(&leaf);
     let key = subject.key();
     stem == key
@@ -173,7 +175,7 @@ impl Store {
             };
             let text = value.as_str().unwrap_or_default();
             let mine = match kind {
-                OwnerProp::Subject => text.to_lowercase() == own.key(),
+                OwnerProp::Subject => fold_key(text) == own.key(),
                 OwnerProp::LegacyDn => LegacyDn::parse(text)
                     .is_ok_and(|dn| dn.subject() == *own && dn.admin_group() == *folder),
             };
@@ -189,7 +191,7 @@ impl Store {
             .checked_sub(4)
             .filter(|&i| leaf.is_char_boundary(i) && leaf[i..].eq_ignore_ascii_case(".EML"))
             .map_or(leaf, |i| &leaf[..i]);
-        if stem.to_lowercase() == own.key() {
+        if fold_key(stem) == own.key() {
             return Ok(None);
         }
         let Ok(named) = Subject::parse(stem) else {
@@ -308,7 +310,7 @@ impl Store {
             }
         }
         if let Some((_, old)) = &existing {
-            if old.subject.to_lowercase() != subject.key() {
+            if fold_key(&old.subject) != subject.key() {
                 return Ok(FbPatchOutcome::Refused(FbRefusal::SubjectChanged {
                     from: old.subject.clone(),
                     to: subject.as_str().to_string(),
@@ -389,7 +391,7 @@ impl Store {
                 .get(&key)?
                 .map(|v| codec::decode(&v))
                 .transpose()?;
-            if let Some(rec) = rec.filter(|r| r.subject.to_lowercase() != own.key()) {
+            if let Some(rec) = rec.filter(|r| fold_key(&r.subject) != own.key()) {
                 return Err(StoreError::NotOwner(format!(
                     "the message at {leaf} belongs to {}, not to {}",
                     rec.subject,

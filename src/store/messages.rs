@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::TransactionalTree;
 
-use super::{Store, StoreError, TxError, codec, codec_abort, fold, tx_result};
+use super::{Store, StoreError, TxError, codec, codec_abort, tx_result};
 use crate::protocol::freebusy::{FreeBusy, PublishRange};
+use crate::protocol::legacy_dn::fold_key;
 use crate::protocol::legacy_dn::{AdminGroup, Subject};
 use crate::protocol::mapi::{PropName, PropValue, tags};
 use crate::protocol::pffb::{self, PffbError, PffbProps};
@@ -87,7 +88,7 @@ pub(super) fn message_prefix(folder: &AdminGroup, subject: &Subject) -> Vec<u8> 
 pub(super) fn leaf_key(folder: &AdminGroup, leaf: &str) -> Vec<u8> {
     let mut k = folder.key().into_bytes();
     k.push(0);
-    k.extend_from_slice(fold(leaf).as_bytes());
+    k.extend_from_slice(fold_key(leaf).as_bytes());
     k
 }
 

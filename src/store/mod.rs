@@ -38,6 +38,7 @@ mod credentials;
 mod directory;
 mod fb_items;
 mod inspect;
+mod key_fold;
 mod messages;
 mod public_folders;
 
@@ -220,9 +221,11 @@ impl Store {
             credentials: db.open_tree("credentials")?,
             db,
         };
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(inner),
-        })
+        };
+        key_fold::migrate(&store)?;
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {

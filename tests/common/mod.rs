@@ -77,6 +77,7 @@ impl TestServer {
             self.store(),
             &ImportRequest {
                 text: schedplus::demo::DIRECTORY_CSV.to_string(),
+                data_base64: None,
                 format: None,
                 source: "demo".into(),
             },

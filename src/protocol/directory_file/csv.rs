@@ -11,6 +11,26 @@ const REQUIRED: [&str; 3] = ["mail", "legacyExchangeDN", "displayName"];
 /// The records after the header, or the one problem that makes the header unusable.
 pub(super) fn read(text: &str) -> Result<Vec<RawRecord>, LineProblem> {
     let lines = LineIndex::new(text);
+    // A quote that never closes makes the reader swallow the rest of the file into one
+    // field, which would then be reported as a row with too few fields: say what it is.
+    match quote_problem(text) {
+        None => {}
+        Some(QuoteProblem::Unclosed { open }) => {
+            return Err(LineProblem::new(
+                lines.line_of(open),
+                "a quoted field opens here and is never closed (a \" is missing); nothing after it can be read",
+            ));
+        }
+        Some(QuoteProblem::TextAfterClose { open, close }) => {
+            return Err(LineProblem::new(
+                lines.line_of(open),
+                format!(
+                    "a quoted field opens here and its closing quote seems missing: the next quote, on line {}, is followed by text instead of a comma or a line end",
+                    lines.line_of(close)
+                ),
+            ));
+        }
+    }
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         // A short or long row is reported as that row's problem, not as a reader error.
@@ -221,6 +241,65 @@ fn content_start(text: &str, mut at: usize) -> usize {
     }
 }
 
+/// A quoted field the CSV reader would silently run on past its row.
+#[derive(Debug, PartialEq, Eq)]
+enum QuoteProblem {
+    /// A quote opens a field at `open` and nothing closes it.
+    Unclosed { open: usize },
+    /// The quote at `close` ends the field opened at `open` but text follows it: csvde never
+    /// writes that, a quote went missing and the rows after it pair up wrongly.
+    TextAfterClose { open: usize, close: usize },
+}
+
+/// Read quotes as the CSV reader does (a `"` opens a field only at its start, `""` inside is
+/// a quote, `#` at the start of a row makes the line a comment) and report the first quoted
+/// field that is never closed or is closed by a quote followed by text.
+fn quote_problem(text: &str) -> Option<QuoteProblem> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut field_start = true;
+    let mut row_start = true;
+    while i < b.len() {
+        match b[i] {
+            b'#' if row_start => {
+                i = text[i..].find('\n').map_or(b.len(), |n| i + n + 1);
+                continue;
+            }
+            b'"' if field_start => {
+                let open = i;
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return Some(QuoteProblem::Unclosed { open }),
+                        Some(b'"') if b.get(i + 1) == Some(&b'"') => i += 2,
+                        Some(b'"') => break,
+                        Some(_) => i += 1,
+                    }
+                }
+                if !matches!(b.get(i + 1), None | Some(b',' | b'\r' | b'\n')) {
+                    return Some(QuoteProblem::TextAfterClose { open, close: i });
+                }
+                field_start = false;
+                row_start = false;
+            }
+            b',' => {
+                field_start = true;
+                row_start = false;
+            }
+            b'\n' | b'\r' => {
+                field_start = true;
+                row_start = true;
+            }
+            _ => {
+                field_start = false;
+                row_start = false;
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Byte offset → 1-based line number.
 struct LineIndex {
     starts: Vec<usize>,
@@ -285,6 +364,21 @@ mod tests {
         assert_eq!(
             split_proxy_addresses("a@x.example;smtp:b@x.example"),
             ["a@x.example", "smtp:b@x.example"]
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_found_where_it_opens() {
+        use QuoteProblem::*;
+        assert_eq!(quote_problem("a,b\n\"x,y\nz\n"), Some(Unclosed { open: 4 }));
+        assert_eq!(quote_problem("a,\"b \"\" c\",d\n\"e\n f\"\n\"\",x"), None);
+        // Quotes inside an unquoted field and in comments are text.
+        assert_eq!(quote_problem("a,b\"c\n# it's \"x\nd\n"), None);
+        assert_eq!(quote_problem("a,\"b\"\"\n"), Some(Unclosed { open: 2 }));
+        // A lost quote: the next row's opening quote closes the field, and text follows.
+        assert_eq!(
+            quote_problem("h\n\"a,b,c\n\"d,e\",f\n"),
+            Some(TextAfterClose { open: 2, close: 9 })
         );
     }
 

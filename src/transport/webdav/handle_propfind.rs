@@ -8,6 +8,7 @@
 
 use warp::http::StatusCode;
 
+use super::path::RequestSpelling;
 use super::props::{Entry, matches_text, write_response};
 use super::{
     DavError, Depth, Found, MULTISTATUS_TYPE, Resource, SinkError, brief, depth, locate,
@@ -49,6 +50,7 @@ pub async fn propfind(
             request,
             brief: brief(&req),
             conditions: Vec::new(),
+            request_url: Some(req.path.clone()),
         },
     ))
 }
@@ -61,6 +63,8 @@ pub struct Listing {
     pub brief: bool,
     /// SEARCH's WHERE: every `(property, value)` must match.
     pub conditions: Vec<(PropName, String)>,
+    /// How the client spelt the target (request path, SEARCH's FROM): echoed in hrefs.
+    pub request_url: Option<String>,
 }
 
 impl Listing {
@@ -79,8 +83,20 @@ pub fn multistatus(state: &AppState, found: Found, listing: Listing) -> Response
         MULTISTATUS_TYPE,
         move |st, sink| {
             sink.buf.extend_from_slice(multistatus_head().as_bytes());
+            let this = Entry::from_found(&found);
+            let spelling = match (&listing.request_url, &this) {
+                (Some(url), Some(e)) => RequestSpelling::new(url, &e.href),
+                _ => None,
+            };
+            let respell = |e: &mut Entry| {
+                if let Some(sp) = &spelling {
+                    e.href = sp.apply(&e.href);
+                    e.parent = e.parent.as_deref().map(|p| sp.apply(p));
+                }
+            };
             if listing.include_self {
-                if let Some(e) = Entry::from_found(&found) {
+                if let Some(mut e) = this {
+                    respell(&mut e);
                     if listing.accepts(&e) {
                         write_response(&e, &listing.request, listing.brief, &mut sink.buf);
                     }
@@ -89,7 +105,8 @@ pub fn multistatus(state: &AppState, found: Found, listing: Listing) -> Response
             if listing.members {
                 let hint = subject_condition(&listing.conditions);
                 for entry in members_of(st.store(), &found, hint)? {
-                    let e = entry?;
+                    let mut e = entry?;
+                    respell(&mut e);
                     if listing.accepts(&e) {
                         write_response(&e, &listing.request, listing.brief, &mut sink.buf);
                         sink.flush_if_full()?;

@@ -233,7 +233,7 @@ fn note_unknown_owner(dn: &str, href: &str) {
         if set.len() >= MAX_WARNED {
             set.clear();
         }
-        set.insert(dn.to_lowercase())
+        set.insert(crate::protocol::legacy_dn::fold_key(dn))
     };
     if first {
         tracing::warn!(

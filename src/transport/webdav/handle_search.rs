@@ -54,6 +54,7 @@ pub async fn search(
             request,
             brief: brief(&req),
             conditions: sr.conditions,
+            request_url: Some(sr.from),
         },
     ))
 }

@@ -5,7 +5,10 @@
 //! Exchange means it); the fixed names `public`, `NON_IPM_SUBTREE` and `SCHEDULE+ FREE BUSY`
 //! match case-insensitively, ordinary names match case-insensitively in the store. `.` and
 //! `..` segments, however spelt (`%2e%2e`, `_x002E__x002E_`), are refused, never resolved.
-//! Hrefs are always written from stored names through [`escape_segment`], as absolute paths.
+//! Hrefs are written from stored names through [`escape_segment`], as absolute paths; a
+//! multistatus answer then spells the request-URI's own segments as the client spelt them
+//! ([`RequestSpelling`]), because clients find the resource they asked for by comparing
+//! hrefs with their own escaping of it (neon, hence cadaver, sends `EX%3a…_o%3d…`).
 
 use crate::protocol::legacy_dn::AdminGroup;
 use crate::protocol::wss_name::{escape_segment, unescape_segment};
@@ -101,10 +104,9 @@ pub fn resolve(raw: &str) -> Result<Resource, DavError> {
     })
 }
 
-/// The resource an absolute URL (any host: a client names us as it reached us) or absolute
-/// path names: `Destination` headers and SEARCH's `FROM`.
-pub fn resolve_url(header: &str) -> Result<Resource, DavError> {
-    let h = header.trim();
+/// The path of an absolute URL (any host) or of an absolute path, without its query.
+fn url_path(url: &str) -> &str {
+    let h = url.trim();
     let path = match h.find("://") {
         Some(i) => {
             let after = &h[i + 3..];
@@ -115,7 +117,13 @@ pub fn resolve_url(header: &str) -> Result<Resource, DavError> {
         }
         None => h,
     };
-    let path = path.split('?').next().unwrap_or(path);
+    path.split('?').next().unwrap_or(path)
+}
+
+/// The resource an absolute URL (any host: a client names us as it reached us) or absolute
+/// path names: `Destination` headers and SEARCH's `FROM`.
+pub fn resolve_url(header: &str) -> Result<Resource, DavError> {
+    let path = url_path(header);
     if !path.starts_with('/') {
         return Err(DavError::bad_request(
             "expected an absolute URL or an absolute path",
@@ -165,6 +173,85 @@ pub fn system_href(r: &Resource) -> Option<String> {
         Resource::FbRoot => Some(fb_root_href()),
         _ => None,
     }
+}
+
+/// The client's own spelling of the resource it named, to echo in the hrefs of an answer.
+///
+/// A client finds the resource it asked for (and tells it apart from its members) by
+/// comparing each href with the path it sent. neon, and so cadaver, escapes every byte that is
+/// not unreserved (`EX%3a_xF8FF_o%3dOrg…`) and compares case-insensitively but byte for
+/// byte otherwise, so the canonical `EX:_xF8FF_o=Org…` never matched and `cd` failed. As
+/// Apache and most WebDAV servers do, the target's segments are written back as they were
+/// sent, wherever they decode to exactly the stored name (only the escaping differs) and
+/// are well-formed URI path segments; any other segment keeps its canonical spelling, so an
+/// href always names the stored resource and never carries bytes an href may not hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestSpelling {
+    canonical: String,
+    requested: String,
+}
+
+impl RequestSpelling {
+    /// From the request's path (raw, still escaped; for SEARCH the `FROM` URL) and the
+    /// canonical href of the resource it resolved to. `None` when there is nothing to echo.
+    pub fn new(request_url: &str, canonical_href: &str) -> Option<RequestSpelling> {
+        let sent: Vec<&str> = url_path(request_url)
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        let canon: Vec<&str> = canonical_href
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        if sent.len() != canon.len() || !canonical_href.starts_with('/') {
+            return None;
+        }
+        let mut requested = String::with_capacity(canonical_href.len() + 16);
+        for (s, c) in sent.iter().zip(&canon) {
+            requested.push('/');
+            let same_name = is_path_segment(s)
+                && matches!((unescape_segment(s), unescape_segment(c)), (Ok(a), Ok(b)) if a == b);
+            requested.push_str(if same_name { s } else { c });
+        }
+        if canonical_href.ends_with('/') {
+            requested.push('/');
+        }
+        (requested != canonical_href).then(|| RequestSpelling {
+            canonical: canonical_href.to_string(),
+            requested,
+        })
+    }
+
+    /// `href` with the target's canonical spelling replaced by the client's; hrefs outside
+    /// the target (a parent, another folder) are returned unchanged.
+    pub fn apply(&self, href: &str) -> String {
+        match href.strip_prefix(&self.canonical) {
+            Some(rest) => format!("{}{rest}", self.requested),
+            None => href.to_string(),
+        }
+    }
+}
+
+/// RFC 3986 `segment`: pchars and well-formed `%HH` only.
+fn is_path_segment(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = |j: usize| b.get(j).is_some_and(u8::is_ascii_hexdigit);
+                if !(hex(i + 1) && hex(i + 2)) {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            c if c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&c) => {}
+            _ => return false,
+        }
+        i += 1;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -236,5 +323,113 @@ mod tests {
             resolve_url("http://127.0.0.1:8080/public/litmus/x?y").unwrap(),
             Resource::Ordinary(vec!["litmus".into(), "x".into()])
         );
+    }
+}
+
+#[cfg(test)]
+mod spelling_tests {
+    use super::*;
+
+    const AG_HREF: &str =
+        "/public/NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20BUSY/EX:_xF8FF_o=Org_xF8FF_ou=First%20AG/";
+
+    #[test]
+    fn neon_escaping_is_echoed_below_the_target() {
+        // What cadaver sends for `cd "EX:_xF8FF_o=Org_xF8FF_ou=First AG"`.
+        let sent = "/public/NON_IPM_SUBTREE/SCHEDULE%2b%20FREE%20BUSY/EX%3a_xF8FF_o%3dOrg_xF8FF_ou%3dFirst%20AG/";
+        let sp = RequestSpelling::new(sent, AG_HREF).unwrap();
+        assert_eq!(sp.apply(AG_HREF), sent);
+        assert_eq!(
+            sp.apply(&format!(
+                "{AG_HREF}USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=A.EML"
+            )),
+            format!("{sent}USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=A.EML")
+        );
+        // The parent is outside the target: unchanged.
+        let parent = "/public/NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20BUSY/";
+        assert_eq!(sp.apply(parent), parent);
+        // Without the trailing slash the collection still answers with one.
+        let sp = RequestSpelling::new(sent.trim_end_matches('/'), AG_HREF).unwrap();
+        assert_eq!(sp.apply(AG_HREF), sent);
+    }
+
+    #[test]
+    fn canonical_requests_and_other_names_keep_the_canonical_spelling() {
+        assert_eq!(RequestSpelling::new(AG_HREF, AG_HREF), None);
+        // Another case names the same folder, but the href keeps the stored name's case.
+        let sent = "/Public/non_ipm_subtree/SCHEDULE%2B%20FREE%20BUSY/EX%3A_xF8FF_o%3Dorg_xF8FF_ou%3DFirst%20AG";
+        assert_eq!(RequestSpelling::new(sent, AG_HREF), None);
+        // Segment by segment: the escaping is echoed where the name is the same.
+        let sent = "/Public/non_ipm_subtree/SCHEDULE%2B%20FREE%20BUSY/EX%3A_xF8FF_o%3DOrg_xF8FF_ou%3DFirst%20AG";
+        let sp = RequestSpelling::new(sent, AG_HREF).unwrap();
+        assert_eq!(
+            sp.apply(AG_HREF),
+            "/public/NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20BUSY/EX%3A_xF8FF_o%3DOrg_xF8FF_ou%3DFirst%20AG/"
+        );
+        // A spelling that is no well-formed path segment (SEARCH's FROM may hold raw
+        // spaces) is never echoed.
+        let sent = "http://h/public/NON_IPM_SUBTREE/SCHEDULE+ FREE BUSY/EX%3a_xF8FF_o=Org_xF8FF_ou=First AG/";
+        let sp = RequestSpelling::new(sent, AG_HREF);
+        assert_eq!(sp, None);
+        // A different depth is a different resource: nothing to echo.
+        assert_eq!(RequestSpelling::new("/public/a/b/", "/public/a/"), None);
+    }
+
+    /// neon's `ne_path_escape`: every byte but unreserved ones and `/`, as lower-case `%hh`.
+    fn neon_escape(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// However a client escapes the names of a folder, the hrefs of the answer resolve to
+        /// what the canonical ones resolve to, and the target's href is the client's own
+        /// spelling whenever it is a well-formed one.
+        #[test]
+        fn echoed_hrefs_resolve_to_the_same_resources(
+            org in "[A-Za-z][A-Za-z0-9 ()=:+&,;'é]{0,12}",
+            ag in "[A-Za-z][A-Za-z0-9 ()=:+&,;'é]{0,12}",
+            leaf in "[A-Za-z0-9 =:+.é-]{1,12}",
+            neon in proptest::bool::ANY,
+        ) {
+            let folder = match AdminGroup::parse(&format!("EX:/o={org}/ou={ag}")) {
+                Ok(f) => f,
+                Err(_) => return Ok(()),
+            };
+            let canonical = fb_folder_href(&folder);
+            let name = folder.as_str().replace('/', "_xF8FF_");
+            let sent = if neon {
+                format!("/public/NON_IPM_SUBTREE/SCHEDULE%2b%20FREE%20BUSY/{}/", neon_escape(&name))
+            } else {
+                canonical.clone()
+            };
+            proptest::prop_assert_eq!(resolve(&sent).unwrap(), Resource::FbFolder(folder.clone()));
+            proptest::prop_assume!(!leaf.trim_matches('.').is_empty());
+            let item = fb_item_href(&folder, &leaf);
+            match RequestSpelling::new(&sent, &canonical) {
+                None => proptest::prop_assert!(!neon || sent.eq_ignore_ascii_case(&canonical)),
+                Some(sp) => {
+                    proptest::prop_assert_eq!(sp.apply(&canonical), sent.clone());
+                    proptest::prop_assert_eq!(resolve(&sp.apply(&item)).unwrap(), resolve(&item).unwrap());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn segments_must_be_well_formed() {
+        for ok in ["EX%3a_xF8FF_o%3dOrg", "a(b)+c", "%2B", ""] {
+            assert!(is_path_segment(ok), "{ok}");
+        }
+        for bad in ["a b", "a%2", "a%zz", "é", "a\"b", "a<b"] {
+            assert!(!is_path_segment(bad), "{bad}");
+        }
     }
 }
