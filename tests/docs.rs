@@ -197,8 +197,8 @@ fn every_documented_command_runs_against_the_demo() {
 #[test]
 fn the_docs_spell_the_command_one_way() {
     const FRESH_CLONE: &str = "cargo run --release -- serve --demo";
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let install = readme
         .find("cargo install --path . --locked")
         .expect("the README has an install step");

@@ -104,7 +104,7 @@ fn read_params(raw: &str) -> Params {
             "u" => p.users.push(v.trim().to_string()),
             // The form's box: one address per line (commas and semicolons too).
             "users" => p.users.extend(
-                v.split(|c: char| c == '\n' || c == '\r' || c == ',' || c == ';')
+                v.split(['\n', '\r', ',', ';'])
                     .map(str::trim)
                     .map(str::to_string),
             ),
@@ -235,26 +235,20 @@ pub fn answer_rows(xml: &[u8]) -> Result<Vec<AnswerRow>, String> {
                 "fbdata" => field = Some("fbdata"),
                 _ => {}
             },
-            Event::Text(t) => {
-                if field.is_some() {
-                    text.push_str(&t.xml10_content());
-                }
-            }
-            Event::GeneralRef(r) => {
-                if field.is_some() {
-                    let c = match r.resolve_char_ref().map_err(|e| e.to_string())? {
-                        Some(c) => c,
-                        None => match &*r {
-                            "lt" => '<',
-                            "gt" => '>',
-                            "amp" => '&',
-                            "apos" => '\'',
-                            "quot" => '"',
-                            other => return Err(format!("the entity &{other}; is not defined")),
-                        },
-                    };
-                    text.push(c);
-                }
+            Event::Text(t) if field.is_some() => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if field.is_some() => {
+                let c = match r.resolve_char_ref().map_err(|e| e.to_string())? {
+                    Some(c) => c,
+                    None => match &*r {
+                        "lt" => '<',
+                        "gt" => '>',
+                        "amp" => '&',
+                        "apos" => '\'',
+                        "quot" => '"',
+                        other => return Err(format!("the entity &{other}; is not defined")),
+                    },
+                };
+                text.push(c);
             }
             Event::End(_) => {
                 if let (Some(f), Some(row)) = (field.take(), rows.last_mut()) {

@@ -225,7 +225,7 @@ fn answer(h: &mut Html, a: &AnswerView<'_>) {
     ));
     h.attr(a.xml_href);
     h.raw("\">the same query as XML</a></small></h2>\n");
-    super::legend(h);
+    super::legend(h, false);
     let first_day = a.start.floor_day();
     let wanted = ((end.plus_minutes(-1).floor_day().0 - first_day.0) / DAY + 1).max(1) as usize;
     let days = wanted.min(MAX_PAGE_DAYS);

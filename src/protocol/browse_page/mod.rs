@@ -2,9 +2,11 @@
 //!
 //! Owns the rendering of folder listings ([`folder_page_head`], [`folder_row`],
 //! [`folder_page_tail`], written in three parts so that a folder of 100,000 messages can be
-//! streamed), of one free/busy message ([`message_page`] from a [`MessageView`], with the
-//! day-by-day [`timeline`] picture of what the `?Cmd=freebusy` query will answer) and of
-//! errors ([`error_page`]).
+//! streamed; with a filter box, owners' names and addresses, per-group user counts), of one
+//! free/busy message ([`message_page`] from a [`MessageView`], with the day-by-day
+//! [`timeline`] picture of what the `?Cmd=freebusy` query will answer, opening on this
+//! week's [`Window`]), of the landing page at `/` and the query page's timeline
+//! ([`landing`]) and of errors ([`error_page`]).
 //!
 //! Pure: no I/O, no clock (`now` is an input), no knowledge of URLs beyond the hrefs it is
 //! handed. Every page is self-contained HTML5 (inline CSS from `style.css`, no script, no
@@ -440,7 +442,7 @@ pub fn message_page(view: &MessageView<'_>, crumbs: &[Crumb]) -> String {
     let now = Minutes1601::from_timestamp(view.now);
     h.raw("<h2>Timeline <small>UTC, one row per day; what <code>?Cmd=freebusy</code> answers</small></h2>\n");
     week_nav(&mut h, view.window, now);
-    legend(&mut h);
+    legend(&mut h, true);
     let days = view.window.first_day().map(|first| timeline::Span {
         first,
         days: (WEEKS_SHOWN * 7) as usize,
@@ -590,7 +592,8 @@ fn week_nav(h: &mut Html, window: Window, now: Minutes1601) {
     h.raw("</nav>\n");
 }
 
-fn legend(h: &mut Html) {
+/// The colours of the digits, and the "now" line where the picture draws one.
+fn legend(h: &mut Html, with_now: bool) {
     h.raw("<div class=\"legend\">");
     for digit in 0..=4u8 {
         h.fmt(format_args!(
@@ -598,7 +601,10 @@ fn legend(h: &mut Html) {
             timeline::status_label(digit).to_lowercase()
         ));
     }
-    h.raw("<span><span class=\"now-sw\"></span>now</span></div>\n");
+    if with_now {
+        h.raw("<span><span class=\"now-sw\"></span>now</span>");
+    }
+    h.raw("</div>\n");
 }
 
 fn totals(h: &mut Html, fb: &FreeBusy) {
