@@ -288,3 +288,42 @@ fn restarting_the_demo_restores_passwords_admins_and_calendars() {
     assert_eq!(stored.text, kbaker_ics);
     assert!(stored.refused.is_none());
 }
+
+/// The start-up banner names the browse URL, on the address actually bound.
+#[test]
+fn the_banner_prints_the_browse_url() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let data = tempfile::tempdir().unwrap();
+    let mut c = Command::new(crate::common::bin());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SCHEDPLUS_")) {
+        c.env_remove(k);
+    }
+    let mut child = c
+        .arg("--data")
+        .arg(data.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .split("on ")
+        .last()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    // The banner ends with "Stop with Ctrl-C."; stop there rather than wait for EOF.
+    let browse = lines
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("Stop with"))
+        .find(|l| l.trim_start().starts_with("browse:"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let browse = browse.expect("a browse: line in the banner");
+    assert!(browse.contains(&format!("{base}/ ")), "{browse}");
+}
