@@ -328,3 +328,74 @@ fn systemd_unit_settings_are_real() {
     }
     assert!(unit.contains("ExecStart=/usr/local/bin/schedplus serve"));
 }
+
+/// Issue 17.9: the README shows a user's page (a screenshot made by
+/// `scripts/screenshot.sh`) and a table of what a lab can do, each row a command; every
+/// `schedplus` row names a real command and real options.
+#[test]
+fn the_readme_shows_the_timeline_and_a_table_of_jobs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains("](docs/timeline.png)"),
+        "the README shows docs/timeline.png"
+    );
+    let png = std::fs::read(root.join("docs/timeline.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "docs/timeline.png is a PNG"
+    );
+    assert!(png.len() < 300 * 1024, "{} bytes", png.len());
+    assert!(
+        std::fs::read_to_string(root.join("scripts/screenshot.sh"))
+            .unwrap()
+            .contains("--screenshot="),
+        "the picture is made by a script"
+    );
+
+    let table = readme
+        .split("## What a lab can do")
+        .nth(1)
+        .expect("a table of what a lab can do")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| to…"))
+        .collect();
+    assert!(rows.len() >= 8, "{rows:?}");
+    for row in rows {
+        let cmd = row
+            .rsplit('`')
+            .nth(1)
+            .unwrap_or_else(|| panic!("no command in {row}"));
+        let program = cmd.split_whitespace().next().unwrap();
+        assert!(
+            ["schedplus", "curl", "cargo", "cadaver"].contains(&program),
+            "{row}"
+        );
+        let Some(rest) = cmd.strip_prefix("schedplus ") else {
+            continue;
+        };
+        // `schedplus directory import users.csv` → the help of `directory import`.
+        let words: Vec<&str> = rest
+            .split_whitespace()
+            .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+            .collect();
+        let help = Command::new(bin())
+            .args(&words)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            help.status.success(),
+            "`schedplus {}` is not a command",
+            words.join(" ")
+        );
+        let text = String::from_utf8_lossy(&help.stdout);
+        for flag in rest.split_whitespace().filter(|w| w.starts_with("--")) {
+            assert!(text.contains(flag), "`{cmd}`: {flag} is not an option");
+        }
+    }
+}
