@@ -114,8 +114,10 @@ fn the_query_page_draws_the_digits_the_cas_query_answers() {
 }
 
 #[test]
-fn the_query_page_says_what_is_wrong() {
-    let srv = TestServer::start();
+fn the_query_page_says_what_is_wrong_and_fills_what_is_left_out() {
+    let srv = TestServer::start_with(|o| {
+        o.clock = Clock::Fixed(ts("2026-11-24T14:30:00Z"));
+    });
     let r = srv.request(
         "GET",
         "/query?start=tomorrow&end=2026-11-27T00:00:00Z&users=danw%40xcs.example",
@@ -127,6 +129,16 @@ fn the_query_page_says_what_is_wrong() {
     assert!(page.contains("the start parameter"), "{page}");
     // The form keeps what was typed.
     assert!(page.contains("value=\"tomorrow\""));
+    // Users alone: this week (the server's today), hour by hour.
+    let r = srv.request("GET", "/query?u=danw@xcs.example", &[HTML], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("value=\"2026-11-24T00:00:00Z\""));
+    assert!(r.text().contains("value=\"2026-12-01T00:00:00Z\""));
+    assert!(
+        r.text().contains("168 slots of 1h per user"),
+        "{}",
+        r.text()
+    );
     // With no parameters it is just the form.
     let r = srv.request("GET", "/query", &[HTML], None);
     assert_eq!(r.status, 200);

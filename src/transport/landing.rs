@@ -144,7 +144,14 @@ impl Params {
 /// `GET /query`.
 pub async fn query(state: &AppState, req: Request) -> Result<Response, HttpError> {
     state.auth().read(&req.principal)?;
-    let p = read_params(req.query.as_deref().unwrap_or(""));
+    let mut p = read_params(req.query.as_deref().unwrap_or(""));
+    let asked = !p.is_empty();
+    // What the form would have shown fills what the query leaves out, so
+    // `/query?u=danw@xcs.example` is this week for Dan.
+    let defaults = default_form(state);
+    p.start.get_or_insert(defaults.start);
+    p.end.get_or_insert(defaults.end);
+    p.interval.get_or_insert(defaults.interval);
     let cas = p.cas_query();
     if p.xml {
         let mut r = Response::new(Default::default());
@@ -157,11 +164,10 @@ pub async fn query(state: &AppState, req: Request) -> Result<Response, HttpError
         );
         return Ok(r);
     }
-    let defaults = default_form(state);
     let form = QueryForm {
-        start: p.start.clone().unwrap_or(defaults.start),
-        end: p.end.clone().unwrap_or(defaults.end),
-        interval: p.interval.clone().unwrap_or(defaults.interval),
+        start: p.start.clone().unwrap_or_default(),
+        end: p.end.clone().unwrap_or_default(),
+        interval: p.interval.clone().unwrap_or_default(),
         users: p.users.join("\n"),
     };
     let page = |status, answer: Option<AnswerView<'_>>, error: Option<&str>| {
@@ -175,7 +181,7 @@ pub async fn query(state: &AppState, req: Request) -> Result<Response, HttpError
             }),
         )
     };
-    if p.is_empty() {
+    if !asked {
         return Ok(page(StatusCode::OK, None, None));
     }
     let q = match parse_query(&cas, &state.limits().query) {
