@@ -129,6 +129,16 @@ fn the_query_page_says_what_is_wrong_and_fills_what_is_left_out() {
     assert!(page.contains("the start parameter"), "{page}");
     // The form keeps what was typed.
     assert!(page.contains("value=\"tomorrow\""));
+    // A query too big to draw is refused with the limits and a link to the XML.
+    let r = srv.request(
+        "GET",
+        "/query?start=2026-11-24T00:00:00Z&end=2026-12-08T00:00:00Z&interval=1&u=a&u=b&u=c&u=d&u=e",
+        &[HTML],
+        None,
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("100000 digits in all"), "{}", r.text());
+    assert!(r.text().contains("/public/?Cmd=freebusy&amp;start="));
     // Users alone: this week (the server's today), hour by hour.
     let r = srv.request("GET", "/query?u=danw@xcs.example", &[HTML], None);
     assert_eq!(r.status, 200, "{}", r.text());

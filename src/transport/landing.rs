@@ -190,11 +190,16 @@ pub async fn query(state: &AppState, req: Request) -> Result<Response, HttpError
     };
     let xml_href = format!("/public/?{cas}");
     let grid = q.grid();
-    if q.users.len() > landing::MAX_PAGE_USERS || grid.slots > landing::MAX_PAGE_SLOTS {
+    let digits = (q.users.len() + 1).saturating_mul(grid.slots);
+    if q.users.len() > landing::MAX_PAGE_USERS
+        || grid.slots > landing::MAX_PAGE_SLOTS
+        || digits > landing::MAX_PAGE_DIGITS
+    {
         let why = format!(
-            "this page draws at most {} users and {} slots per user; the query asks for {} users and {} slots: raise the interval, shorten start..end, or read the XML answer at {xml_href}",
+            "this page draws at most {} users, {} slots per user and {} digits in all; the query asks for {} users and {} slots ({digits} digits with All Attendees): raise the interval, shorten start..end, name fewer users, or read the XML answer at {xml_href}",
             landing::MAX_PAGE_USERS,
             landing::MAX_PAGE_SLOTS,
+            landing::MAX_PAGE_DIGITS,
             q.users.len(),
             grid.slots
         );

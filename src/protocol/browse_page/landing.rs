@@ -10,9 +10,9 @@
 //!
 //! The timeline of an answer has one block per UTC day and, in it, one 24-hour bar per
 //! answer item (All Attendees first), each slot coloured by its digit; below it the digits
-//! themselves. Sizes are bounded: at most [`MAX_PAGE_USERS`] users and [`MAX_PAGE_SLOTS`]
-//! slots per user are drawn (the XML answer has no such cap), at most [`MAX_PAGE_DAYS`]
-//! days.
+//! themselves. Sizes are bounded: at most [`MAX_PAGE_USERS`] users, [`MAX_PAGE_SLOTS`]
+//! slots per user and [`MAX_PAGE_DIGITS`] digits in all are drawn (the XML answer has only
+//! the server's own limits), at most [`MAX_PAGE_DAYS`] days.
 
 use super::timeline::{self, month_name, status_label, weekday_name};
 use super::{DOCUMENT_END, Html, document_start, fmt_duration, fmt_hm, group_digits};
@@ -29,6 +29,9 @@ pub const FREE_BUSY_HREF: &str = "/public/NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20B
 pub const MAX_PAGE_USERS: usize = 100;
 /// Slots per user drawn on the query page.
 pub const MAX_PAGE_SLOTS: usize = 20_000;
+/// Digits drawn on the query page, All Attendees included: each may be a coloured piece of
+/// its own, so this bounds the page (about 100 bytes a piece) whatever the query.
+pub const MAX_PAGE_DIGITS: usize = 100_000;
 /// Days drawn on the query page.
 pub const MAX_PAGE_DAYS: usize = 62;
 
