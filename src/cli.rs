@@ -747,6 +747,9 @@ fn print_banner(
         data.display()
     );
     println!(
+        "  browse:          http://{addr}/ (in a browser: the folder tree, the query form, a timeline)"
+    );
+    println!(
         "  free/busy query: http://{addr}/public/?Cmd=freebusy&start=…&end=…&interval=30&u=SMTP:user@domain"
     );
     println!("  health:          http://{addr}/healthz");

@@ -17,6 +17,7 @@ pub mod admin_api;
 mod calendars;
 mod error;
 mod freebusy;
+mod landing;
 pub mod webdav;
 
 use std::convert::Infallible;
@@ -430,6 +431,15 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
     }
     if path.starts_with("/calendars/") {
         return calendars::handle(state, req).await;
+    }
+    // The landing page and the query form's timeline (issue 17.3); other methods on these
+    // paths keep the 404 below.
+    if matches!(req.method, Method::GET | Method::HEAD) {
+        match path {
+            "/" => return landing::landing(state, req).await,
+            "/query" => return landing::query(state, req).await,
+            _ => {}
+        }
     }
     if is_public_root(path)
         && req

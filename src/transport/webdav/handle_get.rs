@@ -62,10 +62,13 @@ async fn answer(state: &AppState, req: Request, target: &Resource) -> Result<Res
     }
     let browser = wants_html(&req);
     let r = match &found {
-        f if f.is_collection() => folder_page(state, found.clone(), &entry),
+        f if f.is_collection() => folder_page(state, found.clone(), &entry, req.query.as_deref()),
         Found::FbItem(_, rec) if browser => {
             let (e, rec) = (entry.clone(), rec.clone());
-            let html = state.blocking(move |st| message_page(st, &e, &rec)).await?;
+            let query = req.query.clone();
+            let html = state
+                .blocking(move |st| message_page(st, &e, &rec, query.as_deref()))
+                .await?;
             bytes_response(
                 StatusCode::OK,
                 "text/html; charset=utf-8",
@@ -110,8 +113,9 @@ fn with_validators(mut r: Response, e: &Entry) -> Response {
     r
 }
 
-fn folder_page(state: &AppState, found: Found, entry: &Entry) -> Response {
+fn folder_page(state: &AppState, found: Found, entry: &Entry, query: Option<&str>) -> Response {
     let entry = entry.clone();
+    let filter = browse_page::listing_filter(query);
     let intro = match &found {
         Found::FbRoot => {
             Some("One folder per administrative group; each holds one free/busy message per user.")
@@ -126,29 +130,72 @@ fn folder_page(state: &AppState, found: Found, entry: &Entry) -> Response {
         StatusCode::OK,
         "text/html; charset=utf-8",
         move |st, sink| {
-            let head = browse_page::folder_page_head(&entry.name, &crumbs(&entry.href), intro);
+            let head = browse_page::folder_page_head(
+                &entry.name,
+                &crumbs(&entry.href),
+                intro,
+                filter.as_deref(),
+            );
             sink.buf.extend_from_slice(head.as_bytes());
-            let mut count = 0;
+            let (mut count, mut all) = (0, 0);
             for e in members_of(st.store(), &found, None)? {
-                let e = e?;
-                let row = FolderRow {
-                    note: owner_dn(&e.props).map(str::to_string),
-                    size: e.content_length,
-                    modified: jiff::Timestamp::from_microsecond(e.modified_us).ok(),
-                    is_folder: e.collection,
-                    href: e.href,
-                    name: e.name,
-                };
+                let row = listing_row(st, e?, matches!(found, Found::FbRoot));
+                all += 1;
+                if filter.as_deref().is_some_and(|f| !row.matches(f)) {
+                    continue;
+                }
                 sink.buf
                     .extend_from_slice(browse_page::folder_row(&row).as_bytes());
                 count += 1;
                 sink.flush_if_full()?;
             }
-            sink.buf
-                .extend_from_slice(browse_page::folder_page_tail(count).as_bytes());
+            let tail = browse_page::folder_page_tail(count, filter.as_deref().map(|f| (f, all)));
+            sink.buf.extend_from_slice(tail.as_bytes());
             Ok::<_, SinkError>(())
         },
     )
+}
+
+/// Admin-group folders are counted up to this many messages each (a bounded scan of the
+/// folder: the store keeps no per-folder count); beyond, the listing says "1,000+ users".
+const MEMBERS_COUNTED: usize = 1000;
+
+/// One listing row: the entry, with its owner's name and address (a free/busy message
+/// whose owner the directory knows) or its user count (an admin-group folder).
+fn listing_row(st: &AppState, e: Entry, in_fb_root: bool) -> FolderRow {
+    let dn = owner_dn(&e.props).map(str::to_string);
+    let owner = dn.as_ref().and_then(|d| {
+        let u = st.store().find_user(&UserAddress::Ex(d.clone())).ok()??;
+        Some(browse_page::Owner {
+            display_name: u.display_name,
+            mail: u.mail,
+        })
+    });
+    let members = (in_fb_root && e.collection)
+        .then(|| crate::protocol::legacy_dn::AdminGroup::parse(&e.name).ok())
+        .flatten()
+        .map(|ag| {
+            let n = st
+                .store()
+                .fb_messages(&ag)
+                .take(MEMBERS_COUNTED + 1)
+                .count();
+            if n > MEMBERS_COUNTED {
+                browse_page::Members::AtLeast(MEMBERS_COUNTED as u64)
+            } else {
+                browse_page::Members::Exactly(n as u64)
+            }
+        });
+    FolderRow {
+        note: dn,
+        owner,
+        members,
+        size: e.content_length,
+        modified: jiff::Timestamp::from_microsecond(e.modified_us).ok(),
+        is_folder: e.collection,
+        href: e.href,
+        name: e.name,
+    }
 }
 
 /// The breadcrumb trail of an href: `/public/`, then each folder down to it.
@@ -174,7 +221,7 @@ fn owner_dn(props: &BTreeMap<PropName, PropValue>) -> Option<&str> {
 }
 
 /// The page of one free/busy message: owner, range, timeline, blocks, raw properties.
-fn message_page(st: &AppState, entry: &Entry, rec: &MessageRecord) -> String {
+fn message_page(st: &AppState, entry: &Entry, rec: &MessageRecord, query: Option<&str>) -> String {
     let dn = owner_dn(&rec.props);
     let user = dn.and_then(|d| {
         st.store()
@@ -226,6 +273,7 @@ fn message_page(st: &AppState, entry: &Entry, rec: &MessageRecord) -> String {
         props: &props,
         query_href: query_href.as_deref(),
         now,
+        window: browse_page::Window::from_query(query, now),
     };
     let folder = entry.parent.as_deref().unwrap_or("/public/");
     browse_page::message_page(&view, &crumbs(folder))
