@@ -23,7 +23,7 @@ pub struct StoreDump {
 impl Store {
     /// Read every tree. Writers are held off meanwhile, so the dump is one consistent state.
     pub fn dump(&self) -> Result<StoreDump, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.write_guard()?;
         let db = &self.inner.db;
         let mut trees = BTreeMap::new();
         for name in db.tree_names() {

@@ -27,15 +27,19 @@
 //! [`public_folders`] the ordinary folders and items clients create elsewhere under
 //! `/public/`.
 //!
-//! Every write is one sled transaction, flushed to disk before the call returns: a write
-//! that returned is durable, one that failed changed nothing. This module must not know
-//! about HTTP.
+//! Every write is one sled transaction, made durable before the call returns: a write
+//! that returned survives a crash or a power cut, one that failed changed nothing.
+//! [`durability`] does that with a group commit (sled's flush, then `fdatasync` of its
+//! files, shared by the writers that wait together), and refuses writes before sled can meet
+//! a full disk (see [`durability`] for why sled must never see `ENOSPC`). This module must
+//! not know about HTTP.
 
 mod calendars;
 mod cleanup;
 pub mod codec;
 mod credentials;
 mod directory;
+mod durability;
 mod fb_items;
 mod inspect;
 mod messages;
@@ -66,6 +70,9 @@ pub use public_folders::{
 /// sled's page cache; the store's working set is small (messages are a few KiB).
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+pub use durability::{DEFAULT_MIN_FREE_BYTES, WRITE_WAIT};
+use durability::{Durability, WriteGuard, WriteLock};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
@@ -85,6 +92,36 @@ pub enum StoreError {
     /// A write limited to one user's data met another user's (the transport's 403).
     #[error("{0}")]
     NotOwner(String),
+    /// The disk is too full to write safely; nothing was written (the transport's 507).
+    #[error(
+        "the disk holding the store at {} has {free} bytes free, less than the {reserve} bytes schedplus keeps in reserve so that the store never fills it; nothing was written: free some space and retry (writes resume by themselves)",
+        path.display()
+    )]
+    NoSpace {
+        path: PathBuf,
+        free: u64,
+        reserve: u64,
+    },
+    /// The disk ran out of space under sled (the reserve was not enough, or another program
+    /// took the last bytes mid-write); the transport's 507.
+    #[error("{0}")]
+    DiskFull(String),
+    /// The disk has not finished a write for too long; writes are refused meanwhile (the
+    /// transport's 503). Reads still work.
+    #[error("{0}")]
+    Stalled(String),
+}
+
+impl StoreError {
+    /// Out of disk space: refused before writing, or met by sled (`ENOSPC` in an I/O error).
+    /// The transport answers these `507 Insufficient Storage`.
+    pub fn is_out_of_space(&self) -> bool {
+        match self {
+            StoreError::NoSpace { .. } | StoreError::DiskFull(_) => true,
+            StoreError::Sled(sled::Error::Io(e)) => durability::is_no_space(e),
+            _ => false,
+        }
+    }
 }
 
 /// A write aborted by the store's own rules (conflicts), carried out of a transaction.
@@ -110,6 +147,9 @@ fn codec_abort(e: codec::CodecError) -> TxError {
 pub struct StoreConfig {
     pub path: PathBuf,
     pub cache_capacity: u64,
+    /// Writes are refused (507) while the store's file system has fewer bytes free than
+    /// this (see [`durability`]).
+    pub min_free_bytes: u64,
 }
 
 impl StoreConfig {
@@ -117,6 +157,7 @@ impl StoreConfig {
         StoreConfig {
             path: path.into(),
             cache_capacity: DEFAULT_CACHE_BYTES,
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
         }
     }
 }
@@ -129,10 +170,14 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
-    /// Held by every write. sled transactions cannot scan, and a publish must see every
-    /// message of its (folder, subject) to keep the oldest and drop the rest; one writer
-    /// at a time makes that listing exact. Reads never take it.
-    write_lock: std::sync::Mutex<()>,
+    /// Held by every write until its transaction commits. sled transactions cannot scan,
+    /// and a publish must see every message of its (folder, subject) to keep the oldest and
+    /// drop the rest; one writer at a time makes that listing exact. Reads never take it.
+    /// [`Store::flush`] lets it go before waiting for the disk, so the next writer's
+    /// transaction overlaps this one's sync and both share one `fdatasync`.
+    write_lock: WriteLock,
+    /// The group commit and the free-space gate.
+    durability: Durability,
     db: sled::Db,
     folders: sled::Tree,
     messages: sled::Tree,
@@ -177,11 +222,17 @@ impl Store {
     /// file and logs.
     pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
         let db_path = cfg.path.join("db");
+        // The store holds password hashes: owner-only, before sled creates anything.
+        durability::make_private_dirs(&cfg.path, &db_path).map_err(|e| StoreError::Open {
+            path: cfg.path.clone(),
+            source: sled::Error::Io(e),
+        })?;
         let db = sled::Config::new()
             .path(&db_path)
             .cache_capacity(cfg.cache_capacity)
             .open()
             .map_err(|e| classify_open_error(&cfg.path, e))?;
+        durability::make_private_files(&db_path);
         let meta = db.open_tree("meta")?;
         if meta.get("format")?.is_none() {
             meta.insert(
@@ -203,10 +254,17 @@ impl Store {
         counts
             .messages
             .store(messages.len() as i64, std::sync::atomic::Ordering::Relaxed);
+        let durability = Durability::start(&db, &db_path, cfg.min_free_bytes).map_err(|e| {
+            StoreError::Open {
+                path: cfg.path.clone(),
+                source: sled::Error::Io(e),
+            }
+        })?;
         let inner = Inner {
             counts,
             path: cfg.path.clone(),
-            write_lock: std::sync::Mutex::new(()),
+            write_lock: WriteLock::default(),
+            durability,
             folders: db.open_tree("folders")?,
             messages,
             leaves: db.open_tree("leaves")?,
@@ -229,19 +287,33 @@ impl Store {
         &self.inner.path
     }
 
-    /// Serialise writers (see [`Inner::write_lock`]). A poisoned lock only means another
-    /// writer panicked; the store itself is transactional, so carry on.
-    fn write_guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.inner
-            .write_lock
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    /// Serialise writers (see [`Inner::write_lock`]) and admit this write only if the disk
+    /// can take it: the wait for the lock is bounded ([`WRITE_WAIT`]), the file system
+    /// must have the reserve free, and the disk must not be stuck on an earlier sync.
+    fn write_guard(&self) -> Result<WriteGuard<'_>, StoreError> {
+        self.write_guard_for(0)
     }
 
-    /// Make everything written so far durable.
+    /// [`Store::write_guard`] for a write that adds about `bytes` (a large item body).
+    fn write_guard_for(&self, bytes: u64) -> Result<WriteGuard<'_>, StoreError> {
+        let guard = self.inner.write_lock.acquire(&self.inner.path)?;
+        self.inner.durability.admit(&self.inner.path, bytes)?;
+        Ok(guard)
+    }
+
+    /// Make everything written so far durable: called by each writer after its transaction
+    /// committed, as its last store operation. Lets the write lock go first (the
+    /// transaction is in; only the wait for the disk is left), then waits, bounded, for a
+    /// sync that started after this call.
     fn flush(&self) -> Result<(), StoreError> {
-        self.inner.db.flush()?;
-        Ok(())
+        self.inner.write_lock.release_if_held();
+        self.inner.durability.wait_durable(&self.inner.path)
+    }
+
+    /// Syncs completed (sled's flush and `fdatasync` of its files) since the store opened.
+    /// A write that returned Ok was followed by at least one that started after it.
+    pub fn syncs(&self) -> u64 {
+        self.inner.durability.syncs()
     }
 
     /// Users and messages held; O(1).

@@ -94,6 +94,22 @@ impl From<crate::auth::Refusal> for HttpError {
     }
 }
 
+/// The status of a store failure that is not a refusal of the request itself: a full disk
+/// is 507 and a stuck disk 503 (both with the store's sentence); anything else is a broken
+/// store, 500.
+impl From<crate::store::StoreError> for HttpError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        if e.is_out_of_space() {
+            HttpError::new(StatusCode::INSUFFICIENT_STORAGE, e.to_string())
+        } else if matches!(e, StoreError::Stalled(_)) {
+            HttpError::busy(e.to_string())
+        } else {
+            HttpError::internal(format!("the store failed: {e}"))
+        }
+    }
+}
+
 impl From<AdminError> for HttpError {
     fn from(e: AdminError) -> Self {
         let status =
