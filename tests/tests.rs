@@ -8,6 +8,7 @@ mod admin_cli;
 mod auth;
 mod config;
 mod crash;
+mod disk;
 mod docs;
 mod freebusy_query;
 mod hostile;

@@ -389,6 +389,118 @@ mod tests {
         }
     }
 
+    fn actor() -> PfActor<'static> {
+        PfActor {
+            owner: None,
+            must_own: None,
+        }
+    }
+
+    /// "Flushed before acknowledged": each write returns only after a sync (sled's flush and
+    /// `fdatasync` of its files) that it asked for. Fails if the sync is skipped.
+    #[test]
+    fn every_acknowledged_write_waited_for_a_sync() {
+        let (_dir, store) = testutil::temp_store();
+        for i in 0..5 {
+            let before = store.syncs();
+            store.pf_mkcol(&[format!("f{i}")], actor()).unwrap();
+            assert!(store.syncs() > before, "write {i} was answered before a sync");
+        }
+        // Concurrent writers: every one is covered, fewer syncs may cover them all.
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        let before = store.syncs();
+                        store
+                            .pf_put(&["f0".into(), format!("{t}-{i}")], b"x", None, actor())
+                            .unwrap();
+                        assert!(store.syncs() > before);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+
+    /// A refused write does not wait for the disk, and nothing is left half-done.
+    #[test]
+    fn a_write_refused_for_space_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig {
+            min_free_bytes: u64::MAX,
+            ..StoreConfig::new(dir.path())
+        })
+        .unwrap();
+        let before = store.dump().unwrap();
+        match store.pf_mkcol(&["f".into()], actor()) {
+            Err(PfError::Store(e)) => {
+                assert!(e.is_out_of_space());
+                assert!(e.to_string().contains("nothing was written"), "{e}");
+            }
+            other => panic!("refused for space, not {other:?}"),
+        }
+        assert!(store.pf_get(&["f".into()]).unwrap().is_none());
+        assert!(store.dump().unwrap() == before, "nothing changed");
+    }
+
+    /// The store holds password hashes: owner-only directories and files, made so at
+    /// creation and tightened on open when found wider.
+    #[cfg(unix)]
+    #[test]
+    fn store_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        fn check(data: &Path) {
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(data), 0o700, "{}", data.display());
+            let mut stack = vec![data.join("db")];
+            let mut files = 0;
+            while let Some(d) = stack.pop() {
+                assert_eq!(mode(&d), 0o700, "{}", d.display());
+                for e in std::fs::read_dir(&d).unwrap() {
+                    let p = e.unwrap().path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else {
+                        assert_eq!(mode(&p), 0o600, "{}", p.display());
+                        files += 1;
+                    }
+                }
+            }
+            assert!(files >= 2, "sled's files were checked");
+        }
+        fn loosen(p: &Path) {
+            let m = if p.is_dir() { 0o755 } else { 0o644 };
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+            if p.is_dir() {
+                for e in std::fs::read_dir(p).unwrap() {
+                    loosen(&e.unwrap().path());
+                }
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = Store::open(&StoreConfig::new(&data)).unwrap();
+        // A large value goes to a file of its own under blobs/.
+        store
+            .pf_mkcol(&["f".into()], actor())
+            .and_then(|_| store.pf_put(&["f".into(), "big".into()], &[7; 300_000], None, actor()))
+            .unwrap();
+        check(&data);
+        drop(store);
+        check(&data);
+        loosen(&data);
+        let store = Store::open(&StoreConfig::new(&data)).unwrap();
+        check(&data);
+        assert_eq!(
+            store.pf_body(&["f".into(), "big".into()]).unwrap().map(|b| b.len()),
+            Some(300_000)
+        );
+    }
+
     #[test]
     fn reopen_after_drop_works() {
         let dir = tempfile::tempdir().unwrap();
