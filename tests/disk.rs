@@ -58,7 +58,10 @@ impl Drop for Tmpfs {
             .is_ok_and(|s| s.success());
         if !ok {
             // Something still has a file open there: detach it so the directory can go.
-            let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
         }
     }
 }
@@ -176,9 +179,24 @@ fn a_full_disk_is_507_reads_go_on_and_writes_resume_without_restart() {
         let got = store.pf_body(&segs).unwrap();
         assert_eq!(got.as_deref(), Some(&b[..]), "{path} after the restart");
     }
-    assert!(store.pf_get(&segments("/public/lab/item0.txt")).unwrap().is_none());
-    assert!(store.pf_get(&segments("/public/lab/last.txt")).unwrap().is_none());
-    assert!(store.pf_get(&segments("/public/lab/sub/")).unwrap().is_none());
+    assert!(
+        store
+            .pf_get(&segments("/public/lab/item0.txt"))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .pf_get(&segments("/public/lab/last.txt"))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .pf_get(&segments("/public/lab/sub/"))
+            .unwrap()
+            .is_none()
+    );
 }
 
 fn segments(path: &str) -> Vec<String> {

@@ -154,8 +154,14 @@ struct Failure {
 
 impl Durability {
     /// Start the sync thread for `db`, whose files are in `db_path`.
-    pub(crate) fn start(db: &sled::Db, db_path: &Path, min_free: u64) -> io::Result<Durability> {
-        let files = Files::open(db_path)?;
+    pub(crate) fn start(
+        db: &sled::Db,
+        db_path: &Path,
+        min_free: u64,
+        fdatasync: bool,
+    ) -> io::Result<Durability> {
+        let mut files = Files::open(db_path)?;
+        files.fdatasync = fdatasync;
         let shared = Arc::new(Shared {
             state: Mutex::new(SyncState::default()),
             changed: Condvar::new(),
@@ -184,9 +190,7 @@ impl Durability {
     pub(crate) fn admit(&self, path: &Path, bytes: u64) -> Result<(), StoreError> {
         {
             let st = lock(&self.shared.state);
-            if let Some(since) = st.busy_since
-                && since.elapsed() >= WRITE_WAIT
-            {
+            if let Some(since) = st.busy_since.filter(|t| t.elapsed() >= WRITE_WAIT) {
                 return Err(StoreError::Stalled(format!(
                     "the disk holding the store at {} has not finished a write for {} s; writes are refused until it does (reads still work)",
                     path.display(),
@@ -221,9 +225,7 @@ impl Durability {
             if st.durable >= ticket {
                 return Ok(());
             }
-            if let Some((upto, f)) = &st.failed
-                && *upto >= ticket
-            {
+            if let Some((_, f)) = st.failed.as_ref().filter(|(upto, _)| *upto >= ticket) {
                 let message = format!(
                     "the store at {} could not write to its disk ({}); this write may be lost on restart",
                     path.display(),
@@ -266,9 +268,7 @@ impl Drop for Durability {
         let deadline = Instant::now() + WRITE_WAIT;
         while !thread.is_finished() {
             if Instant::now() >= deadline {
-                tracing::error!(
-                    "the store's sync thread is stuck on the disk; closing without it"
-                );
+                tracing::error!("the store's sync thread is stuck on the disk; closing without it");
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -282,10 +282,7 @@ fn sync_loop(shared: &Shared, db: &sled::Db, mut files: Files) {
         let target = {
             let mut st = lock(&shared.state);
             while st.requested == st.handled && !st.stop {
-                st = shared
-                    .changed
-                    .wait(st)
-                    .unwrap_or_else(|p| p.into_inner());
+                st = shared.changed.wait(st).unwrap_or_else(|p| p.into_inner());
             }
             if st.requested == st.handled {
                 return;
@@ -328,6 +325,8 @@ struct Files {
     blobs: PathBuf,
     /// Blob files are named by a growing number; those up to this one are synced.
     blobs_synced: u64,
+    /// False only in the benchmark of what the sync costs (`StoreConfig::fdatasync`).
+    fdatasync: bool,
 }
 
 impl Files {
@@ -342,10 +341,14 @@ impl Files {
             log,
             blobs,
             blobs_synced,
+            fdatasync: true,
         })
     }
 
     fn sync(&mut self) -> io::Result<()> {
+        if !self.fdatasync {
+            return Ok(());
+        }
         self.log.sync_data()?;
         let mut newest = self.blobs_synced;
         for (n, path) in blob_numbers(&self.blobs)? {

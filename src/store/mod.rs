@@ -150,6 +150,11 @@ pub struct StoreConfig {
     /// Writes are refused (507) while the store's file system has fewer bytes free than
     /// this (see [`durability`]).
     pub min_free_bytes: u64,
+    /// `fdatasync` sled's files before acknowledging a write (true). False acknowledges
+    /// after sled's flush alone, as schedplus did before: a power cut can then lose
+    /// acknowledged writes. Only for `benches/durability.rs`, which measures the difference.
+    #[doc(hidden)]
+    pub fdatasync: bool,
 }
 
 impl StoreConfig {
@@ -158,6 +163,7 @@ impl StoreConfig {
             path: path.into(),
             cache_capacity: DEFAULT_CACHE_BYTES,
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
+            fdatasync: true,
         }
     }
 }
@@ -254,12 +260,11 @@ impl Store {
         counts
             .messages
             .store(messages.len() as i64, std::sync::atomic::Ordering::Relaxed);
-        let durability = Durability::start(&db, &db_path, cfg.min_free_bytes).map_err(|e| {
-            StoreError::Open {
+        let durability = Durability::start(&db, &db_path, cfg.min_free_bytes, cfg.fdatasync)
+            .map_err(|e| StoreError::Open {
                 path: cfg.path.clone(),
                 source: sled::Error::Io(e),
-            }
-        })?;
+            })?;
         let inner = Inner {
             counts,
             path: cfg.path.clone(),
@@ -404,7 +409,10 @@ mod tests {
         for i in 0..5 {
             let before = store.syncs();
             store.pf_mkcol(&[format!("f{i}")], actor()).unwrap();
-            assert!(store.syncs() > before, "write {i} was answered before a sync");
+            assert!(
+                store.syncs() > before,
+                "write {i} was answered before a sync"
+            );
         }
         // Concurrent writers: every one is covered, fewer syncs may cover them all.
         let threads: Vec<_> = (0..4)
@@ -496,7 +504,10 @@ mod tests {
         let store = Store::open(&StoreConfig::new(&data)).unwrap();
         check(&data);
         assert_eq!(
-            store.pf_body(&["f".into(), "big".into()]).unwrap().map(|b| b.len()),
+            store
+                .pf_body(&["f".into(), "big".into()])
+                .unwrap()
+                .map(|b| b.len()),
             Some(300_000)
         );
     }
