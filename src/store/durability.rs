@@ -69,8 +69,10 @@ pub(crate) struct WriteLock {
 }
 
 /// Proof of holding the write lock; lets it go when dropped unless the flush already did.
+/// Not `Send`: the lock belongs to a thread, and only that thread can let it go.
 pub(crate) struct WriteGuard<'a> {
     lock: &'a WriteLock,
+    _thread_bound: std::marker::PhantomData<*const ()>,
 }
 
 impl WriteLock {
@@ -94,7 +96,10 @@ impl WriteLock {
                 .0;
         }
         *owner = Some(me);
-        Ok(WriteGuard { lock: self })
+        Ok(WriteGuard {
+            lock: self,
+            _thread_bound: std::marker::PhantomData,
+        })
     }
 
     /// Let the lock go if this thread holds it.
