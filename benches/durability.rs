@@ -4,9 +4,11 @@
 //! (now), in the same run, on the same file system, with the ratio.
 //!
 //! Run with `cargo bench --bench durability` (release build). Environment knobs: `WRITES`
-//! (per writer, default 300), `WRITERS` (the concurrent case, default 8), `DIR` (where the
-//! stores go, default the system's temporary directory: put it on the disk you care about;
-//! a tmpfs makes `fdatasync` free and the ratio meaningless).
+//! (per writer, default 300), `WRITERS` (the concurrent case, default 8), `REPEATS` (runs of
+//! each kind, alternating, default 7; the median is shown, so a burst of load elsewhere on
+//! the machine moves it less), `DIR` (where the stores go, default the system's temporary
+//! directory: put it on the disk you care about; a tmpfs makes `fdatasync` free and the
+//! ratio meaningless).
 //!
 //! Each write is a 1 KiB item PUT into the ordinary public folders (`Store::pf_put`), one
 //! transaction and one acknowledgement, like a WebDAV PUT without the HTTP. With one writer
@@ -72,19 +74,31 @@ fn main() {
         "{:<10} {:>28} {:>28} {:>8}",
         "writers", "sled flush only (writes/s)", "+ fdatasync (writes/s)", "ratio"
     );
+    let repeats = env("REPEATS", 7).max(1);
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     for n in [1, writers] {
-        // Warm the file system once, then measure both in turn.
+        // Warm the file system once, then alternate the two kinds.
         run(true, 1, 20);
-        let (before, _) = run(false, n, writes);
-        let (after, syncs) = run(true, n, writes);
+        let (mut before, mut after, mut syncs) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..repeats {
+            before.push(run(false, n, writes).0);
+            let (rate, s) = run(true, n, writes);
+            after.push(rate);
+            syncs.push(s as f64);
+        }
+        let (before, after) = (median(before), median(after));
         println!(
-            "{:<10} {:>28.0} {:>28.0} {:>8.2}   ({} writes shared {} fdatasyncs)",
+            "{:<10} {:>28.0} {:>28.0} {:>8.2}   ({} writes shared {:.0} fdatasyncs, median of {})",
             n,
             before,
             after,
             after / before,
             n * writes,
-            syncs
+            median(syncs),
+            repeats
         );
     }
 }

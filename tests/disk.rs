@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use schedplus::store::{PfActor, Store, StoreConfig};
+use schedplus::store::{PfActor, PfError, Store, StoreConfig, StoreError};
 
 use crate::common::{ServeProcess, http};
 
@@ -231,11 +231,14 @@ fn sled_meeting_enospc_is_507_and_loses_nothing_acknowledged() {
         acked.push((path, body(i)));
     }
     fill(fs.path());
+    // Folders until sled's log needs a byte the disk does not have (the space sled had
+    // already taken lasts a while).
+    let mut folders = Vec::new();
     let mut refused = None;
-    for i in 0..200 {
-        let path = segments(&format!("/public/lab/new{i}.txt"));
-        match store.pf_put(&path, &body(i), None, actor) {
-            Ok(_) => acked.push((path, body(i))),
+    for i in 0..100_000 {
+        let path = segments(&format!("/public/lab/folder{i}/"));
+        match store.pf_mkcol(&path, actor) {
+            Ok(()) => folders.push(path),
             Err(e) => {
                 refused = Some(e);
                 break;
@@ -243,13 +246,28 @@ fn sled_meeting_enospc_is_507_and_loses_nothing_acknowledged() {
         }
     }
     let e = refused.expect("a full disk refuses a write");
-    let schedplus::store::PfError::Store(e) = e else {
+    let PfError::Store(e) = e else {
         panic!("a store error, not {e}");
     };
+    assert!(
+        !matches!(e, StoreError::NoSpace { .. }),
+        "sled itself met the full disk: {e}"
+    );
     assert!(e.is_out_of_space(), "the 507 kind: {e}");
+    // sled now writes nothing more; the next write is refused with what to do.
+    match store.pf_mkcol(&segments("/public/lab/again/"), actor) {
+        Err(PfError::Store(e)) => {
+            assert!(e.is_out_of_space(), "{e}");
+            assert!(e.to_string().contains("restart"), "{e}");
+        }
+        other => panic!("refused, not {other:?}"),
+    }
     // Reads go on.
     for (path, b) in &acked {
         assert_eq!(store.pf_body(path).unwrap().as_deref(), Some(&b[..]));
+    }
+    for path in &folders {
+        assert!(store.pf_get(path).unwrap().is_some());
     }
     // Closing ends (the test would hang otherwise), and a reopen has everything acknowledged.
     drop(store);
@@ -259,6 +277,12 @@ fn sled_meeting_enospc_is_507_and_loses_nothing_acknowledged() {
         assert_eq!(
             store.pf_body(path).unwrap().as_deref(),
             Some(&b[..]),
+            "{path:?} after the reopen"
+        );
+    }
+    for path in &folders {
+        assert!(
+            store.pf_get(path).unwrap().is_some(),
             "{path:?} after the reopen"
         );
     }

@@ -42,6 +42,9 @@ use super::StoreError;
 /// grow its log by a few 512 KiB segments and write a `max_calendar_bytes` calendar.
 pub const DEFAULT_MIN_FREE_BYTES: u64 = 8 * 1024 * 1024;
 
+/// Why writes fail once sled has met `ENOSPC` (see the module's notes).
+pub(crate) const SLED_STOPPED: &str = "the store's disk filled up during a write, and sled, its database, writes nothing more until schedplus restarts; nothing was written: free some space and restart schedplus (reads still work, and every acknowledged write is safe)";
+
 /// How long a writer waits for the write lock, and for its sync, before it is refused.
 pub const WRITE_WAIT: Duration = Duration::from_secs(20);
 
@@ -193,7 +196,7 @@ impl Durability {
 
     /// Admit a write of about `bytes`, or say why not. Called with the write lock held.
     pub(crate) fn admit(&self, path: &Path, bytes: u64) -> Result<(), StoreError> {
-        {
+        let last_failed = {
             let st = lock(&self.shared.state);
             if let Some(since) = st.busy_since.filter(|t| t.elapsed() >= WRITE_WAIT) {
                 return Err(StoreError::Stalled(format!(
@@ -202,6 +205,18 @@ impl Durability {
                     since.elapsed().as_secs()
                 )));
             }
+            st.failed
+                .as_ref()
+                .is_some_and(|(upto, _)| *upto > st.durable)
+        };
+        // The last sync failed: sync again, with nothing new, before writing. If the disk
+        // is fine now, writes go on; if sled has stopped writing (it met ENOSPC), say so
+        // before a transaction fails inside it.
+        if last_failed {
+            self.wait_durable(path).map_err(|e| match e {
+                StoreError::DiskFull(_) => StoreError::DiskFull(SLED_STOPPED.into()),
+                other => other,
+            })?;
         }
         let reserve = self.min_free.saturating_add(bytes.saturating_mul(2));
         match fs2::available_space(&self.db_path) {
@@ -231,11 +246,19 @@ impl Durability {
                 return Ok(());
             }
             if let Some((_, f)) = st.failed.as_ref().filter(|(upto, _)| *upto >= ticket) {
-                let message = format!(
-                    "the store at {} could not write to its disk ({}); this write may be lost on restart",
-                    path.display(),
-                    f.message
-                );
+                let message = if f.no_space {
+                    format!(
+                        "the disk holding the store at {} filled up during this write ({}): it may be lost on restart, and sled, the store's database, writes nothing more until schedplus restarts; free some space and restart schedplus (reads still work, and every acknowledged write is safe)",
+                        path.display(),
+                        f.message
+                    )
+                } else {
+                    format!(
+                        "the store at {} could not write to its disk ({}); this write may be lost on restart",
+                        path.display(),
+                        f.message
+                    )
+                };
                 return Err(if f.no_space {
                     StoreError::DiskFull(message)
                 } else {

@@ -130,6 +130,9 @@ type TxError = ConflictableTransactionError<StoreError>;
 fn tx_result<T>(r: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
     r.map_err(|e| match e {
         TransactionError::Abort(e) => e,
+        TransactionError::Storage(sled::Error::Io(io)) if durability::is_no_space(&io) => {
+            StoreError::DiskFull(durability::SLED_STOPPED.into())
+        }
         TransactionError::Storage(e) => StoreError::Sled(e),
     })
 }
