@@ -7,8 +7,10 @@
 //!   still GET 200, writes succeed again once the ballast is gone, SIGTERM stops it while
 //!   the disk is full, and everything acknowledged is in the store afterwards.
 //! - `sled_meeting_enospc_is_507_and_loses_nothing_acknowledged`: the gate switched off, so
-//!   sled itself meets `ENOSPC` mid-write: the error is the 507 kind, reads go on, the store
-//!   closes, and a reopen has every acknowledged write.
+//!   sled itself meets `ENOSPC` mid-write: the error is the 507 kind, the next write is
+//!   refused with what to do (restart), reads go on, the store closes, and a reopen has
+//!   every acknowledged write and takes writes again.
+//! - `the_data_directory_and_its_files_are_private`: 0700 directories, 0600 files.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
