@@ -295,15 +295,19 @@ impl Store {
         &self.inner.path
     }
 
-    /// Serialise writers (see [`Inner::write_lock`]) and admit this write only if the disk
-    /// can take it: the wait for the lock is bounded ([`WRITE_WAIT`]), the file system
-    /// must have the reserve free, and the disk must not be stuck on an earlier sync.
-    fn write_guard(&self) -> Result<WriteGuard<'_>, StoreError> {
-        self.write_guard_for(0)
+    /// Start a write: serialise writers (see [`Inner::write_lock`]) and admit this write
+    /// only if the disk can take it: the wait for the lock is bounded ([`WRITE_WAIT`]), the
+    /// file system must have the reserve free, and the disk must not be stuck on an earlier
+    /// sync. Every write begins with `let _w = self.begin_write()?;` and ends with
+    /// [`Store::flush`]. (It was `write_guard()`, infallible, before the disk could refuse:
+    /// the new name makes code written against the old one fail to build rather than run
+    /// unlocked.)
+    fn begin_write(&self) -> Result<WriteGuard<'_>, StoreError> {
+        self.begin_write_of(0)
     }
 
-    /// [`Store::write_guard`] for a write that adds about `bytes` (a large item body).
-    fn write_guard_for(&self, bytes: u64) -> Result<WriteGuard<'_>, StoreError> {
+    /// [`Store::begin_write`] for a write that adds about `bytes` (a large item body).
+    fn begin_write_of(&self, bytes: u64) -> Result<WriteGuard<'_>, StoreError> {
         let guard = self.inner.write_lock.acquire(&self.inner.path)?;
         self.inner.durability.admit(&self.inner.path, bytes)?;
         Ok(guard)
