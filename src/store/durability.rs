@@ -17,7 +17,7 @@
 //! - **Never let sled meet `ENOSPC`.** When a write to its log fails, sled stores the error
 //!   and fails every later write and flush with it, forever, even once space is back (a
 //!   reopen clears it). So a write is admitted only while the file system has
-//!   [`DEFAULT_MIN_FREE_BYTES`] (plus the write's own size for a large item) free: a full
+//!   [`DEFAULT_MIN_FREE_BYTES`] (plus twice the body of an item PUT) free: a full
 //!   disk is refused with 507 *before* sled writes anything, and writes resume by
 //!   themselves when space returns. If sled meets `ENOSPC` anyway (another program took the
 //!   last bytes mid-write), that error is answered 507 too; sled then stays read-only until
@@ -50,10 +50,8 @@ pub const WRITE_WAIT: Duration = Duration::from_secs(20);
 
 /// True for an I/O error that says the disk is full.
 pub(crate) fn is_no_space(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::StorageFull
-        || e.raw_os_error() == Some(28)
-        // sled wraps its I/O errors once more, keeping only the text.
-        || e.to_string().contains("No space left on device")
+    // sled wraps its I/O errors once more, keeping the kind and the text.
+    e.kind() == io::ErrorKind::StorageFull || e.to_string().contains("No space left on device")
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
