@@ -711,7 +711,7 @@ fn serve(
         .max_blocking_threads(crate::server::MAX_BLOCKING_THREADS)
         .build()
         .map_err(|e| AdminError::Transport(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let data_dir = opts.data_dir.clone();
         let demo = opts.demo;
         let signals = crate::server::Signals::register()
@@ -727,8 +727,15 @@ fn serve(
         print_banner(&server, &data_dir, demo, &clock, poll_interval);
         server.run_until_signal(signals).await;
         Ok(())
-    })
+    });
+    // A request thread stuck on a dead disk must not keep the process from exiting after
+    // SIGTERM (dropping the runtime would wait for it forever); the store is closed by now.
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
+    served
 }
+
+/// How long a stopping server waits for request threads still running after the shutdown.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
 
 fn print_banner(
     server: &Server,

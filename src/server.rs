@@ -136,8 +136,8 @@ impl Server {
             source,
         })?;
         let store = Store::open(&StoreConfig {
-            path: opts.data_dir.clone(),
             cache_capacity: opts.cache_capacity,
+            ..StoreConfig::new(&opts.data_dir)
         })?;
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await

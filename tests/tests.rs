@@ -10,6 +10,7 @@ mod clients;
 mod comfort;
 mod config;
 mod crash;
+mod disk;
 mod docs;
 mod freebusy_query;
 mod hostile;

@@ -159,10 +159,7 @@ impl From<StoreError> for DavError {
                 message: m,
             }
             .into(),
-            other => DavError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the store failed: {other}"),
-            ),
+            other => HttpError::from(other).into(),
         }
     }
 }
