@@ -368,6 +368,12 @@ pub enum CalendarCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Serve(_));
+    if quiet {
+        // `schedplus directory list | head`: end quietly when the reader goes away, as Unix
+        // tools do, instead of panicking in `println!`. The server keeps SIGPIPE ignored (a
+        // client that hangs up is an error on one socket, not the end of the process).
+        crate::server::die_on_broken_pipe();
+    }
     let result = resolve_settings(&cli).and_then(|settings| {
         let format = settings
             .get::<LogFormat>("log_format")

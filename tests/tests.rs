@@ -14,3 +14,4 @@ mod hostile;
 mod metrics;
 mod publishing;
 mod webdav;
+mod resilience;
