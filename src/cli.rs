@@ -235,6 +235,10 @@ pub struct ServeArgs {
     /// legacy: by any signed-in user, as on Exchange 2003 [default: owner].
     #[arg(long, value_name = "owner|legacy")]
     pub permissions: Option<String>,
+    /// read: /metrics answers whoever --read lets read; anonymous: anyone, even under
+    /// --read authenticated (a scraper without credentials) [default: read].
+    #[arg(long, value_name = "read|anonymous")]
+    pub metrics: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -436,6 +440,7 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::config::Resolved, AdminError
             ("auth", &a.auth),
             ("read", &a.read),
             ("permissions", &a.permissions),
+            ("metrics", &a.metrics),
         ];
         for (key, value) in given {
             if let Some(v) = value {
@@ -692,6 +697,10 @@ pub fn serve_options(
             .unwrap_or_default(),
         permissions: settings
             .get::<crate::auth::Permissions>("permissions")
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        metrics: settings
+            .get::<crate::auth::MetricsAccess>("metrics")
             .map_err(config_error)?
             .unwrap_or_default(),
     };

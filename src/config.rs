@@ -75,6 +75,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "owner (free/busy is written by its owner or an admin) or legacy (Exchange 2003: any signed-in user)",
     },
     Setting {
+        key: "metrics",
+        env: "SCHEDPLUS_METRICS",
+        default: Some("read"),
+        help: "who may read /metrics: read (as --read says) or anonymous (anyone, even under --read authenticated)",
+    },
+    Setting {
         key: "max_users",
         env: "SCHEDPLUS_MAX_USERS",
         default: Some("1000"),

@@ -86,7 +86,7 @@ fn describe() {
     );
     describe_counter!(
         SIGN_IN_FAILURES,
-        "Basic credentials refused, by reason (malformed, unknown_user, no_password, wrong_password)"
+        "Basic credentials refused, by reason (malformed, wrong_credentials: an unknown user, a user without a password and a wrong password are counted alike, so the metric does not tell which names exist)"
     );
     describe_counter!(
         CONNECTIONS_REFUSED,

@@ -49,9 +49,17 @@ fn cli_output_into_a_closed_pipe_ends_quietly() {
     out.read_exact(&mut first).unwrap();
     drop(out);
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
-    assert!(!err.contains("panicked"), "a panic on a closed pipe:\n{err}");
+    assert!(
+        !err.contains("panicked"),
+        "a panic on a closed pipe:\n{err}"
+    );
     assert!(
         !err.contains("Broken pipe"),
         "a closed pipe is not an error to report:\n{err}"
@@ -119,7 +127,10 @@ fn sighup_is_logged_and_the_server_keeps_serving() {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("SIGHUP ended the server ({status}); log:\n{text}");
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "no SIGHUP log line:\n{text}");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "no SIGHUP log line:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(healthz(&addr), "the server stopped answering after SIGHUP");

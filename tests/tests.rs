@@ -13,5 +13,5 @@ mod freebusy_query;
 mod hostile;
 mod metrics;
 mod publishing;
-mod webdav;
 mod resilience;
+mod webdav;

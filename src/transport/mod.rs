@@ -415,6 +415,9 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
         return Ok(text_response(StatusCode::OK, "ok\n"));
     }
     if path == "/metrics" {
+        // Counts and store sizes are not for anyone who can reach the port when reads need
+        // credentials (`--metrics anonymous` opens it for a scraper without them).
+        state.auth().metrics(&req.principal)?;
         let body = state
             .blocking(|st| crate::metrics::render(st.store()))
             .await?;
