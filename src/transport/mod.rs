@@ -335,6 +335,8 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
         ))
         .into_response(),
     };
+    let mut resp = resp;
+    browser_guards(&mut resp);
     let status = resp.status();
     let secs = started.elapsed().as_secs_f64();
     crate::metrics::request_done(method.as_str(), status.as_u16(), secs);
@@ -345,6 +347,24 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
         tracing::info!(%method, %path, status = status.as_u16(), ms, ?remote, %user, "request");
     }
     resp
+}
+
+/// The policy of schedplus's own answers (browse pages, error pages, XML, JSON): no script
+/// at all, only the pages' inline styles, no framing (clickjacking), no `<base>` or form
+/// posts an injected fragment could use.
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Headers every answer carries for the sake of browsers: never sniff a more active type
+/// than the one declared, never be framed, and [`PAGE_CSP`] unless the handler chose a
+/// policy (user content in the ordinary area gets a sandbox; see `webdav::handle_get`).
+fn browser_guards(r: &mut Response) {
+    let h = r.headers_mut();
+    h.entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(header::HeaderValue::from_static("nosniff"));
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(header::HeaderValue::from_static("DENY"));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(header::HeaderValue::from_static(PAGE_CSP));
 }
 
 /// Who sent `req`: anonymous without `Authorization` (or with `--auth none`, which ignores

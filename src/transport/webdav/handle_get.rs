@@ -93,11 +93,59 @@ async fn answer(state: &AppState, req: Request, target: &Resource) -> Result<Res
                 HeaderValue::from_str(ct)
                     .unwrap_or(HeaderValue::from_static("application/octet-stream")),
             );
+            user_content(&mut r, ct);
             r
         }
         _ => return Err(DavError::not_found("nothing exists at this URL")),
     };
     Ok(with_validators(r, &entry))
+}
+
+/// Any signed-in user may PUT into the ordinary area, so what comes back is the user's, not
+/// ours: it is sandboxed (no script, no same-origin rights: it cannot call the admin API or
+/// read other pages with a visitor's credentials), never sniffed into a more active type,
+/// and downloaded rather than shown when its type can carry script (HTML, SVG and other
+/// XML, JavaScript).
+fn user_content(r: &mut Response, content_type: &str) {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(USER_CONTENT_CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if is_active_type(content_type) {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
+}
+
+/// The policy of user content: a unique opaque origin, nothing loaded, no framing.
+pub const USER_CONTENT_CSP: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
+
+/// Can a browser run script from a body of this type (shown inline)?
+pub fn is_active_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let (kind, sub) = essence.split_once('/').unwrap_or((essence.as_str(), ""));
+    sub.contains("html")
+        || sub.contains("xml")
+        || sub.contains("javascript")
+        || sub.contains("ecmascript")
+        || sub.contains("svg")
+        || sub == "x-shockwave-flash"
+        || sub == "pdf"
+        || kind == "multipart"
+        || essence.is_empty()
+        || !essence.contains('/')
 }
 
 fn with_validators(mut r: Response, e: &Entry) -> Response {
