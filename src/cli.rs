@@ -684,6 +684,10 @@ pub fn serve_options(
         header_timeout: duration("header_timeout")?,
         body_timeout: duration("body_timeout")?,
         request_timeout: duration("request_timeout")?,
+        answer_buffer: positive("answer_buffer")?,
+        send_timeout: duration("send_timeout")?,
+        max_pending_heads: positive("max_pending_heads")?,
+        max_pending_heads_per_address: positive("max_pending_heads_per_address")?,
     };
     opts.publish.expand.max_instances = num("max_instances")?;
     opts.auth = crate::auth::AuthSettings {

@@ -183,6 +183,30 @@ pub const SETTINGS: &[Setting] = &[
         help: "time from a request's headers to its answer (then 503)",
     },
     Setting {
+        key: "answer_buffer",
+        env: "SCHEDPLUS_ANSWER_BUFFER",
+        default: Some("67108864"),
+        help: "bytes of streamed answers (freebusy, PROPFIND, folder pages) held for clients that have not read them yet, in all",
+    },
+    Setting {
+        key: "send_timeout",
+        env: "SCHEDPLUS_SEND_TIMEOUT",
+        default: Some("60s"),
+        help: "time a client may take nothing of its answer (then the connection is closed)",
+    },
+    Setting {
+        key: "max_pending_heads",
+        env: "SCHEDPLUS_MAX_PENDING_HEADS",
+        default: Some("256"),
+        help: "connections still sending their first request head, in all (then the longest-pending is closed)",
+    },
+    Setting {
+        key: "max_pending_heads_per_address",
+        env: "SCHEDPLUS_MAX_PENDING_HEADS_PER_ADDRESS",
+        default: Some("32"),
+        help: "connections still sending their first request head from one client address (then a new one is closed)",
+    },
+    Setting {
         key: "cache_mb",
         env: "SCHEDPLUS_CACHE_MB",
         default: Some("64"),

@@ -17,6 +17,8 @@ pub mod admin_api;
 mod calendars;
 mod error;
 mod freebusy;
+mod heads;
+pub mod outbound;
 pub mod webdav;
 
 use std::convert::Infallible;
@@ -30,6 +32,7 @@ use warp::Filter;
 use warp::http::{HeaderMap, Method, StatusCode, header};
 
 pub use error::HttpError;
+pub use outbound::AnswerBudget;
 
 use crate::auth::{AuthMode, AuthSettings, Authenticator, Lookup, Principal};
 use crate::protocol::dav_xml::XmlLimits;
@@ -69,6 +72,17 @@ pub struct Limits {
     /// Time a request may take from its headers to its answer (503 beyond). A streamed
     /// answer counts until it starts.
     pub request_timeout: Duration,
+    /// Bytes of answer pages handed to connections and not yet taken by their clients, in
+    /// all (see [`outbound`]); a page waits for room before it is produced.
+    pub answer_buffer: usize,
+    /// Time a client may take nothing of its answer; then the connection is closed.
+    pub send_timeout: Duration,
+    /// Connections still sending their first request head, in all; one more closes the
+    /// one that has been at it longest (see [`heads`]).
+    pub max_pending_heads: usize,
+    /// Connections still sending their first request head from one address; one more from
+    /// that address is closed at once.
+    pub max_pending_heads_per_address: usize,
 }
 
 impl Default for Limits {
@@ -86,6 +100,10 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(120),
+            answer_buffer: 64 * 1024 * 1024,
+            send_timeout: Duration::from_secs(60),
+            max_pending_heads: 256,
+            max_pending_heads_per_address: 32,
         }
     }
 }
@@ -110,6 +128,8 @@ struct StateInner {
     authenticator: Authenticator,
     /// Argon2 runs here, at most one per core at once (see `auth::HashPool`).
     hashing: crate::auth::HashPool,
+    /// Bytes of streamed answers waiting for their clients (`Limits::answer_buffer`).
+    answer_budget: AnswerBudget,
 }
 
 impl AppState {
@@ -126,6 +146,7 @@ impl AppState {
                 hashing: crate::auth::HashPool::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8)),
                 ),
+                answer_budget: AnswerBudget::new(limits.answer_buffer),
             }),
         }
     }
@@ -164,6 +185,11 @@ impl AppState {
 
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// Bytes of streamed answers held for clients that have not taken them yet.
+    pub fn answer_budget(&self) -> &AnswerBudget {
+        &self.inner.answer_budget
     }
 
     pub fn admin_token(&self) -> &str {
@@ -514,8 +540,12 @@ struct Peer(SocketAddr);
 /// 503 with `Retry-After` and closed, a few at a time; beyond that it is closed unanswered),
 /// request heads are capped in size and field count (431) and must arrive within
 /// [`Limits::header_timeout`] (then the connection is closed, which also ends idle
-/// keep-alive connections). HTTP/1.x only: no Exchange or WebDAV client speaks HTTP/2 in
-/// clear text, and every limit here is HTTP/1's.
+/// keep-alive connections), connections still sending their first head are bounded in all
+/// and per address ([`heads`]), and a client that takes nothing of its answer for
+/// [`Limits::send_timeout`] is let go ([`outbound::WriteTimeout`]). hyper's write buffer is
+/// kept near one page ([`outbound::CHUNK`]), so a client that does not read holds about one
+/// page of its answer in this process. HTTP/1.x only: no Exchange or WebDAV client speaks
+/// HTTP/2 in clear text, and every limit here is HTTP/1's.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -531,13 +561,19 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_headers(limits.max_headers)
-        .max_header_size(limits.max_header_bytes);
+        .max_header_size(limits.max_header_bytes)
+        // Also the read buffer, which must hold a whole request head.
+        .max_buf_size(outbound::CHUNK.max(limits.max_header_bytes + 8192));
     let mut refuse = http.clone();
     refuse
         .keep_alive(false)
         .header_read_timeout(limits.header_timeout.min(REFUSAL_HEAD_TIMEOUT));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
+    let pending = heads::PendingHeads::new(
+        limits.max_pending_heads,
+        limits.max_pending_heads_per_address,
+    );
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -553,23 +589,39 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let io = TokioIo::new(stream);
+        // Before a slot is taken: a trickler closed to make room gives its slot back.
+        let Ok((ticket, evicted)) = pending.admit(peer.ip()) else {
+            tracing::warn!(%peer, max = limits.max_pending_heads_per_address, "too many connections from one address still sending their request head; closed one");
+            crate::metrics::slow_head_closed("per_address");
+            continue;
+        };
+        let io = TokioIo::new(outbound::WriteTimeout::new(stream, limits.send_timeout));
         match slots.clone().try_acquire_owned() {
             Ok(slot) => {
                 let svc = service.clone();
+                let ticket = Arc::new(ticket);
+                let headed = ticket.clone();
                 let svc = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+                    headed.headed();
                     req.extensions_mut().insert(Peer(peer));
                     hyper::service::Service::call(&svc, req)
                 });
                 let conn = graceful.watch(http.serve_connection(io, svc));
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, %peer, "connection ended");
+                    tokio::select! {
+                        ended = conn => if let Err(e) = ended {
+                            tracing::debug!(error = %e, %peer, "connection ended");
+                        },
+                        Ok(()) = evicted => {
+                            tracing::info!(%peer, "closed a connection still sending its request head to make room for a newer one");
+                        }
                     }
+                    drop(ticket);
                     drop(slot);
                 });
             }
             Err(_) => {
+                drop(ticket);
                 let Ok(permit) = refusals.clone().try_acquire_owned() else {
                     tracing::warn!(%peer, "too many connections; closed one unanswered");
                     crate::metrics::connection_refused(false);

@@ -13,7 +13,7 @@ use warp::http::{HeaderValue, StatusCode, header};
 
 use super::handle_propfind::members_of;
 use super::props::{Entry, rfc822_body};
-use super::{DavError, Found, Resource, SinkError, header_str, locate, stream_response};
+use super::{DavError, Found, Resource, header_str, locate, stream_listing};
 use crate::protocol::browse_page::{self, Crumb, FolderRow, MessageView};
 use crate::protocol::dav_xml::values::write_content;
 use crate::protocol::mapi::{PropName, PropValue, tags};
@@ -169,33 +169,27 @@ fn folder_page(state: &AppState, found: Found, entry: &Entry) -> Response {
         ),
         _ => None,
     };
-    stream_response(
+    let head = browse_page::folder_page_head(&entry.name, &crumbs(&entry.href), intro);
+    stream_listing(
         state,
         StatusCode::OK,
         "text/html; charset=utf-8",
-        move |st, sink| {
-            let head = browse_page::folder_page_head(&entry.name, &crumbs(&entry.href), intro);
-            sink.buf.extend_from_slice(head.as_bytes());
-            let mut count = 0;
-            for e in members_of(st.store(), &found, None)? {
-                let e = e?;
-                let row = FolderRow {
-                    note: owner_dn(&e.props).map(str::to_string),
-                    size: e.content_length,
-                    modified: jiff::Timestamp::from_microsecond(e.modified_us).ok(),
-                    is_folder: e.collection,
-                    href: e.href,
-                    name: e.name,
-                };
-                sink.buf
-                    .extend_from_slice(browse_page::folder_row(&row).as_bytes());
-                count += 1;
-                sink.flush_if_full()?;
-            }
-            sink.buf
-                .extend_from_slice(browse_page::folder_page_tail(count).as_bytes());
-            Ok::<_, SinkError>(())
+        move |st, buf| {
+            buf.extend_from_slice(head.as_bytes());
+            members_of(st.store(), &found, None)
         },
+        |e: Entry, buf| {
+            let row = FolderRow {
+                note: owner_dn(&e.props).map(str::to_string),
+                size: e.content_length,
+                modified: jiff::Timestamp::from_microsecond(e.modified_us).ok(),
+                is_folder: e.collection,
+                href: e.href,
+                name: e.name,
+            };
+            buf.extend_from_slice(browse_page::folder_row(&row).as_bytes());
+        },
+        |count, buf| buf.extend_from_slice(browse_page::folder_page_tail(count).as_bytes()),
     )
 }
 

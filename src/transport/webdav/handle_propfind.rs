@@ -10,8 +10,8 @@ use warp::http::StatusCode;
 
 use super::props::{Entry, matches_text, write_response};
 use super::{
-    DavError, Depth, Found, MULTISTATUS_TYPE, Resource, SinkError, brief, depth, locate,
-    stream_response, xml_body,
+    DavError, Depth, Found, MULTISTATUS_TYPE, Resource, brief, depth, locate, stream_listing,
+    xml_body,
 };
 use crate::protocol::dav_xml::{
     PropfindRequest, multistatus_head, multistatus_tail, parse_propfind,
@@ -73,32 +73,33 @@ impl Listing {
 
 /// Stream a 207 answer for `found` (already known to exist).
 pub fn multistatus(state: &AppState, found: Found, listing: Listing) -> Response {
-    stream_response(
+    let listing = std::sync::Arc::new(listing);
+    let (head, rows) = (listing.clone(), listing.clone());
+    stream_listing(
         state,
         StatusCode::MULTI_STATUS,
         MULTISTATUS_TYPE,
-        move |st, sink| {
-            sink.buf.extend_from_slice(multistatus_head().as_bytes());
-            if listing.include_self {
+        move |st, buf| {
+            buf.extend_from_slice(multistatus_head().as_bytes());
+            if head.include_self {
                 if let Some(e) = Entry::from_found(&found) {
-                    if listing.accepts(&e) {
-                        write_response(&e, &listing.request, listing.brief, &mut sink.buf);
+                    if head.accepts(&e) {
+                        write_response(&e, &head.request, head.brief, buf);
                     }
                 }
             }
-            if listing.members {
-                let hint = subject_condition(&listing.conditions);
-                for entry in members_of(st.store(), &found, hint)? {
-                    let e = entry?;
-                    if listing.accepts(&e) {
-                        write_response(&e, &listing.request, listing.brief, &mut sink.buf);
-                        sink.flush_if_full()?;
-                    }
-                }
+            if !head.members {
+                return Ok(Box::new(std::iter::empty()) as Entries);
             }
-            sink.buf.extend_from_slice(multistatus_tail().as_bytes());
-            Ok::<_, SinkError>(())
+            let hint = subject_condition(&head.conditions);
+            members_of(st.store(), &found, hint)
         },
+        move |e, buf| {
+            if rows.accepts(&e) {
+                write_response(&e, &rows.request, rows.brief, buf);
+            }
+        },
+        |_, buf| buf.extend_from_slice(multistatus_tail().as_bytes()),
     )
 }
 
