@@ -204,7 +204,7 @@ pub const SETTINGS: &[Setting] = &[
         key: "max_pending_heads_per_address",
         env: "SCHEDPLUS_MAX_PENDING_HEADS_PER_ADDRESS",
         default: Some("32"),
-        help: "connections still sending their first request head from one client address (then a new one is closed)",
+        help: "connections still sending their first request head from one client address (then a new one closes the address's oldest, if over 1 s old)",
     },
     Setting {
         key: "cache_mb",

@@ -81,7 +81,8 @@ pub struct Limits {
     /// one that has been at it longest (see [`heads`]).
     pub max_pending_heads: usize,
     /// Connections still sending their first request head from one address; one more from
-    /// that address is closed at once.
+    /// that address closes the address's oldest, if it has been at it for over
+    /// [`heads::GRACE`].
     pub max_pending_heads_per_address: usize,
 }
 
@@ -590,11 +591,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         // Before a slot is taken: a trickler closed to make room gives its slot back.
-        let Ok((ticket, evicted)) = pending.admit(peer.ip()) else {
-            tracing::warn!(%peer, max = limits.max_pending_heads_per_address, "too many connections from one address still sending their request head; closed one");
-            crate::metrics::slow_head_closed("per_address");
-            continue;
-        };
+        let (ticket, evicted) = pending.admit(peer.ip());
         let io = TokioIo::new(outbound::WriteTimeout::new(stream, limits.send_timeout));
         match slots.clone().try_acquire_owned() {
             Ok(slot) => {
