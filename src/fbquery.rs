@@ -12,7 +12,8 @@
 //! once to build it (holding one row and the aggregate), and the items are then painted
 //! again, a page at a time, as the client takes them. A publish that lands between the two
 //! passes can make All Attendees differ from that user's row in this one answer; each row
-//! is a consistent read of its own user.
+//! is a consistent read of its own user. An answer of up to 64 KiB of digits (the usual
+//! query) keeps its rows from the first pass and reads the store once.
 
 use crate::protocol::query::{
     AnswerItem, FreeBusyQuery, UserAddress, write_answer_head, write_answer_item, write_answer_tail,
@@ -87,6 +88,10 @@ fn paint_user(
     (u.display_name, outcome)
 }
 
+/// Answers whose digits fit in this many bytes keep their rows from the first pass instead
+/// of painting them again: the usual query (a few users, a few weeks) reads the store once.
+const KEEP_ROWS_DIGITS: usize = 64 * 1024;
+
 /// An answer written a piece at a time.
 pub struct AnswerPages {
     q: FreeBusyQuery,
@@ -96,6 +101,10 @@ pub struct AnswerPages {
     /// The next user to write.
     next: usize,
     digits: Vec<u8>,
+    /// Each user's name and digits from the first pass, for a small answer.
+    kept: Option<Vec<(String, Vec<u8>)>>,
+    /// The name of the user last painted in the second pass.
+    name: String,
 }
 
 impl AnswerPages {
@@ -108,13 +117,19 @@ impl AnswerPages {
         };
         let mut all = vec![b'0'; grid.slots];
         let mut digits = Vec::with_capacity(grid.slots);
+        let mut kept = (q.users.len().saturating_mul(grid.slots) <= KEEP_ROWS_DIGITS)
+            .then(|| Vec::with_capacity(q.users.len()));
         for addr in &q.users {
-            match paint_user(store, addr, &grid, &mut digits, true).1 {
+            let (name, outcome) = paint_user(store, addr, &grid, &mut digits, true);
+            match outcome {
                 Outcome::Unknown => stats.unknown += 1,
                 Outcome::NoMessage => stats.no_message += 1,
                 Outcome::Data => {}
             }
             raster::max_into(&mut all, &digits);
+            if let Some(rows) = kept.as_mut() {
+                rows.push((name, digits.clone()));
+            }
         }
         let pages = AnswerPages {
             q,
@@ -122,6 +137,8 @@ impl AnswerPages {
             all: Some(all),
             next: 0,
             digits,
+            kept,
+            name: String::new(),
         };
         (pages, stats)
     }
@@ -148,13 +165,21 @@ impl AnswerPages {
                 }
                 return false;
             };
+            let i = self.next;
             self.next += 1;
-            let (name, _) = paint_user(store, addr, &self.grid, &mut self.digits, false);
+            let (name, fbdata) = match &self.kept {
+                Some(rows) => (rows[i].0.as_str(), rows[i].1.as_slice()),
+                None => {
+                    let (name, _) = paint_user(store, addr, &self.grid, &mut self.digits, false);
+                    self.name = name;
+                    (self.name.as_str(), self.digits.as_slice())
+                }
+            };
             write_answer_item(
                 &AnswerItem {
-                    display_name: &name,
+                    display_name: name,
                     email: Some(addr),
-                    fbdata: &self.digits,
+                    fbdata,
                 },
                 out,
             );
@@ -170,4 +195,53 @@ pub fn answer(store: &Store, q: &FreeBusyQuery) -> (Vec<u8>, AnswerStats) {
     let mut out = Vec::new();
     while pages.fill(store, &mut out, usize::MAX) {}
     (out, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::query::{QueryLimits, parse_query};
+    use crate::store::testutil::temp_store;
+
+    /// The answer written in pages of `chunk` bytes.
+    fn paged(store: &Store, q: &FreeBusyQuery, chunk: usize) -> Vec<u8> {
+        let (mut pages, _) = AnswerPages::new(store, q.clone());
+        let mut out = Vec::new();
+        let mut page = Vec::new();
+        while pages.fill(store, &mut page, chunk) {
+            out.append(&mut page);
+        }
+        out.append(&mut page);
+        out
+    }
+
+    #[test]
+    fn pages_of_any_size_make_the_same_answer() {
+        let (_dir, store) = temp_store();
+        crate::demo::load(&store, None).unwrap();
+        let users = "&u=danw@xcs.example&u=nobody@nowhere.example&u=SMTP:kbaker@xcs.example";
+        // A small answer (rows kept from the first pass) and a large one (rows painted
+        // again), both with users who have data.
+        for (days, interval) in [(7, 60), (90, 5)] {
+            let end = jiff::Timestamp::from_second(1_767_225_600 + days * 86_400).unwrap();
+            let raw = format!(
+                "Cmd=freebusy&start=2026-01-01T00:00:00Z&end={}&interval={interval}{users}",
+                crate::protocol::time::format_rfc3339(end)
+            );
+            let q = parse_query(&raw, &QueryLimits::default()).unwrap();
+            let (whole, stats) = answer(&store, &q);
+            assert_eq!(stats.users, 3);
+            assert_eq!(stats.unknown, 1);
+            let text = String::from_utf8(whole.clone()).unwrap();
+            assert!(text.ends_with("</a:recipients></a:response>"), "{text}");
+            assert_eq!(text.matches("<a:item>").count(), 4);
+            let digits = q.users.len() * q.grid().slots;
+            assert_eq!(digits <= KEEP_ROWS_DIGITS, days == 7, "one of each kind");
+            for chunk in [1, 100, 4096, CHUNK_FOR_TESTS] {
+                assert_eq!(paged(&store, &q, chunk), whole, "pages of {chunk} bytes");
+            }
+        }
+    }
+
+    const CHUNK_FOR_TESTS: usize = 64 * 1024;
 }
