@@ -11,7 +11,10 @@
 //!
 //! [`serve`] is the accept loop (hyper's HTTP/1 server under warp's filter), where the
 //! connection-level [`Limits`] apply: concurrent connections, request head size, header and
-//! body timeouts; [`dispatch`] applies the per-request timeout.
+//! body timeouts, heads still in progress ([`heads`]), clients that stop reading
+//! ([`outbound::WriteTimeout`]); [`dispatch`] applies the per-request timeout and the
+//! headers every answer carries for browsers. Large answers are produced a page at a time
+//! within a global budget ([`outbound`]).
 
 pub mod admin_api;
 mod calendars;
@@ -352,7 +355,7 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     };
     let answer = tokio::time::timeout(limit, work).await;
     let user = user.get().map_or("-", String::as_str);
-    let resp = match answer {
+    let mut resp = match answer {
         Ok(answer) => answer.unwrap_or_else(HttpError::into_response),
         // Work already handed to the blocking pool runs to its end (a store write stays
         // all-or-nothing); only the answer is given up.
@@ -362,7 +365,6 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
         ))
         .into_response(),
     };
-    let mut resp = resp;
     browser_guards(&mut resp);
     let status = resp.status();
     let secs = started.elapsed().as_secs_f64();
