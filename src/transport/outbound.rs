@@ -103,9 +103,11 @@ impl AnswerBudget {
 
     /// Make `permit` exactly `n` bytes (never more than the whole budget): give back what
     /// the page did not use, or, for a page that ran past its reservation (its last row
-    /// crossed the chunk), wait for the whole of it. The reservation is let go while
-    /// waiting: pages that each wait for more while holding a part could otherwise hold
-    /// the whole budget between them and wait forever.
+    /// crossed the chunk), wait for the whole of it. The reservation is given back and the
+    /// whole asked for again: pages that each held a part while waiting for more could hold
+    /// the budget between them and wait forever, whereas the semaphore hands released bytes
+    /// only to the first in line, which always gets what it asks for once pages already
+    /// handed to connections are written (or their clients time out).
     async fn fit(&self, mut permit: OwnedSemaphorePermit, n: usize) -> OwnedSemaphorePermit {
         let n = n.clamp(1, self.inner.total);
         let have = permit.num_permits();
@@ -355,5 +357,105 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let p = Pin::new(&mut self.inner).poll_shutdown(cx);
         self.watch(cx, p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_budget_holds_what_pages_use_and_never_more_than_its_total() {
+        runtime().block_on(async {
+            let budget = AnswerBudget::new(100);
+            let a = budget.reserve(60).await;
+            let a = budget.fit(a, 10).await;
+            assert_eq!(budget.held(), 10, "a short page gives the rest back");
+            let b = budget.reserve(90).await;
+            assert_eq!(budget.held(), 100);
+            // A page that needs more waits until some is given back.
+            let more = budget.reserve(50);
+            tokio::pin!(more);
+            assert!(futures_util::FutureExt::now_or_never(more.as_mut()).is_none());
+            drop(b);
+            let c = more.await;
+            assert_eq!(budget.held(), 60);
+            drop((a, c));
+            assert_eq!(budget.held(), 0);
+            assert_eq!(budget.peak(), 100);
+            // A page larger than the whole budget takes all of it, rather than waiting
+            // for more than there will ever be.
+            let all = budget.reserve(500).await;
+            assert_eq!(all.num_permits(), 100);
+        });
+    }
+
+    #[test]
+    fn a_page_past_its_reservation_waits_first_in_line() {
+        runtime().block_on(async {
+            let budget = AnswerBudget::new(100);
+            let held = budget.reserve(70).await;
+            let small = budget.reserve(30).await;
+            // 30 reserved, 60 produced: it gives its 30 back and waits, first in line, for 60.
+            let fit = budget.fit(small, 60);
+            tokio::pin!(fit);
+            assert!(futures_util::FutureExt::now_or_never(fit.as_mut()).is_none());
+            // Another page queues behind it rather than taking what it gave back.
+            let other = budget.reserve(30);
+            tokio::pin!(other);
+            assert!(futures_util::FutureExt::now_or_never(other.as_mut()).is_none());
+            drop(held);
+            let page = fit.await;
+            assert_eq!(page.num_permits(), 60);
+            let other = other.await;
+            assert_eq!(other.num_permits(), 30);
+            drop(page);
+            assert_eq!(budget.held(), 30);
+        });
+    }
+
+    #[test]
+    fn a_client_that_takes_nothing_is_let_go_after_the_timeout() {
+        runtime().block_on(async {
+            // The client's end of a 16-byte pipe, never read.
+            let (server, _client) = tokio::io::duplex(16);
+            let mut conn = WriteTimeout::new(server, Duration::from_millis(50));
+            conn.write_all(&[0u8; 16]).await.unwrap();
+            let e = conn.write_all(&[0u8; 16]).await.unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+            assert!(e.to_string().contains("took nothing"), "{e}");
+        });
+    }
+
+    #[test]
+    fn a_client_that_reads_slowly_is_kept() {
+        runtime().block_on(async {
+            use tokio::io::AsyncReadExt;
+            let (server, mut client) = tokio::io::duplex(16);
+            let mut conn = WriteTimeout::new(server, Duration::from_millis(200));
+            let reader = tokio::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 8];
+                loop {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    match client.read(&mut buf).await.unwrap() {
+                        0 => return got,
+                        n => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+            });
+            conn.write_all(&[7u8; 256]).await.unwrap();
+            conn.shutdown().await.unwrap();
+            drop(conn);
+            assert_eq!(reader.await.unwrap(), vec![7u8; 256]);
+        });
     }
 }
