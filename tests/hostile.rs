@@ -1,7 +1,9 @@
 //! Hostile input against a real server: the corpus under `tests/data/hostile/` replayed as
 //! raw HTTP/1.1, the connection-level limits (oversized bodies and heads, header trickle,
-//! slow bodies, too many connections, graceful shutdown), and every input the fuzzers ever
-//! crashed on (`tests/data/fuzz-regressions/TARGET/`), fed to the same target function.
+//! slow bodies, too many connections, graceful shutdown), every input the fuzzers ever
+//! crashed on (`tests/data/fuzz-regressions/TARGET/`), fed to the same target function, and
+//! what a browser is given: user content sandboxed, our own pages without script, the admin
+//! API out of a page's reach.
 //!
 //! Corpus files are named `WHAT.STATUS.http`: the raw request (request line, headers, blank
 //! line, body) and the status it must get. `{TOKEN}` stands for the admin token; `Host`,
