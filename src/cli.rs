@@ -235,6 +235,10 @@ pub struct ServeArgs {
     /// legacy: by any signed-in user, as on Exchange 2003 [default: owner].
     #[arg(long, value_name = "owner|legacy")]
     pub permissions: Option<String>,
+    /// read: /metrics answers whoever --read lets read; anonymous: anyone, even under
+    /// --read authenticated (a scraper without credentials) [default: read].
+    #[arg(long, value_name = "read|anonymous")]
+    pub metrics: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -368,6 +372,12 @@ pub enum CalendarCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Serve(_));
+    if quiet {
+        // `schedplus directory list | head`: end quietly when the reader goes away, as Unix
+        // tools do, instead of panicking in `println!`. The server keeps SIGPIPE ignored (a
+        // client that hangs up is an error on one socket, not the end of the process).
+        crate::server::die_on_broken_pipe();
+    }
     let result = resolve_settings(&cli).and_then(|settings| {
         let format = settings
             .get::<LogFormat>("log_format")
@@ -430,6 +440,7 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::config::Resolved, AdminError
             ("auth", &a.auth),
             ("read", &a.read),
             ("permissions", &a.permissions),
+            ("metrics", &a.metrics),
         ];
         for (key, value) in given {
             if let Some(v) = value {
@@ -673,6 +684,10 @@ pub fn serve_options(
         header_timeout: duration("header_timeout")?,
         body_timeout: duration("body_timeout")?,
         request_timeout: duration("request_timeout")?,
+        answer_buffer: positive("answer_buffer")?,
+        send_timeout: duration("send_timeout")?,
+        max_pending_heads: positive("max_pending_heads")?,
+        max_pending_heads_per_address: positive("max_pending_heads_per_address")?,
     };
     opts.publish.expand.max_instances = num("max_instances")?;
     opts.auth = crate::auth::AuthSettings {
@@ -686,6 +701,10 @@ pub fn serve_options(
             .unwrap_or_default(),
         permissions: settings
             .get::<crate::auth::Permissions>("permissions")
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        metrics: settings
+            .get::<crate::auth::MetricsAccess>("metrics")
             .map_err(config_error)?
             .unwrap_or_default(),
     };

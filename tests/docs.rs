@@ -47,6 +47,10 @@ const NOT_RUN_HERE: &[(&str, &str)] = &[
     ("scripts/oracle.sh", ".ci/run runs it"),
     ("scripts/load.sh", ".ci/run runs its short form"),
     (
+        "scripts/slowclients.sh",
+        "a measurement, run by hand; figures in docs/limits.md",
+    ),
+    (
         "scripts/fuzz.sh",
         ".ci/run builds the targets; long runs by hand, hours in the closing notes",
     ),

@@ -18,4 +18,5 @@ mod metrics;
 mod owner_rule;
 mod publishing;
 mod real_publishers;
+mod resilience;
 mod webdav;

@@ -8,12 +8,14 @@
 //! `If-None-Match` answers 304.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use warp::http::{HeaderValue, StatusCode, header};
 
 use super::handle_propfind::members_of;
 use super::props::{Entry, rfc822_body};
-use super::{DavError, Found, Resource, SinkError, header_str, locate, stream_response};
+use super::{DavError, Found, Resource, header_str, locate, stream_listing};
 use crate::protocol::browse_page::{self, Crumb, FolderRow, MessageView};
 use crate::protocol::dav_xml::values::write_content;
 use crate::protocol::mapi::{PropName, PropValue, tags};
@@ -96,11 +98,59 @@ async fn answer(state: &AppState, req: Request, target: &Resource) -> Result<Res
                 HeaderValue::from_str(ct)
                     .unwrap_or(HeaderValue::from_static("application/octet-stream")),
             );
+            user_content(&mut r, ct);
             r
         }
         _ => return Err(DavError::not_found("nothing exists at this URL")),
     };
     Ok(with_validators(r, &entry))
+}
+
+/// Any signed-in user may PUT into the ordinary area, so what comes back is the user's, not
+/// ours: it is sandboxed (no script, no same-origin rights: it cannot call the admin API or
+/// read other pages with a visitor's credentials), never sniffed into a more active type,
+/// and downloaded rather than shown when its type can carry script (HTML, SVG and other
+/// XML, JavaScript).
+fn user_content(r: &mut Response, content_type: &str) {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(USER_CONTENT_CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if is_active_type(content_type) {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
+}
+
+/// The policy of user content: a unique opaque origin, nothing loaded, no framing.
+pub const USER_CONTENT_CSP: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
+
+/// Can a browser run script from a body of this type (shown inline)?
+pub fn is_active_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let (kind, sub) = essence.split_once('/').unwrap_or((essence.as_str(), ""));
+    sub.contains("html")
+        || sub.contains("xml")
+        || sub.contains("javascript")
+        || sub.contains("ecmascript")
+        || sub.contains("svg")
+        || sub == "x-shockwave-flash"
+        || sub == "pdf"
+        || kind == "multipart"
+        || essence.is_empty()
+        || !essence.contains('/')
 }
 
 fn with_validators(mut r: Response, e: &Entry) -> Response {
@@ -125,33 +175,35 @@ fn folder_page(state: &AppState, found: Found, entry: &Entry, query: Option<&str
         ),
         _ => None,
     };
-    stream_response(
+    let head =
+        browse_page::folder_page_head(&entry.name, &crumbs(&entry.href), intro, filter.as_deref());
+    let in_fb_root = matches!(found, Found::FbRoot);
+    // Rows seen and rows shown, for the tail's "N of M items match" (the pages run one
+    // after another on store threads; the counts only travel from the rows to the tail).
+    let counts = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let (row_counts, row_filter) = (counts.clone(), filter.clone());
+    stream_listing(
         state,
         StatusCode::OK,
         "text/html; charset=utf-8",
-        move |st, sink| {
-            let head = browse_page::folder_page_head(
-                &entry.name,
-                &crumbs(&entry.href),
-                intro,
-                filter.as_deref(),
-            );
-            sink.buf.extend_from_slice(head.as_bytes());
-            let (mut count, mut all) = (0, 0);
-            for e in members_of(st.store(), &found, None)? {
-                let row = listing_row(st, e?, matches!(found, Found::FbRoot));
-                all += 1;
-                if filter.as_deref().is_some_and(|f| !row.matches(f)) {
-                    continue;
-                }
-                sink.buf
-                    .extend_from_slice(browse_page::folder_row(&row).as_bytes());
-                count += 1;
-                sink.flush_if_full()?;
+        move |st, buf| {
+            buf.extend_from_slice(head.as_bytes());
+            members_of(st.store(), &found, None)
+        },
+        move |st, e: Entry, buf| {
+            let row = listing_row(st, e, in_fb_root);
+            row_counts.0.fetch_add(1, Ordering::Relaxed);
+            if row_filter.as_deref().is_some_and(|f| !row.matches(f)) {
+                return;
             }
-            let tail = browse_page::folder_page_tail(count, filter.as_deref().map(|f| (f, all)));
-            sink.buf.extend_from_slice(tail.as_bytes());
-            Ok::<_, SinkError>(())
+            row_counts.1.fetch_add(1, Ordering::Relaxed);
+            buf.extend_from_slice(browse_page::folder_row(&row).as_bytes());
+        },
+        move |_, buf| {
+            let all = counts.0.load(Ordering::Relaxed);
+            let shown = counts.1.load(Ordering::Relaxed);
+            let tail = browse_page::folder_page_tail(shown, filter.as_deref().map(|f| (f, all)));
+            buf.extend_from_slice(tail.as_bytes());
         },
     )
 }
