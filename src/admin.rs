@@ -60,6 +60,8 @@ impl AdminError {
             AdminError::BadInput(_) => 400,
             AdminError::NotFound(_) => 404,
             AdminError::Conflict(_) => 409,
+            AdminError::Store(s) if s.is_out_of_space() => 507,
+            AdminError::Store(StoreError::Stalled(_)) => 503,
             AdminError::Store(_) | AdminError::Transport(_) | AdminError::Partial(_) => 500,
         }
     }

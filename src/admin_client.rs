@@ -16,7 +16,7 @@ use crate::protocol::time::Clock;
 use crate::publisher::PublishSettings;
 use crate::server::ServerInfo;
 use crate::store::{CleanupReport, Store, StoreConfig, StoreError};
-use crate::transport::admin_api::TOKEN_HEADER;
+use crate::transport::admin_api::{ADMIN_HEADER, TOKEN_HEADER};
 
 pub enum Admin {
     /// A server holds the store; talk to it.
@@ -89,6 +89,7 @@ impl Admin {
                 let resp = agent
                     .get(format!("{base}/directory"))
                     .header(TOKEN_HEADER, token)
+                    .header(ADMIN_HEADER, "1")
                     .call()
                     .map_err(transport_error)?;
                 decode(resp)
@@ -195,6 +196,7 @@ impl Admin {
         let resp = agent
             .post(format!("{base}{route}"))
             .header(TOKEN_HEADER, token)
+            .header(ADMIN_HEADER, "1")
             .header("content-type", "application/json")
             .send(&body[..])
             .map_err(transport_error)?;

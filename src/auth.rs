@@ -62,6 +62,17 @@ pub enum Permissions {
     Legacy,
 }
 
+/// `--metrics`: who may read `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Whoever `--read` lets read (anyone by default; signed-in users under
+    /// `--read authenticated`).
+    #[default]
+    Read,
+    /// Anyone, even under `--read authenticated` (a Prometheus scraper without credentials).
+    Anonymous,
+}
+
 macro_rules! keyword_enum {
     ($t:ty, $what:literal, $($word:literal => $v:expr),+) => {
         impl FromStr for $t {
@@ -87,13 +98,16 @@ keyword_enum!(ReadAccess, "anonymous or authenticated",
     "anonymous" => ReadAccess::Anonymous, "authenticated" => ReadAccess::Authenticated);
 keyword_enum!(Permissions, "owner or legacy",
     "owner" => Permissions::Owner, "legacy" => Permissions::Legacy);
+keyword_enum!(MetricsAccess, "read or anonymous",
+    "read" => MetricsAccess::Read, "anonymous" => MetricsAccess::Anonymous);
 
-/// The three settings together.
+/// The access settings together.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AuthSettings {
     pub mode: AuthMode,
     pub read: ReadAccess,
     pub permissions: Permissions,
+    pub metrics: MetricsAccess,
 }
 
 /// A directory user who proved their password.
@@ -212,6 +226,14 @@ impl AuthSettings {
         AuthSettings {
             mode: AuthMode::None,
             ..AuthSettings::default()
+        }
+    }
+
+    /// `/metrics`: the read rule unless `--metrics anonymous` opens it.
+    pub fn metrics(&self, p: &Principal) -> Result<(), Refusal> {
+        match self.metrics {
+            MetricsAccess::Anonymous => Ok(()),
+            MetricsAccess::Read => self.read(p),
         }
     }
 
@@ -609,13 +631,11 @@ impl SignInFailure {
         }
     }
 
-    /// The `reason` label of `schedplus_sign_in_failures_total`.
+    /// The `reason` label of `schedplus_sign_in_failures_total`: one for all three, because
+    /// `/metrics` may be public and separate counts would tell which names exist (the log,
+    /// which only the operator reads, keeps the reason).
     pub fn label(self) -> &'static str {
-        match self {
-            SignInFailure::UnknownUser => "unknown_user",
-            SignInFailure::NoPassword => "no_password",
-            SignInFailure::WrongPassword => "wrong_password",
-        }
+        "wrong_credentials"
     }
 }
 

@@ -235,6 +235,10 @@ pub struct ServeArgs {
     /// legacy: by any signed-in user, as on Exchange 2003 [default: owner].
     #[arg(long, value_name = "owner|legacy")]
     pub permissions: Option<String>,
+    /// read: /metrics answers whoever --read lets read; anonymous: anyone, even under
+    /// --read authenticated (a scraper without credentials) [default: read].
+    #[arg(long, value_name = "read|anonymous")]
+    pub metrics: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -368,6 +372,12 @@ pub enum CalendarCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Serve(_));
+    if quiet {
+        // `schedplus directory list | head`: end quietly when the reader goes away, as Unix
+        // tools do, instead of panicking in `println!`. The server keeps SIGPIPE ignored (a
+        // client that hangs up is an error on one socket, not the end of the process).
+        crate::server::die_on_broken_pipe();
+    }
     let result = resolve_settings(&cli).and_then(|settings| {
         let format = settings
             .get::<LogFormat>("log_format")
@@ -430,6 +440,7 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::config::Resolved, AdminError
             ("auth", &a.auth),
             ("read", &a.read),
             ("permissions", &a.permissions),
+            ("metrics", &a.metrics),
         ];
         for (key, value) in given {
             if let Some(v) = value {
@@ -677,6 +688,10 @@ pub fn serve_options(
         header_timeout: duration("header_timeout")?,
         body_timeout: duration("body_timeout")?,
         request_timeout: duration("request_timeout")?,
+        answer_buffer: positive("answer_buffer")?,
+        send_timeout: duration("send_timeout")?,
+        max_pending_heads: positive("max_pending_heads")?,
+        max_pending_heads_per_address: positive("max_pending_heads_per_address")?,
     };
     opts.publish.expand.max_instances = num("max_instances")?;
     opts.auth = crate::auth::AuthSettings {
@@ -690,6 +705,10 @@ pub fn serve_options(
             .unwrap_or_default(),
         permissions: settings
             .get::<crate::auth::Permissions>("permissions")
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        metrics: settings
+            .get::<crate::auth::MetricsAccess>("metrics")
             .map_err(config_error)?
             .unwrap_or_default(),
     };
@@ -715,7 +734,7 @@ fn serve(
         .max_blocking_threads(crate::server::MAX_BLOCKING_THREADS)
         .build()
         .map_err(|e| AdminError::Transport(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let data_dir = opts.data_dir.clone();
         let demo = opts.demo;
         let signals = crate::server::Signals::register()
@@ -731,8 +750,15 @@ fn serve(
         print_banner(&server, &data_dir, demo, &clock, poll_interval);
         server.run_until_signal(signals).await;
         Ok(())
-    })
+    });
+    // A request thread stuck on a dead disk must not keep the process from exiting after
+    // SIGTERM (dropping the runtime would wait for it forever); the store is closed by now.
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
+    served
 }
+
+/// How long a stopping server waits for request threads still running after the shutdown.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
 
 fn print_banner(
     server: &Server,
@@ -749,6 +775,9 @@ fn print_banner(
         "schedplus {} serving {} on http://{addr}/",
         env!("CARGO_PKG_VERSION"),
         data.display()
+    );
+    println!(
+        "  browse:          http://{addr}/ (in a browser: the folder tree, the query form, a timeline)"
     );
     println!(
         "  free/busy query: http://{addr}/public/?Cmd=freebusy&start=…&end=…&interval=30&u=SMTP:user@domain"

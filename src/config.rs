@@ -75,6 +75,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "owner (free/busy is written by its owner or an admin) or legacy (Exchange 2003: any signed-in user)",
     },
     Setting {
+        key: "metrics",
+        env: "SCHEDPLUS_METRICS",
+        default: Some("read"),
+        help: "who may read /metrics: read (as --read says) or anonymous (anyone, even under --read authenticated)",
+    },
+    Setting {
         key: "max_users",
         env: "SCHEDPLUS_MAX_USERS",
         default: Some("1000"),
@@ -175,6 +181,30 @@ pub const SETTINGS: &[Setting] = &[
         env: "SCHEDPLUS_REQUEST_TIMEOUT",
         default: Some("120s"),
         help: "time from a request's headers to its answer (then 503)",
+    },
+    Setting {
+        key: "answer_buffer",
+        env: "SCHEDPLUS_ANSWER_BUFFER",
+        default: Some("67108864"),
+        help: "bytes of streamed answers (freebusy, PROPFIND, folder pages) held for clients that have not read them yet, in all",
+    },
+    Setting {
+        key: "send_timeout",
+        env: "SCHEDPLUS_SEND_TIMEOUT",
+        default: Some("60s"),
+        help: "time a client may take nothing of its answer (then the connection is closed)",
+    },
+    Setting {
+        key: "max_pending_heads",
+        env: "SCHEDPLUS_MAX_PENDING_HEADS",
+        default: Some("256"),
+        help: "connections still sending their first request head, in all (then the longest-pending is closed)",
+    },
+    Setting {
+        key: "max_pending_heads_per_address",
+        env: "SCHEDPLUS_MAX_PENDING_HEADS_PER_ADDRESS",
+        default: Some("32"),
+        help: "connections still sending their first request head from one client address (then a new one closes the address's oldest, if over 1 s old)",
     },
     Setting {
         key: "cache_mb",

@@ -3,14 +3,23 @@
 //! Owns the fixture texts (`fixtures/demo/directory.csv`, `fixtures/calendars/*.ics`) and
 //! [`load`], which imports the directory and writes each demo calendar into the calendar
 //! directory the server watches, so the demo runs the real pipeline: the poller loads the
-//! files, publishes them, and republishes a user whose file is edited. Files already there
-//! are left alone (they may hold a lab's edits). One user, Ben Wright (`bwright`), has no
-//! calendar, so the demo also shows what "no data" (`4`) looks like.
+//! files, publishes them, and republishes a user whose file is edited. One user, Ben Wright
+//! (`bwright`), has no calendar, so the demo also shows what "no data" (`4`) looks like.
 //!
 //! Every demo user can sign in with the password [`DEMO_PASSWORD`], and [`DEMO_ADMIN`] is
-//! an admin, so writes work from the first minute under the default `--auth basic`. Only
-//! the demo's own users whose credentials were never set get them: a lab's users, and a
-//! password removed or an admin mark revoked by hand, stay as they are.
+//! the one admin, so writes work from the first minute under the default `--auth basic`.
+//!
+//! # Every start with `--demo` resets the demo
+//!
+//! A lab plays with the demo (changes a password, marks an admin, breaks a calendar file)
+//! and expects `serve --demo` to give the demo back. So [`load`] restores, for the demo's
+//! own users only: their directory records, the password `demo` and the admin marks (only
+//! `bwright`), and the demo calendar files (rewritten where their text differs). The first
+//! publishing round after start reads every file and republishes everyone, so a calendar
+//! stored over a demo user's (by PUT, say) is replaced by the file's again. It keeps
+//! everything else: users a lab imported and their passwords, calendars and free/busy,
+//! other files in the calendar directory (a calendar given to `bwright` included: a lab may
+//! use him to try publishing), and the ordinary public folders.
 
 use std::path::Path;
 
@@ -47,14 +56,14 @@ pub const CALENDARS: &[(&str, &str)] = &[
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoReport {
     pub users: usize,
-    /// Calendar files written (missing ones only).
+    /// Calendar files written: missing ones and ones whose text differed from the demo's.
     pub calendars_written: usize,
-    /// Users given the demo password (those whose credentials were never set).
-    pub passwords_set: usize,
+    /// Demo users whose password or admin mark was not the demo's and was put back.
+    pub credentials_restored: usize,
 }
 
-/// Import the demo directory and, when `calendar_dir` is given, write the demo calendars
-/// that are not there yet into it (creating the directory).
+/// Import the demo directory, restore the demo users' passwords and admin marks, and, when
+/// `calendar_dir` is given, write the demo calendars into it (creating the directory).
 pub fn load(
     store: &crate::store::Store,
     calendar_dir: Option<&Path>,
@@ -68,34 +77,12 @@ pub fn load(
             source: "fixtures/demo/directory.csv".into(),
         },
     )?;
-    let mut passwords_set = 0;
-    // One hash serves every demo user: they share a published password anyway, and each
-    // Argon2 costs 19 MiB and tens of milliseconds at start-up.
-    let mut demo_hash: Option<String> = None;
     let demo_users = crate::protocol::directory_file::parse_directory(
         DIRECTORY_CSV,
         crate::protocol::directory_file::DirectoryFormat::Csv,
     )
     .map_err(|e| AdminError::Transport(format!("the embedded demo directory: {e}")))?;
-    for user in demo_users {
-        if store.credential(&user.legacy_dn)?.is_some() {
-            continue;
-        }
-        let hash = match &demo_hash {
-            Some(h) => h.clone(),
-            None => {
-                let h = crate::auth::hash_password(DEMO_PASSWORD)
-                    .map_err(|e| AdminError::Transport(e.to_string()))?;
-                demo_hash.insert(h).clone()
-            }
-        };
-        let admin = user.alias.eq_ignore_ascii_case(DEMO_ADMIN);
-        store.update_credential(&user.legacy_dn, |c| {
-            c.password_hash = Some(hash);
-            c.admin = admin;
-        })?;
-        passwords_set += 1;
-    }
+    let credentials_restored = restore_credentials(store, &demo_users)?;
     let mut written = 0;
     if let Some(dir) = calendar_dir {
         let io = |e: std::io::Error, p: &Path| {
@@ -107,7 +94,7 @@ pub fn load(
         std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
         for (alias, text) in CALENDARS {
             let path = dir.join(format!("{alias}.ics"));
-            if path.exists() {
+            if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
                 continue;
             }
             // Written aside and renamed, so the watcher never reads half a file.
@@ -120,8 +107,55 @@ pub fn load(
     Ok(DemoReport {
         users: imported.users,
         calendars_written: written,
-        passwords_set,
+        credentials_restored,
     })
+}
+
+/// Give every demo user the password [`DEMO_PASSWORD`] and the admin mark the demo says
+/// (only [`DEMO_ADMIN`]). Returns how many credentials were changed.
+///
+/// One Argon2 hash serves every demo user (they share a published password anyway): the
+/// hash the demo users already share is checked once against the demo password and kept
+/// when it matches, so a restart of an untouched demo costs one verify and writes nothing.
+fn restore_credentials(
+    store: &crate::store::Store,
+    demo_users: &[crate::protocol::directory_file::DirectoryEntry],
+) -> Result<usize, AdminError> {
+    let mut current = Vec::with_capacity(demo_users.len());
+    for user in demo_users {
+        current.push(store.credential(&user.legacy_dn)?.unwrap_or_default());
+    }
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for hash in current.iter().filter_map(|c| c.password_hash.as_deref()) {
+        match seen.iter_mut().find(|(h, _)| *h == hash) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((hash, 1)),
+        }
+    }
+    let shared = seen
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(h, _)| *h)
+        .filter(|h| crate::auth::verify_password(h, DEMO_PASSWORD));
+    let demo_hash = match shared {
+        Some(h) => h.to_string(),
+        None => crate::auth::hash_password(DEMO_PASSWORD)
+            .map_err(|e| AdminError::Transport(e.to_string()))?,
+    };
+    let mut restored = 0;
+    for (user, cred) in demo_users.iter().zip(&current) {
+        let admin = user.alias.eq_ignore_ascii_case(DEMO_ADMIN);
+        if cred.password_hash.as_deref() == Some(demo_hash.as_str()) && cred.admin == admin {
+            continue;
+        }
+        let hash = demo_hash.clone();
+        store.update_credential(&user.legacy_dn, |c| {
+            c.password_hash = Some(hash);
+            c.admin = admin;
+        })?;
+        restored += 1;
+    }
+    Ok(restored)
 }
 
 #[cfg(test)]
@@ -177,7 +211,7 @@ mod tests {
             .map(|u| u.alias.as_str())
             .collect();
         assert_eq!(without, vec!["bwright"]);
-        assert_eq!(r.passwords_set, users.len());
+        assert_eq!(r.credentials_restored, users.len());
         let auth = crate::auth::Authenticator::new();
         let ben = auth
             .authenticate(&s, "bwright", DEMO_PASSWORD)
@@ -189,14 +223,34 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(!dan.admin);
-        std::fs::write(dir.path().join("kbaker.ics"), "edited").unwrap();
+        // An untouched demo restarts without writing anything.
         let again = load(&s, Some(dir.path())).unwrap();
-        assert_eq!((again.calendars_written, again.passwords_set), (0, 0));
-        // A removed password and a revoked admin stay so across restarts, and users of the
-        // lab's own are never given the demo password.
+        assert_eq!(
+            (again.calendars_written, again.credentials_restored),
+            (0, 0)
+        );
+    }
+
+    /// "Restarting with `--demo` refreshes it": a changed password, a revoked or added
+    /// admin mark and an edited calendar file are all put back; a lab's own user, and a
+    /// calendar given to the demo user without one, are left alone.
+    #[test]
+    fn loading_again_restores_what_a_lab_changed() {
+        let (_d, s) = crate::store::testutil::temp_store();
+        let dir = tempfile::tempdir().unwrap();
+        load(&s, Some(dir.path())).unwrap();
         let ben = s.resolve_user("bwright").unwrap();
+        let karen = s.resolve_user("kbaker").unwrap();
+        let dan = s.resolve_user("dwinship").unwrap();
         s.update_credential(&ben.legacy_dn, |c| *c = Default::default())
             .unwrap();
+        s.update_credential(&karen.legacy_dn, |c| c.admin = true)
+            .unwrap();
+        let other = crate::auth::hash_password("n3w-secret").unwrap();
+        s.update_credential(&dan.legacy_dn, |c| c.password_hash = Some(other))
+            .unwrap();
+        std::fs::write(dir.path().join("kbaker.ics"), "BEGIN:VCALENDAR\nbroken").unwrap();
+        std::fs::write(dir.path().join("bwright.ics"), CALENDARS[0].1).unwrap();
         let lab_user = crate::store::UserRecord {
             legacy_dn: crate::protocol::legacy_dn::LegacyDn::parse(
                 "/o=Lab/ou=X/cn=Recipients/cn=own",
@@ -208,21 +262,31 @@ mod tests {
             proxy_addresses: vec![],
         };
         s.import_users(std::slice::from_ref(&lab_user)).unwrap();
-        assert_eq!(load(&s, Some(dir.path())).unwrap().passwords_set, 0);
-        assert!(
-            auth.authenticate(&s, "bwright", DEMO_PASSWORD)
+        std::fs::write(dir.path().join("own.ics"), "lab's own").unwrap();
+
+        let r = load(&s, Some(dir.path())).unwrap();
+        assert_eq!(r.credentials_restored, 3, "{r:?}");
+        assert_eq!(r.calendars_written, 1, "{r:?}");
+        let auth = crate::auth::Authenticator::new();
+        for (who, admin) in [("bwright", true), ("kbaker", false), ("dwinship", false)] {
+            let u = auth
+                .authenticate(&s, who, DEMO_PASSWORD)
                 .unwrap()
-                .is_err()
-        );
-        assert!(
-            auth.authenticate(&s, "own", DEMO_PASSWORD)
-                .unwrap()
-                .is_err()
-        );
+                .unwrap_or_else(|e| panic!("{who} cannot sign in with the demo password: {e:?}"));
+            assert_eq!(u.admin, admin, "{who}");
+        }
         assert_eq!(
             std::fs::read_to_string(dir.path().join("kbaker.ics")).unwrap(),
-            "edited",
-            "a lab's edits are kept"
+            CALENDARS.iter().find(|(a, _)| *a == "kbaker").unwrap().1
+        );
+        assert!(dir.path().join("bwright.ics").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("own.ics")).unwrap(),
+            "lab's own"
+        );
+        assert!(
+            s.credential(&lab_user.legacy_dn).unwrap().is_none(),
+            "a lab's user never gets the demo password"
         );
     }
 }

@@ -24,7 +24,8 @@
 //!   record goes through [`store::codec`], the one place that knows the byte format.
 //! * [`transport`]: the warp adapter. One catch-all filter hands every request to
 //!   [`transport::dispatch`], which matches on the path and method and never rejects;
-//!   [`transport::webdav`] serves the public-folder tree (one file per method family).
+//!   [`transport::webdav`] serves the public-folder tree (one file per method family);
+//!   [`transport::outbound`] streams large answers a page at a time within a budget.
 //!
 //! Beside them: [`fbquery`] (answering the query from the store), [`admin`] (the admin
 //! operations, shared by the CLI and the HTTP admin API), [`admin_client`] (how the CLI

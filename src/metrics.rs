@@ -25,6 +25,9 @@ pub const STORE_MESSAGES: &str = "schedplus_store_messages";
 pub const STORE_USERS: &str = "schedplus_store_users";
 pub const STORE_BYTES: &str = "schedplus_store_size_bytes";
 pub const SIGN_IN_FAILURES: &str = "schedplus_sign_in_failures_total";
+pub const ANSWER_BYTES_HELD: &str = "schedplus_answer_bytes_held";
+pub const SEND_TIMEOUTS: &str = "schedplus_send_timeouts_total";
+pub const SLOW_HEADS_CLOSED: &str = "schedplus_slow_heads_closed_total";
 pub const CONNECTIONS_REFUSED: &str = "schedplus_connections_refused_total";
 pub const UNKNOWN_OWNER: &str = "schedplus_freebusy_unknown_owner_writes_total";
 
@@ -87,7 +90,20 @@ fn describe() {
     );
     describe_counter!(
         SIGN_IN_FAILURES,
-        "Basic credentials refused, by reason (malformed, unknown_user, no_password, wrong_password)"
+        "Basic credentials refused, by reason (malformed, wrong_credentials: an unknown user, a user without a password and a wrong password are counted alike, so the metric does not tell which names exist)"
+    );
+    describe_gauge!(
+        ANSWER_BYTES_HELD,
+        metrics::Unit::Bytes,
+        "bytes of streamed answers handed to connections and not yet taken by their clients (at most answer_buffer)"
+    );
+    describe_counter!(
+        SEND_TIMEOUTS,
+        "connections closed because the client took nothing of its answer for send_timeout"
+    );
+    describe_counter!(
+        SLOW_HEADS_CLOSED,
+        "connections closed while still sending their request head, by why (per_address, oldest)"
     );
     describe_counter!(
         CONNECTIONS_REFUSED,
@@ -167,6 +183,23 @@ fn rejection_reason(status: u16) -> &'static str {
 
 pub fn sign_in_failed(reason: &'static str) {
     counter!(SIGN_IN_FAILURES, "reason" => reason).increment(1);
+}
+
+/// Bytes of streamed answers held for clients that have not taken them (see
+/// `transport::outbound`).
+pub fn answer_bytes_held(bytes: usize) {
+    gauge!(ANSWER_BYTES_HELD).set(bytes as f64);
+}
+
+/// A client took nothing of its answer for `send_timeout`; its connection was closed.
+pub fn client_stopped_reading() {
+    counter!(SEND_TIMEOUTS).increment(1);
+}
+
+/// A connection still sending its request head was closed: `per_address` (its address had
+/// its share) or `oldest` (to make room for a newer one).
+pub fn slow_head_closed(why: &'static str) {
+    counter!(SLOW_HEADS_CLOSED, "why" => why).increment(1);
 }
 
 /// A connection over `max_connections`: answered 503, or closed unanswered when even the

@@ -136,8 +136,8 @@ impl Server {
             source,
         })?;
         let store = Store::open(&StoreConfig {
-            path: opts.data_dir.clone(),
             cache_capacity: opts.cache_capacity,
+            ..StoreConfig::new(&opts.data_dir)
         })?;
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
@@ -269,8 +269,8 @@ impl Server {
         tracing::info!("schedplus stopped");
     }
 
-    /// Serve until SIGINT or SIGTERM, then shut down cleanly.
     /// Serve until SIGINT or SIGTERM (as registered by `signals`), then shut down cleanly.
+    /// SIGHUP (the terminal that started the server closed) is logged and ignored.
     pub async fn run_until_signal(self, signals: Signals) {
         signals.wait().await;
         tracing::info!("signal received; finishing in-flight requests");
@@ -278,15 +278,22 @@ impl Server {
     }
 }
 
-/// SIGINT and SIGTERM, registered when this is made. Make it before [`Server::start`]:
-/// a signal that arrives while the server starts (after `server.json` is written) is then
-/// caught and ends in a clean shutdown instead of killing the process.
+/// SIGINT, SIGTERM and SIGHUP, registered when this is made. Make it before
+/// [`Server::start`]: a signal that arrives while the server starts (after `server.json` is
+/// written) is then caught and ends in a clean shutdown instead of killing the process.
 pub struct Signals {
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
 }
+
+/// What the log says on SIGHUP. Every setting is read once at start-up (the listener,
+/// limits and sign-in rules are fixed for the life of the process); the calendar directory
+/// and the store are re-read by the poller anyway.
+pub const SIGHUP_MESSAGE: &str = "SIGHUP received; nothing reloaded (settings are read at start-up: restart to change them; the calendar directory is rescanned every poll interval); still serving";
 
 impl Signals {
     /// Register the handlers; needs a running tokio runtime.
@@ -297,6 +304,7 @@ impl Signals {
             Ok(Signals {
                 int: signal(SignalKind::interrupt())?,
                 term: signal(SignalKind::terminate())?,
+                hup: signal(SignalKind::hangup())?,
             })
         }
         #[cfg(not(unix))]
@@ -305,12 +313,16 @@ impl Signals {
         }
     }
 
+    /// Wait for SIGINT or SIGTERM. SIGHUP used to kill the server at once (its default
+    /// action), leaving a stale `server.json` when the terminal that started it closed; it is
+    /// now logged and the server keeps serving.
     async fn wait(mut self) {
         #[cfg(unix)]
-        {
+        loop {
             tokio::select! {
-                _ = self.int.recv() => {}
-                _ = self.term.recv() => {}
+                _ = self.int.recv() => return,
+                _ = self.term.recv() => return,
+                _ = self.hup.recv() => tracing::warn!("{SIGHUP_MESSAGE}"),
             }
         }
         #[cfg(not(unix))]
@@ -318,6 +330,18 @@ impl Signals {
             let _ = &mut self;
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+/// Restore SIGPIPE's default action (end the process quietly) for the CLI's one-shot
+/// commands: Rust ignores SIGPIPE, so `println!` into a closed pipe (`… | head`) panicked
+/// with exit 101. Not for `serve`, where a client hanging up must not end the process.
+pub fn die_on_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default is async-signal-safe and
+    // touches no Rust state; it is done before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

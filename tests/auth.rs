@@ -277,9 +277,10 @@ fn authenticated_reads_close_the_query_and_the_tree() {
         let r = srv.request(method, path, &[], None);
         assert_eq!(r.status, 401, "{method} {path}");
     }
-    // Health and metrics stay open for monitoring.
+    // Health stays open for monitoring; metrics follow the read rule (issue 11: they told
+    // which names exist), unless `--metrics anonymous` (see `metrics::`).
     assert_eq!(srv.get("/healthz").status, 200);
-    assert_eq!(srv.get("/metrics").status, 200);
+    assert_eq!(srv.get("/metrics").status, 401);
 }
 
 #[test]
@@ -516,7 +517,10 @@ fn the_admin_api_takes_an_admin_or_the_token() {
     let r = srv.request(
         "GET",
         "/_schedplus/directory",
-        &[("Authorization", &as_user("bwright"))],
+        &[
+            ("Authorization", &as_user("bwright")),
+            ("X-Schedplus-Admin", "1"),
+        ],
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text());
@@ -540,6 +544,7 @@ fn the_admin_api_takes_an_admin_or_the_token() {
         &[
             ("Authorization", &as_user("bwright")),
             ("Content-Type", "text/plain"),
+            ("X-Schedplus-Admin", "1"),
         ],
         Some(body),
     );
@@ -558,6 +563,7 @@ fn the_admin_api_takes_an_admin_or_the_token() {
         &[
             ("Authorization", &as_user("bwright")),
             ("Content-Type", "application/json"),
+            ("X-Schedplus-Admin", "1"),
         ],
         Some(body),
     );
@@ -673,7 +679,10 @@ fn directory_passwd_and_admin_from_the_cli_locally_and_through_the_server() {
         &srv.base,
         "GET",
         "/_schedplus/directory",
-        &[("Authorization", &basic("bwright", "adm1n"))],
+        &[
+            ("Authorization", &basic("bwright", "adm1n")),
+            ("X-Schedplus-Admin", "1"),
+        ],
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text());

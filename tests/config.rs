@@ -166,3 +166,21 @@ fn limits_from_the_environment_reach_the_server() {
     assert_eq!(r_big.status, 413, "{}", r_big.text());
     assert_eq!(r_deep.status, 400, "{}", r_deep.text());
 }
+
+#[test]
+fn the_metrics_setting_is_read_from_flag_env_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("schedplus.toml");
+    std::fs::write(&file, "metrics = \"anonymous\"\n").unwrap();
+    let f = file.to_str().unwrap();
+    let o = schedplus(&["--config", f, "config", "show"], &[]);
+    assert!(show_line(&String::from_utf8_lossy(&o.stdout), "metrics").contains("anonymous"));
+    let o = schedplus(&["config", "show"], &[("SCHEDPLUS_METRICS", "anonymous")]);
+    assert!(show_line(&String::from_utf8_lossy(&o.stdout), "metrics").contains("anonymous"));
+    let o = schedplus(&["config", "show"], &[]);
+    assert!(show_line(&String::from_utf8_lossy(&o.stdout), "metrics").contains("read"));
+    let o = schedplus(&["--config", f, "serve", "--metrics", "everyone"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("metrics") && err.contains("everyone"), "{err}");
+}

@@ -1,12 +1,17 @@
 //! Doc commands that rot are defects: every ```sh block of README.md and docs/*.md is run
 //! here, line by line, against a demo server.
 //!
-//! The commands run verbatim except for where they run: `cargo run --release --` and a
-//! leading `schedplus` become the binary under test, `127.0.0.1:8080` the test server's address, `fixtures/` the
+//! The commands run verbatim except for where they run: `schedplus`, wherever it stands in
+//! a line (after a pipe too), is the binary under test, put first on `PATH` as the README's
+//! install step would; `127.0.0.1:8080` is the test server's address, `fixtures/` the
 //! checkout's fixtures, and the working directory a fresh temporary directory whose
 //! `./schedplus-data` is the server's store. Lines that the harness itself stands for
-//! (starting the demo server, the test and CI commands, benchmarks) are listed in
-//! [`NOT_RUN_HERE`] with the reason; blocks fenced as ```text are shown, not run.
+//! (starting the demo server, installing, the test and CI commands, benchmarks) are listed
+//! in [`NOT_RUN_HERE`] with the reason; blocks fenced as ```text are shown, not run.
+//!
+//! The docs spell the command one way, `schedplus …`, after the README's install step; only
+//! the README's first command, `cargo run --release -- serve --demo`, runs from a fresh
+//! clone without installing ([`the_docs_spell_the_command_one_way`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,6 +24,18 @@ const NOT_RUN_HERE: &[(&str, &str)] = &[
         "cargo run --release -- serve --demo",
         "this test starts the demo server itself",
     ),
+    (
+        "cargo install --path . --locked",
+        "this test puts the built binary on PATH as schedplus instead",
+    ),
+    (
+        "scripts/install.sh",
+        "install_script_stages_every_file runs it into a staging directory",
+    ),
+    (
+        "scripts/screenshot.sh",
+        "needs chromium; run by hand to refresh docs/timeline.png",
+    ),
     ("cargo test", ".ci/run runs the test suite"),
     (".ci/run", "CI runs it"),
     (
@@ -29,6 +46,10 @@ const NOT_RUN_HERE: &[(&str, &str)] = &[
     ("scripts/davmail.sh", ".ci/run runs it"),
     ("scripts/oracle.sh", ".ci/run runs it"),
     ("scripts/load.sh", ".ci/run runs its short form"),
+    (
+        "scripts/slowclients.sh",
+        "a measurement, run by hand; figures in docs/limits.md",
+    ),
     (
         "scripts/fuzz.sh",
         ".ci/run builds the targets; long runs by hand, hours in the closing notes",
@@ -115,6 +136,14 @@ fn every_documented_command_runs_against_the_demo() {
     });
     let addr = server.base.trim_start_matches("http://").to_string();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // `schedplus` on PATH is the binary under test, as after the README's install step.
+    let path_dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(bin(), path_dir.path().join("schedplus")).unwrap();
+    let path = format!(
+        "{}:{}",
+        path_dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut ran = 0;
     let mut failures = Vec::new();
     for file in doc_files() {
@@ -132,19 +161,14 @@ fn every_documented_command_runs_against_the_demo() {
                     eprintln!("skipped ({program} is not installed here): {cmd}");
                     continue;
                 }
-                let bin_path = bin().display().to_string();
-                let cmd_line = match cmd.strip_prefix("schedplus ") {
-                    Some(rest) => format!("{bin_path} {rest}"),
-                    None => cmd.clone(),
-                };
-                let line = cmd_line
-                    .replace("cargo run --release --", &bin_path)
+                let line = cmd
                     .replace("127.0.0.1:8080", &addr)
                     .replace(" fixtures/", &format!(" {}/fixtures/", root.display()))
                     .replace("@fixtures/", &format!("@{}/fixtures/", root.display()));
                 let out = Command::new("bash")
                     .args(["-o", "pipefail", "-c", &line])
                     .current_dir(cwd.path())
+                    .env("PATH", &path)
                     .env_remove("SCHEDPLUS_DATA")
                     .env_remove("SCHEDPLUS_NOW")
                     .output()
@@ -169,6 +193,94 @@ fn every_documented_command_runs_against_the_demo() {
         "documented commands failed:\n{}",
         failures.join("\n")
     );
+}
+
+/// Issue 17.1: a newcomer met `schedplus …` in some places and `cargo run --release -- …`
+/// in others. Every documented command is `schedplus …` after the README's install step;
+/// only the README's demo command runs without it.
+#[test]
+fn the_docs_spell_the_command_one_way() {
+    const FRESH_CLONE: &str = "cargo run --release -- serve --demo";
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let install = readme
+        .find("cargo install --path . --locked")
+        .expect("the README has an install step");
+    let mut odd = Vec::new();
+    for file in doc_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for block in sh_blocks(&file) {
+            for cmd in commands(&block.text) {
+                let other_spelling = cmd.contains("cargo run")
+                    || cmd.contains("target/release/schedplus")
+                    || cmd.contains("target/debug/schedplus");
+                if other_spelling && !cmd.starts_with(FRESH_CLONE) {
+                    odd.push(format!("{}:{}: {cmd}", file.display(), block.line));
+                }
+                // In the README, `schedplus` is used only after it is installed.
+                if file.ends_with("README.md")
+                    && cmd.split_whitespace().any(|w| w == "schedplus")
+                    && text.find(&cmd).is_some_and(|at| at < install)
+                {
+                    odd.push(format!("README.md: `{cmd}` comes before the install step"));
+                }
+            }
+        }
+    }
+    assert!(
+        odd.is_empty(),
+        "spell the command `schedplus …` (after `cargo install --path . --locked`):\n{}",
+        odd.join("\n")
+    );
+}
+
+/// `scripts/install.sh` puts the binary, the unit, the completions and the README where the
+/// unit's `Documentation=` points, here into a staging root.
+#[test]
+fn install_script_stages_every_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dest = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .arg(root.join("scripts/install.sh"))
+        .env("DESTDIR", dest.path())
+        .env("SCHEDPLUS_BIN", bin())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unit = std::fs::read_to_string(root.join("docs/schedplus.service")).unwrap();
+    let doc = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("Documentation=file://"))
+        .expect("the unit names its documentation");
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    for path in [
+        doc,
+        exec,
+        "/etc/systemd/system/schedplus.service",
+        "/usr/share/bash-completion/completions/schedplus",
+        "/usr/share/zsh/vendor-completions/_schedplus",
+        "/usr/share/fish/vendor_completions.d/schedplus.fish",
+    ] {
+        let staged = dest.path().join(path.trim_start_matches('/'));
+        assert!(staged.is_file(), "{path} was not installed");
+    }
+    let installed = dest.path().join(exec.trim_start_matches('/'));
+    let v = Command::new(installed).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&v.stdout).contains(env!("CARGO_PKG_VERSION")));
+    let bash = std::fs::read_to_string(
+        dest.path()
+            .join("usr/share/bash-completion/completions/schedplus"),
+    )
+    .unwrap();
+    assert!(bash.contains("schedplus"), "{bash}");
 }
 
 #[test]
@@ -219,4 +331,75 @@ fn systemd_unit_settings_are_real() {
         assert!(text.contains(v.as_str()), "{k}={v} not shown:\n{text}");
     }
     assert!(unit.contains("ExecStart=/usr/local/bin/schedplus serve"));
+}
+
+/// Issue 17.9: the README shows a user's page (a screenshot made by
+/// `scripts/screenshot.sh`) and a table of what a lab can do, each row a command; every
+/// `schedplus` row names a real command and real options.
+#[test]
+fn the_readme_shows_the_timeline_and_a_table_of_jobs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains("](docs/timeline.png)"),
+        "the README shows docs/timeline.png"
+    );
+    let png = std::fs::read(root.join("docs/timeline.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "docs/timeline.png is a PNG"
+    );
+    assert!(png.len() < 300 * 1024, "{} bytes", png.len());
+    assert!(
+        std::fs::read_to_string(root.join("scripts/screenshot.sh"))
+            .unwrap()
+            .contains("--screenshot="),
+        "the picture is made by a script"
+    );
+
+    let table = readme
+        .split("## What a lab can do")
+        .nth(1)
+        .expect("a table of what a lab can do")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| to…"))
+        .collect();
+    assert!(rows.len() >= 8, "{rows:?}");
+    for row in rows {
+        let cmd = row
+            .rsplit('`')
+            .nth(1)
+            .unwrap_or_else(|| panic!("no command in {row}"));
+        let program = cmd.split_whitespace().next().unwrap();
+        assert!(
+            ["schedplus", "curl", "cargo", "cadaver"].contains(&program),
+            "{row}"
+        );
+        let Some(rest) = cmd.strip_prefix("schedplus ") else {
+            continue;
+        };
+        // `schedplus directory import users.csv` → the help of `directory import`.
+        let words: Vec<&str> = rest
+            .split_whitespace()
+            .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+            .collect();
+        let help = Command::new(bin())
+            .args(&words)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            help.status.success(),
+            "`schedplus {}` is not a command",
+            words.join(" ")
+        );
+        let text = String::from_utf8_lossy(&help.stdout);
+        for flag in rest.split_whitespace().filter(|w| w.starts_with("--")) {
+            assert!(text.contains(flag), "`{cmd}`: {flag} is not an option");
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Hostile input against a real server: the corpus under `tests/data/hostile/` replayed as
 //! raw HTTP/1.1, the connection-level limits (oversized bodies and heads, header trickle,
-//! slow bodies, too many connections, graceful shutdown), and every input the fuzzers ever
-//! crashed on (`tests/data/fuzz-regressions/TARGET/`), fed to the same target function.
+//! slow bodies, too many connections, graceful shutdown), every input the fuzzers ever
+//! crashed on (`tests/data/fuzz-regressions/TARGET/`), fed to the same target function, and
+//! what a browser is given: user content sandboxed, our own pages without script, the admin
+//! API out of a page's reach.
 //!
 //! Corpus files are named `WHAT.STATUS.http`: the raw request (request line, headers, blank
 //! line, body) and the status it must get. `{TOKEN}` stands for the admin token; `Host`,
@@ -505,4 +507,159 @@ fn fuzz_regressions_stay_fixed() {
         }
     }
     eprintln!("{ran} fuzz regression inputs replayed");
+}
+
+/// The pages a browser gets from schedplus itself carry a policy that runs no script, and
+/// may not be framed or sniffed.
+fn assert_page_guards(r: &crate::common::Reply, what: &str) {
+    let csp = r
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no Content-Security-Policy"));
+    assert!(csp.contains("default-src 'none'"), "{what}: {csp}");
+    assert!(
+        !csp.contains("script-src"),
+        "{what}: scripts allowed: {csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert_eq!(
+        r.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert_eq!(r.header("x-frame-options"), Some("DENY"), "{what}");
+}
+
+#[test]
+fn user_content_cannot_script_the_origin() {
+    let server = demo_server(|_| {});
+    assert_eq!(
+        server.request("MKCOL", "/public/up/", &[], None).status,
+        201
+    );
+    let cases: &[(&str, &str, &[u8], bool)] = &[
+        (
+            "page.html",
+            "text/html",
+            b"<script>fetch('/_schedplus/directory')</script>",
+            true,
+        ),
+        ("page2.htm", "TEXT/HTML; charset=utf-8", b"<b>x</b>", true),
+        (
+            "pic.svg",
+            "image/svg+xml",
+            b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+            true,
+        ),
+        ("feed.xml", "application/xml", b"<a/>", true),
+        ("page.xhtml", "application/xhtml+xml", b"<html/>", true),
+        ("code.js", "text/javascript", b"alert(1)", true),
+        ("notes.txt", "text/plain", b"just text", false),
+        ("photo.png", "image/png", b"\x89PNG not really", false),
+    ];
+    for (name, ct, body, active) in cases {
+        let url = format!("/public/up/{name}");
+        let put = server.request("PUT", &url, &[("Content-Type", ct)], Some(body));
+        assert_eq!(put.status, 201, "{name}: {}", put.text());
+        for method in ["GET", "HEAD"] {
+            let r = server.request(method, &url, &[("Accept", "text/html,*/*")], None);
+            assert_eq!(r.status, 200, "{method} {name}");
+            let csp = r.header("content-security-policy").unwrap_or("");
+            assert!(
+                csp.split(';').any(|d| d.trim() == "sandbox"),
+                "{method} {name}: served without a sandbox: {csp:?}"
+            );
+            assert_eq!(
+                r.header("x-content-type-options"),
+                Some("nosniff"),
+                "{name}"
+            );
+            let disposition = r.header("content-disposition").unwrap_or("");
+            assert_eq!(
+                disposition.starts_with("attachment"),
+                *active,
+                "{method} {name} ({ct}): Content-Disposition {disposition:?}"
+            );
+            if method == "GET" {
+                assert_eq!(r.body, *body, "{name}: the body itself is unchanged");
+            }
+        }
+    }
+}
+
+#[test]
+fn schedplus_pages_run_no_script_and_cannot_be_framed() {
+    let server = demo_server(|_| {});
+    let html = [("Accept", "text/html")];
+    let listing = server.request("GET", "/public/NON_IPM_SUBTREE/", &html, None);
+    assert_eq!(listing.status, 200);
+    assert!(
+        listing
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_page_guards(&listing, "a folder page");
+    let missing = server.request("GET", "/public/no-such-thing", &html, None);
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_page_guards(&missing, "an error page");
+    let q = server.get("/public/?Cmd=freebusy&start=2026-03-09T00:00:00Z&end=2026-03-10T00:00:00Z&u=danw@xcs.example");
+    assert_eq!(q.status, 200);
+    assert_page_guards(&q, "the freebusy answer");
+}
+
+#[test]
+fn the_admin_api_takes_credentials_only_with_its_header() {
+    use base64::Engine;
+    let server = demo_server(|opts| opts.auth = schedplus::auth::AuthSettings::default());
+    let admin = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("bwright:demo")
+    );
+    let is_admin = |alias: &str| {
+        let u = server.store().resolve_user(alias).unwrap();
+        server
+            .store()
+            .credential(&u.legacy_dn)
+            .unwrap()
+            .is_some_and(|c| c.admin)
+    };
+    assert!(!is_admin("kbaker"));
+    let body = br#"{"user":"kbaker","admin":true}"#;
+    // What a page can make a browser send with an admin's cached credentials: JSON, even
+    // (same origin) with any header but ours, which would need a preflight.
+    let r = server.request(
+        "POST",
+        "/_schedplus/directory/admin",
+        &[
+            ("Authorization", &admin),
+            ("Content-Type", "application/json"),
+        ],
+        Some(body),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.header("x-schedplus-rule"), Some("admin-header"));
+    assert!(r.text().contains("X-Schedplus-Admin: 1"), "{}", r.text());
+    assert!(!is_admin("kbaker"), "promoted without the header");
+    let r = server.request(
+        "POST",
+        "/_schedplus/directory/admin",
+        &[
+            ("Authorization", &admin),
+            ("Content-Type", "application/json"),
+            ("X-Schedplus-Admin", "1"),
+        ],
+        Some(body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(is_admin("kbaker"));
+    // The CLI (token from server.json) still works, through the server.
+    let o = crate::common::run_cli(server.data_dir(), &["directory", "list"]);
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
+    assert!(crate::common::stdout(&o).contains("kbaker"));
 }

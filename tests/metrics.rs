@@ -141,3 +141,97 @@ fn counters_move_by_exactly_the_workload() {
     );
     assert!(after["schedplus_store_size_bytes"] > 0.0);
 }
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+#[test]
+fn sign_in_failures_do_not_tell_which_names_exist() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServeProcess::spawn(
+        data.path(),
+        &["--data", data.path().to_str().unwrap()],
+        &["--demo", "--listen", "127.0.0.1:0"],
+        &[],
+    );
+    let base = server.base.clone();
+    let before = scrape(&base);
+    // A name that exists with a wrong password, and a name that does not exist.
+    for auth in [basic("bwright", "wrong"), basic("nobody-here", "wrong")] {
+        let r = http(&base, "GET", "/public/", &[("Authorization", &auth)], None);
+        assert_eq!(r.status, 401);
+    }
+    let after = scrape(&base);
+    let key = "schedplus_sign_in_failures_total{reason=\"wrong_credentials\"}";
+    assert_eq!(delta(&before, &after, key), 2.0, "{after:?}");
+    let telling: Vec<_> = after
+        .keys()
+        .filter(|k| k.starts_with("schedplus_sign_in_failures_total"))
+        .filter(|k| {
+            k.contains("unknown_user") || k.contains("wrong_password") || k.contains("no_password")
+        })
+        .collect();
+    assert!(
+        telling.is_empty(),
+        "reasons that tell names apart: {telling:?}"
+    );
+}
+
+#[test]
+fn metrics_follow_the_read_rule_unless_opened() {
+    let data = tempfile::tempdir().unwrap();
+    let closed = ServeProcess::spawn(
+        data.path(),
+        &["--data", data.path().to_str().unwrap()],
+        &[
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--read",
+            "authenticated",
+        ],
+        &[],
+    );
+    let anonymous = http(&closed.base, "GET", "/metrics", &[], None);
+    assert_eq!(anonymous.status, 401, "{}", anonymous.text());
+    assert!(
+        !anonymous.text().contains("schedplus_"),
+        "{}",
+        anonymous.text()
+    );
+    let auth = basic(schedplus::demo::DEMO_ADMIN, schedplus::demo::DEMO_PASSWORD);
+    let signed_in = http(
+        &closed.base,
+        "GET",
+        "/metrics",
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert_eq!(signed_in.status, 200);
+    assert!(signed_in.text().contains("schedplus_store_users"));
+    drop(closed);
+
+    // Opened by its setting (here from the environment; the flag is --metrics anonymous).
+    let data = tempfile::tempdir().unwrap();
+    let open = ServeProcess::spawn(
+        data.path(),
+        &["--data", data.path().to_str().unwrap()],
+        &[
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--read",
+            "authenticated",
+        ],
+        &[("SCHEDPLUS_METRICS", "anonymous")],
+    );
+    let r = http(&open.base, "GET", "/metrics", &[], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Everything else still needs credentials.
+    assert_eq!(http(&open.base, "GET", "/public/", &[], None).status, 401);
+}

@@ -270,24 +270,39 @@ pub struct AnswerItem<'a> {
 pub fn write_answer(items: &[AnswerItem<'_>], out: &mut Vec<u8>) {
     let digits: usize = items.iter().map(|i| i.fbdata.len()).sum();
     out.reserve(digits + items.len() * 160 + 128);
+    write_answer_head(out);
+    for item in items {
+        write_answer_item(item, out);
+    }
+    write_answer_tail(out);
+}
+
+/// The answer up to its first item (for answers written a piece at a time).
+pub fn write_answer_head(out: &mut Vec<u8>) {
     out.extend_from_slice(
         b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<a:response xmlns:a=\"WM\"><a:recipients>",
     );
-    for item in items {
-        out.extend_from_slice(b"<a:item><a:displayname>");
-        out.extend_from_slice(escape(item.display_name).as_bytes());
-        out.extend_from_slice(b"</a:displayname>");
-        if let Some(addr) = item.email {
-            out.extend_from_slice(b"<a:email type=\"");
-            out.extend_from_slice(addr.kind().as_bytes());
-            out.extend_from_slice(b"\">");
-            out.extend_from_slice(escape(addr.value()).as_bytes());
-            out.extend_from_slice(b"</a:email>");
-        }
-        out.extend_from_slice(b"<a:type>1</a:type><a:fbdata>");
-        out.extend_from_slice(item.fbdata);
-        out.extend_from_slice(b"</a:fbdata></a:item>");
+}
+
+/// One `<a:item>`.
+pub fn write_answer_item(item: &AnswerItem<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"<a:item><a:displayname>");
+    out.extend_from_slice(escape(item.display_name).as_bytes());
+    out.extend_from_slice(b"</a:displayname>");
+    if let Some(addr) = item.email {
+        out.extend_from_slice(b"<a:email type=\"");
+        out.extend_from_slice(addr.kind().as_bytes());
+        out.extend_from_slice(b"\">");
+        out.extend_from_slice(escape(addr.value()).as_bytes());
+        out.extend_from_slice(b"</a:email>");
     }
+    out.extend_from_slice(b"<a:type>1</a:type><a:fbdata>");
+    out.extend_from_slice(item.fbdata);
+    out.extend_from_slice(b"</a:fbdata></a:item>");
+}
+
+/// The answer after its last item.
+pub fn write_answer_tail(out: &mut Vec<u8>) {
     out.extend_from_slice(b"</a:recipients></a:response>");
 }
 

@@ -179,7 +179,7 @@ impl Store {
         events: usize,
         source: CalendarSource,
     ) -> Result<CalendarChange, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let i = &self.inner;
         let key = dn.key();
         let generation = i.db.generate_id()?;
@@ -232,7 +232,7 @@ impl Store {
     /// the published free/busy are untouched; only the note is written. Nothing is written
     /// for a user without a stored calendar.
     pub fn note_refused_calendar(&self, dn: &LegacyDn, refusal: Refusal) -> Result<(), StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let key = dn.key();
         let Some(v) = self.inner.calendars.get(key.as_bytes())? else {
             return Ok(());
@@ -263,7 +263,7 @@ impl Store {
         dn: &LegacyDn,
         tombstone: Tombstone,
     ) -> Result<bool, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let i = &self.inner;
         let key = dn.key();
         let generation = i.db.generate_id()?;
@@ -305,7 +305,7 @@ impl Store {
     /// explicit "restore this calendar from its file" (the demo's reset). True when there
     /// was one.
     pub fn forget_calendar_deletion(&self, dn: &LegacyDn) -> Result<bool, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let had = self
             .inner
             .calendar_deletions
@@ -371,7 +371,7 @@ impl Store {
     /// false when a newer change is queued (the poller publishes again next round).
     /// Not flushed: losing a clear in a crash only costs one redundant, unchanged publish.
     pub fn clear_dirty(&self, entry: &DirtyEntry) -> Result<bool, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let key = entry.legacy_dn.key();
         let old = codec::encode(&entry.record)?;
         match self

@@ -71,7 +71,7 @@ impl Store {
         folder: &AdminGroup,
         prefix: &[u8],
     ) -> Result<(usize, Option<bool>), StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let i = &self.inner;
         // Listed before the transaction: a plain read inside one deadlocks sled.
         let keys = self.list_keys(prefix);

@@ -37,7 +37,7 @@ impl Store {
         user: &LegacyDn,
         change: impl FnOnce(&mut Credential),
     ) -> Result<(Credential, Credential), StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let key = user.key();
         if self.inner.users.get(key.as_bytes())?.is_none() {
             return Err(StoreError::NotFound(format!(

@@ -65,7 +65,7 @@ impl Store {
     /// Add or update users, creating each one's admin-group folder. All or nothing: an
     /// address that already belongs to another user aborts the whole import.
     pub fn import_users(&self, users: &[UserRecord]) -> Result<ImportSummary, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let i = &self.inner;
         let summary = tx_result((&i.users, &i.addresses, &i.folders).transaction(
             |(tu, ta, tf)| {

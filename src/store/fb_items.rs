@@ -262,7 +262,7 @@ impl Store {
         ops: &[PatchOp],
         only_subject: Option<&Subject>,
     ) -> Result<FbPatchOutcome, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let i = &self.inner;
         let lk = leaf_key(folder, leaf);
         // Plain reads before the transaction (a read inside one deadlocks sled); the write
@@ -379,7 +379,7 @@ impl Store {
         leaf: &str,
         only_subject: Option<&Subject>,
     ) -> Result<bool, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let i = &self.inner;
         let lk = leaf_key(folder, leaf);
         let Some(key) = i.leaves.get(&lk)? else {
@@ -411,7 +411,7 @@ impl Store {
 
     /// Create an admin-group folder (MKCOL); false when it existed.
     pub fn fb_create_folder(&self, folder: &AdminGroup) -> Result<bool, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let created = tx_result(
             self.inner
                 .folders
@@ -427,7 +427,7 @@ impl Store {
     /// there is no such folder. Folders of more than [`MAX_FOLDER_DELETE`] messages are
     /// refused (sled keeps a transaction's writes in memory).
     pub fn fb_delete_folder(&self, folder: &AdminGroup) -> Result<Option<usize>, PfError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let i = &self.inner;
         if self.folder(folder)?.is_none() {
             return Ok(None);
@@ -468,7 +468,7 @@ impl Store {
     /// this never makes duplicates; use [`Store::publish`] to update. Returns how many were
     /// created.
     pub fn fb_create_many(&self, msgs: &[PublishedMessage]) -> Result<usize, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let i = &self.inner;
         let mut plan = Vec::new();
         for m in msgs {

@@ -22,8 +22,9 @@ pub struct StoreDump {
 
 impl Store {
     /// Read every tree. Writers are held off meanwhile, so the dump is one consistent state.
+    /// A read: it works on a full disk too (the lock without the free-space gate).
     pub fn dump(&self) -> Result<StoreDump, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.inner.write_lock.acquire(&self.inner.path)?;
         let db = &self.inner.db;
         let mut trees = BTreeMap::new();
         for name in db.tree_names() {

@@ -182,7 +182,7 @@ impl Store {
     pub fn publish(&self, msg: &PublishedMessage) -> Result<(PublishOutcome, usize), StoreError> {
         let fb = StoredFreeBusy::from_props(&msg.props)
             .map_err(|e| StoreError::Conflict(format!("refusing to publish: {e}")))?;
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let i = &self.inner;
         let prefix = message_prefix(&msg.folder, &msg.subject);
         // A fresh id is drawn outside the transaction (sled ids are unique, not dense).
@@ -267,7 +267,7 @@ impl Store {
         folder: &AdminGroup,
         subject: &Subject,
     ) -> Result<usize, StoreError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let i = &self.inner;
         let prefix = message_prefix(folder, subject);
         let keys = self.list_keys(&prefix);

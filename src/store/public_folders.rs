@@ -305,7 +305,7 @@ impl Store {
         content_type: Option<String>,
         actor: PfActor<'_>,
     ) -> Result<PfWrite, PfError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write_of(body.len() as u64)?;
         let stored_path = self.check_parent(path)?;
         let existing = self.pf_get(path)?;
         if existing.as_ref().is_some_and(PfNode::is_folder) || is_system_folder(path) {
@@ -360,7 +360,7 @@ impl Store {
     /// Create the folder at `path`, belonging to `owner` (a legacyDN key).
     pub fn pf_mkcol(&self, path: &[String], actor: PfActor<'_>) -> Result<(), PfError> {
         let owner = actor.owner;
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         if is_system_folder(path) || self.pf_get(path)?.is_some() {
             return Err(PfError::Exists);
         }
@@ -397,7 +397,7 @@ impl Store {
         ops: &[PatchOp],
         actor: PfActor<'_>,
     ) -> Result<PfNode, PfError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let mut node = self.pf_get(path)?.ok_or(PfError::NotFound)?;
         self.check_owned(actor.must_own, [(node_key(path).as_slice(), &node)])?;
         for op in ops {
@@ -452,7 +452,7 @@ impl Store {
     /// Delete the node at `path` and everything below it; returns how many nodes went.
     /// With `actor.must_own`, every node of the subtree must be the actor's.
     pub fn pf_delete(&self, path: &[String], actor: PfActor<'_>) -> Result<usize, PfError> {
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         let nodes = self.subtree(path)?;
         self.check_owned(actor.must_own, nodes.iter().map(|(k, n)| (k.as_slice(), n)))?;
         let i = &self.inner;
@@ -484,7 +484,7 @@ impl Store {
         actor: PfActor<'_>,
     ) -> Result<PfWrite, PfError> {
         let owner = actor.owner;
-        let _w = self.write_guard();
+        let _w = self.begin_write()?;
         if to.len() >= from.len() && body_of(&to[..from.len()]) == body_of(from) {
             return Err(PfError::IntoItself);
         }

@@ -3,7 +3,9 @@
 //! JSON in, JSON out; every route calls the same `admin` function the CLI calls when it
 //! opens the store itself. Requests must carry the token the server wrote into the data
 //! directory (`X-Schedplus-Token`), so reaching the port is not enough to administer, or
-//! the Basic credentials of an admin (`schedplus directory admin USER`; rule `admin-only`).
+//! the Basic credentials of an admin (`schedplus directory admin USER`; rule `admin-only`)
+//! together with `X-Schedplus-Admin: 1`, a header no web page can send without a CORS
+//! preflight (rule `admin-header`).
 //! Errors are `{"error": sentence, "kind": …}` with the status of `AdminError`.
 
 use serde::Serialize;
@@ -15,6 +17,10 @@ use crate::admin::{self, AdminError};
 use crate::auth::constant_time_eq;
 
 pub const TOKEN_HEADER: &str = "x-schedplus-token";
+/// Required with an admin's Basic credentials (any value; programs send `1`).
+pub const ADMIN_HEADER: &str = "x-schedplus-admin";
+/// [`ADMIN_HEADER`] as messages and docs spell it.
+pub const ADMIN_HEADER_NAME: &str = "X-Schedplus-Admin";
 
 pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
     let token = req.headers.get(TOKEN_HEADER);
@@ -36,6 +42,20 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
                     .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
             });
         let by_credentials = state.auth().admin(&req.principal);
+        // And only with `X-Schedplus-Admin`: a page cannot add a custom header to a request
+        // without a CORS preflight, which this API never grants, so a page an admin opens
+        // (user content from `/public/` included) cannot act with the admin's credentials.
+        let marked = req.headers.contains_key(ADMIN_HEADER);
+        if by_credentials.is_ok() && !marked {
+            let mut r = json_error(
+                &AdminError::Transport(format!(
+                    "the admin API takes Basic credentials only from a program: send the header {ADMIN_HEADER_NAME}: 1 (a web page cannot), or use the token in server.json"
+                )),
+                StatusCode::FORBIDDEN,
+            );
+            super::error::mark_refusal(&mut r, Some("admin-header"));
+            return Ok(r);
+        }
         if req.method != Method::GET && !json && by_credentials.is_ok() {
             return Ok(json_error(
                 &AdminError::BadInput(

@@ -94,10 +94,70 @@ impl From<crate::auth::Refusal> for HttpError {
     }
 }
 
+/// The status of a store failure that is not a refusal of the request itself: a full disk
+/// is 507 and a stuck disk 503 (both with the store's sentence); anything else is a broken
+/// store, 500.
+impl From<crate::store::StoreError> for HttpError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        if e.is_out_of_space() {
+            HttpError::new(StatusCode::INSUFFICIENT_STORAGE, e.to_string())
+        } else if matches!(e, StoreError::Stalled(_)) {
+            HttpError::busy(e.to_string())
+        } else {
+            HttpError::internal(format!("the store failed: {e}"))
+        }
+    }
+}
+
 impl From<AdminError> for HttpError {
     fn from(e: AdminError) -> Self {
         let status =
             StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         HttpError::new(status, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    /// A full disk is 507 and a stuck one 503, however the store error reaches the transport
+    /// (WebDAV handlers take it directly, the admin API and `/calendars/` through
+    /// `AdminError`); each keeps the store's sentence.
+    #[test]
+    fn a_full_disk_is_507_and_a_stuck_one_503() {
+        let full = || StoreError::NoSpace {
+            path: "/data".into(),
+            free: 10,
+            reserve: 20,
+        };
+        for e in [
+            HttpError::from(full()),
+            HttpError::from(AdminError::from(full())),
+        ] {
+            assert_eq!(e.status, StatusCode::INSUFFICIENT_STORAGE);
+            assert!(e.message.contains("10 bytes free"), "{}", e.message);
+        }
+        let sled_full = StoreError::Sled(sled::Error::Io(std::io::Error::from_raw_os_error(28)));
+        assert_eq!(
+            HttpError::from(sled_full).status,
+            StatusCode::INSUFFICIENT_STORAGE
+        );
+        let stuck = || StoreError::Stalled("the disk is stuck".into());
+        assert_eq!(
+            HttpError::from(stuck()).status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            HttpError::from(AdminError::from(stuck())).status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let broken = StoreError::Conflict("x".into());
+        assert_eq!(
+            HttpError::from(AdminError::from(broken)).status,
+            StatusCode::CONFLICT
+        );
     }
 }

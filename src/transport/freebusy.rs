@@ -1,10 +1,12 @@
-//! `GET /public/?Cmd=freebusy`: always XML, whatever the User-Agent (PROTOCOL.md §3).
+//! `GET /public/?Cmd=freebusy`: always XML, whatever the User-Agent (PROTOCOL.md §3),
+//! streamed a page at a time (up to 20 MB; see `fbquery::AnswerPages`).
 
 use warp::http::{Method, StatusCode, header};
 
-use super::{AppState, HttpError, Request, Response, bytes_response};
+use super::{AppState, HttpError, Request, Response, outbound};
 use crate::fbquery;
 use crate::protocol::query::parse_query;
+use crate::store::StoreError;
 
 pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpError> {
     if req.method != Method::GET && req.method != Method::HEAD {
@@ -27,8 +29,8 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
         );
         HttpError::bad_request(e.to_string())
     })?;
-    let (body, stats) = state
-        .blocking(move |st| fbquery::answer(st.store(), &q))
+    let (pages, stats) = state
+        .blocking(move |st| fbquery::AnswerPages::new(st.store(), q))
         .await?;
     crate::metrics::freebusy_answered(stats.users, stats.unknown + stats.no_message);
     tracing::debug!(
@@ -37,11 +39,30 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
         no_message = stats.no_message,
         "freebusy answered"
     );
-    let mut resp = bytes_response(StatusCode::OK, "text/xml; charset=utf-8", body);
-    resp.headers_mut().insert(
+    // HEAD gets the same headers; hyper sends no body, so no page is ever produced.
+    Ok(no_cache(outbound::stream_pages(
+        state,
+        StatusCode::OK,
+        ANSWER_TYPE,
+        Answer(pages),
+    )))
+}
+
+const ANSWER_TYPE: &str = "text/xml; charset=utf-8";
+
+fn no_cache(mut r: Response) -> Response {
+    r.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-cache"),
     );
-    // For HEAD, hyper sends the headers (with this body's length) and no body.
-    Ok(resp)
+    r
+}
+
+/// The answer, a page at a time (see `fbquery::AnswerPages`).
+struct Answer(fbquery::AnswerPages);
+
+impl outbound::Pages for Answer {
+    fn fill(&mut self, st: &AppState, buf: &mut Vec<u8>) -> Result<bool, StoreError> {
+        Ok(self.0.fill(st.store(), buf, outbound::CHUNK))
+    }
 }

@@ -11,12 +11,18 @@
 //!
 //! [`serve`] is the accept loop (hyper's HTTP/1 server under warp's filter), where the
 //! connection-level [`Limits`] apply: concurrent connections, request head size, header and
-//! body timeouts; [`dispatch`] applies the per-request timeout.
+//! body timeouts, heads still in progress ([`heads`]), clients that stop reading
+//! ([`outbound::WriteTimeout`]); [`dispatch`] applies the per-request timeout and the
+//! headers every answer carries for browsers. Large answers are produced a page at a time
+//! within a global budget ([`outbound`]).
 
 pub mod admin_api;
 mod calendars;
 mod error;
 mod freebusy;
+mod heads;
+mod landing;
+pub mod outbound;
 pub mod webdav;
 
 use std::convert::Infallible;
@@ -30,6 +36,7 @@ use warp::Filter;
 use warp::http::{HeaderMap, Method, StatusCode, header};
 
 pub use error::HttpError;
+pub use outbound::AnswerBudget;
 
 use crate::auth::{AuthMode, AuthSettings, Authenticator, Lookup, Principal};
 use crate::protocol::dav_xml::XmlLimits;
@@ -69,6 +76,18 @@ pub struct Limits {
     /// Time a request may take from its headers to its answer (503 beyond). A streamed
     /// answer counts until it starts.
     pub request_timeout: Duration,
+    /// Bytes of answer pages handed to connections and not yet taken by their clients, in
+    /// all (see [`outbound`]); a page waits for room before it is produced.
+    pub answer_buffer: usize,
+    /// Time a client may take nothing of its answer; then the connection is closed.
+    pub send_timeout: Duration,
+    /// Connections still sending their first request head, in all; one more closes the
+    /// one that has been at it longest (see [`heads`]).
+    pub max_pending_heads: usize,
+    /// Connections still sending their first request head from one address; one more from
+    /// that address closes the address's oldest, if it has been at it for over
+    /// [`heads::GRACE`].
+    pub max_pending_heads_per_address: usize,
 }
 
 impl Default for Limits {
@@ -86,6 +105,10 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(120),
+            answer_buffer: 64 * 1024 * 1024,
+            send_timeout: Duration::from_secs(60),
+            max_pending_heads: 256,
+            max_pending_heads_per_address: 32,
         }
     }
 }
@@ -110,6 +133,8 @@ struct StateInner {
     authenticator: Authenticator,
     /// Argon2 runs here, at most one per core at once (see `auth::HashPool`).
     hashing: crate::auth::HashPool,
+    /// Bytes of streamed answers waiting for their clients (`Limits::answer_buffer`).
+    answer_budget: AnswerBudget,
 }
 
 impl AppState {
@@ -126,6 +151,7 @@ impl AppState {
                 hashing: crate::auth::HashPool::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8)),
                 ),
+                answer_budget: AnswerBudget::new(limits.answer_buffer),
             }),
         }
     }
@@ -164,6 +190,11 @@ impl AppState {
 
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// Bytes of streamed answers held for clients that have not taken them yet.
+    pub fn answer_budget(&self) -> &AnswerBudget {
+        &self.inner.answer_budget
     }
 
     pub fn admin_token(&self) -> &str {
@@ -325,7 +356,7 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     };
     let answer = tokio::time::timeout(limit, work).await;
     let user = user.get().map_or("-", String::as_str);
-    let resp = match answer {
+    let mut resp = match answer {
         Ok(answer) => answer.unwrap_or_else(HttpError::into_response),
         // Work already handed to the blocking pool runs to its end (a store write stays
         // all-or-nothing); only the answer is given up.
@@ -335,6 +366,7 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
         ))
         .into_response(),
     };
+    browser_guards(&mut resp);
     let status = resp.status();
     let secs = started.elapsed().as_secs_f64();
     crate::metrics::request_done(method.as_str(), status.as_u16(), secs);
@@ -345,6 +377,24 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
         tracing::info!(%method, %path, status = status.as_u16(), ms, ?remote, %user, "request");
     }
     resp
+}
+
+/// The policy of schedplus's own answers (browse pages, error pages, XML, JSON): no script
+/// at all, only the pages' inline styles, no framing (clickjacking), no `<base>` or form
+/// posts an injected fragment could use.
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Headers every answer carries for the sake of browsers: never sniff a more active type
+/// than the one declared, never be framed, and [`PAGE_CSP`] unless the handler chose a
+/// policy (user content in the ordinary area gets a sandbox; see `webdav::handle_get`).
+fn browser_guards(r: &mut Response) {
+    let h = r.headers_mut();
+    h.entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(header::HeaderValue::from_static("nosniff"));
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(header::HeaderValue::from_static("DENY"));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(header::HeaderValue::from_static(PAGE_CSP));
 }
 
 /// Who sent `req`: anonymous without `Authorization` (or with `--auth none`, which ignores
@@ -415,6 +465,9 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
         return Ok(text_response(StatusCode::OK, "ok\n"));
     }
     if path == "/metrics" {
+        // Counts and store sizes are not for anyone who can reach the port when reads need
+        // credentials (`--metrics anonymous` opens it for a scraper without them).
+        state.auth().metrics(&req.principal)?;
         let body = state
             .blocking(|st| crate::metrics::render(st.store()))
             .await?;
@@ -430,6 +483,15 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
     }
     if path.starts_with("/calendars/") {
         return calendars::handle(state, req).await;
+    }
+    // The landing page and the query form's timeline (issue 17.3); other methods on these
+    // paths keep the 404 below.
+    if matches!(req.method, Method::GET | Method::HEAD) {
+        match path {
+            "/" => return landing::landing(state, req).await,
+            "/query" => return landing::query(state, req).await,
+            _ => {}
+        }
     }
     if is_public_root(path)
         && req
@@ -491,8 +553,12 @@ struct Peer(SocketAddr);
 /// 503 with `Retry-After` and closed, a few at a time; beyond that it is closed unanswered),
 /// request heads are capped in size and field count (431) and must arrive within
 /// [`Limits::header_timeout`] (then the connection is closed, which also ends idle
-/// keep-alive connections). HTTP/1.x only: no Exchange or WebDAV client speaks HTTP/2 in
-/// clear text, and every limit here is HTTP/1's.
+/// keep-alive connections), connections still sending their first head are bounded in all
+/// and per address ([`heads`]), and a client that takes nothing of its answer for
+/// [`Limits::send_timeout`] is let go ([`outbound::WriteTimeout`]). hyper's write buffer is
+/// kept near one page ([`outbound::CHUNK`]), so a client that does not read holds about one
+/// page of its answer in this process. HTTP/1.x only: no Exchange or WebDAV client speaks
+/// HTTP/2 in clear text, and every limit here is HTTP/1's.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -508,13 +574,19 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_headers(limits.max_headers)
-        .max_header_size(limits.max_header_bytes);
+        .max_header_size(limits.max_header_bytes)
+        // Also the read buffer, which must hold a whole request head.
+        .max_buf_size(outbound::CHUNK.max(limits.max_header_bytes + 8192));
     let mut refuse = http.clone();
     refuse
         .keep_alive(false)
         .header_read_timeout(limits.header_timeout.min(REFUSAL_HEAD_TIMEOUT));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
+    let pending = heads::PendingHeads::new(
+        limits.max_pending_heads,
+        limits.max_pending_heads_per_address,
+    );
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -530,23 +602,35 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let io = TokioIo::new(stream);
+        // Before a slot is taken: a trickler closed to make room gives its slot back.
+        let (ticket, evicted) = pending.admit(peer.ip());
+        let io = TokioIo::new(outbound::WriteTimeout::new(stream, limits.send_timeout));
         match slots.clone().try_acquire_owned() {
             Ok(slot) => {
                 let svc = service.clone();
+                let ticket = Arc::new(ticket);
+                let headed = ticket.clone();
                 let svc = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+                    headed.headed();
                     req.extensions_mut().insert(Peer(peer));
                     hyper::service::Service::call(&svc, req)
                 });
                 let conn = graceful.watch(http.serve_connection(io, svc));
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, %peer, "connection ended");
+                    tokio::select! {
+                        ended = conn => if let Err(e) = ended {
+                            tracing::debug!(error = %e, %peer, "connection ended");
+                        },
+                        Ok(()) = evicted => {
+                            tracing::info!(%peer, "closed a connection still sending its request head to make room for a newer one");
+                        }
                     }
+                    drop(ticket);
                     drop(slot);
                 });
             }
             Err(_) => {
+                drop(ticket);
                 let Ok(permit) = refusals.clone().try_acquire_owned() else {
                     tracing::warn!(%peer, "too many connections; closed one unanswered");
                     crate::metrics::connection_refused(false);

@@ -2,9 +2,11 @@
 //!
 //! Owns the rendering of folder listings ([`folder_page_head`], [`folder_row`],
 //! [`folder_page_tail`], written in three parts so that a folder of 100,000 messages can be
-//! streamed), of one free/busy message ([`message_page`] from a [`MessageView`], with the
-//! day-by-day [`timeline`] picture of what the `?Cmd=freebusy` query will answer) and of
-//! errors ([`error_page`]).
+//! streamed; with a filter box, owners' names and addresses, per-group user counts), of one
+//! free/busy message ([`message_page`] from a [`MessageView`], with the day-by-day
+//! [`timeline`] picture of what the `?Cmd=freebusy` query will answer, opening on this
+//! week's [`Window`]), of the landing page at `/` and the query page's timeline
+//! ([`landing`]) and of errors ([`error_page`]).
 //!
 //! Pure: no I/O, no clock (`now` is an input), no knowledge of URLs beyond the hrefs it is
 //! handed. Every page is self-contained HTML5 (inline CSS from `style.css`, no script, no
@@ -18,6 +20,7 @@
 //!
 //! [`dav_xml::values`]: crate::protocol::dav_xml::values
 
+pub mod landing;
 pub mod timeline;
 
 use std::fmt;
@@ -45,17 +48,63 @@ pub struct Crumb {
 }
 
 /// One entry of a folder listing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FolderRow {
     /// Display name, unescaped.
     pub name: String,
     /// Already URL-escaped.
     pub href: String,
     pub is_folder: bool,
+    /// Drawn only when after 1970-01-01 (the store's fixed folders have no date).
     pub modified: Option<Timestamp>,
     pub size: Option<u64>,
-    /// e.g. "Dan Winship · busy 12h, OOF 5d".
+    /// e.g. the legacyExchangeDN of a free/busy message's owner.
     pub note: Option<String>,
+    /// A free/busy message's owner, when the directory knows them.
+    pub owner: Option<Owner>,
+    /// An admin-group folder: the free/busy messages (one per user) it holds.
+    pub members: Option<Members>,
+}
+
+/// The directory user a free/busy message belongs to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Owner {
+    pub display_name: String,
+    pub mail: String,
+}
+
+/// How many messages a folder holds, counted up to a bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Members {
+    Exactly(u64),
+    /// The count stopped here; the folder holds more.
+    AtLeast(u64),
+}
+
+impl FolderRow {
+    /// Does the row match the listing filter? `needle` is compared, ignoring case, with
+    /// the name, the note and the owner's name and address.
+    pub fn matches(&self, needle: &str) -> bool {
+        let needle = needle.trim().to_lowercase();
+        if needle.is_empty() {
+            return true;
+        }
+        let hit = |s: &str| s.to_lowercase().contains(&needle);
+        hit(&self.name)
+            || self.note.as_deref().is_some_and(hit)
+            || self
+                .owner
+                .as_ref()
+                .is_some_and(|o| hit(&o.display_name) || hit(&o.mail))
+    }
+}
+
+/// The `filter=` value of a listing's query string, if any is set.
+pub fn listing_filter(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "filter")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// Everything the message page shows about one free/busy message.
@@ -75,6 +124,57 @@ pub struct MessageView<'a> {
     /// A ready `?Cmd=freebusy` link for this user.
     pub query_href: Option<&'a str>,
     pub now: Timestamp,
+    /// The days the timeline shows.
+    pub window: Window,
+}
+
+/// Weeks the message page's timeline shows at once, from the week of "now" unless the
+/// page is asked for others: enough to see this week's and the next two weeks' plans (an
+/// out-of-office week included) without scrolling.
+pub const WEEKS_SHOWN: i64 = 3;
+
+/// Which days a message page's timeline shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// The whole publish range, padded to whole weeks (up to the timeline's cap).
+    All,
+    /// [`WEEKS_SHOWN`] weeks from the Sunday on or before this day.
+    Weeks(Minutes1601),
+}
+
+impl Window {
+    /// The window a message page's query string asks for: `week=YYYY-MM-DD` (any day of
+    /// the first week), `week=all`, or, absent or unreadable, the weeks from `now`.
+    pub fn from_query(query: Option<&str>, now: Timestamp) -> Window {
+        let asked = query.and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "week")
+                .map(|(_, v)| v.trim().to_string())
+        });
+        match asked.as_deref() {
+            Some(v) if v.eq_ignore_ascii_case("all") => Window::All,
+            Some(v) => match v.parse::<jiff::civil::Date>() {
+                Ok(d) => Window::Weeks(Minutes1601::from_civil(
+                    d.year() as i32,
+                    d.month() as u8,
+                    d.day() as u8,
+                )),
+                Err(_) => Window::Weeks(Minutes1601::from_timestamp(now)),
+            },
+            None => Window::Weeks(Minutes1601::from_timestamp(now)),
+        }
+    }
+
+    /// The Sunday the window starts on, if it is a window of weeks.
+    pub fn first_day(self) -> Option<Minutes1601> {
+        match self {
+            Window::All => None,
+            Window::Weeks(m) => {
+                let day = m.floor_day();
+                Some(day.plus_minutes(-(day.weekday() as i64) * 1440))
+            }
+        }
+    }
 }
 
 /// An HTML document being written. Text and attribute values go through [`Html::text`] and
@@ -167,7 +267,16 @@ fn crumbs_nav(h: &mut Html, crumbs: &[Crumb], current: Option<&str>) {
 
 /// The start of a folder page, up to the open table body. `crumbs` lead down to and include
 /// this folder (the last one is drawn as the current page).
-pub fn folder_page_head(title: &str, crumbs: &[Crumb], intro: Option<&str>) -> String {
+///
+/// Every listing has a filter box: a plain GET form (no script, so it works under any
+/// Content-Security-Policy) whose `filter` the server applies to the rows it streams
+/// ([`FolderRow::matches`]); `filter` is the one in force, shown in the box.
+pub fn folder_page_head(
+    title: &str,
+    crumbs: &[Crumb],
+    intro: Option<&str>,
+    filter: Option<&str>,
+) -> String {
     let mut h = Html::new();
     document_start(&mut h, title);
     crumbs_nav(&mut h, crumbs, None);
@@ -179,6 +288,13 @@ pub fn folder_page_head(title: &str, crumbs: &[Crumb], intro: Option<&str>) -> S
         h.text(intro);
         h.raw("</p>\n");
     }
+    h.raw("<form class=\"filter\" method=\"get\" role=\"search\"><input type=\"search\" name=\"filter\" value=\"");
+    h.attr(filter.unwrap_or(""));
+    h.raw("\" placeholder=\"Filter by name, address or legacyExchangeDN\" aria-label=\"Filter\"><button type=\"submit\">Filter</button>");
+    if filter.is_some() {
+        h.raw("<a href=\"?\">show all</a>");
+    }
+    h.raw("</form>\n");
     h.raw(
         "<table class=\"list\"><thead><tr><th>Name</th><th>Modified</th>\
          <th class=\"size\">Size</th><th class=\"note\">Note</th></tr></thead><tbody>",
@@ -189,14 +305,15 @@ pub fn folder_page_head(title: &str, crumbs: &[Crumb], intro: Option<&str>) -> S
 /// One `<tr>` of a folder listing.
 pub fn folder_row(row: &FolderRow) -> String {
     let mut h = Html::new();
-    h.raw("\n<tr><td class=\"name\"><span class=\"ic ");
+    // The icon and the name sit in one flex box, so a long name wraps beside its icon.
+    h.raw("\n<tr><td class=\"name\"><div class=\"nm\"><span class=\"ic ");
     h.raw(if row.is_folder { "dir" } else { "msg" });
     h.raw("\" aria-hidden=\"true\"></span><a href=\"");
     h.attr(&row.href);
     h.raw("\">");
     h.text(&row.name);
-    h.raw("</a></td><td class=\"when\">");
-    if let Some(ts) = row.modified {
+    h.raw("</a></div></td><td class=\"when\">");
+    if let Some(ts) = row.modified.filter(|t| t.as_second() > 0) {
         time_element(&mut h, ts);
     }
     h.raw("</td><td class=\"size\">");
@@ -212,25 +329,71 @@ pub fn folder_row(row: &FolderRow) -> String {
         None => h.raw("—"),
     }
     h.raw("</td><td class=\"note\">");
+    if let Some(o) = &row.owner {
+        h.raw("<span class=\"person\">");
+        h.text(&o.display_name);
+        h.raw("</span> <a class=\"mail\" href=\"mailto:");
+        h.attr(&o.mail);
+        h.raw("\">");
+        h.text(&o.mail);
+        h.raw("</a>");
+    }
+    if let Some(m) = row.members {
+        let (n, more) = match m {
+            Members::Exactly(n) => (n, ""),
+            Members::AtLeast(n) => (n, "+"),
+        };
+        h.fmt(format_args!(
+            "<span class=\"members\" title=\"free/busy messages in this folder, one per user\">{}{more} {}</span>",
+            group_digits(n),
+            if n == 1 && more.is_empty() { "user" } else { "users" }
+        ));
+    }
     if let Some(note) = &row.note {
-        h.text(note);
+        if row.owner.is_some() {
+            h.raw("<br><code class=\"dn\">");
+            h.text(note);
+            h.raw("</code>");
+        } else {
+            h.text(note);
+        }
     }
     h.raw("</td></tr>");
     h.finish()
 }
 
-/// The end of a folder page; `count` is the number of rows written.
-pub fn folder_page_tail(count: usize) -> String {
+/// The end of a folder page; `count` is the number of rows written, `filter` the filter
+/// that chose them (if any) and `of` the rows there were before it.
+pub fn folder_page_tail(count: usize, filter: Option<(&str, usize)>) -> String {
     let mut h = Html::new();
     h.raw("</tbody></table>\n");
-    if count == 0 {
-        h.raw("<p class=\"empty\">This folder is empty.</p>\n");
+    match filter {
+        Some((needle, _)) if count == 0 => {
+            h.raw("<p class=\"empty\">Nothing here matches “");
+            h.text(needle);
+            h.raw("”.</p>\n");
+        }
+        None if count == 0 => h.raw("<p class=\"empty\">This folder is empty.</p>\n"),
+        _ => {}
     }
-    h.fmt(format_args!(
-        "<footer>{} {}</footer>\n",
-        group_digits(count as u64),
-        if count == 1 { "item" } else { "items" }
-    ));
+    match filter {
+        Some((needle, of)) => {
+            h.fmt(format_args!(
+                "<footer>{} of {} {} {} “",
+                group_digits(count as u64),
+                group_digits(of as u64),
+                if of == 1 { "item" } else { "items" },
+                if count == 1 { "matches" } else { "match" },
+            ));
+            h.text(needle);
+            h.raw("”</footer>\n");
+        }
+        None => h.fmt(format_args!(
+            "<footer>{} {}</footer>\n",
+            group_digits(count as u64),
+            if count == 1 { "item" } else { "items" }
+        )),
+    }
     h.raw(DOCUMENT_END);
     h.finish()
 }
@@ -273,13 +436,22 @@ pub fn message_page(view: &MessageView<'_>, crumbs: &[Crumb]) -> String {
         h.text(mail);
         h.raw("</a></p>\n");
     }
-    facts(&mut h, view, crumbs);
 
+    // The timeline comes first, so the page opens on this week's plans.
     let range = view.range.and_then(PublishRange::as_interval);
     let now = Minutes1601::from_timestamp(view.now);
     h.raw("<h2>Timeline <small>UTC, one row per day; what <code>?Cmd=freebusy</code> answers</small></h2>\n");
-    legend(&mut h);
-    timeline::render(&mut h, view.fb, range, now);
+    week_nav(&mut h, view.window, now);
+    legend(&mut h, true);
+    let days = view.window.first_day().map(|first| timeline::Span {
+        first,
+        days: (WEEKS_SHOWN * 7) as usize,
+        wanted: WEEKS_SHOWN * 7,
+    });
+    timeline::render(&mut h, view.fb, range, now, days);
+
+    h.raw("\n<h2>Message</h2>\n");
+    facts(&mut h, view, crumbs);
 
     h.raw("\n<h2>Blocks</h2>\n");
     totals(&mut h, view.fb);
@@ -384,7 +556,44 @@ fn facts(h: &mut Html, view: &MessageView<'_>, crumbs: &[Crumb]) {
     h.raw("</dl>\n");
 }
 
-fn legend(h: &mut Html) {
+/// Links to the weeks before and after the window, back to this week, and to the whole
+/// range. Relative (`?week=…`), so they work whatever the message's URL.
+fn week_nav(h: &mut Html, window: Window, now: Minutes1601) {
+    let this_week = Window::Weeks(now).first_day().expect("a window of weeks");
+    let link = |h: &mut Html, first: Minutes1601, label: &str| {
+        let (y, m, d) = first.civil_date();
+        h.fmt(format_args!(
+            "<a href=\"?week={y:04}-{m:02}-{d:02}\">{label}</a>"
+        ));
+    };
+    h.raw("<nav class=\"weeks\" aria-label=\"Weeks\">");
+    match window.first_day() {
+        Some(first) => {
+            let step = WEEKS_SHOWN * 7 * 1440;
+            link(h, first.plus_minutes(-step), "← Earlier weeks");
+            let (y, m, d) = first.civil_date();
+            h.fmt(format_args!(
+                "<span class=\"shown\">{} weeks from {} {d} {} {y}</span>",
+                WEEKS_SHOWN,
+                timeline::weekday_name(first),
+                &timeline::month_name(m)[..3]
+            ));
+            link(h, first.plus_minutes(step), "Later weeks →");
+            if first != this_week {
+                link(h, this_week, "This week");
+            }
+            h.raw("<a href=\"?week=all\">Whole publish range</a>");
+        }
+        None => {
+            h.raw("<span class=\"shown\">The whole publish range</span>");
+            link(h, this_week, "This week");
+        }
+    }
+    h.raw("</nav>\n");
+}
+
+/// The colours of the digits, and the "now" line where the picture draws one.
+fn legend(h: &mut Html, with_now: bool) {
     h.raw("<div class=\"legend\">");
     for digit in 0..=4u8 {
         h.fmt(format_args!(
@@ -392,7 +601,10 @@ fn legend(h: &mut Html) {
             timeline::status_label(digit).to_lowercase()
         ));
     }
-    h.raw("<span><span class=\"now-sw\"></span>now</span></div>\n");
+    if with_now {
+        h.raw("<span><span class=\"now-sw\"></span>now</span>");
+    }
+    h.raw("</div>\n");
 }
 
 fn totals(h: &mut Html, fb: &FreeBusy) {

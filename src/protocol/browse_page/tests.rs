@@ -35,6 +35,7 @@ fn view<'a>(fb: &'a FreeBusy, range: Option<PublishRange>) -> MessageView<'a> {
         props: &[],
         query_href: Some("/public/?Cmd=freebusy&u=SMTP:danw@xcs.example"),
         now: ts("2026-11-24T14:30:00Z"),
+        window: Window::All,
     }
 }
 
@@ -134,6 +135,7 @@ fn folder_rows_are_escaped() {
         modified: Some(ts("2026-11-24T09:15:00Z")),
         size: None,
         note: Some("<b>note</b> & more".into()),
+        ..Default::default()
     };
     let tr = folder_row(&row);
     assert!(!tr.contains("<img"));
@@ -141,7 +143,7 @@ fn folder_rows_are_escaped() {
     assert!(tr.contains("href=\"EX:_xF8FF_o=A%26B&quot;x\""));
     assert!(tr.contains("&lt;b&gt;note&lt;/b&gt; &amp; more"));
     assert!(tr.contains("2026-11-24 09:15 UTC"));
-    let head = folder_page_head("A <b> & \"c\"", &crumbs(), Some("intro <i>"));
+    let head = folder_page_head("A <b> & \"c\"", &crumbs(), Some("intro <i>"), None);
     assert!(head.contains("<h1>A &lt;b&gt; &amp; \"c\"</h1>"));
     assert!(head.contains("intro &lt;i&gt;"));
 }
@@ -156,13 +158,14 @@ fn streamed_folder_parts_make_one_document() {
             modified: Some(ts("2026-11-24T09:15:00Z")),
             size: Some(1234 * (i + 1)),
             note: None,
+            ..Default::default()
         })
         .collect();
-    let mut page = folder_page_head("EX:/o=XCS/ou=AG", &crumbs(), None);
+    let mut page = folder_page_head("EX:/o=XCS/ou=AG", &crumbs(), None, None);
     for r in &rows {
         page.push_str(&folder_row(r));
     }
-    page.push_str(&folder_page_tail(rows.len()));
+    page.push_str(&folder_page_tail(rows.len(), None));
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.ends_with("</html>\n"));
     assert!(page.contains("<meta charset=\"utf-8\">"));
@@ -176,13 +179,13 @@ fn streamed_folder_parts_make_one_document() {
     );
     assert_balanced(&page);
 
-    let empty = folder_page_head("Empty", &[], None) + &folder_page_tail(0);
+    let empty = folder_page_head("Empty", &[], None, None) + &folder_page_tail(0, None);
     assert_eq!(empty.matches("<tr").count(), 1);
     assert!(empty.contains("This folder is empty."));
     assert!(empty.contains("<footer>0 items</footer>"));
     assert_balanced(&empty);
-    assert!(folder_page_tail(100_000).contains("100,000 items"));
-    assert!(folder_page_tail(1).contains(">1 item<"));
+    assert!(folder_page_tail(100_000, None).contains("100,000 items"));
+    assert!(folder_page_tail(1, None).contains(">1 item<"));
 }
 
 #[test]
@@ -590,6 +593,7 @@ fn write_sample_pages() {
         "EX:/o=XCS/ou=First Administrative Group",
         &crumbs(),
         Some("Free/busy messages of one administrative group, one per user."),
+        None,
     );
     let people = [
         ("Dan Winship", "DANW", "busy 12h, OOF 5d"),
@@ -604,6 +608,7 @@ fn write_sample_pages() {
             modified: Some(ts("2026-11-24T08:05:00Z")),
             size: Some(1874),
             note: Some(format!("{name} · {note}")),
+            ..Default::default()
         }));
     }
     page.push_str(&folder_row(&FolderRow {
@@ -613,7 +618,241 @@ fn write_sample_pages() {
         modified: None,
         size: None,
         note: None,
+        ..Default::default()
     }));
-    page.push_str(&folder_page_tail(4));
+    page.push_str(&folder_page_tail(4, None));
     std::fs::write(dir.join("browse-folder.html"), page).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 17: pages for people
+
+#[test]
+fn listing_rows_name_the_owner_and_count_users() {
+    let msg = FolderRow {
+        name: "USER-/CN=RECIPIENTS/CN=DANW.EML".into(),
+        href: "USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=DANW.EML".into(),
+        note: Some("/o=XCS/ou=AG/cn=Recipients/cn=danw".into()),
+        owner: Some(Owner {
+            display_name: "Dan <Winship>".into(),
+            mail: "danw@xcs.example".into(),
+        }),
+        modified: Some(ts("2026-11-24T09:15:00Z")),
+        ..Default::default()
+    };
+    let tr = folder_row(&msg);
+    assert!(
+        tr.contains("<span class=\"person\">Dan &lt;Winship&gt;</span>"),
+        "{tr}"
+    );
+    assert!(tr.contains("<a class=\"mail\" href=\"mailto:danw@xcs.example\">danw@xcs.example</a>"));
+    assert!(tr.contains("<br><code class=\"dn\">/o=XCS/ou=AG/cn=Recipients/cn=danw</code>"));
+    // The icon and the name share one flex box, so the name wraps beside the icon.
+    assert!(tr.contains("<td class=\"name\"><div class=\"nm\"><span class=\"ic msg\" aria-hidden=\"true\"></span><a href="));
+    assert!(STYLE.contains("table.list td.name .nm { display: flex;"));
+    assert!(STYLE.contains(".ic { display: inline-block; position: relative; vertical-align: -2px; margin-right: 9px; flex: none; }"));
+    assert_balanced(&tr);
+
+    let folder = |members| {
+        folder_row(&FolderRow {
+            name: "EX:/o=XCS/ou=AG".into(),
+            href: "EX:_xF8FF_o=XCS_xF8FF_ou=AG/".into(),
+            is_folder: true,
+            members: Some(members),
+            ..Default::default()
+        })
+    };
+    assert!(folder(Members::Exactly(12)).contains(">12 users</span>"));
+    assert!(folder(Members::Exactly(1)).contains(">1 user</span>"));
+    assert!(folder(Members::Exactly(0)).contains(">0 users</span>"));
+    assert!(folder(Members::AtLeast(1000)).contains(">1,000+ users</span>"));
+}
+
+#[test]
+fn rows_without_a_real_date_show_none() {
+    let row = |modified| {
+        folder_row(&FolderRow {
+            name: "SCHEDULE+ FREE BUSY".into(),
+            href: "SCHEDULE%2B%20FREE%20BUSY/".into(),
+            is_folder: true,
+            modified,
+            ..Default::default()
+        })
+    };
+    for none in [None, Some(Timestamp::UNIX_EPOCH)] {
+        let tr = row(none);
+        assert!(!tr.contains("1970"), "{tr}");
+        assert!(tr.contains("<td class=\"when\"></td>"));
+    }
+    assert!(row(Some(ts("2026-11-24T09:15:00Z"))).contains("2026-11-24 09:15 UTC"));
+}
+
+#[test]
+fn the_listing_filter_matches_names_people_and_addresses() {
+    let row = FolderRow {
+        name: "USER-/CN=RECIPIENTS/CN=JSGUILLET.EML".into(),
+        note: Some("/o=CompanyABC/ou=Paris/cn=Recipients/cn=jsguillet".into()),
+        owner: Some(Owner {
+            display_name: "Jean-Sébastien Guillet".into(),
+            mail: "jsguillet@companyabc.example".into(),
+        }),
+        ..Default::default()
+    };
+    for hit in [
+        "sébastien",
+        "SÉBASTIEN",
+        "companyabc.example",
+        "ou=paris",
+        "jsguillet.eml",
+        "  ",
+    ] {
+        assert!(row.matches(hit), "{hit}");
+    }
+    assert!(!row.matches("dwinship"));
+    assert_eq!(
+        listing_filter(Some("filter=Dan+W%C3%A9")),
+        Some("Dan Wé".into())
+    );
+    assert_eq!(listing_filter(Some("filter=+")), None);
+    assert_eq!(listing_filter(Some("other=1")), None);
+    assert_eq!(listing_filter(None), None);
+
+    let head = folder_page_head("AG", &crumbs(), None, Some("\"dan\" <x>"));
+    assert!(head.contains("<form class=\"filter\" method=\"get\" role=\"search\"><input type=\"search\" name=\"filter\" value=\"&quot;dan&quot; &lt;x&gt;\""), "{head}");
+    assert!(head.contains("<a href=\"?\">show all</a>"));
+    assert!(!folder_page_head("AG", &crumbs(), None, None).contains("show all"));
+    assert!(
+        folder_page_tail(3, Some(("dan", 12)))
+            .contains("<footer>3 of 12 items match “dan”</footer>")
+    );
+    assert!(folder_page_tail(1, Some(("dan", 12))).contains("1 of 12 items matches"));
+    let none = folder_page_tail(0, Some(("<zz>", 12)));
+    assert!(none.contains("Nothing here matches “&lt;zz&gt;”."));
+    assert!(!none.contains("This folder is empty"));
+}
+
+#[test]
+fn the_message_page_opens_on_three_weeks_from_this_week() {
+    let mut fb = FreeBusy::default();
+    fb.add(
+        FbStatus::Oof,
+        iv(at(2026, 12, 7, 0, 0), at(2026, 12, 12, 0, 0)),
+    );
+    let mut v = view(&fb, Some(nov_dec_2026()));
+    // now is Tue 2026-11-24.
+    v.window = Window::from_query(None, v.now);
+    assert_eq!(v.window, Window::Weeks(at(2026, 11, 24, 14, 30)));
+    assert_eq!(v.window.first_day(), Some(at(2026, 11, 22, 0, 0)));
+    let page = message_page(&v, &crumbs());
+    let days: Vec<&str> = page
+        .split("<div class=\"day")
+        .skip(1)
+        .map(|s| &s[s.find("data-day=\"").unwrap() + 10..][..10])
+        .collect();
+    assert_eq!(days.len(), 21);
+    assert_eq!((days[0], days[20]), ("2026-11-22", "2026-12-12"));
+    assert!(day_markup(&page, "2026-12-07").contains("<i class=\"s3\""));
+    assert!(page.contains("<a href=\"?week=2026-11-01\">← Earlier weeks</a>"));
+    assert!(page.contains("<a href=\"?week=2026-12-13\">Later weeks →</a>"));
+    assert!(page.contains("<a href=\"?week=all\">Whole publish range</a>"));
+    assert!(!page.contains("This week</a>"), "already this week");
+    assert!(page.find("class=\"tl\"").unwrap() < page.find("<dl class=\"facts\">").unwrap());
+    assert_balanced(&page);
+
+    // Another week: any day of it; a link back to this week.
+    v.window = Window::from_query(Some("week=2026-12-16"), v.now);
+    let page = message_page(&v, &crumbs());
+    assert!(page.contains("data-day=\"2026-12-13\""));
+    assert!(!page.contains("data-day=\"2026-12-12\""));
+    assert!(page.contains("<a href=\"?week=2026-11-22\">This week</a>"));
+    // The whole range, as the page was; nonsense falls back to this week.
+    assert_eq!(Window::from_query(Some("week=ALL"), v.now), Window::All);
+    assert_eq!(
+        Window::from_query(Some("week=soon"), v.now),
+        Window::Weeks(at(2026, 11, 24, 14, 30))
+    );
+}
+
+#[test]
+fn the_landing_page_has_the_links_the_form_and_the_version() {
+    let form = landing::QueryForm {
+        start: "2026-11-24T00:00:00Z".into(),
+        end: "2026-12-01T00:00:00Z".into(),
+        interval: "60".into(),
+        users: "a@x.example\n<b>".into(),
+    };
+    let page = landing::landing_page(&landing::LandingView {
+        version: "0.1.0 (git <abc>)",
+        users: 1,
+        messages: 12_000,
+        form: &form,
+    });
+    for needle in [
+        "href=\"/public/NON_IPM_SUBTREE/\"",
+        "href=\"/public/NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20BUSY/\"",
+        "href=\"/metrics\"",
+        "<form class=\"query\" method=\"get\" action=\"/query\">",
+        "name=\"start\" value=\"2026-11-24T00:00:00Z\"",
+        "name=\"end\" value=\"2026-12-01T00:00:00Z\"",
+        "name=\"interval\" value=\"60\"",
+        ">a@x.example\n&lt;b&gt;</textarea>",
+        "<button type=\"submit\" name=\"format\" value=\"xml\"",
+        "<span class=\"version\">0.1.0 (git &lt;abc&gt;)</span>",
+        "1 directory user and 12,000 free/busy messages",
+    ] {
+        assert!(page.contains(needle), "no {needle} in\n{page}");
+    }
+    assert!(!page.contains("<script"));
+    assert_balanced(&page);
+}
+
+#[test]
+fn the_query_page_draws_each_item_per_day() {
+    let rows = vec![
+        landing::AnswerRow {
+            display_name: "All Attendees".into(),
+            email: None,
+            digits: "0234".into(),
+        },
+        landing::AnswerRow {
+            display_name: "Dan <W>".into(),
+            email: Some("danw@xcs.example".into()),
+            digits: "0234".into(),
+        },
+    ];
+    // Four 6-hour slots from Tue 2026-11-24 12:00: two days, half of each outside.
+    let form = landing::QueryForm::default();
+    let page = landing::query_page(&landing::QueryView {
+        version: "v",
+        form: &form,
+        answer: Some(landing::AnswerView {
+            start: at(2026, 11, 24, 12, 0),
+            interval: 360,
+            rows: &rows,
+            xml_href: "/public/?Cmd=freebusy&u=a",
+        }),
+        error: None,
+    });
+    assert_eq!(page.matches("<div class=\"day").count(), 4);
+    assert!(page.contains("data-day=\"2026-11-24\""));
+    assert!(page.contains("data-day=\"2026-11-25\""));
+    // Day 1: outside until noon, free 12-18, busy 18-24. Day 2: OOF 0-6, no data 6-12, outside after.
+    assert!(page.contains("<i class=\"outq\" style=\"left:0.00%;width:50.00%\""));
+    assert!(page.contains(
+        "<i class=\"s2\" style=\"left:75.00%;width:25.00%\" title=\"Busy 18:00–24:00 (6h)\">"
+    ));
+    assert!(page.contains("<i class=\"s3\" style=\"left:0.00%;width:25.00%\""));
+    assert!(page.contains("<i class=\"s4\" style=\"left:25.00%;width:25.00%\""));
+    assert!(page.contains("<i class=\"outq\" style=\"left:50.00%;width:50.00%\""));
+    assert_eq!(
+        page.matches("<code class=\"fbdata\">0234</code>").count(),
+        2
+    );
+    assert!(page.contains("Dan &lt;W&gt;"));
+    assert!(page.contains("href=\"/public/?Cmd=freebusy&amp;u=a\""));
+    assert!(
+        !page.contains("<span class=\"now-sw\">"),
+        "the query page draws no now line"
+    );
+    assert_balanced(&page);
 }

@@ -240,9 +240,16 @@ fn pct(minutes: i64) -> String {
     format!("{:.2}%", minutes as f64 * 100.0 / DAY as f64)
 }
 
-/// Write the timeline: scale, month headings and one row per day.
-pub fn render(h: &mut Html, fb: &FreeBusy, range: Option<Interval>, now: Minutes1601) {
-    let Some(sp) = span(range, fb) else {
+/// Write the timeline: scale, month headings and one row per day; the days of `days`, or
+/// when `None` those [`span`] chooses.
+pub fn render(
+    h: &mut Html,
+    fb: &FreeBusy,
+    range: Option<Interval>,
+    now: Minutes1601,
+    days: Option<Span>,
+) {
+    let Some(sp) = days.or_else(|| span(range, fb)) else {
         h.raw("<p class=\"empty\">No blocks and no publish range: there is nothing to draw.</p>");
         return;
     };

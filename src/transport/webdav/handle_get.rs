@@ -8,12 +8,14 @@
 //! `If-None-Match` answers 304.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use warp::http::{HeaderValue, StatusCode, header};
 
 use super::handle_propfind::members_of;
 use super::props::{Entry, rfc822_body};
-use super::{DavError, Found, Resource, SinkError, header_str, locate, stream_response};
+use super::{DavError, Found, Resource, header_str, locate, stream_listing};
 use crate::protocol::browse_page::{self, Crumb, FolderRow, MessageView};
 use crate::protocol::dav_xml::values::write_content;
 use crate::protocol::mapi::{PropName, PropValue, tags};
@@ -62,10 +64,13 @@ async fn answer(state: &AppState, req: Request, target: &Resource) -> Result<Res
     }
     let browser = wants_html(&req);
     let r = match &found {
-        f if f.is_collection() => folder_page(state, found.clone(), &entry),
+        f if f.is_collection() => folder_page(state, found.clone(), &entry, req.query.as_deref()),
         Found::FbItem(_, rec) if browser => {
             let (e, rec) = (entry.clone(), rec.clone());
-            let html = state.blocking(move |st| message_page(st, &e, &rec)).await?;
+            let query = req.query.clone();
+            let html = state
+                .blocking(move |st| message_page(st, &e, &rec, query.as_deref()))
+                .await?;
             bytes_response(
                 StatusCode::OK,
                 "text/html; charset=utf-8",
@@ -93,11 +98,59 @@ async fn answer(state: &AppState, req: Request, target: &Resource) -> Result<Res
                 HeaderValue::from_str(ct)
                     .unwrap_or(HeaderValue::from_static("application/octet-stream")),
             );
+            user_content(&mut r, ct);
             r
         }
         _ => return Err(DavError::not_found("nothing exists at this URL")),
     };
     Ok(with_validators(r, &entry))
+}
+
+/// Any signed-in user may PUT into the ordinary area, so what comes back is the user's, not
+/// ours: it is sandboxed (no script, no same-origin rights: it cannot call the admin API or
+/// read other pages with a visitor's credentials), never sniffed into a more active type,
+/// and downloaded rather than shown when its type can carry script (HTML, SVG and other
+/// XML, JavaScript).
+fn user_content(r: &mut Response, content_type: &str) {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(USER_CONTENT_CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if is_active_type(content_type) {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
+}
+
+/// The policy of user content: a unique opaque origin, nothing loaded, no framing.
+pub const USER_CONTENT_CSP: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
+
+/// Can a browser run script from a body of this type (shown inline)?
+pub fn is_active_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let (kind, sub) = essence.split_once('/').unwrap_or((essence.as_str(), ""));
+    sub.contains("html")
+        || sub.contains("xml")
+        || sub.contains("javascript")
+        || sub.contains("ecmascript")
+        || sub.contains("svg")
+        || sub == "x-shockwave-flash"
+        || sub == "pdf"
+        || kind == "multipart"
+        || essence.is_empty()
+        || !essence.contains('/')
 }
 
 fn with_validators(mut r: Response, e: &Entry) -> Response {
@@ -110,8 +163,9 @@ fn with_validators(mut r: Response, e: &Entry) -> Response {
     r
 }
 
-fn folder_page(state: &AppState, found: Found, entry: &Entry) -> Response {
+fn folder_page(state: &AppState, found: Found, entry: &Entry, query: Option<&str>) -> Response {
     let entry = entry.clone();
+    let filter = browse_page::listing_filter(query);
     let intro = match &found {
         Found::FbRoot => {
             Some("One folder per administrative group; each holds one free/busy message per user.")
@@ -121,34 +175,79 @@ fn folder_page(state: &AppState, found: Found, entry: &Entry) -> Response {
         ),
         _ => None,
     };
-    stream_response(
+    let head =
+        browse_page::folder_page_head(&entry.name, &crumbs(&entry.href), intro, filter.as_deref());
+    let in_fb_root = matches!(found, Found::FbRoot);
+    // Rows seen and rows shown, for the tail's "N of M items match" (the pages run one
+    // after another on store threads; the counts only travel from the rows to the tail).
+    let counts = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let (row_counts, row_filter) = (counts.clone(), filter.clone());
+    stream_listing(
         state,
         StatusCode::OK,
         "text/html; charset=utf-8",
-        move |st, sink| {
-            let head = browse_page::folder_page_head(&entry.name, &crumbs(&entry.href), intro);
-            sink.buf.extend_from_slice(head.as_bytes());
-            let mut count = 0;
-            for e in members_of(st.store(), &found, None)? {
-                let e = e?;
-                let row = FolderRow {
-                    note: owner_dn(&e.props).map(str::to_string),
-                    size: e.content_length,
-                    modified: jiff::Timestamp::from_microsecond(e.modified_us).ok(),
-                    is_folder: e.collection,
-                    href: e.href,
-                    name: e.name,
-                };
-                sink.buf
-                    .extend_from_slice(browse_page::folder_row(&row).as_bytes());
-                count += 1;
-                sink.flush_if_full()?;
+        move |st, buf| {
+            buf.extend_from_slice(head.as_bytes());
+            members_of(st.store(), &found, None)
+        },
+        move |st, e: Entry, buf| {
+            let row = listing_row(st, e, in_fb_root);
+            row_counts.0.fetch_add(1, Ordering::Relaxed);
+            if row_filter.as_deref().is_some_and(|f| !row.matches(f)) {
+                return;
             }
-            sink.buf
-                .extend_from_slice(browse_page::folder_page_tail(count).as_bytes());
-            Ok::<_, SinkError>(())
+            row_counts.1.fetch_add(1, Ordering::Relaxed);
+            buf.extend_from_slice(browse_page::folder_row(&row).as_bytes());
+        },
+        move |_, buf| {
+            let all = counts.0.load(Ordering::Relaxed);
+            let shown = counts.1.load(Ordering::Relaxed);
+            let tail = browse_page::folder_page_tail(shown, filter.as_deref().map(|f| (f, all)));
+            buf.extend_from_slice(tail.as_bytes());
         },
     )
+}
+
+/// Admin-group folders are counted up to this many messages each (a bounded scan of the
+/// folder: the store keeps no per-folder count); beyond, the listing says "1,000+ users".
+const MEMBERS_COUNTED: usize = 1000;
+
+/// One listing row: the entry, with its owner's name and address (a free/busy message
+/// whose owner the directory knows) or its user count (an admin-group folder).
+fn listing_row(st: &AppState, e: Entry, in_fb_root: bool) -> FolderRow {
+    let dn = owner_dn(&e.props).map(str::to_string);
+    let owner = dn.as_ref().and_then(|d| {
+        let u = st.store().find_user(&UserAddress::Ex(d.clone())).ok()??;
+        Some(browse_page::Owner {
+            display_name: u.display_name,
+            mail: u.mail,
+        })
+    });
+    let members = (in_fb_root && e.collection)
+        .then(|| crate::protocol::legacy_dn::AdminGroup::parse(&e.name).ok())
+        .flatten()
+        .map(|ag| {
+            let n = st
+                .store()
+                .fb_messages(&ag)
+                .take(MEMBERS_COUNTED + 1)
+                .count();
+            if n > MEMBERS_COUNTED {
+                browse_page::Members::AtLeast(MEMBERS_COUNTED as u64)
+            } else {
+                browse_page::Members::Exactly(n as u64)
+            }
+        });
+    FolderRow {
+        note: dn,
+        owner,
+        members,
+        size: e.content_length,
+        modified: jiff::Timestamp::from_microsecond(e.modified_us).ok(),
+        is_folder: e.collection,
+        href: e.href,
+        name: e.name,
+    }
 }
 
 /// The breadcrumb trail of an href: `/public/`, then each folder down to it.
@@ -174,7 +273,7 @@ fn owner_dn(props: &BTreeMap<PropName, PropValue>) -> Option<&str> {
 }
 
 /// The page of one free/busy message: owner, range, timeline, blocks, raw properties.
-fn message_page(st: &AppState, entry: &Entry, rec: &MessageRecord) -> String {
+fn message_page(st: &AppState, entry: &Entry, rec: &MessageRecord, query: Option<&str>) -> String {
     let dn = owner_dn(&rec.props);
     let user = dn.and_then(|d| {
         st.store()
@@ -226,6 +325,7 @@ fn message_page(st: &AppState, entry: &Entry, rec: &MessageRecord) -> String {
         props: &props,
         query_href: query_href.as_deref(),
         now,
+        window: browse_page::Window::from_query(query, now),
     };
     let folder = entry.parent.as_deref().unwrap_or("/public/");
     browse_page::message_page(&view, &crumbs(folder))

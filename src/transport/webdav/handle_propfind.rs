@@ -11,8 +11,8 @@ use warp::http::StatusCode;
 use super::path::RequestSpelling;
 use super::props::{Entry, matches_text, write_response};
 use super::{
-    DavError, Depth, Found, MULTISTATUS_TYPE, Resource, SinkError, brief, depth, locate,
-    stream_response, xml_body,
+    DavError, Depth, Found, MULTISTATUS_TYPE, Resource, brief, depth, locate, stream_listing,
+    xml_body,
 };
 use crate::protocol::dav_xml::{
     PropfindRequest, multistatus_head, multistatus_tail, parse_propfind,
@@ -77,46 +77,51 @@ impl Listing {
 
 /// Stream a 207 answer for `found` (already known to exist).
 pub fn multistatus(state: &AppState, found: Found, listing: Listing) -> Response {
-    stream_response(
+    let this = Entry::from_found(&found);
+    // Hrefs echo the client's spelling of the target (cadaver compares them byte for byte).
+    let spelling = match (&listing.request_url, &this) {
+        (Some(url), Some(e)) => RequestSpelling::new(url, &e.href),
+        _ => None,
+    };
+    let listing = std::sync::Arc::new((listing, spelling));
+    let (head, rows) = (listing.clone(), listing.clone());
+    stream_listing(
         state,
         StatusCode::MULTI_STATUS,
         MULTISTATUS_TYPE,
-        move |st, sink| {
-            sink.buf.extend_from_slice(multistatus_head().as_bytes());
-            let this = Entry::from_found(&found);
-            let spelling = match (&listing.request_url, &this) {
-                (Some(url), Some(e)) => RequestSpelling::new(url, &e.href),
-                _ => None,
-            };
-            let respell = |e: &mut Entry| {
-                if let Some(sp) = &spelling {
-                    e.href = sp.apply(&e.href);
-                    e.parent = e.parent.as_deref().map(|p| sp.apply(p));
-                }
-            };
+        move |st, buf| {
+            let (listing, spelling) = &*head;
+            buf.extend_from_slice(multistatus_head().as_bytes());
             if listing.include_self {
                 if let Some(mut e) = this {
-                    respell(&mut e);
+                    respell(spelling.as_ref(), &mut e);
                     if listing.accepts(&e) {
-                        write_response(&e, &listing.request, listing.brief, &mut sink.buf);
+                        write_response(&e, &listing.request, listing.brief, buf);
                     }
                 }
             }
-            if listing.members {
-                let hint = subject_condition(&listing.conditions);
-                for entry in members_of(st.store(), &found, hint)? {
-                    let mut e = entry?;
-                    respell(&mut e);
-                    if listing.accepts(&e) {
-                        write_response(&e, &listing.request, listing.brief, &mut sink.buf);
-                        sink.flush_if_full()?;
-                    }
-                }
+            if !listing.members {
+                return Ok(Box::new(std::iter::empty()) as Entries);
             }
-            sink.buf.extend_from_slice(multistatus_tail().as_bytes());
-            Ok::<_, SinkError>(())
+            let hint = subject_condition(&listing.conditions);
+            members_of(st.store(), &found, hint)
         },
+        move |_, mut e, buf| {
+            let (listing, spelling) = &*rows;
+            respell(spelling.as_ref(), &mut e);
+            if listing.accepts(&e) {
+                write_response(&e, &listing.request, listing.brief, buf);
+            }
+        },
+        |_, buf| buf.extend_from_slice(multistatus_tail().as_bytes()),
     )
+}
+
+fn respell(spelling: Option<&RequestSpelling>, e: &mut Entry) {
+    if let Some(sp) = spelling {
+        e.href = sp.apply(&e.href);
+        e.parent = e.parent.as_deref().map(|p| sp.apply(p));
+    }
 }
 
 /// A WHERE condition on the subject lets an admin-group folder be read through the

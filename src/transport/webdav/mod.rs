@@ -8,10 +8,10 @@
 //! 405 and an RFC 4918 `DAV:error` body where a precondition names one). Live properties are
 //! computed in [`props`].
 //!
-//! Multistatus answers and folder pages are produced on the blocking pool and streamed
-//! through a small bounded channel ([`stream_response`]): a folder of 100,000 messages is read
-//! lazily from sled and written in 64 KiB chunks, so memory does not grow with folder size,
-//! and a client that goes away stops the producer.
+//! Multistatus answers and folder pages are streamed ([`stream_listing`]): a folder of
+//! 100,000 messages is read lazily from sled, a page of about 64 KiB at a time on the
+//! blocking pool, and the next page is produced only when the client has taken the last, so
+//! memory does not grow with folder size and no store thread ever waits on a client.
 //!
 //! Must not touch: the `?Cmd=freebusy` query (routed before this module) and the store's
 //! byte formats.
@@ -28,13 +28,7 @@ mod handle_search;
 pub mod path;
 mod props;
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use bytes::Bytes;
-use futures_util::Stream;
-use tokio::sync::mpsc;
-use warp::Reply;
 use warp::http::{HeaderValue, Method, StatusCode, header};
 
 use super::{AppState, HttpError, Request, Response, text_response};
@@ -159,10 +153,7 @@ impl From<StoreError> for DavError {
                 message: m,
             }
             .into(),
-            other => DavError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the store failed: {other}"),
-            ),
+            other => HttpError::from(other).into(),
         }
     }
 }
@@ -418,93 +409,26 @@ pub async fn xml_body(state: &AppState, req: &mut Request) -> Result<Bytes, DavE
     Ok(req.body(state.limits().max_body).await?)
 }
 
-/// Where a streamed body is written. Holds one chunk; [`Sink::flush_if_full`] hands it to
-/// the connection when it is big enough, waiting while the client is slow.
-pub struct Sink {
-    pub buf: Vec<u8>,
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
-}
-
-/// Why a producer stopped early.
-#[derive(Debug)]
-pub enum SinkError {
-    /// The client went away; nothing to report.
-    Gone,
-    Store(StoreError),
-}
-
-impl From<StoreError> for SinkError {
-    fn from(e: StoreError) -> Self {
-        SinkError::Store(e)
-    }
-}
-
-const CHUNK: usize = 64 * 1024;
-/// Chunks in flight between the producer and the connection.
-const CHUNKS_IN_FLIGHT: usize = 4;
-
-impl Sink {
-    pub fn flush_if_full(&mut self) -> Result<(), SinkError> {
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(())
-    }
-
-    fn send(&mut self) -> Result<(), SinkError> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| SinkError::Gone)
-    }
-}
-
-struct ChunkStream(mpsc::Receiver<Result<Bytes, std::io::Error>>);
-
-impl Stream for ChunkStream {
-    type Item = Result<Bytes, std::io::Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.0.poll_recv(cx)
-    }
-}
-
-/// A response whose body `produce` writes on the blocking pool. A store failure midway
-/// aborts the body (the client sees a truncated transfer, never a silently short list).
-pub fn stream_response<F>(
+/// A streamed listing (multistatus, folder page): a head, one piece per row of a lazy store
+/// iterator, a tail; produced a page at a time (see `transport::outbound`).
+pub fn stream_listing<I, T>(
     state: &AppState,
     status: StatusCode,
     content_type: &'static str,
-    produce: F,
+    start: impl FnOnce(&AppState, &mut Vec<u8>) -> Result<I, StoreError> + Send + 'static,
+    row: impl FnMut(&AppState, T, &mut Vec<u8>) + Send + 'static,
+    end: impl FnOnce(usize, &mut Vec<u8>) + Send + 'static,
 ) -> Response
 where
-    F: FnOnce(&AppState, &mut Sink) -> Result<(), SinkError> + Send + 'static,
+    I: Iterator<Item = Result<T, StoreError>> + Send + 'static,
+    T: 'static,
 {
-    let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
-    let st = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut sink = Sink {
-            buf: Vec::with_capacity(CHUNK),
-            tx,
-        };
-        match produce(&st, &mut sink).and_then(|()| sink.send()) {
-            Ok(()) | Err(SinkError::Gone) => {}
-            Err(SinkError::Store(e)) => {
-                tracing::error!(error = %e, "a streamed WebDAV answer broke off");
-                let _ = sink
-                    .tx
-                    .blocking_send(Err(std::io::Error::other(e.to_string())));
-            }
-        }
-    });
-    let mut r = warp::reply::stream(ChunkStream(rx)).into_response();
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r
+    crate::transport::outbound::stream_pages(
+        state,
+        status,
+        content_type,
+        crate::transport::outbound::RowPages::new(start, row, end),
+    )
 }
 
 /// The content type of multistatus answers, as Exchange sends it.
