@@ -26,24 +26,32 @@
 //! `calendar import` after the file was last modified is kept: the file is loaded again
 //! only when it is modified after that upload. This holds while running and on restart
 //! (when every file looks new), because the comparison is between the file's modification
-//! time and the stored calendar's `updated_us`, both wall-clock times.
+//! time and the stored calendar's `updated_us`, both wall-clock times. A deletion asked
+//! for (`DELETE /calendars/…`, the admin API, `calendar delete`) is a change too: the store
+//! keeps its time (a tombstone), and a file last modified before it is not loaded again,
+//! on restart either, until it is edited. A file removed from the directory deletes its
+//! calendar without a tombstone, so putting the file back (even with its old time) loads it.
 //!
 //! The directory is a trust boundary: file names are quoted escaped in logs (a name with a
 //! newline cannot forge a log line, and such names are skipped, since no alias or address
 //! has one); a symbolic link is followed only to a regular file in the same directory, and
 //! the file is opened without following links, so nothing outside the directory is read,
-//! let alone quoted in a refusal.
+//! let alone quoted in a refusal. Hard links are the other way in (`ln /etc/shadow
+//! DIR/dan.ics` is a regular file): a file with more names (link count) than the directory
+//! holds for it (same device and inode) is skipped with a warning, and the file opened is
+//! checked to be the one listed (device and inode, by `fstat` on the open file), so a name
+//! swapped in between the listing and the read waits for the next round's check.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::admin::{self, AdminError, CalendarPutRequest};
 use crate::protocol::time::Clock;
 use crate::publisher::PublishSettings;
-use crate::store::{CalendarChange, CalendarSource, Store};
+use crate::store::{CalendarChange, CalendarSource, Store, Tombstone};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Stamp {
@@ -52,6 +60,8 @@ struct Stamp {
     /// The file in the directory that is read: the entry itself, or the regular file in
     /// the same directory that a symbolic link names.
     target: String,
+    /// Its (device, inode): the file opened must be the file listed.
+    file: (u64, u64),
 }
 
 impl Stamp {
@@ -60,6 +70,7 @@ impl Stamp {
             modified: meta.modified().ok(),
             len: meta.len(),
             target: target.to_string(),
+            file: (meta.dev(), meta.ino()),
         }
     }
 }
@@ -84,10 +95,10 @@ pub struct DirScan {
     /// Files named after nobody in the directory.
     pub unknown: usize,
     /// Files not loaded because the user's calendar was uploaded (PUT, admin API,
-    /// `calendar import`) after the file was last modified.
+    /// `calendar import`) or deleted on request after the file was last modified.
     pub older_than_upload: usize,
     /// Entries skipped because of their name (control characters) or because they are
-    /// links out of the directory.
+    /// links out of the directory (symbolic, or hard links with names elsewhere).
     pub skipped: usize,
 }
 
@@ -148,7 +159,7 @@ impl CalendarDir {
             let read = if stamp.len > self.max_bytes as u64 {
                 Ok(Contents::TooLarge { len: stamp.len })
             } else {
-                self.read(&stamp.target)
+                self.read(stamp)
             };
             let read = match read {
                 Ok(r) => r,
@@ -188,12 +199,11 @@ impl CalendarDir {
                 }
             };
             let user = name[..name.len() - 4].to_string();
-            if let Some(upload) = self.newer_upload(store, &user, name, stamp) {
+            if let Some(newer) = self.newer_change(store, &user, name, stamp) {
                 report.older_than_upload += 1;
                 tracing::info!(
                     file = %shown,
-                    "calendar file not loaded: the calendar stored by {} is newer than the file; edit the file again to make it win",
-                    upload.to_string().escape_debug()
+                    "calendar file not loaded: {newer}, after the file was last modified; edit the file again to make it win"
                 );
                 continue;
             }
@@ -247,36 +257,52 @@ impl CalendarDir {
         )
     }
 
-    /// Where the user's stored calendar came from, if it came from elsewhere than this
-    /// file and after the file was last modified: the newer change, which must win.
-    fn newer_upload(
-        &self,
-        store: &Store,
-        user: &str,
-        name: &str,
-        stamp: &Stamp,
-    ) -> Option<crate::store::CalendarSource> {
+    /// The change made to the user's calendar elsewhere than this file and after the file
+    /// was last modified, if there is one: it is newer, so it wins. Either a calendar
+    /// stored from elsewhere, or a deletion asked for (its tombstone).
+    fn newer_change(&self, store: &Store, user: &str, name: &str, stamp: &Stamp) -> Option<String> {
         let modified_us = stamp
             .modified?
             .duration_since(SystemTime::UNIX_EPOCH)
             .ok()
             .and_then(|d| i64::try_from(d.as_micros()).ok())?;
         let user = store.resolve_user(user).ok()?;
-        let rec = store.calendar(&user.legacy_dn).ok()??;
-        (rec.source != self.source(name) && rec.updated_us > modified_us).then_some(rec.source)
+        match store.calendar(&user.legacy_dn).ok()? {
+            Some(rec) => {
+                (rec.source != self.source(name) && rec.updated_us > modified_us).then(|| {
+                    format!(
+                        "the calendar stored by {} is newer",
+                        rec.source.to_string().escape_debug()
+                    )
+                })
+            }
+            None => {
+                let deleted = store.calendar_deletion(&user.legacy_dn).ok()??;
+                (deleted.at_us > modified_us)
+                    .then(|| "the calendar was deleted (DELETE, admin API or CLI)".to_string())
+            }
+        }
     }
 
-    /// Read a file of the directory (a name, never a path), at most one byte past the cap,
-    /// without following a symbolic link.
-    fn read(&self, name: &str) -> std::io::Result<Contents> {
+    /// Read the file `stamp` names (a name in the directory, never a path), at most one
+    /// byte past the cap, without following a symbolic link, and only if it is still the
+    /// file that was listed (same device and inode): a name replaced between the listing
+    /// and the read (by a hard link from elsewhere, say) is read at the next round, after
+    /// it has been checked.
+    fn read(&self, stamp: &Stamp) -> std::io::Result<Contents> {
         let cap = self.max_bytes as u64;
         let mut bytes = Vec::new();
-        std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW)
-            .open(self.dir.join(name))?
-            .take(cap + 1)
-            .read_to_end(&mut bytes)?;
+            .open(self.dir.join(&stamp.target))?;
+        let meta = file.metadata()?;
+        if (meta.dev(), meta.ino()) != stamp.file {
+            return Err(std::io::Error::other(
+                "the file was replaced after it was listed",
+            ));
+        }
+        file.take(cap + 1).read_to_end(&mut bytes)?;
         if bytes.len() as u64 > cap {
             return Ok(Contents::TooLarge {
                 len: bytes.len() as u64,
@@ -293,6 +319,7 @@ impl CalendarDir {
     /// characters are skipped. Each skipped entry is reported once.
     fn list(&mut self, report: &mut DirScan) -> std::io::Result<BTreeMap<String, Stamp>> {
         let mut out = BTreeMap::new();
+        let mut candidates = Vec::new();
         for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
             let Ok(name) = entry.file_name().into_string() else {
@@ -330,8 +357,28 @@ impl CalendarDir {
                 continue;
             };
             if meta.is_file() {
-                out.insert(name, Stamp::of(&meta, &target));
+                candidates.push((name, Stamp::of(&meta, &target), meta.nlink()));
             }
+        }
+        // A hard link is a second name for the same file, and the other name may be
+        // anywhere on the file system (`ln /etc/shadow DIR/dan.ics`): a file with more
+        // names than this directory holds for it is not read.
+        let linked = candidates.iter().any(|(_, _, nlink)| *nlink > 1);
+        let names_here = if linked {
+            self.names_per_file()?
+        } else {
+            BTreeMap::new()
+        };
+        for (name, stamp, nlink) in candidates {
+            if nlink > 1 && names_here.get(&stamp.file).copied().unwrap_or(0) < nlink {
+                self.skip(
+                    report,
+                    &name,
+                    "it is a file with hard links outside this directory (it has more names than the directory holds)",
+                );
+                continue;
+            }
+            out.insert(name, stamp);
         }
         // A skipped entry that is gone may be reported again if it comes back.
         let present: BTreeSet<String> = std::fs::read_dir(&self.dir)?
@@ -339,6 +386,20 @@ impl CalendarDir {
             .collect();
         self.skipped_reported.retain(|n| present.contains(n));
         Ok(out)
+    }
+
+    /// How many names each regular file of the directory has in it, by (device, inode).
+    fn names_per_file(&self) -> std::io::Result<BTreeMap<(u64, u64), u64>> {
+        let mut n = BTreeMap::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let Ok(meta) = entry?.metadata() else {
+                continue;
+            };
+            if meta.is_file() {
+                *n.entry((meta.dev(), meta.ino())).or_insert(0) += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// The name of the regular file in this directory that a link names, if it does.
@@ -372,7 +433,7 @@ impl CalendarDir {
         if !ours {
             return false;
         }
-        match store.delete_calendar(&user.legacy_dn) {
+        match store.delete_calendar_with(&user.legacy_dn, Tombstone::None) {
             Ok(deleted) => {
                 if deleted {
                     tracing::info!(file = %self.shown(name), user = %user.mail, "calendar file deleted; its free/busy will be removed");
@@ -486,7 +547,8 @@ mod tests {
         );
         // A file that grows past the cap after its size was looked at: the read stops one
         // byte past the cap.
-        match cd.read("dan.ics").unwrap() {
+        let stamp = Stamp::of(&std::fs::metadata(&file).unwrap(), "dan.ics");
+        match cd.read(&stamp).unwrap() {
             Contents::TooLarge { len } => assert_eq!(len, cap as u64 + 1),
             _ => panic!("read whole past the cap"),
         }
@@ -584,6 +646,67 @@ mod tests {
     }
 
     #[test]
+    fn hard_links_from_outside_the_directory_are_not_read_and_never_quoted() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        // Both in the same file system (a hard link cannot cross one).
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("calendars");
+        let outside = base.path().join("etc");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::create_dir(&outside).unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        let shadow = outside.join("shadow");
+        std::fs::write(&shadow, "root:$6$SECRETHASH:19000:0:99999:7:::\n").unwrap();
+        std::fs::hard_link(&shadow, dir.join("dan.ics")).unwrap();
+        // A valid calendar linked in from outside is not read either: its other name
+        // could be changed by whoever owns it.
+        let cal = outside.join("cal.ics");
+        std::fs::write(&cal, CAL).unwrap();
+        std::fs::hard_link(&cal, dir.join("dan@org.example.ics")).unwrap();
+        let mut cd = CalendarDir::new(&dir, 4 << 20);
+        let (r, log) = logs_of(|| cd.scan(&s, &clock, &settings));
+        assert_eq!((r.skipped, r.refused, r.stored), (2, 0, 0), "{r:?}");
+        assert!(log.contains("hard links outside this directory"), "{log}");
+        assert!(!log.contains("SECRET") && !log.contains("root:"), "{log}");
+        assert!(s.calendar(&u.legacy_dn).unwrap().is_none());
+        // The outside names removed, the files are the directory's own and load.
+        std::fs::remove_file(dir.join("dan.ics")).unwrap();
+        std::fs::remove_file(&cal).unwrap();
+        let r = cd.scan(&s, &clock, &settings);
+        assert_eq!((r.skipped, r.stored), (0, 1), "{r:?}");
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, CAL);
+        // A name replaced between the listing and the read (here by the outside file) is
+        // not read: the file opened is not the file listed.
+        let listed = dir.join("dan@org.example.ics");
+        let stamp = Stamp::of(&std::fs::metadata(&listed).unwrap(), "dan@org.example.ics");
+        std::fs::remove_file(&listed).unwrap();
+        std::fs::hard_link(&shadow, &listed).unwrap();
+        let err = cd.read(&stamp).err().expect("not read");
+        assert!(err.to_string().contains("replaced"), "{err}");
+    }
+
+    #[test]
+    fn a_file_with_two_names_in_the_directory_is_read() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        std::fs::write(dir.path().join("calendar-of-dan"), CAL).unwrap();
+        std::fs::hard_link(
+            dir.path().join("calendar-of-dan"),
+            dir.path().join("dan.ics"),
+        )
+        .unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        let r = cd.scan(&s, &clock, &settings);
+        assert_eq!((r.skipped, r.stored), (0, 1), "{r:?}");
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, CAL);
+    }
+
+    #[test]
     fn an_upload_newer_than_the_file_wins_until_the_file_is_edited() {
         let (_d, s) = temp_store();
         let u = dan(&s);
@@ -617,6 +740,58 @@ mod tests {
         std::fs::write(&file, &edited).unwrap();
         assert_eq!(restarted.scan(&s, &clock, &settings).stored, 1);
         assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, edited);
+    }
+
+    #[test]
+    fn a_deletion_newer_than_the_file_wins_until_the_file_is_edited() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        let file = dir.path().join("dan.ics");
+        std::fs::write(&file, CAL).unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let del = admin::CalendarDeleteRequest { user: "dan".into() };
+        assert!(admin::calendar_delete(&s, &del).unwrap().deleted);
+        // While running, the unchanged file is not reloaded.
+        assert_eq!(cd.scan(&s, &clock, &settings), DirScan::default());
+        // A restart: the file looks new, but the deletion is newer.
+        let mut restarted = CalendarDir::new(dir.path(), 4 << 20);
+        let (r, log) = logs_of(|| restarted.scan(&s, &clock, &settings));
+        assert_eq!((r.stored, r.older_than_upload), (0, 1), "{r:?}");
+        assert!(log.contains("the calendar was deleted"), "{log}");
+        assert!(s.calendar(&u.legacy_dn).unwrap().is_none());
+        // The file edited after the deletion: the file is the newest change again.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let edited = CAL.replace("UID:1", "UID:edited");
+        std::fs::write(&file, &edited).unwrap();
+        assert_eq!(restarted.scan(&s, &clock, &settings).stored, 1);
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, edited);
+        assert!(s.calendar_deletion(&u.legacy_dn).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_file_moved_out_and_back_with_its_old_time_loads_again() {
+        let (_d, s) = temp_store();
+        let u = dan(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let aside = tempfile::tempdir().unwrap();
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let settings = PublishSettings::default();
+        let file = dir.path().join("dan.ics");
+        std::fs::write(&file, CAL).unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        std::fs::rename(&file, aside.path().join("dan.ics")).unwrap();
+        assert_eq!(cd.scan(&s, &clock, &settings).deleted, 1);
+        assert!(s.calendar_deletion(&u.legacy_dn).unwrap().is_none());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::rename(aside.path().join("dan.ics"), &file).unwrap();
+        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        assert_eq!(s.calendar(&u.legacy_dn).unwrap().unwrap().text, CAL);
     }
 
     #[test]

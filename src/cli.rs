@@ -563,9 +563,13 @@ pub fn run(cli: Cli, settings: crate::config::Resolved) -> Result<(), AdminError
             tz,
         }) => {
             let text = read_file(&file)?;
-            let json = calendar_expand_json(&text, &start, &end, tz.as_deref())
+            let x = calendar_expand(&text, &start, &end, tz.as_deref())
                 .map_err(|e| AdminError::BadInput(format!("{}: {e}", file.display())))?;
-            println!("{json}");
+            // On stderr, as `calendar import` prints them, so stdout stays one JSON value.
+            for w in &x.warnings {
+                eprintln!("{}: warning: {w}", file.display());
+            }
+            println!("{}", x.json);
             Ok(())
         }
     }
@@ -1124,13 +1128,22 @@ fn print_show(r: &admin::FbShowReport) {
     }
 }
 
-/// `calendar expand` output: merged intervals per status, RFC 3339 UTC.
-pub fn calendar_expand_json(
+/// What `calendar expand` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CalendarExpansion {
+    /// Merged intervals per status, RFC 3339 UTC (stdout).
+    pub json: String,
+    /// The leniencies applied while reading, `line N: …` (stderr, one `warning:` each).
+    pub warnings: Vec<String>,
+}
+
+/// `calendar expand`: the JSON and the leniency warnings.
+pub fn calendar_expand(
     text: &str,
     start: &str,
     end: &str,
     tz: Option<&str>,
-) -> Result<String, String> {
+) -> Result<CalendarExpansion, String> {
     use crate::calendar::{ExpandOptions, parse};
     use crate::protocol::freebusy::{FbStatus, Interval};
     let t = |s: &str| {
@@ -1156,7 +1169,10 @@ pub fn calendar_expand_json(
             .collect();
         obj.insert(st.name().to_string(), serde_json::Value::Array(list));
     }
-    Ok(serde_json::Value::Object(obj).to_string())
+    Ok(CalendarExpansion {
+        json: serde_json::Value::Object(obj).to_string(),
+        warnings: cal.leniencies().iter().map(ToString::to_string).collect(),
+    })
 }
 
 fn format_interval(d: Duration) -> String {

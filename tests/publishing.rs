@@ -360,6 +360,37 @@ fn an_upload_is_not_replaced_by_the_older_demo_file_on_restart() {
     assert_eq!(h.get(path).1, demo_text);
 }
 
+#[test]
+fn a_deleted_calendar_does_not_come_back_from_the_older_demo_file_on_restart() {
+    let h = Harness::start(true);
+    let file = h.data().join("calendars").join("dwinship.ics");
+    let path = "/calendars/danw%40xcs.example.ics";
+    assert_eq!(h.get(path).0, 200, "the demo file is loaded");
+    let busy = h.fbdata("danw@xcs.example");
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(h.delete(path), 204);
+    let (gone, _) = h.wait_change("danw@xcs.example", &busy);
+    assert_eq!(h.get(path).0, 404);
+    let dir = h.stop();
+
+    // kbaker's calendar is deleted with the CLI while the server is down.
+    cli(dir.path(), &["calendar", "delete", "kbaker"]).unwrap();
+
+    let h = Harness::start_in(dir, true);
+    assert!(file.exists(), "the older file is still there");
+    assert_eq!(h.get(path).0, 404, "the deletion survives the restart");
+    assert_eq!(h.fbdata("danw@xcs.example"), gone);
+    assert_eq!(h.get("/calendars/kbaker.ics").0, 404);
+
+    // Editing the file after the deletion makes the file the newest change again.
+    std::thread::sleep(Duration::from_millis(20));
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let (back, _) = h.wait_change("danw@xcs.example", &gone);
+    assert_eq!(back, busy);
+    assert_eq!(h.get(path), (200, text));
+}
+
 // ---- issue 11 item 1: bounded work per calendar, refused at the door -------------------
 
 /// A VEVENT placed in a zone whose VTIMEZONE has `observances` parts with `rule`.
@@ -538,4 +569,32 @@ fn leniencies_are_in_the_put_answer_the_import_output_and_the_metrics() {
             "{kind} not counted:\n{metrics}"
         );
     }
+}
+
+#[test]
+fn calendar_expand_prints_the_leniencies_on_stderr_and_only_json_on_stdout() {
+    let files = tempfile::tempdir().unwrap();
+    let ics = write(files.path(), "lenient.ics", LENIENT);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_schedplus"))
+        .args(["calendar", "expand", ics.to_str().unwrap()])
+        .args(["2026-03-09T00:00:00Z", "2026-03-10T00:00:00Z"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).expect("stdout is JSON");
+    assert_eq!(
+        json["busy"],
+        serde_json::json!([["2026-03-09T09:00:00Z", "2026-03-09T10:00:00Z"]]),
+        "{json}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{}: warning: line 7: the RRULE is empty; the event is read as not recurring",
+            ics.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("warning: line").count(), 3, "{stderr}");
 }

@@ -25,7 +25,7 @@ use std::collections::HashSet;
 use jiff::tz::TimeZone;
 
 use super::event::{Content, End, Event, RDate, Series};
-use super::rrule::{Bounds, Freq, Instances, STEP_BUDGET};
+use super::rrule::{self, Bounds, Instances, STEP_BUDGET};
 use super::tz::Zone;
 use super::value::{LocalDt, SECS_PER_DAY, When};
 use super::{CalendarError, ExpandOptions};
@@ -346,13 +346,31 @@ impl<'a> Expansion<'a> {
     }
 }
 
+/// Days of rule day parts one calendar's check may look at (each dense recurring event
+/// costs one Gregorian cycle, 146 097 days, per RRULE): about 140 such rules.
+pub(crate) const DAY_PROFILE_BUDGET: u64 = 20_000_000;
+
 /// Refuse a recurring event that would put more than the instance cap into some future
-/// publish window. Each recurring master is expanded alone over windows of the same length
-/// as `window` where it could be denser than in `window` (which `Calendar::expand` has
-/// checked): from its first instance, when that is after `window` (before it, it shows
-/// nothing; after, a rule's density does not grow), and, for a rule that repeats within a
-/// day and names months (`FREQ=SECONDLY;BYMONTH=12`), from the start of each such month in
-/// the coming year.
+/// publish window (a window of the same length as `window`, which `Calendar::expand` has
+/// checked). Sound and bounded:
+///
+/// 1. Each RRULE has an upper bound on the instances one local day can hold
+///    ([`rrule::per_day_bound`]). An event whose bound, times the days a window can touch
+///    (its length plus the event's duration, plus two for time-zone offsets), is within
+///    the cap can never exceed it: accepted at once. That is every ordinary meeting.
+/// 2. Otherwise the bound is placed on each day the rule's day parts let through
+///    (`BYMONTH`, `BYWEEKNO`, `BYYEARDAY`, `BYMONTHDAY`, `BYDAY`; INTERVAL and BYSETPOS
+///    ignored, which only over-count), over one 400-year Gregorian cycle from the event's
+///    start or the window, whichever is later; the calendar repeats after it, so the
+///    busiest run of days found there is the busiest there ever will be. Within the cap:
+///    accepted.
+/// 3. Over it: the event is expanded for real around that busiest run, and refused with the
+///    window where it exceeds the cap. If the real expansion stays under the cap there
+///    (INTERVAL or BYSETPOS thin it out), it is still refused, saying it can put up to the
+///    bound in that window: the check never accepts a calendar that may fail later.
+///
+/// The event is also expanded alone from its first instance when that is after `window`,
+/// so that its time zones are checked over a window it will really be published in.
 pub(crate) fn check_future_windows(
     zones: &[Zone],
     content: &Content,
@@ -360,53 +378,161 @@ pub(crate) fn check_future_windows(
     opts: &ExpandOptions,
 ) -> Result<(), CalendarError> {
     let len = window.end().to_unix_seconds() - window.start().to_unix_seconds();
+    let cap = opts.max_instances as u64;
+    let mut budget = DAY_PROFILE_BUDGET;
+    // The events' bounds added up: each one's busiest window, wherever it is.
+    // Dates listed one by one (single events, RDATEs, overrides, FREEBUSY periods) count
+    // once each, wherever they fall.
+    let mut together: u64 = content.periods.len() as u64
+        + content
+            .series
+            .iter()
+            .map(|s| s.overrides.len() as u64)
+            .sum::<u64>();
+    let mut events = 0;
     for m in content.series.iter().flat_map(|s| s.masters.iter()) {
+        events += 1;
+        together = together.saturating_add(m.rdates.len() as u64);
         if m.rules.is_empty() {
+            together = together.saturating_add(1);
             continue;
         }
         let probe = Expansion::new(zones, window, opts);
         let Some(first) = probe.instant(m.start) else {
             continue;
         };
-        let mut starts: Vec<Minutes1601> = Vec::new();
         if first >= window.end().to_unix_seconds() {
-            starts.push(Minutes1601::from_unix_seconds(first));
+            let from = Minutes1601::from_unix_seconds(first);
+            expand_alone(zones, m, from, len, opts)?;
         }
-        let (year, month, _) = window.start().civil_date();
-        for (_, rule) in &m.rules {
-            if rule.freq > Freq::Hourly {
+        let dtstart = m.start.local();
+        let span = probe.span(m.start, m.end).max_secs();
+        let days = (len + span + SECS_PER_DAY - 1) / SECS_PER_DAY + 2;
+        // From the later of the event's start and the current window (earlier windows are
+        // never published again).
+        let window_day = window.start().to_unix_seconds().div_euclid(SECS_PER_DAY) - 1;
+        let from_day = dtstart.day.max(window_day);
+        let at_once: u64 = m
+            .rules
+            .iter()
+            .map(|(_, r)| rrule::window_bound(r, dtstart, days, window_day))
+            .fold(0u64, u64::saturating_add);
+        if at_once <= cap {
+            together = together.saturating_add(at_once);
+            continue;
+        }
+        let bounds: Vec<u64> = m
+            .rules
+            .iter()
+            .map(|(_, r)| rrule::per_day_bound(r, dtstart))
+            .collect();
+        // The busiest run of `days` local days.
+        let mut per_day = vec![0u64; (rrule::GREGORIAN_CYCLE_DAYS + days) as usize];
+        for ((_, r), &b) in m.rules.iter().zip(&bounds) {
+            let looked = rrule::add_day_bounds(r, dtstart, from_day, b, &mut per_day);
+            budget = budget
+                .checked_sub(looked)
+                .ok_or(CalendarError::TooManyDenseRules {
+                    line: m.line,
+                    budget: DAY_PROFILE_BUDGET,
+                })?;
+        }
+        let Some((busiest, first_at, last_at)) = busiest_run(&per_day, days as usize) else {
+            continue;
+        };
+        if busiest <= cap {
+            together = together.saturating_add(busiest);
+            continue;
+        }
+        let first_day = from_day + first_at as i64;
+        let last_day = from_day + last_at as i64;
+        // Real windows around the run: ending with it (its busy days at the end of the
+        // first busiest run) and starting with it (at the start of the last one).
+        let tail = days - (len + SECS_PER_DAY - 1) / SECS_PER_DAY;
+        let mut tried = Vec::new();
+        for d in [
+            first_day + tail - 1,
+            first_day + tail,
+            last_day - 1,
+            last_day,
+        ] {
+            if tried.contains(&d) || d < from_day {
                 continue;
             }
-            for &mo in &rule.by_month {
-                let y = if mo > month { year } else { year + 1 };
-                let at = Minutes1601::from_civil(y, mo, 1);
-                if at >= window.end() && Minutes1601::from_unix_seconds(first) < at {
-                    starts.push(at);
-                }
-            }
+            tried.push(d);
+            let from = Minutes1601::from_unix_seconds(d * SECS_PER_DAY);
+            expand_alone(zones, m, from, len, opts)?;
         }
-        starts.sort_unstable();
-        starts.dedup();
-        for from in starts {
-            let Some(later) = Interval::new(from, from.plus_minutes(len / 60)) else {
-                continue;
-            };
-            let mut e = Expansion::new(zones, later, opts);
-            match e.master(m, &HashSet::new(), &[]) {
-                Err(CalendarError::TooManyInstances { max }) => {
-                    return Err(CalendarError::NeverPublishable {
-                        line: m.line,
-                        max,
-                        days: len / SECS_PER_DAY,
-                        from: crate::protocol::time::format_rfc3339(from.to_timestamp()),
-                    });
-                }
-                other => other?,
-            }
-            e.zone_errors()?;
-        }
+        return Err(CalendarError::MayExceedCap {
+            line: m.line,
+            max: opts.max_instances,
+            bound: busiest,
+            days,
+            from: crate::protocol::time::format_rfc3339(
+                Minutes1601::from_unix_seconds(first_day * SECS_PER_DAY).to_timestamp(),
+            ),
+        });
+    }
+    // Several events, each within the cap alone, may still fill one window together. Their
+    // busiest windows are added as if they fell together (an upper bound).
+    if together > cap {
+        return Err(CalendarError::TogetherMayExceedCap {
+            events,
+            max: opts.max_instances,
+            bound: together,
+            days: len / SECS_PER_DAY,
+        });
     }
     Ok(())
+}
+
+/// Expand master `m` alone over `[from, from + len)`; over the cap is
+/// [`CalendarError::NeverPublishable`] naming that window.
+fn expand_alone(
+    zones: &[Zone],
+    m: &Event,
+    from: Minutes1601,
+    len: i64,
+    opts: &ExpandOptions,
+) -> Result<(), CalendarError> {
+    let Some(later) = Interval::new(from, from.plus_minutes(len / 60)) else {
+        return Ok(());
+    };
+    let mut e = Expansion::new(zones, later, opts);
+    match e.master(m, &HashSet::new(), &[]) {
+        Err(CalendarError::TooManyInstances { max }) => Err(CalendarError::NeverPublishable {
+            line: m.line,
+            max,
+            days: len / SECS_PER_DAY,
+            from: crate::protocol::time::format_rfc3339(from.to_timestamp()),
+        }),
+        other => {
+            other?;
+            e.zone_errors()
+        }
+    }
+}
+
+/// The largest sum of `width` consecutive values, with the first and the last start
+/// index where it is reached. `None` when there are fewer than `width` values.
+fn busiest_run(values: &[u64], width: usize) -> Option<(u64, usize, usize)> {
+    if width == 0 || values.len() < width {
+        return None;
+    }
+    let mut sum: u64 = values[..width].iter().fold(0, |a, &v| a.saturating_add(v));
+    let (mut best, mut first, mut last) = (sum, 0, 0);
+    for i in width..values.len() {
+        sum = sum
+            .saturating_add(values[i])
+            .saturating_sub(values[i - width]);
+        let at = i + 1 - width;
+        if sum > best {
+            (best, first, last) = (sum, at, at);
+        } else if sum == best {
+            last = at;
+        }
+    }
+    Some((best, first, last))
 }
 
 /// UNTIL is inclusive. A UTC UNTIL compares instants; a DATE UNTIL compares the

@@ -151,6 +151,29 @@ pub enum CalendarError {
         days: i64,
         from: String,
     },
+    #[error(
+        "line {line}: this event can put up to {bound} instances into the {days} days from {from}, over the instance cap of {max}; it could not always be published"
+    )]
+    MayExceedCap {
+        line: usize,
+        max: usize,
+        bound: u64,
+        days: i64,
+        from: String,
+    },
+    #[error(
+        "line {line}: this calendar has too many events that repeat many times a day to check them all (more than {budget} days of their rules looked at); split it"
+    )]
+    TooManyDenseRules { line: usize, budget: u64 },
+    #[error(
+        "this calendar's {events} events together can put up to {bound} instances into a window of {days} days (each event's busiest window, and every date listed one by one, added up), over the instance cap of {max}; it could not always be published"
+    )]
+    TogetherMayExceedCap {
+        events: usize,
+        max: usize,
+        bound: u64,
+        days: i64,
+    },
 }
 
 /// Parse and validate a calendar file.
@@ -190,11 +213,10 @@ impl Calendar {
 
     /// Whether the calendar can be published now and later: it expands over `window`
     /// (the current publish range) and no recurring event ever puts more than the instance
-    /// cap into a window of the same length. The second check expands each recurring event
-    /// alone from its first instance when that is after `window` (say `FREQ=SECONDLY` from
-    /// next year), and a sub-daily rule that names months from the start of each of them
-    /// (`FREQ=SECONDLY;BYMONTH=12`), so such a calendar is refused at the door instead of
-    /// being stored and failing every publish once its time comes.
+    /// cap into a window of the same length (bounded per day over one Gregorian cycle, see
+    /// `expand::check_future_windows`), so a calendar dense only on some days of the year
+    /// is refused at the door instead of being stored and failing every publish once its
+    /// days come.
     pub fn check_publishable(
         &self,
         window: Interval,
@@ -605,7 +627,7 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
             .unwrap()
             .check_publishable(window(), &ExpandOptions::default())
             .unwrap_err();
-        assert!(e.to_string().contains("from 2026-12-01T00:00:00Z"), "{e}");
+        assert_window_covers(&e, (2026, 12, 1));
         // A weekly meeting in December only is fine.
         let text = vcal(
             "BEGIN:VEVENT\nUID:w\nDTSTART:20260301T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;BYMONTH=12\nEND:VEVENT\n",
@@ -622,6 +644,258 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
             .unwrap()
             .check_publishable(window(), &ExpandOptions::default())
             .unwrap();
+    }
+
+    /// The refusal names a window (of the publish window's length) holding `day`.
+    fn assert_window_covers(e: &CalendarError, day: (i32, u8, u8)) {
+        let (CalendarError::NeverPublishable { from, days, .. }
+        | CalendarError::MayExceedCap { from, days, .. }) = e
+        else {
+            panic!("not refused for density: {e}");
+        };
+        let from = crate::protocol::time::Minutes1601::from_timestamp(
+            crate::protocol::time::parse_time(from).unwrap(),
+        );
+        let day = crate::protocol::time::Minutes1601::from_civil(day.0, day.1, day.2);
+        assert!(
+            from <= day && day < from.plus_minutes(days * 1440),
+            "{e} does not cover {day:?}"
+        );
+    }
+
+    /// The instance cap the day-density tests use: a day of minutes (1 440) fits, two do
+    /// not. Minutes rather than seconds keep the real expansions cheap; the logic is the
+    /// same for any cap (`a_rule_that_could_never_be_published_is_refused_before_its_time`
+    /// uses the default one).
+    const SMALL_CAP: usize = 2_000;
+
+    fn publishable(rule: &str, dtstart: &str) -> Result<(), CalendarError> {
+        let text = vcal(&format!(
+            "BEGIN:VEVENT\nUID:d\nDTSTART:{dtstart}\nDURATION:PT1S\nRRULE:{rule}\nEND:VEVENT\n"
+        ));
+        let opts = ExpandOptions {
+            max_instances: SMALL_CAP,
+            ..ExpandOptions::default()
+        };
+        let cal = parse(&text).unwrap();
+        let verdict = cal.check_publishable(window(), &opts);
+        if verdict.is_ok() {
+            // Accepted: then no window of the same length from the first of a month in the
+            // coming year (every day of the year is in one) is over the cap when it comes.
+            let len = window().end().to_unix_seconds() - window().start().to_unix_seconds();
+            for k in 0..13 {
+                let from = crate::protocol::time::Minutes1601::from_civil(
+                    2026 + (2 + k) / 12,
+                    ((2 + k) % 12 + 1) as u8,
+                    1,
+                );
+                let w = Interval::new(from, from.plus_minutes(len / 60)).unwrap();
+                cal.expand(w, &opts)
+                    .unwrap_or_else(|e| panic!("{rule} accepted, but {e} from {from:?}"));
+            }
+        }
+        verdict
+    }
+
+    fn all(n: u32) -> String {
+        (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+    }
+
+    /// A rule dense only on some days of the year: refused if those days put more than the
+    /// cap into one publish window, accepted if they never do. One case per rule part that
+    /// picks days; each refusal names a window holding the dense days, and each acceptance
+    /// is checked against real windows over two years.
+    #[test]
+    fn a_rule_dense_only_on_some_days_is_refused_exactly_when_those_days_exceed_the_cap() {
+        // BYYEARDAY: every minute of two days (2 880) in January; of one day (1 440) is fine.
+        let e = publishable("FREQ=MINUTELY;BYYEARDAY=1,2", "20260301T000000Z").unwrap_err();
+        assert!(matches!(e, CalendarError::NeverPublishable { .. }), "{e}");
+        assert_window_covers(&e, (2027, 1, 1));
+        publishable("FREQ=MINUTELY;BYYEARDAY=1", "20260301T000000Z").unwrap();
+        // Negative day of year: the last two days of the year.
+        let e = publishable("FREQ=MINUTELY;BYYEARDAY=-1,-2", "20260301T000000Z").unwrap_err();
+        assert_window_covers(&e, (2026, 12, 31));
+        // BYWEEKNO (yearly only), every minute of the days of week 20: 10 080; of two days
+        // of weeks 20 and 40 apart, 1 440 each, fine.
+        let minutes = format!("BYHOUR={};BYMINUTE={}", all(24), all(60));
+        let e = publishable(
+            &format!("FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO,TU,WE,TH,FR,SA,SU;{minutes}"),
+            "20260101T000000Z",
+        )
+        .unwrap_err();
+        assert!(matches!(e, CalendarError::NeverPublishable { .. }), "{e}");
+        assert_window_covers(&e, (2026, 5, 12));
+        publishable(
+            &format!("FREQ=YEARLY;BYWEEKNO=20,40;BYDAY=WE;{minutes}"),
+            "20260301T000000Z",
+        )
+        .unwrap();
+        // BYMONTHDAY with BYMONTH, sub-daily: the 1st and 2nd of June, every minute.
+        let e =
+            publishable("FREQ=MINUTELY;BYMONTH=6;BYMONTHDAY=1,2", "20260301T000000Z").unwrap_err();
+        assert_window_covers(&e, (2026, 6, 1));
+        publishable("FREQ=MINUTELY;BYMONTH=6;BYMONTHDAY=1", "20260301T000000Z").unwrap();
+        // BYMONTHDAY alone: the 1st and 2nd of every month, from after those of this
+        // window's first month (its later months have them).
+        let e = publishable("FREQ=MINUTELY;BYMONTHDAY=1,2", "20270303T000000Z").unwrap_err();
+        assert!(matches!(e, CalendarError::NeverPublishable { .. }), "{e}");
+        assert_window_covers(&e, (2027, 4, 1));
+        // BYDAY with an ordinal in a yearly rule: the first Monday of January is fine; the
+        // first Monday and the first Tuesday are not. In a sub-daily rule an ordinal means
+        // nothing (RFC 5545): 1MO is every Monday of January.
+        publishable(
+            &format!("FREQ=YEARLY;BYMONTH=1;BYDAY=1MO;{minutes}"),
+            "20260301T000000Z",
+        )
+        .unwrap();
+        let e = publishable(
+            &format!("FREQ=YEARLY;BYMONTH=1;BYDAY=1MO,1TU;{minutes}"),
+            "20260301T000000Z",
+        )
+        .unwrap_err();
+        assert_window_covers(&e, (2027, 1, 5));
+        let e = publishable("FREQ=MINUTELY;BYMONTH=1;BYDAY=1MO", "20260301T000000Z").unwrap_err();
+        // Named: a window in the busiest January (2028's has five Mondays).
+        assert_window_covers(&e, (2028, 1, 10));
+        // BYHOUR narrows dense days: two hours of minutes on each day of June is 3 600;
+        // one hour on each day of one week is 420.
+        let e = publishable("FREQ=MINUTELY;BYMONTH=6;BYHOUR=9,10", "20260301T000000Z").unwrap_err();
+        assert_window_covers(&e, (2026, 6, 15));
+        publishable(
+            "FREQ=MINUTELY;BYMONTH=6;BYMONTHDAY=1,2,3,4,5,6,7;BYHOUR=9",
+            "20260301T000000Z",
+        )
+        .unwrap();
+        // INTERVAL thins a sub-daily rule: every other minute of two days is 1 440.
+        publishable("FREQ=MINUTELY;INTERVAL=2;BYYEARDAY=1,2", "20260301T000000Z").unwrap();
+        // COUNT and UNTIL end a rule before it is dense.
+        publishable("FREQ=MINUTELY;COUNT=1900;BYYEARDAY=1,2", "20260301T000000Z").unwrap();
+        publishable(
+            "FREQ=MINUTELY;UNTIL=20261231T235959Z;BYYEARDAY=1,2",
+            "20260301T000000Z",
+        )
+        .unwrap();
+        // Ordinary rules.
+        publishable("FREQ=DAILY;BYHOUR=9,10,11", "20260301T090000Z").unwrap();
+        publishable(
+            "FREQ=HOURLY;INTERVAL=4;BYDAY=MO,TU,WE,TH,FR",
+            "20260301T090000Z",
+        )
+        .unwrap();
+    }
+
+    /// The per-day check of dense rules is bounded per calendar: past its budget the
+    /// calendar is refused, naming the event where the budget ran out.
+    #[test]
+    fn too_many_dense_rules_to_check_are_refused_naming_the_budget() {
+        // Every minute of day 200 if it is in January: never, but only a look at every
+        // day of the cycle shows it.
+        let minutes = format!("BYHOUR={};BYMINUTE={}", all(24), all(60));
+        let one = |i: usize| {
+            format!(
+                "BEGIN:VEVENT\nUID:{i}\nDTSTART:20260101T000000Z\nDURATION:PT1S\nRRULE:FREQ=YEARLY;BYMONTH=1;BYYEARDAY=200;{minutes}\nEND:VEVENT\n"
+            )
+        };
+        let per_rule = rrule::GREGORIAN_CYCLE_DAYS as u64;
+        let fits = (expand::DAY_PROFILE_BUDGET / per_rule) as usize;
+        let text = vcal(&(0..fits).map(one).collect::<String>());
+        let opts = ExpandOptions::default();
+        parse(&text)
+            .unwrap()
+            .check_publishable(window(), &opts)
+            .unwrap();
+        let text = vcal(&(0..=fits).map(one).collect::<String>());
+        let e = parse(&text)
+            .unwrap()
+            .check_publishable(window(), &opts)
+            .unwrap_err();
+        assert!(matches!(e, CalendarError::TooManyDenseRules { .. }), "{e}");
+        assert!(e.to_string().contains("split it"), "{e}");
+    }
+
+    /// Events each within the cap alone may fill one window together: their bounds add up.
+    #[test]
+    fn events_that_together_exceed_the_cap_are_refused() {
+        let event = |uid: &str, rule: &str| {
+            format!(
+                "BEGIN:VEVENT\nUID:{uid}\nDTSTART:20270101T000000Z\nDURATION:PT1S\nRRULE:{rule}\nEND:VEVENT\n"
+            )
+        };
+        let opts = ExpandOptions {
+            max_instances: SMALL_CAP,
+            ..ExpandOptions::default()
+        };
+        // Each alone: one day of minutes (1 440) on 1 January from next year; together 2 880.
+        let a = event("a", "FREQ=MINUTELY;BYYEARDAY=1");
+        let b = event("b", "FREQ=MINUTELY;BYMONTH=1;BYMONTHDAY=1");
+        parse(&vcal(&a))
+            .unwrap()
+            .check_publishable(window(), &opts)
+            .unwrap();
+        let e = parse(&vcal(&format!("{a}{b}")))
+            .unwrap()
+            .check_publishable(window(), &opts)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CalendarError::TogetherMayExceedCap {
+                    events: 2,
+                    bound: 2_880,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Dates listed one by one count too: 2 001 RDATEs a minute apart next December.
+        let rdates: Vec<String> = (0..=SMALL_CAP)
+            .map(|i| {
+                format!(
+                    "202712{:02}T{:02}{:02}00Z",
+                    1 + i / 1440,
+                    i % 1440 / 60,
+                    i % 60
+                )
+            })
+            .collect();
+        let listed = format!(
+            "BEGIN:VEVENT\nUID:r\nDTSTART:20271201T000000Z\nDURATION:PT1S\nRDATE:{}\nEND:VEVENT\n",
+            rdates.join(",")
+        );
+        let e = parse(&vcal(&listed))
+            .unwrap()
+            .check_publishable(window(), &opts)
+            .unwrap_err();
+        assert!(
+            matches!(e, CalendarError::TogetherMayExceedCap { .. }),
+            "{e}"
+        );
+        // Weekly meetings are counted by the week: a hundred of them are fine.
+        let weekly: String = (0..100)
+            .map(|i| event(&format!("w{i}"), "FREQ=WEEKLY;BYDAY=MO,WE"))
+            .collect();
+        let opts = ExpandOptions::default();
+        parse(&vcal(&weekly))
+            .unwrap()
+            .check_publishable(window(), &opts)
+            .unwrap();
+    }
+
+    /// Where INTERVAL or BYSETPOS make a rule thinner than its day parts say, the check
+    /// stays on the safe side: it refuses, saying how many instances the days could hold.
+    #[test]
+    fn a_rule_thinned_by_interval_on_dense_days_is_refused_as_possibly_over_the_cap() {
+        let rule = format!(
+            "FREQ=YEARLY;INTERVAL=2;BYYEARDAY=1,-1;BYHOUR={};BYMINUTE={}",
+            all(24),
+            all(60)
+        );
+        let e = publishable(&rule, "20260101T000000Z").unwrap_err();
+        assert!(
+            matches!(e, CalendarError::MayExceedCap { bound: 2_880, .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("up to 2880 instances"), "{e}");
     }
 
     /// Each real export's quirks, noted with their lines (the expansion itself is compared

@@ -538,6 +538,103 @@ fn expand_defaults(rule: &Rule, dtstart: LocalDt) -> Expanded {
     }
 }
 
+/// Days in the Gregorian calendar's cycle: every civil fact a rule's day parts test (month,
+/// day of month, day of year, ISO-style week number, weekday) repeats after it, since
+/// 146 097 days are exactly 20 871 weeks.
+pub(crate) const GREGORIAN_CYCLE_DAYS: i64 = 146_097;
+
+/// An upper bound on the instances `rule` (with this DTSTART) can put on any one local day.
+/// Exact for the time parts; INTERVAL only lowers it for the sub-daily frequencies (the
+/// period it strides over is within a day), and BYSETPOS, which only removes, is ignored.
+pub(crate) fn per_day_bound(rule: &Rule, dtstart: LocalDt) -> u64 {
+    let e = expand_defaults(rule, dtstart);
+    let n = |by: &[u8], all: u64| if by.is_empty() { all } else { by.len() as u64 };
+    let stride = |slots: u64, units_per_day: u64| {
+        let interval = rule.interval.max(1) as u64;
+        slots.min(units_per_day.div_ceil(interval))
+    };
+    match rule.freq {
+        Freq::Secondly => stride(
+            n(&rule.by_hour, 24) * n(&rule.by_minute, 60) * n(&rule.by_second, 60),
+            86_400,
+        ),
+        Freq::Minutely => {
+            stride(n(&rule.by_hour, 24) * n(&rule.by_minute, 60), 1_440) * e.seconds.len() as u64
+        }
+        Freq::Hourly => {
+            stride(n(&rule.by_hour, 24), 24) * (e.minutes.len() * e.seconds.len()) as u64
+        }
+        _ => (e.hours.len() * e.minutes.len() * e.seconds.len()) as u64,
+    }
+}
+
+/// An upper bound on the instances `rule` can put into any `days` consecutive local days:
+/// its per-day bound times the days that can match, counted per period for the common
+/// frequencies (a weekly meeting on two weekdays holds at most two days a week), and
+/// COUNT if smaller. `until_day` before `from_day` (a rule that ended): zero.
+pub(crate) fn window_bound(rule: &Rule, dtstart: LocalDt, days: i64, from_day: i64) -> u64 {
+    let ended = match rule.until {
+        Some(When::Date(d)) => d < from_day,
+        Some(When::Utc(u)) | Some(When::Floating(u)) | Some(When::Zoned(u, _)) => {
+            u.day + 1 < from_day
+        }
+        None => false,
+    };
+    if ended {
+        return 0;
+    }
+    let e = expand_defaults(rule, dtstart);
+    let interval = rule.interval.max(1);
+    let days = days.max(0);
+    let matching = match rule.freq {
+        Freq::Daily => days / interval + 1,
+        Freq::Weekly => (days / (7 * interval) + 2) * (e.by_day.len() as i64).clamp(1, 7),
+        Freq::Monthly if !e.by_monthday.is_empty() => {
+            (days / (28 * interval) + 2) * (e.by_monthday.len() as i64).min(31)
+        }
+        _ => days,
+    }
+    .min(days);
+    let w = per_day_bound(rule, dtstart).saturating_mul(matching as u64);
+    rule.count.map_or(w, |c| w.min(c))
+}
+
+/// Add `per_day` to `out[i]` for every day `from_day + i` the rule's day parts let through
+/// (ignoring INTERVAL, so an upper bound), from DTSTART's day and up to UNTIL's. Returns
+/// the days looked at, for the caller's budget.
+pub(crate) fn add_day_bounds(
+    rule: &Rule,
+    dtstart: LocalDt,
+    from_day: i64,
+    per_day: u64,
+    out: &mut [u64],
+) -> u64 {
+    let e = expand_defaults(rule, dtstart);
+    let last = match rule.until {
+        Some(When::Date(d)) => d,
+        Some(When::Utc(u)) | Some(When::Floating(u)) | Some(When::Zoned(u, _)) => {
+            // A zoned or UTC UNTIL is an instant; a day either side covers any offset.
+            u.day + 1
+        }
+        None => i64::MAX,
+    };
+    let mut looked = 0;
+    for (i, slot) in out.iter_mut().enumerate() {
+        let day = from_day + i as i64;
+        if day < dtstart.day {
+            continue;
+        }
+        if day > last {
+            break;
+        }
+        looked += 1;
+        if day_matches(rule, &e, day) {
+            *slot = slot.saturating_add(per_day);
+        }
+    }
+    looked
+}
+
 /// Start of the week (per WKST) that contains `day`.
 fn week_start(day: i64, wkst: Weekday) -> i64 {
     day - i64::from((weekday(day) + 7 - wkst) % 7)

@@ -1,11 +1,20 @@
 //! Users' calendars and the durable queue of users whose free/busy must be republished.
 //!
-//! Two trees, both keyed by the user's legacyDN key:
+//! Three trees, all keyed by the user's legacyDN key:
 //!
 //! | tree | value |
 //! |---|---|
 //! | `calendars` | [`CalendarRecord`]: the iCalendar text last accepted, where it came from, when |
+//! | `calendar_deletions` | [`CalendarDeletion`]: when the user's calendar was last deleted |
 //! | `dirty` | [`DirtyRecord`]: why the user must be republished and since when |
+//!
+//! A deletion asked for (`DELETE /calendars/…`, the admin API, `calendar delete`) leaves a
+//! tombstone with its time, so that the calendar directory does not bring back, on the
+//! next restart, a file last modified before the deletion: the newest change wins. Storing
+//! a calendar again removes the tombstone in the same transaction. The tombstones live in
+//! their own tree rather than in [`CalendarRecord`], so no record written by an earlier
+//! schedplus changes layout (nothing to migrate), and everything that lists calendars
+//! still sees only calendars.
 //!
 //! A calendar change and its dirty mark are written in one transaction, so a calendar that
 //! is stored is always either published or queued, including across a crash or restart.
@@ -71,6 +80,24 @@ pub struct Refusal {
     pub reason: String,
     pub source: CalendarSource,
     pub at_us: i64,
+}
+
+/// A tombstone: the user's calendar was deleted on request at `at_us` (wall clock,
+/// microseconds since 1970).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDeletion {
+    pub at_us: i64,
+}
+
+/// Whether a deletion leaves a [`CalendarDeletion`] tombstone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tombstone {
+    /// A deletion asked for by a person (HTTP, admin API, CLI): remembered, so that an
+    /// older calendar file does not bring the calendar back.
+    Keep,
+    /// The calendar directory following its own file's removal: nothing to remember (a
+    /// file moved out and back in, keeping its time, must load again).
+    None,
 }
 
 /// Why a user is queued for republishing.
@@ -157,43 +184,46 @@ impl Store {
         let key = dn.key();
         let generation = i.db.generate_id()?;
         let now = super::messages::now_us();
-        let change = tx_result((&i.calendars, &i.dirty).transaction(|(tc, td)| {
-            let old: Option<CalendarRecord> = tc
-                .get(key.as_bytes())?
-                .map(|v| codec::decode(&v))
-                .transpose()
-                .map_err(codec_abort)?;
-            if let Some(old) = old.as_ref().filter(|o| o.text == text) {
-                if old.refused.is_some() {
-                    let rec = CalendarRecord {
-                        refused: None,
-                        ..old.clone()
-                    };
-                    tc.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
+        let change = tx_result((&i.calendars, &i.dirty, &i.calendar_deletions).transaction(
+            |(tc, td, tt)| {
+                let old: Option<CalendarRecord> = tc
+                    .get(key.as_bytes())?
+                    .map(|v| codec::decode(&v))
+                    .transpose()
+                    .map_err(codec_abort)?;
+                if let Some(old) = old.as_ref().filter(|o| o.text == text) {
+                    if old.refused.is_some() {
+                        let rec = CalendarRecord {
+                            refused: None,
+                            ..old.clone()
+                        };
+                        tc.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
+                    }
+                    return Ok(CalendarChange::Unchanged);
                 }
-                return Ok(CalendarChange::Unchanged);
-            }
-            let rec = CalendarRecord {
-                text: text.to_string(),
-                source: source.clone(),
-                events,
-                updated_us: now,
-                refused: None,
-            };
-            tc.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
-            mark(
-                td,
-                key.as_bytes(),
-                DirtyReason::CalendarChanged,
-                now,
-                generation,
-            )?;
-            Ok::<_, TxError>(if old.is_some() {
-                CalendarChange::Replaced
-            } else {
-                CalendarChange::Created
-            })
-        }))?;
+                let rec = CalendarRecord {
+                    text: text.to_string(),
+                    source: source.clone(),
+                    events,
+                    updated_us: now,
+                    refused: None,
+                };
+                tc.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
+                tt.remove(key.as_bytes())?;
+                mark(
+                    td,
+                    key.as_bytes(),
+                    DirtyReason::CalendarChanged,
+                    now,
+                    generation,
+                )?;
+                Ok::<_, TxError>(if old.is_some() {
+                    CalendarChange::Replaced
+                } else {
+                    CalendarChange::Created
+                })
+            },
+        ))?;
         self.flush()?;
         Ok(change)
     }
@@ -220,31 +250,71 @@ impl Store {
         self.flush()
     }
 
-    /// Delete `dn`'s calendar and queue the user (the poller then removes the published
-    /// message). False when there was no calendar.
+    /// Delete `dn`'s calendar on request and queue the user (the poller then removes the
+    /// published message), leaving a tombstone. False when there was no calendar (then
+    /// nothing is written).
     pub fn delete_calendar(&self, dn: &LegacyDn) -> Result<bool, StoreError> {
+        self.delete_calendar_with(dn, Tombstone::Keep)
+    }
+
+    /// [`Store::delete_calendar`], leaving a tombstone only if `tombstone` says so.
+    pub fn delete_calendar_with(
+        &self,
+        dn: &LegacyDn,
+        tombstone: Tombstone,
+    ) -> Result<bool, StoreError> {
         let _w = self.begin_write()?;
         let i = &self.inner;
         let key = dn.key();
         let generation = i.db.generate_id()?;
         let now = super::messages::now_us();
-        let existed = tx_result((&i.calendars, &i.dirty).transaction(|(tc, td)| {
-            if tc.remove(key.as_bytes())?.is_none() {
-                return Ok(false);
-            }
-            mark(
-                td,
-                key.as_bytes(),
-                DirtyReason::CalendarDeleted,
-                now,
-                generation,
-            )?;
-            Ok::<_, TxError>(true)
-        }))?;
+        let existed = tx_result((&i.calendars, &i.dirty, &i.calendar_deletions).transaction(
+            |(tc, td, tt)| {
+                if tc.remove(key.as_bytes())?.is_none() {
+                    return Ok(false);
+                }
+                if tombstone == Tombstone::Keep {
+                    let rec = CalendarDeletion { at_us: now };
+                    tt.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
+                }
+                mark(
+                    td,
+                    key.as_bytes(),
+                    DirtyReason::CalendarDeleted,
+                    now,
+                    generation,
+                )?;
+                Ok::<_, TxError>(true)
+            },
+        ))?;
         if existed {
             self.flush()?;
         }
         Ok(existed)
+    }
+
+    /// When `dn`'s calendar was deleted on request, if no calendar was stored since.
+    pub fn calendar_deletion(&self, dn: &LegacyDn) -> Result<Option<CalendarDeletion>, StoreError> {
+        match self.inner.calendar_deletions.get(dn.key().as_bytes())? {
+            Some(v) => Ok(Some(codec::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Forget `dn`'s tombstone, so that its calendar file loads whatever its time: for an
+    /// explicit "restore this calendar from its file" (the demo's reset). True when there
+    /// was one.
+    pub fn forget_calendar_deletion(&self, dn: &LegacyDn) -> Result<bool, StoreError> {
+        let _w = self.begin_write()?;
+        let had = self
+            .inner
+            .calendar_deletions
+            .remove(dn.key().as_bytes())?
+            .is_some();
+        if had {
+            self.flush()?;
+        }
+        Ok(had)
     }
 
     pub fn calendar(&self, dn: &LegacyDn) -> Result<Option<CalendarRecord>, StoreError> {
@@ -395,6 +465,39 @@ mod tests {
             ]
         );
         assert_eq!(s.calendar_users().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_requested_deletion_leaves_a_tombstone_until_a_calendar_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dn("dan");
+        {
+            let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
+            assert!(!s.delete_calendar(&d).unwrap());
+            assert!(
+                s.calendar_deletion(&d).unwrap().is_none(),
+                "nothing deleted"
+            );
+            s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap();
+            let before = super::super::messages::now_us();
+            assert!(s.delete_calendar(&d).unwrap());
+            let t = s.calendar_deletion(&d).unwrap().expect("a tombstone");
+            assert!(t.at_us >= before);
+            assert!(s.calendar_users().unwrap().is_empty());
+            assert!(s.list_calendars().unwrap().is_empty());
+        }
+        // It survives a restart, and storing a calendar again removes it.
+        let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
+        assert!(s.calendar_deletion(&d).unwrap().is_some());
+        s.put_calendar(&d, "B", 1, CalendarSource::Http).unwrap();
+        assert!(s.calendar_deletion(&d).unwrap().is_none());
+        // A deletion without a tombstone (the calendar directory's own file removed).
+        assert!(s.delete_calendar_with(&d, Tombstone::None).unwrap());
+        assert!(s.calendar_deletion(&d).unwrap().is_none());
+        s.put_calendar(&d, "C", 1, CalendarSource::Http).unwrap();
+        s.delete_calendar(&d).unwrap();
+        assert!(s.forget_calendar_deletion(&d).unwrap());
+        assert!(s.calendar_deletion(&d).unwrap().is_none());
     }
 
     #[test]

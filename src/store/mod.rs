@@ -11,6 +11,7 @@
 //! | `users` | legacyDN key (lower case) | [`UserRecord`] |
 //! | `addresses` | `smtp:addr` / `alias:name` (lower case) | legacyDN key |
 //! | `calendars` | legacyDN key | [`CalendarRecord`] (the user's iCalendar text) |
+//! | `calendar_deletions` | legacyDN key | [`CalendarDeletion`] (when the calendar was deleted) |
 //! | `dirty` | legacyDN key | [`DirtyRecord`] (queued for republishing) |
 //! | `pf_nodes` | depth byte, folded names joined by `\0` | [`PfNode`] |
 //! | `pf_bodies` | as `pf_nodes` | an item's body |
@@ -53,7 +54,8 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use calendars::{
-    CalendarChange, CalendarRecord, CalendarSource, DirtyEntry, DirtyReason, DirtyRecord, Refusal,
+    CalendarChange, CalendarDeletion, CalendarRecord, CalendarSource, DirtyEntry, DirtyReason,
+    DirtyRecord, Refusal, Tombstone,
 };
 pub use cleanup::CleanupReport;
 pub use credentials::Credential;
@@ -201,6 +203,8 @@ struct Inner {
     pf_owners: sled::Tree,
     credentials: sled::Tree,
     calendars: sled::Tree,
+    /// When each user's calendar was last deleted (see [`calendars`]).
+    calendar_deletions: sled::Tree,
     dirty: sled::Tree,
     /// Exact counts for `/metrics`, so a scrape never scans. Counted once at open, then
     /// adjusted by every writer after its transaction commits (writers are serialised, so
@@ -280,6 +284,7 @@ impl Store {
             users,
             addresses: db.open_tree("addresses")?,
             calendars: db.open_tree("calendars")?,
+            calendar_deletions: db.open_tree("calendar_deletions")?,
             dirty: db.open_tree("dirty")?,
             pf_nodes: db.open_tree("pf_nodes")?,
             pf_bodies: db.open_tree("pf_bodies")?,
