@@ -15,8 +15,9 @@
 //! and expects `serve --demo` to give the demo back. So [`load`] restores, for the demo's
 //! own users only: their directory records, the password `demo` and the admin marks (only
 //! `bwright`), and the demo calendar files (rewritten where their text differs). The first
-//! publishing round after start reads every file and republishes everyone, so a calendar
-//! stored over a demo user's (by PUT, say) is replaced by the file's again. It keeps
+//! publishing round after start reads every file; a rewritten file is newer than anything
+//! stored, so it wins, while a calendar uploaded (or deleted) after an untouched file was
+//! written stays as the lab left it: the newest change wins (docs/behaviour.md). It keeps
 //! everything else: users a lab imported and their passwords, calendars and free/busy,
 //! other files in the calendar directory (a calendar given to `bwright` included: a lab may
 //! use him to try publishing), and the ordinary public folders.
