@@ -29,8 +29,18 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
         );
         HttpError::bad_request(e.to_string())
     })?;
-    let (pages, stats) = state
-        .blocking(move |st| fbquery::AnswerPages::new(st.store(), q))
+    let (answer, stats) = state
+        .blocking(move |st| {
+            let (pages, stats) = fbquery::AnswerPages::new(st.store(), q);
+            // The usual query (up to 256 KiB of digits) is answered whole, from one store
+            // read, with a length; a large one a page at a time as the client takes it.
+            let answer = if pages.is_small() {
+                Err(pages.finish(st.store()))
+            } else {
+                Ok(pages)
+            };
+            (answer, stats)
+        })
         .await?;
     crate::metrics::freebusy_answered(stats.users, stats.unknown + stats.no_message);
     tracing::debug!(
@@ -39,13 +49,12 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
         no_message = stats.no_message,
         "freebusy answered"
     );
-    // HEAD gets the same headers; hyper sends no body, so no page is ever produced.
-    Ok(no_cache(outbound::stream_pages(
-        state,
-        StatusCode::OK,
-        ANSWER_TYPE,
-        Answer(pages),
-    )))
+    Ok(no_cache(match answer {
+        // For HEAD, hyper sends the headers (with this body's length) and no body.
+        Err(whole) => outbound::whole(state, StatusCode::OK, ANSWER_TYPE, whole).await,
+        // HEAD gets the same headers; hyper sends no body, so no page is produced.
+        Ok(pages) => outbound::stream_pages(state, StatusCode::OK, ANSWER_TYPE, Answer(pages)),
+    }))
 }
 
 const ANSWER_TYPE: &str = "text/xml; charset=utf-8";

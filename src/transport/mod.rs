@@ -602,6 +602,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // Answers are written in pieces (a streamed answer's head, its pages, its last
+        // chunk): without this, Nagle's algorithm holds each small piece back until the
+        // client's delayed ACK, 40 ms per keep-alive request.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, %peer, "TCP_NODELAY could not be set");
+        }
         // Before a slot is taken: a trickler closed to make room gives its slot back.
         let (ticket, evicted) = pending.admit(peer.ip());
         let io = TokioIo::new(outbound::WriteTimeout::new(stream, limits.send_timeout));

@@ -206,6 +206,28 @@ pub fn stream_pages<P: Pages>(
     r
 }
 
+/// A response whose body is already whole (a small answer), held within the budget like a
+/// page until the socket has taken it; it goes with its `Content-Length`.
+pub async fn whole(
+    state: &AppState,
+    status: StatusCode,
+    content_type: &'static str,
+    buf: Vec<u8>,
+) -> Response {
+    let budget = state.answer_budget().clone();
+    let permit = budget.reserve(buf.len()).await;
+    let body = Bytes::from_owner(Held {
+        buf,
+        permit,
+        budget,
+    });
+    let mut r = Response::new(body.into());
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
 type Start<I> = Box<dyn FnOnce(&AppState, &mut Vec<u8>) -> Result<I, StoreError> + Send>;
 type Row<T> = Box<dyn FnMut(&AppState, T, &mut Vec<u8>) + Send>;
 type End = Box<dyn FnOnce(usize, &mut Vec<u8>) + Send>;
