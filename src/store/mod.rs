@@ -85,7 +85,7 @@ pub enum StoreError {
     #[error("the store at {path} cannot be opened: {source}")]
     Open { path: PathBuf, source: sled::Error },
     #[error("store I/O failed: {0}")]
-    Sled(#[from] sled::Error),
+    Sled(sled::Error),
     #[error("a stored record is damaged: {0}")]
     Codec(#[from] codec::CodecError),
     #[error("{0}")]
@@ -127,16 +127,26 @@ impl StoreError {
     }
 }
 
+/// sled's errors, with `ENOSPC` told apart wherever it comes from (a transaction, or a
+/// plain tree operation): sled writes nothing more after it, and the sentence says what to do.
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        match e {
+            sled::Error::Io(io) if durability::is_no_space(&io) => {
+                StoreError::DiskFull(durability::SLED_STOPPED.into())
+            }
+            e => StoreError::Sled(e),
+        }
+    }
+}
+
 /// A write aborted by the store's own rules (conflicts), carried out of a transaction.
 type TxError = ConflictableTransactionError<StoreError>;
 
 fn tx_result<T>(r: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
     r.map_err(|e| match e {
         TransactionError::Abort(e) => e,
-        TransactionError::Storage(sled::Error::Io(io)) if durability::is_no_space(&io) => {
-            StoreError::DiskFull(durability::SLED_STOPPED.into())
-        }
-        TransactionError::Storage(e) => StoreError::Sled(e),
+        TransactionError::Storage(e) => StoreError::from(e),
     })
 }
 

@@ -117,7 +117,7 @@ type PfTx = ConflictableTransactionError<PfError>;
 fn pf_tx<T>(r: Result<T, TransactionError<PfError>>) -> Result<T, PfError> {
     r.map_err(|e| match e {
         TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => PfError::Store(StoreError::Sled(e)),
+        TransactionError::Storage(e) => PfError::Store(StoreError::from(e)),
     })
 }
 
