@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 
 use super::parse::{Component, Property, shorten};
-use super::rrule::{Rule, parse_rule_noting};
+use super::rrule::{Rule, read_rrule};
 use super::tz::ZoneTable;
 use super::value::{Duration, When, parse_date, parse_date_time, parse_duration};
 use super::{CalendarError, Notes};
@@ -207,26 +207,9 @@ fn event(c: &Component, zones: &mut ZoneTable, notes: &mut Notes) -> Result<Even
     }
     let mut rules = Vec::new();
     for p in c.props_named("RRULE") {
-        if p.value.trim().is_empty() {
-            notes.add(
-                p.line,
-                "empty_rrule",
-                "the RRULE is empty; the event is read as not recurring",
-            );
-            continue;
+        if let Some(rule) = read_rrule(p, "event", notes)? {
+            rules.push((p.line, rule));
         }
-        let mut rule_notes = Vec::new();
-        let rule = parse_rule_noting(p.value.trim(), &mut rule_notes).map_err(|reason| {
-            CalendarError::BadRule {
-                line: p.line,
-                value: shorten(&p.value),
-                reason,
-            }
-        })?;
-        for (kind, message) in rule_notes {
-            notes.add(p.line, kind, message);
-        }
-        rules.push((p.line, rule));
     }
     let mut rdates = Vec::new();
     for p in c.props_named("RDATE") {

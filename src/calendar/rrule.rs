@@ -12,7 +12,9 @@
 //! §3.3.10 for the valid combinations. Invalid dates (Feb 30) are never candidates, so they
 //! are skipped, as the RFC requires.
 
+use super::parse::{Property, shorten};
 use super::value::{LocalDt, When, parse_date, parse_date_time};
+use super::{CalendarError, Notes};
 use crate::protocol::time::{civil_from_days, days_from_civil, days_in_month, is_leap_year};
 
 /// Work (periods walked plus candidates built) one rule may take before we give up rather
@@ -118,6 +120,36 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 pub(crate) fn parse_rule(value: &str) -> Result<Rule, String> {
     parse_rule_noting(value, &mut Vec::new())
+}
+
+/// The RRULE property `p` of a `what` ("event", "observance"): `None` for an empty value
+/// (noted: the component is read as not recurring), else the rule with its leniencies
+/// noted at `p`'s line; a rule that cannot be read is an error naming that line.
+pub(crate) fn read_rrule(
+    p: &Property,
+    what: &str,
+    notes: &mut Notes,
+) -> Result<Option<Rule>, CalendarError> {
+    if p.value.trim().is_empty() {
+        notes.add(
+            p.line,
+            "empty_rrule",
+            format!("the RRULE is empty; the {what} is read as not recurring"),
+        );
+        return Ok(None);
+    }
+    let mut rule_notes = Vec::new();
+    let rule = parse_rule_noting(p.value.trim(), &mut rule_notes).map_err(|reason| {
+        CalendarError::BadRule {
+            line: p.line,
+            value: shorten(&p.value),
+            reason,
+        }
+    })?;
+    for (kind, message) in rule_notes {
+        notes.add(p.line, kind, message);
+    }
+    Ok(Some(rule))
 }
 
 /// [`parse_rule`], reading what real exporters get wrong as they meant it and noting it:

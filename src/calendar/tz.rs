@@ -33,7 +33,7 @@ use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
 
 use super::parse::{Component, shorten};
-use super::rrule::{Bounds, Instances, Rule, parse_rule_noting};
+use super::rrule::{Bounds, Instances, Rule, read_rrule};
 use super::value::{LocalDt, When, ZoneId, parse_date, parse_date_time, unescape_text};
 use super::windows_zones::{display_to_iana, windows_to_iana, windows_to_iana_exact};
 use super::{CalendarError, Notes};
@@ -325,29 +325,10 @@ fn observance(
         }
     };
     let mut listed = vec![start];
-    let mut rule = None;
-    if let Some(p) = obs.prop("RRULE") {
-        if p.value.trim().is_empty() {
-            notes.add(
-                p.line,
-                "empty_rrule",
-                "the RRULE is empty; the observance is read as not recurring",
-            );
-        } else {
-            let mut rule_notes = Vec::new();
-            let r = parse_rule_noting(p.value.trim(), &mut rule_notes).map_err(|reason| {
-                CalendarError::BadRule {
-                    line: p.line,
-                    value: shorten(&p.value),
-                    reason,
-                }
-            })?;
-            for (kind, message) in rule_notes {
-                notes.add(p.line, kind, message);
-            }
-            rule = Some(r);
-        }
-    }
+    let rule = match obs.prop("RRULE") {
+        Some(p) => read_rrule(p, "observance", notes)?,
+        None => None,
+    };
     for p in obs.props_named("RDATE") {
         for v in p.value.split(',').filter(|v| !v.trim().is_empty()) {
             let (l, _) = parse_date_time(v.trim())
