@@ -239,6 +239,10 @@ pub struct ServeArgs {
     /// --read authenticated (a scraper without credentials) [default: read].
     #[arg(long, value_name = "read|anonymous")]
     pub metrics: Option<String>,
+    /// Write the server's process id to FILE once it listens; removed at a clean stop
+    /// [env: SCHEDPLUS_PID_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -441,6 +445,7 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::config::Resolved, AdminError
             ("read", &a.read),
             ("permissions", &a.permissions),
             ("metrics", &a.metrics),
+            ("pid_file", &a.pid_file),
         ];
         for (key, value) in given {
             if let Some(v) = value {
@@ -614,6 +619,7 @@ pub fn serve_options(
     opts.calendar_dir = settings
         .get::<PathBuf>("calendar_dir")
         .map_err(config_error)?;
+    opts.pid_file = settings.get::<PathBuf>("pid_file").map_err(config_error)?;
     opts.poll_interval = settings
         .get_with("poll_interval", crate::poller::parse_interval)
         .map_err(config_error)?
