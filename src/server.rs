@@ -210,6 +210,13 @@ impl Server {
             calendar_files = first.dir_changes,
             "free/busy published from calendars"
         );
+        // The pid file before server.json, so a failure of either leaves neither behind.
+        if let Some(path) = &opts.pid_file {
+            write_pid_file(path).map_err(|source| ServeError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        }
         let info_path = opts.data_dir.join(SERVER_FILE);
         let info = ServerInfo {
             addr: addr.to_string(),
@@ -221,16 +228,15 @@ impl Server {
             &info_path,
             &serde_json::to_vec_pretty(&info).expect("serialisable"),
         )
-        .map_err(|source| ServeError::Io {
-            path: info_path.clone(),
-            source,
-        })?;
-        if let Some(path) = &opts.pid_file {
-            write_pid_file(path).map_err(|source| ServeError::Io {
-                path: path.clone(),
+        .map_err(|source| {
+            if let Some(path) = &opts.pid_file {
+                let _ = std::fs::remove_file(path);
+            }
+            ServeError::Io {
+                path: info_path.clone(),
                 source,
-            })?;
-        }
+            }
+        })?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(transport::serve(listener, state.clone(), async move {
             let _ = stopped.await;
@@ -380,8 +386,12 @@ fn notify(state: &str) {
 fn write_pid_file(path: &Path) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
-    std::fs::write(&tmp, format!("{}\n", std::process::id()))?;
-    std::fs::rename(&tmp, path)
+    let written = std::fs::write(&tmp, format!("{}\n", std::process::id()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Tell the service manager how the server is, by the sd_notify protocol: one datagram

@@ -15,6 +15,7 @@ mod docs;
 mod freebusy_query;
 mod hostile;
 mod metrics;
+mod ops;
 mod owner_rule;
 mod publishing;
 mod real_publishers;
