@@ -457,6 +457,19 @@ pub fn calendar_refused(via: &'static str) {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn families_sorted_by_name_counter_samples_by_labels_histogram_lines_kept() {
+        let text = "# HELP b_total b\n# TYPE b_total counter\nb_total{m=\"z\"} 1\nb_total{m=\"a\"} 2\n\n\
+                    # TYPE h histogram\nh_bucket{le=\"5\"} 1\nh_bucket{le=\"10\"} 1\nh_sum 1\nh_count 1\n\n\
+                    # TYPE a gauge\na 3\n\n";
+        assert_eq!(
+            super::in_stable_order(text),
+            "# TYPE a gauge\na 3\n\n\
+             # HELP b_total b\n# TYPE b_total counter\nb_total{m=\"a\"} 2\nb_total{m=\"z\"} 1\n\n\
+             # TYPE h histogram\nh_bucket{le=\"5\"} 1\nh_bucket{le=\"10\"} 1\nh_sum 1\nh_count 1\n"
+        );
+    }
+
+    #[test]
     fn counters_render() {
         super::install().expect("installed");
         super::freebusy_answered(3, 1);

@@ -14,12 +14,7 @@ use crate::common::{ServeProcess, bin, http, tool_present};
 fn serve(data: &Path, serve_args: &[&str], env: &[(&str, &str)]) -> ServeProcess {
     let mut args = vec!["--listen", "127.0.0.1:0"];
     args.extend_from_slice(serve_args);
-    ServeProcess::spawn(
-        data,
-        &["--data", data.to_str().unwrap()],
-        &args,
-        env,
-    )
+    ServeProcess::spawn(data, &["--data", data.to_str().unwrap()], &args, env)
 }
 
 fn scrape(base: &str) -> String {
@@ -93,12 +88,20 @@ fn process_families_describe_the_server_process() {
     assert!(cpu >= 0.0 && cpu < after - before + 60.0, "cpu {cpu}");
     let rss = sample(&text, "process_resident_memory_bytes").unwrap();
     let vsz = sample(&text, "process_virtual_memory_bytes").unwrap();
-    assert!(rss > 1024.0 * 1024.0 && rss <= vsz, "rss {rss}, virtual {vsz}");
+    assert!(
+        rss > 1024.0 * 1024.0 && rss <= vsz,
+        "rss {rss}, virtual {vsz}"
+    );
     // The child's own figures, read the way `ps` would.
     let pid = server.child.id();
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count() as f64;
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count() as f64;
     let open = sample(&text, "process_open_fds").unwrap();
-    assert!(open >= 3.0 && (open - fds).abs() <= 8.0, "open {open}, /proc says {fds}");
+    assert!(
+        open >= 3.0 && (open - fds).abs() <= 8.0,
+        "open {open}, /proc says {fds}"
+    );
     let max = sample(&text, "process_max_fds").unwrap();
     assert!(max >= open, "max {max} < open {open}");
     let start = sample(&text, "process_start_time_seconds").unwrap();
@@ -114,7 +117,10 @@ fn build_info_names_the_version_and_revision_of_this_build() {
     let data = tempfile::tempdir().unwrap();
     let server = serve(data.path(), &[], &[]);
     let text = scrape(&server.base);
-    assert!(text.contains("\n# TYPE schedplus_build_info gauge\n"), "{text}");
+    assert!(
+        text.contains("\n# TYPE schedplus_build_info gauge\n"),
+        "{text}"
+    );
     // `--version` prints "schedplus 0.1.0 (git 0123456789ab)".
     let out = Command::new(bin()).arg("--version").output().unwrap();
     let version = String::from_utf8(out.stdout).unwrap();
@@ -163,10 +169,19 @@ fn requests_are_counted_by_method_and_status_code() {
         after.contains("\n# TYPE schedplus_requests_total counter\n"),
         "{after}"
     );
-    assert_eq!(count(&after, "GET", "404") - count(&before, "GET", "404"), 3.0);
+    assert_eq!(
+        count(&after, "GET", "404") - count(&before, "GET", "404"),
+        3.0
+    );
     // Two /healthz and the first scrape.
-    assert_eq!(count(&after, "GET", "200") - count(&before, "GET", "200"), 3.0);
-    assert_eq!(count(&after, "HEAD", "200") - count(&before, "HEAD", "200"), 1.0);
+    assert_eq!(
+        count(&after, "GET", "200") - count(&before, "GET", "200"),
+        3.0
+    );
+    assert_eq!(
+        count(&after, "HEAD", "200") - count(&before, "HEAD", "200"),
+        1.0
+    );
 }
 
 #[test]
