@@ -787,8 +787,7 @@ fn the_log_names_the_user_and_never_the_password() {
 /// gives the command a pseudo-terminal; util-linux has it on every Debian machine).
 #[test]
 fn directory_passwd_prompts_twice_at_a_terminal() {
-    if !crate::common::tool_present("script") {
-        eprintln!("skipped: `script` (util-linux) is not installed");
+    if !crate::common::require_tool("script") {
         return;
     }
     let dir = demo_data_dir();
