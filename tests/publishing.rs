@@ -10,6 +10,7 @@ use schedplus::admin::{self, AdminError};
 use schedplus::admin_client::Admin;
 use schedplus::protocol::time::Clock;
 use schedplus::server::ServeOptions;
+use schedplus::store::CalendarSource;
 
 use crate::common::TestServer;
 
@@ -62,6 +63,18 @@ fn fbdata(h: &TestServer, smtp: &str) -> String {
     last.split("</a:fbdata>").next().unwrap().to_string()
 }
 
+/// Wait until `done` holds (something the poller does), failing after `DEADLINE`.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{what}: not within {DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Wait until the user's answer differs from `before`; the new answer and the wait.
 fn wait_change(h: &TestServer, smtp: &str, before: &str) -> (String, Duration) {
     let started = Instant::now();
@@ -106,7 +119,17 @@ fn editing_a_demo_calendar_file_changes_the_answer_at_the_next_poll() {
         "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:tomorrow\r\n",
     )
     .unwrap();
-    std::thread::sleep(POLL * 3);
+    // Wait for the round that read it: it records the refusal beside the stored calendar.
+    let dan = h.store().resolve_user("dwinship").unwrap().legacy_dn;
+    wait_until("the poller refuses the broken file", || {
+        let rec = h
+            .store()
+            .calendar(&dan)
+            .unwrap()
+            .expect("Dan's calendar stays");
+        rec.refused
+            .is_some_and(|r| matches!(r.source, CalendarSource::Dir(_)))
+    });
     assert_eq!(fbdata(&h, "danw@xcs.example"), OOF_MONDAY_DIGITS);
     // Deleting the file removes the calendar, then the free/busy.
     std::fs::remove_file(&file).unwrap();
@@ -137,7 +160,14 @@ fn put_get_delete_and_a_refused_calendar_changes_nothing() {
     assert!(body.contains("line 5") && body.contains("RRULE"), "{body}");
     assert!(body.contains("unchanged"), "{body}");
     assert_eq!(get(&h, path).1, OOF_MONDAY);
-    std::thread::sleep(POLL * 3);
+    // A calendar for someone else, stored after the refusal, shows when a poll round has
+    // run since (rounds run one after another): by then Ben's answer would have changed.
+    let karen_before = fbdata(&h, "kbaker@xcs.example");
+    assert_ne!(karen_before, OOF_MONDAY_DIGITS);
+    let (status, body) = put(&h, "/calendars/kbaker.ics", OOF_MONDAY);
+    assert_eq!(status, 200, "{body}");
+    let (karen, _) = wait_change(&h, "kbaker@xcs.example", &karen_before);
+    assert_eq!(karen, OOF_MONDAY_DIGITS);
     assert_eq!(fbdata(&h, "bwright@companyabc.example"), OOF_MONDAY_DIGITS);
 
     assert_eq!(put(&h, "/calendars/nobody.ics", OOF_MONDAY).0, 404);
