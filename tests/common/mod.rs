@@ -110,6 +110,27 @@ impl TestServer {
         http(&self.base, method, path_and_query, headers, body)
     }
 
+    /// A request with this `Authorization` header (see `basic`) and no other.
+    pub fn request_as(
+        &self,
+        authorization: &str,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Reply {
+        self.request(method, path, &[("Authorization", authorization)], body)
+    }
+
+    /// A `PROPPATCH` with `Brief: t` (a bare 200 on success, as publishers send it), signed
+    /// in with this `Authorization` header if one is given.
+    pub fn proppatch_as(&self, url: &str, authorization: Option<&str>, body: &[u8]) -> Reply {
+        let mut headers = vec![("Brief", "t")];
+        if let Some(a) = authorization {
+            headers.push(("Authorization", a));
+        }
+        self.request("PROPPATCH", url, &headers, Some(body))
+    }
+
     /// One request written byte for byte on a fresh TCP connection (`Connection: close`,
     /// `Content-Length` always sent), so every method and header goes out exactly as
     /// written; the answer parsed by hand (header names in lower case, chunks joined).
@@ -237,6 +258,13 @@ impl Reply {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// An `Authorization: Basic` value for `user:password`.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {b64}")
 }
 
 /// The body of a `Transfer-Encoding: chunked` answer.
