@@ -337,33 +337,33 @@ fn an_upload_is_not_replaced_by_the_older_demo_file_on_restart() {
 
 #[test]
 fn a_deleted_calendar_does_not_come_back_from_the_older_demo_file_on_restart() {
-    let h = Harness::start(true);
-    let file = h.data().join("calendars").join("dwinship.ics");
+    let h = start(true);
+    let file = h.data_dir().join("calendars").join("dwinship.ics");
     let path = "/calendars/danw%40xcs.example.ics";
-    assert_eq!(h.get(path).0, 200, "the demo file is loaded");
-    let busy = h.fbdata("danw@xcs.example");
+    assert_eq!(get(&h, path).0, 200, "the demo file is loaded");
+    let busy = fbdata(&h, "danw@xcs.example");
     std::thread::sleep(Duration::from_millis(20));
-    assert_eq!(h.delete(path), 204);
-    let (gone, _) = h.wait_change("danw@xcs.example", &busy);
-    assert_eq!(h.get(path).0, 404);
+    assert_eq!(delete(&h, path), 204);
+    let (gone, _) = wait_change(&h, "danw@xcs.example", &busy);
+    assert_eq!(get(&h, path).0, 404);
     let dir = h.stop();
 
     // kbaker's calendar is deleted with the CLI while the server is down.
     cli(dir.path(), &["calendar", "delete", "kbaker"]).unwrap();
 
-    let h = Harness::start_in(dir, true);
+    let h = start_in(dir, true);
     assert!(file.exists(), "the older file is still there");
-    assert_eq!(h.get(path).0, 404, "the deletion survives the restart");
-    assert_eq!(h.fbdata("danw@xcs.example"), gone);
-    assert_eq!(h.get("/calendars/kbaker.ics").0, 404);
+    assert_eq!(get(&h, path).0, 404, "the deletion survives the restart");
+    assert_eq!(fbdata(&h, "danw@xcs.example"), gone);
+    assert_eq!(get(&h, "/calendars/kbaker.ics").0, 404);
 
     // Editing the file after the deletion makes the file the newest change again.
     std::thread::sleep(Duration::from_millis(20));
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, &text).unwrap();
-    let (back, _) = h.wait_change("danw@xcs.example", &gone);
+    let (back, _) = wait_change(&h, "danw@xcs.example", &gone);
     assert_eq!(back, busy);
-    assert_eq!(h.get(path), (200, text));
+    assert_eq!(get(&h, path), (200, text));
 }
 
 // ---- issue 11 item 1: bounded work per calendar, refused at the door -------------------
