@@ -39,16 +39,11 @@
 //! poll interval, everyone when the window moves, nightly cleanup), [`calendar_dir`] (the
 //! `--calendar-dir` watcher) and [`updatefb`] (Updatefb's input file).
 
-pub mod admin;
 pub mod admin_client;
+pub mod app;
 pub mod auth;
-pub mod calendar_dir;
 pub mod cli;
 pub mod config;
-pub mod demo;
-pub mod fbquery;
-pub mod metrics;
-pub mod poller;
 pub mod protocol;
 pub mod publishing;
 pub mod server;
@@ -57,5 +52,9 @@ pub mod transport;
 pub mod updatefb;
 
 // The paths of before the floors (tests/, benches/, fuzz/ and transport/ still use them).
+#[doc(hidden)]
+pub use app::freebusy as fbquery;
+#[doc(hidden)]
+pub use app::{admin, calendar_dir, demo, metrics, poller};
 #[doc(hidden)]
 pub use publishing::{calendar, publisher};

@@ -25,7 +25,7 @@ use std::path::Path;
 
 use crate::admin::{self, AdminError, ImportRequest};
 
-pub const DIRECTORY_CSV: &str = include_str!("../fixtures/demo/directory.csv");
+pub const DIRECTORY_CSV: &str = include_str!("../../fixtures/demo/directory.csv");
 
 /// The demo users' password (printed in the banner; a demo is not a production store).
 pub const DEMO_PASSWORD: &str = "demo";
@@ -36,21 +36,21 @@ pub const DEMO_ADMIN: &str = "bwright";
 pub const CALENDARS: &[(&str, &str)] = &[
     (
         "dwinship",
-        include_str!("../fixtures/calendars/dwinship.ics"),
+        include_str!("../../fixtures/calendars/dwinship.ics"),
     ),
-    ("kbaker", include_str!("../fixtures/calendars/kbaker.ics")),
-    ("tnguyen", include_str!("../fixtures/calendars/tnguyen.ics")),
-    ("rpowell", include_str!("../fixtures/calendars/rpowell.ics")),
+    ("kbaker", include_str!("../../fixtures/calendars/kbaker.ics")),
+    ("tnguyen", include_str!("../../fixtures/calendars/tnguyen.ics")),
+    ("rpowell", include_str!("../../fixtures/calendars/rpowell.ics")),
     (
         "jsguillet",
-        include_str!("../fixtures/calendars/jsguillet.ics"),
+        include_str!("../../fixtures/calendars/jsguillet.ics"),
     ),
-    ("amartin", include_str!("../fixtures/calendars/amartin.ics")),
-    ("mgarcia", include_str!("../fixtures/calendars/mgarcia.ics")),
-    ("cdubois", include_str!("../fixtures/calendars/cdubois.ics")),
-    ("lchen", include_str!("../fixtures/calendars/lchen.ics")),
-    ("opatel", include_str!("../fixtures/calendars/opatel.ics")),
-    ("shughes", include_str!("../fixtures/calendars/shughes.ics")),
+    ("amartin", include_str!("../../fixtures/calendars/amartin.ics")),
+    ("mgarcia", include_str!("../../fixtures/calendars/mgarcia.ics")),
+    ("cdubois", include_str!("../../fixtures/calendars/cdubois.ics")),
+    ("lchen", include_str!("../../fixtures/calendars/lchen.ics")),
+    ("opatel", include_str!("../../fixtures/calendars/opatel.ics")),
+    ("shughes", include_str!("../../fixtures/calendars/shughes.ics")),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
