@@ -39,11 +39,9 @@
 //! poll interval, everyone when the window moves, nightly cleanup), [`calendar_dir`] (the
 //! `--calendar-dir` watcher) and [`updatefb`] (Updatefb's input file).
 
-pub mod admin_client;
 pub mod app;
 pub mod auth;
 pub mod cli;
-pub mod config;
 pub mod protocol;
 pub mod publishing;
 pub mod server;
@@ -56,5 +54,7 @@ pub mod updatefb;
 pub use app::freebusy as fbquery;
 #[doc(hidden)]
 pub use app::{admin, calendar_dir, demo, metrics, poller};
+#[doc(hidden)]
+pub use cli::{client as admin_client, config};
 #[doc(hidden)]
 pub use publishing::{calendar, publisher};

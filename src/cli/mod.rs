@@ -4,6 +4,9 @@
 //! `admin`, `admin_client`, `calendar`); this module only turns arguments into requests and
 //! reports into text. Exit codes: 0 success, 1 failure, 2 bad input, 3 no such user.
 
+pub mod client;
+pub mod config;
+
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
