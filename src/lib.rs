@@ -47,7 +47,6 @@ pub mod publishing;
 pub mod server;
 pub mod store;
 pub mod transport;
-pub mod updatefb;
 
 // The paths of before the floors (tests/, benches/, fuzz/ and transport/ still use them).
 #[doc(hidden)]
@@ -56,5 +55,7 @@ pub use app::freebusy as fbquery;
 pub use app::{admin, calendar_dir, demo, metrics, poller};
 #[doc(hidden)]
 pub use cli::{client as admin_client, config};
+#[doc(hidden)]
+pub use protocol::updatefb;
 #[doc(hidden)]
 pub use publishing::{calendar, publisher};
