@@ -40,9 +40,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::admin::{self, AdminError, CalendarPutRequest};
+use crate::app::admin::{self, AdminError, CalendarPutRequest};
 use crate::protocol::time::Clock;
-use crate::publisher::PublishSettings;
+use crate::publishing::publisher::PublishSettings;
 use crate::store::{CalendarChange, CalendarSource, Store};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

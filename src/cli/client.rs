@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::admin::{self, AdminError};
+use crate::app::admin::{self, AdminError};
 use crate::protocol::time::Clock;
-use crate::publisher::PublishSettings;
+use crate::publishing::publisher::PublishSettings;
 use crate::server::ServerInfo;
 use crate::store::{CleanupReport, Store, StoreConfig, StoreError};
 use crate::transport::admin_api::{ADMIN_HEADER, TOKEN_HEADER};

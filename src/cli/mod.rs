@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::admin::{self, AdminError};
-use crate::admin_client::Admin;
-use crate::poller::CleanupAt;
+use crate::app::admin::{self, AdminError};
+use crate::app::poller::CleanupAt;
+use crate::cli::client::Admin;
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::query::QueryLimits;
 use crate::protocol::time::{Clock, Minutes1601, format_rfc3339, parse_time};
-use crate::publisher::{PublishSettings, Republished};
+use crate::publishing::publisher::{PublishSettings, Republished};
 use crate::server::{ServeOptions, Server};
 use crate::store::{CalendarChange, CalendarSource, PublishOutcome};
 use crate::transport::Limits;
@@ -410,12 +410,12 @@ where
     run(cli, settings)
 }
 
-fn config_error(e: crate::config::ConfigError) -> AdminError {
+fn config_error(e: crate::cli::config::ConfigError) -> AdminError {
     AdminError::BadInput(e.to_string())
 }
 
 /// Every setting with its source: the flags given, `SCHEDPLUS_*`, the configuration file.
-pub fn resolve_settings(cli: &Cli) -> Result<crate::config::Resolved, AdminError> {
+pub fn resolve_settings(cli: &Cli) -> Result<crate::cli::config::Resolved, AdminError> {
     let mut flags = std::collections::BTreeMap::new();
     if let Some(d) = &cli.data {
         flags.insert("data", d.display().to_string());
@@ -454,8 +454,8 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::config::Resolved, AdminError
             flags.insert("demo", "true".into());
         }
     }
-    let file = crate::config::load_file(cli.config.as_deref()).map_err(config_error)?;
-    crate::config::resolve(
+    let file = crate::cli::config::load_file(cli.config.as_deref()).map_err(config_error)?;
+    crate::cli::config::resolve(
         &flags,
         |var| std::env::var(var).ok(),
         file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
@@ -478,7 +478,7 @@ fn init_logging(default: &str, format: LogFormat) {
     };
 }
 
-pub fn run(cli: Cli, settings: crate::config::Resolved) -> Result<(), AdminError> {
+pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), AdminError> {
     let data: PathBuf = settings
         .get::<PathBuf>("data")
         .map_err(config_error)?
@@ -585,7 +585,7 @@ fn read_file(path: &std::path::Path) -> Result<String, AdminError> {
 pub fn serve_options(
     data: PathBuf,
     clock: Clock,
-    settings: &crate::config::Resolved,
+    settings: &crate::cli::config::Resolved,
 ) -> Result<ServeOptions, AdminError> {
     let get = |key: &str| -> Result<String, AdminError> {
         settings
@@ -614,7 +614,7 @@ pub fn serve_options(
         .get::<PathBuf>("calendar_dir")
         .map_err(config_error)?;
     opts.poll_interval = settings
-        .get_with("poll_interval", crate::poller::parse_interval)
+        .get_with("poll_interval", crate::app::poller::parse_interval)
         .map_err(config_error)?
         .expect("poll_interval has a default");
     opts.cleanup_at = settings
@@ -644,7 +644,7 @@ pub fn serve_options(
     let duration = |key: &str| -> Result<Duration, AdminError> {
         settings
             .get_with(key, |v| {
-                crate::poller::parse_interval(v).and_then(|d| {
+                crate::app::poller::parse_interval(v).and_then(|d| {
                     if d.is_zero() {
                         Err("must be longer than 0".into())
                     } else {
@@ -724,7 +724,7 @@ pub fn serve_options(
 fn serve(
     data: PathBuf,
     clock: Clock,
-    settings: &crate::config::Resolved,
+    settings: &crate::cli::config::Resolved,
 ) -> Result<(), AdminError> {
     let opts = serve_options(data, clock, settings)?;
     let poll_interval = opts.poll_interval;
@@ -816,8 +816,8 @@ fn print_banner(
         if auth.mode == crate::auth::AuthMode::Basic {
             println!(
                 "Demo users sign in with their alias and the password '{}'; {} is an admin.",
-                crate::demo::DEMO_PASSWORD,
-                crate::demo::DEMO_ADMIN
+                crate::app::demo::DEMO_PASSWORD,
+                crate::app::demo::DEMO_ADMIN
             );
         }
         println!("Demo organisation loaded. Try:");
@@ -1134,8 +1134,8 @@ pub fn calendar_expand_json(
     end: &str,
     tz: Option<&str>,
 ) -> Result<String, String> {
-    use crate::calendar::{ExpandOptions, parse};
     use crate::protocol::freebusy::{FbStatus, Interval};
+    use crate::publishing::calendar::{ExpandOptions, parse};
     let t = |s: &str| {
         parse_time(s)
             .map(Minutes1601::from_timestamp)
@@ -1364,7 +1364,7 @@ impl Progress {
 
 fn updatefb(admin: &Admin, args: UpdatefbArgs, now: Option<String>) -> Result<(), AdminError> {
     let text = read_file(&args.csv)?;
-    let lines = crate::updatefb::parse(&text);
+    let lines = crate::protocol::updatefb::parse(&text);
     if lines.is_empty() {
         return Err(AdminError::BadInput(format!(
             "{} names no mailboxes; write one '<alias>, <home server>' per line",

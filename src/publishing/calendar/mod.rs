@@ -227,7 +227,10 @@ mod tests {
             "kbaker",
             include_str!("../../../fixtures/calendars/kbaker.ics"),
         ),
-        ("lchen", include_str!("../../../fixtures/calendars/lchen.ics")),
+        (
+            "lchen",
+            include_str!("../../../fixtures/calendars/lchen.ics"),
+        ),
         (
             "mgarcia",
             include_str!("../../../fixtures/calendars/mgarcia.ics"),
