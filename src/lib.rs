@@ -40,9 +40,9 @@
 //!   [`transport::outbound`] streams large answers a page at a time within a budget.
 //! * [`server`]: the composition root: opens the store, builds the state, binds, starts the
 //!   poller, shuts down.
-//! * [`cli`]: argument parsing, [`cli::config`] (`schedplus.toml`, environment and flags),
-//!   [`cli::client`] (how the CLI reaches a running server or the store) and printing;
-//!   `main.rs` only calls [`cli::main`].
+//! * [`cli`]: the command line: clap types, [`cli::config`] (`schedplus.toml`, environment
+//!   and flags), the commands, [`cli::client`] (how the CLI reaches a running server or the
+//!   store) and printing; `main.rs` only calls [`cli::main`].
 
 // Floors bottom up, one per paragraph: rustfmt sorts a run of adjacent `mod` lines, but
 // never across a blank line.

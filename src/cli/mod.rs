@@ -1,8 +1,12 @@
-//! The command line: argument parsing, logging set-up, and printing reports.
+//! The command line: argument parsing, settings, the commands and printing their reports.
 //!
-//! Owns [`Cli`] and [`main`]. Every command's work is done by the library (`server`,
-//! `admin`, `admin_client`, `calendar`); this module only turns arguments into requests and
-//! reports into text. Exit codes: 0 success, 1 failure, 2 bad input, 3 no such user.
+//! Owns [`main`] and [`run`] (here), [`Cli`] and its subcommands (`args.rs`), the settings'
+//! resolution and the typed serve options (`settings.rs`, over [`config`]), one function
+//! per command (`commands.rs`), and the text they print (`print.rs`). Every command's work
+//! is done by the library (`server`, `app::admin`, `publishing`), reached through
+//! [`client`] (a running server's admin API, or the store itself); this module only turns
+//! arguments into requests and reports into text. Exit codes: 0 success, 1 failure, 2 bad
+//! input, 3 no such user.
 
 pub mod client;
 pub mod config;
