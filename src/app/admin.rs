@@ -4,7 +4,7 @@
 //! Owns the request and report types of each operation and the one function that carries
 //! it out against a [`Store`]. The CLI calls these directly when it holds the store, and
 //! the server's `/_schedplus/` API calls the very same functions for a CLI that reaches it
-//! over HTTP (see `admin_client`), so both paths behave identically. Reports are
+//! over HTTP (see `cli::client`), so both paths behave identically. Reports are
 //! serde types: they are the admin API's JSON.
 
 use jiff::Timestamp;

@@ -1,7 +1,7 @@
 //! How an admin command reaches the store: through the running server's admin API when one
 //! holds the data directory, by opening the store itself otherwise.
 //!
-//! Owns [`Admin`], with one method per admin operation; each either calls the `admin`
+//! Owns [`Admin`], with one method per admin operation; each either calls the `app::admin`
 //! function directly or posts the same request to `/_schedplus/…` and decodes the same
 //! report, so commands print the same thing either way.
 
