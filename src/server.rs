@@ -18,10 +18,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{oneshot, watch};
 
-use crate::calendar_dir::CalendarDir;
-use crate::poller::{self, CleanupAt, Poller};
+use crate::app::calendar_dir::CalendarDir;
+use crate::app::poller::{self, CleanupAt, Poller};
 use crate::protocol::time::Clock;
-use crate::publisher::PublishSettings;
+use crate::publishing::publisher::PublishSettings;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
 use crate::transport::{self, AppState, Limits};
 
@@ -154,7 +154,7 @@ impl Server {
             addr: opts.listen,
             source,
         })?;
-        crate::metrics::install();
+        crate::app::metrics::install();
         let token = new_token();
         let state = AppState::new(store, opts.clock, opts.limits, token.clone())
             .with_publish_settings(opts.publish.clone())
@@ -177,11 +177,12 @@ impl Server {
                 .is_none()
                 .then(|| calendar_dir.clone())
                 .flatten();
-            let report =
-                tokio::task::spawn_blocking(move || crate::demo::load(st.store(), fill.as_deref()))
-                    .await
-                    .map_err(|e| ServeError::Demo(e.to_string()))?
-                    .map_err(|e| ServeError::Demo(e.to_string()))?;
+            let report = tokio::task::spawn_blocking(move || {
+                crate::app::demo::load(st.store(), fill.as_deref())
+            })
+            .await
+            .map_err(|e| ServeError::Demo(e.to_string()))?
+            .map_err(|e| ServeError::Demo(e.to_string()))?;
             tracing::info!(
                 users = report.users,
                 calendars_written = report.calendars_written,
@@ -244,10 +245,10 @@ impl Server {
         let (poller_stop, poller_stopped) = watch::channel(false);
         let poller = poller::spawn(poller, opts.poll_interval, poller_stopped);
         let metrics_upkeep = tokio::spawn(async {
-            let mut tick = tokio::time::interval(crate::metrics::UPKEEP_INTERVAL);
+            let mut tick = tokio::time::interval(crate::app::metrics::UPKEEP_INTERVAL);
             loop {
                 tick.tick().await;
-                crate::metrics::upkeep();
+                crate::app::metrics::upkeep();
             }
         });
         tracing::info!(%addr, data = %opts.data_dir.display(), "schedplus is serving");

@@ -2,6 +2,7 @@
 //! server's lifecycle (port taken, SIGTERM, held store).
 
 use std::io::Write;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use crate::common::{TestServer, fbdata, run_cli, stderr, stdout};
@@ -19,12 +20,17 @@ fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
+/// Write `text` as `files/name` and run `schedplus --data DATA directory import` on it.
+fn import(data: &std::path::Path, files: &std::path::Path, name: &str, text: &str) -> Output {
+    let file = write(files, name, text);
+    run_cli(data, &["directory", "import", file.to_str().unwrap()])
+}
+
 #[test]
 fn direct_store_round_trip_without_a_server() {
     let data = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    let csv = write(files.path(), "users.csv", CSV);
-    let o = run_cli(data.path(), &["directory", "import", csv.to_str().unwrap()]);
+    let o = import(data.path(), files.path(), "users.csv", CSV);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("2 users (2 added"), "{}", stdout(&o));
     assert!(
@@ -35,7 +41,7 @@ fn direct_store_round_trip_without_a_server() {
     assert!(stdout(&o).contains("via the store at"), "{}", stdout(&o));
 
     // Idempotent.
-    let o = run_cli(data.path(), &["directory", "import", csv.to_str().unwrap()]);
+    let o = import(data.path(), files.path(), "users.csv", CSV);
     assert!(stdout(&o).contains("2 unchanged"), "{}", stdout(&o));
 
     let o = run_cli(data.path(), &["directory", "list"]);
@@ -116,12 +122,12 @@ fn direct_store_round_trip_without_a_server() {
 fn bad_input_is_named_and_exit_codes_differ() {
     let data = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    let bad = write(
+    let o = import(
+        data.path(),
         files.path(),
         "bad.csv",
         "mail,legacyExchangeDN,displayName\na@x.example,/o=Org/ou=AG/cn=Recipients/cn=a,A\nb@x.example,/ou=AG/cn=b,B\n",
     );
-    let o = run_cli(data.path(), &["directory", "import", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("line 3"), "{err}");
@@ -170,14 +176,11 @@ fn bad_input_is_named_and_exit_codes_differ() {
 fn ldif_import_with_folding_and_base64() {
     let data = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    let ldif = write(
+    let o = import(
+        data.path(),
         files.path(),
         "users.ldf",
         "version: 1\n\ndn: CN=Amelie,OU=Paris,DC=abc,DC=example\nchangetype: add\nobjectClass: user\nmail: amartin@companyabc.example\nlegacyExchangeDN: /o=CompanyABC/ou=Paris/cn=Recipi\n ents/cn=amartin\ndisplayName:: QW3DqWxpZSBNYXJ0aW4=\nproxyAddresses: SMTP:amartin@companyabc.example\nproxyAddresses: smtp:amelie@companyabc.example\n",
-    );
-    let o = run_cli(
-        data.path(),
-        &["directory", "import", ldif.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run_cli(
@@ -196,11 +199,7 @@ fn ldif_import_with_folding_and_base64() {
 fn commands_go_through_a_running_server() {
     let s = TestServer::start();
     let files = tempfile::tempdir().unwrap();
-    let csv = write(files.path(), "users.csv", CSV);
-    let o = run_cli(
-        s.data_dir(),
-        &["directory", "import", csv.to_str().unwrap()],
-    );
+    let o = import(s.data_dir(), files.path(), "users.csv", CSV);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).contains(&format!("via the server at {}", s.base)),

@@ -4,14 +4,12 @@
 //! directory. Each refusal is checked for its status, its `WWW-Authenticate` challenge or
 //! `X-Schedplus-Rule`, and for leaving the store exactly as it was.
 
-use base64::Engine;
-
 use schedplus::auth::{AuthMode, AuthSettings, Permissions, ReadAccess, hash_password};
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::store::canonical_leaf;
 use schedplus::transport::webdav::path::{fb_folder_href, fb_item_href};
 
-use crate::common::{TestServer, run_cli, stderr, stdout};
+use crate::common::{TestServer, basic, run_cli, stderr, stdout};
 
 const DAN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=dwinship";
 const KAREN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=kbaker";
@@ -34,11 +32,6 @@ fn lab(auth: AuthSettings) -> TestServer {
     srv
 }
 
-fn basic(user: &str, pw: &str) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
-    format!("Basic {b64}")
-}
-
 fn as_user(alias: &str) -> String {
     basic(alias, &format!("pw-{alias}"))
 }
@@ -50,13 +43,9 @@ fn message_url(dn: &str) -> String {
 
 const NOTE: &[u8] = br#"<?xml version="1.0"?><a:propertyupdate xmlns:a="DAV:"><a:set><a:prop><x:note xmlns:x="urn:lab:">hello</x:note></a:prop></a:set></a:propertyupdate>"#;
 
+/// A `PROPPATCH` (`Brief: t`) as `who` (signed in with the lab password), or anonymous.
 fn patch(srv: &TestServer, url: &str, who: Option<&str>, body: &[u8]) -> crate::common::Reply {
-    let auth = who.map(as_user);
-    let mut headers = vec![("Brief", "t")];
-    if let Some(a) = &auth {
-        headers.push(("Authorization", a.as_str()));
-    }
-    srv.request("PROPPATCH", url, &headers, Some(body))
+    srv.proppatch_as(url, who.map(as_user).as_deref(), body)
 }
 
 fn digest(srv: &TestServer) -> u64 {
@@ -110,15 +99,10 @@ fn reads_are_anonymous_and_writes_need_credentials() {
         "Basic !!!not base64".to_string(),
         "Bearer abc".to_string(),
     ] {
-        let r = srv.request(
-            "PROPPATCH",
-            &url,
-            &[("Authorization", bad.as_str())],
-            Some(NOTE),
-        );
+        let r = srv.request_as(bad.as_str(), "PROPPATCH", &url, Some(NOTE));
         assert_refused(&r, 401, "sign-in");
         assert!(!r.text().contains("nope"), "no password echoed");
-        let r = srv.request("GET", "/public/", &[("Authorization", bad.as_str())], None);
+        let r = srv.request_as(bad.as_str(), "GET", "/public/", None);
         assert_eq!(r.status, 401, "bad credentials are refused on reads too");
     }
     assert_eq!(digest(&srv), before, "nothing was written");
@@ -132,25 +116,9 @@ fn free_busy_is_written_by_its_owner_or_an_admin() {
 
     // The owner creates and changes their own message (names: alias, SMTP, DOMAIN\alias).
     assert_eq!(patch(&srv, &dan, Some("dwinship"), NOTE).status, 200);
-    let r = srv.request(
-        "PROPPATCH",
-        &dan,
-        &[
-            ("Brief", "t"),
-            ("Authorization", &basic("XCS\\dwinship", "pw-dwinship")),
-        ],
-        Some(NOTE),
-    );
+    let r = srv.proppatch_as(&dan, Some(&basic("XCS\\dwinship", "pw-dwinship")), NOTE);
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = srv.request(
-        "PROPPATCH",
-        &dan,
-        &[
-            ("Brief", "t"),
-            ("Authorization", &basic("danw@xcs.example", "pw-dwinship")),
-        ],
-        Some(NOTE),
-    );
+    let r = srv.proppatch_as(&dan, Some(&basic("danw@xcs.example", "pw-dwinship")), NOTE);
     assert_eq!(r.status, 200, "{}", r.text());
 
     // Someone else may not: not change it, not delete it, not create one for Dan, not
@@ -161,12 +129,7 @@ fn free_busy_is_written_by_its_owner_or_an_admin() {
         403,
         "owner-or-admin",
     );
-    let r = srv.request(
-        "DELETE",
-        &dan,
-        &[("Authorization", &as_user("kbaker"))],
-        None,
-    );
+    let r = srv.request_as(&as_user("kbaker"), "DELETE", &dan, None);
     assert_refused(&r, 403, "owner-or-admin");
     assert!(
         r.text().contains("kbaker"),
@@ -193,24 +156,14 @@ fn free_busy_is_written_by_its_owner_or_an_admin() {
     );
     // Admin-group folders are the admins'.
     let ag = LegacyDn::parse(DAN).unwrap().admin_group();
-    let r = srv.request(
-        "DELETE",
-        &fb_folder_href(&ag),
-        &[("Authorization", &as_user("dwinship"))],
-        None,
-    );
+    let r = srv.request_as(&as_user("dwinship"), "DELETE", &fb_folder_href(&ag), None);
     assert_refused(&r, 403, "admin-only");
     assert_eq!(digest(&srv), before, "refusals wrote nothing");
 
     // Karen writes her own; the admin writes and deletes anyone's.
     assert_eq!(patch(&srv, &karen, Some("kbaker"), NOTE).status, 200);
     assert_eq!(patch(&srv, &dan, Some("bwright"), NOTE).status, 200);
-    let r = srv.request(
-        "DELETE",
-        &dan,
-        &[("Authorization", &as_user("bwright"))],
-        None,
-    );
+    let r = srv.request_as(&as_user("bwright"), "DELETE", &dan, None);
     assert_eq!(r.status, 204, "{}", r.text());
     let r = srv.request(
         "MKCOL",
@@ -231,21 +184,11 @@ fn legacy_permissions_let_any_signed_in_user_write_any_free_busy() {
     });
     let dan = message_url(DAN);
     assert_eq!(patch(&srv, &dan, Some("kbaker"), NOTE).status, 200);
-    let r = srv.request(
-        "DELETE",
-        &dan,
-        &[("Authorization", &as_user("kbaker"))],
-        None,
-    );
+    let r = srv.request_as(&as_user("kbaker"), "DELETE", &dan, None);
     assert_eq!(r.status, 204);
     // Still nobody anonymous, and the admin API stays the admins'.
     assert_refused(&patch(&srv, &dan, None, NOTE), 401, "write-authenticated");
-    let r = srv.request(
-        "GET",
-        "/_schedplus/directory",
-        &[("Authorization", &as_user("kbaker"))],
-        None,
-    );
+    let r = srv.request_as(&as_user("kbaker"), "GET", "/_schedplus/directory", None);
     assert_refused(&r, 403, "admin-only");
 }
 
@@ -262,7 +205,7 @@ fn authenticated_reads_close_the_query_and_the_tree() {
         401,
         "read-authenticated",
     );
-    let r = srv.request("GET", q, &[("Authorization", &as_user("kbaker"))], None);
+    let r = srv.request_as(&as_user("kbaker"), "GET", q, None);
     assert_eq!(r.status, 200);
     // Every way of looking is closed: browse pages, HEAD, SEARCH, OPTIONS, and the Allow
     // of a 405, which would tell whether a message exists.
@@ -314,12 +257,7 @@ fn auth_none_lets_anyone_write() {
     });
     assert_eq!(patch(&srv, &message_url(DAN), None, NOTE).status, 200);
     // Credentials are not even looked at.
-    let r = srv.request(
-        "PROPPATCH",
-        &message_url(KAREN),
-        &[("Brief", "t"), ("Authorization", &basic("nobody", "x"))],
-        Some(NOTE),
-    );
+    let r = srv.proppatch_as(&message_url(KAREN), Some(&basic("nobody", "x")), NOTE);
     assert_eq!(r.status, 200);
 }
 
@@ -329,9 +267,7 @@ fn public_folder_items_are_changed_by_their_creator_or_an_admin() {
     let karen = as_user("kbaker");
     let dan = as_user("dwinship");
     let admin = as_user("bwright");
-    let req = |m: &str, p: &str, who: &str, body: Option<&[u8]>| {
-        srv.request(m, p, &[("Authorization", who)], body)
-    };
+    let req = |m: &str, p: &str, who: &str, body: Option<&[u8]>| srv.request_as(who, m, p, body);
     assert_eq!(req("MKCOL", "/public/lab", &karen, None).status, 201);
     assert_eq!(
         req("PUT", "/public/lab/a.txt", &karen, Some(b"k")).status,
@@ -442,64 +378,32 @@ fn calendars_follow_the_owner_rule_and_cleanfreebusy_republishes() {
         .1
         .as_bytes();
     let path = "/calendars/danw%40xcs.example.ics";
-    let r = srv.request(
-        "PUT",
-        path,
-        &[("Authorization", &as_user("kbaker"))],
-        Some(cal),
-    );
+    let r = srv.request_as(&as_user("kbaker"), "PUT", path, Some(cal));
     assert_refused(&r, 403, "owner-or-admin");
-    let r = srv.request(
-        "PUT",
-        path,
-        &[("Authorization", &as_user("dwinship"))],
-        Some(cal),
-    );
+    let r = srv.request_as(&as_user("dwinship"), "PUT", path, Some(cal));
     assert_eq!(r.status, 201, "{}", r.text());
     assert_refused(&srv.get(path), 401, "write-authenticated");
-    let r = srv.request("GET", path, &[("Authorization", &as_user("kbaker"))], None);
+    let r = srv.request_as(&as_user("kbaker"), "GET", path, None);
     assert_refused(&r, 403, "owner-or-admin");
-    let r = srv.request("GET", path, &[("Authorization", &as_user("bwright"))], None);
+    let r = srv.request_as(&as_user("bwright"), "GET", path, None);
     assert_eq!(r.status, 200);
 
     // Outlook's /cleanfreebusy, over HTTP: the owner republishes now.
     let clean = format!("{path}?Cmd=cleanfreebusy");
-    let r = srv.request(
-        "POST",
-        &clean,
-        &[("Authorization", &as_user("kbaker"))],
-        None,
-    );
-    assert_refused(&r, 403, "owner-or-admin");
-    assert!(
+    let dan = LegacyDn::parse(DAN).unwrap();
+    let dan_published = || {
         srv.store()
-            .freebusy_of(
-                &LegacyDn::parse(DAN).unwrap().admin_group(),
-                &LegacyDn::parse(DAN).unwrap().subject()
-            )
+            .freebusy_of(&dan.admin_group(), &dan.subject())
             .unwrap()
-            .is_none(),
-        "not published yet"
-    );
-    let r = srv.request(
-        "POST",
-        &clean,
-        &[("Authorization", &as_user("dwinship"))],
-        None,
-    );
+    };
+    let r = srv.request_as(&as_user("kbaker"), "POST", &clean, None);
+    assert_refused(&r, 403, "owner-or-admin");
+    assert!(dan_published().is_none(), "not published yet");
+    let r = srv.request_as(&as_user("dwinship"), "POST", &clean, None);
     assert_eq!(r.status, 200, "{}", r.text());
     let report: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(report["legacy_dn"], DAN, "{report}");
-    assert!(
-        srv.store()
-            .freebusy_of(
-                &LegacyDn::parse(DAN).unwrap().admin_group(),
-                &LegacyDn::parse(DAN).unwrap().subject()
-            )
-            .unwrap()
-            .is_some(),
-        "published"
-    );
+    assert!(dan_published().is_some(), "published");
 }
 
 #[test]
@@ -507,22 +411,16 @@ fn the_admin_api_takes_an_admin_or_the_token() {
     let srv = lab(AuthSettings::default());
     let r = srv.get("/_schedplus/directory");
     assert_refused(&r, 401, "admin-only");
-    let r = srv.request(
-        "GET",
-        "/_schedplus/directory",
-        &[("Authorization", &as_user("dwinship"))],
-        None,
-    );
+    let r = srv.request_as(&as_user("dwinship"), "GET", "/_schedplus/directory", None);
     assert_refused(&r, 403, "admin-only");
-    let r = srv.request(
-        "GET",
-        "/_schedplus/directory",
-        &[
-            ("Authorization", &as_user("bwright")),
-            ("X-Schedplus-Admin", "1"),
-        ],
-        None,
-    );
+    // What the CLI sends: Basic as an admin and the admin-API header, JSON when it posts.
+    let as_admin = |method: &str, path: &str, content_type: Option<&str>, body: Option<&[u8]>| {
+        let ben = as_user("bwright");
+        let mut headers = vec![("Authorization", ben.as_str()), ("X-Schedplus-Admin", "1")];
+        headers.extend(content_type.map(|t| ("Content-Type", t)));
+        srv.request(method, path, &headers, body)
+    };
+    let r = as_admin("GET", "/_schedplus/directory", None, None);
     assert_eq!(r.status, 200, "{}", r.text());
     let users: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     let ben = users
@@ -538,14 +436,10 @@ fn the_admin_api_takes_an_admin_or_the_token() {
     // A form a browser could be tricked into posting (no JSON type) is not taken from
     // Basic credentials; the same request as JSON is.
     let body = br#"{"user":"kbaker","admin":true}"#;
-    let r = srv.request(
+    let r = as_admin(
         "POST",
         "/_schedplus/directory/admin",
-        &[
-            ("Authorization", &as_user("bwright")),
-            ("Content-Type", "text/plain"),
-            ("X-Schedplus-Admin", "1"),
-        ],
+        Some("text/plain"),
         Some(body),
     );
     assert_eq!(r.status, 415, "{}", r.text());
@@ -557,14 +451,10 @@ fn the_admin_api_takes_an_admin_or_the_token() {
             .admin
     };
     assert!(!karen_admin());
-    let r = srv.request(
+    let r = as_admin(
         "POST",
         "/_schedplus/directory/admin",
-        &[
-            ("Authorization", &as_user("bwright")),
-            ("Content-Type", "application/json"),
-            ("X-Schedplus-Admin", "1"),
-        ],
+        Some("application/json"),
         Some(body),
     );
     assert_eq!(r.status, 200, "{}", r.text());
@@ -592,15 +482,7 @@ fn a_changed_password_takes_effect_at_once_despite_the_cache() {
         .update_credential(&dn, |c| c.password_hash = Some(hash))
         .unwrap();
     assert_refused(&patch(&srv, &url, Some("dwinship"), NOTE), 401, "sign-in");
-    let r = srv.request(
-        "PROPPATCH",
-        &url,
-        &[
-            ("Brief", "t"),
-            ("Authorization", &basic("dwinship", "new-secret")),
-        ],
-        Some(NOTE),
-    );
+    let r = srv.proppatch_as(&url, Some(&basic("dwinship", "new-secret")), NOTE);
     assert_eq!(r.status, 200);
 }
 
@@ -787,8 +669,7 @@ fn the_log_names_the_user_and_never_the_password() {
 /// gives the command a pseudo-terminal; util-linux has it on every Debian machine).
 #[test]
 fn directory_passwd_prompts_twice_at_a_terminal() {
-    if !crate::common::tool_present("script") {
-        eprintln!("skipped: `script` (util-linux) is not installed");
+    if !crate::common::require_tool("script") {
         return;
     }
     let dir = demo_data_dir();

@@ -5,24 +5,12 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::common::{TestServer, run_cli, stderr, stdout, tool_present};
+use crate::common::{TestServer, require_tool, run_cli, stderr, stdout};
 
 const NOW: &str = "2008-02-01T12:00:00Z";
 
-/// Is `name` installed? Outside CI a missing client skips its test, saying so; under
-/// CI=true it fails the test, so that a CI run never passes because a tool is missing.
-pub fn client_installed(name: &str) -> bool {
-    if tool_present(name) {
-        return true;
-    }
-    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(!in_ci, "{name} is not installed, and CI=true needs it");
-    eprintln!("SKIPPED: {name} is not installed (CI=true would fail here)");
-    false
-}
-
 /// Run cadaver on `url` with `commands` on its standard input; stdout and stderr together.
-fn cadaver(url: &str, commands: &str) -> String {
+pub fn cadaver(url: &str, commands: &str) -> String {
     let mut child = Command::new("cadaver")
         .arg(url)
         .stdin(Stdio::piped())
@@ -46,7 +34,7 @@ fn cadaver(url: &str, commands: &str) -> String {
 /// (FYDIBOHF23SPDLT)`, escaped by neon as `%28`/`%29`) must work as well.
 #[test]
 fn cadaver_cds_into_an_admin_group_folder_and_lists_it() {
-    if !client_installed("cadaver") {
+    if !require_tool("cadaver") {
         return;
     }
     let s = TestServer::start();

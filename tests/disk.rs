@@ -39,11 +39,8 @@ impl Tmpfs {
             Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
             Err(e) => e.to_string(),
         };
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI must be able to mount a tmpfs (run as root): {failure}"
-        );
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root): {failure}");
+        let what = format!("a tmpfs mount (needs root: {})", failure.trim());
+        crate::common::tool_verdict(&what, false, crate::common::in_ci());
         None
     }
 

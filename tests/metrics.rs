@@ -2,7 +2,7 @@
 //! process, because the metrics recorder is process-wide and other tests in this binary
 //! run servers in parallel.
 
-use crate::common::{ServeProcess, http, run_cli};
+use crate::common::{ServeProcess, basic, http, run_cli};
 use std::collections::BTreeMap;
 
 fn scrape(base: &str) -> BTreeMap<String, f64> {
@@ -140,14 +140,6 @@ fn counters_move_by_exactly_the_workload() {
         "bwright had no message before"
     );
     assert!(after["schedplus_store_size_bytes"] > 0.0);
-}
-
-fn basic(user: &str, password: &str) -> String {
-    use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
 }
 
 #[test]

@@ -5,15 +5,13 @@
 //! the style of `tests/auth.rs`: each refusal is a 403 naming the rule, and the store is
 //! left exactly as it was.
 
-use base64::Engine;
-
 use schedplus::admin::{ImportRequest, import_directory};
 use schedplus::auth::{AuthSettings, hash_password};
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::store::canonical_leaf;
 use schedplus::transport::webdav::path::{fb_folder_href, fb_item_href};
 
-use crate::common::{Reply, TestServer};
+use crate::common::{Reply, TestServer, basic};
 
 const DAN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=dwinship";
 const KAREN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=kbaker";
@@ -65,16 +63,8 @@ fn patch(srv: &TestServer, url: &str, who: &str, props: &str) -> Reply {
     let body = format!(
         r#"<?xml version="1.0"?><a:propertyupdate xmlns:a="DAV:" xmlns:d="http://schemas.microsoft.com/mapi/proptag/" xmlns:m="http://schemas.microsoft.com/mapi/"><a:set><a:prop>{props}</a:prop></a:set></a:propertyupdate>"#
     );
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{who}:pw-{who}"))
-    );
-    srv.request(
-        "PROPPATCH",
-        url,
-        &[("Brief", "t"), ("Authorization", &auth)],
-        Some(body.as_bytes()),
-    )
+    let auth = basic(who, &format!("pw-{who}"));
+    srv.proppatch_as(url, Some(&auth), body.as_bytes())
 }
 
 fn assert_owner_refusal(r: &Reply) {

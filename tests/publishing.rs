@@ -1,8 +1,7 @@
 //! The publishing pipeline end to end: calendars in, free/busy out of `?Cmd=freebusy`.
 //!
-//! A local harness (until the shared one in `tests/common` is merged): a real server on
-//! `127.0.0.1:0` in its own runtime, spoken to over HTTP with `ureq`, with a short poll
-//! interval so the poller's rounds are quick to wait for.
+//! The shared `TestServer` (a real server on `127.0.0.1:0`) with a short poll interval, so
+//! the poller's rounds are quick to wait for.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,7 +9,10 @@ use std::time::{Duration, Instant};
 use schedplus::admin::{self, AdminError};
 use schedplus::admin_client::Admin;
 use schedplus::protocol::time::Clock;
-use schedplus::server::{ServeOptions, Server};
+use schedplus::server::ServeOptions;
+use schedplus::store::CalendarSource;
+
+use crate::common::TestServer;
 
 const POLL: Duration = Duration::from_millis(200);
 /// How long to wait for something the next poll does. Far more than one interval, so a
@@ -18,119 +20,74 @@ const POLL: Duration = Duration::from_millis(200);
 const DEADLINE: Duration = Duration::from_secs(15);
 const NOW: &str = "2026-03-04T12:00:00Z";
 
-struct Harness {
-    rt: tokio::runtime::Runtime,
-    server: Option<Server>,
-    /// Taken by `stop`, which hands the data directory back.
-    dir: Option<tempfile::TempDir>,
-    base: String,
-    agent: ureq::Agent,
+/// The demo (or not) with `--auth none`, a fixed clock and a short poll interval, so the
+/// poller's rounds are quick to wait for.
+fn options(o: &mut ServeOptions, demo: bool) {
+    o.demo = demo;
+    o.poll_interval = POLL;
+    o.clock = Clock::Fixed(NOW.parse().unwrap());
 }
 
-impl Harness {
-    fn start(demo: bool) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        Self::start_in(dir, demo)
-    }
+fn start(demo: bool) -> TestServer {
+    TestServer::start_with(|o| options(o, demo))
+}
 
-    fn start_in(dir: tempfile::TempDir, demo: bool) -> Harness {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
-        opts.demo = demo;
-        // Publishing, not who may publish (tests/auth.rs has the rules).
-        opts.auth = schedplus::auth::AuthSettings::open();
-        opts.poll_interval = POLL;
-        opts.clock = Clock::Fixed(NOW.parse().unwrap());
-        let server = rt.block_on(Server::start(opts)).unwrap();
-        let base = format!("http://{}", server.addr);
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
-        Harness {
-            rt,
-            server: Some(server),
-            dir: Some(dir),
-            base,
-            agent,
-        }
-    }
+fn start_in(dir: tempfile::TempDir, demo: bool) -> TestServer {
+    TestServer::start_in(dir, |o| options(o, demo))
+}
 
-    fn stop(mut self) -> tempfile::TempDir {
-        if let Some(s) = self.server.take() {
-            self.rt.block_on(s.shutdown());
-        }
-        self.dir.take().expect("stopped once")
-    }
+fn get(h: &TestServer, path: &str) -> (u16, String) {
+    let r = h.request("GET", path, &[], None);
+    (r.status, r.utf8())
+}
 
-    fn data(&self) -> &Path {
-        self.dir.as_ref().expect("running").path()
-    }
+fn put(h: &TestServer, path: &str, body: &str) -> (u16, String) {
+    let r = h.request("PUT", path, &[], Some(body.as_bytes()));
+    (r.status, r.utf8())
+}
 
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut r = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .call()
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
-    }
+fn delete(h: &TestServer, path: &str) -> u16 {
+    h.request("DELETE", path, &[], None).status
+}
 
-    fn put(&self, path: &str, body: &str) -> (u16, String) {
-        let mut r = self
-            .agent
-            .put(format!("{}{path}", self.base))
-            .send(body)
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
-    }
-
-    fn delete(&self, path: &str) -> u16 {
-        self.agent
-            .delete(format!("{}{path}", self.base))
-            .call()
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    /// The user's `fbdata` for 2026-03-09, one digit per hour.
-    fn fbdata(&self, smtp: &str) -> String {
-        let (status, body) = self.get(&format!(
+/// The user's `fbdata` for 2026-03-09, one digit per hour.
+fn fbdata(h: &TestServer, smtp: &str) -> String {
+    let (status, body) = get(
+        h,
+        &format!(
             "/public/?Cmd=freebusy&start=2026-03-09T00:00:00Z&end=2026-03-10T00:00:00Z&interval=60&u=SMTP:{smtp}"
-        ));
-        assert_eq!(status, 200, "{body}");
-        let last = body.rsplit("<a:fbdata>").next().unwrap();
-        last.split("</a:fbdata>").next().unwrap().to_string()
-    }
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let last = body.rsplit("<a:fbdata>").next().unwrap();
+    last.split("</a:fbdata>").next().unwrap().to_string()
+}
 
-    /// Wait until the user's answer differs from `before`; the new answer and the wait.
-    fn wait_change(&self, smtp: &str, before: &str) -> (String, Duration) {
-        let started = Instant::now();
-        loop {
-            let now = self.fbdata(smtp);
-            if now != before {
-                return (now, started.elapsed());
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "{smtp}'s free/busy did not change from {before} within {DEADLINE:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+/// Wait until `done` holds (something the poller does), failing after `DEADLINE`.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{what}: not within {DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            self.rt.block_on(s.shutdown());
+/// Wait until the user's answer differs from `before`; the new answer and the wait.
+fn wait_change(h: &TestServer, smtp: &str, before: &str) -> (String, Duration) {
+    let started = Instant::now();
+    loop {
+        let now = fbdata(h, smtp);
+        if now != before {
+            return (now, started.elapsed());
         }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{smtp}'s free/busy did not change from {before} within {DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -140,21 +97,21 @@ const OOF_MONDAY_DIGITS: &str = "333333330200000000000000";
 
 #[test]
 fn editing_a_demo_calendar_file_changes_the_answer_at_the_next_poll() {
-    let h = Harness::start(true);
+    let h = start(true);
     let dir = h.server.as_ref().unwrap().calendar_dir.clone().unwrap();
-    assert_eq!(dir, h.data().join("calendars"));
+    assert_eq!(dir, h.data_dir().join("calendars"));
     let file = dir.join("dwinship.ics");
     assert!(file.exists(), "the demo writes its calendars as files");
-    let before = h.fbdata("danw@xcs.example");
+    let before = fbdata(&h, "danw@xcs.example");
     // Dan's Monday sync is cancelled that day (an EXDATE): free, but published.
     assert_eq!(before, "0".repeat(24), "Dan is published at start-up");
     assert_eq!(
-        h.fbdata("bwright@companyabc.example"),
+        fbdata(&h, "bwright@companyabc.example"),
         "4".repeat(24),
         "Ben has no calendar: no data"
     );
     std::fs::write(&file, OOF_MONDAY).unwrap();
-    let (after, _) = h.wait_change("danw@xcs.example", &before);
+    let (after, _) = wait_change(&h, "danw@xcs.example", &before);
     assert_eq!(after, OOF_MONDAY_DIGITS);
     // A broken edit is refused: the answer stays.
     std::fs::write(
@@ -162,43 +119,61 @@ fn editing_a_demo_calendar_file_changes_the_answer_at_the_next_poll() {
         "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:tomorrow\r\n",
     )
     .unwrap();
-    std::thread::sleep(POLL * 3);
-    assert_eq!(h.fbdata("danw@xcs.example"), OOF_MONDAY_DIGITS);
+    // Wait for the round that read it: it records the refusal beside the stored calendar.
+    let dan = h.store().resolve_user("dwinship").unwrap().legacy_dn;
+    wait_until("the poller refuses the broken file", || {
+        let rec = h
+            .store()
+            .calendar(&dan)
+            .unwrap()
+            .expect("Dan's calendar stays");
+        rec.refused
+            .is_some_and(|r| matches!(r.source, CalendarSource::Dir(_)))
+    });
+    assert_eq!(fbdata(&h, "danw@xcs.example"), OOF_MONDAY_DIGITS);
     // Deleting the file removes the calendar, then the free/busy.
     std::fs::remove_file(&file).unwrap();
-    let (gone, _) = h.wait_change("danw@xcs.example", OOF_MONDAY_DIGITS);
+    let (gone, _) = wait_change(&h, "danw@xcs.example", OOF_MONDAY_DIGITS);
     assert_eq!(gone, "4".repeat(24));
 }
 
 #[test]
 fn put_get_delete_and_a_refused_calendar_changes_nothing() {
-    let h = Harness::start(true);
+    let h = start(true);
     let path = "/calendars/bwright%40companyabc.example.ics";
-    assert_eq!(h.get(path).0, 404);
-    let (status, body) = h.put(path, OOF_MONDAY);
+    assert_eq!(get(&h, path).0, 404);
+    let (status, body) = put(&h, path, OOF_MONDAY);
     assert_eq!(status, 201, "{body}");
-    let (after, _) = h.wait_change("bwright@companyabc.example", &"4".repeat(24));
+    let (after, _) = wait_change(&h, "bwright@companyabc.example", &"4".repeat(24));
     assert_eq!(after, OOF_MONDAY_DIGITS);
     assert_eq!(
-        h.get("/calendars/bwright.ics"),
+        get(&h, "/calendars/bwright.ics"),
         (200, OOF_MONDAY.to_string())
     );
 
-    let (status, body) = h.put(
+    let (status, body) = put(
+        &h,
         path,
         "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260309T090000Z\r\nRRULE:FREQ=SOMETIMES\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
     );
     assert_eq!(status, 400);
     assert!(body.contains("line 5") && body.contains("RRULE"), "{body}");
     assert!(body.contains("unchanged"), "{body}");
-    assert_eq!(h.get(path).1, OOF_MONDAY);
-    std::thread::sleep(POLL * 3);
-    assert_eq!(h.fbdata("bwright@companyabc.example"), OOF_MONDAY_DIGITS);
+    assert_eq!(get(&h, path).1, OOF_MONDAY);
+    // A calendar for someone else, stored after the refusal, shows when a poll round has
+    // run since (rounds run one after another): by then Ben's answer would have changed.
+    let karen_before = fbdata(&h, "kbaker@xcs.example");
+    assert_ne!(karen_before, OOF_MONDAY_DIGITS);
+    let (status, body) = put(&h, "/calendars/kbaker.ics", OOF_MONDAY);
+    assert_eq!(status, 200, "{body}");
+    let (karen, _) = wait_change(&h, "kbaker@xcs.example", &karen_before);
+    assert_eq!(karen, OOF_MONDAY_DIGITS);
+    assert_eq!(fbdata(&h, "bwright@companyabc.example"), OOF_MONDAY_DIGITS);
 
-    assert_eq!(h.put("/calendars/nobody.ics", OOF_MONDAY).0, 404);
-    assert_eq!(h.delete(path), 204);
-    assert_eq!(h.delete(path), 404);
-    let (gone, _) = h.wait_change("bwright@companyabc.example", OOF_MONDAY_DIGITS);
+    assert_eq!(put(&h, "/calendars/nobody.ics", OOF_MONDAY).0, 404);
+    assert_eq!(delete(&h, path), 204);
+    assert_eq!(delete(&h, path), 404);
+    let (gone, _) = wait_change(&h, "bwright@companyabc.example", OOF_MONDAY_DIGITS);
     assert_eq!(gone, "4".repeat(24));
 }
 
@@ -216,8 +191,8 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn cleanfreebusy_and_updatefb_with_and_without_a_server() {
-    let h = Harness::start(true);
-    let data = h.data().to_path_buf();
+    let h = start(true);
+    let data = h.data_dir().to_path_buf();
     let files = tempfile::tempdir().unwrap();
     let clock = Clock::Fixed(NOW.parse().unwrap());
     assert!(matches!(
@@ -231,7 +206,7 @@ fn cleanfreebusy_and_updatefb_with_and_without_a_server() {
         &["calendar", "import", "bwright", ics.to_str().unwrap()],
     )
     .unwrap();
-    assert_eq!(h.fbdata("bwright@companyabc.example"), OOF_MONDAY_DIGITS);
+    assert_eq!(fbdata(&h, "bwright@companyabc.example"), OOF_MONDAY_DIGITS);
     let admin = Admin::connect(&data, clock).unwrap();
     let r = admin
         .republish(&admin::RepublishRequest {
@@ -287,7 +262,7 @@ fn cleanfreebusy_and_updatefb_with_and_without_a_server() {
 
 #[test]
 fn a_calendar_stored_while_the_server_is_down_is_published_at_start() {
-    let h = Harness::start(true);
+    let h = start(true);
     let dir = h.stop();
     {
         let store =
@@ -312,21 +287,21 @@ fn a_calendar_stored_while_the_server_is_down_is_published_at_start() {
             "queued, not published"
         );
     }
-    let h = Harness::start_in(dir, true);
-    assert_eq!(h.fbdata("bwright@companyabc.example"), OOF_MONDAY_DIGITS);
+    let h = start_in(dir, true);
+    assert_eq!(fbdata(&h, "bwright@companyabc.example"), OOF_MONDAY_DIGITS);
 }
 
 // ---- issue 11 item 8: the newest change wins over the calendar directory --------------
 
 #[test]
 fn an_upload_is_not_replaced_by_the_older_demo_file_on_restart() {
-    let h = Harness::start(true);
-    let file = h.data().join("calendars").join("dwinship.ics");
+    let h = start(true);
+    let file = h.data_dir().join("calendars").join("dwinship.ics");
     let demo_text = std::fs::read_to_string(&file).unwrap();
     let path = "/calendars/danw%40xcs.example.ics";
-    let (status, body) = h.put(path, OOF_MONDAY);
+    let (status, body) = put(&h, path, OOF_MONDAY);
     assert_eq!(status, 200, "{body}");
-    let (after, _) = h.wait_change("danw@xcs.example", &"0".repeat(24));
+    let (after, _) = wait_change(&h, "danw@xcs.example", &"0".repeat(24));
     assert_eq!(after, OOF_MONDAY_DIGITS);
     let dir = h.stop();
 
@@ -339,56 +314,56 @@ fn an_upload_is_not_replaced_by_the_older_demo_file_on_restart() {
     )
     .unwrap();
 
-    let h = Harness::start_in(dir, true);
+    let h = start_in(dir, true);
     assert_eq!(
-        h.get(path),
+        get(&h, path),
         (200, OOF_MONDAY.to_string()),
         "the upload survives the restart"
     );
-    assert_eq!(h.fbdata("danw@xcs.example"), OOF_MONDAY_DIGITS);
+    assert_eq!(fbdata(&h, "danw@xcs.example"), OOF_MONDAY_DIGITS);
     assert_eq!(
-        h.get("/calendars/kbaker.ics"),
+        get(&h, "/calendars/kbaker.ics"),
         (200, OOF_MONDAY.to_string())
     );
-    assert_eq!(h.fbdata("kbaker@xcs.example"), OOF_MONDAY_DIGITS);
+    assert_eq!(fbdata(&h, "kbaker@xcs.example"), OOF_MONDAY_DIGITS);
 
     // Editing the file after the upload makes the file the newest change again.
     std::thread::sleep(Duration::from_millis(20));
     std::fs::write(&file, &demo_text).unwrap();
-    let (back, _) = h.wait_change("danw@xcs.example", OOF_MONDAY_DIGITS);
+    let (back, _) = wait_change(&h, "danw@xcs.example", OOF_MONDAY_DIGITS);
     assert_eq!(back, "0".repeat(24));
-    assert_eq!(h.get(path).1, demo_text);
+    assert_eq!(get(&h, path).1, demo_text);
 }
 
 #[test]
 fn a_deleted_calendar_does_not_come_back_from_the_older_demo_file_on_restart() {
-    let h = Harness::start(true);
-    let file = h.data().join("calendars").join("dwinship.ics");
+    let h = start(true);
+    let file = h.data_dir().join("calendars").join("dwinship.ics");
     let path = "/calendars/danw%40xcs.example.ics";
-    assert_eq!(h.get(path).0, 200, "the demo file is loaded");
-    let busy = h.fbdata("danw@xcs.example");
+    assert_eq!(get(&h, path).0, 200, "the demo file is loaded");
+    let busy = fbdata(&h, "danw@xcs.example");
     std::thread::sleep(Duration::from_millis(20));
-    assert_eq!(h.delete(path), 204);
-    let (gone, _) = h.wait_change("danw@xcs.example", &busy);
-    assert_eq!(h.get(path).0, 404);
+    assert_eq!(delete(&h, path), 204);
+    let (gone, _) = wait_change(&h, "danw@xcs.example", &busy);
+    assert_eq!(get(&h, path).0, 404);
     let dir = h.stop();
 
     // kbaker's calendar is deleted with the CLI while the server is down.
     cli(dir.path(), &["calendar", "delete", "kbaker"]).unwrap();
 
-    let h = Harness::start_in(dir, true);
+    let h = start_in(dir, true);
     assert!(file.exists(), "the older file is still there");
-    assert_eq!(h.get(path).0, 404, "the deletion survives the restart");
-    assert_eq!(h.fbdata("danw@xcs.example"), gone);
-    assert_eq!(h.get("/calendars/kbaker.ics").0, 404);
+    assert_eq!(get(&h, path).0, 404, "the deletion survives the restart");
+    assert_eq!(fbdata(&h, "danw@xcs.example"), gone);
+    assert_eq!(get(&h, "/calendars/kbaker.ics").0, 404);
 
     // Editing the file after the deletion makes the file the newest change again.
     std::thread::sleep(Duration::from_millis(20));
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, &text).unwrap();
-    let (back, _) = h.wait_change("danw@xcs.example", &gone);
+    let (back, _) = wait_change(&h, "danw@xcs.example", &gone);
     assert_eq!(back, busy);
-    assert_eq!(h.get(path), (200, text));
+    assert_eq!(get(&h, path), (200, text));
 }
 
 // ---- issue 11 item 1: bounded work per calendar, refused at the door -------------------
@@ -408,19 +383,19 @@ fn zone_calendar(observances: usize, dtstart: &str, rule: &str) -> String {
 
 #[test]
 fn a_vtimezone_changing_every_hour_is_refused_naming_the_onset_cap() {
-    let h = Harness::start(true);
+    let h = start(true);
     let path = "/calendars/bwright.ics";
-    let (status, body) = h.put(path, &zone_calendar(1, "20260101T0000", "FREQ=HOURLY"));
+    let (status, body) = put(&h, path, &zone_calendar(1, "20260101T0000", "FREQ=HOURLY"));
     assert_eq!(status, 400, "{body}");
     assert!(
         body.contains("line 3: time zone 'Lab'") && body.contains("1000 times in one year"),
         "{body}"
     );
     assert!(body.contains("unchanged"), "{body}");
-    assert_eq!(h.get(path).0, 404, "nothing stored");
+    assert_eq!(get(&h, path).0, 404, "nothing stored");
     // A zone that changes twice a year is fine.
     let ok = zone_calendar(1, "20260329T0200", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU");
-    assert_eq!(h.put(path, &ok).0, 201);
+    assert_eq!(put(&h, path, &ok).0, 201);
 }
 
 #[test]
@@ -472,24 +447,24 @@ fn the_issue_11_vtimezone_is_refused_by_a_child_held_to_2_gib_and_60_cpu_seconds
 
 #[test]
 fn a_calendar_that_can_never_be_published_is_refused_at_every_door() {
-    let h = Harness::start(true);
-    let data = h.data().to_path_buf();
+    let h = start(true);
+    let data = h.data_dir().to_path_buf();
     let path = "/calendars/bwright.ics";
     // SECONDLY without end from next year: nothing to publish now, over the cap later.
     let later = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:s\r\nDTSTART:20270105T090000Z\r\nDURATION:PT1S\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
     // SECONDLY without end and without length, from now: instances that show nothing.
     let empty = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:s\r\nDTSTART:20260304T090000Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-    let (status, body) = h.put(path, later);
+    let (status, body) = put(&h, path, later);
     assert_eq!(status, 400, "{body}");
     assert!(
         body.contains("line 2: this event has more than 100000 instances")
             && body.contains("could never be published"),
         "{body}"
     );
-    let (status, body) = h.put(path, empty);
+    let (status, body) = put(&h, path, empty);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("more than 100000 event instances"), "{body}");
-    assert_eq!(h.get(path).0, 404, "nothing stored");
+    assert_eq!(get(&h, path).0, 404, "nothing stored");
 
     // The admin API and `calendar import` (through the server) refuse it too.
     let clock = Clock::Fixed(NOW.parse().unwrap());
@@ -512,7 +487,7 @@ fn a_calendar_that_can_never_be_published_is_refused_at_every_door() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("could never be published"), "{e}");
-    assert_eq!(h.get(path).0, 404, "nothing stored");
+    assert_eq!(get(&h, path).0, 404, "nothing stored");
 }
 
 // ---- issue 10 item 5: leniencies are reported, never silent ----------------------------
@@ -523,8 +498,8 @@ const LENIENT: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Booking//EN\r
 
 #[test]
 fn leniencies_are_in_the_put_answer_the_import_output_and_the_metrics() {
-    let h = Harness::start(true);
-    let (status, body) = h.put("/calendars/bwright.ics", LENIENT);
+    let h = start(true);
+    let (status, body) = put(&h, "/calendars/bwright.ics", LENIENT);
     assert_eq!(status, 201, "{body}");
     assert!(
         body.contains("warning: line 7: the RRULE is empty"),
@@ -535,14 +510,14 @@ fn leniencies_are_in_the_put_answer_the_import_output_and_the_metrics() {
         "{body}"
     );
     assert!(body.contains("warning: line 13: '-- '"), "{body}");
-    let (after, _) = h.wait_change("bwright@companyabc.example", &"4".repeat(24));
+    let (after, _) = wait_change(&h, "bwright@companyabc.example", &"4".repeat(24));
     assert_eq!(after, "000000000200000000000000");
 
     // `calendar import` prints them (the real binary, through the running server).
     let files = tempfile::tempdir().unwrap();
     let ics = write(files.path(), "lenient.ics", LENIENT);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_schedplus"))
-        .args(["--data", h.data().to_str().unwrap(), "--now", NOW])
+        .args(["--data", h.data_dir().to_str().unwrap(), "--now", NOW])
         .args(["calendar", "import", "kbaker", ics.to_str().unwrap()])
         .output()
         .unwrap();
@@ -559,7 +534,7 @@ fn leniencies_are_in_the_put_answer_the_import_output_and_the_metrics() {
     );
     assert_eq!(stdout.matches("warning: line").count(), 3, "{stdout}");
 
-    let (status, metrics) = h.get("/metrics");
+    let (status, metrics) = get(&h, "/metrics");
     assert_eq!(status, 200, "{metrics}");
     for kind in ["empty_rrule", "broken_line", "after_end_vcalendar"] {
         assert!(

@@ -50,6 +50,21 @@ fn send(srv: &TestServer, method: &str, url: &str, headers: &[(&str, &str)], bod
     srv.request(method, url, &h, Some(body))
 }
 
+/// Send the fixture `name` as a publisher would (`Content-Type: text/xml`) and check the
+/// answer's status (the body is shown if it differs).
+fn replay(
+    srv: &TestServer,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    name: &str,
+    status: u16,
+) -> Reply {
+    let r = send(srv, method, url, headers, &fixture(name));
+    assert_eq!(r.status, status, "{name}: {}", r.text());
+    r
+}
+
 /// The digits of one user (the second `fbdata`: the first is All Attendees).
 fn digits(srv: &TestServer, user: &str, start: &str, end: &str, interval: u32) -> String {
     let r = srv.get(&format!(
@@ -85,14 +100,14 @@ fn assert_status_first(text: &str) {
 fn zimbra_pre2020_message_is_stored_and_read_back() {
     let srv = demo();
     let url = message_url(KAREN);
-    let r = send(
+    let r = replay(
         &srv,
         "PROPPATCH",
         &url,
         &[],
-        &fixture("zimbra_pre2020_proppatch.xml"),
+        "zimbra_pre2020_proppatch.xml",
+        207,
     );
-    assert_eq!(r.status, 207, "{}", r.text());
     let t = r.text();
     assert_status_first(&t);
     assert!(!t.contains("HTTP/1.1 4"), "every property was taken: {t}");
@@ -176,8 +191,7 @@ fn zimbra_pre2020_message_is_stored_and_read_back() {
 fn zimbra_2019_post_is_a_proppatch() {
     let srv = demo();
     let url = message_url(DAN);
-    let r = send(&srv, "POST", &url, &[], &fixture("zimbra_2019_post.xml"));
-    assert_eq!(r.status, 207, "{}", r.text());
+    let r = replay(&srv, "POST", &url, &[], "zimbra_2019_post.xml", 207);
     assert_status_first(&r.text());
     let dan = "danw@xcs.example";
     assert_eq!(
@@ -201,14 +215,7 @@ fn zimbra_2019_post_is_a_proppatch() {
     // Zimbra's POST is one of the methods a free/busy item answers.
     let allow = r.header("allow").unwrap_or("");
     assert!(allow.contains("POST"), "Allow: {allow}");
-    let r = send(
-        &srv,
-        "POST",
-        "/public/",
-        &[],
-        &fixture("zimbra_2019_post.xml"),
-    );
-    assert_eq!(r.status, 405, "{}", r.text());
+    replay(&srv, "POST", "/public/", &[], "zimbra_2019_post.xml", 405);
     assert_eq!(srv.store().dump_digest().unwrap(), before);
 }
 
@@ -219,14 +226,14 @@ fn zimbra_2019_post_is_a_proppatch() {
 fn evolution_untyped_arrays_without_merged_read_everywhere() {
     let srv = demo();
     let url = message_url(THANH);
-    let r = send(
+    replay(
         &srv,
         "PROPPATCH",
         &url,
         &[("Brief", "t")],
-        &fixture("evolution_previous_publish.xml"),
+        "evolution_previous_publish.xml",
+        200,
     );
-    assert_eq!(r.status, 200, "{}", r.text());
     let thanh = "tnguyen@xcs.example";
     assert_eq!(
         digits(
@@ -239,14 +246,14 @@ fn evolution_untyped_arrays_without_merged_read_everywhere() {
         "22",
         "the earlier publish (merged only) reads as busy"
     );
-    let r = send(
+    let r = replay(
         &srv,
         "PROPPATCH",
         &url,
         &[],
-        &fixture("evolution_untyped_remove_merged.xml"),
+        "evolution_untyped_remove_merged.xml",
+        207,
     );
-    assert_eq!(r.status, 207, "{}", r.text());
     assert_status_first(&r.text());
     assert!(!r.text().contains("HTTP/1.1 4"), "{}", r.text());
 
@@ -360,14 +367,14 @@ fn evolution_untyped_arrays_without_merged_read_everywhere() {
 fn gcc_set_and_remove_with_brief() {
     let srv = demo();
     let url = message_url(RACHEL);
-    let r = send(
+    replay(
         &srv,
         "PROPPATCH",
         &url,
         &[("Brief", "t")],
-        &fixture("gcc_set_remove_brief.xml"),
+        "gcc_set_remove_brief.xml",
+        200,
     );
-    assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         digits(
             &srv,
@@ -386,14 +393,7 @@ fn gcc_set_and_remove_with_brief() {
 fn outlook_era_script_is_read() {
     let srv = demo();
     let url = message_url(JSG);
-    let r = send(
-        &srv,
-        "PROPPATCH",
-        &url,
-        &[],
-        &fixture("outlook_era_script.xml"),
-    );
-    assert_eq!(r.status, 207, "{}", r.text());
+    let r = replay(&srv, "PROPPATCH", &url, &[], "outlook_era_script.xml", 207);
     assert!(!r.text().contains("HTTP/1.1 4"), "{}", r.text());
     assert_eq!(
         digits(
@@ -414,26 +414,19 @@ fn garbage_is_refused_with_its_own_status_and_nothing_is_stored() {
     let srv = demo();
     let url = message_url(KAREN);
     let before = srv.store().dump_digest().unwrap();
-    let r = send(
+    let r = replay(
         &srv,
         "PROPPATCH",
         &url,
         &[],
-        &fixture("zimbra_garbage_block.xml"),
+        "zimbra_garbage_block.xml",
+        409,
     );
-    assert_eq!(r.status, 409, "{}", r.text());
     let t = r.text();
     assert!(t.contains("busy free/busy has month value 32429"), "{t}");
     assert!(t.contains("nothing was stored"), "{t}");
     assert_eq!(srv.store().dump_digest().unwrap(), before);
-    let r = send(
-        &srv,
-        "POST",
-        &url,
-        &[],
-        &fixture("zimbra_garbage_block.xml"),
-    );
-    assert_eq!(r.status, 409, "{}", r.text());
+    replay(&srv, "POST", &url, &[], "zimbra_garbage_block.xml", 409);
     assert_eq!(srv.store().dump_digest().unwrap(), before);
 }
 

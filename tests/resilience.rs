@@ -147,13 +147,7 @@ fn sighup_is_logged_and_the_server_keeps_serving() {
 
 use std::net::{SocketAddr, TcpStream};
 
-use schedplus::server::{ServeOptions, Server};
-
-use crate::common::TestServer;
-
-fn addr_of(s: &TestServer) -> SocketAddr {
-    s.server.as_ref().unwrap().addr
-}
+use crate::common::{TestServer, dechunk};
 
 /// A connection from `local` (any 127.x.y.z) to `to`, with a small receive buffer so a
 /// client that does not read stops the server's writes early.
@@ -197,24 +191,6 @@ fn ask(to: SocketAddr, request: &str) -> (u16, Vec<u8>) {
     (status, body)
 }
 
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = b
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("a chunk size line");
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..line_end]).unwrap().trim(), 16)
-            .expect("a hex chunk size");
-        b = &b[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[..size]);
-        b = &b[size + 2..];
-    }
-}
-
 /// The largest kind of `?Cmd=freebusy` query: `users` addresses over ~69 days in 5-minute
 /// slots (20,000 digits each).
 fn big_query(users: usize) -> String {
@@ -238,7 +214,7 @@ fn answers_held_for_clients_that_do_not_read_stay_within_the_budget() {
         o.limits.answer_buffer = BUDGET;
         o.limits.send_timeout = Duration::from_secs(2);
     });
-    let to = addr_of(&server);
+    let to = server.addr();
     // Near the largest answer by default: 990 users of 20,000 digits, 20 MB, far more than
     // socket buffers hold.
     let users = 990;
@@ -319,32 +295,10 @@ fn answers_held_for_clients_that_do_not_read_stay_within_the_budget() {
     }
 }
 
-/// A server on a runtime with only `threads` store threads.
-fn server_with_store_threads(threads: usize, f: impl FnOnce(&mut ServeOptions)) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
-    opts.auth = schedplus::auth::AuthSettings::open();
-    f(&mut opts);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(threads)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime.block_on(Server::start(opts)).unwrap();
-    let base = format!("http://{}", server.addr);
-    TestServer {
-        server: Some(server),
-        runtime,
-        dir,
-        base,
-    }
-}
-
 #[test]
 fn clients_that_do_not_read_a_big_listing_hold_no_store_thread() {
-    let server = server_with_store_threads(4, |_| {});
-    let to = addr_of(&server);
+    let server = TestServer::start_with_store_threads(4, |_| {});
+    let to = server.addr();
     assert_eq!(
         server.request("MKCOL", "/public/big/", &[], None).status,
         201
@@ -402,7 +356,7 @@ fn a_slowloris_does_not_keep_real_clients_out() {
         // Long enough that, without the bounds, every trickler keeps its slot for the test.
         o.limits.header_timeout = Duration::from_secs(120);
     });
-    let to = addr_of(&server);
+    let to = server.addr();
     let partial = b"GET /public/ HTTP/1.1\r\nHost: x\r\nX-Slow: a";
     let mut tricklers = Vec::new();
     // 100 from one address, 200 more from 200 addresses: each sends part of a head, then

@@ -14,6 +14,7 @@ mod disk;
 mod docs;
 mod freebusy_query;
 mod hostile;
+mod layers;
 mod metrics;
 mod ops;
 mod owner_rule;

@@ -2,151 +2,10 @@
 //! header goes out exactly as written. Golden bodies live in `tests/data/dav/`; set
 //! `SCHEDPLUS_BLESS=1` to rewrite them after a deliberate format change (and review the diff).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
 
-use schedplus::server::{ServeOptions, Server};
-
-/// A server on a fresh data directory, stopped on drop.
-struct Srv {
-    rt: tokio::runtime::Runtime,
-    server: Option<Server>,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Srv {
-    fn start() -> Srv {
-        let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
-        // The protocol, not who may use it (tests/auth.rs has the rules).
-        opts.auth = schedplus::auth::AuthSettings::open();
-        let server = rt.block_on(Server::start(opts)).unwrap();
-        Srv {
-            addr: server.addr,
-            server: Some(server),
-            rt,
-            _dir: dir,
-        }
-    }
-
-    fn store(&self) -> &schedplus::store::Store {
-        self.server.as_ref().unwrap().state.store()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    fn req(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
-        );
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        s.write_all(head.as_bytes()).unwrap();
-        // A server may answer (413) and close before reading the whole body.
-        let _ = s.write_all(body);
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).unwrap();
-        Resp::parse(&raw, method == "HEAD")
-    }
-}
-
-impl Drop for Srv {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            self.rt.block_on(s.shutdown());
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn parse(raw: &[u8], head_only: bool) -> Resp {
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("a complete response head");
-        let head = std::str::from_utf8(&raw[..split]).unwrap();
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .unwrap()
-            .split(' ')
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        let rest = &raw[split + 4..];
-        let chunked = headers
-            .iter()
-            .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-        let body = if head_only {
-            Vec::new()
-        } else if chunked {
-            dechunk(rest)
-        } else {
-            rest.to_vec()
-        };
-        Resp {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).unwrap()
-    }
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size line");
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16)
-            .expect("hex chunk size");
-        b = &b[eol + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[..size]);
-        b = &b[size + 2..];
-    }
-}
+use crate::common::{Reply, TestServer, require_tool};
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -177,7 +36,7 @@ const ITEM: &str = "/public/NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20BUSY/EX:_xF8FF_
 const DIRECTORY: &str = "DN,objectClass,sAMAccountName,displayName,mail,mailNickname,legacyExchangeDN,proxyAddresses\n\
 \"CN=Alias,CN=Users,DC=org,DC=example\",user,alias,Al Ias,alias@org.example,alias,/o=Org/ou=AG/cn=Recipients/cn=alias,SMTP:alias@org.example\n";
 
-fn import_directory(srv: &Srv) {
+fn import_directory(srv: &TestServer) {
     schedplus::admin::import_directory(
         srv.store(),
         &schedplus::admin::ImportRequest {
@@ -190,9 +49,9 @@ fn import_directory(srv: &Srv) {
     .unwrap();
 }
 
-fn gcc_create(srv: &Srv) -> Resp {
+fn gcc_create(srv: &TestServer) -> Reply {
     let body = std::fs::read(data("gcc_create_freebusy.xml")).unwrap();
-    srv.req("PROPPATCH", ITEM, &[("Content-Type", "text/xml")], &body)
+    srv.raw("PROPPATCH", ITEM, &[("Content-Type", "text/xml")], &body)
 }
 
 const MAPI_PROPS: &str = r#"<?xml version="1.0"?>
@@ -205,20 +64,20 @@ const MAPI_PROPS: &str = r#"<?xml version="1.0"?>
 
 #[test]
 fn options_advertises_class_1_and_what_the_resource_allows() {
-    let srv = Srv::start();
-    let r = srv.req("OPTIONS", "/public/", &[], b"");
+    let srv = TestServer::start();
+    let r = srv.raw("OPTIONS", "/public/", &[], b"");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("dav"), Some("1"));
     assert_eq!(r.header("ms-author-via"), Some("DAV"));
     assert!(r.header("allow").unwrap().contains("PROPFIND"));
-    let r = srv.req("OPTIONS", "/public/litmus/new", &[], b"");
+    let r = srv.raw("OPTIONS", "/public/litmus/new", &[], b"");
     assert_eq!(r.header("allow"), Some("OPTIONS, PUT, MKCOL"));
-    let r = srv.req("BREW", "/public/", &[], b"");
+    let r = srv.raw("BREW", "/public/", &[], b"");
     assert_eq!(r.status, 501);
-    let r = srv.req("POST", "/public/", &[], b"");
+    let r = srv.raw("POST", "/public/", &[], b"");
     assert_eq!(r.status, 405);
     assert!(r.header("allow").unwrap().starts_with("OPTIONS"));
-    let r = srv.req("PUT", FB_ROOT, &[], b"x");
+    let r = srv.raw("PUT", FB_ROOT, &[], b"x");
     assert_eq!(r.status, 405);
 }
 
@@ -226,26 +85,26 @@ fn options_advertises_class_1_and_what_the_resource_allows() {
 /// return unchanged and that drives the `?Cmd=freebusy` answer.
 #[test]
 fn gcc_one_request_create_round_trips_through_propfind_search_and_freebusy() {
-    let srv = Srv::start();
+    let srv = TestServer::start();
     import_directory(&srv);
     let r = gcc_create(&srv);
-    assert_eq!(r.status, 207, "{}", r.text());
-    golden("gcc_create_freebusy.response.xml", &r.text());
+    assert_eq!(r.status, 207, "{}", r.utf8());
+    golden("gcc_create_freebusy.response.xml", &r.utf8());
 
-    let r = srv.req("PROPFIND", ITEM, &[("Depth", "0")], MAPI_PROPS.as_bytes());
+    let r = srv.raw("PROPFIND", ITEM, &[("Depth", "0")], MAPI_PROPS.as_bytes());
     assert_eq!(r.status, 207);
-    golden("propfind_gcc_message.response.xml", &r.text());
+    golden("propfind_gcc_message.response.xml", &r.utf8());
 
-    let r = srv.req(
+    let r = srv.raw(
         "SEARCH",
         AG,
         &[("Content-Type", "text/xml")],
         &std::fs::read(data("exchange_search_subject.xml")).unwrap(),
     );
-    assert_eq!(r.status, 207, "{}", r.text());
-    golden("exchange_search_subject.response.xml", &r.text());
+    assert_eq!(r.status, 207, "{}", r.utf8());
+    golden("exchange_search_subject.response.xml", &r.utf8());
 
-    let r = srv.req(
+    let r = srv.raw(
         "GET",
         "/public/?Cmd=freebusy&start=2008-02-02T19:00:00Z&end=2008-02-02T22:00:00Z&interval=60&u=SMTP:alias@org.example",
         &[],
@@ -253,26 +112,26 @@ fn gcc_one_request_create_round_trips_through_propfind_search_and_freebusy() {
     );
     assert_eq!(r.status, 200);
     assert!(
-        r.text().contains("<a:fbdata>020</a:fbdata>"),
+        r.utf8().contains("<a:fbdata>020</a:fbdata>"),
         "{}",
-        r.text()
+        r.utf8()
     );
 
     // A browser sees who the message belongs to, its range and the timeline.
-    let r = srv.req("GET", ITEM, &[("Accept", "text/html")], b"");
+    let r = srv.raw("GET", ITEM, &[("Accept", "text/html")], b"");
     assert_eq!(r.status, 200);
-    let page = r.text();
+    let page = r.utf8();
     for want in ["Al Ias", "Timeline", "Cmd=freebusy", "2008-02-01"] {
         assert!(page.contains(want), "{want} missing from the message page");
     }
-    let r = srv.req(
+    let r = srv.raw(
         "GET",
         &format!("{AG}nobody.EML"),
         &[("Accept", "text/html")],
         b"",
     );
     assert_eq!(r.status, 404);
-    assert!(r.text().starts_with("<!DOCTYPE html>"));
+    assert!(r.utf8().starts_with("<!DOCTYPE html>"));
 
     // Writing new blocks shows at once in the answer.
     let later = r#"<?xml version="1.0"?>
@@ -281,24 +140,24 @@ fn gcc_one_request_create_round_trips_through_propfind_search_and_freebusy() {
 <d:x68541102 b:dt="mv.bin.base64"><c:v>jApMCw==</c:v></d:x68541102>
 <d:x68501102 b:dt="mv.bin.base64"><c:v>jApMCw==</c:v></d:x68501102>
 </a:prop></a:set></a:propertyupdate>"#;
-    let r = srv.req("PROPPATCH", ITEM, &[("Brief", "t")], later.as_bytes());
-    assert_eq!(r.status, 200, "{}", r.text());
-    let r = srv.req(
+    let r = srv.raw("PROPPATCH", ITEM, &[("Brief", "t")], later.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.utf8());
+    let r = srv.raw(
         "GET",
         "/public/?Cmd=freebusy&start=2008-02-02T19:00:00Z&end=2008-02-02T22:00:00Z&interval=60&u=SMTP:alias@org.example",
         &[],
         b"",
     );
     assert!(
-        r.text().contains("<a:fbdata>002</a:fbdata>"),
+        r.utf8().contains("<a:fbdata>002</a:fbdata>"),
         "{}",
-        r.text()
+        r.utf8()
     );
 }
 
 #[test]
 fn an_undecodable_proppatch_is_refused_and_creates_nothing() {
-    let srv = Srv::start();
+    let srv = TestServer::start();
     let bad = r#"<?xml version="1.0"?>
 <a:propertyupdate xmlns:a="DAV:" xmlns:b="urn:uuid:c2f41010-65b3-11d1-a29f-00aa00c14882/" xmlns:c="xml:" xmlns:d="http://schemas.microsoft.com/mapi/proptag/">
 <a:set><a:prop>
@@ -307,19 +166,19 @@ fn an_undecodable_proppatch_is_refused_and_creates_nothing() {
 <d:x68541102 b:dt="mv.bin.base64"><c:v>UAqMCg==</c:v></d:x68541102>
 </a:prop></a:set></a:propertyupdate>"#;
     // Not a 207: publishers count any 207 as success, so the refusal is the request's.
-    let r = srv.req("PROPPATCH", ITEM, &[], bad.as_bytes());
-    assert_eq!(r.status, 409, "{}", r.text());
-    let t = r.text();
+    let r = srv.raw("PROPPATCH", ITEM, &[], bad.as_bytes());
+    assert_eq!(r.status, 409, "{}", r.utf8());
+    let t = r.utf8();
     assert!(t.contains("nothing was stored"), "{t}");
     assert!(t.contains("must be the same length"), "{t}");
     assert!(
         t.contains("x68531003") && t.contains("x68541102") && !t.contains("x0e1d001f"),
         "the sentence names the properties to blame: {t}"
     );
-    let r = srv.req("PROPFIND", ITEM, &[("Depth", "0")], b"");
+    let r = srv.raw("PROPFIND", ITEM, &[("Depth", "0")], b"");
     assert_eq!(r.status, 404);
     // A bad typed value is a 422 for the whole request.
-    let r = srv.req(
+    let r = srv.raw(
         "PROPPATCH",
         ITEM,
         &[],
@@ -330,14 +189,14 @@ fn an_undecodable_proppatch_is_refused_and_creates_nothing() {
 
 #[test]
 fn propfind_refuses_infinite_depth_with_the_rfc_precondition() {
-    let srv = Srv::start();
+    let srv = TestServer::start();
     for depth in [Some("infinity"), None] {
         let h: Vec<(&str, &str)> = depth.iter().map(|d| ("Depth", *d)).collect();
-        let r = srv.req("PROPFIND", "/public/", &h, b"");
+        let r = srv.raw("PROPFIND", "/public/", &h, b"");
         assert_eq!(r.status, 403);
-        assert!(r.text().contains("propfind-finite-depth"), "{}", r.text());
+        assert!(r.utf8().contains("propfind-finite-depth"), "{}", r.utf8());
     }
-    let r = srv.req(
+    let r = srv.raw(
         "PROPFIND",
         "/public/",
         &[("Depth", "0")],
@@ -345,17 +204,17 @@ fn propfind_refuses_infinite_depth_with_the_rfc_precondition() {
     );
     assert_eq!(r.status, 400);
     let big = vec![b' '; 1024 * 1024 + 1];
-    let r = srv.req("PROPFIND", "/public/", &[("Depth", "0")], &big);
+    let r = srv.raw("PROPFIND", "/public/", &[("Depth", "0")], &big);
     assert_eq!(r.status, 413);
-    let r = srv.req("PROPFIND", "/public/a/%2e%2e/b", &[("Depth", "0")], b"");
+    let r = srv.raw("PROPFIND", "/public/a/%2e%2e/b", &[("Depth", "0")], b"");
     assert_eq!(r.status, 400);
 }
 
 #[test]
 fn the_free_busy_tree_lists_admin_groups_and_messages_in_any_case() {
-    let srv = Srv::start();
+    let srv = TestServer::start();
     assert_eq!(gcc_create(&srv).status, 207);
-    let r = srv.req(
+    let r = srv.raw(
         "PROPFIND",
         "/Public/Non_IPM_Subtree/",
         &[("Depth", "1")],
@@ -363,48 +222,48 @@ fn the_free_busy_tree_lists_admin_groups_and_messages_in_any_case() {
     );
     assert_eq!(r.status, 207);
     assert!(
-        r.text().contains(&format!("<a:href>{FB_ROOT}</a:href>")),
+        r.utf8().contains(&format!("<a:href>{FB_ROOT}</a:href>")),
         "{}",
-        r.text()
+        r.utf8()
     );
-    let r = srv.req(
+    let r = srv.raw(
         "PROPFIND",
         "/Public/Non_IPM_Subtree/SCHEDULE%2b%20free%20busy",
         &[("Depth", "1")],
         b"",
     );
     assert!(
-        r.text().contains(&format!("<a:href>{AG}</a:href>")),
+        r.utf8().contains(&format!("<a:href>{AG}</a:href>")),
         "{}",
-        r.text()
+        r.utf8()
     );
-    let r = srv.req("PROPFIND", &AG.to_lowercase(), &[("Depth", "1")], b"");
-    assert_eq!(r.text().matches("<a:response>").count(), 2);
-    assert!(r.text().contains(&format!("<a:href>{ITEM}</a:href>")));
+    let r = srv.raw("PROPFIND", &AG.to_lowercase(), &[("Depth", "1")], b"");
+    assert_eq!(r.utf8().matches("<a:response>").count(), 2);
+    assert!(r.utf8().contains(&format!("<a:href>{ITEM}</a:href>")));
     // Brief: t drops the 404 propstat.
-    let r = srv.req(
+    let r = srv.raw(
         "PROPFIND",
         ITEM,
         &[("Depth", "0"), ("Brief", "t")],
         MAPI_PROPS.as_bytes(),
     );
-    assert!(!r.text().contains("404"), "{}", r.text());
+    assert!(!r.utf8().contains("404"), "{}", r.utf8());
 }
 
 #[test]
 fn a_large_folder_streams_every_message() {
-    let srv = Srv::start();
+    let srv = TestServer::start();
     let msgs = schedplus_bench_messages(2_000);
     assert_eq!(srv.store().fb_create_many(&msgs).unwrap(), 2_000);
-    let r = srv.req("PROPFIND", AG, &[("Depth", "1")], b"");
+    let r = srv.raw("PROPFIND", AG, &[("Depth", "1")], b"");
     assert_eq!(r.status, 207);
     assert_eq!(r.header("transfer-encoding"), Some("chunked"));
-    let t = r.text();
+    let t = r.utf8();
     assert_eq!(t.matches("<a:response>").count(), 2_001);
     assert!(t.ends_with("</a:multistatus>"));
-    let r = srv.req("GET", AG, &[("Accept", "text/html")], b"");
+    let r = srv.raw("GET", AG, &[("Accept", "text/html")], b"");
     assert_eq!(r.status, 200);
-    assert!(r.text().matches("USER-").count() >= 2_000);
+    assert!(r.utf8().matches("USER-").count() >= 2_000);
 }
 
 fn schedplus_bench_messages(n: usize) -> Vec<schedplus::store::PublishedMessage> {
@@ -443,33 +302,33 @@ fn schedplus_bench_messages(n: usize) -> Vec<schedplus::store::PublishedMessage>
 
 #[test]
 fn admin_groups_are_made_with_mkcol_and_messages_deleted() {
-    let srv = Srv::start();
-    assert_eq!(srv.req("MKCOL", AG, &[], b"").status, 201);
-    assert_eq!(srv.req("MKCOL", AG, &[], b"").status, 405);
-    let r = srv.req("MKCOL", &format!("{FB_ROOT}notes/"), &[], b"");
+    let srv = TestServer::start();
+    assert_eq!(srv.raw("MKCOL", AG, &[], b"").status, 201);
+    assert_eq!(srv.raw("MKCOL", AG, &[], b"").status, 405);
+    let r = srv.raw("MKCOL", &format!("{FB_ROOT}notes/"), &[], b"");
     assert_eq!(r.status, 403);
     assert_eq!(gcc_create(&srv).status, 207);
-    let r = srv.req("GET", ITEM, &[], b"");
+    let r = srv.raw("GET", ITEM, &[], b"");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("message/rfc822"));
-    assert!(r.text().contains("Subject: USER-/CN=RECIPIENTS/CN=ALIAS"));
+    assert!(r.utf8().contains("Subject: USER-/CN=RECIPIENTS/CN=ALIAS"));
     assert!(r.header("etag").is_some() && r.header("last-modified").is_some());
-    let r = srv.req("GET", ITEM, &[("Accept", "text/html")], b"");
+    let r = srv.raw("GET", ITEM, &[("Accept", "text/html")], b"");
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
-    assert_eq!(srv.req("DELETE", ITEM, &[], b"").status, 204);
-    assert_eq!(srv.req("DELETE", ITEM, &[], b"").status, 404);
-    assert_eq!(srv.req("DELETE", AG, &[], b"").status, 204);
-    assert_eq!(srv.req("PROPFIND", AG, &[("Depth", "0")], b"").status, 404);
-    assert_eq!(srv.req("DELETE", FB_ROOT, &[], b"").status, 405);
+    assert_eq!(srv.raw("DELETE", ITEM, &[], b"").status, 204);
+    assert_eq!(srv.raw("DELETE", ITEM, &[], b"").status, 404);
+    assert_eq!(srv.raw("DELETE", AG, &[], b"").status, 204);
+    assert_eq!(srv.raw("PROPFIND", AG, &[("Depth", "0")], b"").status, 404);
+    assert_eq!(srv.raw("DELETE", FB_ROOT, &[], b"").status, 405);
 }
 
 #[test]
 fn the_ordinary_area_behaves_like_a_webdav_file_tree() {
-    let srv = Srv::start();
-    assert_eq!(srv.req("MKCOL", "/public/lab/", &[], b"").status, 201);
-    assert_eq!(srv.req("MKCOL", "/public/lab/x/y/", &[], b"").status, 409);
-    assert_eq!(srv.req("MKCOL", "/public/lab/z/", &[], b"body").status, 415);
-    let r = srv.req(
+    let srv = TestServer::start();
+    assert_eq!(srv.raw("MKCOL", "/public/lab/", &[], b"").status, 201);
+    assert_eq!(srv.raw("MKCOL", "/public/lab/x/y/", &[], b"").status, 409);
+    assert_eq!(srv.raw("MKCOL", "/public/lab/z/", &[], b"body").status, 415);
+    let r = srv.raw(
         "PUT",
         "/public/Lab/note.txt",
         &[("Content-Type", "text/plain")],
@@ -477,34 +336,34 @@ fn the_ordinary_area_behaves_like_a_webdav_file_tree() {
     );
     assert_eq!(r.status, 201);
     assert_eq!(
-        srv.req("PUT", "/public/lab/note.txt", &[], b"hello2")
+        srv.raw("PUT", "/public/lab/note.txt", &[], b"hello2")
             .status,
         204
     );
-    let r = srv.req("GET", "/public/LAB/NOTE.TXT", &[], b"");
-    assert_eq!((r.status, r.text().as_str()), (200, "hello2"));
+    let r = srv.raw("GET", "/public/LAB/NOTE.TXT", &[], b"");
+    assert_eq!((r.status, r.utf8().as_str()), (200, "hello2"));
     let etag = r.header("etag").unwrap().to_string();
-    let r = srv.req(
+    let r = srv.raw(
         "GET",
         "/public/lab/note.txt",
         &[("If-None-Match", &etag)],
         b"",
     );
     assert_eq!(r.status, 304);
-    let r = srv.req("HEAD", "/public/lab/note.txt", &[], b"");
+    let r = srv.raw("HEAD", "/public/lab/note.txt", &[], b"");
     assert_eq!(r.status, 200);
     let set = br#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><z:colour xmlns:z="urn:z:">red</z:colour></D:prop></D:set></D:propertyupdate>"#;
     assert_eq!(
-        srv.req("PROPPATCH", "/public/lab/note.txt", &[], set)
+        srv.raw("PROPPATCH", "/public/lab/note.txt", &[], set)
             .status,
         207
     );
     let protected = br#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:getetag>x</D:getetag><z:a xmlns:z="urn:z:">1</z:a></D:prop></D:set></D:propertyupdate>"#;
-    let r = srv.req("PROPPATCH", "/public/lab/note.txt", &[], protected);
-    assert!(r.text().contains("403 Forbidden") && r.text().contains("424 Failed Dependency"));
+    let r = srv.raw("PROPPATCH", "/public/lab/note.txt", &[], protected);
+    assert!(r.utf8().contains("403 Forbidden") && r.utf8().contains("424 Failed Dependency"));
     let dest = srv.url("/public/lab/copy.txt");
     assert_eq!(
-        srv.req(
+        srv.raw(
             "COPY",
             "/public/lab/note.txt",
             &[("Destination", &dest)],
@@ -513,95 +372,74 @@ fn the_ordinary_area_behaves_like_a_webdav_file_tree() {
         .status,
         201
     );
-    let r = srv.req(
+    let r = srv.raw(
         "COPY",
         "/public/lab/note.txt",
         &[("Destination", &dest), ("Overwrite", "F")],
         b"",
     );
     assert_eq!(r.status, 412);
-    assert_eq!(srv.req("MKCOL", "/public/lab2/", &[], b"").status, 201);
-    let r = srv.req(
+    assert_eq!(srv.raw("MKCOL", "/public/lab2/", &[], b"").status, 201);
+    let r = srv.raw(
         "MOVE",
         "/public/lab/",
         &[("Destination", "/public/lab2/")],
         b"",
     );
     assert_eq!(r.status, 204);
-    let r = srv.req(
+    let r = srv.raw(
         "PROPFIND",
         "/public/lab2/copy.txt",
         &[("Depth", "0")],
         br#"<D:propfind xmlns:D="DAV:"><D:prop><z:colour xmlns:z="urn:z:"/></D:prop></D:propfind>"#,
     );
     assert!(
-        r.text().contains(">red</"),
+        r.utf8().contains(">red</"),
         "dead properties travel: {}",
-        r.text()
+        r.utf8()
     );
-    let r = srv.req(
+    let r = srv.raw(
         "COPY",
         "/public/lab2/",
         &[("Destination", &srv.url(FB_ROOT))],
         b"",
     );
     assert_eq!(r.status, 403);
-    assert_eq!(srv.req("DELETE", "/public/lab2/", &[], b"").status, 204);
+    assert_eq!(srv.raw("DELETE", "/public/lab2/", &[], b"").status, 204);
     assert_eq!(
-        srv.req("GET", "/public/lab2/copy.txt", &[], b"").status,
+        srv.raw("GET", "/public/lab2/copy.txt", &[], b"").status,
         404
     );
-    let r = srv.req("GET", "/public/", &[("Accept", "text/html")], b"");
-    assert!(r.text().contains("NON_IPM_SUBTREE"));
+    let r = srv.raw("GET", "/public/", &[("Accept", "text/html")], b"");
+    assert!(r.utf8().contains("NON_IPM_SUBTREE"));
 }
 
 #[test]
 fn search_outside_the_subset_says_what_is_supported() {
-    let srv = Srv::start();
+    let srv = TestServer::start();
     let body = format!(
         r#"<D:searchrequest xmlns:D="DAV:"><D:sql>SELECT "DAV:displayname" FROM "{AG}" WHERE "DAV:displayname" = 'a' OR "DAV:displayname" = 'b'</D:sql></D:searchrequest>"#
     );
-    let r = srv.req("SEARCH", "/public/", &[], body.as_bytes());
+    let r = srv.raw("SEARCH", "/public/", &[], body.as_bytes());
     assert_eq!(r.status, 400);
-    assert!(r.text().contains("supported: SELECT"), "{}", r.text());
+    assert!(r.utf8().contains("supported: SELECT"), "{}", r.utf8());
     let body = format!(
         r#"<D:searchrequest xmlns:D="DAV:"><D:sql>SELECT "DAV:displayname" FROM "{AG}"</D:sql></D:searchrequest>"#
     );
     assert_eq!(
-        srv.req("SEARCH", "/public/", &[], body.as_bytes()).status,
+        srv.raw("SEARCH", "/public/", &[], body.as_bytes()).status,
         404
     );
 }
 
-/// Skips outside CI when `name` is missing (saying so); fails under CI=true.
-fn tool(name: &str) -> bool {
-    crate::clients::client_installed(name)
-}
-
 #[test]
 fn cadaver_lists_the_free_busy_tree() {
-    if !tool("cadaver") {
+    if !require_tool("cadaver") {
         return;
     }
-    let srv = Srv::start();
+    let srv = TestServer::start();
     assert_eq!(gcc_create(&srv).status, 207);
-    let run = |url: String| {
-        let mut child = Command::new("cadaver")
-            .arg(url)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"ls\nquit\n")
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
-    };
+    let run = |url: String| crate::clients::cadaver(&url, "ls\nquit\n");
     let out = run(srv.url(FB_ROOT));
     assert!(out.contains("EX:_xF8FF_o=Org_xF8FF_ou=AG"), "{out}");
     let out = run(srv.url(AG));
@@ -613,10 +451,10 @@ fn cadaver_lists_the_free_busy_tree() {
 
 #[test]
 fn rclone_lists_the_free_busy_tree() {
-    if !tool("rclone") {
+    if !require_tool("rclone") {
         return;
     }
-    let srv = Srv::start();
+    let srv = TestServer::start();
     assert_eq!(gcc_create(&srv).status, 207);
     let cfg = tempfile::tempdir().unwrap();
     let ls = |path: &str| {

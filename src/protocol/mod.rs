@@ -14,4 +14,5 @@ pub mod pffb;
 pub mod query;
 pub mod raster;
 pub mod time;
+pub mod updatefb;
 pub mod wss_name;

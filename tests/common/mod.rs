@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -11,11 +13,12 @@ use schedplus::admin::{self, FbSetRequest, ImportRequest};
 use schedplus::protocol::time::{Clock, parse_time};
 use schedplus::server::{ServeOptions, Server};
 
-/// A running server and the runtime that drives it.
+/// A running server and the runtime that drives it, in its own data directory.
 pub struct TestServer {
     pub server: Option<Server>,
     pub runtime: tokio::runtime::Runtime,
-    pub dir: tempfile::TempDir,
+    /// Taken by `stop`, which hands the data directory back.
+    dir: Option<tempfile::TempDir>,
     pub base: String,
 }
 
@@ -26,17 +29,38 @@ impl TestServer {
 
     /// Start with options adjusted by `f` (data dir and listen address are set here).
     pub fn start_with(f: impl FnOnce(&mut ServeOptions)) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), f)
+    }
+
+    /// Start in an existing data directory (one that `stop` handed back, say).
+    pub fn start_in(dir: tempfile::TempDir, f: impl FnOnce(&mut ServeOptions)) -> TestServer {
+        Self::launch(dir, None, f)
+    }
+
+    /// Start on a runtime with only `threads` store (blocking) threads.
+    pub fn start_with_store_threads(
+        threads: usize,
+        f: impl FnOnce(&mut ServeOptions),
+    ) -> TestServer {
+        Self::launch(tempfile::tempdir().unwrap(), Some(threads), f)
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        store_threads: Option<usize>,
+        f: impl FnOnce(&mut ServeOptions),
+    ) -> TestServer {
         let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
         // Most tests are about the protocol, not who may use it: they run with
         // `--auth none` and set `opts.auth` themselves when they test the rules.
         opts.auth = schedplus::auth::AuthSettings::open();
         f(&mut opts);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2).enable_all();
+        if let Some(n) = store_threads {
+            builder.max_blocking_threads(n);
+        }
+        let runtime = builder.build().unwrap();
         let server = runtime
             .block_on(Server::start(opts))
             .expect("server starts");
@@ -44,13 +68,28 @@ impl TestServer {
         TestServer {
             server: Some(server),
             runtime,
-            dir,
+            dir: Some(dir),
             base,
         }
     }
 
+    /// Shut the server down and hand its data directory back (to start again in it).
+    pub fn stop(mut self) -> tempfile::TempDir {
+        self.shutdown();
+        self.dir.take().expect("stopped once")
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.as_ref().expect("running").addr
+    }
+
+    /// The absolute URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     pub fn data_dir(&self) -> &Path {
-        self.dir.path()
+        self.dir.as_ref().expect("running").path()
     }
 
     pub fn store(&self) -> &schedplus::store::Store {
@@ -69,6 +108,49 @@ impl TestServer {
         body: Option<&[u8]>,
     ) -> Reply {
         http(&self.base, method, path_and_query, headers, body)
+    }
+
+    /// A request with this `Authorization` header (see `basic`) and no other.
+    pub fn request_as(
+        &self,
+        authorization: &str,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Reply {
+        self.request(method, path, &[("Authorization", authorization)], body)
+    }
+
+    /// A `PROPPATCH` with `Brief: t` (a bare 200 on success, as publishers send it), signed
+    /// in with this `Authorization` header if one is given.
+    pub fn proppatch_as(&self, url: &str, authorization: Option<&str>, body: &[u8]) -> Reply {
+        let mut headers = vec![("Brief", "t")];
+        if let Some(a) = authorization {
+            headers.push(("Authorization", a));
+        }
+        self.request("PROPPATCH", url, &headers, Some(body))
+    }
+
+    /// One request written byte for byte on a fresh TCP connection (`Connection: close`,
+    /// `Content-Length` always sent), so every method and header goes out exactly as
+    /// written; the answer parsed by hand (header names in lower case, chunks joined).
+    pub fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let addr = self.addr();
+        let mut s = TcpStream::connect(addr).unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        s.write_all(head.as_bytes()).unwrap();
+        // A server may answer (413) and close before reading the whole body.
+        let _ = s.write_all(body);
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        Reply::parse(&raw, method == "HEAD")
     }
 
     /// Import the demo directory file and publish by hand, bypassing HTTP.
@@ -126,11 +208,81 @@ impl Reply {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// The body, which must be UTF-8.
+    pub fn utf8(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("a UTF-8 body")
+    }
+
+    /// A raw HTTP/1.1 answer: status line, headers (names lower-cased), and the body
+    /// (de-chunked; none for a HEAD).
+    pub fn parse(raw: &[u8], head_only: bool) -> Reply {
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a complete response head");
+        let head = std::str::from_utf8(&raw[..split]).unwrap();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let rest = &raw[split + 4..];
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+        let body = if head_only {
+            Vec::new()
+        } else if chunked {
+            dechunk(rest)
+        } else {
+            rest.to_vec()
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An `Authorization: Basic` value for `user:password`.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {b64}")
+}
+
+/// The body of a `Transfer-Encoding: chunked` answer.
+pub fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16)
+            .expect("hex chunk size");
+        b = &b[eol + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
     }
 }
 
@@ -275,11 +427,53 @@ impl Drop for ServeProcess {
     }
 }
 
-/// Is `name` on PATH? Tests that need an optional tool (cadaver, rclone) skip without it;
-/// CI installs every one.
+/// Is `name` on PATH?
 pub fn tool_present(name: &str) -> bool {
     Command::new("bash")
         .args(["-c", &format!("command -v {name}")])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// Is this a CI run (`CI` set, and not empty, `false` or `0`)?
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// May a test that needs `what` go on? Yes if it is there; outside CI a missing one skips
+/// the test with a visible `SKIPPED:` line; under CI it fails the test, so that a CI run
+/// never passes because a tool is missing (`.ci/run` installs every one).
+pub fn tool_verdict(what: &str, present: bool, in_ci: bool) -> bool {
+    if present {
+        return true;
+    }
+    assert!(
+        !in_ci,
+        "{what} is not available, and a CI run needs it (.ci/run installs it)"
+    );
+    eprintln!("SKIPPED: {what} is not available here (under CI=true this test fails)");
+    false
+}
+
+/// The rule of `tool_verdict` for a program on PATH (cadaver, rclone, script, …). Use as
+/// `if !require_tool("cadaver") { return; }`.
+pub fn require_tool(name: &str) -> bool {
+    tool_verdict(name, tool_present(name), in_ci())
+}
+
+#[test]
+fn a_present_tool_is_used_inside_and_outside_ci() {
+    assert!(tool_verdict("sh", true, true));
+    assert!(tool_verdict("sh", true, false));
+}
+
+#[test]
+fn a_missing_tool_skips_outside_ci() {
+    assert!(!tool_verdict("no-such-tool", false, false));
+}
+
+#[test]
+#[should_panic(expected = "no-such-tool is not available, and a CI run needs it")]
+fn a_missing_tool_fails_under_ci() {
+    tool_verdict("no-such-tool", false, true);
 }

@@ -11,13 +11,13 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::{self, Calendar, ExpandOptions};
 use crate::protocol::fb_message::build_props;
 use crate::protocol::freebusy::{
     DEFAULT_PUBLISH_MONTHS, FbStatus, FreeBusy, Interval, PublishRange,
 };
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::time::Minutes1601;
+use crate::publishing::calendar::{self, Calendar, ExpandOptions};
 use crate::store::{PublishOutcome, PublishedMessage, Store, StoreError, UserRecord};
 
 /// How publishes are made.
@@ -48,7 +48,7 @@ impl PublishSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("{0}")]
-    Calendar(#[from] crate::calendar::CalendarError),
+    Calendar(#[from] crate::publishing::calendar::CalendarError),
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error(

@@ -415,7 +415,7 @@ fn freebusy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::parse::parse_tree;
+    use crate::publishing::calendar::parse::parse_tree;
 
     fn vevent(props: &str) -> Component {
         let text = format!("BEGIN:VCALENDAR\nBEGIN:VEVENT\n{props}\nEND:VEVENT\nEND:VCALENDAR\n");

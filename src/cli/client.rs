@@ -1,7 +1,7 @@
 //! How an admin command reaches the store: through the running server's admin API when one
 //! holds the data directory, by opening the store itself otherwise.
 //!
-//! Owns [`Admin`], with one method per admin operation; each either calls the `admin`
+//! Owns [`Admin`], with one method per admin operation; each either calls the `app::admin`
 //! function directly or posts the same request to `/_schedplus/…` and decodes the same
 //! report, so commands print the same thing either way.
 
@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::admin::{self, AdminError};
+use crate::app::admin::{self, AdminError};
 use crate::protocol::time::Clock;
-use crate::publisher::PublishSettings;
+use crate::publishing::publisher::PublishSettings;
 use crate::server::ServerInfo;
 use crate::store::{CleanupReport, Store, StoreConfig, StoreError};
 use crate::transport::admin_api::{ADMIN_HEADER, TOKEN_HEADER};

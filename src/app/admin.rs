@@ -4,13 +4,12 @@
 //! Owns the request and report types of each operation and the one function that carries
 //! it out against a [`Store`]. The CLI calls these directly when it holds the store, and
 //! the server's `/_schedplus/` API calls the very same functions for a CLI that reaches it
-//! over HTTP (see `admin_client`), so both paths behave identically. Reports are
+//! over HTTP (see `cli::client`), so both paths behave identically. Reports are
 //! serde types: they are the admin API's JSON.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::calendar;
 use crate::protocol::directory_file::{self, DirectoryFormat, TextEncoding};
 use crate::protocol::fb_message::build_props;
 use crate::protocol::freebusy::{
@@ -19,7 +18,8 @@ use crate::protocol::freebusy::{
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::raster::{self, SlotGrid};
 use crate::protocol::time::{Clock, Minutes1601, format_rfc3339, parse_time};
-use crate::publisher::{PublishError, PublishSettings, Republished, republish_user};
+use crate::publishing::calendar;
+use crate::publishing::publisher::{PublishError, PublishSettings, Republished, republish_user};
 use crate::store::{
     CalendarChange, CalendarRecord, CalendarSource, CleanupReport, ImportSummary, PublishOutcome,
     PublishedMessage, Refusal, Store, StoreError, UserRecord,
@@ -392,7 +392,7 @@ pub fn fb_set(store: &Store, clock: &Clock, req: &FbSetRequest) -> Result<FbSetR
     };
     let (outcome, removed_duplicates) = store.publish(&msg)?;
     if outcome != PublishOutcome::Unchanged {
-        crate::metrics::published("manual");
+        crate::app::metrics::published("manual");
     }
     Ok(FbSetReport {
         user: user.mail.clone(),
@@ -595,7 +595,7 @@ pub fn calendar_put(
     let cal = match checked {
         Ok(cal) => cal,
         Err(e) => {
-            crate::metrics::calendar_refused(match req.source {
+            crate::app::metrics::calendar_refused(match req.source {
                 CalendarSource::Http => "http",
                 CalendarSource::Import(_) => "import",
                 CalendarSource::Dir(_) => "calendar_dir",
@@ -621,7 +621,7 @@ pub fn calendar_put(
         req.source.clone(),
     )?;
     for l in cal.leniencies() {
-        crate::metrics::calendar_leniency(l.kind);
+        crate::app::metrics::calendar_leniency(l.kind);
         // Escaped: the sentence quotes the calendar's own text.
         tracing::warn!(user = %user.mail, source = %req.source.to_string().escape_debug(), kind = l.kind, "calendar read leniently: {}", l.to_string().escape_debug());
     }
@@ -746,12 +746,12 @@ pub fn republish(
     let result = match result {
         Ok(r) => r,
         Err(e) => {
-            crate::metrics::publish_failed(reason);
+            crate::app::metrics::publish_failed(reason);
             return Err(e.into());
         }
     };
     if !req.dry_run && result.outcome != PublishOutcome::Unchanged {
-        crate::metrics::published(reason);
+        crate::app::metrics::published(reason);
     }
     Ok(RepublishReport {
         user: user.mail.clone(),

@@ -540,7 +540,7 @@ impl ZoneTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::parse::parse_tree;
+    use crate::publishing::calendar::parse::parse_tree;
 
     fn local(s: &str) -> LocalDt {
         parse_date_time(s).unwrap().0

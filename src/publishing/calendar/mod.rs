@@ -235,53 +235,56 @@ mod tests {
     const FIXTURES: &[(&str, &str)] = &[
         (
             "dwinship",
-            include_str!("../../fixtures/calendars/dwinship.ics"),
+            include_str!("../../../fixtures/calendars/dwinship.ics"),
         ),
         (
             "jsguillet",
-            include_str!("../../fixtures/calendars/jsguillet.ics"),
+            include_str!("../../../fixtures/calendars/jsguillet.ics"),
         ),
         (
             "amartin",
-            include_str!("../../fixtures/calendars/amartin.ics"),
+            include_str!("../../../fixtures/calendars/amartin.ics"),
         ),
         (
             "kbaker",
-            include_str!("../../fixtures/calendars/kbaker.ics"),
+            include_str!("../../../fixtures/calendars/kbaker.ics"),
         ),
-        ("lchen", include_str!("../../fixtures/calendars/lchen.ics")),
+        (
+            "lchen",
+            include_str!("../../../fixtures/calendars/lchen.ics"),
+        ),
         (
             "mgarcia",
-            include_str!("../../fixtures/calendars/mgarcia.ics"),
+            include_str!("../../../fixtures/calendars/mgarcia.ics"),
         ),
         // Exports in the shape of real writers, with their RFC 5545 violations.
         (
             "google",
-            include_str!("../../tests/data/calendars-real/google.ics"),
+            include_str!("../../../tests/data/calendars-real/google.ics"),
         ),
         (
             "outlook",
-            include_str!("../../tests/data/calendars-real/outlook.ics"),
+            include_str!("../../../tests/data/calendars-real/outlook.ics"),
         ),
         (
             "exchange",
-            include_str!("../../tests/data/calendars-real/exchange.ics"),
+            include_str!("../../../tests/data/calendars-real/exchange.ics"),
         ),
         (
             "confluence",
-            include_str!("../../tests/data/calendars-real/confluence.ics"),
+            include_str!("../../../tests/data/calendars-real/confluence.ics"),
         ),
         (
             "calendarlabs",
-            include_str!("../../tests/data/calendars-real/calendarlabs.ics"),
+            include_str!("../../../tests/data/calendars-real/calendarlabs.ics"),
         ),
         (
             "booking",
-            include_str!("../../tests/data/calendars-real/booking.ics"),
+            include_str!("../../../tests/data/calendars-real/booking.ics"),
         ),
         (
             "mailclient",
-            include_str!("../../tests/data/calendars-real/mailclient.ics"),
+            include_str!("../../../tests/data/calendars-real/mailclient.ics"),
         ),
     ];
 

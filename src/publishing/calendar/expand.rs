@@ -548,9 +548,9 @@ fn past_until(until: Option<When>, l: LocalDt, start: i64) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::calendar::{ExpandOptions, parse};
     use crate::protocol::freebusy::{FreeBusy, Interval};
     use crate::protocol::time::{Minutes1601, format_rfc3339, parse_time};
+    use crate::publishing::calendar::{ExpandOptions, parse};
 
     fn window(a: &str, b: &str) -> Interval {
         Interval::new(

@@ -24,9 +24,9 @@
 
 use std::path::Path;
 
-use crate::admin::{self, AdminError, ImportRequest};
+use crate::app::admin::{self, AdminError, ImportRequest};
 
-pub const DIRECTORY_CSV: &str = include_str!("../fixtures/demo/directory.csv");
+pub const DIRECTORY_CSV: &str = include_str!("../../fixtures/demo/directory.csv");
 
 /// The demo users' password (printed in the banner; a demo is not a production store).
 pub const DEMO_PASSWORD: &str = "demo";
@@ -37,21 +37,45 @@ pub const DEMO_ADMIN: &str = "bwright";
 pub const CALENDARS: &[(&str, &str)] = &[
     (
         "dwinship",
-        include_str!("../fixtures/calendars/dwinship.ics"),
+        include_str!("../../fixtures/calendars/dwinship.ics"),
     ),
-    ("kbaker", include_str!("../fixtures/calendars/kbaker.ics")),
-    ("tnguyen", include_str!("../fixtures/calendars/tnguyen.ics")),
-    ("rpowell", include_str!("../fixtures/calendars/rpowell.ics")),
+    (
+        "kbaker",
+        include_str!("../../fixtures/calendars/kbaker.ics"),
+    ),
+    (
+        "tnguyen",
+        include_str!("../../fixtures/calendars/tnguyen.ics"),
+    ),
+    (
+        "rpowell",
+        include_str!("../../fixtures/calendars/rpowell.ics"),
+    ),
     (
         "jsguillet",
-        include_str!("../fixtures/calendars/jsguillet.ics"),
+        include_str!("../../fixtures/calendars/jsguillet.ics"),
     ),
-    ("amartin", include_str!("../fixtures/calendars/amartin.ics")),
-    ("mgarcia", include_str!("../fixtures/calendars/mgarcia.ics")),
-    ("cdubois", include_str!("../fixtures/calendars/cdubois.ics")),
-    ("lchen", include_str!("../fixtures/calendars/lchen.ics")),
-    ("opatel", include_str!("../fixtures/calendars/opatel.ics")),
-    ("shughes", include_str!("../fixtures/calendars/shughes.ics")),
+    (
+        "amartin",
+        include_str!("../../fixtures/calendars/amartin.ics"),
+    ),
+    (
+        "mgarcia",
+        include_str!("../../fixtures/calendars/mgarcia.ics"),
+    ),
+    (
+        "cdubois",
+        include_str!("../../fixtures/calendars/cdubois.ics"),
+    ),
+    ("lchen", include_str!("../../fixtures/calendars/lchen.ics")),
+    (
+        "opatel",
+        include_str!("../../fixtures/calendars/opatel.ics"),
+    ),
+    (
+        "shughes",
+        include_str!("../../fixtures/calendars/shughes.ics"),
+    ),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,9 +186,9 @@ fn restore_credentials(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::{ExpandOptions, parse};
     use crate::protocol::freebusy::{FbStatus, Interval, PublishRange};
     use crate::protocol::time::Minutes1601;
+    use crate::publishing::calendar::{ExpandOptions, parse};
 
     /// "The demo shows a full picture whatever today's date is": for dates spread over
     /// four years, every demo calendar has something in the coming week, and across the

@@ -604,7 +604,7 @@ mod tests {
 
     #[test]
     fn fixture_documents_every_key() {
-        let text = include_str!("../fixtures/schedplus.toml");
+        let text = include_str!("../../fixtures/schedplus.toml");
         let r = resolve(
             &BTreeMap::new(),
             |_| None,

@@ -37,11 +37,11 @@ use jiff::civil::{Date, Time};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::calendar_dir::CalendarDir;
+use crate::app::calendar_dir::CalendarDir;
 use crate::protocol::freebusy::PublishRange;
 use crate::protocol::query::UserAddress;
 use crate::protocol::time::Clock;
-use crate::publisher::{PublishError, PublishSettings, republish_user};
+use crate::publishing::publisher::{PublishError, PublishSettings, republish_user};
 use crate::store::{CleanupReport, DirtyEntry, PublishOutcome, Store, UserRecord};
 
 /// The default `--poll-interval`.
@@ -185,7 +185,7 @@ impl Poller {
             self.republish_all(now, reason, &queued, &mut report);
             self.last_range = Some(range);
         }
-        crate::metrics::poller_queue(queued.len());
+        crate::app::metrics::poller_queue(queued.len());
         for entry in &queued {
             self.publish_queued(entry, now, &mut report);
         }
@@ -290,7 +290,7 @@ impl Poller {
         let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
         // The lag runs from the first unpublished change; a whole-window republish has none.
         if let Some(l) = lag {
-            crate::metrics::publish_lag(l.as_secs_f64());
+            crate::app::metrics::publish_lag(l.as_secs_f64());
         }
         let lag = match lag {
             Some(l) => format!("{}ms", l.as_millis()),
@@ -303,12 +303,12 @@ impl Poller {
             }
             Ok(o) => {
                 report.published += 1;
-                crate::metrics::published(reason);
+                crate::app::metrics::published(reason);
                 tracing::info!(user = %user.mail, reason, %lag, ms, outcome = ?o, "free/busy published");
             }
             Err(e) => {
                 report.failed += 1;
-                crate::metrics::publish_failed(reason);
+                crate::app::metrics::publish_failed(reason);
                 // Exchange logged event 8207 (MSExchangeFBPublish) for a failed publish.
                 tracing::warn!(user = %user.mail, reason, error = %e, "free/busy publish failed (MSExchangeFBPublish 8207)");
             }

@@ -48,9 +48,9 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::admin::{self, AdminError, CalendarPutRequest};
+use crate::app::admin::{self, AdminError, CalendarPutRequest};
 use crate::protocol::time::Clock;
-use crate::publisher::PublishSettings;
+use crate::publishing::publisher::PublishSettings;
 use crate::store::{CalendarChange, CalendarSource, Store, Tombstone};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,191 @@
+//! The command line: argument parsing, settings, the commands and printing their reports.
+//!
+//! Owns [`main`] and [`run`] (here), [`Cli`] and its subcommands (`args.rs`), the settings'
+//! resolution and the typed serve options (`settings.rs`, over [`config`]), one function
+//! per command (`commands.rs`), and the text they print (`print.rs`). Every command's work
+//! is done by the library (`server`, `app::admin`, `publishing`), reached through
+//! [`client`] (a running server's admin API, or the store itself); this module only turns
+//! arguments into requests and reports into text. Exit codes: 0 success, 1 failure, 2 bad
+//! input, 3 no such user.
+
+pub mod client;
+pub mod config;
+
+mod args;
+mod commands;
+mod print;
+mod settings;
+
+pub use args::{
+    CalendarCommand, CleanfreebusyArgs, Cli, Command, ConfigCommand, DirectoryCommand, FbCommand,
+    LogFormat, PublishOverrides, ServeArgs, StyleArg, UpdatefbArgs,
+};
+pub use commands::{CalendarExpansion, calendar_expand};
+pub use settings::{resolve_settings, serve_options};
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::app::admin::{self, AdminError};
+use crate::cli::client::Admin;
+use crate::protocol::time::{Clock, parse_time};
+use crate::transport::Limits;
+
+use commands::{calendar_import, cleanfreebusy, directory, fb, read_file, serve, updatefb};
+use settings::config_error;
+
+/// Parse arguments, run, and turn the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = !matches!(cli.command, Command::Serve(_));
+    if quiet {
+        // `schedplus directory list | head`: end quietly when the reader goes away, as Unix
+        // tools do, instead of panicking in `println!`. The server keeps SIGPIPE ignored (a
+        // client that hangs up is an error on one socket, not the end of the process).
+        crate::server::die_on_broken_pipe();
+    }
+    let result = resolve_settings(&cli).and_then(|settings| {
+        let format = settings
+            .get::<LogFormat>("log_format")
+            .map_err(config_error)?
+            .unwrap_or(LogFormat::Text);
+        init_logging(if quiet { "warn" } else { "info" }, format);
+        run(cli, settings)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("schedplus: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Parse `argv`, resolve settings and run, as `main` does but without logging set-up or
+/// exit codes: for tests and programs that embed the CLI.
+pub fn run_args<I, T>(argv: I) -> Result<(), AdminError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(argv).map_err(|e| AdminError::BadInput(e.to_string()))?;
+    let settings = resolve_settings(&cli)?;
+    run(cli, settings)
+}
+
+fn init_logging(default: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only for a person at a terminal: journald, files and pipes get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), AdminError> {
+    let data: PathBuf = settings
+        .get::<PathBuf>("data")
+        .map_err(config_error)?
+        .unwrap_or_else(|| PathBuf::from("./schedplus-data"));
+    // Parsed here so that a bad value names where it came from (flag, variable, file).
+    let fixed = settings
+        .get_with("now", |v| parse_time(v).map_err(|e| e.to_string()))
+        .map_err(config_error)?;
+    let clock = fixed.map_or(Clock::System, Clock::Fixed);
+    let now: Option<String> = settings.get::<String>("now").map_err(config_error)?;
+    match cli.command {
+        Command::Serve(_) => serve(data, clock, &settings),
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", settings.render());
+            // Also a validator: every value must parse as `serve` would parse it.
+            serve_options(data, clock, &settings).map(|_| ())
+        }
+        Command::Directory(cmd) => {
+            let admin = Admin::connect(&data, clock)?;
+            directory(&admin, cmd)
+        }
+        Command::Fb(cmd) => {
+            let admin = Admin::connect(&data, clock)?;
+            fb(&admin, cmd, now.clone())
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "schedplus", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not a failure.
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&script);
+            Ok(())
+        }
+        Command::Calendar(CalendarCommand::Import { user, file }) => {
+            let max = settings
+                .get::<usize>("max_calendar_bytes")
+                .map_err(config_error)?
+                .unwrap_or(Limits::default().max_calendar_bytes);
+            let admin = Admin::connect(&data, clock)?;
+            calendar_import(&admin, user, file, now.clone(), max)
+        }
+        Command::Calendar(CalendarCommand::Delete { user }) => {
+            let admin = Admin::connect(&data, clock)?;
+            let r = admin.calendar_delete(&admin::CalendarDeleteRequest { user })?;
+            if r.deleted {
+                println!(
+                    "{}: calendar deleted; its free/busy is removed at the server's next poll",
+                    r.user
+                );
+                Ok(())
+            } else {
+                Err(AdminError::NotFound(format!(
+                    "{} has no calendar stored",
+                    r.user
+                )))
+            }
+        }
+        Command::Cleanfreebusy(args) => {
+            let admin = Admin::connect(&data, clock)?;
+            cleanfreebusy(&admin, args, now.clone())
+        }
+        Command::Updatefb(args) => {
+            let admin = Admin::connect(&data, clock)?;
+            updatefb(&admin, args, now.clone())
+        }
+        Command::Cleanup => {
+            let admin = Admin::connect(&data, clock)?;
+            let r = admin.cleanup()?;
+            println!(
+                "{} folders, {} users' messages checked: {} duplicates removed, {} URLs made canonical, {} left (canonical URL taken) (via {})",
+                r.folders,
+                r.subjects,
+                r.duplicates_removed,
+                r.renamed,
+                r.rename_blocked,
+                admin.describe()
+            );
+            Ok(())
+        }
+        Command::Calendar(CalendarCommand::Expand {
+            file,
+            start,
+            end,
+            tz,
+        }) => {
+            let text = read_file(&file)?;
+            let x = calendar_expand(&text, &start, &end, tz.as_deref())
+                .map_err(|e| AdminError::BadInput(format!("{}: {e}", file.display())))?;
+            // On stderr, as `calendar import` prints them, so stdout stays one JSON value.
+            for w in &x.warnings {
+                eprintln!("{}: warning: {w}", file.display());
+            }
+            println!("{}", x.json);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Settings: the flags given, resolved with `SCHEDPLUS_*` and the configuration file
+//! (`config.rs`), and the serve options typed and checked from them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::app::admin::{self, AdminError};
+use crate::app::poller::CleanupAt;
+use crate::protocol::pffb::PublisherStyle;
+use crate::protocol::query::QueryLimits;
+use crate::protocol::time::Clock;
+use crate::publishing::publisher::PublishSettings;
+use crate::server::ServeOptions;
+use crate::transport::Limits;
+
+use super::args::{Cli, Command};
+
+pub(super) fn config_error(e: crate::cli::config::ConfigError) -> AdminError {
+    AdminError::BadInput(e.to_string())
+}
+
+/// Every setting with its source: the flags given, `SCHEDPLUS_*`, the configuration file.
+pub fn resolve_settings(cli: &Cli) -> Result<crate::cli::config::Resolved, AdminError> {
+    let mut flags = std::collections::BTreeMap::new();
+    if let Some(d) = &cli.data {
+        flags.insert("data", d.display().to_string());
+    }
+    if let Some(n) = &cli.now {
+        flags.insert("now", n.clone());
+    }
+    if let Some(f) = cli.log_format {
+        flags.insert("log_format", format!("{f:?}").to_lowercase());
+    }
+    if let Command::Serve(a) = &cli.command {
+        let given = [
+            ("listen", &a.listen),
+            ("max_users", &a.max_users),
+            ("max_slots", &a.max_slots),
+            ("max_digits", &a.max_digits),
+            ("max_body", &a.max_body),
+            ("cache_mb", &a.cache_mb),
+            ("calendar_dir", &a.calendar_dir),
+            ("poll_interval", &a.poll_interval),
+            ("publish_months", &a.publish_months),
+            ("publisher_style", &a.publisher_style),
+            ("cleanup_at", &a.cleanup_at),
+            ("default_tz", &a.default_tz),
+            ("auth", &a.auth),
+            ("read", &a.read),
+            ("permissions", &a.permissions),
+            ("metrics", &a.metrics),
+            ("pid_file", &a.pid_file),
+        ];
+        for (key, value) in given {
+            if let Some(v) = value {
+                flags.insert(key, v.clone());
+            }
+        }
+        if a.demo {
+            flags.insert("demo", "true".into());
+        }
+    }
+    let file = crate::cli::config::load_file(cli.config.as_deref()).map_err(config_error)?;
+    crate::cli::config::resolve(
+        &flags,
+        |var| std::env::var(var).ok(),
+        file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
+    )
+    .map_err(config_error)
+}
+
+/// Every serve option, typed and checked, from the resolved settings.
+pub fn serve_options(
+    data: PathBuf,
+    clock: Clock,
+    settings: &crate::cli::config::Resolved,
+) -> Result<ServeOptions, AdminError> {
+    let get = |key: &str| -> Result<String, AdminError> {
+        settings
+            .get::<String>(key)
+            .map_err(config_error)?
+            .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
+    };
+    let num = |key: &str| -> Result<usize, AdminError> {
+        settings
+            .get::<usize>(key)
+            .map_err(config_error)?
+            .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
+    };
+    let listen: SocketAddr = settings
+        .get_with("listen", |s| {
+            s.parse()
+                .map_err(|_| "not an address like 127.0.0.1:8080 or 0.0.0.0:80".to_string())
+        })
+        .map_err(config_error)?
+        .expect("listen has a default");
+    let mut opts = ServeOptions::new(data, listen);
+    opts.demo = settings.flag("demo").map_err(config_error)?;
+    opts.clock = clock;
+    opts.cache_capacity = num("cache_mb")? as u64 * 1024 * 1024;
+    opts.calendar_dir = settings
+        .get::<PathBuf>("calendar_dir")
+        .map_err(config_error)?;
+    opts.pid_file = settings.get::<PathBuf>("pid_file").map_err(config_error)?;
+    opts.poll_interval = settings
+        .get_with("poll_interval", crate::app::poller::parse_interval)
+        .map_err(config_error)?
+        .expect("poll_interval has a default");
+    opts.cleanup_at = settings
+        .get::<CleanupAt>("cleanup_at")
+        .map_err(config_error)?
+        .unwrap_or_default();
+    let months = settings
+        .get_with("publish_months", |s| {
+            s.parse::<u8>()
+                .ok()
+                .filter(|m| (1..=36).contains(m))
+                .ok_or_else(|| "publish 1 to 36 months".to_string())
+        })
+        .map_err(config_error)?;
+    let style = settings
+        .get_with("publisher_style", |s| {
+            match s.to_ascii_lowercase().as_str() {
+                "outlook" => Ok(PublisherStyle::Outlook),
+                "exchange" => Ok(PublisherStyle::Exchange),
+                _ => Err("write outlook or exchange".to_string()),
+            }
+        })
+        .map_err(config_error)?;
+    let tz = get("default_tz")?;
+    opts.publish = admin::publish_settings(&PublishSettings::default(), months, style, Some(&tz))?;
+    // Zero would make the server refuse every connection or time every request out.
+    let duration = |key: &str| -> Result<Duration, AdminError> {
+        settings
+            .get_with(key, |v| {
+                crate::app::poller::parse_interval(v).and_then(|d| {
+                    if d.is_zero() {
+                        Err("must be longer than 0".into())
+                    } else {
+                        Ok(d)
+                    }
+                })
+            })
+            .map_err(config_error)?
+            .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
+    };
+    let positive = |key: &str| -> Result<usize, AdminError> {
+        settings
+            .get_with(key, |v| {
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| "must be a whole number above 0".to_string())
+            })
+            .map_err(config_error)?
+            .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
+    };
+    opts.limits = Limits {
+        query: QueryLimits {
+            max_users: num("max_users")?,
+            max_slots: num("max_slots")?,
+            max_digits: num("max_digits")?,
+        },
+        xml: crate::protocol::dav_xml::XmlLimits {
+            max_depth: num("max_xml_depth")?,
+            max_elements: num("max_xml_elements")?,
+            max_attributes_per_element: num("max_xml_attributes")?,
+        },
+        max_body: num("max_body")?,
+        max_put_body: num("max_put_body")?,
+        max_calendar_bytes: num("max_calendar_bytes")?,
+        max_admin_body: num("max_admin_body")?,
+        max_header_bytes: num("max_header_bytes")?,
+        max_headers: num("max_headers")?,
+        max_connections: positive("max_connections")?,
+        header_timeout: duration("header_timeout")?,
+        body_timeout: duration("body_timeout")?,
+        request_timeout: duration("request_timeout")?,
+        answer_buffer: positive("answer_buffer")?,
+        send_timeout: duration("send_timeout")?,
+        max_pending_heads: positive("max_pending_heads")?,
+        max_pending_heads_per_address: positive("max_pending_heads_per_address")?,
+    };
+    opts.publish.expand.max_instances = num("max_instances")?;
+    opts.auth = crate::auth::AuthSettings {
+        mode: settings
+            .get::<crate::auth::AuthMode>("auth")
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        read: settings
+            .get::<crate::auth::ReadAccess>("read")
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        permissions: settings
+            .get::<crate::auth::Permissions>("permissions")
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        metrics: settings
+            .get::<crate::auth::MetricsAccess>("metrics")
+            .map_err(config_error)?
+            .unwrap_or_default(),
+    };
+    if opts.auth.mode == crate::auth::AuthMode::None
+        && opts.auth.read == crate::auth::ReadAccess::Authenticated
+    {
+        return Err(AdminError::BadInput(
+            "read = authenticated needs auth = basic: with auth = none nobody can sign in, so reads would stay open".into(),
+        ));
+    }
+    Ok(opts)
+}
