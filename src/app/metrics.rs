@@ -5,6 +5,10 @@
 //! the one-time installation of the process-wide recorder, and small functions the rest of
 //! the code calls at the moment something happens. The recorder is global (the `metrics`
 //! crate's design): several servers in one process, as in the tests, share it.
+//!
+//! A scrape also carries the process's own `process_*` families (read from `/proc/self`) and
+//! `schedplus_build_info`, and comes in one order (families by name), as Prometheus's
+//! conventions ask.
 
 use std::sync::OnceLock;
 
