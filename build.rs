@@ -13,6 +13,8 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     let rev = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    // The revision alone, for the schedplus_build_info metric.
+    println!("cargo:rustc-env=SCHEDPLUS_REVISION={rev}");
     println!(
         "cargo:rustc-env=SCHEDPLUS_VERSION={} (git {rev})",
         std::env::var("CARGO_PKG_VERSION").unwrap_or_default()

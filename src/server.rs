@@ -50,6 +50,9 @@ pub struct ServeOptions {
     pub cleanup_at: CleanupAt,
     /// `--auth`, `--read`, `--permissions`.
     pub auth: crate::auth::AuthSettings,
+    /// `--pid-file`: written with the process id once the listener is bound, removed at a
+    /// clean shutdown (for service managers and scripts that signal the server).
+    pub pid_file: Option<PathBuf>,
 }
 
 impl ServeOptions {
@@ -66,6 +69,7 @@ impl ServeOptions {
             publish: PublishSettings::default(),
             cleanup_at: CleanupAt::default(),
             auth: crate::auth::AuthSettings::default(),
+            pid_file: None,
         }
     }
 }
@@ -123,6 +127,7 @@ pub struct Server {
     task: tokio::task::JoinHandle<()>,
     poller_stop: watch::Sender<bool>,
     poller: Option<tokio::task::JoinHandle<()>>,
+    pid_file: Option<PathBuf>,
     /// Folds histogram samples every `metrics::UPKEEP_INTERVAL` (see `metrics::upkeep`).
     metrics_upkeep: tokio::task::JoinHandle<()>,
 }
@@ -206,6 +211,13 @@ impl Server {
             calendar_files = first.dir_changes,
             "free/busy published from calendars"
         );
+        // The pid file before server.json, so a failure of either leaves neither behind.
+        if let Some(path) = &opts.pid_file {
+            write_pid_file(path).map_err(|source| ServeError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        }
         let info_path = opts.data_dir.join(SERVER_FILE);
         let info = ServerInfo {
             addr: addr.to_string(),
@@ -217,9 +229,14 @@ impl Server {
             &info_path,
             &serde_json::to_vec_pretty(&info).expect("serialisable"),
         )
-        .map_err(|source| ServeError::Io {
-            path: info_path.clone(),
-            source,
+        .map_err(|source| {
+            if let Some(path) = &opts.pid_file {
+                let _ = std::fs::remove_file(path);
+            }
+            ServeError::Io {
+                path: info_path.clone(),
+                source,
+            }
         })?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(transport::serve(listener, state.clone(), async move {
@@ -245,6 +262,7 @@ impl Server {
             task,
             poller_stop,
             poller: Some(poller),
+            pid_file: opts.pid_file,
             metrics_upkeep,
         })
     }
@@ -267,13 +285,25 @@ impl Server {
         {
             let _ = std::fs::remove_file(&self.info_path);
         }
+        // Likewise the pid file: only while it still names this process.
+        if let Some(path) = &self.pid_file {
+            let ours = std::fs::read_to_string(path)
+                .is_ok_and(|t| t.trim() == std::process::id().to_string());
+            if ours {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         tracing::info!("schedplus stopped");
     }
 
     /// Serve until SIGINT or SIGTERM (as registered by `signals`), then shut down cleanly.
     /// SIGHUP (the terminal that started the server closed) is logged and ignored.
+    /// Under systemd (`Type=notify`) it reports READY=1 first (the listener is bound by
+    /// now) and STOPPING=1 when a signal comes.
     pub async fn run_until_signal(self, signals: Signals) {
+        notify("READY=1");
         signals.wait().await;
+        notify("STOPPING=1");
         tracing::info!("signal received; finishing in-flight requests");
         self.shutdown().await;
     }
@@ -343,6 +373,69 @@ pub fn die_on_broken_pipe() {
     // touches no Rust state; it is done before any thread is started.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// [`sd_notify`], a failure logged (systemd then gives up on the start after its timeout).
+fn notify(state: &str) {
+    if let Err(e) = sd_notify(state) {
+        tracing::warn!("cannot tell systemd {state} through NOTIFY_SOCKET: {e}");
+    }
+}
+
+/// The pid file: the process id and a newline, written whole (a temporary file renamed).
+fn write_pid_file(path: &Path) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let written = std::fs::write(&tmp, format!("{}\n", std::process::id()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Tell the service manager how the server is, by the sd_notify protocol: one datagram
+/// (`READY=1`, `STOPPING=1`, ...) to the Unix socket named by `$NOTIFY_SOCKET`, a path, or
+/// an abstract name when it starts with '@'. `Ok(false)` when the variable is unset (not
+/// started by systemd with `Type=notify`); written by hand, the protocol being one
+/// `sendto`, rather than a crate.
+pub fn sd_notify(state: &str) -> std::io::Result<bool> {
+    let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
+        return Ok(false);
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::net::UnixDatagram;
+        let name = socket.as_bytes();
+        let sock = UnixDatagram::unbound()?;
+        if let Some(abstract_name) = name.strip_prefix(b"@") {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            {
+                #[cfg(target_os = "android")]
+                use std::os::android::net::SocketAddrExt;
+                #[cfg(target_os = "linux")]
+                use std::os::linux::net::SocketAddrExt;
+                let addr = std::os::unix::net::SocketAddr::from_abstract_name(abstract_name)?;
+                sock.send_to_addr(state.as_bytes(), &addr)?;
+            }
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            {
+                let _ = abstract_name;
+                return Err(std::io::Error::other(
+                    "NOTIFY_SOCKET names an abstract socket, which only Linux has",
+                ));
+            }
+        } else {
+            sock.send_to(state.as_bytes(), std::path::Path::new(&socket))?;
+        }
+        Ok(true)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (socket, state);
+        Ok(false)
     }
 }
 

@@ -16,6 +16,7 @@ mod freebusy_query;
 mod hostile;
 mod layers;
 mod metrics;
+mod ops;
 mod owner_rule;
 mod publishing;
 mod real_publishers;

@@ -5,6 +5,10 @@
 //! the one-time installation of the process-wide recorder, and small functions the rest of
 //! the code calls at the moment something happens. The recorder is global (the `metrics`
 //! crate's design): several servers in one process, as in the tests, share it.
+//!
+//! A scrape also carries the process's own `process_*` families (read from `/proc/self`) and
+//! `schedplus_build_info`, and comes in one order (families by name), as Prometheus's
+//! conventions ask.
 
 use std::sync::OnceLock;
 
@@ -30,6 +34,8 @@ pub const SEND_TIMEOUTS: &str = "schedplus_send_timeouts_total";
 pub const SLOW_HEADS_CLOSED: &str = "schedplus_slow_heads_closed_total";
 pub const CONNECTIONS_REFUSED: &str = "schedplus_connections_refused_total";
 pub const UNKNOWN_OWNER: &str = "schedplus_freebusy_unknown_owner_writes_total";
+pub const REQUESTS: &str = "schedplus_requests_total";
+pub const BUILD_INFO: &str = "schedplus_build_info";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -52,6 +58,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
                 .install_recorder()
                 .ok()?;
             describe();
+            gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "revision" => env!("SCHEDPLUS_REVISION")).set(1.0);
             Some(handle)
         })
         .as_ref()
@@ -68,6 +75,11 @@ fn describe() {
         "users answered with no data (unknown address or no free/busy message)"
     );
     describe_counter!(REJECTED, "requests answered 4xx, by reason");
+    describe_counter!(REQUESTS, "requests answered, by method and status code");
+    describe_gauge!(
+        BUILD_INFO,
+        "always 1; the labels say which build runs (the revision is the git commit)"
+    );
     describe_histogram!(
         REQUEST_SECONDS,
         metrics::Unit::Seconds,
@@ -133,7 +145,172 @@ pub fn render(store: &crate::store::Store) -> String {
     gauge!(STORE_USERS).set(stats.users as f64);
     gauge!(STORE_BYTES).set(store.size_on_disk() as f64);
     handle.run_upkeep();
-    handle.render()
+    let mut text = handle.render();
+    text.push_str(&process::render());
+    in_stable_order(&text)
+}
+
+/// The recorder writes families (and a counter's or gauge's label sets) in hash-map order,
+/// different at each scrape; a person diffing two scrapes wants them in one order. Families
+/// are sorted by name, the samples of a counter or gauge by their labels; a histogram's
+/// lines keep the recorder's order (its buckets ascend, its label sets in first-seen order).
+fn in_stable_order(text: &str) -> String {
+    let mut families: Vec<(&str, String)> = text
+        .split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let mut lines: Vec<&str> = block.lines().filter(|l| !l.is_empty()).collect();
+            let type_line = lines.iter().find_map(|l| l.strip_prefix("# TYPE "));
+            let kind = type_line.and_then(|t| t.split_whitespace().nth(1));
+            let name = type_line
+                .or(lines.first().copied())
+                .and_then(|l| l.split([' ', '{']).next())
+                .unwrap_or("");
+            if matches!(kind, Some("counter" | "gauge")) {
+                let head = lines.iter().take_while(|l| l.starts_with('#')).count();
+                lines[head..].sort_unstable();
+            }
+            (name, lines.join("\n") + "\n")
+        })
+        .collect();
+    families.sort_by(|a, b| a.0.cmp(b.0));
+    families
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The `process_*` families of the Prometheus client conventions, read from `/proc/self`
+/// at scrape time (Linux; elsewhere they are left out). Written as text here rather than
+/// through the recorder: the CPU counter is fractional seconds, which the `metrics` crate's
+/// integer counters cannot hold.
+mod process {
+    use std::fmt::Write;
+
+    pub fn render() -> String {
+        let mut out = String::new();
+        let Some(stat) = Stat::read() else {
+            return out;
+        };
+        let mut family = |name: &str, kind: &str, help: &str, value: f64| {
+            let _ = write!(
+                out,
+                "\n# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            );
+        };
+        let tick = ticks_per_second();
+        family(
+            "process_cpu_seconds_total",
+            "counter",
+            "user and system CPU time spent, in seconds",
+            (stat.utime + stat.stime) as f64 / tick,
+        );
+        family(
+            "process_resident_memory_bytes",
+            "gauge",
+            "resident memory size, in bytes",
+            (stat.rss_pages * page_size()) as f64,
+        );
+        family(
+            "process_virtual_memory_bytes",
+            "gauge",
+            "virtual memory size, in bytes",
+            stat.vsize as f64,
+        );
+        if let Some(boot) = boot_time() {
+            family(
+                "process_start_time_seconds",
+                "gauge",
+                "start time of the process since the Unix epoch, in seconds",
+                boot as f64 + stat.starttime as f64 / tick,
+            );
+        }
+        if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+            family(
+                "process_open_fds",
+                "gauge",
+                "open file descriptors",
+                fds.count() as f64,
+            );
+        }
+        if let Some(max) = max_fds() {
+            family(
+                "process_max_fds",
+                "gauge",
+                "the most file descriptors the process may open (the soft limit)",
+                max,
+            );
+        }
+        out
+    }
+
+    struct Stat {
+        utime: u64,
+        stime: u64,
+        starttime: u64,
+        vsize: u64,
+        rss_pages: u64,
+    }
+
+    impl Stat {
+        /// `/proc/self/stat`: the fields after the command name (which may hold spaces and
+        /// parentheses, hence the last ')'), numbered as in proc(5).
+        fn read() -> Option<Stat> {
+            let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+            let rest = &text[text.rfind(')')? + 1..];
+            // rest starts at field 3 (state).
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let field = |n: usize| f.get(n - 3)?.parse::<u64>().ok();
+            Some(Stat {
+                utime: field(14)?,
+                stime: field(15)?,
+                starttime: field(22)?,
+                vsize: field(23)?,
+                rss_pages: field(24)?,
+            })
+        }
+    }
+
+    fn boot_time() -> Option<u64> {
+        std::fs::read_to_string("/proc/stat")
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The soft "Max open files" of `/proc/self/limits`.
+    fn max_fds() -> Option<f64> {
+        let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        let soft = line["Max open files".len()..].split_whitespace().next()?;
+        Some(if soft == "unlimited" {
+            f64::INFINITY
+        } else {
+            soft.parse().ok()?
+        })
+    }
+
+    fn ticks_per_second() -> f64 {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: sysconf reads a constant of the system; no memory is shared.
+        let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        let t = 100;
+        if t > 0 { t as f64 } else { 100.0 }
+    }
+
+    fn page_size() -> u64 {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: as above.
+        let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        let p = 4096;
+        if p > 0 { p as u64 } else { 4096 }
+    }
 }
 
 /// Fold recorded histogram samples into their buckets. The recorder keeps every sample
@@ -157,6 +334,7 @@ pub fn freebusy_answered(users: usize, no_data: usize) {
 
 pub fn request_done(method: &str, status: u16, seconds: f64) {
     histogram!(REQUEST_SECONDS, "method" => method.to_string()).record(seconds);
+    counter!(REQUESTS, "method" => method.to_string(), "code" => status.to_string()).increment(1);
     if (400..500).contains(&status) {
         counter!(REJECTED, "reason" => rejection_reason(status)).increment(1);
     }
@@ -282,6 +460,19 @@ pub fn calendar_refused(via: &'static str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn families_sorted_by_name_counter_samples_by_labels_histogram_lines_kept() {
+        let text = "# HELP b_total b\n# TYPE b_total counter\nb_total{m=\"z\"} 1\nb_total{m=\"a\"} 2\n\n\
+                    # TYPE h histogram\nh_bucket{le=\"5\"} 1\nh_bucket{le=\"10\"} 1\nh_sum 1\nh_count 1\n\n\
+                    # TYPE a gauge\na 3\n\n";
+        assert_eq!(
+            super::in_stable_order(text),
+            "# TYPE a gauge\na 3\n\n\
+             # HELP b_total b\n# TYPE b_total counter\nb_total{m=\"a\"} 2\nb_total{m=\"z\"} 1\n\n\
+             # TYPE h histogram\nh_bucket{le=\"5\"} 1\nh_bucket{le=\"10\"} 1\nh_sum 1\nh_count 1\n"
+        );
+    }
+
     #[test]
     fn counters_render() {
         super::install().expect("installed");

@@ -222,6 +222,10 @@ pub struct ServeArgs {
     /// --read authenticated (a scraper without credentials) [default: read].
     #[arg(long, value_name = "read|anonymous")]
     pub metrics: Option<String>,
+    /// Write the server's process id to FILE once it listens; removed at a clean stop
+    /// [env: SCHEDPLUS_PID_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

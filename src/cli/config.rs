@@ -219,6 +219,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "directory of <alias or smtp>.ics calendars to watch",
     },
     Setting {
+        key: "pid_file",
+        env: "SCHEDPLUS_PID_FILE",
+        default: None,
+        help: "file the server writes its process id to once listening, removed at a clean stop",
+    },
+    Setting {
         key: "poll_interval",
         env: "SCHEDPLUS_POLL_INTERVAL",
         default: Some("5s"),

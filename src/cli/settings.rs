@@ -50,6 +50,7 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::cli::config::Resolved, Admin
             ("read", &a.read),
             ("permissions", &a.permissions),
             ("metrics", &a.metrics),
+            ("pid_file", &a.pid_file),
         ];
         for (key, value) in given {
             if let Some(v) = value {
@@ -101,6 +102,7 @@ pub fn serve_options(
     opts.calendar_dir = settings
         .get::<PathBuf>("calendar_dir")
         .map_err(config_error)?;
+    opts.pid_file = settings.get::<PathBuf>("pid_file").map_err(config_error)?;
     opts.poll_interval = settings
         .get_with("poll_interval", crate::app::poller::parse_interval)
         .map_err(config_error)?
