@@ -333,11 +333,34 @@ pub fn freebusy_answered(users: usize, no_data: usize) {
 }
 
 pub fn request_done(method: &str, status: u16, seconds: f64) {
-    histogram!(REQUEST_SECONDS, "method" => method.to_string()).record(seconds);
-    counter!(REQUESTS, "method" => method.to_string(), "code" => status.to_string()).increment(1);
+    let method = method_label(method);
+    histogram!(REQUEST_SECONDS, "method" => method).record(seconds);
+    counter!(REQUESTS, "method" => method, "code" => status.to_string()).increment(1);
     if (400..500).contains(&status) {
         counter!(REJECTED, "reason" => rejection_reason(status)).increment(1);
     }
+}
+
+/// The method as a label: the methods clients of this server send, and `other` for the rest,
+/// so that a client inventing methods cannot grow the label set without bound.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 14] = [
+        "GET",
+        "HEAD",
+        "POST",
+        "PUT",
+        "DELETE",
+        "OPTIONS",
+        "PROPFIND",
+        "PROPPATCH",
+        "SEARCH",
+        "MKCOL",
+        "COPY",
+        "MOVE",
+        "LOCK",
+        "UNLOCK",
+    ];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("other")
 }
 
 /// A label per 4xx status, in words.
@@ -460,6 +483,19 @@ pub fn calendar_refused(via: &'static str) {
 
 #[cfg(test)]
 mod tests {
+    use super::method_label;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        assert_eq!(method_label("PROPFIND"), "PROPFIND");
+        assert_eq!(method_label("BREW"), "other");
+        assert_eq!(
+            method_label("get"),
+            "other",
+            "methods are case-sensitive (RFC 9110)"
+        );
+    }
+
     #[test]
     fn families_sorted_by_name_counter_samples_by_labels_histogram_lines_kept() {
         let text = "# HELP b_total b\n# TYPE b_total counter\nb_total{m=\"z\"} 1\nb_total{m=\"a\"} 2\n\n\
