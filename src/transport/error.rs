@@ -7,6 +7,7 @@ use warp::http::StatusCode;
 
 use super::{Response, text_response};
 use crate::admin::AdminError;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpError {
@@ -97,31 +98,50 @@ impl From<crate::auth::Refusal> for HttpError {
 /// The status of a store failure that is not a refusal of the request itself: a full disk
 /// is 507 and a stuck disk 503 (both with the store's sentence); anything else is a broken
 /// store, 500.
-impl From<crate::store::StoreError> for HttpError {
-    fn from(e: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        if e.is_out_of_space() {
-            HttpError::new(StatusCode::INSUFFICIENT_STORAGE, e.to_string())
-        } else if matches!(e, StoreError::Stalled(_)) {
-            HttpError::busy(e.to_string())
-        } else {
-            HttpError::internal(format!("the store failed: {e}"))
+impl From<StoreError> for HttpError {
+    fn from(e: StoreError) -> Self {
+        match store_status(&e) {
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                HttpError::internal(format!("the store failed: {e}"))
+            }
+            status => HttpError::new(status, e.to_string()),
         }
+    }
+}
+
+/// 507 for a full disk, 503 for a stuck one, 500 for any other store failure.
+fn store_status(e: &StoreError) -> StatusCode {
+    if e.is_out_of_space() {
+        StatusCode::INSUFFICIENT_STORAGE
+    } else if matches!(e, StoreError::Stalled(_)) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// The status of an admin operation's failure, for the admin API's JSON errors and for
+/// `/calendars/`: bad input 400, an unknown name 404, a conflict 409, a store failure as for
+/// a [`StoreError`] (507, 503 or 500), anything else 500.
+pub fn admin_status(e: &AdminError) -> StatusCode {
+    match e {
+        AdminError::BadInput(_) => StatusCode::BAD_REQUEST,
+        AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+        AdminError::Conflict(_) => StatusCode::CONFLICT,
+        AdminError::Store(s) => store_status(s),
+        AdminError::Transport(_) | AdminError::Partial(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 impl From<AdminError> for HttpError {
     fn from(e: AdminError) -> Self {
-        let status =
-            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        HttpError::new(status, e.to_string())
+        HttpError::new(admin_status(&e), e.to_string())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreError;
 
     /// A full disk is 507 and a stuck one 503, however the store error reaches the transport
     /// (WebDAV handlers take it directly, the admin API and `/calendars/` through
