@@ -7,6 +7,7 @@ use warp::http::StatusCode;
 
 use super::{Response, text_response};
 use crate::admin::AdminError;
+use crate::protocol::dav_xml::XmlError;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +121,19 @@ fn store_status(e: &StoreError) -> StatusCode {
     }
 }
 
+/// A request body that is not the XML asked for: 422 (Unprocessable Entity) for a well-formed
+/// body carrying a typed value that cannot be read (`b:dt="int"` with `abc`), 400 for
+/// everything else.
+impl From<XmlError> for HttpError {
+    fn from(e: XmlError) -> Self {
+        let status = match e {
+            XmlError::BadValue { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        HttpError::new(status, e.to_string())
+    }
+}
+
 /// The status of an admin operation's failure, for the admin API's JSON errors and for
 /// `/calendars/`: bad input 400, an unknown name 404, a conflict 409, a store failure as for
 /// a [`StoreError`] (507, 503 or 500), anything else 500.
@@ -179,5 +193,21 @@ mod tests {
             HttpError::from(AdminError::from(broken)).status,
             StatusCode::CONFLICT
         );
+    }
+
+    /// A typed value that cannot be read is 422; any other body fault 400 (litmus's
+    /// `propfind_invalid2` expects the 400).
+    #[test]
+    fn a_bad_value_is_422_and_other_xml_faults_400() {
+        use crate::protocol::dav_xml::{XmlLimits, parse_propfind, parse_proppatch};
+        let lim = XmlLimits::default();
+        let bad_value = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:m="http://schemas.microsoft.com/mapi/proptag/"><D:set><D:prop><m:0x68470003>next week</m:0x68470003></D:prop></D:set></D:propertyupdate>"#;
+        let e = HttpError::from(parse_proppatch(bad_value, &lim).unwrap_err());
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(e.message.contains("x68470003"), "{}", e.message);
+        for body in [&b"<foo>"[..], br#"<propfind xmlns="DAV:">"#, b"<!DOCTYPE x><x/>"] {
+            let e = HttpError::from(parse_propfind(body, &lim).unwrap_err());
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{}", e.message);
+        }
     }
 }

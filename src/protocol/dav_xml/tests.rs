@@ -83,7 +83,6 @@ fn litmus_propfind_invalid_bodies_are_refused() {
     // The root is judged before the end of the document is reached: still a 400.
     let e = parse_propfind(b"<foo>", &lim()).unwrap_err();
     assert!(matches!(e, XmlError::UnexpectedRoot { .. }), "{e:?}");
-    assert_eq!(e.status_hint(), 400);
     let e = parse_propfind(br#"<propfind xmlns="DAV:">"#, &lim()).unwrap_err();
     assert!(matches!(e, XmlError::Malformed(..)), "{e:?}");
 }
@@ -322,7 +321,6 @@ fn bad_typed_values_name_the_property_and_are_unprocessable() {
             reason: "'soon' is not a 32-bit integer".into()
         }
     );
-    assert_eq!(e.status_hint(), 422);
     assert_eq!(
         e.to_string(),
         "the value of property http://schemas.microsoft.com/mapi/proptag/x68470003 is not valid: \
@@ -1032,7 +1030,7 @@ fn untyped_values_are_typed_by_the_tag_suffix() {
     // An untyped value that does not fit its tag's type is refused, naming the property.
     let bad = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:m="http://schemas.microsoft.com/mapi/proptag/"><D:set><D:prop><m:0x68470003>next week</m:0x68470003></D:prop></D:set></D:propertyupdate>"#;
     let e = parse_proppatch(bad, &lim()).unwrap_err();
-    assert_eq!(e.status_hint(), 422);
+    assert!(matches!(e, XmlError::BadValue { .. }), "{e:?}");
     assert!(e.to_string().contains("x68470003"), "{e}");
 }
 

@@ -183,8 +183,7 @@ impl From<PfError> for DavError {
 
 impl From<XmlError> for DavError {
     fn from(e: XmlError) -> Self {
-        let status = StatusCode::from_u16(e.status_hint()).unwrap_or(StatusCode::BAD_REQUEST);
-        DavError::new(status, e.to_string())
+        HttpError::from(e).into()
     }
 }
 
