@@ -18,7 +18,8 @@
 //! * `admin-only`: admin-group folders and the admin API (`--permissions legacy` opens the
 //!   folders to any signed-in user, never the admin API).
 //!
-//! Must not know about HTTP beyond the status a refusal asks for.
+//! Must not know about HTTP: a refusal says whether credentials would help
+//! ([`RefusalKind`]); the transport turns that into 401 or 403.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -144,13 +145,22 @@ impl Principal {
     }
 }
 
-/// A request the rules refuse: 401 (credentials needed or wrong) or 403 (signed in, not
-/// allowed), with the rule's name and a sentence saying what would be allowed.
+/// A request the rules refuse, with the rule's name and a sentence saying what would be
+/// allowed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
-    pub status: u16,
+    pub kind: RefusalKind,
     pub rule: &'static str,
     pub message: String,
+}
+
+/// Whether credentials would change the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// Credentials are needed, or the ones sent are wrong (HTTP 401 with a challenge).
+    SignIn,
+    /// Whoever asked (signed in or, with `--auth none`, anyone) may not (HTTP 403).
+    Forbidden,
 }
 
 impl fmt::Display for Refusal {
@@ -167,7 +177,7 @@ pub const CHALLENGE: &str = "Basic realm=\"schedplus\", charset=\"UTF-8\"";
 
 fn unauthenticated(rule: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
-        status: 401,
+        kind: RefusalKind::SignIn,
         rule,
         message: message.into(),
     }
@@ -175,7 +185,7 @@ fn unauthenticated(rule: &'static str, message: impl Into<String>) -> Refusal {
 
 fn forbidden(rule: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
-        status: 403,
+        kind: RefusalKind::Forbidden,
         rule,
         message: message.into(),
     }
@@ -370,7 +380,11 @@ impl AuthSettings {
                 ),
             )),
             Principal::Anonymous => Err(Refusal {
-                status: if self.mode == AuthMode::Basic { 401 } else { 403 },
+                kind: if self.mode == AuthMode::Basic {
+                    RefusalKind::SignIn
+                } else {
+                    RefusalKind::Forbidden
+                },
                 rule: "admin-only",
                 message: "the admin API needs the token from the data directory's server.json (the schedplus CLI sends it) or an admin's Basic credentials".into(),
             }),
@@ -785,6 +799,7 @@ fn stand_in_hash() -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::RefusalKind::{Forbidden, SignIn};
     use super::*;
     use crate::store::UserRecord;
     use crate::store::testutil::temp_store;
@@ -938,13 +953,13 @@ mod tests {
 
         // Reads.
         assert!(basic.read(&anon).is_ok());
-        assert_eq!(closed.read(&anon).unwrap_err().status, 401);
+        assert_eq!(closed.read(&anon).unwrap_err().kind, SignIn);
         assert!(closed.read(&p_dan).is_ok());
         assert!(AuthSettings::open().read(&anon).is_ok());
 
         // Free/busy messages.
         let e = basic.fb_message(&anon, &ag, None).unwrap_err();
-        assert_eq!((e.status, e.rule), (401, "write-authenticated"));
+        assert_eq!((e.kind, e.rule), (SignIn, "write-authenticated"));
         assert_eq!(
             basic
                 .fb_message(&p_dan, &ag, Some(dan_subject.as_str()))
@@ -958,7 +973,7 @@ mod tests {
         let e = basic
             .fb_message(&p_dan, &ag, Some(ann_subject.as_str()))
             .unwrap_err();
-        assert_eq!((e.status, e.rule), (403, "owner-or-admin"));
+        assert_eq!((e.kind, e.rule), (Forbidden, "owner-or-admin"));
         assert!(e.message.contains("dan"), "{}", e.message);
         assert!(basic.fb_message(&p_dan, &other_ag, None).is_err());
         assert_eq!(
@@ -971,7 +986,10 @@ mod tests {
                 .unwrap(),
             FbAccess::Any
         );
-        assert_eq!(legacy.fb_message(&anon, &ag, None).unwrap_err().status, 401);
+        assert_eq!(
+            legacy.fb_message(&anon, &ag, None).unwrap_err().kind,
+            SignIn
+        );
         assert_eq!(
             AuthSettings::open().fb_message(&anon, &ag, None).unwrap(),
             FbAccess::Any
@@ -992,12 +1010,12 @@ mod tests {
             basic.item_actor(&p_dan).unwrap().owner,
             Some(dan_key.clone())
         );
-        assert_eq!(basic.item_actor(&anon).unwrap_err().status, 401);
+        assert_eq!(basic.item_actor(&anon).unwrap_err().kind, SignIn);
         assert!(basic.item(&p_dan, Some(&dan_key), "x").is_ok());
         let e = basic
             .item(&p_dan, Some("/o=org/cn=other"), "x")
             .unwrap_err();
-        assert_eq!((e.status, e.rule), (403, "item-owner-or-admin"));
+        assert_eq!((e.kind, e.rule), (Forbidden, "item-owner-or-admin"));
         assert!(
             basic.item(&p_dan, None, "x").is_err(),
             "ownerless: admins only"
@@ -1012,9 +1030,12 @@ mod tests {
         assert_eq!(basic.fb_folder(&p_dan).unwrap_err().rule, "admin-only");
         assert!(basic.fb_folder(&p_admin).is_ok());
         assert!(legacy.fb_folder(&p_dan).is_ok());
-        assert_eq!(basic.admin(&p_dan).unwrap_err().status, 403);
-        assert_eq!(basic.admin(&anon).unwrap_err().status, 401);
-        assert_eq!(AuthSettings::open().admin(&anon).unwrap_err().status, 403);
+        assert_eq!(basic.admin(&p_dan).unwrap_err().kind, Forbidden);
+        assert_eq!(basic.admin(&anon).unwrap_err().kind, SignIn);
+        assert_eq!(
+            AuthSettings::open().admin(&anon).unwrap_err().kind,
+            Forbidden
+        );
         assert!(legacy.admin(&p_admin).is_ok());
         assert!(
             legacy.admin(&p_dan).is_err(),

@@ -69,7 +69,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
                 (StatusCode::FORBIDDEN, "the admin API token does not match the data directory's server.json (a restarted server writes a new one)".to_string())
             } else {
                 (
-                    StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::FORBIDDEN),
+                    super::error::refusal_status(refusal.kind),
                     refusal.to_string(),
                 )
             };

@@ -7,6 +7,7 @@ use warp::http::StatusCode;
 
 use super::{Response, text_response};
 use crate::admin::AdminError;
+use crate::auth::{Refusal, RefusalKind};
 use crate::protocol::dav_xml::XmlError;
 use crate::store::StoreError;
 
@@ -86,10 +87,18 @@ pub fn mark_refusal(r: &mut Response, rule: Option<&'static str>) {
 /// The header naming the rule that refused a request.
 pub const RULE_HEADER: &str = "x-schedplus-rule";
 
-impl From<crate::auth::Refusal> for HttpError {
-    fn from(r: crate::auth::Refusal) -> Self {
+/// 401 when credentials would help (the answer carries the Basic challenge), else 403.
+pub fn refusal_status(kind: RefusalKind) -> StatusCode {
+    match kind {
+        RefusalKind::SignIn => StatusCode::UNAUTHORIZED,
+        RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+    }
+}
+
+impl From<Refusal> for HttpError {
+    fn from(r: Refusal) -> Self {
         HttpError {
-            status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN),
+            status: refusal_status(r.kind),
             message: r.to_string(),
             rule: Some(r.rule),
         }
@@ -205,9 +214,38 @@ mod tests {
         let e = HttpError::from(parse_proppatch(bad_value, &lim).unwrap_err());
         assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(e.message.contains("x68470003"), "{}", e.message);
-        for body in [&b"<foo>"[..], br#"<propfind xmlns="DAV:">"#, b"<!DOCTYPE x><x/>"] {
+        for body in [
+            &b"<foo>"[..],
+            br#"<propfind xmlns="DAV:">"#,
+            b"<!DOCTYPE x><x/>",
+        ] {
             let e = HttpError::from(parse_propfind(body, &lim).unwrap_err());
             assert_eq!(e.status, StatusCode::BAD_REQUEST, "{}", e.message);
         }
+    }
+
+    /// A refusal that credentials would lift is a 401 with the Basic challenge; any other a
+    /// 403 without one; both name the rule.
+    #[test]
+    fn a_refusal_is_401_with_a_challenge_or_403() {
+        let refusal = |kind| Refusal {
+            kind,
+            rule: "write-authenticated",
+            message: "sign in".into(),
+        };
+        let r = HttpError::from(refusal(RefusalKind::SignIn)).into_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            r.headers()[warp::http::header::WWW_AUTHENTICATE],
+            crate::auth::CHALLENGE
+        );
+        assert_eq!(r.headers()[RULE_HEADER], "write-authenticated");
+        let r = HttpError::from(refusal(RefusalKind::Forbidden)).into_response();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(
+            !r.headers()
+                .contains_key(warp::http::header::WWW_AUTHENTICATE)
+        );
+        assert_eq!(r.headers()[RULE_HEADER], "write-authenticated");
     }
 }

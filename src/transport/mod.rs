@@ -414,7 +414,7 @@ async fn sign_in(
     };
     let refuse = |why: &str| {
         HttpError::from(crate::auth::Refusal {
-            status: 401,
+            kind: crate::auth::RefusalKind::SignIn,
             rule: "sign-in",
             message: format!("{why}; send Basic credentials of a directory user with a password"),
         })

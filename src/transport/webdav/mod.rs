@@ -148,7 +148,7 @@ impl From<StoreError> for DavError {
             StoreError::Conflict(m) => DavError::conflict(m),
             StoreError::NotFound(m) => DavError::not_found(m),
             StoreError::NotOwner(m) => crate::auth::Refusal {
-                status: 403,
+                kind: crate::auth::RefusalKind::Forbidden,
                 rule: "owner-or-admin",
                 message: m,
             }
