@@ -1,22 +1,32 @@
 //! The one mapping from a failure to an HTTP answer.
 //!
+//! Every failure of the transport is an [`HttpError`]; the `From` impls here are the only
+//! places a failure of another layer (a rule's [`Refusal`], a [`StoreError`], an
+//! [`XmlError`], an [`AdminError`]) becomes a status.
+//!
 //! A 4xx carries one sentence a lab admin can act on; a 5xx is a bug or a broken store and
-//! is logged by the dispatcher.
+//! is logged, with its sentence, by the dispatcher.
 
-use warp::http::StatusCode;
+use warp::http::{HeaderValue, StatusCode, header};
 
-use super::{Response, text_response};
+use super::{Response, bytes_response, text_response};
 use crate::admin::AdminError;
 use crate::auth::{Refusal, RefusalKind};
-use crate::protocol::dav_xml::XmlError;
+use crate::protocol::dav_xml::{XmlError, error_body};
 use crate::store::StoreError;
 
+/// A failed request, on its way to becoming one response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpError {
     pub status: StatusCode,
     pub message: String,
     /// The `auth` rule that refused the request, for 401 and 403.
     pub rule: Option<&'static str>,
+    /// For a 405: the methods the resource does answer (`Allow`).
+    pub allow: Option<&'static str>,
+    /// An RFC 4918 precondition element (`propfind-finite-depth`, …): the body is then a
+    /// `DAV:error` document naming it rather than the sentence.
+    pub condition: Option<&'static str>,
 }
 
 impl HttpError {
@@ -25,6 +35,8 @@ impl HttpError {
             status,
             message: message.into(),
             rule: None,
+            allow: None,
+            condition: None,
         }
     }
 
@@ -36,12 +48,20 @@ impl HttpError {
         Self::new(StatusCode::NOT_FOUND, m)
     }
 
+    pub fn conflict(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, m)
+    }
+
+    pub fn forbidden(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, m)
+    }
+
     pub fn internal(m: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, m)
     }
 
     /// 503: the server cannot take this on now (too many connections, a request that ran
-    /// out of time). Answered with `Retry-After`.
+    /// out of time, a stuck disk). Answered with `Retry-After`.
     pub fn busy(m: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, m)
     }
@@ -53,28 +73,66 @@ impl HttpError {
         )
     }
 
+    /// 405 with the methods that are answered here (`Allow`).
+    pub fn method_not_allowed(allow: &'static str, m: impl Into<String>) -> Self {
+        HttpError {
+            allow: Some(allow),
+            ..Self::new(StatusCode::METHOD_NOT_ALLOWED, m)
+        }
+    }
+
+    /// A refusal with an RFC 4918 precondition body (`propfind-finite-depth`, …).
+    pub fn precondition(status: StatusCode, condition: &'static str, m: impl Into<String>) -> Self {
+        HttpError {
+            condition: Some(condition),
+            ..Self::new(status, m)
+        }
+    }
+
+    /// The answer: the sentence as text (or the `DAV:error` body of a precondition), with
+    /// `WWW-Authenticate` and `X-Schedplus-Rule` for a refusal, `Allow` for a 405 and
+    /// `Retry-After` for a 503. A 5xx keeps its sentence in the response's extensions for
+    /// the dispatcher's log line ([`failure_message`]).
     pub fn into_response(self) -> Response {
-        let mut body = self.message;
-        body.push('\n');
-        let mut r = text_response(self.status, body);
+        let mut r = match self.condition {
+            Some(c) => bytes_response(
+                self.status,
+                "application/xml; charset=utf-8",
+                error_body(c).into_bytes(),
+            ),
+            None => text_response(self.status, format!("{}\n", self.message)),
+        };
         mark_refusal(&mut r, self.rule);
+        if let Some(allow) = self.allow {
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            r.headers_mut().insert(
-                warp::http::header::RETRY_AFTER,
-                warp::http::HeaderValue::from_static("1"),
-            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.status.is_server_error() {
+            r.extensions_mut().insert(Failure(self.message));
         }
         r
     }
 }
 
+/// The sentence of a 5xx answer, carried to the log line.
+#[derive(Clone, Debug)]
+struct Failure(String);
+
+/// Why a 5xx answer failed, as its [`HttpError`] said (for the dispatcher's log line).
+pub fn failure_message(r: &Response) -> Option<&str> {
+    r.extensions().get::<Failure>().map(|f| f.0.as_str())
+}
+
 /// A refusal by an `auth` rule: 401 carries the Basic challenge, and both 401 and 403 name
 /// the rule in `X-Schedplus-Rule` (the body says it in words).
 pub fn mark_refusal(r: &mut Response, rule: Option<&'static str>) {
-    use warp::http::HeaderValue;
     if r.status() == StatusCode::UNAUTHORIZED {
         r.headers_mut().insert(
-            warp::http::header::WWW_AUTHENTICATE,
+            header::WWW_AUTHENTICATE,
             HeaderValue::from_static(crate::auth::CHALLENGE),
         );
     }
@@ -98,9 +156,8 @@ pub fn refusal_status(kind: RefusalKind) -> StatusCode {
 impl From<Refusal> for HttpError {
     fn from(r: Refusal) -> Self {
         HttpError {
-            status: refusal_status(r.kind),
-            message: r.to_string(),
             rule: Some(r.rule),
+            ..HttpError::new(refusal_status(r.kind), r.to_string())
         }
     }
 }
@@ -247,5 +304,46 @@ mod tests {
                 .contains_key(warp::http::header::WWW_AUTHENTICATE)
         );
         assert_eq!(r.headers()[RULE_HEADER], "write-authenticated");
+    }
+
+    /// What each kind of failure adds to its answer: `Allow` for a 405, a `DAV:error` body
+    /// for a precondition, `Retry-After` for a 503; a 5xx's sentence is kept for the log.
+    #[test]
+    fn each_failure_answers_with_its_headers() {
+        // The bodies here are whole bytes, ready at the first poll.
+        let body = |r: Response| {
+            use hyper::body::Body as _;
+            let mut b = std::pin::pin!(r.into_body());
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            let mut out = Vec::new();
+            while let std::task::Poll::Ready(Some(frame)) = b.as_mut().poll_frame(&mut cx) {
+                if let Ok(data) = frame.unwrap().into_data() {
+                    out.extend_from_slice(&data);
+                }
+            }
+            String::from_utf8(out).unwrap()
+        };
+        let r = HttpError::method_not_allowed("GET, HEAD", "only reads here").into_response();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()[header::ALLOW], "GET, HEAD");
+        assert_eq!(failure_message(&r), None);
+        assert_eq!(body(r), "only reads here\n");
+
+        let r = HttpError::precondition(StatusCode::FORBIDDEN, "propfind-finite-depth", "no")
+            .into_response();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "application/xml; charset=utf-8"
+        );
+        assert!(!r.headers().contains_key(header::ALLOW));
+        assert!(body(r).contains("<D:propfind-finite-depth/>"));
+
+        let r = HttpError::busy("the disk is stuck").into_response();
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(failure_message(&r), Some("the disk is stuck"));
+        let r = HttpError::internal("a bug").into_response();
+        assert!(!r.headers().contains_key(header::RETRY_AFTER));
+        assert_eq!(failure_message(&r), Some("a bug"));
     }
 }

@@ -29,11 +29,11 @@ pub mod path;
 mod props;
 
 use bytes::Bytes;
-use warp::http::{HeaderValue, Method, StatusCode, header};
+use warp::http::{Method, StatusCode};
 
-use super::{AppState, HttpError, Request, Response, text_response};
+use super::{AppState, HttpError, Request, Response};
 use crate::auth::{AuthMode, Principal};
-use crate::protocol::dav_xml::{XmlError, error_body};
+use crate::protocol::dav_xml::XmlError;
 use crate::protocol::wss_name::NameError;
 use crate::store::{FolderRecord, MessageRecord, PfError, PfNode, StoreError};
 
@@ -99,31 +99,13 @@ impl DavError {
     }
 
     pub fn into_response(self) -> Response {
-        let mut r = match self.condition {
-            Some(c) => {
-                let mut r = Response::new(error_body(c).into());
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/xml; charset=utf-8"),
-                );
-                r
-            }
-            None => {
-                let mut body = self.message.clone();
-                body.push('\n');
-                text_response(self.status, body)
-            }
-        };
-        *r.status_mut() = self.status;
-        crate::transport::error::mark_refusal(&mut r, self.rule);
-        if let Some(allow) = self.allow {
-            r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        HttpError {
+            rule: self.rule,
+            allow: self.allow,
+            condition: self.condition,
+            ..HttpError::new(self.status, self.message)
         }
-        if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), message = %self.message, "WebDAV request failed");
-        }
-        r
+        .into_response()
     }
 }
 
