@@ -11,9 +11,10 @@ use warp::http::{HeaderValue, StatusCode, header};
 
 use super::{Response, bytes_response, text_response};
 use crate::admin::AdminError;
-use crate::auth::{Refusal, RefusalKind};
+use crate::auth::{Principal, Refusal, RefusalKind};
 use crate::protocol::dav_xml::{XmlError, error_body};
-use crate::store::StoreError;
+use crate::protocol::wss_name::NameError;
+use crate::store::{PfError, StoreError};
 
 /// A failed request, on its way to becoming one response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,16 +163,26 @@ impl From<Refusal> for HttpError {
     }
 }
 
-/// The status of a store failure that is not a refusal of the request itself: a full disk
-/// is 507 and a stuck disk 503 (both with the store's sentence); anything else is a broken
-/// store, 500.
+/// A store failure: a conflict 409, a name that is not there 404, someone else's data 403
+/// (rule `owner-or-admin`), a full disk 507 and a stuck disk 503 (each with the store's
+/// sentence); anything else is a broken store, 500.
 impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
-        match store_status(&e) {
-            StatusCode::INTERNAL_SERVER_ERROR => {
-                HttpError::internal(format!("the store failed: {e}"))
+        match e {
+            StoreError::Conflict(m) => HttpError::conflict(m),
+            StoreError::NotFound(m) => HttpError::not_found(m),
+            StoreError::NotOwner(m) => Refusal {
+                kind: RefusalKind::Forbidden,
+                rule: "owner-or-admin",
+                message: m,
             }
-            status => HttpError::new(status, e.to_string()),
+            .into(),
+            e => match store_status(&e) {
+                StatusCode::INTERNAL_SERVER_ERROR => {
+                    HttpError::internal(format!("the store failed: {e}"))
+                }
+                status => HttpError::new(status, e.to_string()),
+            },
         }
     }
 }
@@ -184,6 +195,36 @@ fn store_status(e: &StoreError) -> StatusCode {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// A refused change of the ordinary public-folder area. A node that belongs to someone else
+/// is refused by rule `item-owner-or-admin` without naming the requester; `webdav::pf_result`
+/// names them where it knows who asked.
+impl From<PfError> for HttpError {
+    fn from(e: PfError) -> Self {
+        let status = match e {
+            PfError::Store(s) => return s.into(),
+            PfError::NotOwner(path) => {
+                let what = format!("/public/{path}");
+                return crate::auth::not_item_owner(&what, &Principal::Anonymous).into();
+            }
+            PfError::NoParent | PfError::ParentNotFolder => StatusCode::CONFLICT,
+            PfError::Exists | PfError::IsFolder => StatusCode::METHOD_NOT_ALLOWED,
+            PfError::NotFound => StatusCode::NOT_FOUND,
+            PfError::TooDeep => StatusCode::BAD_REQUEST,
+            PfError::TooLarge(_) => StatusCode::INSUFFICIENT_STORAGE,
+            PfError::DestinationExists => StatusCode::PRECONDITION_FAILED,
+            PfError::IntoItself => StatusCode::FORBIDDEN,
+        };
+        HttpError::new(status, e.to_string())
+    }
+}
+
+/// A path segment that is not a valid name (a free/busy leaf, a legacyDN).
+impl From<NameError> for HttpError {
+    fn from(e: NameError) -> Self {
+        HttpError::bad_request(e.to_string())
     }
 }
 
@@ -345,5 +386,43 @@ mod tests {
         let r = HttpError::internal("a bug").into_response();
         assert!(!r.headers().contains_key(header::RETRY_AFTER));
         assert_eq!(failure_message(&r), Some("a bug"));
+    }
+
+    /// The store's refusals of the request itself keep their own statuses, and someone
+    /// else's data is refused by the rule that protects it.
+    #[test]
+    fn store_refusals_map_to_their_statuses_and_rules() {
+        let e = HttpError::from(StoreError::NotOwner("dan's free/busy".into()));
+        assert_eq!(
+            (e.status, e.rule),
+            (StatusCode::FORBIDDEN, Some("owner-or-admin"))
+        );
+        assert_eq!(
+            HttpError::from(StoreError::Conflict("x".into())).status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            HttpError::from(StoreError::NotFound("x".into())).status,
+            StatusCode::NOT_FOUND
+        );
+        let e = HttpError::from(PfError::NotOwner("a/b".into()));
+        assert_eq!(
+            (e.status, e.rule),
+            (StatusCode::FORBIDDEN, Some("item-owner-or-admin"))
+        );
+        assert!(e.message.contains("/public/a/b"), "{}", e.message);
+        for (pf, status) in [
+            (PfError::NoParent, StatusCode::CONFLICT),
+            (PfError::Exists, StatusCode::METHOD_NOT_ALLOWED),
+            (PfError::TooLarge(10), StatusCode::INSUFFICIENT_STORAGE),
+            (PfError::DestinationExists, StatusCode::PRECONDITION_FAILED),
+            (PfError::IntoItself, StatusCode::FORBIDDEN),
+            (
+                PfError::Store(StoreError::NotFound("x".into())),
+                StatusCode::NOT_FOUND,
+            ),
+        ] {
+            assert_eq!(HttpError::from(pf).status, status);
+        }
     }
 }

@@ -19,7 +19,7 @@ pub async fn copy_move(
     let is_move = req.method.as_str() == "MOVE";
     let found = locate(state, target).await?.require()?;
     let Found::Node(node) = &found else {
-        return Err(DavError::not_allowed(&req.method, &found));
+        return Err(super::not_allowed(&req.method, &found));
     };
     let dest = header_str(&req, "destination").ok_or_else(|| {
         DavError::bad_request(format!("{} needs a Destination header", req.method))

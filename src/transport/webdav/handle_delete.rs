@@ -49,7 +49,7 @@ pub async fn delete(
                 .await??
                 .ok_or_else(|| DavError::not_found("the folder was deleted meanwhile"))?;
         }
-        other => return Err(DavError::not_allowed(&Method::DELETE, &other)),
+        other => return Err(super::not_allowed(&Method::DELETE, &other)),
     }
     let mut r = Response::new(Default::default());
     *r.status_mut() = StatusCode::NO_CONTENT;

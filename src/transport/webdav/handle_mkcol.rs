@@ -39,7 +39,7 @@ pub async fn mkcol(
             )));
         }
         other => {
-            return Err(DavError::not_allowed(
+            return Err(super::not_allowed(
                 &Method::from_bytes(b"MKCOL").expect("token"),
                 &other,
             ));

@@ -62,11 +62,11 @@ pub async fn post(
         Found::FbItem(..) | Found::Missing(Resource::FbItem(..))
     );
     if !fb_item {
-        return Err(DavError::not_allowed(&req.method, &found));
+        return Err(super::not_allowed(&req.method, &found));
     }
     let body = xml_body(state, &mut req).await?;
     if !is_propertyupdate(&body, &state.limits().xml) {
-        return Err(DavError::not_allowed(&req.method, &found));
+        return Err(super::not_allowed(&req.method, &found));
     }
     let r = apply(state, req, found, body).await;
     // The dispatcher counts PROPPATCH writes; this one came as POST.
@@ -88,7 +88,7 @@ async fn apply(
         Found::Missing(Resource::FbItem(folder, leaf)) => fb_item_href(folder, leaf),
         Found::Missing(_) => return Err(DavError::not_found("nothing exists at this URL")),
         other => {
-            return Err(DavError::not_allowed(
+            return Err(super::not_allowed(
                 &Method::from_bytes(b"PROPPATCH").expect("token"),
                 other,
             ));

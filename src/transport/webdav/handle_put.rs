@@ -22,7 +22,7 @@ pub async fn put(
             authorize_item(state, &req.principal, &n.path).await?;
             n.path.clone()
         }
-        other => return Err(DavError::not_allowed(&Method::PUT, other)),
+        other => return Err(super::not_allowed(&Method::PUT, other)),
     };
     let actor = state.auth().item_actor(&req.principal)?;
     let principal = req.principal.clone();

@@ -33,146 +33,21 @@ use warp::http::{Method, StatusCode};
 
 use super::{AppState, HttpError, Request, Response};
 use crate::auth::{AuthMode, Principal};
-use crate::protocol::dav_xml::XmlError;
-use crate::protocol::wss_name::NameError;
 use crate::store::{FolderRecord, MessageRecord, PfError, PfNode, StoreError};
 
 pub use path::Resource;
 
-/// A failed WebDAV request, on its way to becoming one response.
-#[derive(Debug)]
-pub struct DavError {
-    pub status: StatusCode,
-    pub message: String,
-    allow: Option<&'static str>,
-    /// An RFC 4918 precondition element for a `DAV:error` body.
-    condition: Option<&'static str>,
-    /// The `auth` rule that refused the request.
-    rule: Option<&'static str>,
-}
+/// A failed WebDAV request: the transport's one failure type (statuses are decided in
+/// `transport/error.rs`).
+pub type DavError = HttpError;
 
-impl DavError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        DavError {
-            status,
-            message: message.into(),
-            allow: None,
-            condition: None,
-            rule: None,
-        }
-    }
-
-    pub fn bad_request(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, m)
-    }
-
-    pub fn not_found(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, m)
-    }
-
-    pub fn conflict(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, m)
-    }
-
-    pub fn forbidden(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, m)
-    }
-
-    /// 405 with the methods the resource does allow.
-    pub fn not_allowed(method: &Method, found: &Found) -> Self {
-        let allow = found.allow();
-        DavError {
-            allow: Some(allow),
-            ..Self::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("{method} is not allowed here; allowed: {allow}"),
-            )
-        }
-    }
-
-    /// A refusal with an RFC 4918 precondition body (`propfind-finite-depth`, …).
-    pub fn precondition(status: StatusCode, condition: &'static str, m: impl Into<String>) -> Self {
-        DavError {
-            condition: Some(condition),
-            ..Self::new(status, m)
-        }
-    }
-
-    pub fn into_response(self) -> Response {
-        HttpError {
-            rule: self.rule,
-            allow: self.allow,
-            condition: self.condition,
-            ..HttpError::new(self.status, self.message)
-        }
-        .into_response()
-    }
-}
-
-impl From<HttpError> for DavError {
-    fn from(e: HttpError) -> Self {
-        DavError {
-            rule: e.rule,
-            ..DavError::new(e.status, e.message)
-        }
-    }
-}
-
-impl From<crate::auth::Refusal> for DavError {
-    fn from(r: crate::auth::Refusal) -> Self {
-        HttpError::from(r).into()
-    }
-}
-
-impl From<StoreError> for DavError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) => DavError::conflict(m),
-            StoreError::NotFound(m) => DavError::not_found(m),
-            StoreError::NotOwner(m) => crate::auth::Refusal {
-                kind: crate::auth::RefusalKind::Forbidden,
-                rule: "owner-or-admin",
-                message: m,
-            }
-            .into(),
-            other => HttpError::from(other).into(),
-        }
-    }
-}
-
-impl From<PfError> for DavError {
-    fn from(e: PfError) -> Self {
-        let status = match &e {
-            PfError::Store(_) => {
-                let PfError::Store(s) = e else { unreachable!() };
-                return s.into();
-            }
-            PfError::NoParent | PfError::ParentNotFolder => StatusCode::CONFLICT,
-            PfError::Exists | PfError::IsFolder => StatusCode::METHOD_NOT_ALLOWED,
-            PfError::NotFound => StatusCode::NOT_FOUND,
-            PfError::TooDeep => StatusCode::BAD_REQUEST,
-            PfError::TooLarge(_) => StatusCode::INSUFFICIENT_STORAGE,
-            PfError::DestinationExists => StatusCode::PRECONDITION_FAILED,
-            PfError::IntoItself => StatusCode::FORBIDDEN,
-            PfError::NotOwner(path) => {
-                let what = format!("/public/{path}");
-                return crate::auth::not_item_owner(&what, &Principal::Anonymous).into();
-            }
-        };
-        DavError::new(status, e.to_string())
-    }
-}
-
-impl From<XmlError> for DavError {
-    fn from(e: XmlError) -> Self {
-        HttpError::from(e).into()
-    }
-}
-
-impl From<NameError> for DavError {
-    fn from(e: NameError) -> Self {
-        DavError::bad_request(e.to_string())
-    }
+/// 405 with the methods the resource does allow.
+pub fn not_allowed(method: &Method, found: &Found) -> DavError {
+    let allow = found.allow();
+    DavError::method_not_allowed(
+        allow,
+        format!("{method} is not allowed here; allowed: {allow}"),
+    )
 }
 
 /// A resource as the store has it (or has not).
@@ -256,16 +131,8 @@ fn locate_blocking(st: &AppState, r: Resource) -> Result<Found, DavError> {
     })
 }
 
-/// Answer a request under `/public` that is not the freebusy query. Never fails: every
-/// error is turned into its response here.
+/// Answer a request under `/public` that is not the freebusy query.
 pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpError> {
-    Ok(match serve(state, req).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    })
-}
-
-async fn serve(state: &AppState, req: Request) -> Result<Response, DavError> {
     let method = req.method.clone();
     let result = dispatch_method(state, req).await;
     // A write that was answered 2xx changed the store (a 207 PROPPATCH may still have
@@ -310,7 +177,7 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
         // Methods HTTP defines that no resource here takes.
         "POST" | "PATCH" => {
             let found = locate(state, &target).await?;
-            Err(DavError::not_allowed(&req.method, &found))
+            Err(not_allowed(&req.method, &found))
         }
         other => Err(DavError::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -387,7 +254,7 @@ pub fn brief(req: &Request) -> bool {
 
 /// Read an XML request body under the configured cap (413 beyond it).
 pub async fn xml_body(state: &AppState, req: &mut Request) -> Result<Bytes, DavError> {
-    Ok(req.body(state.limits().max_body).await?)
+    req.body(state.limits().max_body).await
 }
 
 /// A streamed listing (multistatus, folder page): a head, one piece per row of a lazy store
