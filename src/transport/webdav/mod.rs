@@ -1,12 +1,11 @@
-//! WebDAV over the public-folder store: the dispatcher, the one error mapping, and the
-//! streaming of large answers.
+//! WebDAV over the public-folder store: the dispatcher and the streaming of large answers.
 //!
 //! [`handle`] resolves the URL ([`path::resolve`] → [`Resource`]) and matches on the method;
 //! each method family has its own file (`handle_*.rs`). Handlers look the resource up once
-//! ([`locate`] → [`Found`]), answer with [`Response`]s or fail with a [`DavError`], whose
-//! [`DavError::into_response`] is the one place failures become statuses (with `Allow` on a
-//! 405 and an RFC 4918 `DAV:error` body where a precondition names one). Live properties are
-//! computed in [`props`].
+//! ([`locate`] → [`Found`]), answer with [`Response`]s or fail with an [`HttpError`]; every
+//! failure of another layer becomes a status in `transport/error.rs` (with `Allow` on a 405,
+//! see [`not_allowed`], and an RFC 4918 `DAV:error` body where a precondition names one).
+//! Live properties are computed in [`props`].
 //!
 //! Multistatus answers and folder pages are streamed ([`stream_listing`]): a folder of
 //! 100,000 messages is read lazily from sled, a page of about 64 KiB at a time on the
@@ -37,14 +36,10 @@ use crate::store::{FolderRecord, MessageRecord, PfError, PfNode, StoreError};
 
 pub use path::Resource;
 
-/// A failed WebDAV request: the transport's one failure type (statuses are decided in
-/// `transport/error.rs`).
-pub type DavError = HttpError;
-
 /// 405 with the methods the resource does allow.
-pub fn not_allowed(method: &Method, found: &Found) -> DavError {
+pub fn not_allowed(method: &Method, found: &Found) -> HttpError {
     let allow = found.allow();
-    DavError::method_not_allowed(
+    HttpError::method_not_allowed(
         allow,
         format!("{method} is not allowed here; allowed: {allow}"),
     )
@@ -94,22 +89,22 @@ impl Found {
     }
 
     /// 404 for a resource that is not there.
-    pub fn require(self) -> Result<Found, DavError> {
+    pub fn require(self) -> Result<Found, HttpError> {
         match self {
-            Found::Missing(Resource::FbInvalid(why)) => Err(DavError::not_found(why)),
-            Found::Missing(_) => Err(DavError::not_found("nothing exists at this URL")),
+            Found::Missing(Resource::FbInvalid(why)) => Err(HttpError::not_found(why)),
+            Found::Missing(_) => Err(HttpError::not_found("nothing exists at this URL")),
             f => Ok(f),
         }
     }
 }
 
 /// Look a resource up in the store (on the blocking pool).
-pub async fn locate(state: &AppState, r: &Resource) -> Result<Found, DavError> {
+pub async fn locate(state: &AppState, r: &Resource) -> Result<Found, HttpError> {
     let r = r.clone();
     state.blocking(move |st| locate_blocking(st, r)).await?
 }
 
-fn locate_blocking(st: &AppState, r: Resource) -> Result<Found, DavError> {
+fn locate_blocking(st: &AppState, r: Resource) -> Result<Found, HttpError> {
     let store = st.store();
     Ok(match r {
         Resource::Root => Found::Root,
@@ -149,7 +144,7 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
     result
 }
 
-async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, DavError> {
+async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, HttpError> {
     let target = path::resolve(&req.path)?;
     // Who may: reads as `--read` says; writes need someone signed in (with `--auth basic`)
     // here, and each handler applies the owner rules once it knows the resource.
@@ -179,7 +174,7 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
             let found = locate(state, &target).await?;
             Err(not_allowed(&req.method, &found))
         }
-        other => Err(DavError::new(
+        other => Err(HttpError::new(
             StatusCode::NOT_IMPLEMENTED,
             format!(
                 "{other} is not implemented; this server speaks OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, SEARCH, PUT, DELETE, MKCOL, COPY and MOVE (WebDAV class 1, no locking)"
@@ -190,7 +185,7 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
 
 /// A store result from the ordinary area, a refusal of someone else's node told to the
 /// signed-in writer (the store checks owners under its write lock; see `PfActor`).
-pub fn pf_result<T>(r: Result<T, PfError>, principal: &Principal) -> Result<T, DavError> {
+pub fn pf_result<T>(r: Result<T, PfError>, principal: &Principal) -> Result<T, HttpError> {
     r.map_err(|e| match e {
         PfError::NotOwner(path) => {
             crate::auth::not_item_owner(&format!("/public/{path}"), principal).into()
@@ -205,7 +200,7 @@ pub async fn authorize_item(
     state: &AppState,
     principal: &Principal,
     path: &[String],
-) -> Result<(), DavError> {
+) -> Result<(), HttpError> {
     if state.auth().mode == AuthMode::None {
         return Ok(());
     }
@@ -235,13 +230,13 @@ pub enum Depth {
     Infinity,
 }
 
-pub fn depth(req: &Request) -> Result<Option<Depth>, DavError> {
+pub fn depth(req: &Request) -> Result<Option<Depth>, HttpError> {
     match header_str(req, "depth") {
         None => Ok(None),
         Some("0") => Ok(Some(Depth::Zero)),
         Some("1") => Ok(Some(Depth::One)),
         Some(d) if d.eq_ignore_ascii_case("infinity") => Ok(Some(Depth::Infinity)),
-        Some(d) => Err(DavError::bad_request(format!(
+        Some(d) => Err(HttpError::bad_request(format!(
             "Depth: {d} is not 0, 1 or infinity"
         ))),
     }
@@ -253,7 +248,7 @@ pub fn brief(req: &Request) -> bool {
 }
 
 /// Read an XML request body under the configured cap (413 beyond it).
-pub async fn xml_body(state: &AppState, req: &mut Request) -> Result<Bytes, DavError> {
+pub async fn xml_body(state: &AppState, req: &mut Request) -> Result<Bytes, HttpError> {
     req.body(state.limits().max_body).await
 }
 
