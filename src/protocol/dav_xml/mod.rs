@@ -4,7 +4,7 @@
 //! ([`parse_proppatch`] → [`PatchOp`]s in document order) and SEARCH ([`parse_search`] /
 //! [`parse_sql`] → [`SearchRequest`]) bodies, the `b:dt` typed values of [`values`], and the
 //! streaming multistatus writer ([`multistatus_head`], [`ResponseBuilder`],
-//! [`multistatus_tail`], [`error_body`]).
+//! [`multistatus_tail`], or [`multistatus`] for a short body whole; [`error_body`]).
 //!
 //! Every body goes through one hardened reader ([`reader`]): UTF-8 only, namespaces resolved
 //! (an undeclared prefix or `xmlns:p=""` is an error), no DTD at all (so no entity expansion),
@@ -27,7 +27,7 @@ use crate::protocol::mapi::PropName;
 pub use propfind::{PropfindRequest, parse_propfind};
 pub use proppatch::{PatchOp, is_propertyupdate, parse_proppatch};
 pub use search::{SearchRequest, SqlError, parse_search, parse_sql};
-pub use writer::{ResponseBuilder, error_body, multistatus_head, multistatus_tail};
+pub use writer::{ResponseBuilder, error_body, multistatus, multistatus_head, multistatus_tail};
 
 /// The WebDAV namespace.
 pub const DAV_NS: &str = "DAV:";

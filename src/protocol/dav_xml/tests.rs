@@ -663,15 +663,6 @@ fn reparse_props(doc: &[u8]) -> Vec<(PropName, PropValue)> {
     }
 }
 
-fn document(responses: &[ResponseBuilder]) -> Vec<u8> {
-    let mut out = multistatus_head().as_bytes().to_vec();
-    for resp in responses {
-        resp.write(&mut out);
-    }
-    out.extend_from_slice(multistatus_tail().as_bytes());
-    out
-}
-
 #[test]
 fn multistatus_is_written_exchange_style() {
     let mut r = ResponseBuilder::new("http://h/public/a&b.EML");
@@ -707,7 +698,7 @@ fn multistatus_is_written_exchange_style() {
     let mut gone = ResponseBuilder::new("/public/gone");
     gone.status(404);
     let empty = ResponseBuilder::new("/public/empty");
-    let doc = document(&[r, gone, empty]);
+    let doc = multistatus(&[r, gone, empty]);
     let text = String::from_utf8(doc.clone()).unwrap();
     let expected = concat!(
         "<a:response><a:href>http://h/public/a&amp;b.EML</a:href><a:propstat>",
@@ -751,7 +742,7 @@ fn propnames_and_statuses_without_values() {
     r.prop_status(&dav("getetag"), 424);
     r.prop_name_only(&PropName::new("urn:q\"&<", "n"));
     r.prop_name_only(&PropName::new("urn:q", "not a name"));
-    let doc = document(&[r]);
+    let doc = multistatus(&[r]);
     assert_namespace_well_formed(&doc);
     let text = String::from_utf8(doc).unwrap();
     assert!(text.contains("<a:status>HTTP/1.1 200 OK</a:status><a:prop><a:displayname/><g:n xmlns:g=\"urn:q&quot;&amp;&lt;\"/></a:prop>"), "{text}");
@@ -874,7 +865,7 @@ proptest! {
         for (n, v) in &props {
             r.prop_ok(n, v);
         }
-        let doc = document(&[r]);
+        let doc = multistatus(&[r]);
         assert_namespace_well_formed(&doc);
         prop_assert_eq!(reparse_props(&doc), props);
     }

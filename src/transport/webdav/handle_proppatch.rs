@@ -24,8 +24,7 @@ use super::props::is_protected;
 use super::{Found, MULTISTATUS_TYPE, Resource, brief, locate, pf_result, xml_body};
 use crate::auth::FbAccess;
 use crate::protocol::dav_xml::{
-    PatchOp, ResponseBuilder, is_propertyupdate, multistatus_head, multistatus_tail,
-    parse_proppatch,
+    PatchOp, ResponseBuilder, is_propertyupdate, multistatus, parse_proppatch,
 };
 use crate::protocol::mapi::{PropName, tags};
 use crate::protocol::pffb::PffbKind;
@@ -264,8 +263,9 @@ fn failed(
 }
 
 fn answer(rb: &ResponseBuilder) -> Response {
-    let mut out = multistatus_head().as_bytes().to_vec();
-    rb.write(&mut out);
-    out.extend_from_slice(multistatus_tail().as_bytes());
-    bytes_response(StatusCode::MULTI_STATUS, MULTISTATUS_TYPE, out)
+    bytes_response(
+        StatusCode::MULTI_STATUS,
+        MULTISTATUS_TYPE,
+        multistatus(std::slice::from_ref(rb)),
+    )
 }
