@@ -6,7 +6,7 @@
 //! the Basic credentials of an admin (`schedplus directory admin USER`; rule `admin-only`)
 //! together with `X-Schedplus-Admin: 1`, a header no web page can send without a CORS
 //! preflight (rule `admin-header`).
-//! Errors are `{"error": sentence, "kind": …}` with the status of `AdminError`.
+//! Errors are `{"error": sentence, "kind": …}` with the status `error::admin_status` gives.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -69,7 +69,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
                 (StatusCode::FORBIDDEN, "the admin API token does not match the data directory's server.json (a restarted server writes a new one)".to_string())
             } else {
                 (
-                    StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::FORBIDDEN),
+                    super::error::refusal_status(refusal.kind),
                     refusal.to_string(),
                 )
             };
@@ -159,11 +159,7 @@ where
             "application/json",
             serde_json::to_vec(&v).expect("reports serialise"),
         ),
-        Ok(Err(e)) => {
-            let status =
-                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            json_error(&e, status)
-        }
+        Ok(Err(e)) => json_error(&e, super::error::admin_status(&e)),
         Err(e) => e.into_response(),
     }
 }

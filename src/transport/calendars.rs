@@ -16,7 +16,7 @@
 //! reads included, follows the `owner-or-admin` rule of `auth` (with `--auth basic`): the
 //! user it belongs to or an admin; `--permissions legacy` lets any signed-in user.
 
-use warp::http::{Method, StatusCode, header};
+use warp::http::{Method, StatusCode};
 
 use super::{AppState, HttpError, Request, Response, bytes_response, text_response};
 use crate::admin::{self, CalendarDeleteRequest, CalendarPutRequest};
@@ -118,18 +118,10 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
                 )))
             }
         }
-        _ => {
-            let mut r = HttpError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "calendars answer PUT, GET, HEAD, DELETE and POST ?Cmd=cleanfreebusy",
-            )
-            .into_response();
-            r.headers_mut().insert(
-                header::ALLOW,
-                header::HeaderValue::from_static("PUT, GET, HEAD, DELETE, POST"),
-            );
-            Ok(r)
-        }
+        _ => Err(HttpError::method_not_allowed(
+            "PUT, GET, HEAD, DELETE, POST",
+            "calendars answer PUT, GET, HEAD, DELETE and POST ?Cmd=cleanfreebusy",
+        )),
     }
 }
 

@@ -1,19 +1,33 @@
 //! The one mapping from a failure to an HTTP answer.
 //!
+//! Every failure of the transport is an [`HttpError`]; the `From` impls here are the only
+//! places a failure of another layer (a rule's [`Refusal`], a [`StoreError`], an
+//! [`XmlError`], an [`AdminError`]) becomes a status.
+//!
 //! A 4xx carries one sentence a lab admin can act on; a 5xx is a bug or a broken store and
-//! is logged by the dispatcher.
+//! is logged, with its sentence, by the dispatcher.
 
-use warp::http::StatusCode;
+use warp::http::{HeaderValue, StatusCode, header};
 
-use super::{Response, text_response};
+use super::{Response, bytes_response, text_response};
 use crate::admin::AdminError;
+use crate::auth::{Principal, Refusal, RefusalKind};
+use crate::protocol::dav_xml::{XmlError, error_body};
+use crate::protocol::wss_name::NameError;
+use crate::store::{PfError, StoreError};
 
+/// A failed request, on its way to becoming one response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpError {
     pub status: StatusCode,
     pub message: String,
     /// The `auth` rule that refused the request, for 401 and 403.
     pub rule: Option<&'static str>,
+    /// For a 405: the methods the resource does answer (`Allow`).
+    pub allow: Option<&'static str>,
+    /// An RFC 4918 precondition element (`propfind-finite-depth`, …): the body is then a
+    /// `DAV:error` document naming it rather than the sentence.
+    pub condition: Option<&'static str>,
 }
 
 impl HttpError {
@@ -22,6 +36,8 @@ impl HttpError {
             status,
             message: message.into(),
             rule: None,
+            allow: None,
+            condition: None,
         }
     }
 
@@ -33,12 +49,20 @@ impl HttpError {
         Self::new(StatusCode::NOT_FOUND, m)
     }
 
+    pub fn conflict(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, m)
+    }
+
+    pub fn forbidden(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, m)
+    }
+
     pub fn internal(m: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, m)
     }
 
     /// 503: the server cannot take this on now (too many connections, a request that ran
-    /// out of time). Answered with `Retry-After`.
+    /// out of time, a stuck disk). Answered with `Retry-After`.
     pub fn busy(m: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, m)
     }
@@ -50,28 +74,66 @@ impl HttpError {
         )
     }
 
+    /// 405 with the methods that are answered here (`Allow`).
+    pub fn method_not_allowed(allow: &'static str, m: impl Into<String>) -> Self {
+        HttpError {
+            allow: Some(allow),
+            ..Self::new(StatusCode::METHOD_NOT_ALLOWED, m)
+        }
+    }
+
+    /// A refusal with an RFC 4918 precondition body (`propfind-finite-depth`, …).
+    pub fn precondition(status: StatusCode, condition: &'static str, m: impl Into<String>) -> Self {
+        HttpError {
+            condition: Some(condition),
+            ..Self::new(status, m)
+        }
+    }
+
+    /// The answer: the sentence as text (or the `DAV:error` body of a precondition), with
+    /// `WWW-Authenticate` and `X-Schedplus-Rule` for a refusal, `Allow` for a 405 and
+    /// `Retry-After` for a 503. A 5xx keeps its sentence in the response's extensions for
+    /// the dispatcher's log line ([`failure_message`]).
     pub fn into_response(self) -> Response {
-        let mut body = self.message;
-        body.push('\n');
-        let mut r = text_response(self.status, body);
+        let mut r = match self.condition {
+            Some(c) => bytes_response(
+                self.status,
+                "application/xml; charset=utf-8",
+                error_body(c).into_bytes(),
+            ),
+            None => text_response(self.status, format!("{}\n", self.message)),
+        };
         mark_refusal(&mut r, self.rule);
+        if let Some(allow) = self.allow {
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            r.headers_mut().insert(
-                warp::http::header::RETRY_AFTER,
-                warp::http::HeaderValue::from_static("1"),
-            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.status.is_server_error() {
+            r.extensions_mut().insert(Failure(self.message));
         }
         r
     }
 }
 
+/// The sentence of a 5xx answer, carried to the log line.
+#[derive(Clone, Debug)]
+struct Failure(String);
+
+/// Why a 5xx answer failed, as its [`HttpError`] said (for the dispatcher's log line).
+pub fn failure_message(r: &Response) -> Option<&str> {
+    r.extensions().get::<Failure>().map(|f| f.0.as_str())
+}
+
 /// A refusal by an `auth` rule: 401 carries the Basic challenge, and both 401 and 403 name
 /// the rule in `X-Schedplus-Rule` (the body says it in words).
 pub fn mark_refusal(r: &mut Response, rule: Option<&'static str>) {
-    use warp::http::HeaderValue;
     if r.status() == StatusCode::UNAUTHORIZED {
         r.headers_mut().insert(
-            warp::http::header::WWW_AUTHENTICATE,
+            header::WWW_AUTHENTICATE,
             HeaderValue::from_static(crate::auth::CHALLENGE),
         );
     }
@@ -84,44 +146,123 @@ pub fn mark_refusal(r: &mut Response, rule: Option<&'static str>) {
 /// The header naming the rule that refused a request.
 pub const RULE_HEADER: &str = "x-schedplus-rule";
 
-impl From<crate::auth::Refusal> for HttpError {
-    fn from(r: crate::auth::Refusal) -> Self {
+/// 401 when credentials would help (the answer carries the Basic challenge), else 403.
+pub fn refusal_status(kind: RefusalKind) -> StatusCode {
+    match kind {
+        RefusalKind::SignIn => StatusCode::UNAUTHORIZED,
+        RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+    }
+}
+
+impl From<Refusal> for HttpError {
+    fn from(r: Refusal) -> Self {
         HttpError {
-            status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN),
-            message: r.to_string(),
             rule: Some(r.rule),
+            ..HttpError::new(refusal_status(r.kind), r.to_string())
         }
     }
 }
 
-/// The status of a store failure that is not a refusal of the request itself: a full disk
-/// is 507 and a stuck disk 503 (both with the store's sentence); anything else is a broken
-/// store, 500.
-impl From<crate::store::StoreError> for HttpError {
-    fn from(e: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        if e.is_out_of_space() {
-            HttpError::new(StatusCode::INSUFFICIENT_STORAGE, e.to_string())
-        } else if matches!(e, StoreError::Stalled(_)) {
-            HttpError::busy(e.to_string())
-        } else {
-            HttpError::internal(format!("the store failed: {e}"))
+/// A store failure: a conflict 409, a name that is not there 404, someone else's data 403
+/// (rule `owner-or-admin`), a full disk 507 and a stuck disk 503 (each with the store's
+/// sentence); anything else is a broken store, 500.
+impl From<StoreError> for HttpError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => HttpError::conflict(m),
+            StoreError::NotFound(m) => HttpError::not_found(m),
+            StoreError::NotOwner(m) => Refusal {
+                kind: RefusalKind::Forbidden,
+                rule: "owner-or-admin",
+                message: m,
+            }
+            .into(),
+            e => match store_status(&e) {
+                StatusCode::INTERNAL_SERVER_ERROR => {
+                    HttpError::internal(format!("the store failed: {e}"))
+                }
+                status => HttpError::new(status, e.to_string()),
+            },
         }
+    }
+}
+
+/// 507 for a full disk, 503 for a stuck one, 500 for any other store failure.
+fn store_status(e: &StoreError) -> StatusCode {
+    if e.is_out_of_space() {
+        StatusCode::INSUFFICIENT_STORAGE
+    } else if matches!(e, StoreError::Stalled(_)) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// A refused change of the ordinary public-folder area. A node that belongs to someone else
+/// is refused by rule `item-owner-or-admin` without naming the requester; `webdav::pf_result`
+/// names them where it knows who asked.
+impl From<PfError> for HttpError {
+    fn from(e: PfError) -> Self {
+        let status = match e {
+            PfError::Store(s) => return s.into(),
+            PfError::NotOwner(path) => {
+                let what = format!("/public/{path}");
+                return crate::auth::not_item_owner(&what, &Principal::Anonymous).into();
+            }
+            PfError::NoParent | PfError::ParentNotFolder => StatusCode::CONFLICT,
+            PfError::Exists | PfError::IsFolder => StatusCode::METHOD_NOT_ALLOWED,
+            PfError::NotFound => StatusCode::NOT_FOUND,
+            PfError::TooDeep => StatusCode::BAD_REQUEST,
+            PfError::TooLarge(_) => StatusCode::INSUFFICIENT_STORAGE,
+            PfError::DestinationExists => StatusCode::PRECONDITION_FAILED,
+            PfError::IntoItself => StatusCode::FORBIDDEN,
+        };
+        HttpError::new(status, e.to_string())
+    }
+}
+
+/// A path segment that is not a valid name (a free/busy leaf, a legacyDN).
+impl From<NameError> for HttpError {
+    fn from(e: NameError) -> Self {
+        HttpError::bad_request(e.to_string())
+    }
+}
+
+/// A request body that is not the XML asked for: 422 (Unprocessable Entity) for a well-formed
+/// body carrying a typed value that cannot be read (`b:dt="int"` with `abc`), 400 for
+/// everything else.
+impl From<XmlError> for HttpError {
+    fn from(e: XmlError) -> Self {
+        let status = match e {
+            XmlError::BadValue { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        HttpError::new(status, e.to_string())
+    }
+}
+
+/// The status of an admin operation's failure, for the admin API's JSON errors and for
+/// `/calendars/`: bad input 400, an unknown name 404, a conflict 409, a store failure as for
+/// a [`StoreError`] (507, 503 or 500), anything else 500.
+pub fn admin_status(e: &AdminError) -> StatusCode {
+    match e {
+        AdminError::BadInput(_) => StatusCode::BAD_REQUEST,
+        AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+        AdminError::Conflict(_) => StatusCode::CONFLICT,
+        AdminError::Store(s) => store_status(s),
+        AdminError::Transport(_) | AdminError::Partial(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 impl From<AdminError> for HttpError {
     fn from(e: AdminError) -> Self {
-        let status =
-            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        HttpError::new(status, e.to_string())
+        HttpError::new(admin_status(&e), e.to_string())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreError;
 
     /// A full disk is 507 and a stuck one 503, however the store error reaches the transport
     /// (WebDAV handlers take it directly, the admin API and `/calendars/` through
@@ -159,5 +300,129 @@ mod tests {
             HttpError::from(AdminError::from(broken)).status,
             StatusCode::CONFLICT
         );
+    }
+
+    /// A typed value that cannot be read is 422; any other body fault 400 (litmus's
+    /// `propfind_invalid2` expects the 400).
+    #[test]
+    fn a_bad_value_is_422_and_other_xml_faults_400() {
+        use crate::protocol::dav_xml::{XmlLimits, parse_propfind, parse_proppatch};
+        let lim = XmlLimits::default();
+        let bad_value = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:m="http://schemas.microsoft.com/mapi/proptag/"><D:set><D:prop><m:0x68470003>next week</m:0x68470003></D:prop></D:set></D:propertyupdate>"#;
+        let e = HttpError::from(parse_proppatch(bad_value, &lim).unwrap_err());
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(e.message.contains("x68470003"), "{}", e.message);
+        for body in [
+            &b"<foo>"[..],
+            br#"<propfind xmlns="DAV:">"#,
+            b"<!DOCTYPE x><x/>",
+        ] {
+            let e = HttpError::from(parse_propfind(body, &lim).unwrap_err());
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{}", e.message);
+        }
+    }
+
+    /// A refusal that credentials would lift is a 401 with the Basic challenge; any other a
+    /// 403 without one; both name the rule.
+    #[test]
+    fn a_refusal_is_401_with_a_challenge_or_403() {
+        let refusal = |kind| Refusal {
+            kind,
+            rule: "write-authenticated",
+            message: "sign in".into(),
+        };
+        let r = HttpError::from(refusal(RefusalKind::SignIn)).into_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            r.headers()[warp::http::header::WWW_AUTHENTICATE],
+            crate::auth::CHALLENGE
+        );
+        assert_eq!(r.headers()[RULE_HEADER], "write-authenticated");
+        let r = HttpError::from(refusal(RefusalKind::Forbidden)).into_response();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(
+            !r.headers()
+                .contains_key(warp::http::header::WWW_AUTHENTICATE)
+        );
+        assert_eq!(r.headers()[RULE_HEADER], "write-authenticated");
+    }
+
+    /// What each kind of failure adds to its answer: `Allow` for a 405, a `DAV:error` body
+    /// for a precondition, `Retry-After` for a 503; a 5xx's sentence is kept for the log.
+    #[test]
+    fn each_failure_answers_with_its_headers() {
+        // The bodies here are whole bytes, ready at the first poll.
+        let body = |r: Response| {
+            use hyper::body::Body as _;
+            let mut b = std::pin::pin!(r.into_body());
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            let mut out = Vec::new();
+            while let std::task::Poll::Ready(Some(frame)) = b.as_mut().poll_frame(&mut cx) {
+                if let Ok(data) = frame.unwrap().into_data() {
+                    out.extend_from_slice(&data);
+                }
+            }
+            String::from_utf8(out).unwrap()
+        };
+        let r = HttpError::method_not_allowed("GET, HEAD", "only reads here").into_response();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()[header::ALLOW], "GET, HEAD");
+        assert_eq!(failure_message(&r), None);
+        assert_eq!(body(r), "only reads here\n");
+
+        let r = HttpError::precondition(StatusCode::FORBIDDEN, "propfind-finite-depth", "no")
+            .into_response();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "application/xml; charset=utf-8"
+        );
+        assert!(!r.headers().contains_key(header::ALLOW));
+        assert!(body(r).contains("<D:propfind-finite-depth/>"));
+
+        let r = HttpError::busy("the disk is stuck").into_response();
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(failure_message(&r), Some("the disk is stuck"));
+        let r = HttpError::internal("a bug").into_response();
+        assert!(!r.headers().contains_key(header::RETRY_AFTER));
+        assert_eq!(failure_message(&r), Some("a bug"));
+    }
+
+    /// The store's refusals of the request itself keep their own statuses, and someone
+    /// else's data is refused by the rule that protects it.
+    #[test]
+    fn store_refusals_map_to_their_statuses_and_rules() {
+        let e = HttpError::from(StoreError::NotOwner("dan's free/busy".into()));
+        assert_eq!(
+            (e.status, e.rule),
+            (StatusCode::FORBIDDEN, Some("owner-or-admin"))
+        );
+        assert_eq!(
+            HttpError::from(StoreError::Conflict("x".into())).status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            HttpError::from(StoreError::NotFound("x".into())).status,
+            StatusCode::NOT_FOUND
+        );
+        let e = HttpError::from(PfError::NotOwner("a/b".into()));
+        assert_eq!(
+            (e.status, e.rule),
+            (StatusCode::FORBIDDEN, Some("item-owner-or-admin"))
+        );
+        assert!(e.message.contains("/public/a/b"), "{}", e.message);
+        for (pf, status) in [
+            (PfError::NoParent, StatusCode::CONFLICT),
+            (PfError::Exists, StatusCode::METHOD_NOT_ALLOWED),
+            (PfError::TooLarge(10), StatusCode::INSUFFICIENT_STORAGE),
+            (PfError::DestinationExists, StatusCode::PRECONDITION_FAILED),
+            (PfError::IntoItself, StatusCode::FORBIDDEN),
+            (
+                PfError::Store(StoreError::NotFound("x".into())),
+                StatusCode::NOT_FOUND,
+            ),
+        ] {
+            assert_eq!(HttpError::from(pf).status, status);
+        }
     }
 }

@@ -10,14 +10,10 @@ use crate::store::StoreError;
 
 pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpError> {
     if req.method != Method::GET && req.method != Method::HEAD {
-        let mut r = HttpError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
+        return Err(HttpError::method_not_allowed(
+            "GET, HEAD",
             "the freebusy query is answered to GET and HEAD",
-        )
-        .into_response();
-        r.headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
-        return Ok(r);
+        ));
     }
     let raw = req.query.unwrap_or_default();
     let q = parse_query(&raw, &state.limits().query).map_err(|e| {

@@ -372,7 +372,8 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     crate::metrics::request_done(method.as_str(), status.as_u16(), secs);
     let ms = secs * 1000.0;
     if status.is_server_error() {
-        tracing::error!(%method, %path, status = status.as_u16(), ms, ?remote, %user, "request failed");
+        let message = error::failure_message(&resp).unwrap_or("-");
+        tracing::error!(%method, %path, status = status.as_u16(), ms, ?remote, %user, message, "request failed");
     } else {
         tracing::info!(%method, %path, status = status.as_u16(), ms, ?remote, %user, "request");
     }
@@ -414,7 +415,7 @@ async fn sign_in(
     };
     let refuse = |why: &str| {
         HttpError::from(crate::auth::Refusal {
-            status: 401,
+            kind: crate::auth::RefusalKind::SignIn,
             rule: "sign-in",
             message: format!("{why}; send Basic credentials of a directory user with a password"),
         })

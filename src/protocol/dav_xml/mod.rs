@@ -4,15 +4,16 @@
 //! ([`parse_proppatch`] → [`PatchOp`]s in document order) and SEARCH ([`parse_search`] /
 //! [`parse_sql`] → [`SearchRequest`]) bodies, the `b:dt` typed values of [`values`], and the
 //! streaming multistatus writer ([`multistatus_head`], [`ResponseBuilder`],
-//! [`multistatus_tail`], [`error_body`]).
+//! [`multistatus_tail`], or [`multistatus`] for a short body whole; [`error_body`]).
 //!
 //! Every body goes through one hardened reader ([`reader`]): UTF-8 only, namespaces resolved
 //! (an undeclared prefix or `xmlns:p=""` is an error), no DTD at all (so no entity expansion),
 //! and depth, element and attribute caps ([`XmlLimits`]) checked while reading, so hostile
 //! input fails early and cheaply. The parsers never panic.
 //!
-//! Must not know about storage, HTTP or URLs: hrefs arrive escaped, statuses are numbers, and
-//! every error maps to one status through [`XmlError::status_hint`].
+//! Must not know about storage, HTTP or URLs: hrefs arrive escaped, and statuses are numbers
+//! the caller chose; which status an [`XmlError`] is answered with is decided by the
+//! transport (`transport/error.rs`).
 
 mod propfind;
 mod proppatch;
@@ -26,7 +27,7 @@ use crate::protocol::mapi::PropName;
 pub use propfind::{PropfindRequest, parse_propfind};
 pub use proppatch::{PatchOp, is_propertyupdate, parse_proppatch};
 pub use search::{SearchRequest, SqlError, parse_search, parse_sql};
-pub use writer::{ResponseBuilder, error_body, multistatus_head, multistatus_tail};
+pub use writer::{ResponseBuilder, error_body, multistatus, multistatus_head, multistatus_tail};
 
 /// The WebDAV namespace.
 pub const DAV_NS: &str = "DAV:";
@@ -59,8 +60,8 @@ impl Default for XmlLimits {
     }
 }
 
-/// Why a request body was refused. Every variant is a client error; see
-/// [`XmlError::status_hint`].
+/// Why a request body was refused. Every variant is a client error (a [`XmlError::BadValue`]
+/// in a well-formed body is the one the transport tells apart, as 422).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlError {
     #[error("the request body is not well-formed XML: {0} (at byte {1})")]
@@ -95,18 +96,6 @@ pub enum XmlError {
     Invalid(String),
     #[error("the SEARCH request's SQL is not supported: {0}")]
     Sql(#[from] SqlError),
-}
-
-impl XmlError {
-    /// The HTTP status this error should be answered with: 422 (Unprocessable Entity) for a
-    /// well-formed body carrying a typed value that cannot be read (`b:dt="int"` with `abc`),
-    /// 400 (Bad Request) for everything else.
-    pub fn status_hint(&self) -> u16 {
-        match self {
-            XmlError::BadValue { .. } => 422,
-            _ => 400,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! 4918 allows either, and evolution-exchange reads only propstats that start with status.
 //!
 //! A body is [`multistatus_head`], then one [`ResponseBuilder::write`] per resource, then
-//! [`multistatus_tail`]; nothing is buffered across responses, so a folder of 100,000 items
+//! [`multistatus_tail`] ([`multistatus`] writes a short one whole); nothing is buffered across
+//! responses, so a folder of 100,000 items
 //! streams in constant memory. The root binds the prefixes Exchange clients see: `a` = DAV:,
 //! `b` = the `b:dt` namespace, `c` = `xml:` (multi-value items), and `d`/`e`/`f` for the MAPI
 //! proptag, MAPI and Exchange namespaces. A property in any other namespace declares `g` on
@@ -53,6 +54,17 @@ pub fn multistatus_head() -> &'static str {
 
 pub fn multistatus_tail() -> &'static str {
     "</a:multistatus>"
+}
+
+/// A whole multistatus body of a few responses (a PROPPATCH answer); a listing streams
+/// [`multistatus_head`], the responses and [`multistatus_tail`] instead.
+pub fn multistatus(responses: &[ResponseBuilder]) -> Vec<u8> {
+    let mut out = multistatus_head().as_bytes().to_vec();
+    for r in responses {
+        r.write(&mut out);
+    }
+    out.extend_from_slice(multistatus_tail().as_bytes());
+    out
 }
 
 /// A `DAV:error` body with one precondition element, e.g. `propfind-finite-depth`

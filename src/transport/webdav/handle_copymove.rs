@@ -7,27 +7,27 @@
 use warp::http::StatusCode;
 
 use super::path::resolve_url;
-use super::{DavError, Depth, Found, Resource, depth, header_str, locate, pf_result};
+use super::{Depth, Found, Resource, depth, header_str, locate, pf_result};
 use crate::store::{CopyDepth, PfWrite};
-use crate::transport::{AppState, Request, Response};
+use crate::transport::{AppState, HttpError, Request, Response};
 
 pub async fn copy_move(
     state: &AppState,
     req: Request,
     target: &Resource,
-) -> Result<Response, DavError> {
+) -> Result<Response, HttpError> {
     let is_move = req.method.as_str() == "MOVE";
     let found = locate(state, target).await?.require()?;
     let Found::Node(node) = &found else {
-        return Err(DavError::not_allowed(&req.method, &found));
+        return Err(super::not_allowed(&req.method, &found));
     };
     let dest = header_str(&req, "destination").ok_or_else(|| {
-        DavError::bad_request(format!("{} needs a Destination header", req.method))
+        HttpError::bad_request(format!("{} needs a Destination header", req.method))
     })?;
     let to = match resolve_url(dest)? {
         Resource::Ordinary(p) => p,
         _ => {
-            return Err(DavError::forbidden(
+            return Err(HttpError::forbidden(
                 "the destination must be in the ordinary public-folder area (not /public/ itself, NON_IPM_SUBTREE or SCHEDULE+ FREE BUSY)",
             ));
         }
@@ -37,7 +37,7 @@ pub async fn copy_move(
         Some(v) if v.eq_ignore_ascii_case("t") => true,
         Some(v) if v.eq_ignore_ascii_case("f") => false,
         Some(v) => {
-            return Err(DavError::bad_request(format!(
+            return Err(HttpError::bad_request(format!(
                 "Overwrite: {v} is not T or F"
             )));
         }
@@ -46,7 +46,7 @@ pub async fn copy_move(
         (None | Some(Depth::Infinity), _) => CopyDepth::Infinity,
         (Some(Depth::Zero), false) => CopyDepth::Zero,
         (Some(d), _) => {
-            return Err(DavError::bad_request(format!(
+            return Err(HttpError::bad_request(format!(
                 "Depth {d:?} is not valid for {}: COPY takes 0 or infinity, MOVE infinity",
                 req.method
             )));

@@ -3,15 +3,15 @@
 
 use warp::http::{Method, StatusCode};
 
-use super::{DavError, Found, Resource, locate, pf_result};
+use super::{Found, Resource, locate, pf_result};
 use crate::auth::{FbAccess, Principal};
-use crate::transport::{AppState, Response};
+use crate::transport::{AppState, HttpError, Response};
 
 pub async fn delete(
     state: &AppState,
     principal: &Principal,
     target: &Resource,
-) -> Result<Response, DavError> {
+) -> Result<Response, HttpError> {
     let found = locate(state, target).await?.require()?;
     match found {
         Found::Node(n) => {
@@ -36,20 +36,20 @@ pub async fn delete(
                 .blocking(move |st| st.store().fb_delete_at(&folder, &leaf, only.as_ref()))
                 .await??;
             if !gone {
-                return Err(DavError::not_found("the message was deleted meanwhile"));
+                return Err(HttpError::not_found("the message was deleted meanwhile"));
             }
         }
         Found::FbFolder(_) => {
             state.auth().fb_folder(principal)?;
             let Resource::FbFolder(folder) = target.clone() else {
-                return Err(DavError::not_found("no such admin-group folder"));
+                return Err(HttpError::not_found("no such admin-group folder"));
             };
             state
                 .blocking(move |st| st.store().fb_delete_folder(&folder))
                 .await??
-                .ok_or_else(|| DavError::not_found("the folder was deleted meanwhile"))?;
+                .ok_or_else(|| HttpError::not_found("the folder was deleted meanwhile"))?;
         }
-        other => return Err(DavError::not_allowed(&Method::DELETE, &other)),
+        other => return Err(super::not_allowed(&Method::DELETE, &other)),
     }
     let mut r = Response::new(Default::default());
     *r.status_mut() = StatusCode::NO_CONTENT;

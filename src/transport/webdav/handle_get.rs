@@ -15,7 +15,7 @@ use warp::http::{HeaderValue, StatusCode, header};
 
 use super::handle_propfind::members_of;
 use super::props::{Entry, rfc822_body};
-use super::{DavError, Found, Resource, header_str, locate, stream_listing};
+use super::{Found, Resource, header_str, locate, stream_listing};
 use crate::protocol::browse_page::{self, Crumb, FolderRow, MessageView};
 use crate::protocol::dav_xml::values::write_content;
 use crate::protocol::mapi::{PropName, PropValue, tags};
@@ -23,7 +23,7 @@ use crate::protocol::query::UserAddress;
 use crate::protocol::time::{FileTime, format_rfc3339};
 use crate::protocol::wss_name::unescape_segment;
 use crate::store::MessageRecord;
-use crate::transport::{AppState, Request, Response, bytes_response};
+use crate::transport::{AppState, HttpError, Request, Response, bytes_response};
 
 /// Does the client want a page rather than the item itself?
 fn wants_html(req: &Request) -> bool {
@@ -33,7 +33,7 @@ fn wants_html(req: &Request) -> bool {
     html && !translate_off
 }
 
-pub async fn get(state: &AppState, req: Request, target: &Resource) -> Result<Response, DavError> {
+pub async fn get(state: &AppState, req: Request, target: &Resource) -> Result<Response, HttpError> {
     let browser = wants_html(&req);
     match answer(state, req, target).await {
         // A browser gets its failures as a page too.
@@ -51,10 +51,10 @@ pub async fn get(state: &AppState, req: Request, target: &Resource) -> Result<Re
     }
 }
 
-async fn answer(state: &AppState, req: Request, target: &Resource) -> Result<Response, DavError> {
+async fn answer(state: &AppState, req: Request, target: &Resource) -> Result<Response, HttpError> {
     let found = locate(state, target).await?.require()?;
     let entry = Entry::from_found(&found)
-        .ok_or_else(|| DavError::not_found("nothing exists at this URL"))?;
+        .ok_or_else(|| HttpError::not_found("nothing exists at this URL"))?;
     if header_str(&req, "if-none-match")
         .is_some_and(|v| v == "*" || v.split(',').any(|t| t.trim() == entry.etag))
     {
@@ -101,7 +101,7 @@ async fn answer(state: &AppState, req: Request, target: &Resource) -> Result<Res
             user_content(&mut r, ct);
             r
         }
-        _ => return Err(DavError::not_found("nothing exists at this URL")),
+        _ => return Err(HttpError::not_found("nothing exists at this URL")),
     };
     Ok(with_validators(r, &entry))
 }

@@ -4,17 +4,17 @@
 
 use warp::http::{Method, StatusCode};
 
-use super::{DavError, Found, Resource, locate};
-use crate::transport::{AppState, Request, Response};
+use super::{Found, Resource, locate};
+use crate::transport::{AppState, HttpError, Request, Response};
 
 pub async fn mkcol(
     state: &AppState,
     mut req: Request,
     target: &Resource,
-) -> Result<Response, DavError> {
+) -> Result<Response, HttpError> {
     let body = req.body(state.limits().max_body).await?;
     if !body.is_empty() {
-        return Err(DavError::new(
+        return Err(HttpError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "MKCOL with a body is not supported; send MKCOL without one",
         ));
@@ -34,12 +34,12 @@ pub async fn mkcol(
                 .await??;
         }
         Found::Missing(Resource::FbInvalid(why)) => {
-            return Err(DavError::forbidden(format!(
+            return Err(HttpError::forbidden(format!(
                 "only admin-group folders (EX:/o=Org/ou=AG) can be created here: {why}"
             )));
         }
         other => {
-            return Err(DavError::not_allowed(
+            return Err(super::not_allowed(
                 &Method::from_bytes(b"MKCOL").expect("token"),
                 &other,
             ));

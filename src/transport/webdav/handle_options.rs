@@ -2,10 +2,10 @@
 
 use warp::http::{HeaderValue, StatusCode, header};
 
-use super::{DavError, Resource, locate};
-use crate::transport::{AppState, Response};
+use super::{Resource, locate};
+use crate::transport::{AppState, HttpError, Response};
 
-pub async fn options(state: &AppState, target: &Resource) -> Result<Response, DavError> {
+pub async fn options(state: &AppState, target: &Resource) -> Result<Response, HttpError> {
     let found = locate(state, target).await?;
     let mut r = Response::new(Default::default());
     *r.status_mut() = StatusCode::OK;

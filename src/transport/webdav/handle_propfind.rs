@@ -11,8 +11,7 @@ use warp::http::StatusCode;
 use super::path::RequestSpelling;
 use super::props::{Entry, matches_text, write_response};
 use super::{
-    DavError, Depth, Found, MULTISTATUS_TYPE, Resource, brief, depth, locate, stream_listing,
-    xml_body,
+    Depth, Found, MULTISTATUS_TYPE, Resource, brief, depth, locate, stream_listing, xml_body,
 };
 use crate::protocol::dav_xml::{
     PropfindRequest, multistatus_head, multistatus_tail, parse_propfind,
@@ -20,18 +19,18 @@ use crate::protocol::dav_xml::{
 use crate::protocol::legacy_dn::{AdminGroup, Subject};
 use crate::protocol::mapi::PropName;
 use crate::store::{NON_IPM_SUBTREE, Store, StoreError};
-use crate::transport::{AppState, Request, Response};
+use crate::transport::{AppState, HttpError, Request, Response};
 
 pub async fn propfind(
     state: &AppState,
     mut req: Request,
     target: &Resource,
-) -> Result<Response, DavError> {
+) -> Result<Response, HttpError> {
     let members = match depth(&req)? {
         Some(Depth::Zero) => false,
         Some(Depth::One) => true,
         None | Some(Depth::Infinity) => {
-            return Err(DavError::precondition(
+            return Err(HttpError::precondition(
                 StatusCode::FORBIDDEN,
                 "propfind-finite-depth",
                 "PROPFIND with Depth: infinity (or no Depth header) is refused, as Exchange does; send Depth: 0 or 1",

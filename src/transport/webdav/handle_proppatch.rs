@@ -21,16 +21,15 @@ use warp::http::{Method, StatusCode};
 
 use super::path::{fb_item_href, ordinary_href};
 use super::props::is_protected;
-use super::{DavError, Found, MULTISTATUS_TYPE, Resource, brief, locate, pf_result, xml_body};
+use super::{Found, MULTISTATUS_TYPE, Resource, brief, locate, pf_result, xml_body};
 use crate::auth::FbAccess;
 use crate::protocol::dav_xml::{
-    PatchOp, ResponseBuilder, is_propertyupdate, multistatus_head, multistatus_tail,
-    parse_proppatch,
+    PatchOp, ResponseBuilder, is_propertyupdate, multistatus, parse_proppatch,
 };
 use crate::protocol::mapi::{PropName, tags};
 use crate::protocol::pffb::PffbKind;
 use crate::store::{FbPatchOutcome, FbRefusal};
-use crate::transport::{AppState, Request, Response, bytes_response};
+use crate::transport::{AppState, HttpError, Request, Response, bytes_response};
 
 fn op_name(op: &PatchOp) -> &PropName {
     match op {
@@ -42,7 +41,7 @@ pub async fn proppatch(
     state: &AppState,
     mut req: Request,
     target: &Resource,
-) -> Result<Response, DavError> {
+) -> Result<Response, HttpError> {
     let found = locate(state, target).await?;
     let body = xml_body(state, &mut req).await?;
     apply(state, req, found, body).await
@@ -54,7 +53,7 @@ pub async fn post(
     state: &AppState,
     mut req: Request,
     target: &Resource,
-) -> Result<Response, DavError> {
+) -> Result<Response, HttpError> {
     state.auth().writer(&req.principal)?;
     let found = locate(state, target).await?;
     let fb_item = matches!(
@@ -62,11 +61,11 @@ pub async fn post(
         Found::FbItem(..) | Found::Missing(Resource::FbItem(..))
     );
     if !fb_item {
-        return Err(DavError::not_allowed(&req.method, &found));
+        return Err(super::not_allowed(&req.method, &found));
     }
     let body = xml_body(state, &mut req).await?;
     if !is_propertyupdate(&body, &state.limits().xml) {
-        return Err(DavError::not_allowed(&req.method, &found));
+        return Err(super::not_allowed(&req.method, &found));
     }
     let r = apply(state, req, found, body).await;
     // The dispatcher counts PROPPATCH writes; this one came as POST.
@@ -81,14 +80,14 @@ async fn apply(
     req: Request,
     found: Found,
     body: bytes::Bytes,
-) -> Result<Response, DavError> {
+) -> Result<Response, HttpError> {
     let href = match &found {
         Found::Node(n) => ordinary_href(&n.path, n.is_folder()),
         Found::FbItem(folder, rec) => fb_item_href(folder, &rec.leaf),
         Found::Missing(Resource::FbItem(folder, leaf)) => fb_item_href(folder, leaf),
-        Found::Missing(_) => return Err(DavError::not_found("nothing exists at this URL")),
+        Found::Missing(_) => return Err(HttpError::not_found("nothing exists at this URL")),
         other => {
-            return Err(DavError::not_allowed(
+            return Err(super::not_allowed(
                 &Method::from_bytes(b"PROPPATCH").expect("token"),
                 other,
             ));
@@ -100,7 +99,7 @@ async fn apply(
     let fb_item = !matches!(found, Found::Node(_));
     if ops.iter().any(|op| is_protected(op_name(op))) {
         if fb_item {
-            return Err(DavError::forbidden(format!(
+            return Err(HttpError::forbidden(format!(
                 "nothing was stored: {} cannot be set or removed (the server computes it)",
                 names(&ops, is_protected)
             )));
@@ -156,7 +155,7 @@ async fn fb_patch(
     leaf: String,
     href: &str,
     ops: &[PatchOp],
-) -> Result<(), DavError> {
+) -> Result<(), HttpError> {
     let patch = ops.to_vec();
     let only = match access {
         FbAccess::Any => None,
@@ -201,7 +200,7 @@ async fn fb_patch(
     } else {
         format!(" (refused: {blamed})")
     };
-    Err(DavError::conflict(format!(
+    Err(HttpError::conflict(format!(
         "nothing was stored at {href}: {refusal}{by}"
     )))
 }
@@ -264,8 +263,9 @@ fn failed(
 }
 
 fn answer(rb: &ResponseBuilder) -> Response {
-    let mut out = multistatus_head().as_bytes().to_vec();
-    rb.write(&mut out);
-    out.extend_from_slice(multistatus_tail().as_bytes());
-    bytes_response(StatusCode::MULTI_STATUS, MULTISTATUS_TYPE, out)
+    bytes_response(
+        StatusCode::MULTI_STATUS,
+        MULTISTATUS_TYPE,
+        multistatus(std::slice::from_ref(rb)),
+    )
 }

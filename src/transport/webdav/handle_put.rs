@@ -4,15 +4,15 @@
 use warp::http::{HeaderValue, Method, StatusCode, header};
 
 use super::props::Entry;
-use super::{DavError, Found, Resource, authorize_item, header_str, locate, pf_result};
+use super::{Found, Resource, authorize_item, header_str, locate, pf_result};
 use crate::store::PfWrite;
-use crate::transport::{AppState, Request, Response};
+use crate::transport::{AppState, HttpError, Request, Response};
 
 pub async fn put(
     state: &AppState,
     mut req: Request,
     target: &Resource,
-) -> Result<Response, DavError> {
+) -> Result<Response, HttpError> {
     let found = locate(state, target).await?;
     let path = match &found {
         Found::Missing(Resource::Ordinary(p)) => p.clone(),
@@ -22,7 +22,7 @@ pub async fn put(
             authorize_item(state, &req.principal, &n.path).await?;
             n.path.clone()
         }
-        other => return Err(DavError::not_allowed(&Method::PUT, other)),
+        other => return Err(super::not_allowed(&Method::PUT, other)),
     };
     let actor = state.auth().item_actor(&req.principal)?;
     let principal = req.principal.clone();
@@ -37,7 +37,7 @@ pub async fn put(
                 st.store().pf_put(&path, &body, content_type, actor.as_pf()),
                 &principal,
             )?;
-            Ok::<_, DavError>((outcome, st.store().pf_get(&path)?))
+            Ok::<_, HttpError>((outcome, st.store().pf_get(&path)?))
         })
         .await??;
     let mut r = Response::new(Default::default());

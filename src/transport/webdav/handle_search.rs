@@ -9,32 +9,32 @@
 
 use super::handle_propfind::{Listing, multistatus};
 use super::path::resolve_url;
-use super::{DavError, Found, Resource, brief, locate, xml_body};
+use super::{Found, Resource, brief, locate, xml_body};
 use crate::protocol::dav_xml::{PropfindRequest, parse_search};
-use crate::transport::{AppState, Request, Response};
+use crate::transport::{AppState, HttpError, Request, Response};
 
 pub async fn search(
     state: &AppState,
     mut req: Request,
     _target: &Resource,
-) -> Result<Response, DavError> {
+) -> Result<Response, HttpError> {
     let body = xml_body(state, &mut req).await?;
     let sr = parse_search(&body, &state.limits().xml)?;
     let from = resolve_url(&sr.from).map_err(|e| {
-        DavError::bad_request(format!(
+        HttpError::bad_request(format!(
             "FROM \"{}\" does not name a folder here: {}",
             sr.from, e.message
         ))
     })?;
     let found = locate(state, &from).await?.require()?;
     if !found.is_collection() {
-        return Err(DavError::bad_request(format!(
+        return Err(HttpError::bad_request(format!(
             "FROM \"{}\" names an item; SEARCH looks inside a folder",
             sr.from
         )));
     }
     if sr.scope_deep && !matches!(found, Found::FbFolder(_)) {
-        return Err(DavError::bad_request(
+        return Err(HttpError::bad_request(
             "only shallow traversal is supported here (deep traversal only on admin-group folders, which hold no subfolders); use FROM \"url\" or SCOPE('shallow traversal of \"url\"')",
         ));
     }

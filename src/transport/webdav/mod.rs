@@ -1,12 +1,11 @@
-//! WebDAV over the public-folder store: the dispatcher, the one error mapping, and the
-//! streaming of large answers.
+//! WebDAV over the public-folder store: the dispatcher and the streaming of large answers.
 //!
 //! [`handle`] resolves the URL ([`path::resolve`] → [`Resource`]) and matches on the method;
 //! each method family has its own file (`handle_*.rs`). Handlers look the resource up once
-//! ([`locate`] → [`Found`]), answer with [`Response`]s or fail with a [`DavError`], whose
-//! [`DavError::into_response`] is the one place failures become statuses (with `Allow` on a
-//! 405 and an RFC 4918 `DAV:error` body where a precondition names one). Live properties are
-//! computed in [`props`].
+//! ([`locate`] → [`Found`]), answer with [`Response`]s or fail with an [`HttpError`]; every
+//! failure of another layer becomes a status in `transport/error.rs` (with `Allow` on a 405,
+//! see [`not_allowed`], and an RFC 4918 `DAV:error` body where a precondition names one).
+//! Live properties are computed in [`props`].
 //!
 //! Multistatus answers and folder pages are streamed ([`stream_listing`]): a folder of
 //! 100,000 messages is read lazily from sled, a page of about 64 KiB at a time on the
@@ -29,169 +28,21 @@ pub mod path;
 mod props;
 
 use bytes::Bytes;
-use warp::http::{HeaderValue, Method, StatusCode, header};
+use warp::http::{Method, StatusCode};
 
-use super::{AppState, HttpError, Request, Response, text_response};
+use super::{AppState, HttpError, Request, Response};
 use crate::auth::{AuthMode, Principal};
-use crate::protocol::dav_xml::{XmlError, error_body};
-use crate::protocol::wss_name::NameError;
 use crate::store::{FolderRecord, MessageRecord, PfError, PfNode, StoreError};
 
 pub use path::Resource;
 
-/// A failed WebDAV request, on its way to becoming one response.
-#[derive(Debug)]
-pub struct DavError {
-    pub status: StatusCode,
-    pub message: String,
-    allow: Option<&'static str>,
-    /// An RFC 4918 precondition element for a `DAV:error` body.
-    condition: Option<&'static str>,
-    /// The `auth` rule that refused the request.
-    rule: Option<&'static str>,
-}
-
-impl DavError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        DavError {
-            status,
-            message: message.into(),
-            allow: None,
-            condition: None,
-            rule: None,
-        }
-    }
-
-    pub fn bad_request(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, m)
-    }
-
-    pub fn not_found(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, m)
-    }
-
-    pub fn conflict(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, m)
-    }
-
-    pub fn forbidden(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, m)
-    }
-
-    /// 405 with the methods the resource does allow.
-    pub fn not_allowed(method: &Method, found: &Found) -> Self {
-        let allow = found.allow();
-        DavError {
-            allow: Some(allow),
-            ..Self::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("{method} is not allowed here; allowed: {allow}"),
-            )
-        }
-    }
-
-    /// A refusal with an RFC 4918 precondition body (`propfind-finite-depth`, …).
-    pub fn precondition(status: StatusCode, condition: &'static str, m: impl Into<String>) -> Self {
-        DavError {
-            condition: Some(condition),
-            ..Self::new(status, m)
-        }
-    }
-
-    pub fn into_response(self) -> Response {
-        let mut r = match self.condition {
-            Some(c) => {
-                let mut r = Response::new(error_body(c).into());
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/xml; charset=utf-8"),
-                );
-                r
-            }
-            None => {
-                let mut body = self.message.clone();
-                body.push('\n');
-                text_response(self.status, body)
-            }
-        };
-        *r.status_mut() = self.status;
-        crate::transport::error::mark_refusal(&mut r, self.rule);
-        if let Some(allow) = self.allow {
-            r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
-        }
-        if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), message = %self.message, "WebDAV request failed");
-        }
-        r
-    }
-}
-
-impl From<HttpError> for DavError {
-    fn from(e: HttpError) -> Self {
-        DavError {
-            rule: e.rule,
-            ..DavError::new(e.status, e.message)
-        }
-    }
-}
-
-impl From<crate::auth::Refusal> for DavError {
-    fn from(r: crate::auth::Refusal) -> Self {
-        HttpError::from(r).into()
-    }
-}
-
-impl From<StoreError> for DavError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) => DavError::conflict(m),
-            StoreError::NotFound(m) => DavError::not_found(m),
-            StoreError::NotOwner(m) => crate::auth::Refusal {
-                status: 403,
-                rule: "owner-or-admin",
-                message: m,
-            }
-            .into(),
-            other => HttpError::from(other).into(),
-        }
-    }
-}
-
-impl From<PfError> for DavError {
-    fn from(e: PfError) -> Self {
-        let status = match &e {
-            PfError::Store(_) => {
-                let PfError::Store(s) = e else { unreachable!() };
-                return s.into();
-            }
-            PfError::NoParent | PfError::ParentNotFolder => StatusCode::CONFLICT,
-            PfError::Exists | PfError::IsFolder => StatusCode::METHOD_NOT_ALLOWED,
-            PfError::NotFound => StatusCode::NOT_FOUND,
-            PfError::TooDeep => StatusCode::BAD_REQUEST,
-            PfError::TooLarge(_) => StatusCode::INSUFFICIENT_STORAGE,
-            PfError::DestinationExists => StatusCode::PRECONDITION_FAILED,
-            PfError::IntoItself => StatusCode::FORBIDDEN,
-            PfError::NotOwner(path) => {
-                let what = format!("/public/{path}");
-                return crate::auth::not_item_owner(&what, &Principal::Anonymous).into();
-            }
-        };
-        DavError::new(status, e.to_string())
-    }
-}
-
-impl From<XmlError> for DavError {
-    fn from(e: XmlError) -> Self {
-        let status = StatusCode::from_u16(e.status_hint()).unwrap_or(StatusCode::BAD_REQUEST);
-        DavError::new(status, e.to_string())
-    }
-}
-
-impl From<NameError> for DavError {
-    fn from(e: NameError) -> Self {
-        DavError::bad_request(e.to_string())
-    }
+/// 405 with the methods the resource does allow.
+pub fn not_allowed(method: &Method, found: &Found) -> HttpError {
+    let allow = found.allow();
+    HttpError::method_not_allowed(
+        allow,
+        format!("{method} is not allowed here; allowed: {allow}"),
+    )
 }
 
 /// A resource as the store has it (or has not).
@@ -238,22 +89,22 @@ impl Found {
     }
 
     /// 404 for a resource that is not there.
-    pub fn require(self) -> Result<Found, DavError> {
+    pub fn require(self) -> Result<Found, HttpError> {
         match self {
-            Found::Missing(Resource::FbInvalid(why)) => Err(DavError::not_found(why)),
-            Found::Missing(_) => Err(DavError::not_found("nothing exists at this URL")),
+            Found::Missing(Resource::FbInvalid(why)) => Err(HttpError::not_found(why)),
+            Found::Missing(_) => Err(HttpError::not_found("nothing exists at this URL")),
             f => Ok(f),
         }
     }
 }
 
 /// Look a resource up in the store (on the blocking pool).
-pub async fn locate(state: &AppState, r: &Resource) -> Result<Found, DavError> {
+pub async fn locate(state: &AppState, r: &Resource) -> Result<Found, HttpError> {
     let r = r.clone();
     state.blocking(move |st| locate_blocking(st, r)).await?
 }
 
-fn locate_blocking(st: &AppState, r: Resource) -> Result<Found, DavError> {
+fn locate_blocking(st: &AppState, r: Resource) -> Result<Found, HttpError> {
     let store = st.store();
     Ok(match r {
         Resource::Root => Found::Root,
@@ -275,16 +126,8 @@ fn locate_blocking(st: &AppState, r: Resource) -> Result<Found, DavError> {
     })
 }
 
-/// Answer a request under `/public` that is not the freebusy query. Never fails: every
-/// error is turned into its response here.
+/// Answer a request under `/public` that is not the freebusy query.
 pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpError> {
-    Ok(match serve(state, req).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    })
-}
-
-async fn serve(state: &AppState, req: Request) -> Result<Response, DavError> {
     let method = req.method.clone();
     let result = dispatch_method(state, req).await;
     // A write that was answered 2xx changed the store (a 207 PROPPATCH may still have
@@ -301,7 +144,7 @@ async fn serve(state: &AppState, req: Request) -> Result<Response, DavError> {
     result
 }
 
-async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, DavError> {
+async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, HttpError> {
     let target = path::resolve(&req.path)?;
     // Who may: reads as `--read` says; writes need someone signed in (with `--auth basic`)
     // here, and each handler applies the owner rules once it knows the resource.
@@ -329,9 +172,9 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
         // Methods HTTP defines that no resource here takes.
         "POST" | "PATCH" => {
             let found = locate(state, &target).await?;
-            Err(DavError::not_allowed(&req.method, &found))
+            Err(not_allowed(&req.method, &found))
         }
-        other => Err(DavError::new(
+        other => Err(HttpError::new(
             StatusCode::NOT_IMPLEMENTED,
             format!(
                 "{other} is not implemented; this server speaks OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, SEARCH, PUT, DELETE, MKCOL, COPY and MOVE (WebDAV class 1, no locking)"
@@ -342,7 +185,7 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Dav
 
 /// A store result from the ordinary area, a refusal of someone else's node told to the
 /// signed-in writer (the store checks owners under its write lock; see `PfActor`).
-pub fn pf_result<T>(r: Result<T, PfError>, principal: &Principal) -> Result<T, DavError> {
+pub fn pf_result<T>(r: Result<T, PfError>, principal: &Principal) -> Result<T, HttpError> {
     r.map_err(|e| match e {
         PfError::NotOwner(path) => {
             crate::auth::not_item_owner(&format!("/public/{path}"), principal).into()
@@ -357,7 +200,7 @@ pub async fn authorize_item(
     state: &AppState,
     principal: &Principal,
     path: &[String],
-) -> Result<(), DavError> {
+) -> Result<(), HttpError> {
     if state.auth().mode == AuthMode::None {
         return Ok(());
     }
@@ -387,13 +230,13 @@ pub enum Depth {
     Infinity,
 }
 
-pub fn depth(req: &Request) -> Result<Option<Depth>, DavError> {
+pub fn depth(req: &Request) -> Result<Option<Depth>, HttpError> {
     match header_str(req, "depth") {
         None => Ok(None),
         Some("0") => Ok(Some(Depth::Zero)),
         Some("1") => Ok(Some(Depth::One)),
         Some(d) if d.eq_ignore_ascii_case("infinity") => Ok(Some(Depth::Infinity)),
-        Some(d) => Err(DavError::bad_request(format!(
+        Some(d) => Err(HttpError::bad_request(format!(
             "Depth: {d} is not 0, 1 or infinity"
         ))),
     }
@@ -405,8 +248,8 @@ pub fn brief(req: &Request) -> bool {
 }
 
 /// Read an XML request body under the configured cap (413 beyond it).
-pub async fn xml_body(state: &AppState, req: &mut Request) -> Result<Bytes, DavError> {
-    Ok(req.body(state.limits().max_body).await?)
+pub async fn xml_body(state: &AppState, req: &mut Request) -> Result<Bytes, HttpError> {
+    req.body(state.limits().max_body).await
 }
 
 /// A streamed listing (multistatus, folder page): a head, one piece per row of a lazy store

@@ -13,8 +13,7 @@
 use crate::protocol::legacy_dn::AdminGroup;
 use crate::protocol::wss_name::{escape_segment, unescape_segment};
 use crate::store::{MAX_PATH_DEPTH, NON_IPM_SUBTREE};
-
-use super::DavError;
+use crate::transport::HttpError;
 
 pub const FREE_BUSY_FOLDER: &str = "SCHEDULE+ FREE BUSY";
 
@@ -51,20 +50,20 @@ impl Resource {
 }
 
 /// Resolve a URL path (no query) that starts with `/public`.
-pub fn resolve(raw: &str) -> Result<Resource, DavError> {
+pub fn resolve(raw: &str) -> Result<Resource, HttpError> {
     // A fragment never belongs in a request URI (RFC 9112 §3.2). hyper drops one before
     // it gets here (litmus `delete_fragment` warns about that); one that does arrive is
     // refused rather than guessed at. A `#` in a name travels as `%23`.
     if raw.contains('#') {
-        return Err(DavError::bad_request(
+        return Err(HttpError::bad_request(
             "the request URI holds a fragment (#); send names with # as %23",
         ));
     }
     let mut names = Vec::new();
     for seg in raw.split('/').filter(|s| !s.is_empty()) {
-        let name = unescape_segment(seg).map_err(|e| DavError::bad_request(e.to_string()))?;
+        let name = unescape_segment(seg).map_err(|e| HttpError::bad_request(e.to_string()))?;
         if name == "." || name == ".." {
-            return Err(DavError::bad_request(
+            return Err(HttpError::bad_request(
                 "'.' and '..' path segments are not accepted",
             ));
         }
@@ -73,11 +72,11 @@ pub fn resolve(raw: &str) -> Result<Resource, DavError> {
     let mut it = names.into_iter();
     match it.next() {
         Some(first) if first.eq_ignore_ascii_case("public") => {}
-        _ => return Err(DavError::not_found("WebDAV is served under /public/")),
+        _ => return Err(HttpError::not_found("WebDAV is served under /public/")),
     }
     let rest: Vec<String> = it.collect();
     if rest.len() > MAX_PATH_DEPTH {
-        return Err(DavError::bad_request(format!(
+        return Err(HttpError::bad_request(format!(
             "paths are limited to {MAX_PATH_DEPTH} levels below /public/"
         )));
     }
@@ -122,10 +121,10 @@ fn url_path(url: &str) -> &str {
 
 /// The resource an absolute URL (any host: a client names us as it reached us) or absolute
 /// path names: `Destination` headers and SEARCH's `FROM`.
-pub fn resolve_url(header: &str) -> Result<Resource, DavError> {
+pub fn resolve_url(header: &str) -> Result<Resource, HttpError> {
     let path = url_path(header);
     if !path.starts_with('/') {
-        return Err(DavError::bad_request(
+        return Err(HttpError::bad_request(
             "expected an absolute URL or an absolute path",
         ));
     }
