@@ -62,7 +62,7 @@ pub mod server;
 
 pub mod cli;
 
-// The paths of before the floors: tests/, benches/, fuzz/, transport/ and auth.rs still use
+// The paths of before the floors: tests/, benches/, fuzz/, transport/ and auth/ still use
 // them. To be removed by one mechanical rewrite once every floor's owner has switched.
 #[doc(hidden)]
 pub use app::freebusy as fbquery;
