@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use schedplus::admin::{self, ImportRequest};
+use schedplus::app::admin::{self, ImportRequest};
 use schedplus::auth::{AuthSettings, hash_password, verify_password_with};
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::server::{ServeOptions, Server};
@@ -93,7 +93,7 @@ fn start(rt: &tokio::runtime::Runtime, dir: &std::path::Path, auth: AuthSettings
     admin::import_directory(
         server.state.store(),
         &ImportRequest {
-            text: schedplus::demo::DIRECTORY_CSV.into(),
+            text: schedplus::app::demo::DIRECTORY_CSV.into(),
             data_base64: None,
             format: None,
             source: "demo".into(),

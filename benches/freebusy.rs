@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use schedplus::admin::{self, ImportRequest};
+use schedplus::app::admin::{self, ImportRequest};
 use schedplus::protocol::fb_message::build_props;
 use schedplus::protocol::freebusy::{FbStatus, FreeBusy, Interval, PublishRange};
 use schedplus::protocol::legacy_dn::LegacyDn;

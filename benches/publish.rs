@@ -19,10 +19,10 @@
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use schedplus::admin;
+use schedplus::app::admin;
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::protocol::time::Clock;
-use schedplus::publisher::{PublishSettings, republish_user};
+use schedplus::publishing::publisher::{PublishSettings, republish_user};
 use schedplus::server::{ServeOptions, Server};
 use schedplus::store::{CalendarSource, PublishOutcome, Store, StoreConfig, UserRecord};
 
@@ -120,7 +120,9 @@ fn throughput(n: u64) {
     let put = |salt: u64| {
         for (i, u) in users.iter().enumerate() {
             let text = calendar(salt + i as u64);
-            let events = schedplus::calendar::parse(&text).unwrap().event_count();
+            let events = schedplus::publishing::calendar::parse(&text)
+                .unwrap()
+                .event_count();
             store
                 .put_calendar(&u.legacy_dn, &text, events, CalendarSource::Http)
                 .unwrap();
@@ -214,7 +216,7 @@ fn latency(rounds: u64, poll: Duration) {
     let mut poller = Vec::new();
     let mut direct = Vec::new();
     let clock = Clock::Fixed(NOW.parse().unwrap());
-    let admin = schedplus::admin_client::Admin::connect(dir.path(), clock).unwrap();
+    let admin = schedplus::cli::client::Admin::connect(dir.path(), clock).unwrap();
     // Changes at pseudo-random phases of the poll cycle (a fixed LCG, so runs compare):
     // without this, each PUT would follow the previous publish closely and always wait
     // almost a whole interval.

@@ -61,16 +61,3 @@ pub mod transport;
 pub mod server;
 
 pub mod cli;
-
-// The paths of before the floors: tests/, benches/, fuzz/, transport/ and auth/ still use
-// them. To be removed by one mechanical rewrite once every floor's owner has switched.
-#[doc(hidden)]
-pub use app::freebusy as fbquery;
-#[doc(hidden)]
-pub use app::{admin, calendar_dir, demo, metrics, poller};
-#[doc(hidden)]
-pub use cli::{client as admin_client, config};
-#[doc(hidden)]
-pub use protocol::updatefb;
-#[doc(hidden)]
-pub use publishing::{calendar, publisher};

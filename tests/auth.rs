@@ -371,7 +371,7 @@ fn public_folder_items_are_changed_by_their_creator_or_an_admin() {
 #[test]
 fn calendars_follow_the_owner_rule_and_cleanfreebusy_republishes() {
     let srv = lab(AuthSettings::default());
-    let cal = schedplus::demo::CALENDARS
+    let cal = schedplus::app::demo::CALENDARS
         .iter()
         .find(|(a, _)| *a == "dwinship")
         .unwrap()
@@ -490,7 +490,7 @@ fn a_changed_password_takes_effect_at_once_despite_the_cache() {
 fn demo_data_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("dir.csv");
-    std::fs::write(&csv, schedplus::demo::DIRECTORY_CSV).unwrap();
+    std::fs::write(&csv, schedplus::app::demo::DIRECTORY_CSV).unwrap();
     let o = run_cli(dir.path(), &["directory", "import", csv.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     dir

@@ -247,7 +247,7 @@ fn a_users_page_opens_on_this_week_with_earlier_and_later_weeks() {
 /// the demo admin, breaks a calendar file; the next `--demo` start puts all of it back.
 #[test]
 fn restarting_the_demo_restores_passwords_admins_and_calendars() {
-    use schedplus::admin::{self, AdminMarkRequest, PasswdRequest};
+    use schedplus::app::admin::{self, AdminMarkRequest, PasswdRequest};
     use schedplus::auth::Authenticator;
 
     let data = tempfile::tempdir().unwrap();
@@ -257,7 +257,7 @@ fn restarting_the_demo_restores_passwords_admins_and_calendars() {
             o.demo = true;
         })
     };
-    let kbaker_ics = schedplus::demo::CALENDARS
+    let kbaker_ics = schedplus::app::demo::CALENDARS
         .iter()
         .find(|(a, _)| *a == "kbaker")
         .unwrap()

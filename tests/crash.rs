@@ -26,7 +26,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use schedplus::poller::{CleanupAt, Poller};
+use schedplus::app::admin;
+use schedplus::app::poller::{CleanupAt, Poller};
 use schedplus::protocol::dav_xml::PatchOp;
 use schedplus::protocol::dav_xml::values::{escape_text, write_content};
 use schedplus::protocol::legacy_dn::AdminGroup;
@@ -35,7 +36,8 @@ use schedplus::protocol::mapi::{PropName, PropValue};
 use schedplus::protocol::pffb::PffbKind;
 use schedplus::protocol::query::UserAddress;
 use schedplus::protocol::time::Clock;
-use schedplus::publisher::{PublishSettings, build_message, republish_user};
+use schedplus::publishing::calendar;
+use schedplus::publishing::publisher::{PublishSettings, build_message, republish_user};
 use schedplus::server::{SERVER_FILE, ServerInfo};
 use schedplus::store::DirtyReason;
 use schedplus::store::{
@@ -43,7 +45,6 @@ use schedplus::store::{
     UserRecord, canonical_leaf,
 };
 use schedplus::transport::webdav::path::fb_item_href;
-use schedplus::{admin, calendar};
 
 const CHILD_ENV: &str = "SCHEDPLUS_CRASH_CHILD";
 const DIR_ENV: &str = "SCHEDPLUS_CRASH_DIR";

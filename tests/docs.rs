@@ -307,7 +307,7 @@ fn systemd_unit_settings_are_real() {
     assert!(envs.len() >= 3, "{envs:?}");
     for (k, _) in &envs {
         assert!(
-            schedplus::config::SETTINGS.iter().any(|s| s.env == k),
+            schedplus::cli::config::SETTINGS.iter().any(|s| s.env == k),
             "docs/schedplus.service sets {k}, which is not a setting"
         );
     }

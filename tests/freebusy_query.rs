@@ -246,9 +246,9 @@ fn answer_reflects_a_republish_at_once() {
         fbdata(&s.get(&q("&u=danw@xcs.example")).text())[1],
         "200000"
     );
-    let deleted = schedplus::admin::fb_delete(
+    let deleted = schedplus::app::admin::fb_delete(
         s.store(),
-        &schedplus::admin::FbDeleteRequest {
+        &schedplus::app::admin::FbDeleteRequest {
             user: "dwinship".into(),
         },
     )

@@ -20,21 +20,6 @@ const FLOORS: &[(&str, u8)] = &[
     ("cli", 6),
 ];
 
-/// The paths of before the floors, kept as hidden re-exports in `lib.rs`.
-const ALIASES: &[(&str, &str)] = &[
-    ("admin", "app"),
-    ("calendar_dir", "app"),
-    ("demo", "app"),
-    ("fbquery", "app"),
-    ("metrics", "app"),
-    ("poller", "app"),
-    ("calendar", "publishing"),
-    ("publisher", "publishing"),
-    ("admin_client", "cli"),
-    ("config", "cli"),
-    ("updatefb", "protocol"),
-];
-
 /// Upward imports that only a unit test makes, each with the reason it is tolerated: a
 /// test module is not part of the library, so it adds no cycle to the build.
 const TEST_ONLY: &[(&str, &str, &str)] = &[(
@@ -48,11 +33,7 @@ fn rank(floor: &str) -> Option<u8> {
 }
 
 fn floor_of_name(name: &str) -> Option<&'static str> {
-    FLOORS
-        .iter()
-        .map(|(f, _)| *f)
-        .find(|f| *f == name)
-        .or_else(|| ALIASES.iter().find(|(a, _)| *a == name).map(|(_, f)| *f))
+    FLOORS.iter().map(|(f, _)| *f).find(|f| *f == name)
 }
 
 /// The module path of a file under `src/`: `store/fb_items.rs` → `[store, fb_items]`,
@@ -285,9 +266,9 @@ fn the_checker_sees_each_shape_of_upward_import() {
         1
     );
     assert_eq!(
-        caught("store/x.rs", "fn f() { crate::admin::fb_set(); }\n"),
+        caught("store/x.rs", "fn f() { crate::app::admin::fb_set(); }\n"),
         1,
-        "an alias"
+        "a path in an expression"
     );
     assert_eq!(
         caught("store/x.rs", "use super::super::cli::Cli;\n"),
@@ -311,7 +292,7 @@ fn the_checker_sees_each_shape_of_upward_import() {
         1,
         "not on the test-only list"
     );
-    let listed = "#[cfg(test)]\nmod tests {\n    use crate::admin::fb_set;\n}\n";
+    let listed = "#[cfg(test)]\nmod tests {\n    use crate::app::admin::fb_set;\n}\n";
     assert_eq!(
         caught("store/key_fold.rs", listed),
         0,

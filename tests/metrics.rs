@@ -196,7 +196,10 @@ fn metrics_follow_the_read_rule_unless_opened() {
         "{}",
         anonymous.text()
     );
-    let auth = basic(schedplus::demo::DEMO_ADMIN, schedplus::demo::DEMO_PASSWORD);
+    let auth = basic(
+        schedplus::app::demo::DEMO_ADMIN,
+        schedplus::app::demo::DEMO_PASSWORD,
+    );
     let signed_in = http(
         &closed.base,
         "GET",

@@ -5,7 +5,7 @@
 //! the style of `tests/auth.rs`: each refusal is a 403 naming the rule, and the store is
 //! left exactly as it was.
 
-use schedplus::admin::{ImportRequest, import_directory};
+use schedplus::app::admin::{ImportRequest, import_directory};
 use schedplus::auth::{AuthSettings, hash_password};
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::store::canonical_leaf;

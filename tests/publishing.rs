@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use schedplus::admin::{self, AdminError};
-use schedplus::admin_client::Admin;
+use schedplus::app::admin::{self, AdminError};
+use schedplus::cli::client::Admin;
 use schedplus::protocol::time::Clock;
 use schedplus::server::ServeOptions;
 use schedplus::store::CalendarSource;

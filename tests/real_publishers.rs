@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use schedplus::admin::{FbShowRequest, fb_show};
+use schedplus::app::admin::{FbShowRequest, fb_show};
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::protocol::time::Clock;
 use schedplus::store::canonical_leaf;

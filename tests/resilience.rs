@@ -241,7 +241,7 @@ fn answers_held_for_clients_that_do_not_read_stay_within_the_budget() {
     // Each silent client fills its socket buffers, then takes nothing for send_timeout and
     // is let go. (Only this test lets clients time out, so the process-wide count is ours.)
     let timeouts = || {
-        schedplus::metrics::render(server.store())
+        schedplus::app::metrics::render(server.store())
             .lines()
             .find_map(|l| l.strip_prefix("schedplus_send_timeouts_total "))
             .and_then(|v| v.trim().parse::<f64>().ok())

@@ -37,9 +37,9 @@ const DIRECTORY: &str = "DN,objectClass,sAMAccountName,displayName,mail,mailNick
 \"CN=Alias,CN=Users,DC=org,DC=example\",user,alias,Al Ias,alias@org.example,alias,/o=Org/ou=AG/cn=Recipients/cn=alias,SMTP:alias@org.example\n";
 
 fn import_directory(srv: &TestServer) {
-    schedplus::admin::import_directory(
+    schedplus::app::admin::import_directory(
         srv.store(),
-        &schedplus::admin::ImportRequest {
+        &schedplus::app::admin::ImportRequest {
             text: DIRECTORY.into(),
             data_base64: None,
             format: Some("csv".into()),

@@ -8,7 +8,6 @@
 //!
 //! Depends on nothing but `schedplus` (no libFuzzer), so the integration tests can use it.
 
-use schedplus::calendar::{self, ExpandOptions};
 use schedplus::protocol::dav_xml::{
     XmlLimits, parse_propfind, parse_proppatch, parse_search, parse_sql,
 };
@@ -19,6 +18,7 @@ use schedplus::protocol::pffb::{self, PffbKind, PffbProps, StatusProps};
 use schedplus::protocol::query::{QueryLimits, parse_query};
 use schedplus::protocol::time::Minutes1601;
 use schedplus::protocol::wss_name::{escape_segment, unescape_segment};
+use schedplus::publishing::calendar::{self, ExpandOptions};
 use schedplus::transport::webdav::path::{
     Resource, fb_folder_href, fb_item_href, ordinary_href, resolve, resolve_url, system_href,
 };

@@ -55,17 +55,6 @@ impl From<StoreError> for AdminError {
 }
 
 impl AdminError {
-    pub fn http_status(&self) -> u16 {
-        match self {
-            AdminError::BadInput(_) => 400,
-            AdminError::NotFound(_) => 404,
-            AdminError::Conflict(_) => 409,
-            AdminError::Store(s) if s.is_out_of_space() => 507,
-            AdminError::Store(StoreError::Stalled(_)) => 503,
-            AdminError::Store(_) | AdminError::Transport(_) | AdminError::Partial(_) => 500,
-        }
-    }
-
     /// 2 for input the user can fix, 3 for a name that is not there, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {

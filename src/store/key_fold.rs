@@ -221,7 +221,7 @@ pub(super) fn migrate(store: &Store) -> Result<usize, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::{FbSetRequest, fb_set};
+    use crate::app::admin::{FbSetRequest, fb_set};
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::protocol::query::UserAddress;
     use crate::protocol::time::Clock;

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use warp::http::{Method, StatusCode};
 
 use super::{AppState, HttpError, Request, Response, bytes_response};
-use crate::admin::{self, AdminError};
+use crate::app::admin::{self, AdminError};
 use crate::auth::constant_time_eq;
 
 pub const TOKEN_HEADER: &str = "x-schedplus-token";

@@ -19,7 +19,7 @@
 use warp::http::{Method, StatusCode};
 
 use super::{AppState, HttpError, Request, Response, bytes_response, text_response};
-use crate::admin::{self, CalendarDeleteRequest, CalendarPutRequest};
+use crate::app::admin::{self, CalendarDeleteRequest, CalendarPutRequest};
 use crate::store::{CalendarChange, CalendarSource};
 
 pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
@@ -30,7 +30,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         let owner = state
             .blocking(move |st| st.store().resolve_user(&name))
             .await?
-            .map_err(crate::admin::AdminError::from)?;
+            .map_err(crate::app::admin::AdminError::from)?;
         state.auth().user_data(&req.principal, &owner.legacy_dn)?;
     }
     match req.method {

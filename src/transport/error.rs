@@ -10,7 +10,7 @@
 use warp::http::{HeaderValue, StatusCode, header};
 
 use super::{Response, bytes_response, text_response};
-use crate::admin::AdminError;
+use crate::app::admin::AdminError;
 use crate::auth::{Principal, Refusal, RefusalKind};
 use crate::protocol::dav_xml::{XmlError, error_body};
 use crate::protocol::wss_name::NameError;

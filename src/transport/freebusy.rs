@@ -1,10 +1,10 @@
 //! `GET /public/?Cmd=freebusy`: always XML, whatever the User-Agent (PROTOCOL.md §3),
-//! streamed a page at a time (up to 20 MB; see `fbquery::AnswerPages`).
+//! streamed a page at a time (up to 20 MB; see `answer::AnswerPages`).
 
 use warp::http::{Method, StatusCode, header};
 
 use super::{AppState, HttpError, Request, Response, outbound};
-use crate::fbquery;
+use crate::app::freebusy as answer;
 use crate::protocol::query::parse_query;
 use crate::store::StoreError;
 
@@ -27,7 +27,7 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
     })?;
     let (answer, stats) = state
         .blocking(move |st| {
-            let (pages, stats) = fbquery::AnswerPages::new(st.store(), q);
+            let (pages, stats) = answer::AnswerPages::new(st.store(), q);
             // The usual query (up to 256 KiB of digits) is answered whole, from one store
             // read, with a length; a large one a page at a time as the client takes it.
             let answer = if pages.is_small() {
@@ -38,7 +38,7 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
             (answer, stats)
         })
         .await?;
-    crate::metrics::freebusy_answered(stats.users, stats.unknown + stats.no_message);
+    crate::app::metrics::freebusy_answered(stats.users, stats.unknown + stats.no_message);
     tracing::debug!(
         users = stats.users,
         unknown = stats.unknown,
@@ -63,8 +63,8 @@ fn no_cache(mut r: Response) -> Response {
     r
 }
 
-/// The answer, a page at a time (see `fbquery::AnswerPages`).
-struct Answer(fbquery::AnswerPages);
+/// The answer, a page at a time (see `answer::AnswerPages`).
+struct Answer(answer::AnswerPages);
 
 impl outbound::Pages for Answer {
     fn fill(&mut self, st: &AppState, buf: &mut Vec<u8>) -> Result<bool, StoreError> {

@@ -69,7 +69,7 @@ impl Registry {
 
     fn close(&mut self, id: u64, why: &'static str) {
         if let Some(p) = self.remove(id) {
-            crate::metrics::slow_head_closed(why);
+            crate::app::metrics::slow_head_closed(why);
             let _ = p.close.send(());
         }
     }

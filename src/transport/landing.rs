@@ -1,7 +1,7 @@
 //! `GET /` (the landing page) and `GET /query` (the query form's answer as a timeline).
 //!
 //! The pages are built by [`browse_page::landing`]; this file reads the request and the
-//! store. The query page runs the real `?Cmd=freebusy` answer ([`fbquery::answer`]) and
+//! store. The query page runs the real `?Cmd=freebusy` answer ([`answer::answer`]) and
 //! draws the items of its XML, so what a lab sees is what a CAS gets, digit for digit.
 //! A browser (`Accept: text/html`) gets HTML; `curl /` gets the same facts as text.
 //!
@@ -11,7 +11,7 @@ use quick_xml::events::Event;
 use warp::http::{HeaderValue, StatusCode, header};
 
 use super::{AppState, HttpError, Request, Response, bytes_response, text_response};
-use crate::fbquery;
+use crate::app::freebusy as answer;
 use crate::protocol::browse_page::landing::{
     self, AnswerRow, AnswerView, LandingView, QueryForm, QueryView,
 };
@@ -206,7 +206,7 @@ pub async fn query(state: &AppState, req: Request) -> Result<Response, HttpError
         return Ok(page(StatusCode::BAD_REQUEST, None, Some(&why)));
     }
     let (xml, _stats) = state
-        .blocking(move |st| fbquery::answer(st.store(), &q))
+        .blocking(move |st| answer::answer(st.store(), &q))
         .await?;
     let rows = answer_rows(&xml)
         .map_err(|e| HttpError::internal(format!("the free/busy answer did not read back: {e}")))?;

@@ -42,7 +42,7 @@ use crate::auth::{AuthMode, AuthSettings, Authenticator, Lookup, Principal};
 use crate::protocol::dav_xml::XmlLimits;
 use crate::protocol::query::QueryLimits;
 use crate::protocol::time::Clock;
-use crate::publisher::PublishSettings;
+use crate::publishing::publisher::PublishSettings;
 use crate::store::Store;
 
 pub type Response = warp::reply::Response;
@@ -369,7 +369,7 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     browser_guards(&mut resp);
     let status = resp.status();
     let secs = started.elapsed().as_secs_f64();
-    crate::metrics::request_done(method.as_str(), status.as_u16(), secs);
+    crate::app::metrics::request_done(method.as_str(), status.as_u16(), secs);
     let ms = secs * 1000.0;
     if status.is_server_error() {
         let message = error::failure_message(&resp).unwrap_or("-");
@@ -424,7 +424,7 @@ async fn sign_in(
         Ok(c) => c,
         Err(why) => {
             tracing::warn!(remote = ?remote, reason = why, "sign-in failed");
-            crate::metrics::sign_in_failed("malformed");
+            crate::app::metrics::sign_in_failed("malformed");
             return Err(refuse(why));
         }
     };
@@ -454,7 +454,7 @@ async fn sign_in(
         Ok(u) => Ok(Principal::User(u)),
         Err(failure) => {
             tracing::warn!(user = %name, remote = ?remote, reason = failure.as_str(), "sign-in failed");
-            crate::metrics::sign_in_failed(failure.label());
+            crate::app::metrics::sign_in_failed(failure.label());
             Err(refuse("wrong user name or password"))
         }
     }
@@ -470,7 +470,7 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
         // credentials (`--metrics anonymous` opens it for a scraper without them).
         state.auth().metrics(&req.principal)?;
         let body = state
-            .blocking(|st| crate::metrics::render(st.store()))
+            .blocking(|st| crate::app::metrics::render(st.store()))
             .await?;
         let mut r = text_response(StatusCode::OK, body);
         r.headers_mut().insert(
@@ -640,10 +640,10 @@ pub async fn serve(
                 drop(ticket);
                 let Ok(permit) = refusals.clone().try_acquire_owned() else {
                     tracing::warn!(%peer, "too many connections; closed one unanswered");
-                    crate::metrics::connection_refused(false);
+                    crate::app::metrics::connection_refused(false);
                     continue;
                 };
-                crate::metrics::connection_refused(true);
+                crate::app::metrics::connection_refused(true);
                 tracing::warn!(%peer, max = limits.max_connections, "too many connections; answered 503");
                 let conn = graceful.watch(refuse.serve_connection(
                     io,

@@ -124,7 +124,7 @@ impl AnswerBudget {
     fn noted(&self) {
         let held = self.held();
         self.inner.peak.fetch_max(held, Ordering::Relaxed);
-        crate::metrics::answer_bytes_held(held);
+        crate::app::metrics::answer_bytes_held(held);
     }
 }
 
@@ -145,7 +145,7 @@ impl Drop for Held {
     fn drop(&mut self) {
         // The permit goes back right after this; report the level it leaves.
         let after = self.budget.held().saturating_sub(self.permit.num_permits());
-        crate::metrics::answer_bytes_held(after);
+        crate::app::metrics::answer_bytes_held(after);
     }
 }
 
@@ -320,7 +320,7 @@ impl<T> WriteTimeout<T> {
                     .stalled
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                 if sleep.as_mut().poll(cx).is_ready() {
-                    crate::metrics::client_stopped_reading();
+                    crate::app::metrics::client_stopped_reading();
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         format!("the client took nothing for {} s", timeout.as_secs_f64()),

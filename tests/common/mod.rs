@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use schedplus::admin::{self, FbSetRequest, ImportRequest};
+use schedplus::app::admin::{self, FbSetRequest, ImportRequest};
 use schedplus::protocol::time::{Clock, parse_time};
 use schedplus::server::{ServeOptions, Server};
 
@@ -158,7 +158,7 @@ impl TestServer {
         admin::import_directory(
             self.store(),
             &ImportRequest {
-                text: schedplus::demo::DIRECTORY_CSV.to_string(),
+                text: schedplus::app::demo::DIRECTORY_CSV.to_string(),
                 data_base64: None,
                 format: None,
                 source: "demo".into(),

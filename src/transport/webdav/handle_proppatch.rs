@@ -70,7 +70,7 @@ pub async fn post(
     let r = apply(state, req, found, body).await;
     // The dispatcher counts PROPPATCH writes; this one came as POST.
     if r.as_ref().is_ok_and(|r| r.status().is_success()) {
-        crate::metrics::write("PROPPATCH");
+        crate::app::metrics::write("PROPPATCH");
     }
     r
 }
@@ -224,7 +224,7 @@ const MAX_WARNED: usize = 4096;
 /// A message stored whose owner is nobody in the directory (Exchange stored these too):
 /// counted every time, logged once per legacyDN.
 fn note_unknown_owner(dn: &str, href: &str) {
-    crate::metrics::unknown_owner_stored();
+    crate::app::metrics::unknown_owner_stored();
     let first = {
         // A poisoned lock only means another thread panicked mid-insert; the set is fine.
         let mut guard = WARNED.lock().unwrap_or_else(|p| p.into_inner());

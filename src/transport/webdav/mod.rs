@@ -138,7 +138,7 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
             "PROPPATCH" | "PUT" | "DELETE" | "MKCOL" | "COPY" | "MOVE"
         );
         if write && r.status().is_success() {
-            crate::metrics::write(method.as_str());
+            crate::app::metrics::write(method.as_str());
         }
     }
     result
