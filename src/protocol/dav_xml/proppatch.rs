@@ -114,6 +114,8 @@ pub(crate) fn read_value(
     let mut items: Vec<String> = Vec::new();
     let mut item: Option<String> = None;
     let mut has_children = false;
+    // A top-level child that is not a multi-value item (`<c:v>`): the value is markup.
+    let mut other_children = false;
     let mut injections: Vec<Injection> = Vec::new();
     // Prefixes declared by each open element of the value, outermost first.
     let mut declared_path: Vec<Vec<Option<String>>> = Vec::new();
@@ -127,6 +129,7 @@ pub(crate) fn read_value(
                         decls: Vec::new(),
                     });
                     item = child.is(MV_NS, "v").then(String::new);
+                    other_children |= item.is_none();
                 }
                 declared_path.push(child.declared);
                 // A prefix used here and declared nowhere inside the value is bound outside
@@ -172,7 +175,9 @@ pub(crate) fn read_value(
             }
         }
     };
-    let implied = implied.filter(|dt| !has_children || dt.starts_with("mv."));
+    // The tag's type is implied only where the content can be of it: text for a single value,
+    // `v` items for a multi-value. Other markup stays markup, as sent.
+    let implied = implied.filter(|dt| !has_children || (dt.starts_with("mv.") && !other_children));
     match dt.as_deref().or(implied) {
         Some(dt) => parse_typed(dt, &text, &items).map_err(|reason| XmlError::BadValue {
             prop: name.clone(),

@@ -1023,6 +1023,13 @@ fn untyped_values_are_typed_by_the_tag_suffix() {
     let e = parse_proppatch(bad, &lim()).unwrap_err();
     assert!(matches!(e, XmlError::BadValue { .. }), "{e:?}");
     assert!(e.to_string().contains("x68470003"), "{e}");
+    // Markup that is not `v` items under a multi-value tag stays markup: nothing of it is
+    // dropped for the tag's type (found by written_values_read_back_the_same).
+    let markup = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:m="http://schemas.microsoft.com/mapi/proptag/"><D:set><D:prop><m:x8ab3101e><foo xmlns="http://bar"><inner/></foo></m:x8ab3101e></D:prop></D:set></D:propertyupdate>"#;
+    match &parse_proppatch(markup, &lim()).unwrap()[..] {
+        [PatchOp::Set(_, PropValue::Xml(x))] => assert!(x.contains("<inner/>"), "{x}"),
+        other => panic!("kept as markup, not {other:?}"),
+    }
 }
 
 fn parse_typed_for_test(dt: &str, text: &str) -> PropValue {
