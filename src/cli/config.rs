@@ -246,7 +246,7 @@ pub const SETTINGS: &[Setting] = &[
         key: "cleanup_at",
         env: "SCHEDPLUS_CLEANUP_AT",
         default: Some("02:00"),
-        help: "time of day (UTC) of MadFB's duplicate cleanup",
+        help: "time of day, in the default_tz zone, of MadFB's duplicate cleanup",
     },
     Setting {
         key: "default_tz",
