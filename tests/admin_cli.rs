@@ -354,3 +354,67 @@ fn sigterm_right_after_start_is_still_a_clean_shutdown() {
         assert!(!info.exists(), "server.json is removed at shutdown");
     }
 }
+
+#[test]
+fn a_second_serve_on_the_same_data_names_the_running_server() {
+    let data = tempfile::tempdir().unwrap();
+    let mut first = spawn_serve(data.path(), "127.0.0.1:0");
+    let info = data.path().join("server.json");
+    wait_for_file(&info);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let addr = v["addr"].as_str().unwrap().to_string();
+    let second = spawn_serve(data.path(), "127.0.0.1:0")
+        .wait_with_output()
+        .unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!("pid {}, listening on {addr}", first.id())),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_privileged_port_without_the_capability_says_how_to_get_it() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let args = ["--data", dir, "serve", "--listen", "127.0.0.1:80"];
+    let bin = crate::common::bin();
+    // As root (CI containers, this lab), drop to nobody with setpriv: the uid change clears
+    // the capabilities, so the bind is refused as it is for a lab admin's account.
+    let mut cmd = if std::net::TcpListener::bind("127.0.0.1:80").is_ok() {
+        if std::process::Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            assert!(
+                std::env::var("CI").is_err(),
+                "setpriv (util-linux) is needed to run this test as root"
+            );
+            eprintln!("SKIP: running as root and setpriv is missing");
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&bin);
+        c
+    } else {
+        std::process::Command::new(&bin)
+    };
+    let out = cmd
+        .args(args)
+        .env_remove("SCHEDPLUS_NOW")
+        .env_remove("SCHEDPLUS_LISTEN")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot listen on 127.0.0.1:80"), "{err}");
+    assert!(err.contains("CAP_NET_BIND_SERVICE"), "{err}");
+}

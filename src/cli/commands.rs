@@ -9,7 +9,7 @@ use crate::cli::client::Admin;
 use crate::protocol::time::{Clock, Minutes1601, parse_time};
 use crate::publishing::publisher::Republished;
 use crate::server::Server;
-use crate::store::{CalendarChange, CalendarSource, PublishOutcome};
+use crate::store::{CalendarChange, CalendarSource, PublishOutcome, StoreError};
 
 use super::args::{CleanfreebusyArgs, DirectoryCommand, FbCommand, PublishOverrides, UpdatefbArgs};
 use super::print::{Progress, print_banner, print_republished, print_show};
@@ -42,7 +42,20 @@ pub(super) fn serve(
         // Exit 2 for what the user chose (an address, a directory), 1 for what failed
         // underneath (the store, writing server.json, the demo, the runtime).
         let server = Server::start(opts).await.map_err(|e| match e {
+            crate::server::ServeError::Store(StoreError::Locked { path }) => {
+                AdminError::Transport(store_in_use(&path, &data_dir))
+            }
             crate::server::ServeError::Store(s) => AdminError::Store(s),
+            crate::server::ServeError::Bind { addr, source }
+                if source.kind() == std::io::ErrorKind::PermissionDenied && addr.port() < 1024 =>
+            {
+                AdminError::BadInput(format!(
+                    "cannot listen on {addr}: {source}; ports below 1024 need root or the \
+                     CAP_NET_BIND_SERVICE capability (`sudo setcap cap_net_bind_service=+ep \
+                     $(command -v schedplus)`, or AmbientCapabilities=CAP_NET_BIND_SERVICE in \
+                     the systemd unit), or choose a port above 1023 with --listen"
+                ))
+            }
             e @ (crate::server::ServeError::Bind { .. }
             | crate::server::ServeError::CalendarDir { .. }) => AdminError::BadInput(e.to_string()),
             other => AdminError::Transport(other.to_string()),
@@ -55,6 +68,24 @@ pub(super) fn serve(
     // SIGTERM (dropping the runtime would wait for it forever); the store is closed by now.
     runtime.shutdown_timeout(SHUTDOWN_WAIT);
     served
+}
+
+/// The sentence for a second `serve` on a held store: the running server's pid and
+/// address, from its `server.json`, when it announced itself.
+fn store_in_use(path: &std::path::Path, data_dir: &std::path::Path) -> String {
+    match crate::server::ServerInfo::read(data_dir) {
+        Some(i) => format!(
+            "the store at {} is in use by schedplus serve (pid {}, listening on {}); stop it (`kill {}`) or give this server another --data",
+            path.display(),
+            i.pid,
+            i.addr,
+            i.pid
+        ),
+        None => StoreError::Locked {
+            path: path.to_path_buf(),
+        }
+        .to_string(),
+    }
 }
 
 /// How long a stopping server waits for request threads still running after the shutdown.
