@@ -418,3 +418,43 @@ fn a_privileged_port_without_the_capability_says_how_to_get_it() {
     assert!(err.contains("cannot listen on 127.0.0.1:80"), "{err}");
     assert!(err.contains("CAP_NET_BIND_SERVICE"), "{err}");
 }
+
+#[test]
+fn request_log_lines_print_the_address_and_tenths_of_a_millisecond() {
+    let data = tempfile::tempdir().unwrap();
+    let child = spawn_serve(data.path(), "127.0.0.1:0");
+    let info = data.path().join("server.json");
+    wait_for_file(&info);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let base = format!("http://{}", v["addr"].as_str().unwrap());
+    for _ in 0..3 {
+        crate::common::http(&base, "GET", "/public/", &[], None);
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains(" request ") && l.contains("path=/public/"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    for line in lines {
+        assert!(line.contains(" remote=127.0.0.1:"), "{line}");
+        assert!(!line.contains("Some("), "{line}");
+        let ms = line
+            .split(" ms=")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap();
+        assert!(ms.parse::<f64>().is_ok(), "{line}");
+        let decimals = ms.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 1, "ms={ms} has {decimals} decimals: {line}");
+    }
+}
