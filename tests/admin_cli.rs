@@ -115,7 +115,7 @@ fn direct_store_round_trip_without_a_server() {
     assert!(v["message"].is_null());
 
     let o = run_cli(data.path(), &["fb", "delete", "danw@xcs.example"]);
-    assert!(stdout(&o).contains("1 messages deleted"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("1 message deleted"), "{}", stdout(&o));
 }
 
 #[test]
@@ -457,4 +457,48 @@ fn request_log_lines_print_the_address_and_tenths_of_a_millisecond() {
         let decimals = ms.split_once('.').map_or(0, |(_, d)| d.len());
         assert!(decimals <= 1, "ms={ms} has {decimals} decimals: {line}");
     }
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let one_user = CSV.lines().take(2).collect::<Vec<_>>().join("\n") + "\n";
+    let o = import(data.path(), files.path(), "users.csv", &one_user);
+    assert!(
+        stdout(&o).contains("1 user (1 added, 0 updated, 0 unchanged), 1 admin-group folder created, 0 non-user records skipped"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run_cli(data.path(), &["directory", "list"]);
+    assert!(stdout(&o).lines().any(|l| l == "1 user"), "{}", stdout(&o));
+
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:one\r\nDTSTAMP:20080101T000000Z\r\nDTSTART:20080202T200000Z\r\nDTEND:20080202T210000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let cal = write(files.path(), "dan.ics", ics);
+    let o = run_cli(
+        data.path(),
+        &[
+            "--now",
+            "2008-02-01T12:00:00Z",
+            "calendar",
+            "import",
+            "dwinship",
+            cal.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("(1 event)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("message created, 1 block added"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = run_cli(
+        data.path(),
+        &["--now", "2008-02-01T12:00:00Z", "fb", "show", "dwinship"],
+    );
+    assert!(stdout(&o).contains("busy: 1 block\n"), "{}", stdout(&o));
+    let o = run_cli(data.path(), &["fb", "delete", "dwinship"]);
+    assert!(stdout(&o).contains("1 message deleted"), "{}", stdout(&o));
 }

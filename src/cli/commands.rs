@@ -12,7 +12,7 @@ use crate::server::Server;
 use crate::store::{CalendarChange, CalendarSource, PublishOutcome, StoreError};
 
 use super::args::{CleanfreebusyArgs, DirectoryCommand, FbCommand, PublishOverrides, UpdatefbArgs};
-use super::print::{Progress, print_banner, print_republished, print_show};
+use super::print::{Progress, count, print_banner, print_republished, print_show};
 use super::settings::serve_options;
 
 pub(super) fn read_file(path: &std::path::Path) -> Result<String, AdminError> {
@@ -106,16 +106,24 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Admi
             ))?;
             let s = &report.summary;
             println!(
-                "{} ({}, {}): {} users ({} added, {} updated, {} unchanged), {} admin-group folders created, {} non-user records skipped (via {})",
+                "{} ({}, {}): {} ({} added, {} updated, {} unchanged), {} created, {} skipped (via {})",
                 report.source,
                 report.format,
                 report.encoding,
-                report.users,
+                count(report.users, "user", "users"),
                 s.added,
                 s.updated,
                 s.unchanged,
-                s.folders_created,
-                report.skipped_non_users,
+                count(
+                    s.folders_created,
+                    "admin-group folder",
+                    "admin-group folders"
+                ),
+                count(
+                    report.skipped_non_users,
+                    "non-user record",
+                    "non-user records"
+                ),
                 admin.describe()
             );
             Ok(())
@@ -168,7 +176,7 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Admi
                     u.legacy_dn
                 );
             }
-            println!("{} users", users.len());
+            println!("{}", count(users.len(), "user", "users"));
             if users.iter().any(|u| u.admin && !u.password) {
                 println!(
                     "* an admin without a password cannot sign in yet: schedplus directory passwd USER"
@@ -289,12 +297,23 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
                 r.user, r.legacy_dn, r.range_start, r.range_end
             );
             if r.removed_duplicates > 0 {
-                println!("  removed {} duplicate messages", r.removed_duplicates);
+                println!(
+                    "  removed {}",
+                    count(
+                        r.removed_duplicates,
+                        "duplicate message",
+                        "duplicate messages"
+                    )
+                );
             }
             if r.clipped > 0 {
                 println!(
-                    "  note: {} spans reach outside the publish range; only the part inside was published",
-                    r.clipped
+                    "  note: {} outside the publish range; only the part inside was published",
+                    if r.clipped == 1 {
+                        "1 span reaches".to_string()
+                    } else {
+                        format!("{} spans reach", r.clipped)
+                    }
                 );
             }
             Ok(())
@@ -325,7 +344,11 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
         }
         FbCommand::Delete { user } => {
             let r = admin.fb_delete(&admin::FbDeleteRequest { user })?;
-            println!("{}: {} messages deleted", r.user, r.deleted);
+            println!(
+                "{}: {} deleted",
+                r.user,
+                count(r.deleted, "message", "messages")
+            );
             Ok(())
         }
     }
@@ -409,9 +432,9 @@ pub(super) fn calendar_import(
         CalendarChange::Unchanged => "unchanged",
     };
     println!(
-        "{}: calendar {what} ({} events) from {} (via {})",
+        "{}: calendar {what} ({}) from {} (via {})",
         r.user,
-        r.events,
+        count(r.events, "event", "events"),
         file.display(),
         admin.describe()
     );
