@@ -219,18 +219,6 @@ pub struct ServeArgs {
     /// --read authenticated (a scraper without credentials) [default: read].
     #[arg(long, value_name = "MODE", value_parser = ["read", "anonymous"], ignore_case = true, help_heading = "Sign-in")]
     pub metrics: Option<String>,
-    /// Most `u=` users one freebusy query may name [default: 1000].
-    #[arg(long, value_name = "N", help_heading = "Limits")]
-    pub max_users: Option<String>,
-    /// Most slots per user one freebusy query may ask for [default: 100000].
-    #[arg(long, value_name = "N", help_heading = "Limits")]
-    pub max_slots: Option<String>,
-    /// Most digits one freebusy answer may hold, users × slots [default: 20000000].
-    #[arg(long, value_name = "N", help_heading = "Limits")]
-    pub max_digits: Option<String>,
-    /// Largest XML request body (PROPFIND, PROPPATCH, SEARCH), in bytes [default: 1048576].
-    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
-    pub max_body: Option<String>,
     /// Write the server's process id to FILE once it listens; removed at a clean stop
     /// [env: SCHEDPLUS_PID_FILE].
     #[arg(long, value_name = "FILE", help_heading = "Network")]
@@ -248,10 +236,6 @@ pub const HAND_WRITTEN: &[&str] = &[
     "log_format",
     "listen",
     "demo",
-    "max_users",
-    "max_slots",
-    "max_digits",
-    "max_body",
     "cache_mb",
     "calendar_dir",
     "poll_interval",

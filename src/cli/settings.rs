@@ -35,10 +35,6 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::cli::config::Resolved, Admin
     if let Command::Serve(a) = &cli.command {
         let given = [
             ("listen", &a.listen),
-            ("max_users", &a.max_users),
-            ("max_slots", &a.max_slots),
-            ("max_digits", &a.max_digits),
-            ("max_body", &a.max_body),
             ("cache_mb", &a.cache_mb),
             ("calendar_dir", &a.calendar_dir),
             ("poll_interval", &a.poll_interval),
