@@ -115,7 +115,7 @@ fn direct_store_round_trip_without_a_server() {
     assert!(v["message"].is_null());
 
     let o = run_cli(data.path(), &["fb", "delete", "danw@xcs.example"]);
-    assert!(stdout(&o).contains("1 messages deleted"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("1 message deleted"), "{}", stdout(&o));
 }
 
 #[test]
@@ -353,4 +353,152 @@ fn sigterm_right_after_start_is_still_a_clean_shutdown() {
         assert!(status.success(), "{status:?}");
         assert!(!info.exists(), "server.json is removed at shutdown");
     }
+}
+
+#[test]
+fn a_second_serve_on_the_same_data_names_the_running_server() {
+    let data = tempfile::tempdir().unwrap();
+    let mut first = spawn_serve(data.path(), "127.0.0.1:0");
+    let info = data.path().join("server.json");
+    wait_for_file(&info);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let addr = v["addr"].as_str().unwrap().to_string();
+    let second = spawn_serve(data.path(), "127.0.0.1:0")
+        .wait_with_output()
+        .unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!("pid {}, listening on {addr}", first.id())),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_privileged_port_without_the_capability_says_how_to_get_it() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let args = ["--data", dir, "serve", "--listen", "127.0.0.1:80"];
+    let bin = crate::common::bin();
+    // As root (CI containers, this lab), drop to nobody with setpriv: the uid change clears
+    // the capabilities, so the bind is refused as it is for a lab admin's account.
+    let mut cmd = if std::net::TcpListener::bind("127.0.0.1:80").is_ok() {
+        if std::process::Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            assert!(
+                std::env::var("CI").is_err(),
+                "setpriv (util-linux) is needed to run this test as root"
+            );
+            eprintln!("SKIP: running as root and setpriv is missing");
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&bin);
+        c
+    } else {
+        std::process::Command::new(&bin)
+    };
+    let out = cmd
+        .args(args)
+        .env_remove("SCHEDPLUS_NOW")
+        .env_remove("SCHEDPLUS_LISTEN")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot listen on 127.0.0.1:80"), "{err}");
+    assert!(err.contains("CAP_NET_BIND_SERVICE"), "{err}");
+}
+
+#[test]
+fn request_log_lines_print_the_address_and_tenths_of_a_millisecond() {
+    let data = tempfile::tempdir().unwrap();
+    let child = spawn_serve(data.path(), "127.0.0.1:0");
+    let info = data.path().join("server.json");
+    wait_for_file(&info);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let base = format!("http://{}", v["addr"].as_str().unwrap());
+    for _ in 0..3 {
+        crate::common::http(&base, "GET", "/public/", &[], None);
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains(" request ") && l.contains("path=/public/"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    for line in lines {
+        assert!(line.contains(" remote=127.0.0.1:"), "{line}");
+        assert!(!line.contains("Some("), "{line}");
+        let ms = line
+            .split(" ms=")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap();
+        assert!(ms.parse::<f64>().is_ok(), "{line}");
+        let decimals = ms.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 1, "ms={ms} has {decimals} decimals: {line}");
+    }
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let one_user = CSV.lines().take(2).collect::<Vec<_>>().join("\n") + "\n";
+    let o = import(data.path(), files.path(), "users.csv", &one_user);
+    assert!(
+        stdout(&o).contains("1 user (1 added, 0 updated, 0 unchanged), 1 admin-group folder created, 0 non-user records skipped"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run_cli(data.path(), &["directory", "list"]);
+    assert!(stdout(&o).lines().any(|l| l == "1 user"), "{}", stdout(&o));
+
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:one\r\nDTSTAMP:20080101T000000Z\r\nDTSTART:20080202T200000Z\r\nDTEND:20080202T210000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let cal = write(files.path(), "dan.ics", ics);
+    let o = run_cli(
+        data.path(),
+        &[
+            "--now",
+            "2008-02-01T12:00:00Z",
+            "calendar",
+            "import",
+            "dwinship",
+            cal.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("(1 event)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("message created, 1 block added"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = run_cli(
+        data.path(),
+        &["--now", "2008-02-01T12:00:00Z", "fb", "show", "dwinship"],
+    );
+    assert!(stdout(&o).contains("busy: 1 block\n"), "{}", stdout(&o));
+    let o = run_cli(data.path(), &["fb", "delete", "dwinship"]);
+    assert!(stdout(&o).contains("1 message deleted"), "{}", stdout(&o));
 }

@@ -184,3 +184,177 @@ fn the_metrics_setting_is_read_from_flag_env_and_file() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("metrics") && err.contains("everyone"), "{err}");
 }
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A docs/limits.md default ("1 MiB", "100,000", "30 s") in the units SETTINGS writes.
+fn doc_default(text: &str) -> String {
+    let t = text.replace(',', "");
+    let mut parts = t.split_whitespace();
+    let n: u64 = parts.next().unwrap().parse().unwrap();
+    match parts.next() {
+        Some("MiB") => (n << 20).to_string(),
+        Some("KiB") => (n << 10).to_string(),
+        Some("s") => format!("{n}s"),
+        None => n.to_string(),
+        Some(u) => panic!("unknown unit {u} in {text}"),
+    }
+}
+
+#[test]
+fn every_setting_is_a_serve_flag_and_the_limits_doc_agrees() {
+    let help = stdout(&schedplus(&["serve", "--help"], &[]));
+    let show = stdout(&schedplus(&["config", "show"], &[]));
+    let keys: Vec<&str> = show
+        .lines()
+        .filter_map(|l| l.trim_start_matches("# ").split([' ', '=']).next())
+        .filter(|k| !k.is_empty())
+        .collect();
+    assert!(keys.contains(&"max_connections"), "{show}");
+    let global = ["data", "now", "log_format"];
+    for key in keys.iter().filter(|k| !global.contains(k)) {
+        let flag = format!("--{} ", key.replace('_', "-"));
+        assert!(help.contains(&flag), "no {flag} in serve --help:\n{help}");
+    }
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/limits.md")).unwrap();
+    let table = &doc[doc.find("## Configurable").unwrap()..doc.find("## Fixed").unwrap()];
+    let mut rows = 0;
+    for row in table.lines().filter(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let Some(key) = cells
+            .get(2)
+            .and_then(|c| c.strip_prefix('`')?.strip_suffix('`'))
+        else {
+            continue;
+        };
+        rows += 1;
+        assert!(
+            keys.contains(&key),
+            "docs/limits.md names '{key}', not a setting"
+        );
+        let line = show_line(&show, key);
+        let value = line
+            .split(" # ")
+            .next()
+            .unwrap()
+            .trim()
+            .trim_start_matches(&format!("{key} = "))
+            .trim_matches('"')
+            .to_string();
+        assert_eq!(
+            doc_default(cells[1]),
+            value,
+            "docs/limits.md default of {key}"
+        );
+    }
+    assert!(rows >= 20, "{rows} rows with a key in docs/limits.md");
+}
+
+#[test]
+fn serve_takes_every_limit_as_a_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    // Refused as a value, not as an unknown flag: the flag reached the settings.
+    let o = schedplus(&["--data", data, "serve", "--max-connections", "0"], &[]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("max_connections = '0' (from the --max-connections flag)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = schedplus(&["--data", data, "serve", "--send-timeout", "soon"], &[]);
+    assert!(
+        stderr(&o).contains("send_timeout = 'soon' (from the --send-timeout flag)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn listen_takes_a_bare_port_and_a_host_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    // --listen is checked before --publish-months: an error about the months means the
+    // address was accepted (and nothing was started).
+    for listen in ["8080", "localhost:8080"] {
+        let o = schedplus(
+            &[
+                "--data",
+                data,
+                "serve",
+                "--listen",
+                listen,
+                "--publish-months",
+                "99",
+            ],
+            &[],
+        );
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("publish_months = '99'"),
+            "{listen}: {}",
+            stderr(&o)
+        );
+    }
+    let o = schedplus(&["--data", data, "serve", "--listen", "local:host"], &[]);
+    assert!(
+        stderr(&o).contains("listen = 'local:host' (from the --listen flag)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn help_groups_serve_options_and_explains_every_flag() {
+    let help = stdout(&schedplus(&["serve", "--help"], &[]));
+    let headings: Vec<&str> = help
+        .lines()
+        .filter(|l| l.ends_with(':') && !l.starts_with(' '))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Options:",
+            "Network:",
+            "Store:",
+            "Publishing:",
+            "Sign-in:",
+            "Limits:"
+        ],
+        "{help}"
+    );
+    assert!(!help.contains("SCHEDPLUS_CONFIG="), "{help}");
+    let cleanup = help.lines().find(|l| l.contains("--cleanup-at")).unwrap();
+    assert!(cleanup.contains("--default-tz zone"), "{cleanup}");
+    let show = stdout(&schedplus(&["config", "show"], &[]));
+    assert!(
+        show_line(&show, "cleanup_at").contains("default_tz zone"),
+        "{show}"
+    );
+
+    let fb = stdout(&schedplus(&["fb", "set", "--help"], &[]));
+    for (flag, next) in [
+        ("--busy", "--tentative"),
+        ("--tentative", "--oof"),
+        ("--oof", "--months"),
+    ] {
+        let at = fb.find(&format!("{flag} <")).unwrap();
+        let entry = &fb[at..at + fb[at..].find(&format!("{next} <")).unwrap()];
+        assert!(
+            entry.contains("span, START/END"),
+            "{flag} has no help: {entry}"
+        );
+    }
+
+    let bash = stdout(&schedplus(&["completions", "bash"], &[]));
+    let at = bash.find("--auth)").expect("--auth in the bash completion");
+    let case = &bash[at..at + bash[at..].find(";;").unwrap()];
+    assert!(case.contains("compgen -W \"none basic\""), "{case}");
+}

@@ -1,9 +1,11 @@
 //! The command line as clap sees it: `Cli`, its subcommands and their arguments.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::cli::config::{SETTINGS, Setting};
 use crate::protocol::pffb::PublisherStyle;
 
 const ABOUT: &str = "An emulator of the Exchange 2000/2003 public-folder free/busy store \
@@ -32,7 +34,13 @@ pub struct Cli {
     /// The configuration file (see fixtures/schedplus.toml). Precedence: flag, then
     /// SCHEDPLUS_* variable, then this file, then the default; `schedplus config show`
     /// prints the result.
-    #[arg(long, global = true, env = "SCHEDPLUS_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "SCHEDPLUS_CONFIG",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
 
     /// The data directory: the store, and the running server's address file
@@ -159,73 +167,150 @@ pub struct UpdatefbArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// Address to listen on; the CAS sends the free/busy query over plain HTTP
+    /// Address to listen on: IP:PORT, HOST:PORT (the host's first address) or a bare PORT
+    /// (127.0.0.1:PORT); the CAS sends the free/busy query over plain HTTP
     /// [env: SCHEDPLUS_LISTEN; default: 127.0.0.1:8080].
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", help_heading = "Network")]
     pub listen: Option<String>,
     /// Load the demo organisation (two organisations, a dozen users, free/busy around
     /// today) [env: SCHEDPLUS_DEMO].
-    #[arg(long)]
+    #[arg(long, help_heading = "Store")]
     pub demo: bool,
-    /// Most `u=` users one freebusy query may name [default: 1000].
-    #[arg(long, value_name = "N")]
-    pub max_users: Option<String>,
-    /// Most slots per user one freebusy query may ask for [default: 100000].
-    #[arg(long, value_name = "N")]
-    pub max_slots: Option<String>,
-    /// Most digits one freebusy answer may hold, users × slots [default: 20000000].
-    #[arg(long, value_name = "N")]
-    pub max_digits: Option<String>,
-    /// Largest XML request body (PROPFIND, PROPPATCH, SEARCH), in bytes [default: 1048576].
-    #[arg(long, value_name = "BYTES")]
-    pub max_body: Option<String>,
     /// sled's page cache, in MiB [default: 64].
-    #[arg(long, value_name = "MIB")]
+    #[arg(long, value_name = "MIB", help_heading = "Store")]
     pub cache_mb: Option<String>,
     /// Watch DIR for calendars named `<alias or smtp>.ics`: new, modified and deleted files
     /// are picked up at the next poll. With --demo, defaults to <data dir>/calendars,
     /// filled with the demo calendars.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Publishing")]
     pub calendar_dir: Option<String>,
     /// How often the poller republishes users whose calendar changed (500ms, 1s, 5m, 1h);
     /// 5m behaves like Exchange's MadFB [default: 5s].
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", help_heading = "Publishing")]
     pub poll_interval: Option<String>,
     /// Months of free/busy each publish covers, 1-36; Outlook's default is 2 [default: 2].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Publishing")]
     pub publish_months: Option<String>,
     /// outlook leaves empty statuses unset; exchange lists every month with empty values
     /// [default: outlook].
-    #[arg(long, value_name = "STYLE")]
+    #[arg(long, value_name = "STYLE", value_parser = ["outlook", "exchange"], ignore_case = true, help_heading = "Publishing")]
     pub publisher_style: Option<String>,
-    /// Daily time of MadFB's cleanup (duplicates, non-canonical URLs), in --default-tz
-    /// [default: 02:00].
-    #[arg(long, value_name = "HH:MM")]
+    /// Daily time of MadFB's cleanup (duplicates, non-canonical URLs), in the --default-tz
+    /// zone [default: 02:00].
+    #[arg(long, value_name = "HH:MM", help_heading = "Publishing")]
     pub cleanup_at: Option<String>,
     /// The users' zone for floating times and all-day events, an IANA name [default: UTC].
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, value_name = "ZONE", help_heading = "Publishing")]
     pub default_tz: Option<String>,
     /// basic: writes need HTTP Basic credentials of a directory user whose password was
     /// set with `schedplus directory passwd`; none: anyone may write anything (a closed lab
     /// network) [default: basic].
-    #[arg(long, value_name = "none|basic")]
+    #[arg(long, value_name = "MODE", value_parser = ["none", "basic"], ignore_case = true, help_heading = "Sign-in")]
     pub auth: Option<String>,
     /// anonymous: the freebusy query, PROPFIND, GET and SEARCH answer without credentials,
     /// as a CAS expects; authenticated: they need them too [default: anonymous].
-    #[arg(long, value_name = "anonymous|authenticated")]
+    #[arg(long, value_name = "MODE", value_parser = ["anonymous", "authenticated"], ignore_case = true, help_heading = "Sign-in")]
     pub read: Option<String>,
     /// owner: a user's free/busy message and calendar are written by that user or an admin;
     /// legacy: by any signed-in user, as on Exchange 2003 [default: owner].
-    #[arg(long, value_name = "owner|legacy")]
+    #[arg(long, value_name = "MODE", value_parser = ["owner", "legacy"], ignore_case = true, help_heading = "Sign-in")]
     pub permissions: Option<String>,
     /// read: /metrics answers whoever --read lets read; anonymous: anyone, even under
     /// --read authenticated (a scraper without credentials) [default: read].
-    #[arg(long, value_name = "read|anonymous")]
+    #[arg(long, value_name = "MODE", value_parser = ["read", "anonymous"], ignore_case = true, help_heading = "Sign-in")]
     pub metrics: Option<String>,
     /// Write the server's process id to FILE once it listens; removed at a clean stop
     /// [env: SCHEDPLUS_PID_FILE].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Network")]
     pub pid_file: Option<String>,
+    /// Every other setting of `SETTINGS` (the limits), one flag each.
+    #[command(flatten)]
+    pub limits: LimitFlags,
+}
+
+/// The settings written as fields above or as global flags; every other key of
+/// [`SETTINGS`] becomes a `serve` flag through [`LimitFlags`].
+pub const HAND_WRITTEN: &[&str] = &[
+    "data",
+    "now",
+    "log_format",
+    "listen",
+    "demo",
+    "cache_mb",
+    "calendar_dir",
+    "poll_interval",
+    "publish_months",
+    "publisher_style",
+    "cleanup_at",
+    "default_tz",
+    "auth",
+    "read",
+    "permissions",
+    "metrics",
+    "pid_file",
+];
+
+/// The `serve` flags derived from [`SETTINGS`]: the flag, its help and default are written
+/// once, in `config.rs`. Holds the values given, by key.
+#[derive(Debug, Clone, Default)]
+pub struct LimitFlags(pub BTreeMap<&'static str, String>);
+
+fn derived() -> impl Iterator<Item = &'static Setting> {
+    SETTINGS.iter().filter(|s| !HAND_WRITTEN.contains(&s.key))
+}
+
+impl clap::FromArgMatches for LimitFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut me = LimitFlags::default();
+        me.update_from_arg_matches(m)?;
+        Ok(me)
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for s in derived() {
+            if let Some(v) = m.get_one::<String>(s.key) {
+                self.0.insert(s.key, v.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl clap::Args for LimitFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        derived().fold(cmd, |cmd, s| {
+            let value_name = if s.key.ends_with("_timeout") {
+                "DURATION"
+            } else if s.key.ends_with("_body")
+                || s.key.ends_with("_bytes")
+                || s.key == "answer_buffer"
+            {
+                "BYTES"
+            } else {
+                "N"
+            };
+            let mut help = s.help.to_string();
+            if let Some(first) = help.get(..1) {
+                help.replace_range(..1, &first.to_uppercase());
+            }
+            help.push_str(&format!(" [env: {}", s.env));
+            if let Some(d) = s.default {
+                help.push_str(&format!("; default: {d}"));
+            }
+            help.push(']');
+            cmd.arg(
+                clap::Arg::new(s.key)
+                    // clap wants a `'static` name without its `string` feature; a few
+                    // bytes per flag, once per command built.
+                    .long(&*Box::leak(s.key.replace('_', "-").into_boxed_str()))
+                    .value_name(value_name)
+                    .help(help)
+                    .help_heading("Limits"),
+            )
+        })
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -284,10 +369,13 @@ pub enum FbCommand {
     Set {
         /// SMTP address, alias or legacyExchangeDN.
         user: String,
+        /// A busy span, START/END in RFC 3339; repeat the flag for more.
         #[arg(long, value_name = "START/END")]
         busy: Vec<String>,
+        /// A tentative span, START/END in RFC 3339; repeat the flag for more.
         #[arg(long, value_name = "START/END")]
         tentative: Vec<String>,
+        /// An out-of-office span, START/END in RFC 3339; repeat the flag for more.
         #[arg(long, value_name = "START/END")]
         oof: Vec<String>,
         /// Months to publish (1-36).

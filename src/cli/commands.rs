@@ -9,10 +9,10 @@ use crate::cli::client::Admin;
 use crate::protocol::time::{Clock, Minutes1601, parse_time};
 use crate::publishing::publisher::Republished;
 use crate::server::Server;
-use crate::store::{CalendarChange, CalendarSource, PublishOutcome};
+use crate::store::{CalendarChange, CalendarSource, PublishOutcome, StoreError};
 
 use super::args::{CleanfreebusyArgs, DirectoryCommand, FbCommand, PublishOverrides, UpdatefbArgs};
-use super::print::{Progress, print_banner, print_republished, print_show};
+use super::print::{Progress, count, print_banner, print_republished, print_show};
 use super::settings::serve_options;
 
 pub(super) fn read_file(path: &std::path::Path) -> Result<String, AdminError> {
@@ -42,7 +42,20 @@ pub(super) fn serve(
         // Exit 2 for what the user chose (an address, a directory), 1 for what failed
         // underneath (the store, writing server.json, the demo, the runtime).
         let server = Server::start(opts).await.map_err(|e| match e {
+            crate::server::ServeError::Store(StoreError::Locked { path }) => {
+                AdminError::Transport(store_in_use(&path, &data_dir))
+            }
             crate::server::ServeError::Store(s) => AdminError::Store(s),
+            crate::server::ServeError::Bind { addr, source }
+                if source.kind() == std::io::ErrorKind::PermissionDenied && addr.port() < 1024 =>
+            {
+                AdminError::BadInput(format!(
+                    "cannot listen on {addr}: {source}; ports below 1024 need root or the \
+                     CAP_NET_BIND_SERVICE capability (`sudo setcap cap_net_bind_service=+ep \
+                     $(command -v schedplus)`, or AmbientCapabilities=CAP_NET_BIND_SERVICE in \
+                     the systemd unit), or choose a port above 1023 with --listen"
+                ))
+            }
             e @ (crate::server::ServeError::Bind { .. }
             | crate::server::ServeError::CalendarDir { .. }) => AdminError::BadInput(e.to_string()),
             other => AdminError::Transport(other.to_string()),
@@ -55,6 +68,24 @@ pub(super) fn serve(
     // SIGTERM (dropping the runtime would wait for it forever); the store is closed by now.
     runtime.shutdown_timeout(SHUTDOWN_WAIT);
     served
+}
+
+/// The sentence for a second `serve` on a held store: the running server's pid and
+/// address, from its `server.json`, when it announced itself.
+fn store_in_use(path: &std::path::Path, data_dir: &std::path::Path) -> String {
+    match crate::server::ServerInfo::read(data_dir) {
+        Some(i) => format!(
+            "the store at {} is in use by schedplus serve (pid {}, listening on {}); stop it (`kill {}`) or give this server another --data",
+            path.display(),
+            i.pid,
+            i.addr,
+            i.pid
+        ),
+        None => StoreError::Locked {
+            path: path.to_path_buf(),
+        }
+        .to_string(),
+    }
 }
 
 /// How long a stopping server waits for request threads still running after the shutdown.
@@ -75,16 +106,24 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Admi
             ))?;
             let s = &report.summary;
             println!(
-                "{} ({}, {}): {} users ({} added, {} updated, {} unchanged), {} admin-group folders created, {} non-user records skipped (via {})",
+                "{} ({}, {}): {} ({} added, {} updated, {} unchanged), {} created, {} skipped (via {})",
                 report.source,
                 report.format,
                 report.encoding,
-                report.users,
+                count(report.users, "user", "users"),
                 s.added,
                 s.updated,
                 s.unchanged,
-                s.folders_created,
-                report.skipped_non_users,
+                count(
+                    s.folders_created,
+                    "admin-group folder",
+                    "admin-group folders"
+                ),
+                count(
+                    report.skipped_non_users,
+                    "non-user record",
+                    "non-user records"
+                ),
                 admin.describe()
             );
             Ok(())
@@ -137,7 +176,7 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Admi
                     u.legacy_dn
                 );
             }
-            println!("{} users", users.len());
+            println!("{}", count(users.len(), "user", "users"));
             if users.iter().any(|u| u.admin && !u.password) {
                 println!(
                     "* an admin without a password cannot sign in yet: schedplus directory passwd USER"
@@ -258,12 +297,23 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
                 r.user, r.legacy_dn, r.range_start, r.range_end
             );
             if r.removed_duplicates > 0 {
-                println!("  removed {} duplicate messages", r.removed_duplicates);
+                println!(
+                    "  removed {}",
+                    count(
+                        r.removed_duplicates,
+                        "duplicate message",
+                        "duplicate messages"
+                    )
+                );
             }
             if r.clipped > 0 {
                 println!(
-                    "  note: {} spans reach outside the publish range; only the part inside was published",
-                    r.clipped
+                    "  note: {} outside the publish range; only the part inside was published",
+                    if r.clipped == 1 {
+                        "1 span reaches".to_string()
+                    } else {
+                        format!("{} spans reach", r.clipped)
+                    }
                 );
             }
             Ok(())
@@ -294,7 +344,11 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
         }
         FbCommand::Delete { user } => {
             let r = admin.fb_delete(&admin::FbDeleteRequest { user })?;
-            println!("{}: {} messages deleted", r.user, r.deleted);
+            println!(
+                "{}: {} deleted",
+                r.user,
+                count(r.deleted, "message", "messages")
+            );
             Ok(())
         }
     }
@@ -378,9 +432,9 @@ pub(super) fn calendar_import(
         CalendarChange::Unchanged => "unchanged",
     };
     println!(
-        "{}: calendar {what} ({} events) from {} (via {})",
+        "{}: calendar {what} ({}) from {} (via {})",
         r.user,
-        r.events,
+        count(r.events, "event", "events"),
         file.display(),
         admin.describe()
     );

@@ -84,25 +84,25 @@ pub const SETTINGS: &[Setting] = &[
         key: "max_users",
         env: "SCHEDPLUS_MAX_USERS",
         default: Some("1000"),
-        help: "most u= users per freebusy query",
+        help: "most `u=` users one freebusy query may name",
     },
     Setting {
         key: "max_slots",
         env: "SCHEDPLUS_MAX_SLOTS",
         default: Some("100000"),
-        help: "most slots per user per freebusy query",
+        help: "most slots per user one freebusy query may ask for",
     },
     Setting {
         key: "max_digits",
         env: "SCHEDPLUS_MAX_DIGITS",
         default: Some("20000000"),
-        help: "most digits per freebusy answer",
+        help: "most digits one freebusy answer may hold, users × slots",
     },
     Setting {
         key: "max_body",
         env: "SCHEDPLUS_MAX_BODY",
         default: Some("1048576"),
-        help: "largest XML request body, bytes",
+        help: "largest XML request body (PROPFIND, PROPPATCH, SEARCH), bytes",
     },
     Setting {
         key: "max_put_body",
@@ -246,7 +246,7 @@ pub const SETTINGS: &[Setting] = &[
         key: "cleanup_at",
         env: "SCHEDPLUS_CLEANUP_AT",
         default: Some("02:00"),
-        help: "time of day (UTC) of MadFB's duplicate cleanup",
+        help: "time of day, in the default_tz zone, of MadFB's duplicate cleanup",
     },
     Setting {
         key: "default_tz",

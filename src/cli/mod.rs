@@ -161,11 +161,11 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
             let admin = Admin::connect(&data, clock)?;
             let r = admin.cleanup()?;
             println!(
-                "{} folders, {} users' messages checked: {} duplicates removed, {} URLs made canonical, {} left (canonical URL taken) (via {})",
-                r.folders,
-                r.subjects,
-                r.duplicates_removed,
-                r.renamed,
+                "{}, {} checked: {} removed, {} made canonical, {} left (canonical URL taken) (via {})",
+                print::count(r.folders, "folder", "folders"),
+                print::count(r.subjects, "user's messages", "users' messages"),
+                print::count(r.duplicates_removed, "duplicate", "duplicates"),
+                print::count(r.renamed, "URL", "URLs"),
                 r.rename_blocked,
                 admin.describe()
             );

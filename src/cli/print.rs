@@ -105,7 +105,7 @@ pub(super) fn print_show(r: &admin::FbShowReport) {
                 _ => println!("  publish range:    not set"),
             }
             for (status, blocks) in &m.blocks {
-                println!("  {status}: {} blocks", blocks.len());
+                println!("  {status}: {}", count(blocks.len(), "block", "blocks"));
                 for (a, b) in blocks {
                     println!("    {a} .. {b}");
                 }
@@ -159,14 +159,19 @@ fn outcome_word(o: PublishOutcome, dry_run: bool) -> &'static str {
     }
 }
 
+/// `1 block`, `2 blocks`, `0 blocks`: a number with its noun in agreement.
+pub(super) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The most blocks listed per direction; the counts are always complete.
 const MAX_LISTED_BLOCKS: usize = 12;
 
 pub(super) fn print_republished(label: &str, r: &Republished, dry_run: bool) {
     println!(
-        "{label}: message {}, {} blocks added, {} removed (publish range {} .. {})",
+        "{label}: message {}, {} added, {} removed (publish range {} .. {})",
         outcome_word(r.outcome, dry_run),
-        r.added.len(),
+        count(r.added.len(), "block", "blocks"),
         r.removed.len(),
         r.range.start,
         r.range.end
@@ -237,5 +242,15 @@ impl Progress {
             let _ = write!(err, "\r{}\r", " ".repeat(Self::WIDTH + 50));
             let _ = err.flush();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(super::count(0, "block", "blocks"), "0 blocks");
+        assert_eq!(super::count(1, "block", "blocks"), "1 block");
+        assert_eq!(super::count(2, "user", "users"), "2 users");
     }
 }

@@ -35,10 +35,6 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::cli::config::Resolved, Admin
     if let Command::Serve(a) = &cli.command {
         let given = [
             ("listen", &a.listen),
-            ("max_users", &a.max_users),
-            ("max_slots", &a.max_slots),
-            ("max_digits", &a.max_digits),
-            ("max_body", &a.max_body),
             ("cache_mb", &a.cache_mb),
             ("calendar_dir", &a.calendar_dir),
             ("poll_interval", &a.poll_interval),
@@ -56,6 +52,9 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::cli::config::Resolved, Admin
             if let Some(v) = value {
                 flags.insert(key, v.clone());
             }
+        }
+        for (key, value) in &a.limits.0 {
+            flags.insert(key, value.clone());
         }
         if a.demo {
             flags.insert("demo", "true".into());
@@ -89,10 +88,7 @@ pub fn serve_options(
             .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
     };
     let listen: SocketAddr = settings
-        .get_with("listen", |s| {
-            s.parse()
-                .map_err(|_| "not an address like 127.0.0.1:8080 or 0.0.0.0:80".to_string())
-        })
+        .get_with("listen", parse_listen)
         .map_err(config_error)?
         .expect("listen has a default");
     let mut opts = ServeOptions::new(data, listen);
@@ -209,4 +205,61 @@ pub fn serve_options(
         ));
     }
     Ok(opts)
+}
+
+/// `--listen`: `IP:PORT`, `[IPv6]:PORT`, `HOST:PORT` (the host's first address, IPv4
+/// preferred, so `localhost:8080` is 127.0.0.1:8080) or a bare `PORT` (127.0.0.1:PORT, the
+/// default host: a bare port never opens the server to the network).
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    use std::net::{Ipv4Addr, ToSocketAddrs};
+    let s = s.trim();
+    let usage = "write a port (8080), IP:PORT (127.0.0.1:8080, 0.0.0.0:80, [::1]:8080) or HOST:PORT (localhost:8080)";
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        let port: u16 = s.parse().map_err(|_| format!("port {s} is above 65535"))?;
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(format!("no port: {usage}"));
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!("not an address: {usage}"));
+    }
+    let addrs: Vec<SocketAddr> = (host, port.parse::<u16>().unwrap_or(0))
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve host '{host}' ({e}): {usage}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("host '{host}' has no address: {usage}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_listen;
+
+    #[test]
+    fn listen_takes_a_port_an_address_or_a_host() {
+        assert_eq!(parse_listen("8080").unwrap().to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            parse_listen("0.0.0.0:80").unwrap().to_string(),
+            "0.0.0.0:80"
+        );
+        assert_eq!(
+            parse_listen("[::1]:8080").unwrap().to_string(),
+            "[::1]:8080"
+        );
+        assert_eq!(
+            parse_listen("localhost:8080").unwrap().to_string(),
+            "127.0.0.1:8080"
+        );
+        for bad in ["", "99999", "localhost", "host:port", ":80", "1.2.3:x"] {
+            assert!(parse_listen(bad).is_err(), "{bad}");
+        }
+    }
 }
