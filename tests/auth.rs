@@ -382,7 +382,14 @@ fn calendars_follow_the_owner_rule_and_cleanfreebusy_republishes() {
     assert_refused(&r, 403, "owner-or-admin");
     let r = srv.request_as(&as_user("dwinship"), "PUT", path, Some(cal));
     assert_eq!(r.status, 201, "{}", r.text());
-    assert_refused(&srv.get(path), 401, "write-authenticated");
+    let anonymous = srv.get(path);
+    assert_refused(&anonymous, 401, "write-authenticated");
+    // A read is not called a write: the sentence says why a calendar needs sign-in.
+    assert!(
+        !anonymous.text().contains("writes need") && anonymous.text().contains("event details"),
+        "{}",
+        anonymous.text()
+    );
     let r = srv.request_as(&as_user("kbaker"), "GET", path, None);
     assert_refused(&r, 403, "owner-or-admin");
     let r = srv.request_as(&as_user("bwright"), "GET", path, None);

@@ -175,6 +175,21 @@ impl AuthSettings {
 
     /// Any write: who is writing. `Ok(None)` when nobody signs in (`--auth none`).
     pub fn writer<'p>(&self, p: &'p Principal) -> Result<Option<&'p SignedIn>, Refusal> {
+        self.signed_in(p, "writes need")
+    }
+
+    /// Any method on a user's calendar, reads included (a calendar holds event details):
+    /// who is asking, refused under the same rule as a write, with its own sentence.
+    pub fn calendar_user<'p>(&self, p: &'p Principal) -> Result<Option<&'p SignedIn>, Refusal> {
+        self.signed_in(
+            p,
+            "a calendar holds event details: reading or changing it needs",
+        )
+    }
+
+    /// Rule `write-authenticated`: someone signed in, unless nobody signs in. `need` starts
+    /// the refusal's sentence ("writes need").
+    fn signed_in<'p>(&self, p: &'p Principal, need: &str) -> Result<Option<&'p SignedIn>, Refusal> {
         if self.mode == AuthMode::None {
             return Ok(None);
         }
@@ -182,7 +197,9 @@ impl AuthSettings {
             Principal::User(u) => Ok(Some(u)),
             Principal::Anonymous => Err(unauthenticated(
                 "write-authenticated",
-                "writes need Basic credentials (a directory user with a password set by `schedplus directory passwd`)",
+                format!(
+                    "{need} Basic credentials (a directory user with a password set by `schedplus directory passwd`)"
+                ),
             )),
         }
     }

@@ -25,7 +25,7 @@ use crate::store::{CalendarChange, CalendarSource};
 pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
     let user = address(&req.path)?;
     if state.auth().mode != crate::auth::AuthMode::None {
-        state.auth().writer(&req.principal)?;
+        state.auth().calendar_user(&req.principal)?;
         let name = user.clone();
         let owner = state
             .blocking(move |st| st.store().resolve_user(&name))
