@@ -184,6 +184,31 @@ fn requests_are_counted_by_method_and_status_code() {
     );
 }
 
+/// Issue 17: an address that names nobody is counted every time and logged once.
+#[test]
+fn an_unknown_query_user_is_counted_each_time_and_logged_once() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path(), &["--demo"], &[]);
+    let base = &server.base;
+    let unknown =
+        |text: &str| sample(text, "schedplus_freebusy_unknown_users_total").unwrap_or(0.0);
+    let before = unknown(&scrape(base));
+    let q = "/public/?Cmd=freebusy&start=2026-11-23T00:00:00Z&end=2026-11-24T00:00:00Z&interval=60&u=SMTP:nobody@nowhere.example&u=SMTP:danw@xcs.example";
+    for _ in 0..3 {
+        let r = http(base, "GET", q, &[], None);
+        assert_eq!(r.status, 200);
+        assert!(r.text().contains(&"4".repeat(24)), "{}", r.text());
+    }
+    assert_eq!(unknown(&scrape(base)) - before, 3.0);
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("nobody@nowhere.example") && l.contains("nobody in the directory"))
+        .collect();
+    assert_eq!(lines.len(), 1, "logged once: {log}");
+    assert!(!log.contains("danw@xcs.example, who is nobody"), "{log}");
+}
+
 #[test]
 fn metric_families_come_in_one_order_at_every_scrape() {
     let data = tempfile::tempdir().unwrap();

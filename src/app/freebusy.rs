@@ -123,7 +123,10 @@ impl AnswerPages {
         for addr in &q.users {
             let (name, outcome) = paint_user(store, addr, &grid, &mut digits, true);
             match outcome {
-                Outcome::Unknown => stats.unknown += 1,
+                Outcome::Unknown => {
+                    stats.unknown += 1;
+                    crate::app::metrics::unknown_query_user(&name);
+                }
                 Outcome::NoMessage => stats.no_message += 1,
                 Outcome::Data => {}
             }

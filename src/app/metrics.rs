@@ -34,6 +34,7 @@ pub const SEND_TIMEOUTS: &str = "schedplus_send_timeouts_total";
 pub const SLOW_HEADS_CLOSED: &str = "schedplus_slow_heads_closed_total";
 pub const CONNECTIONS_REFUSED: &str = "schedplus_connections_refused_total";
 pub const UNKNOWN_OWNER: &str = "schedplus_freebusy_unknown_owner_writes_total";
+pub const UNKNOWN_QUERY_USERS: &str = "schedplus_freebusy_unknown_users_total";
 pub const REQUESTS: &str = "schedplus_requests_total";
 pub const BUILD_INFO: &str = "schedplus_build_info";
 
@@ -124,6 +125,10 @@ fn describe() {
     describe_counter!(
         UNKNOWN_OWNER,
         "free/busy messages written by clients whose legacyDN names nobody in the directory (stored all the same)"
+    );
+    describe_counter!(
+        UNKNOWN_QUERY_USERS,
+        "addresses in free/busy queries that name nobody in the directory (answered 4s)"
     );
     describe_calendar();
     describe_gauge!(STORE_MESSAGES, "free/busy messages in the store");
@@ -414,6 +419,47 @@ pub fn unknown_owner_stored() {
     counter!(UNKNOWN_OWNER).increment(1);
 }
 
+/// A query address that names nobody in the directory: counted every time, logged once per
+/// address (a CAS asks for the same attendees again and again).
+pub fn unknown_query_user(address: &str) {
+    static LOGGED: FirstSeen = FirstSeen::new(4096);
+    counter!(UNKNOWN_QUERY_USERS).increment(1);
+    if LOGGED.first(address) {
+        tracing::warn!(
+            address = %address,
+            "a free/busy query asked for {address}, who is nobody in the directory; answered 4 (no data) for every slot (logged once per address)"
+        );
+    }
+}
+
+/// Keys seen before, for "counted every time, logged once" warnings: a client that repeats
+/// itself logs one line, not one per request. Bounded: when full it starts over. Keys
+/// compare ASCII-case-insensitively (legacyDNs and addresses do).
+pub struct FirstSeen {
+    seen: std::sync::Mutex<Option<std::collections::HashSet<String>>>,
+    cap: usize,
+}
+
+impl FirstSeen {
+    pub const fn new(cap: usize) -> FirstSeen {
+        FirstSeen {
+            seen: std::sync::Mutex::new(None),
+            cap,
+        }
+    }
+
+    /// True the first time `key` is seen (again after the set was full and started over).
+    pub fn first(&self, key: &str) -> bool {
+        // A poisoned lock only means another thread panicked mid-insert; the set is fine.
+        let mut guard = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let set = guard.get_or_insert_with(std::collections::HashSet::new);
+        if set.len() >= self.cap {
+            set.clear();
+        }
+        set.insert(crate::protocol::legacy_dn::fold_key(key))
+    }
+}
+
 pub fn write(method: &str) {
     counter!(WRITES, "method" => method.to_string()).increment(1);
 }
@@ -484,6 +530,17 @@ pub fn calendar_refused(via: &'static str) {
 #[cfg(test)]
 mod tests {
     use super::method_label;
+
+    #[test]
+    fn first_seen_is_true_once_per_key_in_any_case_and_bounded() {
+        let seen = super::FirstSeen::new(2);
+        assert!(seen.first("Dan@X"));
+        assert!(!seen.first("dan@x"), "ASCII case is folded");
+        assert!(seen.first("kb@x"));
+        // Full: it starts over rather than grow.
+        assert!(seen.first("third@x"));
+        assert!(seen.first("dan@x"));
+    }
 
     #[test]
     fn made_up_methods_share_one_label() {

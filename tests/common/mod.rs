@@ -373,6 +373,10 @@ pub fn ts(s: &str) -> jiff::Timestamp {
 pub struct ServeProcess {
     pub child: std::process::Child,
     pub base: String,
+    /// Where its stderr (the log) goes: a file of its own, outside the data directory (which
+    /// some tests put on a small filesystem).
+    pub log: PathBuf,
+    _log_dir: tempfile::TempDir,
 }
 
 impl ServeProcess {
@@ -388,18 +392,22 @@ impl ServeProcess {
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SCHEDPLUS_")) {
             c.env_remove(k);
         }
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = log_dir.path().join("serve.log");
         let child = c
             .args(args)
             .arg("serve")
             .args(serve_args)
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("schedplus starts");
         let mut p = ServeProcess {
             child,
             base: String::new(),
+            log,
+            _log_dir: log_dir,
         };
         let info = data.join("server.json");
         let t = std::time::Instant::now();

@@ -15,7 +15,6 @@
 //! directory is kept, as Exchange kept it, and counted and logged once per legacyDN.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 
 use warp::http::{Method, StatusCode};
 
@@ -217,23 +216,14 @@ fn names(ops: &[PatchOp], pick: impl Fn(&PropName) -> bool) -> String {
 }
 
 /// legacyDNs already warned about, so a publisher that rewrites its message every few
-/// minutes logs one warning, not one per write. Bounded: when full it starts over.
-static WARNED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
-const MAX_WARNED: usize = 4096;
+/// minutes logs one warning, not one per write.
+static WARNED: crate::app::metrics::FirstSeen = crate::app::metrics::FirstSeen::new(4096);
 
 /// A message stored whose owner is nobody in the directory (Exchange stored these too):
 /// counted every time, logged once per legacyDN.
 fn note_unknown_owner(dn: &str, href: &str) {
     crate::app::metrics::unknown_owner_stored();
-    let first = {
-        // A poisoned lock only means another thread panicked mid-insert; the set is fine.
-        let mut guard = WARNED.lock().unwrap_or_else(|p| p.into_inner());
-        let set = guard.get_or_insert_with(HashSet::new);
-        if set.len() >= MAX_WARNED {
-            set.clear();
-        }
-        set.insert(crate::protocol::legacy_dn::fold_key(dn))
-    };
+    let first = WARNED.first(dn);
     if first {
         tracing::warn!(
             legacy_dn = %dn,
