@@ -546,10 +546,34 @@ fn past_until(until: Option<When>, l: LocalDt, start: i64) -> bool {
     }
 }
 
+/// Each interval of `fb` as `"STATUS START END"` (RFC 3339, UTC), tentative, busy, then
+/// OOF: how the tests here and in `calendar` compare expansions.
+#[cfg(test)]
+pub(super) fn intervals_as_text(fb: &FreeBusy) -> Vec<String> {
+    use crate::protocol::time::format_rfc3339;
+    let sets = [
+        ("tentative", &fb.tentative),
+        ("busy", &fb.busy),
+        ("oof", &fb.oof),
+    ];
+    sets.iter()
+        .flat_map(|(name, set)| {
+            set.iter().map(move |iv| {
+                format!(
+                    "{name} {} {}",
+                    format_rfc3339(iv.start().to_timestamp()),
+                    format_rfc3339(iv.end().to_timestamp())
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::protocol::freebusy::{FreeBusy, Interval};
-    use crate::protocol::time::{Minutes1601, format_rfc3339, parse_time};
+    use super::intervals_as_text;
+    use crate::protocol::freebusy::Interval;
+    use crate::protocol::time::{Minutes1601, parse_time};
     use crate::publishing::calendar::{ExpandOptions, parse};
 
     fn window(a: &str, b: &str) -> Interval {
@@ -560,31 +584,13 @@ mod tests {
         .unwrap()
     }
 
-    fn show(fb: &FreeBusy) -> Vec<String> {
-        let mut out = Vec::new();
-        for (name, set) in [
-            ("tentative", &fb.tentative),
-            ("busy", &fb.busy),
-            ("oof", &fb.oof),
-        ] {
-            for iv in set.iter() {
-                out.push(format!(
-                    "{name} {} {}",
-                    format_rfc3339(iv.start().to_timestamp()),
-                    format_rfc3339(iv.end().to_timestamp())
-                ));
-            }
-        }
-        out
-    }
-
     fn cal(events: &str) -> String {
         format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{events}END:VCALENDAR\r\n")
     }
 
     fn expand(text: &str, a: &str, b: &str) -> Vec<String> {
         let c = parse(text).unwrap();
-        show(&c.expand(window(a, b), &ExpandOptions::default()).unwrap())
+        intervals_as_text(&c.expand(window(a, b), &ExpandOptions::default()).unwrap())
     }
 
     fn expand_in(text: &str, a: &str, b: &str, tz: &str) -> Vec<String> {
@@ -593,7 +599,7 @@ mod tests {
             default_tz: jiff::tz::TimeZone::get(tz).unwrap(),
             ..ExpandOptions::default()
         };
-        show(&c.expand(window(a, b), &opts).unwrap())
+        intervals_as_text(&c.expand(window(a, b), &opts).unwrap())
     }
 
     #[test]

@@ -344,20 +344,7 @@ BEGIN:VEVENT\nUID:1\nDTSTART:20260301T090000Z\nDURATION:PT1H\nBEGIN:VALARM\nTRIG
         )
         .unwrap();
         let fb = cal.expand(w, &ExpandOptions::default()).unwrap();
-        let mut out = Vec::new();
-        for (name, set) in [
-            ("tentative", &fb.tentative),
-            ("busy", &fb.busy),
-            ("oof", &fb.oof),
-        ] {
-            for iv in set.iter() {
-                out.push(format!(
-                    "{name} {} {}",
-                    crate::protocol::time::format_rfc3339(iv.start().to_timestamp()),
-                    crate::protocol::time::format_rfc3339(iv.end().to_timestamp())
-                ));
-            }
-        }
+        let out = expand::intervals_as_text(&fb);
         (notes, out)
     }
 
