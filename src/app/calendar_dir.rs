@@ -477,8 +477,10 @@ mod tests {
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nEND:VEVENT\nEND:VCALENDAR\n";
 
-    /// Dan, imported into `s`.
-    fn dan(s: &Store) -> UserRecord {
+    /// What every test here starts from (each makes its own calendar directory): a store
+    /// with Dan imported, Dan, a clock fixed at 2026-03-02 and default publishing settings.
+    fn lab() -> (tempfile::TempDir, Store, UserRecord, Clock, PublishSettings) {
+        let (d, s) = temp_store();
         let u = UserRecord {
             legacy_dn: crate::protocol::legacy_dn::LegacyDn::parse(
                 "/o=Org/ou=AG/cn=Recipients/cn=dan",
@@ -490,16 +492,14 @@ mod tests {
             proxy_addresses: vec![],
         };
         s.import_users(std::slice::from_ref(&u)).unwrap();
-        u
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        (d, s, u, clock, PublishSettings::default())
     }
 
     #[test]
     fn new_modified_refused_and_deleted_files() {
-        let (_d, s) = temp_store();
-        let u = dan(&s);
+        let (_d, s, u, clock, settings) = lab();
         let dir = tempfile::tempdir().unwrap();
-        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
-        let settings = PublishSettings::default();
         let mut cd = CalendarDir::new(dir.path(), 4 << 20);
         std::fs::write(dir.path().join("dan.ics"), CAL).unwrap();
         std::fs::write(dir.path().join("ghost.ics"), CAL).unwrap();
@@ -518,11 +518,8 @@ mod tests {
 
     #[test]
     fn a_file_over_the_size_cap_is_refused_unread_and_the_old_calendar_stays() {
-        let (_d, s) = temp_store();
-        let u = dan(&s);
+        let (_d, s, u, clock, settings) = lab();
         let dir = tempfile::tempdir().unwrap();
-        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
-        let settings = PublishSettings::default();
         let cap = CAL.len() + 16;
         let mut cd = CalendarDir::new(dir.path(), cap);
         let file = dir.path().join("dan.ics");
@@ -584,11 +581,8 @@ mod tests {
 
     #[test]
     fn a_file_name_with_a_newline_cannot_forge_a_log_line() {
-        let (_d, s) = temp_store();
-        dan(&s);
+        let (_d, s, _, clock, settings) = lab();
         let dir = tempfile::tempdir().unwrap();
-        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
-        let settings = PublishSettings::default();
         let mut cd = CalendarDir::new(dir.path(), 4 << 20);
         let forged = "x\n2026-03-02T00:00:00.000000Z ERROR schedplus: forged.ics";
         std::fs::write(dir.path().join(forged), "not a calendar").unwrap();
@@ -612,12 +606,9 @@ mod tests {
 
     #[test]
     fn links_out_of_the_directory_are_not_followed_and_never_quoted() {
-        let (_d, s) = temp_store();
-        let u = dan(&s);
+        let (_d, s, u, clock, settings) = lab();
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
-        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
-        let settings = PublishSettings::default();
         // A stand-in for /etc/shadow, and a valid calendar, both outside the directory.
         let shadow = outside.path().join("shadow");
         std::fs::write(&shadow, "root:$6$SECRETHASH:19000:0:99999:7:::\n").unwrap();
@@ -647,16 +638,13 @@ mod tests {
 
     #[test]
     fn hard_links_from_outside_the_directory_are_not_read_and_never_quoted() {
-        let (_d, s) = temp_store();
-        let u = dan(&s);
+        let (_d, s, u, clock, settings) = lab();
         // Both in the same file system (a hard link cannot cross one).
         let base = tempfile::tempdir().unwrap();
         let dir = base.path().join("calendars");
         let outside = base.path().join("etc");
         std::fs::create_dir(&dir).unwrap();
         std::fs::create_dir(&outside).unwrap();
-        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
-        let settings = PublishSettings::default();
         let shadow = outside.join("shadow");
         std::fs::write(&shadow, "root:$6$SECRETHASH:19000:0:99999:7:::\n").unwrap();
         std::fs::hard_link(&shadow, dir.join("dan.ics")).unwrap();
@@ -689,11 +677,8 @@ mod tests {
 
     #[test]
     fn a_file_with_two_names_in_the_directory_is_read() {
-        let (_d, s) = temp_store();
-        let u = dan(&s);
+        let (_d, s, u, clock, settings) = lab();
         let dir = tempfile::tempdir().unwrap();
-        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
-        let settings = PublishSettings::default();
         std::fs::write(dir.path().join("calendar-of-dan"), CAL).unwrap();
         std::fs::hard_link(
             dir.path().join("calendar-of-dan"),
@@ -708,11 +693,8 @@ mod tests {
 
     #[test]
     fn an_upload_newer_than_the_file_wins_until_the_file_is_edited() {
-        let (_d, s) = temp_store();
-        let u = dan(&s);
+        let (_d, s, u, clock, settings) = lab();
         let dir = tempfile::tempdir().unwrap();
-        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
-        let settings = PublishSettings::default();
         let file = dir.path().join("dan.ics");
         std::fs::write(&file, CAL).unwrap();
         let mut cd = CalendarDir::new(dir.path(), 4 << 20);
@@ -744,11 +726,8 @@ mod tests {
 
     #[test]
     fn a_deletion_newer_than_the_file_wins_until_the_file_is_edited() {
-        let (_d, s) = temp_store();
-        let u = dan(&s);
+        let (_d, s, u, clock, settings) = lab();
         let dir = tempfile::tempdir().unwrap();
-        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
-        let settings = PublishSettings::default();
         let file = dir.path().join("dan.ics");
         std::fs::write(&file, CAL).unwrap();
         let mut cd = CalendarDir::new(dir.path(), 4 << 20);
@@ -775,12 +754,9 @@ mod tests {
 
     #[test]
     fn a_file_moved_out_and_back_with_its_old_time_loads_again() {
-        let (_d, s) = temp_store();
-        let u = dan(&s);
+        let (_d, s, u, clock, settings) = lab();
         let dir = tempfile::tempdir().unwrap();
         let aside = tempfile::tempdir().unwrap();
-        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
-        let settings = PublishSettings::default();
         let file = dir.path().join("dan.ics");
         std::fs::write(&file, CAL).unwrap();
         let mut cd = CalendarDir::new(dir.path(), 4 << 20);
@@ -796,11 +772,8 @@ mod tests {
 
     #[test]
     fn a_calendar_that_could_never_be_published_is_refused_and_counted() {
-        let (_d, s) = temp_store();
-        let u = dan(&s);
+        let (_d, s, u, clock, settings) = lab();
         let dir = tempfile::tempdir().unwrap();
-        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
-        let settings = PublishSettings::default();
         std::fs::write(
             dir.path().join("dan.ics"),
             "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:s\nDTSTART:20270105T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY\nEND:VEVENT\nEND:VCALENDAR\n",
