@@ -30,21 +30,8 @@ done
     echo "DavMail's jar is not at $JAR; install it (apt-get install davmail) or set DAVMAIL_JAR" >&2
     exit 2
 }
-BIN=${SCHEDPLUS_BIN:-target/debug/schedplus}
-if [ -z "${SCHEDPLUS_BIN:-}" ] && { [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit)" ]; }; then
-    cargo build --bin schedplus
-fi
-
-WORK=$(mktemp -d)
-PID=
-cleanup() {
-    if [ -n "$PID" ]; then
-        kill "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. scripts/lib/server.sh
+schedplus_debug_bin
 
 javac -d "$WORK/classes" -cp "$JAR" scripts/DavmailFreebusy.java
 
@@ -58,15 +45,7 @@ DATA="$WORK/data"
     --oof 2008-02-04T00:00:00Z/2008-02-05T00:00:00Z >/dev/null
 "$BIN" --data "$DATA" --now "$NOW" fb set jsguillet@companyabc.example \
     --busy 2008-02-04T08:15:00Z/2008-02-04T10:00:00Z >/dev/null
-"$BIN" --data "$DATA" --now "$NOW" serve --listen 127.0.0.1:0 >"$WORK/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 100); do
-    [ -s "$DATA/server.json" ] && break
-    kill -0 "$PID" 2>/dev/null || { cat "$WORK/server.log" >&2; echo "schedplus did not start" >&2; exit 1; }
-    sleep 0.1
-done
-ADDR=$(sed -n 's/.*"addr": *"\([^"]*\)".*/\1/p' "$DATA/server.json")
-[ -n "$ADDR" ] || { echo "schedplus wrote no address" >&2; exit 1; }
+start_server "$DATA" 10 --data "$DATA" --now "$NOW" serve --listen 127.0.0.1:0
 BASE="http://$ADDR/"
 echo "DavMail $(unzip -p "$JAR" META-INF/MANIFEST.MF 2>/dev/null | sed -n 's/^Implementation-Version: *//p' | tr -d '\r') against $BASE"
 

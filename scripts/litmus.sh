@@ -20,35 +20,14 @@ command -v litmus >/dev/null || {
     echo "litmus is not installed; install it (apt-get install litmus) and run again" >&2
     exit 2
 }
-BIN=${SCHEDPLUS_BIN:-target/debug/schedplus}
-if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit)" ]; then
-    cargo build --bin schedplus
-fi
-
-WORK=$(mktemp -d)
-PID=
-cleanup() {
-    if [ -n "$PID" ]; then
-        kill "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. scripts/lib/server.sh
+schedplus_debug_bin
 
 printf 'DN,objectClass,displayName,mail,mailNickname,legacyExchangeDN\n"CN=Litmus,DC=lab",user,Litmus,litmus@lab.example,litmus,/o=Lab/ou=WebDAV/cn=Recipients/cn=litmus\n' \
     >"$WORK/litmus.csv"
 "$BIN" --data "$WORK/data" directory import "$WORK/litmus.csv" >/dev/null
 echo 'litmus-pw' | "$BIN" --data "$WORK/data" directory passwd litmus --stdin >/dev/null
-"$BIN" --data "$WORK/data" serve --listen 127.0.0.1:0 >"$WORK/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 100); do
-    [ -s "$WORK/data/server.json" ] && break
-    kill -0 "$PID" 2>/dev/null || { cat "$WORK/server.log" >&2; echo "schedplus did not start" >&2; exit 1; }
-    sleep 0.1
-done
-ADDR=$(sed -n 's/.*"addr": *"\([^"]*\)".*/\1/p' "$WORK/data/server.json")
-[ -n "$ADDR" ] || { echo "schedplus wrote no address" >&2; exit 1; }
+start_server "$WORK/data" 10 --data "$WORK/data" serve --listen 127.0.0.1:0
 URL="http://$ADDR/public/litmus/"
 # MKCOL over bash's /dev/tcp, so the script needs no HTTP client of its own.
 exec 3<>"/dev/tcp/${ADDR%:*}/${ADDR##*:}"

@@ -47,36 +47,14 @@ elif [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN" -pr
     cargo build --bin schedplus
 fi
 
-WORK=$(mktemp -d)
-PID=
-HELPERS=()
-cleanup() {
-    for h in "${HELPERS[@]}"; do
-        kill "$h" 2>/dev/null || true
-        wait "$h" 2>/dev/null || true
-    done
-    if [ -n "$PID" ]; then
-        kill "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. scripts/lib/server.sh
 
 CALDIR=$WORK/calendars
 mkdir -p "$CALDIR"
 cp fixtures/calendars/*.ics "$CALDIR/"
-RUST_LOG=${RUST_LOG:-warn} "$BIN" --data "$WORK/data" serve --demo --listen 127.0.0.1:0 \
-    --poll-interval 200ms --calendar-dir "$CALDIR" ${LOAD_SERVE_ARGS:-} >"$WORK/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 300); do
-    [ -s "$WORK/data/server.json" ] && break
-    kill -0 "$PID" 2>/dev/null || { cat "$WORK/server.log" >&2; echo "schedplus did not start" >&2; exit 1; }
-    sleep 0.1
-done
-ADDR=$(sed -n 's/.*"addr": *"\([^"]*\)".*/\1/p' "$WORK/data/server.json")
-[ -n "$ADDR" ] || { echo "schedplus wrote no address" >&2; exit 1; }
-case "$ADDR" in 127.0.0.1:*) ;; *) echo "not on loopback: $ADDR" >&2; exit 1 ;; esac
+# shellcheck disable=SC2086 # LOAD_SERVE_ARGS is a list of flags
+RUST_LOG=${RUST_LOG:-warn} start_server "$WORK/data" 30 --data "$WORK/data" serve --demo \
+    --listen 127.0.0.1:0 --poll-interval 200ms --calendar-dir "$CALDIR" ${LOAD_SERVE_ARGS:-}
 
 # The PROPPATCH content: one busy hour in today's month, the publish range from its first day.
 TODAY=$(date -u +%Y-%m-%d)
