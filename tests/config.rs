@@ -246,6 +246,27 @@ fn every_setting_is_a_flag_under_its_heading() {
     }
 }
 
+/// `cleanfreebusy` and `updatefb` override three serve settings for one run; their flags
+/// carry the setting's own help and value name, from its row.
+#[test]
+fn republish_overrides_take_their_help_from_the_serve_settings() {
+    use schedplus::cli::config::Setting;
+    for cmd in ["cleanfreebusy", "updatefb"] {
+        let help = stdout(&schedplus(&[cmd, "--help"], &[]));
+        for key in ["publish_months", "publisher_style", "default_tz"] {
+            let s = Setting::of(key).unwrap();
+            let entry = format!("{} <{}>", s.flag(), s.value_name);
+            let at = help
+                .find(&entry)
+                .unwrap_or_else(|| panic!("no {entry} in {cmd} --help:\n{help}"));
+            assert!(
+                help[at..].contains(&s.short_help()),
+                "{cmd} {entry}: not the setting's help:\n{help}"
+            );
+        }
+    }
+}
+
 /// Issue 17 item 5: `config show` against a data directory a live server holds prints
 /// that server's settings and where each came from (its flags, variables and file, not
 /// this command's), saying whose they are; once the server is gone, the local ones.

@@ -116,19 +116,28 @@ pub enum ConfigCommand {
 }
 
 /// Publish settings a republish command may override. Through a running server the
-/// server's own settings are the defaults; without one, Outlook's (2 months, outlook
-/// style, UTC).
+/// server's own settings are the defaults; without one, the defaults of `SETTINGS`
+/// (Outlook's). Their help is the serve setting's, from its row.
 #[derive(clap::Args, Debug, Clone)]
 pub struct PublishOverrides {
-    /// Months to publish (1-36).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=36), value_name = "N")]
+    #[arg(long, help = override_help("publish_months"), value_name = row("publish_months").value_name,
+          value_parser = clap::value_parser!(u8).range(1..=36))]
     pub publish_months: Option<u8>,
-    /// outlook leaves empty statuses unset; exchange lists every month with empty values.
-    #[arg(long, value_enum, value_name = "STYLE")]
+    #[arg(long, help = override_help("publisher_style"), value_name = row("publisher_style").value_name, value_enum)]
     pub publisher_style: Option<StyleArg>,
-    /// The users' zone for floating times and all-day events (IANA name).
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, help = override_help("default_tz"), value_name = row("default_tz").value_name)]
     pub default_tz: Option<String>,
+}
+
+/// The row of `key` in [`SETTINGS`].
+fn row(key: &str) -> &'static Setting {
+    Setting::of(key).unwrap_or_else(|| panic!("'{key}' is not in SETTINGS"))
+}
+
+/// The help of a republish command's override of the serve setting `key`: the setting's
+/// own help (no variable or file: only the flag overrides).
+fn override_help(key: &str) -> String {
+    row(key).short_help()
 }
 
 #[derive(clap::Args, Debug)]

@@ -134,13 +134,19 @@ impl Setting {
         spell_keys(self.help, |s| s.key.to_string())
     }
 
-    /// The flag's help in `--help`: `help` and `more` with keys as flags, then the
-    /// variable and the default.
-    pub fn flag_help(&self) -> String {
+    /// `help` and `more` as a sentence, with keys as flags.
+    pub fn short_help(&self) -> String {
         let mut text = spell_keys(&format!("{}{}", self.help, self.more), Setting::flag);
         if let Some(first) = text.get(..1) {
             text.replace_range(..1, &first.to_uppercase());
         }
+        text
+    }
+
+    /// The flag's help in `--help`: [`Setting::short_help`], then the variable and the
+    /// default.
+    pub fn flag_help(&self) -> String {
+        let mut text = self.short_help();
         text.push_str(&format!(" [env: {}", self.env));
         if let Some(d) = self.default {
             text.push_str(&format!("; default: {d}"));
