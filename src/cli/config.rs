@@ -934,6 +934,16 @@ mod tests {
                 s.key
             );
             let _ = r.source(s.key);
+            // A commented-out line shows the default: the one in the table.
+            if let Some(d) = s.default {
+                let line = format!("\n# {} = {}\n", s.key, toml_quote(d));
+                assert!(
+                    text.contains(&line),
+                    "fixtures/schedplus.toml: write '{}' (the default of {})",
+                    line.trim(),
+                    s.key
+                );
+            }
         }
     }
 }
