@@ -52,7 +52,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
@@ -318,7 +318,7 @@ pub enum FbCommand {
         #[arg(long, value_name = "START/END")]
         oof: Vec<String>,
         /// Months to publish (1-36).
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = crate::protocol::freebusy::DEFAULT_PUBLISH_MONTHS)]
         months: u8,
         /// outlook leaves empty statuses unset; exchange lists every month with empty values.
         #[arg(long, value_enum, default_value_t = StyleArg::Outlook)]
