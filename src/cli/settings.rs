@@ -41,12 +41,6 @@ pub fn serve_options(
     clock: Clock,
     settings: &crate::cli::config::Resolved,
 ) -> Result<ServeOptions, AdminError> {
-    let get = |key: &str| -> Result<String, AdminError> {
-        settings
-            .get::<String>(key)
-            .map_err(config_error)?
-            .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
-    };
     let num = |key: &str| -> Result<usize, AdminError> {
         settings
             .get::<usize>(key)
@@ -90,8 +84,16 @@ pub fn serve_options(
             }
         })
         .map_err(config_error)?;
-    let tz = get("default_tz")?;
-    opts.publish = admin::publish_settings(&PublishSettings::default(), months, style, Some(&tz))?;
+    // Checked here too, so that a bad zone names where it came from.
+    let tz = settings
+        .get_with("default_tz", |v| {
+            admin::parse_zone(v)
+                .map(|_| v.to_string())
+                .map_err(|e| e.to_string())
+        })
+        .map_err(config_error)?;
+    opts.publish =
+        admin::publish_settings(&PublishSettings::default(), months, style, tz.as_deref())?;
     // Zero would make the server refuse every connection or time every request out.
     let duration = |key: &str| -> Result<Duration, AdminError> {
         settings
@@ -281,6 +283,26 @@ mod tests {
         from_table.announce.clear();
         let typed = ServeOptions::new(data, parse_listen("127.0.0.1:8080").unwrap());
         assert_eq!(format!("{from_table:#?}"), format!("{typed:#?}"));
+    }
+
+    /// Every `serve` setting reaches a typed read that checks it: a row added to the table
+    /// and never read, or read without a check, fails here. (Paths take any text.)
+    #[test]
+    fn every_serve_setting_is_read_and_checked() {
+        use crate::cli::config::{Group, Kind, SETTINGS, resolve};
+        for s in SETTINGS
+            .iter()
+            .filter(|s| s.group != Group::Global && !matches!(s.kind, Kind::Dir | Kind::File))
+        {
+            let flags = [(s.key, "not-a-value".to_string())].into_iter().collect();
+            let r = resolve(&flags, |_| None, None).unwrap();
+            let e = serve_options(PathBuf::from("d"), Clock::System, &r)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
+            let want = format!("{} = 'not-a-value' (from the {} flag)", s.key, s.flag());
+            assert!(e.contains(&want), "{}: {e}", s.key);
+        }
     }
 
     #[test]
