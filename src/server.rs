@@ -53,6 +53,9 @@ pub struct ServeOptions {
     /// `--pid-file`: written with the process id once the listener is bound, removed at a
     /// clean shutdown (for service managers and scripts that signal the server).
     pub pid_file: Option<PathBuf>,
+    /// Every setting as resolved (value and source), written into `server.json` so that
+    /// `schedplus config show` can print the running server's settings.
+    pub announce: Vec<AnnouncedSetting>,
 }
 
 impl ServeOptions {
@@ -70,8 +73,19 @@ impl ServeOptions {
             cleanup_at: CleanupAt::default(),
             auth: crate::auth::AuthSettings::default(),
             pid_file: None,
+            announce: Vec::new(),
         }
     }
+}
+
+/// One setting as the running server resolved it, in `server.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AnnouncedSetting {
+    pub key: String,
+    /// None when the setting has no value.
+    pub value: Option<String>,
+    /// Where it came from: `flag`, `environment SCHEDPLUS_…`, `<file> line N`, `default`.
+    pub source: String,
 }
 
 /// The contents of `server.json`.
@@ -82,6 +96,9 @@ pub struct ServerInfo {
     pub pid: u32,
     pub token: String,
     pub version: String,
+    /// The server's settings (absent in files written by older versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<AnnouncedSetting>,
 }
 
 impl ServerInfo {
@@ -224,6 +241,7 @@ impl Server {
             pid: std::process::id(),
             token: token.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            settings: opts.announce.clone(),
         };
         write_private(
             &info_path,

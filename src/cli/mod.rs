@@ -31,7 +31,6 @@ use clap::Parser;
 use crate::app::admin::{self, AdminError};
 use crate::cli::client::Admin;
 use crate::protocol::time::{Clock, parse_time};
-use crate::transport::Limits;
 
 use commands::{calendar_import, cleanfreebusy, directory, fb, read_file, serve, updatefb};
 use settings::config_error;
@@ -94,7 +93,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
     let data: PathBuf = settings
         .get::<PathBuf>("data")
         .map_err(config_error)?
-        .unwrap_or_else(|| PathBuf::from("./schedplus-data"));
+        .expect("data has a default in SETTINGS");
     // Parsed here so that a bad value names where it came from (flag, variable, file).
     let fixed = settings
         .get_with("now", |v| parse_time(v).map_err(|e| e.to_string()))
@@ -103,11 +102,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
     let now: Option<String> = settings.get::<String>("now").map_err(config_error)?;
     match cli.command {
         Command::Serve(_) => serve(data, clock, &settings),
-        Command::Config(ConfigCommand::Show) => {
-            print!("{}", settings.render());
-            // Also a validator: every value must parse as `serve` would parse it.
-            serve_options(data, clock, &settings).map(|_| ())
-        }
+        Command::Config(ConfigCommand::Show) => settings::config_show(data, clock, &settings),
         Command::Directory(cmd) => {
             let admin = Admin::connect(&data, clock)?;
             directory(&admin, cmd)
@@ -129,7 +124,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
             let max = settings
                 .get::<usize>("max_calendar_bytes")
                 .map_err(config_error)?
-                .unwrap_or(Limits::default().max_calendar_bytes);
+                .expect("max_calendar_bytes has a default in SETTINGS");
             let admin = Admin::connect(&data, clock)?;
             calendar_import(&admin, user, file, now.clone(), max)
         }
