@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use schedplus::app::admin::{self, AdminError};
+use schedplus::app::{Error, admin};
 use schedplus::cli::client::Admin;
 use schedplus::protocol::time::Clock;
 use schedplus::server::ServeOptions;
@@ -177,7 +177,7 @@ fn put_get_delete_and_a_refused_calendar_changes_nothing() {
     assert_eq!(gone, "4".repeat(24));
 }
 
-fn cli(data: &Path, args: &[&str]) -> Result<(), AdminError> {
+fn cli(data: &Path, args: &[&str]) -> Result<(), Error> {
     let mut argv = vec!["schedplus", "--data", data.to_str().unwrap(), "--now", NOW];
     argv.extend_from_slice(args);
     schedplus::cli::run_args(argv)
@@ -221,7 +221,7 @@ fn cleanfreebusy_and_updatefb_with_and_without_a_server() {
     cli(&data, &["cleanfreebusy", "bwright", "kbaker"]).unwrap();
     assert!(matches!(
         cli(&data, &["cleanfreebusy", "bwright", "ghost"]),
-        Err(AdminError::Partial(_))
+        Err(Error::Partial(_))
     ));
 
     let list = write(
@@ -231,7 +231,7 @@ fn cleanfreebusy_and_updatefb_with_and_without_a_server() {
     );
     let csv = list.to_str().unwrap();
     match cli(&data, &["updatefb", "--csv", csv]) {
-        Err(AdminError::Partial(m)) => assert!(m.starts_with("2 of 4 lines"), "{m}"),
+        Err(Error::Partial(m)) => assert!(m.starts_with("2 of 4 lines"), "{m}"),
         other => panic!("expected two failed lines, got {other:?}"),
     }
     let good = write(

@@ -10,6 +10,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::Error;
 use crate::protocol::directory_file::{self, DirectoryFormat, TextEncoding};
 use crate::protocol::fb_message::build_props;
 use crate::protocol::freebusy::{
@@ -19,72 +20,11 @@ use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::raster::{self, SlotGrid};
 use crate::protocol::time::{Clock, Minutes1601, format_rfc3339, parse_time};
 use crate::publishing::calendar;
-use crate::publishing::publisher::{PublishError, PublishSettings, Republished, republish_user};
+use crate::publishing::publisher::{PublishSettings, Republished, republish_user};
 use crate::store::{
     CalendarChange, CalendarRecord, CalendarSource, CleanupReport, ImportSummary, PublishOutcome,
-    PublishedMessage, Refusal, Store, StoreError, UserRecord,
+    PublishedMessage, Refusal, Store, UserRecord,
 };
-
-/// Why an admin operation failed; one mapping to HTTP status and one to exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    #[error("{0}")]
-    BadInput(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    Store(StoreError),
-    /// The server could not be reached or answered something unexpected.
-    #[error("{0}")]
-    Transport(String),
-    /// Some items of a batch (`cleanfreebusy`, `updatefb`) failed; each was reported.
-    #[error("{0}")]
-    Partial(String),
-}
-
-impl From<StoreError> for AdminError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(m) => AdminError::NotFound(m),
-            StoreError::Conflict(m) | StoreError::NotOwner(m) => AdminError::Conflict(m),
-            other => AdminError::Store(other),
-        }
-    }
-}
-
-impl AdminError {
-    /// 2 for input the user can fix, 3 for a name that is not there, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            AdminError::BadInput(_) | AdminError::Conflict(_) => 2,
-            AdminError::NotFound(_) => 3,
-            AdminError::Store(_) | AdminError::Transport(_) | AdminError::Partial(_) => 1,
-        }
-    }
-
-    /// The `kind` field of the admin API's error JSON.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AdminError::BadInput(_) => "bad_input",
-            AdminError::NotFound(_) => "not_found",
-            AdminError::Conflict(_) => "conflict",
-            AdminError::Store(_) => "store",
-            AdminError::Transport(_) => "transport",
-            AdminError::Partial(_) => "partial",
-        }
-    }
-
-    pub fn from_kind(kind: &str, message: String) -> AdminError {
-        match kind {
-            "bad_input" => AdminError::BadInput(message),
-            "not_found" => AdminError::NotFound(message),
-            "conflict" => AdminError::Conflict(message),
-            _ => AdminError::Transport(message),
-        }
-    }
-}
 
 // ---- directory -------------------------------------------------------------------------
 
@@ -116,21 +56,21 @@ impl ImportRequest {
     }
 
     /// The export's text and the encoding it was read in.
-    fn decoded(&self) -> Result<(std::borrow::Cow<'_, str>, TextEncoding), AdminError> {
+    fn decoded(&self) -> Result<(std::borrow::Cow<'_, str>, TextEncoding), Error> {
         use base64::Engine as _;
         let Some(data) = &self.data_base64 else {
             return Ok((self.text.as_str().into(), TextEncoding::Utf8));
         };
         if !self.text.is_empty() {
-            return Err(AdminError::BadInput(
+            return Err(Error::BadInput(
                 "send the export as text or as data_base64, not both".into(),
             ));
         }
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(data.trim())
-            .map_err(|e| AdminError::BadInput(format!("data_base64 is not base64: {e}")))?;
+            .map_err(|e| Error::BadInput(format!("data_base64 is not base64: {e}")))?;
         let (text, encoding) = directory_file::decode_export(&bytes).map_err(|problem| {
-            AdminError::BadInput(format!(
+            Error::BadInput(format!(
                 "{}: {}",
                 self.source,
                 directory_file::DirectoryFileError {
@@ -154,7 +94,7 @@ pub struct ImportReport {
     pub summary: ImportSummary,
 }
 
-pub fn import_directory(store: &Store, req: &ImportRequest) -> Result<ImportReport, AdminError> {
+pub fn import_directory(store: &Store, req: &ImportRequest) -> Result<ImportReport, Error> {
     let (text, encoding) = req.decoded()?;
     let format = match req
         .format
@@ -166,13 +106,13 @@ pub fn import_directory(store: &Store, req: &ImportRequest) -> Result<ImportRepo
         Some("csv") => DirectoryFormat::Csv,
         Some("ldif") => DirectoryFormat::Ldif,
         Some(other) => {
-            return Err(AdminError::BadInput(format!(
+            return Err(Error::BadInput(format!(
                 "unknown directory format '{other}': use csv or ldif"
             )));
         }
     };
     let parsed = directory_file::parse_directory_detailed(&text, format)
-        .map_err(|e| AdminError::BadInput(format!("{}: {e}", req.source)))?;
+        .map_err(|e| Error::BadInput(format!("{}: {e}", req.source)))?;
     let users: Vec<UserRecord> = parsed.entries.into_iter().map(UserRecord::from).collect();
     let summary = store.import_users(&users)?;
     Ok(ImportReport {
@@ -221,7 +161,7 @@ impl From<&UserRecord> for UserSummary {
     }
 }
 
-pub fn list_users(store: &Store) -> Result<Vec<UserSummary>, AdminError> {
+pub fn list_users(store: &Store) -> Result<Vec<UserSummary>, Error> {
     store
         .list_users()?
         .iter()
@@ -266,7 +206,7 @@ fn change_credential(
     store: &Store,
     user: &str,
     change: impl FnOnce(&mut crate::store::Credential),
-) -> Result<CredentialReport, AdminError> {
+) -> Result<CredentialReport, Error> {
     let u = store.resolve_user(user)?;
     let (before, after) = store.update_credential(&u.legacy_dn, change)?;
     Ok(CredentialReport {
@@ -279,15 +219,15 @@ fn change_credential(
     })
 }
 
-pub fn set_password(store: &Store, req: &PasswdRequest) -> Result<CredentialReport, AdminError> {
+pub fn set_password(store: &Store, req: &PasswdRequest) -> Result<CredentialReport, Error> {
     if let Some(h) = &req.password_hash {
-        crate::auth::check_hash(h).map_err(|e| AdminError::BadInput(e.to_string()))?;
+        crate::auth::check_hash(h).map_err(|e| Error::BadInput(e.to_string()))?;
     }
     let hash = req.password_hash.clone();
     change_credential(store, &req.user, |c| c.password_hash = hash)
 }
 
-pub fn set_admin(store: &Store, req: &AdminMarkRequest) -> Result<CredentialReport, AdminError> {
+pub fn set_admin(store: &Store, req: &AdminMarkRequest) -> Result<CredentialReport, Error> {
     change_credential(store, &req.user, |c| c.admin = req.admin)
 }
 
@@ -319,34 +259,34 @@ pub struct FbSetReport {
 }
 
 /// Parse `START/END`.
-pub fn parse_span(s: &str) -> Result<Interval, AdminError> {
+pub fn parse_span(s: &str) -> Result<Interval, Error> {
     let (a, b) = s.split_once('/').ok_or_else(|| {
-        AdminError::BadInput(format!(
+        Error::BadInput(format!(
             "'{s}' is not a span: write START/END, e.g. 2026-11-23T09:00:00Z/2026-11-23T10:00:00Z"
         ))
     })?;
     let t = |x: &str| {
         parse_time(x)
             .map(Minutes1601::from_timestamp)
-            .map_err(|e| AdminError::BadInput(format!("in span '{s}': {e}")))
+            .map_err(|e| Error::BadInput(format!("in span '{s}': {e}")))
     };
     let (start, end) = (t(a)?, t(b)?);
     Interval::new(start, end)
-        .ok_or_else(|| AdminError::BadInput(format!("span '{s}' ends before it starts")))
+        .ok_or_else(|| Error::BadInput(format!("span '{s}' ends before it starts")))
 }
 
-fn effective_now(clock: &Clock, now: Option<&str>) -> Result<Timestamp, AdminError> {
+fn effective_now(clock: &Clock, now: Option<&str>) -> Result<Timestamp, Error> {
     match now {
-        Some(s) => parse_time(s).map_err(|e| AdminError::BadInput(format!("--now: {e}"))),
+        Some(s) => parse_time(s).map_err(|e| Error::BadInput(format!("--now: {e}"))),
         None => Ok(clock.now()),
     }
 }
 
-pub fn fb_set(store: &Store, clock: &Clock, req: &FbSetRequest) -> Result<FbSetReport, AdminError> {
+pub fn fb_set(store: &Store, clock: &Clock, req: &FbSetRequest) -> Result<FbSetReport, Error> {
     let user = store.resolve_user(&req.user)?;
     let months = req.months.unwrap_or(DEFAULT_PUBLISH_MONTHS);
     if !(1..=MAX_PUBLISH_MONTHS).contains(&months) {
-        return Err(AdminError::BadInput(format!(
+        return Err(Error::BadInput(format!(
             "--months {months}: publish 1 to {MAX_PUBLISH_MONTHS} months"
         )));
     }
@@ -425,19 +365,15 @@ pub struct FbShowReport {
 /// The most digits `fb show` prints.
 const MAX_SHOW_SLOTS: i64 = 100_000;
 
-pub fn fb_show(
-    store: &Store,
-    clock: &Clock,
-    req: &FbShowRequest,
-) -> Result<FbShowReport, AdminError> {
+pub fn fb_show(store: &Store, clock: &Clock, req: &FbShowRequest) -> Result<FbShowReport, Error> {
     let user = store.resolve_user(&req.user)?;
     let now = effective_now(clock, req.now.as_deref())?;
-    let time = |s: &Option<String>, name: &str| -> Result<Option<Minutes1601>, AdminError> {
+    let time = |s: &Option<String>, name: &str| -> Result<Option<Minutes1601>, Error> {
         s.as_deref()
             .map(|v| {
                 parse_time(v)
                     .map(Minutes1601::from_timestamp)
-                    .map_err(|e| AdminError::BadInput(format!("--{name}: {e}")))
+                    .map_err(|e| Error::BadInput(format!("--{name}: {e}")))
             })
             .transpose()
     };
@@ -445,16 +381,16 @@ pub fn fb_show(
     let end = time(&req.end, "end")?.unwrap_or(start.plus_minutes(7 * 1440));
     let interval = req.interval.unwrap_or(30);
     if !(1..=1440).contains(&interval) {
-        return Err(AdminError::BadInput(format!(
+        return Err(Error::BadInput(format!(
             "--interval {interval}: use 1 to 1440 minutes"
         )));
     }
     if end <= start {
-        return Err(AdminError::BadInput("--end must be after --start".into()));
+        return Err(Error::BadInput("--end must be after --start".into()));
     }
     let slots = (end.0 - start.0 + interval as i64 - 1) / interval as i64;
     if slots > MAX_SHOW_SLOTS {
-        return Err(AdminError::BadInput(format!(
+        return Err(Error::BadInput(format!(
             "{slots} slots is too many to show; shorten --start..--end or raise --interval"
         )));
     }
@@ -507,7 +443,7 @@ pub struct FbDeleteReport {
     pub deleted: usize,
 }
 
-pub fn fb_delete(store: &Store, req: &FbDeleteRequest) -> Result<FbDeleteReport, AdminError> {
+pub fn fb_delete(store: &Store, req: &FbDeleteRequest) -> Result<FbDeleteReport, Error> {
     let user = store.resolve_user(&req.user)?;
     let deleted =
         store.delete_messages(&user.legacy_dn.admin_group(), &user.legacy_dn.subject())?;
@@ -518,18 +454,6 @@ pub fn fb_delete(store: &Store, req: &FbDeleteRequest) -> Result<FbDeleteReport,
 }
 
 // ---- calendars and republishing --------------------------------------------------------
-
-impl From<PublishError> for AdminError {
-    fn from(e: PublishError) -> Self {
-        match e {
-            PublishError::Store(s) => s.into(),
-            PublishError::NoCalendar(_) => AdminError::NotFound(e.to_string()),
-            PublishError::Calendar(c) => {
-                AdminError::BadInput(format!("the stored calendar cannot be published: {c}"))
-            }
-        }
-    }
-}
 
 /// Store a user's calendar (`PUT /calendars/…`, `calendar import`, `--calendar-dir`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -569,7 +493,7 @@ pub fn calendar_put(
     clock: &Clock,
     settings: &PublishSettings,
     req: &CalendarPutRequest,
-) -> Result<CalendarPutReport, AdminError> {
+) -> Result<CalendarPutReport, Error> {
     let user = store.resolve_user(&req.user)?;
     let now = effective_now(clock, req.now.as_deref())?;
     let checked = calendar::parse(&req.text).and_then(|cal| {
@@ -597,7 +521,7 @@ pub fn calendar_put(
                     at_us: crate::store::now_us(),
                 },
             )?;
-            return Err(AdminError::BadInput(format!(
+            return Err(Error::BadInput(format!(
                 "calendar for {} refused ({}): {e}; the previous calendar and its free/busy are unchanged",
                 user.mail, req.source
             )));
@@ -630,11 +554,11 @@ pub fn calendar_put(
 }
 
 /// A stored calendar (for `GET /calendars/…`).
-pub fn calendar_get(store: &Store, user: &str) -> Result<(UserRecord, CalendarRecord), AdminError> {
+pub fn calendar_get(store: &Store, user: &str) -> Result<(UserRecord, CalendarRecord), Error> {
     let user = store.resolve_user(user)?;
     let rec = store
         .calendar(&user.legacy_dn)?
-        .ok_or_else(|| AdminError::NotFound(format!("{} has no calendar stored", user.mail)))?;
+        .ok_or_else(|| Error::NotFound(format!("{} has no calendar stored", user.mail)))?;
     Ok((user, rec))
 }
 
@@ -653,7 +577,7 @@ pub struct CalendarDeleteReport {
 pub fn calendar_delete(
     store: &Store,
     req: &CalendarDeleteRequest,
-) -> Result<CalendarDeleteReport, AdminError> {
+) -> Result<CalendarDeleteReport, Error> {
     let user = store.resolve_user(&req.user)?;
     let deleted = store.delete_calendar(&user.legacy_dn)?;
     Ok(CalendarDeleteReport {
@@ -693,11 +617,11 @@ pub fn publish_settings(
     months: Option<u8>,
     style: Option<PublisherStyle>,
     default_tz: Option<&str>,
-) -> Result<PublishSettings, AdminError> {
+) -> Result<PublishSettings, Error> {
     let mut s = base.clone();
     if let Some(m) = months {
         if !(1..=MAX_PUBLISH_MONTHS).contains(&m) {
-            return Err(AdminError::BadInput(format!(
+            return Err(Error::BadInput(format!(
                 "--publish-months {m}: publish 1 to {MAX_PUBLISH_MONTHS} months"
             )));
         }
@@ -713,9 +637,9 @@ pub fn publish_settings(
 }
 
 /// An IANA time zone name, for `--default-tz`.
-pub fn parse_zone(name: &str) -> Result<jiff::tz::TimeZone, AdminError> {
+pub fn parse_zone(name: &str) -> Result<jiff::tz::TimeZone, Error> {
     jiff::tz::TimeZone::get(name.trim()).map_err(|_| {
-        AdminError::BadInput(format!(
+        Error::BadInput(format!(
             "'{name}' is not an IANA time zone name (e.g. UTC, Europe/Paris, America/Los_Angeles)"
         ))
     })
@@ -726,7 +650,7 @@ pub fn republish(
     clock: &Clock,
     base: &PublishSettings,
     req: &RepublishRequest,
-) -> Result<RepublishReport, AdminError> {
+) -> Result<RepublishReport, Error> {
     let settings = publish_settings(base, req.months, req.style, req.default_tz.as_deref())?;
     let now = effective_now(clock, req.now.as_deref())?;
     let user = store.resolve_user(&req.user)?;
@@ -751,6 +675,6 @@ pub fn republish(
 }
 
 /// MadFB's cleanup, now: duplicates removed keeping the oldest, leaves made canonical.
-pub fn cleanup(store: &Store) -> Result<CleanupReport, AdminError> {
+pub fn cleanup(store: &Store) -> Result<CleanupReport, Error> {
     Ok(store.cleanup_messages()?)
 }

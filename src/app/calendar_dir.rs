@@ -48,7 +48,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::app::admin::{self, AdminError, CalendarPutRequest};
+use crate::app::Error;
+use crate::app::admin::{self, CalendarPutRequest};
 use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{CalendarChange, CalendarSource, Store, Tombstone};
@@ -220,7 +221,7 @@ impl CalendarDir {
                     report.stored += 1;
                     tracing::info!(file = %shown, user = %r.user, events = r.events, leniencies = r.warnings.len(), "calendar file loaded");
                 }
-                Err(AdminError::NotFound(m)) => {
+                Err(Error::NotFound(m)) => {
                     report.unknown += 1;
                     tracing::warn!(file = %shown, "calendar file ignored: {m}");
                 }

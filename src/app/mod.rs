@@ -11,6 +11,9 @@
 pub mod admin;
 pub mod calendar_dir;
 pub mod demo;
+mod error;
 pub mod freebusy;
 pub mod metrics;
 pub mod poller;
+
+pub use error::Error;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::app::admin::{self, AdminError};
+use crate::app::{Error, admin};
 use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::server::ServerInfo;
@@ -31,7 +31,7 @@ pub enum Admin {
 
 impl Admin {
     /// Decide how to reach the store in `data_dir`.
-    pub fn connect(data_dir: &Path, clock: Clock) -> Result<Admin, AdminError> {
+    pub fn connect(data_dir: &Path, clock: Clock) -> Result<Admin, Error> {
         let info = ServerInfo::read(data_dir);
         if let Some(info) = &info {
             let agent = agent(Duration::from_secs(2));
@@ -46,7 +46,7 @@ impl Admin {
         }
         match Store::open(&StoreConfig::new(data_dir)) {
             Ok(store) => Ok(Admin::Local { store, clock }),
-            Err(StoreError::Locked { path }) => Err(AdminError::Transport(match info {
+            Err(StoreError::Locked { path }) => Err(Error::Unavailable(match info {
                 Some(i) => format!(
                     "the store at {} is held by process {} but no schedplus server answers at {}; wait for it to start, or stop it",
                     path.display(),
@@ -58,7 +58,7 @@ impl Admin {
                     path.display()
                 ),
             })),
-            Err(e) => Err(AdminError::Store(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -75,14 +75,14 @@ impl Admin {
     pub fn import_directory(
         &self,
         req: &admin::ImportRequest,
-    ) -> Result<admin::ImportReport, AdminError> {
+    ) -> Result<admin::ImportReport, Error> {
         match self {
             Admin::Local { store, .. } => admin::import_directory(store, req),
             Admin::Remote { .. } => self.post("/directory/import", req),
         }
     }
 
-    pub fn list_users(&self) -> Result<Vec<admin::UserSummary>, AdminError> {
+    pub fn list_users(&self) -> Result<Vec<admin::UserSummary>, Error> {
         match self {
             Admin::Local { store, .. } => admin::list_users(store),
             Admin::Remote { base, token, agent } => {
@@ -100,7 +100,7 @@ impl Admin {
     pub fn set_password(
         &self,
         req: &admin::PasswdRequest,
-    ) -> Result<admin::CredentialReport, AdminError> {
+    ) -> Result<admin::CredentialReport, Error> {
         match self {
             Admin::Local { store, .. } => admin::set_password(store, req),
             Admin::Remote { .. } => self.post("/directory/passwd", req),
@@ -110,31 +110,28 @@ impl Admin {
     pub fn set_admin(
         &self,
         req: &admin::AdminMarkRequest,
-    ) -> Result<admin::CredentialReport, AdminError> {
+    ) -> Result<admin::CredentialReport, Error> {
         match self {
             Admin::Local { store, .. } => admin::set_admin(store, req),
             Admin::Remote { .. } => self.post("/directory/admin", req),
         }
     }
 
-    pub fn fb_set(&self, req: &admin::FbSetRequest) -> Result<admin::FbSetReport, AdminError> {
+    pub fn fb_set(&self, req: &admin::FbSetRequest) -> Result<admin::FbSetReport, Error> {
         match self {
             Admin::Local { store, clock } => admin::fb_set(store, clock, req),
             Admin::Remote { .. } => self.post("/fb/set", req),
         }
     }
 
-    pub fn fb_show(&self, req: &admin::FbShowRequest) -> Result<admin::FbShowReport, AdminError> {
+    pub fn fb_show(&self, req: &admin::FbShowRequest) -> Result<admin::FbShowReport, Error> {
         match self {
             Admin::Local { store, clock } => admin::fb_show(store, clock, req),
             Admin::Remote { .. } => self.post("/fb/show", req),
         }
     }
 
-    pub fn fb_delete(
-        &self,
-        req: &admin::FbDeleteRequest,
-    ) -> Result<admin::FbDeleteReport, AdminError> {
+    pub fn fb_delete(&self, req: &admin::FbDeleteRequest) -> Result<admin::FbDeleteReport, Error> {
         match self {
             Admin::Local { store, .. } => admin::fb_delete(store, req),
             Admin::Remote { .. } => self.post("/fb/delete", req),
@@ -144,7 +141,7 @@ impl Admin {
     pub fn calendar_put(
         &self,
         req: &admin::CalendarPutRequest,
-    ) -> Result<admin::CalendarPutReport, AdminError> {
+    ) -> Result<admin::CalendarPutReport, Error> {
         match self {
             Admin::Local { store, clock } => {
                 admin::calendar_put(store, clock, &PublishSettings::default(), req)
@@ -156,7 +153,7 @@ impl Admin {
     pub fn calendar_delete(
         &self,
         req: &admin::CalendarDeleteRequest,
-    ) -> Result<admin::CalendarDeleteReport, AdminError> {
+    ) -> Result<admin::CalendarDeleteReport, Error> {
         match self {
             Admin::Local { store, .. } => admin::calendar_delete(store, req),
             Admin::Remote { .. } => self.post("/calendar/delete", req),
@@ -168,7 +165,7 @@ impl Admin {
     pub fn republish(
         &self,
         req: &admin::RepublishRequest,
-    ) -> Result<admin::RepublishReport, AdminError> {
+    ) -> Result<admin::RepublishReport, Error> {
         match self {
             Admin::Local { store, clock } => {
                 admin::republish(store, clock, &PublishSettings::default(), req)
@@ -177,7 +174,7 @@ impl Admin {
         }
     }
 
-    pub fn cleanup(&self) -> Result<CleanupReport, AdminError> {
+    pub fn cleanup(&self) -> Result<CleanupReport, Error> {
         match self {
             Admin::Local { store, .. } => admin::cleanup(store),
             Admin::Remote { .. } => self.post("/cleanup", &()),
@@ -188,7 +185,7 @@ impl Admin {
         &self,
         route: &str,
         req: &Req,
-    ) -> Result<Rep, AdminError> {
+    ) -> Result<Rep, Error> {
         let Admin::Remote { base, token, agent } = self else {
             unreachable!("post is only used on a remote admin");
         };
@@ -212,13 +209,11 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-fn transport_error(e: ureq::Error) -> AdminError {
-    AdminError::Transport(format!("the schedplus server did not answer: {e}"))
+fn transport_error(e: ureq::Error) -> Error {
+    Error::Unavailable(format!("the schedplus server did not answer: {e}"))
 }
 
-fn decode<T: DeserializeOwned>(
-    mut resp: ureq::http::Response<ureq::Body>,
-) -> Result<T, AdminError> {
+fn decode<T: DeserializeOwned>(mut resp: ureq::http::Response<ureq::Body>) -> Result<T, Error> {
     let status = resp.status().as_u16();
     let bytes = resp
         .body_mut()
@@ -228,7 +223,7 @@ fn decode<T: DeserializeOwned>(
         .map_err(transport_error)?;
     if status == 200 {
         return serde_json::from_slice(&bytes).map_err(|e| {
-            AdminError::Transport(format!("the server's answer is not the expected JSON: {e}"))
+            Error::Internal(format!("the server's answer is not the expected JSON: {e}"))
         });
     }
     #[derive(serde::Deserialize)]
@@ -237,8 +232,8 @@ fn decode<T: DeserializeOwned>(
         kind: String,
     }
     match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(e) => Err(AdminError::from_kind(&e.kind, e.error)),
-        Err(_) => Err(AdminError::Transport(format!(
+        Ok(e) => Err(Error::from_kind(&e.kind, e.error)),
+        Err(_) => Err(Error::Internal(format!(
             "the server answered {status}: {}",
             String::from_utf8_lossy(&bytes).trim()
         ))),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::app::admin::{self, AdminError};
+use crate::app::{Error, admin};
 use crate::cli::client::Admin;
 use crate::protocol::time::{Clock, Minutes1601, parse_time};
 use crate::publishing::publisher::Republished;
@@ -15,41 +15,41 @@ use super::args::{CleanfreebusyArgs, DirectoryCommand, FbCommand, PublishOverrid
 use super::print::{Progress, count, print_banner, print_republished, print_show};
 use super::settings::serve_options;
 
-pub(super) fn read_file(path: &std::path::Path) -> Result<String, AdminError> {
+pub(super) fn read_file(path: &std::path::Path) -> Result<String, Error> {
     let bytes = std::fs::read(path)
-        .map_err(|e| AdminError::BadInput(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", path.display())))?;
     String::from_utf8(bytes)
-        .map_err(|_| AdminError::BadInput(format!("{} is not UTF-8 text", path.display())))
+        .map_err(|_| Error::BadInput(format!("{} is not UTF-8 text", path.display())))
 }
 
 pub(super) fn serve(
     data: PathBuf,
     clock: Clock,
     settings: &crate::cli::config::Resolved,
-) -> Result<(), AdminError> {
+) -> Result<(), Error> {
     let opts = serve_options(data, clock, settings)?;
     let poll_interval = opts.poll_interval;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(crate::server::MAX_BLOCKING_THREADS)
         .build()
-        .map_err(|e| AdminError::Transport(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
     let served = runtime.block_on(async move {
         let data_dir = opts.data_dir.clone();
         let demo = opts.demo;
         let signals = crate::server::Signals::register()
-            .map_err(|e| AdminError::Transport(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
         // Exit 2 for what the user chose (an address, a directory), 1 for what failed
         // underneath (the store, writing server.json, the demo, the runtime).
         let server = Server::start(opts).await.map_err(|e| match e {
             crate::server::ServeError::Store(StoreError::Locked { path }) => {
-                AdminError::Transport(store_in_use(&path, &data_dir))
+                Error::Unavailable(store_in_use(&path, &data_dir))
             }
-            crate::server::ServeError::Store(s) => AdminError::Store(s),
+            crate::server::ServeError::Store(s) => s.into(),
             crate::server::ServeError::Bind { addr, source }
                 if source.kind() == std::io::ErrorKind::PermissionDenied && addr.port() < 1024 =>
             {
-                AdminError::BadInput(format!(
+                Error::BadInput(format!(
                     "cannot listen on {addr}: {source}; ports below 1024 need root or the \
                      CAP_NET_BIND_SERVICE capability (`sudo setcap cap_net_bind_service=+ep \
                      $(command -v schedplus)`, or AmbientCapabilities=CAP_NET_BIND_SERVICE in \
@@ -57,8 +57,8 @@ pub(super) fn serve(
                 ))
             }
             e @ (crate::server::ServeError::Bind { .. }
-            | crate::server::ServeError::CalendarDir { .. }) => AdminError::BadInput(e.to_string()),
-            other => AdminError::Transport(other.to_string()),
+            | crate::server::ServeError::CalendarDir { .. }) => Error::BadInput(e.to_string()),
+            other => Error::Internal(other.to_string()),
         })?;
         print_banner(&server, &data_dir, demo, &clock, poll_interval);
         server.run_until_signal(signals).await;
@@ -91,14 +91,13 @@ fn store_in_use(path: &std::path::Path, data_dir: &std::path::Path) -> String {
 /// How long a stopping server waits for request threads still running after the shutdown.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
 
-pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), AdminError> {
+pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Error> {
     match cmd {
         DirectoryCommand::Import { file, format } => {
             // The bytes as they are: the encoding (csvde's ANSI code page, UTF-16LE…) is
             // detected where the export is imported.
-            let bytes = std::fs::read(&file).map_err(|e| {
-                AdminError::BadInput(format!("cannot read {}: {e}", file.display()))
-            })?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", file.display())))?;
             let report = admin.import_directory(&admin::ImportRequest::from_bytes(
                 &bytes,
                 format,
@@ -195,7 +194,7 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Admi
                 let pw = read_new_password(&user, stdin)?;
                 Some(
                     crate::auth::hash_password(&pw)
-                        .map_err(|e| AdminError::BadInput(format!("{e}; nothing changed")))?,
+                        .map_err(|e| Error::BadInput(format!("{e}; nothing changed")))?,
                 )
             };
             let r = admin.set_password(&admin::PasswdRequest {
@@ -245,9 +244,9 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Admi
 
 /// A new password: prompted twice without echo on a terminal, else (or with `--stdin`)
 /// the first line of standard input.
-fn read_new_password(user: &str, from_stdin: bool) -> Result<String, AdminError> {
+fn read_new_password(user: &str, from_stdin: bool) -> Result<String, Error> {
     use std::io::{BufRead, IsTerminal};
-    let bad = |e: std::io::Error| AdminError::BadInput(format!("cannot read the password: {e}"));
+    let bad = |e: std::io::Error| Error::BadInput(format!("cannot read the password: {e}"));
     let pw = if from_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(bad)?;
@@ -257,7 +256,7 @@ fn read_new_password(user: &str, from_stdin: bool) -> Result<String, AdminError>
             rpassword::prompt_password(format!("New password for {user}: ")).map_err(bad)?;
         let again = rpassword::prompt_password("Again: ").map_err(bad)?;
         if first != again {
-            return Err(AdminError::BadInput(
+            return Err(Error::BadInput(
                 "the two passwords differ; nothing changed".into(),
             ));
         }
@@ -268,7 +267,7 @@ fn read_new_password(user: &str, from_stdin: bool) -> Result<String, AdminError>
     Ok(pw)
 }
 
-pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(), AdminError> {
+pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(), Error> {
     match cmd {
         FbCommand::Set {
             user,
@@ -407,13 +406,13 @@ pub(super) fn calendar_import(
     file: PathBuf,
     now: Option<String>,
     max_bytes: usize,
-) -> Result<(), AdminError> {
+) -> Result<(), Error> {
     // The same cap as over HTTP and in the watched directory, before reading the file.
     let size = std::fs::metadata(&file)
-        .map_err(|e| AdminError::BadInput(format!("cannot read {}: {e}", file.display())))?
+        .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", file.display())))?
         .len();
     if size > max_bytes as u64 {
-        return Err(AdminError::BadInput(format!(
+        return Err(Error::BadInput(format!(
             "{} is {size} bytes, over the {max_bytes}-byte calendar limit (max_calendar_bytes); nothing changed",
             file.display()
         )));
@@ -469,7 +468,7 @@ pub(super) fn cleanfreebusy(
     admin: &Admin,
     args: CleanfreebusyArgs,
     now: Option<String>,
-) -> Result<(), AdminError> {
+) -> Result<(), Error> {
     let mut failed = 0;
     let total = args.users.len();
     for user in args.users {
@@ -491,9 +490,7 @@ pub(super) fn cleanfreebusy(
         println!("dry run: nothing was written");
     }
     if failed > 0 {
-        return Err(AdminError::Partial(format!(
-            "{failed} of {total} users failed"
-        )));
+        return Err(Error::Partial(format!("{failed} of {total} users failed")));
     }
     Ok(())
 }
@@ -502,11 +499,11 @@ pub(super) fn updatefb(
     admin: &Admin,
     args: UpdatefbArgs,
     now: Option<String>,
-) -> Result<(), AdminError> {
+) -> Result<(), Error> {
     let text = read_file(&args.csv)?;
     let lines = crate::protocol::updatefb::parse(&text);
     if lines.is_empty() {
-        return Err(AdminError::BadInput(format!(
+        return Err(Error::BadInput(format!(
             "{} names no mailboxes; write one '<alias>, <home server>' per line",
             args.csv.display()
         )));
@@ -564,7 +561,7 @@ pub(super) fn updatefb(
         println!("  line {line}: {reason}");
     }
     if !failures.is_empty() {
-        return Err(AdminError::Partial(format!(
+        return Err(Error::Partial(format!(
             "{} of {} lines of {} failed",
             failures.len(),
             lines.len(),

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::app::admin::{self, AdminError};
+use crate::app::{Error, admin};
 use crate::cli::client::Admin;
 use crate::protocol::time::{Clock, parse_time};
 use crate::transport::Limits;
@@ -58,19 +58,34 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("schedplus: {e}");
-            ExitCode::from(e.exit_code())
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// The one place a failure becomes an exit code: 2 for input the user can fix (a bad
+/// value, a conflict with what is stored, something too large), 3 for a name that is not
+/// there, 1 for everything else (a refusal, the store, the server, a partial batch).
+pub fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::BadInput(_) | Error::Conflict(_) | Error::TooLarge(_) => 2,
+        Error::NotFound(_) => 3,
+        Error::Refused { .. }
+        | Error::Unavailable(_)
+        | Error::OutOfSpace(_)
+        | Error::Internal(_)
+        | Error::Partial(_) => 1,
     }
 }
 
 /// Parse `argv`, resolve settings and run, as `main` does but without logging set-up or
 /// exit codes: for tests and programs that embed the CLI.
-pub fn run_args<I, T>(argv: I) -> Result<(), AdminError>
+pub fn run_args<I, T>(argv: I) -> Result<(), Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = Cli::try_parse_from(argv).map_err(|e| AdminError::BadInput(e.to_string()))?;
+    let cli = Cli::try_parse_from(argv).map_err(|e| Error::BadInput(e.to_string()))?;
     let settings = resolve_settings(&cli)?;
     run(cli, settings)
 }
@@ -90,7 +105,7 @@ fn init_logging(default: &str, format: LogFormat) {
     };
 }
 
-pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), AdminError> {
+pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Error> {
     let data: PathBuf = settings
         .get::<PathBuf>("data")
         .map_err(config_error)?
@@ -143,7 +158,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
                 );
                 Ok(())
             } else {
-                Err(AdminError::NotFound(format!(
+                Err(Error::NotFound(format!(
                     "{} has no calendar stored",
                     r.user
                 )))
@@ -179,7 +194,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
         }) => {
             let text = read_file(&file)?;
             let x = calendar_expand(&text, &start, &end, tz.as_deref())
-                .map_err(|e| AdminError::BadInput(format!("{}: {e}", file.display())))?;
+                .map_err(|e| Error::BadInput(format!("{}: {e}", file.display())))?;
             // On stderr, as `calendar import` prints them, so stdout stays one JSON value.
             for w in &x.warnings {
                 eprintln!("{}: warning: {w}", file.display());

@@ -6,15 +6,15 @@
 //! the Basic credentials of an admin (`schedplus directory admin USER`; rule `admin-only`)
 //! together with `X-Schedplus-Admin: 1`, a header no web page can send without a CORS
 //! preflight (rule `admin-header`).
-//! Errors are `{"error": sentence, "kind": …}` with the status `error::admin_status` gives.
+//! Errors are `{"error": sentence, "kind": …}` with the status `error::app_status` gives.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use warp::http::{Method, StatusCode};
 
 use super::{AppState, HttpError, Request, Response, bytes_response};
-use crate::app::admin::{self, AdminError};
-use crate::auth::constant_time_eq;
+use crate::app::{self, admin};
+use crate::auth::{Refusal, RefusalKind, constant_time_eq};
 
 pub const TOKEN_HEADER: &str = "x-schedplus-token";
 /// Required with an admin's Basic credentials (any value; programs send `1`).
@@ -47,35 +47,31 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         // (user content from `/public/` included) cannot act with the admin's credentials.
         let marked = req.headers.contains_key(ADMIN_HEADER);
         if by_credentials.is_ok() && !marked {
-            let mut r = json_error(
-                &AdminError::Transport(format!(
+            return Ok(json_error(&app::Error::Refused {
+                rule: "admin-header",
+                kind: RefusalKind::Forbidden,
+                message: format!(
                     "the admin API takes Basic credentials only from a program: send the header {ADMIN_HEADER_NAME}: 1 (a web page cannot), or use the token in server.json"
-                )),
-                StatusCode::FORBIDDEN,
-            );
-            super::error::mark_refusal(&mut r, Some("admin-header"));
-            return Ok(r);
+                ),
+            }));
         }
         if req.method != Method::GET && !json && by_credentials.is_ok() {
-            return Ok(json_error(
-                &AdminError::BadInput(
-                    "the admin API takes JSON: send Content-Type: application/json".into(),
-                ),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ));
+            let e = app::Error::BadInput(
+                "the admin API takes JSON: send Content-Type: application/json".into(),
+            );
+            return Ok(json_answer(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e));
         }
         if let Err(refusal) = by_credentials {
-            let (status, message) = if token.is_some() {
-                (StatusCode::FORBIDDEN, "the admin API token does not match the data directory's server.json (a restarted server writes a new one)".to_string())
+            let refusal = if token.is_some() {
+                Refusal {
+                    kind: RefusalKind::Forbidden,
+                    message: "the admin API token does not match the data directory's server.json (a restarted server writes a new one)".to_string(),
+                    ..refusal
+                }
             } else {
-                (
-                    super::error::refusal_status(refusal.kind),
-                    refusal.to_string(),
-                )
+                refusal
             };
-            let mut r = json_error(&AdminError::Transport(message), status);
-            super::error::mark_refusal(&mut r, Some(refusal.rule));
-            return Ok(r);
+            return Ok(json_error(&refusal.into()));
         }
     }
     let route = req.path.trim_start_matches("/_schedplus").to_string();
@@ -151,7 +147,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
 async fn run<T, F>(state: &AppState, f: F) -> Response
 where
     T: Serialize + Send + 'static,
-    F: FnOnce(&AppState) -> Result<T, AdminError> + Send + 'static,
+    F: FnOnce(&AppState) -> Result<T, app::Error> + Send + 'static,
 {
     match state.blocking(f).await {
         Ok(Ok(v)) => bytes_response(
@@ -159,7 +155,7 @@ where
             "application/json",
             serde_json::to_vec(&v).expect("reports serialise"),
         ),
-        Ok(Err(e)) => json_error(&e, super::error::admin_status(&e)),
+        Ok(Err(e)) => json_error(&e),
         Err(e) => e.into_response(),
     }
 }
@@ -171,7 +167,17 @@ async fn json_body<T: DeserializeOwned>(req: &mut Request, cap: usize) -> Result
     })
 }
 
-fn json_error(e: &AdminError, status: StatusCode) -> Response {
+/// An application error as the admin API's JSON, with the status and the refusal headers
+/// `transport/error.rs` gives it.
+fn json_error(e: &app::Error) -> Response {
+    let mut r = json_answer(super::error::app_status(e), e);
+    if let app::Error::Refused { rule, .. } = e {
+        super::error::mark_refusal(&mut r, Some(rule));
+    }
+    r
+}
+
+fn json_answer(status: StatusCode, e: &app::Error) -> Response {
     let body = serde_json::json!({ "error": e.to_string(), "kind": e.kind() });
     bytes_response(status, "application/json", body.to_string().into_bytes())
 }

@@ -30,7 +30,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         let owner = state
             .blocking(move |st| st.store().resolve_user(&name))
             .await?
-            .map_err(crate::app::admin::AdminError::from)?;
+            .map_err(crate::app::Error::from)?;
         state.auth().user_data(&req.principal, &owner.legacy_dn)?;
     }
     match req.method {
