@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use schedplus::app::{Error, admin};
+use schedplus::app::Error;
+use schedplus::app::ops::{self, Ctx, Operation};
 use schedplus::cli::client::Admin;
 use schedplus::protocol::time::Clock;
 use schedplus::server::ServeOptions;
@@ -209,7 +210,7 @@ fn cleanfreebusy_and_updatefb_with_and_without_a_server() {
     assert_eq!(fbdata(&h, "bwright@companyabc.example"), OOF_MONDAY_DIGITS);
     let admin = Admin::connect(&data, clock).unwrap();
     let r = admin
-        .republish(&admin::RepublishRequest {
+        .run(ops::RepublishRequest {
             user: "bwright".into(),
             ..Default::default()
         })
@@ -268,18 +269,14 @@ fn a_calendar_stored_while_the_server_is_down_is_published_at_start() {
         let store =
             schedplus::store::Store::open(&schedplus::store::StoreConfig::new(dir.path())).unwrap();
         let clock = Clock::Fixed(NOW.parse().unwrap());
-        admin::calendar_put(
-            &store,
-            &clock,
-            &Default::default(),
-            &admin::CalendarPutRequest {
-                user: "bwright".into(),
-                text: OOF_MONDAY.into(),
-                source: schedplus::store::CalendarSource::Http,
-                publish_now: false,
-                now: None,
-            },
-        )
+        ops::CalendarPutRequest {
+            user: "bwright".into(),
+            text: OOF_MONDAY.into(),
+            source: schedplus::store::CalendarSource::Http,
+            publish_now: false,
+            now: None,
+        }
+        .run(&Ctx::new(&store).with_clock(clock))
         .unwrap();
         assert_eq!(
             store.dirty_users().unwrap().len(),
@@ -470,7 +467,7 @@ fn a_calendar_that_can_never_be_published_is_refused_at_every_door() {
     let clock = Clock::Fixed(NOW.parse().unwrap());
     let admin = Admin::connect(&data, clock).unwrap();
     let e = admin
-        .calendar_put(&admin::CalendarPutRequest {
+        .run(ops::CalendarPutRequest {
             user: "bwright".into(),
             text: later.into(),
             source: schedplus::store::CalendarSource::Http,

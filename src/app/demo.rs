@@ -25,7 +25,7 @@
 use std::path::Path;
 
 use crate::app::Error;
-use crate::app::admin::{self, ImportRequest};
+use crate::app::ops::{Ctx, ImportRequest, Operation};
 
 pub const DIRECTORY_CSV: &str = include_str!("../../fixtures/demo/directory.csv");
 
@@ -91,15 +91,13 @@ pub struct DemoReport {
 /// Import the demo directory, restore the demo users' passwords and admin marks, and, when
 /// `calendar_dir` is given, write the demo calendars into it (creating the directory).
 pub fn load(store: &crate::store::Store, calendar_dir: Option<&Path>) -> Result<DemoReport, Error> {
-    let imported = admin::import_directory(
-        store,
-        &ImportRequest {
-            text: DIRECTORY_CSV.to_string(),
-            data_base64: None,
-            format: Some("csv".into()),
-            source: "fixtures/demo/directory.csv".into(),
-        },
-    )?;
+    let imported = ImportRequest {
+        text: DIRECTORY_CSV.to_string(),
+        format: Some("csv".into()),
+        source: "fixtures/demo/directory.csv".into(),
+        ..ImportRequest::default()
+    }
+    .run(&Ctx::new(store))?;
     let demo_users = crate::protocol::directory_file::parse_directory(
         DIRECTORY_CSV,
         crate::protocol::directory_file::DirectoryFormat::Csv,

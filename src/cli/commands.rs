@@ -4,15 +4,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::app::{Error, admin};
+use crate::app::{Error, ops};
 use crate::cli::client::Admin;
 use crate::protocol::time::{Clock, Minutes1601, parse_time};
-use crate::publishing::publisher::Republished;
 use crate::server::Server;
 use crate::store::{CalendarChange, CalendarSource, PublishOutcome, StoreError};
 
 use super::args::{CleanfreebusyArgs, DirectoryCommand, FbCommand, PublishOverrides, UpdatefbArgs};
-use super::print::{Progress, count, print_banner, print_republished, print_show};
+use super::print::{
+    Mailbox, Progress, count, print_banner, print_import, print_mailbox, print_republished,
+    print_show,
+};
 use super::settings::serve_options;
 
 pub(super) fn read_file(path: &std::path::Path) -> Result<String, Error> {
@@ -93,42 +95,24 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
 
 pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Error> {
     match cmd {
-        DirectoryCommand::Import { file, format } => {
+        DirectoryCommand::Import {
+            file,
+            format,
+            dry_run,
+        } => {
             // The bytes as they are: the encoding (csvde's ANSI code page, UTF-16LE…) is
             // detected where the export is imported.
             let bytes = std::fs::read(&file)
                 .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", file.display())))?;
-            let report = admin.import_directory(&admin::ImportRequest::from_bytes(
-                &bytes,
-                format,
-                file.display().to_string(),
-            ))?;
-            let s = &report.summary;
-            println!(
-                "{} ({}, {}): {} ({} added, {} updated, {} unchanged), {} created, {} skipped (via {})",
-                report.source,
-                report.format,
-                report.encoding,
-                count(report.users, "user", "users"),
-                s.added,
-                s.updated,
-                s.unchanged,
-                count(
-                    s.folders_created,
-                    "admin-group folder",
-                    "admin-group folders"
-                ),
-                count(
-                    report.skipped_non_users,
-                    "non-user record",
-                    "non-user records"
-                ),
-                admin.describe()
-            );
+            let report = admin.run(ops::ImportRequest {
+                dry_run,
+                ..ops::ImportRequest::from_bytes(&bytes, format, file.display().to_string())
+            })?;
+            print_import(&report, &admin.describe());
             Ok(())
         }
         DirectoryCommand::List { json } => {
-            let users = admin.list_users()?;
+            let users = admin.run(ops::ListUsers)?;
             if json {
                 println!(
                     "{}",
@@ -197,7 +181,7 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Erro
                         .map_err(|e| Error::BadInput(format!("{e}; nothing changed")))?,
                 )
             };
-            let r = admin.set_password(&admin::PasswdRequest {
+            let r = admin.run(ops::PasswdRequest {
                 user,
                 password_hash,
             })?;
@@ -216,7 +200,7 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Erro
             Ok(())
         }
         DirectoryCommand::Admin { user, revoke } => {
-            let r = admin.set_admin(&admin::AdminMarkRequest {
+            let r = admin.run(ops::AdminMarkRequest {
                 user,
                 admin: !revoke,
             })?;
@@ -277,7 +261,7 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
             months,
             style,
         } => {
-            let r = admin.fb_set(&admin::FbSetRequest {
+            let r = admin.run(ops::FbSetRequest {
                 user,
                 busy,
                 tentative,
@@ -324,7 +308,7 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
             interval,
             json,
         } => {
-            let r = admin.fb_show(&admin::FbShowRequest {
+            let r = admin.run(ops::FbShowRequest {
                 user,
                 start,
                 end,
@@ -342,7 +326,7 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
             Ok(())
         }
         FbCommand::Delete { user } => {
-            let r = admin.fb_delete(&admin::FbDeleteRequest { user })?;
+            let r = admin.run(ops::FbDeleteRequest { user })?;
             println!(
                 "{}: {} deleted",
                 r.user,
@@ -418,7 +402,7 @@ pub(super) fn calendar_import(
         )));
     }
     let text = read_file(&file)?;
-    let r = admin.calendar_put(&admin::CalendarPutRequest {
+    let r = admin.run(ops::CalendarPutRequest {
         user,
         text,
         source: CalendarSource::Import(file.display().to_string()),
@@ -452,8 +436,8 @@ fn overrides_request(
     now: &Option<String>,
     o: &PublishOverrides,
     reason: &str,
-) -> admin::RepublishRequest {
-    admin::RepublishRequest {
+) -> ops::RepublishRequest {
+    ops::RepublishRequest {
         user,
         dry_run,
         now: now.clone(),
@@ -472,7 +456,7 @@ pub(super) fn cleanfreebusy(
     let mut failed = 0;
     let total = args.users.len();
     for user in args.users {
-        match admin.republish(&overrides_request(
+        match admin.run(overrides_request(
             user.clone(),
             args.dry_run,
             &now,
@@ -509,14 +493,16 @@ pub(super) fn updatefb(
         )));
     }
     let bar = Progress::new(lines.len());
-    let (mut republished, mut unchanged) = (0, 0);
-    let mut failures: Vec<(usize, String)> = Vec::new();
-    let mut dry_lines: Vec<(usize, String, Republished)> = Vec::new();
+    let (mut republished, mut unchanged, mut failed) = (0, 0, 0);
+    // One entry per mailbox line, in file order, as Updatefb's log had: printed after the
+    // progress bar is gone.
+    let mut log: Vec<(usize, Mailbox)> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let entry = match line {
             Ok(l) => l,
             Err(e) => {
-                failures.push((e.line, e.reason.clone()));
+                failed += 1;
+                log.push((e.line, Mailbox::Failed(e.reason.clone())));
                 continue;
             }
         };
@@ -528,42 +514,39 @@ pub(super) fn updatefb(
             &args.publish,
             "updatefb",
         );
-        match admin.republish(&req) {
+        match admin.run(req) {
             Ok(r) => {
                 if r.result.outcome == PublishOutcome::Unchanged {
                     unchanged += 1;
                 } else {
                     republished += 1;
                 }
-                if args.dry_run {
-                    dry_lines.push((entry.line, r.user, r.result));
-                }
+                log.push((entry.line, Mailbox::Done(r.user, r.result)));
             }
-            Err(e) => failures.push((entry.line, format!("{}: {e}", entry.alias))),
+            Err(e) => {
+                failed += 1;
+                log.push((entry.line, Mailbox::Failed(format!("{}: {e}", entry.alias))));
+            }
         }
     }
     bar.show(lines.len(), "done");
     bar.finish();
-    for (line, user, r) in &dry_lines {
-        print_republished(&format!("line {line}: {user}"), r, true);
+    log.sort_by_key(|(line, _)| *line);
+    for (line, mailbox) in &log {
+        print_mailbox(*line, mailbox, args.dry_run);
     }
-    failures.sort_by_key(|f| f.0);
     println!(
-        "{}{republished} republished, {unchanged} unchanged, {} failed",
+        "{}{republished} republished, {unchanged} unchanged, {failed} failed",
         if args.dry_run {
             "dry run, nothing written: "
         } else {
             ""
         },
-        failures.len()
     );
-    for (line, reason) in &failures {
-        println!("  line {line}: {reason}");
-    }
-    if !failures.is_empty() {
+    if failed > 0 {
         return Err(Error::Partial(format!(
             "{} of {} lines of {} failed",
-            failures.len(),
+            failed,
             lines.len(),
             args.csv.display()
         )));

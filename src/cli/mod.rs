@@ -3,7 +3,7 @@
 //! Owns [`main`] and [`run`] (here), [`Cli`] and its subcommands (`args.rs`), the settings'
 //! resolution and the typed serve options (`settings.rs`, over [`config`]), one function
 //! per command (`commands.rs`), and the text they print (`print.rs`). Every command's work
-//! is done by the library (`server`, `app::admin`, `publishing`), reached through
+//! is done by the library (`server`, `app::ops`, `publishing`), reached through
 //! [`client`] (a running server's admin API, or the store itself); this module only turns
 //! arguments into requests and reports into text. Exit codes: 0 success, 1 failure, 2 bad
 //! input, 3 no such user.
@@ -28,7 +28,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::app::{Error, admin};
+use crate::app::{Error, ops};
 use crate::cli::client::Admin;
 use crate::protocol::time::{Clock, parse_time};
 use crate::transport::Limits;
@@ -150,7 +150,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Error
         }
         Command::Calendar(CalendarCommand::Delete { user }) => {
             let admin = Admin::connect(&data, clock)?;
-            let r = admin.calendar_delete(&admin::CalendarDeleteRequest { user })?;
+            let r = admin.run(ops::CalendarDeleteRequest { user })?;
             if r.deleted {
                 println!(
                     "{}: calendar deleted; its free/busy is removed at the server's next poll",
@@ -174,7 +174,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Error
         }
         Command::Cleanup => {
             let admin = Admin::connect(&data, clock)?;
-            let r = admin.cleanup()?;
+            let r = admin.run(ops::Cleanup)?;
             println!(
                 "{}, {} checked: {} removed, {} made canonical, {} left (canonical URL taken) (via {})",
                 print::count(r.folders, "folder", "folders"),

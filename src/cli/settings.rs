@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::app::poller::CleanupAt;
-use crate::app::{Error as AdminError, admin};
+use crate::app::{Error as AdminError, ops as admin};
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::query::QueryLimits;
 use crate::protocol::time::Clock;
