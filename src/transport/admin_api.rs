@@ -90,20 +90,23 @@ fn routes() -> [(&'static str, Serve); 12] {
     fn entry<O: Operation>() -> (&'static str, Serve) {
         (O::ROUTE, |state, req| Box::pin(serve::<O>(state, req)))
     }
-    [
-        entry::<ops::ListUsers>(),
-        entry::<ops::ImportRequest>(),
-        entry::<ops::PasswdRequest>(),
-        entry::<ops::AdminMarkRequest>(),
-        entry::<ops::FbSetRequest>(),
-        entry::<ops::FbShowRequest>(),
-        entry::<ops::FbDeleteRequest>(),
-        entry::<ops::CalendarPutRequest>(),
-        entry::<ops::CalendarGetRequest>(),
-        entry::<ops::CalendarDeleteRequest>(),
-        entry::<ops::RepublishRequest>(),
-        entry::<ops::Cleanup>(),
-    ]
+    macro_rules! table {
+        ($($op:ident),*) => { [$(entry::<ops::$op>()),*] };
+    }
+    table!(
+        ListUsers,
+        ImportRequest,
+        PasswdRequest,
+        AdminMarkRequest,
+        FbSetRequest,
+        FbShowRequest,
+        FbDeleteRequest,
+        CalendarPutRequest,
+        CalendarGetRequest,
+        CalendarDeleteRequest,
+        RepublishRequest,
+        Cleanup
+    )
 }
 
 fn no_route(req: &Request) -> HttpError {
