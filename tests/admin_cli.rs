@@ -635,3 +635,70 @@ fn updatefb_prints_one_line_per_mailbox() {
         "{out}"
     );
 }
+
+/// The admin API is one table of the operations' own routes: each takes its operation as
+/// JSON (one without fields, `null` or nothing; a read-only one by `GET` too), a failure is
+/// `{"error", "kind"}` with the status `transport/error.rs` gives its kind (the calendar
+/// limit, checked by the operation itself, is 413 `too_large`), and `/calendars/` reads
+/// through the same `calendar/get` operation the table serves.
+#[test]
+fn the_admin_api_serves_each_operation_at_its_route() {
+    let s = TestServer::start_with(|o| o.limits.max_calendar_bytes = 400);
+    s.import_demo_directory();
+    let token = schedplus::server::ServerInfo::read(s.data_dir())
+        .unwrap()
+        .token;
+    let call = |method: &str, route: &str, body: &str| {
+        s.request(
+            method,
+            &format!("/_schedplus{route}"),
+            &[
+                ("X-Schedplus-Token", token.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    let json = |r: &crate::common::Reply| -> serde_json::Value {
+        serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
+    };
+    for (method, body) in [("GET", ""), ("POST", ""), ("POST", "null")] {
+        let r = call(method, "/directory", body);
+        assert_eq!(r.status, 200, "{method} {body:?}: {}", r.text());
+        assert!(json(&r).as_array().is_some_and(|a| !a.is_empty()));
+    }
+    // Only a read-only operation answers GET; an unknown route is 404.
+    assert_eq!(call("GET", "/cleanup", "").status, 404);
+    assert_eq!(call("POST", "/no/such/route", "{}").status, 404);
+
+    let cal = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20260301T000000Z\r\nDTSTART:20260304T090000Z\r\nDTEND:20260304T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let put = |text: &str| {
+        call(
+            "POST",
+            "/calendar/put",
+            &serde_json::json!({"user": "dwinship", "text": text, "source": "Http"}).to_string(),
+        )
+    };
+    let r = put(&format!("{cal}{}", " ".repeat(400)));
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(json(&r)["kind"], "too_large", "{}", r.text());
+    assert!(
+        json(&r)["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the 400-byte limit"),
+        "{}",
+        r.text()
+    );
+    let r = call("POST", "/calendar/get", r#"{"user":"dwinship"}"#);
+    assert_eq!(r.status, 404, "nothing was stored: {}", r.text());
+    assert_eq!(json(&r)["kind"], "not_found");
+
+    let r = put(cal);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = call("POST", "/calendar/get", r#"{"user":"danw@xcs.example"}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(json(&r)["text"], cal);
+    let r = s.get("/calendars/dwinship.ics");
+    assert_eq!((r.status, r.text()), (200, cal.to_string()));
+}
