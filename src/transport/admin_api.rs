@@ -56,10 +56,10 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
             }));
         }
         if req.method != Method::GET && !json && by_credentials.is_ok() {
-            let e = app::Error::BadInput(
-                "the admin API takes JSON: send Content-Type: application/json".into(),
+            let e = HttpError::unsupported_media_type(
+                "the admin API takes JSON: send Content-Type: application/json",
             );
-            return Ok(json_answer(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e));
+            return Ok(json_answer(e.status, &e.message, "bad_input"));
         }
         if let Err(refusal) = by_credentials {
             let refusal = if token.is_some() {
@@ -155,14 +155,14 @@ pub(super) async fn run<O: Operation>(
 /// An application error as the admin API's JSON, with the status and the refusal headers
 /// `transport/error.rs` gives it.
 fn json_error(e: &app::Error) -> Response {
-    let mut r = json_answer(super::error::app_status(e), e);
+    let mut r = json_answer(super::error::app_status(e), &e.to_string(), e.kind());
     if let app::Error::Refused { rule, .. } = e {
         super::error::mark_refusal(&mut r, Some(rule));
     }
     r
 }
 
-fn json_answer(status: StatusCode, e: &app::Error) -> Response {
-    let body = serde_json::json!({ "error": e.to_string(), "kind": e.kind() });
+fn json_answer(status: StatusCode, error: &str, kind: &str) -> Response {
+    let body = serde_json::json!({ "error": error, "kind": kind });
     bytes_response(status, "application/json", body.to_string().into_bytes())
 }

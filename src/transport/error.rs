@@ -74,6 +74,11 @@ impl HttpError {
         )
     }
 
+    /// 415: a body of a type this route does not take.
+    pub fn unsupported_media_type(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, m)
+    }
+
     /// 405 with the methods that are answered here (`Allow`).
     pub fn method_not_allowed(allow: &'static str, m: impl Into<String>) -> Self {
         HttpError {
