@@ -204,3 +204,35 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Error
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each kind of failure has its one exit code: 2 for what the user can fix, 3 for a
+    /// name that is not there, 1 for the rest.
+    #[test]
+    fn exit_codes_by_kind() {
+        let m = || "x".to_string();
+        for (e, code) in [
+            (Error::BadInput(m()), 2),
+            (Error::Conflict(m()), 2),
+            (Error::TooLarge(m()), 2),
+            (Error::NotFound(m()), 3),
+            (
+                Error::Refused {
+                    rule: "admin-only",
+                    kind: crate::auth::RefusalKind::Forbidden,
+                    message: m(),
+                },
+                1,
+            ),
+            (Error::Unavailable(m()), 1),
+            (Error::OutOfSpace(m()), 1),
+            (Error::Internal(m()), 1),
+            (Error::Partial(m()), 1),
+        ] {
+            assert_eq!(exit_code(&e), code, "{e:?}");
+        }
+    }
+}
