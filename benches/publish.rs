@@ -19,7 +19,7 @@
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use schedplus::app::admin;
+use schedplus::app::ops;
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::protocol::time::Clock;
 use schedplus::publishing::publisher::{PublishSettings, republish_user};
@@ -237,7 +237,7 @@ fn latency(rounds: u64, poll: Duration) {
         let before = fbdata(&agent, &base);
         let started = Instant::now();
         admin
-            .calendar_put(&admin::CalendarPutRequest {
+            .run(ops::CalendarPutRequest {
                 user: "bwright".into(),
                 text: busy_at(20 + i % 3),
                 source: CalendarSource::Import("bench".into()),

@@ -26,7 +26,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use schedplus::app::admin;
+use schedplus::app::ops::{Cleanup, Ctx, Operation};
 use schedplus::app::poller::{CleanupAt, Poller};
 use schedplus::protocol::dav_xml::PatchOp;
 use schedplus::protocol::dav_xml::values::{escape_text, write_content};
@@ -260,7 +260,7 @@ fn child() {
                     .unwrap();
             }
             ChildWrite::Cleanup => {
-                admin::cleanup(&store).unwrap();
+                Cleanup.run(&Ctx::new(&store)).unwrap();
             }
             // A poller round republishes the queued users (everyone, the first time) and
             // removes the messages of users whose calendar was deleted; what it owes is

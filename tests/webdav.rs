@@ -37,15 +37,14 @@ const DIRECTORY: &str = "DN,objectClass,sAMAccountName,displayName,mail,mailNick
 \"CN=Alias,CN=Users,DC=org,DC=example\",user,alias,Al Ias,alias@org.example,alias,/o=Org/ou=AG/cn=Recipients/cn=alias,SMTP:alias@org.example\n";
 
 fn import_directory(srv: &TestServer) {
-    schedplus::app::admin::import_directory(
-        srv.store(),
-        &schedplus::app::admin::ImportRequest {
-            text: DIRECTORY.into(),
-            data_base64: None,
-            format: Some("csv".into()),
-            source: "test".into(),
-        },
-    )
+    use schedplus::app::ops::{Ctx, ImportRequest, Operation};
+    ImportRequest {
+        text: DIRECTORY.into(),
+        format: Some("csv".into()),
+        source: "test".into(),
+        ..Default::default()
+    }
+    .run(&Ctx::new(srv.store()))
     .unwrap();
 }
 

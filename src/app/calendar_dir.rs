@@ -2,7 +2,7 @@
 //!
 //! Owns [`CalendarDir`], which remembers each file's modification time and size and, on
 //! every [`CalendarDir::scan`], stores new and modified files through
-//! `admin::calendar_put` (so a file is checked and refused exactly like a `PUT`) and
+//! `app::ops::CalendarPutRequest` (so a file is checked and refused exactly like a `PUT`) and
 //! deletes the calendar of a file that disappeared. The poller calls `scan` at the start
 //! of each round.
 //!
@@ -48,7 +48,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::app::admin::{self, AdminError, CalendarPutRequest};
+use crate::app::Error;
+use crate::app::ops::{CalendarPutRequest, Ctx, Operation};
 use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{CalendarChange, CalendarSource, Store, Tombstone};
@@ -214,13 +215,16 @@ impl CalendarDir {
                 publish_now: false,
                 now: None,
             };
-            match admin::calendar_put(store, clock, settings, &req) {
+            let ctx = Ctx::new(store)
+                .with_clock(*clock)
+                .with_publish(settings.clone());
+            match req.run(&ctx) {
                 Ok(r) if r.change == CalendarChange::Unchanged => report.unchanged += 1,
                 Ok(r) => {
                     report.stored += 1;
                     tracing::info!(file = %shown, user = %r.user, events = r.events, leniencies = r.warnings.len(), "calendar file loaded");
                 }
-                Err(AdminError::NotFound(m)) => {
+                Err(Error::NotFound(m)) => {
                     report.unknown += 1;
                     tracing::warn!(file = %shown, "calendar file ignored: {m}");
                 }
@@ -709,7 +713,12 @@ mod tests {
             publish_now: false,
             now: None,
         };
-        admin::calendar_put(&s, &clock, &settings, &put).unwrap();
+        put.run(
+            &Ctx::new(&s)
+                .with_clock(clock)
+                .with_publish(settings.clone()),
+        )
+        .unwrap();
         // A restart: a new watcher has seen nothing, so every file looks new.
         let mut restarted = CalendarDir::new(dir.path(), 4 << 20);
         let r = restarted.scan(&s, &clock, &settings);
@@ -733,8 +742,8 @@ mod tests {
         let mut cd = CalendarDir::new(dir.path(), 4 << 20);
         assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let del = admin::CalendarDeleteRequest { user: "dan".into() };
-        assert!(admin::calendar_delete(&s, &del).unwrap().deleted);
+        let del = crate::app::ops::CalendarDeleteRequest { user: "dan".into() };
+        assert!(del.run(&Ctx::new(&s)).unwrap().deleted);
         // While running, the unchanged file is not reloaded.
         assert_eq!(cd.scan(&s, &clock, &settings), DirScan::default());
         // A restart: the file looks new, but the deletion is newer.

@@ -24,7 +24,8 @@
 
 use std::path::Path;
 
-use crate::app::admin::{self, AdminError, ImportRequest};
+use crate::app::Error;
+use crate::app::ops::{Ctx, ImportRequest, Operation};
 
 pub const DIRECTORY_CSV: &str = include_str!("../../fixtures/demo/directory.csv");
 
@@ -89,29 +90,24 @@ pub struct DemoReport {
 
 /// Import the demo directory, restore the demo users' passwords and admin marks, and, when
 /// `calendar_dir` is given, write the demo calendars into it (creating the directory).
-pub fn load(
-    store: &crate::store::Store,
-    calendar_dir: Option<&Path>,
-) -> Result<DemoReport, AdminError> {
-    let imported = admin::import_directory(
-        store,
-        &ImportRequest {
-            text: DIRECTORY_CSV.to_string(),
-            data_base64: None,
-            format: Some("csv".into()),
-            source: "fixtures/demo/directory.csv".into(),
-        },
-    )?;
+pub fn load(store: &crate::store::Store, calendar_dir: Option<&Path>) -> Result<DemoReport, Error> {
+    let imported = ImportRequest {
+        text: DIRECTORY_CSV.to_string(),
+        format: Some("csv".into()),
+        source: "fixtures/demo/directory.csv".into(),
+        ..ImportRequest::default()
+    }
+    .run(&Ctx::new(store))?;
     let demo_users = crate::protocol::directory_file::parse_directory(
         DIRECTORY_CSV,
         crate::protocol::directory_file::DirectoryFormat::Csv,
     )
-    .map_err(|e| AdminError::Transport(format!("the embedded demo directory: {e}")))?;
+    .map_err(|e| Error::Internal(format!("the embedded demo directory: {e}")))?;
     let credentials_restored = restore_credentials(store, &demo_users)?;
     let mut written = 0;
     if let Some(dir) = calendar_dir {
         let io = |e: std::io::Error, p: &Path| {
-            AdminError::Transport(format!(
+            Error::Internal(format!(
                 "cannot write the demo calendar {}: {e}",
                 p.display()
             ))
@@ -145,7 +141,7 @@ pub fn load(
 fn restore_credentials(
     store: &crate::store::Store,
     demo_users: &[crate::protocol::directory_file::DirectoryEntry],
-) -> Result<usize, AdminError> {
+) -> Result<usize, Error> {
     let mut current = Vec::with_capacity(demo_users.len());
     for user in demo_users {
         current.push(store.credential(&user.legacy_dn)?.unwrap_or_default());
@@ -164,8 +160,9 @@ fn restore_credentials(
         .filter(|h| crate::auth::verify_password(h, DEMO_PASSWORD));
     let demo_hash = match shared {
         Some(h) => h.to_string(),
-        None => crate::auth::hash_password(DEMO_PASSWORD)
-            .map_err(|e| AdminError::Transport(e.to_string()))?,
+        None => {
+            crate::auth::hash_password(DEMO_PASSWORD).map_err(|e| Error::Internal(e.to_string()))?
+        }
     };
     let mut restored = 0;
     for (user, cred) in demo_users.iter().zip(&current) {

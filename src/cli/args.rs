@@ -264,6 +264,10 @@ pub enum DirectoryCommand {
         /// csv or ldif; detected from the content when omitted.
         #[arg(long)]
         format: Option<String>,
+        /// Show what would change (added, changed, unchanged, not in the file) and write
+        /// nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// List the users, with who is an admin and who can sign in.
     List {

@@ -221,10 +221,9 @@ pub(super) fn migrate(store: &Store) -> Result<usize, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::admin::{FbSetRequest, fb_set};
+    use crate::app::ops::{Ctx, FbSetRequest, Operation};
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::protocol::query::UserAddress;
-    use crate::protocol::time::Clock;
     use crate::store::StoreConfig;
 
     fn user(dn: &str, alias: &str, mail: &str) -> UserRecord {
@@ -240,16 +239,13 @@ mod tests {
     const JOSE: &str = "/o=Org/ou=ÉQUIPE/cn=Recipients/cn=JOSÉ";
 
     fn publish(store: &Store, who: &str) {
-        fb_set(
-            store,
-            &Clock::System,
-            &FbSetRequest {
-                user: who.into(),
-                busy: vec!["2008-02-02T20:00:00Z/2008-02-02T21:00:00Z".into()],
-                now: Some("2008-02-01T12:00:00Z".into()),
-                ..Default::default()
-            },
-        )
+        FbSetRequest {
+            user: who.into(),
+            busy: vec!["2008-02-02T20:00:00Z/2008-02-02T21:00:00Z".into()],
+            now: Some("2008-02-01T12:00:00Z".into()),
+            ..Default::default()
+        }
+        .run(&Ctx::new(store))
         .unwrap();
     }
 
