@@ -28,13 +28,13 @@ use std::time::{Duration, Instant};
 
 use schedplus::app::admin;
 use schedplus::app::poller::{CleanupAt, Poller};
-use schedplus::protocol::dav_xml::PatchOp;
+use schedplus::protocol::address::UserAddress;
 use schedplus::protocol::dav_xml::values::{escape_text, write_content};
 use schedplus::protocol::legacy_dn::AdminGroup;
 use schedplus::protocol::legacy_dn::LegacyDn;
+use schedplus::protocol::mapi::PropChange;
 use schedplus::protocol::mapi::{PropName, PropValue};
 use schedplus::protocol::pffb::PffbKind;
-use schedplus::protocol::query::UserAddress;
 use schedplus::protocol::time::Clock;
 use schedplus::publishing::calendar;
 use schedplus::publishing::publisher::{PublishSettings, build_message, republish_user};
@@ -152,18 +152,18 @@ fn leaf_name(i: usize, k: usize) -> String {
 
 /// A PROPPATCH that turns either version of user `i`'s message, or no message, into
 /// `version`: set every property of `version`, remove what only the other version has.
-fn patch_ops(i: usize, version: usize) -> Vec<PatchOp> {
+fn patch_ops(i: usize, version: usize) -> Vec<PropChange> {
     let want = expected_props(i, version);
     let other = expected_props(i, 1 - version);
-    let mut ops: Vec<PatchOp> = want
+    let mut ops: Vec<PropChange> = want
         .iter()
-        .map(|(n, v)| PatchOp::Set(n.clone(), v.clone()))
+        .map(|(n, v)| PropChange::Set(n.clone(), v.clone()))
         .collect();
     ops.extend(
         other
             .keys()
             .filter(|n| !want.contains_key(*n))
-            .map(|n| PatchOp::Remove(n.clone())),
+            .map(|n| PropChange::Remove(n.clone())),
     );
     ops
 }
@@ -203,7 +203,7 @@ fn child() {
         CleanupAt::default(),
         None,
     );
-    let patches: Vec<[Vec<PatchOp>; 2]> = (CAL_USERS..USERS)
+    let patches: Vec<[Vec<PropChange>; 2]> = (CAL_USERS..USERS)
         .map(|i| [patch_ops(i, 0), patch_ops(i, 1)])
         .collect();
     let mut out = std::io::stdout().lock();

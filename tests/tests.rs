@@ -14,6 +14,7 @@ mod disk;
 mod docs;
 mod freebusy_query;
 mod hostile;
+mod layer_types;
 mod layers;
 mod metrics;
 mod ops;

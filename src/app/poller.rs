@@ -38,8 +38,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::app::calendar_dir::CalendarDir;
+use crate::protocol::address::UserAddress;
 use crate::protocol::freebusy::PublishRange;
-use crate::protocol::query::UserAddress;
 use crate::protocol::time::Clock;
 use crate::publishing::publisher::{PublishError, PublishSettings, republish_user};
 use crate::store::{CleanupReport, DirtyEntry, PublishOutcome, Store, UserRecord};

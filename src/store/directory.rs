@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use super::{Store, StoreError, TxError, abort, codec, codec_abort, tx_result};
+use crate::protocol::address::UserAddress;
 use crate::protocol::directory_file::{self, DirectoryEntry};
 use crate::protocol::legacy_dn::{LegacyDn, fold_key as fold};
-use crate::protocol::query::UserAddress;
 
 /// A directory user as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,13 +24,12 @@ use super::{
     MessageRecord, PublishedMessage, Store, StoreError, StoredFreeBusy, TxError, codec,
     codec_abort, tx_result,
 };
-use crate::protocol::dav_xml::PatchOp;
+use crate::protocol::address::UserAddress;
 use crate::protocol::legacy_dn::{
     AdminGroup, DnError, LegacyDn, Subject, fold_key, truncate_for_message,
 };
-use crate::protocol::mapi::{PropName, PropValue, tags};
+use crate::protocol::mapi::{PropChange, PropName, PropValue, tags};
 use crate::protocol::pffb::PffbError;
-use crate::protocol::query::UserAddress;
 
 /// Most messages one admin-group folder DELETE removes in its single transaction.
 pub const MAX_FOLDER_DELETE: usize = 50_000;
@@ -259,7 +258,7 @@ impl Store {
         &self,
         folder: &AdminGroup,
         leaf: &str,
-        ops: &[PatchOp],
+        ops: &[PropChange],
         only_subject: Option<&Subject>,
     ) -> Result<FbPatchOutcome, StoreError> {
         let _w = self.begin_write()?;
@@ -280,10 +279,10 @@ impl Store {
             .unwrap_or_default();
         for op in ops {
             match op {
-                PatchOp::Set(n, v) => {
+                PropChange::Set(n, v) => {
                     props.insert(n.clone(), v.clone());
                 }
-                PatchOp::Remove(n) => {
+                PropChange::Remove(n) => {
                     props.remove(n);
                 }
             }
@@ -558,7 +557,7 @@ mod tests {
         let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
         s.fb_patch(&ag(), leaf, &ops, None).unwrap();
         let before = s.fb_message_at(&ag(), leaf).unwrap();
-        let bad = [PatchOp::Set(
+        let bad = [PropChange::Set(
             PropName::Mapi(tags::SCHEDULE_INFO_FREEBUSY_BUSY),
             PropValue::MvBinary(vec![vec![1, 2, 3]]),
         )];
@@ -566,7 +565,7 @@ mod tests {
             s.fb_patch(&ag(), leaf, &bad, None).unwrap(),
             FbPatchOutcome::Refused(FbRefusal::Undecodable(_))
         ));
-        let rename = [PatchOp::Set(
+        let rename = [PropChange::Set(
             PropName::Mapi(tags::NORMALIZED_SUBJECT),
             PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
         )];
@@ -576,7 +575,7 @@ mod tests {
         ));
         assert_eq!(s.fb_message_at(&ag(), leaf).unwrap(), before);
         // A leaf that is no free/busy subject, with no subject property, is refused.
-        let plain = [PatchOp::Set(
+        let plain = [PropChange::Set(
             PropName::new("urn:x:", "a"),
             PropValue::String("b".into()),
         )];
@@ -607,7 +606,7 @@ mod tests {
     fn a_writer_limited_to_one_subject_cannot_create_or_change_another() {
         let (_d, s) = temp_store();
         let own = Subject::parse("USER-/CN=RECIPIENTS/CN=ALIAS").unwrap();
-        let ops = vec![PatchOp::Set(
+        let ops = vec![PropChange::Set(
             PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
             PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
         )];
@@ -619,7 +618,7 @@ mod tests {
         );
         assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
         // Nor may they take another user's URL for their own subject.
-        let mine = vec![PatchOp::Set(
+        let mine = vec![PropChange::Set(
             PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
             PropValue::String("USER-/CN=RECIPIENTS/CN=ALIAS".into()),
         )];
@@ -655,7 +654,7 @@ mod tests {
         );
         // A numbered duplicate that is the canonical URL of another subject's message is
         // not one's own, even with one's own subject in it.
-        let other_subject = vec![PatchOp::Set(
+        let other_subject = vec![PropChange::Set(
             PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
             PropValue::String("USER-/CN=RECIPIENTS/CN=ALIAS-7".into()),
         )];
@@ -686,7 +685,7 @@ mod tests {
             (0x6849_001F, "/o=Org/ou=Elsewhere/cn=Recipients/cn=alias"),
             (0x0037_001F, "USER-/CN=RECIPIENTS/CN=OTHER"),
         ] {
-            let ops = vec![PatchOp::Set(
+            let ops = vec![PropChange::Set(
                 PropName::Mapi(crate::protocol::mapi::PropTag(tag)),
                 PropValue::String(value.into()),
             )];
@@ -699,7 +698,7 @@ mod tests {
                 "{tag:08x} {value}"
             );
         }
-        let ops = vec![PatchOp::Set(
+        let ops = vec![PropChange::Set(
             PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS),
             PropValue::String("/O=ORG/OU=AG/CN=RECIPIENTS/CN=ALIAS".into()),
         )];

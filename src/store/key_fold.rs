@@ -222,8 +222,8 @@ pub(super) fn migrate(store: &Store) -> Result<usize, StoreError> {
 mod tests {
     use super::*;
     use crate::app::admin::{FbSetRequest, fb_set};
+    use crate::protocol::address::UserAddress;
     use crate::protocol::legacy_dn::LegacyDn;
-    use crate::protocol::query::UserAddress;
     use crate::protocol::time::Clock;
     use crate::store::StoreConfig;
 

@@ -66,8 +66,7 @@ pub use messages::canonical_leaf;
 pub(crate) use messages::now_us;
 pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
 pub use public_folders::{
-    CopyDepth, MAX_PATH_DEPTH, MAX_TREE_ENTRIES, NON_IPM_SUBTREE, PfActor, PfChildren, PfError,
-    PfKind, PfNode, PfWrite,
+    CopyDepth, MAX_TREE_ENTRIES, PfActor, PfChildren, PfError, PfKind, PfNode, PfWrite,
 };
 
 /// sled's page cache; the store's working set is small (messages are a few KiB).

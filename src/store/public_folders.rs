@@ -34,14 +34,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::messages::now_us;
 use super::{Store, StoreError, codec, fold};
-use crate::protocol::dav_xml::PatchOp;
-use crate::protocol::mapi::{PropName, PropValue};
-
-/// The system folder under `/public/` that holds `SCHEDULE+ FREE BUSY`; it always exists.
-pub const NON_IPM_SUBTREE: &str = "NON_IPM_SUBTREE";
-
-/// Deepest path accepted (the depth is one key byte, and no client needs more).
-pub const MAX_PATH_DEPTH: usize = 64;
+use crate::protocol::mapi::{PropChange, PropName, PropValue};
+use crate::protocol::public_tree::{MAX_PATH_DEPTH, NON_IPM_SUBTREE};
 
 /// Most nodes one recursive DELETE, COPY or MOVE may touch (one transaction, in memory).
 pub const MAX_TREE_ENTRIES: usize = 10_000;
@@ -394,7 +388,7 @@ impl Store {
     pub fn pf_patch(
         &self,
         path: &[String],
-        ops: &[PatchOp],
+        ops: &[PropChange],
         actor: PfActor<'_>,
     ) -> Result<PfNode, PfError> {
         let _w = self.begin_write()?;
@@ -402,10 +396,10 @@ impl Store {
         self.check_owned(actor.must_own, [(node_key(path).as_slice(), &node)])?;
         for op in ops {
             match op {
-                PatchOp::Set(name, value) => {
+                PropChange::Set(name, value) => {
                     node.props.insert(name.clone(), value.clone());
                 }
-                PatchOp::Remove(name) => {
+                PropChange::Remove(name) => {
                     node.props.remove(name);
                 }
             }
@@ -670,7 +664,10 @@ mod tests {
         let name = PropName::new("urn:x:", "colour");
         s.pf_patch(
             &p("a/b/c"),
-            &[PatchOp::Set(name.clone(), PropValue::String("red".into()))],
+            &[PropChange::Set(
+                name.clone(),
+                PropValue::String("red".into()),
+            )],
             PfActor::ANYONE,
         )
         .unwrap();

@@ -22,17 +22,15 @@ use super::path::{fb_item_href, ordinary_href};
 use super::props::is_protected;
 use super::{Found, MULTISTATUS_TYPE, Resource, brief, locate, pf_result, xml_body};
 use crate::auth::FbAccess;
-use crate::protocol::dav_xml::{
-    PatchOp, ResponseBuilder, is_propertyupdate, multistatus, parse_proppatch,
-};
-use crate::protocol::mapi::{PropName, tags};
+use crate::protocol::dav_xml::{ResponseBuilder, is_propertyupdate, multistatus, parse_proppatch};
+use crate::protocol::mapi::{PropChange, PropName, tags};
 use crate::protocol::pffb::PffbKind;
 use crate::store::{FbPatchOutcome, FbRefusal};
 use crate::transport::{AppState, HttpError, Request, Response, bytes_response};
 
-fn op_name(op: &PatchOp) -> &PropName {
+fn op_name(op: &PropChange) -> &PropName {
     match op {
-        PatchOp::Set(n, _) | PatchOp::Remove(n) => n,
+        PropChange::Set(n, _) | PropChange::Remove(n) => n,
     }
 }
 
@@ -153,7 +151,7 @@ async fn fb_patch(
     folder: crate::protocol::legacy_dn::AdminGroup,
     leaf: String,
     href: &str,
-    ops: &[PatchOp],
+    ops: &[PropChange],
 ) -> Result<(), HttpError> {
     let patch = ops.to_vec();
     let only = match access {
@@ -205,7 +203,7 @@ async fn fb_patch(
 }
 
 /// The request's properties that `pick` selects, once each, for a sentence.
-fn names(ops: &[PatchOp], pick: impl Fn(&PropName) -> bool) -> String {
+fn names(ops: &[PropChange], pick: impl Fn(&PropName) -> bool) -> String {
     let mut seen = HashSet::new();
     ops.iter()
         .map(op_name)
@@ -237,7 +235,7 @@ fn note_unknown_owner(dn: &str, href: &str) {
 /// properties, 424 for the rest (RFC 4918 §9.2.1).
 fn failed(
     href: &str,
-    ops: &[PatchOp],
+    ops: &[PropChange],
     blamed: impl Fn(&PropName) -> bool,
     status: u16,
 ) -> Response {

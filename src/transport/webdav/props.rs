@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use crate::protocol::dav_xml::{DAV_NS, PropfindRequest, ResponseBuilder};
 use crate::protocol::legacy_dn::AdminGroup;
 use crate::protocol::mapi::{PropName, PropValue, tags};
+use crate::protocol::public_tree;
 use crate::protocol::time::FileTime;
 use crate::store::{FolderRecord, MessageRecord, PfNode};
 
@@ -111,8 +112,8 @@ impl Entry {
                 let href = path::system_href(&r)?;
                 let (name, hidden) = match r {
                     Resource::Root => ("public", false),
-                    Resource::NonIpm => (crate::store::NON_IPM_SUBTREE, true),
-                    _ => (path::FREE_BUSY_FOLDER, true),
+                    Resource::NonIpm => (public_tree::NON_IPM_SUBTREE, true),
+                    _ => (public_tree::FREE_BUSY_FOLDER, true),
                 };
                 let parent = parent_href(&href).filter(|_| r != Resource::Root);
                 folder_entry(href, name, parent, hidden, 0)

@@ -1,0 +1,89 @@
+//! Each floor takes its own types (issue 12, WP10/WP11): the store is written in store and
+//! protocol-model terms, not in WebDAV or query terms; the URL rules of the public tree are
+//! defined once; protocol reads no clock. Like `layers.rs`, this reads the source text.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `(file under src/, line number, line)` for every non-comment line of the files under
+/// `src/<dir>`, up to the first `#[cfg(test)]` (unit tests may use anything).
+fn code_lines(dir: &str) -> Vec<(String, usize, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![];
+    rust_files(&src.join(dir), &mut files);
+    files.sort();
+    assert!(!files.is_empty(), "no files under src/{dir}");
+    let mut out = vec![];
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with("#[cfg(test)]") {
+                break;
+            }
+            if !line.trim_start().starts_with("//") {
+                out.push((rel.clone(), n + 1, line.to_string()));
+            }
+        }
+    }
+    out
+}
+
+fn offending(dir: &str, bad: &[&str]) -> Vec<String> {
+    code_lines(dir)
+        .into_iter()
+        .filter(|(_, _, line)| bad.iter().any(|b| line.contains(b)))
+        .map(|(f, n, line)| format!("src/{f}:{n}: {}", line.trim()))
+        .collect()
+}
+
+#[test]
+fn the_store_takes_no_webdav_or_query_types() {
+    let found = offending("store", &["dav_xml", "protocol::query", "query::"]);
+    assert!(
+        found.is_empty(),
+        "the store names WebDAV or query types (use protocol::mapi::PropChange and \
+         protocol::address::UserAddress):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_public_tree_url_rules_are_defined_once_in_protocol() {
+    let mut defined = vec![];
+    for dir in ["protocol", "store", "transport"] {
+        for (f, n, line) in code_lines(dir) {
+            if line.contains("const NON_IPM_SUBTREE")
+                || line.contains("const MAX_PATH_DEPTH")
+                || line.contains("const FREE_BUSY_FOLDER")
+            {
+                defined.push(format!("src/{f}:{n}"));
+            }
+        }
+    }
+    assert_eq!(defined.len(), 3, "definitions: {defined:?}");
+    assert!(
+        defined
+            .iter()
+            .all(|d| d.starts_with("src/protocol/public_tree.rs:")),
+        "the URL rules must live in protocol/public_tree.rs: {defined:?}"
+    );
+    let from_store: Vec<_> = offending("transport", &["NON_IPM_SUBTREE", "MAX_PATH_DEPTH"])
+        .into_iter()
+        .filter(|l| l.contains("store::"))
+        .collect();
+    assert!(
+        from_store.is_empty(),
+        "transport takes URL rules from the store: {from_store:?}"
+    );
+}
