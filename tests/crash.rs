@@ -39,11 +39,11 @@ use schedplus::protocol::time::Clock;
 use schedplus::publishing::calendar;
 use schedplus::publishing::publisher::{PublishSettings, build_message, republish_user};
 use schedplus::server::{SERVER_FILE, ServerInfo};
-use schedplus::store::DirtyReason;
 use schedplus::store::{
     CalendarSource, FbPatchOutcome, MessageRecord, Store, StoreConfig, StoreError, StoredFreeBusy,
     UserRecord, canonical_leaf,
 };
+use schedplus::store::{DirtyReason, Writer};
 use schedplus::transport::webdav::path::fb_item_href;
 
 const CHILD_ENV: &str = "SCHEDPLUS_CRASH_CHILD";
@@ -246,7 +246,7 @@ fn child() {
                         &legacy_dn(user).admin_group(),
                         &leaf_name(user, leaf),
                         &patches[user - CAL_USERS][version],
-                        None,
+                        &Writer::ANYONE,
                     )
                     .unwrap();
                 assert!(
@@ -256,7 +256,11 @@ fn child() {
             }
             ChildWrite::Unlink(i, leaf) => {
                 store
-                    .fb_delete_at(&legacy_dn(i).admin_group(), &leaf_name(i, leaf), None)
+                    .fb_delete_at(
+                        &legacy_dn(i).admin_group(),
+                        &leaf_name(i, leaf),
+                        &Writer::ANYONE,
+                    )
                     .unwrap();
             }
             ChildWrite::Cleanup => {

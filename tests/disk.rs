@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use schedplus::store::{PfActor, PfError, Store, StoreConfig, StoreError};
+use schedplus::store::{PfError, Store, StoreConfig, StoreError, Writer};
 
 use crate::common::{ServeProcess, http};
 
@@ -218,10 +218,7 @@ fn sled_meeting_enospc_is_507_and_loses_nothing_acknowledged() {
         ..StoreConfig::new(&data)
     };
     let store = Store::open(&cfg).unwrap();
-    let actor = PfActor {
-        owner: None,
-        must_own: None,
-    };
+    let actor = &Writer::ANYONE;
     store.pf_mkcol(&segments("/public/lab/"), actor).unwrap();
     let mut acked = Vec::new();
     for i in 0..20 {

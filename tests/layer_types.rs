@@ -87,3 +87,40 @@ fn the_public_tree_url_rules_are_defined_once_in_protocol() {
         "transport takes URL rules from the store: {from_store:?}"
     );
 }
+
+/// Authorization is decided once, in the store under its write lock (WP9): `auth` builds a
+/// `store::Writer`, the store refuses with `StoreError::Refused`, and `auth::refused_write`
+/// is the one place that refusal becomes a rule's 403. None of the earlier second and
+/// third decisions, nor the re-mappings of the store's answer, is left.
+#[test]
+fn ownership_is_decided_once_in_the_store() {
+    let gone = [
+        "fn fb_message(",
+        "fn not_own_subject(",
+        "fn item(",
+        "fn item_actor(",
+        "fn pf_result",
+        "fn not_item_owner",
+        "FbAccess",
+        "PfActor",
+        "NotOwner",
+    ];
+    let mut found = vec![];
+    for dir in ["auth", "store", "transport", "app"] {
+        found.extend(offending(dir, &gone));
+    }
+    assert!(
+        found.is_empty(),
+        "owner decisions outside the store, or re-mappings of its refusal:\n{}",
+        found.join("\n")
+    );
+    let mapped: Vec<_> = ["transport", "app"]
+        .iter()
+        .flat_map(|d| offending(d, &["refused_write("]))
+        .collect();
+    assert_eq!(
+        mapped.len(),
+        1,
+        "the store's refusal becomes a 403 in exactly one place: {mapped:?}"
+    );
+}

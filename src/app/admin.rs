@@ -48,7 +48,8 @@ impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(m) => AdminError::NotFound(m),
-            StoreError::Conflict(m) | StoreError::NotOwner(m) => AdminError::Conflict(m),
+            StoreError::Conflict(m) => AdminError::Conflict(m),
+            StoreError::Refused(r) => AdminError::Conflict(r.to_string()),
             other => AdminError::Store(other),
         }
     }

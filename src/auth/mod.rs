@@ -38,10 +38,7 @@ pub use password::{
     MAX_PASSWORD_BYTES, MAX_USER_BYTES, PasswordError, check_hash, check_new_password,
     hash_password, verify_password, verify_password_with,
 };
-pub use rules::{
-    AuthMode, AuthSettings, FbAccess, ItemActor, MetricsAccess, Permissions, ReadAccess,
-    not_item_owner,
-};
+pub use rules::{AuthMode, AuthSettings, MetricsAccess, Permissions, ReadAccess, refused_write};
 
 use std::fmt;
 

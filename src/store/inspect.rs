@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(store.dump().unwrap(), before, "dumps are deterministic");
         assert!(
             store
-                .pf_mkcol(&["a".to_string()], crate::store::PfActor::ANYONE)
+                .pf_mkcol(&["a".to_string()], &crate::store::Writer::ANYONE)
                 .is_ok()
         );
         let after = store.dump().unwrap();
@@ -154,7 +154,7 @@ mod tests {
         // Creating it again is refused and writes nothing.
         assert!(
             store
-                .pf_mkcol(&["a".to_string()], crate::store::PfActor::ANYONE)
+                .pf_mkcol(&["a".to_string()], &crate::store::Writer::ANYONE)
                 .is_err()
         );
         assert_eq!(store.dump().unwrap(), after);

@@ -33,6 +33,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::messages::now_us;
+use super::writer::{OwnerRule, Writer};
 use super::{Store, StoreError, codec, fold};
 use crate::protocol::mapi::{PropChange, PropName, PropValue};
 use crate::protocol::public_tree::{MAX_PATH_DEPTH, NON_IPM_SUBTREE};
@@ -99,11 +100,6 @@ pub enum PfError {
     DestinationExists,
     #[error("the destination is inside the source")]
     IntoItself,
-    /// A node the write would touch belongs to someone else (its path, `/`-joined).
-    #[error(
-        "/public/{0} was created by another user; only its creator or an admin may change or remove it"
-    )]
-    NotOwner(String),
 }
 
 type PfTx = ConflictableTransactionError<PfError>;
@@ -117,27 +113,6 @@ fn pf_tx<T>(r: Result<T, TransactionError<PfError>>) -> Result<T, PfError> {
 
 fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>, PfTx> {
     codec::encode(v).map_err(|e| ConflictableTransactionError::Abort(StoreError::Codec(e).into()))
-}
-
-/// Who is writing, as far as the owner bookkeeping goes (the rules themselves live in
-/// `auth`; the store only applies them under its write lock, so a node cannot change
-/// hands between a check and the write).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PfActor<'a> {
-    /// Recorded as the owner of the nodes this write creates (a legacyDN key).
-    pub owner: Option<&'a str>,
-    /// When set, every existing node the write replaces, changes, moves or removes (a
-    /// folder's whole subtree included) must be owned by this legacyDN key; otherwise the
-    /// write is refused with [`PfError::NotOwner`] and nothing changes.
-    pub must_own: Option<&'a str>,
-}
-
-impl PfActor<'_> {
-    /// Nobody in particular: no owner recorded, nothing checked (`--auth none`, tools).
-    pub const ANYONE: PfActor<'static> = PfActor {
-        owner: None,
-        must_own: None,
-    };
 }
 
 /// What a write did to its target.
@@ -238,20 +213,34 @@ impl Store {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Refuse unless every node of `nodes` is owned by `must_own` (when given). Plain reads,
-    /// under the caller's write lock.
+    /// May `writer` change the existing node at `path` (none there: yes)? The owner rule
+    /// the writes apply under the write lock, asked early and read-only (before a PUT's
+    /// body is read).
+    pub fn pf_may_change(&self, path: &[String], writer: &Writer) -> Result<(), PfError> {
+        if writer.must_own().is_none() {
+            return Ok(());
+        }
+        match self.pf_get(path)? {
+            Some(node) => self.check_owned(writer, [(node_key(path).as_slice(), &node)]),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuse unless every node of `nodes` may be changed by `writer` (an admin's or their
+    /// own). Plain reads, under the caller's write lock.
     fn check_owned<'n>(
         &self,
-        must_own: Option<&str>,
+        writer: &Writer,
         nodes: impl IntoIterator<Item = (&'n [u8], &'n PfNode)>,
     ) -> Result<(), PfError> {
-        let Some(user) = must_own else {
+        let Some(user) = writer.must_own() else {
             return Ok(());
         };
         for (key, node) in nodes {
             let owner = self.inner.pf_owners.get(key).map_err(StoreError::from)?;
             if owner.as_deref() != Some(user.as_bytes()) {
-                return Err(PfError::NotOwner(node.path.join("/")));
+                let what = format!("/public/{}", node.path.join("/"));
+                return Err(StoreError::Refused(writer.refused(OwnerRule::Item, what)).into());
             }
         }
         Ok(())
@@ -297,7 +286,7 @@ impl Store {
         path: &[String],
         body: &[u8],
         content_type: Option<String>,
-        actor: PfActor<'_>,
+        writer: &Writer,
     ) -> Result<PfWrite, PfError> {
         let _w = self.begin_write_of(body.len() as u64)?;
         let stored_path = self.check_parent(path)?;
@@ -307,7 +296,7 @@ impl Store {
         }
         let key = node_key(path);
         if let Some(old) = &existing {
-            self.check_owned(actor.must_own, [(key.as_slice(), old)])?;
+            self.check_owned(writer, [(key.as_slice(), old)])?;
         }
         let now = now_us();
         let version = self.inner.db.generate_id().map_err(StoreError::from)?;
@@ -316,7 +305,7 @@ impl Store {
         } else {
             PfWrite::Created
         };
-        let owner = actor.owner.filter(|_| existing.is_none());
+        let owner = writer.key.as_deref().filter(|_| existing.is_none());
         let node = match existing {
             Some(old) => PfNode {
                 modified_us: now,
@@ -352,8 +341,8 @@ impl Store {
     }
 
     /// Create the folder at `path`, belonging to `owner` (a legacyDN key).
-    pub fn pf_mkcol(&self, path: &[String], actor: PfActor<'_>) -> Result<(), PfError> {
-        let owner = actor.owner;
+    pub fn pf_mkcol(&self, path: &[String], writer: &Writer) -> Result<(), PfError> {
+        let owner = writer.key.as_deref();
         let _w = self.begin_write()?;
         if is_system_folder(path) || self.pf_get(path)?.is_some() {
             return Err(PfError::Exists);
@@ -389,11 +378,11 @@ impl Store {
         &self,
         path: &[String],
         ops: &[PropChange],
-        actor: PfActor<'_>,
+        writer: &Writer,
     ) -> Result<PfNode, PfError> {
         let _w = self.begin_write()?;
         let mut node = self.pf_get(path)?.ok_or(PfError::NotFound)?;
-        self.check_owned(actor.must_own, [(node_key(path).as_slice(), &node)])?;
+        self.check_owned(writer, [(node_key(path).as_slice(), &node)])?;
         for op in ops {
             match op {
                 PropChange::Set(name, value) => {
@@ -444,11 +433,11 @@ impl Store {
     }
 
     /// Delete the node at `path` and everything below it; returns how many nodes went.
-    /// With `actor.must_own`, every node of the subtree must be the actor's.
-    pub fn pf_delete(&self, path: &[String], actor: PfActor<'_>) -> Result<usize, PfError> {
+    /// Unless the writer may change anything, every node of the subtree must be theirs.
+    pub fn pf_delete(&self, path: &[String], writer: &Writer) -> Result<usize, PfError> {
         let _w = self.begin_write()?;
         let nodes = self.subtree(path)?;
-        self.check_owned(actor.must_own, nodes.iter().map(|(k, n)| (k.as_slice(), n)))?;
+        self.check_owned(writer, nodes.iter().map(|(k, n)| (k.as_slice(), n)))?;
         let i = &self.inner;
         pf_tx(
             (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
@@ -475,9 +464,9 @@ impl Store {
         depth: CopyDepth,
         overwrite: bool,
         keep_source: bool,
-        actor: PfActor<'_>,
+        writer: &Writer,
     ) -> Result<PfWrite, PfError> {
-        let owner = actor.owner;
+        let owner = writer.key.as_deref();
         let _w = self.begin_write()?;
         if to.len() >= from.len() && body_of(&to[..from.len()]) == body_of(from) {
             return Err(PfError::IntoItself);
@@ -499,16 +488,10 @@ impl Store {
         if !existing.is_empty() && !overwrite {
             return Err(PfError::DestinationExists);
         }
-        // What goes away must be the actor's: what is overwritten, and what a MOVE takes.
-        self.check_owned(
-            actor.must_own,
-            existing.iter().map(|(k, n)| (k.as_slice(), n)),
-        )?;
+        // What goes away must be the writer's: what is overwritten, and what a MOVE takes.
+        self.check_owned(writer, existing.iter().map(|(k, n)| (k.as_slice(), n)))?;
         if !keep_source {
-            self.check_owned(
-                actor.must_own,
-                source.iter().map(|(k, n)| (k.as_slice(), n)),
-            )?;
+            self.check_owned(writer, source.iter().map(|(k, n)| (k.as_slice(), n)))?;
         }
         let removed_source = if keep_source {
             Vec::new()
@@ -607,26 +590,26 @@ mod tests {
     #[test]
     fn mkcol_put_list_and_case_insensitive_lookup() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("Lab"), PfActor::ANYONE).unwrap();
+        s.pf_mkcol(&p("Lab"), &Writer::ANYONE).unwrap();
         assert!(matches!(
-            s.pf_mkcol(&p("lab"), PfActor::ANYONE),
+            s.pf_mkcol(&p("lab"), &Writer::ANYONE),
             Err(PfError::Exists)
         ));
         assert!(matches!(
-            s.pf_mkcol(&p("x/y"), PfActor::ANYONE),
+            s.pf_mkcol(&p("x/y"), &Writer::ANYONE),
             Err(PfError::NoParent)
         ));
         assert_eq!(
-            s.pf_put(&p("LAB/a.txt"), b"hello", None, PfActor::ANYONE)
+            s.pf_put(&p("LAB/a.txt"), b"hello", None, &Writer::ANYONE)
                 .unwrap(),
             PfWrite::Created
         );
         assert!(matches!(
-            s.pf_mkcol(&p("lab/a.txt/b"), PfActor::ANYONE),
+            s.pf_mkcol(&p("lab/a.txt/b"), &Writer::ANYONE),
             Err(PfError::ParentNotFolder)
         ));
-        s.pf_mkcol(&p("lab/sub"), PfActor::ANYONE).unwrap();
-        s.pf_put(&p("lab/sub/deep"), b"x", None, PfActor::ANYONE)
+        s.pf_mkcol(&p("lab/sub"), &Writer::ANYONE).unwrap();
+        s.pf_put(&p("lab/sub/deep"), b"x", None, &Writer::ANYONE)
             .unwrap();
         assert_eq!(names(&s, "lab"), ["a.txt", "sub"]);
         assert_eq!(names(&s, ""), ["Lab"]);
@@ -636,15 +619,15 @@ mod tests {
         );
         assert_eq!(s.pf_body(&p("lab/a.txt")).unwrap().unwrap(), b"hello");
         assert_eq!(
-            s.pf_put(&p("lab/a.txt"), b"bye", None, PfActor::ANYONE)
+            s.pf_put(&p("lab/a.txt"), b"bye", None, &Writer::ANYONE)
                 .unwrap(),
             PfWrite::Replaced
         );
         // NON_IPM_SUBTREE always exists and can hold ordinary folders.
-        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine"), PfActor::ANYONE)
+        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine"), &Writer::ANYONE)
             .unwrap();
         assert!(matches!(
-            s.pf_mkcol(&p("non_ipm_subtree"), PfActor::ANYONE),
+            s.pf_mkcol(&p("non_ipm_subtree"), &Writer::ANYONE),
             Err(PfError::Exists)
         ));
     }
@@ -652,13 +635,13 @@ mod tests {
     #[test]
     fn delete_is_recursive_and_copy_move_carry_props() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("a"), PfActor::ANYONE).unwrap();
-        s.pf_mkcol(&p("a/b"), PfActor::ANYONE).unwrap();
+        s.pf_mkcol(&p("a"), &Writer::ANYONE).unwrap();
+        s.pf_mkcol(&p("a/b"), &Writer::ANYONE).unwrap();
         s.pf_put(
             &p("a/b/c"),
             b"body",
             Some("text/plain".into()),
-            PfActor::ANYONE,
+            &Writer::ANYONE,
         )
         .unwrap();
         let name = PropName::new("urn:x:", "colour");
@@ -668,7 +651,7 @@ mod tests {
                 name.clone(),
                 PropValue::String("red".into()),
             )],
-            PfActor::ANYONE,
+            &Writer::ANYONE,
         )
         .unwrap();
         assert_eq!(
@@ -678,7 +661,7 @@ mod tests {
                 CopyDepth::Infinity,
                 false,
                 true,
-                PfActor::ANYONE
+                &Writer::ANYONE
             )
             .unwrap(),
             PfWrite::Created
@@ -693,7 +676,7 @@ mod tests {
                 CopyDepth::Infinity,
                 false,
                 true,
-                PfActor::ANYONE
+                &Writer::ANYONE
             ),
             Err(PfError::DestinationExists)
         ));
@@ -704,7 +687,7 @@ mod tests {
                 CopyDepth::Infinity,
                 true,
                 true,
-                PfActor::ANYONE
+                &Writer::ANYONE
             ),
             Err(PfError::IntoItself)
         ));
@@ -716,7 +699,7 @@ mod tests {
                 CopyDepth::Infinity,
                 true,
                 false,
-                PfActor::ANYONE
+                &Writer::ANYONE
             )
             .unwrap(),
             PfWrite::Replaced
@@ -731,15 +714,15 @@ mod tests {
             CopyDepth::Zero,
             false,
             true,
-            PfActor::ANYONE,
+            &Writer::ANYONE,
         )
         .unwrap();
         assert!(names(&s, "y").is_empty());
-        assert_eq!(s.pf_delete(&p("z"), PfActor::ANYONE).unwrap(), 2);
+        assert_eq!(s.pf_delete(&p("z"), &Writer::ANYONE).unwrap(), 2);
         assert!(s.pf_get(&p("z/c")).unwrap().is_none());
         assert!(s.pf_body(&p("z/c")).unwrap().is_none());
         assert!(matches!(
-            s.pf_delete(&p("z"), PfActor::ANYONE),
+            s.pf_delete(&p("z"), &Writer::ANYONE),
             Err(PfError::NotFound)
         ));
     }
@@ -747,23 +730,30 @@ mod tests {
     #[test]
     fn owners_follow_creation_copy_and_move() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("lab"), ANN).unwrap();
-        s.pf_put(&p("lab/x"), b"1", None, ANN).unwrap();
-        s.pf_put(&p("anon"), b"1", None, PfActor::ANYONE).unwrap();
+        s.pf_mkcol(&p("lab"), &ANN()).unwrap();
+        s.pf_put(&p("lab/x"), b"1", None, &ANN()).unwrap();
+        s.pf_put(&p("anon"), b"1", None, &Writer::ANYONE).unwrap();
         assert_eq!(
             s.pf_owner(&p("LAB")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
         );
         assert_eq!(s.pf_owner(&p("anon")).unwrap(), None);
         // Replacing a body does not change hands.
-        s.pf_put(&p("lab/x"), b"2", None, BOB).unwrap();
+        s.pf_put(&p("lab/x"), b"2", None, &BOB()).unwrap();
         assert_eq!(
             s.pf_owner(&p("lab/x")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
         );
         // A copy belongs to the copier, a move keeps its owners.
-        s.pf_transfer(&p("lab"), &p("copy"), CopyDepth::Infinity, false, true, BOB)
-            .unwrap();
+        s.pf_transfer(
+            &p("lab"),
+            &p("copy"),
+            CopyDepth::Infinity,
+            false,
+            true,
+            &BOB(),
+        )
+        .unwrap();
         assert_eq!(
             s.pf_owner(&p("copy/x")).unwrap().as_deref(),
             Some("/o=org/cn=bob")
@@ -774,7 +764,7 @@ mod tests {
             CopyDepth::Infinity,
             false,
             false,
-            BOB,
+            &BOB(),
         )
         .unwrap();
         assert_eq!(
@@ -783,49 +773,52 @@ mod tests {
         );
         assert_eq!(s.pf_owner(&p("lab/x")).unwrap(), None);
         // Deleting forgets the owners of the whole subtree.
-        s.pf_delete(&p("moved"), PfActor::ANYONE).unwrap();
+        s.pf_delete(&p("moved"), &Writer::ANYONE).unwrap();
         assert_eq!(s.pf_owner(&p("moved/x")).unwrap(), None);
         assert_eq!(s.inner.pf_owners.len(), 2, "copy and copy/x are left");
     }
 
-    const ANN: PfActor<'static> = PfActor {
-        owner: Some("/o=org/cn=ann"),
-        must_own: None,
-    };
-    const BOB: PfActor<'static> = PfActor {
-        owner: Some("/o=org/cn=bob"),
-        must_own: None,
-    };
+    fn user(key: &str, any: bool) -> Writer {
+        Writer {
+            key: Some(key.to_string()),
+            any,
+            who: key.to_string(),
+        }
+    }
+    const ANN: fn() -> Writer = || user("/o=org/cn=ann", true);
+    const BOB: fn() -> Writer = || user("/o=org/cn=bob", true);
     /// Bob, not an admin: may change only what he created.
-    const BOB_USER: PfActor<'static> = PfActor {
-        owner: Some("/o=org/cn=bob"),
-        must_own: Some("/o=org/cn=bob"),
-    };
+    const BOB_USER: fn() -> Writer = || user("/o=org/cn=bob", false);
 
     #[test]
     fn a_non_admin_changes_only_nodes_that_are_all_theirs() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("lab"), BOB).unwrap();
-        s.pf_put(&p("lab/bob.txt"), b"b", None, BOB).unwrap();
-        s.pf_put(&p("lab/ann.txt"), b"a", None, ANN).unwrap();
-        s.pf_put(&p("mine.txt"), b"m", None, BOB).unwrap();
+        s.pf_mkcol(&p("lab"), &BOB()).unwrap();
+        s.pf_put(&p("lab/bob.txt"), b"b", None, &BOB()).unwrap();
+        s.pf_put(&p("lab/ann.txt"), b"a", None, &ANN()).unwrap();
+        s.pf_put(&p("mine.txt"), b"m", None, &BOB()).unwrap();
         let before = s.dump_digest().unwrap();
         fn not_owner<T>(r: Result<T, PfError>) -> bool {
-            matches!(r, Err(PfError::NotOwner(_)))
+            matches!(r, Err(PfError::Store(StoreError::Refused(_))))
         }
         // Ann's item: not replaced, patched, deleted, moved or overwritten by Bob.
-        assert!(not_owner(s.pf_put(&p("lab/ann.txt"), b"x", None, BOB_USER)));
-        assert!(not_owner(s.pf_patch(&p("lab/ann.txt"), &[], BOB_USER)));
-        assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), BOB_USER)));
+        assert!(not_owner(s.pf_put(
+            &p("lab/ann.txt"),
+            b"x",
+            None,
+            &BOB_USER()
+        )));
+        assert!(not_owner(s.pf_patch(&p("lab/ann.txt"), &[], &BOB_USER())));
+        assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), &BOB_USER())));
         // His own folder, but with Ann's item inside.
-        assert!(not_owner(s.pf_delete(&p("lab"), BOB_USER)));
+        assert!(not_owner(s.pf_delete(&p("lab"), &BOB_USER())));
         assert!(not_owner(s.pf_transfer(
             &p("lab"),
             &p("elsewhere"),
             CopyDepth::Infinity,
             false,
             false,
-            BOB_USER
+            &BOB_USER()
         )));
         assert!(not_owner(s.pf_transfer(
             &p("mine.txt"),
@@ -833,7 +826,7 @@ mod tests {
             CopyDepth::Infinity,
             true,
             true,
-            BOB_USER
+            &BOB_USER()
         )));
         assert!(not_owner(s.pf_transfer(
             &p("mine.txt"),
@@ -841,18 +834,19 @@ mod tests {
             CopyDepth::Infinity,
             true,
             true,
-            BOB_USER
+            &BOB_USER()
         )));
         assert_eq!(s.dump_digest().unwrap(), before, "refusals changed nothing");
         // What is all his, he may.
-        s.pf_put(&p("lab/bob.txt"), b"b2", None, BOB_USER).unwrap();
+        s.pf_put(&p("lab/bob.txt"), b"b2", None, &BOB_USER())
+            .unwrap();
         s.pf_transfer(
             &p("lab/ann.txt"),
             &p("copy.txt"),
             CopyDepth::Infinity,
             false,
             true,
-            BOB_USER,
+            &BOB_USER(),
         )
         .unwrap();
         s.pf_transfer(
@@ -861,12 +855,12 @@ mod tests {
             CopyDepth::Infinity,
             true,
             false,
-            BOB_USER,
+            &BOB_USER(),
         )
         .unwrap();
-        s.pf_delete(&p("lab/bob.txt"), BOB_USER).unwrap();
+        s.pf_delete(&p("lab/bob.txt"), &BOB_USER()).unwrap();
         assert!(
-            not_owner(s.pf_delete(&p("lab"), BOB_USER)),
+            not_owner(s.pf_delete(&p("lab"), &BOB_USER())),
             "Ann's item is still in it"
         );
     }

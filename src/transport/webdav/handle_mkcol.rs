@@ -22,9 +22,9 @@ pub async fn mkcol(
     let found = locate(state, target).await?;
     match found {
         Found::Missing(Resource::Ordinary(path)) => {
-            let actor = state.auth().item_actor(&req.principal)?;
+            let writer = state.auth().item_writer(&req.principal)?;
             state
-                .blocking(move |st| st.store().pf_mkcol(&path, actor.as_pf()))
+                .blocking(move |st| st.store().pf_mkcol(&path, &writer))
                 .await??;
         }
         Found::Missing(Resource::FbFolder(folder)) => {
