@@ -19,9 +19,9 @@
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
+use schedplus::app::Clock;
 use schedplus::app::admin;
 use schedplus::protocol::legacy_dn::LegacyDn;
-use schedplus::protocol::time::Clock;
 use schedplus::publishing::publisher::{PublishSettings, republish_user};
 use schedplus::server::{ServeOptions, Server};
 use schedplus::store::{CalendarSource, PublishOutcome, Store, StoreConfig, UserRecord};

@@ -18,9 +18,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{oneshot, watch};
 
+use crate::app::Clock;
 use crate::app::calendar_dir::CalendarDir;
 use crate::app::poller::{self, CleanupAt, Poller};
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
 use crate::transport::{self, AppState, Limits};

@@ -26,6 +26,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use schedplus::app::Clock;
 use schedplus::app::admin;
 use schedplus::app::poller::{CleanupAt, Poller};
 use schedplus::protocol::address::UserAddress;
@@ -35,7 +36,6 @@ use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::protocol::mapi::PropChange;
 use schedplus::protocol::mapi::{PropName, PropValue};
 use schedplus::protocol::pffb::PffbKind;
-use schedplus::protocol::time::Clock;
 use schedplus::publishing::calendar;
 use schedplus::publishing::publisher::{PublishSettings, build_message, republish_user};
 use schedplus::server::{SERVER_FILE, ServerInfo};

@@ -124,3 +124,23 @@ fn ownership_is_decided_once_in_the_store() {
         "the store's refusal becomes a 403 in exactly one place: {mapped:?}"
     );
 }
+
+/// One clock, passed in (WP11): protocol is pure and never reads the system time; "now"
+/// comes from `app::Clock`.
+#[test]
+fn protocol_reads_no_clock() {
+    let found = offending(
+        "protocol",
+        &[
+            "Timestamp::now()",
+            "SystemTime::now()",
+            "Instant::now()",
+            "enum Clock",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "protocol reads the time; take `now` as an argument instead:\n{}",
+        found.join("\n")
+    );
+}

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use schedplus::app::Clock;
 use schedplus::app::admin::{self, AdminError};
 use schedplus::cli::client::Admin;
-use schedplus::protocol::time::Clock;
 use schedplus::server::ServeOptions;
 use schedplus::store::CalendarSource;
 

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use schedplus::app::Clock;
 use schedplus::app::admin::{FbShowRequest, fb_show};
 use schedplus::protocol::legacy_dn::LegacyDn;
-use schedplus::protocol::time::Clock;
 use schedplus::store::canonical_leaf;
 use schedplus::transport::webdav::path::{fb_folder_href, fb_item_href};
 

@@ -10,6 +10,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::app::Clock;
 use crate::protocol::directory_file::{self, DirectoryFormat, TextEncoding};
 use crate::protocol::fb_message::build_props;
 use crate::protocol::freebusy::{
@@ -17,7 +18,7 @@ use crate::protocol::freebusy::{
 };
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::raster::{self, SlotGrid};
-use crate::protocol::time::{Clock, Minutes1601, format_rfc3339, parse_time};
+use crate::protocol::time::{Minutes1601, format_rfc3339, parse_time};
 use crate::publishing::calendar;
 use crate::publishing::publisher::{PublishError, PublishSettings, Republished, republish_user};
 use crate::store::{

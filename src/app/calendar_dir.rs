@@ -48,8 +48,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::app::Clock;
 use crate::app::admin::{self, AdminError, CalendarPutRequest};
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{CalendarChange, CalendarSource, Store, Tombstone};
 

@@ -4,13 +4,16 @@
 //! admin API), [`freebusy`] (answering `?Cmd=freebusy` from the store, a page at a time),
 //! [`poller`] (MadFB: republish changed users, everyone when the window moves, nightly
 //! cleanup), [`calendar_dir`] (the `--calendar-dir` watcher), [`demo`] (the embedded demo
-//! organisation) and [`metrics`] (the Prometheus counters). Sits on `protocol`, `store`,
+//! organisation), [`metrics`] (the Prometheus counters) and [`Clock`] (the one "now"). Sits on `protocol`, `store`,
 //! `publishing` and `auth`; must not touch HTTP types (`transport`) or sled (the `store`
 //! API only).
 
 pub mod admin;
 pub mod calendar_dir;
+pub mod clock;
 pub mod demo;
 pub mod freebusy;
 pub mod metrics;
 pub mod poller;
+
+pub use clock::Clock;

@@ -37,10 +37,10 @@ use jiff::civil::{Date, Time};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::app::Clock;
 use crate::app::calendar_dir::CalendarDir;
 use crate::protocol::address::UserAddress;
 use crate::protocol::freebusy::PublishRange;
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::{PublishError, PublishSettings, republish_user};
 use crate::store::{CleanupReport, DirtyEntry, PublishOutcome, Store, UserRecord};
 

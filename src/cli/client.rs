@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::app::Clock;
 use crate::app::admin::{self, AdminError};
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::server::ServerInfo;
 use crate::store::{CleanupReport, Store, StoreConfig, StoreError};

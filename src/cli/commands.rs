@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::app::Clock;
 use crate::app::admin::{self, AdminError};
 use crate::cli::client::Admin;
-use crate::protocol::time::{Clock, Minutes1601, parse_time};
+use crate::protocol::time::{Minutes1601, parse_time};
 use crate::publishing::publisher::Republished;
 use crate::server::Server;
 use crate::store::{CalendarChange, CalendarSource, PublishOutcome, StoreError};

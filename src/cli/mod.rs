@@ -28,9 +28,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::app::Clock;
 use crate::app::admin::{self, AdminError};
 use crate::cli::client::Admin;
-use crate::protocol::time::{Clock, parse_time};
+use crate::protocol::time::parse_time;
 use crate::transport::Limits;
 
 use commands::{calendar_import, cleanfreebusy, directory, fb, read_file, serve, updatefb};

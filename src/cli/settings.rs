@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::app::Clock;
 use crate::app::admin::{self, AdminError};
 use crate::app::poller::CleanupAt;
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::query::QueryLimits;
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::server::ServeOptions;
 use crate::transport::Limits;

@@ -221,10 +221,10 @@ pub(super) fn migrate(store: &Store) -> Result<usize, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::Clock;
     use crate::app::admin::{FbSetRequest, fb_set};
     use crate::protocol::address::UserAddress;
     use crate::protocol::legacy_dn::LegacyDn;
-    use crate::protocol::time::Clock;
     use crate::store::StoreConfig;
 
     fn user(dn: &str, alias: &str, mail: &str) -> UserRecord {

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use schedplus::app::Clock;
 use schedplus::app::admin::{self, FbSetRequest, ImportRequest};
-use schedplus::protocol::time::{Clock, parse_time};
+use schedplus::protocol::time::parse_time;
 use schedplus::server::{ServeOptions, Server};
 
 /// A running server and the runtime that drives it, in its own data directory.
