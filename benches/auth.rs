@@ -92,6 +92,7 @@ fn start(rt: &tokio::runtime::Runtime, dir: &std::path::Path, auth: AuthSettings
     let server = rt.block_on(Server::start(opts)).unwrap();
     admin::import_directory(
         server.state.store(),
+        &schedplus::app::Clock::System,
         &ImportRequest {
             text: schedplus::app::demo::DIRECTORY_CSV.into(),
             data_base64: None,

@@ -38,7 +38,13 @@ fn run(fdatasync: bool, writers: u64, writes: u64) -> (f64, u64) {
         ..StoreConfig::new(dir.path())
     })
     .unwrap();
-    store.pf_mkcol(&["bench".into()], &Writer::ANYONE).unwrap();
+    store
+        .pf_mkcol(
+            &["bench".into()],
+            &Writer::ANYONE,
+            schedplus::app::clock::wall_us(),
+        )
+        .unwrap();
     let body = vec![b'x'; 1024];
     let syncs_before = store.syncs();
     let start = Instant::now();
@@ -53,6 +59,7 @@ fn run(fdatasync: bool, writers: u64, writes: u64) -> (f64, u64) {
                             body,
                             None,
                             &Writer::ANYONE,
+                            schedplus::app::clock::wall_us(),
                         )
                         .unwrap();
                 }

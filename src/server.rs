@@ -178,7 +178,7 @@ impl Server {
                 .then(|| calendar_dir.clone())
                 .flatten();
             let report = tokio::task::spawn_blocking(move || {
-                crate::app::demo::load(st.store(), fill.as_deref())
+                crate::app::demo::load(st.store(), st.clock(), fill.as_deref())
             })
             .await
             .map_err(|e| ServeError::Demo(e.to_string()))?

@@ -221,7 +221,9 @@ fn child() {
         say(format!("begin {w}"));
         match w {
             ChildWrite::Import(version) => {
-                store.import_users(&directory(version)).unwrap();
+                store
+                    .import_users(&directory(version), schedplus::app::clock::wall_us())
+                    .unwrap();
             }
             ChildWrite::Calendar(i, version) => {
                 store
@@ -230,11 +232,14 @@ fn child() {
                         &calendar_text(i, version),
                         1 + version,
                         CalendarSource::Http,
+                        schedplus::app::clock::wall_us(),
                     )
                     .unwrap();
             }
             ChildWrite::DeleteCalendar(i) => {
-                store.delete_calendar(&legacy_dn(i)).unwrap();
+                store
+                    .delete_calendar(&legacy_dn(i), schedplus::app::clock::wall_us())
+                    .unwrap();
             }
             ChildWrite::Proppatch {
                 user,
@@ -247,6 +252,7 @@ fn child() {
                         &leaf_name(user, leaf),
                         &patches[user - CAL_USERS][version],
                         &Writer::ANYONE,
+                        schedplus::app::clock::wall_us(),
                     )
                     .unwrap();
                 assert!(
@@ -518,17 +524,27 @@ fn allowed(
 /// Fill a fresh store: the directory, version 0 of every calendar, every message published.
 fn seed_store(dir: &Path) {
     let store = open(dir);
-    store.import_users(&directory(0)).unwrap();
+    store
+        .import_users(&directory(0), schedplus::app::clock::wall_us())
+        .unwrap();
     for i in 0..USERS {
         if i < CAL_USERS {
             store
-                .put_calendar(&legacy_dn(i), &calendar_text(i, 0), 1, CalendarSource::Http)
+                .put_calendar(
+                    &legacy_dn(i),
+                    &calendar_text(i, 0),
+                    1,
+                    CalendarSource::Http,
+                    schedplus::app::clock::wall_us(),
+                )
                 .unwrap();
             republish_user(&store, &user(i, 0), now(), &settings(), false).unwrap();
         } else {
             let cal = calendar::parse(&calendar_text(i, 0)).unwrap();
             let (msg, _) = build_message(&user(i, 0), &cal, now(), &settings()).unwrap();
-            store.publish(&msg).unwrap();
+            store
+                .publish(&msg, schedplus::app::clock::wall_us())
+                .unwrap();
         }
     }
     for entry in store.dirty_users().unwrap() {

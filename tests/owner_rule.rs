@@ -24,7 +24,7 @@ fn lab() -> TestServer {
     let srv = TestServer::start_with(|o| o.auth = AuthSettings::default());
     srv.import_demo_directory();
     import_directory(
-        srv.store(),
+        srv.store(), &schedplus::app::Clock::System,
         &ImportRequest {
             text: format!(
                 "DN,objectClass,sAMAccountName,displayName,mail,mailNickname,legacyExchangeDN,proxyAddresses\n\

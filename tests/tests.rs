@@ -7,6 +7,7 @@ mod common;
 mod admin_cli;
 mod auth;
 mod clients;
+mod clock;
 mod comfort;
 mod config;
 mod crash;

@@ -156,7 +156,11 @@ pub struct ImportReport {
     pub summary: ImportSummary,
 }
 
-pub fn import_directory(store: &Store, req: &ImportRequest) -> Result<ImportReport, AdminError> {
+pub fn import_directory(
+    store: &Store,
+    clock: &Clock,
+    req: &ImportRequest,
+) -> Result<ImportReport, AdminError> {
     let (text, encoding) = req.decoded()?;
     let format = match req
         .format
@@ -176,7 +180,7 @@ pub fn import_directory(store: &Store, req: &ImportRequest) -> Result<ImportRepo
     let parsed = directory_file::parse_directory_detailed(&text, format)
         .map_err(|e| AdminError::BadInput(format!("{}: {e}", req.source)))?;
     let users: Vec<UserRecord> = parsed.entries.into_iter().map(UserRecord::from).collect();
-    let summary = store.import_users(&users)?;
+    let summary = store.import_users(&users, clock.now_us())?;
     Ok(ImportReport {
         source: req.source.clone(),
         format: match format {
@@ -381,7 +385,7 @@ pub fn fb_set(store: &Store, clock: &Clock, req: &FbSetRequest) -> Result<FbSetR
             now,
         ),
     };
-    let (outcome, removed_duplicates) = store.publish(&msg)?;
+    let (outcome, removed_duplicates) = store.publish(&msg, now.as_microsecond())?;
     if outcome != PublishOutcome::Unchanged {
         crate::app::metrics::published("manual");
     }
@@ -596,7 +600,7 @@ pub fn calendar_put(
                 Refusal {
                     reason: e.to_string(),
                     source: req.source.clone(),
-                    at_us: crate::store::now_us(),
+                    at_us: crate::app::clock::wall_us(),
                 },
             )?;
             return Err(AdminError::BadInput(format!(
@@ -610,6 +614,7 @@ pub fn calendar_put(
         &req.text,
         cal.event_count(),
         req.source.clone(),
+        crate::app::clock::wall_us(),
     )?;
     for l in cal.leniencies() {
         crate::app::metrics::calendar_leniency(l.kind);
@@ -657,7 +662,7 @@ pub fn calendar_delete(
     req: &CalendarDeleteRequest,
 ) -> Result<CalendarDeleteReport, AdminError> {
     let user = store.resolve_user(&req.user)?;
-    let deleted = store.delete_calendar(&user.legacy_dn)?;
+    let deleted = store.delete_calendar(&user.legacy_dn, crate::app::clock::wall_us())?;
     Ok(CalendarDeleteReport {
         user: user.mail,
         deleted,

@@ -433,7 +433,11 @@ impl CalendarDir {
         if !ours {
             return false;
         }
-        match store.delete_calendar_with(&user.legacy_dn, Tombstone::None) {
+        match store.delete_calendar_with(
+            &user.legacy_dn,
+            Tombstone::None,
+            crate::app::clock::wall_us(),
+        ) {
             Ok(deleted) => {
                 if deleted {
                     tracing::info!(file = %self.shown(name), user = %user.mail, "calendar file deleted; its free/busy will be removed");
@@ -491,7 +495,8 @@ mod tests {
             alias: "dan".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&u)).unwrap();
+        s.import_users(std::slice::from_ref(&u), crate::store::testutil::now())
+            .unwrap();
         let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
         (d, s, u, clock, PublishSettings::default())
     }

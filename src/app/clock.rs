@@ -26,3 +26,11 @@ impl Clock {
         self.now().as_microsecond()
     }
 }
+
+/// The wall clock, in microseconds since 1970, whatever `--now` says: for the stamps of a
+/// user's calendar (its `updated_us`, a deletion's tombstone, a refusal note, the time it
+/// was queued), which are compared with calendar files' modification times (see
+/// `calendar_dir`) and measure the poller's lag, both real times.
+pub fn wall_us() -> i64 {
+    Timestamp::now().as_microsecond()
+}

@@ -241,7 +241,7 @@ impl Poller {
     fn publish_queued(&self, entry: &DirtyEntry, now: Timestamp, report: &mut RoundReport) {
         let reason = entry.record.reason.as_str();
         let lag = Duration::from_micros(
-            crate::store::now_us()
+            crate::app::clock::wall_us()
                 .saturating_sub(entry.record.since_us)
                 .max(0) as u64,
         );
@@ -408,7 +408,8 @@ mod tests {
             alias: "dan".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&u)).unwrap();
+        s.import_users(std::slice::from_ref(&u), crate::store::testutil::now())
+            .unwrap();
         (d, s, u)
     }
 
@@ -426,14 +427,21 @@ mod tests {
             CleanupAt::default(),
             None,
         );
-        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http)
-            .unwrap();
+        s.put_calendar(
+            &u.legacy_dn,
+            CAL,
+            1,
+            CalendarSource::Http,
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         let r = p.round();
         assert_eq!((r.published, r.failed), (1, 0));
         assert!(s.dirty_users().unwrap().is_empty());
         let r = p.round();
         assert_eq!(r, RoundReport::default(), "nothing queued, nothing done");
-        s.delete_calendar(&u.legacy_dn).unwrap();
+        s.delete_calendar(&u.legacy_dn, crate::store::testutil::now())
+            .unwrap();
         assert_eq!(p.round().unpublished, 1);
         assert!(
             s.freebusy_of(&u.legacy_dn.admin_group(), &u.legacy_dn.subject())
@@ -445,8 +453,14 @@ mod tests {
     #[test]
     fn a_new_month_republishes_everyone_and_cleanup_runs_once_a_day() {
         let (_d, s, u) = setup();
-        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http)
-            .unwrap();
+        s.put_calendar(
+            &u.legacy_dn,
+            CAL,
+            1,
+            CalendarSource::Http,
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         let mut p = Poller::new(
             s.clone(),
             at("2026-03-31T01:00:00Z"),

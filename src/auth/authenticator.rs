@@ -194,7 +194,8 @@ mod tests {
     fn sign_in_by_any_name_and_the_cache_follows_password_changes() {
         let (_d, s) = temp_store();
         let dan = user("dan", "AG");
-        s.import_users(std::slice::from_ref(&dan)).unwrap();
+        s.import_users(std::slice::from_ref(&dan), crate::store::testutil::now())
+            .unwrap();
         let auth = Authenticator::new();
         assert_eq!(
             auth.authenticate(&s, "dan", "pw").unwrap(),

@@ -77,7 +77,7 @@ impl Admin {
         req: &admin::ImportRequest,
     ) -> Result<admin::ImportReport, AdminError> {
         match self {
-            Admin::Local { store, .. } => admin::import_directory(store, req),
+            Admin::Local { store, clock } => admin::import_directory(store, clock, req),
             Admin::Remote { .. } => self.post("/directory/import", req),
         }
     }

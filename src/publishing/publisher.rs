@@ -84,7 +84,7 @@ pub fn publish_calendar(
     settings: &PublishSettings,
 ) -> Result<(PublishOutcome, usize), PublishError> {
     let (msg, _) = build_message(user, cal, now, settings)?;
-    Ok(store.publish(&msg)?)
+    Ok(store.publish(&msg, now.as_microsecond())?)
 }
 
 /// One block that a publish added or removed.
@@ -128,7 +128,7 @@ pub fn republish_user(
     let (outcome, removed_duplicates) = if dry_run {
         store.preview_publish(&msg)?
     } else {
-        store.publish(&msg)?
+        store.publish(&msg, now.as_microsecond())?
     };
     Ok(Republished {
         outcome,
@@ -185,8 +185,14 @@ mod tests {
             republish_user(&s, &u, now, &settings, false),
             Err(PublishError::NoCalendar(_))
         ));
-        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http)
-            .unwrap();
+        s.put_calendar(
+            &u.legacy_dn,
+            CAL,
+            1,
+            CalendarSource::Http,
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         let dry = republish_user(&s, &u, now, &settings, true).unwrap();
         assert_eq!(dry.outcome, PublishOutcome::Created);
         assert_eq!(dry.added.len(), 3);
@@ -202,8 +208,14 @@ mod tests {
         assert_eq!(again.outcome, PublishOutcome::Unchanged);
         assert!(again.added.is_empty() && again.removed.is_empty());
         let edited = CAL.replace("COUNT=3", "COUNT=2");
-        s.put_calendar(&u.legacy_dn, &edited, 1, CalendarSource::Http)
-            .unwrap();
+        s.put_calendar(
+            &u.legacy_dn,
+            &edited,
+            1,
+            CalendarSource::Http,
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         let r = republish_user(&s, &u, now, &settings, false).unwrap();
         assert_eq!(r.outcome, PublishOutcome::Updated);
         assert_eq!((r.added.len(), r.removed.len()), (0, 1));

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use sled::Transactional;
 
-use super::messages::{canonical_leaf, ensure_folder_tx, leaf_key, message_prefix, now_us};
+use super::messages::{canonical_leaf, ensure_folder_tx, leaf_key, message_prefix};
 use super::public_folders::PfError;
 use super::writer::{OwnerRule, Writer};
 use super::{
@@ -286,6 +286,7 @@ impl Store {
         leaf: &str,
         ops: &[PropChange],
         writer: &Writer,
+        now_us: i64,
     ) -> Result<FbPatchOutcome, StoreError> {
         let _w = self.begin_write()?;
         let i = &self.inner;
@@ -344,7 +345,7 @@ impl Store {
             Ok(fb) => fb,
             Err(e) => return Ok(FbPatchOutcome::Refused(FbRefusal::Undecodable(e))),
         };
-        let now = now_us();
+        let now = now_us;
         let (key, rec, created) = match existing {
             Some((key, old)) => (
                 key,
@@ -377,7 +378,7 @@ impl Store {
         tx_result(
             (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
                 if created {
-                    ensure_folder_tx(tf, folder)?;
+                    ensure_folder_tx(tf, folder, now_us)?;
                     tl.insert(lk.as_slice(), key.as_slice())?;
                 }
                 tm.insert(key.as_slice(), codec::encode(&rec).map_err(codec_abort)?)?;
@@ -427,12 +428,12 @@ impl Store {
     }
 
     /// Create an admin-group folder (MKCOL); false when it existed.
-    pub fn fb_create_folder(&self, folder: &AdminGroup) -> Result<bool, StoreError> {
+    pub fn fb_create_folder(&self, folder: &AdminGroup, now_us: i64) -> Result<bool, StoreError> {
         let _w = self.begin_write()?;
         let created = tx_result(
             self.inner
                 .folders
-                .transaction(|tf| ensure_folder_tx(tf, folder)),
+                .transaction(|tf| ensure_folder_tx(tf, folder, now_us)),
         )?;
         if created {
             self.flush()?;
@@ -484,7 +485,11 @@ impl Store {
     /// and benchmarks). A message whose (folder, subject) already has one is skipped, so
     /// this never makes duplicates; use [`Store::publish`] to update. Returns how many were
     /// created.
-    pub fn fb_create_many(&self, msgs: &[PublishedMessage]) -> Result<usize, StoreError> {
+    pub fn fb_create_many(
+        &self,
+        msgs: &[PublishedMessage],
+        now_us: i64,
+    ) -> Result<usize, StoreError> {
         let _w = self.begin_write()?;
         let i = &self.inner;
         let mut plan = Vec::new();
@@ -499,7 +504,7 @@ impl Store {
                 continue;
             }
             let key = [prefix.as_slice(), &i.db.generate_id()?.to_be_bytes()].concat();
-            let now = now_us();
+            let now = now_us;
             let rec = MessageRecord {
                 leaf,
                 subject: m.subject.as_str().to_string(),
@@ -514,7 +519,7 @@ impl Store {
         tx_result(
             (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
                 for (folder, key, rec) in &plan {
-                    ensure_folder_tx(tf, folder)?;
+                    ensure_folder_tx(tf, folder, now_us)?;
                     tl.insert(leaf_key(folder, &rec.leaf), key.as_slice())?;
                     tm.insert(key.as_slice(), codec::encode(rec).map_err(codec_abort)?)?;
                 }
@@ -546,7 +551,15 @@ mod tests {
         let (_d, s) = temp_store();
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
-        let FbPatchOutcome::Created(rec) = s.fb_patch(&ag(), leaf, &ops, &Writer::ANYONE).unwrap()
+        let FbPatchOutcome::Created(rec) = s
+            .fb_patch(
+                &ag(),
+                leaf,
+                &ops,
+                &Writer::ANYONE,
+                crate::store::testutil::now(),
+            )
+            .unwrap()
         else {
             panic!("expected a created message");
         };
@@ -560,7 +573,14 @@ mod tests {
             Some(rec.clone())
         );
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &ops, &Writer::ANYONE).unwrap(),
+            s.fb_patch(
+                &ag(),
+                leaf,
+                &ops,
+                &Writer::ANYONE,
+                crate::store::testutil::now()
+            )
+            .unwrap(),
             FbPatchOutcome::Updated(_)
         ));
         assert_eq!(s.fb_messages(&ag()).count(), 1);
@@ -574,14 +594,28 @@ mod tests {
         let (_d, s) = temp_store();
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
-        s.fb_patch(&ag(), leaf, &ops, &Writer::ANYONE).unwrap();
+        s.fb_patch(
+            &ag(),
+            leaf,
+            &ops,
+            &Writer::ANYONE,
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         let before = s.fb_message_at(&ag(), leaf).unwrap();
         let bad = [PropChange::Set(
             PropName::Mapi(tags::SCHEDULE_INFO_FREEBUSY_BUSY),
             PropValue::MvBinary(vec![vec![1, 2, 3]]),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &bad, &Writer::ANYONE).unwrap(),
+            s.fb_patch(
+                &ag(),
+                leaf,
+                &bad,
+                &Writer::ANYONE,
+                crate::store::testutil::now()
+            )
+            .unwrap(),
             FbPatchOutcome::Refused(FbRefusal::Undecodable(_))
         ));
         let rename = [PropChange::Set(
@@ -589,7 +623,14 @@ mod tests {
             PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &rename, &Writer::ANYONE).unwrap(),
+            s.fb_patch(
+                &ag(),
+                leaf,
+                &rename,
+                &Writer::ANYONE,
+                crate::store::testutil::now()
+            )
+            .unwrap(),
             FbPatchOutcome::Refused(FbRefusal::SubjectChanged { .. })
         ));
         assert_eq!(s.fb_message_at(&ag(), leaf).unwrap(), before);
@@ -599,8 +640,14 @@ mod tests {
             PropValue::String("b".into()),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), "notes.txt", &plain, &Writer::ANYONE)
-                .unwrap(),
+            s.fb_patch(
+                &ag(),
+                "notes.txt",
+                &plain,
+                &Writer::ANYONE,
+                crate::store::testutil::now()
+            )
+            .unwrap(),
             FbPatchOutcome::Refused(FbRefusal::BadSubject(_))
         ));
         assert!(s.fb_message_at(&ag(), "notes.txt").unwrap().is_none());
@@ -609,14 +656,21 @@ mod tests {
     #[test]
     fn folders_are_created_and_deleted_with_their_messages() {
         let (_d, s) = temp_store();
-        assert!(s.fb_create_folder(&ag()).unwrap());
-        assert!(!s.fb_create_folder(&ag()).unwrap());
+        assert!(
+            s.fb_create_folder(&ag(), crate::store::testutil::now())
+                .unwrap()
+        );
+        assert!(
+            !s.fb_create_folder(&ag(), crate::store::testutil::now())
+                .unwrap()
+        );
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         s.fb_patch(
             &ag(),
             "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
             &ops,
             &Writer::ANYONE,
+            crate::store::testutil::now(),
         )
         .unwrap();
         assert_eq!(s.stats().messages, 1, "a PROPPATCH create is counted");
@@ -655,17 +709,29 @@ mod tests {
             false,
         );
         assert_eq!(
-            refused(s.fb_patch(&ag(), leaf, &ops, &elsewhere)),
+            refused(s.fb_patch(&ag(), leaf, &ops, &elsewhere, crate::store::testutil::now())),
             Some("EX:/o=Org/ou=AG".into())
         );
         assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &ops, &writer("alias")),
+            s.fb_patch(
+                &ag(),
+                leaf,
+                &ops,
+                &writer("alias"),
+                crate::store::testutil::now()
+            ),
             Ok(FbPatchOutcome::Created(_))
         ));
         let what = Some("EX:/o=Org/ou=AG USER-/CN=RECIPIENTS/CN=ALIAS".to_string());
         assert_eq!(
-            refused(s.fb_patch(&ag(), leaf, &[], &writer("other"))),
+            refused(s.fb_patch(
+                &ag(),
+                leaf,
+                &[],
+                &writer("other"),
+                crate::store::testutil::now()
+            )),
             what
         );
         assert!(matches!(
@@ -696,7 +762,13 @@ mod tests {
         )];
         // The URL leaf names the writer, the subject property someone else.
         assert_eq!(
-            refused(s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, &own)),
+            refused(s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+                &ops,
+                &own,
+                crate::store::testutil::now()
+            )),
             Some("USER-/CN=RECIPIENTS/CN=OTHER".into())
         );
         assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
@@ -711,21 +783,33 @@ mod tests {
             "USER-/CN=RECIPIENTS/CN=ALIAS-x.EML",
         ] {
             assert_eq!(
-                refused(s.fb_patch(&ag(), squat, &mine, &own)),
+                refused(s.fb_patch(&ag(), squat, &mine, &own, crate::store::testutil::now())),
                 Some(squat.into()),
                 "{squat}"
             );
         }
         assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
         assert!(matches!(
-            s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &[], &own)
-                .unwrap(),
+            s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+                &[],
+                &own,
+                crate::store::testutil::now()
+            )
+            .unwrap(),
             FbPatchOutcome::Created(_)
         ));
         assert!(
             matches!(
-                s.fb_patch(&ag(), "user-/cn=recipients/cn=alias-2.eml", &mine, &own)
-                    .unwrap(),
+                s.fb_patch(
+                    &ag(),
+                    "user-/cn=recipients/cn=alias-2.eml",
+                    &mine,
+                    &own,
+                    crate::store::testutil::now()
+                )
+                .unwrap(),
                 FbPatchOutcome::Created(_)
             ),
             "a numbered duplicate of one's own is one's own"
@@ -741,14 +825,21 @@ mod tests {
                 &ag(),
                 "USER-/CN=RECIPIENTS/CN=ALIAS-7.EML",
                 &other_subject,
-                &Writer::ANYONE
+                &Writer::ANYONE,
+                crate::store::testutil::now()
             )
             .unwrap(),
             FbPatchOutcome::Created(_)
         ));
         assert!(
-            refused(s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS-7-1.EML", &mine, &own))
-                .is_some()
+            refused(s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS-7-1.EML",
+                &mine,
+                &own,
+                crate::store::testutil::now()
+            ))
+            .is_some()
         );
         // Owner properties must name the writer: 0x6849 (any string type) and the subjects.
         for (tag, value) in [
@@ -762,8 +853,14 @@ mod tests {
                 PropValue::String(value.into()),
             )];
             assert!(
-                refused(s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, &own))
-                    .is_some(),
+                refused(s.fb_patch(
+                    &ag(),
+                    "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+                    &ops,
+                    &own,
+                    crate::store::testutil::now()
+                ))
+                .is_some(),
                 "{tag:08x} {value}"
             );
         }
@@ -772,8 +869,14 @@ mod tests {
             PropValue::String("/O=ORG/OU=AG/CN=RECIPIENTS/CN=ALIAS".into()),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, &own)
-                .unwrap(),
+            s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+                &ops,
+                &own,
+                crate::store::testutil::now()
+            )
+            .unwrap(),
             FbPatchOutcome::Updated(_)
         ));
         // Deleting: only one's own subject.

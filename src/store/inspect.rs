@@ -141,7 +141,11 @@ mod tests {
         assert_eq!(store.dump().unwrap(), before, "dumps are deterministic");
         assert!(
             store
-                .pf_mkcol(&["a".to_string()], &crate::store::Writer::ANYONE)
+                .pf_mkcol(
+                    &["a".to_string()],
+                    &crate::store::Writer::ANYONE,
+                    crate::store::testutil::now()
+                )
                 .is_ok()
         );
         let after = store.dump().unwrap();
@@ -154,7 +158,11 @@ mod tests {
         // Creating it again is refused and writes nothing.
         assert!(
             store
-                .pf_mkcol(&["a".to_string()], &crate::store::Writer::ANYONE)
+                .pf_mkcol(
+                    &["a".to_string()],
+                    &crate::store::Writer::ANYONE,
+                    crate::store::testutil::now()
+                )
                 .is_err()
         );
         assert_eq!(store.dump().unwrap(), after);

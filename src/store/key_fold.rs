@@ -313,11 +313,14 @@ mod tests {
         // A store whose keys are all ASCII only gets its marker.
         let (_dir, store) = crate::store::testutil::temp_store();
         store
-            .import_users(&[user(
-                "/o=Org/ou=AG/cn=Recipients/cn=dan",
-                "dan",
-                "dan@x.example",
-            )])
+            .import_users(
+                &[user(
+                    "/o=Org/ou=AG/cn=Recipients/cn=dan",
+                    "dan",
+                    "dan@x.example",
+                )],
+                crate::store::testutil::now(),
+            )
             .unwrap();
         publish(&store, "dan");
         age(&store);
@@ -338,10 +341,13 @@ mod tests {
         {
             let store = Store::open(&cfg).unwrap();
             store
-                .import_users(&[
-                    user(JOSE, "JOSÉ", "jose@x.example"),
-                    user("/o=Org/ou=AG/cn=Recipients/cn=k", "k", "k@x.example"),
-                ])
+                .import_users(
+                    &[
+                        user(JOSE, "JOSÉ", "jose@x.example"),
+                        user("/o=Org/ou=AG/cn=Recipients/cn=k", "k", "k@x.example"),
+                    ],
+                    crate::store::testutil::now(),
+                )
                 .unwrap();
             publish(&store, "jose@x.example");
             publish(&store, "k@x.example");

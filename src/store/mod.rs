@@ -64,7 +64,6 @@ pub use directory::{ImportSummary, UserRecord};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use inspect::StoreDump;
 pub use messages::canonical_leaf;
-pub(crate) use messages::now_us;
 pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
 pub use public_folders::{
     CopyDepth, MAX_TREE_ENTRIES, PfChildren, PfError, PfKind, PfNode, PfWrite,
@@ -405,6 +404,11 @@ pub(crate) mod testutil {
         let store = Store::open(&StoreConfig::new(dir.path())).unwrap();
         (dir, store)
     }
+
+    /// The time a test's write is stamped with.
+    pub fn now() -> i64 {
+        jiff::Timestamp::now().as_microsecond()
+    }
 }
 
 #[cfg(test)]
@@ -432,7 +436,9 @@ mod tests {
         let (_dir, store) = testutil::temp_store();
         for i in 0..5 {
             let before = store.syncs();
-            store.pf_mkcol(&[format!("f{i}")], &actor()).unwrap();
+            store
+                .pf_mkcol(&[format!("f{i}")], &actor(), crate::store::testutil::now())
+                .unwrap();
             assert!(
                 store.syncs() > before,
                 "write {i} was answered before a sync"
@@ -446,7 +452,13 @@ mod tests {
                     for i in 0..10 {
                         let before = store.syncs();
                         store
-                            .pf_put(&["f0".into(), format!("{t}-{i}")], b"x", None, &actor())
+                            .pf_put(
+                                &["f0".into(), format!("{t}-{i}")],
+                                b"x",
+                                None,
+                                &actor(),
+                                crate::store::testutil::now(),
+                            )
                             .unwrap();
                         assert!(store.syncs() > before);
                     }
@@ -464,7 +476,9 @@ mod tests {
             ..StoreConfig::new(dir.path())
         })
         .unwrap();
-        unsynced.pf_mkcol(&["f".into()], &actor()).unwrap();
+        unsynced
+            .pf_mkcol(&["f".into()], &actor(), crate::store::testutil::now())
+            .unwrap();
         assert_eq!(unsynced.syncs(), 0);
     }
 
@@ -478,7 +492,7 @@ mod tests {
         })
         .unwrap();
         let before = store.dump().unwrap();
-        match store.pf_mkcol(&["f".into()], &actor()) {
+        match store.pf_mkcol(&["f".into()], &actor(), crate::store::testutil::now()) {
             Err(PfError::Store(e)) => {
                 assert!(e.is_out_of_space());
                 assert!(e.to_string().contains("nothing was written"), "{e}");
@@ -528,8 +542,16 @@ mod tests {
         let store = Store::open(&StoreConfig::new(&data)).unwrap();
         // A large value goes to a file of its own under blobs/.
         store
-            .pf_mkcol(&["f".into()], &actor())
-            .and_then(|_| store.pf_put(&["f".into(), "big".into()], &[7; 300_000], None, &actor()))
+            .pf_mkcol(&["f".into()], &actor(), crate::store::testutil::now())
+            .and_then(|_| {
+                store.pf_put(
+                    &["f".into(), "big".into()],
+                    &[7; 300_000],
+                    None,
+                    &actor(),
+                    crate::store::testutil::now(),
+                )
+            })
             .unwrap();
         check(&data);
         drop(store);

@@ -32,7 +32,6 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::messages::now_us;
 use super::writer::{OwnerRule, Writer};
 use super::{Store, StoreError, codec, fold};
 use crate::protocol::mapi::{PropChange, PropName, PropValue};
@@ -287,6 +286,7 @@ impl Store {
         body: &[u8],
         content_type: Option<String>,
         writer: &Writer,
+        now_us: i64,
     ) -> Result<PfWrite, PfError> {
         let _w = self.begin_write_of(body.len() as u64)?;
         let stored_path = self.check_parent(path)?;
@@ -298,7 +298,7 @@ impl Store {
         if let Some(old) = &existing {
             self.check_owned(writer, [(key.as_slice(), old)])?;
         }
-        let now = now_us();
+        let now = now_us;
         let version = self.inner.db.generate_id().map_err(StoreError::from)?;
         let outcome = if existing.is_some() {
             PfWrite::Replaced
@@ -341,14 +341,14 @@ impl Store {
     }
 
     /// Create the folder at `path`, belonging to `owner` (a legacyDN key).
-    pub fn pf_mkcol(&self, path: &[String], writer: &Writer) -> Result<(), PfError> {
+    pub fn pf_mkcol(&self, path: &[String], writer: &Writer, now_us: i64) -> Result<(), PfError> {
         let owner = writer.key.as_deref();
         let _w = self.begin_write()?;
         if is_system_folder(path) || self.pf_get(path)?.is_some() {
             return Err(PfError::Exists);
         }
         let stored_path = self.check_parent(path)?;
-        let now = now_us();
+        let now = now_us;
         let node = PfNode {
             path: stored_path,
             kind: PfKind::Folder,
@@ -457,6 +457,9 @@ impl Store {
     /// is deleted first (RFC 4918 §9.8.4, §9.9.3), in the same transaction. Dead properties
     /// travel; a copy gets new times and versions and belongs to `owner` (a legacyDN key),
     /// a move keeps times, versions and owners.
+    // COPY and MOVE's own options (depth, overwrite, copy or move), who and when: a struct
+    // of them would only be unpacked again on the next line.
+    #[allow(clippy::too_many_arguments)]
     pub fn pf_transfer(
         &self,
         from: &[String],
@@ -465,6 +468,7 @@ impl Store {
         overwrite: bool,
         keep_source: bool,
         writer: &Writer,
+        now_us: i64,
     ) -> Result<PfWrite, PfError> {
         let owner = writer.key.as_deref();
         let _w = self.begin_write()?;
@@ -503,7 +507,7 @@ impl Store {
         }
         // Bodies are read before the transaction too (sled deadlocks on plain reads
         // inside one).
-        let now = now_us();
+        let now = now_us;
         let mut writes = Vec::with_capacity(source.len());
         for (k, node) in &source {
             let body = if node.is_folder() {
@@ -590,27 +594,49 @@ mod tests {
     #[test]
     fn mkcol_put_list_and_case_insensitive_lookup() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("Lab"), &Writer::ANYONE).unwrap();
+        s.pf_mkcol(&p("Lab"), &Writer::ANYONE, crate::store::testutil::now())
+            .unwrap();
         assert!(matches!(
-            s.pf_mkcol(&p("lab"), &Writer::ANYONE),
+            s.pf_mkcol(&p("lab"), &Writer::ANYONE, crate::store::testutil::now()),
             Err(PfError::Exists)
         ));
         assert!(matches!(
-            s.pf_mkcol(&p("x/y"), &Writer::ANYONE),
+            s.pf_mkcol(&p("x/y"), &Writer::ANYONE, crate::store::testutil::now()),
             Err(PfError::NoParent)
         ));
         assert_eq!(
-            s.pf_put(&p("LAB/a.txt"), b"hello", None, &Writer::ANYONE)
-                .unwrap(),
+            s.pf_put(
+                &p("LAB/a.txt"),
+                b"hello",
+                None,
+                &Writer::ANYONE,
+                crate::store::testutil::now()
+            )
+            .unwrap(),
             PfWrite::Created
         );
         assert!(matches!(
-            s.pf_mkcol(&p("lab/a.txt/b"), &Writer::ANYONE),
+            s.pf_mkcol(
+                &p("lab/a.txt/b"),
+                &Writer::ANYONE,
+                crate::store::testutil::now()
+            ),
             Err(PfError::ParentNotFolder)
         ));
-        s.pf_mkcol(&p("lab/sub"), &Writer::ANYONE).unwrap();
-        s.pf_put(&p("lab/sub/deep"), b"x", None, &Writer::ANYONE)
-            .unwrap();
+        s.pf_mkcol(
+            &p("lab/sub"),
+            &Writer::ANYONE,
+            crate::store::testutil::now(),
+        )
+        .unwrap();
+        s.pf_put(
+            &p("lab/sub/deep"),
+            b"x",
+            None,
+            &Writer::ANYONE,
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         assert_eq!(names(&s, "lab"), ["a.txt", "sub"]);
         assert_eq!(names(&s, ""), ["Lab"]);
         assert_eq!(
@@ -619,15 +645,29 @@ mod tests {
         );
         assert_eq!(s.pf_body(&p("lab/a.txt")).unwrap().unwrap(), b"hello");
         assert_eq!(
-            s.pf_put(&p("lab/a.txt"), b"bye", None, &Writer::ANYONE)
-                .unwrap(),
+            s.pf_put(
+                &p("lab/a.txt"),
+                b"bye",
+                None,
+                &Writer::ANYONE,
+                crate::store::testutil::now()
+            )
+            .unwrap(),
             PfWrite::Replaced
         );
         // NON_IPM_SUBTREE always exists and can hold ordinary folders.
-        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine"), &Writer::ANYONE)
-            .unwrap();
+        s.pf_mkcol(
+            &p("NON_IPM_SUBTREE/mine"),
+            &Writer::ANYONE,
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         assert!(matches!(
-            s.pf_mkcol(&p("non_ipm_subtree"), &Writer::ANYONE),
+            s.pf_mkcol(
+                &p("non_ipm_subtree"),
+                &Writer::ANYONE,
+                crate::store::testutil::now()
+            ),
             Err(PfError::Exists)
         ));
     }
@@ -635,13 +675,16 @@ mod tests {
     #[test]
     fn delete_is_recursive_and_copy_move_carry_props() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("a"), &Writer::ANYONE).unwrap();
-        s.pf_mkcol(&p("a/b"), &Writer::ANYONE).unwrap();
+        s.pf_mkcol(&p("a"), &Writer::ANYONE, crate::store::testutil::now())
+            .unwrap();
+        s.pf_mkcol(&p("a/b"), &Writer::ANYONE, crate::store::testutil::now())
+            .unwrap();
         s.pf_put(
             &p("a/b/c"),
             b"body",
             Some("text/plain".into()),
             &Writer::ANYONE,
+            crate::store::testutil::now(),
         )
         .unwrap();
         let name = PropName::new("urn:x:", "colour");
@@ -661,7 +704,8 @@ mod tests {
                 CopyDepth::Infinity,
                 false,
                 true,
-                &Writer::ANYONE
+                &Writer::ANYONE,
+                crate::store::testutil::now()
             )
             .unwrap(),
             PfWrite::Created
@@ -676,7 +720,8 @@ mod tests {
                 CopyDepth::Infinity,
                 false,
                 true,
-                &Writer::ANYONE
+                &Writer::ANYONE,
+                crate::store::testutil::now()
             ),
             Err(PfError::DestinationExists)
         ));
@@ -687,7 +732,8 @@ mod tests {
                 CopyDepth::Infinity,
                 true,
                 true,
-                &Writer::ANYONE
+                &Writer::ANYONE,
+                crate::store::testutil::now()
             ),
             Err(PfError::IntoItself)
         ));
@@ -699,7 +745,8 @@ mod tests {
                 CopyDepth::Infinity,
                 true,
                 false,
-                &Writer::ANYONE
+                &Writer::ANYONE,
+                crate::store::testutil::now()
             )
             .unwrap(),
             PfWrite::Replaced
@@ -715,6 +762,7 @@ mod tests {
             false,
             true,
             &Writer::ANYONE,
+            crate::store::testutil::now(),
         )
         .unwrap();
         assert!(names(&s, "y").is_empty());
@@ -730,16 +778,38 @@ mod tests {
     #[test]
     fn owners_follow_creation_copy_and_move() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("lab"), &ANN()).unwrap();
-        s.pf_put(&p("lab/x"), b"1", None, &ANN()).unwrap();
-        s.pf_put(&p("anon"), b"1", None, &Writer::ANYONE).unwrap();
+        s.pf_mkcol(&p("lab"), &ANN(), crate::store::testutil::now())
+            .unwrap();
+        s.pf_put(
+            &p("lab/x"),
+            b"1",
+            None,
+            &ANN(),
+            crate::store::testutil::now(),
+        )
+        .unwrap();
+        s.pf_put(
+            &p("anon"),
+            b"1",
+            None,
+            &Writer::ANYONE,
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         assert_eq!(
             s.pf_owner(&p("LAB")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
         );
         assert_eq!(s.pf_owner(&p("anon")).unwrap(), None);
         // Replacing a body does not change hands.
-        s.pf_put(&p("lab/x"), b"2", None, &BOB()).unwrap();
+        s.pf_put(
+            &p("lab/x"),
+            b"2",
+            None,
+            &BOB(),
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         assert_eq!(
             s.pf_owner(&p("lab/x")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
@@ -752,6 +822,7 @@ mod tests {
             false,
             true,
             &BOB(),
+            crate::store::testutil::now(),
         )
         .unwrap();
         assert_eq!(
@@ -765,6 +836,7 @@ mod tests {
             false,
             false,
             &BOB(),
+            crate::store::testutil::now(),
         )
         .unwrap();
         assert_eq!(
@@ -793,10 +865,32 @@ mod tests {
     #[test]
     fn a_non_admin_changes_only_nodes_that_are_all_theirs() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("lab"), &BOB()).unwrap();
-        s.pf_put(&p("lab/bob.txt"), b"b", None, &BOB()).unwrap();
-        s.pf_put(&p("lab/ann.txt"), b"a", None, &ANN()).unwrap();
-        s.pf_put(&p("mine.txt"), b"m", None, &BOB()).unwrap();
+        s.pf_mkcol(&p("lab"), &BOB(), crate::store::testutil::now())
+            .unwrap();
+        s.pf_put(
+            &p("lab/bob.txt"),
+            b"b",
+            None,
+            &BOB(),
+            crate::store::testutil::now(),
+        )
+        .unwrap();
+        s.pf_put(
+            &p("lab/ann.txt"),
+            b"a",
+            None,
+            &ANN(),
+            crate::store::testutil::now(),
+        )
+        .unwrap();
+        s.pf_put(
+            &p("mine.txt"),
+            b"m",
+            None,
+            &BOB(),
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         let before = s.dump_digest().unwrap();
         fn not_owner<T>(r: Result<T, PfError>) -> bool {
             matches!(r, Err(PfError::Store(StoreError::Refused(_))))
@@ -806,7 +900,8 @@ mod tests {
             &p("lab/ann.txt"),
             b"x",
             None,
-            &BOB_USER()
+            &BOB_USER(),
+            crate::store::testutil::now()
         )));
         assert!(not_owner(s.pf_patch(&p("lab/ann.txt"), &[], &BOB_USER())));
         assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), &BOB_USER())));
@@ -818,7 +913,8 @@ mod tests {
             CopyDepth::Infinity,
             false,
             false,
-            &BOB_USER()
+            &BOB_USER(),
+            crate::store::testutil::now()
         )));
         assert!(not_owner(s.pf_transfer(
             &p("mine.txt"),
@@ -826,7 +922,8 @@ mod tests {
             CopyDepth::Infinity,
             true,
             true,
-            &BOB_USER()
+            &BOB_USER(),
+            crate::store::testutil::now()
         )));
         assert!(not_owner(s.pf_transfer(
             &p("mine.txt"),
@@ -834,12 +931,19 @@ mod tests {
             CopyDepth::Infinity,
             true,
             true,
-            &BOB_USER()
+            &BOB_USER(),
+            crate::store::testutil::now()
         )));
         assert_eq!(s.dump_digest().unwrap(), before, "refusals changed nothing");
         // What is all his, he may.
-        s.pf_put(&p("lab/bob.txt"), b"b2", None, &BOB_USER())
-            .unwrap();
+        s.pf_put(
+            &p("lab/bob.txt"),
+            b"b2",
+            None,
+            &BOB_USER(),
+            crate::store::testutil::now(),
+        )
+        .unwrap();
         s.pf_transfer(
             &p("lab/ann.txt"),
             &p("copy.txt"),
@@ -847,6 +951,7 @@ mod tests {
             false,
             true,
             &BOB_USER(),
+            crate::store::testutil::now(),
         )
         .unwrap();
         s.pf_transfer(
@@ -856,6 +961,7 @@ mod tests {
             true,
             false,
             &BOB_USER(),
+            crate::store::testutil::now(),
         )
         .unwrap();
         s.pf_delete(&p("lab/bob.txt"), &BOB_USER()).unwrap();

@@ -92,7 +92,10 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         }
         (Method::POST, "/directory/import") => {
             let body: admin::ImportRequest = json_body(&mut req, cap).await?;
-            run(state, move |st| admin::import_directory(st.store(), &body)).await
+            run(state, move |st| {
+                admin::import_directory(st.store(), st.clock(), &body)
+            })
+            .await
         }
         (Method::POST, "/fb/set") => {
             let body: admin::FbSetRequest = json_body(&mut req, cap).await?;

@@ -158,6 +158,7 @@ impl TestServer {
     pub fn import_demo_directory(&self) {
         admin::import_directory(
             self.store(),
+            &schedplus::app::Clock::System,
             &ImportRequest {
                 text: schedplus::app::demo::DIRECTORY_CSV.to_string(),
                 data_base64: None,

@@ -59,8 +59,15 @@ pub async fn copy_move(
     let from = node.path.clone();
     let outcome = state
         .blocking(move |st| {
-            st.store()
-                .pf_transfer(&from, &to, copy_depth, overwrite, !is_move, &writer)
+            st.store().pf_transfer(
+                &from,
+                &to,
+                copy_depth,
+                overwrite,
+                !is_move,
+                &writer,
+                st.clock().now_us(),
+            )
         })
         .await?;
     let outcome = outcome?;

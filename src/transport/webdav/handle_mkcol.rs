@@ -24,13 +24,13 @@ pub async fn mkcol(
         Found::Missing(Resource::Ordinary(path)) => {
             let writer = state.auth().item_writer(&req.principal)?;
             state
-                .blocking(move |st| st.store().pf_mkcol(&path, &writer))
+                .blocking(move |st| st.store().pf_mkcol(&path, &writer, st.clock().now_us()))
                 .await??;
         }
         Found::Missing(Resource::FbFolder(folder)) => {
             state.auth().fb_folder(&req.principal)?;
             state
-                .blocking(move |st| st.store().fb_create_folder(&folder))
+                .blocking(move |st| st.store().fb_create_folder(&folder, st.clock().now_us()))
                 .await??;
         }
         Found::Missing(Resource::FbInvalid(why)) => {

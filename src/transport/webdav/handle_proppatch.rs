@@ -151,7 +151,9 @@ async fn fb_patch(
     let patch = ops.to_vec();
     let (outcome, unknown_owner) = state
         .blocking(move |st| {
-            let outcome = st.store().fb_patch(&folder, &leaf, &patch, &writer)?;
+            let outcome =
+                st.store()
+                    .fb_patch(&folder, &leaf, &patch, &writer, st.clock().now_us())?;
             let unknown = match &outcome {
                 FbPatchOutcome::Created(rec) | FbPatchOutcome::Updated(rec) => {
                     st.store().fb_owner_not_in_directory(&folder, rec)?

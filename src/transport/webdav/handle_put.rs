@@ -32,7 +32,9 @@ pub async fn put(
     let body = req.body(state.limits().max_put_body).await?;
     let (outcome, node) = state
         .blocking(move |st| {
-            let outcome = st.store().pf_put(&path, &body, content_type, &writer)?;
+            let outcome =
+                st.store()
+                    .pf_put(&path, &body, content_type, &writer, st.clock().now_us())?;
             Ok::<_, HttpError>((outcome, st.store().pf_get(&path)?))
         })
         .await??;
