@@ -2,18 +2,9 @@
 //! protocol-model terms, not in WebDAV or query terms; the URL rules of the public tree are
 //! defined once; protocol reads no clock. Like `layers.rs`, this reads the source text.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use crate::layers::rust_files;
 
 /// `(file under src/, line number, line)` for every non-comment line of the files under
 /// `src/<dir>`, up to the first `#[cfg(test)]` (unit tests may use anything).

@@ -477,6 +477,7 @@ impl CalendarDir {
 mod tests {
     use super::*;
     use crate::store::UserRecord;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nEND:VEVENT\nEND:VCALENDAR\n";
@@ -495,8 +496,7 @@ mod tests {
             alias: "dan".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&u), crate::store::testutil::now())
-            .unwrap();
+        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
         (d, s, u, clock, PublishSettings::default())
     }

@@ -191,6 +191,7 @@ mod tests {
     use crate::protocol::freebusy::{FbStatus, Interval, PublishRange};
     use crate::protocol::time::Minutes1601;
     use crate::publishing::calendar::{ExpandOptions, parse};
+    use crate::store::testutil::stamp;
 
     /// "The demo shows a full picture whatever today's date is": for dates spread over
     /// four years, every demo calendar has something in the coming week, and across the
@@ -288,11 +289,8 @@ mod tests {
             alias: "own".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(
-            std::slice::from_ref(&lab_user),
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.import_users(std::slice::from_ref(&lab_user), stamp())
+            .unwrap();
         std::fs::write(dir.path().join("own.ics"), "lab's own").unwrap();
 
         let r = load(&s, &crate::app::Clock::System, Some(dir.path())).unwrap();

@@ -377,6 +377,7 @@ pub fn spawn(
 mod tests {
     use super::*;
     use crate::protocol::legacy_dn::LegacyDn;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
     use crate::store::{CalendarSource, UserRecord};
 
@@ -408,8 +409,7 @@ mod tests {
             alias: "dan".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&u), crate::store::testutil::now())
-            .unwrap();
+        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         (d, s, u)
     }
 
@@ -427,21 +427,14 @@ mod tests {
             CleanupAt::default(),
             None,
         );
-        s.put_calendar(
-            &u.legacy_dn,
-            CAL,
-            1,
-            CalendarSource::Http,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http, stamp())
+            .unwrap();
         let r = p.round();
         assert_eq!((r.published, r.failed), (1, 0));
         assert!(s.dirty_users().unwrap().is_empty());
         let r = p.round();
         assert_eq!(r, RoundReport::default(), "nothing queued, nothing done");
-        s.delete_calendar(&u.legacy_dn, crate::store::testutil::now())
-            .unwrap();
+        s.delete_calendar(&u.legacy_dn, stamp()).unwrap();
         assert_eq!(p.round().unpublished, 1);
         assert!(
             s.freebusy_of(&u.legacy_dn.admin_group(), &u.legacy_dn.subject())
@@ -453,14 +446,8 @@ mod tests {
     #[test]
     fn a_new_month_republishes_everyone_and_cleanup_runs_once_a_day() {
         let (_d, s, u) = setup();
-        s.put_calendar(
-            &u.legacy_dn,
-            CAL,
-            1,
-            CalendarSource::Http,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http, stamp())
+            .unwrap();
         let mut p = Poller::new(
             s.clone(),
             at("2026-03-31T01:00:00Z"),

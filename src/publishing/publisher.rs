@@ -161,6 +161,7 @@ mod tests {
     use super::*;
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::store::CalendarSource;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;COUNT=3\nEND:VEVENT\nEND:VCALENDAR\n";
@@ -185,14 +186,8 @@ mod tests {
             republish_user(&s, &u, now, &settings, false),
             Err(PublishError::NoCalendar(_))
         ));
-        s.put_calendar(
-            &u.legacy_dn,
-            CAL,
-            1,
-            CalendarSource::Http,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http, stamp())
+            .unwrap();
         let dry = republish_user(&s, &u, now, &settings, true).unwrap();
         assert_eq!(dry.outcome, PublishOutcome::Created);
         assert_eq!(dry.added.len(), 3);
@@ -208,14 +203,8 @@ mod tests {
         assert_eq!(again.outcome, PublishOutcome::Unchanged);
         assert!(again.added.is_empty() && again.removed.is_empty());
         let edited = CAL.replace("COUNT=3", "COUNT=2");
-        s.put_calendar(
-            &u.legacy_dn,
-            &edited,
-            1,
-            CalendarSource::Http,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.put_calendar(&u.legacy_dn, &edited, 1, CalendarSource::Http, stamp())
+            .unwrap();
         let r = republish_user(&s, &u, now, &settings, false).unwrap();
         assert_eq!(r.outcome, PublishOutcome::Updated);
         assert_eq!((r.added.len(), r.removed.len()), (0, 1));

@@ -390,7 +390,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testutil::temp_store;
+    use crate::store::testutil::{stamp, temp_store};
     use crate::store::{Store, StoreConfig};
 
     fn dn(alias: &str) -> LegacyDn {
@@ -402,28 +402,16 @@ mod tests {
         let (_d, s) = temp_store();
         let d = dn("dan");
         assert_eq!(
-            s.put_calendar(
-                &d,
-                "A",
-                1,
-                CalendarSource::Http,
-                crate::store::testutil::now()
-            )
-            .unwrap(),
+            s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+                .unwrap(),
             CalendarChange::Created
         );
         let first = s.dirty_users().unwrap();
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].record.reason, DirtyReason::CalendarChanged);
         assert_eq!(
-            s.put_calendar(
-                &d,
-                "A",
-                1,
-                CalendarSource::Http,
-                crate::store::testutil::now()
-            )
-            .unwrap(),
+            s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+                .unwrap(),
             CalendarChange::Unchanged
         );
         assert_eq!(
@@ -432,14 +420,8 @@ mod tests {
             "unchanged text queues nothing"
         );
         assert_eq!(
-            s.put_calendar(
-                &d,
-                "B",
-                2,
-                CalendarSource::Http,
-                crate::store::testutil::now()
-            )
-            .unwrap(),
+            s.put_calendar(&d, "B", 2, CalendarSource::Http, stamp())
+                .unwrap(),
             CalendarChange::Replaced
         );
         let second = s.dirty_users().unwrap();
@@ -453,23 +435,11 @@ mod tests {
     fn clear_keeps_a_mark_made_during_the_publish() {
         let (_d, s) = temp_store();
         let d = dn("dan");
-        s.put_calendar(
-            &d,
-            "A",
-            1,
-            CalendarSource::Http,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+            .unwrap();
         let seen = s.dirty_users().unwrap().remove(0);
-        s.put_calendar(
-            &d,
-            "B",
-            1,
-            CalendarSource::Http,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.put_calendar(&d, "B", 1, CalendarSource::Http, stamp())
+            .unwrap();
         assert!(!s.clear_dirty(&seen).unwrap());
         let now = s.dirty_users().unwrap().remove(0);
         assert!(s.clear_dirty(&now).unwrap());
@@ -486,25 +456,13 @@ mod tests {
                 "A",
                 1,
                 CalendarSource::Import("a.ics".into()),
-                crate::store::testutil::now(),
+                stamp(),
             )
             .unwrap();
-            s.put_calendar(
-                &dn("eve"),
-                "E",
-                1,
-                CalendarSource::Http,
-                crate::store::testutil::now(),
-            )
-            .unwrap();
-            assert!(
-                s.delete_calendar(&dn("eve"), crate::store::testutil::now())
-                    .unwrap()
-            );
-            assert!(
-                !s.delete_calendar(&dn("eve"), crate::store::testutil::now())
-                    .unwrap()
-            );
+            s.put_calendar(&dn("eve"), "E", 1, CalendarSource::Http, stamp())
+                .unwrap();
+            assert!(s.delete_calendar(&dn("eve"), stamp()).unwrap());
+            assert!(!s.delete_calendar(&dn("eve"), stamp()).unwrap());
         }
         let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
         let q = s.dirty_users().unwrap();
@@ -528,27 +486,15 @@ mod tests {
         let d = dn("dan");
         {
             let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
-            assert!(
-                !s.delete_calendar(&d, crate::store::testutil::now())
-                    .unwrap()
-            );
+            assert!(!s.delete_calendar(&d, stamp()).unwrap());
             assert!(
                 s.calendar_deletion(&d).unwrap().is_none(),
                 "nothing deleted"
             );
-            s.put_calendar(
-                &d,
-                "A",
-                1,
-                CalendarSource::Http,
-                crate::store::testutil::now(),
-            )
-            .unwrap();
-            let before = crate::store::testutil::now();
-            assert!(
-                s.delete_calendar(&d, crate::store::testutil::now())
-                    .unwrap()
-            );
+            s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+                .unwrap();
+            let before = stamp();
+            assert!(s.delete_calendar(&d, stamp()).unwrap());
             let t = s.calendar_deletion(&d).unwrap().expect("a tombstone");
             assert!(t.at_us >= before);
             assert!(s.calendar_users().unwrap().is_empty());
@@ -557,31 +503,18 @@ mod tests {
         // It survives a restart, and storing a calendar again removes it.
         let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
         assert!(s.calendar_deletion(&d).unwrap().is_some());
-        s.put_calendar(
-            &d,
-            "B",
-            1,
-            CalendarSource::Http,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.put_calendar(&d, "B", 1, CalendarSource::Http, stamp())
+            .unwrap();
         assert!(s.calendar_deletion(&d).unwrap().is_none());
         // A deletion without a tombstone (the calendar directory's own file removed).
         assert!(
-            s.delete_calendar_with(&d, Tombstone::None, crate::store::testutil::now())
+            s.delete_calendar_with(&d, Tombstone::None, stamp())
                 .unwrap()
         );
         assert!(s.calendar_deletion(&d).unwrap().is_none());
-        s.put_calendar(
-            &d,
-            "C",
-            1,
-            CalendarSource::Http,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
-        s.delete_calendar(&d, crate::store::testutil::now())
+        s.put_calendar(&d, "C", 1, CalendarSource::Http, stamp())
             .unwrap();
+        s.delete_calendar(&d, stamp()).unwrap();
         assert!(s.forget_calendar_deletion(&d).unwrap());
         assert!(s.calendar_deletion(&d).unwrap().is_none());
     }
@@ -597,26 +530,14 @@ mod tests {
         };
         s.note_refused_calendar(&d, refusal.clone()).unwrap();
         assert!(s.calendar(&d).unwrap().is_none(), "no calendar, no note");
-        s.put_calendar(
-            &d,
-            "A",
-            1,
-            CalendarSource::Http,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+            .unwrap();
         s.note_refused_calendar(&d, refusal.clone()).unwrap();
         let rec = s.calendar(&d).unwrap().unwrap();
         assert_eq!(rec.text, "A");
         assert!(!rec.parsed_ok());
-        s.put_calendar(
-            &d,
-            "A",
-            1,
-            CalendarSource::Http,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+            .unwrap();
         assert!(s.calendar(&d).unwrap().unwrap().parsed_ok());
     }
 }

@@ -174,7 +174,7 @@ impl Store {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::store::testutil::temp_store;
+    use crate::store::testutil::{stamp, temp_store};
 
     pub(crate) fn user(alias: &str, ag: &str) -> UserRecord {
         UserRecord {
@@ -195,9 +195,7 @@ pub(crate) mod tests {
     fn lookup_by_every_name_case_insensitively() {
         let (_d, s) = temp_store();
         let u = user("dan", "AG");
-        let sum = s
-            .import_users(std::slice::from_ref(&u), crate::store::testutil::now())
-            .unwrap();
+        let sum = s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         assert_eq!(
             sum,
             ImportSummary {
@@ -237,16 +235,13 @@ pub(crate) mod tests {
     fn reimport_updates_and_drops_stale_addresses() {
         let (_d, s) = temp_store();
         let mut u = user("dan", "AG");
-        s.import_users(std::slice::from_ref(&u), crate::store::testutil::now())
-            .unwrap();
-        let again = s
-            .import_users(std::slice::from_ref(&u), crate::store::testutil::now())
-            .unwrap();
+        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
+        let again = s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         assert_eq!(again.unchanged, 1);
         u.proxy_addresses.retain(|p| !p.contains(".alt"));
         u.display_name = "Dan W".into();
         assert_eq!(
-            s.import_users(std::slice::from_ref(&u), crate::store::testutil::now())
+            s.import_users(std::slice::from_ref(&u), stamp())
                 .unwrap()
                 .updated,
             1
@@ -267,7 +262,7 @@ pub(crate) mod tests {
         b.proxy_addresses.push("smtp:dan@org.example".into());
         let c = user("carol", "AG2");
         let e = s
-            .import_users(&[a.clone(), c.clone(), b], crate::store::testutil::now())
+            .import_users(&[a.clone(), c.clone(), b], stamp())
             .unwrap_err();
         assert!(e.to_string().contains("dan@org.example"), "{e}");
         assert_eq!(
@@ -287,10 +282,9 @@ pub(crate) mod tests {
         let mut kelvin = user("\u{212A}", "AG");
         kelvin.mail = "kelvin@org.example".into();
         kelvin.proxy_addresses = vec!["SMTP:kelvin@org.example".into()];
-        s.import_users(std::slice::from_ref(&k), crate::store::testutil::now())
-            .unwrap();
+        s.import_users(std::slice::from_ref(&k), stamp()).unwrap();
         let sum = s
-            .import_users(std::slice::from_ref(&kelvin), crate::store::testutil::now())
+            .import_users(std::slice::from_ref(&kelvin), stamp())
             .unwrap();
         assert_eq!((sum.added, sum.updated), (1, 0));
         assert_eq!(s.stats().users, 2);

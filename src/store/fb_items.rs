@@ -347,16 +347,7 @@ impl Store {
         };
         let now = now_us;
         let (key, rec, created) = match existing {
-            Some((key, old)) => (
-                key,
-                MessageRecord {
-                    modified_us: now,
-                    props,
-                    fb,
-                    ..old
-                },
-                false,
-            ),
+            Some((key, old)) => (key, old.changed(props, fb, now), false),
             None => {
                 let seq = i.db.generate_id()?;
                 let key = [
@@ -364,14 +355,7 @@ impl Store {
                     &seq.to_be_bytes(),
                 ]
                 .concat();
-                let rec = MessageRecord {
-                    leaf: leaf.to_string(),
-                    subject: subject.as_str().to_string(),
-                    created_us: now,
-                    modified_us: now,
-                    props,
-                    fb,
-                };
+                let rec = MessageRecord::new(leaf.to_string(), &subject, props, fb, now);
                 (key, rec, true)
             }
         };
@@ -504,15 +488,7 @@ impl Store {
                 continue;
             }
             let key = [prefix.as_slice(), &i.db.generate_id()?.to_be_bytes()].concat();
-            let now = now_us;
-            let rec = MessageRecord {
-                leaf,
-                subject: m.subject.as_str().to_string(),
-                created_us: now,
-                modified_us: now,
-                props: m.props.clone(),
-                fb,
-            };
+            let rec = MessageRecord::new(leaf, &m.subject, m.props.clone(), fb, now_us);
             plan.push((m.folder.clone(), key, rec));
         }
         let n = plan.len();
@@ -538,6 +514,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::protocol::dav_xml::{XmlLimits, parse_proppatch};
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     const GCC: &[u8] = include_bytes!("../../tests/data/dav/gcc_create_freebusy.xml");
@@ -552,13 +529,7 @@ mod tests {
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
         let FbPatchOutcome::Created(rec) = s
-            .fb_patch(
-                &ag(),
-                leaf,
-                &ops,
-                &Writer::ANYONE,
-                crate::store::testutil::now(),
-            )
+            .fb_patch(&ag(), leaf, &ops, &Writer::ANYONE, stamp())
             .unwrap()
         else {
             panic!("expected a created message");
@@ -573,14 +544,8 @@ mod tests {
             Some(rec.clone())
         );
         assert!(matches!(
-            s.fb_patch(
-                &ag(),
-                leaf,
-                &ops,
-                &Writer::ANYONE,
-                crate::store::testutil::now()
-            )
-            .unwrap(),
+            s.fb_patch(&ag(), leaf, &ops, &Writer::ANYONE, stamp())
+                .unwrap(),
             FbPatchOutcome::Updated(_)
         ));
         assert_eq!(s.fb_messages(&ag()).count(), 1);
@@ -594,28 +559,16 @@ mod tests {
         let (_d, s) = temp_store();
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
-        s.fb_patch(
-            &ag(),
-            leaf,
-            &ops,
-            &Writer::ANYONE,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.fb_patch(&ag(), leaf, &ops, &Writer::ANYONE, stamp())
+            .unwrap();
         let before = s.fb_message_at(&ag(), leaf).unwrap();
         let bad = [PropChange::Set(
             PropName::Mapi(tags::SCHEDULE_INFO_FREEBUSY_BUSY),
             PropValue::MvBinary(vec![vec![1, 2, 3]]),
         )];
         assert!(matches!(
-            s.fb_patch(
-                &ag(),
-                leaf,
-                &bad,
-                &Writer::ANYONE,
-                crate::store::testutil::now()
-            )
-            .unwrap(),
+            s.fb_patch(&ag(), leaf, &bad, &Writer::ANYONE, stamp())
+                .unwrap(),
             FbPatchOutcome::Refused(FbRefusal::Undecodable(_))
         ));
         let rename = [PropChange::Set(
@@ -623,14 +576,8 @@ mod tests {
             PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
         )];
         assert!(matches!(
-            s.fb_patch(
-                &ag(),
-                leaf,
-                &rename,
-                &Writer::ANYONE,
-                crate::store::testutil::now()
-            )
-            .unwrap(),
+            s.fb_patch(&ag(), leaf, &rename, &Writer::ANYONE, stamp())
+                .unwrap(),
             FbPatchOutcome::Refused(FbRefusal::SubjectChanged { .. })
         ));
         assert_eq!(s.fb_message_at(&ag(), leaf).unwrap(), before);
@@ -640,14 +587,8 @@ mod tests {
             PropValue::String("b".into()),
         )];
         assert!(matches!(
-            s.fb_patch(
-                &ag(),
-                "notes.txt",
-                &plain,
-                &Writer::ANYONE,
-                crate::store::testutil::now()
-            )
-            .unwrap(),
+            s.fb_patch(&ag(), "notes.txt", &plain, &Writer::ANYONE, stamp())
+                .unwrap(),
             FbPatchOutcome::Refused(FbRefusal::BadSubject(_))
         ));
         assert!(s.fb_message_at(&ag(), "notes.txt").unwrap().is_none());
@@ -656,21 +597,15 @@ mod tests {
     #[test]
     fn folders_are_created_and_deleted_with_their_messages() {
         let (_d, s) = temp_store();
-        assert!(
-            s.fb_create_folder(&ag(), crate::store::testutil::now())
-                .unwrap()
-        );
-        assert!(
-            !s.fb_create_folder(&ag(), crate::store::testutil::now())
-                .unwrap()
-        );
+        assert!(s.fb_create_folder(&ag(), stamp()).unwrap());
+        assert!(!s.fb_create_folder(&ag(), stamp()).unwrap());
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         s.fb_patch(
             &ag(),
             "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
             &ops,
             &Writer::ANYONE,
-            crate::store::testutil::now(),
+            stamp(),
         )
         .unwrap();
         assert_eq!(s.stats().messages, 1, "a PROPPATCH create is counted");
@@ -709,29 +644,17 @@ mod tests {
             false,
         );
         assert_eq!(
-            refused(s.fb_patch(&ag(), leaf, &ops, &elsewhere, crate::store::testutil::now())),
+            refused(s.fb_patch(&ag(), leaf, &ops, &elsewhere, stamp())),
             Some("EX:/o=Org/ou=AG".into())
         );
         assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
         assert!(matches!(
-            s.fb_patch(
-                &ag(),
-                leaf,
-                &ops,
-                &writer("alias"),
-                crate::store::testutil::now()
-            ),
+            s.fb_patch(&ag(), leaf, &ops, &writer("alias"), stamp()),
             Ok(FbPatchOutcome::Created(_))
         ));
         let what = Some("EX:/o=Org/ou=AG USER-/CN=RECIPIENTS/CN=ALIAS".to_string());
         assert_eq!(
-            refused(s.fb_patch(
-                &ag(),
-                leaf,
-                &[],
-                &writer("other"),
-                crate::store::testutil::now()
-            )),
+            refused(s.fb_patch(&ag(), leaf, &[], &writer("other"), stamp())),
             what
         );
         assert!(matches!(
@@ -756,19 +679,23 @@ mod tests {
     fn a_writer_limited_to_one_subject_cannot_create_or_change_another() {
         let (_d, s) = temp_store();
         let own = writer("alias");
+        // What the owner rule refuses of `own`'s patch to their own canonical URL.
+        let refused_at_own_url = |ops: &[PropChange]| {
+            refused(s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+                ops,
+                &own,
+                stamp(),
+            ))
+        };
         let ops = vec![PropChange::Set(
             PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
             PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
         )];
         // The URL leaf names the writer, the subject property someone else.
         assert_eq!(
-            refused(s.fb_patch(
-                &ag(),
-                "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
-                &ops,
-                &own,
-                crate::store::testutil::now()
-            )),
+            refused_at_own_url(&ops),
             Some("USER-/CN=RECIPIENTS/CN=OTHER".into())
         );
         assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
@@ -783,7 +710,7 @@ mod tests {
             "USER-/CN=RECIPIENTS/CN=ALIAS-x.EML",
         ] {
             assert_eq!(
-                refused(s.fb_patch(&ag(), squat, &mine, &own, crate::store::testutil::now())),
+                refused(s.fb_patch(&ag(), squat, &mine, &own, stamp())),
                 Some(squat.into()),
                 "{squat}"
             );
@@ -795,7 +722,7 @@ mod tests {
                 "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
                 &[],
                 &own,
-                crate::store::testutil::now()
+                stamp()
             )
             .unwrap(),
             FbPatchOutcome::Created(_)
@@ -807,7 +734,7 @@ mod tests {
                     "user-/cn=recipients/cn=alias-2.eml",
                     &mine,
                     &own,
-                    crate::store::testutil::now()
+                    stamp()
                 )
                 .unwrap(),
                 FbPatchOutcome::Created(_)
@@ -826,7 +753,7 @@ mod tests {
                 "USER-/CN=RECIPIENTS/CN=ALIAS-7.EML",
                 &other_subject,
                 &Writer::ANYONE,
-                crate::store::testutil::now()
+                stamp()
             )
             .unwrap(),
             FbPatchOutcome::Created(_)
@@ -837,7 +764,7 @@ mod tests {
                 "USER-/CN=RECIPIENTS/CN=ALIAS-7-1.EML",
                 &mine,
                 &own,
-                crate::store::testutil::now()
+                stamp()
             ))
             .is_some()
         );
@@ -852,17 +779,7 @@ mod tests {
                 PropName::Mapi(crate::protocol::mapi::PropTag(tag)),
                 PropValue::String(value.into()),
             )];
-            assert!(
-                refused(s.fb_patch(
-                    &ag(),
-                    "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
-                    &ops,
-                    &own,
-                    crate::store::testutil::now()
-                ))
-                .is_some(),
-                "{tag:08x} {value}"
-            );
+            assert!(refused_at_own_url(&ops).is_some(), "{tag:08x} {value}");
         }
         let ops = vec![PropChange::Set(
             PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS),
@@ -874,7 +791,7 @@ mod tests {
                 "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
                 &ops,
                 &own,
-                crate::store::testutil::now()
+                stamp()
             )
             .unwrap(),
             FbPatchOutcome::Updated(_)

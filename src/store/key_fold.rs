@@ -226,6 +226,7 @@ mod tests {
     use crate::protocol::address::UserAddress;
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::store::StoreConfig;
+    use crate::store::testutil::stamp;
 
     fn user(dn: &str, alias: &str, mail: &str) -> UserRecord {
         UserRecord {
@@ -319,7 +320,7 @@ mod tests {
                     "dan",
                     "dan@x.example",
                 )],
-                crate::store::testutil::now(),
+                stamp(),
             )
             .unwrap();
         publish(&store, "dan");
@@ -346,7 +347,7 @@ mod tests {
                         user(JOSE, "JOSÉ", "jose@x.example"),
                         user("/o=Org/ou=AG/cn=Recipients/cn=k", "k", "k@x.example"),
                     ],
-                    crate::store::testutil::now(),
+                    stamp(),
                 )
                 .unwrap();
             publish(&store, "jose@x.example");

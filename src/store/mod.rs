@@ -406,7 +406,7 @@ pub(crate) mod testutil {
     }
 
     /// The time a test's write is stamped with.
-    pub fn now() -> i64 {
+    pub fn stamp() -> i64 {
         jiff::Timestamp::now().as_microsecond()
     }
 }
@@ -414,6 +414,7 @@ pub(crate) mod testutil {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::testutil::stamp;
 
     #[test]
     fn second_open_reports_the_lock() {
@@ -437,7 +438,7 @@ mod tests {
         for i in 0..5 {
             let before = store.syncs();
             store
-                .pf_mkcol(&[format!("f{i}")], &actor(), crate::store::testutil::now())
+                .pf_mkcol(&[format!("f{i}")], &actor(), stamp())
                 .unwrap();
             assert!(
                 store.syncs() > before,
@@ -457,7 +458,7 @@ mod tests {
                                 b"x",
                                 None,
                                 &actor(),
-                                crate::store::testutil::now(),
+                                stamp(),
                             )
                             .unwrap();
                         assert!(store.syncs() > before);
@@ -476,9 +477,7 @@ mod tests {
             ..StoreConfig::new(dir.path())
         })
         .unwrap();
-        unsynced
-            .pf_mkcol(&["f".into()], &actor(), crate::store::testutil::now())
-            .unwrap();
+        unsynced.pf_mkcol(&["f".into()], &actor(), stamp()).unwrap();
         assert_eq!(unsynced.syncs(), 0);
     }
 
@@ -492,7 +491,7 @@ mod tests {
         })
         .unwrap();
         let before = store.dump().unwrap();
-        match store.pf_mkcol(&["f".into()], &actor(), crate::store::testutil::now()) {
+        match store.pf_mkcol(&["f".into()], &actor(), stamp()) {
             Err(PfError::Store(e)) => {
                 assert!(e.is_out_of_space());
                 assert!(e.to_string().contains("nothing was written"), "{e}");
@@ -542,14 +541,14 @@ mod tests {
         let store = Store::open(&StoreConfig::new(&data)).unwrap();
         // A large value goes to a file of its own under blobs/.
         store
-            .pf_mkcol(&["f".into()], &actor(), crate::store::testutil::now())
+            .pf_mkcol(&["f".into()], &actor(), stamp())
             .and_then(|_| {
                 store.pf_put(
                     &["f".into(), "big".into()],
                     &[7; 300_000],
                     None,
                     &actor(),
-                    crate::store::testutil::now(),
+                    stamp(),
                 )
             })
             .unwrap();

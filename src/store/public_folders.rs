@@ -576,6 +576,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     fn p(s: &str) -> Vec<String> {
@@ -594,49 +595,27 @@ mod tests {
     #[test]
     fn mkcol_put_list_and_case_insensitive_lookup() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("Lab"), &Writer::ANYONE, crate::store::testutil::now())
-            .unwrap();
+        s.pf_mkcol(&p("Lab"), &Writer::ANYONE, stamp()).unwrap();
         assert!(matches!(
-            s.pf_mkcol(&p("lab"), &Writer::ANYONE, crate::store::testutil::now()),
+            s.pf_mkcol(&p("lab"), &Writer::ANYONE, stamp()),
             Err(PfError::Exists)
         ));
         assert!(matches!(
-            s.pf_mkcol(&p("x/y"), &Writer::ANYONE, crate::store::testutil::now()),
+            s.pf_mkcol(&p("x/y"), &Writer::ANYONE, stamp()),
             Err(PfError::NoParent)
         ));
         assert_eq!(
-            s.pf_put(
-                &p("LAB/a.txt"),
-                b"hello",
-                None,
-                &Writer::ANYONE,
-                crate::store::testutil::now()
-            )
-            .unwrap(),
+            s.pf_put(&p("LAB/a.txt"), b"hello", None, &Writer::ANYONE, stamp())
+                .unwrap(),
             PfWrite::Created
         );
         assert!(matches!(
-            s.pf_mkcol(
-                &p("lab/a.txt/b"),
-                &Writer::ANYONE,
-                crate::store::testutil::now()
-            ),
+            s.pf_mkcol(&p("lab/a.txt/b"), &Writer::ANYONE, stamp()),
             Err(PfError::ParentNotFolder)
         ));
-        s.pf_mkcol(
-            &p("lab/sub"),
-            &Writer::ANYONE,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
-        s.pf_put(
-            &p("lab/sub/deep"),
-            b"x",
-            None,
-            &Writer::ANYONE,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.pf_mkcol(&p("lab/sub"), &Writer::ANYONE, stamp()).unwrap();
+        s.pf_put(&p("lab/sub/deep"), b"x", None, &Writer::ANYONE, stamp())
+            .unwrap();
         assert_eq!(names(&s, "lab"), ["a.txt", "sub"]);
         assert_eq!(names(&s, ""), ["Lab"]);
         assert_eq!(
@@ -645,29 +624,15 @@ mod tests {
         );
         assert_eq!(s.pf_body(&p("lab/a.txt")).unwrap().unwrap(), b"hello");
         assert_eq!(
-            s.pf_put(
-                &p("lab/a.txt"),
-                b"bye",
-                None,
-                &Writer::ANYONE,
-                crate::store::testutil::now()
-            )
-            .unwrap(),
+            s.pf_put(&p("lab/a.txt"), b"bye", None, &Writer::ANYONE, stamp())
+                .unwrap(),
             PfWrite::Replaced
         );
         // NON_IPM_SUBTREE always exists and can hold ordinary folders.
-        s.pf_mkcol(
-            &p("NON_IPM_SUBTREE/mine"),
-            &Writer::ANYONE,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine"), &Writer::ANYONE, stamp())
+            .unwrap();
         assert!(matches!(
-            s.pf_mkcol(
-                &p("non_ipm_subtree"),
-                &Writer::ANYONE,
-                crate::store::testutil::now()
-            ),
+            s.pf_mkcol(&p("non_ipm_subtree"), &Writer::ANYONE, stamp()),
             Err(PfError::Exists)
         ));
     }
@@ -675,16 +640,14 @@ mod tests {
     #[test]
     fn delete_is_recursive_and_copy_move_carry_props() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("a"), &Writer::ANYONE, crate::store::testutil::now())
-            .unwrap();
-        s.pf_mkcol(&p("a/b"), &Writer::ANYONE, crate::store::testutil::now())
-            .unwrap();
+        s.pf_mkcol(&p("a"), &Writer::ANYONE, stamp()).unwrap();
+        s.pf_mkcol(&p("a/b"), &Writer::ANYONE, stamp()).unwrap();
         s.pf_put(
             &p("a/b/c"),
             b"body",
             Some("text/plain".into()),
             &Writer::ANYONE,
-            crate::store::testutil::now(),
+            stamp(),
         )
         .unwrap();
         let name = PropName::new("urn:x:", "colour");
@@ -705,7 +668,7 @@ mod tests {
                 false,
                 true,
                 &Writer::ANYONE,
-                crate::store::testutil::now()
+                stamp()
             )
             .unwrap(),
             PfWrite::Created
@@ -721,7 +684,7 @@ mod tests {
                 false,
                 true,
                 &Writer::ANYONE,
-                crate::store::testutil::now()
+                stamp()
             ),
             Err(PfError::DestinationExists)
         ));
@@ -733,7 +696,7 @@ mod tests {
                 true,
                 true,
                 &Writer::ANYONE,
-                crate::store::testutil::now()
+                stamp()
             ),
             Err(PfError::IntoItself)
         ));
@@ -746,7 +709,7 @@ mod tests {
                 true,
                 false,
                 &Writer::ANYONE,
-                crate::store::testutil::now()
+                stamp()
             )
             .unwrap(),
             PfWrite::Replaced
@@ -762,7 +725,7 @@ mod tests {
             false,
             true,
             &Writer::ANYONE,
-            crate::store::testutil::now(),
+            stamp(),
         )
         .unwrap();
         assert!(names(&s, "y").is_empty());
@@ -778,38 +741,17 @@ mod tests {
     #[test]
     fn owners_follow_creation_copy_and_move() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("lab"), &ANN(), crate::store::testutil::now())
+        s.pf_mkcol(&p("lab"), &ann(), stamp()).unwrap();
+        s.pf_put(&p("lab/x"), b"1", None, &ann(), stamp()).unwrap();
+        s.pf_put(&p("anon"), b"1", None, &Writer::ANYONE, stamp())
             .unwrap();
-        s.pf_put(
-            &p("lab/x"),
-            b"1",
-            None,
-            &ANN(),
-            crate::store::testutil::now(),
-        )
-        .unwrap();
-        s.pf_put(
-            &p("anon"),
-            b"1",
-            None,
-            &Writer::ANYONE,
-            crate::store::testutil::now(),
-        )
-        .unwrap();
         assert_eq!(
             s.pf_owner(&p("LAB")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
         );
         assert_eq!(s.pf_owner(&p("anon")).unwrap(), None);
         // Replacing a body does not change hands.
-        s.pf_put(
-            &p("lab/x"),
-            b"2",
-            None,
-            &BOB(),
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.pf_put(&p("lab/x"), b"2", None, &bob(), stamp()).unwrap();
         assert_eq!(
             s.pf_owner(&p("lab/x")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
@@ -821,8 +763,8 @@ mod tests {
             CopyDepth::Infinity,
             false,
             true,
-            &BOB(),
-            crate::store::testutil::now(),
+            &bob(),
+            stamp(),
         )
         .unwrap();
         assert_eq!(
@@ -835,8 +777,8 @@ mod tests {
             CopyDepth::Infinity,
             false,
             false,
-            &BOB(),
-            crate::store::testutil::now(),
+            &bob(),
+            stamp(),
         )
         .unwrap();
         assert_eq!(
@@ -857,40 +799,27 @@ mod tests {
             who: key.to_string(),
         }
     }
-    const ANN: fn() -> Writer = || user("/o=org/cn=ann", true);
-    const BOB: fn() -> Writer = || user("/o=org/cn=bob", true);
+    fn ann() -> Writer {
+        user("/o=org/cn=ann", true)
+    }
+    fn bob() -> Writer {
+        user("/o=org/cn=bob", true)
+    }
     /// Bob, not an admin: may change only what he created.
-    const BOB_USER: fn() -> Writer = || user("/o=org/cn=bob", false);
+    fn bob_user() -> Writer {
+        user("/o=org/cn=bob", false)
+    }
 
     #[test]
     fn a_non_admin_changes_only_nodes_that_are_all_theirs() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("lab"), &BOB(), crate::store::testutil::now())
+        s.pf_mkcol(&p("lab"), &bob(), stamp()).unwrap();
+        s.pf_put(&p("lab/bob.txt"), b"b", None, &bob(), stamp())
             .unwrap();
-        s.pf_put(
-            &p("lab/bob.txt"),
-            b"b",
-            None,
-            &BOB(),
-            crate::store::testutil::now(),
-        )
-        .unwrap();
-        s.pf_put(
-            &p("lab/ann.txt"),
-            b"a",
-            None,
-            &ANN(),
-            crate::store::testutil::now(),
-        )
-        .unwrap();
-        s.pf_put(
-            &p("mine.txt"),
-            b"m",
-            None,
-            &BOB(),
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.pf_put(&p("lab/ann.txt"), b"a", None, &ann(), stamp())
+            .unwrap();
+        s.pf_put(&p("mine.txt"), b"m", None, &bob(), stamp())
+            .unwrap();
         let before = s.dump_digest().unwrap();
         fn not_owner<T>(r: Result<T, PfError>) -> bool {
             matches!(r, Err(PfError::Store(StoreError::Refused(_))))
@@ -900,21 +829,21 @@ mod tests {
             &p("lab/ann.txt"),
             b"x",
             None,
-            &BOB_USER(),
-            crate::store::testutil::now()
+            &bob_user(),
+            stamp()
         )));
-        assert!(not_owner(s.pf_patch(&p("lab/ann.txt"), &[], &BOB_USER())));
-        assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), &BOB_USER())));
+        assert!(not_owner(s.pf_patch(&p("lab/ann.txt"), &[], &bob_user())));
+        assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), &bob_user())));
         // His own folder, but with Ann's item inside.
-        assert!(not_owner(s.pf_delete(&p("lab"), &BOB_USER())));
+        assert!(not_owner(s.pf_delete(&p("lab"), &bob_user())));
         assert!(not_owner(s.pf_transfer(
             &p("lab"),
             &p("elsewhere"),
             CopyDepth::Infinity,
             false,
             false,
-            &BOB_USER(),
-            crate::store::testutil::now()
+            &bob_user(),
+            stamp()
         )));
         assert!(not_owner(s.pf_transfer(
             &p("mine.txt"),
@@ -922,8 +851,8 @@ mod tests {
             CopyDepth::Infinity,
             true,
             true,
-            &BOB_USER(),
-            crate::store::testutil::now()
+            &bob_user(),
+            stamp()
         )));
         assert!(not_owner(s.pf_transfer(
             &p("mine.txt"),
@@ -931,27 +860,21 @@ mod tests {
             CopyDepth::Infinity,
             true,
             true,
-            &BOB_USER(),
-            crate::store::testutil::now()
+            &bob_user(),
+            stamp()
         )));
         assert_eq!(s.dump_digest().unwrap(), before, "refusals changed nothing");
         // What is all his, he may.
-        s.pf_put(
-            &p("lab/bob.txt"),
-            b"b2",
-            None,
-            &BOB_USER(),
-            crate::store::testutil::now(),
-        )
-        .unwrap();
+        s.pf_put(&p("lab/bob.txt"), b"b2", None, &bob_user(), stamp())
+            .unwrap();
         s.pf_transfer(
             &p("lab/ann.txt"),
             &p("copy.txt"),
             CopyDepth::Infinity,
             false,
             true,
-            &BOB_USER(),
-            crate::store::testutil::now(),
+            &bob_user(),
+            stamp(),
         )
         .unwrap();
         s.pf_transfer(
@@ -960,13 +883,13 @@ mod tests {
             CopyDepth::Infinity,
             true,
             false,
-            &BOB_USER(),
-            crate::store::testutil::now(),
+            &bob_user(),
+            stamp(),
         )
         .unwrap();
-        s.pf_delete(&p("lab/bob.txt"), &BOB_USER()).unwrap();
+        s.pf_delete(&p("lab/bob.txt"), &bob_user()).unwrap();
         assert!(
-            not_owner(s.pf_delete(&p("lab"), &BOB_USER())),
+            not_owner(s.pf_delete(&p("lab"), &bob_user())),
             "Ann's item is still in it"
         );
     }
