@@ -147,7 +147,8 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
 async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, HttpError> {
     let target = path::resolve(&req.path)?;
     // Who may: reads as `--read` says; writes need someone signed in (with `--auth basic`)
-    // here, and each handler applies the owner rules once it knows the resource.
+    // here; the owner rules are the store's, applied under its write lock to the writer
+    // each handler names (`auth` builds it), except for admin-group folders (`fb_folder`).
     // Everything else (OPTIONS, and the 405s of POST and PATCH, whose Allow tells whether
     // a resource exists) counts as a read.
     match req.method.as_str() {
