@@ -95,11 +95,14 @@ fn seed_store(store: &Store) -> Vec<String> {
             LegacyDn::parse(&format!("/o=Bench/ou=AG{}/cn=Recipients/cn=user{i}", i % 4)).unwrap();
         let fb = schedule(i, range);
         store
-            .publish(&PublishedMessage {
-                folder: dn.admin_group(),
-                subject: dn.subject(),
-                props: build_props(&dn, &fb, range, PublisherStyle::Outlook, now),
-            })
+            .publish(
+                &PublishedMessage {
+                    folder: dn.admin_group(),
+                    subject: dn.subject(),
+                    props: build_props(&dn, &fb, range, PublisherStyle::Outlook, now),
+                },
+                schedplus::app::clock::wall_us(),
+            )
             .unwrap();
     }
     mails

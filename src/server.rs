@@ -18,9 +18,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{oneshot, watch};
 
+use crate::app::Clock;
 use crate::app::calendar_dir::CalendarDir;
 use crate::app::poller::{self, CleanupAt, Poller};
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
 use crate::transport::{self, AppState, Limits};
@@ -195,7 +195,7 @@ impl Server {
                 .then(|| calendar_dir.clone())
                 .flatten();
             let report = tokio::task::spawn_blocking(move || {
-                crate::app::demo::load(st.store(), fill.as_deref())
+                crate::app::demo::load(st.store(), st.clock(), fill.as_deref())
             })
             .await
             .map_err(|e| ServeError::Demo(e.to_string()))?

@@ -1,7 +1,7 @@
 //! What a lab admin meets in the first hour (issue 17): the landing page at `/`, the query
 //! page's timeline, browse pages for people, and a demo that resets on restart.
 
-use schedplus::protocol::time::Clock;
+use schedplus::app::Clock;
 
 use crate::common::{TestServer, fbdata, ts};
 

@@ -6,10 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use schedplus::app::Error;
+use schedplus::app::{Clock, Error};
 use schedplus::app::ops::{self, Ctx, Operation};
 use schedplus::cli::client::Admin;
-use schedplus::protocol::time::Clock;
 use schedplus::server::ServeOptions;
 use schedplus::store::CalendarSource;
 

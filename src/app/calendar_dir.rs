@@ -50,7 +50,7 @@ use std::time::SystemTime;
 
 use crate::app::Error;
 use crate::app::ops::{CalendarPutRequest, Ctx, Operation};
-use crate::protocol::time::Clock;
+use crate::app::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{CalendarChange, CalendarSource, Store, Tombstone};
 
@@ -437,7 +437,11 @@ impl CalendarDir {
         if !ours {
             return false;
         }
-        match store.delete_calendar_with(&user.legacy_dn, Tombstone::None) {
+        match store.delete_calendar_with(
+            &user.legacy_dn,
+            Tombstone::None,
+            crate::app::clock::wall_us(),
+        ) {
             Ok(deleted) => {
                 if deleted {
                     tracing::info!(file = %self.shown(name), user = %user.mail, "calendar file deleted; its free/busy will be removed");
@@ -477,6 +481,7 @@ impl CalendarDir {
 mod tests {
     use super::*;
     use crate::store::UserRecord;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nEND:VEVENT\nEND:VCALENDAR\n";
@@ -495,7 +500,7 @@ mod tests {
             alias: "dan".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&u)).unwrap();
+        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
         (d, s, u, clock, PublishSettings::default())
     }

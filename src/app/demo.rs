@@ -90,14 +90,18 @@ pub struct DemoReport {
 
 /// Import the demo directory, restore the demo users' passwords and admin marks, and, when
 /// `calendar_dir` is given, write the demo calendars into it (creating the directory).
-pub fn load(store: &crate::store::Store, calendar_dir: Option<&Path>) -> Result<DemoReport, Error> {
+pub fn load(
+    store: &crate::store::Store,
+    clock: &crate::app::Clock,
+    calendar_dir: Option<&Path>,
+) -> Result<DemoReport, Error> {
     let imported = ImportRequest {
         text: DIRECTORY_CSV.to_string(),
         format: Some("csv".into()),
         source: "fixtures/demo/directory.csv".into(),
         ..ImportRequest::default()
     }
-    .run(&Ctx::new(store))?;
+    .run(&Ctx::new(store).with_clock(clock.clone()))?;
     let demo_users = crate::protocol::directory_file::parse_directory(
         DIRECTORY_CSV,
         crate::protocol::directory_file::DirectoryFormat::Csv,
@@ -186,6 +190,7 @@ mod tests {
     use crate::protocol::freebusy::{FbStatus, Interval, PublishRange};
     use crate::protocol::time::Minutes1601;
     use crate::publishing::calendar::{ExpandOptions, parse};
+    use crate::store::testutil::stamp;
 
     /// "The demo shows a full picture whatever today's date is": for dates spread over
     /// four years, every demo calendar has something in the coming week, and across the
@@ -224,7 +229,7 @@ mod tests {
     fn every_demo_user_but_one_has_a_calendar() {
         let (_d, s) = crate::store::testutil::temp_store();
         let dir = tempfile::tempdir().unwrap();
-        let r = load(&s, Some(dir.path())).unwrap();
+        let r = load(&s, &crate::app::Clock::System, Some(dir.path())).unwrap();
         assert_eq!(r.calendars_written, CALENDARS.len());
         let users = s.list_users().unwrap();
         let without: Vec<_> = users
@@ -246,7 +251,7 @@ mod tests {
             .unwrap();
         assert!(!dan.admin);
         // An untouched demo restarts without writing anything.
-        let again = load(&s, Some(dir.path())).unwrap();
+        let again = load(&s, &crate::app::Clock::System, Some(dir.path())).unwrap();
         assert_eq!(
             (again.calendars_written, again.credentials_restored),
             (0, 0)
@@ -260,7 +265,7 @@ mod tests {
     fn loading_again_restores_what_a_lab_changed() {
         let (_d, s) = crate::store::testutil::temp_store();
         let dir = tempfile::tempdir().unwrap();
-        load(&s, Some(dir.path())).unwrap();
+        load(&s, &crate::app::Clock::System, Some(dir.path())).unwrap();
         let ben = s.resolve_user("bwright").unwrap();
         let karen = s.resolve_user("kbaker").unwrap();
         let dan = s.resolve_user("dwinship").unwrap();
@@ -283,10 +288,11 @@ mod tests {
             alias: "own".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&lab_user)).unwrap();
+        s.import_users(std::slice::from_ref(&lab_user), stamp())
+            .unwrap();
         std::fs::write(dir.path().join("own.ics"), "lab's own").unwrap();
 
-        let r = load(&s, Some(dir.path())).unwrap();
+        let r = load(&s, &crate::app::Clock::System, Some(dir.path())).unwrap();
         assert_eq!(r.credentials_restored, 3, "{r:?}");
         assert_eq!(r.calendars_written, 1, "{r:?}");
         let auth = crate::auth::Authenticator::new();

@@ -55,7 +55,8 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(m) => Error::NotFound(m),
-            StoreError::Conflict(m) | StoreError::NotOwner(m) => Error::Conflict(m),
+            StoreError::Conflict(m) => Error::Conflict(m),
+            StoreError::Refused(r) => crate::auth::refused_write(&r).into(),
             e if e.is_out_of_space() => Error::OutOfSpace(e.to_string()),
             StoreError::Stalled(m) => Error::Unavailable(m),
             other => Error::Internal(other.to_string()),
@@ -156,9 +157,14 @@ mod tests {
             Error::from(StoreError::Stalled("stuck".into())),
             Error::Unavailable(_)
         ));
+        let refused = StoreError::Refused(crate::store::WriteRefused {
+            what: "dan's free/busy".into(),
+            rule: crate::store::OwnerRule::FreeBusy,
+            writer: "jose".into(),
+        });
         assert!(matches!(
-            Error::from(StoreError::NotOwner("dan's".into())),
-            Error::Conflict(_)
+            Error::from(refused),
+            Error::Refused { rule: "owner-or-admin", .. }
         ));
     }
 }

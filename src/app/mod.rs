@@ -2,14 +2,16 @@
 //!
 //! Owns [`ops`] (the admin and publishing operations, one type each, shared by the CLI,
 //! the remote client, the HTTP admin API and the calendars routes), [`Error`] (the one
-//! application error, `error.rs`), [`freebusy`] (answering `?Cmd=freebusy` from the store, a page at a time),
+//! application error, `error.rs`), [`freebusy`] (answering `?Cmd=freebusy` from the store,
+//! a page at a time),
 //! [`poller`] (MadFB: republish changed users, everyone when the window moves, nightly
 //! cleanup), [`calendar_dir`] (the `--calendar-dir` watcher), [`demo`] (the embedded demo
-//! organisation) and [`metrics`] (the Prometheus counters). Sits on `protocol`, `store`,
+//! organisation), [`metrics`] (the Prometheus counters) and [`Clock`] (the one "now"). Sits on `protocol`, `store`,
 //! `publishing` and `auth`; must not touch HTTP types (`transport`) or sled (the `store`
 //! API only).
 
 pub mod calendar_dir;
+pub mod clock;
 pub mod demo;
 mod error;
 pub mod freebusy;
@@ -17,4 +19,5 @@ pub mod metrics;
 pub mod ops;
 pub mod poller;
 
+pub use clock::Clock;
 pub use error::Error;

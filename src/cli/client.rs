@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::app::Error;
 use crate::app::ops::{Ctx, Operation};
-use crate::protocol::time::Clock;
+use crate::app::Clock;
 use crate::server::ServerInfo;
 use crate::store::{Store, StoreConfig, StoreError};
 use crate::transport::admin_api::{ADMIN_HEADER, TOKEN_HEADER};

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::app::{Error, ops};
 use crate::cli::client::Admin;
-use crate::protocol::time::{Clock, Minutes1601, parse_time};
+use crate::app::Clock;
+use crate::protocol::time::{Minutes1601, parse_time};
 use crate::server::Server;
 use crate::store::{CalendarChange, CalendarSource, PublishOutcome, StoreError};
 

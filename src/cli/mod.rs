@@ -30,7 +30,8 @@ use clap::Parser;
 
 use crate::app::{Error, ops};
 use crate::cli::client::Admin;
-use crate::protocol::time::{Clock, parse_time};
+use crate::app::Clock;
+use crate::protocol::time::parse_time;
 
 use commands::{calendar_import, cleanfreebusy, directory, fb, read_file, serve, updatefb};
 use settings::config_error;

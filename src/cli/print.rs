@@ -4,7 +4,8 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::app::ops;
-use crate::protocol::time::{Clock, Minutes1601, format_rfc3339, parse_time};
+use crate::app::Clock;
+use crate::protocol::time::{Minutes1601, format_rfc3339, parse_time};
 use crate::publishing::publisher::Republished;
 use crate::server::Server;
 use crate::store::PublishOutcome;

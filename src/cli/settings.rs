@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::app::poller::CleanupAt;
+use crate::app::Clock;
 use crate::app::{Error as AdminError, ops as admin};
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::query::QueryLimits;
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::server::{AnnouncedSetting, ServeOptions, ServerInfo};
 use crate::transport::Limits;

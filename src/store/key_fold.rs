@@ -225,6 +225,7 @@ mod tests {
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::protocol::query::UserAddress;
     use crate::store::StoreConfig;
+    use crate::store::testutil::stamp;
 
     fn user(dn: &str, alias: &str, mail: &str) -> UserRecord {
         UserRecord {
@@ -309,11 +310,14 @@ mod tests {
         // A store whose keys are all ASCII only gets its marker.
         let (_dir, store) = crate::store::testutil::temp_store();
         store
-            .import_users(&[user(
-                "/o=Org/ou=AG/cn=Recipients/cn=dan",
-                "dan",
-                "dan@x.example",
-            )])
+            .import_users(
+                &[user(
+                    "/o=Org/ou=AG/cn=Recipients/cn=dan",
+                    "dan",
+                    "dan@x.example",
+                )],
+                stamp(),
+            )
             .unwrap();
         publish(&store, "dan");
         age(&store);
@@ -334,10 +338,13 @@ mod tests {
         {
             let store = Store::open(&cfg).unwrap();
             store
-                .import_users(&[
-                    user(JOSE, "JOSÉ", "jose@x.example"),
-                    user("/o=Org/ou=AG/cn=Recipients/cn=k", "k", "k@x.example"),
-                ])
+                .import_users(
+                    &[
+                        user(JOSE, "JOSÉ", "jose@x.example"),
+                        user("/o=Org/ou=AG/cn=Recipients/cn=k", "k", "k@x.example"),
+                    ],
+                    stamp(),
+                )
                 .unwrap();
             publish(&store, "jose@x.example");
             publish(&store, "k@x.example");

@@ -11,7 +11,7 @@ use warp::http::{HeaderValue, StatusCode, header};
 
 use super::{Response, bytes_response, text_response};
 use crate::app;
-use crate::auth::{Principal, Refusal, RefusalKind};
+use crate::auth::{Refusal, RefusalKind};
 use crate::protocol::dav_xml::{XmlError, error_body};
 use crate::protocol::wss_name::NameError;
 use crate::store::{PfError, StoreError};
@@ -169,19 +169,14 @@ impl From<Refusal> for HttpError {
 }
 
 /// A store failure: a conflict 409, a name that is not there 404, someone else's data 403
-/// (rule `owner-or-admin`), a full disk 507 and a stuck disk 503 (each with the store's
+/// (by the owner rule that refused it), a full disk 507 and a stuck disk 503 (each with the store's
 /// sentence); anything else is a broken store, 500.
 impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => HttpError::conflict(m),
             StoreError::NotFound(m) => HttpError::not_found(m),
-            StoreError::NotOwner(m) => Refusal {
-                kind: RefusalKind::Forbidden,
-                rule: "owner-or-admin",
-                message: m,
-            }
-            .into(),
+            StoreError::Refused(r) => crate::auth::refused_write(&r).into(),
             e => match store_status(&e) {
                 StatusCode::INTERNAL_SERVER_ERROR => {
                     HttpError::internal(format!("the store failed: {e}"))
@@ -203,17 +198,12 @@ fn store_status(e: &StoreError) -> StatusCode {
     }
 }
 
-/// A refused change of the ordinary public-folder area. A node that belongs to someone else
-/// is refused by rule `item-owner-or-admin` without naming the requester; `webdav::pf_result`
-/// names them where it knows who asked.
+/// A refused change of the ordinary public-folder area (a node that belongs to someone else
+/// comes as the store's refusal, [`StoreError::Refused`]).
 impl From<PfError> for HttpError {
     fn from(e: PfError) -> Self {
         let status = match e {
             PfError::Store(s) => return s.into(),
-            PfError::NotOwner(path) => {
-                let what = format!("/public/{path}");
-                return crate::auth::not_item_owner(&what, &Principal::Anonymous).into();
-            }
             PfError::NoParent | PfError::ParentNotFolder => StatusCode::CONFLICT,
             PfError::Exists | PfError::IsFolder => StatusCode::METHOD_NOT_ALLOWED,
             PfError::NotFound => StatusCode::NOT_FOUND,
@@ -408,7 +398,17 @@ mod tests {
     /// else's data is refused by the rule that protects it.
     #[test]
     fn store_refusals_map_to_their_statuses_and_rules() {
-        let e = HttpError::from(StoreError::NotOwner("dan's free/busy".into()));
+        let refused = |rule, what: &str| {
+            StoreError::Refused(crate::store::WriteRefused {
+                what: what.into(),
+                rule,
+                writer: "dan".into(),
+            })
+        };
+        let e = HttpError::from(refused(
+            crate::store::OwnerRule::FreeBusy,
+            "dan's free/busy",
+        ));
         assert_eq!(
             (e.status, e.rule),
             (StatusCode::FORBIDDEN, Some("owner-or-admin"))
@@ -421,7 +421,10 @@ mod tests {
             HttpError::from(StoreError::NotFound("x".into())).status,
             StatusCode::NOT_FOUND
         );
-        let e = HttpError::from(PfError::NotOwner("a/b".into()));
+        let e = HttpError::from(PfError::Store(refused(
+            crate::store::OwnerRule::Item,
+            "/public/a/b",
+        )));
         assert_eq!(
             (e.status, e.rule),
             (StatusCode::FORBIDDEN, Some("item-owner-or-admin"))

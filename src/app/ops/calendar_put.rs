@@ -77,7 +77,7 @@ impl Operation for CalendarPutRequest {
                     Refusal {
                         reason: e.to_string(),
                         source: req.source.clone(),
-                        at_us: crate::store::now_us(),
+                        at_us: crate::app::clock::wall_us(),
                     },
                 )?;
                 return Err(Error::BadInput(format!(
@@ -91,6 +91,7 @@ impl Operation for CalendarPutRequest {
             &req.text,
             cal.event_count(),
             req.source.clone(),
+            crate::app::clock::wall_us(),
         )?;
         for l in cal.leniencies() {
             crate::app::metrics::calendar_leniency(l.kind);

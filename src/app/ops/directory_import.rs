@@ -143,7 +143,7 @@ impl Operation for ImportRequest {
             let (summary, preview) = preview(&ctx.store, &users)?;
             (summary, Some(preview))
         } else {
-            (ctx.store.import_users(&users)?, None)
+            (ctx.store.import_users(&users, ctx.clock.now_us())?, None)
         };
         Ok(ImportReport {
             source: self.source.clone(),

@@ -96,7 +96,7 @@ impl Operation for FbSetRequest {
                 now,
             ),
         };
-        let (outcome, removed_duplicates) = store.publish(&msg)?;
+        let (outcome, removed_duplicates) = store.publish(&msg, now.as_microsecond())?;
         if outcome != PublishOutcome::Unchanged {
             crate::app::metrics::published("manual");
         }

@@ -45,7 +45,8 @@ use serde::{Deserialize, Serialize};
 use super::Error;
 use crate::protocol::freebusy::MAX_PUBLISH_MONTHS;
 use crate::protocol::pffb::PublisherStyle;
-use crate::protocol::time::{Clock, parse_time};
+use crate::app::Clock;
+use crate::protocol::time::parse_time;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{Store, UserRecord};
 
