@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use schedplus::app::{Clock, Error};
 use schedplus::app::ops::{self, Ctx, Operation};
+use schedplus::app::{Clock, Error};
 use schedplus::cli::client::Admin;
 use schedplus::server::ServeOptions;
 use schedplus::store::CalendarSource;

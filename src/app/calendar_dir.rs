@@ -48,9 +48,9 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::app::Clock;
 use crate::app::Error;
 use crate::app::ops::{CalendarPutRequest, Ctx, Operation};
-use crate::app::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{CalendarChange, CalendarSource, Store, Tombstone};
 

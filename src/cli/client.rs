@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::app::Clock;
 use crate::app::Error;
 use crate::app::ops::{Ctx, Operation};
-use crate::app::Clock;
 use crate::server::ServerInfo;
 use crate::store::{Store, StoreConfig, StoreError};
 use crate::transport::admin_api::{ADMIN_HEADER, TOKEN_HEADER};

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::app::Clock;
 use crate::app::{Error, ops};
 use crate::cli::client::Admin;
-use crate::app::Clock;
 use crate::protocol::time::{Minutes1601, parse_time};
 use crate::server::Server;
 use crate::store::{CalendarChange, CalendarSource, PublishOutcome, StoreError};

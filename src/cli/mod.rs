@@ -28,9 +28,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::app::Clock;
 use crate::app::{Error, ops};
 use crate::cli::client::Admin;
-use crate::app::Clock;
 use crate::protocol::time::parse_time;
 
 use commands::{calendar_import, cleanfreebusy, directory, fb, read_file, serve, updatefb};

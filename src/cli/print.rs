@@ -3,8 +3,8 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use crate::app::ops;
 use crate::app::Clock;
+use crate::app::ops;
 use crate::protocol::time::{Minutes1601, format_rfc3339, parse_time};
 use crate::publishing::publisher::Republished;
 use crate::server::Server;

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::app::poller::CleanupAt;
 use crate::app::Clock;
+use crate::app::poller::CleanupAt;
 use crate::app::{Error as AdminError, ops as admin};
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::query::QueryLimits;

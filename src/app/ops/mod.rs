@@ -43,9 +43,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::Error;
+use crate::app::Clock;
 use crate::protocol::freebusy::MAX_PUBLISH_MONTHS;
 use crate::protocol::pffb::PublisherStyle;
-use crate::app::Clock;
 use crate::protocol::time::parse_time;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{Store, UserRecord};
