@@ -23,7 +23,7 @@ use crate::app::poller::{self, CleanupAt, Poller};
 use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
-use crate::transport::{self, AppState, Limits};
+use crate::transport::{self, AppState, Limits, StateParts};
 
 /// Threads for store work (`AppState::blocking`) in `schedplus serve`. Store calls are
 /// short, and writers queue on the store's one write lock anyway; with tokio's default of
@@ -156,9 +156,14 @@ impl Server {
         })?;
         crate::app::metrics::install();
         let token = new_token();
-        let state = AppState::new(store, opts.clock, opts.limits, token.clone())
-            .with_publish_settings(opts.publish.clone())
-            .with_auth(opts.auth);
+        let state = AppState::new(StateParts {
+            store,
+            clock: opts.clock,
+            limits: opts.limits,
+            publish: opts.publish.clone(),
+            auth: opts.auth,
+            admin_token: token.clone(),
+        });
         let calendar_dir = match &opts.calendar_dir {
             Some(d) if !d.is_dir() => {
                 return Err(ServeError::CalendarDir {

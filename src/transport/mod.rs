@@ -39,7 +39,7 @@ pub use accept::{filter, serve};
 pub use error::HttpError;
 pub use outbound::AnswerBudget;
 pub use request::{Request, bytes_response, text_response};
-pub use state::{AppState, Limits};
+pub use state::{AppState, Limits, StateParts};
 
 use sign_in::sign_in;
 

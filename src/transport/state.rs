@@ -80,21 +80,49 @@ impl Default for Limits {
 }
 
 /// Everything a request handler may use. Cheap to clone.
+///
+/// Built whole, once, by [`AppState::new`] from [`StateParts`]; nothing in it changes
+/// afterwards.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<StateInner>,
+}
+
+/// What the composition root (`server.rs`) gives to build an [`AppState`]. Every field is
+/// public and has no default, so a part left out is a compile error rather than a setting
+/// silently at its default:
+///
+/// ```compile_fail,E0063
+/// # use schedplus::transport::{AppState, Limits, StateParts};
+/// # fn build(store: schedplus::store::Store, clock: schedplus::protocol::time::Clock) -> AppState {
+/// AppState::new(StateParts {
+///     store,
+///     clock,
+///     limits: Limits::default(),
+///     admin_token: String::new(),
+///     // `publish` and `auth` left out: error E0063, missing fields.
+/// })
+/// # }
+/// ```
+pub struct StateParts {
+    pub store: Store,
+    pub clock: Clock,
+    pub limits: Limits,
+    /// How the server publishes (`--publish-months`, `--publisher-style`, `--default-tz`).
+    pub publish: PublishSettings,
+    /// `--auth`, `--read`, `--permissions`, `--metrics`.
+    pub auth: AuthSettings,
+    /// Shared secret of the admin API; the server writes it into the data directory, so
+    /// only someone who can read that directory can administer the store.
+    pub admin_token: String,
 }
 
 struct StateInner {
     store: Store,
     clock: Clock,
     limits: Limits,
-    /// How the server publishes (`--publish-months`, `--publisher-style`, `--default-tz`).
     publish: PublishSettings,
-    /// Shared secret of the admin API; the server writes it into the data directory, so
-    /// only someone who can read that directory can administer the store.
     admin_token: String,
-    /// `--auth`, `--read`, `--permissions`.
     auth: AuthSettings,
     authenticator: Authenticator,
     /// Argon2 runs here, at most one per core at once (see `auth::HashPool`).
@@ -104,15 +132,26 @@ struct StateInner {
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: Clock, limits: Limits, admin_token: String) -> Self {
+    /// The state, whole: the parts given, plus what is derived from them (the
+    /// authenticator's cache, the hash pool sized to the cores, the answer budget of
+    /// `limits.answer_buffer`).
+    pub fn new(parts: StateParts) -> Self {
+        let StateParts {
+            store,
+            clock,
+            limits,
+            publish,
+            auth,
+            admin_token,
+        } = parts;
         AppState {
             inner: Arc::new(StateInner {
                 store,
                 clock,
                 limits,
-                publish: PublishSettings::default(),
+                publish,
                 admin_token,
-                auth: AuthSettings::default(),
+                auth,
                 authenticator: Authenticator::new(),
                 hashing: crate::auth::HashPool::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8)),
@@ -120,22 +159,6 @@ impl AppState {
                 answer_budget: AnswerBudget::new(limits.answer_buffer),
             }),
         }
-    }
-
-    /// Set the publish settings; only before the state is shared (at start-up).
-    pub fn with_publish_settings(mut self, settings: PublishSettings) -> Self {
-        Arc::get_mut(&mut self.inner)
-            .expect("publish settings are set before the state is shared")
-            .publish = settings;
-        self
-    }
-
-    /// Set the authentication settings; only before the state is shared (at start-up).
-    pub fn with_auth(mut self, auth: AuthSettings) -> Self {
-        Arc::get_mut(&mut self.inner)
-            .expect("auth settings are set before the state is shared")
-            .auth = auth;
-        self
     }
 
     pub fn auth(&self) -> &AuthSettings {
@@ -185,5 +208,48 @@ impl AppState {
         tokio::task::spawn_blocking(move || f(&st))
             .await
             .map_err(|e| HttpError::internal(format!("a request worker failed: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{AuthMode, ReadAccess};
+    use crate::store::testutil::temp_store;
+
+    /// The state holds exactly the parts it was given: nothing is set later, nothing falls
+    /// back to a default.
+    #[test]
+    fn a_state_holds_every_part_it_was_built_from() {
+        let (_dir, store) = temp_store();
+        let limits = Limits {
+            max_body: 1234,
+            answer_buffer: 4096,
+            ..Limits::default()
+        };
+        let auth = AuthSettings {
+            mode: AuthMode::None,
+            read: ReadAccess::Authenticated,
+            ..AuthSettings::default()
+        };
+        let publish = PublishSettings {
+            months: PublishSettings::default().months + 1,
+            ..PublishSettings::default()
+        };
+        let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
+        let state = AppState::new(StateParts {
+            store,
+            clock,
+            limits,
+            publish: publish.clone(),
+            auth,
+            admin_token: "t0ken".into(),
+        });
+        assert_eq!(*state.auth(), auth);
+        assert_ne!(auth, AuthSettings::default());
+        assert_eq!(state.publish_settings().months, publish.months);
+        assert_eq!(*state.limits(), limits);
+        assert_eq!(*state.clock(), clock);
+        assert_eq!(state.admin_token(), "t0ken");
     }
 }
