@@ -298,6 +298,8 @@ impl Server {
                 let _ = std::fs::remove_file(path);
             }
         }
+        // The count of reads logged at DEBUG only in the last busy second.
+        self.state.read_log().flush();
         tracing::info!("schedplus stopped");
     }
 

@@ -26,11 +26,11 @@ mod heads;
 mod landing;
 pub mod outbound;
 mod request;
+mod request_log;
 mod sign_in;
 mod state;
 pub mod webdav;
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use warp::http::{Method, StatusCode, header};
@@ -39,24 +39,12 @@ pub use accept::{filter, serve};
 pub use error::HttpError;
 pub use outbound::AnswerBudget;
 pub use request::{Request, bytes_response, text_response};
+pub use request_log::{READS_LOGGED_PER_SECOND, ReadLog, RequestLine};
 pub use state::{AppState, Limits, StateParts};
 
 use sign_in::sign_in;
 
 pub type Response = warp::reply::Response;
-
-/// A client's address in a log line: `127.0.0.1:50412`, or `-` when unknown (in-process
-/// tests), never `Some(…)`.
-struct RemoteAddr(Option<SocketAddr>);
-
-impl std::fmt::Display for RemoteAddr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(a) => write!(f, "{a}"),
-            None => f.write_str("-"),
-        }
-    }
-}
 
 /// Decide who asks and who answers, run it, log one line.
 pub async fn dispatch(state: &AppState, req: Request) -> Response {
@@ -90,15 +78,18 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     let status = resp.status();
     let secs = started.elapsed().as_secs_f64();
     crate::app::metrics::request_done(method.as_str(), status.as_u16(), secs);
-    // Tenths of a millisecond: `ms=9.4`, not `ms=9.404000000000001`.
-    let ms = (secs * 10_000.0).round() / 10.0;
-    let remote = RemoteAddr(remote);
-    if status.is_server_error() {
-        let message = error::failure_message(&resp).unwrap_or("-");
-        tracing::error!(%method, %path, status = status.as_u16(), ms, %remote, %user, message, "request failed");
-    } else {
-        tracing::info!(%method, %path, status = status.as_u16(), ms, %remote, %user, "request");
+    RequestLine {
+        method: &method,
+        path: &path,
+        status,
+        secs,
+        remote,
+        user,
+        failure: status
+            .is_server_error()
+            .then(|| error::failure_message(&resp).unwrap_or("-")),
     }
+    .log(state.read_log(), started);
     resp
 }
 

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 
 use warp::http::header;
 
-use super::{AppState, HttpError, RemoteAddr};
+use super::request_log::RemoteAddr;
+use super::{AppState, HttpError};
 use crate::auth::{AuthMode, Lookup, Principal};
 
 /// Who sent `req`: anonymous without `Authorization` (or with `--auth none`, which ignores

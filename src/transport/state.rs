@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{AnswerBudget, HttpError};
+use super::{AnswerBudget, HttpError, ReadLog};
 use crate::auth::{AuthSettings, Authenticator};
 use crate::protocol::dav_xml::XmlLimits;
 use crate::protocol::query::QueryLimits;
@@ -129,12 +129,14 @@ struct StateInner {
     hashing: crate::auth::HashPool,
     /// Bytes of streamed answers waiting for their clients (`Limits::answer_buffer`).
     answer_budget: AnswerBudget,
+    /// Successful reads logged at INFO this second (see `request_log.rs`).
+    read_log: ReadLog,
 }
 
 impl AppState {
     /// The state, whole: the parts given, plus what is derived from them (the
     /// authenticator's cache, the hash pool sized to the cores, the answer budget of
-    /// `limits.answer_buffer`).
+    /// `limits.answer_buffer`, the count of reads logged this second).
     pub fn new(parts: StateParts) -> Self {
         let StateParts {
             store,
@@ -157,6 +159,7 @@ impl AppState {
                     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8)),
                 ),
                 answer_budget: AnswerBudget::new(limits.answer_buffer),
+                read_log: ReadLog::new(),
             }),
         }
     }
@@ -184,6 +187,12 @@ impl AppState {
     /// Bytes of streamed answers held for clients that have not taken them yet.
     pub fn answer_budget(&self) -> &AnswerBudget {
         &self.inner.answer_budget
+    }
+
+    /// Counts successful reads, so that at most `READS_LOGGED_PER_SECOND` a second are
+    /// logged at INFO.
+    pub fn read_log(&self) -> &ReadLog {
+        &self.inner.read_log
     }
 
     pub fn admin_token(&self) -> &str {

@@ -1,0 +1,264 @@
+//! The one line [`dispatch`](super::dispatch) logs per request ([`RequestLine`]), and the
+//! rule that keeps it cheap under load ([`ReadLog`]).
+//!
+//! Every request is logged at INFO except successful reads beyond
+//! [`READS_LOGGED_PER_SECOND`] in one second: those are logged at DEBUG (so
+//! `RUST_LOG=schedplus::transport=debug` still shows every one) and counted, and the count
+//! is logged at INFO once the second is over (at the next read, or when the server stops).
+//! Errors, refusals and writes are always logged at INFO or ERROR. A line costs a few
+//! microseconds, mostly formatting and one `write` to stderr (`benches/request_log.rs`),
+//! which at tens of thousands of `?Cmd=freebusy` answers a second was 8% of each (issue 13);
+//! a lab's CAS or a person at a browser stays far below the limit and sees every line.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use warp::http::{Method, StatusCode};
+
+/// Successful reads logged at INFO in any one second; the others go to DEBUG and are
+/// counted.
+pub const READS_LOGGED_PER_SECOND: u32 = 100;
+
+/// What the log says about one answered request: at INFO, or at ERROR with the failure's
+/// message for a 5xx.
+pub struct RequestLine<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub status: StatusCode,
+    /// From the request's head to its answer's head, in seconds.
+    pub secs: f64,
+    pub remote: Option<SocketAddr>,
+    /// The signed-in user's alias, or `-`.
+    pub user: &'a str,
+    /// A 5xx's message (`-` when it has none); `None` for every other status.
+    pub failure: Option<&'a str>,
+}
+
+// The target is spelt out so that `RUST_LOG=schedplus::transport=…` keeps selecting these
+// lines, as it did when they were written from `transport/mod.rs`.
+const TARGET: &str = "schedplus::transport";
+
+impl RequestLine<'_> {
+    /// A read (a method that changes nothing) that succeeded: the only kind of line
+    /// [`ReadLog`] may move to DEBUG.
+    pub fn is_successful_read(&self) -> bool {
+        let read = matches!(
+            self.method.as_str(),
+            "GET" | "HEAD" | "OPTIONS" | "PROPFIND" | "SEARCH"
+        );
+        read && self.failure.is_none() && self.status.as_u16() < 400
+    }
+
+    /// Log the line: ERROR for a failure, INFO unless `reads` holds a successful read back
+    /// to DEBUG.
+    pub fn log(&self, reads: &ReadLog, now: Instant) {
+        let RequestLine {
+            method,
+            path,
+            status,
+            secs,
+            remote,
+            user,
+            failure,
+        } = *self;
+        // Tenths of a millisecond: `ms=9.4`, not `ms=9.404000000000001`.
+        let ms = (secs * 10_000.0).round() / 10.0;
+        let remote = RemoteAddr(remote);
+        if let Some(message) = failure {
+            tracing::error!(target: TARGET, %method, %path, status = status.as_u16(), ms, %remote, %user, message, "request failed");
+            return;
+        }
+        if self.is_successful_read() {
+            match reads.admit(reads.second(now)) {
+                Admit::Log => {}
+                Admit::LogAfter { held } => log_held(held),
+                Admit::Hold => {
+                    tracing::debug!(target: TARGET, %method, %path, status = status.as_u16(), ms, %remote, %user, "request");
+                    return;
+                }
+            }
+        }
+        tracing::info!(target: TARGET, %method, %path, status = status.as_u16(), ms, %remote, %user, "request");
+    }
+}
+
+fn log_held(held: u32) {
+    tracing::info!(
+        target: TARGET,
+        held,
+        limit = READS_LOGGED_PER_SECOND,
+        "successful reads over the limit of a second were logged at DEBUG only"
+    );
+}
+
+/// Counts successful reads per second, to log at most [`READS_LOGGED_PER_SECOND`] of them
+/// at INFO. One atomic word (the second in the high half, the reads in it in the low half),
+/// so a request pays one atomic add and never waits for another.
+pub struct ReadLog {
+    since: Instant,
+    window: AtomicU64,
+}
+
+/// What [`ReadLog::admit`] decides for one successful read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// Log it at INFO.
+    Log,
+    /// Log it at INFO, after a line saying that `held` reads of an earlier second were
+    /// logged at DEBUG only.
+    LogAfter { held: u32 },
+    /// Over the limit: log it at DEBUG.
+    Hold,
+}
+
+impl Default for ReadLog {
+    fn default() -> Self {
+        ReadLog::new()
+    }
+}
+
+impl ReadLog {
+    pub fn new() -> Self {
+        ReadLog {
+            since: Instant::now(),
+            window: AtomicU64::new(0),
+        }
+    }
+
+    /// The window `now` falls in: whole seconds since this log was made.
+    pub fn second(&self, now: Instant) -> u32 {
+        u32::try_from(now.saturating_duration_since(self.since).as_secs()).unwrap_or(u32::MAX)
+    }
+
+    /// Count one successful read in `second` and say how to log it.
+    pub fn admit(&self, second: u32) -> Admit {
+        let mut current = self.window.load(Ordering::Relaxed);
+        loop {
+            let (window, count) = split(current);
+            if window == second {
+                // Counts past u32::MAX cannot happen within a second; saturate anyway.
+                let count = self.window.fetch_add(1, Ordering::Relaxed) as u32;
+                if split(self.window.load(Ordering::Relaxed)).0 != second {
+                    // Another read opened the next window meanwhile; this one is logged.
+                    return Admit::Log;
+                }
+                return if count < READS_LOGGED_PER_SECOND {
+                    Admit::Log
+                } else {
+                    Admit::Hold
+                };
+            }
+            // The first read of a new second opens its window and reports the last one's.
+            match self.window.compare_exchange_weak(
+                current,
+                join(second, 1),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    let held = count.saturating_sub(READS_LOGGED_PER_SECOND);
+                    return if held > 0 {
+                        Admit::LogAfter { held }
+                    } else {
+                        Admit::Log
+                    };
+                }
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// Log the reads of the current second held back so far (when the server stops, so that
+    /// the count of the last busy second is not lost).
+    pub fn flush(&self) {
+        let (_, count) = split(self.window.swap(join(u32::MAX, 0), Ordering::Relaxed));
+        let held = count.saturating_sub(READS_LOGGED_PER_SECOND);
+        if held > 0 {
+            log_held(held);
+        }
+    }
+}
+
+fn split(w: u64) -> (u32, u32) {
+    ((w >> 32) as u32, w as u32)
+}
+
+fn join(second: u32, count: u32) -> u64 {
+    (u64::from(second) << 32) | u64::from(count)
+}
+
+/// A client's address in a log line: `127.0.0.1:50412`, or `-` when unknown (in-process
+/// tests), never `Some(…)`.
+pub(super) struct RemoteAddr(pub(super) Option<SocketAddr>);
+
+impl std::fmt::Display for RemoteAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(a) => write!(f, "{a}"),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: u32 = READS_LOGGED_PER_SECOND;
+
+    #[test]
+    fn past_the_limit_of_a_second_reads_are_held_and_counted_in_the_next() {
+        let log = ReadLog::new();
+        for _ in 0..LIMIT {
+            assert_eq!(log.admit(0), Admit::Log);
+        }
+        for _ in 0..7 {
+            assert_eq!(log.admit(0), Admit::Hold);
+        }
+        assert_eq!(log.admit(1), Admit::LogAfter { held: 7 });
+        // The new second starts with a whole allowance, and a quiet second reports nothing.
+        for _ in 1..LIMIT {
+            assert_eq!(log.admit(1), Admit::Log);
+        }
+        assert_eq!(log.admit(5), Admit::Log);
+    }
+
+    #[test]
+    fn flush_reports_the_reads_held_in_the_current_second_once() {
+        let log = ReadLog::new();
+        for _ in 0..LIMIT + 3 {
+            log.admit(2);
+        }
+        let (_, count) = split(log.window.load(Ordering::Relaxed));
+        assert_eq!(count, LIMIT + 3);
+        log.flush();
+        // Flushed: the next read opens a window with nothing held before it.
+        assert_eq!(log.admit(2), Admit::Log);
+        assert_eq!(log.admit(3), Admit::Log);
+    }
+
+    #[test]
+    fn only_successful_reads_may_be_held() {
+        let line = |method: Method, status: u16, failure: Option<&'static str>| RequestLine {
+            method: Box::leak(Box::new(method)),
+            path: "/public/",
+            status: StatusCode::from_u16(status).unwrap(),
+            secs: 0.0,
+            remote: None,
+            user: "-",
+            failure,
+        };
+        let propfind = Method::from_bytes(b"PROPFIND").unwrap();
+        assert!(line(Method::GET, 200, None).is_successful_read());
+        assert!(line(Method::HEAD, 304, None).is_successful_read());
+        assert!(line(propfind.clone(), 207, None).is_successful_read());
+        // Refusals, errors and writes are always logged.
+        assert!(!line(Method::GET, 401, None).is_successful_read());
+        assert!(!line(Method::GET, 404, None).is_successful_read());
+        assert!(!line(propfind, 503, Some("busy")).is_successful_read());
+        assert!(!line(Method::PUT, 201, None).is_successful_read());
+        assert!(!line(Method::POST, 200, None).is_successful_read());
+        assert!(!line(Method::from_bytes(b"PROPPATCH").unwrap(), 207, None).is_successful_read());
+    }
+}
