@@ -76,7 +76,8 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     };
     browser_guards(&mut resp);
     let status = resp.status();
-    let secs = started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed();
+    let secs = elapsed.as_secs_f64();
     crate::app::metrics::request_done(method.as_str(), status.as_u16(), secs);
     RequestLine {
         method: &method,
@@ -89,7 +90,7 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
             .is_server_error()
             .then(|| error::failure_message(&resp).unwrap_or("-")),
     }
-    .log(state.read_log(), started);
+    .log(state.read_log(), started + elapsed);
     resp
 }
 

@@ -131,18 +131,18 @@ impl ReadLog {
         u32::try_from(now.saturating_duration_since(self.since).as_secs()).unwrap_or(u32::MAX)
     }
 
-    /// Count one successful read in `second` and say how to log it.
+    /// Count one successful read in `second` and say how to log it. A read of a second
+    /// already over (a slow request, a thread that lagged) counts in the current one, so the
+    /// window only moves forward.
     pub fn admit(&self, second: u32) -> Admit {
         let mut current = self.window.load(Ordering::Relaxed);
         loop {
             let (window, count) = split(current);
-            if window == second {
-                // Counts past u32::MAX cannot happen within a second; saturate anyway.
-                let count = self.window.fetch_add(1, Ordering::Relaxed) as u32;
-                if split(self.window.load(Ordering::Relaxed)).0 != second {
-                    // Another read opened the next window meanwhile; this one is logged.
-                    return Admit::Log;
-                }
+            if window >= second {
+                // Counted in whichever window is current by now (another read may have
+                // opened the next one meanwhile); the count it saw there decides. Four
+                // billion reads in one second would be needed to carry into the second half.
+                let (_, count) = split(self.window.fetch_add(1, Ordering::Relaxed));
                 return if count < READS_LOGGED_PER_SECOND {
                     Admit::Log
                 } else {
@@ -170,13 +170,22 @@ impl ReadLog {
     }
 
     /// Log the reads of the current second held back so far (when the server stops, so that
-    /// the count of the last busy second is not lost).
-    pub fn flush(&self) {
-        let (_, count) = split(self.window.swap(join(u32::MAX, 0), Ordering::Relaxed));
-        let held = count.saturating_sub(READS_LOGGED_PER_SECOND);
+    /// the count of the last busy second is not lost). They are not counted again. Returns
+    /// how many there were.
+    pub fn flush(&self) -> u32 {
+        let limit = READS_LOGGED_PER_SECOND;
+        let old = self
+            .window
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
+                let (window, count) = split(w);
+                Some(join(window, count.min(limit)))
+            })
+            .unwrap_or_else(|w| w);
+        let held = split(old).1.saturating_sub(limit);
         if held > 0 {
             log_held(held);
         }
+        held
     }
 }
 
@@ -233,9 +242,21 @@ mod tests {
         let (_, count) = split(log.window.load(Ordering::Relaxed));
         assert_eq!(count, LIMIT + 3);
         log.flush();
-        // Flushed: the next read opens a window with nothing held before it.
-        assert_eq!(log.admit(2), Admit::Log);
-        assert_eq!(log.admit(3), Admit::Log);
+        // Flushed: those three are not reported again; the second's allowance stays used.
+        assert_eq!(log.admit(2), Admit::Hold);
+        assert_eq!(log.admit(3), Admit::LogAfter { held: 1 });
+    }
+
+    #[test]
+    fn a_read_of_a_second_already_over_counts_in_the_current_one() {
+        let log = ReadLog::new();
+        for _ in 0..LIMIT {
+            assert_eq!(log.admit(4), Admit::Log);
+        }
+        // A slow request that started in second 3 neither reopens it nor resets second 4.
+        assert_eq!(log.admit(3), Admit::Hold);
+        assert_eq!(log.admit(4), Admit::Hold);
+        assert_eq!(log.admit(5), Admit::LogAfter { held: 2 });
     }
 
     #[test]
@@ -260,5 +281,40 @@ mod tests {
         assert!(!line(Method::PUT, 201, None).is_successful_read());
         assert!(!line(Method::POST, 200, None).is_successful_read());
         assert!(!line(Method::from_bytes(b"PROPPATCH").unwrap(), 207, None).is_successful_read());
+    }
+
+    /// Threads racing across second boundaries: every read is logged at INFO or counted in
+    /// a `held` line, never both, never neither.
+    #[test]
+    fn racing_reads_are_each_logged_or_counted_exactly_once() {
+        let log = ReadLog::new();
+        let (logged, holds, reported) = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let (mut logged, mut holds, mut reported) = (0u32, 0u32, 0u32);
+                        for i in 0..5_000u32 {
+                            match log.admit(i / 1_000) {
+                                Admit::Log => logged += 1,
+                                Admit::LogAfter { held } => {
+                                    logged += 1;
+                                    reported += held;
+                                }
+                                Admit::Hold => holds += 1,
+                            }
+                        }
+                        (logged, holds, reported)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap())
+                .fold((0, 0, 0), |(a, b, c), (x, y, z)| (a + x, b + y, c + z))
+        });
+        let reported = reported + log.flush();
+        assert_eq!(logged + holds, 20_000);
+        assert!(holds > 0);
+        assert_eq!(reported, holds);
     }
 }
