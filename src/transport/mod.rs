@@ -3,9 +3,9 @@
 //! A request goes [`serve`] (`accept.rs`: the accept loop, where the connection-level
 //! [`Limits`] apply, and warp's catch-all [`filter`], which never rejects) → [`dispatch`]
 //! (here: the per-request timeout, the sign-in of `sign_in.rs`, the headers every answer
-//! carries for browsers, metrics and one log line) → `route` (here: the one place that
-//! decides which handler answers: `/healthz`, `/metrics`, the admin API under
-//! `/_schedplus/`, users' calendars under `/calendars/`, the landing page, the
+//! carries for browsers, metrics and one log line of `request_log.rs`) → `route` (here: the
+//! one place that decides which handler answers: `/healthz`, `/metrics`, the admin API
+//! under `/_schedplus/`, users' calendars under `/calendars/`, the landing page, the
 //! `?Cmd=freebusy` query under `/public/`, and WebDAV for everything else under `/public/`
 //! ([`webdav`])).
 //!
