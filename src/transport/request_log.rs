@@ -5,10 +5,11 @@
 //! [`READS_LOGGED_PER_SECOND`] in one second: those are logged at DEBUG (so
 //! `RUST_LOG=schedplus::transport=debug` still shows every one) and counted, and the count
 //! is logged at INFO once the second is over (at the next read, or when the server stops).
-//! Errors, refusals and writes are always logged at INFO or ERROR. A line costs a few
-//! microseconds, mostly formatting and one `write` to stderr (`benches/request_log.rs`),
-//! which at tens of thousands of `?Cmd=freebusy` answers a second was 8% of each (issue 13);
-//! a lab's CAS or a person at a browser stays far below the limit and sees every line.
+//! Errors, refusals and writes are always logged at INFO or ERROR. A written line costs
+//! 1–2 µs of CPU, about 12,000 instructions of formatting and one `write` to stderr
+//! (`benches/request_log.rs`), which at tens of thousands of `?Cmd=freebusy` answers a
+//! second was 8% of each (issue 13); a held one costs an atomic add. A lab's CAS or a person
+//! at a browser stays far below the limit and sees every line.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
