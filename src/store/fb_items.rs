@@ -73,7 +73,7 @@ impl Iterator for FbMessages {
             Ok(kv) => kv,
             Err(e) => return Some(Err(e.into())),
         };
-        Some(codec::decode(&v).map_err(StoreError::from))
+        Some(codec::decode_message(&v).map_err(StoreError::from))
     }
 }
 
@@ -245,7 +245,7 @@ impl Store {
             return Ok(None);
         };
         match self.inner.messages.get(key)? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
+            Some(v) => Ok(Some(codec::decode_message(&v)?)),
             None => Ok(None),
         }
     }
@@ -269,7 +269,7 @@ impl Store {
         // lock keeps them exact.
         let existing = match i.leaves.get(&lk)? {
             Some(key) => match i.messages.get(&key)? {
-                Some(v) => Some((key.to_vec(), codec::decode::<MessageRecord>(&v)?)),
+                Some(v) => Some((key.to_vec(), codec::decode_message(&v)?)),
                 None => None,
             },
             None => None,
@@ -351,16 +351,20 @@ impl Store {
                 (key, rec, true)
             }
         };
-        tx_result(
-            (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
+        tx_result((&i.messages, &i.leaves, &i.folders, &i.meta).transaction(
+            |(tm, tl, tf, tmeta)| {
                 if created {
                     ensure_folder_tx(tf, folder)?;
                     tl.insert(lk.as_slice(), key.as_slice())?;
+                    super::count_tx(tmeta, 0, 1)?;
                 }
-                tm.insert(key.as_slice(), codec::encode(&rec).map_err(codec_abort)?)?;
+                tm.insert(
+                    key.as_slice(),
+                    codec::encode_message(&rec).map_err(codec_abort)?,
+                )?;
                 Ok::<_, TxError>(())
-            }),
-        )?;
+            },
+        ))?;
         self.count_changed(0, i64::from(created));
         self.flush()?;
         Ok(if created {
@@ -389,7 +393,7 @@ impl Store {
             let rec: Option<MessageRecord> = i
                 .messages
                 .get(&key)?
-                .map(|v| codec::decode(&v))
+                .map(|v| codec::decode_message(&v))
                 .transpose()?;
             if let Some(rec) = rec.filter(|r| fold_key(&r.subject) != own.key()) {
                 return Err(StoreError::NotOwner(format!(
@@ -399,11 +403,14 @@ impl Store {
                 )));
             }
         }
-        tx_result((&i.messages, &i.leaves).transaction(|(tm, tl)| {
-            tm.remove(&key)?;
-            tl.remove(lk.as_slice())?;
-            Ok::<_, TxError>(())
-        }))?;
+        tx_result(
+            (&i.messages, &i.leaves, &i.meta).transaction(|(tm, tl, tmeta)| {
+                tm.remove(&key)?;
+                tl.remove(lk.as_slice())?;
+                super::count_tx(tmeta, 0, -1)?;
+                Ok::<_, TxError>(())
+            }),
+        )?;
         self.count_changed(0, -1);
         self.flush()?;
         Ok(true)
@@ -446,18 +453,19 @@ impl Store {
         let messages = scan(&i.messages)?;
         let leaves = scan(&i.leaves)?;
         let fkey = folder.key();
-        tx_result(
-            (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
+        tx_result((&i.messages, &i.leaves, &i.folders, &i.meta).transaction(
+            |(tm, tl, tf, tmeta)| {
                 for k in &messages {
                     tm.remove(k)?;
                 }
+                super::count_tx(tmeta, 0, -(messages.len() as i64))?;
                 for k in &leaves {
                     tl.remove(k)?;
                 }
                 tf.remove(fkey.as_bytes())?;
                 Ok::<_, TxError>(())
-            }),
-        )?;
+            },
+        ))?;
         self.count_changed(0, -(messages.len() as i64));
         self.flush()?;
         Ok(Some(messages.len()))
@@ -494,16 +502,20 @@ impl Store {
             plan.push((m.folder.clone(), key, rec));
         }
         let n = plan.len();
-        tx_result(
-            (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
+        tx_result((&i.messages, &i.leaves, &i.folders, &i.meta).transaction(
+            |(tm, tl, tf, tmeta)| {
                 for (folder, key, rec) in &plan {
                     ensure_folder_tx(tf, folder)?;
                     tl.insert(leaf_key(folder, &rec.leaf), key.as_slice())?;
-                    tm.insert(key.as_slice(), codec::encode(rec).map_err(codec_abort)?)?;
+                    tm.insert(
+                        key.as_slice(),
+                        codec::encode_message(rec).map_err(codec_abort)?,
+                    )?;
                 }
+                super::count_tx(tmeta, 0, plan.len() as i64)?;
                 Ok::<_, TxError>(())
-            }),
-        )?;
+            },
+        ))?;
         self.count_changed(0, n as i64);
         if n > 0 {
             self.flush()?;
