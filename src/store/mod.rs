@@ -17,14 +17,15 @@
 //! | `pf_bodies` | as `pf_nodes` | an item's body |
 //! | `pf_owners` | as `pf_nodes` | legacyDN key of the user who created the node |
 //! | `credentials` | legacyDN key | [`Credential`] (password hash, admin mark) |
+//! | `meta` | `format`, `key_fold`, `message_layout`, `count_users`, `count_messages` | the store's format, migration markers, and the user and message counts (i64 BE) |
 //!
 //! [`inspect`] gives a byte-exact dump of every tree ([`StoreDump`]), for tests and tools.
 //!
 //! Messages are found by (folder, subject) with a prefix scan of a few keys, never by a
 //! scan of the store; the sequence number keeps creation order, so duplicates (`-1`, `-2`
 //! URLs that third-party writers create) are ordered oldest first. Each message carries its
-//! free/busy already decoded ([`MessageRecord::fb`]), computed when it is written, so the
-//! query path only reads. [`fb_items`] adds the by-URL-leaf view WebDAV needs, and
+//! free/busy already decoded ([`MessageRecord::fb`]), computed when it is written and stored
+//! at the front of the record, so the query path only reads, and decodes nothing else. [`fb_items`] adds the by-URL-leaf view WebDAV needs, and
 //! [`public_folders`] the ordinary folders and items clients create elsewhere under
 //! `/public/`.
 //!
