@@ -24,7 +24,7 @@ use crate::protocol::query::{
     write_answer_item_open, write_answer_tail,
 };
 use crate::protocol::raster::{self, SlotGrid};
-use crate::store::{Store, StoredFreeBusy};
+use crate::store::{FreeBusyRead, Store};
 
 /// What one answered user came to, for logs and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,7 +48,7 @@ fn read_user(
     store: &Store,
     addr: &UserAddress,
     first: bool,
-) -> (String, Option<StoredFreeBusy>, Outcome) {
+) -> (String, Option<FreeBusyRead>, Outcome) {
     let user = match store.find_user(addr) {
         Ok(Some(u)) => Some(u),
         Ok(None) => None,
@@ -64,7 +64,7 @@ fn read_user(
     };
     let dn = &u.legacy_dn;
     let stored = store
-        .freebusy_of(&dn.admin_group(), &dn.subject())
+        .freebusy_read_of(&dn.admin_group(), &dn.subject())
         .unwrap_or_else(|e| {
             if first {
                 tracing::warn!(user = %dn, error = %e, "free/busy read failed; answering no data");
@@ -89,8 +89,11 @@ fn read_user(
     (u.display_name, stored, outcome)
 }
 
-fn paint_into(grid: &SlotGrid, stored: Option<&StoredFreeBusy>, row: &mut [u8]) {
-    raster::paint_into(grid, stored.map(|s| (&s.fb, s.range)), row);
+fn paint_into(grid: &SlotGrid, stored: Option<&FreeBusyRead>, row: &mut [u8]) {
+    match stored {
+        Some(s) => s.paint_into(grid, row),
+        None => raster::paint_into(grid, None, row),
+    }
 }
 
 /// Append one user's item to `out`, its digits painted in place; returns where they are.
@@ -99,7 +102,7 @@ fn write_item(
     grid: &SlotGrid,
     name: &str,
     addr: &UserAddress,
-    stored: Option<&StoredFreeBusy>,
+    stored: Option<&FreeBusyRead>,
 ) -> std::ops::Range<usize> {
     write_answer_item_open(name, Some(addr), out);
     let at = out.len();

@@ -54,11 +54,36 @@ pub fn paint(
     paint_into(grid, message, out);
 }
 
+/// A schedule as the painter reads it: for each marked status, its intervals (sorted,
+/// disjoint) that overlap a window. [`FreeBusy`] is one; the store reads another straight
+/// from a record's bytes, so the query never builds a `FreeBusy`.
+pub trait Schedule {
+    /// Call `f` with each interval of `status` that overlaps `window`, in order.
+    fn each_overlapping(&self, status: FbStatus, window: Interval, f: impl FnMut(Interval));
+}
+
+impl Schedule for FreeBusy {
+    fn each_overlapping(&self, status: FbStatus, window: Interval, f: impl FnMut(Interval)) {
+        if let Some(set) = self.get(status) {
+            set.overlapping(window).iter().copied().for_each(f);
+        }
+    }
+}
+
 /// [`paint`] into `out`, which holds exactly `grid.slots` bytes (whatever they are): the
 /// answer writer paints each row in place in the document it sends.
 pub fn paint_into(
     grid: &SlotGrid,
     message: Option<(&FreeBusy, Option<PublishRange>)>,
+    out: &mut [u8],
+) {
+    paint_schedule_into(grid, message, out)
+}
+
+/// [`paint_into`] for any [`Schedule`].
+pub fn paint_schedule_into<S: Schedule>(
+    grid: &SlotGrid,
+    message: Option<(&S, Option<PublishRange>)>,
     out: &mut [u8],
 ) {
     assert_eq!(out.len(), grid.slots, "a row is one digit per slot");
@@ -79,11 +104,10 @@ pub fn paint_into(
     );
     for status in FbStatus::MARKED {
         let digit = status.digit();
-        let set = fb.get(status).expect("marked statuses have sets");
-        for &iv in set.overlapping(window) {
+        fb.each_overlapping(status, window, |iv| {
             let (a, b) = grid.slot_span(iv);
             out[a..b].fill(digit);
-        }
+        });
     }
     // A message without a usable range is trusted everywhere: real writers that omit it
     // still mean their blocks.

@@ -17,6 +17,7 @@ use crate::protocol::legacy_dn::fold_key;
 use crate::protocol::legacy_dn::{AdminGroup, Subject};
 use crate::protocol::mapi::{PropName, PropValue, tags};
 use crate::protocol::pffb::{self, PffbError, PffbProps};
+use crate::protocol::raster::{self, SlotGrid};
 
 /// An admin-group folder under `SCHEDULE+ FREE BUSY`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +43,30 @@ impl StoredFreeBusy {
             fb,
             range: pffb::publish_range_from_lookup(get),
         })
+    }
+}
+
+/// A message's free/busy as the query reads it ([`Store::freebusy_read_of`]).
+pub struct FreeBusyRead(Read);
+
+enum Read {
+    /// A record in the current layout, checked when read.
+    InPlace(sled::IVec),
+    /// A record in an older layout (a store whose migration was cut short).
+    Decoded(StoredFreeBusy),
+}
+
+impl FreeBusyRead {
+    /// Paint into `row` (exactly `grid.slots` bytes), as [`raster::paint_into`] does.
+    pub fn paint_into(&self, grid: &SlotGrid, row: &mut [u8]) {
+        match &self.0 {
+            Read::InPlace(v) => match codec::message_freebusy_view(v) {
+                Ok(Some(view)) => raster::paint_schedule_into(grid, Some((&view, view.range)), row),
+                // Checked when read; never reached.
+                _ => raster::paint_into(grid, None, row),
+            },
+            Read::Decoded(s) => raster::paint_into(grid, Some((&s.fb, s.range)), row),
+        }
     }
 }
 
@@ -223,6 +248,30 @@ impl Store {
             Some(v) => Ok(Some(codec::decode_message_freebusy(&v?)?)),
             None => Ok(None),
         }
+    }
+
+    /// [`Store::freebusy_of`] for the query: the free/busy read in place from the stored
+    /// bytes, ready to paint, decoding nothing (see [`codec`]).
+    pub fn freebusy_read_of(
+        &self,
+        folder: &AdminGroup,
+        subject: &Subject,
+    ) -> Result<Option<FreeBusyRead>, StoreError> {
+        let Some(v) = self
+            .inner
+            .messages
+            .scan_prefix(message_prefix(folder, subject))
+            .values()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let v = v?;
+        Ok(Some(if codec::message_freebusy_view(&v)?.is_some() {
+            FreeBusyRead(Read::InPlace(v))
+        } else {
+            FreeBusyRead(Read::Decoded(codec::decode_message_freebusy(&v)?))
+        }))
     }
 
     /// Write a publisher's whole message: overwrite the oldest message of (folder,

@@ -67,7 +67,9 @@ pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use inspect::StoreDump;
 pub use messages::canonical_leaf;
 pub(crate) use messages::now_us;
-pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
+pub use messages::{
+    FolderRecord, FreeBusyRead, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy,
+};
 pub use public_folders::{
     CopyDepth, MAX_PATH_DEPTH, MAX_TREE_ENTRIES, NON_IPM_SUBTREE, PfActor, PfChildren, PfError,
     PfKind, PfNode, PfWrite,
