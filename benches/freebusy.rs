@@ -8,7 +8,19 @@
 //!
 //! `BENCH_SEED=DIR cargo bench --bench freebusy` only writes the same store into the data
 //! directory `DIR` and exits, so that a release server (`schedplus --data DIR serve`) can be
-//! driven with `wrk` on exactly these users; the query URLs are printed.
+//! driven with `wrk` on exactly these users; the query URLs are printed. Issue 13's figures
+//! were taken that way, `/healthz` as the baseline in the same run:
+//!
+//! ```text
+//! BENCH_SEED=/tmp/seed cargo bench --bench freebusy > /tmp/paths   # line 1: one user, 2: 100
+//! RUST_LOG=warn target/release/schedplus --data /tmp/seed serve --listen 127.0.0.1:18431 &
+//! wrk -t2 -c8 -d6s http://127.0.0.1:18431/healthz
+//! wrk -t2 -c8 -d6s "http://127.0.0.1:18431$(sed -n 1p /tmp/paths)"
+//! wrk -t2 -c8 -d6s "http://127.0.0.1:18431$(sed -n 2p /tmp/paths)"
+//! ```
+//!
+//! (server CPU per request: utime+stime of the server from `/proc/PID/stat` before and after
+//! each run, divided by wrk's request count).
 
 use std::hint::black_box;
 use std::sync::Arc;
