@@ -64,7 +64,8 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
 const ANSWER_TYPE: &str = "text/xml; charset=utf-8";
 
 /// Answers of at most this many digits are produced without the blocking-pool hand-off
-/// (one user over 42 days in 15-minute slots; four users over 14 days).
+/// (one user over 42 days in 15-minute slots; four users over 10 days). Measured on the
+/// one-user query: 14 µs of server CPU per request answered here, 35 µs through the pool.
 const INLINE_DIGITS: usize = 4 * 1024;
 
 fn no_cache(mut r: Response) -> Response {
