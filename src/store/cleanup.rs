@@ -75,49 +75,48 @@ impl Store {
         let i = &self.inner;
         // Listed before the transaction: a plain read inside one deadlocks sled.
         let keys = self.list_keys(prefix);
-        let result = tx_result((&i.messages, &i.leaves, &i.meta).transaction(
-            |(tm, tl, tmeta)| {
-                let mut records = Vec::new();
-                for k in &keys {
-                    if let Some(v) = tm.get(k)? {
-                        records.push((k.clone(), codec::decode_message(&v).map_err(codec_abort)?));
-                    }
+        let trees = (&i.messages, &i.leaves, &i.meta);
+        let result = tx_result(trees.transaction(|(tm, tl, tmeta)| {
+            let mut records = Vec::new();
+            for k in &keys {
+                if let Some(v) = tm.get(k)? {
+                    records.push((k.clone(), codec::decode_message(&v).map_err(codec_abort)?));
                 }
-                let Some(((keep_key, keep), dups)) = records.split_first() else {
-                    return Ok((0, None));
+            }
+            let Some(((keep_key, keep), dups)) = records.split_first() else {
+                return Ok((0, None));
+            };
+            for (k, dup) in dups {
+                tm.remove(k.as_slice())?;
+                tl.remove(leaf_key(folder, &dup.leaf))?;
+            }
+            super::count_tx(tmeta, 0, -(dups.len() as i64))?;
+            let canonical = Subject::parse(&keep.subject)
+                .ok()
+                .map(|s| canonical_leaf(&s))
+                .filter(|c| fold_key(c) != fold_key(&keep.leaf));
+            let mut renamed = None;
+            if let Some(canonical) = canonical {
+                let free = match tl.get(leaf_key(folder, &canonical))? {
+                    None => true,
+                    Some(owner) => owner.as_ref() == keep_key.as_slice(),
                 };
-                for (k, dup) in dups {
-                    tm.remove(k.as_slice())?;
-                    tl.remove(leaf_key(folder, &dup.leaf))?;
-                }
-                super::count_tx(tmeta, 0, -(dups.len() as i64))?;
-                let canonical = Subject::parse(&keep.subject)
-                    .ok()
-                    .map(|s| canonical_leaf(&s))
-                    .filter(|c| fold_key(c) != fold_key(&keep.leaf));
-                let mut renamed = None;
-                if let Some(canonical) = canonical {
-                    let free = match tl.get(leaf_key(folder, &canonical))? {
-                        None => true,
-                        Some(owner) => owner.as_ref() == keep_key.as_slice(),
+                if free {
+                    tl.remove(leaf_key(folder, &keep.leaf))?;
+                    tl.insert(leaf_key(folder, &canonical), keep_key.as_slice())?;
+                    let rec = MessageRecord {
+                        leaf: canonical,
+                        ..keep.clone()
                     };
-                    if free {
-                        tl.remove(leaf_key(folder, &keep.leaf))?;
-                        tl.insert(leaf_key(folder, &canonical), keep_key.as_slice())?;
-                        let rec = MessageRecord {
-                            leaf: canonical,
-                            ..keep.clone()
-                        };
-                        tm.insert(
-                            keep_key.as_slice(),
-                            codec::encode_message(&rec).map_err(codec_abort)?,
-                        )?;
-                    }
-                    renamed = Some(free);
+                    tm.insert(
+                        keep_key.as_slice(),
+                        codec::encode_message(&rec).map_err(codec_abort)?,
+                    )?;
                 }
-                Ok::<_, TxError>((dups.len(), renamed))
-            },
-        ))?;
+                renamed = Some(free);
+            }
+            Ok::<_, TxError>((dups.len(), renamed))
+        }))?;
         self.count_changed(0, -(result.0 as i64));
         if result.0 > 0 || result.1 == Some(true) {
             self.flush()?;

@@ -351,20 +351,19 @@ impl Store {
                 (key, rec, true)
             }
         };
-        tx_result((&i.messages, &i.leaves, &i.folders, &i.meta).transaction(
-            |(tm, tl, tf, tmeta)| {
-                if created {
-                    ensure_folder_tx(tf, folder)?;
-                    tl.insert(lk.as_slice(), key.as_slice())?;
-                    super::count_tx(tmeta, 0, 1)?;
-                }
-                tm.insert(
-                    key.as_slice(),
-                    codec::encode_message(&rec).map_err(codec_abort)?,
-                )?;
-                Ok::<_, TxError>(())
-            },
-        ))?;
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta);
+        tx_result(trees.transaction(|(tm, tl, tf, tmeta)| {
+            if created {
+                ensure_folder_tx(tf, folder)?;
+                tl.insert(lk.as_slice(), key.as_slice())?;
+                super::count_tx(tmeta, 0, 1)?;
+            }
+            tm.insert(
+                key.as_slice(),
+                codec::encode_message(&rec).map_err(codec_abort)?,
+            )?;
+            Ok::<_, TxError>(())
+        }))?;
         self.count_changed(0, i64::from(created));
         self.flush()?;
         Ok(if created {
@@ -403,14 +402,13 @@ impl Store {
                 )));
             }
         }
-        tx_result(
-            (&i.messages, &i.leaves, &i.meta).transaction(|(tm, tl, tmeta)| {
-                tm.remove(&key)?;
-                tl.remove(lk.as_slice())?;
-                super::count_tx(tmeta, 0, -1)?;
-                Ok::<_, TxError>(())
-            }),
-        )?;
+        let trees = (&i.messages, &i.leaves, &i.meta);
+        tx_result(trees.transaction(|(tm, tl, tmeta)| {
+            tm.remove(&key)?;
+            tl.remove(lk.as_slice())?;
+            super::count_tx(tmeta, 0, -1)?;
+            Ok::<_, TxError>(())
+        }))?;
         self.count_changed(0, -1);
         self.flush()?;
         Ok(true)
@@ -453,19 +451,18 @@ impl Store {
         let messages = scan(&i.messages)?;
         let leaves = scan(&i.leaves)?;
         let fkey = folder.key();
-        tx_result((&i.messages, &i.leaves, &i.folders, &i.meta).transaction(
-            |(tm, tl, tf, tmeta)| {
-                for k in &messages {
-                    tm.remove(k)?;
-                }
-                super::count_tx(tmeta, 0, -(messages.len() as i64))?;
-                for k in &leaves {
-                    tl.remove(k)?;
-                }
-                tf.remove(fkey.as_bytes())?;
-                Ok::<_, TxError>(())
-            },
-        ))?;
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta);
+        tx_result(trees.transaction(|(tm, tl, tf, tmeta)| {
+            for k in &messages {
+                tm.remove(k)?;
+            }
+            super::count_tx(tmeta, 0, -(messages.len() as i64))?;
+            for k in &leaves {
+                tl.remove(k)?;
+            }
+            tf.remove(fkey.as_bytes())?;
+            Ok::<_, TxError>(())
+        }))?;
         self.count_changed(0, -(messages.len() as i64));
         self.flush()?;
         Ok(Some(messages.len()))
@@ -502,20 +499,19 @@ impl Store {
             plan.push((m.folder.clone(), key, rec));
         }
         let n = plan.len();
-        tx_result((&i.messages, &i.leaves, &i.folders, &i.meta).transaction(
-            |(tm, tl, tf, tmeta)| {
-                for (folder, key, rec) in &plan {
-                    ensure_folder_tx(tf, folder)?;
-                    tl.insert(leaf_key(folder, &rec.leaf), key.as_slice())?;
-                    tm.insert(
-                        key.as_slice(),
-                        codec::encode_message(rec).map_err(codec_abort)?,
-                    )?;
-                }
-                super::count_tx(tmeta, 0, plan.len() as i64)?;
-                Ok::<_, TxError>(())
-            },
-        ))?;
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta);
+        tx_result(trees.transaction(|(tm, tl, tf, tmeta)| {
+            for (folder, key, rec) in &plan {
+                ensure_folder_tx(tf, folder)?;
+                tl.insert(leaf_key(folder, &rec.leaf), key.as_slice())?;
+                tm.insert(
+                    key.as_slice(),
+                    codec::encode_message(rec).map_err(codec_abort)?,
+                )?;
+            }
+            super::count_tx(tmeta, 0, plan.len() as i64)?;
+            Ok::<_, TxError>(())
+        }))?;
         self.count_changed(0, n as i64);
         if n > 0 {
             self.flush()?;
