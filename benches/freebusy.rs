@@ -5,6 +5,22 @@
 //! measured in the same run (`GET /healthz` through the same HTTP stack for the query; a
 //! plain clone of the same properties for the codec), because these machines are shared
 //! and absolute numbers drift.
+//!
+//! `BENCH_SEED=DIR cargo bench --bench freebusy` only writes the same store into the data
+//! directory `DIR` and exits, so that a release server (`schedplus --data DIR serve`) can be
+//! driven with `wrk` on exactly these users; the query URLs are printed. Issue 13's figures
+//! were taken that way, `/healthz` as the baseline in the same run:
+//!
+//! ```text
+//! BENCH_SEED=/tmp/seed cargo bench --bench freebusy > /tmp/paths   # line 1: one user, 2: 100
+//! RUST_LOG=warn target/release/schedplus --data /tmp/seed serve --listen 127.0.0.1:18431 &
+//! wrk -t2 -c8 -d6s http://127.0.0.1:18431/healthz
+//! wrk -t2 -c8 -d6s "http://127.0.0.1:18431$(sed -n 1p /tmp/paths)"
+//! wrk -t2 -c8 -d6s "http://127.0.0.1:18431$(sed -n 2p /tmp/paths)"
+//! ```
+//!
+//! (server CPU per request: utime+stime of the server from `/proc/PID/stat` before and after
+//! each run, divided by wrk's request count).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -162,7 +178,29 @@ fn rate(secs: f64, mut f: impl FnMut()) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The two query paths measured: one user over 14 days in 15-minute slots, and 100 users
+/// over 42 days in 30-minute slots (a full CAS batch).
+fn query_paths(mails: &[String]) -> (String, String) {
+    let one = format!(
+        "/public/?Cmd=freebusy&start=2026-03-02T00:00:00Z&end=2026-03-16T00:00:00Z&interval=15&u=SMTP:{}",
+        mails[7]
+    );
+    let mut hundred = String::from(
+        "/public/?Cmd=freebusy&start=2026-03-01T00:00:00Z&end=2026-04-12T00:00:00Z&interval=30",
+    );
+    for m in mails.iter().take(100) {
+        hundred.push_str(&format!("&u=SMTP:{m}"));
+    }
+    (one, hundred)
+}
+
 fn main() {
+    if let Some(dir) = std::env::var_os("BENCH_SEED") {
+        let store = Store::open(&schedplus::store::StoreConfig::new(dir)).unwrap();
+        let (one, hundred) = query_paths(&seed_store(&store));
+        println!("{one}\n{hundred}");
+        return;
+    }
     let secs = seconds();
     let clients = clients();
     let dir = tempfile::tempdir().unwrap();
@@ -188,10 +226,7 @@ fn main() {
         "GET /healthz", base_rps
     );
 
-    let one = format!(
-        "/public/?Cmd=freebusy&start=2026-03-02T00:00:00Z&end=2026-03-16T00:00:00Z&interval=15&u=SMTP:{}",
-        mails[7]
-    );
+    let (one, hundred) = query_paths(&mails);
     let (rps, size) = load(&base, &one, secs, clients);
     println!(
         "{:<44} {:>10.0} req/s  {:>6.3} x baseline  {:>8} bytes/answer",
@@ -201,12 +236,6 @@ fn main() {
         size
     );
 
-    let mut hundred = String::from(
-        "/public/?Cmd=freebusy&start=2026-03-01T00:00:00Z&end=2026-04-12T00:00:00Z&interval=30",
-    );
-    for m in mails.iter().take(100) {
-        hundred.push_str(&format!("&u=SMTP:{m}"));
-    }
     let (rps, size) = load(&base, &hundred, secs, clients);
     println!(
         "{:<44} {:>10.1} req/s  {:>6.3} x baseline  {:>8} bytes/answer  ({:.0} users/s)",
