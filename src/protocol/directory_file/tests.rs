@@ -32,17 +32,24 @@ fn ldif_err(text: &str) -> Vec<LineProblem> {
         .problems
 }
 
+/// The problems, one for each of `want` in order: on its line, mentioning each of its words.
+fn problems_are(problems: &[LineProblem], want: &[(usize, &[&str])]) {
+    assert_eq!(problems.len(), want.len(), "{problems:#?}");
+    for (problem, (line, words)) in problems.iter().zip(want) {
+        assert_eq!(problem.line, *line, "{problems:#?}");
+        for w in *words {
+            assert!(
+                problem.reason.contains(w),
+                "{:?} does not mention {w:?}",
+                problem.reason
+            );
+        }
+    }
+}
+
 /// The one problem, which must be on `line` and mention every one of `words`.
 fn only_problem(problems: &[LineProblem], line: usize, words: &[&str]) {
-    assert_eq!(problems.len(), 1, "{problems:#?}");
-    assert_eq!(problems[0].line, line, "{problems:#?}");
-    for w in words {
-        assert!(
-            problems[0].reason.contains(w),
-            "{:?} does not mention {w:?}",
-            problems[0].reason
-        );
-    }
+    problems_are(problems, &[(line, words)]);
 }
 
 const HEADER: &str = "mail,legacyExchangeDN,displayName\n";
@@ -154,19 +161,17 @@ fn csv_empty_required_values_are_problems() {
          ,/o=O/ou=AG/cn=Recipients/cn=b,B\n\
          c@x.example,  ,C\n"
     );
-    let problems = csv_err(&text);
-    assert_eq!(problems.len(), 3, "{problems:#?}");
-    assert_eq!(problems[0].line, 2);
-    assert!(problems[0].reason.contains("displayName is empty"));
-    assert_eq!(problems[1].line, 3);
-    assert!(problems[1].reason.contains("mail is empty"));
-    assert!(
-        problems[1]
-            .reason
-            .contains("needs both mail and legacyExchangeDN")
+    problems_are(
+        &csv_err(&text),
+        &[
+            (2, &["displayName is empty"]),
+            (
+                3,
+                &["mail is empty", "needs both mail and legacyExchangeDN"],
+            ),
+            (4, &["legacyExchangeDN is empty"]),
+        ],
     );
-    assert_eq!(problems[2].line, 4);
-    assert!(problems[2].reason.contains("legacyExchangeDN is empty"));
 }
 
 #[test]
@@ -413,17 +418,14 @@ fn ldif_change_records_other_than_add_are_problems() {
     let text = "dn: cn=a\nchangetype: add\nmail: a@x.example\nlegacyExchangeDN: /o=O/ou=AG/cn=R/cn=a\ndisplayName: A\n\n\
                 dn: cn=b\nchangetype: delete\n\n\
                 dn: cn=c\nchangetype: Modify\nreplace: mail\nmail: c@x.example\n-\n";
-    let problems = ldif_err(text);
-    assert_eq!(problems.len(), 2, "{problems:#?}");
     // On the changetype lines themselves.
-    assert_eq!(problems[0].line, 8);
-    assert!(
-        problems[0]
-            .reason
-            .contains("'changetype: delete' records are not supported")
+    problems_are(
+        &ldif_err(text),
+        &[
+            (8, &["'changetype: delete' records are not supported"]),
+            (11, &["'changetype: Modify'"]),
+        ],
     );
-    assert_eq!(problems[1].line, 11);
-    assert!(problems[1].reason.contains("'changetype: Modify'"));
 }
 
 #[test]
