@@ -2,8 +2,9 @@
 # Performance with its baselines measured in the same run (issue 13), printed as one
 # markdown table of ratios, so that a change can be compared with the one before it.
 #
-#   scripts/bench.sh            N = 200,000 users, wrk 8 s a row: about 5 minutes
-#   scripts/bench.sh --quick    N = 20,000, wrk 3 s a row, fewer rounds: about 2 minutes
+#   scripts/bench.sh            N = 200,000 users, wrk 8 s a row: about 3 minutes
+#   scripts/bench.sh --quick    N = 20,000, wrk 3 s a row, fewer rounds: about 1 minute
+#   (after the build: the first one builds every dependency with the benches' features)
 #   scripts/bench.sh --full     N = 1,000,000 (a store of ~1 GB; see the warning below)
 #   options also: --users N, --seconds S (wrk per row), --out FILE (the table, also printed)
 #
@@ -126,10 +127,10 @@ free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0
 wrk_row() {
     local url=$1
     shift
-    wrk -t2 -c"$CONNS" -d1s "$url" >/dev/null
+    wrk -t2 -c"$CONNS" -d1s --timeout 10s "$url" >/dev/null
     local before after
     before=$(ticks "$@")
-    wrk -t2 -c"$CONNS" -d"${SECS}s" "$url" >"$WORK/wrk.out"
+    wrk -t2 -c"$CONNS" -d"${SECS}s" --timeout 10s "$url" >"$WORK/wrk.out"
     after=$(ticks "$@")
     local n errors
     n=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
@@ -139,8 +140,8 @@ wrk_row() {
     CPU_US=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
 }
 
-START_DATE=$(date -u +%Y-%m-%dT%H:%MZ)
-log "N=$N users, PROPFIND folder $FOLDER messages, wrk ${SECS}s x $CONNS connections; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+START_DATE=$(date -u +%Y-%m-%dT%H:%MZ) START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+log "N=$N users, PROPFIND folder $FOLDER messages, wrk ${SECS}s x $CONNS connections; load average: $START_LOAD"
 
 # --- Directory import: N users against N/10 -------------------------------------------
 SMALL=$((N / 10))
@@ -272,7 +273,7 @@ ref() { sed -n "s/^REFERENCE-RESULT.* $1=\([0-9.]*\).*/\1/p" "$WORK/reference.ou
 # --- The table -------------------------------------------------------------------------
 PUB=$(result publish_per_s) REPUB=$(result republish_unchanged_per_s) REF=$(ref per_s)
 table() {
-    echo "schedplus $(git describe --always --dirty 2>/dev/null), $START_DATE, $(nproc) cores, load average at the start $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/'); \`scripts/bench.sh $ARGS\`"
+    echo "schedplus $(git describe --always --dirty 2>/dev/null), $START_DATE, $(nproc) cores, load average at the start ${START_LOAD// //}, at the end $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/'); \`scripts/bench.sh $ARGS\`"
     echo
     echo "| work | schedplus | baseline in the same run | ratio |"
     echo "|---|---|---|---|"
