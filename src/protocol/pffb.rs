@@ -498,7 +498,7 @@ mod tests {
     #[test]
     fn malformed_shapes_are_errors_with_a_sentence() {
         // (months, blocks, what the sentence mentions)
-        let cases: Vec<(Option<Vec<i32>>, Option<Vec<Vec<u8>>>, &str)> = vec![
+        let cases = [
             (Some(vec![32130]), None, "partner"),
             (Some(vec![32130, 32131]), Some(vec![vec![]]), "same length"),
             (
