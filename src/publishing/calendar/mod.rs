@@ -959,40 +959,22 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
             [&fb.tentative, &fb.busy, &fb.oof].map(|s| s.len())
         };
         // (fixture, window from, to (UTC), [tentative, busy, oof] intervals)
+        // One row a line: rustfmt would spread the longer ones over six.
+        #[rustfmt::skip]
         let cases = [
             // Google's own Europe/lisbon zone is CET: the 09:30 stand-up is 08:30Z, not 09:30Z.
             ("google", "2026-03-02 08:30", "2026-03-02 09:00", [0, 1, 0]),
             ("google", "2026-03-02 09:00", "2026-03-02 10:00", [0, 0, 0]),
             // Exchange's THISANDFUTURE: from Mar 19 the maintenance is 10:00-11:30, out of office.
-            (
-                "exchange",
-                "2026-03-23 07:00",
-                "2026-03-23 08:00",
-                [0, 0, 0],
-            ),
-            (
-                "exchange",
-                "2026-03-23 09:00",
-                "2026-03-23 10:30",
-                [0, 0, 1],
-            ),
+            ("exchange", "2026-03-23 07:00", "2026-03-23 08:00", [0, 0, 0]),
+            ("exchange", "2026-03-23 09:00", "2026-03-23 10:30", [0, 0, 1]),
             // The booking system's UNTL ends the (tentative) fume hood on Mar 16; the escaped
             // centrifuge rule keeps its COUNT=8 (5 of them after Mar 17).
             ("booking", "2026-03-17 00:00", "2026-04-30 00:00", [0, 5, 0]),
             ("booking", "2026-03-12 00:00", "2026-03-17 00:00", [5, 1, 0]),
             // The mail client's SEQUENCE=2 revision only.
-            (
-                "mailclient",
-                "2026-03-10 00:00",
-                "2026-03-12 00:00",
-                [0, 0, 0],
-            ),
-            (
-                "mailclient",
-                "2026-03-12 18:00",
-                "2026-03-12 19:30",
-                [0, 1, 0],
-            ),
+            ("mailclient", "2026-03-10 00:00", "2026-03-12 00:00", [0, 0, 0]),
+            ("mailclient", "2026-03-12 18:00", "2026-03-12 19:30", [0, 1, 0]),
         ];
         for (name, a, b, want) in cases {
             assert_eq!(fb(name, a, b), want, "{name} {a}..{b}");
