@@ -690,8 +690,11 @@ mod tests {
             s.publish(&published(0), testutil::stamp()).unwrap();
             s.publish(&published(1), testutil::stamp()).unwrap();
             assert_eq!(
-                s.fb_create_many(&(1..5).map(published).collect::<Vec<_>>(), testutil::stamp())
-                    .unwrap(),
+                s.fb_create_many(
+                    &(1..5).map(published).collect::<Vec<_>>(),
+                    testutil::stamp()
+                )
+                .unwrap(),
                 3
             );
             check(&s, 6, 5);

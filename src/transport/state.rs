@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{AnswerBudget, HttpError, ReadLog};
+use crate::app::Clock;
 use crate::auth::{AuthSettings, Authenticator};
 use crate::protocol::dav_xml::XmlLimits;
 use crate::protocol::query::QueryLimits;
-use crate::app::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::Store;
 
