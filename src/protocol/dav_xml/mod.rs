@@ -25,6 +25,9 @@ mod writer;
 use crate::protocol::mapi::PropName;
 
 pub use propfind::{PropfindRequest, parse_propfind};
+/// For `protocol::lint::multistatus`, which reads PROPFIND answers' values as PROPPATCH
+/// bodies' are read.
+pub(crate) use proppatch::read_value;
 pub use proppatch::{PatchOp, is_propertyupdate, parse_proppatch};
 pub use search::{SearchRequest, SqlError, parse_search, parse_sql};
 pub use writer::{ResponseBuilder, error_body, multistatus, multistatus_head, multistatus_tail};
