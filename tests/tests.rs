@@ -15,6 +15,7 @@ mod docs;
 mod freebusy_query;
 mod hostile;
 mod layers;
+mod lint;
 mod metrics;
 mod ops;
 mod owner_rule;

@@ -46,6 +46,7 @@ mod inspect;
 mod key_fold;
 mod messages;
 mod public_folders;
+mod scan;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -69,6 +70,7 @@ pub use public_folders::{
     CopyDepth, MAX_PATH_DEPTH, MAX_TREE_ENTRIES, NON_IPM_SUBTREE, PfActor, PfChildren, PfError,
     PfKind, PfNode, PfWrite,
 };
+pub use scan::ScannedMessage;
 
 /// sled's page cache; the store's working set is small (messages are a few KiB).
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;

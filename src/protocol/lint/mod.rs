@@ -90,12 +90,15 @@ pub struct LintMessage<'a> {
     pub modified: Option<Timestamp>,
 }
 
+/// A directory lookup: the legacyDN of the user an `EX:` legacyDN names, `None` for nobody.
+pub type Directory<'d> = dyn Fn(&str) -> Option<String> + 'd;
+
 /// What is known around one message.
 #[derive(Default)]
 pub struct Facts<'a> {
     /// The directory, when one is at hand: the legacyDN of the user an address names
     /// (`EX:` legacyDN lookup), `None` for nobody.
-    pub directory: Option<&'a dyn Fn(&str) -> Option<String>>,
+    pub directory: Option<&'a Directory<'a>>,
     /// The URL leaf of an older message of the same subject in the same folder.
     pub older_duplicate: Option<String>,
 }

@@ -269,7 +269,10 @@ fn blocks_of<'a>(msg: &LintMessage<'a>, kind: PffbKind) -> Raw<'a, Vec<u8>> {
 }
 
 /// Each status's (month value, block bytes) pairs, where both properties are well typed.
-fn month_values<'a>(msg: &LintMessage<'a>) -> Vec<(PffbKind, Vec<(i32, &'a [u8])>)> {
+/// One status's (month value, block bytes) pairs.
+type MonthValues<'a> = Vec<(i32, &'a [u8])>;
+
+fn month_values<'a>(msg: &LintMessage<'a>) -> Vec<(PffbKind, MonthValues<'a>)> {
     PffbKind::ALL
         .iter()
         .filter_map(|&k| {

@@ -113,12 +113,15 @@ fn messages_as_outlook_and_exchange_publish_them_have_no_findings() {
 }
 
 /// Every rule with a message that triggers it. The clean messages above trigger none.
-fn cases() -> Vec<(
+/// (rule, props, URL leaf, older duplicate's leaf).
+type Case = (
     &'static str,
     BTreeMap<PropName, PropValue>,
     &'static str,
     Option<&'static str>,
-)> {
+);
+
+fn cases() -> Vec<Case> {
     let mut v = Vec::new();
     let mut c = |rule, p, leaf, older| v.push((rule, p, leaf, older));
     let mut p = clean(PublisherStyle::Outlook);
@@ -332,7 +335,7 @@ fn every_rule_has_a_message_that_triggers_it() {
         assert!(names(&f).contains(&rule.name), "{}: {:#?}", rule.name, f);
         for finding in f.iter().filter(|f| f.rule == rule.name) {
             assert_eq!(finding.severity, rule.severity);
-            assert_eq!(finding.user.is_empty(), false);
+            assert!(!finding.user.is_empty());
             assert!(!finding.sentence.is_empty());
         }
     }
