@@ -532,20 +532,27 @@ fn month_end_one_minute_short(msg: &LintMessage<'_>, _: &Facts<'_>, out: &mut Ve
 }
 
 fn unset_and_empty_mixed(msg: &LintMessage<'_>, _: &Facts<'_>, out: &mut Vec<Hit>) {
-    let unset: Vec<&str> = PffbKind::ALL
+    // "Nothing" written as Outlook does (both properties unset) or as an empty list (GCC),
+    // beside months listed with empty values (as Exchange lists every month).
+    let values = month_values(msg);
+    let none: Vec<&str> = PffbKind::ALL
         .iter()
-        .filter(|&&k| months_of(msg, k).is_unset() && blocks_of(msg, k).is_unset())
+        .filter(|&&k| {
+            let unset = months_of(msg, k).is_unset() && blocks_of(msg, k).is_unset();
+            let listed_nothing = values.iter().any(|(vk, m)| *vk == k && m.is_empty());
+            unset || listed_nothing
+        })
         .map(|&k| status_name(k))
         .collect();
-    let empty: Vec<&str> = month_values(msg)
-        .into_iter()
+    let empty: Vec<&str> = values
+        .iter()
         .filter(|(_, months)| months.iter().any(|(_, b)| b.is_empty()))
-        .map(|(k, _)| status_name(k))
+        .map(|(k, _)| status_name(*k))
         .collect();
-    if !unset.is_empty() && !empty.is_empty() {
+    if !none.is_empty() && !empty.is_empty() {
         out.push(Hit::new(format!(
-            "{} unset but {} listing months with empty values; Outlook leaves every empty status unset, Exchange lists every month",
-            unset.join(", "),
+            "{} without months but {} listing months with empty values; Outlook leaves every empty status unset, Exchange lists every month of the range",
+            none.join(", "),
             empty.join(", ")
         )));
     }

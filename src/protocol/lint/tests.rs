@@ -438,3 +438,76 @@ fn a_propfind_answer_reads_back_the_typed_properties() {
     assert!(!r[0].is_collection());
     assert!(multistatus::parse_multistatus(b"<a:multistatus xmlns:a='DAV:'><a:response>").is_err());
 }
+
+/// A publisher's PROPPATCH fixture (tests/data/dav/) applied to an empty message.
+fn written_by(fixture: &[u8]) -> BTreeMap<PropName, PropValue> {
+    use crate::protocol::dav_xml::{PatchOp, XmlLimits, parse_proppatch};
+    let mut p = BTreeMap::new();
+    for op in parse_proppatch(fixture, &XmlLimits::default()).unwrap() {
+        match op {
+            PatchOp::Set(n, v) => {
+                p.insert(n, v);
+            }
+            PatchOp::Remove(n) => {
+                p.remove(&n);
+            }
+        }
+    }
+    p
+}
+
+fn lint_fixture(fixture: &[u8], folder: &str, leaf: &str) -> Vec<Finding> {
+    let props = written_by(fixture);
+    let msg = LintMessage {
+        folder,
+        leaf,
+        props: &props,
+        modified: None,
+    };
+    lint(&msg, &Facts::default())
+}
+
+/// The fingerprints the real-clients work documents, found in the fixtures of what each
+/// publisher sends, and each finding names that publisher.
+#[test]
+fn real_publishers_fixtures_show_their_fingerprints() {
+    let z = lint_fixture(
+        include_bytes!("../../../tests/data/dav/zimbra_pre2020_proppatch.xml"),
+        "EX:/o=First Organization/ou=First Administrative Group",
+        "USER-/CN=RECIPIENTS/CN=KBAKER.EML",
+    );
+    for rule in ["block-past-month-end", "month-invalid"] {
+        let f = z
+            .iter()
+            .find(|f| f.rule == rule)
+            .unwrap_or_else(|| panic!("{rule}: {z:#?}"));
+        assert!(f.publishers.contains(&"Zimbra".to_string()), "{f:?}");
+    }
+    let e = lint_fixture(
+        include_bytes!("../../../tests/data/dav/evolution_untyped_remove_merged.xml"),
+        "EX:/o=Org/ou=AG",
+        "USER-/CN=RECIPIENTS/CN=DAN.EML",
+    );
+    let f = e
+        .iter()
+        .find(|f| f.rule == "merged-not-busy-or-oof")
+        .unwrap_or_else(|| panic!("{e:#?}"));
+    assert_eq!(f.publishers, vec!["evolution-exchange".to_string()]);
+    let g = lint_fixture(
+        include_bytes!("../../../tests/data/dav/gcc_create_freebusy.xml"),
+        "EX:/o=Org/ou=AG",
+        "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+    );
+    let f = g
+        .iter()
+        .find(|f| f.rule == "unset-and-empty-mixed")
+        .unwrap_or_else(|| panic!("{g:#?}"));
+    assert_eq!(f.publishers, vec!["GCC".to_string()]);
+    assert!(
+        f.sentence
+            .starts_with("away without months but tentative listing"),
+        "{}",
+        f.sentence
+    );
+    assert!(g.iter().all(|f| f.severity < Severity::Error), "{g:#?}");
+}
