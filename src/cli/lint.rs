@@ -4,8 +4,8 @@
 //! store, or posted to the running server), or a remote WebDAV free/busy store with
 //! PROPFIND Depth 1: the `SCHEDULE+ FREE BUSY` folder for its admin-group folders, then
 //! each folder for its messages with the free/busy properties, as Exchange 2003 answers
-//! them. Findings are printed as they come, so memory holds one page (one folder's
-//! answer for `--remote`).
+//! them. Findings are printed as they come, so memory holds one page (one response of
+//! the answer, read as it arrives, for `--remote`).
 
 use std::io::Write;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use super::client::Admin;
 use crate::app::Error;
 use crate::app::ops::{CheckRequest, LintRequest, MAX_LINT_PAGE};
 use crate::protocol::legacy_dn::fold_key;
-use crate::protocol::lint::multistatus::{DavResponse, parse_multistatus};
+use crate::protocol::lint::multistatus::{DavResponse, MultistatusStream};
 use crate::protocol::lint::{self, Facts, Finding, LintMessage, Severity};
 use crate::protocol::mapi::{PROPTAG_NS, PropTag, tags};
 use crate::protocol::pffb::PffbKind;
@@ -148,7 +148,13 @@ struct Remote {
 }
 
 impl Remote {
-    fn propfind(&self, url: &str, body: &str) -> Result<Vec<DavResponse>, Error> {
+    /// PROPFIND Depth 1 of `url`; each response is handed to `each` as it arrives.
+    fn propfind(
+        &self,
+        url: &str,
+        body: &str,
+        mut each: impl FnMut(DavResponse),
+    ) -> Result<(), Error> {
         let mut req = ureq::http::Request::builder()
             .method("PROPFIND")
             .uri(url)
@@ -165,12 +171,6 @@ impl Remote {
             .run(req)
             .map_err(|e| Error::Unavailable(format!("PROPFIND {url}: {e}")))?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .body_mut()
-            .with_config()
-            .limit(u64::MAX)
-            .read_to_vec()
-            .map_err(|e| Error::Unavailable(format!("PROPFIND {url}: {e}")))?;
         if status != 207 {
             return Err(Error::Unavailable(format!(
                 "PROPFIND {url} answered {status}, not 207 Multi-Status{}",
@@ -181,9 +181,22 @@ impl Remote {
                 }
             )));
         }
-        parse_multistatus(&bytes).map_err(|e| {
-            Error::Unavailable(format!("PROPFIND {url}: the answer does not read: {e}"))
-        })
+        let unreadable =
+            |e: &dyn std::fmt::Display| Error::Unavailable(format!("PROPFIND {url}: {e}"));
+        let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
+        let mut stream = MultistatusStream::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let n = std::io::Read::read(&mut reader, &mut chunk).map_err(|e| unreadable(&e))?;
+            if n == 0 {
+                break;
+            }
+            for r in stream.feed(&chunk[..n]).map_err(|e| unreadable(&e))? {
+                each(r);
+            }
+        }
+        stream.finish().map_err(|e| unreadable(&e))?;
+        Ok(())
     }
 
     /// An href as an absolute URL.
@@ -240,14 +253,19 @@ pub fn lint_remote(url: &str, args: &LintArgs) -> Result<(), Error> {
     let mut sink = Sink::new(args)?;
     let root = format!("{base}/NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20BUSY/");
     let folders_body = r#"<?xml version="1.0"?><a:propfind xmlns:a="DAV:"><a:prop><a:displayname/><a:iscollection/></a:prop></a:propfind>"#;
-    let listing = remote.propfind(&root, folders_body)?;
+    let mut folders = Vec::new();
+    remote.propfind(&root, folders_body, |r| {
+        if r.is_collection() {
+            folders.push(r.href)
+        }
+    })?;
     let root_path = root
         .trim_start_matches(&remote.origin)
         .trim_end_matches('/')
         .to_ascii_lowercase();
     let body = propfind_body();
-    for folder in listing.iter().filter(|r| r.is_collection()) {
-        let url = remote.absolute(&folder.href);
+    for href in folders {
+        let url = remote.absolute(&href);
         if url
             .trim_end_matches('/')
             .to_ascii_lowercase()
@@ -255,27 +273,22 @@ pub fn lint_remote(url: &str, args: &LintArgs) -> Result<(), Error> {
         {
             continue; // the folder itself
         }
-        let folder_name = leaf_of(&folder.href);
-        let mut msgs: Vec<(String, DavResponse)> = remote
-            .propfind(&format!("{}/", url.trim_end_matches('/')), &body)?
-            .into_iter()
-            .filter(|r| !r.is_collection())
-            .map(|r| (leaf_of(&r.href), r))
-            .collect();
-        // Oldest first as far as a listing can tell: the canonical leaf before `-1`, `-2`.
-        msgs.sort_by(|a, b| {
-            subject_key(&a.1, &a.0)
-                .cmp(&subject_key(&b.1, &b.0))
-                .then(a.0.len().cmp(&b.0.len()))
-                .then(a.0.cmp(&b.0))
-        });
-        let mut prev: Option<(String, String)> = None;
-        for (leaf, r) in &msgs {
-            let key = subject_key(r, leaf);
-            let older = match &prev {
-                Some((k, first)) if *k == key => Some(first.clone()),
-                _ => {
-                    prev = Some((key, leaf.clone()));
+        let folder_name = leaf_of(&href);
+        // Duplicates: the first message of each subject seen is taken as the oldest
+        // (schedplus lists oldest first; Exchange's order is not known). One short key per
+        // subject is all a folder's walk keeps.
+        let mut first_of: std::collections::HashMap<String, String> = Default::default();
+        let url = format!("{}/", url.trim_end_matches('/'));
+        remote.propfind(&url, &body, |r| {
+            if r.is_collection() {
+                return;
+            }
+            let leaf = leaf_of(&r.href);
+            let key = subject_key(&r, &leaf);
+            let older = match first_of.get(&key) {
+                Some(first) => Some(first.clone()),
+                None => {
+                    first_of.insert(key, leaf.clone());
                     None
                 }
             };
@@ -285,21 +298,19 @@ pub fn lint_remote(url: &str, args: &LintArgs) -> Result<(), Error> {
                 .map(|z| z.timestamp());
             let msg = LintMessage {
                 folder: &folder_name,
-                leaf,
+                leaf: &leaf,
                 props: &r.props,
                 modified,
             };
             sink.messages += 1;
-            for f in lint::lint(
-                &msg,
-                &Facts {
-                    directory: None,
-                    older_duplicate: older,
-                },
-            ) {
+            let facts = Facts {
+                directory: None,
+                older_duplicate: older,
+            };
+            for f in lint::lint(&msg, &facts) {
                 sink.add(&f);
             }
-        }
+        })?;
     }
     sink.finish(base)
 }

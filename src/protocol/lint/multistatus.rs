@@ -145,3 +145,148 @@ fn read_response(r: &mut SafeReader<'_>) -> Result<DavResponse, XmlError> {
         }
     }
 }
+
+/// A multistatus answer read as it arrives: each `response` is handed out as soon as its
+/// end tag is in, so a listing of 100,000 messages holds one response (and one read
+/// buffer) at a time. Each response is cut out whole and read with the root's start tag
+/// around it (the namespace declarations Exchange and schedplus put there), by the same
+/// reader as [`parse_multistatus`].
+#[derive(Default)]
+pub struct MultistatusStream {
+    buf: Vec<u8>,
+    /// The root's start tag and its name, once seen.
+    root: Option<(String, String)>,
+    /// `</a:response>`, from the first response's start tag.
+    close: Option<Vec<u8>>,
+    responses: usize,
+}
+
+impl MultistatusStream {
+    pub fn new() -> MultistatusStream {
+        MultistatusStream::default()
+    }
+
+    /// Take `chunk` and return the responses it completed.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<DavResponse>, XmlError> {
+        self.buf.extend_from_slice(chunk);
+        let mut out = Vec::new();
+        if self.root.is_none() {
+            let Some((tag, name, end)) = root_tag(&self.buf) else {
+                return Ok(out);
+            };
+            self.root = Some((tag, name));
+            self.buf.drain(..end);
+        }
+        loop {
+            let Some(start) = find_response_start(&self.buf) else {
+                // Keep a tail that may hold the start of a tag split across chunks.
+                let keep = self.buf.len().min(64);
+                let cut = self.buf.len() - keep;
+                self.buf.drain(..cut);
+                return Ok(out);
+            };
+            if self.close.is_none() {
+                let name_end = self.buf[start + 1..]
+                    .iter()
+                    .position(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
+                    .map(|i| start + 1 + i);
+                let Some(name_end) = name_end else {
+                    return Ok(out);
+                };
+                let mut close = b"</".to_vec();
+                close.extend_from_slice(&self.buf[start + 1..name_end]);
+                close.push(b'>');
+                self.close = Some(close);
+            }
+            let close = self.close.as_deref().expect("set above");
+            let Some(rel) = find(&self.buf[start..], close) else {
+                self.buf.drain(..start);
+                return Ok(out);
+            };
+            let end = start + rel + close.len();
+            let (tag, name) = self.root.as_ref().expect("root seen");
+            let mut doc = Vec::with_capacity(tag.len() + end - start + name.len() + 3);
+            doc.extend_from_slice(tag.as_bytes());
+            doc.extend_from_slice(&self.buf[start..end]);
+            doc.extend_from_slice(format!("</{name}>").as_bytes());
+            out.extend(parse_multistatus(&doc)?);
+            self.responses += 1;
+            self.buf.drain(..end);
+        }
+    }
+
+    /// After the last chunk: was this a multistatus answer at all?
+    pub fn finish(self) -> Result<usize, XmlError> {
+        match self.root {
+            Some(_) => Ok(self.responses),
+            None => Err(XmlError::Malformed(
+                "the answer has no root element".into(),
+                0,
+            )),
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(hay, needle)
+}
+
+/// The root's start tag (text and name) and the offset after it, once the buffer holds it.
+fn root_tag(buf: &[u8]) -> Option<(String, String, usize)> {
+    let mut i = 0;
+    loop {
+        let lt = i + buf[i..].iter().position(|&b| b == b'<')?;
+        match buf.get(lt + 1)? {
+            b'?' | b'!' => {
+                i = lt + 1 + find(&buf[lt + 1..], b">")? + 1;
+            }
+            _ => {
+                let gt = lt + find(&buf[lt..], b">")?;
+                let tag = std::str::from_utf8(&buf[lt..=gt]).ok()?.to_string();
+                let name_len = tag[1..]
+                    .find(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
+                    .unwrap_or(tag.len() - 1);
+                let name = tag[1..1 + name_len].to_string();
+                return Some((tag, name, gt + 1));
+            }
+        }
+    }
+}
+
+/// The offset of the next `<response` or `<p:response` start tag (not `responsedescription`).
+fn find_response_start(buf: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(rel) = find(&buf[i..], b"response") {
+        let at = i + rel;
+        let after = buf.get(at + 8).copied();
+        let closes_name = after.is_some_and(|b| b.is_ascii_whitespace() || b == b'>' || b == b'/');
+        // Walk back over a prefix to the `<`.
+        let mut j = at;
+        while j > 0
+            && (buf[j - 1].is_ascii_alphanumeric() || matches!(buf[j - 1], b'_' | b'-' | b'.'))
+        {
+            j -= 1;
+        }
+        let prefixed = j > 0 && buf[j - 1] == b':' && {
+            let mut k = j - 1;
+            while k > 0
+                && (buf[k - 1].is_ascii_alphanumeric() || matches!(buf[k - 1], b'_' | b'-' | b'.'))
+            {
+                k -= 1;
+            }
+            k > 0 && buf[k - 1] == b'<' && {
+                j = k - 1;
+                true
+            }
+        };
+        let bare = !prefixed && j == at && at > 0 && buf[at - 1] == b'<' && {
+            j = at - 1;
+            true
+        };
+        if closes_name && (prefixed || bare) {
+            return Some(j);
+        }
+        i = at + 8;
+    }
+    None
+}

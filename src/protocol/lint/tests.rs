@@ -511,3 +511,32 @@ fn real_publishers_fixtures_show_their_fingerprints() {
     );
     assert!(g.iter().all(|f| f.severity < Severity::Error), "{g:#?}");
 }
+
+/// The streamed reader gives what the whole-body reader gives, whatever the chunk size.
+#[test]
+fn a_propfind_answer_streams_in_any_chunks() {
+    let body = br#"<?xml version="1.0"?>
+<a:multistatus xmlns:a="DAV:" xmlns:b="urn:uuid:c2f41010-65b3-11d1-a29f-00aa00c14882/" xmlns:c="xml:" xmlns:d="http://schemas.microsoft.com/mapi/proptag/">
+ <a:response><a:href>/public/f/</a:href><a:propstat><a:status>HTTP/1.1 200 OK</a:status><a:prop><a:iscollection b:dt="boolean">1</a:iscollection></a:prop></a:propstat></a:response>
+ <a:response><a:href>/public/f/USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=DAN.EML</a:href>
+  <a:propstat><a:status>HTTP/1.1 200 OK</a:status><a:prop>
+   <d:x68531003 b:dt="mv.int"><c:v>32130</c:v></d:x68531003>
+   <d:x0e1d001f>USER-/CN=RECIPIENTS/CN=DAN &lt;/a:response&gt;</d:x0e1d001f>
+  </a:prop></a:propstat>
+ </a:response>
+ <a:responsedescription>two</a:responsedescription>
+</a:multistatus>"#;
+    let whole = multistatus::parse_multistatus(body).unwrap();
+    assert_eq!(whole.len(), 2);
+    assert!(whole[0].is_collection());
+    for size in [1, 2, 7, 64, 4096] {
+        let mut s = multistatus::MultistatusStream::new();
+        let mut got = Vec::new();
+        for chunk in body.chunks(size) {
+            got.extend(s.feed(chunk).unwrap());
+        }
+        assert_eq!(s.finish().unwrap(), 2, "chunks of {size}");
+        assert_eq!(got, whole, "chunks of {size}");
+    }
+    assert!(multistatus::MultistatusStream::new().finish().is_err());
+}
