@@ -225,8 +225,7 @@ fn subject_text<'a>(msg: &LintMessage<'a>) -> Option<&'a str> {
 
 /// The legacyDN a folder and a `USER-…` subject stand for.
 fn dn_of(folder: &str, subject: &str) -> Option<String> {
-    let ag = folder.get(..3).filter(|p| p.eq_ignore_ascii_case("EX:"))?;
-    let _ = ag;
+    folder.get(..3).filter(|p| p.eq_ignore_ascii_case("EX:"))?;
     let tail = subject
         .get(..5)
         .filter(|p| p.eq_ignore_ascii_case("USER-"))

@@ -10,7 +10,6 @@ use crate::protocol::time::{FileTime, Minutes1601, MonthKey};
 use Severity::{Error, Info, Warning};
 
 const OUTLOOK: &str = "Outlook";
-const EXCHANGE: &str = "Exchange";
 const GCC: &str = "GCC";
 const ZIMBRA: &str = "Zimbra";
 const EVOLUTION: &str = "evolution-exchange";
@@ -219,10 +218,6 @@ pub static RULES: &[Rule] = &[
         owner_not_in_directory
     ),
 ];
-
-/// Publishers listed here for the shape of the whole message, for reference in docs.
-#[allow(dead_code)]
-const ALL_PUBLISHERS: [&str; 5] = [OUTLOOK, EXCHANGE, GCC, ZIMBRA, EVOLUTION];
 
 fn status_name(kind: PffbKind) -> &'static str {
     match kind {
