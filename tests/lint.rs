@@ -40,6 +40,26 @@ fn lab() -> TestServer {
         Some(&fixture("zimbra_pre2020_proppatch.xml")),
     );
     assert_eq!(r.status, 207, "{}", r.text());
+    publish_dan(&srv);
+    srv
+}
+
+/// The lab plus a second copy of Karen's message at a numbered URL, as third-party writers
+/// leave them.
+fn lab_with_duplicate() -> TestServer {
+    let srv = lab();
+    let url = message_url(KAREN).replace(".EML", "-1.EML");
+    let r = srv.request(
+        "PROPPATCH",
+        &url,
+        &[("Content-Type", "text/xml")],
+        Some(&fixture("zimbra_pre2020_proppatch.xml")),
+    );
+    assert_eq!(r.status, 207, "{}", r.text());
+    srv
+}
+
+fn publish_dan(srv: &TestServer) {
     CalendarPutRequest {
         user: DAN.into(),
         text: "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:20261104T090000Z\r\nDTEND:20261104T103000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".into(),
@@ -49,7 +69,6 @@ fn lab() -> TestServer {
     }
     .run(&Ctx::new(srv.store()))
     .unwrap();
-    srv
 }
 
 /// (rule, user, status, month) of each finding of a `--json` run.
@@ -71,7 +90,7 @@ fn has(set: &BTreeSet<(String, String, String, String)>, rule: &str, user: &str)
 
 #[test]
 fn lint_remote_reads_the_messages_as_written_and_agrees_with_the_local_store() {
-    let srv = lab();
+    let srv = lab_with_duplicate();
     let remote = format!("{}/public", srv.base);
     let o = run_cli(srv.data_dir(), &["lint", "--remote", &remote, "--json"]);
     // Zimbra's shapes are warnings: the default --fail-on error passes.
@@ -95,7 +114,16 @@ fn lint_remote_reads_the_messages_as_written_and_agrees_with_the_local_store() {
         .map(|(r, ..)| r.as_str())
         .collect();
     assert_eq!(dan, ["timestamp-stale"], "{remote_findings:#?}");
-    assert!(stderr(&o).contains("2 messages linted"), "{}", stderr(&o));
+    // The copy at `-1`: a duplicate of the canonical message, at a non-canonical URL.
+    assert!(
+        has(&remote_findings, "duplicate", KAREN),
+        "{remote_findings:#?}"
+    );
+    assert!(
+        has(&remote_findings, "non-canonical-url", KAREN),
+        "{remote_findings:#?}"
+    );
+    assert!(stderr(&o).contains("3 messages linted"), "{}", stderr(&o));
 
     // The same store read locally (through the server's admin API) gives the same findings.
     let o = run_cli(srv.data_dir(), &["lint", "--all", "--json", "--page", "1"]);
