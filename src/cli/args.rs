@@ -106,6 +106,73 @@ pub enum Command {
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Report every way stored free/busy messages differ from what Outlook and Exchange
+    /// write, one finding per line: rule, severity, user, status, month, sentence and the
+    /// known publishers that write so.
+    ///
+    /// Reads the local store (through the running server when one holds it), or any
+    /// WebDAV free/busy store with --remote (a real Exchange 2003 included). Exits 1 when a
+    /// finding at or above --fail-on is present.
+    Lint(LintArgs),
+    /// Check that a user's calendar, stored message and ?Cmd=freebusy digits agree over
+    /// the message's publish range; prints the first differing slot and the three values
+    /// there, and exits 1 on any disagreement.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LintArgs {
+    /// One user's messages (SMTP address, alias or legacyDN; local store only).
+    #[arg(value_name = "USER", conflicts_with_all = ["all", "remote"])]
+    pub user: Option<String>,
+    /// Every message (the default without USER).
+    #[arg(long)]
+    pub all: bool,
+    /// Lint a WebDAV free/busy store instead: the URL of its public root,
+    /// e.g. http://exchange.example/public.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+    /// Basic credentials for --remote: the user name.
+    #[arg(long, value_name = "NAME", requires = "remote")]
+    pub remote_user: Option<String>,
+    /// Basic credentials for --remote: the password.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "SCHEDPLUS_REMOTE_PASSWORD",
+        hide_env_values = true,
+        requires = "remote_user"
+    )]
+    pub remote_password: Option<String>,
+    /// Print findings as a JSON array instead of lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 when a finding of this severity or worse is present: info, warning or error.
+    #[arg(long, value_name = "SEVERITY", default_value = "error")]
+    pub fail_on: String,
+    /// Messages per page read from the store.
+    #[arg(long, value_name = "N", default_value_t = crate::app::ops::LINT_PAGE)]
+    pub page: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// The user (SMTP address, alias or legacyDN).
+    #[arg(
+        value_name = "USER",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub user: Option<String>,
+    /// Every user in the directory.
+    #[arg(long)]
+    pub all: bool,
+    /// Minutes per slot of the query view.
+    #[arg(long, value_name = "MINUTES", default_value_t = 30)]
+    pub interval: u32,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -13,6 +13,7 @@ pub mod config;
 
 mod args;
 mod commands;
+mod lint;
 mod print;
 mod settings;
 
@@ -182,6 +183,11 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Error
             );
             Ok(())
         }
+        Command::Lint(args) => match args.remote.clone() {
+            Some(url) => lint::lint_remote(&url, &args),
+            None => lint::lint_local(&Admin::connect(&data, clock)?, &args),
+        },
+        Command::Check(args) => lint::check(&Admin::connect(&data, clock)?, &args, now.clone()),
         Command::Calendar(CalendarCommand::Expand {
             file,
             start,

@@ -10,6 +10,7 @@ pub mod directory_file;
 pub mod fb_message;
 pub mod freebusy;
 pub mod legacy_dn;
+pub mod lint;
 pub mod mapi;
 pub mod pffb;
 pub mod public_tree;

@@ -47,6 +47,7 @@ mod inspect;
 mod key_fold;
 mod messages;
 mod public_folders;
+mod scan;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -73,6 +74,7 @@ pub use messages::{
 pub use public_folders::{
     CopyDepth, MAX_TREE_ENTRIES, PfChildren, PfError, PfKind, PfNode, PfWrite,
 };
+pub use scan::ScannedMessage;
 pub use writer::{OwnerRule, WriteRefused, Writer};
 
 /// sled's page cache; the store's working set is small (messages are a few KiB).

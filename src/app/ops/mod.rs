@@ -15,6 +15,7 @@
 mod calendar_delete;
 mod calendar_get;
 mod calendar_put;
+mod check;
 mod cleanup;
 mod directory_admin;
 mod directory_import;
@@ -23,11 +24,13 @@ mod directory_passwd;
 mod fb_delete;
 mod fb_set;
 mod fb_show;
+mod lint;
 mod republish;
 
 pub use calendar_delete::{CalendarDeleteReport, CalendarDeleteRequest};
 pub use calendar_get::{CalendarGetReport, CalendarGetRequest};
 pub use calendar_put::{CalendarPutReport, CalendarPutRequest};
+pub use check::{CheckReport, CheckRequest, CheckedUser, SlotDifference};
 pub use cleanup::Cleanup;
 pub use directory_admin::AdminMarkRequest;
 pub use directory_import::{DryRunList, ImportPreview, ImportReport, ImportRequest};
@@ -36,6 +39,7 @@ pub use directory_passwd::PasswdRequest;
 pub use fb_delete::{FbDeleteReport, FbDeleteRequest};
 pub use fb_set::{FbSetReport, FbSetRequest, parse_span};
 pub use fb_show::{FbShowReport, FbShowRequest, ShownMessage};
+pub use lint::{LINT_PAGE, LintCursor, LintReport, LintRequest, MAX_LINT_PAGE, lint_record};
 pub use republish::{RepublishReport, RepublishRequest};
 
 use jiff::Timestamp;

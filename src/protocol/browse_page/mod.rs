@@ -21,7 +21,10 @@
 //! [`dav_xml::values`]: crate::protocol::dav_xml::values
 
 pub mod landing;
+mod lint_section;
 pub mod timeline;
+
+pub use lint_section::message_page_with_lint;
 
 use std::fmt;
 

@@ -26,6 +26,9 @@ use crate::protocol::mapi::PropName;
 
 pub use crate::protocol::mapi::PropChange;
 pub use propfind::{PropfindRequest, parse_propfind};
+/// For `protocol::lint::multistatus`, which reads PROPFIND answers' values as PROPPATCH
+/// bodies' are read.
+pub(crate) use proppatch::read_value;
 pub use proppatch::{is_propertyupdate, parse_proppatch};
 pub use search::{SearchRequest, SqlError, parse_search, parse_sql};
 pub use writer::{ResponseBuilder, error_body, multistatus, multistatus_head, multistatus_tail};
