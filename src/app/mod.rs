@@ -9,6 +9,7 @@
 //! API only).
 
 pub mod admin;
+pub mod availability;
 pub mod calendar_dir;
 pub mod demo;
 pub mod freebusy;

@@ -1,0 +1,73 @@
+//! The front end's requests to public-folder servers: one `GET …/public/?Cmd=freebusy` with
+//! every user of an admin group, anonymous, plain HTTP, within the configured timeout. A
+//! connect error, a timeout, any status but 200, or an answer that is not the `WM`
+//! document for exactly the users asked counts as a failure of that server.
+
+use std::time::{Duration, Instant};
+
+use crate::protocol::dav_xml::XmlLimits;
+use crate::protocol::ews::legacy::{LegacyItem, parse_answer};
+
+/// Why a server did not answer, by kind (the label of the failures metric) and in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// `connect`, `timeout`, `status`, `bad_answer`.
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+/// Largest answer read: 100 users × 42 days of 5-minute digits is 1.2 MB.
+const MAX_ANSWER: u64 = 16 * 1024 * 1024;
+
+/// Ask `url` (a full `…/public/?Cmd=freebusy&…` URL) and read its user items. Returns the
+/// time it took too.
+pub fn fetch(url: &str, timeout: Duration) -> (Result<Vec<LegacyItem>, Failure>, Duration) {
+    let started = Instant::now();
+    let r = fetch_inner(url, timeout);
+    (r, started.elapsed())
+}
+
+fn fetch_inner(url: &str, timeout: Duration) -> Result<Vec<LegacyItem>, Failure> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .max_redirects(0)
+        .user_agent("schedplus-availability (Exchange 2007 CAS fallback)")
+        .build()
+        .into();
+    let mut resp = agent.get(url).call().map_err(|e| {
+        let kind = match &e {
+            ureq::Error::Timeout(_) => "timeout",
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => "timeout",
+            _ => "connect",
+        };
+        Failure {
+            kind,
+            reason: e.to_string(),
+        }
+    })?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_ANSWER)
+        .read_to_vec()
+        .map_err(|e| Failure {
+            kind: if matches!(e, ureq::Error::Timeout(_)) {
+                "timeout"
+            } else {
+                "connect"
+            },
+            reason: format!("the answer broke off: {e}"),
+        })?;
+    if status != 200 {
+        return Err(Failure {
+            kind: "status",
+            reason: format!("the server answered {status}"),
+        });
+    }
+    parse_answer(&body, &XmlLimits::default()).map_err(|reason| Failure {
+        kind: "bad_answer",
+        reason,
+    })
+}
