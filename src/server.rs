@@ -53,6 +53,8 @@ pub struct ServeOptions {
     /// `--pid-file`: written with the process id once the listener is bound, removed at a
     /// clean shutdown (for service managers and scripts that signal the server).
     pub pid_file: Option<PathBuf>,
+    /// The Availability front end's free/busy servers per admin group (`--cas-servers`).
+    pub cas: crate::app::availability::CasSettings,
 }
 
 impl ServeOptions {
@@ -70,6 +72,7 @@ impl ServeOptions {
             cleanup_at: CleanupAt::default(),
             auth: crate::auth::AuthSettings::default(),
             pid_file: None,
+            cas: Default::default(),
         }
     }
 }
@@ -158,7 +161,8 @@ impl Server {
         let token = new_token();
         let state = AppState::new(store, opts.clock, opts.limits, token.clone())
             .with_publish_settings(opts.publish.clone())
-            .with_auth(opts.auth);
+            .with_auth(opts.auth)
+            .with_cas(opts.cas.clone());
         let calendar_dir = match &opts.calendar_dir {
             Some(d) if !d.is_dir() => {
                 return Err(ServeError::CalendarDir {

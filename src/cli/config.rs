@@ -254,6 +254,30 @@ pub const SETTINGS: &[Setting] = &[
         default: Some("UTC"),
         help: "zone of floating and all-day calendar events",
     },
+    Setting {
+        key: "cas_servers",
+        env: "SCHEDPLUS_CAS_SERVERS",
+        default: None,
+        help: "the EWS front end's public-folder servers per admin group: EX:/o=Org/ou=AG=http://host:port/public[,…][;EX:…]; groups not listed are answered from this server's store",
+    },
+    Setting {
+        key: "cas_timeout",
+        env: "SCHEDPLUS_CAS_TIMEOUT",
+        default: Some("10s"),
+        help: "time the EWS front end gives one public-folder server to answer (then event 4003 and the next)",
+    },
+    Setting {
+        key: "cas_tries",
+        env: "SCHEDPLUS_CAS_TRIES",
+        default: Some("10"),
+        help: "public-folder servers of one admin group the EWS front end tries before event 4004",
+    },
+    Setting {
+        key: "cas_order",
+        env: "SCHEDPLUS_CAS_ORDER",
+        default: Some("random"),
+        help: "order the EWS front end tries an admin group's servers in: random (as Exchange) or listed",
+    },
 ];
 
 /// Where a value came from.

@@ -19,6 +19,7 @@
 pub mod admin_api;
 mod calendars;
 mod error;
+mod ews;
 mod freebusy;
 mod heads;
 mod landing;
@@ -135,6 +136,8 @@ struct StateInner {
     hashing: crate::auth::HashPool,
     /// Bytes of streamed answers waiting for their clients (`Limits::answer_buffer`).
     answer_budget: AnswerBudget,
+    /// The Availability front end's free/busy servers (`transport::ews`).
+    cas: crate::app::availability::CasSettings,
 }
 
 impl AppState {
@@ -152,6 +155,7 @@ impl AppState {
                     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8)),
                 ),
                 answer_budget: AnswerBudget::new(limits.answer_buffer),
+                cas: Default::default(),
             }),
         }
     }
@@ -170,6 +174,18 @@ impl AppState {
             .expect("auth settings are set before the state is shared")
             .auth = auth;
         self
+    }
+
+    /// Set the Availability front end's servers; only before the state is shared.
+    pub fn with_cas(mut self, cas: crate::app::availability::CasSettings) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("cas settings are set before the state is shared")
+            .cas = cas;
+        self
+    }
+
+    pub fn cas(&self) -> &crate::app::availability::CasSettings {
+        &self.inner.cas
     }
 
     pub fn auth(&self) -> &AuthSettings {
@@ -496,6 +512,9 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
     }
     if path == "/_schedplus" || path.starts_with("/_schedplus/") {
         return admin_api::handle(state, req).await;
+    }
+    if ews::is_front_end(path) {
+        return ews::handle(state, req).await;
     }
     if path.starts_with("/calendars/") {
         return calendars::handle(state, req).await;
