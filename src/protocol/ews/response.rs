@@ -1,10 +1,10 @@
 //! Writing the SOAP answers: `GetUserAvailabilityResponse`, `GetServerTimeZonesResponse`
 //! and faults.
 //!
-//! Every answer carries a `ServerVersionInfo` header naming Exchange 2007 SP1's build (what
-//! a CAS of that time said), whatever version the client asked for: clients read it to
-//! learn what they talk to, and the two operations answered here are the same in every
-//! version.
+//! Every answer carries a `ServerVersionInfo` header echoing the version the client asked
+//! for (with a build of that release): clients such as exchangelib adopt the version a
+//! server names, and the two operations answered here are the same in every version, so
+//! naming another would only make a client stop asking for `GetServerTimeZones`.
 
 use quick_xml::escape::escape;
 
@@ -20,10 +20,24 @@ pub enum MailboxAnswer {
     Error { code: &'static str, message: String },
 }
 
+/// A build of the Exchange release that speaks `version` (RTM builds; SP1 of 2007 and
+/// 2010 where asked for).
+fn build_of(version: &str) -> (u32, u32, u32, u32) {
+    match version {
+        "Exchange2007" => (8, 0, 685, 24),
+        v if v.starts_with("Exchange2007") => (8, 1, 240, 6),
+        "Exchange2010" => (14, 0, 639, 21),
+        "Exchange2010_SP1" => (14, 1, 218, 15),
+        v if v.starts_with("Exchange2010") => (14, 2, 247, 5),
+        _ => (15, 0, 516, 32),
+    }
+}
+
 fn head(out: &mut String, version: &str) {
+    let (major, minor, build, rev) = build_of(version);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n");
     out.push_str(&format!(
-        "<s:Envelope xmlns:s=\"{SOAP_NS}\"><s:Header><h:ServerVersionInfo xmlns:h=\"{T_NS}\" MajorVersion=\"8\" MinorVersion=\"1\" MajorBuildNumber=\"240\" MinorBuildNumber=\"6\" Version=\"{}\"/></s:Header><s:Body>",
+        "<s:Envelope xmlns:s=\"{SOAP_NS}\"><s:Header><h:ServerVersionInfo xmlns:h=\"{T_NS}\" MajorVersion=\"{major}\" MinorVersion=\"{minor}\" MajorBuildNumber=\"{build}\" MinorBuildNumber=\"{rev}\" Version=\"{}\"/></s:Header><s:Body>",
         escape(version)
     ));
 }
