@@ -543,3 +543,62 @@ fn serve_logs_4003_per_failed_server_and_4004_when_none_answers() {
         "{log}"
     );
 }
+
+#[test]
+fn a_server_that_never_answers_times_out_and_the_next_one_answers() {
+    // Accepts connections and never answers (a hung public-folder server).
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_url = format!("http://{}/public", hung.local_addr().unwrap());
+    // Detached: it lets go of the connection by itself once the test no longer needs it.
+    std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        for c in hung.incoming().take(1) {
+            conns.push(c);
+        }
+        std::thread::sleep(Duration::from_secs(3));
+        drop(conns);
+    });
+    let b = free_busy_server(|_| {});
+    let a = TestServer::start_with(|o| {
+        o.cas = CasSettings {
+            servers: vec![(
+                ag(FIRST_AG),
+                vec![hung_url.clone(), format!("{}/public", b.base)],
+            )],
+            timeout: Duration::from_millis(500),
+            order: ServerOrder::Listed,
+            ..CasSettings::default()
+        }
+    });
+    a.import_demo_directory();
+    let r = ews(
+        &a.base,
+        &soap(
+            &[DAN],
+            0,
+            "2026-01-05T00:00:00Z",
+            "2026-01-06T00:00:00Z",
+            30,
+            "MergedOnly",
+        ),
+    );
+    let got = responses(&r.text());
+    assert_eq!(got[0].0, "NoError", "{}", r.text());
+    assert!(got[0].1.contains('2'));
+    let metrics = a.get("/metrics").text();
+    assert!(
+        metrics.lines().any(
+            |l| l.contains(&format!("server=\"{hung_url}\"")) && l.contains("kind=\"timeout\"")
+        ),
+        "{metrics}"
+    );
+    for name in [
+        "schedplus_availability_requests_total{operation=\"GetUserAvailability\"}",
+        "schedplus_availability_mailboxes_total{outcome=\"merged\"}",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l.starts_with(name)),
+            "no {name}:\n{metrics}"
+        );
+    }
+}
