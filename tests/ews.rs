@@ -361,6 +361,7 @@ fn failover_to_the_next_server_and_an_error_only_for_the_admin_group_none_answer
             timeout: Duration::from_secs(10),
             max_tries: 10,
             order: ServerOrder::Listed,
+            ..CasSettings::default()
         }
     });
     a.import_demo_directory();
@@ -601,4 +602,51 @@ fn a_server_that_never_answers_times_out_and_the_next_one_answers() {
             "no {name}:\n{metrics}"
         );
     }
+}
+
+#[test]
+fn role_cas_serves_the_front_end_alone_and_role_store_the_store_alone() {
+    use schedplus::app::availability::Role;
+    let b = free_busy_server(|o| o.cas.role = Role::Store);
+    let r = ews(
+        &b.base,
+        &soap(
+            &[DAN],
+            0,
+            "2026-01-05T00:00:00Z",
+            "2026-01-06T00:00:00Z",
+            30,
+            "MergedOnly",
+        ),
+    );
+    assert_eq!(r.status, 404);
+    assert!(r.text().contains("--role store"), "{}", r.text());
+    let cas = TestServer::start_with(|o| {
+        o.cas = CasSettings {
+            servers: vec![(ag(FIRST_AG), vec![format!("{}/public", b.base)])],
+            role: Role::Cas,
+            ..CasSettings::default()
+        }
+    });
+    cas.import_demo_directory();
+    let r = cas.get("/public/?Cmd=freebusy&start=2026-01-05T00:00:00Z&end=2026-01-06T00:00:00Z&u=danw@xcs.example");
+    assert_eq!(r.status, 404);
+    assert!(r.text().contains("--role cas"), "{}", r.text());
+    // Dan's admin group is listed (b answers); Amélie's is not, and a CAS alone has no
+    // store of its own to answer from.
+    let r = ews(
+        &cas.base,
+        &soap(
+            &[DAN, AMELIE],
+            0,
+            "2026-01-05T00:00:00Z",
+            "2026-01-06T00:00:00Z",
+            30,
+            "MergedOnly",
+        ),
+    );
+    let got = responses(&r.text());
+    assert_eq!(got[0].0, "NoError");
+    assert!(got[0].1.contains('2'));
+    assert_eq!(got[1].0, "ErrorNoPublicFolderServerAvailable");
 }

@@ -255,6 +255,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "zone of floating and all-day calendar events",
     },
     Setting {
+        key: "role",
+        env: "SCHEDPLUS_ROLE",
+        default: Some("both"),
+        help: "what this process serves: both (the free/busy store and the EWS front end), store, or cas (the EWS front end alone)",
+    },
+    Setting {
         key: "cas_servers",
         env: "SCHEDPLUS_CAS_SERVERS",
         default: None,

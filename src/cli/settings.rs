@@ -215,6 +215,10 @@ pub fn serve_options(
             .get_with("cas_order", |s| s.parse())
             .map_err(config_error)?
             .unwrap_or_default(),
+        role: settings
+            .get_with("role", |s| s.parse())
+            .map_err(config_error)?
+            .unwrap_or_default(),
     };
     Ok(opts)
 }

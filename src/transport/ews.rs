@@ -10,7 +10,7 @@
 use warp::http::{HeaderMap, Method, StatusCode, header};
 
 use super::{AppState, HttpError, Request, Response, bytes_response};
-use crate::app::availability::{self, metrics};
+use crate::app::availability::{self, Role, metrics};
 use crate::auth::{AuthMode, Principal, Refusal, RefusalKind};
 use crate::protocol::ews::{self, EwsFault, EwsRequest, autodiscover, timezone};
 use crate::protocol::query::UserAddress;
@@ -38,7 +38,17 @@ fn signed_in(state: &AppState, p: &Principal) -> Result<(), HttpError> {
     .into())
 }
 
+/// The 404 of a path this process's `--role` does not serve.
+pub fn not_this_role(path: &str, role: &str) -> HttpError {
+    HttpError::not_found(format!(
+        "{path} is not served here: this server runs --role {role} (--role both serves the free/busy store and the EWS front end)"
+    ))
+}
+
 pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
+    if state.cas().role == Role::Store {
+        return Err(not_this_role(&req.path, "store"));
+    }
     if req.method != Method::POST {
         return Err(HttpError::method_not_allowed(
             "POST",

@@ -528,6 +528,9 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
             _ => {}
         }
     }
+    if state.cas().role == crate::app::availability::Role::Cas && is_under_public(path) {
+        return Err(ews::not_this_role(path, "cas"));
+    }
     if is_public_root(path)
         && req
             .query

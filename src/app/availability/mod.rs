@@ -29,7 +29,7 @@ use crate::protocol::query::{QueryLimits, UserAddress, parse_query};
 use crate::protocol::time::format_rfc3339;
 use crate::store::{Store, UserRecord};
 
-pub use servers::{CasSettings, ServerOrder, parse_servers};
+pub use servers::{CasSettings, Role, ServerOrder, parse_servers};
 
 /// The address a `MailboxData` names: `EX` routing or a `/o=` value is a legacyDN,
 /// anything else an SMTP address (primary or proxy) or alias.

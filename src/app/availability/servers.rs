@@ -38,6 +38,31 @@ impl std::str::FromStr for ServerOrder {
     }
 }
 
+/// What one `schedplus serve` process serves (`--role`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Role {
+    /// The free/busy store (`/public/`) and the EWS front end, as `serve --demo` runs.
+    #[default]
+    Both,
+    /// The free/busy store alone: `/EWS/` and Autodiscover answer 404.
+    Store,
+    /// The EWS front end alone (an Exchange 2007 CAS): `/public/` answers 404, and an
+    /// admin group with no servers listed has none (event 4004 at once).
+    Cas,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "both" => Ok(Role::Both),
+            "store" => Ok(Role::Store),
+            "cas" => Ok(Role::Cas),
+            _ => Err(format!("'{s}' is not a role: write both, store or cas")),
+        }
+    }
+}
+
 /// The front end's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CasSettings {
@@ -48,6 +73,7 @@ pub struct CasSettings {
     /// Servers of one admin group tried before giving up on it (event 4004).
     pub max_tries: usize,
     pub order: ServerOrder,
+    pub role: Role,
 }
 
 impl Default for CasSettings {
@@ -57,17 +83,25 @@ impl Default for CasSettings {
             timeout: Duration::from_secs(10),
             max_tries: 10,
             order: ServerOrder::Random,
+            role: Role::Both,
         }
     }
 }
 
 impl CasSettings {
-    /// The URLs configured for `ag`, or `None`: answered from this server's store.
+    /// The URLs configured for `ag`, or `None`: answered from this server's store. With
+    /// `--role cas` there is no store to answer from: an admin group not listed has no
+    /// servers.
     pub fn servers_for(&self, ag: &AdminGroup) -> Option<&[String]> {
-        self.servers
+        let listed = self
+            .servers
             .iter()
             .find(|(g, _)| g == ag)
-            .map(|(_, urls)| urls.as_slice())
+            .map(|(_, urls)| urls.as_slice());
+        match (listed, self.role) {
+            (None, Role::Cas) => Some(&[]),
+            (l, _) => l,
+        }
     }
 
     /// Every URL configured for an admin group of `ag`'s organisation (the last attempt
