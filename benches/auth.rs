@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use schedplus::app::admin::{self, ImportRequest};
+use schedplus::app::ops::{Ctx, ImportRequest, Operation};
 use schedplus::auth::{AuthSettings, hash_password, verify_password_with};
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::server::{ServeOptions, Server};
@@ -90,15 +90,12 @@ fn start(rt: &tokio::runtime::Runtime, dir: &std::path::Path, auth: AuthSettings
     let mut opts = ServeOptions::new(dir, "127.0.0.1:0".parse().unwrap());
     opts.auth = auth;
     let server = rt.block_on(Server::start(opts)).unwrap();
-    admin::import_directory(
-        server.state.store(),
-        &ImportRequest {
-            text: schedplus::app::demo::DIRECTORY_CSV.into(),
-            data_base64: None,
-            format: None,
-            source: "demo".into(),
-        },
-    )
+    ImportRequest {
+        text: schedplus::app::demo::DIRECTORY_CSV.into(),
+        source: "demo".into(),
+        ..Default::default()
+    }
+    .run(&Ctx::new(server.state.store()))
     .unwrap();
     let dn = LegacyDn::parse(DAN).unwrap();
     let hash = hash_password("pw").unwrap();

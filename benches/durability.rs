@@ -18,7 +18,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use schedplus::store::{PfActor, Store, StoreConfig};
+use schedplus::store::{Store, StoreConfig, Writer};
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -26,11 +26,6 @@ fn env(name: &str, default: u64) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
-
-const ACTOR: PfActor<'static> = PfActor {
-    owner: None,
-    must_own: None,
-};
 
 /// Writes per second with `writers` threads each making `writes` writes.
 fn run(fdatasync: bool, writers: u64, writes: u64) -> (f64, u64) {
@@ -43,7 +38,13 @@ fn run(fdatasync: bool, writers: u64, writes: u64) -> (f64, u64) {
         ..StoreConfig::new(dir.path())
     })
     .unwrap();
-    store.pf_mkcol(&["bench".into()], ACTOR).unwrap();
+    store
+        .pf_mkcol(
+            &["bench".into()],
+            &Writer::ANYONE,
+            schedplus::app::clock::wall_us(),
+        )
+        .unwrap();
     let body = vec![b'x'; 1024];
     let syncs_before = store.syncs();
     let start = Instant::now();
@@ -53,7 +54,13 @@ fn run(fdatasync: bool, writers: u64, writes: u64) -> (f64, u64) {
             s.spawn(move || {
                 for i in 0..writes {
                     store
-                        .pf_put(&["bench".into(), format!("{w}-{i}")], body, None, ACTOR)
+                        .pf_put(
+                            &["bench".into(), format!("{w}-{i}")],
+                            body,
+                            None,
+                            &Writer::ANYONE,
+                            schedplus::app::clock::wall_us(),
+                        )
                         .unwrap();
                 }
             });

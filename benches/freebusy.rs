@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use schedplus::app::admin::{self, ImportRequest};
+use schedplus::app::ops::{Ctx, ImportRequest, Operation};
 use schedplus::protocol::fb_message::build_props;
 use schedplus::protocol::freebusy::{FbStatus, FreeBusy, Interval, PublishRange};
 use schedplus::protocol::legacy_dn::LegacyDn;
@@ -81,15 +81,12 @@ fn seed_store(store: &Store) -> Vec<String> {
         ));
         mails.push(mail);
     }
-    admin::import_directory(
-        store,
-        &ImportRequest {
-            text: csv,
-            data_base64: None,
-            format: None,
-            source: "bench".into(),
-        },
-    )
+    ImportRequest {
+        text: csv,
+        source: "bench".into(),
+        ..Default::default()
+    }
+    .run(&Ctx::new(store))
     .unwrap();
     let now = parse_time(NOW).unwrap();
     let range = PublishRange::at(Minutes1601::from_timestamp(now), 3);
@@ -98,11 +95,14 @@ fn seed_store(store: &Store) -> Vec<String> {
             LegacyDn::parse(&format!("/o=Bench/ou=AG{}/cn=Recipients/cn=user{i}", i % 4)).unwrap();
         let fb = schedule(i, range);
         store
-            .publish(&PublishedMessage {
-                folder: dn.admin_group(),
-                subject: dn.subject(),
-                props: build_props(&dn, &fb, range, PublisherStyle::Outlook, now),
-            })
+            .publish(
+                &PublishedMessage {
+                    folder: dn.admin_group(),
+                    subject: dn.subject(),
+                    props: build_props(&dn, &fb, range, PublisherStyle::Outlook, now),
+                },
+                schedplus::app::clock::wall_us(),
+            )
             .unwrap();
     }
     mails

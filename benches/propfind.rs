@@ -281,11 +281,15 @@ fn fill(store: &Store, ou: &str, n: usize) {
             props: build_props(&dn, &fb, range, PublisherStyle::Outlook, ts),
         });
         if batch.len() == 1000 {
-            store.fb_create_many(&batch).expect("bulk create");
+            store
+                .fb_create_many(&batch, schedplus::app::clock::wall_us())
+                .expect("bulk create");
             batch.clear();
         }
     }
-    store.fb_create_many(&batch).expect("bulk create");
+    store
+        .fb_create_many(&batch, schedplus::app::clock::wall_us())
+        .expect("bulk create");
 }
 
 /// The server half: serve the filled store until the parent closes stdin.

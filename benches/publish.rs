@@ -19,9 +19,9 @@
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use schedplus::app::admin;
+use schedplus::app::Clock;
+use schedplus::app::ops;
 use schedplus::protocol::legacy_dn::LegacyDn;
-use schedplus::protocol::time::Clock;
 use schedplus::publishing::publisher::{PublishSettings, republish_user};
 use schedplus::server::{ServeOptions, Server};
 use schedplus::store::{CalendarSource, PublishOutcome, Store, StoreConfig, UserRecord};
@@ -115,7 +115,9 @@ fn throughput(n: u64) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&StoreConfig::new(dir.path())).unwrap();
     let users: Vec<UserRecord> = (0..n).map(user).collect();
-    store.import_users(&users).unwrap();
+    store
+        .import_users(&users, schedplus::app::clock::wall_us())
+        .unwrap();
     let now: Timestamp = NOW.parse().unwrap();
     let put = |salt: u64| {
         for (i, u) in users.iter().enumerate() {
@@ -124,7 +126,13 @@ fn throughput(n: u64) {
                 .unwrap()
                 .event_count();
             store
-                .put_calendar(&u.legacy_dn, &text, events, CalendarSource::Http)
+                .put_calendar(
+                    &u.legacy_dn,
+                    &text,
+                    events,
+                    CalendarSource::Http,
+                    schedplus::app::clock::wall_us(),
+                )
                 .unwrap();
         }
     };
@@ -237,7 +245,7 @@ fn latency(rounds: u64, poll: Duration) {
         let before = fbdata(&agent, &base);
         let started = Instant::now();
         admin
-            .calendar_put(&admin::CalendarPutRequest {
+            .run(ops::CalendarPutRequest {
                 user: "bwright".into(),
                 text: busy_at(20 + i % 3),
                 source: CalendarSource::Import("bench".into()),

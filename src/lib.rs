@@ -29,7 +29,8 @@
 //!   [`publishing::publisher`] (the one definition of a publish).
 //! * [`auth`]: who is asking and what they may do: the rules, passwords, Basic credentials,
 //!   the authenticator.
-//! * [`app`]: what the server and the CLI do: [`app::admin`] (the admin operations),
+//! * [`app`]: what the server and the CLI do: [`app::ops`] (the admin and publishing
+//!   operations, one type each), [`app::Error`] (the one application error),
 //!   [`app::freebusy`] (answering the query from the store), [`app::poller`] (MadFB:
 //!   republishes changed users every poll interval, everyone when the window moves, nightly
 //!   cleanup), [`app::calendar_dir`] (the `--calendar-dir` watcher), [`app::demo`] (the

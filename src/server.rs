@@ -18,9 +18,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{oneshot, watch};
 
+use crate::app::Clock;
 use crate::app::calendar_dir::CalendarDir;
 use crate::app::poller::{self, CleanupAt, Poller};
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
 use crate::transport::{self, AppState, Limits};
@@ -55,6 +55,9 @@ pub struct ServeOptions {
     pub pid_file: Option<PathBuf>,
     /// The Availability front end's free/busy servers per admin group (`--cas-servers`).
     pub cas: crate::app::availability::CasSettings,
+    /// Every setting as resolved (value and source), written into `server.json` so that
+    /// `schedplus config show` can print the running server's settings.
+    pub announce: Vec<AnnouncedSetting>,
 }
 
 impl ServeOptions {
@@ -73,8 +76,19 @@ impl ServeOptions {
             auth: crate::auth::AuthSettings::default(),
             pid_file: None,
             cas: Default::default(),
+            announce: Vec::new(),
         }
     }
+}
+
+/// One setting as the running server resolved it, in `server.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AnnouncedSetting {
+    pub key: String,
+    /// None when the setting has no value.
+    pub value: Option<String>,
+    /// Where it came from: `flag`, `environment SCHEDPLUS_…`, `<file> line N`, `default`.
+    pub source: String,
 }
 
 /// The contents of `server.json`.
@@ -85,6 +99,9 @@ pub struct ServerInfo {
     pub pid: u32,
     pub token: String,
     pub version: String,
+    /// The server's settings (absent in files written by older versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<AnnouncedSetting>,
 }
 
 impl ServerInfo {
@@ -182,7 +199,7 @@ impl Server {
                 .then(|| calendar_dir.clone())
                 .flatten();
             let report = tokio::task::spawn_blocking(move || {
-                crate::app::demo::load(st.store(), fill.as_deref())
+                crate::app::demo::load(st.store(), st.clock(), fill.as_deref())
             })
             .await
             .map_err(|e| ServeError::Demo(e.to_string()))?
@@ -228,6 +245,7 @@ impl Server {
             pid: std::process::id(),
             token: token.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            settings: opts.announce.clone(),
         };
         write_private(
             &info_path,

@@ -502,3 +502,203 @@ fn counts_of_one_are_singular() {
     let o = run_cli(data.path(), &["fb", "delete", "dwinship"]);
     assert!(stdout(&o).contains("1 message deleted"), "{}", stdout(&o));
 }
+
+/// The export of [`CSV`] a month later: Dan renamed, Karen new, Jean-Sébastien gone.
+const CSV_LATER: &str = "DN,objectClass,mail,legacyExchangeDN,displayName,mailNickname,proxyAddresses\n\
+\"CN=Dan,OU=Users,DC=xcs,DC=example\",user,danw@xcs.example,/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=dwinship,Daniel Winship,dwinship,SMTP:danw@xcs.example;smtp:dan@xcs.example\n\
+\"CN=Karen,OU=Users,DC=xcs,DC=example\",user,kbaker@xcs.example,/o=First Organization/ou=Second Administrative Group/cn=Recipients/cn=kbaker,Karen Baker,kbaker,SMTP:kbaker@xcs.example\n";
+
+/// What `directory import --dry-run` of [`CSV_LATER`] over [`CSV`] must say.
+fn assert_dry_run_preview(out: &str) {
+    for want in [
+        "dry run, nothing written: ",
+        "2 users (1 to add, 1 to update, 0 unchanged), 1 admin-group folder to create",
+        "  added: 1\n    Karen Baker <kbaker@xcs.example> (/o=First Organization/ou=Second Administrative Group/cn=Recipients/cn=kbaker)",
+        "  changed: 1\n    Daniel Winship <danw@xcs.example>",
+        "display name 'Dan Winship' → 'Daniel Winship'",
+        "  unchanged: 0\n",
+        "  removed: 1 (in the store, not in the file; an import keeps them)\n    Jean-Sébastien Guillet <jsguillet@companyabc.example>",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+/// Issue 17 item 6: `directory import --dry-run` says what would change, user by user, and
+/// writes nothing, with the store in hand and through a running server; the import that
+/// follows does what the dry run said.
+#[test]
+fn directory_import_dry_run_shows_the_changes_and_writes_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    assert!(
+        import(data.path(), files.path(), "users.csv", CSV)
+            .status
+            .success()
+    );
+    let digest = || {
+        schedplus::store::Store::open(&schedplus::store::StoreConfig::new(data.path()))
+            .unwrap()
+            .dump_digest()
+            .unwrap()
+    };
+    let before = digest();
+    let later = write(files.path(), "later.csv", CSV_LATER);
+    let later = later.to_str().unwrap();
+    let o = run_cli(data.path(), &["directory", "import", later, "--dry-run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_dry_run_preview(&stdout(&o));
+    assert!(stdout(&o).contains("via the store at"), "{}", stdout(&o));
+    assert_eq!(digest(), before, "a dry run wrote to the store");
+    let o = run_cli(data.path(), &["directory", "list"]);
+    assert!(stdout(&o).contains("Dan Winship"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("Karen"), "{}", stdout(&o));
+
+    // Through a running server: the same preview, nothing written.
+    let s = TestServer::start();
+    assert!(
+        import(s.data_dir(), files.path(), "users.csv", CSV)
+            .status
+            .success()
+    );
+    let before = s.store().dump_digest().unwrap();
+    let o = run_cli(s.data_dir(), &["directory", "import", later, "--dry-run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_dry_run_preview(&stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("via the server at {}", s.base)),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(s.store().dump_digest().unwrap(), before, "a dry run wrote");
+
+    // Without --dry-run, the import does what the preview said.
+    let o = run_cli(s.data_dir(), &["directory", "import", later]);
+    assert!(
+        stdout(&o)
+            .contains("2 users (1 added, 1 updated, 0 unchanged), 1 admin-group folder created"),
+        "{}",
+        stdout(&o)
+    );
+    assert_ne!(s.store().dump_digest().unwrap(), before);
+}
+
+/// Issue 17 item 6: `updatefb` logs one line per mailbox line, in file order, as Updatefb
+/// did: published (with the blocks that changed), unchanged, or failed with the reason;
+/// then the summary.
+#[test]
+fn updatefb_prints_one_line_per_mailbox() {
+    const ICS: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20080201T000000Z\r\nDTSTART:20080204T090000Z\r\nDTEND:20080204T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    assert!(
+        import(data.path(), files.path(), "users.csv", CSV)
+            .status
+            .success()
+    );
+    let ics = write(files.path(), "a.ics", ICS);
+    let now = ["--now", "2008-02-01T12:00:00Z"];
+    let cli = |args: &[&str]| run_cli(data.path(), &[&now[..], args].concat());
+    for user in ["dwinship", "jsguillet"] {
+        let o = cli(&["calendar", "import", user, ics.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    // Dan's message goes, so updatefb has something to publish for him.
+    assert!(cli(&["fb", "delete", "dwinship"]).status.success());
+    let list = write(
+        files.path(),
+        "updatefb.txt",
+        "dwinship, EXCH01\njsguillet, EXCH01\nghost, EXCH01\nnot a line\n",
+    );
+    let o = cli(&["updatefb", "--csv", list.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines[0].starts_with(
+            "line 1: danw@xcs.example: published: message created, 1 block added, 0 removed"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("    + busy      2008-02-04T09:00:00Z .. 2008-02-04T10:00:00Z"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("line 2: jsguillet@companyabc.example: unchanged"),
+        "{out}"
+    );
+    assert!(lines[2].starts_with("line 3: failed: ghost: "), "{out}");
+    assert!(lines[3].starts_with("line 4: failed: "), "{out}");
+    assert!(
+        out.contains("1 republished, 1 unchanged, 2 failed"),
+        "{out}"
+    );
+}
+
+/// The admin API is one table of the operations' own routes: each takes its operation as
+/// JSON (one without fields, `null` or nothing; a read-only one by `GET` too), a failure is
+/// `{"error", "kind"}` with the status `transport/error.rs` gives its kind (the calendar
+/// limit, checked by the operation itself, is 413 `too_large`), and `/calendars/` reads
+/// through the same `calendar/get` operation the table serves.
+#[test]
+fn the_admin_api_serves_each_operation_at_its_route() {
+    let s = TestServer::start_with(|o| o.limits.max_calendar_bytes = 400);
+    s.import_demo_directory();
+    let token = schedplus::server::ServerInfo::read(s.data_dir())
+        .unwrap()
+        .token;
+    let call = |method: &str, route: &str, body: &str| {
+        s.request(
+            method,
+            &format!("/_schedplus{route}"),
+            &[
+                ("X-Schedplus-Token", token.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    let json = |r: &crate::common::Reply| -> serde_json::Value {
+        serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
+    };
+    for (method, body) in [("GET", ""), ("POST", ""), ("POST", "null")] {
+        let r = call(method, "/directory", body);
+        assert_eq!(r.status, 200, "{method} {body:?}: {}", r.text());
+        assert!(json(&r).as_array().is_some_and(|a| !a.is_empty()));
+    }
+    // Only a read-only operation answers GET; an unknown route is 404.
+    assert_eq!(call("GET", "/cleanup", "").status, 404);
+    assert_eq!(call("POST", "/no/such/route", "{}").status, 404);
+
+    let cal = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20260301T000000Z\r\nDTSTART:20260304T090000Z\r\nDTEND:20260304T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let put = |text: &str| {
+        call(
+            "POST",
+            "/calendar/put",
+            &serde_json::json!({"user": "dwinship", "text": text, "source": "Http"}).to_string(),
+        )
+    };
+    let r = put(&format!("{cal}{}", " ".repeat(400)));
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(json(&r)["kind"], "too_large", "{}", r.text());
+    assert!(
+        json(&r)["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the 400-byte limit"),
+        "{}",
+        r.text()
+    );
+    let r = call("POST", "/calendar/get", r#"{"user":"dwinship"}"#);
+    assert_eq!(r.status, 404, "nothing was stored: {}", r.text());
+    assert_eq!(json(&r)["kind"], "not_found");
+
+    let r = put(cal);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = call("POST", "/calendar/get", r#"{"user":"danw@xcs.example"}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(json(&r)["text"], cal);
+    let r = s.get("/calendars/dwinship.ics");
+    assert_eq!((r.status, r.text()), (200, cal.to_string()));
+}

@@ -1,7 +1,7 @@
 //! What a lab admin meets in the first hour (issue 17): the landing page at `/`, the query
 //! page's timeline, browse pages for people, and a demo that resets on restart.
 
-use schedplus::protocol::time::Clock;
+use schedplus::app::Clock;
 
 use crate::common::{TestServer, fbdata, ts};
 
@@ -247,7 +247,7 @@ fn a_users_page_opens_on_this_week_with_earlier_and_later_weeks() {
 /// the demo admin, breaks a calendar file; the next `--demo` start puts all of it back.
 #[test]
 fn restarting_the_demo_restores_passwords_admins_and_calendars() {
-    use schedplus::app::admin::{self, AdminMarkRequest, PasswdRequest};
+    use schedplus::app::ops::{AdminMarkRequest, Ctx, Operation, PasswdRequest};
     use schedplus::auth::Authenticator;
 
     let data = tempfile::tempdir().unwrap();
@@ -266,21 +266,17 @@ fn restarting_the_demo_restores_passwords_admins_and_calendars() {
     {
         let mut srv = start();
         let st = srv.store();
-        admin::set_password(
-            st,
-            &PasswdRequest {
-                user: "kbaker".into(),
-                password_hash: Some(schedplus::auth::hash_password("n3w-secret").unwrap()),
-            },
-        )
+        PasswdRequest {
+            user: "kbaker".into(),
+            password_hash: Some(schedplus::auth::hash_password("n3w-secret").unwrap()),
+        }
+        .run(&Ctx::new(st))
         .unwrap();
-        admin::set_admin(
-            st,
-            &AdminMarkRequest {
-                user: "bwright".into(),
-                admin: false,
-            },
-        )
+        AdminMarkRequest {
+            user: "bwright".into(),
+            admin: false,
+        }
+        .run(&Ctx::new(st))
         .unwrap();
         std::fs::write(&cal, "BEGIN:VCALENDAR\nthis is not a calendar\n").unwrap();
         let auth = Authenticator::new();

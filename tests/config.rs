@@ -193,68 +193,138 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A docs/limits.md default ("1 MiB", "100,000", "30 s") in the units SETTINGS writes.
-fn doc_default(text: &str) -> String {
-    let t = text.replace(',', "");
-    let mut parts = t.split_whitespace();
-    let n: u64 = parts.next().unwrap().parse().unwrap();
-    match parts.next() {
-        Some("MiB") => (n << 20).to_string(),
-        Some("KiB") => (n << 10).to_string(),
-        Some("s") => format!("{n}s"),
-        None => n.to_string(),
-        Some(u) => panic!("unknown unit {u} in {text}"),
+/// The entries of `help` under `heading:`, up to the next heading.
+fn section<'a>(help: &'a str, heading: &str) -> &'a str {
+    let at = help
+        .find(&format!("\n{heading}:\n"))
+        .unwrap_or_else(|| panic!("no {heading}: in\n{help}"));
+    let rest = &help[at + heading.len() + 3..];
+    let end = rest.find("\n\n").unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Every setting is a flag, built from its row: `serve` flags under their row's heading
+/// with its value name, variable and default; global ones before any command.
+#[test]
+fn every_setting_is_a_flag_under_its_heading() {
+    use schedplus::cli::config::{Group, Kind, SETTINGS};
+    let serve = stdout(&schedplus(&["serve", "--help"], &[]));
+    let top = stdout(&schedplus(&["-h"], &[]));
+    for s in SETTINGS {
+        let (text, where_) = match s.group.heading() {
+            Some(h) => (section(&serve, h), format!("serve --help, {h}")),
+            None => (section(&top, "Options"), "--help".to_string()),
+        };
+        let entry = if s.kind == Kind::Bool {
+            format!("{} ", s.flag())
+        } else {
+            format!("{} <{}>", s.flag(), s.value_name)
+        };
+        let at = text
+            .find(&entry)
+            .unwrap_or_else(|| panic!("no {entry} in {where_}:\n{text}"));
+        let rest = &text[at..];
+        let tail = format!(
+            "[env: {}{}]",
+            s.env,
+            s.default
+                .map(|d| format!("; default: {d}"))
+                .unwrap_or_default()
+        );
+        let next = rest[1..].find("\n      --").map_or(rest.len(), |i| i + 1);
+        assert!(
+            rest[..next].contains(&tail),
+            "{entry} in {where_} lacks {tail}:\n{}",
+            &rest[..next]
+        );
+        if s.group == Group::Global {
+            assert!(
+                serve.contains(&entry),
+                "global {entry} also in serve --help"
+            );
+        }
     }
 }
 
+/// `cleanfreebusy` and `updatefb` override three serve settings for one run; their flags
+/// carry the setting's own help and value name, from its row.
 #[test]
-fn every_setting_is_a_serve_flag_and_the_limits_doc_agrees() {
-    let help = stdout(&schedplus(&["serve", "--help"], &[]));
-    let show = stdout(&schedplus(&["config", "show"], &[]));
-    let keys: Vec<&str> = show
-        .lines()
-        .filter_map(|l| l.trim_start_matches("# ").split([' ', '=']).next())
-        .filter(|k| !k.is_empty())
-        .collect();
-    assert!(keys.contains(&"max_connections"), "{show}");
-    let global = ["data", "now", "log_format"];
-    for key in keys.iter().filter(|k| !global.contains(k)) {
-        let flag = format!("--{} ", key.replace('_', "-"));
-        assert!(help.contains(&flag), "no {flag} in serve --help:\n{help}");
+fn republish_overrides_take_their_help_from_the_serve_settings() {
+    use schedplus::cli::config::Setting;
+    for cmd in ["cleanfreebusy", "updatefb"] {
+        let help = stdout(&schedplus(&[cmd, "--help"], &[]));
+        for key in ["publish_months", "publisher_style", "default_tz"] {
+            let s = Setting::of(key).unwrap();
+            let entry = format!("{} <{}>", s.flag(), s.value_name);
+            let at = help
+                .find(&entry)
+                .unwrap_or_else(|| panic!("no {entry} in {cmd} --help:\n{help}"));
+            assert!(
+                help[at..].contains(&s.short_help()),
+                "{cmd} {entry}: not the setting's help:\n{help}"
+            );
+        }
     }
-    let doc =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/limits.md")).unwrap();
-    let table = &doc[doc.find("## Configurable").unwrap()..doc.find("## Fixed").unwrap()];
-    let mut rows = 0;
-    for row in table.lines().filter(|l| l.starts_with("| ")) {
-        let cells: Vec<&str> = row.split(" | ").collect();
-        let Some(key) = cells
-            .get(2)
-            .and_then(|c| c.strip_prefix('`')?.strip_suffix('`'))
-        else {
-            continue;
-        };
-        rows += 1;
-        assert!(
-            keys.contains(&key),
-            "docs/limits.md names '{key}', not a setting"
-        );
-        let line = show_line(&show, key);
-        let value = line
-            .split(" # ")
-            .next()
-            .unwrap()
-            .trim()
-            .trim_start_matches(&format!("{key} = "))
-            .trim_matches('"')
-            .to_string();
-        assert_eq!(
-            doc_default(cells[1]),
-            value,
-            "docs/limits.md default of {key}"
-        );
-    }
-    assert!(rows >= 20, "{rows} rows with a key in docs/limits.md");
+}
+
+/// Issue 17 item 5: `config show` against a data directory a live server holds prints
+/// that server's settings and where each came from (its flags, variables and file, not
+/// this command's), saying whose they are; once the server is gone, the local ones.
+#[test]
+fn config_show_prints_the_running_servers_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("schedplus.toml");
+    std::fs::write(&file, "max_users = 5\n").unwrap();
+    let f = file.to_str().unwrap();
+    let d = data.to_str().unwrap();
+    let server = crate::common::ServeProcess::spawn(
+        &data,
+        &["--config", f, "--data", d],
+        &["--listen", "127.0.0.1:0", "--max-slots", "77"],
+        &[("SCHEDPLUS_MAX_DIGITS", "88")],
+    );
+    let pid = server.child.id();
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mine = [("SCHEDPLUS_MAX_SLOTS", "1")];
+    let o = schedplus(&["--data", d, "config", "show"], &mine);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.starts_with(&format!(
+            "# the running server's settings (schedplus serve, pid {pid}, listening on {addr}"
+        )),
+        "{out}"
+    );
+    let slots = show_line(&out, "max_slots");
+    assert!(
+        slots.starts_with("max_slots = 77 ") && slots.contains("# flag;"),
+        "{out}"
+    );
+    let digits = show_line(&out, "max_digits");
+    assert!(digits.starts_with("max_digits = 88 "), "{out}");
+    assert!(
+        digits.contains("# environment SCHEDPLUS_MAX_DIGITS;"),
+        "{out}"
+    );
+    let users = show_line(&out, "max_users");
+    assert!(users.starts_with("max_users = 5 "), "{out}");
+    assert!(users.contains(&format!("# {f} line 1;")), "{out}");
+    assert!(
+        show_line(&out, "max_headers").contains("# default;"),
+        "{out}"
+    );
+
+    // The server is killed: its server.json stays behind, but nobody answers there.
+    drop(server);
+    assert!(data.join("server.json").exists());
+    let o = schedplus(&["--data", d, "config", "show"], &mine);
+    let out = stdout(&o);
+    assert!(!out.contains("# the running server's settings"), "{out}");
+    assert!(
+        show_line(&out, "max_slots").contains("environment SCHEDPLUS_MAX_SLOTS"),
+        "{out}"
+    );
 }
 
 #[test]

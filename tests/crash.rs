@@ -26,24 +26,24 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use schedplus::app::admin;
+use schedplus::app::Clock;
+use schedplus::app::ops::{Cleanup, Ctx, Operation};
 use schedplus::app::poller::{CleanupAt, Poller};
-use schedplus::protocol::dav_xml::PatchOp;
+use schedplus::protocol::address::UserAddress;
 use schedplus::protocol::dav_xml::values::{escape_text, write_content};
 use schedplus::protocol::legacy_dn::AdminGroup;
 use schedplus::protocol::legacy_dn::LegacyDn;
+use schedplus::protocol::mapi::PropChange;
 use schedplus::protocol::mapi::{PropName, PropValue};
 use schedplus::protocol::pffb::PffbKind;
-use schedplus::protocol::query::UserAddress;
-use schedplus::protocol::time::Clock;
 use schedplus::publishing::calendar;
 use schedplus::publishing::publisher::{PublishSettings, build_message, republish_user};
 use schedplus::server::{SERVER_FILE, ServerInfo};
-use schedplus::store::DirtyReason;
 use schedplus::store::{
     CalendarSource, FbPatchOutcome, MessageRecord, Store, StoreConfig, StoreError, StoredFreeBusy,
     UserRecord, canonical_leaf,
 };
+use schedplus::store::{DirtyReason, Writer};
 use schedplus::transport::webdav::path::fb_item_href;
 
 const CHILD_ENV: &str = "SCHEDPLUS_CRASH_CHILD";
@@ -152,18 +152,18 @@ fn leaf_name(i: usize, k: usize) -> String {
 
 /// A PROPPATCH that turns either version of user `i`'s message, or no message, into
 /// `version`: set every property of `version`, remove what only the other version has.
-fn patch_ops(i: usize, version: usize) -> Vec<PatchOp> {
+fn patch_ops(i: usize, version: usize) -> Vec<PropChange> {
     let want = expected_props(i, version);
     let other = expected_props(i, 1 - version);
-    let mut ops: Vec<PatchOp> = want
+    let mut ops: Vec<PropChange> = want
         .iter()
-        .map(|(n, v)| PatchOp::Set(n.clone(), v.clone()))
+        .map(|(n, v)| PropChange::Set(n.clone(), v.clone()))
         .collect();
     ops.extend(
         other
             .keys()
             .filter(|n| !want.contains_key(*n))
-            .map(|n| PatchOp::Remove(n.clone())),
+            .map(|n| PropChange::Remove(n.clone())),
     );
     ops
 }
@@ -203,7 +203,7 @@ fn child() {
         CleanupAt::default(),
         None,
     );
-    let patches: Vec<[Vec<PatchOp>; 2]> = (CAL_USERS..USERS)
+    let patches: Vec<[Vec<PropChange>; 2]> = (CAL_USERS..USERS)
         .map(|i| [patch_ops(i, 0), patch_ops(i, 1)])
         .collect();
     let mut out = std::io::stdout().lock();
@@ -221,7 +221,9 @@ fn child() {
         say(format!("begin {w}"));
         match w {
             ChildWrite::Import(version) => {
-                store.import_users(&directory(version)).unwrap();
+                store
+                    .import_users(&directory(version), schedplus::app::clock::wall_us())
+                    .unwrap();
             }
             ChildWrite::Calendar(i, version) => {
                 store
@@ -230,11 +232,14 @@ fn child() {
                         &calendar_text(i, version),
                         1 + version,
                         CalendarSource::Http,
+                        schedplus::app::clock::wall_us(),
                     )
                     .unwrap();
             }
             ChildWrite::DeleteCalendar(i) => {
-                store.delete_calendar(&legacy_dn(i)).unwrap();
+                store
+                    .delete_calendar(&legacy_dn(i), schedplus::app::clock::wall_us())
+                    .unwrap();
             }
             ChildWrite::Proppatch {
                 user,
@@ -246,7 +251,8 @@ fn child() {
                         &legacy_dn(user).admin_group(),
                         &leaf_name(user, leaf),
                         &patches[user - CAL_USERS][version],
-                        None,
+                        &Writer::ANYONE,
+                        schedplus::app::clock::wall_us(),
                     )
                     .unwrap();
                 assert!(
@@ -256,11 +262,15 @@ fn child() {
             }
             ChildWrite::Unlink(i, leaf) => {
                 store
-                    .fb_delete_at(&legacy_dn(i).admin_group(), &leaf_name(i, leaf), None)
+                    .fb_delete_at(
+                        &legacy_dn(i).admin_group(),
+                        &leaf_name(i, leaf),
+                        &Writer::ANYONE,
+                    )
                     .unwrap();
             }
             ChildWrite::Cleanup => {
-                admin::cleanup(&store).unwrap();
+                Cleanup.run(&Ctx::new(&store)).unwrap();
             }
             // A poller round republishes the queued users (everyone, the first time) and
             // removes the messages of users whose calendar was deleted; what it owes is
@@ -514,17 +524,27 @@ fn allowed(
 /// Fill a fresh store: the directory, version 0 of every calendar, every message published.
 fn seed_store(dir: &Path) {
     let store = open(dir);
-    store.import_users(&directory(0)).unwrap();
+    store
+        .import_users(&directory(0), schedplus::app::clock::wall_us())
+        .unwrap();
     for i in 0..USERS {
         if i < CAL_USERS {
             store
-                .put_calendar(&legacy_dn(i), &calendar_text(i, 0), 1, CalendarSource::Http)
+                .put_calendar(
+                    &legacy_dn(i),
+                    &calendar_text(i, 0),
+                    1,
+                    CalendarSource::Http,
+                    schedplus::app::clock::wall_us(),
+                )
                 .unwrap();
             republish_user(&store, &user(i, 0), now(), &settings(), false).unwrap();
         } else {
             let cal = calendar::parse(&calendar_text(i, 0)).unwrap();
             let (msg, _) = build_message(&user(i, 0), &cal, now(), &settings()).unwrap();
-            store.publish(&msg).unwrap();
+            store
+                .publish(&msg, schedplus::app::clock::wall_us())
+                .unwrap();
         }
     }
     for entry in store.dirty_users().unwrap() {

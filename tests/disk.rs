@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use schedplus::store::{PfActor, PfError, Store, StoreConfig, StoreError};
+use schedplus::store::{PfError, Store, StoreConfig, StoreError, Writer};
 
 use crate::common::{ServeProcess, http};
 
@@ -218,15 +218,26 @@ fn sled_meeting_enospc_is_507_and_loses_nothing_acknowledged() {
         ..StoreConfig::new(&data)
     };
     let store = Store::open(&cfg).unwrap();
-    let actor = PfActor {
-        owner: None,
-        must_own: None,
-    };
-    store.pf_mkcol(&segments("/public/lab/"), actor).unwrap();
+    let actor = &Writer::ANYONE;
+    store
+        .pf_mkcol(
+            &segments("/public/lab/"),
+            actor,
+            schedplus::app::clock::wall_us(),
+        )
+        .unwrap();
     let mut acked = Vec::new();
     for i in 0..20 {
         let path = segments(&format!("/public/lab/item{i}.txt"));
-        store.pf_put(&path, &body(i), None, actor).unwrap();
+        store
+            .pf_put(
+                &path,
+                &body(i),
+                None,
+                actor,
+                schedplus::app::clock::wall_us(),
+            )
+            .unwrap();
         acked.push((path, body(i)));
     }
     fill(fs.path());
@@ -236,7 +247,7 @@ fn sled_meeting_enospc_is_507_and_loses_nothing_acknowledged() {
     let mut refused = None;
     for i in 0..100_000 {
         let path = segments(&format!("/public/lab/folder{i}/"));
-        match store.pf_mkcol(&path, actor) {
+        match store.pf_mkcol(&path, actor, schedplus::app::clock::wall_us()) {
             Ok(()) => folders.push(path),
             Err(e) => {
                 refused = Some(e);
@@ -254,7 +265,11 @@ fn sled_meeting_enospc_is_507_and_loses_nothing_acknowledged() {
     );
     assert!(e.is_out_of_space(), "the 507 kind: {e}");
     // sled now writes nothing more; the next write is refused with what to do.
-    match store.pf_mkcol(&segments("/public/lab/again/"), actor) {
+    match store.pf_mkcol(
+        &segments("/public/lab/again/"),
+        actor,
+        schedplus::app::clock::wall_us(),
+    ) {
         Err(PfError::Store(e)) => {
             assert!(e.is_out_of_space(), "{e}");
             assert!(e.to_string().contains("restart"), "{e}");
@@ -287,7 +302,13 @@ fn sled_meeting_enospc_is_507_and_loses_nothing_acknowledged() {
     }
     // And the reopened store writes again.
     store
-        .pf_put(&segments("/public/lab/after.txt"), b"after", None, actor)
+        .pf_put(
+            &segments("/public/lab/after.txt"),
+            b"after",
+            None,
+            actor,
+            schedplus::app::clock::wall_us(),
+        )
         .unwrap();
 }
 

@@ -332,6 +332,75 @@ fn systemd_unit_settings_are_real() {
     assert!(unit.contains("ExecStart=/usr/local/bin/schedplus serve"));
 }
 
+/// A docs/limits.md default ("1 MiB", "100,000", "30 s") written as `SETTINGS` writes it.
+fn doc_default(text: &str) -> String {
+    let t = text.replace(',', "");
+    let mut parts = t.split_whitespace();
+    let n: u64 = parts.next().unwrap().parse().unwrap();
+    match parts.next() {
+        Some("MiB") => (n << 20).to_string(),
+        Some("KiB") => (n << 10).to_string(),
+        Some("s") => format!("{n}s"),
+        None => n.to_string(),
+        Some(u) => panic!("unknown unit {u} in {text}"),
+    }
+}
+
+/// docs/limits.md's table of configurable limits is `SETTINGS` seen by a reader: each row's
+/// key is a setting, its flag is that setting's flag (a `serve` flag, in `serve --help`), its
+/// default the row's default; and every setting under the Limits heading has a row.
+#[test]
+fn the_limits_table_is_the_settings_table() {
+    use schedplus::cli::config::{Group, SETTINGS, Setting};
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/limits.md"))
+        .unwrap();
+    let table = &doc[doc.find("## Configurable").unwrap()..doc.find("## Fixed").unwrap()];
+    let help = String::from_utf8(
+        Command::new(bin())
+            .args(["serve", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let mut documented = Vec::new();
+    for row in table.lines().filter(|l| l.starts_with("| ")).skip(1) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        assert_eq!(cells.len(), 5, "docs/limits.md: a row of 5 cells: {row}");
+        let code = |c: &str| c.strip_prefix('`')?.strip_suffix('`').map(str::to_string);
+        let Some(key) = code(cells[2]) else {
+            assert_eq!((cells[2], cells[3]), ("—", "—"), "{row}");
+            continue;
+        };
+        let s = Setting::of(&key)
+            .unwrap_or_else(|| panic!("docs/limits.md names '{key}', not a setting"));
+        assert_ne!(s.group, Group::Global, "{key}");
+        assert_eq!(
+            code(cells[3]),
+            Some(s.flag()),
+            "docs/limits.md: the flag of {key}"
+        );
+        assert!(
+            help.contains(&format!("{} <", s.flag())),
+            "{} is not in serve --help",
+            s.flag()
+        );
+        assert_eq!(
+            Some(doc_default(cells[1])),
+            s.default.map(str::to_string),
+            "docs/limits.md: the default of {key}"
+        );
+        documented.push(key);
+    }
+    for s in SETTINGS.iter().filter(|s| s.group == Group::Limits) {
+        assert!(
+            documented.iter().any(|k| k == s.key),
+            "docs/limits.md has no row for the limit {}",
+            s.key
+        );
+    }
+}
+
 /// Issue 17.9: the README shows a user's page (a screenshot made by
 /// `scripts/screenshot.sh`) and a table of what a lab can do, each row a command; every
 /// `schedplus` row names a real command and real options.

@@ -302,7 +302,7 @@ fn server_time_zones_answer_the_zone_exchangelib_asks_for() {
 fn ews_and_autodiscover_need_a_directory_user_under_basic_auth() {
     let s = TestServer::start_with(|o| o.auth = schedplus::auth::AuthSettings::default());
     // The demo's users sign in with the password `demo`.
-    schedplus::app::demo::load(s.store(), None).unwrap();
+    schedplus::app::demo::load(s.store(), &schedplus::app::Clock::System, None).unwrap();
     let body = soap(
         &[DAN],
         0,

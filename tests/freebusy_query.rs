@@ -246,12 +246,11 @@ fn answer_reflects_a_republish_at_once() {
         fbdata(&s.get(&q("&u=danw@xcs.example")).text())[1],
         "200000"
     );
-    let deleted = schedplus::app::admin::fb_delete(
-        s.store(),
-        &schedplus::app::admin::FbDeleteRequest {
-            user: "dwinship".into(),
-        },
-    )
+    use schedplus::app::ops::{Ctx, FbDeleteRequest, Operation};
+    let deleted = FbDeleteRequest {
+        user: "dwinship".into(),
+    }
+    .run(&Ctx::new(s.store()))
     .unwrap();
     assert_eq!(deleted.deleted, 1);
     assert_eq!(

@@ -21,7 +21,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use schedplus::protocol::time::{Clock, parse_time};
+use schedplus::app::Clock;
+use schedplus::protocol::time::parse_time;
 use schedplus::server::{ServeOptions, ServerInfo};
 use schedplus::store::StoreDump;
 

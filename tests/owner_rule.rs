@@ -5,7 +5,7 @@
 //! the style of `tests/auth.rs`: each refusal is a 403 naming the rule, and the store is
 //! left exactly as it was.
 
-use schedplus::app::admin::{ImportRequest, import_directory};
+use schedplus::app::ops::{Ctx, ImportRequest, Operation};
 use schedplus::auth::{AuthSettings, hash_password};
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::store::canonical_leaf;
@@ -23,18 +23,16 @@ const KAREN2: &str =
 fn lab() -> TestServer {
     let srv = TestServer::start_with(|o| o.auth = AuthSettings::default());
     srv.import_demo_directory();
-    import_directory(
-        srv.store(),
-        &ImportRequest {
-            text: format!(
-                "DN,objectClass,sAMAccountName,displayName,mail,mailNickname,legacyExchangeDN,proxyAddresses\n\
-                 \"CN=Karen Baker 2,CN=Users,DC=xcs,DC=example\",user,kbaker-2,Karen Baker 2,kbaker2@xcs.example,kbaker-2,{KAREN2},SMTP:kbaker2@xcs.example\n"
-            ),
-            data_base64: None,
-            format: Some("csv".into()),
-            source: "test".into(),
-        },
-    )
+    ImportRequest {
+        text: format!(
+            "DN,objectClass,sAMAccountName,displayName,mail,mailNickname,legacyExchangeDN,proxyAddresses\n\
+             \"CN=Karen Baker 2,CN=Users,DC=xcs,DC=example\",user,kbaker-2,Karen Baker 2,kbaker2@xcs.example,kbaker-2,{KAREN2},SMTP:kbaker2@xcs.example\n"
+        ),
+        format: Some("csv".into()),
+        source: "test".into(),
+        ..Default::default()
+    }
+    .run(&Ctx::new(srv.store()))
     .unwrap();
     for alias in ["kbaker", "kbaker-2", "dwinship"] {
         let u = srv.store().resolve_user(alias).unwrap();

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use schedplus::app::admin::{self, AdminError};
+use schedplus::app::ops::{self, Ctx, Operation};
+use schedplus::app::{Clock, Error};
 use schedplus::cli::client::Admin;
-use schedplus::protocol::time::Clock;
 use schedplus::server::ServeOptions;
 use schedplus::store::CalendarSource;
 
@@ -177,7 +177,7 @@ fn put_get_delete_and_a_refused_calendar_changes_nothing() {
     assert_eq!(gone, "4".repeat(24));
 }
 
-fn cli(data: &Path, args: &[&str]) -> Result<(), AdminError> {
+fn cli(data: &Path, args: &[&str]) -> Result<(), Error> {
     let mut argv = vec!["schedplus", "--data", data.to_str().unwrap(), "--now", NOW];
     argv.extend_from_slice(args);
     schedplus::cli::run_args(argv)
@@ -209,7 +209,7 @@ fn cleanfreebusy_and_updatefb_with_and_without_a_server() {
     assert_eq!(fbdata(&h, "bwright@companyabc.example"), OOF_MONDAY_DIGITS);
     let admin = Admin::connect(&data, clock).unwrap();
     let r = admin
-        .republish(&admin::RepublishRequest {
+        .run(ops::RepublishRequest {
             user: "bwright".into(),
             ..Default::default()
         })
@@ -221,7 +221,7 @@ fn cleanfreebusy_and_updatefb_with_and_without_a_server() {
     cli(&data, &["cleanfreebusy", "bwright", "kbaker"]).unwrap();
     assert!(matches!(
         cli(&data, &["cleanfreebusy", "bwright", "ghost"]),
-        Err(AdminError::Partial(_))
+        Err(Error::Partial(_))
     ));
 
     let list = write(
@@ -231,7 +231,7 @@ fn cleanfreebusy_and_updatefb_with_and_without_a_server() {
     );
     let csv = list.to_str().unwrap();
     match cli(&data, &["updatefb", "--csv", csv]) {
-        Err(AdminError::Partial(m)) => assert!(m.starts_with("2 of 4 lines"), "{m}"),
+        Err(Error::Partial(m)) => assert!(m.starts_with("2 of 4 lines"), "{m}"),
         other => panic!("expected two failed lines, got {other:?}"),
     }
     let good = write(
@@ -268,18 +268,14 @@ fn a_calendar_stored_while_the_server_is_down_is_published_at_start() {
         let store =
             schedplus::store::Store::open(&schedplus::store::StoreConfig::new(dir.path())).unwrap();
         let clock = Clock::Fixed(NOW.parse().unwrap());
-        admin::calendar_put(
-            &store,
-            &clock,
-            &Default::default(),
-            &admin::CalendarPutRequest {
-                user: "bwright".into(),
-                text: OOF_MONDAY.into(),
-                source: schedplus::store::CalendarSource::Http,
-                publish_now: false,
-                now: None,
-            },
-        )
+        ops::CalendarPutRequest {
+            user: "bwright".into(),
+            text: OOF_MONDAY.into(),
+            source: schedplus::store::CalendarSource::Http,
+            publish_now: false,
+            now: None,
+        }
+        .run(&Ctx::new(&store).with_clock(clock))
         .unwrap();
         assert_eq!(
             store.dirty_users().unwrap().len(),
@@ -470,7 +466,7 @@ fn a_calendar_that_can_never_be_published_is_refused_at_every_door() {
     let clock = Clock::Fixed(NOW.parse().unwrap());
     let admin = Admin::connect(&data, clock).unwrap();
     let e = admin
-        .calendar_put(&admin::CalendarPutRequest {
+        .run(ops::CalendarPutRequest {
             user: "bwright".into(),
             text: later.into(),
             source: schedplus::store::CalendarSource::Http,

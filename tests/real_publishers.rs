@@ -10,9 +10,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use schedplus::app::admin::{FbShowRequest, fb_show};
+use schedplus::app::ops::{Ctx, FbShowRequest, Operation};
 use schedplus::protocol::legacy_dn::LegacyDn;
-use schedplus::protocol::time::Clock;
 use schedplus::store::canonical_leaf;
 use schedplus::transport::webdav::path::{fb_folder_href, fb_item_href};
 
@@ -329,17 +328,14 @@ fn evolution_untyped_arrays_without_merged_read_everywhere() {
     assert!(!page.contains("not in the directory"));
 
     // fb show: the same blocks and digits.
-    let report = fb_show(
-        srv.store(),
-        &Clock::System,
-        &FbShowRequest {
-            user: thanh.into(),
-            start: Some("2026-03-03T12:00:00Z".into()),
-            end: Some("2026-03-03T15:00:00Z".into()),
-            interval: Some(60),
-            ..Default::default()
-        },
-    )
+    let report = FbShowRequest {
+        user: thanh.into(),
+        start: Some("2026-03-03T12:00:00Z".into()),
+        end: Some("2026-03-03T15:00:00Z".into()),
+        interval: Some(60),
+        ..Default::default()
+    }
+    .run(&Ctx::new(srv.store()))
     .unwrap();
     assert_eq!(report.fbdata, "020");
     let blocks = &report.message.unwrap().blocks;

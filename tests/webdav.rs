@@ -37,15 +37,14 @@ const DIRECTORY: &str = "DN,objectClass,sAMAccountName,displayName,mail,mailNick
 \"CN=Alias,CN=Users,DC=org,DC=example\",user,alias,Al Ias,alias@org.example,alias,/o=Org/ou=AG/cn=Recipients/cn=alias,SMTP:alias@org.example\n";
 
 fn import_directory(srv: &TestServer) {
-    schedplus::app::admin::import_directory(
-        srv.store(),
-        &schedplus::app::admin::ImportRequest {
-            text: DIRECTORY.into(),
-            data_base64: None,
-            format: Some("csv".into()),
-            source: "test".into(),
-        },
-    )
+    use schedplus::app::ops::{Ctx, ImportRequest, Operation};
+    ImportRequest {
+        text: DIRECTORY.into(),
+        format: Some("csv".into()),
+        source: "test".into(),
+        ..Default::default()
+    }
+    .run(&Ctx::new(srv.store()))
     .unwrap();
 }
 
@@ -254,7 +253,12 @@ fn the_free_busy_tree_lists_admin_groups_and_messages_in_any_case() {
 fn a_large_folder_streams_every_message() {
     let srv = TestServer::start();
     let msgs = schedplus_bench_messages(2_000);
-    assert_eq!(srv.store().fb_create_many(&msgs).unwrap(), 2_000);
+    assert_eq!(
+        srv.store()
+            .fb_create_many(&msgs, schedplus::app::clock::wall_us())
+            .unwrap(),
+        2_000
+    );
     let r = srv.raw("PROPFIND", AG, &[("Depth", "1")], b"");
     assert_eq!(r.status, 207);
     assert_eq!(r.header("transfer-encoding"), Some("chunked"));

@@ -2,7 +2,7 @@
 //!
 //! Owns [`CalendarDir`], which remembers each file's modification time and size and, on
 //! every [`CalendarDir::scan`], stores new and modified files through
-//! `admin::calendar_put` (so a file is checked and refused exactly like a `PUT`) and
+//! `app::ops::CalendarPutRequest` (so a file is checked and refused exactly like a `PUT`) and
 //! deletes the calendar of a file that disappeared. The poller calls `scan` at the start
 //! of each round.
 //!
@@ -48,8 +48,9 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::app::admin::{self, AdminError, CalendarPutRequest};
-use crate::protocol::time::Clock;
+use crate::app::Clock;
+use crate::app::Error;
+use crate::app::ops::{CalendarPutRequest, Ctx, Operation};
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{CalendarChange, CalendarSource, Store, Tombstone};
 
@@ -214,13 +215,16 @@ impl CalendarDir {
                 publish_now: false,
                 now: None,
             };
-            match admin::calendar_put(store, clock, settings, &req) {
+            let ctx = Ctx::new(store)
+                .with_clock(*clock)
+                .with_publish(settings.clone());
+            match req.run(&ctx) {
                 Ok(r) if r.change == CalendarChange::Unchanged => report.unchanged += 1,
                 Ok(r) => {
                     report.stored += 1;
                     tracing::info!(file = %shown, user = %r.user, events = r.events, leniencies = r.warnings.len(), "calendar file loaded");
                 }
-                Err(AdminError::NotFound(m)) => {
+                Err(Error::NotFound(m)) => {
                     report.unknown += 1;
                     tracing::warn!(file = %shown, "calendar file ignored: {m}");
                 }
@@ -433,7 +437,11 @@ impl CalendarDir {
         if !ours {
             return false;
         }
-        match store.delete_calendar_with(&user.legacy_dn, Tombstone::None) {
+        match store.delete_calendar_with(
+            &user.legacy_dn,
+            Tombstone::None,
+            crate::app::clock::wall_us(),
+        ) {
             Ok(deleted) => {
                 if deleted {
                     tracing::info!(file = %self.shown(name), user = %user.mail, "calendar file deleted; its free/busy will be removed");
@@ -473,6 +481,7 @@ impl CalendarDir {
 mod tests {
     use super::*;
     use crate::store::UserRecord;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nEND:VEVENT\nEND:VCALENDAR\n";
@@ -491,7 +500,7 @@ mod tests {
             alias: "dan".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&u)).unwrap();
+        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
         (d, s, u, clock, PublishSettings::default())
     }
@@ -709,7 +718,12 @@ mod tests {
             publish_now: false,
             now: None,
         };
-        admin::calendar_put(&s, &clock, &settings, &put).unwrap();
+        put.run(
+            &Ctx::new(&s)
+                .with_clock(clock)
+                .with_publish(settings.clone()),
+        )
+        .unwrap();
         // A restart: a new watcher has seen nothing, so every file looks new.
         let mut restarted = CalendarDir::new(dir.path(), 4 << 20);
         let r = restarted.scan(&s, &clock, &settings);
@@ -733,8 +747,8 @@ mod tests {
         let mut cd = CalendarDir::new(dir.path(), 4 << 20);
         assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let del = admin::CalendarDeleteRequest { user: "dan".into() };
-        assert!(admin::calendar_delete(&s, &del).unwrap().deleted);
+        let del = crate::app::ops::CalendarDeleteRequest { user: "dan".into() };
+        assert!(del.run(&Ctx::new(&s)).unwrap().deleted);
         // While running, the unchanged file is not reloaded.
         assert_eq!(cd.scan(&s, &clock, &settings), DirScan::default());
         // A restart: the file looks new, but the deletion is newer.

@@ -24,7 +24,8 @@
 
 use std::path::Path;
 
-use crate::app::admin::{self, AdminError, ImportRequest};
+use crate::app::Error;
+use crate::app::ops::{Ctx, ImportRequest, Operation};
 
 pub const DIRECTORY_CSV: &str = include_str!("../../fixtures/demo/directory.csv");
 
@@ -91,27 +92,26 @@ pub struct DemoReport {
 /// `calendar_dir` is given, write the demo calendars into it (creating the directory).
 pub fn load(
     store: &crate::store::Store,
+    clock: &crate::app::Clock,
     calendar_dir: Option<&Path>,
-) -> Result<DemoReport, AdminError> {
-    let imported = admin::import_directory(
-        store,
-        &ImportRequest {
-            text: DIRECTORY_CSV.to_string(),
-            data_base64: None,
-            format: Some("csv".into()),
-            source: "fixtures/demo/directory.csv".into(),
-        },
-    )?;
+) -> Result<DemoReport, Error> {
+    let imported = ImportRequest {
+        text: DIRECTORY_CSV.to_string(),
+        format: Some("csv".into()),
+        source: "fixtures/demo/directory.csv".into(),
+        ..ImportRequest::default()
+    }
+    .run(&Ctx::new(store).with_clock(clock.clone()))?;
     let demo_users = crate::protocol::directory_file::parse_directory(
         DIRECTORY_CSV,
         crate::protocol::directory_file::DirectoryFormat::Csv,
     )
-    .map_err(|e| AdminError::Transport(format!("the embedded demo directory: {e}")))?;
+    .map_err(|e| Error::Internal(format!("the embedded demo directory: {e}")))?;
     let credentials_restored = restore_credentials(store, &demo_users)?;
     let mut written = 0;
     if let Some(dir) = calendar_dir {
         let io = |e: std::io::Error, p: &Path| {
-            AdminError::Transport(format!(
+            Error::Internal(format!(
                 "cannot write the demo calendar {}: {e}",
                 p.display()
             ))
@@ -145,7 +145,7 @@ pub fn load(
 fn restore_credentials(
     store: &crate::store::Store,
     demo_users: &[crate::protocol::directory_file::DirectoryEntry],
-) -> Result<usize, AdminError> {
+) -> Result<usize, Error> {
     let mut current = Vec::with_capacity(demo_users.len());
     for user in demo_users {
         current.push(store.credential(&user.legacy_dn)?.unwrap_or_default());
@@ -164,8 +164,9 @@ fn restore_credentials(
         .filter(|h| crate::auth::verify_password(h, DEMO_PASSWORD));
     let demo_hash = match shared {
         Some(h) => h.to_string(),
-        None => crate::auth::hash_password(DEMO_PASSWORD)
-            .map_err(|e| AdminError::Transport(e.to_string()))?,
+        None => {
+            crate::auth::hash_password(DEMO_PASSWORD).map_err(|e| Error::Internal(e.to_string()))?
+        }
     };
     let mut restored = 0;
     for (user, cred) in demo_users.iter().zip(&current) {
@@ -189,6 +190,7 @@ mod tests {
     use crate::protocol::freebusy::{FbStatus, Interval, PublishRange};
     use crate::protocol::time::Minutes1601;
     use crate::publishing::calendar::{ExpandOptions, parse};
+    use crate::store::testutil::stamp;
 
     /// "The demo shows a full picture whatever today's date is": for dates spread over
     /// four years, every demo calendar has something in the coming week, and across the
@@ -227,7 +229,7 @@ mod tests {
     fn every_demo_user_but_one_has_a_calendar() {
         let (_d, s) = crate::store::testutil::temp_store();
         let dir = tempfile::tempdir().unwrap();
-        let r = load(&s, Some(dir.path())).unwrap();
+        let r = load(&s, &crate::app::Clock::System, Some(dir.path())).unwrap();
         assert_eq!(r.calendars_written, CALENDARS.len());
         let users = s.list_users().unwrap();
         let without: Vec<_> = users
@@ -249,7 +251,7 @@ mod tests {
             .unwrap();
         assert!(!dan.admin);
         // An untouched demo restarts without writing anything.
-        let again = load(&s, Some(dir.path())).unwrap();
+        let again = load(&s, &crate::app::Clock::System, Some(dir.path())).unwrap();
         assert_eq!(
             (again.calendars_written, again.credentials_restored),
             (0, 0)
@@ -263,7 +265,7 @@ mod tests {
     fn loading_again_restores_what_a_lab_changed() {
         let (_d, s) = crate::store::testutil::temp_store();
         let dir = tempfile::tempdir().unwrap();
-        load(&s, Some(dir.path())).unwrap();
+        load(&s, &crate::app::Clock::System, Some(dir.path())).unwrap();
         let ben = s.resolve_user("bwright").unwrap();
         let karen = s.resolve_user("kbaker").unwrap();
         let dan = s.resolve_user("dwinship").unwrap();
@@ -286,10 +288,11 @@ mod tests {
             alias: "own".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&lab_user)).unwrap();
+        s.import_users(std::slice::from_ref(&lab_user), stamp())
+            .unwrap();
         std::fs::write(dir.path().join("own.ics"), "lab's own").unwrap();
 
-        let r = load(&s, Some(dir.path())).unwrap();
+        let r = load(&s, &crate::app::Clock::System, Some(dir.path())).unwrap();
         assert_eq!(r.credentials_restored, 3, "{r:?}");
         assert_eq!(r.calendars_written, 1, "{r:?}");
         let auth = crate::auth::Authenticator::new();

@@ -233,7 +233,7 @@ mod tests {
     #[test]
     fn pages_of_any_size_make_the_same_answer() {
         let (_dir, store) = temp_store();
-        crate::app::demo::load(&store, None).unwrap();
+        crate::app::demo::load(&store, &crate::app::Clock::System, None).unwrap();
         let users = "&u=danw@xcs.example&u=nobody@nowhere.example&u=SMTP:kbaker@xcs.example";
         // A small answer (rows kept from the first pass) and a large one (rows painted
         // again), both with users who have data.

@@ -37,10 +37,10 @@ use jiff::civil::{Date, Time};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::app::Clock;
 use crate::app::calendar_dir::CalendarDir;
+use crate::protocol::address::UserAddress;
 use crate::protocol::freebusy::PublishRange;
-use crate::protocol::query::UserAddress;
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::{PublishError, PublishSettings, republish_user};
 use crate::store::{CleanupReport, DirtyEntry, PublishOutcome, Store, UserRecord};
 
@@ -241,7 +241,7 @@ impl Poller {
     fn publish_queued(&self, entry: &DirtyEntry, now: Timestamp, report: &mut RoundReport) {
         let reason = entry.record.reason.as_str();
         let lag = Duration::from_micros(
-            crate::store::now_us()
+            crate::app::clock::wall_us()
                 .saturating_sub(entry.record.since_us)
                 .max(0) as u64,
         );
@@ -377,6 +377,7 @@ pub fn spawn(
 mod tests {
     use super::*;
     use crate::protocol::legacy_dn::LegacyDn;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
     use crate::store::{CalendarSource, UserRecord};
 
@@ -408,7 +409,7 @@ mod tests {
             alias: "dan".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&u)).unwrap();
+        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         (d, s, u)
     }
 
@@ -426,14 +427,14 @@ mod tests {
             CleanupAt::default(),
             None,
         );
-        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http)
+        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http, stamp())
             .unwrap();
         let r = p.round();
         assert_eq!((r.published, r.failed), (1, 0));
         assert!(s.dirty_users().unwrap().is_empty());
         let r = p.round();
         assert_eq!(r, RoundReport::default(), "nothing queued, nothing done");
-        s.delete_calendar(&u.legacy_dn).unwrap();
+        s.delete_calendar(&u.legacy_dn, stamp()).unwrap();
         assert_eq!(p.round().unpublished, 1);
         assert!(
             s.freebusy_of(&u.legacy_dn.admin_group(), &u.legacy_dn.subject())
@@ -445,7 +446,7 @@ mod tests {
     #[test]
     fn a_new_month_republishes_everyone_and_cleanup_runs_once_a_day() {
         let (_d, s, u) = setup();
-        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http)
+        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http, stamp())
             .unwrap();
         let mut p = Poller::new(
             s.clone(),

@@ -188,13 +188,14 @@ fn stand_in_hash() -> &'static str {
 mod tests {
     use super::*;
     use crate::auth::tests::user;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     #[test]
     fn sign_in_by_any_name_and_the_cache_follows_password_changes() {
         let (_d, s) = temp_store();
         let dan = user("dan", "AG");
-        s.import_users(std::slice::from_ref(&dan)).unwrap();
+        s.import_users(std::slice::from_ref(&dan), stamp()).unwrap();
         let auth = Authenticator::new();
         assert_eq!(
             auth.authenticate(&s, "dan", "pw").unwrap(),

@@ -19,6 +19,10 @@
 //!   user write any of them, as Exchange 2003 did.
 //! * `item-owner-or-admin`: an item or folder of the ordinary public-folder area is changed
 //!   or deleted by the user who created it, or by an admin; any signed-in user may create.
+//!
+//!   Both owner rules are applied by the store, under its write lock, to the
+//!   [`crate::store::Writer`] that `fb_writer` / `item_writer` build here; its refusal
+//!   comes back once and becomes the rule's 403 in [`refused_write`].
 //! * `admin-only`: admin-group folders and the admin API (`--permissions legacy` opens the
 //!   folders to any signed-in user, never the admin API).
 //!
@@ -38,10 +42,7 @@ pub use password::{
     MAX_PASSWORD_BYTES, MAX_USER_BYTES, PasswordError, check_hash, check_new_password,
     hash_password, verify_password, verify_password_with,
 };
-pub use rules::{
-    AuthMode, AuthSettings, FbAccess, ItemActor, MetricsAccess, Permissions, ReadAccess,
-    not_item_owner,
-};
+pub use rules::{AuthMode, AuthSettings, MetricsAccess, Permissions, ReadAccess, refused_write};
 
 use std::fmt;
 

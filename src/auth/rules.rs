@@ -2,13 +2,15 @@
 //! that apply them: [`AuthSettings`]' methods, each refusing with a [`Refusal`] that names
 //! it (the list of rules is in the `auth` module's doc).
 //!
-//! Must not touch: HTTP, passwords, the store (owners are passed in).
+//! Must not touch: HTTP, passwords, the store's data (owners are checked by the store,
+//! against the [`Writer`] built here).
 
 use std::fmt;
 use std::str::FromStr;
 
 use super::{Principal, Refusal, RefusalKind, SignedIn};
-use crate::protocol::legacy_dn::{AdminGroup, LegacyDn, Subject};
+use crate::protocol::legacy_dn::LegacyDn;
+use crate::store::{OwnerRule, WriteRefused, Writer};
 
 /// `--auth`: whether the server asks who is writing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -103,43 +105,24 @@ fn forbidden(rule: &'static str, message: impl Into<String>) -> Refusal {
     }
 }
 
-/// [`crate::store::PfActor`] with owned keys, to carry into the blocking pool.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ItemActor {
-    pub owner: Option<String>,
-    pub must_own: Option<String>,
-}
-
-impl ItemActor {
-    pub fn as_pf(&self) -> crate::store::PfActor<'_> {
-        crate::store::PfActor {
-            owner: self.owner.as_deref(),
-            must_own: self.must_own.as_deref(),
-        }
-    }
-}
-
-/// The refusal of a change to someone else's node of the ordinary area, `what` being its
-/// href; says who is signed in when someone is.
-pub fn not_item_owner(what: &str, p: &Principal) -> Refusal {
-    let who = p.user().map_or(String::new(), |u| {
-        format!("; you are signed in as {}", u.alias)
-    });
-    forbidden(
-        "item-owner-or-admin",
-        format!(
-            "{what} was created by another user: only its creator or an admin may change, move or remove it, and a folder counts with everything in it{who}"
+/// A write the store refused under an owner rule, as the rule's refusal: a 403 named
+/// `owner-or-admin` (free/busy) or `item-owner-or-admin` (the ordinary area), saying who
+/// is signed in. The one place a [`WriteRefused`] becomes a [`Refusal`].
+pub fn refused_write(r: &WriteRefused) -> Refusal {
+    let who = if r.writer.is_empty() {
+        String::new()
+    } else {
+        format!("; you are signed in as {}", r.writer)
+    };
+    match r.rule {
+        OwnerRule::FreeBusy => forbidden(
+            "owner-or-admin",
+            format!(
+                "{r}{who}. `--permissions legacy` lets any signed-in user write any free/busy, as Exchange 2003 did"
+            ),
         ),
-    )
-}
-
-/// How a free/busy message may be written by the requester.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FbAccess {
-    /// Any message (no authentication, an admin, or `--permissions legacy`).
-    Any,
-    /// Only the message whose subject is this (the requester's own).
-    Own(Subject),
+        OwnerRule::Item => forbidden("item-owner-or-admin", format!("{r}{who}")),
+    }
 }
 
 impl AuthSettings {
@@ -204,36 +187,18 @@ impl AuthSettings {
         }
     }
 
-    /// A write to a free/busy message in `folder`; `subject` is the message's when it
-    /// exists (for a new one, the store checks the subject it ends up with).
-    pub fn fb_message(
-        &self,
-        p: &Principal,
-        folder: &AdminGroup,
-        subject: Option<&str>,
-    ) -> Result<FbAccess, Refusal> {
-        let Some(u) = self.writer(p)? else {
-            return Ok(FbAccess::Any);
-        };
-        if u.admin || self.permissions == Permissions::Legacy {
-            return Ok(FbAccess::Any);
-        }
-        let own_folder = u.legacy_dn.admin_group();
-        let own = u.legacy_dn.subject();
-        let mine = own_folder.key() == folder.key()
-            && subject.is_none_or(|s| crate::protocol::legacy_dn::fold_key(s) == own.key());
-        if mine {
-            Ok(FbAccess::Own(own))
-        } else {
-            Err(not_owner(
-                u,
-                &format!(
-                    "{}{}",
-                    folder.as_str(),
-                    subject.map_or(String::new(), |s| format!(" {s}"))
-                ),
-            ))
-        }
+    /// Who writes a free/busy message, for the store, which applies the owner rule under
+    /// its write lock: an admin, anyone under `--permissions legacy` and everyone under
+    /// `--auth none` may write any; anyone else only their own.
+    pub fn fb_writer(&self, p: &Principal) -> Result<Writer, Refusal> {
+        Ok(match self.writer(p)? {
+            None => Writer::ANYONE,
+            Some(u) => Writer::user(
+                &u.legacy_dn,
+                &u.alias,
+                u.admin || self.permissions == Permissions::Legacy,
+            ),
+        })
     }
 
     /// A write to the store data of the user `owner` (their calendar, a republish).
@@ -244,39 +209,19 @@ impl AuthSettings {
         if u.admin || self.permissions == Permissions::Legacy || u.legacy_dn.key() == owner.key() {
             return Ok(());
         }
-        Err(not_owner(u, owner.as_str()))
-    }
-
-    /// The same refusal for a message whose subject turned out not to be the writer's.
-    pub fn not_own_subject(&self, p: &Principal, subject: &str) -> Refusal {
-        match p.user() {
-            Some(u) => not_owner(u, subject),
-            None => unauthenticated("write-authenticated", "writes need Basic credentials"),
-        }
-    }
-
-    /// A change to an existing item or folder of the ordinary area, created by `owner` (a
-    /// legacyDN key; `None`: created without authentication, so only admins may).
-    pub fn item(&self, p: &Principal, owner: Option<&str>, what: &str) -> Result<(), Refusal> {
-        let Some(u) = self.writer(p)? else {
-            return Ok(());
-        };
-        if u.admin || owner.is_some_and(|o| o == u.legacy_dn.key()) {
-            return Ok(());
-        }
-        Err(not_item_owner(what, p))
+        let writer = Writer::user(&u.legacy_dn, &u.alias, false);
+        Err(refused_write(
+            &writer.refused(OwnerRule::FreeBusy, owner.as_str()),
+        ))
     }
 
     /// Who writes in the ordinary area, for the store: anyone signed in may create, and
     /// owns what they create; unless they are an admin (or nobody signs in), every node
-    /// they change or remove must be theirs. The store checks that under its write lock,
-    /// so this is the one place the rule is applied to existing nodes ([`Self::item`] only
-    /// answers early, before a PUT's body is read).
-    pub fn item_actor(&self, p: &Principal) -> Result<ItemActor, Refusal> {
-        let writer = self.writer(p)?;
-        Ok(ItemActor {
-            owner: writer.map(|u| u.legacy_dn.key()),
-            must_own: writer.filter(|u| !u.admin).map(|u| u.legacy_dn.key()),
+    /// they change or remove must be theirs. The store checks that under its write lock.
+    pub fn item_writer(&self, p: &Principal) -> Result<Writer, Refusal> {
+        Ok(match self.writer(p)? {
+            None => Writer::ANYONE,
+            Some(u) => Writer::user(&u.legacy_dn, &u.alias, u.admin),
         })
     }
 
@@ -321,17 +266,6 @@ impl AuthSettings {
     }
 }
 
-fn not_owner(u: &SignedIn, what: &str) -> Refusal {
-    forbidden(
-        "owner-or-admin",
-        format!(
-            "only its owner or an admin may write the free/busy of {what}; you are signed in as {} ({}). `--permissions legacy` lets any signed-in user write any free/busy, as Exchange 2003 did",
-            u.alias,
-            u.legacy_dn.as_str()
-        ),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::RefusalKind::{Forbidden, SignIn};
@@ -343,9 +277,6 @@ mod tests {
         let dan = user("dan", "AG");
         let ann = user("ann", "AG");
         let ag = dan.legacy_dn.admin_group();
-        let other_ag = AdminGroup::parse("EX:/o=Org/ou=Other").unwrap();
-        let dan_subject = dan.legacy_dn.subject();
-        let ann_subject = ann.legacy_dn.subject();
         let basic = AuthSettings::default();
         let legacy = AuthSettings {
             permissions: Permissions::Legacy,
@@ -365,43 +296,22 @@ mod tests {
         assert!(closed.read(&p_dan).is_ok());
         assert!(AuthSettings::open().read(&anon).is_ok());
 
-        // Free/busy messages.
-        let e = basic.fb_message(&anon, &ag, None).unwrap_err();
+        // Free/busy messages: who writes; the store applies the owner rule to them.
+        let e = basic.fb_writer(&anon).unwrap_err();
         assert_eq!((e.kind, e.rule), (SignIn, "write-authenticated"));
+        let w = basic.fb_writer(&p_dan).unwrap();
+        assert_eq!((w.key.clone(), w.any), (Some(dan.legacy_dn.key()), false));
+        assert!(basic.fb_writer(&p_admin).unwrap().any);
+        assert!(legacy.fb_writer(&p_dan).unwrap().any);
+        assert_eq!(legacy.fb_writer(&anon).unwrap_err().kind, SignIn);
         assert_eq!(
-            basic
-                .fb_message(&p_dan, &ag, Some(dan_subject.as_str()))
-                .unwrap(),
-            FbAccess::Own(dan_subject.clone())
+            AuthSettings::open().fb_writer(&anon).unwrap(),
+            Writer::ANYONE
         );
-        assert_eq!(
-            basic.fb_message(&p_dan, &ag, None).unwrap(),
-            FbAccess::Own(dan_subject.clone())
-        );
-        let e = basic
-            .fb_message(&p_dan, &ag, Some(ann_subject.as_str()))
-            .unwrap_err();
+        // The store's refusal becomes the rule's, naming who asked.
+        let e = refused_write(&w.refused(OwnerRule::FreeBusy, ag.as_str()));
         assert_eq!((e.kind, e.rule), (Forbidden, "owner-or-admin"));
         assert!(e.message.contains("dan"), "{}", e.message);
-        assert!(basic.fb_message(&p_dan, &other_ag, None).is_err());
-        assert_eq!(
-            basic.fb_message(&p_admin, &other_ag, None).unwrap(),
-            FbAccess::Any
-        );
-        assert_eq!(
-            legacy
-                .fb_message(&p_dan, &ag, Some(ann_subject.as_str()))
-                .unwrap(),
-            FbAccess::Any
-        );
-        assert_eq!(
-            legacy.fb_message(&anon, &ag, None).unwrap_err().kind,
-            SignIn
-        );
-        assert_eq!(
-            AuthSettings::open().fb_message(&anon, &ag, None).unwrap(),
-            FbAccess::Any
-        );
 
         // Calendars.
         assert!(basic.user_data(&p_dan, &dan.legacy_dn).is_ok());
@@ -413,26 +323,21 @@ mod tests {
         assert!(legacy.user_data(&p_dan, &ann.legacy_dn).is_ok());
 
         // Ordinary items.
-        let dan_key = dan.legacy_dn.key();
-        assert_eq!(
-            basic.item_actor(&p_dan).unwrap().owner,
-            Some(dan_key.clone())
-        );
-        assert_eq!(basic.item_actor(&anon).unwrap_err().kind, SignIn);
-        assert!(basic.item(&p_dan, Some(&dan_key), "x").is_ok());
-        let e = basic
-            .item(&p_dan, Some("/o=org/cn=other"), "x")
-            .unwrap_err();
-        assert_eq!((e.kind, e.rule), (Forbidden, "item-owner-or-admin"));
+        let w = basic.item_writer(&p_dan).unwrap();
+        assert_eq!((w.key.clone(), w.any), (Some(dan.legacy_dn.key()), false));
+        assert_eq!(basic.item_writer(&anon).unwrap_err().kind, SignIn);
+        assert!(basic.item_writer(&p_admin).unwrap().any);
         assert!(
-            basic.item(&p_dan, None, "x").is_err(),
-            "ownerless: admins only"
-        );
-        assert!(
-            legacy.item(&p_dan, None, "x").is_err(),
+            !legacy.item_writer(&p_dan).unwrap().any,
             "legacy is about free/busy"
         );
-        assert!(basic.item(&p_admin, None, "x").is_ok());
+        let e = refused_write(&w.refused(OwnerRule::Item, "/public/x"));
+        assert_eq!((e.kind, e.rule), (Forbidden, "item-owner-or-admin"));
+        assert!(
+            e.message.contains("/public/x") && e.message.contains("dan"),
+            "{}",
+            e.message
+        );
 
         // Admin-group folders and the admin API.
         assert_eq!(basic.fb_folder(&p_dan).unwrap_err().rule, "admin-only");

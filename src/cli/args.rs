@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::cli::config::{SETTINGS, Setting};
+use crate::cli::config::{Group, Kind, SETTINGS, Setting};
 use crate::protocol::pffb::PublisherStyle;
 
 const ABOUT: &str = "An emulator of the Exchange 2000/2003 public-folder free/busy store \
@@ -43,26 +43,16 @@ pub struct Cli {
     )]
     pub config: Option<PathBuf>,
 
-    /// The data directory: the store, and the running server's address file
-    /// [env: SCHEDPLUS_DATA; default: ./schedplus-data].
-    #[arg(long, global = true, value_name = "DIR")]
-    pub data: Option<PathBuf>,
-
-    /// Fix "now" (RFC 3339, e.g. 2026-03-08T09:00:00Z) for publish ranges and defaults, to
-    /// reproduce month ends, year ends and DST changes [env: SCHEDPLUS_NOW].
-    #[arg(long, global = true, value_name = "TIME")]
-    pub now: Option<String>,
-
-    /// Log lines as human-readable text or as JSON objects (one per line); filter with
-    /// RUST_LOG, e.g. RUST_LOG=schedplus=debug [env: SCHEDPLUS_LOG_FORMAT; default: text].
-    #[arg(long, global = true, value_enum)]
-    pub log_format: Option<LogFormat>,
+    /// `--data`, `--now`, `--log-format`: the settings of [`Group::Global`], from
+    /// [`SETTINGS`].
+    #[command(flatten)]
+    pub globals: GlobalFlags,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
@@ -82,7 +72,7 @@ impl std::str::FromStr for LogFormat {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the store over HTTP: the ?Cmd=freebusy query and the admin API.
-    Serve(Box<ServeArgs>),
+    Serve(ServeArgs),
     /// Import and list directory users.
     #[command(subcommand)]
     Directory(DirectoryCommand),
@@ -126,19 +116,28 @@ pub enum ConfigCommand {
 }
 
 /// Publish settings a republish command may override. Through a running server the
-/// server's own settings are the defaults; without one, Outlook's (2 months, outlook
-/// style, UTC).
+/// server's own settings are the defaults; without one, the defaults of `SETTINGS`
+/// (Outlook's). Their help is the serve setting's, from its row.
 #[derive(clap::Args, Debug, Clone)]
 pub struct PublishOverrides {
-    /// Months to publish (1-36).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=36), value_name = "N")]
+    #[arg(long, help = override_help("publish_months"), value_name = row("publish_months").value_name,
+          value_parser = clap::value_parser!(u8).range(1..=36))]
     pub publish_months: Option<u8>,
-    /// outlook leaves empty statuses unset; exchange lists every month with empty values.
-    #[arg(long, value_enum, value_name = "STYLE")]
+    #[arg(long, help = override_help("publisher_style"), value_name = row("publisher_style").value_name, value_enum)]
     pub publisher_style: Option<StyleArg>,
-    /// The users' zone for floating times and all-day events (IANA name).
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, help = override_help("default_tz"), value_name = row("default_tz").value_name)]
     pub default_tz: Option<String>,
+}
+
+/// The row of `key` in [`SETTINGS`].
+fn row(key: &str) -> &'static Setting {
+    Setting::of(key).unwrap_or_else(|| panic!("'{key}' is not in SETTINGS"))
+}
+
+/// The help of a republish command's override of the serve setting `key`: the setting's
+/// own help (no variable or file: only the flag overrides).
+fn override_help(key: &str) -> String {
+    row(key).short_help()
 }
 
 #[derive(clap::Args, Debug)]
@@ -165,109 +164,78 @@ pub struct UpdatefbArgs {
     pub publish: PublishOverrides,
 }
 
-#[derive(clap::Args, Debug)]
-pub struct ServeArgs {
-    /// Address to listen on: IP:PORT, HOST:PORT (the host's first address) or a bare PORT
-    /// (127.0.0.1:PORT); the CAS sends the free/busy query over plain HTTP
-    /// [env: SCHEDPLUS_LISTEN; default: 127.0.0.1:8080].
-    #[arg(long, value_name = "ADDR", help_heading = "Network")]
-    pub listen: Option<String>,
-    /// Load the demo organisation (two organisations, a dozen users, free/busy around
-    /// today) [env: SCHEDPLUS_DEMO].
-    #[arg(long, help_heading = "Store")]
-    pub demo: bool,
-    /// sled's page cache, in MiB [default: 64].
-    #[arg(long, value_name = "MIB", help_heading = "Store")]
-    pub cache_mb: Option<String>,
-    /// Watch DIR for calendars named `<alias or smtp>.ics`: new, modified and deleted files
-    /// are picked up at the next poll. With --demo, defaults to <data dir>/calendars,
-    /// filled with the demo calendars.
-    #[arg(long, value_name = "DIR", help_heading = "Publishing")]
-    pub calendar_dir: Option<String>,
-    /// How often the poller republishes users whose calendar changed (500ms, 1s, 5m, 1h);
-    /// 5m behaves like Exchange's MadFB [default: 5s].
-    #[arg(long, value_name = "DURATION", help_heading = "Publishing")]
-    pub poll_interval: Option<String>,
-    /// Months of free/busy each publish covers, 1-36; Outlook's default is 2 [default: 2].
-    #[arg(long, value_name = "N", help_heading = "Publishing")]
-    pub publish_months: Option<String>,
-    /// outlook leaves empty statuses unset; exchange lists every month with empty values
-    /// [default: outlook].
-    #[arg(long, value_name = "STYLE", value_parser = ["outlook", "exchange"], ignore_case = true, help_heading = "Publishing")]
-    pub publisher_style: Option<String>,
-    /// Daily time of MadFB's cleanup (duplicates, non-canonical URLs), in the --default-tz
-    /// zone [default: 02:00].
-    #[arg(long, value_name = "HH:MM", help_heading = "Publishing")]
-    pub cleanup_at: Option<String>,
-    /// The users' zone for floating times and all-day events, an IANA name [default: UTC].
-    #[arg(long, value_name = "ZONE", help_heading = "Publishing")]
-    pub default_tz: Option<String>,
-    /// basic: writes need HTTP Basic credentials of a directory user whose password was
-    /// set with `schedplus directory passwd`; none: anyone may write anything (a closed lab
-    /// network) [default: basic].
-    #[arg(long, value_name = "MODE", value_parser = ["none", "basic"], ignore_case = true, help_heading = "Sign-in")]
-    pub auth: Option<String>,
-    /// anonymous: the freebusy query, PROPFIND, GET and SEARCH answer without credentials,
-    /// as a CAS expects; authenticated: they need them too [default: anonymous].
-    #[arg(long, value_name = "MODE", value_parser = ["anonymous", "authenticated"], ignore_case = true, help_heading = "Sign-in")]
-    pub read: Option<String>,
-    /// owner: a user's free/busy message and calendar are written by that user or an admin;
-    /// legacy: by any signed-in user, as on Exchange 2003 [default: owner].
-    #[arg(long, value_name = "MODE", value_parser = ["owner", "legacy"], ignore_case = true, help_heading = "Sign-in")]
-    pub permissions: Option<String>,
-    /// read: /metrics answers whoever --read lets read; anonymous: anyone, even under
-    /// --read authenticated (a scraper without credentials) [default: read].
-    #[arg(long, value_name = "MODE", value_parser = ["read", "anonymous"], ignore_case = true, help_heading = "Sign-in")]
-    pub metrics: Option<String>,
-    /// Write the server's process id to FILE once it listens; removed at a clean stop
-    /// [env: SCHEDPLUS_PID_FILE].
-    #[arg(long, value_name = "FILE", help_heading = "Network")]
-    pub pid_file: Option<String>,
-    /// Every other setting of `SETTINGS` (the limits), one flag each.
-    #[command(flatten)]
-    pub limits: LimitFlags,
-}
-
-/// The settings written as fields above or as global flags; every other key of
-/// [`SETTINGS`] becomes a `serve` flag through [`LimitFlags`].
-pub const HAND_WRITTEN: &[&str] = &[
-    "data",
-    "now",
-    "log_format",
-    "listen",
-    "demo",
-    "cache_mb",
-    "calendar_dir",
-    "poll_interval",
-    "publish_months",
-    "publisher_style",
-    "cleanup_at",
-    "default_tz",
-    "auth",
-    "read",
-    "permissions",
-    "metrics",
-    "pid_file",
-];
-
-/// The `serve` flags derived from [`SETTINGS`]: the flag, its help and default are written
-/// once, in `config.rs`. Holds the values given, by key.
+/// Flags built from [`SETTINGS`], ripgrep's `defs.rs` way: each flag's name, value name,
+/// help (with its variable and default), heading and shape (a switch, a list of values, a
+/// path to complete) come from its row, so no setting is spelt here. Holds the values
+/// given on the command line, by key, for [`crate::cli::config::resolve`]; clap applies
+/// no default, so that a value not given falls through to the variable, the file and the
+/// row's default, in that order.
+///
+/// `GLOBAL`: the settings every command reads ([`Group::Global`], flags valid before or
+/// after the command), or those of `serve` (every other group).
 #[derive(Debug, Clone, Default)]
-pub struct LimitFlags(pub BTreeMap<&'static str, String>);
+pub struct SettingFlags<const GLOBAL: bool>(pub BTreeMap<&'static str, String>);
 
-fn derived() -> impl Iterator<Item = &'static Setting> {
-    SETTINGS.iter().filter(|s| !HAND_WRITTEN.contains(&s.key))
+/// `--data`, `--now`, `--log-format`.
+pub type GlobalFlags = SettingFlags<true>;
+
+/// The `serve` flags, under their headings.
+pub type ServeArgs = SettingFlags<false>;
+
+impl<const GLOBAL: bool> SettingFlags<GLOBAL> {
+    /// The settings these flags carry, heading by heading in `serve --help`'s order.
+    pub fn settings() -> impl Iterator<Item = &'static Setting> {
+        let groups: &'static [Group] = if GLOBAL {
+            &[Group::Global]
+        } else {
+            &Group::SERVE
+        };
+        groups
+            .iter()
+            .flat_map(|g| SETTINGS.iter().filter(move |s| s.group == *g))
+    }
 }
 
-impl clap::FromArgMatches for LimitFlags {
+/// The clap flag of one setting.
+fn setting_arg(s: &'static Setting, global: bool) -> clap::Arg {
+    use clap::{Arg, ArgAction, ValueHint, builder::PossibleValuesParser};
+    let arg = Arg::new(s.key)
+        // clap wants a `'static` name without its `string` feature; a few bytes per flag,
+        // once per command built.
+        .long(&*Box::leak(s.flag()[2..].to_string().into_boxed_str()))
+        .help(s.flag_help())
+        .global(global);
+    let arg = match s.group.heading() {
+        Some(h) => arg.help_heading(h),
+        None => arg,
+    };
+    match s.kind {
+        Kind::Bool => arg.action(ArgAction::SetTrue),
+        Kind::Enum(values) => arg
+            .value_name(s.value_name)
+            .value_parser(PossibleValuesParser::new(values))
+            .ignore_case(true),
+        Kind::Dir => arg.value_name(s.value_name).value_hint(ValueHint::DirPath),
+        Kind::File => arg.value_name(s.value_name).value_hint(ValueHint::FilePath),
+        Kind::Count | Kind::Bytes | Kind::Duration | Kind::Time | Kind::Text => {
+            arg.value_name(s.value_name).value_hint(ValueHint::Other)
+        }
+    }
+}
+
+impl<const GLOBAL: bool> clap::FromArgMatches for SettingFlags<GLOBAL> {
     fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        let mut me = LimitFlags::default();
+        let mut me = SettingFlags::default();
         me.update_from_arg_matches(m)?;
         Ok(me)
     }
     fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
-        for s in derived() {
-            if let Some(v) = m.get_one::<String>(s.key) {
+        for s in Self::settings() {
+            if s.kind == Kind::Bool {
+                if m.get_flag(s.key) {
+                    self.0.insert(s.key, "true".into());
+                }
+            } else if let Some(v) = m.get_one::<String>(s.key) {
                 self.0.insert(s.key, v.clone());
             }
         }
@@ -275,38 +243,9 @@ impl clap::FromArgMatches for LimitFlags {
     }
 }
 
-impl clap::Args for LimitFlags {
+impl<const GLOBAL: bool> clap::Args for SettingFlags<GLOBAL> {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        derived().fold(cmd, |cmd, s| {
-            let value_name = if s.key.ends_with("_timeout") {
-                "DURATION"
-            } else if s.key.ends_with("_body")
-                || s.key.ends_with("_bytes")
-                || s.key == "answer_buffer"
-            {
-                "BYTES"
-            } else {
-                "N"
-            };
-            let mut help = s.help.to_string();
-            if let Some(first) = help.get(..1) {
-                help.replace_range(..1, &first.to_uppercase());
-            }
-            help.push_str(&format!(" [env: {}", s.env));
-            if let Some(d) = s.default {
-                help.push_str(&format!("; default: {d}"));
-            }
-            help.push(']');
-            cmd.arg(
-                clap::Arg::new(s.key)
-                    // clap wants a `'static` name without its `string` feature; a few
-                    // bytes per flag, once per command built.
-                    .long(&*Box::leak(s.key.replace('_', "-").into_boxed_str()))
-                    .value_name(value_name)
-                    .help(help)
-                    .help_heading("Limits"),
-            )
-        })
+        Self::settings().fold(cmd, |cmd, s| cmd.arg(setting_arg(s, GLOBAL)))
     }
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
         Self::augment_args(cmd)
@@ -325,6 +264,10 @@ pub enum DirectoryCommand {
         /// csv or ldif; detected from the content when omitted.
         #[arg(long)]
         format: Option<String>,
+        /// Show what would change (added, changed, unchanged, not in the file) and write
+        /// nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// List the users, with who is an admin and who can sign in.
     List {
@@ -379,7 +322,7 @@ pub enum FbCommand {
         #[arg(long, value_name = "START/END")]
         oof: Vec<String>,
         /// Months to publish (1-36).
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = crate::protocol::freebusy::DEFAULT_PUBLISH_MONTHS)]
         months: u8,
         /// outlook leaves empty statuses unset; exchange lists every month with empty values.
         #[arg(long, value_enum, default_value_t = StyleArg::Outlook)]

@@ -1,9 +1,9 @@
 //! How an admin command reaches the store: through the running server's admin API when one
 //! holds the data directory, by opening the store itself otherwise.
 //!
-//! Owns [`Admin`], with one method per admin operation; each either calls the `app::admin`
-//! function directly or posts the same request to `/_schedplus/…` and decodes the same
-//! report, so commands print the same thing either way.
+//! Owns [`Admin`] and its one generic [`Admin::run`]: an operation (`app::ops`) either runs
+//! on the store directly or is posted as JSON to its route under `/_schedplus` and its
+//! report decoded, so commands print the same thing either way.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,11 +11,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::app::admin::{self, AdminError};
-use crate::protocol::time::Clock;
-use crate::publishing::publisher::PublishSettings;
+use crate::app::Clock;
+use crate::app::Error;
+use crate::app::ops::{Ctx, Operation};
 use crate::server::ServerInfo;
-use crate::store::{CleanupReport, Store, StoreConfig, StoreError};
+use crate::store::{Store, StoreConfig, StoreError};
 use crate::transport::admin_api::{ADMIN_HEADER, TOKEN_HEADER};
 
 pub enum Admin {
@@ -25,13 +25,14 @@ pub enum Admin {
         token: String,
         agent: ureq::Agent,
     },
-    /// No server: the store is ours for this command.
-    Local { store: Store, clock: Clock },
+    /// No server: the store is ours for this command, with the default publish settings
+    /// in place of a server's (a request's own overrides apply either way).
+    Local(Ctx),
 }
 
 impl Admin {
     /// Decide how to reach the store in `data_dir`.
-    pub fn connect(data_dir: &Path, clock: Clock) -> Result<Admin, AdminError> {
+    pub fn connect(data_dir: &Path, clock: Clock) -> Result<Admin, Error> {
         let info = ServerInfo::read(data_dir);
         if let Some(info) = &info {
             let agent = agent(Duration::from_secs(2));
@@ -45,8 +46,8 @@ impl Admin {
             }
         }
         match Store::open(&StoreConfig::new(data_dir)) {
-            Ok(store) => Ok(Admin::Local { store, clock }),
-            Err(StoreError::Locked { path }) => Err(AdminError::Transport(match info {
+            Ok(store) => Ok(Admin::Local(Ctx::new(&store).with_clock(clock))),
+            Err(StoreError::Locked { path }) => Err(Error::Unavailable(match info {
                 Some(i) => format!(
                     "the store at {} is held by process {} but no schedplus server answers at {}; wait for it to start, or stop it",
                     path.display(),
@@ -58,7 +59,7 @@ impl Admin {
                     path.display()
                 ),
             })),
-            Err(e) => Err(AdminError::Store(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -68,119 +69,16 @@ impl Admin {
             Admin::Remote { base, .. } => {
                 format!("the server at {}", base.trim_end_matches("/_schedplus"))
             }
-            Admin::Local { store, .. } => format!("the store at {}", store.path().display()),
+            Admin::Local(ctx) => format!("the store at {}", ctx.store.path().display()),
         }
     }
 
-    pub fn import_directory(
-        &self,
-        req: &admin::ImportRequest,
-    ) -> Result<admin::ImportReport, AdminError> {
+    /// Run `op`: here, on the store this command holds, or on the server, by posting it to
+    /// its route; the report is the same either way.
+    pub fn run<O: Operation>(&self, op: O) -> Result<O::Report, Error> {
         match self {
-            Admin::Local { store, .. } => admin::import_directory(store, req),
-            Admin::Remote { .. } => self.post("/directory/import", req),
-        }
-    }
-
-    pub fn list_users(&self) -> Result<Vec<admin::UserSummary>, AdminError> {
-        match self {
-            Admin::Local { store, .. } => admin::list_users(store),
-            Admin::Remote { base, token, agent } => {
-                let resp = agent
-                    .get(format!("{base}/directory"))
-                    .header(TOKEN_HEADER, token)
-                    .header(ADMIN_HEADER, "1")
-                    .call()
-                    .map_err(transport_error)?;
-                decode(resp)
-            }
-        }
-    }
-
-    pub fn set_password(
-        &self,
-        req: &admin::PasswdRequest,
-    ) -> Result<admin::CredentialReport, AdminError> {
-        match self {
-            Admin::Local { store, .. } => admin::set_password(store, req),
-            Admin::Remote { .. } => self.post("/directory/passwd", req),
-        }
-    }
-
-    pub fn set_admin(
-        &self,
-        req: &admin::AdminMarkRequest,
-    ) -> Result<admin::CredentialReport, AdminError> {
-        match self {
-            Admin::Local { store, .. } => admin::set_admin(store, req),
-            Admin::Remote { .. } => self.post("/directory/admin", req),
-        }
-    }
-
-    pub fn fb_set(&self, req: &admin::FbSetRequest) -> Result<admin::FbSetReport, AdminError> {
-        match self {
-            Admin::Local { store, clock } => admin::fb_set(store, clock, req),
-            Admin::Remote { .. } => self.post("/fb/set", req),
-        }
-    }
-
-    pub fn fb_show(&self, req: &admin::FbShowRequest) -> Result<admin::FbShowReport, AdminError> {
-        match self {
-            Admin::Local { store, clock } => admin::fb_show(store, clock, req),
-            Admin::Remote { .. } => self.post("/fb/show", req),
-        }
-    }
-
-    pub fn fb_delete(
-        &self,
-        req: &admin::FbDeleteRequest,
-    ) -> Result<admin::FbDeleteReport, AdminError> {
-        match self {
-            Admin::Local { store, .. } => admin::fb_delete(store, req),
-            Admin::Remote { .. } => self.post("/fb/delete", req),
-        }
-    }
-
-    pub fn calendar_put(
-        &self,
-        req: &admin::CalendarPutRequest,
-    ) -> Result<admin::CalendarPutReport, AdminError> {
-        match self {
-            Admin::Local { store, clock } => {
-                admin::calendar_put(store, clock, &PublishSettings::default(), req)
-            }
-            Admin::Remote { .. } => self.post("/calendar/put", req),
-        }
-    }
-
-    pub fn calendar_delete(
-        &self,
-        req: &admin::CalendarDeleteRequest,
-    ) -> Result<admin::CalendarDeleteReport, AdminError> {
-        match self {
-            Admin::Local { store, .. } => admin::calendar_delete(store, req),
-            Admin::Remote { .. } => self.post("/calendar/delete", req),
-        }
-    }
-
-    /// Without a server, the defaults stand in for the server's publish settings; the
-    /// request's own overrides apply either way.
-    pub fn republish(
-        &self,
-        req: &admin::RepublishRequest,
-    ) -> Result<admin::RepublishReport, AdminError> {
-        match self {
-            Admin::Local { store, clock } => {
-                admin::republish(store, clock, &PublishSettings::default(), req)
-            }
-            Admin::Remote { .. } => self.post("/republish", req),
-        }
-    }
-
-    pub fn cleanup(&self) -> Result<CleanupReport, AdminError> {
-        match self {
-            Admin::Local { store, .. } => admin::cleanup(store),
-            Admin::Remote { .. } => self.post("/cleanup", &()),
+            Admin::Local(ctx) => op.run(ctx),
+            Admin::Remote { .. } => self.post(O::ROUTE, &op),
         }
     }
 
@@ -188,7 +86,7 @@ impl Admin {
         &self,
         route: &str,
         req: &Req,
-    ) -> Result<Rep, AdminError> {
+    ) -> Result<Rep, Error> {
         let Admin::Remote { base, token, agent } = self else {
             unreachable!("post is only used on a remote admin");
         };
@@ -212,13 +110,11 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-fn transport_error(e: ureq::Error) -> AdminError {
-    AdminError::Transport(format!("the schedplus server did not answer: {e}"))
+fn transport_error(e: ureq::Error) -> Error {
+    Error::Unavailable(format!("the schedplus server did not answer: {e}"))
 }
 
-fn decode<T: DeserializeOwned>(
-    mut resp: ureq::http::Response<ureq::Body>,
-) -> Result<T, AdminError> {
+fn decode<T: DeserializeOwned>(mut resp: ureq::http::Response<ureq::Body>) -> Result<T, Error> {
     let status = resp.status().as_u16();
     let bytes = resp
         .body_mut()
@@ -228,7 +124,7 @@ fn decode<T: DeserializeOwned>(
         .map_err(transport_error)?;
     if status == 200 {
         return serde_json::from_slice(&bytes).map_err(|e| {
-            AdminError::Transport(format!("the server's answer is not the expected JSON: {e}"))
+            Error::Internal(format!("the server's answer is not the expected JSON: {e}"))
         });
     }
     #[derive(serde::Deserialize)]
@@ -237,8 +133,8 @@ fn decode<T: DeserializeOwned>(
         kind: String,
     }
     match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(e) => Err(AdminError::from_kind(&e.kind, e.error)),
-        Err(_) => Err(AdminError::Transport(format!(
+        Ok(e) => Err(Error::from_kind(&e.kind, e.error)),
+        Err(_) => Err(Error::Internal(format!(
             "the server answered {status}: {}",
             String::from_utf8_lossy(&bytes).trim()
         ))),

@@ -4,52 +4,55 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::app::admin::{self, AdminError};
+use crate::app::Clock;
+use crate::app::{Error, ops};
 use crate::cli::client::Admin;
-use crate::protocol::time::{Clock, Minutes1601, parse_time};
-use crate::publishing::publisher::Republished;
+use crate::protocol::time::{Minutes1601, parse_time};
 use crate::server::Server;
 use crate::store::{CalendarChange, CalendarSource, PublishOutcome, StoreError};
 
 use super::args::{CleanfreebusyArgs, DirectoryCommand, FbCommand, PublishOverrides, UpdatefbArgs};
-use super::print::{Progress, count, print_banner, print_republished, print_show};
+use super::print::{
+    Mailbox, Progress, count, print_banner, print_import, print_mailbox, print_republished,
+    print_show,
+};
 use super::settings::serve_options;
 
-pub(super) fn read_file(path: &std::path::Path) -> Result<String, AdminError> {
+pub(super) fn read_file(path: &std::path::Path) -> Result<String, Error> {
     let bytes = std::fs::read(path)
-        .map_err(|e| AdminError::BadInput(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", path.display())))?;
     String::from_utf8(bytes)
-        .map_err(|_| AdminError::BadInput(format!("{} is not UTF-8 text", path.display())))
+        .map_err(|_| Error::BadInput(format!("{} is not UTF-8 text", path.display())))
 }
 
 pub(super) fn serve(
     data: PathBuf,
     clock: Clock,
     settings: &crate::cli::config::Resolved,
-) -> Result<(), AdminError> {
+) -> Result<(), Error> {
     let opts = serve_options(data, clock, settings)?;
     let poll_interval = opts.poll_interval;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(crate::server::MAX_BLOCKING_THREADS)
         .build()
-        .map_err(|e| AdminError::Transport(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
     let served = runtime.block_on(async move {
         let data_dir = opts.data_dir.clone();
         let demo = opts.demo;
         let signals = crate::server::Signals::register()
-            .map_err(|e| AdminError::Transport(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
         // Exit 2 for what the user chose (an address, a directory), 1 for what failed
         // underneath (the store, writing server.json, the demo, the runtime).
         let server = Server::start(opts).await.map_err(|e| match e {
             crate::server::ServeError::Store(StoreError::Locked { path }) => {
-                AdminError::Transport(store_in_use(&path, &data_dir))
+                Error::Unavailable(store_in_use(&path, &data_dir))
             }
-            crate::server::ServeError::Store(s) => AdminError::Store(s),
+            crate::server::ServeError::Store(s) => s.into(),
             crate::server::ServeError::Bind { addr, source }
                 if source.kind() == std::io::ErrorKind::PermissionDenied && addr.port() < 1024 =>
             {
-                AdminError::BadInput(format!(
+                Error::BadInput(format!(
                     "cannot listen on {addr}: {source}; ports below 1024 need root or the \
                      CAP_NET_BIND_SERVICE capability (`sudo setcap cap_net_bind_service=+ep \
                      $(command -v schedplus)`, or AmbientCapabilities=CAP_NET_BIND_SERVICE in \
@@ -57,8 +60,8 @@ pub(super) fn serve(
                 ))
             }
             e @ (crate::server::ServeError::Bind { .. }
-            | crate::server::ServeError::CalendarDir { .. }) => AdminError::BadInput(e.to_string()),
-            other => AdminError::Transport(other.to_string()),
+            | crate::server::ServeError::CalendarDir { .. }) => Error::BadInput(e.to_string()),
+            other => Error::Internal(other.to_string()),
         })?;
         print_banner(&server, &data_dir, demo, &clock, poll_interval);
         server.run_until_signal(signals).await;
@@ -91,45 +94,26 @@ fn store_in_use(path: &std::path::Path, data_dir: &std::path::Path) -> String {
 /// How long a stopping server waits for request threads still running after the shutdown.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
 
-pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), AdminError> {
+pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Error> {
     match cmd {
-        DirectoryCommand::Import { file, format } => {
+        DirectoryCommand::Import {
+            file,
+            format,
+            dry_run,
+        } => {
             // The bytes as they are: the encoding (csvde's ANSI code page, UTF-16LE…) is
             // detected where the export is imported.
-            let bytes = std::fs::read(&file).map_err(|e| {
-                AdminError::BadInput(format!("cannot read {}: {e}", file.display()))
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", file.display())))?;
+            let report = admin.run(ops::ImportRequest {
+                dry_run,
+                ..ops::ImportRequest::from_bytes(&bytes, format, file.display().to_string())
             })?;
-            let report = admin.import_directory(&admin::ImportRequest::from_bytes(
-                &bytes,
-                format,
-                file.display().to_string(),
-            ))?;
-            let s = &report.summary;
-            println!(
-                "{} ({}, {}): {} ({} added, {} updated, {} unchanged), {} created, {} skipped (via {})",
-                report.source,
-                report.format,
-                report.encoding,
-                count(report.users, "user", "users"),
-                s.added,
-                s.updated,
-                s.unchanged,
-                count(
-                    s.folders_created,
-                    "admin-group folder",
-                    "admin-group folders"
-                ),
-                count(
-                    report.skipped_non_users,
-                    "non-user record",
-                    "non-user records"
-                ),
-                admin.describe()
-            );
+            print_import(&report, &admin.describe());
             Ok(())
         }
         DirectoryCommand::List { json } => {
-            let users = admin.list_users()?;
+            let users = admin.run(ops::ListUsers)?;
             if json {
                 println!(
                     "{}",
@@ -195,10 +179,10 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Admi
                 let pw = read_new_password(&user, stdin)?;
                 Some(
                     crate::auth::hash_password(&pw)
-                        .map_err(|e| AdminError::BadInput(format!("{e}; nothing changed")))?,
+                        .map_err(|e| Error::BadInput(format!("{e}; nothing changed")))?,
                 )
             };
-            let r = admin.set_password(&admin::PasswdRequest {
+            let r = admin.run(ops::PasswdRequest {
                 user,
                 password_hash,
             })?;
@@ -217,7 +201,7 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Admi
             Ok(())
         }
         DirectoryCommand::Admin { user, revoke } => {
-            let r = admin.set_admin(&admin::AdminMarkRequest {
+            let r = admin.run(ops::AdminMarkRequest {
                 user,
                 admin: !revoke,
             })?;
@@ -245,9 +229,9 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Admi
 
 /// A new password: prompted twice without echo on a terminal, else (or with `--stdin`)
 /// the first line of standard input.
-fn read_new_password(user: &str, from_stdin: bool) -> Result<String, AdminError> {
+fn read_new_password(user: &str, from_stdin: bool) -> Result<String, Error> {
     use std::io::{BufRead, IsTerminal};
-    let bad = |e: std::io::Error| AdminError::BadInput(format!("cannot read the password: {e}"));
+    let bad = |e: std::io::Error| Error::BadInput(format!("cannot read the password: {e}"));
     let pw = if from_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(bad)?;
@@ -257,7 +241,7 @@ fn read_new_password(user: &str, from_stdin: bool) -> Result<String, AdminError>
             rpassword::prompt_password(format!("New password for {user}: ")).map_err(bad)?;
         let again = rpassword::prompt_password("Again: ").map_err(bad)?;
         if first != again {
-            return Err(AdminError::BadInput(
+            return Err(Error::BadInput(
                 "the two passwords differ; nothing changed".into(),
             ));
         }
@@ -268,7 +252,7 @@ fn read_new_password(user: &str, from_stdin: bool) -> Result<String, AdminError>
     Ok(pw)
 }
 
-pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(), AdminError> {
+pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(), Error> {
     match cmd {
         FbCommand::Set {
             user,
@@ -278,7 +262,7 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
             months,
             style,
         } => {
-            let r = admin.fb_set(&admin::FbSetRequest {
+            let r = admin.run(ops::FbSetRequest {
                 user,
                 busy,
                 tentative,
@@ -325,7 +309,7 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
             interval,
             json,
         } => {
-            let r = admin.fb_show(&admin::FbShowRequest {
+            let r = admin.run(ops::FbShowRequest {
                 user,
                 start,
                 end,
@@ -343,7 +327,7 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
             Ok(())
         }
         FbCommand::Delete { user } => {
-            let r = admin.fb_delete(&admin::FbDeleteRequest { user })?;
+            let r = admin.run(ops::FbDeleteRequest { user })?;
             println!(
                 "{}: {} deleted",
                 r.user,
@@ -407,19 +391,19 @@ pub(super) fn calendar_import(
     file: PathBuf,
     now: Option<String>,
     max_bytes: usize,
-) -> Result<(), AdminError> {
+) -> Result<(), Error> {
     // The same cap as over HTTP and in the watched directory, before reading the file.
     let size = std::fs::metadata(&file)
-        .map_err(|e| AdminError::BadInput(format!("cannot read {}: {e}", file.display())))?
+        .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", file.display())))?
         .len();
     if size > max_bytes as u64 {
-        return Err(AdminError::BadInput(format!(
+        return Err(Error::BadInput(format!(
             "{} is {size} bytes, over the {max_bytes}-byte calendar limit (max_calendar_bytes); nothing changed",
             file.display()
         )));
     }
     let text = read_file(&file)?;
-    let r = admin.calendar_put(&admin::CalendarPutRequest {
+    let r = admin.run(ops::CalendarPutRequest {
         user,
         text,
         source: CalendarSource::Import(file.display().to_string()),
@@ -453,8 +437,8 @@ fn overrides_request(
     now: &Option<String>,
     o: &PublishOverrides,
     reason: &str,
-) -> admin::RepublishRequest {
-    admin::RepublishRequest {
+) -> ops::RepublishRequest {
+    ops::RepublishRequest {
         user,
         dry_run,
         now: now.clone(),
@@ -469,11 +453,11 @@ pub(super) fn cleanfreebusy(
     admin: &Admin,
     args: CleanfreebusyArgs,
     now: Option<String>,
-) -> Result<(), AdminError> {
+) -> Result<(), Error> {
     let mut failed = 0;
     let total = args.users.len();
     for user in args.users {
-        match admin.republish(&overrides_request(
+        match admin.run(overrides_request(
             user.clone(),
             args.dry_run,
             &now,
@@ -491,9 +475,7 @@ pub(super) fn cleanfreebusy(
         println!("dry run: nothing was written");
     }
     if failed > 0 {
-        return Err(AdminError::Partial(format!(
-            "{failed} of {total} users failed"
-        )));
+        return Err(Error::Partial(format!("{failed} of {total} users failed")));
     }
     Ok(())
 }
@@ -502,24 +484,26 @@ pub(super) fn updatefb(
     admin: &Admin,
     args: UpdatefbArgs,
     now: Option<String>,
-) -> Result<(), AdminError> {
+) -> Result<(), Error> {
     let text = read_file(&args.csv)?;
     let lines = crate::protocol::updatefb::parse(&text);
     if lines.is_empty() {
-        return Err(AdminError::BadInput(format!(
+        return Err(Error::BadInput(format!(
             "{} names no mailboxes; write one '<alias>, <home server>' per line",
             args.csv.display()
         )));
     }
     let bar = Progress::new(lines.len());
-    let (mut republished, mut unchanged) = (0, 0);
-    let mut failures: Vec<(usize, String)> = Vec::new();
-    let mut dry_lines: Vec<(usize, String, Republished)> = Vec::new();
+    let (mut republished, mut unchanged, mut failed) = (0, 0, 0);
+    // One entry per mailbox line, in file order, as Updatefb's log had: printed after the
+    // progress bar is gone.
+    let mut log: Vec<(usize, Mailbox)> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let entry = match line {
             Ok(l) => l,
             Err(e) => {
-                failures.push((e.line, e.reason.clone()));
+                failed += 1;
+                log.push((e.line, Mailbox::Failed(e.reason.clone())));
                 continue;
             }
         };
@@ -531,42 +515,39 @@ pub(super) fn updatefb(
             &args.publish,
             "updatefb",
         );
-        match admin.republish(&req) {
+        match admin.run(req) {
             Ok(r) => {
                 if r.result.outcome == PublishOutcome::Unchanged {
                     unchanged += 1;
                 } else {
                     republished += 1;
                 }
-                if args.dry_run {
-                    dry_lines.push((entry.line, r.user, r.result));
-                }
+                log.push((entry.line, Mailbox::Done(r.user, r.result)));
             }
-            Err(e) => failures.push((entry.line, format!("{}: {e}", entry.alias))),
+            Err(e) => {
+                failed += 1;
+                log.push((entry.line, Mailbox::Failed(format!("{}: {e}", entry.alias))));
+            }
         }
     }
     bar.show(lines.len(), "done");
     bar.finish();
-    for (line, user, r) in &dry_lines {
-        print_republished(&format!("line {line}: {user}"), r, true);
+    log.sort_by_key(|(line, _)| *line);
+    for (line, mailbox) in &log {
+        print_mailbox(*line, mailbox, args.dry_run);
     }
-    failures.sort_by_key(|f| f.0);
     println!(
-        "{}{republished} republished, {unchanged} unchanged, {} failed",
+        "{}{republished} republished, {unchanged} unchanged, {failed} failed",
         if args.dry_run {
             "dry run, nothing written: "
         } else {
             ""
         },
-        failures.len()
     );
-    for (line, reason) in &failures {
-        println!("  line {line}: {reason}");
-    }
-    if !failures.is_empty() {
-        return Err(AdminError::Partial(format!(
+    if failed > 0 {
+        return Err(Error::Partial(format!(
             "{} of {} lines of {} failed",
-            failures.len(),
+            failed,
             lines.len(),
             args.csv.display()
         )));

@@ -1,11 +1,14 @@
 //! Configuration: `schedplus.toml`, `SCHEDPLUS_*` variables and flags, resolved once.
 //!
-//! Owns the registry of settings ([`SETTINGS`]: key, environment variable, default, help)
-//! and [`resolve`], which gives every setting its value and where it came from, with the
-//! precedence flag > environment > file > default. Values are kept as text until a caller
-//! asks for a typed value ([`Resolved::get`]), so every source is parsed by the same code
-//! and every error names the key and the place the bad value came from (the file line, the
-//! variable, the flag). An unknown key in the file is an error naming it and its line.
+//! Owns the registry of settings ([`SETTINGS`]) and [`resolve`], which gives every setting
+//! its value and where it came from, with the precedence flag > environment > file >
+//! default. A setting is written once, as one row of [`SETTINGS`]: its key (the file key,
+//! and the flag with `_` → `-`), its variable, its default, its help, what kind of value it
+//! takes and where its flag goes; the clap flags (`args.rs`), `config show`, the help texts
+//! and the docs' checks are all derived from that row. Values are kept as text until a
+//! caller asks for a typed value ([`Resolved::get`]), so every source is parsed by the same
+//! code and every error names the key and the place the bad value came from (the file line,
+//! the variable, the flag). An unknown key in the file is an error naming it and its line.
 //!
 //! Must not know what the settings do; `cli` turns them into options.
 
@@ -14,14 +17,168 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+/// What a setting's value is: decides the flag's shape (a switch, a list of values, a
+/// path to complete) and how the docs write its default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A whole number.
+    Count,
+    /// A whole number of bytes (the docs write 1 MiB for 1048576).
+    Bytes,
+    /// A length of time with its unit: `500ms`, `30s`, `5m`, `1h`.
+    Duration,
+    /// One of these words, in any case.
+    Enum(&'static [&'static str]),
+    /// A directory.
+    Dir,
+    /// A file.
+    File,
+    /// true or false; the flag is a switch that sets true.
+    Bool,
+    /// A moment (RFC 3339) or a time of day (HH:MM).
+    Time,
+    /// Any other text: an address, a zone name.
+    Text,
+}
+
+/// Where a setting's flag goes: before the command (every command reads it) or under one
+/// of `serve --help`'s headings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Global,
+    Network,
+    Store,
+    Publishing,
+    SignIn,
+    Limits,
+}
+
+impl Group {
+    /// The `serve` groups, in the order `serve --help` shows them.
+    pub const SERVE: [Group; 5] = [
+        Group::Network,
+        Group::Store,
+        Group::Publishing,
+        Group::SignIn,
+        Group::Limits,
+    ];
+
+    /// The heading in `serve --help`.
+    pub fn heading(self) -> Option<&'static str> {
+        match self {
+            Group::Global => None,
+            Group::Network => Some("Network"),
+            Group::Store => Some("Store"),
+            Group::Publishing => Some("Publishing"),
+            Group::SignIn => Some("Sign-in"),
+            Group::Limits => Some("Limits"),
+        }
+    }
+}
+
 /// One setting.
 #[derive(Clone, Copy, Debug)]
 pub struct Setting {
-    /// The key in the file, and the flag with `_` → `-`.
+    /// The key in the file, and the flag with `_` → `-` ([`Setting::flag`]).
     pub key: &'static str,
+    /// `SCHEDPLUS_` and the key in capitals (a unit test holds every row to that).
     pub env: &'static str,
     pub default: Option<&'static str>,
+    /// One line, the comment of `config show` and the start of the flag's help. A key in
+    /// braces (`{default_tz}`) is written as the key in `config show` and as the flag in
+    /// `--help`.
     pub help: &'static str,
+    /// More for the flag's help only, after `help` (starts with its own punctuation).
+    pub more: &'static str,
+    pub kind: Kind,
+    pub group: Group,
+    /// The placeholder of the flag's value in `--help` (`N`, `BYTES`, `DIR`).
+    pub value_name: &'static str,
+}
+
+impl Setting {
+    /// The fields most rows share; each row names what differs.
+    const ROW: Setting = Setting {
+        key: "",
+        env: "",
+        default: None,
+        help: "",
+        more: "",
+        kind: Kind::Count,
+        group: Group::Limits,
+        value_name: "N",
+    };
+    const BYTES: Setting = Setting {
+        kind: Kind::Bytes,
+        value_name: "BYTES",
+        ..Setting::ROW
+    };
+    const DURATION: Setting = Setting {
+        kind: Kind::Duration,
+        value_name: "DURATION",
+        ..Setting::ROW
+    };
+
+    /// `--max-users` for `max_users`.
+    pub fn flag(&self) -> String {
+        format!("--{}", self.key.replace('_', "-"))
+    }
+
+    /// The setting of `key`.
+    pub fn of(key: &str) -> Option<&'static Setting> {
+        SETTINGS.iter().find(|s| s.key == key)
+    }
+
+    /// The comment `config show` prints: `help` with keys as keys.
+    pub fn show_help(&self) -> String {
+        spell_keys(self.help, |s| s.key.to_string())
+    }
+
+    /// `help` and `more` as a sentence, with keys as flags.
+    pub fn short_help(&self) -> String {
+        let mut text = spell_keys(&format!("{}{}", self.help, self.more), Setting::flag);
+        if let Some(first) = text.get(..1) {
+            text.replace_range(..1, &first.to_uppercase());
+        }
+        text
+    }
+
+    /// The flag's help in `--help`: [`Setting::short_help`], then the variable and the
+    /// default.
+    pub fn flag_help(&self) -> String {
+        let mut text = self.short_help();
+        text.push_str(&format!(" [env: {}", self.env));
+        if let Some(d) = self.default {
+            text.push_str(&format!("; default: {d}"));
+        }
+        text.push(']');
+        text
+    }
+}
+
+/// `text` with every `{key}` of a setting written by `spell`.
+fn spell_keys(text: &str, spell: impl Fn(&Setting) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after
+            .find('}')
+            .and_then(|close| Some((Setting::of(&after[..close])?, close)))
+        {
+            Some((s, close)) => {
+                out.push_str(&spell(s));
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Every setting, in the order `config show` prints them.
@@ -31,258 +188,358 @@ pub const SETTINGS: &[Setting] = &[
         env: "SCHEDPLUS_DATA",
         default: Some("./schedplus-data"),
         help: "data directory: the store and the running server's address file",
+        kind: Kind::Dir,
+        group: Group::Global,
+        value_name: "DIR",
+        ..Setting::ROW
     },
     Setting {
         key: "listen",
         env: "SCHEDPLUS_LISTEN",
         default: Some("127.0.0.1:8080"),
         help: "address the server listens on",
+        more: ": IP:PORT, HOST:PORT (the host's first address) or a bare PORT (127.0.0.1:PORT); the CAS sends the free/busy query over plain HTTP",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "ADDR",
     },
     Setting {
         key: "demo",
         env: "SCHEDPLUS_DEMO",
         default: Some("false"),
         help: "load the demo organisation at start",
+        more: " (two organisations, a dozen users, free/busy around today)",
+        kind: Kind::Bool,
+        group: Group::Store,
+        value_name: "",
     },
     Setting {
         key: "now",
         env: "SCHEDPLUS_NOW",
-        default: None,
         help: "fixed \"now\" (RFC 3339) instead of the clock",
+        more: ", e.g. 2026-03-08T09:00:00Z, for publish ranges and defaults, to reproduce month ends, year ends and DST changes",
+        kind: Kind::Time,
+        group: Group::Global,
+        value_name: "TIME",
+        ..Setting::ROW
     },
     Setting {
         key: "log_format",
         env: "SCHEDPLUS_LOG_FORMAT",
         default: Some("text"),
-        help: "text or json",
+        help: "log lines as text or json",
+        more: " (human-readable, or one JSON object per line); filter with RUST_LOG, e.g. RUST_LOG=schedplus=debug",
+        kind: Kind::Enum(&["text", "json"]),
+        group: Group::Global,
+        value_name: "FORMAT",
     },
     Setting {
         key: "auth",
         env: "SCHEDPLUS_AUTH",
         default: Some("basic"),
-        help: "none (anyone may write) or basic (writes need a directory user's password)",
+        help: "who may write: basic (a directory user with a password) or none (anyone)",
+        more: "; basic takes the HTTP Basic credentials of a directory user whose password was set with `schedplus directory passwd`, none suits a closed lab network",
+        kind: Kind::Enum(&["none", "basic"]),
+        group: Group::SignIn,
+        value_name: "MODE",
     },
     Setting {
         key: "read",
         env: "SCHEDPLUS_READ",
         default: Some("anonymous"),
-        help: "anonymous (a CAS asks without credentials) or authenticated",
+        help: "who may read: anonymous (a CAS asks without credentials) or authenticated",
+        more: "; under anonymous the freebusy query, PROPFIND, GET and SEARCH answer without credentials, under authenticated they need them too",
+        kind: Kind::Enum(&["anonymous", "authenticated"]),
+        group: Group::SignIn,
+        value_name: "MODE",
     },
     Setting {
         key: "permissions",
         env: "SCHEDPLUS_PERMISSIONS",
         default: Some("owner"),
-        help: "owner (free/busy is written by its owner or an admin) or legacy (Exchange 2003: any signed-in user)",
+        help: "who may write a user's free/busy and calendar: owner (the user or an admin) or legacy (Exchange 2003: any signed-in user)",
+        more: "",
+        kind: Kind::Enum(&["owner", "legacy"]),
+        group: Group::SignIn,
+        value_name: "MODE",
     },
     Setting {
         key: "metrics",
         env: "SCHEDPLUS_METRICS",
         default: Some("read"),
-        help: "who may read /metrics: read (as --read says) or anonymous (anyone, even under --read authenticated)",
+        help: "who may read /metrics: read (as {read} says) or anonymous (anyone, even under {read} authenticated)",
+        more: ", for a scraper without credentials",
+        kind: Kind::Enum(&["read", "anonymous"]),
+        group: Group::SignIn,
+        value_name: "MODE",
     },
     Setting {
         key: "max_users",
         env: "SCHEDPLUS_MAX_USERS",
         default: Some("1000"),
         help: "most `u=` users one freebusy query may name",
+        ..Setting::ROW
     },
     Setting {
         key: "max_slots",
         env: "SCHEDPLUS_MAX_SLOTS",
         default: Some("100000"),
         help: "most slots per user one freebusy query may ask for",
+        ..Setting::ROW
     },
     Setting {
         key: "max_digits",
         env: "SCHEDPLUS_MAX_DIGITS",
         default: Some("20000000"),
         help: "most digits one freebusy answer may hold, users × slots",
+        ..Setting::ROW
     },
     Setting {
         key: "max_body",
         env: "SCHEDPLUS_MAX_BODY",
         default: Some("1048576"),
         help: "largest XML request body (PROPFIND, PROPPATCH, SEARCH), bytes",
+        ..Setting::BYTES
     },
     Setting {
         key: "max_put_body",
         env: "SCHEDPLUS_MAX_PUT_BODY",
         default: Some("16777216"),
         help: "largest item body PUT into the public folders, bytes",
+        ..Setting::BYTES
     },
     Setting {
         key: "max_calendar_bytes",
         env: "SCHEDPLUS_MAX_CALENDAR_BYTES",
         default: Some("4194304"),
-        help: "largest iCalendar calendar accepted over HTTP or from --calendar-dir, bytes",
+        help: "largest iCalendar calendar accepted over HTTP or from {calendar_dir}, bytes",
+        ..Setting::BYTES
     },
     Setting {
         key: "max_admin_body",
         env: "SCHEDPLUS_MAX_ADMIN_BODY",
         default: Some("67108864"),
         help: "largest admin API request (directory imports), bytes",
+        ..Setting::BYTES
     },
     Setting {
         key: "max_xml_depth",
         env: "SCHEDPLUS_MAX_XML_DEPTH",
         default: Some("64"),
         help: "deepest element nesting in an XML request body",
+        ..Setting::ROW
     },
     Setting {
         key: "max_xml_elements",
         env: "SCHEDPLUS_MAX_XML_ELEMENTS",
         default: Some("100000"),
         help: "most elements in an XML request body",
+        ..Setting::ROW
     },
     Setting {
         key: "max_xml_attributes",
         env: "SCHEDPLUS_MAX_XML_ATTRIBUTES",
         default: Some("64"),
         help: "most attributes on one element of an XML request body",
+        ..Setting::ROW
     },
     Setting {
         key: "max_instances",
         env: "SCHEDPLUS_MAX_INSTANCES",
         default: Some("100000"),
         help: "most calendar event instances in a publish window",
+        ..Setting::ROW
     },
     Setting {
         key: "max_header_bytes",
         env: "SCHEDPLUS_MAX_HEADER_BYTES",
         default: Some("32768"),
         help: "largest request line and headers, bytes",
+        ..Setting::BYTES
     },
     Setting {
         key: "max_headers",
         env: "SCHEDPLUS_MAX_HEADERS",
         default: Some("100"),
         help: "most header fields in one request",
+        ..Setting::ROW
     },
     Setting {
         key: "max_connections",
         env: "SCHEDPLUS_MAX_CONNECTIONS",
         default: Some("512"),
         help: "connections served at once (then 503)",
+        ..Setting::ROW
     },
     Setting {
         key: "header_timeout",
         env: "SCHEDPLUS_HEADER_TIMEOUT",
         default: Some("30s"),
         help: "time to send a request's headers, or to start the next one on a kept-alive connection",
+        ..Setting::DURATION
     },
     Setting {
         key: "body_timeout",
         env: "SCHEDPLUS_BODY_TIMEOUT",
         default: Some("60s"),
         help: "time to send a request's body (then 408)",
+        ..Setting::DURATION
     },
     Setting {
         key: "request_timeout",
         env: "SCHEDPLUS_REQUEST_TIMEOUT",
         default: Some("120s"),
         help: "time from a request's headers to its answer (then 503)",
+        ..Setting::DURATION
     },
     Setting {
         key: "answer_buffer",
         env: "SCHEDPLUS_ANSWER_BUFFER",
         default: Some("67108864"),
         help: "bytes of streamed answers (freebusy, PROPFIND, folder pages) held for clients that have not read them yet, in all",
+        ..Setting::BYTES
     },
     Setting {
         key: "send_timeout",
         env: "SCHEDPLUS_SEND_TIMEOUT",
         default: Some("60s"),
         help: "time a client may take nothing of its answer (then the connection is closed)",
+        ..Setting::DURATION
     },
     Setting {
         key: "max_pending_heads",
         env: "SCHEDPLUS_MAX_PENDING_HEADS",
         default: Some("256"),
         help: "connections still sending their first request head, in all (then the longest-pending is closed)",
+        ..Setting::ROW
     },
     Setting {
         key: "max_pending_heads_per_address",
         env: "SCHEDPLUS_MAX_PENDING_HEADS_PER_ADDRESS",
         default: Some("32"),
         help: "connections still sending their first request head from one client address (then a new one closes the address's oldest, if over 1 s old)",
+        ..Setting::ROW
     },
     Setting {
         key: "cache_mb",
         env: "SCHEDPLUS_CACHE_MB",
         default: Some("64"),
-        help: "sled page cache, MiB",
+        help: "page cache of the store (sled), MiB",
+        group: Group::Store,
+        value_name: "MIB",
+        ..Setting::ROW
     },
     Setting {
         key: "calendar_dir",
         env: "SCHEDPLUS_CALENDAR_DIR",
-        default: None,
         help: "directory of <alias or smtp>.ics calendars to watch",
+        more: ": new, modified and deleted files are picked up at the next poll. With {demo}, defaults to <data dir>/calendars, filled with the demo calendars",
+        kind: Kind::Dir,
+        group: Group::Publishing,
+        value_name: "DIR",
+        ..Setting::ROW
     },
     Setting {
         key: "pid_file",
         env: "SCHEDPLUS_PID_FILE",
-        default: None,
         help: "file the server writes its process id to once listening, removed at a clean stop",
+        kind: Kind::File,
+        group: Group::Network,
+        value_name: "FILE",
+        ..Setting::ROW
     },
     Setting {
         key: "poll_interval",
         env: "SCHEDPLUS_POLL_INTERVAL",
         default: Some("5s"),
         help: "how often the poller republishes changed users (500ms, 1s, 5m)",
+        more: "; 5m behaves like Exchange's MadFB",
+        group: Group::Publishing,
+        ..Setting::DURATION
     },
     Setting {
         key: "publish_months",
         env: "SCHEDPLUS_PUBLISH_MONTHS",
         default: Some("2"),
         help: "months of free/busy to publish (1-36)",
+        more: "; Outlook's default is 2",
+        group: Group::Publishing,
+        ..Setting::ROW
     },
     Setting {
         key: "publisher_style",
         env: "SCHEDPLUS_PUBLISHER_STYLE",
         default: Some("outlook"),
-        help: "outlook (empty statuses unset) or exchange (every month listed)",
+        help: "how free/busy is written: outlook (empty statuses unset) or exchange (every month listed)",
+        more: ", as Outlook and Exchange's own publisher write it",
+        kind: Kind::Enum(&["outlook", "exchange"]),
+        group: Group::Publishing,
+        value_name: "STYLE",
     },
     Setting {
         key: "cleanup_at",
         env: "SCHEDPLUS_CLEANUP_AT",
         default: Some("02:00"),
-        help: "time of day, in the default_tz zone, of MadFB's duplicate cleanup",
+        help: "time of day, in the {default_tz} zone, of MadFB's duplicate cleanup",
+        more: " (duplicates, non-canonical URLs)",
+        kind: Kind::Time,
+        group: Group::Publishing,
+        value_name: "HH:MM",
     },
     Setting {
         key: "default_tz",
         env: "SCHEDPLUS_DEFAULT_TZ",
         default: Some("UTC"),
         help: "zone of floating and all-day calendar events",
+        more: ", an IANA name",
+        kind: Kind::Text,
+        group: Group::Publishing,
+        value_name: "ZONE",
     },
     Setting {
         key: "role",
         env: "SCHEDPLUS_ROLE",
         default: Some("both"),
-        help: "what this process serves: both (the free/busy store and the EWS front end), store, or cas (the EWS front end alone)",
+        help: "what this process serves: the free/busy store and the EWS front end, the store, or the front end alone (an Exchange 2007 CAS)",
+        kind: Kind::Enum(&["both", "store", "cas"]),
+        group: Group::Network,
+        value_name: "ROLE",
+        ..Setting::ROW
     },
     Setting {
         key: "cas_servers",
         env: "SCHEDPLUS_CAS_SERVERS",
-        default: None,
-        help: "the EWS front end's public-folder servers per admin group: EX:/o=Org/ou=AG=http://host:port/public[,…][;EX:…]; groups not listed are answered from this server's store",
+        help: "the EWS front end's public-folder servers per admin group",
+        more: ": EX:/o=Org/ou=AG=http://host:port/public[,…][;EX:…]; an admin group not listed is answered from this server's store",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "LIST",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "cas_order",
+        env: "SCHEDPLUS_CAS_ORDER",
+        default: Some("random"),
+        help: "order the EWS front end tries an admin group's servers in",
+        more: ": random on every request (as Exchange) or as listed",
+        kind: Kind::Enum(&["random", "listed"]),
+        group: Group::Network,
+        value_name: "ORDER",
+        ..Setting::ROW
     },
     Setting {
         key: "cas_timeout",
         env: "SCHEDPLUS_CAS_TIMEOUT",
         default: Some("10s"),
         help: "time the EWS front end gives one public-folder server to answer (then event 4003 and the next)",
+        ..Setting::DURATION
     },
     Setting {
         key: "cas_tries",
         env: "SCHEDPLUS_CAS_TRIES",
         default: Some("10"),
         help: "public-folder servers of one admin group the EWS front end tries before event 4004",
-    },
-    Setting {
-        key: "cas_order",
-        env: "SCHEDPLUS_CAS_ORDER",
-        default: Some("random"),
-        help: "order the EWS front end tries an admin group's servers in: random (as Exchange) or listed",
+        ..Setting::ROW
     },
 ];
 
@@ -392,19 +649,34 @@ impl Resolved {
         self.values.get(key).map(|(_, s)| s)
     }
 
+    /// Every setting in [`SETTINGS`] order: its value (none if unset) and its source.
+    pub fn rows(&self) -> impl Iterator<Item = (&'static Setting, Option<&str>, &Source)> {
+        SETTINGS.iter().map(|s| {
+            let (value, source) = &self.values[s.key];
+            (s, value.as_deref(), source)
+        })
+    }
+
     /// `config show`: one `key = value  # source` line per setting.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        for s in SETTINGS {
-            let (value, source) = &self.values[s.key];
-            let shown = match value {
-                Some(v) => format!("{} = {}", s.key, toml_quote(v)),
-                None => format!("# {} is not set", s.key),
-            };
-            out.push_str(&format!("{shown:<48} # {source}; {}\n", s.help));
-        }
-        out
+        render_rows(self.rows().map(|(s, v, src)| (s, v, src.to_string())))
     }
+}
+
+/// `key = value  # source; help` per row (`# key is not set` for a value of none): the
+/// text of `config show`, for settings resolved here or announced by a running server.
+pub fn render_rows<'a>(
+    rows: impl IntoIterator<Item = (&'a Setting, Option<&'a str>, String)>,
+) -> String {
+    let mut out = String::new();
+    for (s, value, source) in rows {
+        let shown = match value {
+            Some(v) => format!("{} = {}", s.key, toml_quote(v)),
+            None => format!("# {} is not set", s.key),
+        };
+        out.push_str(&format!("{shown:<48} # {source}; {}\n", s.show_help()));
+    }
+    out
 }
 
 fn toml_quote(v: &str) -> String {
@@ -633,6 +905,64 @@ mod tests {
     }
 
     #[test]
+    fn every_row_is_consistent() {
+        let mut keys = std::collections::BTreeSet::new();
+        for s in SETTINGS {
+            assert!(keys.insert(s.key), "{} twice", s.key);
+            assert_eq!(
+                s.env,
+                format!("SCHEDPLUS_{}", s.key.to_uppercase()),
+                "the variable of {}",
+                s.key
+            );
+            assert!(!s.help.is_empty(), "{} has no help", s.key);
+            for text in [s.help, s.more] {
+                let spelt = spell_keys(text, |_| String::new());
+                assert!(
+                    !spelt.contains('{'),
+                    "{}: a {{key}} that names no setting in '{text}'",
+                    s.key
+                );
+            }
+            match s.kind {
+                Kind::Enum(values) => assert!(
+                    s.default.is_none_or(|d| values.contains(&d)),
+                    "the default of {} is not one of {values:?}",
+                    s.key
+                ),
+                Kind::Bool => assert_eq!(s.default, Some("false"), "{}", s.key),
+                Kind::Count | Kind::Bytes => assert!(
+                    s.default.is_none_or(|d| d.parse::<u64>().is_ok()),
+                    "{}",
+                    s.key
+                ),
+                _ => {}
+            }
+            assert_eq!(
+                s.value_name.is_empty(),
+                s.kind == Kind::Bool,
+                "{}: a switch has no value, every other flag names its value",
+                s.key
+            );
+        }
+    }
+
+    #[test]
+    fn keys_in_braces_are_spelt_as_keys_or_as_flags() {
+        let s = Setting::of("cleanup_at").unwrap();
+        assert!(s.show_help().contains("in the default_tz zone"));
+        assert!(
+            s.flag_help()
+                .starts_with("Time of day, in the --default-tz zone")
+        );
+        assert!(
+            s.flag_help()
+                .ends_with("[env: SCHEDPLUS_CLEANUP_AT; default: 02:00]")
+        );
+        assert_eq!(spell_keys("{x} {data}", Setting::flag), "{x} --data");
+    }
+
+    #[test]
     fn fixture_documents_every_key() {
         let text = include_str!("../../fixtures/schedplus.toml");
         let r = resolve(
@@ -649,6 +979,16 @@ mod tests {
                 s.key
             );
             let _ = r.source(s.key);
+            // A commented-out line shows the default: the one in the table.
+            if let Some(d) = s.default {
+                let line = format!("\n# {} = {}\n", s.key, toml_quote(d));
+                assert!(
+                    text.contains(&line),
+                    "fixtures/schedplus.toml: write '{}' (the default of {})",
+                    line.trim(),
+                    s.key
+                );
+            }
         }
     }
 }

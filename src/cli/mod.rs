@@ -3,7 +3,7 @@
 //! Owns [`main`] and [`run`] (here), [`Cli`] and its subcommands (`args.rs`), the settings'
 //! resolution and the typed serve options (`settings.rs`, over [`config`]), one function
 //! per command (`commands.rs`), and the text they print (`print.rs`). Every command's work
-//! is done by the library (`server`, `app::admin`, `publishing`), reached through
+//! is done by the library (`server`, `app::ops`, `publishing`), reached through
 //! [`client`] (a running server's admin API, or the store itself); this module only turns
 //! arguments into requests and reports into text. Exit codes: 0 success, 1 failure, 2 bad
 //! input, 3 no such user.
@@ -28,10 +28,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::app::admin::{self, AdminError};
+use crate::app::Clock;
+use crate::app::{Error, ops};
 use crate::cli::client::Admin;
-use crate::protocol::time::{Clock, parse_time};
-use crate::transport::Limits;
+use crate::protocol::time::parse_time;
 
 use commands::{calendar_import, cleanfreebusy, directory, fb, read_file, serve, updatefb};
 use settings::config_error;
@@ -58,19 +58,34 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("schedplus: {e}");
-            ExitCode::from(e.exit_code())
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// The one place a failure becomes an exit code: 2 for input the user can fix (a bad
+/// value, a conflict with what is stored, something too large), 3 for a name that is not
+/// there, 1 for everything else (a refusal, the store, the server, a partial batch).
+pub fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::BadInput(_) | Error::Conflict(_) | Error::TooLarge(_) => 2,
+        Error::NotFound(_) => 3,
+        Error::Refused { .. }
+        | Error::Unavailable(_)
+        | Error::OutOfSpace(_)
+        | Error::Internal(_)
+        | Error::Partial(_) => 1,
     }
 }
 
 /// Parse `argv`, resolve settings and run, as `main` does but without logging set-up or
 /// exit codes: for tests and programs that embed the CLI.
-pub fn run_args<I, T>(argv: I) -> Result<(), AdminError>
+pub fn run_args<I, T>(argv: I) -> Result<(), Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = Cli::try_parse_from(argv).map_err(|e| AdminError::BadInput(e.to_string()))?;
+    let cli = Cli::try_parse_from(argv).map_err(|e| Error::BadInput(e.to_string()))?;
     let settings = resolve_settings(&cli)?;
     run(cli, settings)
 }
@@ -90,11 +105,11 @@ fn init_logging(default: &str, format: LogFormat) {
     };
 }
 
-pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), AdminError> {
+pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Error> {
     let data: PathBuf = settings
         .get::<PathBuf>("data")
         .map_err(config_error)?
-        .unwrap_or_else(|| PathBuf::from("./schedplus-data"));
+        .expect("data has a default in SETTINGS");
     // Parsed here so that a bad value names where it came from (flag, variable, file).
     let fixed = settings
         .get_with("now", |v| parse_time(v).map_err(|e| e.to_string()))
@@ -103,11 +118,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
     let now: Option<String> = settings.get::<String>("now").map_err(config_error)?;
     match cli.command {
         Command::Serve(_) => serve(data, clock, &settings),
-        Command::Config(ConfigCommand::Show) => {
-            print!("{}", settings.render());
-            // Also a validator: every value must parse as `serve` would parse it.
-            serve_options(data, clock, &settings).map(|_| ())
-        }
+        Command::Config(ConfigCommand::Show) => settings::config_show(data, clock, &settings),
         Command::Directory(cmd) => {
             let admin = Admin::connect(&data, clock)?;
             directory(&admin, cmd)
@@ -129,13 +140,13 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
             let max = settings
                 .get::<usize>("max_calendar_bytes")
                 .map_err(config_error)?
-                .unwrap_or(Limits::default().max_calendar_bytes);
+                .expect("max_calendar_bytes has a default in SETTINGS");
             let admin = Admin::connect(&data, clock)?;
             calendar_import(&admin, user, file, now.clone(), max)
         }
         Command::Calendar(CalendarCommand::Delete { user }) => {
             let admin = Admin::connect(&data, clock)?;
-            let r = admin.calendar_delete(&admin::CalendarDeleteRequest { user })?;
+            let r = admin.run(ops::CalendarDeleteRequest { user })?;
             if r.deleted {
                 println!(
                     "{}: calendar deleted; its free/busy is removed at the server's next poll",
@@ -143,7 +154,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
                 );
                 Ok(())
             } else {
-                Err(AdminError::NotFound(format!(
+                Err(Error::NotFound(format!(
                     "{} has no calendar stored",
                     r.user
                 )))
@@ -159,7 +170,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
         }
         Command::Cleanup => {
             let admin = Admin::connect(&data, clock)?;
-            let r = admin.cleanup()?;
+            let r = admin.run(ops::Cleanup)?;
             println!(
                 "{}, {} checked: {} removed, {} made canonical, {} left (canonical URL taken) (via {})",
                 print::count(r.folders, "folder", "folders"),
@@ -179,13 +190,45 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Admin
         }) => {
             let text = read_file(&file)?;
             let x = calendar_expand(&text, &start, &end, tz.as_deref())
-                .map_err(|e| AdminError::BadInput(format!("{}: {e}", file.display())))?;
+                .map_err(|e| Error::BadInput(format!("{}: {e}", file.display())))?;
             // On stderr, as `calendar import` prints them, so stdout stays one JSON value.
             for w in &x.warnings {
                 eprintln!("{}: warning: {w}", file.display());
             }
             println!("{}", x.json);
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each kind of failure has its one exit code: 2 for what the user can fix, 3 for a
+    /// name that is not there, 1 for the rest.
+    #[test]
+    fn exit_codes_by_kind() {
+        let m = || "x".to_string();
+        for (e, code) in [
+            (Error::BadInput(m()), 2),
+            (Error::Conflict(m()), 2),
+            (Error::TooLarge(m()), 2),
+            (Error::NotFound(m()), 3),
+            (
+                Error::Refused {
+                    rule: "admin-only",
+                    kind: crate::auth::RefusalKind::Forbidden,
+                    message: m(),
+                },
+                1,
+            ),
+            (Error::Unavailable(m()), 1),
+            (Error::OutOfSpace(m()), 1),
+            (Error::Internal(m()), 1),
+            (Error::Partial(m()), 1),
+        ] {
+            assert_eq!(exit_code(&e), code, "{e:?}");
         }
     }
 }

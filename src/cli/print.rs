@@ -3,8 +3,9 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use crate::app::admin;
-use crate::protocol::time::{Clock, Minutes1601, format_rfc3339, parse_time};
+use crate::app::Clock;
+use crate::app::ops;
+use crate::protocol::time::{Minutes1601, format_rfc3339, parse_time};
 use crate::publishing::publisher::Republished;
 use crate::server::Server;
 use crate::store::PublishOutcome;
@@ -92,7 +93,7 @@ pub(super) fn print_banner(
     println!("Stop with Ctrl-C.");
 }
 
-pub(super) fn print_show(r: &admin::FbShowReport) {
+pub(super) fn print_show(r: &ops::FbShowReport) {
     let u = &r.user;
     println!("{} <{}>", u.display_name, u.mail);
     println!("  legacyExchangeDN: {}", u.legacy_dn);
@@ -199,6 +200,98 @@ pub(super) fn print_republished(label: &str, r: &Republished, dry_run: bool) {
                 "removed"
             }
         );
+    }
+}
+
+/// What `directory import` did, or on a dry run would do: the summary line, then for a dry
+/// run the first users of each kind.
+pub(super) fn print_import(report: &ops::ImportReport, via: &str) {
+    let s = &report.summary;
+    let dry = report.preview.is_some();
+    println!(
+        "{}{} ({}, {}): {} ({} {}, {} {}, {} unchanged), {} {}, {} skipped (via {via})",
+        if dry {
+            "dry run, nothing written: "
+        } else {
+            ""
+        },
+        report.source,
+        report.format,
+        report.encoding,
+        count(report.users, "user", "users"),
+        s.added,
+        if dry { "to add" } else { "added" },
+        s.updated,
+        if dry { "to update" } else { "updated" },
+        s.unchanged,
+        count(
+            s.folders_created,
+            "admin-group folder",
+            "admin-group folders"
+        ),
+        if dry { "to create" } else { "created" },
+        count(
+            report.skipped_non_users,
+            "non-user record",
+            "non-user records"
+        ),
+    );
+    let Some(p) = &report.preview else {
+        return;
+    };
+    for (what, list) in [
+        ("added", &p.added),
+        ("changed", &p.changed),
+        ("unchanged", &p.unchanged),
+        ("removed", &p.removed),
+    ] {
+        let note = if what == "removed" {
+            " (in the store, not in the file; an import keeps them)"
+        } else {
+            ""
+        };
+        println!("  {what}: {}{note}", list.count);
+        for line in &list.first {
+            println!("    {line}");
+        }
+        if list.count > list.first.len() {
+            println!("    … {} more", list.count - list.first.len());
+        }
+    }
+}
+
+/// What `updatefb` did with one mailbox line.
+pub(super) enum Mailbox {
+    /// Republished (or, on a dry run, compared): the user's address and the result.
+    Done(String, Republished),
+    /// The line or its mailbox failed: why.
+    Failed(String),
+}
+
+/// One `updatefb` log line: `line N: ADDRESS: published …` with the blocks that changed,
+/// `… unchanged`, or `line N: failed: REASON`.
+pub(super) fn print_mailbox(line: usize, m: &Mailbox, dry_run: bool) {
+    match m {
+        Mailbox::Done(user, r) if r.outcome == PublishOutcome::Unchanged => {
+            let range = format!("publish range {} .. {}", r.range.start, r.range.end);
+            match (dry_run, r.removed_duplicates) {
+                (false, 0) => println!("line {line}: {user}: unchanged ({range})"),
+                _ => print_republished(&format!("line {line}: {user}"), r, dry_run),
+            }
+        }
+        Mailbox::Done(user, r) => print_republished(
+            &format!(
+                "line {line}: {user}: {}",
+                if dry_run {
+                    "would be published"
+                } else {
+                    "published"
+                }
+            ),
+            r,
+            dry_run,
+        ),
+        Mailbox::Failed(reason) => println!("line {line}: failed: {reason}"),
     }
 }
 

@@ -5,13 +5,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::app::admin::{self, AdminError};
+use crate::app::Clock;
 use crate::app::poller::CleanupAt;
+use crate::app::{Error as AdminError, ops as admin};
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::query::QueryLimits;
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
-use crate::server::ServeOptions;
+use crate::server::{AnnouncedSetting, ServeOptions, ServerInfo};
 use crate::transport::Limits;
 
 use super::args::{Cli, Command};
@@ -22,43 +22,9 @@ pub(super) fn config_error(e: crate::cli::config::ConfigError) -> AdminError {
 
 /// Every setting with its source: the flags given, `SCHEDPLUS_*`, the configuration file.
 pub fn resolve_settings(cli: &Cli) -> Result<crate::cli::config::Resolved, AdminError> {
-    let mut flags = std::collections::BTreeMap::new();
-    if let Some(d) = &cli.data {
-        flags.insert("data", d.display().to_string());
-    }
-    if let Some(n) = &cli.now {
-        flags.insert("now", n.clone());
-    }
-    if let Some(f) = cli.log_format {
-        flags.insert("log_format", format!("{f:?}").to_lowercase());
-    }
+    let mut flags = cli.globals.0.clone();
     if let Command::Serve(a) = &cli.command {
-        let given = [
-            ("listen", &a.listen),
-            ("cache_mb", &a.cache_mb),
-            ("calendar_dir", &a.calendar_dir),
-            ("poll_interval", &a.poll_interval),
-            ("publish_months", &a.publish_months),
-            ("publisher_style", &a.publisher_style),
-            ("cleanup_at", &a.cleanup_at),
-            ("default_tz", &a.default_tz),
-            ("auth", &a.auth),
-            ("read", &a.read),
-            ("permissions", &a.permissions),
-            ("metrics", &a.metrics),
-            ("pid_file", &a.pid_file),
-        ];
-        for (key, value) in given {
-            if let Some(v) = value {
-                flags.insert(key, v.clone());
-            }
-        }
-        for (key, value) in &a.limits.0 {
-            flags.insert(key, value.clone());
-        }
-        if a.demo {
-            flags.insert("demo", "true".into());
-        }
+        flags.extend(a.0.iter().map(|(k, v)| (*k, v.clone())));
     }
     let file = crate::cli::config::load_file(cli.config.as_deref()).map_err(config_error)?;
     crate::cli::config::resolve(
@@ -75,12 +41,6 @@ pub fn serve_options(
     clock: Clock,
     settings: &crate::cli::config::Resolved,
 ) -> Result<ServeOptions, AdminError> {
-    let get = |key: &str| -> Result<String, AdminError> {
-        settings
-            .get::<String>(key)
-            .map_err(config_error)?
-            .ok_or_else(|| AdminError::BadInput(format!("{key} has no value")))
-    };
     let num = |key: &str| -> Result<usize, AdminError> {
         settings
             .get::<usize>(key)
@@ -124,8 +84,16 @@ pub fn serve_options(
             }
         })
         .map_err(config_error)?;
-    let tz = get("default_tz")?;
-    opts.publish = admin::publish_settings(&PublishSettings::default(), months, style, Some(&tz))?;
+    // Checked here too, so that a bad zone names where it came from.
+    let tz = settings
+        .get_with("default_tz", |v| {
+            admin::parse_zone(v)
+                .map(|_| v.to_string())
+                .map_err(|e| e.to_string())
+        })
+        .map_err(config_error)?;
+    opts.publish =
+        admin::publish_settings(&PublishSettings::default(), months, style, tz.as_deref())?;
     // Zero would make the server refuse every connection or time every request out.
     let duration = |key: &str| -> Result<Duration, AdminError> {
         settings
@@ -197,6 +165,14 @@ pub fn serve_options(
             .map_err(config_error)?
             .unwrap_or_default(),
     };
+    opts.announce = settings
+        .rows()
+        .map(|(s, value, source)| AnnouncedSetting {
+            key: s.key.to_string(),
+            value: value.map(str::to_string),
+            source: source.to_string(),
+        })
+        .collect();
     if opts.auth.mode == crate::auth::AuthMode::None
         && opts.auth.read == crate::auth::ReadAccess::Authenticated
     {
@@ -221,6 +197,53 @@ pub fn serve_options(
             .unwrap_or_default(),
     };
     Ok(opts)
+}
+
+/// `schedplus config show`: the settings of the server that holds `data` when one answers
+/// there (as it announced them in `server.json`, with their sources), else every setting
+/// as resolved here, checked as `serve` would check them.
+pub fn config_show(
+    data: PathBuf,
+    clock: Clock,
+    settings: &crate::cli::config::Resolved,
+) -> Result<(), AdminError> {
+    if let Some(info) = ServerInfo::read(&data).filter(|i| !i.settings.is_empty() && answers(i)) {
+        print!("{}", running_server_settings(&data, &info));
+        return Ok(());
+    }
+    print!("{}", settings.render());
+    serve_options(data, clock, settings).map(|_| ())
+}
+
+/// Whether the server `info` announces answers its health check (a `server.json` left by
+/// a crash names a server that is gone).
+fn answers(info: &ServerInfo) -> bool {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(2)))
+        .build()
+        .into();
+    agent
+        .get(format!("http://{}/healthz", info.addr))
+        .call()
+        .is_ok_and(|r| r.status() == 200)
+}
+
+/// The text of `config show` for a running server's announced settings, headed by which
+/// server they are.
+fn running_server_settings(data: &std::path::Path, info: &ServerInfo) -> String {
+    use crate::cli::config::{Setting, render_rows};
+    let mut out = format!(
+        "# the running server's settings (schedplus serve, pid {}, listening on {}, from {}):\n\
+         # flags, variables and files given to this command do not change them\n",
+        info.pid,
+        info.addr,
+        data.join(crate::server::SERVER_FILE).display()
+    );
+    out.push_str(&render_rows(info.settings.iter().filter_map(|a| {
+        Some((Setting::of(&a.key)?, a.value.as_deref(), a.source.clone()))
+    })));
+    out
 }
 
 /// `--listen`: `IP:PORT`, `[IPv6]:PORT`, `HOST:PORT` (the host's first address, IPv4
@@ -257,7 +280,80 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_listen;
+    use super::*;
+
+    /// The defaults written in `SETTINGS` are the typed defaults of the code
+    /// (`Limits::default`, `QueryLimits::default`, `XmlLimits::default`, the poll
+    /// interval, the cache, the publish months, …): a default changed in one place only
+    /// fails here.
+    #[test]
+    fn the_table_defaults_are_the_typed_defaults() {
+        let none = crate::cli::config::resolve(&Default::default(), |_| None, None).unwrap();
+        let data = PathBuf::from("./schedplus-data");
+        assert_eq!(none.get::<PathBuf>("data").unwrap(), Some(data.clone()));
+        let mut from_table = serve_options(data.clone(), Clock::System, &none).unwrap();
+        assert_eq!(
+            from_table.announce.len(),
+            crate::cli::config::SETTINGS.len()
+        );
+        from_table.announce.clear();
+        let typed = ServeOptions::new(data, parse_listen("127.0.0.1:8080").unwrap());
+        assert_eq!(format!("{from_table:#?}"), format!("{typed:#?}"));
+    }
+
+    /// Every `serve` setting reaches a typed read that checks it: a row added to the table
+    /// and never read, or read without a check, fails here. (Paths take any text.)
+    #[test]
+    fn every_serve_setting_is_read_and_checked() {
+        use crate::cli::config::{Group, Kind, SETTINGS, resolve};
+        for s in SETTINGS
+            .iter()
+            .filter(|s| s.group != Group::Global && !matches!(s.kind, Kind::Dir | Kind::File))
+        {
+            let flags = [(s.key, "not-a-value".to_string())].into_iter().collect();
+            let r = resolve(&flags, |_| None, None).unwrap();
+            let e = serve_options(PathBuf::from("d"), Clock::System, &r)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
+            let want = format!("{} = 'not-a-value' (from the {} flag)", s.key, s.flag());
+            assert!(e.contains(&want), "{}: {e}", s.key);
+        }
+    }
+
+    #[test]
+    fn the_running_server_settings_say_whose_they_are() {
+        let info = ServerInfo {
+            addr: "127.0.0.1:8123".into(),
+            pid: 4242,
+            token: "t".into(),
+            version: "0".into(),
+            settings: vec![
+                AnnouncedSetting {
+                    key: "max_users".into(),
+                    value: Some("7".into()),
+                    source: "flag".into(),
+                },
+                AnnouncedSetting {
+                    key: "no_such_key".into(),
+                    value: Some("1".into()),
+                    source: "default".into(),
+                },
+            ],
+        };
+        let text = running_server_settings(std::path::Path::new("/d"), &info);
+        assert!(
+            text.starts_with("# the running server's settings"),
+            "{text}"
+        );
+        assert!(text.contains("pid 4242, listening on 127.0.0.1:8123, from /d/server.json"));
+        assert!(text.contains("\nmax_users = 7 "), "{text}");
+        assert!(text.contains("# flag; most `u=` users"), "{text}");
+        assert!(
+            !text.contains("no_such_key"),
+            "a key this version does not know: {text}"
+        );
+    }
 
     #[test]
     fn listen_takes_a_port_an_address_or_a_host() {

@@ -208,6 +208,14 @@ impl PropValue {
     }
 }
 
+/// One change to a stored item's properties: a PROPPATCH instruction, in the order the
+/// body gave it, as the store applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropChange {
+    Set(PropName, PropValue),
+    Remove(PropName),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

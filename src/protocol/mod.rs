@@ -3,6 +3,7 @@
 //! Everything a request or a record is made of is parsed here, once, into domain types that
 //! are valid by construction; the store and transport layers only move them around.
 
+pub mod address;
 pub mod browse_page;
 pub mod dav_xml;
 pub mod directory_file;
@@ -12,6 +13,7 @@ pub mod freebusy;
 pub mod legacy_dn;
 pub mod mapi;
 pub mod pffb;
+pub mod public_tree;
 pub mod query;
 pub mod raster;
 pub mod time;

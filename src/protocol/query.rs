@@ -10,6 +10,7 @@
 use jiff::Timestamp;
 use quick_xml::escape::escape;
 
+pub use super::address::UserAddress;
 use super::raster::SlotGrid;
 use super::time::{Minutes1601, parse_time};
 
@@ -27,48 +28,6 @@ impl Default for QueryLimits {
             max_users: 1000,
             max_slots: 100_000,
             max_digits: 20_000_000,
-        }
-    }
-}
-
-/// How a `u=` value names a user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UserAddress {
-    /// `SMTP:addr` or a bare `addr`.
-    Smtp(String),
-    /// `EX:/o=…/cn=…`, a legacyExchangeDN.
-    Ex(String),
-}
-
-impl UserAddress {
-    /// The `type` attribute of the echoed `<a:email>`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            UserAddress::Smtp(_) => "SMTP",
-            UserAddress::Ex(_) => "EX",
-        }
-    }
-
-    /// The address without its prefix.
-    pub fn value(&self) -> &str {
-        match self {
-            UserAddress::Smtp(s) | UserAddress::Ex(s) => s,
-        }
-    }
-
-    pub fn parse(raw: &str) -> UserAddress {
-        let raw = raw.trim();
-        let prefixed = |p: &str| {
-            raw.get(..p.len())
-                .filter(|h| h.eq_ignore_ascii_case(p))
-                .map(|_| raw[p.len()..].trim().to_string())
-        };
-        if let Some(v) = prefixed("SMTP:") {
-            UserAddress::Smtp(v)
-        } else if let Some(v) = prefixed("EX:") {
-            UserAddress::Ex(v)
-        } else {
-            UserAddress::Smtp(raw.to_string())
         }
     }
 }

@@ -3,8 +3,8 @@
 //! Owns the three clocks of the wire format: [`Minutes1601`] (PidTagFreeBusyPublishStart/End
 //! and every free/busy block, minutes since 1601-01-01 00:00 UTC), [`FileTime`]
 //! (PidTagFreeBusyRangeTimestamp, 100 ns ticks since 1601) and [`MonthKey`] (`year*16+month`,
-//! the months arrays). Also the parsing of times typed by people and sent by clients, and
-//! the [`Clock`] that fixes "now" for reproducible labs.
+//! the months arrays). Also the parsing of times typed by people and sent by clients. "Now"
+//! is never read here: callers pass it in (`app::Clock`).
 //!
 //! Calendar arithmetic here is plain integer maths on the proleptic Gregorian calendar in
 //! UTC, because it runs per block on the query path; nothing here knows about time zones.
@@ -263,23 +263,6 @@ pub fn format_rfc3339(ts: Timestamp) -> String {
         ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
     } else {
         ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-    }
-}
-
-/// Where "now" comes from: the system clock, or a fixed instant so that labs and tests can
-/// reproduce month ends, year ends and DST changes (`--now`, `SCHEDPLUS_NOW`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Clock {
-    System,
-    Fixed(Timestamp),
-}
-
-impl Clock {
-    pub fn now(&self) -> Timestamp {
-        match self {
-            Clock::System => Timestamp::now(),
-            Clock::Fixed(t) => *t,
-        }
     }
 }
 

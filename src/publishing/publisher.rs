@@ -84,7 +84,7 @@ pub fn publish_calendar(
     settings: &PublishSettings,
 ) -> Result<(PublishOutcome, usize), PublishError> {
     let (msg, _) = build_message(user, cal, now, settings)?;
-    Ok(store.publish(&msg)?)
+    Ok(store.publish(&msg, now.as_microsecond())?)
 }
 
 /// One block that a publish added or removed.
@@ -128,7 +128,7 @@ pub fn republish_user(
     let (outcome, removed_duplicates) = if dry_run {
         store.preview_publish(&msg)?
     } else {
-        store.publish(&msg)?
+        store.publish(&msg, now.as_microsecond())?
     };
     Ok(Republished {
         outcome,
@@ -161,6 +161,7 @@ mod tests {
     use super::*;
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::store::CalendarSource;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;COUNT=3\nEND:VEVENT\nEND:VCALENDAR\n";
@@ -185,7 +186,7 @@ mod tests {
             republish_user(&s, &u, now, &settings, false),
             Err(PublishError::NoCalendar(_))
         ));
-        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http)
+        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http, stamp())
             .unwrap();
         let dry = republish_user(&s, &u, now, &settings, true).unwrap();
         assert_eq!(dry.outcome, PublishOutcome::Created);
@@ -202,7 +203,7 @@ mod tests {
         assert_eq!(again.outcome, PublishOutcome::Unchanged);
         assert!(again.added.is_empty() && again.removed.is_empty());
         let edited = CAL.replace("COUNT=3", "COUNT=2");
-        s.put_calendar(&u.legacy_dn, &edited, 1, CalendarSource::Http)
+        s.put_calendar(&u.legacy_dn, &edited, 1, CalendarSource::Http, stamp())
             .unwrap();
         let r = republish_user(&s, &u, now, &settings, false).unwrap();
         assert_eq!(r.outcome, PublishOutcome::Updated);

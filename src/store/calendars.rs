@@ -178,12 +178,13 @@ impl Store {
         text: &str,
         events: usize,
         source: CalendarSource,
+        now_us: i64,
     ) -> Result<CalendarChange, StoreError> {
         let _w = self.begin_write()?;
         let i = &self.inner;
         let key = dn.key();
         let generation = i.db.generate_id()?;
-        let now = super::messages::now_us();
+        let now = now_us;
         let change = tx_result((&i.calendars, &i.dirty, &i.calendar_deletions).transaction(
             |(tc, td, tt)| {
                 let old: Option<CalendarRecord> = tc
@@ -253,8 +254,8 @@ impl Store {
     /// Delete `dn`'s calendar on request and queue the user (the poller then removes the
     /// published message), leaving a tombstone. False when there was no calendar (then
     /// nothing is written).
-    pub fn delete_calendar(&self, dn: &LegacyDn) -> Result<bool, StoreError> {
-        self.delete_calendar_with(dn, Tombstone::Keep)
+    pub fn delete_calendar(&self, dn: &LegacyDn, now_us: i64) -> Result<bool, StoreError> {
+        self.delete_calendar_with(dn, Tombstone::Keep, now_us)
     }
 
     /// [`Store::delete_calendar`], leaving a tombstone only if `tombstone` says so.
@@ -262,12 +263,13 @@ impl Store {
         &self,
         dn: &LegacyDn,
         tombstone: Tombstone,
+        now_us: i64,
     ) -> Result<bool, StoreError> {
         let _w = self.begin_write()?;
         let i = &self.inner;
         let key = dn.key();
         let generation = i.db.generate_id()?;
-        let now = super::messages::now_us();
+        let now = now_us;
         let existed = tx_result((&i.calendars, &i.dirty, &i.calendar_deletions).transaction(
             |(tc, td, tt)| {
                 if tc.remove(key.as_bytes())?.is_none() {
@@ -388,7 +390,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testutil::temp_store;
+    use crate::store::testutil::{stamp, temp_store};
     use crate::store::{Store, StoreConfig};
 
     fn dn(alias: &str) -> LegacyDn {
@@ -400,14 +402,16 @@ mod tests {
         let (_d, s) = temp_store();
         let d = dn("dan");
         assert_eq!(
-            s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap(),
+            s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+                .unwrap(),
             CalendarChange::Created
         );
         let first = s.dirty_users().unwrap();
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].record.reason, DirtyReason::CalendarChanged);
         assert_eq!(
-            s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap(),
+            s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+                .unwrap(),
             CalendarChange::Unchanged
         );
         assert_eq!(
@@ -416,7 +420,8 @@ mod tests {
             "unchanged text queues nothing"
         );
         assert_eq!(
-            s.put_calendar(&d, "B", 2, CalendarSource::Http).unwrap(),
+            s.put_calendar(&d, "B", 2, CalendarSource::Http, stamp())
+                .unwrap(),
             CalendarChange::Replaced
         );
         let second = s.dirty_users().unwrap();
@@ -430,9 +435,11 @@ mod tests {
     fn clear_keeps_a_mark_made_during_the_publish() {
         let (_d, s) = temp_store();
         let d = dn("dan");
-        s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap();
+        s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+            .unwrap();
         let seen = s.dirty_users().unwrap().remove(0);
-        s.put_calendar(&d, "B", 1, CalendarSource::Http).unwrap();
+        s.put_calendar(&d, "B", 1, CalendarSource::Http, stamp())
+            .unwrap();
         assert!(!s.clear_dirty(&seen).unwrap());
         let now = s.dirty_users().unwrap().remove(0);
         assert!(s.clear_dirty(&now).unwrap());
@@ -444,12 +451,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
-            s.put_calendar(&dn("dan"), "A", 1, CalendarSource::Import("a.ics".into()))
+            s.put_calendar(
+                &dn("dan"),
+                "A",
+                1,
+                CalendarSource::Import("a.ics".into()),
+                stamp(),
+            )
+            .unwrap();
+            s.put_calendar(&dn("eve"), "E", 1, CalendarSource::Http, stamp())
                 .unwrap();
-            s.put_calendar(&dn("eve"), "E", 1, CalendarSource::Http)
-                .unwrap();
-            assert!(s.delete_calendar(&dn("eve")).unwrap());
-            assert!(!s.delete_calendar(&dn("eve")).unwrap());
+            assert!(s.delete_calendar(&dn("eve"), stamp()).unwrap());
+            assert!(!s.delete_calendar(&dn("eve"), stamp()).unwrap());
         }
         let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
         let q = s.dirty_users().unwrap();
@@ -473,14 +486,15 @@ mod tests {
         let d = dn("dan");
         {
             let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
-            assert!(!s.delete_calendar(&d).unwrap());
+            assert!(!s.delete_calendar(&d, stamp()).unwrap());
             assert!(
                 s.calendar_deletion(&d).unwrap().is_none(),
                 "nothing deleted"
             );
-            s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap();
-            let before = super::super::messages::now_us();
-            assert!(s.delete_calendar(&d).unwrap());
+            s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+                .unwrap();
+            let before = stamp();
+            assert!(s.delete_calendar(&d, stamp()).unwrap());
             let t = s.calendar_deletion(&d).unwrap().expect("a tombstone");
             assert!(t.at_us >= before);
             assert!(s.calendar_users().unwrap().is_empty());
@@ -489,13 +503,18 @@ mod tests {
         // It survives a restart, and storing a calendar again removes it.
         let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
         assert!(s.calendar_deletion(&d).unwrap().is_some());
-        s.put_calendar(&d, "B", 1, CalendarSource::Http).unwrap();
+        s.put_calendar(&d, "B", 1, CalendarSource::Http, stamp())
+            .unwrap();
         assert!(s.calendar_deletion(&d).unwrap().is_none());
         // A deletion without a tombstone (the calendar directory's own file removed).
-        assert!(s.delete_calendar_with(&d, Tombstone::None).unwrap());
+        assert!(
+            s.delete_calendar_with(&d, Tombstone::None, stamp())
+                .unwrap()
+        );
         assert!(s.calendar_deletion(&d).unwrap().is_none());
-        s.put_calendar(&d, "C", 1, CalendarSource::Http).unwrap();
-        s.delete_calendar(&d).unwrap();
+        s.put_calendar(&d, "C", 1, CalendarSource::Http, stamp())
+            .unwrap();
+        s.delete_calendar(&d, stamp()).unwrap();
         assert!(s.forget_calendar_deletion(&d).unwrap());
         assert!(s.calendar_deletion(&d).unwrap().is_none());
     }
@@ -511,12 +530,14 @@ mod tests {
         };
         s.note_refused_calendar(&d, refusal.clone()).unwrap();
         assert!(s.calendar(&d).unwrap().is_none(), "no calendar, no note");
-        s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap();
+        s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+            .unwrap();
         s.note_refused_calendar(&d, refusal.clone()).unwrap();
         let rec = s.calendar(&d).unwrap().unwrap();
         assert_eq!(rec.text, "A");
         assert!(!rec.parsed_ok());
-        s.put_calendar(&d, "A", 1, CalendarSource::Http).unwrap();
+        s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+            .unwrap();
         assert!(s.calendar(&d).unwrap().unwrap().parsed_ok());
     }
 }

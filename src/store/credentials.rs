@@ -72,6 +72,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::directory::tests::user;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     #[test]
@@ -83,7 +84,7 @@ mod tests {
             s.update_credential(&stranger, |c| c.admin = true),
             Err(StoreError::NotFound(_))
         ));
-        s.import_users(std::slice::from_ref(&u)).unwrap();
+        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         assert_eq!(s.credential(&u.legacy_dn).unwrap(), None);
         let (before, after) = s
             .update_credential(&u.legacy_dn, |c| {
@@ -95,7 +96,7 @@ mod tests {
         s.update_credential(&u.legacy_dn, |c| c.admin = true)
             .unwrap();
         // A re-import of the user leaves the credential alone.
-        s.import_users(std::slice::from_ref(&u)).unwrap();
+        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         let c = s.credential(&u.legacy_dn).unwrap().unwrap();
         assert!(c.admin && c.password_hash.is_some());
         assert_eq!(s.credential_counts().unwrap(), (1, 1));

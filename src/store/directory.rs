@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use super::{Store, StoreError, TxError, abort, codec, codec_abort, tx_result};
+use crate::protocol::address::UserAddress;
 use crate::protocol::directory_file::{self, DirectoryEntry};
 use crate::protocol::legacy_dn::{LegacyDn, fold_key as fold};
-use crate::protocol::query::UserAddress;
 
 /// A directory user as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +64,11 @@ pub struct ImportSummary {
 impl Store {
     /// Add or update users, creating each one's admin-group folder. All or nothing: an
     /// address that already belongs to another user aborts the whole import.
-    pub fn import_users(&self, users: &[UserRecord]) -> Result<ImportSummary, StoreError> {
+    pub fn import_users(
+        &self,
+        users: &[UserRecord],
+        now_us: i64,
+    ) -> Result<ImportSummary, StoreError> {
         let _w = self.begin_write()?;
         let i = &self.inner;
         let summary = tx_result((&i.users, &i.addresses, &i.folders).transaction(
@@ -101,7 +105,7 @@ impl Store {
                         None => s.added += 1,
                     }
                     tu.insert(key.as_bytes(), codec::encode(user).map_err(codec_abort)?)?;
-                    if super::messages::ensure_folder_tx(tf, &user.legacy_dn.admin_group())? {
+                    if super::messages::ensure_folder_tx(tf, &user.legacy_dn.admin_group(), now_us)? {
                         s.folders_created += 1;
                     }
                 }
@@ -170,7 +174,7 @@ impl Store {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::store::testutil::temp_store;
+    use crate::store::testutil::{stamp, temp_store};
 
     pub(crate) fn user(alias: &str, ag: &str) -> UserRecord {
         UserRecord {
@@ -191,7 +195,7 @@ pub(crate) mod tests {
     fn lookup_by_every_name_case_insensitively() {
         let (_d, s) = temp_store();
         let u = user("dan", "AG");
-        let sum = s.import_users(std::slice::from_ref(&u)).unwrap();
+        let sum = s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         assert_eq!(
             sum,
             ImportSummary {
@@ -231,12 +235,17 @@ pub(crate) mod tests {
     fn reimport_updates_and_drops_stale_addresses() {
         let (_d, s) = temp_store();
         let mut u = user("dan", "AG");
-        s.import_users(std::slice::from_ref(&u)).unwrap();
-        let again = s.import_users(std::slice::from_ref(&u)).unwrap();
+        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
+        let again = s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
         assert_eq!(again.unchanged, 1);
         u.proxy_addresses.retain(|p| !p.contains(".alt"));
         u.display_name = "Dan W".into();
-        assert_eq!(s.import_users(std::slice::from_ref(&u)).unwrap().updated, 1);
+        assert_eq!(
+            s.import_users(std::slice::from_ref(&u), stamp())
+                .unwrap()
+                .updated,
+            1
+        );
         assert_eq!(
             s.find_user(&UserAddress::parse("dan.alt@org.example"))
                 .unwrap(),
@@ -252,7 +261,9 @@ pub(crate) mod tests {
         let mut b = user("bob", "AG");
         b.proxy_addresses.push("smtp:dan@org.example".into());
         let c = user("carol", "AG2");
-        let e = s.import_users(&[a.clone(), c.clone(), b]).unwrap_err();
+        let e = s
+            .import_users(&[a.clone(), c.clone(), b], stamp())
+            .unwrap_err();
         assert!(e.to_string().contains("dan@org.example"), "{e}");
         assert_eq!(
             s.list_users().unwrap(),
@@ -271,8 +282,10 @@ pub(crate) mod tests {
         let mut kelvin = user("\u{212A}", "AG");
         kelvin.mail = "kelvin@org.example".into();
         kelvin.proxy_addresses = vec!["SMTP:kelvin@org.example".into()];
-        s.import_users(std::slice::from_ref(&k)).unwrap();
-        let sum = s.import_users(std::slice::from_ref(&kelvin)).unwrap();
+        s.import_users(std::slice::from_ref(&k), stamp()).unwrap();
+        let sum = s
+            .import_users(std::slice::from_ref(&kelvin), stamp())
+            .unwrap();
         assert_eq!((sum.added, sum.updated), (1, 0));
         assert_eq!(s.stats().users, 2);
         let by_dn = |u: &UserRecord| {

@@ -18,19 +18,19 @@ use std::collections::BTreeMap;
 
 use sled::Transactional;
 
-use super::messages::{canonical_leaf, ensure_folder_tx, leaf_key, message_prefix, now_us};
+use super::messages::{canonical_leaf, ensure_folder_tx, leaf_key, message_prefix};
 use super::public_folders::PfError;
+use super::writer::{OwnerRule, Writer};
 use super::{
     MessageRecord, PublishedMessage, Store, StoreError, StoredFreeBusy, TxError, codec,
     codec_abort, tx_result,
 };
-use crate::protocol::dav_xml::PatchOp;
+use crate::protocol::address::UserAddress;
 use crate::protocol::legacy_dn::{
     AdminGroup, DnError, LegacyDn, Subject, fold_key, truncate_for_message,
 };
-use crate::protocol::mapi::{PropName, PropValue, tags};
+use crate::protocol::mapi::{PropChange, PropName, PropValue, tags};
 use crate::protocol::pffb::PffbError;
-use crate::protocol::query::UserAddress;
 
 /// Most messages one admin-group folder DELETE removes in its single transaction.
 pub const MAX_FOLDER_DELETE: usize = 50_000;
@@ -46,10 +46,6 @@ pub enum FbRefusal {
         "the subject is the message's lookup key and cannot change from '{from}' to '{to}'; delete the message and create it anew"
     )]
     SubjectChanged { from: String, to: String },
-    /// The message would belong to someone other than the only user the writer may write
-    /// for (the transport turns this into its 403).
-    #[error("the message {0} belongs to another user")]
-    NotOwner(String),
 }
 
 /// What [`Store::fb_patch`] did.
@@ -151,12 +147,41 @@ fn names_owner(name: &PropName) -> Option<OwnerProp> {
     }
 }
 
+/// The free/busy owner rule's refusal of `what`.
+fn refused(writer: &Writer, what: impl Into<String>) -> StoreError {
+    StoreError::Refused(writer.refused(OwnerRule::FreeBusy, what))
+}
+
 enum OwnerProp {
     Subject,
     LegacyDn,
 }
 
 impl Store {
+    /// The only subject `writer` may write in `folder` (`None`: any), refusing at once a
+    /// writer whose own messages live in another admin group, or whose `existing` message
+    /// is someone else's.
+    fn own_subject(
+        &self,
+        writer: &Writer,
+        folder: &AdminGroup,
+        existing: Option<&MessageRecord>,
+    ) -> Result<Option<Subject>, StoreError> {
+        let what = || {
+            let subject = existing.map_or(String::new(), |r| format!(" {}", r.subject));
+            format!("{}{subject}", folder.as_str())
+        };
+        let own = writer
+            .own_subject(folder)
+            .map_err(|()| refused(writer, what()))?;
+        if let (Some(own), Some(rec)) = (&own, existing) {
+            if !Writer::owns_subject(own, &rec.subject) {
+                return Err(refused(writer, what()));
+            }
+        }
+        Ok(own)
+    }
+
     /// The owner rule beyond the subject key, for a writer who may write only `own`: every
     /// property naming an owner (0x0037, 0x0E1D, `mapi/subject`, 0x6849, any string type)
     /// names the writer, and the URL is not the canonical URL of another user's message (a
@@ -168,7 +193,7 @@ impl Store {
         leaf: &str,
         props: &BTreeMap<PropName, PropValue>,
         own: &Subject,
-    ) -> Result<Option<FbRefusal>, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         for (name, value) in props {
             let Some(kind) = names_owner(name) else {
                 continue;
@@ -180,10 +205,10 @@ impl Store {
                     .is_ok_and(|dn| dn.subject() == *own && dn.admin_group() == *folder),
             };
             if !mine {
-                return Ok(Some(FbRefusal::NotOwner(format!(
+                return Ok(Some(format!(
                     "'{}' (set as property {name}; under the owner rule the subjects and 0x6849001F of a message name its writer)",
                     truncate_for_message(text)
-                ))));
+                )));
             }
         }
         let stem = leaf
@@ -203,10 +228,10 @@ impl Store {
         };
         let message = !self.list_keys(&message_prefix(folder, &named)).is_empty();
         if user.is_some_and(|u| u.legacy_dn.subject() != *own) || message {
-            return Ok(Some(FbRefusal::NotOwner(format!(
+            return Ok(Some(format!(
                 "{leaf} (the URL of {}'s message)",
                 named.as_str()
-            ))));
+            )));
         }
         Ok(None)
     }
@@ -252,15 +277,16 @@ impl Store {
 
     /// Apply PROPPATCH instructions in document order to the message at `leaf`, creating it
     /// (and its folder) when missing. All or nothing: a result whose free/busy does not
-    /// decode, or whose subject is not a free/busy subject, is refused unwritten; so is one
-    /// whose subject is not `only_subject`, when given (a writer who may write only their
-    /// own message).
+    /// decode, or whose subject is not a free/busy subject, is refused unwritten; so is a
+    /// write by a `writer` who may write only their own message to any other
+    /// ([`StoreError::Refused`], checked here under the write lock).
     pub fn fb_patch(
         &self,
         folder: &AdminGroup,
         leaf: &str,
-        ops: &[PatchOp],
-        only_subject: Option<&Subject>,
+        ops: &[PropChange],
+        writer: &Writer,
+        now_us: i64,
     ) -> Result<FbPatchOutcome, StoreError> {
         let _w = self.begin_write()?;
         let i = &self.inner;
@@ -274,16 +300,18 @@ impl Store {
             },
             None => None,
         };
+        let only_subject = self.own_subject(writer, folder, existing.as_ref().map(|(_, r)| r))?;
+        let only_subject = only_subject.as_ref();
         let mut props = existing
             .as_ref()
             .map(|(_, r)| r.props.clone())
             .unwrap_or_default();
         for op in ops {
             match op {
-                PatchOp::Set(n, v) => {
+                PropChange::Set(n, v) => {
                     props.insert(n.clone(), v.clone());
                 }
-                PatchOp::Remove(n) => {
+                PropChange::Remove(n) => {
                     props.remove(n);
                 }
             }
@@ -293,20 +321,16 @@ impl Store {
             Err(e) => return Ok(FbPatchOutcome::Refused(FbRefusal::BadSubject(e))),
         };
         if only_subject.is_some_and(|own| own.key() != subject.key()) {
-            return Ok(FbPatchOutcome::Refused(FbRefusal::NotOwner(
-                subject.as_str().to_string(),
-            )));
+            return Err(refused(writer, subject.as_str()));
         }
         if let Some(own) = only_subject {
             // A new message must also sit at one of the writer's own URLs, so nobody takes
             // the URL another user's publisher writes to.
             if existing.is_none() && !leaf_names(own, leaf) {
-                return Ok(FbPatchOutcome::Refused(FbRefusal::NotOwner(
-                    leaf.to_string(),
-                )));
+                return Err(refused(writer, leaf));
             }
-            if let Some(refusal) = self.not_owned_by(folder, leaf, &props, own)? {
-                return Ok(FbPatchOutcome::Refused(refusal));
+            if let Some(what) = self.not_owned_by(folder, leaf, &props, own)? {
+                return Err(refused(writer, what));
             }
         }
         if let Some((_, old)) = &existing {
@@ -321,18 +345,9 @@ impl Store {
             Ok(fb) => fb,
             Err(e) => return Ok(FbPatchOutcome::Refused(FbRefusal::Undecodable(e))),
         };
-        let now = now_us();
+        let now = now_us;
         let (key, rec, created) = match existing {
-            Some((key, old)) => (
-                key,
-                MessageRecord {
-                    modified_us: now,
-                    props,
-                    fb,
-                    ..old
-                },
-                false,
-            ),
+            Some((key, old)) => (key, old.changed(props, fb, now), false),
             None => {
                 let seq = i.db.generate_id()?;
                 let key = [
@@ -340,21 +355,14 @@ impl Store {
                     &seq.to_be_bytes(),
                 ]
                 .concat();
-                let rec = MessageRecord {
-                    leaf: leaf.to_string(),
-                    subject: subject.as_str().to_string(),
-                    created_us: now,
-                    modified_us: now,
-                    props,
-                    fb,
-                };
+                let rec = MessageRecord::new(leaf.to_string(), &subject, props, fb, now);
                 (key, rec, true)
             }
         };
         tx_result(
             (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
                 if created {
-                    ensure_folder_tx(tf, folder)?;
+                    ensure_folder_tx(tf, folder, now_us)?;
                     tl.insert(lk.as_slice(), key.as_slice())?;
                 }
                 tm.insert(key.as_slice(), codec::encode(&rec).map_err(codec_abort)?)?;
@@ -371,13 +379,13 @@ impl Store {
     }
 
     /// Delete the message at `leaf`; false when there is none.
-    /// With `only_subject`, a message with another subject is refused
-    /// ([`StoreError::NotOwner`]), checked under the write lock.
+    /// A `writer` who may write only their own message is refused any other
+    /// ([`StoreError::Refused`]), checked under the write lock.
     pub fn fb_delete_at(
         &self,
         folder: &AdminGroup,
         leaf: &str,
-        only_subject: Option<&Subject>,
+        writer: &Writer,
     ) -> Result<bool, StoreError> {
         let _w = self.begin_write()?;
         let i = &self.inner;
@@ -385,19 +393,13 @@ impl Store {
         let Some(key) = i.leaves.get(&lk)? else {
             return Ok(false);
         };
-        if let Some(own) = only_subject {
+        if !writer.any {
             let rec: Option<MessageRecord> = i
                 .messages
                 .get(&key)?
                 .map(|v| codec::decode(&v))
                 .transpose()?;
-            if let Some(rec) = rec.filter(|r| fold_key(&r.subject) != own.key()) {
-                return Err(StoreError::NotOwner(format!(
-                    "the message at {leaf} belongs to {}, not to {}",
-                    rec.subject,
-                    own.as_str()
-                )));
-            }
+            self.own_subject(writer, folder, rec.as_ref())?;
         }
         tx_result((&i.messages, &i.leaves).transaction(|(tm, tl)| {
             tm.remove(&key)?;
@@ -410,12 +412,12 @@ impl Store {
     }
 
     /// Create an admin-group folder (MKCOL); false when it existed.
-    pub fn fb_create_folder(&self, folder: &AdminGroup) -> Result<bool, StoreError> {
+    pub fn fb_create_folder(&self, folder: &AdminGroup, now_us: i64) -> Result<bool, StoreError> {
         let _w = self.begin_write()?;
         let created = tx_result(
             self.inner
                 .folders
-                .transaction(|tf| ensure_folder_tx(tf, folder)),
+                .transaction(|tf| ensure_folder_tx(tf, folder, now_us)),
         )?;
         if created {
             self.flush()?;
@@ -467,7 +469,11 @@ impl Store {
     /// and benchmarks). A message whose (folder, subject) already has one is skipped, so
     /// this never makes duplicates; use [`Store::publish`] to update. Returns how many were
     /// created.
-    pub fn fb_create_many(&self, msgs: &[PublishedMessage]) -> Result<usize, StoreError> {
+    pub fn fb_create_many(
+        &self,
+        msgs: &[PublishedMessage],
+        now_us: i64,
+    ) -> Result<usize, StoreError> {
         let _w = self.begin_write()?;
         let i = &self.inner;
         let mut plan = Vec::new();
@@ -482,22 +488,14 @@ impl Store {
                 continue;
             }
             let key = [prefix.as_slice(), &i.db.generate_id()?.to_be_bytes()].concat();
-            let now = now_us();
-            let rec = MessageRecord {
-                leaf,
-                subject: m.subject.as_str().to_string(),
-                created_us: now,
-                modified_us: now,
-                props: m.props.clone(),
-                fb,
-            };
+            let rec = MessageRecord::new(leaf, &m.subject, m.props.clone(), fb, now_us);
             plan.push((m.folder.clone(), key, rec));
         }
         let n = plan.len();
         tx_result(
             (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
                 for (folder, key, rec) in &plan {
-                    ensure_folder_tx(tf, folder)?;
+                    ensure_folder_tx(tf, folder, now_us)?;
                     tl.insert(leaf_key(folder, &rec.leaf), key.as_slice())?;
                     tm.insert(key.as_slice(), codec::encode(rec).map_err(codec_abort)?)?;
                 }
@@ -516,6 +514,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::protocol::dav_xml::{XmlLimits, parse_proppatch};
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     const GCC: &[u8] = include_bytes!("../../tests/data/dav/gcc_create_freebusy.xml");
@@ -529,7 +528,10 @@ mod tests {
         let (_d, s) = temp_store();
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
-        let FbPatchOutcome::Created(rec) = s.fb_patch(&ag(), leaf, &ops, None).unwrap() else {
+        let FbPatchOutcome::Created(rec) = s
+            .fb_patch(&ag(), leaf, &ops, &Writer::ANYONE, stamp())
+            .unwrap()
+        else {
             panic!("expected a created message");
         };
         assert_eq!(rec.subject, "USER-/CN=RECIPIENTS/CN=ALIAS");
@@ -542,12 +544,13 @@ mod tests {
             Some(rec.clone())
         );
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &ops, None).unwrap(),
+            s.fb_patch(&ag(), leaf, &ops, &Writer::ANYONE, stamp())
+                .unwrap(),
             FbPatchOutcome::Updated(_)
         ));
         assert_eq!(s.fb_messages(&ag()).count(), 1);
-        assert!(s.fb_delete_at(&ag(), leaf, None).unwrap());
-        assert!(!s.fb_delete_at(&ag(), leaf, None).unwrap());
+        assert!(s.fb_delete_at(&ag(), leaf, &Writer::ANYONE).unwrap());
+        assert!(!s.fb_delete_at(&ag(), leaf, &Writer::ANYONE).unwrap());
         assert!(s.freebusy_of(&ag(), &subject).unwrap().is_none());
     }
 
@@ -556,32 +559,36 @@ mod tests {
         let (_d, s) = temp_store();
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
-        s.fb_patch(&ag(), leaf, &ops, None).unwrap();
+        s.fb_patch(&ag(), leaf, &ops, &Writer::ANYONE, stamp())
+            .unwrap();
         let before = s.fb_message_at(&ag(), leaf).unwrap();
-        let bad = [PatchOp::Set(
+        let bad = [PropChange::Set(
             PropName::Mapi(tags::SCHEDULE_INFO_FREEBUSY_BUSY),
             PropValue::MvBinary(vec![vec![1, 2, 3]]),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &bad, None).unwrap(),
+            s.fb_patch(&ag(), leaf, &bad, &Writer::ANYONE, stamp())
+                .unwrap(),
             FbPatchOutcome::Refused(FbRefusal::Undecodable(_))
         ));
-        let rename = [PatchOp::Set(
+        let rename = [PropChange::Set(
             PropName::Mapi(tags::NORMALIZED_SUBJECT),
             PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &rename, None).unwrap(),
+            s.fb_patch(&ag(), leaf, &rename, &Writer::ANYONE, stamp())
+                .unwrap(),
             FbPatchOutcome::Refused(FbRefusal::SubjectChanged { .. })
         ));
         assert_eq!(s.fb_message_at(&ag(), leaf).unwrap(), before);
         // A leaf that is no free/busy subject, with no subject property, is refused.
-        let plain = [PatchOp::Set(
+        let plain = [PropChange::Set(
             PropName::new("urn:x:", "a"),
             PropValue::String("b".into()),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), "notes.txt", &plain, None).unwrap(),
+            s.fb_patch(&ag(), "notes.txt", &plain, &Writer::ANYONE, stamp())
+                .unwrap(),
             FbPatchOutcome::Refused(FbRefusal::BadSubject(_))
         ));
         assert!(s.fb_message_at(&ag(), "notes.txt").unwrap().is_none());
@@ -590,11 +597,17 @@ mod tests {
     #[test]
     fn folders_are_created_and_deleted_with_their_messages() {
         let (_d, s) = temp_store();
-        assert!(s.fb_create_folder(&ag()).unwrap());
-        assert!(!s.fb_create_folder(&ag()).unwrap());
+        assert!(s.fb_create_folder(&ag(), stamp()).unwrap());
+        assert!(!s.fb_create_folder(&ag(), stamp()).unwrap());
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
-        s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, None)
-            .unwrap();
+        s.fb_patch(
+            &ag(),
+            "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+            &ops,
+            &Writer::ANYONE,
+            stamp(),
+        )
+        .unwrap();
         assert_eq!(s.stats().messages, 1, "a PROPPATCH create is counted");
         assert_eq!(s.fb_delete_folder(&ag()).unwrap(), Some(1));
         assert_eq!(s.stats().messages, 0, "a folder delete is counted");
@@ -603,23 +616,91 @@ mod tests {
         assert_eq!(s.fb_messages(&ag()).count(), 0);
     }
 
+    /// A user of `ag()` who may write only their own message.
+    fn writer(alias: &str) -> Writer {
+        let dn = LegacyDn::parse(&format!("/o=Org/ou=AG/cn=Recipients/cn={alias}")).unwrap();
+        Writer::user(&dn, alias, false)
+    }
+
+    /// What a patch refused under the owner rule, if it did.
+    fn refused(r: Result<FbPatchOutcome, StoreError>) -> Option<String> {
+        match r {
+            Err(StoreError::Refused(r)) => Some(r.what),
+            _ => None,
+        }
+    }
+
+    /// The whole owner rule is the store's, under its lock: a writer whose own messages
+    /// live in another admin group may write nothing in this one, and nobody but its owner
+    /// changes or deletes an existing message, whatever the patch says.
+    #[test]
+    fn the_store_refuses_another_groups_writer_and_another_users_message() {
+        let (_d, s) = temp_store();
+        let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
+        let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
+        let elsewhere = Writer::user(
+            &LegacyDn::parse("/o=Org/ou=Other/cn=Recipients/cn=alias").unwrap(),
+            "alias",
+            false,
+        );
+        assert_eq!(
+            refused(s.fb_patch(&ag(), leaf, &ops, &elsewhere, stamp())),
+            Some("EX:/o=Org/ou=AG".into())
+        );
+        assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
+        assert!(matches!(
+            s.fb_patch(&ag(), leaf, &ops, &writer("alias"), stamp()),
+            Ok(FbPatchOutcome::Created(_))
+        ));
+        let what = Some("EX:/o=Org/ou=AG USER-/CN=RECIPIENTS/CN=ALIAS".to_string());
+        assert_eq!(
+            refused(s.fb_patch(&ag(), leaf, &[], &writer("other"), stamp())),
+            what
+        );
+        assert!(matches!(
+            s.fb_delete_at(&ag(), leaf, &elsewhere),
+            Err(StoreError::Refused(r)) if r.rule == OwnerRule::FreeBusy && r.writer.starts_with("alias (")
+        ));
+        assert!(
+            s.fb_delete_at(
+                &ag(),
+                leaf,
+                &Writer::user(
+                    &LegacyDn::parse("/o=Org/ou=Other/cn=Recipients/cn=boss").unwrap(),
+                    "boss",
+                    true
+                )
+            )
+            .unwrap()
+        );
+    }
+
     #[test]
     fn a_writer_limited_to_one_subject_cannot_create_or_change_another() {
         let (_d, s) = temp_store();
-        let own = Subject::parse("USER-/CN=RECIPIENTS/CN=ALIAS").unwrap();
-        let ops = vec![PatchOp::Set(
+        let own = writer("alias");
+        // What the owner rule refuses of `own`'s patch to their own canonical URL.
+        let refused_at_own_url = |ops: &[PropChange]| {
+            refused(s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+                ops,
+                &own,
+                stamp(),
+            ))
+        };
+        let ops = vec![PropChange::Set(
             PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
             PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
         )];
         // The URL leaf names the writer, the subject property someone else.
         assert_eq!(
-            s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, Some(&own))
-                .unwrap(),
-            FbPatchOutcome::Refused(FbRefusal::NotOwner("USER-/CN=RECIPIENTS/CN=OTHER".into()))
+            refused_at_own_url(&ops),
+            Some("USER-/CN=RECIPIENTS/CN=OTHER".into())
         );
         assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
         // Nor may they take another user's URL for their own subject.
-        let mine = vec![PatchOp::Set(
+        let mine = vec![PropChange::Set(
             PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
             PropValue::String("USER-/CN=RECIPIENTS/CN=ALIAS".into()),
         )];
@@ -629,15 +710,21 @@ mod tests {
             "USER-/CN=RECIPIENTS/CN=ALIAS-x.EML",
         ] {
             assert_eq!(
-                s.fb_patch(&ag(), squat, &mine, Some(&own)).unwrap(),
-                FbPatchOutcome::Refused(FbRefusal::NotOwner(squat.into())),
+                refused(s.fb_patch(&ag(), squat, &mine, &own, stamp())),
+                Some(squat.into()),
                 "{squat}"
             );
         }
         assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
         assert!(matches!(
-            s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &[], Some(&own))
-                .unwrap(),
+            s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+                &[],
+                &own,
+                stamp()
+            )
+            .unwrap(),
             FbPatchOutcome::Created(_)
         ));
         assert!(
@@ -646,7 +733,8 @@ mod tests {
                     &ag(),
                     "user-/cn=recipients/cn=alias-2.eml",
                     &mine,
-                    Some(&own)
+                    &own,
+                    stamp()
                 )
                 .unwrap(),
                 FbPatchOutcome::Created(_)
@@ -655,7 +743,7 @@ mod tests {
         );
         // A numbered duplicate that is the canonical URL of another subject's message is
         // not one's own, even with one's own subject in it.
-        let other_subject = vec![PatchOp::Set(
+        let other_subject = vec![PropChange::Set(
             PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
             PropValue::String("USER-/CN=RECIPIENTS/CN=ALIAS-7".into()),
         )];
@@ -664,21 +752,22 @@ mod tests {
                 &ag(),
                 "USER-/CN=RECIPIENTS/CN=ALIAS-7.EML",
                 &other_subject,
-                None
+                &Writer::ANYONE,
+                stamp()
             )
             .unwrap(),
             FbPatchOutcome::Created(_)
         ));
-        assert!(matches!(
-            s.fb_patch(
+        assert!(
+            refused(s.fb_patch(
                 &ag(),
                 "USER-/CN=RECIPIENTS/CN=ALIAS-7-1.EML",
                 &mine,
-                Some(&own)
-            )
-            .unwrap(),
-            FbPatchOutcome::Refused(FbRefusal::NotOwner(_))
-        ));
+                &own,
+                stamp()
+            ))
+            .is_some()
+        );
         // Owner properties must name the writer: 0x6849 (any string type) and the subjects.
         for (tag, value) in [
             (0x6849_001F, "/o=Org/ou=AG/cn=Recipients/cn=other"),
@@ -686,36 +775,35 @@ mod tests {
             (0x6849_001F, "/o=Org/ou=Elsewhere/cn=Recipients/cn=alias"),
             (0x0037_001F, "USER-/CN=RECIPIENTS/CN=OTHER"),
         ] {
-            let ops = vec![PatchOp::Set(
+            let ops = vec![PropChange::Set(
                 PropName::Mapi(crate::protocol::mapi::PropTag(tag)),
                 PropValue::String(value.into()),
             )];
-            assert!(
-                matches!(
-                    s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, Some(&own))
-                        .unwrap(),
-                    FbPatchOutcome::Refused(FbRefusal::NotOwner(_))
-                ),
-                "{tag:08x} {value}"
-            );
+            assert!(refused_at_own_url(&ops).is_some(), "{tag:08x} {value}");
         }
-        let ops = vec![PatchOp::Set(
+        let ops = vec![PropChange::Set(
             PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS),
             PropValue::String("/O=ORG/OU=AG/CN=RECIPIENTS/CN=ALIAS".into()),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, Some(&own))
-                .unwrap(),
+            s.fb_patch(
+                &ag(),
+                "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+                &ops,
+                &own,
+                stamp()
+            )
+            .unwrap(),
             FbPatchOutcome::Updated(_)
         ));
         // Deleting: only one's own subject.
-        let other = Subject::parse("USER-/CN=RECIPIENTS/CN=OTHER").unwrap();
+        let other = writer("other");
         assert!(matches!(
-            s.fb_delete_at(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", Some(&other)),
-            Err(StoreError::NotOwner(_))
+            s.fb_delete_at(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &other),
+            Err(StoreError::Refused(_))
         ));
         assert!(
-            s.fb_delete_at(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", Some(&own))
+            s.fb_delete_at(&ag(), "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &own)
                 .unwrap()
         );
     }

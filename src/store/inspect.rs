@@ -60,28 +60,25 @@ impl StoreDump {
         h.0
     }
 
+    /// The entries of the tree `name` by key (none for a tree this dump lacks).
+    fn entries(&self, name: &[u8]) -> BTreeMap<&[u8], &[u8]> {
+        self.trees
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_slice(), v.as_slice()))
+            .collect()
+    }
+
     /// What differs from `other`, one line per tree entry added, removed or changed (keys
     /// shown lossily as text); empty when the dumps are equal.
     pub fn diff(&self, other: &StoreDump) -> Vec<String> {
         let mut out = Vec::new();
-        let empty = Vec::new();
         let names: std::collections::BTreeSet<_> =
             self.trees.keys().chain(other.trees.keys()).collect();
         for name in names {
-            let a: BTreeMap<_, _> = self
-                .trees
-                .get(name)
-                .unwrap_or(&empty)
-                .iter()
-                .map(|(k, v)| (k, v))
-                .collect();
-            let b: BTreeMap<_, _> = other
-                .trees
-                .get(name)
-                .unwrap_or(&empty)
-                .iter()
-                .map(|(k, v)| (k, v))
-                .collect();
+            let a = self.entries(name);
+            let b = other.entries(name);
             let tree = String::from_utf8_lossy(name);
             for (k, v) in &a {
                 match b.get(k) {
@@ -132,6 +129,7 @@ impl Fnv {
 mod tests {
     use super::*;
     use crate::store::StoreConfig;
+    use crate::store::testutil::stamp;
 
     #[test]
     fn a_write_changes_the_dump_and_a_refused_one_does_not() {
@@ -141,7 +139,7 @@ mod tests {
         assert_eq!(store.dump().unwrap(), before, "dumps are deterministic");
         assert!(
             store
-                .pf_mkcol(&["a".to_string()], crate::store::PfActor::ANYONE)
+                .pf_mkcol(&["a".to_string()], &crate::store::Writer::ANYONE, stamp())
                 .is_ok()
         );
         let after = store.dump().unwrap();
@@ -154,7 +152,7 @@ mod tests {
         // Creating it again is refused and writes nothing.
         assert!(
             store
-                .pf_mkcol(&["a".to_string()], crate::store::PfActor::ANYONE)
+                .pf_mkcol(&["a".to_string()], &crate::store::Writer::ANYONE, stamp())
                 .is_err()
         );
         assert_eq!(store.dump().unwrap(), after);

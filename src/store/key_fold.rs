@@ -221,11 +221,11 @@ pub(super) fn migrate(store: &Store) -> Result<usize, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::admin::{FbSetRequest, fb_set};
+    use crate::app::ops::{Ctx, FbSetRequest, Operation};
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::protocol::query::UserAddress;
-    use crate::protocol::time::Clock;
     use crate::store::StoreConfig;
+    use crate::store::testutil::stamp;
 
     fn user(dn: &str, alias: &str, mail: &str) -> UserRecord {
         UserRecord {
@@ -240,16 +240,13 @@ mod tests {
     const JOSE: &str = "/o=Org/ou=ÉQUIPE/cn=Recipients/cn=JOSÉ";
 
     fn publish(store: &Store, who: &str) {
-        fb_set(
-            store,
-            &Clock::System,
-            &FbSetRequest {
-                user: who.into(),
-                busy: vec!["2008-02-02T20:00:00Z/2008-02-02T21:00:00Z".into()],
-                now: Some("2008-02-01T12:00:00Z".into()),
-                ..Default::default()
-            },
-        )
+        FbSetRequest {
+            user: who.into(),
+            busy: vec!["2008-02-02T20:00:00Z/2008-02-02T21:00:00Z".into()],
+            now: Some("2008-02-01T12:00:00Z".into()),
+            ..Default::default()
+        }
+        .run(&Ctx::new(store))
         .unwrap();
     }
 
@@ -313,11 +310,14 @@ mod tests {
         // A store whose keys are all ASCII only gets its marker.
         let (_dir, store) = crate::store::testutil::temp_store();
         store
-            .import_users(&[user(
-                "/o=Org/ou=AG/cn=Recipients/cn=dan",
-                "dan",
-                "dan@x.example",
-            )])
+            .import_users(
+                &[user(
+                    "/o=Org/ou=AG/cn=Recipients/cn=dan",
+                    "dan",
+                    "dan@x.example",
+                )],
+                stamp(),
+            )
             .unwrap();
         publish(&store, "dan");
         age(&store);
@@ -338,10 +338,13 @@ mod tests {
         {
             let store = Store::open(&cfg).unwrap();
             store
-                .import_users(&[
-                    user(JOSE, "JOSÉ", "jose@x.example"),
-                    user("/o=Org/ou=AG/cn=Recipients/cn=k", "k", "k@x.example"),
-                ])
+                .import_users(
+                    &[
+                        user(JOSE, "JOSÉ", "jose@x.example"),
+                        user("/o=Org/ou=AG/cn=Recipients/cn=k", "k", "k@x.example"),
+                    ],
+                    stamp(),
+                )
                 .unwrap();
             publish(&store, "jose@x.example");
             publish(&store, "k@x.example");

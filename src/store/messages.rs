@@ -60,6 +60,41 @@ pub struct MessageRecord {
     pub fb: StoredFreeBusy,
 }
 
+impl MessageRecord {
+    /// A new message at `leaf` with `subject`, created and modified at `now_us`.
+    pub(crate) fn new(
+        leaf: String,
+        subject: &Subject,
+        props: BTreeMap<PropName, PropValue>,
+        fb: StoredFreeBusy,
+        now_us: i64,
+    ) -> MessageRecord {
+        MessageRecord {
+            leaf,
+            subject: subject.as_str().to_string(),
+            created_us: now_us,
+            modified_us: now_us,
+            props,
+            fb,
+        }
+    }
+
+    /// This message with new properties and free/busy, modified at `now_us`.
+    pub(crate) fn changed(
+        self,
+        props: BTreeMap<PropName, PropValue>,
+        fb: StoredFreeBusy,
+        now_us: i64,
+    ) -> MessageRecord {
+        MessageRecord {
+            modified_us: now_us,
+            props,
+            fb,
+            ..self
+        }
+    }
+}
+
 /// A whole message as a publisher produces it.
 #[derive(Clone, Debug)]
 pub struct PublishedMessage {
@@ -113,6 +148,7 @@ fn numbered_leaf(leaf: &str, n: usize) -> String {
 pub(super) fn ensure_folder_tx(
     tf: &TransactionalTree,
     folder: &AdminGroup,
+    now_us: i64,
 ) -> Result<bool, TxError> {
     let key = folder.key();
     if tf.get(key.as_bytes())?.is_some() {
@@ -120,14 +156,10 @@ pub(super) fn ensure_folder_tx(
     }
     let rec = FolderRecord {
         name: folder.as_str().to_string(),
-        created_us: now_us(),
+        created_us: now_us,
     };
     tf.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
     Ok(true)
-}
-
-pub(crate) fn now_us() -> i64 {
-    jiff::Timestamp::now().as_microsecond()
 }
 
 /// The props that count when deciding whether a publish changed anything: all but the
@@ -179,7 +211,11 @@ impl Store {
     /// Write a publisher's whole message: overwrite the oldest message of (folder,
     /// subject) and delete any duplicates, or create it with its canonical leaf. Nothing is
     /// written when the content is unchanged and there are no duplicates.
-    pub fn publish(&self, msg: &PublishedMessage) -> Result<(PublishOutcome, usize), StoreError> {
+    pub fn publish(
+        &self,
+        msg: &PublishedMessage,
+        now_us: i64,
+    ) -> Result<(PublishOutcome, usize), StoreError> {
         let fb = StoredFreeBusy::from_props(&msg.props)
             .map_err(|e| StoreError::Conflict(format!("refusing to publish: {e}")))?;
         let _w = self.begin_write()?;
@@ -201,7 +237,7 @@ impl Store {
                         ));
                     }
                 }
-                let now = now_us();
+                let now = now_us;
                 if let Some(((keep_key, keep), dups)) = records.split_first() {
                     if dups.is_empty() && same_content(&keep.props, &msg.props) {
                         return Ok((PublishOutcome::Unchanged, 0));
@@ -210,30 +246,19 @@ impl Store {
                         tm.remove(k.as_slice())?;
                         tl.remove(leaf_key(&msg.folder, &dup.leaf))?;
                     }
-                    let rec = MessageRecord {
-                        props: msg.props.clone(),
-                        fb: fb.clone(),
-                        modified_us: now,
-                        ..keep.clone()
-                    };
+                    let rec = keep.clone().changed(msg.props.clone(), fb.clone(), now);
                     tm.insert(
                         keep_key.as_slice(),
                         codec::encode(&rec).map_err(codec_abort)?,
                     )?;
                     return Ok((PublishOutcome::Updated, dups.len()));
                 }
-                ensure_folder_tx(tf, &msg.folder)?;
+                ensure_folder_tx(tf, &msg.folder, now_us)?;
                 let key = [prefix.as_slice(), &new_seq.to_be_bytes()].concat();
                 let leaf = free_leaf(tl, &msg.folder, &canonical_leaf(&msg.subject))?;
                 tl.insert(leaf_key(&msg.folder, &leaf), key.as_slice())?;
-                let rec = MessageRecord {
-                    leaf,
-                    subject: msg.subject.as_str().to_string(),
-                    created_us: now,
-                    modified_us: now,
-                    props: msg.props.clone(),
-                    fb: fb.clone(),
-                };
+                let rec =
+                    MessageRecord::new(leaf, &msg.subject, msg.props.clone(), fb.clone(), now);
                 tm.insert(key.as_slice(), codec::encode(&rec).map_err(codec_abort)?)?;
                 Ok::<_, TxError>((PublishOutcome::Created, 0))
             },
@@ -344,6 +369,7 @@ mod tests {
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::protocol::pffb::PublisherStyle;
     use crate::protocol::time::Minutes1601;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     fn message(alias: &str, busy_from: i64) -> PublishedMessage {
@@ -370,13 +396,22 @@ mod tests {
     fn publish_creates_then_updates_then_skips_unchanged() {
         let (_d, s) = temp_store();
         let m = message("dan", 600);
-        assert_eq!(s.publish(&m).unwrap(), (PublishOutcome::Created, 0));
+        assert_eq!(
+            s.publish(&m, stamp()).unwrap(),
+            (PublishOutcome::Created, 0)
+        );
         let stored = s.find_messages(&m.folder, &m.subject).unwrap();
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].leaf, "USER-/CN=RECIPIENTS/CN=DAN.EML");
-        assert_eq!(s.publish(&m).unwrap(), (PublishOutcome::Unchanged, 0));
+        assert_eq!(
+            s.publish(&m, stamp()).unwrap(),
+            (PublishOutcome::Unchanged, 0)
+        );
         let m2 = message("dan", 900);
-        assert_eq!(s.publish(&m2).unwrap(), (PublishOutcome::Updated, 0));
+        assert_eq!(
+            s.publish(&m2, stamp()).unwrap(),
+            (PublishOutcome::Updated, 0)
+        );
         let fb = s.freebusy_of(&m.folder, &m.subject).unwrap().unwrap();
         assert_eq!(fb.fb.busy.as_slice()[0].start(), m2.props_range_start());
         assert!(s.folder(&m.folder).unwrap().is_some());
@@ -387,7 +422,7 @@ mod tests {
     fn lookup_ignores_case_and_delete_removes_all() {
         let (_d, s) = temp_store();
         let m = message("dan", 600);
-        s.publish(&m).unwrap();
+        s.publish(&m, stamp()).unwrap();
         let folder = AdminGroup::parse("ex:/O=ORG/OU=ag").unwrap();
         let subject = Subject::parse("user-/cn=recipients/cn=Dan").unwrap();
         assert!(s.freebusy_of(&folder, &subject).unwrap().is_some());
@@ -423,7 +458,7 @@ mod tests {
             PropValue::MvInt(vec![1, 2]),
         );
         assert!(
-            s.publish(&m)
+            s.publish(&m, stamp())
                 .unwrap_err()
                 .to_string()
                 .contains("refusing to publish")

@@ -46,6 +46,7 @@ mod inspect;
 mod key_fold;
 mod messages;
 mod public_folders;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,12 +64,11 @@ pub use directory::{ImportSummary, UserRecord};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use inspect::StoreDump;
 pub use messages::canonical_leaf;
-pub(crate) use messages::now_us;
 pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
 pub use public_folders::{
-    CopyDepth, MAX_PATH_DEPTH, MAX_TREE_ENTRIES, NON_IPM_SUBTREE, PfActor, PfChildren, PfError,
-    PfKind, PfNode, PfWrite,
+    CopyDepth, MAX_TREE_ENTRIES, PfChildren, PfError, PfKind, PfNode, PfWrite,
 };
+pub use writer::{OwnerRule, WriteRefused, Writer};
 
 /// sled's page cache; the store's working set is small (messages are a few KiB).
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -92,9 +92,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
-    /// A write limited to one user's data met another user's (the transport's 403).
+    /// A write limited to one user's data met another user's (the transport's 403, by the
+    /// rule that guards it); nothing was written.
     #[error("{0}")]
-    NotOwner(String),
+    Refused(WriteRefused),
     /// The disk is too full to write safely; nothing was written (the transport's 507).
     #[error(
         "the disk holding the store at {} has {free} bytes free, less than the {reserve} bytes schedplus keeps in reserve so that the store never fills it; nothing was written: free some space and retry (writes resume by themselves)",
@@ -403,11 +404,17 @@ pub(crate) mod testutil {
         let store = Store::open(&StoreConfig::new(dir.path())).unwrap();
         (dir, store)
     }
+
+    /// The time a test's write is stamped with.
+    pub fn stamp() -> i64 {
+        jiff::Timestamp::now().as_microsecond()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::testutil::stamp;
 
     #[test]
     fn second_open_reports_the_lock() {
@@ -419,11 +426,8 @@ mod tests {
         }
     }
 
-    fn actor() -> PfActor<'static> {
-        PfActor {
-            owner: None,
-            must_own: None,
-        }
+    fn actor() -> Writer {
+        Writer::ANYONE
     }
 
     /// "Flushed before acknowledged": each write returns only after a sync (sled's flush and
@@ -433,7 +437,9 @@ mod tests {
         let (_dir, store) = testutil::temp_store();
         for i in 0..5 {
             let before = store.syncs();
-            store.pf_mkcol(&[format!("f{i}")], actor()).unwrap();
+            store
+                .pf_mkcol(&[format!("f{i}")], &actor(), stamp())
+                .unwrap();
             assert!(
                 store.syncs() > before,
                 "write {i} was answered before a sync"
@@ -447,7 +453,13 @@ mod tests {
                     for i in 0..10 {
                         let before = store.syncs();
                         store
-                            .pf_put(&["f0".into(), format!("{t}-{i}")], b"x", None, actor())
+                            .pf_put(
+                                &["f0".into(), format!("{t}-{i}")],
+                                b"x",
+                                None,
+                                &actor(),
+                                stamp(),
+                            )
                             .unwrap();
                         assert!(store.syncs() > before);
                     }
@@ -465,7 +477,7 @@ mod tests {
             ..StoreConfig::new(dir.path())
         })
         .unwrap();
-        unsynced.pf_mkcol(&["f".into()], actor()).unwrap();
+        unsynced.pf_mkcol(&["f".into()], &actor(), stamp()).unwrap();
         assert_eq!(unsynced.syncs(), 0);
     }
 
@@ -479,7 +491,7 @@ mod tests {
         })
         .unwrap();
         let before = store.dump().unwrap();
-        match store.pf_mkcol(&["f".into()], actor()) {
+        match store.pf_mkcol(&["f".into()], &actor(), stamp()) {
             Err(PfError::Store(e)) => {
                 assert!(e.is_out_of_space());
                 assert!(e.to_string().contains("nothing was written"), "{e}");
@@ -529,8 +541,16 @@ mod tests {
         let store = Store::open(&StoreConfig::new(&data)).unwrap();
         // A large value goes to a file of its own under blobs/.
         store
-            .pf_mkcol(&["f".into()], actor())
-            .and_then(|_| store.pf_put(&["f".into(), "big".into()], &[7; 300_000], None, actor()))
+            .pf_mkcol(&["f".into()], &actor(), stamp())
+            .and_then(|_| {
+                store.pf_put(
+                    &["f".into(), "big".into()],
+                    &[7; 300_000],
+                    None,
+                    &actor(),
+                    stamp(),
+                )
+            })
             .unwrap();
         check(&data);
         drop(store);

@@ -32,16 +32,10 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::messages::now_us;
+use super::writer::{OwnerRule, Writer};
 use super::{Store, StoreError, codec, fold};
-use crate::protocol::dav_xml::PatchOp;
-use crate::protocol::mapi::{PropName, PropValue};
-
-/// The system folder under `/public/` that holds `SCHEDULE+ FREE BUSY`; it always exists.
-pub const NON_IPM_SUBTREE: &str = "NON_IPM_SUBTREE";
-
-/// Deepest path accepted (the depth is one key byte, and no client needs more).
-pub const MAX_PATH_DEPTH: usize = 64;
+use crate::protocol::mapi::{PropChange, PropName, PropValue};
+use crate::protocol::public_tree::{MAX_PATH_DEPTH, NON_IPM_SUBTREE};
 
 /// Most nodes one recursive DELETE, COPY or MOVE may touch (one transaction, in memory).
 pub const MAX_TREE_ENTRIES: usize = 10_000;
@@ -105,11 +99,6 @@ pub enum PfError {
     DestinationExists,
     #[error("the destination is inside the source")]
     IntoItself,
-    /// A node the write would touch belongs to someone else (its path, `/`-joined).
-    #[error(
-        "/public/{0} was created by another user; only its creator or an admin may change or remove it"
-    )]
-    NotOwner(String),
 }
 
 type PfTx = ConflictableTransactionError<PfError>;
@@ -123,27 +112,6 @@ fn pf_tx<T>(r: Result<T, TransactionError<PfError>>) -> Result<T, PfError> {
 
 fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>, PfTx> {
     codec::encode(v).map_err(|e| ConflictableTransactionError::Abort(StoreError::Codec(e).into()))
-}
-
-/// Who is writing, as far as the owner bookkeeping goes (the rules themselves live in
-/// `auth`; the store only applies them under its write lock, so a node cannot change
-/// hands between a check and the write).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PfActor<'a> {
-    /// Recorded as the owner of the nodes this write creates (a legacyDN key).
-    pub owner: Option<&'a str>,
-    /// When set, every existing node the write replaces, changes, moves or removes (a
-    /// folder's whole subtree included) must be owned by this legacyDN key; otherwise the
-    /// write is refused with [`PfError::NotOwner`] and nothing changes.
-    pub must_own: Option<&'a str>,
-}
-
-impl PfActor<'_> {
-    /// Nobody in particular: no owner recorded, nothing checked (`--auth none`, tools).
-    pub const ANYONE: PfActor<'static> = PfActor {
-        owner: None,
-        must_own: None,
-    };
 }
 
 /// What a write did to its target.
@@ -244,20 +212,34 @@ impl Store {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Refuse unless every node of `nodes` is owned by `must_own` (when given). Plain reads,
-    /// under the caller's write lock.
+    /// May `writer` change the existing node at `path` (none there: yes)? The owner rule
+    /// the writes apply under the write lock, asked early and read-only (before a PUT's
+    /// body is read).
+    pub fn pf_may_change(&self, path: &[String], writer: &Writer) -> Result<(), PfError> {
+        if writer.must_own().is_none() {
+            return Ok(());
+        }
+        match self.pf_get(path)? {
+            Some(node) => self.check_owned(writer, [(node_key(path).as_slice(), &node)]),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuse unless every node of `nodes` may be changed by `writer` (an admin's or their
+    /// own). Plain reads, under the caller's write lock.
     fn check_owned<'n>(
         &self,
-        must_own: Option<&str>,
+        writer: &Writer,
         nodes: impl IntoIterator<Item = (&'n [u8], &'n PfNode)>,
     ) -> Result<(), PfError> {
-        let Some(user) = must_own else {
+        let Some(user) = writer.must_own() else {
             return Ok(());
         };
         for (key, node) in nodes {
             let owner = self.inner.pf_owners.get(key).map_err(StoreError::from)?;
             if owner.as_deref() != Some(user.as_bytes()) {
-                return Err(PfError::NotOwner(node.path.join("/")));
+                let what = format!("/public/{}", node.path.join("/"));
+                return Err(StoreError::Refused(writer.refused(OwnerRule::Item, what)).into());
             }
         }
         Ok(())
@@ -303,7 +285,8 @@ impl Store {
         path: &[String],
         body: &[u8],
         content_type: Option<String>,
-        actor: PfActor<'_>,
+        writer: &Writer,
+        now_us: i64,
     ) -> Result<PfWrite, PfError> {
         let _w = self.begin_write_of(body.len() as u64)?;
         let stored_path = self.check_parent(path)?;
@@ -313,16 +296,16 @@ impl Store {
         }
         let key = node_key(path);
         if let Some(old) = &existing {
-            self.check_owned(actor.must_own, [(key.as_slice(), old)])?;
+            self.check_owned(writer, [(key.as_slice(), old)])?;
         }
-        let now = now_us();
+        let now = now_us;
         let version = self.inner.db.generate_id().map_err(StoreError::from)?;
         let outcome = if existing.is_some() {
             PfWrite::Replaced
         } else {
             PfWrite::Created
         };
-        let owner = actor.owner.filter(|_| existing.is_none());
+        let owner = writer.key.as_deref().filter(|_| existing.is_none());
         let node = match existing {
             Some(old) => PfNode {
                 modified_us: now,
@@ -358,14 +341,14 @@ impl Store {
     }
 
     /// Create the folder at `path`, belonging to `owner` (a legacyDN key).
-    pub fn pf_mkcol(&self, path: &[String], actor: PfActor<'_>) -> Result<(), PfError> {
-        let owner = actor.owner;
+    pub fn pf_mkcol(&self, path: &[String], writer: &Writer, now_us: i64) -> Result<(), PfError> {
+        let owner = writer.key.as_deref();
         let _w = self.begin_write()?;
         if is_system_folder(path) || self.pf_get(path)?.is_some() {
             return Err(PfError::Exists);
         }
         let stored_path = self.check_parent(path)?;
-        let now = now_us();
+        let now = now_us;
         let node = PfNode {
             path: stored_path,
             kind: PfKind::Folder,
@@ -394,18 +377,18 @@ impl Store {
     pub fn pf_patch(
         &self,
         path: &[String],
-        ops: &[PatchOp],
-        actor: PfActor<'_>,
+        ops: &[PropChange],
+        writer: &Writer,
     ) -> Result<PfNode, PfError> {
         let _w = self.begin_write()?;
         let mut node = self.pf_get(path)?.ok_or(PfError::NotFound)?;
-        self.check_owned(actor.must_own, [(node_key(path).as_slice(), &node)])?;
+        self.check_owned(writer, [(node_key(path).as_slice(), &node)])?;
         for op in ops {
             match op {
-                PatchOp::Set(name, value) => {
+                PropChange::Set(name, value) => {
                     node.props.insert(name.clone(), value.clone());
                 }
-                PatchOp::Remove(name) => {
+                PropChange::Remove(name) => {
                     node.props.remove(name);
                 }
             }
@@ -450,11 +433,11 @@ impl Store {
     }
 
     /// Delete the node at `path` and everything below it; returns how many nodes went.
-    /// With `actor.must_own`, every node of the subtree must be the actor's.
-    pub fn pf_delete(&self, path: &[String], actor: PfActor<'_>) -> Result<usize, PfError> {
+    /// Unless the writer may change anything, every node of the subtree must be theirs.
+    pub fn pf_delete(&self, path: &[String], writer: &Writer) -> Result<usize, PfError> {
         let _w = self.begin_write()?;
         let nodes = self.subtree(path)?;
-        self.check_owned(actor.must_own, nodes.iter().map(|(k, n)| (k.as_slice(), n)))?;
+        self.check_owned(writer, nodes.iter().map(|(k, n)| (k.as_slice(), n)))?;
         let i = &self.inner;
         pf_tx(
             (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
@@ -474,6 +457,9 @@ impl Store {
     /// is deleted first (RFC 4918 §9.8.4, §9.9.3), in the same transaction. Dead properties
     /// travel; a copy gets new times and versions and belongs to `owner` (a legacyDN key),
     /// a move keeps times, versions and owners.
+    // COPY and MOVE's own options (depth, overwrite, copy or move), who and when: a struct
+    // of them would only be unpacked again on the next line.
+    #[allow(clippy::too_many_arguments)]
     pub fn pf_transfer(
         &self,
         from: &[String],
@@ -481,9 +467,10 @@ impl Store {
         depth: CopyDepth,
         overwrite: bool,
         keep_source: bool,
-        actor: PfActor<'_>,
+        writer: &Writer,
+        now_us: i64,
     ) -> Result<PfWrite, PfError> {
-        let owner = actor.owner;
+        let owner = writer.key.as_deref();
         let _w = self.begin_write()?;
         if to.len() >= from.len() && body_of(&to[..from.len()]) == body_of(from) {
             return Err(PfError::IntoItself);
@@ -505,16 +492,10 @@ impl Store {
         if !existing.is_empty() && !overwrite {
             return Err(PfError::DestinationExists);
         }
-        // What goes away must be the actor's: what is overwritten, and what a MOVE takes.
-        self.check_owned(
-            actor.must_own,
-            existing.iter().map(|(k, n)| (k.as_slice(), n)),
-        )?;
+        // What goes away must be the writer's: what is overwritten, and what a MOVE takes.
+        self.check_owned(writer, existing.iter().map(|(k, n)| (k.as_slice(), n)))?;
         if !keep_source {
-            self.check_owned(
-                actor.must_own,
-                source.iter().map(|(k, n)| (k.as_slice(), n)),
-            )?;
+            self.check_owned(writer, source.iter().map(|(k, n)| (k.as_slice(), n)))?;
         }
         let removed_source = if keep_source {
             Vec::new()
@@ -526,7 +507,7 @@ impl Store {
         }
         // Bodies are read before the transaction too (sled deadlocks on plain reads
         // inside one).
-        let now = now_us();
+        let now = now_us;
         let mut writes = Vec::with_capacity(source.len());
         for (k, node) in &source {
             let body = if node.is_folder() {
@@ -595,6 +576,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     fn p(s: &str) -> Vec<String> {
@@ -613,26 +595,26 @@ mod tests {
     #[test]
     fn mkcol_put_list_and_case_insensitive_lookup() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("Lab"), PfActor::ANYONE).unwrap();
+        s.pf_mkcol(&p("Lab"), &Writer::ANYONE, stamp()).unwrap();
         assert!(matches!(
-            s.pf_mkcol(&p("lab"), PfActor::ANYONE),
+            s.pf_mkcol(&p("lab"), &Writer::ANYONE, stamp()),
             Err(PfError::Exists)
         ));
         assert!(matches!(
-            s.pf_mkcol(&p("x/y"), PfActor::ANYONE),
+            s.pf_mkcol(&p("x/y"), &Writer::ANYONE, stamp()),
             Err(PfError::NoParent)
         ));
         assert_eq!(
-            s.pf_put(&p("LAB/a.txt"), b"hello", None, PfActor::ANYONE)
+            s.pf_put(&p("LAB/a.txt"), b"hello", None, &Writer::ANYONE, stamp())
                 .unwrap(),
             PfWrite::Created
         );
         assert!(matches!(
-            s.pf_mkcol(&p("lab/a.txt/b"), PfActor::ANYONE),
+            s.pf_mkcol(&p("lab/a.txt/b"), &Writer::ANYONE, stamp()),
             Err(PfError::ParentNotFolder)
         ));
-        s.pf_mkcol(&p("lab/sub"), PfActor::ANYONE).unwrap();
-        s.pf_put(&p("lab/sub/deep"), b"x", None, PfActor::ANYONE)
+        s.pf_mkcol(&p("lab/sub"), &Writer::ANYONE, stamp()).unwrap();
+        s.pf_put(&p("lab/sub/deep"), b"x", None, &Writer::ANYONE, stamp())
             .unwrap();
         assert_eq!(names(&s, "lab"), ["a.txt", "sub"]);
         assert_eq!(names(&s, ""), ["Lab"]);
@@ -642,15 +624,15 @@ mod tests {
         );
         assert_eq!(s.pf_body(&p("lab/a.txt")).unwrap().unwrap(), b"hello");
         assert_eq!(
-            s.pf_put(&p("lab/a.txt"), b"bye", None, PfActor::ANYONE)
+            s.pf_put(&p("lab/a.txt"), b"bye", None, &Writer::ANYONE, stamp())
                 .unwrap(),
             PfWrite::Replaced
         );
         // NON_IPM_SUBTREE always exists and can hold ordinary folders.
-        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine"), PfActor::ANYONE)
+        s.pf_mkcol(&p("NON_IPM_SUBTREE/mine"), &Writer::ANYONE, stamp())
             .unwrap();
         assert!(matches!(
-            s.pf_mkcol(&p("non_ipm_subtree"), PfActor::ANYONE),
+            s.pf_mkcol(&p("non_ipm_subtree"), &Writer::ANYONE, stamp()),
             Err(PfError::Exists)
         ));
     }
@@ -658,20 +640,24 @@ mod tests {
     #[test]
     fn delete_is_recursive_and_copy_move_carry_props() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("a"), PfActor::ANYONE).unwrap();
-        s.pf_mkcol(&p("a/b"), PfActor::ANYONE).unwrap();
+        s.pf_mkcol(&p("a"), &Writer::ANYONE, stamp()).unwrap();
+        s.pf_mkcol(&p("a/b"), &Writer::ANYONE, stamp()).unwrap();
         s.pf_put(
             &p("a/b/c"),
             b"body",
             Some("text/plain".into()),
-            PfActor::ANYONE,
+            &Writer::ANYONE,
+            stamp(),
         )
         .unwrap();
         let name = PropName::new("urn:x:", "colour");
         s.pf_patch(
             &p("a/b/c"),
-            &[PatchOp::Set(name.clone(), PropValue::String("red".into()))],
-            PfActor::ANYONE,
+            &[PropChange::Set(
+                name.clone(),
+                PropValue::String("red".into()),
+            )],
+            &Writer::ANYONE,
         )
         .unwrap();
         assert_eq!(
@@ -681,7 +667,8 @@ mod tests {
                 CopyDepth::Infinity,
                 false,
                 true,
-                PfActor::ANYONE
+                &Writer::ANYONE,
+                stamp()
             )
             .unwrap(),
             PfWrite::Created
@@ -696,7 +683,8 @@ mod tests {
                 CopyDepth::Infinity,
                 false,
                 true,
-                PfActor::ANYONE
+                &Writer::ANYONE,
+                stamp()
             ),
             Err(PfError::DestinationExists)
         ));
@@ -707,7 +695,8 @@ mod tests {
                 CopyDepth::Infinity,
                 true,
                 true,
-                PfActor::ANYONE
+                &Writer::ANYONE,
+                stamp()
             ),
             Err(PfError::IntoItself)
         ));
@@ -719,7 +708,8 @@ mod tests {
                 CopyDepth::Infinity,
                 true,
                 false,
-                PfActor::ANYONE
+                &Writer::ANYONE,
+                stamp()
             )
             .unwrap(),
             PfWrite::Replaced
@@ -734,15 +724,16 @@ mod tests {
             CopyDepth::Zero,
             false,
             true,
-            PfActor::ANYONE,
+            &Writer::ANYONE,
+            stamp(),
         )
         .unwrap();
         assert!(names(&s, "y").is_empty());
-        assert_eq!(s.pf_delete(&p("z"), PfActor::ANYONE).unwrap(), 2);
+        assert_eq!(s.pf_delete(&p("z"), &Writer::ANYONE).unwrap(), 2);
         assert!(s.pf_get(&p("z/c")).unwrap().is_none());
         assert!(s.pf_body(&p("z/c")).unwrap().is_none());
         assert!(matches!(
-            s.pf_delete(&p("z"), PfActor::ANYONE),
+            s.pf_delete(&p("z"), &Writer::ANYONE),
             Err(PfError::NotFound)
         ));
     }
@@ -750,23 +741,32 @@ mod tests {
     #[test]
     fn owners_follow_creation_copy_and_move() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("lab"), ANN).unwrap();
-        s.pf_put(&p("lab/x"), b"1", None, ANN).unwrap();
-        s.pf_put(&p("anon"), b"1", None, PfActor::ANYONE).unwrap();
+        s.pf_mkcol(&p("lab"), &ann(), stamp()).unwrap();
+        s.pf_put(&p("lab/x"), b"1", None, &ann(), stamp()).unwrap();
+        s.pf_put(&p("anon"), b"1", None, &Writer::ANYONE, stamp())
+            .unwrap();
         assert_eq!(
             s.pf_owner(&p("LAB")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
         );
         assert_eq!(s.pf_owner(&p("anon")).unwrap(), None);
         // Replacing a body does not change hands.
-        s.pf_put(&p("lab/x"), b"2", None, BOB).unwrap();
+        s.pf_put(&p("lab/x"), b"2", None, &bob(), stamp()).unwrap();
         assert_eq!(
             s.pf_owner(&p("lab/x")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
         );
         // A copy belongs to the copier, a move keeps its owners.
-        s.pf_transfer(&p("lab"), &p("copy"), CopyDepth::Infinity, false, true, BOB)
-            .unwrap();
+        s.pf_transfer(
+            &p("lab"),
+            &p("copy"),
+            CopyDepth::Infinity,
+            false,
+            true,
+            &bob(),
+            stamp(),
+        )
+        .unwrap();
         assert_eq!(
             s.pf_owner(&p("copy/x")).unwrap().as_deref(),
             Some("/o=org/cn=bob")
@@ -777,7 +777,8 @@ mod tests {
             CopyDepth::Infinity,
             false,
             false,
-            BOB,
+            &bob(),
+            stamp(),
         )
         .unwrap();
         assert_eq!(
@@ -786,49 +787,63 @@ mod tests {
         );
         assert_eq!(s.pf_owner(&p("lab/x")).unwrap(), None);
         // Deleting forgets the owners of the whole subtree.
-        s.pf_delete(&p("moved"), PfActor::ANYONE).unwrap();
+        s.pf_delete(&p("moved"), &Writer::ANYONE).unwrap();
         assert_eq!(s.pf_owner(&p("moved/x")).unwrap(), None);
         assert_eq!(s.inner.pf_owners.len(), 2, "copy and copy/x are left");
     }
 
-    const ANN: PfActor<'static> = PfActor {
-        owner: Some("/o=org/cn=ann"),
-        must_own: None,
-    };
-    const BOB: PfActor<'static> = PfActor {
-        owner: Some("/o=org/cn=bob"),
-        must_own: None,
-    };
+    fn user(key: &str, any: bool) -> Writer {
+        Writer {
+            key: Some(key.to_string()),
+            any,
+            who: key.to_string(),
+        }
+    }
+    fn ann() -> Writer {
+        user("/o=org/cn=ann", true)
+    }
+    fn bob() -> Writer {
+        user("/o=org/cn=bob", true)
+    }
     /// Bob, not an admin: may change only what he created.
-    const BOB_USER: PfActor<'static> = PfActor {
-        owner: Some("/o=org/cn=bob"),
-        must_own: Some("/o=org/cn=bob"),
-    };
+    fn bob_user() -> Writer {
+        user("/o=org/cn=bob", false)
+    }
 
     #[test]
     fn a_non_admin_changes_only_nodes_that_are_all_theirs() {
         let (_d, s) = temp_store();
-        s.pf_mkcol(&p("lab"), BOB).unwrap();
-        s.pf_put(&p("lab/bob.txt"), b"b", None, BOB).unwrap();
-        s.pf_put(&p("lab/ann.txt"), b"a", None, ANN).unwrap();
-        s.pf_put(&p("mine.txt"), b"m", None, BOB).unwrap();
+        s.pf_mkcol(&p("lab"), &bob(), stamp()).unwrap();
+        s.pf_put(&p("lab/bob.txt"), b"b", None, &bob(), stamp())
+            .unwrap();
+        s.pf_put(&p("lab/ann.txt"), b"a", None, &ann(), stamp())
+            .unwrap();
+        s.pf_put(&p("mine.txt"), b"m", None, &bob(), stamp())
+            .unwrap();
         let before = s.dump_digest().unwrap();
         fn not_owner<T>(r: Result<T, PfError>) -> bool {
-            matches!(r, Err(PfError::NotOwner(_)))
+            matches!(r, Err(PfError::Store(StoreError::Refused(_))))
         }
         // Ann's item: not replaced, patched, deleted, moved or overwritten by Bob.
-        assert!(not_owner(s.pf_put(&p("lab/ann.txt"), b"x", None, BOB_USER)));
-        assert!(not_owner(s.pf_patch(&p("lab/ann.txt"), &[], BOB_USER)));
-        assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), BOB_USER)));
+        assert!(not_owner(s.pf_put(
+            &p("lab/ann.txt"),
+            b"x",
+            None,
+            &bob_user(),
+            stamp()
+        )));
+        assert!(not_owner(s.pf_patch(&p("lab/ann.txt"), &[], &bob_user())));
+        assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), &bob_user())));
         // His own folder, but with Ann's item inside.
-        assert!(not_owner(s.pf_delete(&p("lab"), BOB_USER)));
+        assert!(not_owner(s.pf_delete(&p("lab"), &bob_user())));
         assert!(not_owner(s.pf_transfer(
             &p("lab"),
             &p("elsewhere"),
             CopyDepth::Infinity,
             false,
             false,
-            BOB_USER
+            &bob_user(),
+            stamp()
         )));
         assert!(not_owner(s.pf_transfer(
             &p("mine.txt"),
@@ -836,7 +851,8 @@ mod tests {
             CopyDepth::Infinity,
             true,
             true,
-            BOB_USER
+            &bob_user(),
+            stamp()
         )));
         assert!(not_owner(s.pf_transfer(
             &p("mine.txt"),
@@ -844,18 +860,21 @@ mod tests {
             CopyDepth::Infinity,
             true,
             true,
-            BOB_USER
+            &bob_user(),
+            stamp()
         )));
         assert_eq!(s.dump_digest().unwrap(), before, "refusals changed nothing");
         // What is all his, he may.
-        s.pf_put(&p("lab/bob.txt"), b"b2", None, BOB_USER).unwrap();
+        s.pf_put(&p("lab/bob.txt"), b"b2", None, &bob_user(), stamp())
+            .unwrap();
         s.pf_transfer(
             &p("lab/ann.txt"),
             &p("copy.txt"),
             CopyDepth::Infinity,
             false,
             true,
-            BOB_USER,
+            &bob_user(),
+            stamp(),
         )
         .unwrap();
         s.pf_transfer(
@@ -864,12 +883,13 @@ mod tests {
             CopyDepth::Infinity,
             true,
             false,
-            BOB_USER,
+            &bob_user(),
+            stamp(),
         )
         .unwrap();
-        s.pf_delete(&p("lab/bob.txt"), BOB_USER).unwrap();
+        s.pf_delete(&p("lab/bob.txt"), &bob_user()).unwrap();
         assert!(
-            not_owner(s.pf_delete(&p("lab"), BOB_USER)),
+            not_owner(s.pf_delete(&p("lab"), &bob_user())),
             "Ann's item is still in it"
         );
     }

@@ -1,20 +1,20 @@
 //! The admin API under `/_schedplus/`, used by the CLI while a server holds the store.
 //!
-//! JSON in, JSON out; every route calls the same `admin` function the CLI calls when it
-//! opens the store itself. Requests must carry the token the server wrote into the data
+//! JSON in, JSON out: one table of routes ([`routes`]), each an operation of `app::ops`
+//! served by one generic handler, the very operation the CLI runs when it opens the store
+//! itself. Requests must carry the token the server wrote into the data
 //! directory (`X-Schedplus-Token`), so reaching the port is not enough to administer, or
 //! the Basic credentials of an admin (`schedplus directory admin USER`; rule `admin-only`)
 //! together with `X-Schedplus-Admin: 1`, a header no web page can send without a CORS
 //! preflight (rule `admin-header`).
-//! Errors are `{"error": sentence, "kind": …}` with the status `error::admin_status` gives.
+//! Errors are `{"error": sentence, "kind": …}` with the status `error::app_status` gives.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use warp::http::{Method, StatusCode};
 
 use super::{AppState, HttpError, Request, Response, bytes_response};
-use crate::app::admin::{self, AdminError};
-use crate::auth::constant_time_eq;
+use crate::app::ops::{Ctx, Operation};
+use crate::app::{self, ops};
+use crate::auth::{Refusal, RefusalKind, constant_time_eq};
 
 pub const TOKEN_HEADER: &str = "x-schedplus-token";
 /// Required with an admin's Basic credentials (any value; programs send `1`).
@@ -22,7 +22,7 @@ pub const ADMIN_HEADER: &str = "x-schedplus-admin";
 /// [`ADMIN_HEADER`] as messages and docs spell it.
 pub const ADMIN_HEADER_NAME: &str = "X-Schedplus-Admin";
 
-pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
+pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpError> {
     let token = req.headers.get(TOKEN_HEADER);
     let token_ok = token
         .and_then(|v| v.to_str().ok())
@@ -47,131 +47,122 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         // (user content from `/public/` included) cannot act with the admin's credentials.
         let marked = req.headers.contains_key(ADMIN_HEADER);
         if by_credentials.is_ok() && !marked {
-            let mut r = json_error(
-                &AdminError::Transport(format!(
+            return Ok(json_error(&app::Error::Refused {
+                rule: "admin-header",
+                kind: RefusalKind::Forbidden,
+                message: format!(
                     "the admin API takes Basic credentials only from a program: send the header {ADMIN_HEADER_NAME}: 1 (a web page cannot), or use the token in server.json"
-                )),
-                StatusCode::FORBIDDEN,
-            );
-            super::error::mark_refusal(&mut r, Some("admin-header"));
-            return Ok(r);
+                ),
+            }));
         }
         if req.method != Method::GET && !json && by_credentials.is_ok() {
-            return Ok(json_error(
-                &AdminError::BadInput(
-                    "the admin API takes JSON: send Content-Type: application/json".into(),
-                ),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ));
+            let e = HttpError::unsupported_media_type(
+                "the admin API takes JSON: send Content-Type: application/json",
+            );
+            return Ok(json_answer(e.status, &e.message, "bad_input"));
         }
         if let Err(refusal) = by_credentials {
-            let (status, message) = if token.is_some() {
-                (StatusCode::FORBIDDEN, "the admin API token does not match the data directory's server.json (a restarted server writes a new one)".to_string())
+            let refusal = if token.is_some() {
+                Refusal {
+                    kind: RefusalKind::Forbidden,
+                    message: "the admin API token does not match the data directory's server.json (a restarted server writes a new one)".to_string(),
+                    ..refusal
+                }
             } else {
-                (
-                    super::error::refusal_status(refusal.kind),
-                    refusal.to_string(),
-                )
+                refusal
             };
-            let mut r = json_error(&AdminError::Transport(message), status);
-            super::error::mark_refusal(&mut r, Some(refusal.rule));
-            return Ok(r);
+            return Ok(json_error(&refusal.into()));
         }
     }
-    let route = req.path.trim_start_matches("/_schedplus").to_string();
-    let cap = state.limits().max_admin_body;
-    let result = match (req.method.clone(), route.as_str()) {
-        (Method::GET, "/directory") => run(state, |st| admin::list_users(st.store())).await,
-        (Method::POST, "/directory/passwd") => {
-            let body: admin::PasswdRequest = json_body(&mut req, cap).await?;
-            run(state, move |st| admin::set_password(st.store(), &body)).await
-        }
-        (Method::POST, "/directory/admin") => {
-            let body: admin::AdminMarkRequest = json_body(&mut req, cap).await?;
-            run(state, move |st| admin::set_admin(st.store(), &body)).await
-        }
-        (Method::POST, "/directory/import") => {
-            let body: admin::ImportRequest = json_body(&mut req, cap).await?;
-            run(state, move |st| admin::import_directory(st.store(), &body)).await
-        }
-        (Method::POST, "/fb/set") => {
-            let body: admin::FbSetRequest = json_body(&mut req, cap).await?;
-            run(state, move |st| {
-                admin::fb_set(st.store(), st.clock(), &body)
-            })
-            .await
-        }
-        (Method::POST, "/fb/show") => {
-            let body: admin::FbShowRequest = json_body(&mut req, cap).await?;
-            run(state, move |st| {
-                admin::fb_show(st.store(), st.clock(), &body)
-            })
-            .await
-        }
-        (Method::POST, "/fb/delete") => {
-            let body: admin::FbDeleteRequest = json_body(&mut req, cap).await?;
-            run(state, move |st| admin::fb_delete(st.store(), &body)).await
-        }
-        (Method::POST, "/calendar/put") => {
-            let body: admin::CalendarPutRequest = json_body(&mut req, cap).await?;
-            let max = state.limits().max_calendar_bytes;
-            if body.text.len() > max {
-                return Err(HttpError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the calendar is larger than the {max}-byte limit"),
-                ));
-            }
-            run(state, move |st| {
-                admin::calendar_put(st.store(), st.clock(), st.publish_settings(), &body)
-            })
-            .await
-        }
-        (Method::POST, "/calendar/delete") => {
-            let body: admin::CalendarDeleteRequest = json_body(&mut req, cap).await?;
-            run(state, move |st| admin::calendar_delete(st.store(), &body)).await
-        }
-        (Method::POST, "/republish") => {
-            let body: admin::RepublishRequest = json_body(&mut req, cap).await?;
-            run(state, move |st| {
-                admin::republish(st.store(), st.clock(), st.publish_settings(), &body)
-            })
-            .await
-        }
-        (Method::POST, "/cleanup") => run(state, |st| admin::cleanup(st.store())).await,
-        _ => {
-            return Err(HttpError::not_found(format!(
-                "no admin route {} {}",
-                req.method, req.path
-            )));
-        }
-    };
-    Ok(result)
+    let route = req.path.trim_start_matches("/_schedplus");
+    match routes().iter().find(|(r, _)| *r == route) {
+        Some((_, serve)) => serve(state, req).await,
+        None => Err(no_route(&req)),
+    }
 }
 
-async fn run<T, F>(state: &AppState, f: F) -> Response
-where
-    T: Serialize + Send + 'static,
-    F: FnOnce(&AppState) -> Result<T, AdminError> + Send + 'static,
-{
-    match state.blocking(f).await {
-        Ok(Ok(v)) => bytes_response(
+/// How one route is served: [`serve`] for its operation.
+type Serve = for<'a> fn(&'a AppState, Request) -> BoxFuture<'a, Result<Response, HttpError>>;
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Every admin route: the operation's own `ROUTE`, served by the one generic handler.
+fn routes() -> [(&'static str, Serve); 12] {
+    fn entry<O: Operation>() -> (&'static str, Serve) {
+        (O::ROUTE, |state, req| Box::pin(serve::<O>(state, req)))
+    }
+    macro_rules! table {
+        ($($op:ident),*) => { [$(entry::<ops::$op>()),*] };
+    }
+    table!(
+        ListUsers,
+        ImportRequest,
+        PasswdRequest,
+        AdminMarkRequest,
+        FbSetRequest,
+        FbShowRequest,
+        FbDeleteRequest,
+        CalendarPutRequest,
+        CalendarGetRequest,
+        CalendarDeleteRequest,
+        RepublishRequest,
+        Cleanup
+    )
+}
+
+fn no_route(req: &Request) -> HttpError {
+    HttpError::not_found(format!("no admin route {} {}", req.method, req.path))
+}
+
+/// `POST` (or, for a read-only operation, `GET`) of an operation's JSON; its report as
+/// JSON, or its error as `{"error", "kind"}`. An empty body stands for `null`, the JSON of
+/// an operation without fields.
+async fn serve<O: Operation>(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
+    if req.method != Method::POST && !(O::READ_ONLY && req.method == Method::GET) {
+        return Err(no_route(&req));
+    }
+    let body = req.body(state.limits().max_admin_body).await?;
+    let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+    let op: O = serde_json::from_slice(body).map_err(|e| {
+        HttpError::bad_request(format!("the admin request is not the expected JSON: {e}"))
+    })?;
+    Ok(match run(state, op).await? {
+        Ok(report) => bytes_response(
             StatusCode::OK,
             "application/json",
-            serde_json::to_vec(&v).expect("reports serialise"),
+            serde_json::to_vec(&report).expect("reports serialise"),
         ),
-        Ok(Err(e)) => json_error(&e, super::error::admin_status(&e)),
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn json_body<T: DeserializeOwned>(req: &mut Request, cap: usize) -> Result<T, HttpError> {
-    let body = req.body(cap).await?;
-    serde_json::from_slice(&body).map_err(|e| {
-        HttpError::bad_request(format!("the admin request is not the expected JSON: {e}"))
+        Err(e) => json_error(&e),
     })
 }
 
-fn json_error(e: &AdminError, status: StatusCode) -> Response {
-    let body = serde_json::json!({ "error": e.to_string(), "kind": e.kind() });
+/// Run an operation on the store threads, against the server's store, clock, publish
+/// settings and calendar limit. Also how `/calendars/` runs its operations.
+pub(super) async fn run<O: Operation>(
+    state: &AppState,
+    op: O,
+) -> Result<Result<O::Report, app::Error>, HttpError> {
+    state
+        .blocking(move |st| {
+            let ctx = Ctx::new(st.store())
+                .with_clock(*st.clock())
+                .with_publish(st.publish_settings().clone())
+                .with_max_calendar_bytes(st.limits().max_calendar_bytes);
+            op.run(&ctx)
+        })
+        .await
+}
+
+/// An application error as the admin API's JSON, with the status and the refusal headers
+/// `transport/error.rs` gives it.
+fn json_error(e: &app::Error) -> Response {
+    let mut r = json_answer(super::error::app_status(e), &e.to_string(), e.kind());
+    if let app::Error::Refused { rule, .. } = e {
+        super::error::mark_refusal(&mut r, Some(rule));
+    }
+    r
+}
+
+fn json_answer(status: StatusCode, error: &str, kind: &str) -> Response {
+    let body = serde_json::json!({ "error": error, "kind": kind });
     bytes_response(status, "application/json", body.to_string().into_bytes())
 }

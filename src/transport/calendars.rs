@@ -1,7 +1,7 @@
 //! `PUT`, `GET` and `DELETE /calendars/ADDRESS.ics`: a user's iCalendar calendar.
 //!
 //! ADDRESS is an SMTP address or alias (percent-decoded; a legacyDN works too). `PUT`
-//! stores the body through `admin::calendar_put`, the same check and write as
+//! stores the body through `app::ops::CalendarPutRequest`, the same check and write as
 //! `calendar import` and `--calendar-dir`, and queues the user for the poller: the answer
 //! is `201` for a new calendar, `200` for a replaced or identical one, `400` with the line
 //! and reason for one that does not parse or could never be published (over the instance
@@ -10,7 +10,8 @@
 //! one `warning: line N: …` line each, the RFC 5545 violations read as the writer meant. `DELETE` removes the calendar
 //! and, at the next poll, the user's free/busy. `POST …/ADDRESS.ics?Cmd=cleanfreebusy`
 //! republishes the user's free/busy from the stored calendar at once, as Outlook's
-//! `/cleanfreebusy` does, and answers the publish report as JSON.
+//! `/cleanfreebusy` does, and answers the publish report as JSON. Each method runs its
+//! operation of `app::ops` as the admin API does (`admin_api::run`).
 //!
 //! A calendar holds event details and writes the user's free/busy, so every method here,
 //! reads included, follows the `owner-or-admin` rule of `auth` (with `--auth basic`): the
@@ -18,8 +19,11 @@
 
 use warp::http::{Method, StatusCode};
 
+use super::admin_api::run;
 use super::{AppState, HttpError, Request, Response, bytes_response, text_response};
-use crate::app::admin::{self, CalendarDeleteRequest, CalendarPutRequest};
+use crate::app::ops::{
+    CalendarDeleteRequest, CalendarGetRequest, CalendarPutRequest, RepublishRequest,
+};
 use crate::store::{CalendarChange, CalendarSource};
 
 pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
@@ -30,27 +34,19 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         let owner = state
             .blocking(move |st| st.store().resolve_user(&name))
             .await?
-            .map_err(crate::app::admin::AdminError::from)?;
+            .map_err(crate::app::Error::from)?;
         state.auth().user_data(&req.principal, &owner.legacy_dn)?;
     }
     match req.method {
         Method::POST if is_cleanfreebusy(req.query.as_deref()) => {
             // No body: the calendar is already stored (413 for one that is sent).
             req.body(0).await?;
-            let republish = admin::RepublishRequest {
+            let republish = RepublishRequest {
                 user,
-                dry_run: false,
-                now: None,
-                months: None,
-                style: None,
-                default_tz: None,
                 reason: Some("cleanfreebusy".into()),
+                ..RepublishRequest::default()
             };
-            let report = state
-                .blocking(move |st| {
-                    admin::republish(st.store(), st.clock(), st.publish_settings(), &republish)
-                })
-                .await??;
+            let report = run(state, republish).await??;
             Ok(bytes_response(
                 StatusCode::OK,
                 "application/json",
@@ -69,11 +65,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
                 publish_now: false,
                 now: None,
             };
-            let r = state
-                .blocking(move |st| {
-                    admin::calendar_put(st.store(), st.clock(), st.publish_settings(), &put)
-                })
-                .await??;
+            let r = run(state, put).await??;
             let (status, what) = match r.change {
                 CalendarChange::Created => (StatusCode::CREATED, "stored"),
                 CalendarChange::Replaced => (StatusCode::OK, "replaced"),
@@ -95,9 +87,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
             Ok(text_response(status, text))
         }
         Method::GET | Method::HEAD => {
-            let (_, rec) = state
-                .blocking(move |st| admin::calendar_get(st.store(), &user))
-                .await??;
+            let rec = run(state, CalendarGetRequest { user }).await??;
             Ok(bytes_response(
                 StatusCode::OK,
                 "text/calendar; charset=utf-8",
@@ -106,9 +96,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         }
         Method::DELETE => {
             let del = CalendarDeleteRequest { user };
-            let r = state
-                .blocking(move |st| admin::calendar_delete(st.store(), &del))
-                .await??;
+            let r = run(state, del).await??;
             if r.deleted {
                 Ok(text_response(StatusCode::NO_CONTENT, ""))
             } else {

@@ -2,7 +2,7 @@
 //!
 //! Every failure of the transport is an [`HttpError`]; the `From` impls here are the only
 //! places a failure of another layer (a rule's [`Refusal`], a [`StoreError`], an
-//! [`XmlError`], an [`AdminError`]) becomes a status.
+//! [`XmlError`], an [`app::Error`]) becomes a status.
 //!
 //! A 4xx carries one sentence a lab admin can act on; a 5xx is a bug or a broken store and
 //! is logged, with its sentence, by the dispatcher.
@@ -10,8 +10,8 @@
 use warp::http::{HeaderValue, StatusCode, header};
 
 use super::{Response, bytes_response, text_response};
-use crate::app::admin::AdminError;
-use crate::auth::{Principal, Refusal, RefusalKind};
+use crate::app;
+use crate::auth::{Refusal, RefusalKind};
 use crate::protocol::dav_xml::{XmlError, error_body};
 use crate::protocol::wss_name::NameError;
 use crate::store::{PfError, StoreError};
@@ -72,6 +72,11 @@ impl HttpError {
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the request body is larger than the {cap}-byte limit"),
         )
+    }
+
+    /// 415: a body of a type this route does not take.
+    pub fn unsupported_media_type(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, m)
     }
 
     /// 405 with the methods that are answered here (`Allow`).
@@ -164,19 +169,14 @@ impl From<Refusal> for HttpError {
 }
 
 /// A store failure: a conflict 409, a name that is not there 404, someone else's data 403
-/// (rule `owner-or-admin`), a full disk 507 and a stuck disk 503 (each with the store's
+/// (by the owner rule that refused it), a full disk 507 and a stuck disk 503 (each with the store's
 /// sentence); anything else is a broken store, 500.
 impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => HttpError::conflict(m),
             StoreError::NotFound(m) => HttpError::not_found(m),
-            StoreError::NotOwner(m) => Refusal {
-                kind: RefusalKind::Forbidden,
-                rule: "owner-or-admin",
-                message: m,
-            }
-            .into(),
+            StoreError::Refused(r) => crate::auth::refused_write(&r).into(),
             e => match store_status(&e) {
                 StatusCode::INTERNAL_SERVER_ERROR => {
                     HttpError::internal(format!("the store failed: {e}"))
@@ -198,17 +198,12 @@ fn store_status(e: &StoreError) -> StatusCode {
     }
 }
 
-/// A refused change of the ordinary public-folder area. A node that belongs to someone else
-/// is refused by rule `item-owner-or-admin` without naming the requester; `webdav::pf_result`
-/// names them where it knows who asked.
+/// A refused change of the ordinary public-folder area (a node that belongs to someone else
+/// comes as the store's refusal, [`StoreError::Refused`]).
 impl From<PfError> for HttpError {
     fn from(e: PfError) -> Self {
         let status = match e {
             PfError::Store(s) => return s.into(),
-            PfError::NotOwner(path) => {
-                let what = format!("/public/{path}");
-                return crate::auth::not_item_owner(&what, &Principal::Anonymous).into();
-            }
             PfError::NoParent | PfError::ParentNotFolder => StatusCode::CONFLICT,
             PfError::Exists | PfError::IsFolder => StatusCode::METHOD_NOT_ALLOWED,
             PfError::NotFound => StatusCode::NOT_FOUND,
@@ -241,22 +236,33 @@ impl From<XmlError> for HttpError {
     }
 }
 
-/// The status of an admin operation's failure, for the admin API's JSON errors and for
-/// `/calendars/`: bad input 400, an unknown name 404, a conflict 409, a store failure as for
-/// a [`StoreError`] (507, 503 or 500), anything else 500.
-pub fn admin_status(e: &AdminError) -> StatusCode {
+/// The status of an application failure, for the admin API's JSON errors and for
+/// `/calendars/`: bad input 400, an unknown name 404, a conflict 409, a refusal 401 or 403
+/// as for a [`Refusal`], too large 413, a full disk 507, a stuck disk (or anything else
+/// that cannot be done now) 503, anything else 500.
+pub fn app_status(e: &app::Error) -> StatusCode {
     match e {
-        AdminError::BadInput(_) => StatusCode::BAD_REQUEST,
-        AdminError::NotFound(_) => StatusCode::NOT_FOUND,
-        AdminError::Conflict(_) => StatusCode::CONFLICT,
-        AdminError::Store(s) => store_status(s),
-        AdminError::Transport(_) | AdminError::Partial(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        app::Error::BadInput(_) => StatusCode::BAD_REQUEST,
+        app::Error::NotFound(_) => StatusCode::NOT_FOUND,
+        app::Error::Conflict(_) => StatusCode::CONFLICT,
+        app::Error::Refused { kind, .. } => refusal_status(*kind),
+        app::Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        app::Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        app::Error::OutOfSpace(_) => StatusCode::INSUFFICIENT_STORAGE,
+        app::Error::Internal(_) | app::Error::Partial(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-impl From<AdminError> for HttpError {
-    fn from(e: AdminError) -> Self {
-        HttpError::new(admin_status(&e), e.to_string())
+impl From<app::Error> for HttpError {
+    fn from(e: app::Error) -> Self {
+        let rule = match &e {
+            app::Error::Refused { rule, .. } => Some(*rule),
+            _ => None,
+        };
+        HttpError {
+            rule,
+            ..HttpError::new(app_status(&e), e.to_string())
+        }
     }
 }
 
@@ -266,7 +272,7 @@ mod tests {
 
     /// A full disk is 507 and a stuck one 503, however the store error reaches the transport
     /// (WebDAV handlers take it directly, the admin API and `/calendars/` through
-    /// `AdminError`); each keeps the store's sentence.
+    /// `app::Error`); each keeps the store's sentence.
     #[test]
     fn a_full_disk_is_507_and_a_stuck_one_503() {
         let full = || StoreError::NoSpace {
@@ -276,7 +282,7 @@ mod tests {
         };
         for e in [
             HttpError::from(full()),
-            HttpError::from(AdminError::from(full())),
+            HttpError::from(app::Error::from(full())),
         ] {
             assert_eq!(e.status, StatusCode::INSUFFICIENT_STORAGE);
             assert!(e.message.contains("10 bytes free"), "{}", e.message);
@@ -292,12 +298,12 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(
-            HttpError::from(AdminError::from(stuck())).status,
+            HttpError::from(app::Error::from(stuck())).status,
             StatusCode::SERVICE_UNAVAILABLE
         );
         let broken = StoreError::Conflict("x".into());
         assert_eq!(
-            HttpError::from(AdminError::from(broken)).status,
+            HttpError::from(app::Error::from(broken)).status,
             StatusCode::CONFLICT
         );
     }
@@ -392,7 +398,17 @@ mod tests {
     /// else's data is refused by the rule that protects it.
     #[test]
     fn store_refusals_map_to_their_statuses_and_rules() {
-        let e = HttpError::from(StoreError::NotOwner("dan's free/busy".into()));
+        let refused = |rule, what: &str| {
+            StoreError::Refused(crate::store::WriteRefused {
+                what: what.into(),
+                rule,
+                writer: "dan".into(),
+            })
+        };
+        let e = HttpError::from(refused(
+            crate::store::OwnerRule::FreeBusy,
+            "dan's free/busy",
+        ));
         assert_eq!(
             (e.status, e.rule),
             (StatusCode::FORBIDDEN, Some("owner-or-admin"))
@@ -405,7 +421,10 @@ mod tests {
             HttpError::from(StoreError::NotFound("x".into())).status,
             StatusCode::NOT_FOUND
         );
-        let e = HttpError::from(PfError::NotOwner("a/b".into()));
+        let e = HttpError::from(PfError::Store(refused(
+            crate::store::OwnerRule::Item,
+            "/public/a/b",
+        )));
         assert_eq!(
             (e.status, e.rule),
             (StatusCode::FORBIDDEN, Some("item-owner-or-admin"))

@@ -39,10 +39,10 @@ use warp::http::{HeaderMap, Method, StatusCode, header};
 pub use error::HttpError;
 pub use outbound::AnswerBudget;
 
+use crate::app::Clock;
 use crate::auth::{AuthMode, AuthSettings, Authenticator, Lookup, Principal};
 use crate::protocol::dav_xml::XmlLimits;
 use crate::protocol::query::QueryLimits;
-use crate::protocol::time::Clock;
 use crate::publishing::publisher::PublishSettings;
 use crate::store::Store;
 

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use schedplus::app::admin::{self, FbSetRequest, ImportRequest};
-use schedplus::protocol::time::{Clock, parse_time};
+use schedplus::app::ops::{Ctx, FbSetRequest, ImportRequest, Operation};
+use schedplus::protocol::time::parse_time;
 use schedplus::server::{ServeOptions, Server};
 
 /// A running server and the runtime that drives it, in its own data directory.
@@ -155,32 +155,26 @@ impl TestServer {
 
     /// Import the demo directory file and publish by hand, bypassing HTTP.
     pub fn import_demo_directory(&self) {
-        admin::import_directory(
-            self.store(),
-            &ImportRequest {
-                text: schedplus::app::demo::DIRECTORY_CSV.to_string(),
-                data_base64: None,
-                format: None,
-                source: "demo".into(),
-            },
-        )
+        ImportRequest {
+            text: schedplus::app::demo::DIRECTORY_CSV.to_string(),
+            source: "demo".into(),
+            ..Default::default()
+        }
+        .run(&Ctx::new(self.store()))
         .unwrap();
     }
 
     pub fn fb_set(&self, user: &str, now: &str, busy: &[&str], tentative: &[&str], oof: &[&str]) {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect();
-        admin::fb_set(
-            self.store(),
-            &Clock::System,
-            &FbSetRequest {
-                user: user.into(),
-                busy: s(busy),
-                tentative: s(tentative),
-                oof: s(oof),
-                now: Some(now.into()),
-                ..Default::default()
-            },
-        )
+        FbSetRequest {
+            user: user.into(),
+            busy: s(busy),
+            tentative: s(tentative),
+            oof: s(oof),
+            now: Some(now.into()),
+            ..Default::default()
+        }
+        .run(&Ctx::new(self.store()))
         .unwrap();
     }
 

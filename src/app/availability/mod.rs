@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn local_admin_groups_answer_from_the_store_and_unknown_addresses_are_named() {
         let (_dir, store) = temp_store();
-        crate::app::demo::load(&store, None).unwrap();
+        crate::app::demo::load(&store, &crate::app::Clock::System, None).unwrap();
         let req = request(
             &[
                 "danw@xcs.example",
@@ -347,7 +347,7 @@ mod tests {
     #[test]
     fn a_view_that_is_not_merged_is_refused_for_legacy_mailboxes() {
         let (_dir, store) = temp_store();
-        crate::app::demo::load(&store, None).unwrap();
+        crate::app::demo::load(&store, &crate::app::Clock::System, None).unwrap();
         let a = availability(
             &store,
             &CasSettings::default(),

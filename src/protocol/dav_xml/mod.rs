@@ -1,7 +1,7 @@
 //! The WebDAV XML of Exchange 2000/2003: request bodies in, multistatus bodies out.
 //!
 //! Owns the parsing of PROPFIND ([`parse_propfind`] → [`PropfindRequest`]), PROPPATCH
-//! ([`parse_proppatch`] → [`PatchOp`]s in document order) and SEARCH ([`parse_search`] /
+//! ([`parse_proppatch`] → [`PropChange`]s in document order) and SEARCH ([`parse_search`] /
 //! [`parse_sql`] → [`SearchRequest`]) bodies, the `b:dt` typed values of [`values`], and the
 //! streaming multistatus writer ([`multistatus_head`], [`ResponseBuilder`],
 //! [`multistatus_tail`], or [`multistatus`] for a short body whole; [`error_body`]).
@@ -24,8 +24,9 @@ mod writer;
 
 use crate::protocol::mapi::PropName;
 
+pub use crate::protocol::mapi::PropChange;
 pub use propfind::{PropfindRequest, parse_propfind};
-pub use proppatch::{PatchOp, is_propertyupdate, parse_proppatch};
+pub use proppatch::{is_propertyupdate, parse_proppatch};
 pub use search::{SearchRequest, SqlError, parse_search, parse_sql};
 pub use writer::{ResponseBuilder, error_body, multistatus, multistatus_head, multistatus_tail};
 

@@ -1,4 +1,4 @@
-//! PROPPATCH bodies: `DAV:propertyupdate` → [`PatchOp`]s in document order.
+//! PROPPATCH bodies: `DAV:propertyupdate` → [`PropChange`]s in document order.
 //!
 //! Exchange clients create a whole free/busy message in one PROPPATCH, `set` and `remove`
 //! blocks mixed, and expect them applied in document order (RFC 4918 §9.2), so the result
@@ -8,23 +8,16 @@
 //! child elements, or else plain text. Multi-value items are `v` elements under any prefix
 //! bound to `xml:` (`<c:v>`, `<X:v>`).
 
-use crate::protocol::mapi::{PropName, PropValue};
+use crate::protocol::mapi::{PropChange, PropName, PropValue};
 
 use super::reader::{Element, Node, SafeReader, is_xml_space};
 use super::values::{escape_attr, parse_typed};
 use super::{DAV_NS, DT_NS, DT_NS_ALT, MV_NS, XmlError, XmlLimits};
 
-/// One instruction of a PROPPATCH, in the order the body gave it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PatchOp {
-    Set(PropName, PropValue),
-    Remove(PropName),
-}
-
 /// Parse a `DAV:propertyupdate` body. Unknown elements outside `DAV:prop` are ignored
 /// (RFC 4918 extensibility); every element inside `DAV:prop` is a property. A body with no
 /// property at all is refused.
-pub fn parse_proppatch(body: &[u8], limits: &XmlLimits) -> Result<Vec<PatchOp>, XmlError> {
+pub fn parse_proppatch(body: &[u8], limits: &XmlLimits) -> Result<Vec<PropChange>, XmlError> {
     let mut r = SafeReader::new(body, limits)?;
     if r.input().chars().all(is_xml_space) {
         return Err(XmlError::Empty("{DAV:}propertyupdate".into()));
@@ -59,7 +52,7 @@ pub fn is_propertyupdate(body: &[u8], limits: &XmlLimits) -> bool {
 fn read_instruction(
     r: &mut SafeReader<'_>,
     set: bool,
-    ops: &mut Vec<PatchOp>,
+    ops: &mut Vec<PropChange>,
 ) -> Result<(), XmlError> {
     loop {
         match r.next_node()? {
@@ -69,10 +62,10 @@ fn read_instruction(
                         let name = PropName::new(&p.ns, &p.local);
                         if set {
                             let value = read_value(r, &p, &name)?;
-                            ops.push(PatchOp::Set(name, value));
+                            ops.push(PropChange::Set(name, value));
                         } else {
                             r.skip_element()?;
-                            ops.push(PatchOp::Remove(name));
+                            ops.push(PropChange::Remove(name));
                         }
                     }
                     Node::Text(_) => {}

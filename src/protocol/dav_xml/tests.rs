@@ -142,18 +142,18 @@ fn litmus_proppatch_keeps_document_order_across_set_and_remove() {
     assert_eq!(
         parse_proppatch(golden!("litmus_proppatch_set_remove.xml"), &lim()),
         Ok(vec![
-            PatchOp::Set(litmus("prop5"), PropValue::String("newvalue5".into())),
-            PatchOp::Remove(litmus("prop0")),
-            PatchOp::Set(litmus("prop6"), PropValue::String("newvalue6".into())),
-            PatchOp::Remove(litmus("prop1")),
+            PropChange::Set(litmus("prop5"), PropValue::String("newvalue5".into())),
+            PropChange::Remove(litmus("prop0")),
+            PropChange::Set(litmus("prop6"), PropValue::String("newvalue6".into())),
+            PropChange::Remove(litmus("prop1")),
         ])
     );
     assert_eq!(
         parse_proppatch(golden!("litmus_propremoveset.xml"), &lim()),
         Ok(vec![
-            PatchOp::Remove(litmus("removeset")),
-            PatchOp::Set(litmus("removeset"), PropValue::String("x".into())),
-            PatchOp::Set(litmus("removeset"), PropValue::String("y".into())),
+            PropChange::Remove(litmus("removeset")),
+            PropChange::Set(litmus("removeset"), PropValue::String("x".into())),
+            PropChange::Set(litmus("removeset"), PropValue::String("y".into())),
         ])
     );
 }
@@ -163,7 +163,7 @@ fn litmus_propvalnspace_keeps_the_value_namespace() {
     let ops = parse_proppatch(golden!("litmus_propvalnspace.xml"), &lim()).unwrap();
     assert_eq!(
         ops,
-        vec![PatchOp::Set(
+        vec![PropChange::Set(
             litmus("valnspace"),
             PropValue::Xml("<foo xmlns='http://bar'/>".into())
         )]
@@ -174,14 +174,14 @@ fn litmus_propvalnspace_keeps_the_value_namespace() {
 fn litmus_prophighunicode_and_propnullns() {
     assert_eq!(
         parse_proppatch(golden!("litmus_prophighunicode.xml"), &lim()),
-        Ok(vec![PatchOp::Set(
+        Ok(vec![PropChange::Set(
             litmus("high-unicode"),
             PropValue::String("\u{10000}".into())
         )])
     );
     assert_eq!(
         parse_proppatch(golden!("litmus_propnullns.xml"), &lim()),
-        Ok(vec![PatchOp::Set(
+        Ok(vec![PropChange::Set(
             PropName::new("", "nonamespace"),
             PropValue::String("randomvalue".into())
         )])
@@ -196,7 +196,7 @@ fn xml_values_get_the_outer_namespace_declarations_they_use() {
     let ops = parse_proppatch(body, &lim()).unwrap();
     assert_eq!(
         ops,
-        vec![PatchOp::Set(
+        vec![PropChange::Set(
             PropName::new("urn:t", "v"),
             PropValue::Xml(
                 r#" <z:a xmlns:z="urn:z" xmlns:t="urn:t" xmlns="DAV:" t:attr="1&amp;2"><b/><z:c xmlns:z="urn:inner"/></z:a>tail<q:d xmlns:q="urn:q"/>"#
@@ -205,7 +205,7 @@ fn xml_values_get_the_outer_namespace_declarations_they_use() {
         )]
     );
     // The kept markup parses on its own, every prefix bound.
-    if let [PatchOp::Set(_, PropValue::Xml(inner))] = &ops[..] {
+    if let [PropChange::Set(_, PropValue::Xml(inner))] = &ops[..] {
         assert_namespace_well_formed(format!("<w>{inner}</w>").as_bytes());
     }
 }
@@ -215,7 +215,7 @@ fn text_values_decode_references_and_keep_whitespace() {
     let body = "<propertyupdate xmlns=\"DAV:\"><set><prop><x xmlns=\"urn:x\">  a&lt;b&#x263A;\u{1F600}<![CDATA[<c>]]><!-- no -->\n</x></prop></set></propertyupdate>";
     assert_eq!(
         parse_proppatch(body.as_bytes(), &lim()),
-        Ok(vec![PatchOp::Set(
+        Ok(vec![PropChange::Set(
             PropName::new("urn:x", "x"),
             PropValue::String("  a<b\u{263A}\u{1F600}<c>\n".into())
         )])
@@ -228,7 +228,7 @@ fn gcc_style_freebusy_proppatch() {
     let ops = parse_proppatch(golden!("gcc_create_freebusy.xml"), &lim()).unwrap();
     let block = vec![0x50, 0x0A, 0x8C, 0x0A];
     let subject = PropValue::String("USER-/CN=RECIPIENTS/CN=ALIAS".into());
-    let set = |tag: PropTag, v: PropValue| PatchOp::Set(PropName::Mapi(tag), v);
+    let set = |tag: PropTag, v: PropValue| PropChange::Set(PropName::Mapi(tag), v);
     assert_eq!(
         ops,
         vec![
@@ -271,7 +271,7 @@ fn gcc_style_freebusy_proppatch() {
             ),
             set(tags::NORMALIZED_SUBJECT, subject.clone()),
             set(tags::SUBJECT, subject),
-            PatchOp::Set(
+            PropChange::Set(
                 PropName::message_class(),
                 PropValue::String("IPM.Post".into())
             ),
@@ -295,12 +295,12 @@ fn dt_is_found_by_namespace_not_prefix() {
     assert_eq!(
         parse_proppatch(body, &lim()),
         Ok(vec![
-            PatchOp::Set(PropName::Mapi(PropTag(0x6847_0003)), PropValue::Int(-5)),
-            PatchOp::Set(
+            PropChange::Set(PropName::Mapi(PropTag(0x6847_0003)), PropValue::Int(-5)),
+            PropChange::Set(
                 PropName::Mapi(PropTag(0x6847_1003)),
                 PropValue::MvInt(vec![1, 2])
             ),
-            PatchOp::Set(
+            PropChange::Set(
                 PropName::Mapi(PropTag(0x6847_001F)),
                 PropValue::String("7".into())
             ),
@@ -917,19 +917,19 @@ fn zero_x_proptag_names_are_read_as_x_names() {
     assert_eq!(
         parse_proppatch(body, &lim()).unwrap(),
         vec![
-            PatchOp::Set(
+            PropChange::Set(
                 PropName::Mapi(tags::FREEBUSY_PUBLISH_START),
                 PropValue::Int(0x0d59_d8c0)
             ),
-            PatchOp::Set(
+            PropChange::Set(
                 PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS),
                 PropValue::String("/o=Z/ou=AG/cn=Recipients/cn=u".into())
             ),
-            PatchOp::Set(
+            PropChange::Set(
                 PropName::Mapi(tags::FREEBUSY_PUBLISH_END),
                 PropValue::Int(0x0d5a_2d20)
             ),
-            PatchOp::Remove(PropName::Mapi(tags::SCHEDULE_INFO_MONTHS_MERGED)),
+            PropChange::Remove(PropName::Mapi(tags::SCHEDULE_INFO_MONTHS_MERGED)),
         ]
     );
     let propfind = br#"<D:propfind xmlns:D="DAV:" xmlns:m="http://schemas.microsoft.com/mapi/proptag/"><D:prop><m:0x68501102/><m:0x6849001F></m:0x6849001F></D:prop></D:propfind>"#;
@@ -995,8 +995,8 @@ fn untyped_values_are_typed_by_the_tag_suffix() {
     let values: Vec<PropValue> = ops
         .into_iter()
         .map(|op| match op {
-            PatchOp::Set(_, v) => v,
-            PatchOp::Remove(n) => panic!("unexpected remove of {n}"),
+            PropChange::Set(_, v) => v,
+            PropChange::Remove(n) => panic!("unexpected remove of {n}"),
         })
         .collect();
     let time = parse_typed_for_test("dateTime.tz", "2008-11-05T10:00:00Z");
@@ -1027,7 +1027,7 @@ fn untyped_values_are_typed_by_the_tag_suffix() {
     // dropped for the tag's type (found by written_values_read_back_the_same).
     let markup = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:m="http://schemas.microsoft.com/mapi/proptag/"><D:set><D:prop><m:x8ab3101e><foo xmlns="http://bar"><inner/></foo></m:x8ab3101e></D:prop></D:set></D:propertyupdate>"#;
     match &parse_proppatch(markup, &lim()).unwrap()[..] {
-        [PatchOp::Set(_, PropValue::Xml(x))] => assert!(x.contains("<inner/>"), "{x}"),
+        [PropChange::Set(_, PropValue::Xml(x))] => assert!(x.contains("<inner/>"), "{x}"),
         other => panic!("kept as markup, not {other:?}"),
     }
 }

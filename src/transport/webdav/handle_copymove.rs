@@ -7,7 +7,7 @@
 use warp::http::StatusCode;
 
 use super::path::resolve_url;
-use super::{Depth, Found, Resource, depth, header_str, locate, pf_result};
+use super::{Depth, Found, Resource, depth, header_str, locate};
 use crate::store::{CopyDepth, PfWrite};
 use crate::transport::{AppState, HttpError, Request, Response};
 
@@ -55,15 +55,22 @@ pub async fn copy_move(
     // MOVE takes the source away: its owner's call. Whatever is replaced at the
     // destination must be the requester's to replace; the new nodes of a COPY are theirs.
     // The store checks every node it moves or replaces, under its write lock.
-    let actor = state.auth().item_actor(&req.principal)?;
+    let writer = state.auth().item_writer(&req.principal)?;
     let from = node.path.clone();
     let outcome = state
         .blocking(move |st| {
-            st.store()
-                .pf_transfer(&from, &to, copy_depth, overwrite, !is_move, actor.as_pf())
+            st.store().pf_transfer(
+                &from,
+                &to,
+                copy_depth,
+                overwrite,
+                !is_move,
+                &writer,
+                st.clock().now_us(),
+            )
         })
         .await?;
-    let outcome = pf_result(outcome, &req.principal)?;
+    let outcome = outcome?;
     let mut r = Response::new(Default::default());
     *r.status_mut() = match outcome {
         PfWrite::Created => StatusCode::CREATED,

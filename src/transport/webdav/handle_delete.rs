@@ -3,8 +3,8 @@
 
 use warp::http::{Method, StatusCode};
 
-use super::{Found, Resource, locate, pf_result};
-use crate::auth::{FbAccess, Principal};
+use super::{Found, Resource, locate};
+use crate::auth::Principal;
 use crate::transport::{AppState, HttpError, Response};
 
 pub async fn delete(
@@ -16,24 +16,18 @@ pub async fn delete(
     match found {
         Found::Node(n) => {
             // The store checks every node of the subtree is the writer's, under its lock.
-            let actor = state.auth().item_actor(principal)?;
+            let writer = state.auth().item_writer(principal)?;
             let path = n.path.clone();
-            let deleted = state
-                .blocking(move |st| st.store().pf_delete(&path, actor.as_pf()))
-                .await?;
-            pf_result(deleted, principal)?;
+            state
+                .blocking(move |st| st.store().pf_delete(&path, &writer))
+                .await??;
         }
         Found::FbItem(folder, rec) => {
-            let only = match state
-                .auth()
-                .fb_message(principal, &folder, Some(&rec.subject))?
-            {
-                FbAccess::Any => None,
-                FbAccess::Own(subject) => Some(subject),
-            };
+            // The store applies the owner rule under its lock.
+            let writer = state.auth().fb_writer(principal)?;
             let leaf = rec.leaf.clone();
             let gone = state
-                .blocking(move |st| st.store().fb_delete_at(&folder, &leaf, only.as_ref()))
+                .blocking(move |st| st.store().fb_delete_at(&folder, &leaf, &writer))
                 .await??;
             if !gone {
                 return Err(HttpError::not_found("the message was deleted meanwhile"));

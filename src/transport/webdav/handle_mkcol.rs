@@ -22,15 +22,15 @@ pub async fn mkcol(
     let found = locate(state, target).await?;
     match found {
         Found::Missing(Resource::Ordinary(path)) => {
-            let actor = state.auth().item_actor(&req.principal)?;
+            let writer = state.auth().item_writer(&req.principal)?;
             state
-                .blocking(move |st| st.store().pf_mkcol(&path, actor.as_pf()))
+                .blocking(move |st| st.store().pf_mkcol(&path, &writer, st.clock().now_us()))
                 .await??;
         }
         Found::Missing(Resource::FbFolder(folder)) => {
             state.auth().fb_folder(&req.principal)?;
             state
-                .blocking(move |st| st.store().fb_create_folder(&folder))
+                .blocking(move |st| st.store().fb_create_folder(&folder, st.clock().now_us()))
                 .await??;
         }
         Found::Missing(Resource::FbInvalid(why)) => {

@@ -18,7 +18,8 @@ use crate::protocol::dav_xml::{
 };
 use crate::protocol::legacy_dn::{AdminGroup, Subject};
 use crate::protocol::mapi::PropName;
-use crate::store::{NON_IPM_SUBTREE, Store, StoreError};
+use crate::protocol::public_tree::NON_IPM_SUBTREE;
+use crate::store::{Store, StoreError};
 use crate::transport::{AppState, HttpError, Request, Response};
 
 pub async fn propfind(

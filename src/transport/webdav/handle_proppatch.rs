@@ -20,19 +20,16 @@ use warp::http::{Method, StatusCode};
 
 use super::path::{fb_item_href, ordinary_href};
 use super::props::is_protected;
-use super::{Found, MULTISTATUS_TYPE, Resource, brief, locate, pf_result, xml_body};
-use crate::auth::FbAccess;
-use crate::protocol::dav_xml::{
-    PatchOp, ResponseBuilder, is_propertyupdate, multistatus, parse_proppatch,
-};
-use crate::protocol::mapi::{PropName, tags};
+use super::{Found, MULTISTATUS_TYPE, Resource, brief, locate, xml_body};
+use crate::protocol::dav_xml::{ResponseBuilder, is_propertyupdate, multistatus, parse_proppatch};
+use crate::protocol::mapi::{PropChange, PropName, tags};
 use crate::protocol::pffb::PffbKind;
 use crate::store::{FbPatchOutcome, FbRefusal};
 use crate::transport::{AppState, HttpError, Request, Response, bytes_response};
 
-fn op_name(op: &PatchOp) -> &PropName {
+fn op_name(op: &PropChange) -> &PropName {
     match op {
-        PatchOp::Set(n, _) | PatchOp::Remove(n) => n,
+        PropChange::Set(n, _) | PropChange::Remove(n) => n,
     }
 }
 
@@ -107,24 +104,20 @@ async fn apply(
     }
     match found {
         Found::Node(n) => {
-            let actor = state.auth().item_actor(&req.principal)?;
+            let writer = state.auth().item_writer(&req.principal)?;
             let path = n.path.clone();
             let patch = ops.clone();
-            let patched = state
-                .blocking(move |st| st.store().pf_patch(&path, &patch, actor.as_pf()))
-                .await?;
-            pf_result(patched, &req.principal)?;
+            state
+                .blocking(move |st| st.store().pf_patch(&path, &patch, &writer))
+                .await??;
         }
         Found::FbItem(folder, rec) => {
-            let access = state
-                .auth()
-                .fb_message(&req.principal, &folder, Some(&rec.subject))?;
-            let leaf = rec.leaf.clone();
-            fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?;
+            let writer = state.auth().fb_writer(&req.principal)?;
+            fb_patch(state, writer, folder, rec.leaf.clone(), &href, &ops).await?;
         }
         Found::Missing(Resource::FbItem(folder, leaf)) => {
-            let access = state.auth().fb_message(&req.principal, &folder, None)?;
-            fb_patch(state, &req.principal, access, folder, leaf, &href, &ops).await?;
+            let writer = state.auth().fb_writer(&req.principal)?;
+            fb_patch(state, writer, folder, leaf, &href, &ops).await?;
         }
         _ => unreachable!("filtered above"),
     }
@@ -143,26 +136,24 @@ async fn apply(
     Ok(answer(&rb))
 }
 
-/// Run the free/busy PROPPATCH. A refusal is the request's own status (409, 403), never a
-/// 207: publishers such as Zimbra count any 207 as success and never retry, so a refusal
-/// inside one would lose the user's free/busy without anyone seeing it.
+/// Run the free/busy PROPPATCH; the store applies the owner rule to `writer` under its
+/// lock. A refusal is the request's own status (409, 403), never a 207: publishers such as
+/// Zimbra count any 207 as success and never retry, so a refusal inside one would lose the
+/// user's free/busy without anyone seeing it.
 async fn fb_patch(
     state: &AppState,
-    principal: &crate::auth::Principal,
-    access: FbAccess,
+    writer: crate::store::Writer,
     folder: crate::protocol::legacy_dn::AdminGroup,
     leaf: String,
     href: &str,
-    ops: &[PatchOp],
+    ops: &[PropChange],
 ) -> Result<(), HttpError> {
     let patch = ops.to_vec();
-    let only = match access {
-        FbAccess::Any => None,
-        FbAccess::Own(subject) => Some(subject),
-    };
     let (outcome, unknown_owner) = state
         .blocking(move |st| {
-            let outcome = st.store().fb_patch(&folder, &leaf, &patch, only.as_ref())?;
+            let outcome =
+                st.store()
+                    .fb_patch(&folder, &leaf, &patch, &writer, st.clock().now_us())?;
             let unknown = match &outcome {
                 FbPatchOutcome::Created(rec) | FbPatchOutcome::Updated(rec) => {
                     st.store().fb_owner_not_in_directory(&folder, rec)?
@@ -177,13 +168,9 @@ async fn fb_patch(
     }
     let refusal = match outcome {
         FbPatchOutcome::Created(_) | FbPatchOutcome::Updated(_) => return Ok(()),
-        FbPatchOutcome::Refused(FbRefusal::NotOwner(subject)) => {
-            return Err(state.auth().not_own_subject(principal, &subject).into());
-        }
         FbPatchOutcome::Refused(r) => r,
     };
     let blamed: fn(&PropName) -> bool = match refusal {
-        FbRefusal::NotOwner(_) => unreachable!("answered above"),
         FbRefusal::Undecodable(_) => |n| matches!(n, PropName::Mapi(t) if PffbKind::owns(*t)),
         FbRefusal::BadSubject(_) | FbRefusal::SubjectChanged { .. } => |n| {
             *n == PropName::Mapi(tags::SUBJECT)
@@ -205,7 +192,7 @@ async fn fb_patch(
 }
 
 /// The request's properties that `pick` selects, once each, for a sentence.
-fn names(ops: &[PatchOp], pick: impl Fn(&PropName) -> bool) -> String {
+fn names(ops: &[PropChange], pick: impl Fn(&PropName) -> bool) -> String {
     let mut seen = HashSet::new();
     ops.iter()
         .map(op_name)
@@ -237,7 +224,7 @@ fn note_unknown_owner(dn: &str, href: &str) {
 /// properties, 424 for the rest (RFC 4918 §9.2.1).
 fn failed(
     href: &str,
-    ops: &[PatchOp],
+    ops: &[PropChange],
     blamed: impl Fn(&PropName) -> bool,
     status: u16,
 ) -> Response {

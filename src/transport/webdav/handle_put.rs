@@ -4,7 +4,7 @@
 use warp::http::{HeaderValue, Method, StatusCode, header};
 
 use super::props::Entry;
-use super::{Found, Resource, authorize_item, header_str, locate, pf_result};
+use super::{Found, Resource, authorize_item, header_str, locate};
 use crate::store::PfWrite;
 use crate::transport::{AppState, HttpError, Request, Response};
 
@@ -24,8 +24,7 @@ pub async fn put(
         }
         other => return Err(super::not_allowed(&Method::PUT, other)),
     };
-    let actor = state.auth().item_actor(&req.principal)?;
-    let principal = req.principal.clone();
+    let writer = state.auth().item_writer(&req.principal)?;
     let content_type = header_str(&req, "content-type")
         .filter(|v| !v.is_empty())
         .map(str::to_string);
@@ -33,10 +32,9 @@ pub async fn put(
     let body = req.body(state.limits().max_put_body).await?;
     let (outcome, node) = state
         .blocking(move |st| {
-            let outcome = pf_result(
-                st.store().pf_put(&path, &body, content_type, actor.as_pf()),
-                &principal,
-            )?;
+            let outcome =
+                st.store()
+                    .pf_put(&path, &body, content_type, &writer, st.clock().now_us())?;
             Ok::<_, HttpError>((outcome, st.store().pf_get(&path)?))
         })
         .await??;

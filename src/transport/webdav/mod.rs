@@ -31,8 +31,8 @@ use bytes::Bytes;
 use warp::http::{Method, StatusCode};
 
 use super::{AppState, HttpError, Request, Response};
-use crate::auth::{AuthMode, Principal};
-use crate::store::{FolderRecord, MessageRecord, PfError, PfNode, StoreError};
+use crate::auth::Principal;
+use crate::store::{FolderRecord, MessageRecord, PfNode, StoreError};
 
 pub use path::Resource;
 
@@ -147,7 +147,8 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
 async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, HttpError> {
     let target = path::resolve(&req.path)?;
     // Who may: reads as `--read` says; writes need someone signed in (with `--auth basic`)
-    // here, and each handler applies the owner rules once it knows the resource.
+    // here; the owner rules are the store's, applied under its write lock to the writer
+    // each handler names (`auth` builds it), except for admin-group folders (`fb_folder`).
     // Everything else (OPTIONS, and the 405s of POST and PATCH, whose Allow tells whether
     // a resource exists) counts as a read.
     match req.method.as_str() {
@@ -183,34 +184,19 @@ async fn dispatch_method(state: &AppState, req: Request) -> Result<Response, Htt
     }
 }
 
-/// A store result from the ordinary area, a refusal of someone else's node told to the
-/// signed-in writer (the store checks owners under its write lock; see `PfActor`).
-pub fn pf_result<T>(r: Result<T, PfError>, principal: &Principal) -> Result<T, HttpError> {
-    r.map_err(|e| match e {
-        PfError::NotOwner(path) => {
-            crate::auth::not_item_owner(&format!("/public/{path}"), principal).into()
-        }
-        other => other.into(),
-    })
-}
-
 /// The `item-owner-or-admin` rule for the existing ordinary node at `path`, answered
-/// before a PUT reads its body; the store applies the rule again under its lock.
+/// before a PUT reads its body: the store's own predicate, read-only; the store applies it
+/// again under its lock when it writes.
 pub async fn authorize_item(
     state: &AppState,
     principal: &Principal,
     path: &[String],
 ) -> Result<(), HttpError> {
-    if state.auth().mode == AuthMode::None {
-        return Ok(());
-    }
+    let writer = state.auth().item_writer(principal)?;
     let p = path.to_vec();
-    let owner = state.blocking(move |st| st.store().pf_owner(&p)).await??;
-    state.auth().item(
-        principal,
-        owner.as_deref(),
-        &path::ordinary_href(path, false),
-    )?;
+    state
+        .blocking(move |st| st.store().pf_may_change(&p, &writer))
+        .await??;
     Ok(())
 }
 

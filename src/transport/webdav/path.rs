@@ -11,11 +11,9 @@
 //! hrefs with their own escaping of it (neon, hence cadaver, sends `EX%3a…_o%3d…`).
 
 use crate::protocol::legacy_dn::AdminGroup;
+use crate::protocol::public_tree::{FREE_BUSY_FOLDER, MAX_PATH_DEPTH, NON_IPM_SUBTREE};
 use crate::protocol::wss_name::{escape_segment, unescape_segment};
-use crate::store::{MAX_PATH_DEPTH, NON_IPM_SUBTREE};
 use crate::transport::HttpError;
-
-pub const FREE_BUSY_FOLDER: &str = "SCHEDULE+ FREE BUSY";
 
 /// What a URL under `/public` names. Existence is looked up separately.
 #[derive(Clone, Debug, PartialEq, Eq)]

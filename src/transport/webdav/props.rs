@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use crate::protocol::dav_xml::{DAV_NS, PropfindRequest, ResponseBuilder};
 use crate::protocol::legacy_dn::AdminGroup;
 use crate::protocol::mapi::{PropName, PropValue, tags};
+use crate::protocol::public_tree;
 use crate::protocol::time::FileTime;
 use crate::store::{FolderRecord, MessageRecord, PfNode};
 
@@ -67,6 +68,18 @@ pub struct Entry {
     pub props: BTreeMap<PropName, PropValue>,
 }
 
+/// A free/busy message's ETag: its modification time and a hash of its properties. The
+/// time alone would not do: under a fixed clock (`--now`) every write has the same time,
+/// and an ETag must change whenever the content does.
+fn message_etag(rec: &MessageRecord) -> String {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same properties give the same ETag in every run of one
+    // build (a new build may give new ETags; clients then fetch the message once more).
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    rec.props.hash(&mut h);
+    format!("\"m-{:x}-{:x}\"", rec.modified_us, h.finish())
+}
+
 fn folder_entry(
     href: String,
     name: &str,
@@ -111,8 +124,8 @@ impl Entry {
                 let href = path::system_href(&r)?;
                 let (name, hidden) = match r {
                     Resource::Root => ("public", false),
-                    Resource::NonIpm => (crate::store::NON_IPM_SUBTREE, true),
-                    _ => (path::FREE_BUSY_FOLDER, true),
+                    Resource::NonIpm => (public_tree::NON_IPM_SUBTREE, true),
+                    _ => (public_tree::FREE_BUSY_FOLDER, true),
                 };
                 let parent = parent_href(&href).filter(|_| r != Resource::Root);
                 folder_entry(href, name, parent, hidden, 0)
@@ -153,7 +166,7 @@ impl Entry {
             .to_string();
         Entry {
             href: path::fb_item_href(folder, &rec.leaf),
-            etag: format!("\"m-{:x}\"", rec.modified_us),
+            etag: message_etag(&rec),
             name: rec.leaf,
             collection: false,
             hidden: true,
