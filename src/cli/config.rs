@@ -501,10 +501,10 @@ pub const SETTINGS: &[Setting] = &[
         env: "SCHEDPLUS_ROLE",
         default: Some("both"),
         help: "what this process serves: the free/busy store and the EWS front end, the store, or the front end alone (an Exchange 2007 CAS)",
+        more: "",
         kind: Kind::Enum(&["both", "store", "cas"]),
         group: Group::Network,
         value_name: "ROLE",
-        ..Setting::ROW
     },
     Setting {
         key: "cas_servers",
@@ -525,7 +525,6 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Enum(&["random", "listed"]),
         group: Group::Network,
         value_name: "ORDER",
-        ..Setting::ROW
     },
     Setting {
         key: "cas_timeout",
