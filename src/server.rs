@@ -23,7 +23,7 @@ use crate::app::calendar_dir::CalendarDir;
 use crate::app::poller::{self, CleanupAt, Poller};
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
-use crate::transport::{self, AppState, Limits};
+use crate::transport::{self, AppState, Limits, StateParts};
 
 /// Threads for store work (`AppState::blocking`) in `schedplus serve`. Store calls are
 /// short, and writers queue on the store's one write lock anyway; with tokio's default of
@@ -176,10 +176,15 @@ impl Server {
         })?;
         crate::app::metrics::install();
         let token = new_token();
-        let state = AppState::new(store, opts.clock, opts.limits, token.clone())
-            .with_publish_settings(opts.publish.clone())
-            .with_auth(opts.auth)
-            .with_cas(opts.cas.clone());
+        let state = AppState::new(StateParts {
+            store,
+            clock: opts.clock,
+            limits: opts.limits,
+            publish: opts.publish.clone(),
+            auth: opts.auth,
+            admin_token: token.clone(),
+            cas: opts.cas.clone(),
+        });
         let calendar_dir = match &opts.calendar_dir {
             Some(d) if !d.is_dir() => {
                 return Err(ServeError::CalendarDir {
@@ -315,6 +320,8 @@ impl Server {
                 let _ = std::fs::remove_file(path);
             }
         }
+        // The count of reads logged at DEBUG only in the last busy second.
+        self.state.read_log().flush();
         tracing::info!("schedplus stopped");
     }
 

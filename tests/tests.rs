@@ -23,5 +23,6 @@ mod ops;
 mod owner_rule;
 mod publishing;
 mod real_publishers;
+mod request_log;
 mod resilience;
 mod webdav;

@@ -59,7 +59,7 @@ impl From<StoreError> for Error {
             StoreError::Refused(r) => crate::auth::refused_write(&r).into(),
             e if e.is_out_of_space() => Error::OutOfSpace(e.to_string()),
             StoreError::Stalled(m) => Error::Unavailable(m),
-            other => Error::Internal(other.to_string()),
+            other => Error::Internal(format!("the store failed: {other}")),
         }
     }
 }

@@ -168,33 +168,13 @@ impl From<Refusal> for HttpError {
     }
 }
 
-/// A store failure: a conflict 409, a name that is not there 404, someone else's data 403
-/// (by the owner rule that refused it), a full disk 507 and a stuck disk 503 (each with the store's
-/// sentence); anything else is a broken store, 500.
+/// A store failure becomes an application failure first (`app::Error`'s `From<StoreError>`,
+/// the one place that reads a store failure), then its status as any other: a conflict
+/// 409, a name that is not there 404, someone else's data 403 (by the owner rule that
+/// refused it), a full disk 507, a stuck disk 503, a broken store 500.
 impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) => HttpError::conflict(m),
-            StoreError::NotFound(m) => HttpError::not_found(m),
-            StoreError::Refused(r) => crate::auth::refused_write(&r).into(),
-            e => match store_status(&e) {
-                StatusCode::INTERNAL_SERVER_ERROR => {
-                    HttpError::internal(format!("the store failed: {e}"))
-                }
-                status => HttpError::new(status, e.to_string()),
-            },
-        }
-    }
-}
-
-/// 507 for a full disk, 503 for a stuck one, 500 for any other store failure.
-fn store_status(e: &StoreError) -> StatusCode {
-    if e.is_out_of_space() {
-        StatusCode::INSUFFICIENT_STORAGE
-    } else if matches!(e, StoreError::Stalled(_)) {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
+        app::Error::from(e).into()
     }
 }
 
