@@ -3,6 +3,7 @@
 //! connect error, a timeout, any status but 200, or an answer that is not the `WM`
 //! document for exactly the users asked counts as a failure of that server.
 
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::protocol::dav_xml::XmlLimits;
@@ -27,15 +28,34 @@ pub fn fetch(url: &str, timeout: Duration) -> (Result<Vec<LegacyItem>, Failure>,
     (r, started.elapsed())
 }
 
-fn fetch_inner(url: &str, timeout: Duration) -> Result<Vec<LegacyItem>, Failure> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// One agent per timeout, kept for the process: its pool keeps connections to the
+/// public-folder servers open between requests (a new connection per request cost the
+/// front end a third of its throughput in `benches/ews.rs`). Several servers in one process
+/// (the tests) may use different timeouts, hence the list.
+fn agent(timeout: Duration) -> ureq::Agent {
+    static AGENTS: OnceLock<Mutex<Vec<(Duration, ureq::Agent)>>> = OnceLock::new();
+    // A poisoned lock only means another request panicked while holding the list: the
+    // list itself is still whole.
+    let mut agents = AGENTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some((_, a)) = agents.iter().find(|(t, _)| *t == timeout) {
+        return a.clone();
+    }
+    let a: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
         .max_redirects(0)
         .user_agent("schedplus-availability (Exchange 2007 CAS fallback)")
         .build()
         .into();
-    let mut resp = agent.get(url).call().map_err(|e| {
+    agents.push((timeout, a.clone()));
+    a
+}
+
+fn fetch_inner(url: &str, timeout: Duration) -> Result<Vec<LegacyItem>, Failure> {
+    let mut resp = agent(timeout).get(url).call().map_err(|e| {
         let kind = match &e {
             ureq::Error::Timeout(_) => "timeout",
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => "timeout",
