@@ -7,96 +7,30 @@
 //! `--auth none` server for writes), because these machines are shared and absolute numbers
 //! drift. The in-process Argon2 rate shows what a request with a wrong password costs.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine;
-use schedplus::app::ops::{Ctx, ImportRequest, Operation};
 use schedplus::auth::{AuthSettings, hash_password, verify_password_with};
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::server::{ServeOptions, Server};
 use schedplus::store::canonical_leaf;
 use schedplus::transport::webdav::path::fb_item_href;
 
+mod support;
+use support::{Load, import_csv};
+
 const DAN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=dwinship";
 const NOTE: &str = r#"<?xml version="1.0"?><a:propertyupdate xmlns:a="DAV:"><a:set><a:prop><x:note xmlns:x="urn:bench:">n</x:note></a:prop></a:set></a:propertyupdate>"#;
-
-fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
-    std::env::var(key)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-/// How long each scenario runs and with how many keep-alive connections.
-struct Run {
-    secs: f64,
-    clients: usize,
-}
-
-impl Run {
-    /// Requests per second of `method path` with `headers`; every answer must have status
-    /// `expect`.
-    fn load(
-        &self,
-        base: &str,
-        method: &'static str,
-        path: &str,
-        headers: &[(&'static str, String)],
-        body: &'static str,
-        expect: u16,
-    ) -> f64 {
-        let (secs, clients) = (self.secs, self.clients);
-        let stop = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicU64::new(0));
-        let url = format!("{base}{path}");
-        let started = Instant::now();
-        let workers: Vec<_> = (0..clients)
-            .map(|_| {
-                let (stop, done, url) = (stop.clone(), done.clone(), url.clone());
-                let headers = headers.to_vec();
-                std::thread::spawn(move || {
-                    let agent: ureq::Agent = ureq::Agent::config_builder()
-                        .http_status_as_error(false)
-                        .allow_non_standard_methods(true)
-                        .build()
-                        .into();
-                    while !stop.load(Ordering::Relaxed) {
-                        let mut req = ureq::http::Request::builder().method(method).uri(&url);
-                        for (k, v) in &headers {
-                            req = req.header(*k, v);
-                        }
-                        let mut r = agent
-                            .run(req.body(body.as_bytes().to_vec()).unwrap())
-                            .expect("the server answers");
-                        assert_eq!(r.status().as_u16(), expect, "{method} {url}");
-                        let _ = r.body_mut().read_to_vec();
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_secs_f64(secs));
-        stop.store(true, Ordering::Relaxed);
-        for w in workers {
-            w.join().unwrap();
-        }
-        done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
-    }
-}
 
 fn start(rt: &tokio::runtime::Runtime, dir: &std::path::Path, auth: AuthSettings) -> Server {
     let mut opts = ServeOptions::new(dir, "127.0.0.1:0".parse().unwrap());
     opts.auth = auth;
     let server = rt.block_on(Server::start(opts)).unwrap();
-    ImportRequest {
-        text: schedplus::app::demo::DIRECTORY_CSV.into(),
-        source: "demo".into(),
-        ..Default::default()
-    }
-    .run(&Ctx::new(server.state.store()))
-    .unwrap();
+    import_csv(
+        server.state.store(),
+        schedplus::app::demo::DIRECTORY_CSV.into(),
+        "demo",
+    );
     let dn = LegacyDn::parse(DAN).unwrap();
     let hash = hash_password("pw").unwrap();
     server
@@ -108,8 +42,8 @@ fn start(rt: &tokio::runtime::Runtime, dir: &std::path::Path, auth: AuthSettings
 }
 
 fn main() {
-    let secs: f64 = env_or("BENCH_SECONDS", 3.0);
-    let clients: usize = env_or("BENCH_CLIENTS", 2);
+    let run = Load::from_env();
+    let (secs, clients) = (run.secs, run.clients);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -132,22 +66,21 @@ fn main() {
     let dn = LegacyDn::parse(DAN).unwrap();
     let item = fb_item_href(&dn.admin_group(), &canonical_leaf(&dn.subject()));
     let brief = ("Brief", "t".to_string());
-    let run = Run { secs, clients };
 
     println!("schedplus sign-in benchmark: {clients} keep-alive clients, {secs}s per scenario");
-    let base_rps = run.load(&basic_base, "GET", "/healthz", &[], "", 200);
+    let base_rps = run.run(&basic_base, "GET", "/healthz", &[], "", 200).rps;
     println!(
         "{:<52} {:>9.0} req/s  (baseline)",
         "GET /healthz, anonymous", base_rps
     );
-    let rps = run.load(&basic_base, "GET", "/healthz", &good, "", 200);
+    let rps = run.run(&basic_base, "GET", "/healthz", &good, "", 200).rps;
     println!(
         "{:<52} {:>9.0} req/s  {:>6.3} x baseline",
         "GET /healthz, Basic (verified once, then cached)",
         rps,
         rps / base_rps
     );
-    let rps = run.load(&basic_base, "GET", "/healthz", &wrong, "", 401);
+    let rps = run.run(&basic_base, "GET", "/healthz", &wrong, "", 401).rps;
     println!(
         "{:<52} {:>9.1} req/s  {:>6.4} x baseline",
         "GET /healthz, wrong password (Argon2 every time)",
@@ -155,21 +88,25 @@ fn main() {
         rps / base_rps
     );
 
-    let open_patch = run.load(
-        &open_base,
-        "PROPPATCH",
-        &item,
-        std::slice::from_ref(&brief),
-        NOTE,
-        200,
-    );
+    let open_patch = run
+        .run(
+            &open_base,
+            "PROPPATCH",
+            &item,
+            std::slice::from_ref(&brief),
+            NOTE,
+            200,
+        )
+        .rps;
     println!(
         "{:<52} {:>9.0} req/s  (baseline)",
         "PROPPATCH own message, --auth none", open_patch
     );
     let mut signed = good.clone();
     signed.push(brief);
-    let rps = run.load(&basic_base, "PROPPATCH", &item, &signed, NOTE, 200);
+    let rps = run
+        .run(&basic_base, "PROPPATCH", &item, &signed, NOTE, 200)
+        .rps;
     println!(
         "{:<52} {:>9.0} req/s  {:>6.3} x baseline",
         "PROPPATCH own message, --auth basic (owner rule)",

@@ -20,12 +20,8 @@ use std::time::Instant;
 
 use schedplus::store::{Store, StoreConfig, Writer};
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod support;
+use support::env_or;
 
 /// Writes per second with `writers` threads each making `writes` writes.
 fn run(fdatasync: bool, writers: u64, writes: u64) -> (f64, u64) {
@@ -74,14 +70,14 @@ fn run(fdatasync: bool, writers: u64, writes: u64) -> (f64, u64) {
 }
 
 fn main() {
-    let writes = env("WRITES", 300);
-    let writers = env("WRITERS", 8);
+    let writes = env_or::<u64>("WRITES", 300);
+    let writers = env_or::<u64>("WRITERS", 8);
     println!("durability: 1 KiB item PUTs, each acknowledged after its sync");
     println!(
         "{:<10} {:>28} {:>28} {:>8}",
         "writers", "sled flush only (writes/s)", "+ fdatasync (writes/s)", "ratio"
     );
-    let repeats = env("REPEATS", 7).max(1);
+    let repeats = env_or::<u64>("REPEATS", 7).max(1);
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]

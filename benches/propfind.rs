@@ -89,26 +89,15 @@ fn main() {
         0,
     );
     let small_runs = if small { 20 } else { 50 };
-    let d1_small = measure(
-        addr,
-        pid,
-        &format!("PROPFIND Depth 1, {n_small} messages"),
-        "PROPFIND",
-        &folder("K1"),
-        "1",
-        small_runs,
-        n_small,
-    );
-    let d1_large = measure(
-        addr,
-        pid,
-        &format!("PROPFIND Depth 1, {n_large} messages"),
-        "PROPFIND",
-        &folder("K100"),
-        "1",
-        3,
-        n_large,
-    );
+    // Depth 1 of both folders: the small one `small_runs` times, the large one 3 times.
+    let listings = |addr: SocketAddr, pid: u32| {
+        let d1 = |ou: &str, n: usize, runs: usize| {
+            let label = format!("PROPFIND Depth 1, {n} messages");
+            measure(addr, pid, &label, "PROPFIND", &folder(ou), "1", runs, n)
+        };
+        (d1("K1", n_small, small_runs), d1("K100", n_large, 3))
+    };
+    let (d1_small, d1_large) = listings(addr, pid);
     println!();
     println!(
         "Depth 1 per message vs one Depth 0 request: {:.3} ({} msgs) and {:.3} ({} msgs)",
@@ -137,26 +126,7 @@ fn main() {
     let pid = child.id();
     let start = vm_kib(pid, "VmHWM");
     println!("\nserver child with an 8 MiB sled cache, VmHWM after start {start} KiB");
-    let small = measure(
-        addr,
-        pid,
-        &format!("PROPFIND Depth 1, {n_small} messages"),
-        "PROPFIND",
-        &folder("K1"),
-        "1",
-        small_runs,
-        n_small,
-    );
-    let large = measure(
-        addr,
-        pid,
-        &format!("PROPFIND Depth 1, {n_large} messages"),
-        "PROPFIND",
-        &folder("K100"),
-        "1",
-        3,
-        n_large,
-    );
+    let (small, large) = listings(addr, pid);
     println!(
         "VmHWM growth: {} KiB after {n_small} messages, {} KiB after {n_large}",
         small.hwm.saturating_sub(start),

@@ -2,7 +2,10 @@
 //!
 //! Run with `cargo bench --bench publish` (release build). Environment knobs:
 //! `USERS` (default 200), `ROUNDS` (latency samples, default 20), `POLL_MS` (the poller's
-//! interval in the latency run, default 250).
+//! interval in the latency run, default 250), `PUBLISH_BENCH_CALENDARS` (a folder: the
+//! first round's calendars are also written there as `u<i>.ics`, for `scripts/bench.sh`'s
+//! reference publisher). Besides the prose, each part prints one `BENCH-RESULT key=value …`
+//! line for `scripts/bench.sh`.
 //!
 //! 1. **Throughput**, in users per second, of `publisher::republish_user` over USERS users
 //!    whose calendars hold about 200 events each (one-off meetings, weekly series with
@@ -26,14 +29,10 @@ use schedplus::publishing::publisher::{PublishSettings, republish_user};
 use schedplus::server::{ServeOptions, Server};
 use schedplus::store::{CalendarSource, PublishOutcome, Store, StoreConfig, UserRecord};
 
-const NOW: &str = "2026-03-04T12:00:00Z";
+mod support;
+use support::env_or;
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+const NOW: &str = "2026-03-04T12:00:00Z";
 
 /// About 200 events: 150 one-off meetings over the publish range, 40 weekly series with
 /// two EXDATEs each, 10 daily series with COUNT. `salt` shifts every time so calendars
@@ -137,6 +136,15 @@ fn throughput(n: u64) {
         }
     };
     put(0);
+    if let Some(dir) = std::env::var_os("PUBLISH_BENCH_CALENDARS") {
+        for i in 0..n {
+            std::fs::write(
+                std::path::Path::new(&dir).join(format!("u{i}.ics")),
+                calendar(i),
+            )
+            .unwrap();
+        }
+    }
     let created = timed_round(&store, &users, now, PublishOutcome::Created);
     let noop = timed_round(&store, &users, now, PublishOutcome::Unchanged);
     put(1000);
@@ -150,6 +158,9 @@ fn throughput(n: u64) {
     println!(
         "  publish of changed calendars (updated):   {updated:8.1} users/s  ({:.2}x baseline)",
         updated / noop
+    );
+    println!(
+        "BENCH-RESULT publish_per_s={created:.1} republish_unchanged_per_s={noop:.1} update_per_s={updated:.1}"
     );
 }
 
@@ -189,15 +200,19 @@ fn wait_change(agent: &ureq::Agent, base: &str, before: &str) -> Duration {
     started.elapsed()
 }
 
-fn summary(mut v: Vec<Duration>) -> String {
+/// Mean, p50, p95, p99 and max in milliseconds.
+fn percentiles(mut v: Vec<Duration>) -> [f64; 5] {
     v.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let at = |pct: usize| ms(v[(v.len() * pct / 100).min(v.len() - 1)]);
     let mean = v.iter().map(|d| ms(*d)).sum::<f64>() / v.len() as f64;
+    [mean, at(50), at(95), at(99), ms(v[v.len() - 1])]
+}
+
+fn summary(p: [f64; 5]) -> String {
     format!(
-        "mean {mean:7.1} ms, p50 {:7.1} ms, p95 {:7.1} ms, max {:7.1} ms",
-        ms(v[v.len() / 2]),
-        ms(v[(v.len() * 95 / 100).min(v.len() - 1)]),
-        ms(v[v.len() - 1])
+        "mean {:7.1} ms, p50 {:7.1} ms, p95 {:7.1} ms, p99 {:7.1} ms, max {:7.1} ms",
+        p[0], p[1], p[2], p[3], p[4]
     )
 }
 
@@ -261,6 +276,7 @@ fn latency(rounds: u64, poll: Duration) {
         "change-to-visible latency, {rounds} changes, --poll-interval {} ms:",
         poll.as_millis()
     );
+    let (direct, poller_p) = (percentiles(direct), percentiles(poller.clone()));
     println!(
         "  baseline, import publishing at once:    {}",
         summary(direct)
@@ -272,19 +288,23 @@ fn latency(rounds: u64, poll: Duration) {
     };
     println!(
         "  PUT, published by the poller:           {}",
-        summary(poller)
+        summary(poller_p)
     );
     println!(
         "  poller mean lag / poll interval: {:.2} (0.5 expected at random phase; the max is one interval plus the publish)",
         mean_poll / poll.as_secs_f64()
     );
+    println!(
+        "BENCH-RESULT poller_p50_ms={:.1} poller_p99_ms={:.1} direct_p50_ms={:.1} direct_p99_ms={:.1} rounds={rounds}",
+        poller_p[1], poller_p[3], direct[1], direct[3]
+    );
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
-    let users = env("USERS", 200);
-    let rounds = env("ROUNDS", 20).max(1);
-    let poll = Duration::from_millis(env("POLL_MS", 250).max(10));
+    let users = env_or::<u64>("USERS", 200);
+    let rounds = env_or::<u64>("ROUNDS", 20).max(1);
+    let poll = Duration::from_millis(env_or::<u64>("POLL_MS", 250).max(10));
     throughput(users);
     latency(rounds, poll);
 }

@@ -13,20 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv=.venv
-req=scripts/requirements-oracle.txt
-if [ ! -x "$venv/bin/python" ]; then
-    echo "oracle: creating $venv" >&2
-    python3 -m venv "$venv"
-fi
-# Reinstall only when the pinned list changed since the last install.
-stamp="$venv/.requirements-oracle.sha256"
-want=$(sha256sum "$req" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "oracle: installing $req into $venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-    echo "$want" >"$stamp"
-fi
+. scripts/lib/venv.sh
+oracle_venv
 
 echo "oracle: building target/debug/schedplus" >&2
 cargo build --quiet --bin schedplus
@@ -43,5 +31,5 @@ args=()
 for n in "${nows[@]}"; do
     args+=(--now "$n")
 done
-exec "$venv/bin/python" scripts/oracle.py \
+exec "$PYTHON" scripts/oracle.py \
     --expander "target/debug/schedplus calendar expand" "${args[@]}" "$@"

@@ -2,7 +2,9 @@
 # Slow clients against a real `schedplus serve` (issue 11, items 1 and 2): a measurement,
 # not a test.
 #
-#   scripts/slowclients.sh [BINARY]        default: target/release/schedplus (built if missing)
+#   scripts/slowclients.sh [BINARY]        default: target/release/schedplus (cargo keeps it
+#                                          current); the server runs as scripts/lib/server.sh
+#                                          starts it
 #
 # 1. Silent readers: N clients send the largest ?Cmd=freebusy query (990 users x 20,000
 #    slots, 20 MB) and never read. Prints the server's RSS before, with them connected, and
@@ -19,12 +21,11 @@
 # Needs python3. Uses 127.0.0.0/8 source addresses (Linux loopback accepts them all) and
 # raises the open-file limit to what it needs.
 set -euo pipefail
+[ -z "${1:-}" ] || SCHEDPLUS_BIN=$(realpath "$1")
+cd "$(dirname "$0")/.."
 
-here="$(cd "$(dirname "$0")/.." && pwd)"
-bin="${1:-$here/target/release/schedplus}"
-if [[ ! -x "$bin" ]]; then
-    (cd "$here" && cargo build --release --bin schedplus)
-fi
+. scripts/lib/server.sh
+schedplus_release_bin
 SILENT="${SILENT:-500}"
 LISTINGS="${LISTINGS:-40}"
 TRICKLERS="${TRICKLERS:-600}"
@@ -32,21 +33,9 @@ PROBES="${PROBES:-60}"
 HOLD="${HOLD:-20}"
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-work="$(mktemp -d)"
-cleanup() {
-    [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$bin" --data "$work/data" serve --listen 127.0.0.1:0 --auth none >"$work/log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do
-    [[ -f "$work/data/server.json" ]] && break
-    sleep 0.1
-done
-addr="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["addr"])' "$work/data/server.json")"
-echo "binary:  $bin"
+start_server "$WORK/data" 10 --data "$WORK/data" serve --listen 127.0.0.1:0 --auth none
+pid=$PID addr=$ADDR
+echo "binary:  $BIN"
 echo "server:  $addr (pid $pid)"
 
 python3 - "$addr" "$pid" "$SILENT" "$LISTINGS" "$TRICKLERS" "$PROBES" "$HOLD" <<'EOF'

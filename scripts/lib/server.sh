@@ -1,5 +1,5 @@
 # Sourced by the scripts that run a schedplus server of their own (litmus.sh, davmail.sh,
-# load.sh): a scratch directory cleaned up on exit, and a server started in it whose address
+# load.sh, bench.sh, screenshot.sh, slowclients.sh): a scratch directory cleaned up on exit, and a server started in it whose address
 # is read from server.json. Expects `set -euo pipefail` and the repository as the working
 # directory.
 
@@ -24,6 +24,15 @@ schedplus_debug_bin() {
     BIN=${SCHEDPLUS_BIN:-target/debug/schedplus}
     if [ -z "${SCHEDPLUS_BIN:-}" ] && { [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit)" ]; }; then
         cargo build --bin schedplus
+    fi
+}
+
+# schedplus_release_bin: BIN is $SCHEDPLUS_BIN if set, else the release build (cargo
+# rebuilds it when a source changed, and does nothing otherwise).
+schedplus_release_bin() {
+    BIN=${SCHEDPLUS_BIN:-target/release/schedplus}
+    if [ -z "${SCHEDPLUS_BIN:-}" ]; then
+        cargo build --release --bin schedplus
     fi
 }
 

@@ -505,6 +505,20 @@ mod tests {
         (d, s, u, clock, PublishSettings::default())
     }
 
+    /// A watched directory holding `dan.ics` (CAL), scanned once: the calendar is stored.
+    fn dan_watched(
+        s: &Store,
+        clock: &Clock,
+        settings: &PublishSettings,
+    ) -> (tempfile::TempDir, std::path::PathBuf, CalendarDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dan.ics");
+        std::fs::write(&file, CAL).unwrap();
+        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
+        assert_eq!(cd.scan(s, clock, settings).stored, 1);
+        (dir, file, cd)
+    }
+
     #[test]
     fn new_modified_refused_and_deleted_files() {
         let (_d, s, u, clock, settings) = lab();
@@ -703,11 +717,7 @@ mod tests {
     #[test]
     fn an_upload_newer_than_the_file_wins_until_the_file_is_edited() {
         let (_d, s, u, clock, settings) = lab();
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("dan.ics");
-        std::fs::write(&file, CAL).unwrap();
-        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
-        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        let (dir, file, _first_watcher) = dan_watched(&s, &clock, &settings);
         // An upload after the file was written.
         std::thread::sleep(std::time::Duration::from_millis(20));
         let uploaded = CAL.replace("UID:1", "UID:uploaded");
@@ -741,11 +751,7 @@ mod tests {
     #[test]
     fn a_deletion_newer_than_the_file_wins_until_the_file_is_edited() {
         let (_d, s, u, clock, settings) = lab();
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("dan.ics");
-        std::fs::write(&file, CAL).unwrap();
-        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
-        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
+        let (dir, file, mut cd) = dan_watched(&s, &clock, &settings);
         std::thread::sleep(std::time::Duration::from_millis(20));
         let del = crate::app::ops::CalendarDeleteRequest { user: "dan".into() };
         assert!(del.run(&Ctx::new(&s)).unwrap().deleted);
@@ -769,12 +775,8 @@ mod tests {
     #[test]
     fn a_file_moved_out_and_back_with_its_old_time_loads_again() {
         let (_d, s, u, clock, settings) = lab();
-        let dir = tempfile::tempdir().unwrap();
+        let (_dir, file, mut cd) = dan_watched(&s, &clock, &settings);
         let aside = tempfile::tempdir().unwrap();
-        let file = dir.path().join("dan.ics");
-        std::fs::write(&file, CAL).unwrap();
-        let mut cd = CalendarDir::new(dir.path(), 4 << 20);
-        assert_eq!(cd.scan(&s, &clock, &settings).stored, 1);
         std::fs::rename(&file, aside.path().join("dan.ics")).unwrap();
         assert_eq!(cd.scan(&s, &clock, &settings).deleted, 1);
         assert!(s.calendar_deletion(&u.legacy_dn).unwrap().is_none());

@@ -13,13 +13,18 @@
 //! again, a page at a time, as the client takes them. A publish that lands between the two
 //! passes can make All Attendees differ from that user's row in this one answer; each row
 //! is a consistent read of its own user. An answer of up to 256 KiB of digits (the usual
-//! query) keeps its rows from the first pass and reads the store once.
+//! query) is written whole by the first pass, each row painted once straight into its
+//! place in the document, and reads the store once.
+//!
+//! A message's free/busy is read without decoding the rest of its record (the store keeps
+//! it at the front: `store::codec`), and painted a run of slots per interval.
 
 use crate::protocol::query::{
-    AnswerItem, FreeBusyQuery, UserAddress, write_answer_head, write_answer_item, write_answer_tail,
+    ANSWER_ITEM_OVERHEAD, FreeBusyQuery, UserAddress, write_answer_head, write_answer_item_close,
+    write_answer_item_open, write_answer_tail,
 };
 use crate::protocol::raster::{self, SlotGrid};
-use crate::store::Store;
+use crate::store::{FreeBusyRead, Store};
 
 /// What one answered user came to, for logs and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,16 +41,14 @@ enum Outcome {
     Data,
 }
 
-/// Paint `addr`'s row into `digits` and return the display name to answer with. `first`:
-/// the first pass, which logs what it finds (the second would log it again).
-fn paint_user(
+/// Read what `addr`'s row needs: the display name to answer with and the free/busy (the
+/// store reads of one user). `first`: the first pass, which logs what it finds (the second
+/// would log it again).
+fn read_user(
     store: &Store,
     addr: &UserAddress,
-    grid: &SlotGrid,
-    digits: &mut Vec<u8>,
     first: bool,
-) -> (String, Outcome) {
-    digits.clear();
+) -> (String, Option<FreeBusyRead>, Outcome) {
     let user = match store.find_user(addr) {
         Ok(Some(u)) => Some(u),
         Ok(None) => None,
@@ -57,12 +60,11 @@ fn paint_user(
         }
     };
     let Some(u) = user else {
-        raster::paint(grid, None, digits);
-        return (addr.value().to_string(), Outcome::Unknown);
+        return (addr.value().to_string(), None, Outcome::Unknown);
     };
     let dn = &u.legacy_dn;
     let stored = store
-        .freebusy_of(&dn.admin_group(), &dn.subject())
+        .freebusy_read_of(&dn.admin_group(), &dn.subject())
         .unwrap_or_else(|e| {
             if first {
                 tracing::warn!(user = %dn, error = %e, "free/busy read failed; answering no data");
@@ -79,18 +81,40 @@ fn paint_user(
             "no SCHEDULE+ FREE BUSY folder for this user's admin group; a CAS would log event 4004. Import the user (schedplus directory import) or create the folder"
         );
     }
-    raster::paint(grid, stored.as_ref().map(|s| (&s.fb, s.range)), digits);
     let outcome = if stored.is_some() {
         Outcome::Data
     } else {
         Outcome::NoMessage
     };
-    (u.display_name, outcome)
+    (u.display_name, stored, outcome)
 }
 
-/// Answers whose digits fit in this many bytes keep their rows from the first pass instead
-/// of painting them again: the usual query (up to 100 users over six weeks in 30-minute
-/// slots, say) reads the store once.
+fn paint_into(grid: &SlotGrid, stored: Option<&FreeBusyRead>, row: &mut [u8]) {
+    match stored {
+        Some(s) => s.paint_into(grid, row),
+        None => raster::paint_into(grid, None, row),
+    }
+}
+
+/// Append one user's item to `out`, its digits painted in place; returns where they are.
+fn write_item(
+    out: &mut Vec<u8>,
+    grid: &SlotGrid,
+    name: &str,
+    addr: &UserAddress,
+    stored: Option<&FreeBusyRead>,
+) -> std::ops::Range<usize> {
+    write_answer_item_open(name, Some(addr), out);
+    let at = out.len();
+    out.resize(at + grid.slots, 0);
+    paint_into(grid, stored, &mut out[at..]);
+    write_answer_item_close(out);
+    at..at + grid.slots
+}
+
+/// Answers whose digits fit in this many bytes are written whole in the first pass: the
+/// usual query (up to 100 users over six weeks in 30-minute slots, say) reads the store
+/// once and paints each row once, in place in the document.
 const KEEP_ROWS_DIGITS: usize = 256 * 1024;
 
 /// An answer written a piece at a time.
@@ -101,60 +125,79 @@ pub struct AnswerPages {
     all: Option<Vec<u8>>,
     /// The next user to write.
     next: usize,
-    digits: Vec<u8>,
-    /// Each user's name and digits from the first pass, for a small answer.
-    kept: Option<Vec<(String, Vec<u8>)>>,
-    /// The name of the user last painted in the second pass.
-    name: String,
+    /// A small answer, written whole by the first pass; taken when written.
+    whole: Option<Vec<u8>>,
 }
 
 impl AnswerPages {
-    /// The first pass: every user painted once for All Attendees and the statistics.
+    /// The first pass: every user painted once for All Attendees and the statistics. A
+    /// small answer is written whole here: each row is painted straight into its item and
+    /// raised into All Attendees' digits, which sit before it in the same buffer.
     pub fn new(store: &Store, q: FreeBusyQuery) -> (AnswerPages, AnswerStats) {
         let grid = q.grid();
         let mut stats = AnswerStats {
             users: q.users.len(),
             ..Default::default()
         };
-        let mut all = vec![b'0'; grid.slots];
-        let mut digits = Vec::with_capacity(grid.slots);
-        let mut kept = (q.users.len().saturating_mul(grid.slots) <= KEEP_ROWS_DIGITS)
-            .then(|| Vec::with_capacity(q.users.len()));
-        for addr in &q.users {
-            let (name, outcome) = paint_user(store, addr, &grid, &mut digits, true);
-            match outcome {
-                Outcome::Unknown => {
-                    stats.unknown += 1;
-                    crate::app::metrics::unknown_query_user(&name);
-                }
-                Outcome::NoMessage => stats.no_message += 1,
-                Outcome::Data => {}
+        let small = q.users.len().saturating_mul(grid.slots) <= KEEP_ROWS_DIGITS;
+        let mut note = |outcome: &Outcome, name: &str| match outcome {
+            Outcome::Unknown => {
+                stats.unknown += 1;
+                crate::app::metrics::unknown_query_user(name);
             }
-            raster::max_into(&mut all, &digits);
-            if let Some(rows) = kept.as_mut() {
-                rows.push((name, digits.clone()));
+            Outcome::NoMessage => stats.no_message += 1,
+            Outcome::Data => {}
+        };
+        let (all, whole) = if small {
+            let mut out = Vec::with_capacity(
+                (q.users.len() + 1) * (grid.slots + ANSWER_ITEM_OVERHEAD + 64) + 128,
+            );
+            write_answer_head(&mut out);
+            write_answer_item_open("All Attendees", None, &mut out);
+            let all_at = out.len();
+            out.resize(all_at + grid.slots, b'0');
+            write_answer_item_close(&mut out);
+            for addr in &q.users {
+                let (name, stored, outcome) = read_user(store, addr, true);
+                note(&outcome, &name);
+                let row = write_item(&mut out, &grid, &name, addr, stored.as_ref());
+                let (head, rest) = out.split_at_mut(row.start);
+                raster::max_into(&mut head[all_at..all_at + grid.slots], &rest[..grid.slots]);
             }
-        }
+            write_answer_tail(&mut out);
+            (None, Some(out))
+        } else {
+            let mut all = vec![b'0'; grid.slots];
+            let mut row = vec![0; grid.slots];
+            for addr in &q.users {
+                let (name, stored, outcome) = read_user(store, addr, true);
+                note(&outcome, &name);
+                paint_into(&grid, stored.as_ref(), &mut row);
+                raster::max_into(&mut all, &row);
+            }
+            (Some(all), None)
+        };
         let pages = AnswerPages {
             q,
             grid,
-            all: Some(all),
+            all,
             next: 0,
-            digits,
-            kept,
-            name: String::new(),
+            whole,
         };
         (pages, stats)
     }
 
-    /// Is the answer small enough to have been kept whole from the first pass (at most
-    /// 256 KiB of digits)? Then it is cheaper to write it at once than a page at a time.
+    /// Is the answer small enough to have been written whole by the first pass (at most
+    /// 256 KiB of digits)? Then it is cheaper to send it at once than a page at a time.
     pub fn is_small(&self) -> bool {
-        self.kept.is_some()
+        self.whole.is_some()
     }
 
-    /// The rest of the answer, at once.
+    /// The rest of the answer, at once (a small answer's document as written, not copied).
     pub fn finish(mut self, store: &Store) -> Vec<u8> {
+        if let Some(whole) = self.whole.take() {
+            return whole;
+        }
         let mut out = Vec::new();
         while self.fill(store, &mut out, usize::MAX) {}
         out
@@ -163,16 +206,15 @@ impl AnswerPages {
     /// Append the next items to `out` until it holds `chunk` bytes or the answer is
     /// complete (`false`).
     pub fn fill(&mut self, store: &Store, out: &mut Vec<u8>, chunk: usize) -> bool {
+        if let Some(whole) = self.whole.take() {
+            out.extend_from_slice(&whole);
+            return false;
+        }
         if let Some(all) = self.all.take() {
             write_answer_head(out);
-            write_answer_item(
-                &AnswerItem {
-                    display_name: "All Attendees",
-                    email: None,
-                    fbdata: &all,
-                },
-                out,
-            );
+            write_answer_item_open("All Attendees", None, out);
+            out.extend_from_slice(&all);
+            write_answer_item_close(out);
         }
         while out.len() < chunk {
             let Some(addr) = self.q.users.get(self.next) else {
@@ -182,24 +224,9 @@ impl AnswerPages {
                 }
                 return false;
             };
-            let i = self.next;
             self.next += 1;
-            let (name, fbdata) = match &self.kept {
-                Some(rows) => (rows[i].0.as_str(), rows[i].1.as_slice()),
-                None => {
-                    let (name, _) = paint_user(store, addr, &self.grid, &mut self.digits, false);
-                    self.name = name;
-                    (self.name.as_str(), self.digits.as_slice())
-                }
-            };
-            write_answer_item(
-                &AnswerItem {
-                    display_name: name,
-                    email: Some(addr),
-                    fbdata,
-                },
-                out,
-            );
+            let (name, stored, _) = read_user(store, addr, false);
+            write_item(out, &self.grid, &name, addr, stored.as_ref());
         }
         self.next <= self.q.users.len()
     }

@@ -65,79 +65,173 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-fn describe() {
-    describe_counter!(FREEBUSY_QUERIES, "?Cmd=freebusy requests answered");
-    describe_counter!(
+/// What kind of family a metric is, for `describe`.
+#[derive(Clone, Copy)]
+enum Family {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every family with its kind, unit and help text (the `# HELP` line), in one table.
+const FAMILIES: &[(&str, Family, Option<metrics::Unit>, &str)] = &[
+    (
+        FREEBUSY_QUERIES,
+        Family::Counter,
+        None,
+        "?Cmd=freebusy requests answered",
+    ),
+    (
         FREEBUSY_USERS,
-        "users named by answered ?Cmd=freebusy requests"
-    );
-    describe_counter!(
+        Family::Counter,
+        None,
+        "users named by answered ?Cmd=freebusy requests",
+    ),
+    (
         FREEBUSY_NO_DATA,
-        "users answered with no data (unknown address or no free/busy message)"
-    );
-    describe_counter!(REJECTED, "requests answered 4xx, by reason");
-    describe_counter!(REQUESTS, "requests answered, by method and status code");
-    describe_gauge!(
+        Family::Counter,
+        None,
+        "users answered with no data (unknown address or no free/busy message)",
+    ),
+    (
+        REJECTED,
+        Family::Counter,
+        None,
+        "requests answered 4xx, by reason",
+    ),
+    (
+        REQUESTS,
+        Family::Counter,
+        None,
+        "requests answered, by method and status code",
+    ),
+    (
         BUILD_INFO,
-        "always 1; the labels say which build runs (the revision is the git commit)"
-    );
-    describe_histogram!(
+        Family::Gauge,
+        None,
+        "always 1; the labels say which build runs (the revision is the git commit)",
+    ),
+    (
         REQUEST_SECONDS,
-        metrics::Unit::Seconds,
-        "request duration, by method"
-    );
-    describe_counter!(
+        Family::Histogram,
+        Some(metrics::Unit::Seconds),
+        "request duration, by method",
+    ),
+    (
         WRITES,
-        "writes to the store by clients (PROPPATCH, PUT, DELETE, ...), by method"
-    );
-    describe_counter!(PUBLISHES, "free/busy messages published, by reason");
-    describe_counter!(PUBLISH_FAILURES, "publishes that failed, by reason");
-    describe_histogram!(
+        Family::Counter,
+        None,
+        "writes to the store by clients (PROPPATCH, PUT, DELETE, ...), by method",
+    ),
+    (
+        PUBLISHES,
+        Family::Counter,
+        None,
+        "free/busy messages published, by reason",
+    ),
+    (
+        PUBLISH_FAILURES,
+        Family::Counter,
+        None,
+        "publishes that failed, by reason",
+    ),
+    (
         PUBLISH_LAG,
-        metrics::Unit::Seconds,
-        "time from a calendar change to its publish"
-    );
-    describe_gauge!(
+        Family::Histogram,
+        Some(metrics::Unit::Seconds),
+        "time from a calendar change to its publish",
+    ),
+    (
         POLLER_QUEUE,
-        "users waiting for the poller to republish them"
-    );
-    describe_counter!(
+        Family::Gauge,
+        None,
+        "users waiting for the poller to republish them",
+    ),
+    (
         SIGN_IN_FAILURES,
-        "Basic credentials refused, by reason (malformed, wrong_credentials: an unknown user, a user without a password and a wrong password are counted alike, so the metric does not tell which names exist)"
-    );
-    describe_gauge!(
+        Family::Counter,
+        None,
+        "Basic credentials refused, by reason (malformed, wrong_credentials: an unknown user, a user without a password and a wrong password are counted alike, so the metric does not tell which names exist)",
+    ),
+    (
         ANSWER_BYTES_HELD,
-        metrics::Unit::Bytes,
-        "bytes of streamed answers handed to connections and not yet taken by their clients (at most answer_buffer)"
-    );
-    describe_counter!(
+        Family::Gauge,
+        Some(metrics::Unit::Bytes),
+        "bytes of streamed answers handed to connections and not yet taken by their clients (at most answer_buffer)",
+    ),
+    (
         SEND_TIMEOUTS,
-        "connections closed because the client took nothing of its answer for send_timeout"
-    );
-    describe_counter!(
+        Family::Counter,
+        None,
+        "connections closed because the client took nothing of its answer for send_timeout",
+    ),
+    (
         SLOW_HEADS_CLOSED,
-        "connections closed while still sending their request head, by why (per_address, oldest)"
-    );
-    describe_counter!(
+        Family::Counter,
+        None,
+        "connections closed while still sending their request head, by why (per_address, oldest)",
+    ),
+    (
         CONNECTIONS_REFUSED,
-        "connections turned away over max_connections, by how (answered_503, closed)"
-    );
-    describe_counter!(
+        Family::Counter,
+        None,
+        "connections turned away over max_connections, by how (answered_503, closed)",
+    ),
+    (
         UNKNOWN_OWNER,
-        "free/busy messages written by clients whose legacyDN names nobody in the directory (stored all the same)"
-    );
-    describe_counter!(
+        Family::Counter,
+        None,
+        "free/busy messages written by clients whose legacyDN names nobody in the directory (stored all the same)",
+    ),
+    (
         UNKNOWN_QUERY_USERS,
-        "addresses in free/busy queries that name nobody in the directory (answered 4s)"
-    );
-    describe_calendar();
-    describe_gauge!(STORE_MESSAGES, "free/busy messages in the store");
-    describe_gauge!(STORE_USERS, "directory users in the store");
-    describe_gauge!(
+        Family::Counter,
+        None,
+        "addresses in free/busy queries that name nobody in the directory (answered 4s)",
+    ),
+    (
+        CALENDAR_LENIENCIES,
+        Family::Counter,
+        None,
+        "RFC 5545 violations read as the writer meant in accepted calendars, by kind",
+    ),
+    (
+        CALENDARS_REFUSED,
+        Family::Counter,
+        None,
+        "calendars refused at the door (PUT, admin API, import, calendar directory), by way in",
+    ),
+    (
+        STORE_MESSAGES,
+        Family::Gauge,
+        None,
+        "free/busy messages in the store",
+    ),
+    (
+        STORE_USERS,
+        Family::Gauge,
+        None,
+        "directory users in the store",
+    ),
+    (
         STORE_BYTES,
-        metrics::Unit::Bytes,
-        "the store's size on disk"
-    );
+        Family::Gauge,
+        Some(metrics::Unit::Bytes),
+        "the store's size on disk",
+    ),
+];
+
+fn describe() {
+    for &(name, family, unit, help) in FAMILIES {
+        match (family, unit) {
+            (Family::Counter, None) => describe_counter!(name, help),
+            (Family::Counter, Some(unit)) => describe_counter!(name, unit, help),
+            (Family::Gauge, None) => describe_gauge!(name, help),
+            (Family::Gauge, Some(unit)) => describe_gauge!(name, unit, help),
+            (Family::Histogram, None) => describe_histogram!(name, help),
+            (Family::Histogram, Some(unit)) => describe_histogram!(name, unit, help),
+        }
+    }
 }
 
 /// The Prometheus text for a scrape, with the store gauges read at scrape time.
@@ -505,17 +599,6 @@ pub fn poller_queue(depth: usize) {
 
 pub const CALENDAR_LENIENCIES: &str = "schedplus_calendar_leniencies_total";
 pub const CALENDARS_REFUSED: &str = "schedplus_calendars_refused_total";
-
-fn describe_calendar() {
-    describe_counter!(
-        CALENDAR_LENIENCIES,
-        "RFC 5545 violations read as the writer meant in accepted calendars, by kind"
-    );
-    describe_counter!(
-        CALENDARS_REFUSED,
-        "calendars refused at the door (PUT, admin API, import, calendar directory), by way in"
-    );
-}
 
 /// One leniency of an accepted calendar (`kind` is `calendar::Leniency::kind`).
 pub fn calendar_leniency(kind: &'static str) {

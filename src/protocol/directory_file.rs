@@ -3,7 +3,7 @@
 //!
 //! Owns [`DirectoryEntry`] (one user: primary SMTP address, legacyExchangeDN, display name,
 //! alias, proxy addresses), [`detect_format`], [`parse_directory`] (text → entries,
-//! all-or-nothing) and [`DirectoryFileError`] (every bad record with its line).
+//! all-or-nothing) and [`DirectoryFileError`] (every problem with its one line).
 //!
 //! The two syntaxes live in [`csv`] and [`ldif`]. Each only turns text into `RawRecord`s
 //! (the attributes schedplus reads, as strings, with the line the record starts on); one
@@ -129,8 +129,9 @@ pub fn detect_format(text: &str) -> DirectoryFormat {
     }
 }
 
-/// One bad record: the line it starts on and every reason it is bad, joined by `; `.
-/// `line` 0 means the file as a whole ("no users found in the file").
+/// One problem: the line it is on (a record's first line when the reason is about the
+/// record as a whole) and every reason, joined by `; `; the reason itself names no other
+/// line of the record. `line` 0 means the file as a whole ("no users found in the file").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineProblem {
     pub line: usize,
@@ -176,14 +177,15 @@ pub struct DirectoryFileError {
 }
 
 fn render_problems(problems: &[LineProblem]) -> String {
-    let bad_records = problems.iter().filter(|p| p.line > 0).count();
-    if bad_records == 0 && problems.len() == 1 {
+    // Problems on a line; a record in LDIF may have more than one (on different lines).
+    let on_lines = problems.iter().filter(|p| p.line > 0).count();
+    if on_lines == 0 && problems.len() == 1 {
         return format!("nothing was imported: {}", problems[0]);
     }
-    let mut out = match bad_records {
+    let mut out = match on_lines {
         0 => "nothing was imported:".to_string(),
-        1 => "1 bad record; nothing was imported:".to_string(),
-        n => format!("{n} bad records; nothing was imported:"),
+        1 => "1 problem; nothing was imported:".to_string(),
+        n => format!("{n} problems; nothing was imported:"),
     };
     for p in problems.iter().take(MAX_PROBLEMS_SHOWN) {
         out.push_str("\n  ");
@@ -246,14 +248,18 @@ struct RawRecord {
     proxy_addresses: Vec<String>,
     object_classes: Vec<String>,
     /// Syntax problems the format parser found (bad base64, a repeated attribute, a value
-    /// over [`MAX_VALUE_BYTES`]…). A record with any is reported with these alone: its
-    /// fields cannot be trusted enough to say more.
-    issues: Vec<String>,
+    /// over [`MAX_VALUE_BYTES`]…), each with the line it is on (in LDIF, not always the
+    /// line the record starts on), so that a problem names one line. A record with any is
+    /// reported with these alone: its fields cannot be trusted enough to say more.
+    issues: Vec<LineProblem>,
 }
 
 enum Verdict {
     User(DirectoryEntry),
     NotAUser,
+    /// The format parser's problems, each on its own line.
+    Unreadable(Vec<LineProblem>),
+    /// Reasons about the record as a whole, reported at the line it starts on.
     Bad(Vec<String>),
 }
 
@@ -270,6 +276,10 @@ fn build(records: Vec<RawRecord>) -> Result<ParsedDirectory, DirectoryFileError>
             Verdict::User(entry) => entry,
             Verdict::NotAUser => {
                 skipped += 1;
+                continue;
+            }
+            Verdict::Unreadable(issues) => {
+                problems.extend(issues);
                 continue;
             }
             Verdict::Bad(reasons) => {
@@ -329,7 +339,7 @@ fn build(records: Vec<RawRecord>) -> Result<ParsedDirectory, DirectoryFileError>
 /// Is this record a user, not one, or a user with something wrong?
 fn check(raw: RawRecord) -> Verdict {
     if !raw.issues.is_empty() {
-        return Verdict::Bad(raw.issues);
+        return Verdict::Unreadable(raw.issues);
     }
     let present = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
     let is_person = raw.object_classes.is_empty()

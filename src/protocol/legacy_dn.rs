@@ -93,10 +93,6 @@ impl LegacyDn {
         })
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.raw
-    }
-
     /// `EX:` + the DN before its first `/cn=`, case kept.
     pub fn admin_group(&self) -> AdminGroup {
         AdminGroup(format!("EX:{}", &self.raw[..self.cn_at]))
@@ -121,25 +117,41 @@ impl LegacyDn {
             })
             .unwrap_or_default()
     }
-
-    /// The case-insensitive identity, used as a store key.
-    pub fn key(&self) -> String {
-        fold_key(&self.raw)
-    }
 }
 
-impl PartialEq for LegacyDn {
-    fn eq(&self, other: &Self) -> bool {
-        self.raw.eq_ignore_ascii_case(&other.raw)
-    }
-}
-impl Eq for LegacyDn {}
+/// What the three names share: `as_str` (as given, case kept), `key` (the case-insensitive
+/// identity, used as a store key), equality up to ASCII case, and `Display` as given.
+macro_rules! name_as_given {
+    ($name:ident, $field:tt) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.$field
+            }
 
-impl fmt::Display for LegacyDn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
-    }
+            /// The case-insensitive identity, used as a store key.
+            pub fn key(&self) -> String {
+                fold_key(&self.$field)
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.$field.eq_ignore_ascii_case(&other.$field)
+            }
+        }
+        impl Eq for $name {}
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.$field)
+            }
+        }
+    };
 }
+
+name_as_given!(LegacyDn, raw);
+name_as_given!(AdminGroup, 0);
+name_as_given!(Subject, 0);
 
 /// An administrative-group folder name under `SCHEDULE+ FREE BUSY`: `EX:/o=Org/ou=AG`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -163,27 +175,6 @@ impl AdminGroup {
         })?;
         Ok(AdminGroup(format!("EX:{rest}")))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn key(&self) -> String {
-        fold_key(&self.0)
-    }
-}
-
-impl PartialEq for AdminGroup {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for AdminGroup {}
-
-impl fmt::Display for AdminGroup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// A free/busy message subject, `USER-/CN=…`.
@@ -201,27 +192,6 @@ impl Subject {
             });
         }
         Ok(Subject(s.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn key(&self) -> String {
-        fold_key(&self.0)
-    }
-}
-
-impl PartialEq for Subject {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for Subject {}
-
-impl fmt::Display for Subject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -497,58 +497,38 @@ mod tests {
 
     #[test]
     fn malformed_shapes_are_errors_with_a_sentence() {
-        let cases: Vec<(StatusProps, &str)> = vec![
+        // (months, blocks, what the sentence mentions)
+        let cases = [
+            (Some(vec![32130]), None, "partner"),
+            (Some(vec![32130, 32131]), Some(vec![vec![]]), "same length"),
             (
-                StatusProps {
-                    months: Some(vec![32130]),
-                    blocks: None,
-                },
-                "partner",
-            ),
-            (
-                StatusProps {
-                    months: Some(vec![32130, 32131]),
-                    blocks: Some(vec![vec![]]),
-                },
-                "same length",
-            ),
-            (
-                StatusProps {
-                    months: Some(vec![32128]),
-                    blocks: Some(vec![vec![0, 0, 0x3C, 0]]),
-                },
+                Some(vec![32128]),
+                Some(vec![vec![0, 0, 0x3C, 0]]),
                 "month of 1-12",
             ),
             (
-                StatusProps {
-                    months: Some(vec![32130]),
-                    blocks: Some(vec![vec![1, 2, 3]]),
-                },
+                Some(vec![32130]),
+                Some(vec![vec![1, 2, 3]]),
                 "multiple of 4",
             ),
             (
-                StatusProps {
-                    months: Some(vec![32130]),
-                    blocks: Some(vec![vec![10, 0, 5, 0]]),
-                },
+                Some(vec![32130]),
+                Some(vec![vec![10, 0, 5, 0]]),
                 "ends before",
             ),
             (
-                StatusProps {
-                    months: Some(vec![32143]),
-                    blocks: Some(vec![vec![0, 0, 0x3C, 0]]),
-                },
+                Some(vec![32143]),
+                Some(vec![vec![0, 0, 0x3C, 0]]),
                 "month of 1-12",
             ),
             (
-                StatusProps {
-                    months: Some(vec![32128, 32130]),
-                    blocks: Some(vec![vec![0, 0, 0x3C, 0], vec![]]),
-                },
+                Some(vec![32128, 32130]),
+                Some(vec![vec![0, 0, 0x3C, 0], vec![]]),
                 "value 32128",
             ),
         ];
-        for (st, needle) in cases {
+        for (months, blocks, needle) in cases {
+            let st = StatusProps { months, blocks };
             let e = decode_status(PffbKind::Busy, &st).unwrap_err().to_string();
             assert!(e.contains(needle), "{e} should mention {needle}");
         }

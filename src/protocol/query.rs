@@ -228,7 +228,7 @@ pub struct AnswerItem<'a> {
 /// Write the answer document. Items in order; the caller puts All Attendees first.
 pub fn write_answer(items: &[AnswerItem<'_>], out: &mut Vec<u8>) {
     let digits: usize = items.iter().map(|i| i.fbdata.len()).sum();
-    out.reserve(digits + items.len() * 160 + 128);
+    out.reserve(digits + items.len() * (ANSWER_ITEM_OVERHEAD + 32) + 128);
     write_answer_head(out);
     for item in items {
         write_answer_item(item, out);
@@ -245,10 +245,21 @@ pub fn write_answer_head(out: &mut Vec<u8>) {
 
 /// One `<a:item>`.
 pub fn write_answer_item(item: &AnswerItem<'_>, out: &mut Vec<u8>) {
+    write_answer_item_open(item.display_name, item.email, out);
+    out.extend_from_slice(item.fbdata);
+    write_answer_item_close(out);
+}
+
+/// The bytes of an item after its digits.
+const ITEM_CLOSE: &[u8] = b"</a:fbdata></a:item>";
+
+/// An `<a:item>` up to its digits, which the caller then paints straight into `out` (no
+/// row copied from elsewhere), before [`write_answer_item_close`].
+pub fn write_answer_item_open(display_name: &str, email: Option<&UserAddress>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"<a:item><a:displayname>");
-    out.extend_from_slice(escape(item.display_name).as_bytes());
+    out.extend_from_slice(escape(display_name).as_bytes());
     out.extend_from_slice(b"</a:displayname>");
-    if let Some(addr) = item.email {
+    if let Some(addr) = email {
         out.extend_from_slice(b"<a:email type=\"");
         out.extend_from_slice(addr.kind().as_bytes());
         out.extend_from_slice(b"\">");
@@ -256,9 +267,15 @@ pub fn write_answer_item(item: &AnswerItem<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"</a:email>");
     }
     out.extend_from_slice(b"<a:type>1</a:type><a:fbdata>");
-    out.extend_from_slice(item.fbdata);
-    out.extend_from_slice(b"</a:fbdata></a:item>");
 }
+
+/// The end of an item opened with [`write_answer_item_open`].
+pub fn write_answer_item_close(out: &mut Vec<u8>) {
+    out.extend_from_slice(ITEM_CLOSE);
+}
+
+/// Bytes an item of `slots` digits takes beyond its name and address: for sizing buffers.
+pub const ANSWER_ITEM_OVERHEAD: usize = 128;
 
 /// The answer after its last item.
 pub fn write_answer_tail(out: &mut Vec<u8>) {

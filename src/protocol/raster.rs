@@ -7,7 +7,8 @@
 //! is every slot of a user without a message.
 //!
 //! Work is O(slots + intervals that overlap the grid): intervals are found by binary search
-//! and painted as slot ranges, never tested slot by slot.
+//! and painted as whole runs of slots (one `fill` per interval, statuses lowest first so a
+//! later, higher status overwrites), never tested or compared slot by slot.
 
 use super::freebusy::{FbStatus, FreeBusy, Interval, NO_DATA_DIGIT, PublishRange};
 use super::time::Minutes1601;
@@ -49,24 +50,64 @@ pub fn paint(
     out: &mut Vec<u8>,
 ) {
     out.clear();
+    out.resize(grid.slots, 0);
+    paint_into(grid, message, out);
+}
+
+/// A schedule as the painter reads it: for each marked status, its intervals (sorted,
+/// disjoint) that overlap a window. [`FreeBusy`] is one; the store reads another straight
+/// from a record's bytes, so the query never builds a `FreeBusy`.
+pub trait Schedule {
+    /// Call `f` with each interval of `status` that overlaps `window`, in order.
+    fn each_overlapping(&self, status: FbStatus, window: Interval, f: impl FnMut(Interval));
+}
+
+impl Schedule for FreeBusy {
+    fn each_overlapping(&self, status: FbStatus, window: Interval, f: impl FnMut(Interval)) {
+        if let Some(set) = self.get(status) {
+            set.overlapping(window).iter().copied().for_each(f);
+        }
+    }
+}
+
+/// [`paint`] into `out`, which holds exactly `grid.slots` bytes (whatever they are): the
+/// answer writer paints each row in place in the document it sends.
+pub fn paint_into(
+    grid: &SlotGrid,
+    message: Option<(&FreeBusy, Option<PublishRange>)>,
+    out: &mut [u8],
+) {
+    paint_schedule_into(grid, message, out)
+}
+
+/// [`paint_into`] for any [`Schedule`].
+pub fn paint_schedule_into<S: Schedule>(
+    grid: &SlotGrid,
+    message: Option<(&S, Option<PublishRange>)>,
+    out: &mut [u8],
+) {
+    assert_eq!(out.len(), grid.slots, "a row is one digit per slot");
     let Some((fb, range)) = message else {
-        out.resize(grid.slots, NO_DATA_DIGIT);
+        out.fill(NO_DATA_DIGIT);
         return;
     };
-    out.resize(grid.slots, FbStatus::Free.digit());
+    out.fill(FbStatus::Free.digit());
     let Some(window) = grid.window() else {
         return;
     };
+    // Lowest status first: a run of a higher status overwrites whatever it overlaps, which
+    // is "highest wins" without a comparison per slot.
+    debug_assert!(
+        FbStatus::MARKED
+            .windows(2)
+            .all(|w| w[0].digit() < w[1].digit())
+    );
     for status in FbStatus::MARKED {
         let digit = status.digit();
-        let set = fb.get(status).expect("marked statuses have sets");
-        for &iv in set.overlapping(window) {
+        fb.each_overlapping(status, window, |iv| {
             let (a, b) = grid.slot_span(iv);
-            for d in &mut out[a..b] {
-                // Statuses are painted lowest first, but keep "highest wins" explicit.
-                *d = (*d).max(digit);
-            }
-        }
+            out[a..b].fill(digit);
+        });
     }
     // A message without a usable range is trusted everywhere: real writers that omit it
     // still mean their blocks.
@@ -155,7 +196,64 @@ mod tests {
         assert_eq!(acc, b"2120");
     }
 
+    /// The painter before runs: each slot of each interval raised to the status's digit.
+    /// Kept to prove the run painter byte-exact against it.
+    fn paint_per_slot(
+        grid: &SlotGrid,
+        message: Option<(&FreeBusy, Option<PublishRange>)>,
+        out: &mut Vec<u8>,
+    ) {
+        out.clear();
+        let Some((fb, range)) = message else {
+            out.resize(grid.slots, NO_DATA_DIGIT);
+            return;
+        };
+        out.resize(grid.slots, FbStatus::Free.digit());
+        let Some(window) = grid.window() else {
+            return;
+        };
+        for status in FbStatus::MARKED {
+            let set = fb.get(status).unwrap();
+            for &iv in set.overlapping(window) {
+                let (a, b) = grid.slot_span(iv);
+                for d in &mut out[a..b] {
+                    *d = (*d).max(status.digit());
+                }
+            }
+        }
+        if let Some(r) = range.and_then(PublishRange::as_interval) {
+            let (a, b) = if r.overlaps(window) {
+                grid.slot_span(r)
+            } else {
+                (0, 0)
+            };
+            out[..a].fill(NO_DATA_DIGIT);
+            out[b..].fill(NO_DATA_DIGIT);
+        }
+    }
+
     proptest! {
+        /// Issue 13: painting whole runs gives the same bytes as the per-slot painter it
+        /// replaced, grid offsets and overlapping statuses included.
+        #[test]
+        fn runs_paint_exactly_as_the_per_slot_painter(
+            raw in proptest::collection::vec((0u8..3, -500i64..6000, 1i64..900), 0..40),
+            rs in -600i64..3000, rl in 1i64..6000, with_range in any::<bool>(),
+            start in -300i64..300, interval in 1i64..200, slots in 0usize..200,
+            no_message in any::<bool>(),
+        ) {
+            let fb = FreeBusy::from_spans(raw.iter().map(|&(s, a, l)| {
+                (FbStatus::MARKED[s as usize], iv(a, a + l))
+            }));
+            let range = with_range.then_some(PublishRange { start: m(rs), end: m(rs + rl) });
+            let g = SlotGrid { start: m(start), interval, slots };
+            let message = (!no_message).then_some((&fb, range));
+            let (mut runs, mut per_slot) = (Vec::new(), Vec::new());
+            paint(&g, message, &mut runs);
+            paint_per_slot(&g, message, &mut per_slot);
+            prop_assert_eq!(runs, per_slot);
+        }
+
         /// Painting by ranges equals the definition, slot by slot.
         #[test]
         fn matches_slot_by_slot_definition(

@@ -75,14 +75,12 @@ impl Store {
         let i = &self.inner;
         // Listed before the transaction: a plain read inside one deadlocks sled.
         let keys = self.list_keys(prefix);
-        let result = tx_result((&i.messages, &i.leaves).transaction(|(tm, tl)| {
+        let trees = (&i.messages, &i.leaves, &i.meta);
+        let result = tx_result(trees.transaction(|(tm, tl, tmeta)| {
             let mut records = Vec::new();
             for k in &keys {
                 if let Some(v) = tm.get(k)? {
-                    records.push((
-                        k.clone(),
-                        codec::decode::<MessageRecord>(&v).map_err(codec_abort)?,
-                    ));
+                    records.push((k.clone(), codec::decode_message(&v).map_err(codec_abort)?));
                 }
             }
             let Some(((keep_key, keep), dups)) = records.split_first() else {
@@ -92,6 +90,7 @@ impl Store {
                 tm.remove(k.as_slice())?;
                 tl.remove(leaf_key(folder, &dup.leaf))?;
             }
+            super::count_tx(tmeta, 0, -(dups.len() as i64))?;
             let canonical = Subject::parse(&keep.subject)
                 .ok()
                 .map(|s| canonical_leaf(&s))
@@ -111,7 +110,7 @@ impl Store {
                     };
                     tm.insert(
                         keep_key.as_slice(),
-                        codec::encode(&rec).map_err(codec_abort)?,
+                        codec::encode_message(&rec).map_err(codec_abort)?,
                     )?;
                 }
                 renamed = Some(free);
@@ -159,7 +158,7 @@ mod tests {
             },
         };
         i.messages
-            .insert(key.as_slice(), codec::encode(&rec).unwrap())
+            .insert(key.as_slice(), codec::encode_message(&rec).unwrap())
             .unwrap();
         i.leaves
             .insert(leaf_key(folder, leaf), key.as_slice())

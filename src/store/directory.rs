@@ -71,8 +71,8 @@ impl Store {
     ) -> Result<ImportSummary, StoreError> {
         let _w = self.begin_write()?;
         let i = &self.inner;
-        let summary = tx_result((&i.users, &i.addresses, &i.folders).transaction(
-            |(tu, ta, tf)| {
+        let summary = tx_result((&i.users, &i.addresses, &i.folders, &i.meta).transaction(
+            |(tu, ta, tf, tmeta)| {
                 let mut s = ImportSummary::default();
                 for user in users {
                     let key = user.legacy_dn.key();
@@ -109,6 +109,7 @@ impl Store {
                         s.folders_created += 1;
                     }
                 }
+                super::count_tx(tmeta, s.added as i64, 0)?;
                 Ok::<_, TxError>(s)
             },
         ))?;

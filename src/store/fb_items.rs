@@ -69,7 +69,7 @@ impl Iterator for FbMessages {
             Ok(kv) => kv,
             Err(e) => return Some(Err(e.into())),
         };
-        Some(codec::decode(&v).map_err(StoreError::from))
+        Some(codec::decode_message(&v).map_err(StoreError::from))
     }
 }
 
@@ -270,7 +270,7 @@ impl Store {
             return Ok(None);
         };
         match self.inner.messages.get(key)? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
+            Some(v) => Ok(Some(codec::decode_message(&v)?)),
             None => Ok(None),
         }
     }
@@ -295,7 +295,7 @@ impl Store {
         // lock keeps them exact.
         let existing = match i.leaves.get(&lk)? {
             Some(key) => match i.messages.get(&key)? {
-                Some(v) => Some((key.to_vec(), codec::decode::<MessageRecord>(&v)?)),
+                Some(v) => Some((key.to_vec(), codec::decode_message(&v)?)),
                 None => None,
             },
             None => None,
@@ -359,16 +359,19 @@ impl Store {
                 (key, rec, true)
             }
         };
-        tx_result(
-            (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
-                if created {
-                    ensure_folder_tx(tf, folder, now_us)?;
-                    tl.insert(lk.as_slice(), key.as_slice())?;
-                }
-                tm.insert(key.as_slice(), codec::encode(&rec).map_err(codec_abort)?)?;
-                Ok::<_, TxError>(())
-            }),
-        )?;
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta);
+        tx_result(trees.transaction(|(tm, tl, tf, tmeta)| {
+            if created {
+                ensure_folder_tx(tf, folder, now_us)?;
+                tl.insert(lk.as_slice(), key.as_slice())?;
+                super::count_tx(tmeta, 0, 1)?;
+            }
+            tm.insert(
+                key.as_slice(),
+                codec::encode_message(&rec).map_err(codec_abort)?,
+            )?;
+            Ok::<_, TxError>(())
+        }))?;
         self.count_changed(0, i64::from(created));
         self.flush()?;
         Ok(if created {
@@ -397,13 +400,15 @@ impl Store {
             let rec: Option<MessageRecord> = i
                 .messages
                 .get(&key)?
-                .map(|v| codec::decode(&v))
+                .map(|v| codec::decode_message(&v))
                 .transpose()?;
             self.own_subject(writer, folder, rec.as_ref())?;
         }
-        tx_result((&i.messages, &i.leaves).transaction(|(tm, tl)| {
+        let trees = (&i.messages, &i.leaves, &i.meta);
+        tx_result(trees.transaction(|(tm, tl, tmeta)| {
             tm.remove(&key)?;
             tl.remove(lk.as_slice())?;
+            super::count_tx(tmeta, 0, -1)?;
             Ok::<_, TxError>(())
         }))?;
         self.count_changed(0, -1);
@@ -448,18 +453,18 @@ impl Store {
         let messages = scan(&i.messages)?;
         let leaves = scan(&i.leaves)?;
         let fkey = folder.key();
-        tx_result(
-            (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
-                for k in &messages {
-                    tm.remove(k)?;
-                }
-                for k in &leaves {
-                    tl.remove(k)?;
-                }
-                tf.remove(fkey.as_bytes())?;
-                Ok::<_, TxError>(())
-            }),
-        )?;
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta);
+        tx_result(trees.transaction(|(tm, tl, tf, tmeta)| {
+            for k in &messages {
+                tm.remove(k)?;
+            }
+            super::count_tx(tmeta, 0, -(messages.len() as i64))?;
+            for k in &leaves {
+                tl.remove(k)?;
+            }
+            tf.remove(fkey.as_bytes())?;
+            Ok::<_, TxError>(())
+        }))?;
         self.count_changed(0, -(messages.len() as i64));
         self.flush()?;
         Ok(Some(messages.len()))
@@ -492,16 +497,19 @@ impl Store {
             plan.push((m.folder.clone(), key, rec));
         }
         let n = plan.len();
-        tx_result(
-            (&i.messages, &i.leaves, &i.folders).transaction(|(tm, tl, tf)| {
-                for (folder, key, rec) in &plan {
-                    ensure_folder_tx(tf, folder, now_us)?;
-                    tl.insert(leaf_key(folder, &rec.leaf), key.as_slice())?;
-                    tm.insert(key.as_slice(), codec::encode(rec).map_err(codec_abort)?)?;
-                }
-                Ok::<_, TxError>(())
-            }),
-        )?;
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta);
+        tx_result(trees.transaction(|(tm, tl, tf, tmeta)| {
+            for (folder, key, rec) in &plan {
+                ensure_folder_tx(tf, folder, now_us)?;
+                tl.insert(leaf_key(folder, &rec.leaf), key.as_slice())?;
+                tm.insert(
+                    key.as_slice(),
+                    codec::encode_message(rec).map_err(codec_abort)?,
+                )?;
+            }
+            super::count_tx(tmeta, 0, plan.len() as i64)?;
+            Ok::<_, TxError>(())
+        }))?;
         self.count_changed(0, n as i64);
         if n > 0 {
             self.flush()?;

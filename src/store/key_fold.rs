@@ -126,7 +126,7 @@ pub(super) fn migrate(store: &Store) -> Result<usize, StoreError> {
     let mut messages: Moves = Vec::new();
     for kv in i.messages.iter() {
         let (k, v) = kv?;
-        let rec: MessageRecord = codec::decode(&v)?;
+        let rec: MessageRecord = codec::decode_message(&v)?;
         let (mut new, cut) = folder_of(&k);
         let after_folder = k.get(cut + 1..).unwrap_or_default();
         let id = after_folder

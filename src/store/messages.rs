@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::TransactionalTree;
 
-use super::{Store, StoreError, TxError, codec, codec_abort, tx_result};
+use super::{Store, StoreError, TxError, codec, codec_abort, count_tx, tx_result};
 use crate::protocol::freebusy::{FreeBusy, PublishRange};
 use crate::protocol::legacy_dn::fold_key;
 use crate::protocol::legacy_dn::{AdminGroup, Subject};
 use crate::protocol::mapi::{PropName, PropValue, tags};
 use crate::protocol::pffb::{self, PffbError, PffbProps};
+use crate::protocol::raster::{self, SlotGrid};
 
 /// An admin-group folder under `SCHEDULE+ FREE BUSY`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +46,33 @@ impl StoredFreeBusy {
     }
 }
 
-/// A free/busy message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A message's free/busy as the query reads it ([`Store::freebusy_read_of`]).
+pub struct FreeBusyRead(Read);
+
+enum Read {
+    /// A record in the current layout, checked when read.
+    InPlace(sled::IVec),
+    /// A record in an older layout (a store whose migration was cut short).
+    Decoded(StoredFreeBusy),
+}
+
+impl FreeBusyRead {
+    /// Paint into `row` (exactly `grid.slots` bytes), as [`raster::paint_into`] does.
+    pub fn paint_into(&self, grid: &SlotGrid, row: &mut [u8]) {
+        match &self.0 {
+            Read::InPlace(v) => match codec::message_freebusy_view(v) {
+                Ok(Some(view)) => raster::paint_schedule_into(grid, Some((&view, view.range)), row),
+                // Checked when read; never reached.
+                _ => raster::paint_into(grid, None, row),
+            },
+            Read::Decoded(s) => raster::paint_into(grid, Some((&s.fb, s.range)), row),
+        }
+    }
+}
+
+/// A free/busy message. Its bytes are [`codec::encode_message`]'s (free/busy first, so the
+/// query reads only that; see [`codec`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRecord {
     /// The URL leaf, decoded (`USER-/CN=RECIPIENTS/CN=DAN.EML`), case as created.
     pub leaf: String,
@@ -162,6 +188,53 @@ pub(super) fn ensure_folder_tx(
     Ok(true)
 }
 
+/// The `meta` key saying every message record has [`codec::MESSAGE_VERSION`]'s layout.
+const LAYOUT_MARKER: &[u8] = b"message_layout";
+
+/// Records rewritten per sled batch by [`migrate_layout`].
+const MIGRATE_BATCH: usize = 4096;
+
+/// Re-encode messages written in an older layout (free/busy last) in the current one, once
+/// per store: afterwards the marker in `meta` makes every open skip the walk. Runs at open,
+/// before anyone writes. Records are rewritten in batches, not one transaction (a store may
+/// hold a million messages); each record carries its own version byte and both layouts are
+/// read, so a crash midway leaves a store that reads, and the next open finishes the job.
+/// Returns how many records were rewritten.
+pub(super) fn migrate_layout(store: &Store) -> Result<usize, StoreError> {
+    let i = &store.inner;
+    if i.meta.get(LAYOUT_MARKER)?.as_deref() == Some(&[codec::MESSAGE_VERSION][..]) {
+        return Ok(0);
+    }
+    let mut done = 0;
+    let mut batch = sled::Batch::default();
+    let mut pending = 0;
+    for kv in i.messages.iter() {
+        let (k, v) = kv?;
+        if codec::is_current_message(&v) {
+            continue;
+        }
+        let rec = codec::decode_message(&v)?;
+        batch.insert(k, codec::encode_message(&rec)?);
+        pending += 1;
+        if pending == MIGRATE_BATCH {
+            i.messages.apply_batch(std::mem::take(&mut batch))?;
+            done += pending;
+            pending = 0;
+        }
+    }
+    i.messages.apply_batch(batch)?;
+    done += pending;
+    i.meta.insert(LAYOUT_MARKER, &[codec::MESSAGE_VERSION])?;
+    if done > 0 {
+        tracing::info!(
+            messages = done,
+            "free/busy messages re-encoded with their free/busy first (store format of this schedplus)"
+        );
+    }
+    i.db.flush()?;
+    Ok(done)
+}
+
 /// The props that count when deciding whether a publish changed anything: all but the
 /// publishing timestamp.
 pub(super) fn same_content(
@@ -185,7 +258,7 @@ impl Store {
             .messages
             .scan_prefix(message_prefix(folder, subject))
             .values()
-            .map(|v| Ok(codec::decode(&v?)?))
+            .map(|v| Ok(codec::decode_message(&v?)?))
             .collect()
     }
 
@@ -203,9 +276,34 @@ impl Store {
             .values()
             .next()
         {
-            Some(v) => Ok(Some(codec::decode::<MessageRecord>(&v?)?.fb)),
+            // Only the free/busy at the front of the record is decoded.
+            Some(v) => Ok(Some(codec::decode_message_freebusy(&v?)?)),
             None => Ok(None),
         }
+    }
+
+    /// [`Store::freebusy_of`] for the query: the free/busy read in place from the stored
+    /// bytes, ready to paint, decoding nothing (see [`codec`]).
+    pub fn freebusy_read_of(
+        &self,
+        folder: &AdminGroup,
+        subject: &Subject,
+    ) -> Result<Option<FreeBusyRead>, StoreError> {
+        let Some(v) = self
+            .inner
+            .messages
+            .scan_prefix(message_prefix(folder, subject))
+            .values()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let v = v?;
+        Ok(Some(if codec::message_freebusy_view(&v)?.is_some() {
+            FreeBusyRead(Read::InPlace(v))
+        } else {
+            FreeBusyRead(Read::Decoded(codec::decode_message_freebusy(&v)?))
+        }))
     }
 
     /// Write a publisher's whole message: overwrite the oldest message of (folder,
@@ -226,15 +324,12 @@ impl Store {
         // Transactions cannot scan, and a plain read inside one deadlocks on sled's
         // concurrency control: list the keys first; the write lock keeps the list exact.
         let existing = self.list_keys(&prefix);
-        let result = tx_result((&i.messages, &i.leaves, &i.folders).transaction(
-            |(tm, tl, tf)| {
+        let result = tx_result((&i.messages, &i.leaves, &i.folders, &i.meta).transaction(
+            |(tm, tl, tf, tmeta)| {
                 let mut records = Vec::new();
                 for k in &existing {
                     if let Some(v) = tm.get(k)? {
-                        records.push((
-                            k.clone(),
-                            codec::decode::<MessageRecord>(&v).map_err(codec_abort)?,
-                        ));
+                        records.push((k.clone(), codec::decode_message(&v).map_err(codec_abort)?));
                     }
                 }
                 let now = now_us;
@@ -246,10 +341,11 @@ impl Store {
                         tm.remove(k.as_slice())?;
                         tl.remove(leaf_key(&msg.folder, &dup.leaf))?;
                     }
+                    count_tx(tmeta, 0, -(dups.len() as i64))?;
                     let rec = keep.clone().changed(msg.props.clone(), fb.clone(), now);
                     tm.insert(
                         keep_key.as_slice(),
-                        codec::encode(&rec).map_err(codec_abort)?,
+                        codec::encode_message(&rec).map_err(codec_abort)?,
                     )?;
                     return Ok((PublishOutcome::Updated, dups.len()));
                 }
@@ -259,7 +355,11 @@ impl Store {
                 tl.insert(leaf_key(&msg.folder, &leaf), key.as_slice())?;
                 let rec =
                     MessageRecord::new(leaf, &msg.subject, msg.props.clone(), fb.clone(), now);
-                tm.insert(key.as_slice(), codec::encode(&rec).map_err(codec_abort)?)?;
+                tm.insert(
+                    key.as_slice(),
+                    codec::encode_message(&rec).map_err(codec_abort)?,
+                )?;
+                count_tx(tmeta, 0, 1)?;
                 Ok::<_, TxError>((PublishOutcome::Created, 0))
             },
         ))?;
@@ -296,17 +396,20 @@ impl Store {
         let i = &self.inner;
         let prefix = message_prefix(folder, subject);
         let keys = self.list_keys(&prefix);
-        let n = tx_result((&i.messages, &i.leaves).transaction(|(tm, tl)| {
-            let mut n = 0;
-            for k in &keys {
-                if let Some(v) = tm.remove(k.as_slice())? {
-                    let rec: MessageRecord = codec::decode(&v).map_err(codec_abort)?;
-                    tl.remove(leaf_key(folder, &rec.leaf))?;
-                    n += 1;
+        let n = tx_result(
+            (&i.messages, &i.leaves, &i.meta).transaction(|(tm, tl, tmeta)| {
+                let mut n = 0;
+                for k in &keys {
+                    if let Some(v) = tm.remove(k.as_slice())? {
+                        let rec = codec::decode_message(&v).map_err(codec_abort)?;
+                        tl.remove(leaf_key(folder, &rec.leaf))?;
+                        n += 1;
+                    }
                 }
-            }
-            Ok::<_, TxError>(n)
-        }))?;
+                count_tx(tmeta, 0, -(n as i64))?;
+                Ok::<_, TxError>(n)
+            }),
+        )?;
         self.count_changed(0, -(n as i64));
         if n > 0 {
             self.flush()?;
@@ -430,6 +533,54 @@ mod tests {
         assert!(s.freebusy_of(&m.folder, &m.subject).unwrap().is_none());
         assert_eq!(s.delete_messages(&folder, &subject).unwrap(), 0);
         assert_eq!(s.stats().messages, 0);
+    }
+
+    /// Issue 13: a store written before the free/busy-first layout (every message record
+    /// `[1] ++ bincode(MessageRecord)`) is re-encoded on open, reads the same, and the
+    /// query's prefix read works on it.
+    #[test]
+    fn a_store_in_the_old_layout_is_migrated_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::store::StoreConfig::new(dir.path());
+        let msgs: Vec<_> = (0..5).map(|n| message(&format!("u{n}"), 60 * n)).collect();
+        let before = {
+            let s = Store::open(&cfg).unwrap();
+            for m in &msgs {
+                s.publish(m, super::super::testutil::stamp()).unwrap();
+            }
+            // Write every record as version 1 did, and forget the marker.
+            let i = &s.inner;
+            for kv in i.messages.iter() {
+                let (k, v) = kv.unwrap();
+                let rec = codec::decode_message(&v).unwrap();
+                let old = codec::encode_message_v1(&rec);
+                assert_eq!(old[0], 1);
+                i.messages.insert(k, old).unwrap();
+            }
+            i.meta.remove(LAYOUT_MARKER).unwrap();
+            msgs.iter()
+                .map(|m| s.find_messages(&m.folder, &m.subject).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let s = Store::open(&cfg).unwrap();
+        let i = &s.inner;
+        assert_eq!(
+            i.meta.get(LAYOUT_MARKER).unwrap().as_deref(),
+            Some(&[codec::MESSAGE_VERSION][..])
+        );
+        assert_eq!(i.messages.len(), 5);
+        for kv in i.messages.iter() {
+            assert!(codec::is_current_message(&kv.unwrap().1));
+        }
+        for (m, old) in msgs.iter().zip(&before) {
+            assert_eq!(&s.find_messages(&m.folder, &m.subject).unwrap(), old);
+            let fb = s.freebusy_of(&m.folder, &m.subject).unwrap().unwrap();
+            assert_eq!(fb, old[0].fb);
+        }
+        // Once migrated, the next open has nothing to do.
+        drop(s);
+        let s = Store::open(&cfg).unwrap();
+        assert_eq!(migrate_layout(&s).unwrap(), 0);
     }
 
     #[test]

@@ -17,14 +17,15 @@
 //! | `pf_bodies` | as `pf_nodes` | an item's body |
 //! | `pf_owners` | as `pf_nodes` | legacyDN key of the user who created the node |
 //! | `credentials` | legacyDN key | [`Credential`] (password hash, admin mark) |
+//! | `meta` | `format`, `key_fold`, `message_layout`, `count_users`, `count_messages` | the store's format, migration markers, and the user and message counts (i64 BE) |
 //!
 //! [`inspect`] gives a byte-exact dump of every tree ([`StoreDump`]), for tests and tools.
 //!
 //! Messages are found by (folder, subject) with a prefix scan of a few keys, never by a
 //! scan of the store; the sequence number keeps creation order, so duplicates (`-1`, `-2`
 //! URLs that third-party writers create) are ordered oldest first. Each message carries its
-//! free/busy already decoded ([`MessageRecord::fb`]), computed when it is written, so the
-//! query path only reads. [`fb_items`] adds the by-URL-leaf view WebDAV needs, and
+//! free/busy already decoded ([`MessageRecord::fb`]), computed when it is written and stored
+//! at the front of the record, so the query path only reads, and decodes nothing else. [`fb_items`] adds the by-URL-leaf view WebDAV needs, and
 //! [`public_folders`] the ordinary folders and items clients create elsewhere under
 //! `/public/`.
 //!
@@ -52,7 +53,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
 
 pub use calendars::{
     CalendarChange, CalendarDeletion, CalendarRecord, CalendarSource, DirtyEntry, DirtyReason,
@@ -64,7 +67,9 @@ pub use directory::{ImportSummary, UserRecord};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use inspect::StoreDump;
 pub use messages::canonical_leaf;
-pub use messages::{FolderRecord, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy};
+pub use messages::{
+    FolderRecord, FreeBusyRead, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy,
+};
 pub use public_folders::{
     CopyDepth, MAX_TREE_ENTRIES, PfChildren, PfError, PfKind, PfNode, PfWrite,
 };
@@ -217,10 +222,68 @@ struct Inner {
     /// When each user's calendar was last deleted (see [`calendars`]).
     calendar_deletions: sled::Tree,
     dirty: sled::Tree,
-    /// Exact counts for `/metrics`, so a scrape never scans. Counted once at open, then
-    /// adjusted by every writer after its transaction commits (writers are serialised, so
-    /// the adjustments cannot interleave).
+    /// The store's own facts: `format`, migration markers, and the stored user and message
+    /// counts (see [`count_tx`]).
+    meta: sled::Tree,
+    /// Exact counts for `/metrics`, so a scrape never scans. Read from `meta` at open (where
+    /// every writer keeps them, in the transaction that changes them), then adjusted by every
+    /// writer after its transaction commits (writers are serialised, so the adjustments
+    /// cannot interleave).
     counts: Counts,
+}
+
+/// The `meta` keys of the stored counts: i64, big-endian.
+const USERS_COUNT: &[u8] = b"count_users";
+const MESSAGES_COUNT: &[u8] = b"count_messages";
+
+fn count_value(v: Option<&[u8]>) -> Option<i64> {
+    Some(i64::from_be_bytes(v?.try_into().ok()?))
+}
+
+/// Keep the stored counts right, inside the transaction that adds or removes users or
+/// messages (its tuple includes `meta`), so the counts commit or fail with the change.
+/// Start-up then reads two keys instead of counting (sled's `len` walks the whole tree: 87%
+/// of a start on a million users).
+pub(crate) fn count_tx(
+    tmeta: &TransactionalTree,
+    users: i64,
+    messages: i64,
+) -> Result<(), UnabortableTransactionError> {
+    for (key, delta) in [(USERS_COUNT, users), (MESSAGES_COUNT, messages)] {
+        if delta != 0 {
+            let old = count_value(tmeta.get(key)?.as_deref()).unwrap_or(0);
+            tmeta.insert(key, &(old + delta).to_be_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// The stored counts, or (once, for a store written before they were kept, or whose
+/// counts are damaged) a count of the trees, then stored.
+fn load_counts(
+    meta: &sled::Tree,
+    users: &sled::Tree,
+    messages: &sled::Tree,
+) -> Result<Counts, StoreError> {
+    let stored = (
+        count_value(meta.get(USERS_COUNT)?.as_deref()),
+        count_value(meta.get(MESSAGES_COUNT)?.as_deref()),
+    );
+    let (u, m) = match stored {
+        (Some(u), Some(m)) => (u, m),
+        _ => {
+            let (u, m) = (users.len() as i64, messages.len() as i64);
+            let mut b = sled::Batch::default();
+            b.insert(USERS_COUNT, &u.to_be_bytes());
+            b.insert(MESSAGES_COUNT, &m.to_be_bytes());
+            meta.apply_batch(b)?;
+            (u, m)
+        }
+    };
+    Ok(Counts {
+        users: u.into(),
+        messages: m.into(),
+    })
 }
 
 #[derive(Default)]
@@ -272,13 +335,7 @@ impl Store {
         }
         let users = db.open_tree("users")?;
         let messages = db.open_tree("messages")?;
-        let counts = Counts::default();
-        counts
-            .users
-            .store(users.len() as i64, std::sync::atomic::Ordering::Relaxed);
-        counts
-            .messages
-            .store(messages.len() as i64, std::sync::atomic::Ordering::Relaxed);
+        let counts = load_counts(&meta, &users, &messages)?;
         let durability = Durability::start(&db, &db_path, cfg.min_free_bytes, cfg.fdatasync)
             .map_err(|e| StoreError::Open {
                 path: cfg.path.clone(),
@@ -301,12 +358,14 @@ impl Store {
             pf_bodies: db.open_tree("pf_bodies")?,
             pf_owners: db.open_tree("pf_owners")?,
             credentials: db.open_tree("credentials")?,
+            meta,
             db,
         };
         let store = Store {
             inner: Arc::new(inner),
         };
         key_fold::migrate(&store)?;
+        messages::migrate_layout(&store)?;
         Ok(store)
     }
 
@@ -565,6 +624,130 @@ mod tests {
                 .map(|b| b.len()),
             Some(300_000)
         );
+    }
+
+    fn user(n: usize) -> UserRecord {
+        let dn = format!("/o=Org/ou=AG/cn=Recipients/cn=u{n}");
+        UserRecord {
+            legacy_dn: crate::protocol::legacy_dn::LegacyDn::parse(&dn).unwrap(),
+            mail: format!("u{n}@x.example"),
+            display_name: format!("U {n}"),
+            alias: format!("u{n}"),
+            proxy_addresses: Vec::new(),
+        }
+    }
+
+    fn published(n: usize) -> PublishedMessage {
+        use crate::protocol::freebusy::{FreeBusy, PublishRange};
+        use crate::protocol::time::Minutes1601;
+        let dn = user(n).legacy_dn;
+        let range = PublishRange {
+            start: Minutes1601::from_civil(2008, 2, 1),
+            end: Minutes1601::from_civil(2008, 4, 1),
+        };
+        PublishedMessage {
+            folder: dn.admin_group(),
+            subject: dn.subject(),
+            props: crate::protocol::fb_message::build_props(
+                &dn,
+                &FreeBusy::default(),
+                range,
+                crate::protocol::pffb::PublisherStyle::Outlook,
+                jiff::Timestamp::from_second(1_200_000_000).unwrap(),
+            ),
+        }
+    }
+
+    /// What the trees hold, counted the slow way.
+    fn counted(store: &Store) -> StoreStats {
+        StoreStats {
+            users: store.inner.users.len() as u64,
+            messages: store.inner.messages.len() as u64,
+        }
+    }
+
+    /// Issue 13: the user and message counts are kept in `meta` by every write and read
+    /// back at open, across creates, deletes, imports and restarts.
+    #[test]
+    fn stored_counts_follow_every_write_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = StoreConfig::new(dir.path());
+        let check = |s: &Store, users: u64, messages: u64| {
+            let want = StoreStats { users, messages };
+            assert_eq!(s.stats(), want);
+            assert_eq!(counted(s), want);
+        };
+        {
+            let s = Store::open(&cfg).unwrap();
+            check(&s, 0, 0);
+            s.import_users(&(0..4).map(user).collect::<Vec<_>>(), testutil::stamp())
+                .unwrap();
+            // Re-importing the same users adds none.
+            s.import_users(&(2..6).map(user).collect::<Vec<_>>(), testutil::stamp())
+                .unwrap();
+            check(&s, 6, 0);
+            s.publish(&published(0), testutil::stamp()).unwrap();
+            s.publish(&published(0), testutil::stamp()).unwrap();
+            s.publish(&published(1), testutil::stamp()).unwrap();
+            assert_eq!(
+                s.fb_create_many(
+                    &(1..5).map(published).collect::<Vec<_>>(),
+                    testutil::stamp()
+                )
+                .unwrap(),
+                3
+            );
+            check(&s, 6, 5);
+            let m = published(2);
+            assert_eq!(s.delete_messages(&m.folder, &m.subject).unwrap(), 1);
+            check(&s, 6, 4);
+        }
+        let s = Store::open(&cfg).unwrap();
+        check(&s, 6, 4);
+        let m = published(3);
+        assert!(
+            s.fb_delete_at(&m.folder, &canonical_leaf(&m.subject), &Writer::ANYONE)
+                .unwrap()
+        );
+        check(&s, 6, 3);
+        assert_eq!(s.fb_delete_folder(&m.folder).unwrap(), Some(3));
+        check(&s, 6, 0);
+        drop(s);
+        let s = Store::open(&cfg).unwrap();
+        check(&s, 6, 0);
+        // Start-up reads the stored counts and counts nothing: a stored figure is believed.
+        s.inner
+            .meta
+            .insert(USERS_COUNT, &1234i64.to_be_bytes())
+            .unwrap();
+        drop(s);
+        assert_eq!(Store::open(&cfg).unwrap().stats().users, 1234);
+    }
+
+    /// A store written before counts were kept gets them, counted once, at its next open.
+    #[test]
+    fn a_store_without_stored_counts_gets_them_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = StoreConfig::new(dir.path());
+        {
+            let s = Store::open(&cfg).unwrap();
+            s.import_users(&(0..3).map(user).collect::<Vec<_>>(), testutil::stamp())
+                .unwrap();
+            s.publish(&published(1), testutil::stamp()).unwrap();
+            s.inner.meta.remove(USERS_COUNT).unwrap();
+            s.inner.meta.remove(MESSAGES_COUNT).unwrap();
+        }
+        let s = Store::open(&cfg).unwrap();
+        let want = StoreStats {
+            users: 3,
+            messages: 1,
+        };
+        assert_eq!(s.stats(), want);
+        let stored = |k| count_value(s.inner.meta.get(k).unwrap().as_deref());
+        assert_eq!(stored(USERS_COUNT), Some(3));
+        assert_eq!(stored(MESSAGES_COUNT), Some(1));
+        s.publish(&published(2), testutil::stamp()).unwrap();
+        assert_eq!(stored(MESSAGES_COUNT), Some(2));
     }
 
     #[test]

@@ -25,19 +25,27 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
         );
         HttpError::bad_request(e.to_string())
     })?;
-    let (answer, stats) = state
-        .blocking(move |st| {
-            let (pages, stats) = answer::AnswerPages::new(st.store(), q);
-            // The usual query (up to 256 KiB of digits) is answered whole, from one store
-            // read, with a length; a large one a page at a time as the client takes it.
-            let answer = if pages.is_small() {
-                Err(pages.finish(st.store()))
-            } else {
-                Ok(pages)
-            };
-            (answer, stats)
-        })
-        .await?;
+    let inline = q.users.len().saturating_mul(q.grid().slots) <= INLINE_DIGITS;
+    let work = move |st: &AppState| {
+        let (pages, stats) = answer::AnswerPages::new(st.store(), q);
+        // The usual query (up to 256 KiB of digits) is answered whole, from one store
+        // read, with a length; a large one a page at a time as the client takes it.
+        let answer = if pages.is_small() {
+            Err(pages.finish(st.store()))
+        } else {
+            Ok(pages)
+        };
+        (answer, stats)
+    };
+    // A few users' worth of digits is answered on this thread: their reads are a handful of
+    // point reads that sled's cache holds, microseconds of work, whereas the hand-off to the
+    // blocking pool and back (two wake-ups, two context switches) was 37% of a one-user
+    // query. Larger answers still go to the pool, so no long read ever holds an async worker.
+    let (answer, stats) = if inline {
+        work(state)
+    } else {
+        state.blocking(work).await?
+    };
     crate::app::metrics::freebusy_answered(stats.users, stats.unknown + stats.no_message);
     tracing::debug!(
         users = stats.users,
@@ -54,6 +62,11 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
 }
 
 const ANSWER_TYPE: &str = "text/xml; charset=utf-8";
+
+/// Answers of at most this many digits are produced without the blocking-pool hand-off
+/// (one user over 42 days in 15-minute slots; four users over 10 days). Measured on the
+/// one-user query: 14 µs of server CPU per request answered here, 35 µs through the pool.
+const INLINE_DIGITS: usize = 4 * 1024;
 
 fn no_cache(mut r: Response) -> Response {
     r.headers_mut().insert(

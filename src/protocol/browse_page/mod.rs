@@ -666,10 +666,15 @@ fn block_list(h: &mut Html, fb: &FreeBusy, status: FbStatus, range: Option<Inter
         h.raw("</li>");
     }
     h.raw("</ul>\n");
-    if set.len() > MAX_BLOCKS_LISTED {
+    and_more(h, set.len(), MAX_BLOCKS_LISTED);
+}
+
+/// `… and N more` under a list of `total` items cut at `shown`; nothing when none was cut.
+fn and_more(h: &mut Html, total: usize, shown: usize) {
+    if total > shown {
         h.fmt(format_args!(
             "<p class=\"more\">… and {} more</p>\n",
-            group_digits((set.len() - MAX_BLOCKS_LISTED) as u64)
+            group_digits((total - shown) as u64)
         ));
     }
 }
@@ -697,12 +702,7 @@ fn props_table(h: &mut Html, props: &[(String, String)]) {
         h.raw("</code></td></tr>");
     }
     h.raw("</tbody></table>\n");
-    if props.len() > MAX_PROPS_LISTED {
-        h.fmt(format_args!(
-            "<p class=\"more\">… and {} more</p>\n",
-            group_digits((props.len() - MAX_PROPS_LISTED) as u64)
-        ));
-    }
+    and_more(h, props.len(), MAX_PROPS_LISTED);
 }
 
 // ---------------------------------------------------------------------------------------

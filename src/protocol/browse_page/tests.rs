@@ -9,6 +9,27 @@ fn iv(a: Minutes1601, b: Minutes1601) -> Interval {
     Interval::new(a, b).unwrap()
 }
 
+/// A block from and to "YYYY-MM-DD HH:MM" (UTC).
+fn span(status: FbStatus, from: &str, to: &str) -> (FbStatus, Interval) {
+    let minute = |s: &str| Minutes1601::from_timestamp(ts(&format!("{}:00Z", s.replace(' ', "T"))));
+    (status, iv(minute(from), minute(to)))
+}
+
+/// A schedule holding these blocks (see `span`).
+fn blocks(spans: &[(FbStatus, &str, &str)]) -> FreeBusy {
+    let mut fb = FreeBusy::default();
+    for &(status, from, to) in spans {
+        let (status, interval) = span(status, from, to);
+        fb.add(status, interval);
+    }
+    fb
+}
+
+/// The message page of `fb` over Nov–Dec 2026.
+fn nov_dec_page(fb: &FreeBusy) -> String {
+    message_page(&view(fb, Some(nov_dec_2026())), &crumbs())
+}
+
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
@@ -190,18 +211,13 @@ fn streamed_folder_parts_make_one_document() {
 
 #[test]
 fn a_meeting_sits_at_its_time_of_day() {
-    let mut fb = FreeBusy::default();
-    // Tue 2026-11-24 09:00–10:30 UTC: 540/1440 = 37.50 %, 90/1440 = 6.25 %.
-    fb.add(
-        FbStatus::Busy,
-        iv(at(2026, 11, 24, 9, 0), at(2026, 11, 24, 10, 30)),
-    );
-    // 13:20–13:27: 55.56 % + 0.49 %.
-    fb.add(
-        FbStatus::Tentative,
-        iv(at(2026, 11, 24, 13, 20), at(2026, 11, 24, 13, 27)),
-    );
-    let page = message_page(&view(&fb, Some(nov_dec_2026())), &crumbs());
+    let fb = blocks(&[
+        // Tue 2026-11-24 09:00–10:30 UTC: 540/1440 = 37.50 %, 90/1440 = 6.25 %.
+        (FbStatus::Busy, "2026-11-24 09:00", "2026-11-24 10:30"),
+        // 13:20–13:27: 55.56 % + 0.49 %.
+        (FbStatus::Tentative, "2026-11-24 13:20", "2026-11-24 13:27"),
+    ]);
+    let page = nov_dec_page(&fb);
     let row = day_markup(&page, "2026-11-24");
     assert!(
         row.contains(
@@ -238,18 +254,13 @@ fn a_meeting_sits_at_its_time_of_day() {
 
 #[test]
 fn multi_day_and_month_crossing_blocks_split_per_row() {
-    let mut fb = FreeBusy::default();
-    // Mon 2026-11-30 22:00 → Tue 2026-12-01 02:00.
-    fb.add(
-        FbStatus::Busy,
-        iv(at(2026, 11, 30, 22, 0), at(2026, 12, 1, 2, 0)),
-    );
-    // OOF Mon 2026-11-16 12:00 → Wed 2026-11-18 12:00.
-    fb.add(
-        FbStatus::Oof,
-        iv(at(2026, 11, 16, 12, 0), at(2026, 11, 18, 12, 0)),
-    );
-    let page = message_page(&view(&fb, Some(nov_dec_2026())), &crumbs());
+    let fb = blocks(&[
+        // Mon 2026-11-30 22:00 → Tue 2026-12-01 02:00.
+        (FbStatus::Busy, "2026-11-30 22:00", "2026-12-01 02:00"),
+        // OOF Mon 2026-11-16 12:00 → Wed 2026-11-18 12:00.
+        (FbStatus::Oof, "2026-11-16 12:00", "2026-11-18 12:00"),
+    ]);
+    let page = nov_dec_page(&fb);
     let seg = |day: &str, class: &str, left: &str, width: &str| {
         let row = day_markup(&page, day);
         assert!(
@@ -280,20 +291,12 @@ fn multi_day_and_month_crossing_blocks_split_per_row() {
 
 #[test]
 fn higher_statuses_are_drawn_over_lower_ones() {
-    let mut fb = FreeBusy::default();
     let day = at(2026, 11, 24, 0, 0);
-    fb.add(
-        FbStatus::Oof,
-        iv(at(2026, 11, 24, 10, 30), at(2026, 11, 24, 11, 0)),
-    );
-    fb.add(
-        FbStatus::Busy,
-        iv(at(2026, 11, 24, 10, 0), at(2026, 11, 24, 11, 0)),
-    );
-    fb.add(
-        FbStatus::Tentative,
-        iv(at(2026, 11, 24, 9, 0), at(2026, 11, 24, 12, 0)),
-    );
+    let fb = blocks(&[
+        (FbStatus::Oof, "2026-11-24 10:30", "2026-11-24 11:00"),
+        (FbStatus::Busy, "2026-11-24 10:00", "2026-11-24 11:00"),
+        (FbStatus::Tentative, "2026-11-24 09:00", "2026-11-24 12:00"),
+    ]);
     let row = timeline::day_row(day, &fb, None);
     let digits: Vec<u8> = row.segs.iter().map(|s| s.digit).collect();
     assert_eq!(
@@ -301,7 +304,7 @@ fn higher_statuses_are_drawn_over_lower_ones() {
         vec![1, 2, 3],
         "later segments paint over earlier ones"
     );
-    let page = message_page(&view(&fb, Some(nov_dec_2026())), &crumbs());
+    let page = nov_dec_page(&fb);
     let m = day_markup(&page, "2026-11-24");
     let (t, b, o) = (
         m.find("class=\"s1\"").unwrap(),
@@ -320,12 +323,10 @@ fn days_outside_the_range_are_no_data() {
         start: at(2025, 10, 1, 0, 0),
         end: at(2025, 12, 1, 0, 0),
     };
-    let mut fb = FreeBusy::default();
-    // A block before the range: drawn as no data, flagged in the list.
-    fb.add(
-        FbStatus::Busy,
-        iv(at(2025, 9, 29, 9, 0), at(2025, 9, 29, 10, 0)),
-    );
+    let fb = blocks(&[
+        // A block before the range: drawn as no data, flagged in the list.
+        (FbStatus::Busy, "2025-09-29 09:00", "2025-09-29 10:00"),
+    ]);
     let mut v = view(&fb, Some(range));
     v.now = ts("2025-10-15T12:00:00Z");
     let page = message_page(&v, &crumbs());
@@ -374,7 +375,7 @@ fn days_outside_the_range_are_no_data() {
 #[test]
 fn today_and_weekends_are_marked() {
     let fb = FreeBusy::default();
-    let page = message_page(&view(&fb, Some(nov_dec_2026())), &crumbs());
+    let page = nov_dec_page(&fb);
     // now = Tue 2026-11-24 14:30 → 60.42 %.
     assert!(day_classes(&page, "2026-11-24").contains(" today"));
     assert!(day_markup(&page, "2026-11-24").contains("<b class=\"now\" style=\"left:60.42%\""));
@@ -545,26 +546,13 @@ fn write_sample_pages() {
         }
     }
     // A tentative hold, an OOF week, a month-crossing release night, busy over tentative.
-    spans.push((
-        FbStatus::Tentative,
-        iv(at(2026, 11, 25, 11, 0), at(2026, 11, 25, 13, 0)),
-    ));
-    spans.push((
-        FbStatus::Tentative,
-        iv(at(2026, 11, 24, 13, 0), at(2026, 11, 24, 17, 0)),
-    ));
-    spans.push((
-        FbStatus::Oof,
-        iv(at(2026, 11, 9, 0, 0), at(2026, 11, 14, 0, 0)),
-    ));
-    spans.push((
-        FbStatus::Busy,
-        iv(at(2026, 11, 30, 20, 0), at(2026, 12, 1, 3, 0)),
-    ));
-    spans.push((
-        FbStatus::Oof,
-        iv(at(2026, 12, 21, 0, 0), at(2027, 1, 2, 0, 0)),
-    ));
+    spans.extend([
+        span(FbStatus::Tentative, "2026-11-25 11:00", "2026-11-25 13:00"),
+        span(FbStatus::Tentative, "2026-11-24 13:00", "2026-11-24 17:00"),
+        span(FbStatus::Oof, "2026-11-09 00:00", "2026-11-14 00:00"),
+        span(FbStatus::Busy, "2026-11-30 20:00", "2026-12-01 03:00"),
+        span(FbStatus::Oof, "2026-12-21 00:00", "2027-01-02 00:00"),
+    ]);
     let fb = FreeBusy::from_spans(spans);
     let props = vec![
         (
@@ -733,11 +721,7 @@ fn the_listing_filter_matches_names_people_and_addresses() {
 
 #[test]
 fn the_message_page_opens_on_three_weeks_from_this_week() {
-    let mut fb = FreeBusy::default();
-    fb.add(
-        FbStatus::Oof,
-        iv(at(2026, 12, 7, 0, 0), at(2026, 12, 12, 0, 0)),
-    );
+    let fb = blocks(&[(FbStatus::Oof, "2026-12-07 00:00", "2026-12-12 00:00")]);
     let mut v = view(&fb, Some(nov_dec_2026()));
     // now is Tue 2026-11-24.
     v.window = Window::from_query(None, v.now);

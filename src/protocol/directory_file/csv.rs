@@ -55,7 +55,10 @@ pub(super) fn read(text: &str) -> Result<Vec<RawRecord>, LineProblem> {
                     line,
                     ..RawRecord::default()
                 };
-                record.issues.push(format!("the CSV reader failed: {e}"));
+                record.issues.push(LineProblem::new(
+                    line,
+                    format!("the CSV reader failed: {e}"),
+                ));
                 records.push(record);
                 break;
             }
@@ -141,19 +144,25 @@ impl Columns {
             ..RawRecord::default()
         };
         if fields.len() != self.width {
-            record.issues.push(format!(
-                "the row has {} fields but the header has {}",
-                fields.len(),
-                self.width
+            record.issues.push(LineProblem::new(
+                line,
+                format!(
+                    "the row has {} fields but the header has {}",
+                    fields.len(),
+                    self.width
+                ),
             ));
             return record;
         }
         let mut value = |at: usize, name: &str| -> String {
             let v = fields[at];
             if v.len() > MAX_VALUE_BYTES {
-                record.issues.push(format!(
-                    "the {name} value is longer than {} KiB",
-                    MAX_VALUE_BYTES / 1024
+                record.issues.push(LineProblem::new(
+                    line,
+                    format!(
+                        "the {name} value is longer than {} KiB",
+                        MAX_VALUE_BYTES / 1024
+                    ),
                 ));
                 return String::new();
             }

@@ -11,7 +11,7 @@
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use super::{MAX_VALUE_BYTES, RawRecord, shown};
+use super::{LineProblem, MAX_VALUE_BYTES, RawRecord, shown};
 
 /// Standard alphabet; padding optional, since not every LDIF writer pads.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -42,9 +42,12 @@ pub(super) fn read(text: &str) -> Vec<RawRecord> {
                     if attr.value.trim() != "1" || attr.kind != Kind::Plain {
                         records.push(RawRecord {
                             line: head.line,
-                            issues: vec![format!(
-                                "'{}' is not supported: only LDIF version 1 is",
-                                shown(&head.text)
+                            issues: vec![LineProblem::new(
+                                head.line,
+                                format!(
+                                    "'{}' is not supported: only LDIF version 1 is",
+                                    shown(&head.text)
+                                ),
                             )],
                             ..RawRecord::default()
                         });
@@ -144,27 +147,21 @@ impl<'a> Attribute<'a> {
         })
     }
 
-    /// The value as text. `line` and the attribute name go into the reason.
-    fn decode(&self, line: usize) -> Result<String, String> {
+    /// The value as text; the reason it is not names the attribute (the caller adds the
+    /// line, so that a problem names one line).
+    fn decode(&self) -> Result<String, String> {
         let value = match self.kind {
             Kind::Plain => self.value.to_string(),
             Kind::Base64 => {
-                let bytes = BASE64.decode(self.value.trim_end()).map_err(|_| {
-                    format!(
-                        "{} on line {line}: the base64 value is not valid",
-                        self.name
-                    )
-                })?;
-                String::from_utf8(bytes).map_err(|_| {
-                    format!(
-                        "{} on line {line}: the base64 value is not UTF-8 text",
-                        self.name
-                    )
-                })?
+                let bytes = BASE64
+                    .decode(self.value.trim_end())
+                    .map_err(|_| format!("{}: the base64 value is not valid", self.name))?;
+                String::from_utf8(bytes)
+                    .map_err(|_| format!("{}: the base64 value is not UTF-8 text", self.name))?
             }
             Kind::Url => {
                 return Err(format!(
-                    "{} on line {line}: values read from a URL (attr:< url) are not supported; \
+                    "{}: values read from a URL (attr:< url) are not supported; \
                      export the value inline",
                     self.name
                 ));
@@ -172,7 +169,7 @@ impl<'a> Attribute<'a> {
         };
         if value.len() > MAX_VALUE_BYTES {
             return Err(format!(
-                "{} on line {line}: the value is longer than {} KiB",
+                "{}: the value is longer than {} KiB",
                 self.name,
                 MAX_VALUE_BYTES / 1024
             ));
@@ -187,26 +184,29 @@ fn record(lines: &[&Logical]) -> RawRecord {
         line: lines[0].line,
         ..RawRecord::default()
     };
+    let mut issues = Vec::new();
     let mut expect_dn = true;
     for logical in lines {
         let line = logical.line;
+        // Every problem names the line it is on, and only that one.
+        let mut problem = |reason: String| issues.push(LineProblem::new(line, reason));
         if logical.orphan {
-            record.issues.push(format!(
-                "line {line} starts with a space but there is no line before it to continue"
-            ));
+            problem(
+                "the line starts with a space but there is no line before it to continue".into(),
+            );
             continue;
         }
         let attr = match Attribute::parse(&logical.text) {
             Ok(attr) => attr,
             Err(why) => {
-                record.issues.push(format!("line {line}: {why}"));
+                problem(why);
                 continue;
             }
         };
         let name = attr.name.to_ascii_lowercase();
         if std::mem::take(&mut expect_dn) {
             if name != "dn" {
-                record.issues.push(format!(
+                problem(format!(
                     "the record starts with '{}:' instead of dn:",
                     shown(attr.name)
                 ));
@@ -216,19 +216,17 @@ fn record(lines: &[&Logical]) -> RawRecord {
         }
         let slot = match name.as_str() {
             "dn" => {
-                record.issues.push(format!(
-                    "line {line} starts a second record without a blank line before it"
-                ));
+                problem("a second record starts here without a blank line before it".to_string());
                 break;
             }
             "changetype" => {
-                let change = attr.decode(line).unwrap_or_default();
+                let change = attr.decode().unwrap_or_default();
                 if change.trim().eq_ignore_ascii_case("add") {
                     continue;
                 }
                 // modify/delete/moddn records are instructions, not an export, and their
                 // remaining lines (`-`, `replace: mail`) are not attributes of an object.
-                record.issues.push(format!(
+                problem(format!(
                     "'changetype: {}' records are not supported: export the objects \
                      (ldifde -f file) instead of changes",
                     shown(change.trim())
@@ -240,24 +238,25 @@ fn record(lines: &[&Logical]) -> RawRecord {
             "displayname" => &mut record.display_name,
             "mailnickname" => &mut record.mail_nickname,
             "proxyaddresses" | "objectclass" => {
-                match attr.decode(line) {
+                match attr.decode() {
                     Ok(value) if name == "objectclass" => record.object_classes.push(value),
                     Ok(value) => record.proxy_addresses.push(value),
-                    Err(why) => record.issues.push(why),
+                    Err(why) => problem(why),
                 }
                 continue;
             }
             _ => continue,
         };
-        match attr.decode(line) {
-            Ok(_) if slot.is_some() => record.issues.push(format!(
-                "line {line}: a second {} value ({} takes one)",
+        match attr.decode() {
+            Ok(_) if slot.is_some() => problem(format!(
+                "a second {} value ({} takes one)",
                 attr.name, attr.name
             )),
             Ok(value) => *slot = Some(value),
-            Err(why) => record.issues.push(why),
+            Err(why) => problem(why),
         }
     }
+    record.issues = issues;
     record
 }
 
@@ -292,12 +291,12 @@ mod tests {
     fn attribute_lines_split() {
         let a = Attribute::parse("proxyAddresses;binary:: c210cDphQHguZXhhbXBsZQ==").unwrap();
         assert_eq!((a.name, a.kind), ("proxyAddresses", Kind::Base64));
-        assert_eq!(a.decode(1).unwrap(), "smtp:a@x.example");
+        assert_eq!(a.decode().unwrap(), "smtp:a@x.example");
         let a = Attribute::parse("mail:a@x.example").unwrap();
         assert_eq!((a.kind, a.value), (Kind::Plain, "a@x.example"));
         let a = Attribute::parse("jpegPhoto:< file:///tmp/a.jpg").unwrap();
         assert_eq!(a.kind, Kind::Url);
-        assert!(a.decode(4).unwrap_err().contains("line 4"));
+        assert!(a.decode().unwrap_err().starts_with("jpegPhoto: "));
         assert!(Attribute::parse("no colon here").is_err());
         assert!(Attribute::parse("bad name: x").is_err());
         assert!(Attribute::parse(": x").is_err());
@@ -306,8 +305,8 @@ mod tests {
     #[test]
     fn unpadded_base64_is_accepted() {
         let a = Attribute::parse("displayName:: RGFu").unwrap();
-        assert_eq!(a.decode(1).unwrap(), "Dan");
+        assert_eq!(a.decode().unwrap(), "Dan");
         let a = Attribute::parse("displayName:: RGFuIFc").unwrap();
-        assert_eq!(a.decode(1).unwrap(), "Dan W");
+        assert_eq!(a.decode().unwrap(), "Dan W");
     }
 }

@@ -32,17 +32,24 @@ fn ldif_err(text: &str) -> Vec<LineProblem> {
         .problems
 }
 
+/// The problems, one for each of `want` in order: on its line, mentioning each of its words.
+fn problems_are(problems: &[LineProblem], want: &[(usize, &[&str])]) {
+    assert_eq!(problems.len(), want.len(), "{problems:#?}");
+    for (problem, (line, words)) in problems.iter().zip(want) {
+        assert_eq!(problem.line, *line, "{problems:#?}");
+        for w in *words {
+            assert!(
+                problem.reason.contains(w),
+                "{:?} does not mention {w:?}",
+                problem.reason
+            );
+        }
+    }
+}
+
 /// The one problem, which must be on `line` and mention every one of `words`.
 fn only_problem(problems: &[LineProblem], line: usize, words: &[&str]) {
-    assert_eq!(problems.len(), 1, "{problems:#?}");
-    assert_eq!(problems[0].line, line, "{problems:#?}");
-    for w in words {
-        assert!(
-            problems[0].reason.contains(w),
-            "{:?} does not mention {w:?}",
-            problems[0].reason
-        );
-    }
+    problems_are(problems, &[(line, words)]);
 }
 
 const HEADER: &str = "mail,legacyExchangeDN,displayName\n";
@@ -154,19 +161,17 @@ fn csv_empty_required_values_are_problems() {
          ,/o=O/ou=AG/cn=Recipients/cn=b,B\n\
          c@x.example,  ,C\n"
     );
-    let problems = csv_err(&text);
-    assert_eq!(problems.len(), 3, "{problems:#?}");
-    assert_eq!(problems[0].line, 2);
-    assert!(problems[0].reason.contains("displayName is empty"));
-    assert_eq!(problems[1].line, 3);
-    assert!(problems[1].reason.contains("mail is empty"));
-    assert!(
-        problems[1]
-            .reason
-            .contains("needs both mail and legacyExchangeDN")
+    problems_are(
+        &csv_err(&text),
+        &[
+            (2, &["displayName is empty"]),
+            (
+                3,
+                &["mail is empty", "needs both mail and legacyExchangeDN"],
+            ),
+            (4, &["legacyExchangeDN is empty"]),
+        ],
     );
-    assert_eq!(problems[2].line, 4);
-    assert!(problems[2].reason.contains("legacyExchangeDN is empty"));
 }
 
 #[test]
@@ -296,7 +301,7 @@ fn bad_rows_sample_lists_every_bad_row_and_imports_nothing() {
     assert!(reason(10).contains("proxyAddresses value 'smtp:no-at-sign' is not an SMTP address"));
     assert!(reason(11).contains("3 fields but the header has 7"));
     let shown = err.to_string();
-    assert!(shown.starts_with("8 bad records; nothing was imported:\n  line 3: "));
+    assert!(shown.starts_with("8 problems; nothing was imported:\n  line 3: "));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -398,11 +403,7 @@ fn ldif_url_values_are_problems_only_for_attributes_we_read() {
               legacyExchangeDN: /o=O/ou=AG/cn=R/cn=a\ndisplayName: A\n";
     assert_eq!(ldif_ok(ok).len(), 1);
     let bad = "dn: cn=a\nmail:< file:///c:/mail.txt\nlegacyExchangeDN: /o=O/ou=AG/cn=R/cn=a\ndisplayName: A\n";
-    only_problem(
-        &ldif_err(bad),
-        1,
-        &["mail on line 2", "URL", "not supported"],
-    );
+    only_problem(&ldif_err(bad), 2, &["mail: ", "URL", "not supported"]);
 }
 
 #[test]
@@ -417,45 +418,64 @@ fn ldif_change_records_other_than_add_are_problems() {
     let text = "dn: cn=a\nchangetype: add\nmail: a@x.example\nlegacyExchangeDN: /o=O/ou=AG/cn=R/cn=a\ndisplayName: A\n\n\
                 dn: cn=b\nchangetype: delete\n\n\
                 dn: cn=c\nchangetype: Modify\nreplace: mail\nmail: c@x.example\n-\n";
-    let problems = ldif_err(text);
-    assert_eq!(problems.len(), 2, "{problems:#?}");
-    assert_eq!(problems[0].line, 7);
-    assert!(
-        problems[0]
-            .reason
-            .contains("'changetype: delete' records are not supported")
+    // On the changetype lines themselves.
+    problems_are(
+        &ldif_err(text),
+        &[
+            (8, &["'changetype: delete' records are not supported"]),
+            (11, &["'changetype: Modify'"]),
+        ],
     );
-    assert_eq!(problems[1].line, 10);
-    assert!(problems[1].reason.contains("'changetype: Modify'"));
 }
 
 #[test]
 fn ldif_structural_mistakes_are_problems() {
     let problems = ldif_err(BAD_RECORDS_LDIF);
     let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
-    assert_eq!(lines, [9, 14, 19, 24, 30, 36, 40, 45], "{problems:#?}");
+    // A syntax problem is reported on its own line, not on the record's first line.
+    assert_eq!(lines, [12, 17, 21, 25, 32, 36, 40, 45], "{problems:#?}");
     let reason = |line| &problems.iter().find(|p| p.line == line).unwrap().reason;
-    assert!(reason(9).contains("displayName on line 12: the base64 value is not valid"));
-    assert!(reason(14).contains("displayName on line 17: the base64 value is not UTF-8 text"));
-    assert!(reason(19).contains("legacyExchangeDN on line 21"));
-    assert!(reason(24).contains("changetype: modify"));
-    assert!(reason(30).contains("line 32: a second mail value"));
+    assert_eq!(reason(12), "displayName: the base64 value is not valid");
+    assert_eq!(
+        reason(17),
+        "displayName: the base64 value is not UTF-8 text"
+    );
+    assert!(reason(21).starts_with("legacyExchangeDN: values read from a URL"));
+    assert!(reason(25).contains("changetype: modify"));
+    assert_eq!(reason(32), "a second mail value (mail takes one)");
     assert!(reason(36).contains("starts with 'mail:' instead of dn:"));
     assert!(reason(40).contains("is already used by the record on line 4"));
     assert!(reason(45).contains("mail is missing"));
+}
+
+/// Issue 17 item 6: an LDIF error names one line, the one to fix ("line 12: displayName:
+/// …", not "line 9: displayName on line 12: …"), even when a record has problems on two.
+#[test]
+fn ldif_error_message_names_one_line_per_problem() {
+    let text = "dn: cn=a\nmail: a@x.example\nlegacyExchangeDN: /o=O/ou=AG/cn=R/cn=a\n\
+                displayName:: ***\nmail: b@x.example\n";
+    let shown = parse_directory(text, DirectoryFormat::Ldif)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        shown,
+        "2 problems; nothing was imported:\n  \
+         line 4: displayName: the base64 value is not valid\n  \
+         line 5: a second mail value (mail takes one)"
+    );
 }
 
 #[test]
 fn ldif_missing_blank_line_between_records() {
     let text = "dn: cn=a\nmail: a@x.example\nlegacyExchangeDN: /o=O/ou=AG/cn=R/cn=a\ndisplayName: A\n\
                 dn: cn=b\nmail: b@x.example\n";
-    only_problem(&ldif_err(text), 1, &["line 5 starts a second record"]);
+    only_problem(&ldif_err(text), 5, &["a second record starts here"]);
 }
 
 #[test]
 fn ldif_continuation_with_nothing_to_continue() {
     let text = "\n dangling\ndn: cn=a\n";
-    only_problem(&ldif_err(text), 2, &["line 2 starts with a space"]);
+    only_problem(&ldif_err(text), 2, &["the line starts with a space"]);
 }
 
 #[test]
@@ -464,8 +484,8 @@ fn ldif_line_that_is_not_an_attribute() {
         "dn: cn=a\nmail a@x.example\nlegacyExchangeDN: /o=O/ou=AG/cn=R/cn=a\ndisplayName: A\n";
     only_problem(
         &ldif_err(text),
-        1,
-        &["line 2: 'mail a@x.example' is not an 'attribute: value' line"],
+        2,
+        &["'mail a@x.example' is not an 'attribute: value' line"],
     );
 }
 
@@ -486,8 +506,8 @@ fn ldif_value_over_64_kib_is_a_problem() {
     );
     only_problem(
         &ldif_err(&text),
-        1,
-        &["displayName on line 4: the value is longer than 64 KiB"],
+        4,
+        &["displayName: the value is longer than 64 KiB"],
     );
 }
 
@@ -674,7 +694,7 @@ fn error_message_counts_records_and_caps_the_list() {
     };
     assert_eq!(
         one.to_string(),
-        "1 bad record; nothing was imported:\n  line 7: displayName is empty"
+        "1 problem; nothing was imported:\n  line 7: displayName is empty"
     );
     let mut text = HEADER.to_string();
     for i in 0..60 {
@@ -683,7 +703,7 @@ fn error_message_counts_records_and_caps_the_list() {
     let err = parse_directory(&text, DirectoryFormat::Csv).unwrap_err();
     assert_eq!(err.problems.len(), 60);
     let shown = err.to_string();
-    assert!(shown.starts_with("60 bad records; nothing was imported:\n  line 2: "));
+    assert!(shown.starts_with("60 problems; nothing was imported:\n  line 2: "));
     assert_eq!(shown.lines().count(), 1 + 50 + 1);
     assert!(shown.ends_with("\n  … and 10 more"));
     assert!(shown.contains("line 51: "));

@@ -947,54 +947,38 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
     fn real_exports_quirks_change_what_is_published() {
         let fb = |name: &str, a: &str, b: &str| {
             let text = FIXTURES.iter().find(|(n, _)| *n == name).unwrap().1;
-            let w = Interval::new(
-                crate::protocol::time::Minutes1601::from_timestamp(a.parse().unwrap()),
-                crate::protocol::time::Minutes1601::from_timestamp(b.parse().unwrap()),
-            )
-            .unwrap();
+            let minute = |s: &str| {
+                let ts = format!("{}:00Z", s.replace(' ', "T")).parse().unwrap();
+                crate::protocol::time::Minutes1601::from_timestamp(ts)
+            };
+            let w = Interval::new(minute(a), minute(b)).unwrap();
             let fb = parse(text)
                 .unwrap()
                 .expand(w, &ExpandOptions::default())
                 .unwrap();
             [&fb.tentative, &fb.busy, &fb.oof].map(|s| s.len())
         };
-        // Google's own Europe/lisbon zone is CET: the 09:30 stand-up is 08:30Z, not 09:30Z.
-        assert_eq!(
-            fb("google", "2026-03-02T08:30:00Z", "2026-03-02T09:00:00Z"),
-            [0, 1, 0]
-        );
-        assert_eq!(
-            fb("google", "2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"),
-            [0, 0, 0]
-        );
-        // Exchange's THISANDFUTURE: from Mar 19 the maintenance is 10:00-11:30, out of office.
-        assert_eq!(
-            fb("exchange", "2026-03-23T07:00:00Z", "2026-03-23T08:00:00Z"),
-            [0, 0, 0]
-        );
-        assert_eq!(
-            fb("exchange", "2026-03-23T09:00:00Z", "2026-03-23T10:30:00Z"),
-            [0, 0, 1]
-        );
-        // The booking system's UNTL ends the (tentative) fume hood on Mar 16; the escaped
-        // centrifuge rule keeps its COUNT=8 (5 of them after Mar 17).
-        assert_eq!(
-            fb("booking", "2026-03-17T00:00:00Z", "2026-04-30T00:00:00Z"),
-            [0, 5, 0]
-        );
-        assert_eq!(
-            fb("booking", "2026-03-12T00:00:00Z", "2026-03-17T00:00:00Z"),
-            [5, 1, 0]
-        );
-        // The mail client's SEQUENCE=2 revision only.
-        assert_eq!(
-            fb("mailclient", "2026-03-10T00:00:00Z", "2026-03-12T00:00:00Z"),
-            [0, 0, 0]
-        );
-        assert_eq!(
-            fb("mailclient", "2026-03-12T18:00:00Z", "2026-03-12T19:30:00Z"),
-            [0, 1, 0]
-        );
+        // (fixture, window from, to (UTC), [tentative, busy, oof] intervals)
+        // One row a line: rustfmt would spread the longer ones over six.
+        #[rustfmt::skip]
+        let cases = [
+            // Google's own Europe/lisbon zone is CET: the 09:30 stand-up is 08:30Z, not 09:30Z.
+            ("google", "2026-03-02 08:30", "2026-03-02 09:00", [0, 1, 0]),
+            ("google", "2026-03-02 09:00", "2026-03-02 10:00", [0, 0, 0]),
+            // Exchange's THISANDFUTURE: from Mar 19 the maintenance is 10:00-11:30, out of office.
+            ("exchange", "2026-03-23 07:00", "2026-03-23 08:00", [0, 0, 0]),
+            ("exchange", "2026-03-23 09:00", "2026-03-23 10:30", [0, 0, 1]),
+            // The booking system's UNTL ends the (tentative) fume hood on Mar 16; the escaped
+            // centrifuge rule keeps its COUNT=8 (5 of them after Mar 17).
+            ("booking", "2026-03-17 00:00", "2026-04-30 00:00", [0, 5, 0]),
+            ("booking", "2026-03-12 00:00", "2026-03-17 00:00", [5, 1, 0]),
+            // The mail client's SEQUENCE=2 revision only.
+            ("mailclient", "2026-03-10 00:00", "2026-03-12 00:00", [0, 0, 0]),
+            ("mailclient", "2026-03-12 18:00", "2026-03-12 19:30", [0, 1, 0]),
+        ];
+        for (name, a, b, want) in cases {
+            assert_eq!(fb(name, a, b), want, "{name} {a}..{b}");
+        }
     }
 
     /// Small edits of real fixtures: drop, duplicate or cut lines, flip bytes.

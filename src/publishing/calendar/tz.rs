@@ -200,24 +200,25 @@ impl CustomZone {
             for onset in Instances::new(rule, o.start, bounds).skip(1) {
                 walked += 1;
                 cache.spent += 1;
-                if cache.spent > MAX_ZONE_ONSETS {
-                    if cache.error.is_none() {
-                        cache.error = Some(CalendarError::ZoneTooExpensive {
-                            line: self.line,
-                            tzid: shorten(&self.tzid),
-                            max: MAX_ZONE_ONSETS,
-                        });
-                    }
-                    break;
-                }
-                if walked > MAX_ZONE_ONSETS_PER_YEAR {
-                    if cache.error.is_none() {
-                        cache.error = Some(CalendarError::TooManyZoneChanges {
-                            line: self.line,
-                            tzid: shorten(&self.tzid),
-                            max: MAX_ZONE_ONSETS_PER_YEAR,
-                        });
-                    }
+                let (line, tzid) = (self.line, || shorten(&self.tzid));
+                let over = if cache.spent > MAX_ZONE_ONSETS {
+                    Some(CalendarError::ZoneTooExpensive {
+                        line,
+                        tzid: tzid(),
+                        max: MAX_ZONE_ONSETS,
+                    })
+                } else if walked > MAX_ZONE_ONSETS_PER_YEAR {
+                    Some(CalendarError::TooManyZoneChanges {
+                        line,
+                        tzid: tzid(),
+                        max: MAX_ZONE_ONSETS_PER_YEAR,
+                    })
+                } else {
+                    None
+                };
+                if let Some(e) = over {
+                    // The first error found is the one reported.
+                    cache.error.get_or_insert(e);
                     break;
                 }
                 let past_until = match rule.until {
