@@ -10,12 +10,11 @@
 //! Figures are also given as ratios to the direct query measured in the same run, because
 //! these machines are shared and absolute numbers drift.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+mod support;
+use support::{Load, import_csv};
 
 use schedplus::app::availability::{CasSettings, ServerOrder};
-use schedplus::app::ops::{Ctx, FbSetRequest, ImportRequest, Operation};
+use schedplus::app::ops::{Ctx, FbSetRequest, Operation};
 use schedplus::protocol::legacy_dn::AdminGroup;
 use schedplus::server::{ServeOptions, Server};
 
@@ -24,13 +23,6 @@ const GROUPS: usize = 4;
 const NOW: &str = "2026-03-02T09:00:00Z";
 const START: &str = "2026-03-01T00:00:00Z";
 const END: &str = "2026-04-12T00:00:00Z"; // 42 days
-
-fn env_or(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The directory: USERS users spread over GROUPS admin groups. The front ends resolve
 /// addresses in their own copy; only B holds free/busy.
@@ -45,13 +37,7 @@ fn directory(store: &schedplus::store::Store) -> Vec<String> {
         ));
         mails.push(mail);
     }
-    ImportRequest {
-        text: csv,
-        source: "bench".into(),
-        ..Default::default()
-    }
-    .run(&Ctx::new(store))
-    .unwrap();
+    import_csv(store, csv, "bench");
     mails
 }
 
@@ -89,49 +75,41 @@ fn soap(mailboxes: &[String]) -> String {
     )
 }
 
-/// Requests per second over `secs` with `clients` keep-alive connections: a GET of `url`,
-/// or a POST of `body` to it. Every answer must be 200 and hold `must`.
-fn load(url: &str, body: Option<&str>, must: &str, secs: f64, clients: usize) -> f64 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..clients)
-        .map(|_| {
-            let (stop, done) = (stop.clone(), done.clone());
-            let (url, body, must) = (url.to_string(), body.map(str::to_string), must.to_string());
-            std::thread::spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .into();
-                while !stop.load(Ordering::Relaxed) {
-                    let mut r = match &body {
-                        Some(b) => agent
-                            .post(&url)
-                            .header("Content-Type", "text/xml; charset=utf-8")
-                            .send(b.as_bytes()),
-                        None => agent.get(&url).call(),
-                    }
-                    .expect("server answers");
-                    assert_eq!(r.status(), 200);
-                    let text = r
-                        .body_mut()
-                        .with_config()
-                        .limit(1 << 30)
-                        .read_to_string()
-                        .unwrap();
-                    assert!(text.contains(&must), "{}", &text[..text.len().min(2000)]);
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_secs_f64(secs));
-    stop.store(true, Ordering::Relaxed);
-    for w in workers {
-        w.join().unwrap();
+/// One request first, to check the answer is what is measured (`must` in a 200), then
+/// requests per second of `method path`.
+fn measure(
+    load: &Load,
+    base: &str,
+    method: &'static str,
+    path: &str,
+    body: &str,
+    must: &str,
+) -> f64 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{base}{path}");
+    let mut r = if method == "POST" {
+        agent
+            .post(&url)
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .send(body.as_bytes())
+    } else {
+        agent.get(&url).call()
     }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    .expect("the server answers");
+    let text = r
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_string()
+        .unwrap();
+    assert!(text.contains(must), "{}", &text[..text.len().min(2000)]);
+    // The load generator sends a 'static body; a bench leaks one per scenario.
+    let body: &'static str = Box::leak(body.to_string().into_boxed_str());
+    let headers = [("Content-Type", "text/xml; charset=utf-8".to_string())];
+    load.run(base, method, path, &headers, body, 200).rps
 }
 
 fn start(runtime: &tokio::runtime::Runtime, cas: CasSettings) -> (tempfile::TempDir, Server) {
@@ -144,8 +122,7 @@ fn start(runtime: &tokio::runtime::Runtime, cas: CasSettings) -> (tempfile::Temp
 }
 
 fn main() {
-    let secs = env_or("BENCH_SECONDS", 3.0);
-    let clients = env_or("BENCH_CLIENTS", 2.0) as usize;
+    let load = Load::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -177,29 +154,34 @@ fn main() {
         directory(s.state.store());
     }
     println!(
-        "schedplus EWS benchmark: {USERS} users in {GROUPS} admin groups, 42 days, 30-minute slots, {clients} keep-alive clients, {secs}s per scenario"
+        "schedplus EWS benchmark: {USERS} users in {GROUPS} admin groups, 42 days, 30-minute slots, {} keep-alive clients, {}s per scenario",
+        load.clients, load.secs
     );
     for n in [1usize, 100] {
         let users: Vec<String> = mails.iter().take(n).cloned().collect();
-        let mut q = format!("{b_url}/?Cmd=freebusy&start={START}&end={END}&interval=30");
+        let mut q = format!("/public/?Cmd=freebusy&start={START}&end={END}&interval=30");
         for u in &users {
             q.push_str(&format!("&u=SMTP:{u}"));
         }
-        let direct = load(&q, None, "<a:fbdata>", secs, clients);
+        let b_base = format!("http://{}", b.addr);
+        let direct = measure(&load, &b_base, "GET", &q, "", "<a:fbdata>");
         let body = soap(&users);
-        let via = load(
-            &format!("http://{}/EWS/Exchange.asmx", a.addr),
-            Some(&body),
+        let ews = "/EWS/Exchange.asmx";
+        let via = measure(
+            &load,
+            &format!("http://{}", a.addr),
+            "POST",
+            ews,
+            &body,
             "NoError",
-            secs,
-            clients,
         );
-        let failover = load(
-            &format!("http://{}/EWS/Exchange.asmx", a2.addr),
-            Some(&body),
+        let failover = measure(
+            &load,
+            &format!("http://{}", a2.addr),
+            "POST",
+            ews,
+            &body,
             "NoError",
-            secs,
-            clients,
         );
         println!("{n:>3} mailbox(es): direct ?Cmd=freebusy {direct:>8.1} req/s (baseline)");
         println!(
@@ -209,7 +191,7 @@ fn main() {
         println!(
             "{n:>3} mailbox(es): with one failover     {failover:>8.1} req/s  {:.3} x direct  ({:.2} ms more per request than without)",
             failover / direct,
-            (1.0 / failover - 1.0 / via) * 1000.0 * clients as f64
+            (1.0 / failover - 1.0 / via) * 1000.0 * load.clients as f64
         );
     }
     for s in [a, a2, b] {
