@@ -20,8 +20,8 @@
 //!   (the `fbdata` digits), [`protocol::query`] (the `?Cmd=freebusy` request and XML
 //!   answer), [`protocol::directory_file`] (csvde CSV and ldifde LDIF exports),
 //!   [`protocol::updatefb`] (Updatefb's input file), [`protocol::dav_xml`] (WebDAV request
-//!   bodies and multistatus writing) and [`protocol::browse_page`] (the HTML pages
-//!   browsers see).
+//!   bodies and multistatus writing), [`protocol::ews`] (the EWS Availability service's
+//!   SOAP and Autodiscover) and [`protocol::browse_page`] (the HTML pages browsers see).
 //! * [`store`]: sled behind a narrow API ([`store::Store`], a cheap `Clone` handle); every
 //!   record goes through [`store::codec`], the one place that knows the byte format. The
 //!   only floor that knows sled.
@@ -34,7 +34,8 @@
 //!   [`app::freebusy`] (answering the query from the store), [`app::poller`] (MadFB:
 //!   republishes changed users every poll interval, everyone when the window moves, nightly
 //!   cleanup), [`app::calendar_dir`] (the `--calendar-dir` watcher), [`app::demo`] (the
-//!   embedded demo organisation) and [`app::metrics`] (Prometheus counters).
+//!   embedded demo organisation), [`app::availability`] (the EWS front end's fallback to the
+//!   legacy free/busy servers) and [`app::metrics`] (Prometheus counters).
 //! * [`transport`]: HTTP only, the warp adapter. One catch-all filter hands every request to
 //!   [`transport::dispatch`], which matches on the path and method and never rejects;
 //!   [`transport::webdav`] serves the public-folder tree (one file per method family);

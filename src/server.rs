@@ -53,6 +53,8 @@ pub struct ServeOptions {
     /// `--pid-file`: written with the process id once the listener is bound, removed at a
     /// clean shutdown (for service managers and scripts that signal the server).
     pub pid_file: Option<PathBuf>,
+    /// The Availability front end's free/busy servers per admin group (`--cas-servers`).
+    pub cas: crate::app::availability::CasSettings,
     /// Every setting as resolved (value and source), written into `server.json` so that
     /// `schedplus config show` can print the running server's settings.
     pub announce: Vec<AnnouncedSetting>,
@@ -73,6 +75,7 @@ impl ServeOptions {
             cleanup_at: CleanupAt::default(),
             auth: crate::auth::AuthSettings::default(),
             pid_file: None,
+            cas: Default::default(),
             announce: Vec::new(),
         }
     }
@@ -180,6 +183,7 @@ impl Server {
             publish: opts.publish.clone(),
             auth: opts.auth,
             admin_token: token.clone(),
+            cas: opts.cas.clone(),
         });
         let calendar_dir = match &opts.calendar_dir {
             Some(d) if !d.is_dir() => {

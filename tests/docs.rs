@@ -45,6 +45,7 @@ const NOT_RUN_HERE: &[(&str, &str)] = &[
     ("scripts/litmus.sh", ".ci/run runs it"),
     ("scripts/davmail.sh", ".ci/run runs it"),
     ("scripts/oracle.sh", ".ci/run runs it"),
+    ("scripts/ews.sh", ".ci/run runs it"),
     ("scripts/load.sh", ".ci/run runs its short form"),
     (
         "scripts/slowclients.sh",

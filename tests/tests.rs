@@ -13,6 +13,7 @@ mod config;
 mod crash;
 mod disk;
 mod docs;
+mod ews;
 mod freebusy_query;
 mod hostile;
 mod layer_types;

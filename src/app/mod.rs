@@ -10,6 +10,7 @@
 //! `publishing` and `auth`; must not touch HTTP types (`transport`) or sled (the `store`
 //! API only).
 
+pub mod availability;
 pub mod calendar_dir;
 pub mod clock;
 pub mod demo;

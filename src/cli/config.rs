@@ -496,6 +496,50 @@ pub const SETTINGS: &[Setting] = &[
         group: Group::Publishing,
         value_name: "ZONE",
     },
+    Setting {
+        key: "role",
+        env: "SCHEDPLUS_ROLE",
+        default: Some("both"),
+        help: "what this process serves: the free/busy store and the EWS front end, the store, or the front end alone (an Exchange 2007 CAS)",
+        more: "",
+        kind: Kind::Enum(&["both", "store", "cas"]),
+        group: Group::Network,
+        value_name: "ROLE",
+    },
+    Setting {
+        key: "cas_servers",
+        env: "SCHEDPLUS_CAS_SERVERS",
+        help: "the EWS front end's public-folder servers per admin group",
+        more: ": EX:/o=Org/ou=AG=http://host:port/public[,…][;EX:…]; an admin group not listed is answered from this server's store",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "LIST",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "cas_order",
+        env: "SCHEDPLUS_CAS_ORDER",
+        default: Some("random"),
+        help: "order the EWS front end tries an admin group's servers in",
+        more: ": random on every request (as Exchange) or as listed",
+        kind: Kind::Enum(&["random", "listed"]),
+        group: Group::Network,
+        value_name: "ORDER",
+    },
+    Setting {
+        key: "cas_timeout",
+        env: "SCHEDPLUS_CAS_TIMEOUT",
+        default: Some("10s"),
+        help: "time the EWS front end gives one public-folder server to answer (then event 4003 and the next)",
+        ..Setting::DURATION
+    },
+    Setting {
+        key: "cas_tries",
+        env: "SCHEDPLUS_CAS_TRIES",
+        default: Some("10"),
+        help: "public-folder servers of one admin group the EWS front end tries before event 4004",
+        ..Setting::ROW
+    },
 ];
 
 /// Where a value came from.

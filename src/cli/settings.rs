@@ -180,6 +180,22 @@ pub fn serve_options(
             "read = authenticated needs auth = basic: with auth = none nobody can sign in, so reads would stay open".into(),
         ));
     }
+    opts.cas = crate::app::availability::CasSettings {
+        servers: settings
+            .get_with("cas_servers", crate::app::availability::parse_servers)
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        timeout: duration("cas_timeout")?,
+        max_tries: positive("cas_tries")?,
+        order: settings
+            .get_with("cas_order", |s| s.parse())
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        role: settings
+            .get_with("role", |s| s.parse())
+            .map_err(config_error)?
+            .unwrap_or_default(),
+    };
     Ok(opts)
 }
 

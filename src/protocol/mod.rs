@@ -7,6 +7,7 @@ pub mod address;
 pub mod browse_page;
 pub mod dav_xml;
 pub mod directory_file;
+pub mod ews;
 pub mod fb_message;
 pub mod freebusy;
 pub mod legacy_dn;

@@ -21,6 +21,7 @@ mod accept;
 pub mod admin_api;
 mod calendars;
 mod error;
+mod ews;
 mod freebusy;
 mod heads;
 mod landing;
@@ -134,6 +135,9 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
     if path == "/_schedplus" || path.starts_with("/_schedplus/") {
         return admin_api::handle(state, req).await;
     }
+    if ews::is_front_end(path) {
+        return ews::handle(state, req).await;
+    }
     if path.starts_with("/calendars/") {
         return calendars::handle(state, req).await;
     }
@@ -145,6 +149,9 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
             "/query" => return landing::query(state, req).await,
             _ => {}
         }
+    }
+    if state.cas().role == crate::app::availability::Role::Cas && is_under_public(path) {
+        return Err(ews::not_this_role(path, "cas"));
     }
     if is_public_root(path)
         && req

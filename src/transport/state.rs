@@ -115,6 +115,8 @@ pub struct StateParts {
     /// Shared secret of the admin API; the server writes it into the data directory, so
     /// only someone who can read that directory can administer the store.
     pub admin_token: String,
+    /// The Availability front end's role and free/busy servers (`transport::ews`).
+    pub cas: crate::app::availability::CasSettings,
 }
 
 struct StateInner {
@@ -131,6 +133,7 @@ struct StateInner {
     answer_budget: AnswerBudget,
     /// Successful reads logged at INFO this second (see `request_log.rs`).
     read_log: ReadLog,
+    cas: crate::app::availability::CasSettings,
 }
 
 impl AppState {
@@ -145,6 +148,7 @@ impl AppState {
             publish,
             auth,
             admin_token,
+            cas,
         } = parts;
         AppState {
             inner: Arc::new(StateInner {
@@ -160,8 +164,13 @@ impl AppState {
                 ),
                 answer_budget: AnswerBudget::new(limits.answer_buffer),
                 read_log: ReadLog::new(),
+                cas,
             }),
         }
+    }
+
+    pub fn cas(&self) -> &crate::app::availability::CasSettings {
+        &self.inner.cas
     }
 
     pub fn auth(&self) -> &AuthSettings {
@@ -253,6 +262,7 @@ mod tests {
             publish: publish.clone(),
             auth,
             admin_token: "t0ken".into(),
+            cas: Default::default(),
         });
         assert_eq!(*state.auth(), auth);
         assert_ne!(auth, AuthSettings::default());
