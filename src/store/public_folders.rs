@@ -103,6 +103,10 @@ pub enum PfError {
 
 type PfTx = ConflictableTransactionError<PfError>;
 
+/// A node for [`Store::pf_commit`] to write: its key, the node, its body (`None` leaves the
+/// stored body as it is) and its owner (`None` leaves the stored owner).
+type NodeWrite<'a> = (&'a [u8], &'a PfNode, Option<&'a [u8]>, Option<&'a [u8]>);
+
 fn pf_tx<T>(r: Result<T, TransactionError<PfError>>) -> Result<T, PfError> {
     r.map_err(|e| match e {
         TransactionError::Abort(e) => e,
@@ -325,18 +329,7 @@ impl Store {
                 props: BTreeMap::new(),
             },
         };
-        let i = &self.inner;
-        pf_tx(
-            (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
-                tn.insert(key.as_slice(), enc(&node)?)?;
-                tb.insert(key.as_slice(), body)?;
-                if let Some(o) = owner {
-                    to.insert(key.as_slice(), o.as_bytes())?;
-                }
-                Ok::<_, PfTx>(())
-            }),
-        )?;
-        self.flush()?;
+        self.pf_commit(&[], &[(&key, &node, Some(body), owner.map(str::as_bytes))])?;
         Ok(outcome)
     }
 
@@ -360,16 +353,7 @@ impl Store {
             props: BTreeMap::new(),
         };
         let key = node_key(path);
-        let i = &self.inner;
-        pf_tx((&i.pf_nodes, &i.pf_owners).transaction(|(tn, to)| {
-            tn.insert(key.as_slice(), enc(&node)?)?;
-            if let Some(o) = owner {
-                to.insert(key.as_slice(), o.as_bytes())?;
-            }
-            Ok::<_, PfTx>(())
-        }))?;
-        self.flush()?;
-        Ok(())
+        self.pf_commit(&[], &[(&key, &node, None, owner.map(str::as_bytes))])
     }
 
     /// Apply PROPPATCH instructions in order to the node's dead properties, all at once.
@@ -395,11 +379,7 @@ impl Store {
         }
         node.version = self.inner.db.generate_id().map_err(StoreError::from)?;
         let key = node_key(path);
-        pf_tx(self.inner.pf_nodes.transaction(|tn| {
-            tn.insert(key.as_slice(), enc(&node)?)?;
-            Ok::<_, PfTx>(())
-        }))?;
-        self.flush()?;
+        self.pf_commit(&[], &[(&key, &node, None, None)])?;
         Ok(node)
     }
 
@@ -438,18 +418,8 @@ impl Store {
         let _w = self.begin_write()?;
         let nodes = self.subtree(path)?;
         self.check_owned(writer, nodes.iter().map(|(k, n)| (k.as_slice(), n)))?;
-        let i = &self.inner;
-        pf_tx(
-            (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
-                for (k, _) in &nodes {
-                    tn.remove(k.as_slice())?;
-                    tb.remove(k.as_slice())?;
-                    to.remove(k.as_slice())?;
-                }
-                Ok::<_, PfTx>(())
-            }),
-        )?;
-        self.flush()?;
+        let removes: Vec<&[u8]> = nodes.iter().map(|(k, _)| k.as_slice()).collect();
+        self.pf_commit(&removes, &[])?;
         Ok(nodes.len())
     }
 
@@ -548,28 +518,47 @@ impl Store {
         } else {
             PfWrite::Replaced
         };
+        let removes: Vec<&[u8]> = existing
+            .iter()
+            .chain(&removed_source)
+            .map(|(k, _)| k.as_slice())
+            .collect();
+        let writes: Vec<NodeWrite<'_>> = writes
+            .iter()
+            .map(|(k, node, body, owner)| {
+                (k.as_slice(), node, body.as_deref(), owner.as_deref())
+            })
+            .collect();
+        self.pf_commit(&removes, &writes)?;
+        Ok(outcome)
+    }
+
+    /// Remove the nodes at `removes` (with their bodies and owners), then write `writes`,
+    /// in one transaction, flushed before it returns: every change to the tree goes
+    /// through here, so each is all-or-nothing.
+    fn pf_commit(&self, removes: &[&[u8]], writes: &[NodeWrite<'_>]) -> Result<(), PfError> {
         let i = &self.inner;
         pf_tx(
             (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
-                for (k, _) in existing.iter().chain(&removed_source) {
-                    tn.remove(k.as_slice())?;
-                    tb.remove(k.as_slice())?;
-                    to.remove(k.as_slice())?;
+                for k in removes {
+                    tn.remove(*k)?;
+                    tb.remove(*k)?;
+                    to.remove(*k)?;
                 }
-                for (k, node, body, owner) in &writes {
-                    tn.insert(k.as_slice(), enc(node)?)?;
+                for (k, node, body, owner) in writes {
+                    tn.insert(*k, enc(*node)?)?;
                     if let Some(b) = body {
-                        tb.insert(k.as_slice(), b.as_slice())?;
+                        tb.insert(*k, *b)?;
                     }
                     if let Some(o) = owner {
-                        to.insert(k.as_slice(), o.as_slice())?;
+                        to.insert(*k, *o)?;
                     }
                 }
                 Ok::<_, PfTx>(())
             }),
         )?;
         self.flush()?;
-        Ok(outcome)
+        Ok(())
     }
 }
 
