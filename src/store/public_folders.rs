@@ -525,9 +525,7 @@ impl Store {
             .collect();
         let writes: Vec<NodeWrite<'_>> = writes
             .iter()
-            .map(|(k, node, body, owner)| {
-                (k.as_slice(), node, body.as_deref(), owner.as_deref())
-            })
+            .map(|(k, node, body, owner)| (k.as_slice(), node, body.as_deref(), owner.as_deref()))
             .collect();
         self.pf_commit(&removes, &writes)?;
         Ok(outcome)
