@@ -648,57 +648,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.pf_transfer(
-                &p("a"),
-                &p("z"),
-                CopyDepth::Infinity,
-                false,
-                true,
-                &Writer::ANYONE,
-                stamp()
-            )
-            .unwrap(),
+            copy(&s, "a", "z", false, &Writer::ANYONE).unwrap(),
             PfWrite::Created
         );
         let c = s.pf_get(&p("z/b/c")).unwrap().unwrap();
         assert_eq!(c.props.get(&name), Some(&PropValue::String("red".into())));
         assert_eq!(s.pf_body(&p("z/b/c")).unwrap().unwrap(), b"body");
         assert!(matches!(
-            s.pf_transfer(
-                &p("a"),
-                &p("z"),
-                CopyDepth::Infinity,
-                false,
-                true,
-                &Writer::ANYONE,
-                stamp()
-            ),
+            copy(&s, "a", "z", false, &Writer::ANYONE),
             Err(PfError::DestinationExists)
         ));
         assert!(matches!(
-            s.pf_transfer(
-                &p("a"),
-                &p("a/b/x"),
-                CopyDepth::Infinity,
-                true,
-                true,
-                &Writer::ANYONE,
-                stamp()
-            ),
+            copy(&s, "a", "a/b/x", true, &Writer::ANYONE),
             Err(PfError::IntoItself)
         ));
         // Move with overwrite replaces the destination wholesale.
         assert_eq!(
-            s.pf_transfer(
-                &p("a/b"),
-                &p("z"),
-                CopyDepth::Infinity,
-                true,
-                false,
-                &Writer::ANYONE,
-                stamp()
-            )
-            .unwrap(),
+            move_to(&s, "a/b", "z", true, &Writer::ANYONE).unwrap(),
             PfWrite::Replaced
         );
         assert!(s.pf_get(&p("a/b")).unwrap().is_none());
@@ -744,30 +710,12 @@ mod tests {
             Some("/o=org/cn=ann")
         );
         // A copy belongs to the copier, a move keeps its owners.
-        s.pf_transfer(
-            &p("lab"),
-            &p("copy"),
-            CopyDepth::Infinity,
-            false,
-            true,
-            &bob(),
-            stamp(),
-        )
-        .unwrap();
+        copy(&s, "lab", "copy", false, &bob()).unwrap();
         assert_eq!(
             s.pf_owner(&p("copy/x")).unwrap().as_deref(),
             Some("/o=org/cn=bob")
         );
-        s.pf_transfer(
-            &p("lab"),
-            &p("moved"),
-            CopyDepth::Infinity,
-            false,
-            false,
-            &bob(),
-            stamp(),
-        )
-        .unwrap();
+        move_to(&s, "lab", "moved", false, &bob()).unwrap();
         assert_eq!(
             s.pf_owner(&p("moved/x")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
@@ -777,6 +725,44 @@ mod tests {
         s.pf_delete(&p("moved"), &Writer::ANYONE).unwrap();
         assert_eq!(s.pf_owner(&p("moved/x")).unwrap(), None);
         assert_eq!(s.inner.pf_owners.len(), 2, "copy and copy/x are left");
+    }
+
+    /// COPY `from` to `to` at depth infinity as `who`; `overwrite` as the header says.
+    fn copy(
+        s: &Store,
+        from: &str,
+        to: &str,
+        overwrite: bool,
+        who: &Writer,
+    ) -> Result<PfWrite, PfError> {
+        s.pf_transfer(
+            &p(from),
+            &p(to),
+            CopyDepth::Infinity,
+            overwrite,
+            true,
+            who,
+            stamp(),
+        )
+    }
+
+    /// MOVE `from` to `to` as `who`; `overwrite` as the header says.
+    fn move_to(
+        s: &Store,
+        from: &str,
+        to: &str,
+        overwrite: bool,
+        who: &Writer,
+    ) -> Result<PfWrite, PfError> {
+        s.pf_transfer(
+            &p(from),
+            &p(to),
+            CopyDepth::Infinity,
+            overwrite,
+            false,
+            who,
+            stamp(),
+        )
     }
 
     fn user(key: &str, any: bool) -> Writer {
@@ -823,57 +809,27 @@ mod tests {
         assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), &bob_user())));
         // His own folder, but with Ann's item inside.
         assert!(not_owner(s.pf_delete(&p("lab"), &bob_user())));
-        assert!(not_owner(s.pf_transfer(
-            &p("lab"),
-            &p("elsewhere"),
-            CopyDepth::Infinity,
+        assert!(not_owner(move_to(
+            &s,
+            "lab",
+            "elsewhere",
             false,
-            false,
-            &bob_user(),
-            stamp()
+            &bob_user()
         )));
-        assert!(not_owner(s.pf_transfer(
-            &p("mine.txt"),
-            &p("lab/ann.txt"),
-            CopyDepth::Infinity,
+        assert!(not_owner(copy(
+            &s,
+            "mine.txt",
+            "lab/ann.txt",
             true,
-            true,
-            &bob_user(),
-            stamp()
+            &bob_user()
         )));
-        assert!(not_owner(s.pf_transfer(
-            &p("mine.txt"),
-            &p("lab"),
-            CopyDepth::Infinity,
-            true,
-            true,
-            &bob_user(),
-            stamp()
-        )));
+        assert!(not_owner(copy(&s, "mine.txt", "lab", true, &bob_user())));
         assert_eq!(s.dump_digest().unwrap(), before, "refusals changed nothing");
         // What is all his, he may.
         s.pf_put(&p("lab/bob.txt"), b"b2", None, &bob_user(), stamp())
             .unwrap();
-        s.pf_transfer(
-            &p("lab/ann.txt"),
-            &p("copy.txt"),
-            CopyDepth::Infinity,
-            false,
-            true,
-            &bob_user(),
-            stamp(),
-        )
-        .unwrap();
-        s.pf_transfer(
-            &p("mine.txt"),
-            &p("copy.txt"),
-            CopyDepth::Infinity,
-            true,
-            false,
-            &bob_user(),
-            stamp(),
-        )
-        .unwrap();
+        copy(&s, "lab/ann.txt", "copy.txt", false, &bob_user()).unwrap();
+        move_to(&s, "mine.txt", "copy.txt", true, &bob_user()).unwrap();
         s.pf_delete(&p("lab/bob.txt"), &bob_user()).unwrap();
         assert!(
             not_owner(s.pf_delete(&p("lab"), &bob_user())),

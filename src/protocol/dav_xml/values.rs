@@ -56,17 +56,9 @@ pub fn parse_typed(dt: &str, text: &str, items: &[String]) -> Result<PropValue, 
     } else if is("string") {
         Ok(PropValue::String(text.to_string()))
     } else if is("mv.int") || is("mv.i4") {
-        items
-            .iter()
-            .map(|s| parse_int(s))
-            .collect::<Result<_, _>>()
-            .map(PropValue::MvInt)
+        parse_each(items, parse_int).map(PropValue::MvInt)
     } else if is("mv.bin.base64") {
-        items
-            .iter()
-            .map(|s| parse_base64(s))
-            .collect::<Result<_, _>>()
-            .map(PropValue::MvBinary)
+        parse_each(items, parse_base64).map(PropValue::MvBinary)
     } else if is("mv.string") {
         Ok(PropValue::MvString(items.to_vec()))
     } else {
@@ -74,6 +66,11 @@ pub fn parse_typed(dt: &str, text: &str, items: &[String]) -> Result<PropValue, 
             "the type '{dt}' is not supported (supported: {SUPPORTED})"
         ))
     }
+}
+
+/// Every item of a multi-value read as one value; the first that does not read is the error.
+fn parse_each<T>(items: &[String], parse: fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    items.iter().map(|s| parse(s)).collect()
 }
 
 fn trim_xml(s: &str) -> &str {
