@@ -519,18 +519,27 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
         );
     }
 
+    /// A VTIMEZONE `tzid` of ten STANDARD observances at +0100 repeating at `freq`, the
+    /// i-th starting at `dtstart(i)`: a zone whose changes cost what the caps guard against.
+    fn ten_observances(tzid: &str, freq: &str, dtstart: impl Fn(usize) -> String) -> String {
+        let parts: String = (0..10)
+            .map(|i| {
+                format!(
+                    "BEGIN:STANDARD\nDTSTART:{}\nRRULE:FREQ={freq}\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\n",
+                    dtstart(i)
+                )
+            })
+            .collect();
+        format!("BEGIN:VTIMEZONE\nTZID:{tzid}\n{parts}END:VTIMEZONE\n")
+    }
+
     #[test]
     fn observances_that_change_every_second_hit_the_onset_cap_quickly() {
         // Issue 11: ten SECONDLY observances from 1601 took 17 s and 3.1 GB. Now each year
         // asked about stops after MAX_ZONE_ONSETS_PER_YEAR onsets and the calendar is refused.
-        let mut parts = String::new();
-        for i in 0..10 {
-            parts.push_str(&format!(
-                "BEGIN:STANDARD\nDTSTART:16010101T0000{i:02}\nRRULE:FREQ=SECONDLY\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\n"
-            ));
-        }
+        let zone = ten_observances("Busy Zone", "SECONDLY", |i| format!("16010101T0000{i:02}"));
         let text = vcal(&format!(
-            "BEGIN:VTIMEZONE\nTZID:Busy Zone\n{parts}END:VTIMEZONE\nBEGIN:VEVENT\nUID:a\nDTSTART;TZID=Busy Zone:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n"
+            "{zone}BEGIN:VEVENT\nUID:a\nDTSTART;TZID=Busy Zone:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n"
         ));
         let cal = parse(&text).unwrap();
         let e = cal.expand(window(), &ExpandOptions::default()).unwrap_err();
@@ -549,12 +558,7 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
     fn events_in_many_years_cannot_multiply_the_onset_cap() {
         // Ten daily observances (3,650 onsets a year, each year under the per-year cap) and
         // events in 80 distinct years: the zone's total is capped.
-        let mut parts = String::new();
-        for i in 0..10 {
-            parts.push_str(&format!(
-                "BEGIN:STANDARD\nDTSTART:19000101T0{i}0000\nRRULE:FREQ=DAILY\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\n"
-            ));
-        }
+        let zone = ten_observances("Daily", "DAILY", |i| format!("19000101T0{i}0000"));
         let mut events = String::new();
         for y in 0..80 {
             events.push_str(&format!(
@@ -562,9 +566,7 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
                 1950 + y
             ));
         }
-        let text = vcal(&format!(
-            "BEGIN:VTIMEZONE\nTZID:Daily\n{parts}END:VTIMEZONE\n{events}"
-        ));
+        let text = vcal(&format!("{zone}{events}"));
         let e = parse(&text)
             .unwrap()
             .expand(window(), &ExpandOptions::default())
