@@ -603,39 +603,25 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
             "{e}"
         );
         // Zero-length instances count too (they cost as much to walk).
-        let text = vcal(
+        let e = default_verdict(
             "BEGIN:VEVENT\nUID:s\nDTSTART:20260301T090000Z\nRRULE:FREQ=SECONDLY\nEND:VEVENT\n",
-        );
-        let e = parse(&text)
-            .unwrap()
-            .check_publishable(window(), &ExpandOptions::default())
-            .unwrap_err();
+        )
+        .unwrap_err();
         assert_eq!(e, CalendarError::TooManyInstances { max: 100_000 });
         // Dense only in December (a seasonal rule): refused now, from December's window.
-        let text = vcal(
-            "BEGIN:VEVENT\nUID:s\nDTSTART:20260301T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY;BYMONTH=12\nEND:VEVENT\n",
-        );
-        let e = parse(&text)
-            .unwrap()
-            .check_publishable(window(), &ExpandOptions::default())
-            .unwrap_err();
+        let e = default_verdict("BEGIN:VEVENT\nUID:s\nDTSTART:20260301T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY;BYMONTH=12\nEND:VEVENT\n").unwrap_err();
         assert_window_covers(&e, (2026, 12, 1));
         // A weekly meeting in December only is fine.
-        let text = vcal(
-            "BEGIN:VEVENT\nUID:w\nDTSTART:20260301T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;BYMONTH=12\nEND:VEVENT\n",
-        );
-        parse(&text)
-            .unwrap()
-            .check_publishable(window(), &ExpandOptions::default())
-            .unwrap();
+        default_verdict("BEGIN:VEVENT\nUID:w\nDTSTART:20260301T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;BYMONTH=12\nEND:VEVENT\n").unwrap();
         // An ordinary weekly meeting that starts next year is fine.
-        let text = vcal(
-            "BEGIN:VEVENT\nUID:w\nDTSTART:20270105T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY\nEND:VEVENT\n",
-        );
-        parse(&text)
+        default_verdict("BEGIN:VEVENT\nUID:w\nDTSTART:20270105T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY\nEND:VEVENT\n").unwrap();
+    }
+
+    /// Whether `events` may be published with the default options.
+    fn default_verdict(events: &str) -> Result<(), CalendarError> {
+        parse(&vcal(events))
             .unwrap()
             .check_publishable(window(), &ExpandOptions::default())
-            .unwrap();
     }
 
     /// The refusal names a window (of the publish window's length) holding `day`.
