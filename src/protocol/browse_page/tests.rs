@@ -211,13 +211,12 @@ fn streamed_folder_parts_make_one_document() {
 
 #[test]
 fn a_meeting_sits_at_its_time_of_day() {
-    let fb = blocks(&[
+    let page = nov_dec_page(&blocks(&[
         // Tue 2026-11-24 09:00–10:30 UTC: 540/1440 = 37.50 %, 90/1440 = 6.25 %.
         (FbStatus::Busy, "2026-11-24 09:00", "2026-11-24 10:30"),
         // 13:20–13:27: 55.56 % + 0.49 %.
         (FbStatus::Tentative, "2026-11-24 13:20", "2026-11-24 13:27"),
-    ]);
-    let page = nov_dec_page(&fb);
+    ]));
     let row = day_markup(&page, "2026-11-24");
     assert!(
         row.contains(
@@ -254,13 +253,12 @@ fn a_meeting_sits_at_its_time_of_day() {
 
 #[test]
 fn multi_day_and_month_crossing_blocks_split_per_row() {
-    let fb = blocks(&[
+    let page = nov_dec_page(&blocks(&[
         // Mon 2026-11-30 22:00 → Tue 2026-12-01 02:00.
         (FbStatus::Busy, "2026-11-30 22:00", "2026-12-01 02:00"),
         // OOF Mon 2026-11-16 12:00 → Wed 2026-11-18 12:00.
         (FbStatus::Oof, "2026-11-16 12:00", "2026-11-18 12:00"),
-    ]);
-    let page = nov_dec_page(&fb);
+    ]));
     let seg = |day: &str, class: &str, left: &str, width: &str| {
         let row = day_markup(&page, day);
         assert!(
