@@ -648,23 +648,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            copy(&s, "a", "z", false, &Writer::ANYONE).unwrap(),
+            transfer(&s, COPY, "a", "z", false, &Writer::ANYONE).unwrap(),
             PfWrite::Created
         );
         let c = s.pf_get(&p("z/b/c")).unwrap().unwrap();
         assert_eq!(c.props.get(&name), Some(&PropValue::String("red".into())));
         assert_eq!(s.pf_body(&p("z/b/c")).unwrap().unwrap(), b"body");
         assert!(matches!(
-            copy(&s, "a", "z", false, &Writer::ANYONE),
+            transfer(&s, COPY, "a", "z", false, &Writer::ANYONE),
             Err(PfError::DestinationExists)
         ));
         assert!(matches!(
-            copy(&s, "a", "a/b/x", true, &Writer::ANYONE),
+            transfer(&s, COPY, "a", "a/b/x", true, &Writer::ANYONE),
             Err(PfError::IntoItself)
         ));
         // Move with overwrite replaces the destination wholesale.
         assert_eq!(
-            move_to(&s, "a/b", "z", true, &Writer::ANYONE).unwrap(),
+            transfer(&s, MOVE, "a/b", "z", true, &Writer::ANYONE).unwrap(),
             PfWrite::Replaced
         );
         assert!(s.pf_get(&p("a/b")).unwrap().is_none());
@@ -710,12 +710,12 @@ mod tests {
             Some("/o=org/cn=ann")
         );
         // A copy belongs to the copier, a move keeps its owners.
-        copy(&s, "lab", "copy", false, &bob()).unwrap();
+        transfer(&s, COPY, "lab", "copy", false, &bob()).unwrap();
         assert_eq!(
             s.pf_owner(&p("copy/x")).unwrap().as_deref(),
             Some("/o=org/cn=bob")
         );
-        move_to(&s, "lab", "moved", false, &bob()).unwrap();
+        transfer(&s, MOVE, "lab", "moved", false, &bob()).unwrap();
         assert_eq!(
             s.pf_owner(&p("moved/x")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
@@ -727,39 +727,26 @@ mod tests {
         assert_eq!(s.inner.pf_owners.len(), 2, "copy and copy/x are left");
     }
 
-    /// COPY `from` to `to` at depth infinity as `who`; `overwrite` as the header says.
-    fn copy(
-        s: &Store,
-        from: &str,
-        to: &str,
-        overwrite: bool,
-        who: &Writer,
-    ) -> Result<PfWrite, PfError> {
-        s.pf_transfer(
-            &p(from),
-            &p(to),
-            CopyDepth::Infinity,
-            overwrite,
-            true,
-            who,
-            stamp(),
-        )
-    }
+    /// `keep_source` of [`Store::pf_transfer`], named.
+    const COPY: bool = true;
+    const MOVE: bool = false;
 
-    /// MOVE `from` to `to` as `who`; `overwrite` as the header says.
-    fn move_to(
+    /// COPY or MOVE `from` to `to` at depth infinity as `who`; `overwrite` as the header says.
+    fn transfer(
         s: &Store,
+        keep_source: bool,
         from: &str,
         to: &str,
         overwrite: bool,
         who: &Writer,
     ) -> Result<PfWrite, PfError> {
+        let (from, to) = (p(from), p(to));
         s.pf_transfer(
-            &p(from),
-            &p(to),
+            &from,
+            &to,
             CopyDepth::Infinity,
             overwrite,
-            false,
+            keep_source,
             who,
             stamp(),
         )
@@ -809,27 +796,36 @@ mod tests {
         assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), &bob_user())));
         // His own folder, but with Ann's item inside.
         assert!(not_owner(s.pf_delete(&p("lab"), &bob_user())));
-        assert!(not_owner(move_to(
+        assert!(not_owner(transfer(
             &s,
+            MOVE,
             "lab",
             "elsewhere",
             false,
             &bob_user()
         )));
-        assert!(not_owner(copy(
+        assert!(not_owner(transfer(
             &s,
+            COPY,
             "mine.txt",
             "lab/ann.txt",
             true,
             &bob_user()
         )));
-        assert!(not_owner(copy(&s, "mine.txt", "lab", true, &bob_user())));
+        assert!(not_owner(transfer(
+            &s,
+            COPY,
+            "mine.txt",
+            "lab",
+            true,
+            &bob_user()
+        )));
         assert_eq!(s.dump_digest().unwrap(), before, "refusals changed nothing");
         // What is all his, he may.
         s.pf_put(&p("lab/bob.txt"), b"b2", None, &bob_user(), stamp())
             .unwrap();
-        copy(&s, "lab/ann.txt", "copy.txt", false, &bob_user()).unwrap();
-        move_to(&s, "mine.txt", "copy.txt", true, &bob_user()).unwrap();
+        transfer(&s, COPY, "lab/ann.txt", "copy.txt", false, &bob_user()).unwrap();
+        transfer(&s, MOVE, "mine.txt", "copy.txt", true, &bob_user()).unwrap();
         s.pf_delete(&p("lab/bob.txt"), &bob_user()).unwrap();
         assert!(
             not_owner(s.pf_delete(&p("lab"), &bob_user())),
