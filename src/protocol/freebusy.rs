@@ -315,10 +315,13 @@ mod tests {
         assert_eq!(s.overlapping(iv(24, 100)), &[iv(20, 25)]);
     }
 
+    /// Year, month, day.
+    type Day = (i32, u8, u8);
+
     /// The range starts at the earlier of the week's Sunday and the month's first day and
     /// lasts the months asked for: (today, minutes into it, months, start, end).
     #[rustfmt::skip]
-    const RANGES: &[((i32, u8, u8), i64, u8, (i32, u8, u8), (i32, u8, u8))] = &[
+    const RANGES: &[(Day, i64, u8, Day, Day)] = &[
         // Wed 2008-02-20: week starts Sun 02-17, month starts 02-01 -> 02-01; +2 months.
         ((2008, 2, 20), 600, 2, (2008, 2, 1), (2008, 4, 1)),
         // Mon 2026-06-01: week starts Sun 2026-05-31, before the 1st.
@@ -329,7 +332,7 @@ mod tests {
 
     #[test]
     fn publish_range_starts_at_the_earlier_of_week_and_month() {
-        let day = |(y, m, d): (i32, u8, u8)| Minutes1601::from_civil(y, m, d);
+        let day = |(y, m, d): Day| Minutes1601::from_civil(y, m, d);
         for &(today, minutes, months, start, end) in RANGES {
             let r = PublishRange::at(day(today).plus_minutes(minutes), months);
             assert_eq!(
