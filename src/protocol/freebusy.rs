@@ -300,10 +300,11 @@ mod tests {
 
     #[test]
     fn merged_excludes_tentative() {
-        let mut fb = FreeBusy::default();
-        fb.add(FbStatus::Busy, iv(0, 10));
-        fb.add(FbStatus::Oof, iv(10, 20));
-        fb.add(FbStatus::Tentative, iv(30, 40));
+        let fb = FreeBusy::from_spans([
+            (FbStatus::Busy, iv(0, 10)),
+            (FbStatus::Oof, iv(10, 20)),
+            (FbStatus::Tentative, iv(30, 40)),
+        ]);
         assert_eq!(fb.merged().as_slice(), &[iv(0, 20)]);
     }
 

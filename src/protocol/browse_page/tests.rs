@@ -17,12 +17,11 @@ fn span(status: FbStatus, from: &str, to: &str) -> (FbStatus, Interval) {
 
 /// A schedule holding these blocks (see `span`).
 fn blocks(spans: &[(FbStatus, &str, &str)]) -> FreeBusy {
-    let mut fb = FreeBusy::default();
-    for &(status, from, to) in spans {
-        let (status, interval) = span(status, from, to);
-        fb.add(status, interval);
-    }
-    fb
+    FreeBusy::from_spans(
+        spans
+            .iter()
+            .map(|&(status, from, to)| span(status, from, to)),
+    )
 }
 
 /// The message page of `fb` over Nov–Dec 2026.
