@@ -691,7 +691,7 @@ fn listing_rows_name_the_owner_and_count_users() {
     // The icon and the name share one flex box, so the name wraps beside the icon.
     assert!(tr.contains("<td class=\"name\"><div class=\"nm\"><span class=\"ic msg\" aria-hidden=\"true\"></span><a href="));
     assert_holds(
-        &STYLE,
+        STYLE,
         &[
             "table.list td.name .nm { display: flex;",
             ".ic { display: inline-block; position: relative; vertical-align: -2px; margin-right: 9px; flex: none; }",
