@@ -393,22 +393,35 @@ mod process {
         })
     }
 
-    fn ticks_per_second() -> f64 {
+    /// The constants of the system a scrape needs, with the values Linux almost always has
+    /// (used where `sysconf` cannot be asked).
+    #[derive(Clone, Copy)]
+    enum Sysconf {
+        ClockTicks = 100,
+        PageSize = 4096,
+    }
+
+    /// `sysconf` for `c` on glibc Linux; its usual value elsewhere or if sysconf fails.
+    fn sysconf(c: Sysconf) -> u64 {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: sysconf reads a constant of the system; no memory is shared.
-        let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let v = unsafe {
+            libc::sysconf(match c {
+                Sysconf::ClockTicks => libc::_SC_CLK_TCK,
+                Sysconf::PageSize => libc::_SC_PAGESIZE,
+            })
+        };
         #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-        let t = 100;
-        if t > 0 { t as f64 } else { 100.0 }
+        let v = -1;
+        u64::try_from(v).ok().filter(|&v| v > 0).unwrap_or(c as u64)
+    }
+
+    fn ticks_per_second() -> f64 {
+        sysconf(Sysconf::ClockTicks) as f64
     }
 
     fn page_size() -> u64 {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: as above.
-        let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-        let p = 4096;
-        if p > 0 { p as u64 } else { 4096 }
+        sysconf(Sysconf::PageSize)
     }
 }
 

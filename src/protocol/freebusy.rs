@@ -300,10 +300,11 @@ mod tests {
 
     #[test]
     fn merged_excludes_tentative() {
-        let mut fb = FreeBusy::default();
-        fb.add(FbStatus::Busy, iv(0, 10));
-        fb.add(FbStatus::Oof, iv(10, 20));
-        fb.add(FbStatus::Tentative, iv(30, 40));
+        let fb = FreeBusy::from_spans([
+            (FbStatus::Busy, iv(0, 10)),
+            (FbStatus::Oof, iv(10, 20)),
+            (FbStatus::Tentative, iv(30, 40)),
+        ]);
         assert_eq!(fb.merged().as_slice(), &[iv(0, 20)]);
     }
 
@@ -315,25 +316,34 @@ mod tests {
         assert_eq!(s.overlapping(iv(24, 100)), &[iv(20, 25)]);
     }
 
-    #[test]
-    fn publish_range_month_start_when_earlier() {
+    /// Year, month, day.
+    type Day = (i32, u8, u8);
+
+    /// The range starts at the earlier of the week's Sunday and the month's first day and
+    /// lasts the months asked for: (today, minutes into it, months, start, end).
+    #[rustfmt::skip]
+    const RANGES: &[(Day, i64, u8, Day, Day)] = &[
         // Wed 2008-02-20: week starts Sun 02-17, month starts 02-01 -> 02-01; +2 months.
-        let now = Minutes1601::from_civil(2008, 2, 20).plus_minutes(600);
-        let r = PublishRange::at(now, 2);
-        assert_eq!(r.start, Minutes1601::from_civil(2008, 2, 1));
-        assert_eq!(r.end, Minutes1601::from_civil(2008, 4, 1));
-    }
+        ((2008, 2, 20), 600, 2, (2008, 2, 1), (2008, 4, 1)),
+        // Mon 2026-06-01: week starts Sun 2026-05-31, before the 1st.
+        ((2026, 6, 1), 61, 2, (2026, 5, 31), (2026, 7, 31)),
+        // A start on the 31st clamps in a short month.
+        ((2026, 6, 1), 61, 1, (2026, 5, 31), (2026, 6, 30)),
+    ];
 
     #[test]
-    fn publish_range_week_start_when_earlier() {
-        // Mon 2026-06-01: week starts Sun 2026-05-31, before the 1st.
+    fn publish_range_starts_at_the_earlier_of_week_and_month() {
+        let day = |(y, m, d): Day| Minutes1601::from_civil(y, m, d);
+        for &(today, minutes, months, start, end) in RANGES {
+            let r = PublishRange::at(day(today).plus_minutes(minutes), months);
+            assert_eq!(
+                (r.start, r.end),
+                (day(start), day(end)),
+                "{today:?} +{minutes} min, {months} months"
+            );
+        }
         let now = Minutes1601::from_civil(2026, 6, 1).plus_minutes(61);
         let r = PublishRange::at(now, 2);
-        assert_eq!(r.start, Minutes1601::from_civil(2026, 5, 31));
-        assert_eq!(r.end, Minutes1601::from_civil(2026, 7, 31));
-        // A start on the 31st clamps in a short month.
-        let r1 = PublishRange::at(now, 1);
-        assert_eq!(r1.end, Minutes1601::from_civil(2026, 6, 30));
         assert_eq!(
             r.months().iter().map(|m| m.to_wire()).collect::<Vec<_>>(),
             vec![

@@ -287,6 +287,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A query that must parse under the default limits.
+    fn query(q: &str) -> FreeBusyQuery {
+        parse_query(q, &QueryLimits::default()).unwrap()
+    }
+
     const EXAMPLE: &str = "Cmd=freebusy&start=2008-08-04T12:00:00Z&end=2008-09-03T12:00:00Z&interval=30&u=SMTP:a@x.com&u=SMTP:b@x.com";
 
     #[test]
@@ -323,11 +328,9 @@ mod tests {
 
     #[test]
     fn offsets_including_unencoded_plus() {
-        let q = parse_query(
+        let q = query(
             "cmd=freebusy&start=2008-08-04T14:00:00+02:00&end=2008-08-04T15:00:00%2B02:00&u=a",
-            &QueryLimits::default(),
-        )
-        .unwrap();
+        );
         assert_eq!(q.start, parse_time("2008-08-04T12:00:00Z").unwrap());
         assert_eq!(q.end, parse_time("2008-08-04T13:00:00Z").unwrap());
     }
@@ -358,11 +361,7 @@ mod tests {
             assert_eq!(got, Ok(want), "{raw}");
         }
         // Through form decoding, as the server gets them.
-        let q = parse_query(
-            "cmd=freebusy&start=2008-08-04T9:00:00Z&end=2008-08-04+10:30:00&u=a",
-            &QueryLimits::default(),
-        )
-        .unwrap();
+        let q = query("cmd=freebusy&start=2008-08-04T9:00:00Z&end=2008-08-04+10:30:00&u=a");
         assert_eq!(q.start, at("2008-08-04T09:00:00Z"));
         assert_eq!(q.end, at("2008-08-04T10:30:00Z"));
         for bad in [
@@ -377,11 +376,9 @@ mod tests {
 
     #[test]
     fn slot_count_rounds_up() {
-        let q = parse_query(
+        let q = query(
             "cmd=freebusy&start=2008-08-04T12:00:00Z&end=2008-08-04T12:31:00Z&interval=30&u=a",
-            &QueryLimits::default(),
-        )
-        .unwrap();
+        );
         assert_eq!(q.grid().slots, 2);
     }
 

@@ -59,6 +59,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Wait on `cv` for what is left until `deadline`; once it has passed, a
+/// [`StoreError::Stalled`] saying `why`. A poisoned lock is taken over (see [`lock`]).
+fn wait_until<'a, T>(
+    cv: &Condvar,
+    guard: MutexGuard<'a, T>,
+    deadline: Instant,
+    why: impl FnOnce() -> String,
+) -> Result<MutexGuard<'a, T>, StoreError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(StoreError::Stalled(why()));
+    }
+    Ok(cv
+        .wait_timeout(guard, left)
+        .unwrap_or_else(|p| p.into_inner())
+        .0)
+}
+
 // ---- the write lock ----------------------------------------------------------------------
 
 /// One writer at a time, released either when its guard drops or, earlier, by
@@ -82,19 +100,13 @@ impl WriteLock {
         let deadline = Instant::now() + WRITE_WAIT;
         let mut owner = lock(&self.owner);
         while owner.is_some() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(StoreError::Stalled(format!(
+            owner = wait_until(&self.freed, owner, deadline, || {
+                format!(
                     "the store at {} has been busy with another write for {} s; this write was not made: retry later (reads still work)",
                     path.display(),
                     WRITE_WAIT.as_secs()
-                )));
-            }
-            owner = self
-                .freed
-                .wait_timeout(owner, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+                )
+            })?;
         }
         *owner = Some(me);
         Ok(WriteGuard {
@@ -263,20 +275,13 @@ impl Durability {
                     StoreError::Stalled(message)
                 });
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(StoreError::Stalled(format!(
+            st = wait_until(&self.shared.changed, st, deadline, || {
+                format!(
                     "the disk holding the store at {} did not finish this write within {} s; it may not survive a power cut, and writes are refused until the disk answers (reads still work)",
                     path.display(),
                     WRITE_WAIT.as_secs()
-                )));
-            }
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+                )
+            })?;
         }
     }
 }

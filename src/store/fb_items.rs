@@ -531,6 +531,16 @@ mod tests {
         AdminGroup::parse("EX:/o=Org/ou=AG").unwrap()
     }
 
+    /// PROPPATCH the item `leaf` of the AG folder with `ops`, as `who`, now.
+    fn patch(
+        s: &Store,
+        leaf: &str,
+        ops: &[PropChange],
+        who: &Writer,
+    ) -> Result<FbPatchOutcome, StoreError> {
+        s.fb_patch(&ag(), leaf, ops, who, stamp())
+    }
+
     #[test]
     fn one_proppatch_creates_a_readable_message() {
         let (_d, s) = temp_store();
@@ -552,8 +562,7 @@ mod tests {
             Some(rec.clone())
         );
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &ops, &Writer::ANYONE, stamp())
-                .unwrap(),
+            patch(&s, leaf, &ops, &Writer::ANYONE).unwrap(),
             FbPatchOutcome::Updated(_)
         ));
         assert_eq!(s.fb_messages(&ag()).count(), 1);
@@ -567,16 +576,14 @@ mod tests {
         let (_d, s) = temp_store();
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
         let leaf = "USER-/CN=RECIPIENTS/CN=ALIAS.EML";
-        s.fb_patch(&ag(), leaf, &ops, &Writer::ANYONE, stamp())
-            .unwrap();
+        patch(&s, leaf, &ops, &Writer::ANYONE).unwrap();
         let before = s.fb_message_at(&ag(), leaf).unwrap();
         let bad = [PropChange::Set(
             PropName::Mapi(tags::SCHEDULE_INFO_FREEBUSY_BUSY),
             PropValue::MvBinary(vec![vec![1, 2, 3]]),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &bad, &Writer::ANYONE, stamp())
-                .unwrap(),
+            patch(&s, leaf, &bad, &Writer::ANYONE).unwrap(),
             FbPatchOutcome::Refused(FbRefusal::Undecodable(_))
         ));
         let rename = [PropChange::Set(
@@ -584,8 +591,7 @@ mod tests {
             PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), leaf, &rename, &Writer::ANYONE, stamp())
-                .unwrap(),
+            patch(&s, leaf, &rename, &Writer::ANYONE).unwrap(),
             FbPatchOutcome::Refused(FbRefusal::SubjectChanged { .. })
         ));
         assert_eq!(s.fb_message_at(&ag(), leaf).unwrap(), before);
@@ -595,8 +601,7 @@ mod tests {
             PropValue::String("b".into()),
         )];
         assert!(matches!(
-            s.fb_patch(&ag(), "notes.txt", &plain, &Writer::ANYONE, stamp())
-                .unwrap(),
+            patch(&s, "notes.txt", &plain, &Writer::ANYONE).unwrap(),
             FbPatchOutcome::Refused(FbRefusal::BadSubject(_))
         ));
         assert!(s.fb_message_at(&ag(), "notes.txt").unwrap().is_none());
@@ -608,12 +613,11 @@ mod tests {
         assert!(s.fb_create_folder(&ag(), stamp()).unwrap());
         assert!(!s.fb_create_folder(&ag(), stamp()).unwrap());
         let ops = parse_proppatch(GCC, &XmlLimits::default()).unwrap();
-        s.fb_patch(
-            &ag(),
+        patch(
+            &s,
             "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
             &ops,
             &Writer::ANYONE,
-            stamp(),
         )
         .unwrap();
         assert_eq!(s.stats().messages, 1, "a PROPPATCH create is counted");
@@ -652,7 +656,7 @@ mod tests {
             false,
         );
         assert_eq!(
-            refused(s.fb_patch(&ag(), leaf, &ops, &elsewhere, stamp())),
+            refused(patch(&s, leaf, &ops, &elsewhere)),
             Some("EX:/o=Org/ou=AG".into())
         );
         assert!(s.fb_messages(&ag()).next().is_none(), "nothing written");
@@ -688,15 +692,8 @@ mod tests {
         let (_d, s) = temp_store();
         let own = writer("alias");
         // What the owner rule refuses of `own`'s patch to their own canonical URL.
-        let refused_at_own_url = |ops: &[PropChange]| {
-            refused(s.fb_patch(
-                &ag(),
-                "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
-                ops,
-                &own,
-                stamp(),
-            ))
-        };
+        let refused_at_own_url =
+            |ops: &[PropChange]| refused(patch(&s, "USER-/CN=RECIPIENTS/CN=ALIAS.EML", ops, &own));
         let ops = vec![PropChange::Set(
             PropName::Mapi(crate::protocol::mapi::tags::SUBJECT),
             PropValue::String("USER-/CN=RECIPIENTS/CN=OTHER".into()),
@@ -718,7 +715,7 @@ mod tests {
             "USER-/CN=RECIPIENTS/CN=ALIAS-x.EML",
         ] {
             assert_eq!(
-                refused(s.fb_patch(&ag(), squat, &mine, &own, stamp())),
+                refused(patch(&s, squat, &mine, &own)),
                 Some(squat.into()),
                 "{squat}"
             );
@@ -737,14 +734,7 @@ mod tests {
         ));
         assert!(
             matches!(
-                s.fb_patch(
-                    &ag(),
-                    "user-/cn=recipients/cn=alias-2.eml",
-                    &mine,
-                    &own,
-                    stamp()
-                )
-                .unwrap(),
+                patch(&s, "user-/cn=recipients/cn=alias-2.eml", &mine, &own).unwrap(),
                 FbPatchOutcome::Created(_)
             ),
             "a numbered duplicate of one's own is one's own"
@@ -756,23 +746,21 @@ mod tests {
             PropValue::String("USER-/CN=RECIPIENTS/CN=ALIAS-7".into()),
         )];
         assert!(matches!(
-            s.fb_patch(
-                &ag(),
+            patch(
+                &s,
                 "USER-/CN=RECIPIENTS/CN=ALIAS-7.EML",
                 &other_subject,
-                &Writer::ANYONE,
-                stamp()
+                &Writer::ANYONE
             )
             .unwrap(),
             FbPatchOutcome::Created(_)
         ));
         assert!(
-            refused(s.fb_patch(
-                &ag(),
+            refused(patch(
+                &s,
                 "USER-/CN=RECIPIENTS/CN=ALIAS-7-1.EML",
                 &mine,
-                &own,
-                stamp()
+                &own
             ))
             .is_some()
         );
@@ -794,14 +782,7 @@ mod tests {
             PropValue::String("/O=ORG/OU=AG/CN=RECIPIENTS/CN=ALIAS".into()),
         )];
         assert!(matches!(
-            s.fb_patch(
-                &ag(),
-                "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
-                &ops,
-                &own,
-                stamp()
-            )
-            .unwrap(),
+            patch(&s, "USER-/CN=RECIPIENTS/CN=ALIAS.EML", &ops, &own).unwrap(),
             FbPatchOutcome::Updated(_)
         ));
         // Deleting: only one's own subject.

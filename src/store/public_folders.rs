@@ -103,6 +103,10 @@ pub enum PfError {
 
 type PfTx = ConflictableTransactionError<PfError>;
 
+/// A node for [`Store::pf_commit`] to write: its key, the node, its body (`None` leaves the
+/// stored body as it is) and its owner (`None` leaves the stored owner).
+type NodeWrite<'a> = (&'a [u8], &'a PfNode, Option<&'a [u8]>, Option<&'a [u8]>);
+
 fn pf_tx<T>(r: Result<T, TransactionError<PfError>>) -> Result<T, PfError> {
     r.map_err(|e| match e {
         TransactionError::Abort(e) => e,
@@ -325,18 +329,7 @@ impl Store {
                 props: BTreeMap::new(),
             },
         };
-        let i = &self.inner;
-        pf_tx(
-            (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
-                tn.insert(key.as_slice(), enc(&node)?)?;
-                tb.insert(key.as_slice(), body)?;
-                if let Some(o) = owner {
-                    to.insert(key.as_slice(), o.as_bytes())?;
-                }
-                Ok::<_, PfTx>(())
-            }),
-        )?;
-        self.flush()?;
+        self.pf_commit(&[], &[(&key, &node, Some(body), owner.map(str::as_bytes))])?;
         Ok(outcome)
     }
 
@@ -360,16 +353,7 @@ impl Store {
             props: BTreeMap::new(),
         };
         let key = node_key(path);
-        let i = &self.inner;
-        pf_tx((&i.pf_nodes, &i.pf_owners).transaction(|(tn, to)| {
-            tn.insert(key.as_slice(), enc(&node)?)?;
-            if let Some(o) = owner {
-                to.insert(key.as_slice(), o.as_bytes())?;
-            }
-            Ok::<_, PfTx>(())
-        }))?;
-        self.flush()?;
-        Ok(())
+        self.pf_commit(&[], &[(&key, &node, None, owner.map(str::as_bytes))])
     }
 
     /// Apply PROPPATCH instructions in order to the node's dead properties, all at once.
@@ -395,11 +379,7 @@ impl Store {
         }
         node.version = self.inner.db.generate_id().map_err(StoreError::from)?;
         let key = node_key(path);
-        pf_tx(self.inner.pf_nodes.transaction(|tn| {
-            tn.insert(key.as_slice(), enc(&node)?)?;
-            Ok::<_, PfTx>(())
-        }))?;
-        self.flush()?;
+        self.pf_commit(&[], &[(&key, &node, None, None)])?;
         Ok(node)
     }
 
@@ -438,18 +418,8 @@ impl Store {
         let _w = self.begin_write()?;
         let nodes = self.subtree(path)?;
         self.check_owned(writer, nodes.iter().map(|(k, n)| (k.as_slice(), n)))?;
-        let i = &self.inner;
-        pf_tx(
-            (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
-                for (k, _) in &nodes {
-                    tn.remove(k.as_slice())?;
-                    tb.remove(k.as_slice())?;
-                    to.remove(k.as_slice())?;
-                }
-                Ok::<_, PfTx>(())
-            }),
-        )?;
-        self.flush()?;
+        let removes: Vec<&[u8]> = nodes.iter().map(|(k, _)| k.as_slice()).collect();
+        self.pf_commit(&removes, &[])?;
         Ok(nodes.len())
     }
 
@@ -548,28 +518,45 @@ impl Store {
         } else {
             PfWrite::Replaced
         };
+        let removes: Vec<&[u8]> = existing
+            .iter()
+            .chain(&removed_source)
+            .map(|(k, _)| k.as_slice())
+            .collect();
+        let writes: Vec<NodeWrite<'_>> = writes
+            .iter()
+            .map(|(k, node, body, owner)| (k.as_slice(), node, body.as_deref(), owner.as_deref()))
+            .collect();
+        self.pf_commit(&removes, &writes)?;
+        Ok(outcome)
+    }
+
+    /// Remove the nodes at `removes` (with their bodies and owners), then write `writes`,
+    /// in one transaction, flushed before it returns: every change to the tree goes
+    /// through here, so each is all-or-nothing.
+    fn pf_commit(&self, removes: &[&[u8]], writes: &[NodeWrite<'_>]) -> Result<(), PfError> {
         let i = &self.inner;
         pf_tx(
             (&i.pf_nodes, &i.pf_bodies, &i.pf_owners).transaction(|(tn, tb, to)| {
-                for (k, _) in existing.iter().chain(&removed_source) {
-                    tn.remove(k.as_slice())?;
-                    tb.remove(k.as_slice())?;
-                    to.remove(k.as_slice())?;
+                for k in removes {
+                    tn.remove(*k)?;
+                    tb.remove(*k)?;
+                    to.remove(*k)?;
                 }
-                for (k, node, body, owner) in &writes {
-                    tn.insert(k.as_slice(), enc(node)?)?;
+                for (k, node, body, owner) in writes {
+                    tn.insert(*k, enc(*node)?)?;
                     if let Some(b) = body {
-                        tb.insert(k.as_slice(), b.as_slice())?;
+                        tb.insert(*k, *b)?;
                     }
                     if let Some(o) = owner {
-                        to.insert(k.as_slice(), o.as_slice())?;
+                        to.insert(*k, *o)?;
                     }
                 }
                 Ok::<_, PfTx>(())
             }),
         )?;
         self.flush()?;
-        Ok(outcome)
+        Ok(())
     }
 }
 
@@ -661,57 +648,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.pf_transfer(
-                &p("a"),
-                &p("z"),
-                CopyDepth::Infinity,
-                false,
-                true,
-                &Writer::ANYONE,
-                stamp()
-            )
-            .unwrap(),
+            transfer(&s, COPY, "a", "z", false, &Writer::ANYONE).unwrap(),
             PfWrite::Created
         );
         let c = s.pf_get(&p("z/b/c")).unwrap().unwrap();
         assert_eq!(c.props.get(&name), Some(&PropValue::String("red".into())));
         assert_eq!(s.pf_body(&p("z/b/c")).unwrap().unwrap(), b"body");
         assert!(matches!(
-            s.pf_transfer(
-                &p("a"),
-                &p("z"),
-                CopyDepth::Infinity,
-                false,
-                true,
-                &Writer::ANYONE,
-                stamp()
-            ),
+            transfer(&s, COPY, "a", "z", false, &Writer::ANYONE),
             Err(PfError::DestinationExists)
         ));
         assert!(matches!(
-            s.pf_transfer(
-                &p("a"),
-                &p("a/b/x"),
-                CopyDepth::Infinity,
-                true,
-                true,
-                &Writer::ANYONE,
-                stamp()
-            ),
+            transfer(&s, COPY, "a", "a/b/x", true, &Writer::ANYONE),
             Err(PfError::IntoItself)
         ));
         // Move with overwrite replaces the destination wholesale.
         assert_eq!(
-            s.pf_transfer(
-                &p("a/b"),
-                &p("z"),
-                CopyDepth::Infinity,
-                true,
-                false,
-                &Writer::ANYONE,
-                stamp()
-            )
-            .unwrap(),
+            transfer(&s, MOVE, "a/b", "z", true, &Writer::ANYONE).unwrap(),
             PfWrite::Replaced
         );
         assert!(s.pf_get(&p("a/b")).unwrap().is_none());
@@ -757,30 +710,12 @@ mod tests {
             Some("/o=org/cn=ann")
         );
         // A copy belongs to the copier, a move keeps its owners.
-        s.pf_transfer(
-            &p("lab"),
-            &p("copy"),
-            CopyDepth::Infinity,
-            false,
-            true,
-            &bob(),
-            stamp(),
-        )
-        .unwrap();
+        transfer(&s, COPY, "lab", "copy", false, &bob()).unwrap();
         assert_eq!(
             s.pf_owner(&p("copy/x")).unwrap().as_deref(),
             Some("/o=org/cn=bob")
         );
-        s.pf_transfer(
-            &p("lab"),
-            &p("moved"),
-            CopyDepth::Infinity,
-            false,
-            false,
-            &bob(),
-            stamp(),
-        )
-        .unwrap();
+        transfer(&s, MOVE, "lab", "moved", false, &bob()).unwrap();
         assert_eq!(
             s.pf_owner(&p("moved/x")).unwrap().as_deref(),
             Some("/o=org/cn=ann")
@@ -790,6 +725,31 @@ mod tests {
         s.pf_delete(&p("moved"), &Writer::ANYONE).unwrap();
         assert_eq!(s.pf_owner(&p("moved/x")).unwrap(), None);
         assert_eq!(s.inner.pf_owners.len(), 2, "copy and copy/x are left");
+    }
+
+    /// `keep_source` of [`Store::pf_transfer`], named.
+    const COPY: bool = true;
+    const MOVE: bool = false;
+
+    /// COPY or MOVE `from` to `to` at depth infinity as `who`; `overwrite` as the header says.
+    fn transfer(
+        s: &Store,
+        keep_source: bool,
+        from: &str,
+        to: &str,
+        overwrite: bool,
+        who: &Writer,
+    ) -> Result<PfWrite, PfError> {
+        let (from, to) = (p(from), p(to));
+        s.pf_transfer(
+            &from,
+            &to,
+            CopyDepth::Infinity,
+            overwrite,
+            keep_source,
+            who,
+            stamp(),
+        )
     }
 
     fn user(key: &str, any: bool) -> Writer {
@@ -836,57 +796,36 @@ mod tests {
         assert!(not_owner(s.pf_delete(&p("lab/ann.txt"), &bob_user())));
         // His own folder, but with Ann's item inside.
         assert!(not_owner(s.pf_delete(&p("lab"), &bob_user())));
-        assert!(not_owner(s.pf_transfer(
-            &p("lab"),
-            &p("elsewhere"),
-            CopyDepth::Infinity,
+        assert!(not_owner(transfer(
+            &s,
+            MOVE,
+            "lab",
+            "elsewhere",
             false,
-            false,
-            &bob_user(),
-            stamp()
+            &bob_user()
         )));
-        assert!(not_owner(s.pf_transfer(
-            &p("mine.txt"),
-            &p("lab/ann.txt"),
-            CopyDepth::Infinity,
+        assert!(not_owner(transfer(
+            &s,
+            COPY,
+            "mine.txt",
+            "lab/ann.txt",
             true,
-            true,
-            &bob_user(),
-            stamp()
+            &bob_user()
         )));
-        assert!(not_owner(s.pf_transfer(
-            &p("mine.txt"),
-            &p("lab"),
-            CopyDepth::Infinity,
+        assert!(not_owner(transfer(
+            &s,
+            COPY,
+            "mine.txt",
+            "lab",
             true,
-            true,
-            &bob_user(),
-            stamp()
+            &bob_user()
         )));
         assert_eq!(s.dump_digest().unwrap(), before, "refusals changed nothing");
         // What is all his, he may.
         s.pf_put(&p("lab/bob.txt"), b"b2", None, &bob_user(), stamp())
             .unwrap();
-        s.pf_transfer(
-            &p("lab/ann.txt"),
-            &p("copy.txt"),
-            CopyDepth::Infinity,
-            false,
-            true,
-            &bob_user(),
-            stamp(),
-        )
-        .unwrap();
-        s.pf_transfer(
-            &p("mine.txt"),
-            &p("copy.txt"),
-            CopyDepth::Infinity,
-            true,
-            false,
-            &bob_user(),
-            stamp(),
-        )
-        .unwrap();
+        transfer(&s, COPY, "lab/ann.txt", "copy.txt", false, &bob_user()).unwrap();
+        transfer(&s, MOVE, "mine.txt", "copy.txt", true, &bob_user()).unwrap();
         s.pf_delete(&p("lab/bob.txt"), &bob_user()).unwrap();
         assert!(
             not_owner(s.pf_delete(&p("lab"), &bob_user())),

@@ -16,6 +16,18 @@ use crate::protocol::dav_xml::{XmlError, error_body};
 use crate::protocol::wss_name::NameError;
 use crate::store::{PfError, StoreError};
 
+/// `name => STATUS`: a constructor `HttpError::name(message)` answering `StatusCode::STATUS`.
+macro_rules! statuses {
+    ($($(#[$doc:meta])* $name:ident => $status:ident,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(m: impl Into<String>) -> Self {
+                Self::new(StatusCode::$status, m)
+            }
+        )*
+    };
+}
+
 /// A failed request, on its way to becoming one response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpError {
@@ -41,30 +53,17 @@ impl HttpError {
         }
     }
 
-    pub fn bad_request(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, m)
-    }
-
-    pub fn not_found(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, m)
-    }
-
-    pub fn conflict(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, m)
-    }
-
-    pub fn forbidden(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, m)
-    }
-
-    pub fn internal(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, m)
-    }
-
-    /// 503: the server cannot take this on now (too many connections, a request that ran
-    /// out of time, a stuck disk). Answered with `Retry-After`.
-    pub fn busy(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, m)
+    statuses! {
+        bad_request => BAD_REQUEST,
+        not_found => NOT_FOUND,
+        conflict => CONFLICT,
+        forbidden => FORBIDDEN,
+        internal => INTERNAL_SERVER_ERROR,
+        /// 503: the server cannot take this on now (too many connections, a request that ran
+        /// out of time, a stuck disk). Answered with `Retry-After`.
+        busy => SERVICE_UNAVAILABLE,
+        /// 415: a body of a type this route does not take.
+        unsupported_media_type => UNSUPPORTED_MEDIA_TYPE,
     }
 
     pub fn too_large(cap: usize) -> Self {
@@ -72,11 +71,6 @@ impl HttpError {
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the request body is larger than the {cap}-byte limit"),
         )
-    }
-
-    /// 415: a body of a type this route does not take.
-    pub fn unsupported_media_type(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, m)
     }
 
     /// 405 with the methods that are answered here (`Allow`).

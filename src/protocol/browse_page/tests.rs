@@ -17,12 +17,11 @@ fn span(status: FbStatus, from: &str, to: &str) -> (FbStatus, Interval) {
 
 /// A schedule holding these blocks (see `span`).
 fn blocks(spans: &[(FbStatus, &str, &str)]) -> FreeBusy {
-    let mut fb = FreeBusy::default();
-    for &(status, from, to) in spans {
-        let (status, interval) = span(status, from, to);
-        fb.add(status, interval);
-    }
-    fb
+    FreeBusy::from_spans(
+        spans
+            .iter()
+            .map(|&(status, from, to)| span(status, from, to)),
+    )
 }
 
 /// The message page of `fb` over Nov–Dec 2026.
@@ -89,6 +88,13 @@ fn day_classes<'p>(page: &'p str, day: &str) -> &'p str {
     &page[open..at]
 }
 
+/// Every fragment is in `html`; a failure names the first one missing.
+fn assert_holds(html: &str, fragments: &[&str]) {
+    for f in fragments {
+        assert!(html.contains(f), "{f:?} is not in {html}");
+    }
+}
+
 /// Crude well-formedness: every listed element opened is closed.
 fn assert_balanced(html: &str) {
     for tag in [
@@ -131,19 +137,29 @@ fn text_and_attributes_are_escaped() {
     assert!(!page.contains("<leaf>"));
     // Quotes are harmless in text, but never end an attribute early.
     assert!(!page.contains("mailto:a\""));
-    assert!(page.contains(">a\"onmouseover=\"x@y</a>"));
-    assert!(page.contains("<h1>Dan &lt;b&gt;Win&lt;/b&gt; &amp; \"ship\"</h1>"));
-    assert!(page.contains("<title>Dan &lt;b&gt;Win&lt;/b&gt; &amp; \"ship\" · free/busy</title>"));
-    assert!(page.contains("USER-&lt;script&gt;alert('s')&lt;/script&gt;&amp;amp;"));
-    assert!(page.contains("href=\"mailto:a&quot;onmouseover=&quot;x@y\""));
-    assert!(page.contains("href=\"/public/?Cmd=freebusy&amp;u=&quot;&gt;&lt;script&gt;\""));
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; \"q\""));
+    assert_holds(
+        &page,
+        &[
+            ">a\"onmouseover=\"x@y</a>",
+            "<h1>Dan &lt;b&gt;Win&lt;/b&gt; &amp; \"ship\"</h1>",
+            "<title>Dan &lt;b&gt;Win&lt;/b&gt; &amp; \"ship\" · free/busy</title>",
+            "USER-&lt;script&gt;alert('s')&lt;/script&gt;&amp;amp;",
+            "href=\"mailto:a&quot;onmouseover=&quot;x@y\"",
+            "href=\"/public/?Cmd=freebusy&amp;u=&quot;&gt;&lt;script&gt;\"",
+            "&lt;script&gt;alert(1)&lt;/script&gt; &amp; \"q\"",
+        ],
+    );
     assert_balanced(&page);
 
     let err = error_page(404, "Not <found>", "No item \"<x>\" & no folder");
-    assert!(err.contains("<h1>Not &lt;found&gt;</h1>"));
-    assert!(err.contains("No item \"&lt;x&gt;\" &amp; no folder"));
-    assert!(err.contains("<title>404 Not &lt;found&gt;</title>"));
+    assert_holds(
+        &err,
+        &[
+            "<h1>Not &lt;found&gt;</h1>",
+            "No item \"&lt;x&gt;\" &amp; no folder",
+            "<title>404 Not &lt;found&gt;</title>",
+        ],
+    );
     assert_balanced(&err);
 }
 
@@ -160,13 +176,20 @@ fn folder_rows_are_escaped() {
     };
     let tr = folder_row(&row);
     assert!(!tr.contains("<img"));
-    assert!(tr.contains("&lt;img src=x onerror=alert(1)&gt; &amp; \"Co\""));
-    assert!(tr.contains("href=\"EX:_xF8FF_o=A%26B&quot;x\""));
-    assert!(tr.contains("&lt;b&gt;note&lt;/b&gt; &amp; more"));
-    assert!(tr.contains("2026-11-24 09:15 UTC"));
+    assert_holds(
+        &tr,
+        &[
+            "&lt;img src=x onerror=alert(1)&gt; &amp; \"Co\"",
+            "href=\"EX:_xF8FF_o=A%26B&quot;x\"",
+            "&lt;b&gt;note&lt;/b&gt; &amp; more",
+            "2026-11-24 09:15 UTC",
+        ],
+    );
     let head = folder_page_head("A <b> & \"c\"", &crumbs(), Some("intro <i>"), None);
-    assert!(head.contains("<h1>A &lt;b&gt; &amp; \"c\"</h1>"));
-    assert!(head.contains("intro &lt;i&gt;"));
+    assert_holds(
+        &head,
+        &["<h1>A &lt;b&gt; &amp; \"c\"</h1>", "intro &lt;i&gt;"],
+    );
 }
 
 #[test]
@@ -191,8 +214,13 @@ fn streamed_folder_parts_make_one_document() {
     assert!(page.ends_with("</html>\n"));
     assert!(page.contains("<meta charset=\"utf-8\">"));
     assert_eq!(page.matches("<tr").count(), rows.len() + 1);
-    assert!(page.contains("<footer>3 items</footer>"));
-    assert!(page.contains("<span title=\"1,234 bytes\">1.2 KB</span>"));
+    assert_holds(
+        &page,
+        &[
+            "<footer>3 items</footer>",
+            "<span title=\"1,234 bytes\">1.2 KB</span>",
+        ],
+    );
     assert!(!page.contains("This folder is empty"));
     // The current folder is the last crumb, not a link.
     assert!(
@@ -202,8 +230,10 @@ fn streamed_folder_parts_make_one_document() {
 
     let empty = folder_page_head("Empty", &[], None, None) + &folder_page_tail(0, None);
     assert_eq!(empty.matches("<tr").count(), 1);
-    assert!(empty.contains("This folder is empty."));
-    assert!(empty.contains("<footer>0 items</footer>"));
+    assert_holds(
+        &empty,
+        &["This folder is empty.", "<footer>0 items</footer>"],
+    );
     assert_balanced(&empty);
     assert!(folder_page_tail(100_000, None).contains("100,000 items"));
     assert!(folder_page_tail(1, None).contains(">1 item<"));
@@ -211,13 +241,12 @@ fn streamed_folder_parts_make_one_document() {
 
 #[test]
 fn a_meeting_sits_at_its_time_of_day() {
-    let fb = blocks(&[
+    let page = nov_dec_page(&blocks(&[
         // Tue 2026-11-24 09:00–10:30 UTC: 540/1440 = 37.50 %, 90/1440 = 6.25 %.
         (FbStatus::Busy, "2026-11-24 09:00", "2026-11-24 10:30"),
         // 13:20–13:27: 55.56 % + 0.49 %.
         (FbStatus::Tentative, "2026-11-24 13:20", "2026-11-24 13:27"),
-    ]);
-    let page = nov_dec_page(&fb);
+    ]));
     let row = day_markup(&page, "2026-11-24");
     assert!(
         row.contains(
@@ -246,21 +275,25 @@ fn a_meeting_sits_at_its_time_of_day() {
     assert!(
         page.contains("<li>Tue 2026-11-24 09:00–10:30 UTC <span class=\"dur\">(1h30)</span></li>")
     );
-    assert!(page.contains("href=\"/public/?Cmd=freebusy&amp;u=SMTP:danw@xcs.example\""));
-    assert!(page.contains("from <strong>Sun 2026-11-01 00:00 UTC</strong> to <strong>Fri 2027-01-01 00:00 UTC</strong>"));
-    assert!(page.contains("(6 hours ago)"));
+    assert_holds(
+        &page,
+        &[
+            "href=\"/public/?Cmd=freebusy&amp;u=SMTP:danw@xcs.example\"",
+            "from <strong>Sun 2026-11-01 00:00 UTC</strong> to <strong>Fri 2027-01-01 00:00 UTC</strong>",
+            "(6 hours ago)",
+        ],
+    );
     assert_balanced(&page);
 }
 
 #[test]
 fn multi_day_and_month_crossing_blocks_split_per_row() {
-    let fb = blocks(&[
+    let page = nov_dec_page(&blocks(&[
         // Mon 2026-11-30 22:00 → Tue 2026-12-01 02:00.
         (FbStatus::Busy, "2026-11-30 22:00", "2026-12-01 02:00"),
         // OOF Mon 2026-11-16 12:00 → Wed 2026-11-18 12:00.
         (FbStatus::Oof, "2026-11-16 12:00", "2026-11-18 12:00"),
-    ]);
-    let page = nov_dec_page(&fb);
+    ]));
     let seg = |day: &str, class: &str, left: &str, width: &str| {
         let row = day_markup(&page, day);
         assert!(
@@ -343,8 +376,13 @@ fn days_outside_the_range_are_no_data() {
     // The block before the range is under the no-data cover.
     let m = day_markup(&page, "2025-09-29");
     assert!(m.find("class=\"s2\"").unwrap() < m.find("class=\"s4\"").unwrap());
-    assert!(page.contains("1 block lies outside the publish range"));
-    assert!(page.contains("<span class=\"flag\">outside range</span>"));
+    assert_holds(
+        &page,
+        &[
+            "1 block lies outside the publish range",
+            "<span class=\"flag\">outside range</span>",
+        ],
+    );
 
     // A range written at local midnight (07:00 UTC) leaves part of its first day uncovered.
     let range = PublishRange {
@@ -412,10 +450,15 @@ fn no_range_and_no_blocks_still_make_a_page() {
     v.legacy_dn = None;
     v.query_href = None;
     let page = message_page(&v, &[]);
-    assert!(page.contains("<h1>USER-/CN=RECIPIENTS/CN=DANW</h1>"));
-    assert!(page.contains("nothing to draw"));
-    assert!(page.contains("no publish range"));
-    assert!(page.contains("not recorded"));
+    assert_holds(
+        &page,
+        &[
+            "<h1>USER-/CN=RECIPIENTS/CN=DANW</h1>",
+            "nothing to draw",
+            "no publish range",
+            "not recorded",
+        ],
+    );
     assert_balanced(&page);
     // An inverted range is called out.
     let mut v = view(&fb, None);
@@ -444,9 +487,14 @@ fn hostile_messages_give_bounded_pages() {
     v.props = &props;
     let page = message_page(&v, &crumbs());
     assert!(page.len() < 1_000_000, "{} bytes", page.len());
-    assert!(page.contains("… and 9,500 more"));
-    assert!(page.contains("… and 1,800 more"));
-    assert!(page.contains("10,000 characters in all"));
+    assert_holds(
+        &page,
+        &[
+            "… and 9,500 more",
+            "… and 1,800 more",
+            "10,000 characters in all",
+        ],
+    );
     assert!(day_classes(&page, "2026-11-03").contains(" coarse"));
     assert!(day_markup(&page, "2026-11-03").matches("<i ").count() <= 48);
     assert_balanced(&page);
@@ -633,12 +681,22 @@ fn listing_rows_name_the_owner_and_count_users() {
         tr.contains("<span class=\"person\">Dan &lt;Winship&gt;</span>"),
         "{tr}"
     );
-    assert!(tr.contains("<a class=\"mail\" href=\"mailto:danw@xcs.example\">danw@xcs.example</a>"));
-    assert!(tr.contains("<br><code class=\"dn\">/o=XCS/ou=AG/cn=Recipients/cn=danw</code>"));
+    assert_holds(
+        &tr,
+        &[
+            "<a class=\"mail\" href=\"mailto:danw@xcs.example\">danw@xcs.example</a>",
+            "<br><code class=\"dn\">/o=XCS/ou=AG/cn=Recipients/cn=danw</code>",
+        ],
+    );
     // The icon and the name share one flex box, so the name wraps beside the icon.
     assert!(tr.contains("<td class=\"name\"><div class=\"nm\"><span class=\"ic msg\" aria-hidden=\"true\"></span><a href="));
-    assert!(STYLE.contains("table.list td.name .nm { display: flex;"));
-    assert!(STYLE.contains(".ic { display: inline-block; position: relative; vertical-align: -2px; margin-right: 9px; flex: none; }"));
+    assert_holds(
+        STYLE,
+        &[
+            "table.list td.name .nm { display: flex;",
+            ".ic { display: inline-block; position: relative; vertical-align: -2px; margin-right: 9px; flex: none; }",
+        ],
+    );
     assert_balanced(&tr);
 
     let folder = |members| {
@@ -736,9 +794,14 @@ fn the_message_page_opens_on_three_weeks_from_this_week() {
     assert_eq!(days.len(), 21);
     assert_eq!((days[0], days[20]), ("2026-11-22", "2026-12-12"));
     assert!(day_markup(&page, "2026-12-07").contains("<i class=\"s3\""));
-    assert!(page.contains("<a href=\"?week=2026-11-01\">← Earlier weeks</a>"));
-    assert!(page.contains("<a href=\"?week=2026-12-13\">Later weeks →</a>"));
-    assert!(page.contains("<a href=\"?week=all\">Whole publish range</a>"));
+    assert_holds(
+        &page,
+        &[
+            "<a href=\"?week=2026-11-01\">← Earlier weeks</a>",
+            "<a href=\"?week=2026-12-13\">Later weeks →</a>",
+            "<a href=\"?week=all\">Whole publish range</a>",
+        ],
+    );
     assert!(!page.contains("This week</a>"), "already this week");
     assert!(page.find("class=\"tl\"").unwrap() < page.find("<dl class=\"facts\">").unwrap());
     assert_balanced(&page);
@@ -771,21 +834,22 @@ fn the_landing_page_has_the_links_the_form_and_the_version() {
         messages: 12_000,
         form: &form,
     });
-    for needle in [
-        "href=\"/public/NON_IPM_SUBTREE/\"",
-        "href=\"/public/NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20BUSY/\"",
-        "href=\"/metrics\"",
-        "<form class=\"query\" method=\"get\" action=\"/query\">",
-        "name=\"start\" value=\"2026-11-24T00:00:00Z\"",
-        "name=\"end\" value=\"2026-12-01T00:00:00Z\"",
-        "name=\"interval\" value=\"60\"",
-        ">a@x.example\n&lt;b&gt;</textarea>",
-        "<button type=\"submit\" name=\"format\" value=\"xml\"",
-        "<span class=\"version\">0.1.0 (git &lt;abc&gt;)</span>",
-        "1 directory user and 12,000 free/busy messages",
-    ] {
-        assert!(page.contains(needle), "no {needle} in\n{page}");
-    }
+    assert_holds(
+        &page,
+        &[
+            "href=\"/public/NON_IPM_SUBTREE/\"",
+            "href=\"/public/NON_IPM_SUBTREE/SCHEDULE%2B%20FREE%20BUSY/\"",
+            "href=\"/metrics\"",
+            "<form class=\"query\" method=\"get\" action=\"/query\">",
+            "name=\"start\" value=\"2026-11-24T00:00:00Z\"",
+            "name=\"end\" value=\"2026-12-01T00:00:00Z\"",
+            "name=\"interval\" value=\"60\"",
+            ">a@x.example\n&lt;b&gt;</textarea>",
+            "<button type=\"submit\" name=\"format\" value=\"xml\"",
+            "<span class=\"version\">0.1.0 (git &lt;abc&gt;)</span>",
+            "1 directory user and 12,000 free/busy messages",
+        ],
+    );
     assert!(!page.contains("<script"));
     assert_balanced(&page);
 }
@@ -818,22 +882,31 @@ fn the_query_page_draws_each_item_per_day() {
         error: None,
     });
     assert_eq!(page.matches("<div class=\"day").count(), 4);
-    assert!(page.contains("data-day=\"2026-11-24\""));
-    assert!(page.contains("data-day=\"2026-11-25\""));
+    assert_holds(
+        &page,
+        &["data-day=\"2026-11-24\"", "data-day=\"2026-11-25\""],
+    );
     // Day 1: outside until noon, free 12-18, busy 18-24. Day 2: OOF 0-6, no data 6-12, outside after.
     assert!(page.contains("<i class=\"outq\" style=\"left:0.00%;width:50.00%\""));
     assert!(page.contains(
         "<i class=\"s2\" style=\"left:75.00%;width:25.00%\" title=\"Busy 18:00–24:00 (6h)\">"
     ));
-    assert!(page.contains("<i class=\"s3\" style=\"left:0.00%;width:25.00%\""));
-    assert!(page.contains("<i class=\"s4\" style=\"left:25.00%;width:25.00%\""));
-    assert!(page.contains("<i class=\"outq\" style=\"left:50.00%;width:50.00%\""));
+    assert_holds(
+        &page,
+        &[
+            "<i class=\"s3\" style=\"left:0.00%;width:25.00%\"",
+            "<i class=\"s4\" style=\"left:25.00%;width:25.00%\"",
+            "<i class=\"outq\" style=\"left:50.00%;width:50.00%\"",
+        ],
+    );
     assert_eq!(
         page.matches("<code class=\"fbdata\">0234</code>").count(),
         2
     );
-    assert!(page.contains("Dan &lt;W&gt;"));
-    assert!(page.contains("href=\"/public/?Cmd=freebusy&amp;u=a\""));
+    assert_holds(
+        &page,
+        &["Dan &lt;W&gt;", "href=\"/public/?Cmd=freebusy&amp;u=a\""],
+    );
     assert!(
         !page.contains("<span class=\"now-sw\">"),
         "the query page draws no now line"

@@ -11,7 +11,7 @@
 use crate::protocol::mapi::{PropChange, PropName, PropValue};
 
 use super::reader::{Element, Node, SafeReader, is_xml_space};
-use super::values::{escape_attr, parse_typed};
+use super::values::{escape_attr, implied_type, parse_typed};
 use super::{DAV_NS, DT_NS, DT_NS_ALT, MV_NS, XmlError, XmlLimits};
 
 /// Parse a `DAV:propertyupdate` body. Unknown elements outside `DAV:prop` are ignored
@@ -100,7 +100,7 @@ pub(crate) fn read_value(
     // Without `b:dt`, a MAPI property's type is its tag's type suffix, as Exchange read it
     // (evolution-exchange writes every month and block array untyped).
     let implied = match (&dt, name) {
-        (None, PropName::Mapi(tag)) => dt_of_type(tag.prop_type()),
+        (None, PropName::Mapi(tag)) => implied_type(tag.prop_type()),
         _ => None,
     };
     let mut text = String::new();
@@ -184,25 +184,6 @@ pub(crate) fn read_value(
         )?)),
         None => Ok(PropValue::String(text)),
     }
-}
-
-/// The `b:dt` name Exchange implied for an untyped value of a MAPI property of type `t`
-/// (PT_SHORT is read as `int`; the store has no 16-bit type). `None`: a type schedplus does
-/// not read, kept as sent.
-fn dt_of_type(t: u16) -> Option<&'static str> {
-    use crate::protocol::mapi::ptype::*;
-    Some(match t {
-        PT_SHORT | PT_LONG => "int",
-        PT_BOOLEAN => "boolean",
-        PT_I8 => "i8",
-        PT_SYSTIME => "dateTime.tz",
-        PT_STRING8 | PT_UNICODE => "string",
-        PT_BINARY => "bin.base64",
-        PT_MV_LONG => "mv.int",
-        PT_MV_BINARY => "mv.bin.base64",
-        PT_MV_STRING8 | PT_MV_UNICODE => "mv.string",
-        _ => return None,
-    })
 }
 
 /// The value's markup exactly as sent, with the needed namespace declarations inserted

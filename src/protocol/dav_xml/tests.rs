@@ -1035,3 +1035,34 @@ fn untyped_values_are_typed_by_the_tag_suffix() {
 fn parse_typed_for_test(dt: &str, text: &str) -> PropValue {
     values::parse_typed(dt, text, &[]).unwrap()
 }
+
+/// A string stored under a MAPI tag whose suffix names another type (a client may set one
+/// with `b:dt="string"`) is written with `b:dt="string"`, or a reader typing it by the tag
+/// would misread it: `''` under PT_I8 is "not a 64-bit integer" (found by
+/// written_values_read_back_the_same). Under a string tag it stays untyped, as Exchange wrote it.
+#[test]
+fn strings_under_other_typed_tags_are_written_typed() {
+    let typed = [
+        (PropTag(0xE4E7_0014), ""),
+        (PropTag(0x6847_0003), "12"),
+        (PropTag(0x6846_000B), "1"),
+        (PropTag(0x6855_101E), "a"),
+    ];
+    for (tag, text) in typed {
+        let name = PropName::Mapi(tag);
+        let value = PropValue::String(text.into());
+        let mut r = ResponseBuilder::new("/public/x.EML");
+        r.prop_ok(&name, &value);
+        let doc = multistatus(&[r]);
+        let s = String::from_utf8_lossy(&doc);
+        assert!(s.contains(r#"b:dt="string""#), "{tag:?}: {s}");
+        assert_eq!(reparse_props(&doc), vec![(name, value)], "{s}");
+    }
+    let mut r = ResponseBuilder::new("/public/x.EML");
+    r.prop_ok(
+        &PropName::Mapi(tags::FREEBUSY_MESSAGE_EMAIL_ADDRESS),
+        &PropValue::String("/o=Z".into()),
+    );
+    let s = String::from_utf8(multistatus(&[r])).unwrap();
+    assert!(!s.contains("b:dt"), "{s}");
+}

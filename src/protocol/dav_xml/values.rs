@@ -15,7 +15,7 @@
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use crate::protocol::mapi::PropValue;
+use crate::protocol::mapi::{PropName, PropValue};
 use crate::protocol::time::{FileTime, civil_from_days, parse_time};
 
 use super::reader::{is_xml_char, is_xml_space};
@@ -56,17 +56,9 @@ pub fn parse_typed(dt: &str, text: &str, items: &[String]) -> Result<PropValue, 
     } else if is("string") {
         Ok(PropValue::String(text.to_string()))
     } else if is("mv.int") || is("mv.i4") {
-        items
-            .iter()
-            .map(|s| parse_int(s))
-            .collect::<Result<_, _>>()
-            .map(PropValue::MvInt)
+        parse_each(items, parse_int).map(PropValue::MvInt)
     } else if is("mv.bin.base64") {
-        items
-            .iter()
-            .map(|s| parse_base64(s))
-            .collect::<Result<_, _>>()
-            .map(PropValue::MvBinary)
+        parse_each(items, parse_base64).map(PropValue::MvBinary)
     } else if is("mv.string") {
         Ok(PropValue::MvString(items.to_vec()))
     } else {
@@ -74,6 +66,11 @@ pub fn parse_typed(dt: &str, text: &str, items: &[String]) -> Result<PropValue, 
             "the type '{dt}' is not supported (supported: {SUPPORTED})"
         ))
     }
+}
+
+/// Every item of a multi-value read as one value; the first that does not read is the error.
+fn parse_each<T>(items: &[String], parse: fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    items.iter().map(|s| parse(s)).collect()
 }
 
 fn trim_xml(s: &str) -> &str {
@@ -152,6 +149,38 @@ pub fn format_systime(ticks: i64) -> String {
 
 pub fn format_base64(bytes: &[u8]) -> String {
     BASE64.encode(bytes)
+}
+
+/// The `b:dt` name Exchange implied for an untyped value of a MAPI property of type `t`
+/// (PT_SHORT is read as `int`; the store has no 16-bit type). `None`: a type schedplus does
+/// not read, kept as sent.
+pub fn implied_type(t: u16) -> Option<&'static str> {
+    use crate::protocol::mapi::ptype::*;
+    Some(match t {
+        PT_SHORT | PT_LONG => "int",
+        PT_BOOLEAN => "boolean",
+        PT_I8 => "i8",
+        PT_SYSTIME => "dateTime.tz",
+        PT_STRING8 | PT_UNICODE => "string",
+        PT_BINARY => "bin.base64",
+        PT_MV_LONG => "mv.int",
+        PT_MV_BINARY => "mv.bin.base64",
+        PT_MV_STRING8 | PT_MV_UNICODE => "mv.string",
+        _ => return None,
+    })
+}
+
+/// The `b:dt` to write for `value` under `name`: its own type, and for a string `string`
+/// where the name is a MAPI tag whose suffix implies another type. A reader that types an
+/// untyped value by its tag (as Exchange and [`parse_typed`]'s callers do) would otherwise
+/// read an empty string under a PT_I8 tag as a bad `i8`; strict in what we write.
+pub fn written_type(name: &PropName, value: &PropValue) -> Option<&'static str> {
+    match (value, name) {
+        (PropValue::String(_), PropName::Mapi(tag)) => implied_type(tag.prop_type())
+            .filter(|dt| *dt != "string")
+            .map(|_| "string"),
+        _ => value.dav_type(),
+    }
 }
 
 /// Write what goes between a property's tags: escaped text for scalars, `<c:v>` items for

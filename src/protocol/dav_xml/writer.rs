@@ -18,7 +18,7 @@
 use crate::protocol::mapi::{PROPTAG_NS, PropName, PropValue};
 
 use super::reader::is_ncname;
-use super::values::{escape_attr, escape_text, write_content};
+use super::values::{escape_attr, escape_text, write_content, written_type};
 use super::{DAV_NS, DT_NS, MV_NS};
 
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
@@ -223,7 +223,7 @@ fn write_prop(out: &mut Vec<u8>, name: &PropName, value: Option<&PropValue>) {
         out.extend_from_slice(b"/>");
         return;
     };
-    if let Some(dt) = value.dav_type() {
+    if let Some(dt) = written_type(name, value) {
         out.extend_from_slice(b" b:dt=\"");
         out.extend_from_slice(dt.as_bytes());
         out.push(b'"');

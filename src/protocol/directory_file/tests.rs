@@ -597,29 +597,15 @@ fn empty_files_and_files_without_users_are_refused() {
 
 #[test]
 fn malformed_values_are_named_with_their_field() {
+    #[rustfmt::skip]
     let cases = [
-        (
-            "a.x.example",
-            "/o=O/cn=a",
-            "A",
-            "mail 'a.x.example' is not an SMTP address: it has no @",
-        ),
+        ("a.x.example", "/o=O/cn=a", "A", "mail 'a.x.example' is not an SMTP address: it has no @"),
         ("a@b@x.example", "/o=O/cn=a", "A", "more than one @"),
         ("@x.example", "/o=O/cn=a", "A", "nothing comes before the @"),
         ("a@x..example", "/o=O/cn=a", "A", "its domain is malformed"),
-        (
-            "\"a b\"@x.example",
-            "/o=O/cn=a",
-            "A",
-            "spaces or control characters",
-        ),
+        ("\"a b\"@x.example", "/o=O/cn=a", "A", "spaces or control characters"),
         ("<a@x.example>", "/o=O/cn=a", "A", "it contains one of"),
-        (
-            "a@x.example",
-            "o=O/cn=a",
-            "A",
-            "legacyExchangeDN 'o=O/cn=a' is not a legacyExchangeDN",
-        ),
+        ("a@x.example", "o=O/cn=a", "A", "legacyExchangeDN 'o=O/cn=a' is not a legacyExchangeDN"),
         ("a@x.example", "/o=O/ou=AG", "A", "has no /cn= part"),
         ("a@x.example", "/o=O/cn=a", "   ", "displayName is empty"),
     ];

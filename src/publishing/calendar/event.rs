@@ -473,42 +473,17 @@ mod tests {
             RDate::Period(When::Utc(_), End::For(_))
         ));
 
-        let e = event(&vevent("SUMMARY:x"), &mut zones, &mut Notes::default()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "line 2: the VEVENT has no DTSTART, so it cannot be placed in time"
-        );
-        let e = event(
-            &vevent("SUMMARY:x\nDTSTART:x"),
-            &mut zones,
-            &mut Notes::default(),
-        )
-        .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "line 4: DTSTART 'x' is not a date or date-time"
-        );
-        let e = event(
-            &vevent("DTSTART:20260105T090000Z\nDURATION:1h"),
-            &mut zones,
-            &mut Notes::default(),
-        )
-        .unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("line 4: DURATION '1h' is not a duration"),
-            "{e}"
-        );
-        let e = event(
-            &vevent("DTSTART:20260105T090000Z\nRRULE:FREQ=DAILY;COUNT=x"),
-            &mut zones,
-            &mut Notes::default(),
-        )
-        .unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("line 4: RRULE 'FREQ=DAILY;COUNT=x' is invalid"),
-            "{e}"
-        );
+        // Each error names its line and what is wrong there.
+        #[rustfmt::skip]
+        let refused = [
+            ("SUMMARY:x", "line 2: the VEVENT has no DTSTART, so it cannot be placed in time"),
+            ("SUMMARY:x\nDTSTART:x", "line 4: DTSTART 'x' is not a date or date-time"),
+            ("DTSTART:20260105T090000Z\nDURATION:1h", "line 4: DURATION '1h' is not a duration like PT1H30M or P1D"),
+            ("DTSTART:20260105T090000Z\nRRULE:FREQ=DAILY;COUNT=x", "line 4: RRULE 'FREQ=DAILY;COUNT=x' is invalid: COUNT 'x' is not a number"),
+        ];
+        for (lines, says) in refused {
+            let e = event(&vevent(lines), &mut zones, &mut Notes::default()).unwrap_err();
+            assert_eq!(e.to_string(), says, "{lines}");
+        }
     }
 }

@@ -519,18 +519,27 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
         );
     }
 
+    /// A VTIMEZONE `tzid` of ten STANDARD observances at +0100 repeating at `freq`, the
+    /// i-th starting at `dtstart(i)`: a zone whose changes cost what the caps guard against.
+    fn ten_observances(tzid: &str, freq: &str, dtstart: impl Fn(usize) -> String) -> String {
+        let parts: String = (0..10)
+            .map(|i| {
+                format!(
+                    "BEGIN:STANDARD\nDTSTART:{}\nRRULE:FREQ={freq}\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\n",
+                    dtstart(i)
+                )
+            })
+            .collect();
+        format!("BEGIN:VTIMEZONE\nTZID:{tzid}\n{parts}END:VTIMEZONE\n")
+    }
+
     #[test]
     fn observances_that_change_every_second_hit_the_onset_cap_quickly() {
         // Issue 11: ten SECONDLY observances from 1601 took 17 s and 3.1 GB. Now each year
         // asked about stops after MAX_ZONE_ONSETS_PER_YEAR onsets and the calendar is refused.
-        let mut parts = String::new();
-        for i in 0..10 {
-            parts.push_str(&format!(
-                "BEGIN:STANDARD\nDTSTART:16010101T0000{i:02}\nRRULE:FREQ=SECONDLY\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\n"
-            ));
-        }
+        let zone = ten_observances("Busy Zone", "SECONDLY", |i| format!("16010101T0000{i:02}"));
         let text = vcal(&format!(
-            "BEGIN:VTIMEZONE\nTZID:Busy Zone\n{parts}END:VTIMEZONE\nBEGIN:VEVENT\nUID:a\nDTSTART;TZID=Busy Zone:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n"
+            "{zone}BEGIN:VEVENT\nUID:a\nDTSTART;TZID=Busy Zone:20260105T090000\nDURATION:PT1H\nEND:VEVENT\n"
         ));
         let cal = parse(&text).unwrap();
         let e = cal.expand(window(), &ExpandOptions::default()).unwrap_err();
@@ -549,12 +558,7 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
     fn events_in_many_years_cannot_multiply_the_onset_cap() {
         // Ten daily observances (3,650 onsets a year, each year under the per-year cap) and
         // events in 80 distinct years: the zone's total is capped.
-        let mut parts = String::new();
-        for i in 0..10 {
-            parts.push_str(&format!(
-                "BEGIN:STANDARD\nDTSTART:19000101T0{i}0000\nRRULE:FREQ=DAILY\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0100\nEND:STANDARD\n"
-            ));
-        }
+        let zone = ten_observances("Daily", "DAILY", |i| format!("19000101T0{i}0000"));
         let mut events = String::new();
         for y in 0..80 {
             events.push_str(&format!(
@@ -562,9 +566,7 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
                 1950 + y
             ));
         }
-        let text = vcal(&format!(
-            "BEGIN:VTIMEZONE\nTZID:Daily\n{parts}END:VTIMEZONE\n{events}"
-        ));
+        let text = vcal(&format!("{zone}{events}"));
         let e = parse(&text)
             .unwrap()
             .expand(window(), &ExpandOptions::default())
@@ -601,39 +603,25 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
             "{e}"
         );
         // Zero-length instances count too (they cost as much to walk).
-        let text = vcal(
+        let e = default_verdict(
             "BEGIN:VEVENT\nUID:s\nDTSTART:20260301T090000Z\nRRULE:FREQ=SECONDLY\nEND:VEVENT\n",
-        );
-        let e = parse(&text)
-            .unwrap()
-            .check_publishable(window(), &ExpandOptions::default())
-            .unwrap_err();
+        )
+        .unwrap_err();
         assert_eq!(e, CalendarError::TooManyInstances { max: 100_000 });
         // Dense only in December (a seasonal rule): refused now, from December's window.
-        let text = vcal(
-            "BEGIN:VEVENT\nUID:s\nDTSTART:20260301T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY;BYMONTH=12\nEND:VEVENT\n",
-        );
-        let e = parse(&text)
-            .unwrap()
-            .check_publishable(window(), &ExpandOptions::default())
-            .unwrap_err();
+        let e = default_verdict("BEGIN:VEVENT\nUID:s\nDTSTART:20260301T090000Z\nDURATION:PT1S\nRRULE:FREQ=SECONDLY;BYMONTH=12\nEND:VEVENT\n").unwrap_err();
         assert_window_covers(&e, (2026, 12, 1));
         // A weekly meeting in December only is fine.
-        let text = vcal(
-            "BEGIN:VEVENT\nUID:w\nDTSTART:20260301T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;BYMONTH=12\nEND:VEVENT\n",
-        );
-        parse(&text)
-            .unwrap()
-            .check_publishable(window(), &ExpandOptions::default())
-            .unwrap();
+        default_verdict("BEGIN:VEVENT\nUID:w\nDTSTART:20260301T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;BYMONTH=12\nEND:VEVENT\n").unwrap();
         // An ordinary weekly meeting that starts next year is fine.
-        let text = vcal(
-            "BEGIN:VEVENT\nUID:w\nDTSTART:20270105T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY\nEND:VEVENT\n",
-        );
-        parse(&text)
+        default_verdict("BEGIN:VEVENT\nUID:w\nDTSTART:20270105T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY\nEND:VEVENT\n").unwrap();
+    }
+
+    /// Whether `events` may be published with the default options.
+    fn default_verdict(events: &str) -> Result<(), CalendarError> {
+        parse(&vcal(events))
             .unwrap()
             .check_publishable(window(), &ExpandOptions::default())
-            .unwrap();
     }
 
     /// The refusal names a window (of the publish window's length) holding `day`.
@@ -691,87 +679,77 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
         (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",")
     }
 
+    /// What the density check says of a rule.
+    enum Dense {
+        Fine,
+        /// Refused, naming a window that holds this day.
+        Refused((i32, u8, u8)),
+        /// Refused as never publishable, naming a window that holds this day.
+        Never((i32, u8, u8)),
+    }
+
+    /// Rule (`{minutes}`: every minute of the day), DTSTART and the verdict, one row a line.
+    #[rustfmt::skip]
+    const DENSE: &[(&str, &str, Dense)] = &[
+        // BYYEARDAY: every minute of two days (2 880) in January; of one day (1 440) is fine.
+        ("FREQ=MINUTELY;BYYEARDAY=1,2", "20260301T000000Z", Dense::Never((2027, 1, 1))),
+        ("FREQ=MINUTELY;BYYEARDAY=1", "20260301T000000Z", Dense::Fine),
+        // Negative day of year: the last two days of the year.
+        ("FREQ=MINUTELY;BYYEARDAY=-1,-2", "20260301T000000Z", Dense::Refused((2026, 12, 31))),
+        // BYWEEKNO (yearly only), every minute of the days of week 20: 10 080; of two days
+        // of weeks 20 and 40 apart, 1 440 each, fine.
+        ("FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO,TU,WE,TH,FR,SA,SU;{minutes}", "20260101T000000Z", Dense::Never((2026, 5, 12))),
+        ("FREQ=YEARLY;BYWEEKNO=20,40;BYDAY=WE;{minutes}", "20260301T000000Z", Dense::Fine),
+        // BYMONTHDAY with BYMONTH, sub-daily: the 1st and 2nd of June, every minute.
+        ("FREQ=MINUTELY;BYMONTH=6;BYMONTHDAY=1,2", "20260301T000000Z", Dense::Refused((2026, 6, 1))),
+        ("FREQ=MINUTELY;BYMONTH=6;BYMONTHDAY=1", "20260301T000000Z", Dense::Fine),
+        // BYMONTHDAY alone: the 1st and 2nd of every month, from after those of this
+        // window's first month (its later months have them).
+        ("FREQ=MINUTELY;BYMONTHDAY=1,2", "20270303T000000Z", Dense::Never((2027, 4, 1))),
+        // BYDAY with an ordinal in a yearly rule: the first Monday of January is fine; the
+        // first Monday and the first Tuesday are not. In a sub-daily rule an ordinal means
+        // nothing (RFC 5545): 1MO is every Monday of January, named by a window in the
+        // busiest January (2028's has five Mondays).
+        ("FREQ=YEARLY;BYMONTH=1;BYDAY=1MO;{minutes}", "20260301T000000Z", Dense::Fine),
+        ("FREQ=YEARLY;BYMONTH=1;BYDAY=1MO,1TU;{minutes}", "20260301T000000Z", Dense::Refused((2027, 1, 5))),
+        ("FREQ=MINUTELY;BYMONTH=1;BYDAY=1MO", "20260301T000000Z", Dense::Refused((2028, 1, 10))),
+        // BYHOUR narrows dense days: two hours of minutes on each day of June is 3 600;
+        // one hour on each day of one week is 420.
+        ("FREQ=MINUTELY;BYMONTH=6;BYHOUR=9,10", "20260301T000000Z", Dense::Refused((2026, 6, 15))),
+        ("FREQ=MINUTELY;BYMONTH=6;BYMONTHDAY=1,2,3,4,5,6,7;BYHOUR=9", "20260301T000000Z", Dense::Fine),
+        // INTERVAL thins a sub-daily rule: every other minute of two days is 1 440.
+        ("FREQ=MINUTELY;INTERVAL=2;BYYEARDAY=1,2", "20260301T000000Z", Dense::Fine),
+        // COUNT and UNTIL end a rule before it is dense.
+        ("FREQ=MINUTELY;COUNT=1900;BYYEARDAY=1,2", "20260301T000000Z", Dense::Fine),
+        ("FREQ=MINUTELY;UNTIL=20261231T235959Z;BYYEARDAY=1,2", "20260301T000000Z", Dense::Fine),
+        // Ordinary rules.
+        ("FREQ=DAILY;BYHOUR=9,10,11", "20260301T090000Z", Dense::Fine),
+        ("FREQ=HOURLY;INTERVAL=4;BYDAY=MO,TU,WE,TH,FR", "20260301T090000Z", Dense::Fine),
+    ];
+
     /// A rule dense only on some days of the year: refused if those days put more than the
     /// cap into one publish window, accepted if they never do. One case per rule part that
     /// picks days; each refusal names a window holding the dense days, and each acceptance
     /// is checked against real windows over two years.
     #[test]
     fn a_rule_dense_only_on_some_days_is_refused_exactly_when_those_days_exceed_the_cap() {
-        // BYYEARDAY: every minute of two days (2 880) in January; of one day (1 440) is fine.
-        let e = publishable("FREQ=MINUTELY;BYYEARDAY=1,2", "20260301T000000Z").unwrap_err();
-        assert!(matches!(e, CalendarError::NeverPublishable { .. }), "{e}");
-        assert_window_covers(&e, (2027, 1, 1));
-        publishable("FREQ=MINUTELY;BYYEARDAY=1", "20260301T000000Z").unwrap();
-        // Negative day of year: the last two days of the year.
-        let e = publishable("FREQ=MINUTELY;BYYEARDAY=-1,-2", "20260301T000000Z").unwrap_err();
-        assert_window_covers(&e, (2026, 12, 31));
-        // BYWEEKNO (yearly only), every minute of the days of week 20: 10 080; of two days
-        // of weeks 20 and 40 apart, 1 440 each, fine.
         let minutes = format!("BYHOUR={};BYMINUTE={}", all(24), all(60));
-        let e = publishable(
-            &format!("FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO,TU,WE,TH,FR,SA,SU;{minutes}"),
-            "20260101T000000Z",
-        )
-        .unwrap_err();
-        assert!(matches!(e, CalendarError::NeverPublishable { .. }), "{e}");
-        assert_window_covers(&e, (2026, 5, 12));
-        publishable(
-            &format!("FREQ=YEARLY;BYWEEKNO=20,40;BYDAY=WE;{minutes}"),
-            "20260301T000000Z",
-        )
-        .unwrap();
-        // BYMONTHDAY with BYMONTH, sub-daily: the 1st and 2nd of June, every minute.
-        let e =
-            publishable("FREQ=MINUTELY;BYMONTH=6;BYMONTHDAY=1,2", "20260301T000000Z").unwrap_err();
-        assert_window_covers(&e, (2026, 6, 1));
-        publishable("FREQ=MINUTELY;BYMONTH=6;BYMONTHDAY=1", "20260301T000000Z").unwrap();
-        // BYMONTHDAY alone: the 1st and 2nd of every month, from after those of this
-        // window's first month (its later months have them).
-        let e = publishable("FREQ=MINUTELY;BYMONTHDAY=1,2", "20270303T000000Z").unwrap_err();
-        assert!(matches!(e, CalendarError::NeverPublishable { .. }), "{e}");
-        assert_window_covers(&e, (2027, 4, 1));
-        // BYDAY with an ordinal in a yearly rule: the first Monday of January is fine; the
-        // first Monday and the first Tuesday are not. In a sub-daily rule an ordinal means
-        // nothing (RFC 5545): 1MO is every Monday of January.
-        publishable(
-            &format!("FREQ=YEARLY;BYMONTH=1;BYDAY=1MO;{minutes}"),
-            "20260301T000000Z",
-        )
-        .unwrap();
-        let e = publishable(
-            &format!("FREQ=YEARLY;BYMONTH=1;BYDAY=1MO,1TU;{minutes}"),
-            "20260301T000000Z",
-        )
-        .unwrap_err();
-        assert_window_covers(&e, (2027, 1, 5));
-        let e = publishable("FREQ=MINUTELY;BYMONTH=1;BYDAY=1MO", "20260301T000000Z").unwrap_err();
-        // Named: a window in the busiest January (2028's has five Mondays).
-        assert_window_covers(&e, (2028, 1, 10));
-        // BYHOUR narrows dense days: two hours of minutes on each day of June is 3 600;
-        // one hour on each day of one week is 420.
-        let e = publishable("FREQ=MINUTELY;BYMONTH=6;BYHOUR=9,10", "20260301T000000Z").unwrap_err();
-        assert_window_covers(&e, (2026, 6, 15));
-        publishable(
-            "FREQ=MINUTELY;BYMONTH=6;BYMONTHDAY=1,2,3,4,5,6,7;BYHOUR=9",
-            "20260301T000000Z",
-        )
-        .unwrap();
-        // INTERVAL thins a sub-daily rule: every other minute of two days is 1 440.
-        publishable("FREQ=MINUTELY;INTERVAL=2;BYYEARDAY=1,2", "20260301T000000Z").unwrap();
-        // COUNT and UNTIL end a rule before it is dense.
-        publishable("FREQ=MINUTELY;COUNT=1900;BYYEARDAY=1,2", "20260301T000000Z").unwrap();
-        publishable(
-            "FREQ=MINUTELY;UNTIL=20261231T235959Z;BYYEARDAY=1,2",
-            "20260301T000000Z",
-        )
-        .unwrap();
-        // Ordinary rules.
-        publishable("FREQ=DAILY;BYHOUR=9,10,11", "20260301T090000Z").unwrap();
-        publishable(
-            "FREQ=HOURLY;INTERVAL=4;BYDAY=MO,TU,WE,TH,FR",
-            "20260301T090000Z",
-        )
-        .unwrap();
+        for (rule, dtstart, verdict) in DENSE {
+            let rule = rule.replace("{minutes}", &minutes);
+            let got = publishable(&rule, dtstart);
+            match (verdict, got) {
+                (Dense::Fine, got) => assert_eq!(got, Ok(()), "{rule}"),
+                (Dense::Refused(day), Err(e)) => assert_window_covers(&e, *day),
+                (Dense::Never(day), Err(e)) => {
+                    assert!(
+                        matches!(e, CalendarError::NeverPublishable { .. }),
+                        "{rule}: {e}"
+                    );
+                    assert_window_covers(&e, *day);
+                }
+                (_, Ok(())) => panic!("{rule} accepted"),
+            }
+        }
     }
 
     /// The per-day check of dense rules is bounded per calendar: past its budget the
@@ -1044,24 +1022,15 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
             }
         }
 
+        /// Mutated fixtures never panic, and the notes of those that parse name real lines.
         #[test]
-        fn mutated_fixtures_never_panic(
-            which in 0usize..FIXTURES.len(),
-            ops in proptest::collection::vec((any::<u8>(), any::<usize>()), 1..6)
-        ) {
-            let text = mutate(FIXTURES[which].1, &ops);
-            if let Ok(cal) = parse(&text) {
-                let _ = cal.expand(window(), &ExpandOptions::default());
-            }
-        }
-
-        #[test]
-        fn leniency_notes_name_real_lines(
+        fn mutated_fixtures_never_panic_and_notes_name_real_lines(
             which in 0usize..FIXTURES.len(),
             ops in proptest::collection::vec((any::<u8>(), any::<usize>()), 0..6)
         ) {
             let text = mutate(FIXTURES[which].1, &ops);
             if let Ok(cal) = parse(&text) {
+                let _ = cal.expand(window(), &ExpandOptions::default());
                 let lines = text.split('\n').count();
                 for l in cal.leniencies() {
                     prop_assert!(l.line >= 1 && l.line <= lines, "{l} in {lines} lines");

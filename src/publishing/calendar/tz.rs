@@ -551,6 +551,11 @@ mod tests {
         jiff::Timestamp::from_second(secs).unwrap().to_string()
     }
 
+    /// The UTC time of the local time `s` in `zone`.
+    fn utc_at(zone: &Zone, s: &str) -> String {
+        utc_string(zone.to_utc(local(s)).unwrap())
+    }
+
     fn zone(tzid: &str) -> Zone {
         match resolve_name(tzid) {
             Named::Known(tz) | Named::FixedOffset(tz) => Zone::Tz(tz),
@@ -606,10 +611,7 @@ mod tests {
     fn unknown_display_name_falls_back_to_its_offset() {
         // Not in the table: fixed -03:00, so 09:00 → 12:00Z all year.
         let z = zone("(UTC-03:00) Somewhere Nobody Knows");
-        assert_eq!(
-            utc_string(z.to_utc(local("20260715T090000")).unwrap()),
-            "2026-07-15T12:00:00Z"
-        );
+        assert_eq!(utc_at(&z, "20260715T090000"), "2026-07-15T12:00:00Z");
         assert!(matches!(resolve_name("Mars Standard Time"), Named::Unknown));
         assert!(matches!(resolve_name("(UTC+99:00) x"), Named::Unknown));
     }
@@ -618,15 +620,9 @@ mod tests {
     fn dst_gap_moves_forward_and_overlap_takes_first() {
         let ny = zone("America/New_York");
         // 2026-03-08 02:30 does not exist; read with EST (-5): 07:30Z (= 03:30 EDT).
-        assert_eq!(
-            utc_string(ny.to_utc(local("20260308T023000")).unwrap()),
-            "2026-03-08T07:30:00Z"
-        );
+        assert_eq!(utc_at(&ny, "20260308T023000"), "2026-03-08T07:30:00Z");
         // 2026-11-01 01:30 happens twice; the first is EDT (-4): 05:30Z.
-        assert_eq!(
-            utc_string(ny.to_utc(local("20261101T013000")).unwrap()),
-            "2026-11-01T05:30:00Z"
-        );
+        assert_eq!(utc_at(&ny, "20261101T013000"), "2026-11-01T05:30:00Z");
     }
 
     const CUSTOM: &str = "BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:Lab Eastern\r\n\
@@ -656,10 +652,7 @@ TZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\nEND:V
         ] {
             assert_eq!(custom.to_utc(local(s)), ny.to_utc(local(s)), "{s}");
         }
-        assert_eq!(
-            utc_string(custom.to_utc(local("20260308T023000")).unwrap()),
-            "2026-03-08T07:30:00Z"
-        );
+        assert_eq!(utc_at(custom, "20260308T023000"), "2026-03-08T07:30:00Z");
     }
 
     #[test]
@@ -677,15 +670,9 @@ END:VTIMEZONE\nEND:VCALENDAR\n";
         let id = table.resolve("Odd", 1, &mut Notes::default()).unwrap();
         let odd = &table.zones[id];
         // July 2027 is in the RDATE summer: +2, 12:00 → 10:00Z.
-        assert_eq!(
-            utc_string(odd.to_utc(local("20270701T120000")).unwrap()),
-            "2027-07-01T10:00:00Z"
-        );
+        assert_eq!(utc_at(odd, "20270701T120000"), "2027-07-01T10:00:00Z");
         // July 2028 has no summer: +1 → 11:00Z.
-        assert_eq!(
-            utc_string(odd.to_utc(local("20280701T120000")).unwrap()),
-            "2028-07-01T11:00:00Z"
-        );
+        assert_eq!(utc_at(odd, "20280701T120000"), "2028-07-01T11:00:00Z");
 
         let bad = text.replace("TZOFFSETTO:+0200", "TZOFFSETTO:+2");
         let cals = parse_tree(&bad, &mut Notes::default()).unwrap();
