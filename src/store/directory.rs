@@ -382,6 +382,11 @@ impl Store {
     }
 }
 
+fn has_journal(store: &Store) -> bool {
+    let names = store.inner.db.tree_names();
+    names.iter().any(|n| n.as_ref() == UNDO_TREE.as_bytes())
+}
+
 /// Put back what an unfinished import overwrote (its journal), restore the user count it
 /// started from, and remove its mark: after a failed import, and at open after a crash
 /// mid-import. Each step can be repeated, so a crash while undoing is undone again at the
@@ -389,11 +394,7 @@ impl Store {
 pub(super) fn undo_import(store: &Store) -> Result<bool, StoreError> {
     let i = &store.inner;
     let Some(before) = i.meta.get(IMPORT_PENDING)? else {
-        if i.db
-            .tree_names()
-            .iter()
-            .any(|n| n.as_ref() == UNDO_TREE.as_bytes())
-        {
+        if has_journal(store) {
             // The import finished; only dropping its journal was left.
             i.db.drop_tree(UNDO_TREE)?;
         }
@@ -604,15 +605,16 @@ pub(crate) mod tests {
         );
     }
 
+    type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+    /// No journal and no mark: the import finished or was undone.
+    fn assert_no_import_left(s: &Store) {
+        assert!(!has_journal(s));
+        assert_eq!(s.inner.meta.get(IMPORT_PENDING).unwrap(), None);
+    }
+
     /// Every tree an import writes, byte for byte, and the stored user count.
-    fn directory_state(
-        s: &Store,
-    ) -> (
-        Vec<(Vec<u8>, Vec<u8>)>,
-        Vec<(Vec<u8>, Vec<u8>)>,
-        Vec<Vec<u8>>,
-        u64,
-    ) {
+    fn directory_state(s: &Store) -> (Pairs, Pairs, Vec<Vec<u8>>, u64) {
         let i = &s.inner;
         let all = |t: &sled::Tree| {
             t.iter()
@@ -660,14 +662,7 @@ pub(crate) mod tests {
                 s.import_users_chunked(&file, 1, chunk, &mut |_| Ok(()))
                     .unwrap(),
             );
-            assert!(
-                !s.inner
-                    .db
-                    .tree_names()
-                    .iter()
-                    .any(|n| n.as_ref() == UNDO_TREE.as_bytes())
-            );
-            assert_eq!(s.inner.meta.get(IMPORT_PENDING).unwrap(), None);
+            assert_no_import_left(&s);
             states.push(directory_state(&s));
         }
         assert_eq!(
@@ -747,14 +742,7 @@ pub(crate) mod tests {
         let s = Store::open(&cfg).unwrap();
         assert_eq!(directory_state(&s), was);
         assert_eq!(s.stats().users, 3);
-        assert!(
-            !s.inner
-                .db
-                .tree_names()
-                .iter()
-                .any(|n| n.as_ref() == UNDO_TREE.as_bytes())
-        );
-        assert_eq!(s.inner.meta.get(IMPORT_PENDING).unwrap(), None);
+        assert_no_import_left(&s);
     }
 
     #[test]
