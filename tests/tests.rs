@@ -11,6 +11,7 @@ mod clock;
 mod comfort;
 mod config;
 mod crash;
+mod directory_import;
 mod disk;
 mod docs;
 mod ews;

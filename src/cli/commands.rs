@@ -101,13 +101,12 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Erro
             format,
             dry_run,
         } => {
-            // The bytes as they are: the encoding (csvde's ANSI code page, UTF-16LE…) is
-            // detected where the export is imported.
-            let bytes = std::fs::read(&file)
-                .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", file.display())))?;
+            // The file is read where the import runs (here, or by the server holding the
+            // store on this machine), bytes as they are: the encoding (csvde's ANSI code
+            // page, UTF-16LE…) is detected there. No size limit of the admin API applies.
             let report = admin.run(ops::ImportRequest {
                 dry_run,
-                ..ops::ImportRequest::from_bytes(&bytes, format, file.display().to_string())
+                ..ops::ImportRequest::from_file(&file, format)?
             })?;
             print_import(&report, &admin.describe());
             Ok(())

@@ -2,12 +2,15 @@
 //!
 //! A user is keyed by legacyDN; the `addresses` tree maps each primary SMTP address, each
 //! `smtp:` proxy address and the alias to that key, so a lookup is one or two point reads.
-//! Import is one transaction: all users of a file or none.
+//! Import is all users of a file or none, written in chunks of [`IMPORT_CHUNK`] users with
+//! an undo journal, so that memory does not grow with the file (see [`Store::import_users`]).
 
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
-use super::{Store, StoreError, TxError, abort, codec, codec_abort, tx_result};
+use sled::transaction::{TransactionalTree, UnabortableTransactionError};
+
+use super::{Store, StoreError, TxError, codec, codec_abort, tx_result};
 use crate::protocol::address::UserAddress;
 use crate::protocol::directory_file::{self, DirectoryEntry};
 use crate::protocol::legacy_dn::{LegacyDn, fold_key as fold};
@@ -61,61 +64,268 @@ pub struct ImportSummary {
     pub folders_created: usize,
 }
 
+/// Users written per sled transaction by an import. A sled transaction keeps every read and
+/// write in memory until it commits (about 17.5 KB a user: a million-user file in one
+/// transaction peaked at 17.5 GB), so an import writes its file in chunks of this many.
+pub(crate) const IMPORT_CHUNK: usize = 1000;
+
+/// The `meta` key present while an import is being written: the user count before it
+/// (i64 BE). While it is there, `import_undo` holds what the import overwrote.
+const IMPORT_PENDING: &[u8] = b"import_pending";
+
+/// The tree of an import's undo journal: `tag ++ key` → `0` (the key was absent) or
+/// `1 ++ old value`, the first value each key had before the import touched it. Made by an
+/// import and dropped when it ends, so a store that never imports has no such tree.
+const UNDO_TREE: &str = "import_undo";
+const TAG_USERS: u8 = b'u';
+const TAG_ADDRESSES: u8 = b'a';
+const TAG_FOLDERS: u8 = b'f';
+
+/// Keep in the journal what `key` held before the import, unless it is already kept (an
+/// earlier chunk wrote it: the journal must keep the value from before the import).
+fn journal_tx(
+    tj: &TransactionalTree,
+    tag: u8,
+    key: &[u8],
+    old: Option<&[u8]>,
+) -> Result<(), UnabortableTransactionError> {
+    let mut jk = Vec::with_capacity(key.len() + 1);
+    jk.push(tag);
+    jk.extend_from_slice(key);
+    if tj.get(&jk)?.is_none() {
+        let mut v = Vec::with_capacity(old.map_or(1, |o| o.len() + 1));
+        match old {
+            None => v.push(0),
+            Some(o) => {
+                v.push(1);
+                v.extend_from_slice(o);
+            }
+        }
+        tj.insert(jk, v)?;
+    }
+    Ok(())
+}
+
+/// A stable 64-bit hash, to compare a file's keys in compact form (equal hashes are then
+/// compared by their text, so a collision never decides anything).
+fn key_hash(k: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    k.hash(&mut h);
+    h.finish()
+}
+
+/// The first address or alias two users of one import both claim: `(later, earlier,
+/// key)` as indices into `users` and the index key. Users with the same legacyDN are one
+/// user written twice (the later record wins), not a conflict. Memory: 12 bytes a key.
+fn claimed_twice(users: &[UserRecord]) -> Option<(usize, usize, String)> {
+    let mut claims: Vec<(u64, u32)> = Vec::with_capacity(users.len() * 3);
+    for (i, u) in users.iter().enumerate() {
+        for k in u.index_keys() {
+            claims.push((key_hash(&k), i as u32));
+        }
+    }
+    claims.sort_unstable();
+    let mut found: Option<(usize, usize, String)> = None;
+    for run in claims.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+        for (n, &(_, later)) in run.iter().enumerate().skip(1) {
+            let (later, lu) = (later as usize, &users[later as usize]);
+            for &(_, earlier) in &run[..n] {
+                let (earlier, eu) = (earlier as usize, &users[earlier as usize]);
+                if eu.legacy_dn.key() == lu.legacy_dn.key() {
+                    continue;
+                }
+                let ek = eu.index_keys();
+                if let Some(k) = lu.index_keys().into_iter().find(|k| ek.contains(k)) {
+                    if found.as_ref().is_none_or(|f| later < f.0) {
+                        found = Some((later, earlier, k));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+fn conflict(key: &str, user: &LegacyDn, owner: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "{} ({user}) is already used by {owner}; addresses and aliases must be unique",
+        key.split_once(':').map_or(key, |(_, v)| v),
+    ))
+}
+
 impl Store {
     /// Add or update users, creating each one's admin-group folder. All or nothing: an
     /// address that already belongs to another user aborts the whole import.
+    ///
+    /// In bounded memory: the whole list is checked first (nothing is written if a name
+    /// conflicts), then written [`IMPORT_CHUNK`] users a transaction, each chunk keeping
+    /// in an undo journal what it overwrote. The import ends with one small write (the
+    /// `import_pending` mark removed); a failure before it puts back what the journal
+    /// kept, and so does the next open after a crash.
     pub fn import_users(
         &self,
         users: &[UserRecord],
         now_us: i64,
     ) -> Result<ImportSummary, StoreError> {
+        self.import_users_chunked(users, now_us, IMPORT_CHUNK, &mut |_| Ok(()))
+    }
+
+    /// [`Store::import_users`] with the chunk size and a call after each chunk's commit
+    /// (tests fail or stop there).
+    pub(crate) fn import_users_chunked(
+        &self,
+        users: &[UserRecord],
+        now_us: i64,
+        chunk: usize,
+        after_chunk: &mut dyn FnMut(usize) -> Result<(), StoreError>,
+    ) -> Result<ImportSummary, StoreError> {
         let _w = self.begin_write()?;
+        // An earlier import of this process that failed and could not be undone then.
+        undo_import(self)?;
+        self.check_import(users)?;
         let i = &self.inner;
-        let summary = tx_result((&i.users, &i.addresses, &i.folders, &i.meta).transaction(
-            |(tu, ta, tf, tmeta)| {
-                let mut s = ImportSummary::default();
-                for user in users {
-                    let key = user.legacy_dn.key();
-                    let old: Option<UserRecord> = tu
-                        .get(key.as_bytes())?
-                        .map(|v| codec::decode(&v))
-                        .transpose()
-                        .map_err(codec_abort)?;
-                    if let Some(old) = &old {
-                        for k in old.index_keys() {
-                            ta.remove(k.as_bytes())?;
-                        }
-                    }
-                    for k in user.index_keys() {
-                        if let Some(owner) = ta.get(k.as_bytes())? {
-                            if owner.as_ref() != key.as_bytes() {
-                                return Err(abort(StoreError::Conflict(format!(
-                                    "{} ({}) is already used by {}; addresses and aliases must be unique",
-                                    k.split_once(':').map_or(k.as_str(), |(_, v)| v),
-                                    user.legacy_dn,
-                                    String::from_utf8_lossy(&owner)
-                                ))));
-                            }
-                        }
-                        ta.insert(k.as_bytes(), key.as_bytes())?;
-                    }
-                    match &old {
-                        Some(o) if o == user => s.unchanged += 1,
-                        Some(_) => s.updated += 1,
-                        None => s.added += 1,
-                    }
-                    tu.insert(key.as_bytes(), codec::encode(user).map_err(codec_abort)?)?;
-                    if super::messages::ensure_folder_tx(tf, &user.legacy_dn.admin_group(), now_us)? {
-                        s.folders_created += 1;
-                    }
-                }
-                super::count_tx(tmeta, s.added as i64, 0)?;
-                Ok::<_, TxError>(s)
-            },
-        ))?;
-        self.count_changed(summary.added as i64, 0);
+        let before = self.stats().users as i64;
+        i.meta.insert(IMPORT_PENDING, &before.to_be_bytes())?;
+        let journal = i.db.open_tree(UNDO_TREE)?;
+        let mut summary = ImportSummary::default();
+        let mut written = Ok(());
+        for (n, part) in users.chunks(chunk.max(1)).enumerate() {
+            written = self.import_chunk(&journal, part, now_us).and_then(|s| {
+                summary.added += s.added;
+                summary.updated += s.updated;
+                summary.unchanged += s.unchanged;
+                summary.folders_created += s.folders_created;
+                self.count_changed(s.added as i64, 0);
+                after_chunk(n)
+            });
+            if written.is_err() {
+                break;
+            }
+        }
+        if let Err(e) = written {
+            // Put back what the journal kept; if that fails too, the mark stays and the
+            // next open does it.
+            let _ = undo_import(self);
+            return Err(e);
+        }
+        // The switch: once the mark is gone the import stands.
+        i.meta.remove(IMPORT_PENDING)?;
+        drop(journal);
+        i.db.drop_tree(UNDO_TREE)?;
         self.flush()?;
         Ok(summary)
+    }
+
+    /// The conflicts an import would meet, found before anything is written: an address
+    /// or alias claimed by two users of the list, or held in the store by a user the list
+    /// does not name (a user the list names gives up its old names).
+    fn check_import(&self, users: &[UserRecord]) -> Result<(), StoreError> {
+        let i = &self.inner;
+        let mut dns: Vec<(u64, u32)> = users
+            .iter()
+            .enumerate()
+            .map(|(n, u)| (key_hash(&u.legacy_dn.key()), n as u32))
+            .collect();
+        dns.sort_unstable();
+        let named = |owner: &[u8]| {
+            let Ok(owner) = std::str::from_utf8(owner) else {
+                return false;
+            };
+            let h = key_hash(owner);
+            let from = dns.partition_point(|d| d.0 < h);
+            dns[from..]
+                .iter()
+                .take_while(|d| d.0 == h)
+                .any(|d| users[d.1 as usize].legacy_dn.key() == owner)
+        };
+        for user in users {
+            let key = user.legacy_dn.key();
+            for k in user.index_keys() {
+                if let Some(owner) = i.addresses.get(k.as_bytes())? {
+                    if owner.as_ref() != key.as_bytes() && !named(&owner) {
+                        return Err(conflict(
+                            &k,
+                            &user.legacy_dn,
+                            &String::from_utf8_lossy(&owner),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some((later, earlier, k)) = claimed_twice(users) {
+            return Err(conflict(
+                &k,
+                &users[later].legacy_dn,
+                &users[earlier].legacy_dn.key(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// One chunk of an import in one transaction, journaling what it overwrites.
+    fn import_chunk(
+        &self,
+        journal: &sled::Tree,
+        users: &[UserRecord],
+        now_us: i64,
+    ) -> Result<ImportSummary, StoreError> {
+        let i = &self.inner;
+        tx_result(
+            (&i.users, &i.addresses, &i.folders, &i.meta, journal).transaction(
+                |(tu, ta, tf, tmeta, tj)| {
+                    let mut s = ImportSummary::default();
+                    for user in users {
+                        let key = user.legacy_dn.key();
+                        let old_bytes = tu.get(key.as_bytes())?;
+                        let is_new = old_bytes.is_none();
+                        // A new user's journal entry is its key alone: undoing it removes the
+                        // record and the names it holds then. Only names taken from someone
+                        // else, and everything an update touches, need their old values.
+                        if is_new {
+                            // Absent until now, so not yet in the journal either.
+                            tj.insert([&[TAG_USERS][..], key.as_bytes()].concat(), &[0])?;
+                        } else {
+                            journal_tx(tj, TAG_USERS, key.as_bytes(), old_bytes.as_deref())?;
+                        }
+                        let old: Option<UserRecord> = old_bytes
+                            .map(|v| codec::decode(&v))
+                            .transpose()
+                            .map_err(codec_abort)?;
+                        if let Some(old) = &old {
+                            for k in old.index_keys() {
+                                // A name this user gave up may already be another's (a user
+                                // earlier in the file took it over): that stays.
+                                let was = ta.get(k.as_bytes())?;
+                                if was.as_deref() == Some(key.as_bytes()) {
+                                    ta.remove(k.as_bytes())?;
+                                    journal_tx(tj, TAG_ADDRESSES, k.as_bytes(), was.as_deref())?;
+                                }
+                            }
+                        }
+                        for k in user.index_keys() {
+                            let was = ta.insert(k.as_bytes(), key.as_bytes())?;
+                            if !is_new || was.is_some() {
+                                journal_tx(tj, TAG_ADDRESSES, k.as_bytes(), was.as_deref())?;
+                            }
+                        }
+                        match &old {
+                            Some(o) if o == user => s.unchanged += 1,
+                            Some(_) => s.updated += 1,
+                            None => s.added += 1,
+                        }
+                        tu.insert(key.as_bytes(), codec::encode(user).map_err(codec_abort)?)?;
+                        let group = user.legacy_dn.admin_group();
+                        if super::messages::ensure_folder_tx(tf, &group, now_us)? {
+                            journal_tx(tj, TAG_FOLDERS, group.key().as_bytes(), None)?;
+                            s.folders_created += 1;
+                        }
+                    }
+                    super::count_tx(tmeta, s.added as i64, 0)?;
+                    Ok::<_, TxError>(s)
+                },
+            ),
+        )
     }
 
     /// Find a user by any name a query may use: `SMTP:`/bare address (primary or proxy,
@@ -170,6 +380,93 @@ impl Store {
             .map(|v| Ok(codec::decode(&v?)?))
             .collect()
     }
+}
+
+fn has_journal(store: &Store) -> bool {
+    let names = store.inner.db.tree_names();
+    names.iter().any(|n| n.as_ref() == UNDO_TREE.as_bytes())
+}
+
+/// Put back what an unfinished import overwrote (its journal), restore the user count it
+/// started from, and remove its mark: after a failed import, and at open after a crash
+/// mid-import. Each step can be repeated, so a crash while undoing is undone again at the
+/// next open. Returns whether there was an import to undo.
+pub(super) fn undo_import(store: &Store) -> Result<bool, StoreError> {
+    let i = &store.inner;
+    let Some(before) = i.meta.get(IMPORT_PENDING)? else {
+        if has_journal(store) {
+            // The import finished; only dropping its journal was left.
+            i.db.drop_tree(UNDO_TREE)?;
+        }
+        return Ok(false);
+    };
+    let journal = i.db.open_tree(UNDO_TREE)?;
+    // First the users the import added, with the names they hold; then every old value
+    // the journal kept (a name an added user took from another goes back to its owner).
+    let mut added = sled::Batch::default();
+    let mut names = sled::Batch::default();
+    let mut pending = 0;
+    for kv in journal.scan_prefix([TAG_USERS]) {
+        let (k, v) = kv?;
+        if v.as_ref() != [0] {
+            continue;
+        }
+        let key = &k[1..];
+        if let Some(now) = i.users.get(key)? {
+            let user: UserRecord = codec::decode(&now)?;
+            for name in user.index_keys() {
+                names.remove(name.as_bytes());
+            }
+        }
+        added.remove(key);
+        pending += 1;
+        if pending == IMPORT_CHUNK {
+            i.addresses.apply_batch(std::mem::take(&mut names))?;
+            i.users.apply_batch(std::mem::take(&mut added))?;
+            pending = 0;
+        }
+    }
+    i.addresses.apply_batch(names)?;
+    i.users.apply_batch(added)?;
+    let mut batches: [(u8, &sled::Tree, sled::Batch); 3] = [
+        (TAG_USERS, &i.users, sled::Batch::default()),
+        (TAG_ADDRESSES, &i.addresses, sled::Batch::default()),
+        (TAG_FOLDERS, &i.folders, sled::Batch::default()),
+    ];
+    for kv in journal.iter() {
+        let (k, v) = kv?;
+        let Some((tag, key)) = k.split_first() else {
+            continue;
+        };
+        let Some((_, _, batch)) = batches.iter_mut().find(|b| b.0 == *tag) else {
+            continue;
+        };
+        match v.split_first() {
+            Some((1, old)) => batch.insert(key, old),
+            _ => batch.remove(key),
+        }
+        pending += 1;
+        if pending == IMPORT_CHUNK * 4 {
+            for (_, tree, batch) in &mut batches {
+                tree.apply_batch(std::mem::take(batch))?;
+            }
+            pending = 0;
+        }
+    }
+    for (_, tree, batch) in batches {
+        tree.apply_batch(batch)?;
+    }
+    let before = super::count_value(Some(&before)).unwrap_or(0);
+    tx_result(i.meta.transaction(|tmeta| {
+        tmeta.insert(super::USERS_COUNT, &before.to_be_bytes())?;
+        tmeta.remove(IMPORT_PENDING)?;
+        Ok::<_, TxError>(())
+    }))?;
+    store.set_user_count(before);
+    drop(journal);
+    i.db.drop_tree(UNDO_TREE)?;
+    i.db.flush()?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -306,5 +603,167 @@ pub(crate) mod tests {
             k.legacy_dn.subject().key(),
             kelvin.legacy_dn.subject().key()
         );
+    }
+
+    type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+    /// No journal and no mark: the import finished or was undone.
+    fn assert_no_import_left(s: &Store) {
+        assert!(!has_journal(s));
+        assert_eq!(s.inner.meta.get(IMPORT_PENDING).unwrap(), None);
+    }
+
+    /// Every tree an import writes, byte for byte, and the stored user count.
+    fn directory_state(s: &Store) -> (Pairs, Pairs, Vec<Vec<u8>>, u64) {
+        let i = &s.inner;
+        let all = |t: &sled::Tree| {
+            t.iter()
+                .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let folders = i
+            .folders
+            .iter()
+            .keys()
+            .map(|k| k.unwrap().to_vec())
+            .collect();
+        (all(&i.users), all(&i.addresses), folders, s.stats().users)
+    }
+
+    /// A directory with updates, an address moving between users and new users, for the
+    /// chunked writes to get right.
+    fn before_and_file() -> (Vec<UserRecord>, Vec<UserRecord>) {
+        let before = vec![user("ann", "AG"), user("bob", "AG"), user("cy", "AG")];
+        let mut bob = user("bob", "AG");
+        bob.proxy_addresses.retain(|p| !p.contains(".alt"));
+        bob.display_name = "Bob B".into();
+        // A new user earlier in the file takes over the address bob gives up.
+        let mut eve = user("eve", "AG3");
+        eve.proxy_addresses.push("smtp:bob.alt@org.example".into());
+        let file = vec![
+            eve,
+            user("dan", "AG2"),
+            bob,
+            user("ann", "AG"),
+            user("fay", "AG2"),
+        ];
+        (before, file)
+    }
+
+    #[test]
+    fn chunked_import_writes_what_one_chunk_writes() {
+        let (before, file) = before_and_file();
+        let mut states = Vec::new();
+        let mut sums = Vec::new();
+        for chunk in [1, 2, file.len()] {
+            let (_d, s) = temp_store();
+            s.import_users(&before, 1).unwrap();
+            sums.push(
+                s.import_users_chunked(&file, 1, chunk, &mut |_| Ok(()))
+                    .unwrap(),
+            );
+            assert_no_import_left(&s);
+            states.push(directory_state(&s));
+        }
+        assert_eq!(
+            sums[0],
+            ImportSummary {
+                added: 3,
+                updated: 1,
+                unchanged: 1,
+                folders_created: 2
+            }
+        );
+        assert!(sums.iter().all(|x| x == &sums[0]));
+        assert!(states.iter().all(|x| x == &states[0]));
+        let (_d, s) = temp_store();
+        s.import_users(&before, 1).unwrap();
+        s.import_users_chunked(&file, 1, 2, &mut |_| Ok(()))
+            .unwrap();
+        let found = s
+            .find_user(&UserAddress::parse("bob.alt@org.example"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.alias, "eve");
+        assert_eq!(s.stats().users, 6);
+    }
+
+    #[test]
+    fn a_failure_after_some_chunks_leaves_the_directory_as_it_was() {
+        let (before, file) = before_and_file();
+        let (_d, s) = temp_store();
+        s.import_users(&before, 1).unwrap();
+        let was = directory_state(&s);
+        let e = s
+            .import_users_chunked(&file, 1, 2, &mut |n| {
+                if n == 1 {
+                    Err(StoreError::Stalled("the disk stopped".into()))
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err();
+        assert!(e.to_string().contains("the disk stopped"), "{e}");
+        assert_eq!(directory_state(&s), was);
+        assert_eq!(s.stats().users, 3);
+        // The next import starts clean.
+        s.import_users(&file, 1).unwrap();
+        assert_eq!(s.stats().users, 6);
+    }
+
+    /// A crash mid-import (the process dies after some chunks committed): the next open
+    /// puts the directory back as it was before the import, count included.
+    #[test]
+    fn a_crash_mid_import_is_undone_at_the_next_open() {
+        let (before, file) = before_and_file();
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::store::StoreConfig::new(dir.path());
+        let was = {
+            let s = Store::open(&cfg).unwrap();
+            s.import_users(&before, 1).unwrap();
+            let was = directory_state(&s);
+            let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = s.import_users_chunked(&file, 1, 2, &mut |n| {
+                    if n == 1 {
+                        panic!("killed mid-import");
+                    }
+                    Ok(())
+                });
+            }));
+            assert!(crashed.is_err());
+            assert_ne!(
+                directory_state(&s).0,
+                was.0,
+                "the chunks written are in the store"
+            );
+            s.inner.db.flush().unwrap();
+            was
+        };
+        let s = Store::open(&cfg).unwrap();
+        assert_eq!(directory_state(&s), was);
+        assert_eq!(s.stats().users, 3);
+        assert_no_import_left(&s);
+    }
+
+    #[test]
+    fn an_alias_two_users_of_one_file_claim_aborts_before_writing() {
+        let (_d, s) = temp_store();
+        let a = user("dan", "AG");
+        let mut b = user("bob", "AG");
+        b.alias = "dan".into();
+        let e = s
+            .import_users(&[user("cy", "AG"), a, b], stamp())
+            .unwrap_err();
+        assert!(e.to_string().contains("dan (/o=Org/ou=AG/cn=Recipients/cn=bob) is already used by /o=org/ou=ag/cn=recipients/cn=dan"), "{e}");
+        assert_eq!(s.list_users().unwrap(), vec![]);
+        // The same user twice is one user written twice, not a conflict.
+        let mut d2 = user("dan", "AG");
+        d2.display_name = "Dan 2".into();
+        let sum = s
+            .import_users(&[user("dan", "AG"), d2.clone()], stamp())
+            .unwrap();
+        assert_eq!((sum.added, sum.updated), (1, 1));
+        assert_eq!(s.list_users().unwrap(), vec![d2]);
+        assert_eq!(s.stats().users, 1);
     }
 }

@@ -17,7 +17,8 @@
 //! | `pf_bodies` | as `pf_nodes` | an item's body |
 //! | `pf_owners` | as `pf_nodes` | legacyDN key of the user who created the node |
 //! | `credentials` | legacyDN key | [`Credential`] (password hash, admin mark) |
-//! | `meta` | `format`, `key_fold`, `message_layout`, `count_users`, `count_messages` | the store's format, migration markers, and the user and message counts (i64 BE) |
+//! | `meta` | `format`, `key_fold`, `message_layout`, `count_users`, `count_messages`, `import_pending` | the store's format, migration markers, the user and message counts (i64 BE), and the mark of an import being written |
+//! | `import_undo` | tag byte ++ key | only while an import is written: what it overwrote (see [`directory`]) |
 //!
 //! [`inspect`] gives a byte-exact dump of every tree ([`StoreDump`]), for tests and tools.
 //!
@@ -366,6 +367,7 @@ impl Store {
         let store = Store {
             inner: Arc::new(inner),
         };
+        directory::undo_import(&store)?;
         key_fold::migrate(&store)?;
         messages::migrate_layout(&store)?;
         Ok(store)
@@ -422,6 +424,14 @@ impl Store {
         use std::sync::atomic::Ordering::Relaxed;
         self.inner.counts.users.fetch_add(users, Relaxed);
         self.inner.counts.messages.fetch_add(messages, Relaxed);
+    }
+
+    /// Set the user count (an import undone).
+    pub(crate) fn set_user_count(&self, users: i64) {
+        self.inner
+            .counts
+            .users
+            .store(users, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Bytes the database occupies on disk.

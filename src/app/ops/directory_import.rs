@@ -2,6 +2,7 @@
 //! csvde or ldifde export; with `dry_run`, only say what would change.
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -12,13 +13,26 @@ use crate::store::{ImportSummary, Store, UserRecord};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ImportRequest {
-    /// The export as text (JSON strings are Unicode); empty when `data_base64` is given.
+    /// The export as text (JSON strings are Unicode); empty when `data_base64` or `path`
+    /// is given.
     #[serde(default)]
     pub text: String,
-    /// The export's bytes as the file holds them, base64: its encoding (windows-1252,
-    /// UTF-16LE, UTF-8 with or without a byte-order mark) is detected here. The CLI sends this.
+    /// The export's bytes as the file holds them (base64 in JSON, as `data_base64`): its
+    /// encoding (windows-1252, UTF-16LE, UTF-8 with or without a byte-order mark) is
+    /// detected here.
+    #[serde(
+        default,
+        rename = "data_base64",
+        with = "base64_bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub data: Option<Vec<u8>>,
+    /// A file on the machine that runs the import, read there: what the CLI sends, so
+    /// that a file larger than the admin API's body limit (`max_admin_body`) imports
+    /// through a running server (the CLI finds that server in the data directory, so they
+    /// share the machine). Absolute: the server's working directory is not the CLI's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_base64: Option<String>,
+    pub path: Option<PathBuf>,
     /// `csv` or `ldif`; detected from the text when absent.
     pub format: Option<String>,
     /// Where the text came from, for messages.
@@ -29,33 +43,83 @@ pub struct ImportRequest {
     pub dry_run: bool,
 }
 
+/// `data_base64`: bytes as a base64 string in JSON, decoded once where they arrive.
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(bytes) => s.serialize_str(&STANDARD.encode(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        STANDARD
+            .decode(text.trim())
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("data_base64 is not base64: {e}")))
+    }
+}
+
 impl ImportRequest {
     /// A request carrying a file's bytes, to be decoded where it is imported.
     pub fn from_bytes(bytes: &[u8], format: Option<String>, source: String) -> ImportRequest {
-        use base64::Engine as _;
         ImportRequest {
-            data_base64: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            data: Some(bytes.to_vec()),
             format,
             source,
             ..ImportRequest::default()
         }
     }
 
+    /// A request naming a file, read where the import runs (this process, or the server
+    /// that holds the store on this machine): no copy of the file travels in the request.
+    pub fn from_file(file: &Path, format: Option<String>) -> Result<ImportRequest, Error> {
+        let path = std::path::absolute(file)
+            .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", file.display())))?;
+        Ok(ImportRequest {
+            path: Some(path),
+            format,
+            source: file.display().to_string(),
+            ..ImportRequest::default()
+        })
+    }
+
     /// The export's text and the encoding it was read in.
     fn decoded(&self) -> Result<(std::borrow::Cow<'_, str>, TextEncoding), Error> {
-        use base64::Engine as _;
-        let Some(data) = &self.data_base64 else {
-            return Ok((self.text.as_str().into(), TextEncoding::Utf8));
-        };
-        if !self.text.is_empty() {
+        let given = [
+            !self.text.is_empty(),
+            self.data.is_some(),
+            self.path.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
             return Err(Error::BadInput(
-                "send the export as text or as data_base64, not both".into(),
+                "send the export as text, as data_base64 or as a path, not more than one".into(),
             ));
         }
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(data.trim())
-            .map_err(|e| Error::BadInput(format!("data_base64 is not base64: {e}")))?;
-        let (text, encoding) = directory_file::decode_export(&bytes).map_err(|problem| {
+        let read;
+        let bytes: &[u8] = match (&self.data, &self.path) {
+            (Some(data), _) => data,
+            (None, Some(path)) => {
+                if !path.is_absolute() {
+                    return Err(Error::BadInput(format!(
+                        "the path of the export must be absolute, not '{}'",
+                        path.display()
+                    )));
+                }
+                read = std::fs::read(path)
+                    .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", path.display())))?;
+                &read
+            }
+            (None, None) => return Ok((self.text.as_str().into(), TextEncoding::Utf8)),
+        };
+        let (text, encoding) = directory_file::decode_export(bytes).map_err(|problem| {
             Error::BadInput(format!(
                 "{}: {}",
                 self.source,
@@ -138,6 +202,8 @@ impl Operation for ImportRequest {
         };
         let parsed = directory_file::parse_directory_detailed(&text, format)
             .map_err(|e| Error::BadInput(format!("{}: {e}", self.source)))?;
+        // The text is not needed past here; a million users' is 80 MB.
+        drop(text);
         let users: Vec<UserRecord> = parsed.entries.into_iter().map(UserRecord::from).collect();
         let (summary, preview) = if self.dry_run {
             let (summary, preview) = preview(&ctx.store, &users)?;
