@@ -664,3 +664,56 @@ fn the_admin_api_takes_credentials_only_with_its_header() {
     assert!(o.status.success(), "{}", crate::common::stderr(&o));
     assert!(crate::common::stdout(&o).contains("kbaker"));
 }
+
+/// An import by path makes the server read a file on its own machine: an admin signed in
+/// over HTTP may not ask for that (they send the file's content); the token of
+/// `server.json`, which only a user of that machine can read, may.
+#[test]
+fn an_import_by_path_needs_the_token_not_an_admins_credentials() {
+    use base64::Engine;
+    let server = demo_server(|opts| opts.auth = schedplus::auth::AuthSettings::default());
+    let admin = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("bwright:demo")
+    );
+    let file = server.data_dir().join("server.json");
+    let body = serde_json::json!({ "path": file, "source": "x" }).to_string();
+    let before = dump(&server);
+    let r = server.request(
+        "POST",
+        "/_schedplus/directory/import",
+        &[
+            ("Authorization", &admin),
+            ("Content-Type", "application/json"),
+            ("X-Schedplus-Admin", "1"),
+        ],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.header("x-schedplus-rule"), Some("admin-token-for-files"));
+    assert!(r.text().contains("needs the token"), "{}", r.text());
+    assert!(
+        !r.text().contains("\"token\""),
+        "the file's content leaked: {}",
+        r.text()
+    );
+    assert_unchanged(&before, &server, "a refused import by path");
+    // The same admin sending the content is served.
+    let content = serde_json::json!({
+        "text": schedplus::app::demo::DIRECTORY_CSV,
+        "source": "demo.csv",
+        "format": "csv",
+    })
+    .to_string();
+    let r = server.request(
+        "POST",
+        "/_schedplus/directory/import",
+        &[
+            ("Authorization", &admin),
+            ("Content-Type", "application/json"),
+            ("X-Schedplus-Admin", "1"),
+        ],
+        Some(content.as_bytes()),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}

@@ -22,11 +22,17 @@ pub const ADMIN_HEADER: &str = "x-schedplus-admin";
 /// [`ADMIN_HEADER`] as messages and docs spell it.
 pub const ADMIN_HEADER_NAME: &str = "X-Schedplus-Admin";
 
+/// Whether the request carries the token the server wrote into `server.json`.
+fn has_token(state: &AppState, req: &Request) -> bool {
+    req.headers
+        .get(TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| constant_time_eq(t.as_bytes(), state.admin_token().as_bytes()))
+}
+
 pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpError> {
     let token = req.headers.get(TOKEN_HEADER);
-    let token_ok = token
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| constant_time_eq(t.as_bytes(), state.admin_token().as_bytes()));
+    let token_ok = has_token(state, &req);
     if !token_ok {
         // Without the token, an admin's Basic credentials will do, for JSON requests only:
         // a browser holding an admin's credentials can be made to POST a form across sites,
@@ -127,6 +133,18 @@ async fn serve<O: Operation>(state: &AppState, mut req: Request) -> Result<Respo
     let op: O = serde_json::from_slice(body).map_err(|e| {
         HttpError::bad_request(format!("the admin request is not the expected JSON: {e}"))
     })?;
+    if let Some(file) = op.server_file()
+        && !has_token(state, &req)
+    {
+        return Ok(json_error(&app::Error::Refused {
+            rule: "admin-token-for-files",
+            kind: RefusalKind::Forbidden,
+            message: format!(
+                "reading {} on the server's machine needs the token in server.json; an admin signed in over HTTP sends the file's content (text or data_base64) instead",
+                file.display()
+            ),
+        }));
+    }
     Ok(match run(state, op).await? {
         Ok(report) => bytes_response(
             StatusCode::OK,

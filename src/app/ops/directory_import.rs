@@ -183,6 +183,10 @@ impl Operation for ImportRequest {
     const ROUTE: &'static str = "/directory/import";
     type Report = ImportReport;
 
+    fn server_file(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
     fn run(self, ctx: &Ctx) -> Result<ImportReport, Error> {
         let (text, encoding) = self.decoded()?;
         let format = match self

@@ -62,6 +62,13 @@ pub trait Operation: Serialize + DeserializeOwned + Send + 'static {
     const READ_ONLY: bool = false;
     type Report: Serialize + DeserializeOwned + Send + 'static;
     fn run(self, ctx: &Ctx) -> Result<Self::Report, Error>;
+    /// A file on the server's machine this request would make the server read (an import
+    /// by path). The admin API takes such a request only with the token of `server.json`,
+    /// which only a user of that machine who may read the data directory holds; an admin
+    /// signed in over HTTP must send the file's content instead.
+    fn server_file(&self) -> Option<&std::path::Path> {
+        None
+    }
 }
 
 /// What an operation runs against: the store, the clock, the publish settings (the
