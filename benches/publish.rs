@@ -126,6 +126,7 @@ fn throughput(n: u64) {
                 .event_count();
             store
                 .put_calendar(
+                    &schedplus::store::Writer::ANYONE,
                     &u.legacy_dn,
                     &text,
                     events,

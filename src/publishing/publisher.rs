@@ -120,7 +120,31 @@ pub fn republish_user(
         .calendar(&user.legacy_dn)?
         .ok_or_else(|| PublishError::NoCalendar(user.mail.clone()))?;
     let cal = calendar::parse(&rec.text)?;
-    let (msg, fb) = build_message(user, &cal, now, settings)?;
+    let range = settings.range_at(now);
+    let fb = cal.expand(
+        range.as_interval().expect("publish ranges are never empty"),
+        &settings.expand,
+    )?;
+    republish_expanded(store, user, &fb, now, settings, dry_run)
+}
+
+/// [`republish_user`] from `fb`, the user's calendar already expanded over the publish
+/// range at `now` (by the check of a calendar being stored): nothing is parsed or expanded
+/// again.
+pub fn republish_expanded(
+    store: &Store,
+    user: &UserRecord,
+    fb: &FreeBusy,
+    now: Timestamp,
+    settings: &PublishSettings,
+    dry_run: bool,
+) -> Result<Republished, PublishError> {
+    let range = settings.range_at(now);
+    let msg = PublishedMessage {
+        folder: user.legacy_dn.admin_group(),
+        subject: user.legacy_dn.subject(),
+        props: build_props(&user.legacy_dn, fb, range, settings.style, now),
+    };
     let before = store
         .freebusy_of(&msg.folder, &msg.subject)?
         .map(|s| s.fb)
@@ -133,9 +157,9 @@ pub fn republish_user(
     Ok(Republished {
         outcome,
         removed_duplicates,
-        range: settings.range_at(now),
-        added: block_changes(&fb, &before),
-        removed: block_changes(&before, &fb),
+        range,
+        added: block_changes(fb, &before),
+        removed: block_changes(&before, fb),
     })
 }
 
@@ -160,9 +184,9 @@ fn block_changes(a: &FreeBusy, b: &FreeBusy) -> Vec<BlockChange> {
 mod tests {
     use super::*;
     use crate::protocol::legacy_dn::LegacyDn;
-    use crate::store::CalendarSource;
     use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
+    use crate::store::{CalendarSource, Writer};
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;COUNT=3\nEND:VEVENT\nEND:VCALENDAR\n";
 
@@ -186,8 +210,15 @@ mod tests {
             republish_user(&s, &u, now, &settings, false),
             Err(PublishError::NoCalendar(_))
         ));
-        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http, stamp())
-            .unwrap();
+        s.put_calendar(
+            &Writer::ANYONE,
+            &u.legacy_dn,
+            CAL,
+            1,
+            CalendarSource::Http,
+            stamp(),
+        )
+        .unwrap();
         let dry = republish_user(&s, &u, now, &settings, true).unwrap();
         assert_eq!(dry.outcome, PublishOutcome::Created);
         assert_eq!(dry.added.len(), 3);
@@ -203,8 +234,15 @@ mod tests {
         assert_eq!(again.outcome, PublishOutcome::Unchanged);
         assert!(again.added.is_empty() && again.removed.is_empty());
         let edited = CAL.replace("COUNT=3", "COUNT=2");
-        s.put_calendar(&u.legacy_dn, &edited, 1, CalendarSource::Http, stamp())
-            .unwrap();
+        s.put_calendar(
+            &Writer::ANYONE,
+            &u.legacy_dn,
+            &edited,
+            1,
+            CalendarSource::Http,
+            stamp(),
+        )
+        .unwrap();
         let r = republish_user(&s, &u, now, &settings, false).unwrap();
         assert_eq!(r.outcome, PublishOutcome::Updated);
         assert_eq!((r.added.len(), r.removed.len()), (0, 1));

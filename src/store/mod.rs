@@ -59,7 +59,7 @@ use sled::transaction::{
 
 pub use calendars::{
     CalendarChange, CalendarDeletion, CalendarRecord, CalendarSource, DirtyEntry, DirtyReason,
-    DirtyRecord, Refusal, Tombstone,
+    DirtyRecord, QueueWatch, Refusal, Tombstone,
 };
 pub use cleanup::CleanupReport;
 pub use credentials::Credential;
