@@ -101,7 +101,7 @@ pub fn load(
         source: "fixtures/demo/directory.csv".into(),
         ..ImportRequest::default()
     }
-    .run(&Ctx::new(store).with_clock(clock.clone()))?;
+    .run(&Ctx::new(store).with_clock(*clock))?;
     let demo_users = crate::protocol::directory_file::parse_directory(
         DIRECTORY_CSV,
         crate::protocol::directory_file::DirectoryFormat::Csv,

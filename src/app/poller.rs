@@ -53,7 +53,7 @@ use crate::app::Clock;
 use crate::app::calendar_dir::CalendarDir;
 use crate::protocol::address::UserAddress;
 use crate::protocol::freebusy::PublishRange;
-use crate::publishing::publisher::{PublishError, PublishSettings, republish_user};
+use crate::publishing::publisher::{PublishError, PublishSettings, republish_user_unsynced};
 use crate::store::{CleanupReport, DirtyEntry, PublishOutcome, Store, UserRecord};
 
 /// The default `--poll-interval`.
@@ -228,6 +228,12 @@ impl Poller {
         for entry in &queued {
             self.publish_queued(entry, now, &mut report);
         }
+        // One wait for the disk for the round's publishes (each was visible at once).
+        if report.published + report.unpublished > 0
+            && let Err(e) = self.store.sync()
+        {
+            tracing::error!(error = %e, "the round's publishes may not be on disk; the first round after a restart makes them again");
+        }
         let (today, time) = self.local_now();
         if time >= self.cleanup_at.0 && self.last_cleanup_day != Some(today) {
             self.last_cleanup_day = Some(today);
@@ -272,7 +278,7 @@ impl Poller {
                 continue;
             };
             let started = std::time::Instant::now();
-            let r = republish_user(&self.store, &user, now, &self.settings, false);
+            let r = republish_user_unsynced(&self.store, &user, now, &self.settings);
             self.record(&user, reason, None, started, r.map(|r| r.outcome), report);
         }
     }
@@ -300,7 +306,7 @@ impl Poller {
                     None
                 })
                 .map_err(PublishError::from),
-            Ok(Some(_)) => republish_user(&self.store, &user, now, &self.settings, false)
+            Ok(Some(_)) => republish_user_unsynced(&self.store, &user, now, &self.settings)
                 .map(|r| Some(r.outcome)),
             Err(e) => Err(e.into()),
         };

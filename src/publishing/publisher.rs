@@ -116,16 +116,51 @@ pub fn republish_user(
     settings: &PublishSettings,
     dry_run: bool,
 ) -> Result<Republished, PublishError> {
+    let fb = expand_stored(store, user, now, settings)?;
+    let write = if dry_run {
+        Write::DryRun
+    } else {
+        Write::Synced
+    };
+    republish_with(store, user, &fb, now, settings, write)
+}
+
+/// [`republish_user`] for a batch (the poller's round): the message is visible at once and
+/// durable at the caller's [`Store::sync`], one wait for the disk for the whole batch.
+pub fn republish_user_unsynced(
+    store: &Store,
+    user: &UserRecord,
+    now: Timestamp,
+    settings: &PublishSettings,
+) -> Result<Republished, PublishError> {
+    let fb = expand_stored(store, user, now, settings)?;
+    republish_with(store, user, &fb, now, settings, Write::Unsynced)
+}
+
+/// How a republish writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    DryRun,
+    Synced,
+    Unsynced,
+}
+
+/// The user's stored calendar, parsed and expanded over the publish range at `now`.
+fn expand_stored(
+    store: &Store,
+    user: &UserRecord,
+    now: Timestamp,
+    settings: &PublishSettings,
+) -> Result<FreeBusy, PublishError> {
     let rec = store
         .calendar(&user.legacy_dn)?
         .ok_or_else(|| PublishError::NoCalendar(user.mail.clone()))?;
     let cal = calendar::parse(&rec.text)?;
     let range = settings.range_at(now);
-    let fb = cal.expand(
+    Ok(cal.expand(
         range.as_interval().expect("publish ranges are never empty"),
         &settings.expand,
-    )?;
-    republish_expanded(store, user, &fb, now, settings, dry_run)
+    )?)
 }
 
 /// [`republish_user`] from `fb`, the user's calendar already expanded over the publish
@@ -139,6 +174,22 @@ pub fn republish_expanded(
     settings: &PublishSettings,
     dry_run: bool,
 ) -> Result<Republished, PublishError> {
+    let write = if dry_run {
+        Write::DryRun
+    } else {
+        Write::Synced
+    };
+    republish_with(store, user, fb, now, settings, write)
+}
+
+fn republish_with(
+    store: &Store,
+    user: &UserRecord,
+    fb: &FreeBusy,
+    now: Timestamp,
+    settings: &PublishSettings,
+    write: Write,
+) -> Result<Republished, PublishError> {
     let range = settings.range_at(now);
     let msg = PublishedMessage {
         folder: user.legacy_dn.admin_group(),
@@ -149,10 +200,10 @@ pub fn republish_expanded(
         .freebusy_of(&msg.folder, &msg.subject)?
         .map(|s| s.fb)
         .unwrap_or_default();
-    let (outcome, removed_duplicates) = if dry_run {
-        store.preview_publish(&msg)?
-    } else {
-        store.publish(&msg, now.as_microsecond())?
+    let (outcome, removed_duplicates) = match write {
+        Write::DryRun => store.preview_publish(&msg)?,
+        Write::Synced => store.publish(&msg, now.as_microsecond())?,
+        Write::Unsynced => store.publish_unsynced(&msg, now.as_microsecond())?,
     };
     Ok(Republished {
         outcome,

@@ -400,6 +400,11 @@ impl Store {
         self.inner.durability.wait_durable(&self.inner.path)
     }
 
+    /// Make everything written so far durable (after [`Store::publish_unsynced`]).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.flush()
+    }
+
     /// `fdatasync`s of sled's files completed (each after sled's flush) since the store
     /// opened. A write that returned Ok waited for one that started after it committed.
     pub fn syncs(&self) -> u64 {
