@@ -470,7 +470,7 @@ mod tests {
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
-    use crate::store::{CalendarSource, UserRecord, Writer};
+    use crate::store::{UserRecord, Writer};
 
     /// A burst of changes, each within the quiet time of the one before, is waited out
     /// whole: one round for all of them; a stream that never pauses is cut at the maximum.
@@ -546,15 +546,7 @@ mod tests {
             CleanupAt::default(),
             None,
         );
-        s.put_calendar(
-            &Writer::ANYONE,
-            &u.legacy_dn,
-            CAL,
-            1,
-            CalendarSource::Http,
-            stamp(),
-        )
-        .unwrap();
+        crate::store::testutil::put_calendar(&s, &u.legacy_dn, CAL);
         let r = p.round();
         assert_eq!((r.published, r.failed), (1, 0));
         assert!(s.dirty_users().unwrap().is_empty());
@@ -573,15 +565,7 @@ mod tests {
     #[test]
     fn a_new_month_republishes_everyone_and_cleanup_runs_once_a_day() {
         let (_d, s, u) = setup();
-        s.put_calendar(
-            &Writer::ANYONE,
-            &u.legacy_dn,
-            CAL,
-            1,
-            CalendarSource::Http,
-            stamp(),
-        )
-        .unwrap();
+        crate::store::testutil::put_calendar(&s, &u.legacy_dn, CAL);
         let mut p = Poller::new(
             s.clone(),
             at("2026-03-31T01:00:00Z"),

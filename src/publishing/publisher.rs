@@ -235,9 +235,7 @@ fn block_changes(a: &FreeBusy, b: &FreeBusy) -> Vec<BlockChange> {
 mod tests {
     use super::*;
     use crate::protocol::legacy_dn::LegacyDn;
-    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
-    use crate::store::{CalendarSource, Writer};
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;COUNT=3\nEND:VEVENT\nEND:VCALENDAR\n";
 
@@ -261,15 +259,7 @@ mod tests {
             republish_user(&s, &u, now, &settings, false),
             Err(PublishError::NoCalendar(_))
         ));
-        s.put_calendar(
-            &Writer::ANYONE,
-            &u.legacy_dn,
-            CAL,
-            1,
-            CalendarSource::Http,
-            stamp(),
-        )
-        .unwrap();
+        crate::store::testutil::put_calendar(&s, &u.legacy_dn, CAL);
         let dry = republish_user(&s, &u, now, &settings, true).unwrap();
         assert_eq!(dry.outcome, PublishOutcome::Created);
         assert_eq!(dry.added.len(), 3);
@@ -285,15 +275,7 @@ mod tests {
         assert_eq!(again.outcome, PublishOutcome::Unchanged);
         assert!(again.added.is_empty() && again.removed.is_empty());
         let edited = CAL.replace("COUNT=3", "COUNT=2");
-        s.put_calendar(
-            &Writer::ANYONE,
-            &u.legacy_dn,
-            &edited,
-            1,
-            CalendarSource::Http,
-            stamp(),
-        )
-        .unwrap();
+        crate::store::testutil::put_calendar(&s, &u.legacy_dn, &edited);
         let r = republish_user(&s, &u, now, &settings, false).unwrap();
         assert_eq!(r.outcome, PublishOutcome::Updated);
         assert_eq!((r.added.len(), r.removed.len()), (0, 1));

@@ -473,6 +473,12 @@ pub(crate) mod testutil {
     pub fn stamp() -> i64 {
         jiff::Timestamp::now().as_microsecond()
     }
+
+    /// Store `text` as `dn`'s calendar (one event, over HTTP, by anyone).
+    pub fn put_calendar(s: &Store, dn: &crate::protocol::legacy_dn::LegacyDn, text: &str) {
+        s.put_calendar(&Writer::ANYONE, dn, text, 1, CalendarSource::Http, stamp())
+            .unwrap();
+    }
 }
 
 #[cfg(test)]
