@@ -7,23 +7,26 @@
 //! reference publisher). Besides the prose, each part prints one `BENCH-RESULT key=value …`
 //! line for `scripts/bench.sh`.
 //!
-//! 1. **Throughput**, in users per second, of `publisher::republish_user` over USERS users
-//!    whose calendars hold about 200 events each (one-off meetings, weekly series with
-//!    EXDATEs, daily series with COUNT, in a named zone): a first publish (messages
-//!    created), a publish of changed calendars (messages overwritten), and the baseline
-//!    measured in the same run, a republish of unchanged content (expansion and compare,
-//!    no write).
+//! 1. **Throughput**, in users per second, of the poller's round (`app::poller::Poller`,
+//!    what the server runs) over USERS users whose calendars hold about 200 events each
+//!    (one-off meetings, weekly series with EXDATEs, daily series with COUNT, in a named
+//!    zone): a first publish of queued users (messages created), a publish of changed
+//!    calendars (messages overwritten), and the baseline measured in the same run, a
+//!    start-up round over unchanged content (expansion and compare, no write). Also, for
+//!    reference, `publisher::republish_user` one user at a time, each publish waiting for
+//!    its own disk sync (as `cleanfreebusy` and `calendar import` do).
 //! 2. **Change-to-visible latency** through a real server: `PUT /calendars/…` a calendar
 //!    whose free/busy differs, then poll `?Cmd=freebusy` until the answer changes. Against
 //!    two baselines from the same run: the poll interval (the poller's expected lag is half
 //!    of it), and the same change made by `calendar import` through the admin API, which
-//!    publishes at once.
+//!    publishes at once. Then the same PUTs to a server run with `--publish on-change`.
 
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use schedplus::app::Clock;
 use schedplus::app::ops;
+use schedplus::app::poller::{CleanupAt, Poller, PublishMode};
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::publishing::publisher::{PublishSettings, republish_user};
 use schedplus::server::{ServeOptions, Server};
@@ -110,6 +113,19 @@ fn timed_round(store: &Store, users: &[UserRecord], now: Timestamp, want: Publis
     users.len() as f64 / started.elapsed().as_secs_f64()
 }
 
+/// One poller round that must do `count(report) == n` things; users per second.
+fn poller_round(
+    p: &mut Poller,
+    n: u64,
+    count: impl Fn(&schedplus::app::poller::RoundReport) -> usize,
+) -> f64 {
+    let started = Instant::now();
+    let r = p.round();
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    assert_eq!((count(&r) as u64, r.failed), (n, 0), "{r:?}");
+    rate
+}
+
 fn throughput(n: u64) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&StoreConfig::new(dir.path())).unwrap();
@@ -126,6 +142,7 @@ fn throughput(n: u64) {
                 .event_count();
             store
                 .put_calendar(
+                    &schedplus::store::Writer::ANYONE,
                     &u.legacy_dn,
                     &text,
                     events,
@@ -145,11 +162,30 @@ fn throughput(n: u64) {
             .unwrap();
         }
     }
-    let created = timed_round(&store, &users, now, PublishOutcome::Created);
-    let noop = timed_round(&store, &users, now, PublishOutcome::Unchanged);
+    let poller = || {
+        Poller::new(
+            store.clone(),
+            Clock::Fixed(now),
+            PublishSettings::default(),
+            CleanupAt::default(),
+            None,
+        )
+    };
+    // The queued users, published by the poller's round (their first round: start-up).
+    let mut p = poller();
+    let created = poller_round(&mut p, n, |r| r.published);
+    // A restarted poller's start-up round: every calendar again, unchanged.
+    let noop = poller_round(&mut poller(), n, |r| r.unchanged);
     put(1000);
-    let updated = timed_round(&store, &users, now, PublishOutcome::Updated);
+    let updated = poller_round(&mut p, n, |r| r.published);
+    // One at a time, each waiting for its own sync.
+    let single_noop = timed_round(&store, &users, now, PublishOutcome::Unchanged);
+    put(2000);
+    let single = timed_round(&store, &users, now, PublishOutcome::Updated);
     println!("throughput, {n} users, 200 events each (publish range 2 months):");
+    println!(
+        "  one user at a time, each synced: unchanged {single_noop:8.1} users/s, updated {single:8.1} users/s"
+    );
     println!("  baseline, republish of unchanged content: {noop:8.1} users/s");
     println!(
         "  first publish (created):                  {created:8.1} users/s  ({:.2}x baseline)",
@@ -216,7 +252,7 @@ fn summary(p: [f64; 5]) -> String {
     )
 }
 
-fn latency(rounds: u64, poll: Duration) {
+fn latency(rounds: u64, poll: Duration, mode: PublishMode) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -228,6 +264,7 @@ fn latency(rounds: u64, poll: Duration) {
     // Publishing latency, not sign-in (the PUTs are anonymous).
     opts.auth = schedplus::auth::AuthSettings::open();
     opts.poll_interval = poll;
+    opts.publish_mode = mode;
     opts.clock = Clock::Fixed(NOW.parse().unwrap());
     let server = rt.block_on(Server::start(opts)).unwrap();
     let base = format!("http://{}", server.addr);
@@ -256,6 +293,9 @@ fn latency(rounds: u64, poll: Duration) {
         assert!(status.is_success(), "{status}");
         wait_change(&agent, &base, &before);
         poller.push(started.elapsed());
+        if mode == PublishMode::OnChange {
+            continue;
+        }
         // Direct: an import through the admin API publishes before it answers.
         let before = fbdata(&agent, &base);
         let started = Instant::now();
@@ -272,6 +312,18 @@ fn latency(rounds: u64, poll: Duration) {
         direct.push(started.elapsed());
     }
     rt.block_on(server.shutdown());
+    if mode == PublishMode::OnChange {
+        let p = percentiles(poller);
+        println!(
+            "change-to-visible latency, {rounds} changes, --publish on-change:\n  PUT, published at the change:           {}",
+            summary(p)
+        );
+        println!(
+            "BENCH-RESULT onchange_p50_ms={:.1} onchange_p99_ms={:.1} rounds={rounds}",
+            p[1], p[3]
+        );
+        return;
+    }
     println!(
         "change-to-visible latency, {rounds} changes, --poll-interval {} ms:",
         poll.as_millis()
@@ -306,5 +358,6 @@ fn main() {
     let rounds = env_or::<u64>("ROUNDS", 20).max(1);
     let poll = Duration::from_millis(env_or::<u64>("POLL_MS", 250).max(10));
     throughput(users);
-    latency(rounds, poll);
+    latency(rounds, poll, PublishMode::Interval);
+    latency(rounds, poll, PublishMode::OnChange);
 }

@@ -24,7 +24,7 @@
 #   icalendar + recurring-ical-events), whose intervals are compared with schedplus's own
 #   expansion of the same files for equality (a difference fails the run);
 # - change → visible latency, p50/p99, with the poller at 1 s vs the same change published
-#   at once through the admin API.
+#   at once through the admin API, and with `--publish on-change` against the same baseline.
 # The fixtures (directory file, messages) come from benches/fill.rs.
 #
 # WARNING: before the bounded-memory import of issue 13, a 1,000,000-user import needs
@@ -264,7 +264,7 @@ log "benches/publish.rs ($PUBLISH_USERS users, $ROUNDS latency rounds, poller at
 mkdir -p "$WORK/calendars"
 PUBLISH_BENCH_CALENDARS="$WORK/calendars" USERS=$PUBLISH_USERS ROUNDS=$ROUNDS POLL_MS=1000 \
     "$PUBLISH_EXE" | tee "$WORK/publish.out" >&2
-result() { sed -n "s/^BENCH-RESULT.* $1=\([0-9.]*\).*/\1/p" "$WORK/publish.out"; }
+result() { sed -n "s/^BENCH-RESULT.* $1=\([0-9.]*\).*/\1/p" "$WORK/publish.out" | head -1; }
 log "the Python reference publisher on the same $PUBLISH_USERS calendars"
 "$PYTHON" scripts/reference_publish.py "$WORK/calendars" 2026-03-01T00:00:00Z 2026-05-01T00:00:00Z \
     --expander "$BIN calendar expand" | tee "$WORK/reference.out" >&2
@@ -285,6 +285,7 @@ table() {
     echo "| PROPFIND Depth 1, $LISTED messages | $(fmt "$D1_S" 2) s, $PF_PEAK_MB MB peak RSS | Depth 0: $(fmt "$D0_S" 3) s; peak RSS before: $PF_BEFORE_MB MB | $(ratio "$PF_PEAK_MB" "$PF_BEFORE_MB")x RSS |"
     echo "| publish from ~200-event calendars, $PUBLISH_USERS users | $(fmt "$PUB" 0) users/s | republish of unchanged: $(fmt "$REPUB" 0)/s; Python icalendar + recurring-ical-events: $(fmt "$REF" 1)/s (equal on $(ref equal) of $(ref users)) | $(ratio "$PUB" "$REPUB"); $(ratio "$PUB" "$REF" 1)x |"
     echo "| change → visible, poller at 1 s ($(result rounds) changes) | p50 $(result poller_p50_ms) ms, p99 $(result poller_p99_ms) ms | published directly: p50 $(result direct_p50_ms) ms, p99 $(result direct_p99_ms) ms | |"
+    echo "| change → visible, --publish on-change ($(result rounds) changes) | p50 $(result onchange_p50_ms) ms, p99 $(result onchange_p99_ms) ms | published directly: p50 $(result direct_p50_ms) ms, p99 $(result direct_p99_ms) ms | |"
 }
 table >"$WORK/table.md"
 [ -z "$OUT" ] || cp "$WORK/table.md" "$OUT"

@@ -46,6 +46,8 @@ pub struct ServeOptions {
     /// directory given, `<data dir>/calendars` is used and filled with the demo calendars.
     pub calendar_dir: Option<PathBuf>,
     pub poll_interval: Duration,
+    /// `--publish`: at the interval only, or at each change too.
+    pub publish_mode: poller::PublishMode,
     pub publish: PublishSettings,
     pub cleanup_at: CleanupAt,
     /// `--auth`, `--read`, `--permissions`.
@@ -71,6 +73,7 @@ impl ServeOptions {
             cache_capacity: DEFAULT_CACHE_BYTES,
             calendar_dir: None,
             poll_interval: poller::DEFAULT_POLL_INTERVAL,
+            publish_mode: poller::PublishMode::default(),
             publish: PublishSettings::default(),
             cleanup_at: CleanupAt::default(),
             auth: crate::auth::AuthSettings::default(),
@@ -270,7 +273,12 @@ impl Server {
             let _ = stopped.await;
         }));
         let (poller_stop, poller_stopped) = watch::channel(false);
-        let poller = poller::spawn(poller, opts.poll_interval, poller_stopped);
+        let poller = poller::spawn(
+            poller,
+            opts.poll_interval,
+            opts.publish_mode,
+            poller_stopped,
+        );
         let metrics_upkeep = tokio::spawn(async {
             let mut tick = tokio::time::interval(crate::app::metrics::UPKEEP_INTERVAL);
             loop {

@@ -228,6 +228,7 @@ fn child() {
             ChildWrite::Calendar(i, version) => {
                 store
                     .put_calendar(
+                        &schedplus::store::Writer::ANYONE,
                         &legacy_dn(i),
                         &calendar_text(i, version),
                         1 + version,
@@ -238,7 +239,11 @@ fn child() {
             }
             ChildWrite::DeleteCalendar(i) => {
                 store
-                    .delete_calendar(&legacy_dn(i), schedplus::app::clock::wall_us())
+                    .delete_calendar(
+                        &schedplus::store::Writer::ANYONE,
+                        &legacy_dn(i),
+                        schedplus::app::clock::wall_us(),
+                    )
                     .unwrap();
             }
             ChildWrite::Proppatch {
@@ -531,6 +536,7 @@ fn seed_store(dir: &Path) {
         if i < CAL_USERS {
             store
                 .put_calendar(
+                    &schedplus::store::Writer::ANYONE,
                     &legacy_dn(i),
                     &calendar_text(i, 0),
                     1,

@@ -569,3 +569,75 @@ fn calendar_expand_prints_the_leniencies_on_stderr_and_only_json_on_stdout() {
     );
     assert_eq!(stderr.matches("warning: line").count(), 3, "{stderr}");
 }
+
+/// `--publish on-change`: a calendar PUT is in the `?Cmd=freebusy` answer without waiting
+/// for a poll. The poll interval is an hour here, so only the change event can publish it.
+#[test]
+fn with_publish_on_change_a_put_is_published_without_a_poll() {
+    let h = TestServer::start_with(|o| {
+        options(o, true);
+        o.poll_interval = Duration::from_secs(3600);
+        o.publish_mode = schedplus::app::poller::PublishMode::OnChange;
+    });
+    let before = fbdata(&h, "danw@xcs.example");
+    let (status, body) = put(&h, "/calendars/dwinship.ics", OOF_MONDAY);
+    assert_eq!(status, 200, "{body}");
+    let (after, _) = wait_change(&h, "danw@xcs.example", &before);
+    assert_eq!(after, OOF_MONDAY_DIGITS);
+    // A deletion too (through the admin API's operation, another door).
+    let admin = Admin::connect(h.data_dir(), Clock::Fixed(NOW.parse().unwrap())).unwrap();
+    admin
+        .run(ops::CalendarDeleteRequest {
+            user: "dwinship".into(),
+        })
+        .unwrap();
+    let (gone, _) = wait_change(&h, "danw@xcs.example", OOF_MONDAY_DIGITS);
+    assert_eq!(gone, "4".repeat(24));
+}
+
+/// WP9: the store authorizes a calendar write, under its write lock, against the writer the
+/// operation runs as: another user's calendar is refused by the free/busy owner rule
+/// whatever door the operation comes through, and nothing is written (no refusal note
+/// either, even for a calendar that does not parse).
+#[test]
+fn a_calendar_write_as_another_user_is_refused_by_the_store() {
+    let h = start(true);
+    let store = h.store();
+    let karen = store.resolve_user("kbaker").unwrap();
+    let dan = store.resolve_user("dwinship").unwrap();
+    let as_karen = schedplus::store::Writer::user(&karen.legacy_dn, &karen.alias, false);
+    let ctx = Ctx::new(store)
+        .with_clock(Clock::Fixed(NOW.parse().unwrap()))
+        .with_writer(as_karen);
+    let before = store.calendar(&dan.legacy_dn).unwrap().unwrap();
+    for text in [OOF_MONDAY, "BEGIN:VCALENDAR\r\nnot a calendar"] {
+        let put = ops::CalendarPutRequest {
+            user: "dwinship".into(),
+            text: text.into(),
+            source: CalendarSource::Http,
+            publish_now: true,
+            now: None,
+        };
+        match put.run(&ctx) {
+            Err(Error::Refused { rule, message, .. }) => {
+                assert_eq!(rule, "owner-or-admin");
+                assert!(message.contains("kbaker"), "{message}");
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+    let del = ops::CalendarDeleteRequest {
+        user: "dwinship".into(),
+    };
+    assert!(matches!(del.run(&ctx), Err(Error::Refused { .. })));
+    assert_eq!(store.calendar(&dan.legacy_dn).unwrap().unwrap(), before);
+    // Her own calendar is hers to write.
+    let own = ops::CalendarPutRequest {
+        user: "kbaker".into(),
+        text: OOF_MONDAY.into(),
+        source: CalendarSource::Http,
+        publish_now: false,
+        now: None,
+    };
+    own.run(&ctx).unwrap();
+}

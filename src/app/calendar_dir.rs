@@ -52,7 +52,7 @@ use crate::app::Clock;
 use crate::app::Error;
 use crate::app::ops::{CalendarPutRequest, Ctx, Operation};
 use crate::publishing::publisher::PublishSettings;
-use crate::store::{CalendarChange, CalendarSource, Store, Tombstone};
+use crate::store::{CalendarChange, CalendarSource, Store, Tombstone, Writer};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Stamp {
@@ -438,6 +438,7 @@ impl CalendarDir {
             return false;
         }
         match store.delete_calendar_with(
+            &Writer::ANYONE,
             &user.legacy_dn,
             Tombstone::None,
             crate::app::clock::wall_us(),

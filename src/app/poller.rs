@@ -29,6 +29,18 @@
 //!
 //! "Now" for publish ranges and the cleanup time comes from the [`Clock`] (`--now`); lags
 //! are measured on the wall clock, because they are about this process's latency.
+//!
+//! # `--publish on-change`
+//!
+//! MadFB's delay is what `--publish interval` (the default) keeps. With `--publish
+//! on-change` a round also starts as soon as a calendar change is queued: the store wakes
+//! the task on every new mark of the queue ([`Store::watch_queue`], a sled subscriber, so
+//! every door that writes a calendar wakes it: `PUT /calendars/`, the admin API, the
+//! calendar directory's scan). The task then waits until the changes stop for
+//! [`DEBOUNCE_QUIET`] (at most [`DEBOUNCE_MAX`] after the first), so a burst of edits is
+//! one round and one publish per user. The interval round still runs every
+//! `--poll-interval`: the window's move, the nightly cleanup and the calendar directory's
+//! scan come from it (a file edited in the directory is seen at the next interval round).
 
 use std::time::Duration;
 
@@ -41,11 +53,38 @@ use crate::app::Clock;
 use crate::app::calendar_dir::CalendarDir;
 use crate::protocol::address::UserAddress;
 use crate::protocol::freebusy::PublishRange;
-use crate::publishing::publisher::{PublishError, PublishSettings, republish_user};
+use crate::publishing::publisher::{PublishError, PublishSettings, republish_user_unsynced};
 use crate::store::{CleanupReport, DirtyEntry, PublishOutcome, Store, UserRecord};
 
 /// The default `--poll-interval`.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// `--publish on-change`: a round starts once changes have stopped for this long…
+pub const DEBOUNCE_QUIET: Duration = Duration::from_millis(5);
+/// … or this long after the first change of a burst, whichever comes first.
+pub const DEBOUNCE_MAX: Duration = Duration::from_millis(25);
+
+/// `--publish`: when queued changes are published.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PublishMode {
+    /// At the next round, every `--poll-interval`, as Exchange's MadFB did.
+    #[default]
+    Interval,
+    /// As soon as a change is queued (debounced), and every `--poll-interval` as well.
+    OnChange,
+}
+
+impl std::str::FromStr for PublishMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "interval" => Ok(PublishMode::Interval),
+            "on-change" => Ok(PublishMode::OnChange),
+            _ => Err(format!("'{s}': write interval or on-change")),
+        }
+    }
+}
 
 /// Parse a duration written like `500ms`, `1s`, `5m` or `1h`.
 pub fn parse_interval(s: &str) -> Result<Duration, String> {
@@ -189,6 +228,12 @@ impl Poller {
         for entry in &queued {
             self.publish_queued(entry, now, &mut report);
         }
+        // One wait for the disk for the round's publishes (each was visible at once).
+        if report.published + report.unpublished > 0
+            && let Err(e) = self.store.sync()
+        {
+            tracing::error!(error = %e, "the round's publishes may not be on disk; the first round after a restart makes them again");
+        }
         let (today, time) = self.local_now();
         if time >= self.cleanup_at.0 && self.last_cleanup_day != Some(today) {
             self.last_cleanup_day = Some(today);
@@ -233,7 +278,7 @@ impl Poller {
                 continue;
             };
             let started = std::time::Instant::now();
-            let r = republish_user(&self.store, &user, now, &self.settings, false);
+            let r = republish_user_unsynced(&self.store, &user, now, &self.settings);
             self.record(&user, reason, None, started, r.map(|r| r.outcome), report);
         }
     }
@@ -261,7 +306,7 @@ impl Poller {
                     None
                 })
                 .map_err(PublishError::from),
-            Ok(Some(_)) => republish_user(&self.store, &user, now, &self.settings, false)
+            Ok(Some(_)) => republish_user_unsynced(&self.store, &user, now, &self.settings)
                 .map(|r| Some(r.outcome)),
             Err(e) => Err(e.into()),
         };
@@ -339,13 +384,51 @@ impl Poller {
     }
 }
 
-/// Run `poller` every `interval` until `stop` turns true. Rounds run on the blocking pool
-/// (they flush to disk); a round in progress finishes before the task ends.
+/// When a debounced round starts: `quiet` after the `last` change, but no later than
+/// `max` after the `first` one (changes that never pause still get published).
+pub fn round_due<T: Copy + Ord + std::ops::Add<Duration, Output = T>>(
+    first: T,
+    last: T,
+    quiet: Duration,
+    max: Duration,
+) -> T {
+    (last + quiet).min(first + max)
+}
+
+/// Wait until `wake` has been quiet for `quiet`, or `max` has passed since the call (the
+/// first change of a burst woke the caller): the burst's changes are then all queued.
+pub async fn debounce(wake: &tokio::sync::Notify, quiet: Duration, max: Duration) {
+    let first = tokio::time::Instant::now();
+    let mut last = first;
+    loop {
+        tokio::select! {
+            _ = wake.notified() => last = tokio::time::Instant::now(),
+            _ = tokio::time::sleep_until(round_due(first, last, quiet, max)) => return,
+        }
+    }
+}
+
+/// Run `poller` every `interval` (and, [`PublishMode::OnChange`], at each change) until
+/// `stop` turns true. Rounds run on the blocking pool (they flush to disk); a round in
+/// progress finishes before the task ends.
 pub fn spawn(
     poller: Poller,
     interval: Duration,
+    mode: PublishMode,
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    // The store's events, turned into wake-ups by a task of their own that never waits on
+    // a round, so the subscriber's buffer never fills (see `QueueWatch`).
+    let watcher = (mode == PublishMode::OnChange).then(|| {
+        let mut queue = poller.store.watch_queue();
+        let wake = wake.clone();
+        tokio::spawn(async move {
+            while queue.marked().await {
+                wake.notify_one();
+            }
+        })
+    });
     let poller = std::sync::Arc::new(std::sync::Mutex::new(poller));
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
@@ -353,13 +436,18 @@ pub fn spawn(
         // The first tick fires at once; the server already ran a round while starting.
         ticker.tick().await;
         loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
+            let trigger = tokio::select! {
+                _ = ticker.tick() => "interval",
+                _ = wake.notified() => {
+                    debounce(&wake, DEBOUNCE_QUIET, DEBOUNCE_MAX).await;
+                    "change"
+                }
                 _ = stop.changed() => break,
-            }
+            };
             if *stop.borrow() {
                 break;
             }
+            tracing::debug!(trigger, "poller round");
             let p = poller.clone();
             let joined = tokio::task::spawn_blocking(move || {
                 // Poisoned only if a round panicked; the state is still usable.
@@ -370,6 +458,9 @@ pub fn spawn(
                 tracing::error!(error = %e, "a poller round panicked; the next round runs as usual");
             }
         }
+        if let Some(w) = watcher {
+            w.abort();
+        }
     })
 }
 
@@ -379,7 +470,35 @@ mod tests {
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
-    use crate::store::{CalendarSource, UserRecord};
+    use crate::store::{UserRecord, Writer};
+
+    /// A burst of changes, each within the quiet time of the one before, is waited out
+    /// whole: one round for all of them; a stream that never pauses is cut at the maximum.
+    #[test]
+    fn a_burst_of_changes_is_one_round() {
+        let ms = Duration::from_millis;
+        let (quiet, max) = (DEBOUNCE_QUIET, DEBOUNCE_MAX);
+        // Changes at 0, 2, 4, 6 and 8 ms: each moves the round to 5 ms after it.
+        let mut due = round_due(ms(0), ms(0), quiet, max);
+        for at in [2, 4, 6, 8] {
+            assert!(ms(at) < due, "the change at {at} ms comes before the round");
+            due = round_due(ms(0), ms(at), quiet, max);
+        }
+        assert_eq!(due, ms(8) + quiet, "one round, after the last change");
+        // Changes every 3 ms without end: the round starts at the maximum.
+        let mut last = ms(0);
+        while last + ms(3) < round_due(ms(0), last, quiet, max) {
+            last += ms(3);
+        }
+        assert_eq!(round_due(ms(0), last, quiet, max), max);
+    }
+
+    #[test]
+    fn publish_modes() {
+        assert_eq!("interval".parse(), Ok(PublishMode::Interval));
+        assert_eq!(" On-Change".parse(), Ok(PublishMode::OnChange));
+        assert!("now".parse::<PublishMode>().is_err());
+    }
 
     #[test]
     fn intervals() {
@@ -427,14 +546,14 @@ mod tests {
             CleanupAt::default(),
             None,
         );
-        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http, stamp())
-            .unwrap();
+        crate::store::testutil::put_calendar(&s, &u.legacy_dn, CAL);
         let r = p.round();
         assert_eq!((r.published, r.failed), (1, 0));
         assert!(s.dirty_users().unwrap().is_empty());
         let r = p.round();
         assert_eq!(r, RoundReport::default(), "nothing queued, nothing done");
-        s.delete_calendar(&u.legacy_dn, stamp()).unwrap();
+        s.delete_calendar(&Writer::ANYONE, &u.legacy_dn, stamp())
+            .unwrap();
         assert_eq!(p.round().unpublished, 1);
         assert!(
             s.freebusy_of(&u.legacy_dn.admin_group(), &u.legacy_dn.subject())
@@ -446,8 +565,7 @@ mod tests {
     #[test]
     fn a_new_month_republishes_everyone_and_cleanup_runs_once_a_day() {
         let (_d, s, u) = setup();
-        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http, stamp())
-            .unwrap();
+        crate::store::testutil::put_calendar(&s, &u.legacy_dn, CAL);
         let mut p = Poller::new(
             s.clone(),
             at("2026-03-31T01:00:00Z"),

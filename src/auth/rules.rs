@@ -201,18 +201,14 @@ impl AuthSettings {
         })
     }
 
-    /// A write to the store data of the user `owner` (their calendar, a republish).
+    /// The early, read-only check of the store's rule for the data of the user `owner`
+    /// (their calendar, a republish): the same predicate the store applies under its write
+    /// lock to each calendar write ([`Writer::may_write_user`]), asked before a calendar's
+    /// body is read, and for what does not write a calendar (a read of it, a republish).
     pub fn user_data(&self, p: &Principal, owner: &LegacyDn) -> Result<(), Refusal> {
-        let Some(u) = self.writer(p)? else {
-            return Ok(());
-        };
-        if u.admin || self.permissions == Permissions::Legacy || u.legacy_dn.key() == owner.key() {
-            return Ok(());
-        }
-        let writer = Writer::user(&u.legacy_dn, &u.alias, false);
-        Err(refused_write(
-            &writer.refused(OwnerRule::FreeBusy, owner.as_str()),
-        ))
+        self.fb_writer(p)?
+            .may_write_user(owner)
+            .map_err(|r| refused_write(&r))
     }
 
     /// Who writes in the ordinary area, for the store: anyone signed in may create, and

@@ -458,6 +458,16 @@ pub const SETTINGS: &[Setting] = &[
         ..Setting::DURATION
     },
     Setting {
+        key: "publish",
+        env: "SCHEDPLUS_PUBLISH",
+        default: Some("interval"),
+        help: "when changed calendars are published: interval (at the next poll, as MadFB) or on-change (at once, debounced)",
+        more: "; on-change still runs the poll every poll_interval, and files of calendar_dir are seen at it",
+        kind: Kind::Enum(&["interval", "on-change"]),
+        group: Group::Publishing,
+        value_name: "WHEN",
+    },
+    Setting {
         key: "publish_months",
         env: "SCHEDPLUS_PUBLISH_MONTHS",
         default: Some("2"),

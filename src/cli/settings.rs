@@ -63,6 +63,10 @@ pub fn serve_options(
         .get_with("poll_interval", crate::app::poller::parse_interval)
         .map_err(config_error)?
         .expect("poll_interval has a default");
+    opts.publish_mode = settings
+        .get::<crate::app::poller::PublishMode>("publish")
+        .map_err(config_error)?
+        .unwrap_or_default();
     opts.cleanup_at = settings
         .get::<CleanupAt>("cleanup_at")
         .map_err(config_error)?

@@ -116,26 +116,101 @@ pub fn republish_user(
     settings: &PublishSettings,
     dry_run: bool,
 ) -> Result<Republished, PublishError> {
+    let fb = expand_stored(store, user, now, settings)?;
+    let write = if dry_run {
+        Write::DryRun
+    } else {
+        Write::Synced
+    };
+    republish_with(store, user, &fb, now, settings, write)
+}
+
+/// [`republish_user`] for a batch (the poller's round): the message is visible at once and
+/// durable at the caller's [`Store::sync`], one wait for the disk for the whole batch.
+pub fn republish_user_unsynced(
+    store: &Store,
+    user: &UserRecord,
+    now: Timestamp,
+    settings: &PublishSettings,
+) -> Result<Republished, PublishError> {
+    let fb = expand_stored(store, user, now, settings)?;
+    republish_with(store, user, &fb, now, settings, Write::Unsynced)
+}
+
+/// How a republish writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    DryRun,
+    Synced,
+    Unsynced,
+}
+
+/// The user's stored calendar, parsed and expanded over the publish range at `now`.
+fn expand_stored(
+    store: &Store,
+    user: &UserRecord,
+    now: Timestamp,
+    settings: &PublishSettings,
+) -> Result<FreeBusy, PublishError> {
     let rec = store
         .calendar(&user.legacy_dn)?
         .ok_or_else(|| PublishError::NoCalendar(user.mail.clone()))?;
     let cal = calendar::parse(&rec.text)?;
-    let (msg, fb) = build_message(user, &cal, now, settings)?;
+    let range = settings.range_at(now);
+    Ok(cal.expand(
+        range.as_interval().expect("publish ranges are never empty"),
+        &settings.expand,
+    )?)
+}
+
+/// [`republish_user`] from `fb`, the user's calendar already expanded over the publish
+/// range at `now` (by the check of a calendar being stored): nothing is parsed or expanded
+/// again.
+pub fn republish_expanded(
+    store: &Store,
+    user: &UserRecord,
+    fb: &FreeBusy,
+    now: Timestamp,
+    settings: &PublishSettings,
+    dry_run: bool,
+) -> Result<Republished, PublishError> {
+    let write = if dry_run {
+        Write::DryRun
+    } else {
+        Write::Synced
+    };
+    republish_with(store, user, fb, now, settings, write)
+}
+
+fn republish_with(
+    store: &Store,
+    user: &UserRecord,
+    fb: &FreeBusy,
+    now: Timestamp,
+    settings: &PublishSettings,
+    write: Write,
+) -> Result<Republished, PublishError> {
+    let range = settings.range_at(now);
+    let msg = PublishedMessage {
+        folder: user.legacy_dn.admin_group(),
+        subject: user.legacy_dn.subject(),
+        props: build_props(&user.legacy_dn, fb, range, settings.style, now),
+    };
     let before = store
         .freebusy_of(&msg.folder, &msg.subject)?
         .map(|s| s.fb)
         .unwrap_or_default();
-    let (outcome, removed_duplicates) = if dry_run {
-        store.preview_publish(&msg)?
-    } else {
-        store.publish(&msg, now.as_microsecond())?
+    let (outcome, removed_duplicates) = match write {
+        Write::DryRun => store.preview_publish(&msg)?,
+        Write::Synced => store.publish(&msg, now.as_microsecond())?,
+        Write::Unsynced => store.publish_unsynced(&msg, now.as_microsecond())?,
     };
     Ok(Republished {
         outcome,
         removed_duplicates,
-        range: settings.range_at(now),
-        added: block_changes(&fb, &before),
-        removed: block_changes(&before, &fb),
+        range,
+        added: block_changes(fb, &before),
+        removed: block_changes(&before, fb),
     })
 }
 
@@ -160,8 +235,6 @@ fn block_changes(a: &FreeBusy, b: &FreeBusy) -> Vec<BlockChange> {
 mod tests {
     use super::*;
     use crate::protocol::legacy_dn::LegacyDn;
-    use crate::store::CalendarSource;
-    use crate::store::testutil::stamp;
     use crate::store::testutil::temp_store;
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;COUNT=3\nEND:VEVENT\nEND:VCALENDAR\n";
@@ -186,8 +259,7 @@ mod tests {
             republish_user(&s, &u, now, &settings, false),
             Err(PublishError::NoCalendar(_))
         ));
-        s.put_calendar(&u.legacy_dn, CAL, 1, CalendarSource::Http, stamp())
-            .unwrap();
+        crate::store::testutil::put_calendar(&s, &u.legacy_dn, CAL);
         let dry = republish_user(&s, &u, now, &settings, true).unwrap();
         assert_eq!(dry.outcome, PublishOutcome::Created);
         assert_eq!(dry.added.len(), 3);
@@ -203,8 +275,7 @@ mod tests {
         assert_eq!(again.outcome, PublishOutcome::Unchanged);
         assert!(again.added.is_empty() && again.removed.is_empty());
         let edited = CAL.replace("COUNT=3", "COUNT=2");
-        s.put_calendar(&u.legacy_dn, &edited, 1, CalendarSource::Http, stamp())
-            .unwrap();
+        crate::store::testutil::put_calendar(&s, &u.legacy_dn, &edited);
         let r = republish_user(&s, &u, now, &settings, false).unwrap();
         assert_eq!(r.outcome, PublishOutcome::Updated);
         assert_eq!((r.added.len(), r.removed.len()), (0, 1));

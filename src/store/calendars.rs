@@ -24,13 +24,19 @@
 //! if its generation is still the one it published for ([`Store::clear_dirty`]), so a
 //! change that lands while a publish is running is never lost.
 //!
+//! Each write of a user's calendar (`put_calendar`, `delete_calendar`,
+//! `note_refused_calendar`) is authorized here, under the write lock, against the
+//! [`Writer`] it is given: a user's calendar writes their free/busy, so only the user or
+//! a writer who may write anyone's ([`Writer::may_write_user`]) changes it; anyone else is
+//! refused with [`StoreError::Refused`] and nothing is written.
+//!
 //! This module stores text; it does not parse calendars (the caller refuses bad ones
 //! before they get here) and does not publish.
 
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
-use super::{Store, StoreError, TxError, codec, codec_abort, tx_result};
+use super::{Store, StoreError, TxError, Writer, codec, codec_abort, tx_result};
 use crate::protocol::legacy_dn::LegacyDn;
 
 /// Where a calendar came from.
@@ -128,6 +134,29 @@ pub struct DirtyRecord {
     pub generation: u64,
 }
 
+/// Wakes whoever waits for the republish queue (`--publish on-change`): each new mark,
+/// made by any calendar write of this process, is an event. A wake-up only: the queue
+/// itself, read with [`Store::dirty_users`], says what to publish, so an event missed or
+/// coalesced costs nothing but latency (the poller's interval round still runs).
+///
+/// It holds a sled subscriber, whose buffer is bounded (1,024 events): a writer waits
+/// when it is full, so the owner must keep taking events ([`QueueWatch::marked`]) for as
+/// long as it holds the watch, and drop it when it stops.
+pub struct QueueWatch(sled::Subscriber);
+
+impl QueueWatch {
+    /// Wait for the next mark (a removal, the poller's own clear, is skipped). False once
+    /// the store is closed.
+    pub async fn marked(&mut self) -> bool {
+        while let Some(event) = (&mut self.0).await {
+            if matches!(event, sled::Event::Insert { .. }) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
 /// A queue entry as the poller takes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirtyEntry {
@@ -169,11 +198,13 @@ fn mark(
 }
 
 impl Store {
-    /// Store `text` as `dn`'s calendar and queue the user, in one transaction. The caller
+    /// Store `text` as `dn`'s calendar and queue the user, in one transaction, if `writer`
+    /// may write `dn`'s data (else [`StoreError::Refused`], nothing written). The caller
     /// has parsed `text`. Storing the same text again changes nothing (and clears an
     /// earlier refusal note).
     pub fn put_calendar(
         &self,
+        writer: &Writer,
         dn: &LegacyDn,
         text: &str,
         events: usize,
@@ -181,6 +212,7 @@ impl Store {
         now_us: i64,
     ) -> Result<CalendarChange, StoreError> {
         let _w = self.begin_write()?;
+        writer.may_write_user(dn).map_err(StoreError::Refused)?;
         let i = &self.inner;
         let key = dn.key();
         let generation = i.db.generate_id()?;
@@ -231,9 +263,16 @@ impl Store {
 
     /// Note that a calendar offered for `dn` was refused. The stored calendar (if any) and
     /// the published free/busy are untouched; only the note is written. Nothing is written
-    /// for a user without a stored calendar.
-    pub fn note_refused_calendar(&self, dn: &LegacyDn, refusal: Refusal) -> Result<(), StoreError> {
+    /// for a user without a stored calendar. Refused like [`Store::put_calendar`] when
+    /// `writer` may not write `dn`'s data.
+    pub fn note_refused_calendar(
+        &self,
+        writer: &Writer,
+        dn: &LegacyDn,
+        refusal: Refusal,
+    ) -> Result<(), StoreError> {
         let _w = self.begin_write()?;
+        writer.may_write_user(dn).map_err(StoreError::Refused)?;
         let key = dn.key();
         let Some(v) = self.inner.calendars.get(key.as_bytes())? else {
             return Ok(());
@@ -253,19 +292,27 @@ impl Store {
 
     /// Delete `dn`'s calendar on request and queue the user (the poller then removes the
     /// published message), leaving a tombstone. False when there was no calendar (then
-    /// nothing is written).
-    pub fn delete_calendar(&self, dn: &LegacyDn, now_us: i64) -> Result<bool, StoreError> {
-        self.delete_calendar_with(dn, Tombstone::Keep, now_us)
+    /// nothing is written). Refused like [`Store::put_calendar`] when `writer` may not
+    /// write `dn`'s data.
+    pub fn delete_calendar(
+        &self,
+        writer: &Writer,
+        dn: &LegacyDn,
+        now_us: i64,
+    ) -> Result<bool, StoreError> {
+        self.delete_calendar_with(writer, dn, Tombstone::Keep, now_us)
     }
 
     /// [`Store::delete_calendar`], leaving a tombstone only if `tombstone` says so.
     pub fn delete_calendar_with(
         &self,
+        writer: &Writer,
         dn: &LegacyDn,
         tombstone: Tombstone,
         now_us: i64,
     ) -> Result<bool, StoreError> {
         let _w = self.begin_write()?;
+        writer.may_write_user(dn).map_err(StoreError::Refused)?;
         let i = &self.inner;
         let key = dn.key();
         let generation = i.db.generate_id()?;
@@ -349,6 +396,11 @@ impl Store {
             .collect()
     }
 
+    /// A wake-up for every new mark on the queue, from now on.
+    pub fn watch_queue(&self) -> QueueWatch {
+        QueueWatch(self.inner.dirty.watch_prefix(Vec::<u8>::new()))
+    }
+
     /// The queue, oldest key first. Entries whose key is not a legacyDN (never written by
     /// this code) are skipped with a warning rather than wedging the queue.
     pub fn dirty_users(&self) -> Result<Vec<DirtyEntry>, StoreError> {
@@ -402,7 +454,7 @@ mod tests {
         let (_d, s) = temp_store();
         let d = dn("dan");
         assert_eq!(
-            s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+            s.put_calendar(&Writer::ANYONE, &d, "A", 1, CalendarSource::Http, stamp())
                 .unwrap(),
             CalendarChange::Created
         );
@@ -410,7 +462,7 @@ mod tests {
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].record.reason, DirtyReason::CalendarChanged);
         assert_eq!(
-            s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+            s.put_calendar(&Writer::ANYONE, &d, "A", 1, CalendarSource::Http, stamp())
                 .unwrap(),
             CalendarChange::Unchanged
         );
@@ -420,7 +472,7 @@ mod tests {
             "unchanged text queues nothing"
         );
         assert_eq!(
-            s.put_calendar(&d, "B", 2, CalendarSource::Http, stamp())
+            s.put_calendar(&Writer::ANYONE, &d, "B", 2, CalendarSource::Http, stamp())
                 .unwrap(),
             CalendarChange::Replaced
         );
@@ -435,10 +487,10 @@ mod tests {
     fn clear_keeps_a_mark_made_during_the_publish() {
         let (_d, s) = temp_store();
         let d = dn("dan");
-        s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+        s.put_calendar(&Writer::ANYONE, &d, "A", 1, CalendarSource::Http, stamp())
             .unwrap();
         let seen = s.dirty_users().unwrap().remove(0);
-        s.put_calendar(&d, "B", 1, CalendarSource::Http, stamp())
+        s.put_calendar(&Writer::ANYONE, &d, "B", 1, CalendarSource::Http, stamp())
             .unwrap();
         assert!(!s.clear_dirty(&seen).unwrap());
         let now = s.dirty_users().unwrap().remove(0);
@@ -452,6 +504,7 @@ mod tests {
         {
             let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
             s.put_calendar(
+                &Writer::ANYONE,
                 &dn("dan"),
                 "A",
                 1,
@@ -459,10 +512,23 @@ mod tests {
                 stamp(),
             )
             .unwrap();
-            s.put_calendar(&dn("eve"), "E", 1, CalendarSource::Http, stamp())
-                .unwrap();
-            assert!(s.delete_calendar(&dn("eve"), stamp()).unwrap());
-            assert!(!s.delete_calendar(&dn("eve"), stamp()).unwrap());
+            s.put_calendar(
+                &Writer::ANYONE,
+                &dn("eve"),
+                "E",
+                1,
+                CalendarSource::Http,
+                stamp(),
+            )
+            .unwrap();
+            assert!(
+                s.delete_calendar(&Writer::ANYONE, &dn("eve"), stamp())
+                    .unwrap()
+            );
+            assert!(
+                !s.delete_calendar(&Writer::ANYONE, &dn("eve"), stamp())
+                    .unwrap()
+            );
         }
         let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
         let q = s.dirty_users().unwrap();
@@ -486,15 +552,15 @@ mod tests {
         let d = dn("dan");
         {
             let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
-            assert!(!s.delete_calendar(&d, stamp()).unwrap());
+            assert!(!s.delete_calendar(&Writer::ANYONE, &d, stamp()).unwrap());
             assert!(
                 s.calendar_deletion(&d).unwrap().is_none(),
                 "nothing deleted"
             );
-            s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+            s.put_calendar(&Writer::ANYONE, &d, "A", 1, CalendarSource::Http, stamp())
                 .unwrap();
             let before = stamp();
-            assert!(s.delete_calendar(&d, stamp()).unwrap());
+            assert!(s.delete_calendar(&Writer::ANYONE, &d, stamp()).unwrap());
             let t = s.calendar_deletion(&d).unwrap().expect("a tombstone");
             assert!(t.at_us >= before);
             assert!(s.calendar_users().unwrap().is_empty());
@@ -503,20 +569,64 @@ mod tests {
         // It survives a restart, and storing a calendar again removes it.
         let s = Store::open(&StoreConfig::new(dir.path())).unwrap();
         assert!(s.calendar_deletion(&d).unwrap().is_some());
-        s.put_calendar(&d, "B", 1, CalendarSource::Http, stamp())
+        s.put_calendar(&Writer::ANYONE, &d, "B", 1, CalendarSource::Http, stamp())
             .unwrap();
         assert!(s.calendar_deletion(&d).unwrap().is_none());
         // A deletion without a tombstone (the calendar directory's own file removed).
         assert!(
-            s.delete_calendar_with(&d, Tombstone::None, stamp())
+            s.delete_calendar_with(&Writer::ANYONE, &d, Tombstone::None, stamp())
                 .unwrap()
         );
         assert!(s.calendar_deletion(&d).unwrap().is_none());
-        s.put_calendar(&d, "C", 1, CalendarSource::Http, stamp())
+        s.put_calendar(&Writer::ANYONE, &d, "C", 1, CalendarSource::Http, stamp())
             .unwrap();
-        s.delete_calendar(&d, stamp()).unwrap();
+        s.delete_calendar(&Writer::ANYONE, &d, stamp()).unwrap();
         assert!(s.forget_calendar_deletion(&d).unwrap());
         assert!(s.calendar_deletion(&d).unwrap().is_none());
+    }
+
+    /// WP9: the store decides who writes a user's calendar, under its write lock: the user
+    /// themself or a writer who may write anyone's; anyone else is refused by the free/busy
+    /// owner rule, naming the calendar's owner and the writer, and nothing is written.
+    #[test]
+    fn only_the_user_or_an_any_writer_changes_a_calendar() {
+        let (_d, s) = temp_store();
+        let (dan, ann) = (dn("dan"), dn("ann"));
+        let as_ann = Writer::user(&ann, "ann", false);
+        let refused = |r: Result<_, StoreError>| match r {
+            Err(StoreError::Refused(r)) => r,
+            other => panic!("not refused: {other:?}"),
+        };
+        let r = refused(
+            s.put_calendar(&as_ann, &dan, "A", 1, CalendarSource::Http, stamp())
+                .map(|_| ()),
+        );
+        assert_eq!(r.rule, crate::store::OwnerRule::FreeBusy);
+        assert!(
+            r.what.contains("cn=dan") && r.writer.starts_with("ann ("),
+            "{r:?}"
+        );
+        assert!(s.calendar(&dan).unwrap().is_none() && s.dirty_users().unwrap().is_empty());
+        // Her own calendar, and anyone's for an admin.
+        s.put_calendar(&as_ann, &ann, "A", 1, CalendarSource::Http, stamp())
+            .unwrap();
+        let admin = Writer::user(&ann, "ann", true);
+        s.put_calendar(&admin, &dan, "D", 1, CalendarSource::Http, stamp())
+            .unwrap();
+        let refusal = Refusal {
+            reason: "line 1: bad".into(),
+            source: CalendarSource::Http,
+            at_us: 1,
+        };
+        refused(s.note_refused_calendar(&as_ann, &dan, refusal).map(|_| ()));
+        assert!(s.calendar(&dan).unwrap().unwrap().parsed_ok());
+        refused(s.delete_calendar(&as_ann, &dan, stamp()).map(|_| ()));
+        refused(
+            s.delete_calendar_with(&as_ann, &dan, Tombstone::None, stamp())
+                .map(|_| ()),
+        );
+        assert_eq!(s.calendar(&dan).unwrap().unwrap().text, "D", "still there");
+        assert!(s.delete_calendar(&as_ann, &ann, stamp()).unwrap());
     }
 
     #[test]
@@ -528,15 +638,17 @@ mod tests {
             source: CalendarSource::Http,
             at_us: 1,
         };
-        s.note_refused_calendar(&d, refusal.clone()).unwrap();
-        assert!(s.calendar(&d).unwrap().is_none(), "no calendar, no note");
-        s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+        s.note_refused_calendar(&Writer::ANYONE, &d, refusal.clone())
             .unwrap();
-        s.note_refused_calendar(&d, refusal.clone()).unwrap();
+        assert!(s.calendar(&d).unwrap().is_none(), "no calendar, no note");
+        s.put_calendar(&Writer::ANYONE, &d, "A", 1, CalendarSource::Http, stamp())
+            .unwrap();
+        s.note_refused_calendar(&Writer::ANYONE, &d, refusal.clone())
+            .unwrap();
         let rec = s.calendar(&d).unwrap().unwrap();
         assert_eq!(rec.text, "A");
         assert!(!rec.parsed_ok());
-        s.put_calendar(&d, "A", 1, CalendarSource::Http, stamp())
+        s.put_calendar(&Writer::ANYONE, &d, "A", 1, CalendarSource::Http, stamp())
             .unwrap();
         assert!(s.calendar(&d).unwrap().unwrap().parsed_ok());
     }

@@ -314,6 +314,22 @@ impl Store {
         msg: &PublishedMessage,
         now_us: i64,
     ) -> Result<(PublishOutcome, usize), StoreError> {
+        let result = self.publish_unsynced(msg, now_us)?;
+        if result.0 != PublishOutcome::Unchanged {
+            self.flush()?;
+        }
+        Ok(result)
+    }
+
+    /// [`Store::publish`] without waiting for the disk: the message is visible at once and
+    /// durable after the next [`Store::sync`] (or any later write's). For the poller, which
+    /// publishes a round of users and then syncs once: a crash before that loses only
+    /// publishes that the first round after a restart makes again.
+    pub fn publish_unsynced(
+        &self,
+        msg: &PublishedMessage,
+        now_us: i64,
+    ) -> Result<(PublishOutcome, usize), StoreError> {
         let fb = StoredFreeBusy::from_props(&msg.props)
             .map_err(|e| StoreError::Conflict(format!("refusing to publish: {e}")))?;
         let _w = self.begin_write()?;
@@ -365,9 +381,6 @@ impl Store {
         ))?;
         let created = i64::from(result.0 == PublishOutcome::Created);
         self.count_changed(0, created - result.1 as i64);
-        if result.0 != PublishOutcome::Unchanged {
-            self.flush()?;
-        }
         Ok(result)
     }
 

@@ -61,7 +61,7 @@ use sled::transaction::{
 
 pub use calendars::{
     CalendarChange, CalendarDeletion, CalendarRecord, CalendarSource, DirtyEntry, DirtyReason,
-    DirtyRecord, Refusal, Tombstone,
+    DirtyRecord, QueueWatch, Refusal, Tombstone,
 };
 pub use cleanup::CleanupReport;
 pub use credentials::Credential;
@@ -404,6 +404,11 @@ impl Store {
         self.inner.durability.wait_durable(&self.inner.path)
     }
 
+    /// Make everything written so far durable (after [`Store::publish_unsynced`]).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.flush()
+    }
+
     /// `fdatasync`s of sled's files completed (each after sled's flush) since the store
     /// opened. A write that returned Ok waited for one that started after it committed.
     pub fn syncs(&self) -> u64 {
@@ -479,6 +484,12 @@ pub(crate) mod testutil {
     /// The time a test's write is stamped with.
     pub fn stamp() -> i64 {
         jiff::Timestamp::now().as_microsecond()
+    }
+
+    /// Store `text` as `dn`'s calendar (one event, over HTTP, by anyone).
+    pub fn put_calendar(s: &Store, dn: &crate::protocol::legacy_dn::LegacyDn, text: &str) {
+        s.put_calendar(&Writer::ANYONE, dn, text, 1, CalendarSource::Http, stamp())
+            .unwrap();
     }
 }
 

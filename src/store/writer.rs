@@ -2,7 +2,8 @@
 //!
 //! Authorization is decided here, once, under the store's write lock: `auth` says who is
 //! writing and how far their rights go (a [`Writer`]); each write (`fb_patch`,
-//! `fb_delete_at`, the `pf_*` writes) checks the data it is about to change against it, so
+//! `fb_delete_at`, the `pf_*` writes, `put_calendar`, `delete_calendar`,
+//! `note_refused_calendar`) checks the data it is about to change against it, so
 //! nothing can change hands between a check and the write, and a refusal
 //! ([`WriteRefused`]) comes back from that one place. The transport turns it into the
 //! rule's 403 (`auth::refused_write`).
@@ -62,6 +63,19 @@ impl Writer {
             return Err(());
         }
         Ok(Some(dn.subject()))
+    }
+
+    /// May this writer change the data of the user `owner`: their calendar, which writes
+    /// their free/busy (so the free/busy rule guards it)? The store asks under its write
+    /// lock before a calendar write; the transport asks the same, read-only, before it reads
+    /// a calendar's body or answers a read of it (`auth::AuthSettings::user_data`).
+    pub fn may_write_user(&self, owner: &LegacyDn) -> Result<(), WriteRefused> {
+        match self.must_own() {
+            Some(key) if key != owner.key() => {
+                Err(self.refused(OwnerRule::FreeBusy, owner.as_str()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The refusal of a change to `what`, guarded by `rule`.

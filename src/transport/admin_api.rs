@@ -161,12 +161,22 @@ pub(super) async fn run<O: Operation>(
     state: &AppState,
     op: O,
 ) -> Result<Result<O::Report, app::Error>, HttpError> {
+    run_as(state, op, crate::store::Writer::ANYONE).await
+}
+
+/// [`run`] for `writer` (the store authorizes the operation's writes against it).
+pub(super) async fn run_as<O: Operation>(
+    state: &AppState,
+    op: O,
+    writer: crate::store::Writer,
+) -> Result<Result<O::Report, app::Error>, HttpError> {
     state
         .blocking(move |st| {
             let ctx = Ctx::new(st.store())
                 .with_clock(*st.clock())
                 .with_publish(st.publish_settings().clone())
-                .with_max_calendar_bytes(st.limits().max_calendar_bytes);
+                .with_max_calendar_bytes(st.limits().max_calendar_bytes)
+                .with_writer(writer);
             op.run(&ctx)
         })
         .await

@@ -15,11 +15,14 @@
 //!
 //! A calendar holds event details and writes the user's free/busy, so every method here,
 //! reads included, follows the `owner-or-admin` rule of `auth` (with `--auth basic`): the
-//! user it belongs to or an admin; `--permissions legacy` lets any signed-in user.
+//! user it belongs to or an admin; `--permissions legacy` lets any signed-in user. The
+//! store decides it for the writes (`PUT`, `DELETE`), under its write lock, against the
+//! signed-in [`Writer`](crate::store::Writer) the operation runs as; `auth`'s `user_data`
+//! asks the same rule early and read-only for the rest and before a `PUT`'s body is read.
 
 use warp::http::{Method, StatusCode};
 
-use super::admin_api::run;
+use super::admin_api::{run, run_as};
 use super::{AppState, HttpError, Request, Response, bytes_response, text_response};
 use crate::app::ops::{
     CalendarDeleteRequest, CalendarGetRequest, CalendarPutRequest, RepublishRequest,
@@ -28,8 +31,11 @@ use crate::store::{CalendarChange, CalendarSource};
 
 pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, HttpError> {
     let user = address(&req.path)?;
-    if state.auth().mode != crate::auth::AuthMode::None {
-        state.auth().calendar_user(&req.principal)?;
+    // Sign-in first, with the calendar's own sentence; then who writes, for the store.
+    state.auth().calendar_user(&req.principal)?;
+    let writer = state.auth().fb_writer(&req.principal)?;
+    // DELETE writes without a body: the store alone decides.
+    if writer.key.is_some() && req.method != Method::DELETE {
         let name = user.clone();
         let owner = state
             .blocking(move |st| st.store().resolve_user(&name))
@@ -65,7 +71,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
                 publish_now: false,
                 now: None,
             };
-            let r = run(state, put).await??;
+            let r = run_as(state, put, writer).await??;
             let (status, what) = match r.change {
                 CalendarChange::Created => (StatusCode::CREATED, "stored"),
                 CalendarChange::Replaced => (StatusCode::OK, "replaced"),
@@ -96,7 +102,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
         }
         Method::DELETE => {
             let del = CalendarDeleteRequest { user };
-            let r = run(state, del).await??;
+            let r = run_as(state, del, writer).await??;
             if r.deleted {
                 Ok(text_response(StatusCode::NO_CONTENT, ""))
             } else {

@@ -23,9 +23,11 @@ impl Operation for CalendarDeleteRequest {
 
     fn run(self, ctx: &Ctx) -> Result<CalendarDeleteReport, Error> {
         let user = ctx.store.resolve_user(&self.user)?;
-        let deleted = ctx
-            .store
-            .delete_calendar(&user.legacy_dn, crate::app::clock::wall_us())?;
+        let deleted = ctx.store.delete_calendar(
+            &ctx.writer,
+            &user.legacy_dn,
+            crate::app::clock::wall_us(),
+        )?;
         Ok(CalendarDeleteReport {
             user: user.mail,
             deleted,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{Ctx, Operation};
 use crate::app::Error;
 use crate::publishing::calendar;
-use crate::publishing::publisher::{Republished, republish_user};
+use crate::publishing::publisher::{Republished, republish_expanded};
 use crate::store::{CalendarChange, CalendarSource, Refusal};
 
 /// Store a user's calendar (`PUT /calendars/…`, `calendar import`, `--calendar-dir`).
@@ -39,7 +39,8 @@ pub struct CalendarPutReport {
 }
 
 /// Parse, check that the calendar expands over the current publish range, then store it
-/// and queue the user, in one write. A calendar that fails either check is refused with
+/// and queue the user, in one write; with `publish_now`, publish from that same parse and
+/// expansion (the calendar is not read back and parsed again). A calendar that fails either check is refused with
 /// the line and reason; the stored calendar and the published free/busy stay as they were
 /// (only a note of the refusal is kept with the stored calendar).
 impl Operation for CalendarPutRequest {
@@ -60,12 +61,13 @@ impl Operation for CalendarPutRequest {
                 .range_at(now)
                 .as_interval()
                 .expect("publish ranges are never empty");
-            // Refused at the door if it can never be published, not only if it fails now.
-            cal.check_publishable(window, &settings.expand)?;
-            Ok(cal)
+            // Refused at the door if it can never be published, not only if it fails now;
+            // the expansion over the current range is what a publish now writes.
+            let fb = cal.check_publishable(window, &settings.expand)?;
+            Ok((cal, fb))
         });
-        let cal = match checked {
-            Ok(cal) => cal,
+        let (cal, fb) = match checked {
+            Ok(checked) => checked,
             Err(e) => {
                 crate::app::metrics::calendar_refused(match req.source {
                     CalendarSource::Http => "http",
@@ -73,6 +75,7 @@ impl Operation for CalendarPutRequest {
                     CalendarSource::Dir(_) => "calendar_dir",
                 });
                 store.note_refused_calendar(
+                    &ctx.writer,
                     &user.legacy_dn,
                     Refusal {
                         reason: e.to_string(),
@@ -87,6 +90,7 @@ impl Operation for CalendarPutRequest {
             }
         };
         let change = store.put_calendar(
+            &ctx.writer,
             &user.legacy_dn,
             &req.text,
             cal.event_count(),
@@ -99,7 +103,7 @@ impl Operation for CalendarPutRequest {
             tracing::warn!(user = %user.mail, source = %req.source.to_string().escape_debug(), kind = l.kind, "calendar read leniently: {}", l.to_string().escape_debug());
         }
         let published = if req.publish_now {
-            Some(republish_user(store, &user, now, settings, false)?)
+            Some(republish_expanded(store, &user, &fb, now, settings, false)?)
         } else {
             None
         };

@@ -52,7 +52,7 @@ use crate::protocol::freebusy::MAX_PUBLISH_MONTHS;
 use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::time::parse_time;
 use crate::publishing::publisher::PublishSettings;
-use crate::store::{Store, UserRecord};
+use crate::store::{Store, UserRecord, Writer};
 
 /// An admin or publishing operation: its route, its report and its work.
 pub trait Operation: Serialize + DeserializeOwned + Send + 'static {
@@ -72,7 +72,8 @@ pub trait Operation: Serialize + DeserializeOwned + Send + 'static {
 }
 
 /// What an operation runs against: the store, the clock, the publish settings (the
-/// server's, or the defaults for a CLI without a server) and the calendar size limit.
+/// server's, or the defaults for a CLI without a server), the calendar size limit and who
+/// writes (the store checks each calendar write against it).
 #[derive(Clone)]
 pub struct Ctx {
     pub store: Store,
@@ -81,6 +82,9 @@ pub struct Ctx {
     /// The largest calendar `calendar/put` takes; `None` where the caller checked already
     /// (the CLI checks the file, `--calendar-dir` each file it reads).
     pub max_calendar_bytes: Option<usize>,
+    /// Who writes, for the writes the store authorizes (a user's calendar): anyone for the
+    /// CLI and the admin API; the signed-in user for `/calendars/`.
+    pub writer: Writer,
 }
 
 impl Ctx {
@@ -91,7 +95,12 @@ impl Ctx {
             clock: Clock::System,
             publish: PublishSettings::default(),
             max_calendar_bytes: None,
+            writer: Writer::ANYONE,
         }
+    }
+
+    pub fn with_writer(self, writer: Writer) -> Ctx {
+        Ctx { writer, ..self }
     }
 
     pub fn with_clock(self, clock: Clock) -> Ctx {

@@ -216,14 +216,16 @@ impl Calendar {
     /// cap into a window of the same length (bounded per day over one Gregorian cycle, see
     /// `expand::check_future_windows`), so a calendar dense only on some days of the year
     /// is refused at the door instead of being stored and failing every publish once its
-    /// days come.
+    /// days come. Returns the expansion over `window`, so that a publish at once needs no
+    /// second one.
     pub fn check_publishable(
         &self,
         window: Interval,
         opts: &ExpandOptions,
-    ) -> Result<(), CalendarError> {
-        self.expand(window, opts)?;
-        expand::check_future_windows(&self.zones, &self.content, window, opts)
+    ) -> Result<FreeBusy, CalendarError> {
+        let fb = self.expand(window, opts)?;
+        expand::check_future_windows(&self.zones, &self.content, window, opts)?;
+        Ok(fb)
     }
 }
 
@@ -672,7 +674,7 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
                     .unwrap_or_else(|e| panic!("{rule} accepted, but {e} from {from:?}"));
             }
         }
-        verdict
+        verdict.map(|_| ())
     }
 
     fn all(n: u32) -> String {
