@@ -624,6 +624,7 @@ BEGIN:VEVENT\nUID:b\nDTSTART;TZID=Europe/Paris:20260106T110000\nDTEND:20260106T0
         parse(&vcal(events))
             .unwrap()
             .check_publishable(window(), &ExpandOptions::default())
+            .map(|_| ())
     }
 
     /// The refusal names a window (of the publish window's length) holding `day`.
