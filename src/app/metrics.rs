@@ -393,35 +393,22 @@ mod process {
         })
     }
 
-    /// The constants of the system a scrape needs, with the values Linux almost always has
-    /// (used where `sysconf` cannot be asked).
-    #[derive(Clone, Copy)]
-    enum Sysconf {
-        ClockTicks = 100,
-        PageSize = 4096,
-    }
-
-    /// `sysconf` for `c` on glibc Linux; its usual value elsewhere or if sysconf fails.
-    fn sysconf(c: Sysconf) -> u64 {
+    fn ticks_per_second() -> f64 {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: sysconf reads a constant of the system; no memory is shared.
-        let v = unsafe {
-            libc::sysconf(match c {
-                Sysconf::ClockTicks => libc::_SC_CLK_TCK,
-                Sysconf::PageSize => libc::_SC_PAGESIZE,
-            })
-        };
+        let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
         #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-        let v = -1;
-        u64::try_from(v).ok().filter(|&v| v > 0).unwrap_or(c as u64)
-    }
-
-    fn ticks_per_second() -> f64 {
-        sysconf(Sysconf::ClockTicks) as f64
+        let t = 100;
+        if t > 0 { t as f64 } else { 100.0 }
     }
 
     fn page_size() -> u64 {
-        sysconf(Sysconf::PageSize)
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: as above.
+        let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        let p = 4096;
+        if p > 0 { p as u64 } else { 4096 }
     }
 }
 
@@ -438,19 +425,87 @@ pub fn upkeep() {
 /// How often the server runs [`upkeep`].
 pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Handles of the families that every request or answer touches, made once per label set
+/// and kept per thread. The `counter!`, `gauge!` and `histogram!` macros build the metric's
+/// key (allocating its labels, and the status code as text), hash it and look it up in the
+/// recorder's registry on every call: seven lookups for each `?Cmd=freebusy` answer, the
+/// largest part of what the request cost beyond hyper (issue 13). A handle is the same
+/// shared cell the macro would have found, so what `/metrics` shows is unchanged.
+#[derive(Default)]
+struct Handles {
+    seconds: Handled<&'static str, metrics::Histogram>,
+    requests: Handled<(&'static str, u16), metrics::Counter>,
+    rejected: Handled<&'static str, metrics::Counter>,
+    plain: Handled<&'static str, metrics::Counter>,
+    held: Option<metrics::Gauge>,
+}
+
+/// Handles by label set: a handful per thread, so a list beats a hash of the key.
+struct Handled<K, H>(Vec<(K, H)>);
+
+impl<K, H> Default for Handled<K, H> {
+    fn default() -> Self {
+        Handled(Vec::new())
+    }
+}
+
+impl<K: PartialEq, H> Handled<K, H> {
+    fn get(&mut self, key: K, make: impl FnOnce() -> H) -> &H {
+        let at = match self.0.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                self.0.push((key, make()));
+                self.0.len() - 1
+            }
+        };
+        &self.0[at].1
+    }
+}
+
+thread_local! {
+    static HANDLES: std::cell::RefCell<Handles> = std::cell::RefCell::default();
+}
+
+/// Run `f` with this thread's handles. Before [`install`] has run, a handle would belong to
+/// no recorder (the macros then reach a no-op one), so none is kept.
+fn with_handles(f: impl FnOnce(&mut Handles)) {
+    if HANDLE.get().is_some() {
+        HANDLES.with_borrow_mut(f);
+    } else {
+        f(&mut Handles::default());
+    }
+}
+
 pub fn freebusy_answered(users: usize, no_data: usize) {
-    counter!(FREEBUSY_QUERIES).increment(1);
-    counter!(FREEBUSY_USERS).increment(users as u64);
-    counter!(FREEBUSY_NO_DATA).increment(no_data as u64);
+    with_handles(|h| {
+        let mut add = |name: &'static str, n: usize| {
+            h.plain.get(name, || counter!(name)).increment(n as u64);
+        };
+        add(FREEBUSY_QUERIES, 1);
+        add(FREEBUSY_USERS, users);
+        add(FREEBUSY_NO_DATA, no_data);
+    });
 }
 
 pub fn request_done(method: &str, status: u16, seconds: f64) {
     let method = method_label(method);
-    histogram!(REQUEST_SECONDS, "method" => method).record(seconds);
-    counter!(REQUESTS, "method" => method, "code" => status.to_string()).increment(1);
-    if (400..500).contains(&status) {
-        counter!(REJECTED, "reason" => rejection_reason(status)).increment(1);
-    }
+    with_handles(|h| {
+        h.seconds
+            .get(method, || histogram!(REQUEST_SECONDS, "method" => method))
+            .record(seconds);
+        h.requests
+            .get(
+                (method, status),
+                || counter!(REQUESTS, "method" => method, "code" => status.to_string()),
+            )
+            .increment(1);
+        if (400..500).contains(&status) {
+            let reason = rejection_reason(status);
+            h.rejected
+                .get(reason, || counter!(REJECTED, "reason" => reason))
+                .increment(1);
+        }
+    });
 }
 
 /// The method as a label: the methods clients of this server send, and `other` for the rest,
@@ -501,7 +556,11 @@ pub fn sign_in_failed(reason: &'static str) {
 /// Bytes of streamed answers held for clients that have not taken them (see
 /// `transport::outbound`).
 pub fn answer_bytes_held(bytes: usize) {
-    gauge!(ANSWER_BYTES_HELD).set(bytes as f64);
+    with_handles(|h| {
+        h.held
+            .get_or_insert_with(|| gauge!(ANSWER_BYTES_HELD))
+            .set(bytes as f64)
+    });
 }
 
 /// A client took nothing of its answer for `send_timeout`; its connection was closed.
@@ -660,6 +719,34 @@ mod tests {
              # HELP b_total b\n# TYPE b_total counter\nb_total{m=\"a\"} 2\nb_total{m=\"z\"} 1\n\n\
              # TYPE h histogram\nh_bucket{le=\"5\"} 1\nh_bucket{le=\"10\"} 1\nh_sum 1\nh_count 1\n"
         );
+    }
+
+    /// The handles a thread keeps count into the same series as the macros: two threads
+    /// with their own handles and one macro call add up. (An unusual label set, so other
+    /// tests in this process do not count into it.)
+    #[test]
+    fn kept_handles_count_in_the_series_the_macros_reach() {
+        let handle = super::install().expect("installed");
+        std::thread::spawn(|| {
+            super::request_done("MKCOL", 418, 0.0);
+            super::request_done("MKCOL", 418, 0.0);
+        })
+        .join()
+        .unwrap();
+        std::thread::spawn(|| super::request_done("MKCOL", 418, 0.0))
+            .join()
+            .unwrap();
+        metrics::counter!(super::REQUESTS, "method" => "MKCOL", "code" => "418").increment(1);
+        let text = handle.render();
+        let line = text
+            .lines()
+            .find(|l| {
+                l.starts_with("schedplus_requests_total{")
+                    && l.contains("method=\"MKCOL\"")
+                    && l.contains("code=\"418\"")
+            })
+            .unwrap_or_else(|| panic!("no MKCOL 418 series in {text}"));
+        assert!(line.ends_with(" 4"), "{line}");
     }
 
     #[test]

@@ -60,7 +60,10 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
         let mut req = req;
         let credentials = req.headers.get(header::AUTHORIZATION).cloned();
         req.principal = sign_in(state, credentials, remote).await?;
-        let _ = user.set(req.principal.log_name().to_string());
+        // Anonymous is `-`, which needs no copy.
+        if req.principal.user().is_some() {
+            let _ = user.set(req.principal.log_name().to_string());
+        }
         route(state, req).await
     };
     let answer = tokio::time::timeout(limit, work).await;
