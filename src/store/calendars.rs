@@ -198,6 +198,18 @@ fn mark(
 }
 
 impl Store {
+    /// The start of a calendar write that queues the user: the write lock, the owner rule
+    /// (else [`StoreError::Refused`]), the user's key and a fresh queue generation.
+    fn begin_calendar_write(
+        &self,
+        writer: &Writer,
+        dn: &LegacyDn,
+    ) -> Result<(super::WriteGuard<'_>, String, u64), StoreError> {
+        let w = self.begin_write()?;
+        writer.may_write_user(dn).map_err(StoreError::Refused)?;
+        Ok((w, dn.key(), self.inner.db.generate_id()?))
+    }
+
     /// Store `text` as `dn`'s calendar and queue the user, in one transaction, if `writer`
     /// may write `dn`'s data (else [`StoreError::Refused`], nothing written). The caller
     /// has parsed `text`. Storing the same text again changes nothing (and clears an
@@ -211,11 +223,8 @@ impl Store {
         source: CalendarSource,
         now_us: i64,
     ) -> Result<CalendarChange, StoreError> {
-        let _w = self.begin_write()?;
-        writer.may_write_user(dn).map_err(StoreError::Refused)?;
+        let (_w, key, generation) = self.begin_calendar_write(writer, dn)?;
         let i = &self.inner;
-        let key = dn.key();
-        let generation = i.db.generate_id()?;
         let now = now_us;
         let change = tx_result((&i.calendars, &i.dirty, &i.calendar_deletions).transaction(
             |(tc, td, tt)| {
@@ -311,11 +320,8 @@ impl Store {
         tombstone: Tombstone,
         now_us: i64,
     ) -> Result<bool, StoreError> {
-        let _w = self.begin_write()?;
-        writer.may_write_user(dn).map_err(StoreError::Refused)?;
+        let (_w, key, generation) = self.begin_calendar_write(writer, dn)?;
         let i = &self.inner;
-        let key = dn.key();
-        let generation = i.db.generate_id()?;
         let now = now_us;
         let existed = tx_result((&i.calendars, &i.dirty, &i.calendar_deletions).transaction(
             |(tc, td, tt)| {

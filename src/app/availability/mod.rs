@@ -65,34 +65,37 @@ pub fn availability(
         let user = match store.find_user(&address_of(m)) {
             Ok(Some(u)) => u,
             Ok(None) => {
-                metrics::mailbox("not_found");
-                answers[i] = Some(MailboxAnswer::Error {
-                    code: "ErrorMailRecipientNotFound",
-                    message: format!(
+                fail(
+                    &mut answers[i],
+                    "not_found",
+                    "ErrorMailRecipientNotFound",
+                    format!(
                         "no directory user has the address {}; import the user (schedplus directory import) or check the spelling",
                         m.address
                     ),
-                });
+                );
                 continue;
             }
             Err(e) => {
-                metrics::mailbox("failed");
-                answers[i] = Some(MailboxAnswer::Error {
-                    code: "ErrorFreeBusyGenerationFailed",
-                    message: format!("the directory could not be read for {}: {e}", m.address),
-                });
+                fail(
+                    &mut answers[i],
+                    "failed",
+                    "ErrorFreeBusyGenerationFailed",
+                    format!("the directory could not be read for {}: {e}", m.address),
+                );
                 continue;
             }
         };
         if !req.view.is_merged() {
-            metrics::mailbox("not_merged");
-            answers[i] = Some(MailboxAnswer::Error {
-                code: "ErrorLegacyMailboxFreeBusyViewTypeNotMerged",
-                message: format!(
+            fail(
+                &mut answers[i],
+                "not_merged",
+                "ErrorLegacyMailboxFreeBusyViewTypeNotMerged",
+                format!(
                     "{} is a legacy (Exchange 2000/2003) mailbox: its free/busy can only be answered merged; ask for MergedOnly, FreeBusyMerged or DetailedMerged",
                     m.address
                 ),
-            });
+            );
             continue;
         }
         let ag = user.legacy_dn.admin_group();
@@ -387,4 +390,16 @@ mod tests {
                 .contains("3 digits")
         );
     }
+}
+
+/// A mailbox that gets an error instead of free/busy: counted by `outcome`, answered with
+/// Exchange's `code` and a sentence.
+fn fail(
+    slot: &mut Option<MailboxAnswer>,
+    outcome: &'static str,
+    code: &'static str,
+    message: String,
+) {
+    metrics::mailbox(outcome);
+    *slot = Some(MailboxAnswer::Error { code, message });
 }
