@@ -3,11 +3,12 @@
 //! publisher's shape as stored, and the `?Cmd=freebusy` query reads every personality's
 //! message back to the same digits.
 
+use schedplus::app::ops::{CalendarPutRequest, Ctx, Operation};
 use schedplus::protocol::legacy_dn::LegacyDn;
-use schedplus::store::canonical_leaf;
+use schedplus::store::{CalendarSource, canonical_leaf};
 use schedplus::transport::webdav::path::fb_item_href;
 
-use crate::common::{TestServer, fbdata, run_cli, stderr};
+use crate::common::{TestServer, fbdata, run_cli, stderr, stdout};
 
 const KAREN_DN: &str =
     "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=kbaker";
@@ -84,6 +85,42 @@ fn items(answer: &str, local: &str) -> Option<Vec<String>> {
     )
 }
 
+/// The findings docs/behaviour.md lists for each personality with the test schedule, as
+/// (rule, how many), sorted.
+fn documented_findings(style: &str) -> Vec<(String, usize)> {
+    let v: &[(&str, usize)] = match style {
+        "outlook" | "exchange" => &[],
+        "gcc" => &[("unset-and-empty-mixed", 1)],
+        "zimbra" => &[("block-past-month-end", 2), ("month-invalid", 16)],
+        "evolution" => &[("merged-not-busy-or-oof", 1), ("unset-and-empty-mixed", 1)],
+        _ => unreachable!(),
+    };
+    v.iter().map(|(r, n)| (r.to_string(), *n)).collect()
+}
+
+/// `schedplus lint --remote` of the server's store (PROPFIND, as any reader sees the
+/// message): (rule, how many), sorted.
+fn remote_lint(srv: &TestServer) -> Vec<(String, usize)> {
+    let remote = format!("{}/public", srv.base);
+    let o = run_cli(srv.data_dir(), &["lint", "--remote", &remote, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+    // Exit status 1 exactly when a finding is an error (the default --fail-on).
+    let errors = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["severity"] == "error");
+    assert_eq!(o.status.code(), Some(errors as i32), "{}", stderr(&o));
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for f in v.as_array().unwrap() {
+        *counts
+            .entry(f["rule"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    counts.into_iter().collect()
+}
+
 #[test]
 fn every_personality_reads_back_to_the_same_digits_and_propfind_shows_its_shape() {
     let srv = TestServer::start();
@@ -111,6 +148,11 @@ fn every_personality_reads_back_to_the_same_digits_and_propfind_shows_its_shape(
     for style in ["exchange", "gcc", "zimbra", "evolution", "outlook"] {
         publish(&srv, style);
         assert_eq!(digits(&srv), want, "--style {style} reads back otherwise");
+        assert_eq!(
+            remote_lint(&srv),
+            documented_findings(style),
+            "--style {style}: lint --remote of the stored message"
+        );
         let t = propfind_arrays(&srv);
         let (merged, tentative, busy, away) = (
             items(&t, "x684f1003"),
@@ -174,5 +216,48 @@ fn the_publisher_style_setting_takes_every_personality() {
     let err = stderr(&o);
     for name in ["outlook", "exchange", "gcc", "zimbra", "evolution"] {
         assert!(err.contains(name), "{name} missing from: {err}");
+    }
+}
+
+/// `cleanfreebusy --publisher-style` republishes a calendar in a personality's shape too:
+/// the same event, as Outlook and as Zimbra.
+#[test]
+fn cleanfreebusy_publishes_in_the_style_it_is_given() {
+    let srv = TestServer::start();
+    srv.import_demo_directory();
+    CalendarPutRequest {
+        user: KAREN.into(),
+        text: "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20081101T000000Z\r\nDTSTART:20081130T230000Z\r\nDTEND:20081201T010000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".into(),
+        source: CalendarSource::Http,
+        publish_now: false,
+        now: Some("2008-11-05T10:00:00Z".into()),
+    }
+    .run(&Ctx::new(srv.store()))
+    .unwrap();
+    for (style, want) in [
+        ("outlook", vec![]),
+        ("zimbra", documented_findings("zimbra")),
+    ] {
+        let o = run_cli(
+            srv.data_dir(),
+            &[
+                "--now",
+                "2008-11-05T10:00:00Z",
+                "cleanfreebusy",
+                KAREN,
+                "--publish-months",
+                "3",
+                "--publisher-style",
+                style,
+            ],
+        );
+        assert!(o.status.success(), "{style}: {}{}", stdout(&o), stderr(&o));
+        assert_eq!(remote_lint(&srv), want, "--publisher-style {style}");
+        let busy = items(&propfind_arrays(&srv), "x68531003").unwrap();
+        assert_eq!(
+            busy.len(),
+            if style == "zimbra" { 7 } else { 2 },
+            "{busy:?}"
+        );
     }
 }
