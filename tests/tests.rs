@@ -23,6 +23,7 @@ mod lint;
 mod metrics;
 mod ops;
 mod owner_rule;
+mod personalities;
 mod publishing;
 mod real_publishers;
 mod request_log;

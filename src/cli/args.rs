@@ -391,7 +391,8 @@ pub enum FbCommand {
         /// Months to publish (1-36).
         #[arg(long, default_value_t = crate::protocol::freebusy::DEFAULT_PUBLISH_MONTHS)]
         months: u8,
-        /// outlook leaves empty statuses unset; exchange lists every month with empty values.
+        /// outlook leaves empty statuses unset; exchange lists every month with empty values;
+        /// gcc, zimbra and evolution write as those publishers do (docs/behaviour.md).
         #[arg(long, value_enum, default_value_t = StyleArg::Outlook)]
         style: StyleArg,
     },
@@ -418,6 +419,9 @@ pub enum FbCommand {
 pub enum StyleArg {
     Outlook,
     Exchange,
+    Gcc,
+    Zimbra,
+    Evolution,
 }
 
 impl From<StyleArg> for PublisherStyle {
@@ -425,6 +429,9 @@ impl From<StyleArg> for PublisherStyle {
         match s {
             StyleArg::Outlook => PublisherStyle::Outlook,
             StyleArg::Exchange => PublisherStyle::Exchange,
+            StyleArg::Gcc => PublisherStyle::Gcc,
+            StyleArg::Zimbra => PublisherStyle::Zimbra,
+            StyleArg::Evolution => PublisherStyle::Evolution,
         }
     }
 }

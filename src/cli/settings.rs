@@ -81,11 +81,8 @@ pub fn serve_options(
         .map_err(config_error)?;
     let style = settings
         .get_with("publisher_style", |s| {
-            match s.to_ascii_lowercase().as_str() {
-                "outlook" => Ok(PublisherStyle::Outlook),
-                "exchange" => Ok(PublisherStyle::Exchange),
-                _ => Err("write outlook or exchange".to_string()),
-            }
+            PublisherStyle::parse(s)
+                .ok_or_else(|| "write outlook, exchange, gcc, zimbra or evolution".to_string())
         })
         .map_err(config_error)?;
     // Checked here too, so that a bad zone names where it came from.

@@ -75,7 +75,8 @@ impl fmt::Display for PffbKind {
     }
 }
 
-/// How a publisher writes statuses that have no events.
+/// How a publisher writes the eight properties: the shapes of the publishers whose bytes
+/// docs/behaviour.md ("Publisher personalities") documents.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -86,6 +87,46 @@ pub enum PublisherStyle {
     /// Exchange regenerating a message: list every month of the publish range, with
     /// zero-length values where there is nothing.
     Exchange,
+    /// Google Calendar Connector: merged, tentative and busy list every month in which any
+    /// status has data (zero-length values where that status has none); away is removed
+    /// (unset) when there is no OOF time.
+    Gcc,
+    /// Pre-2020 Zimbra: every status lists every month value from the range's first month
+    /// to its last by adding 1 (so values 13-15 and 0 across a year end), with zero-length
+    /// values where there is nothing; an event crossing a month end is written whole in
+    /// the month it starts in (its end past the month's length).
+    Zimbra,
+    /// evolution-exchange: merged removed (unset); each other status lists every month
+    /// from its first to its last with data (zero-length values between) or is unset.
+    Evolution,
+}
+
+impl PublisherStyle {
+    pub const ALL: [PublisherStyle; 5] = [
+        PublisherStyle::Outlook,
+        PublisherStyle::Exchange,
+        PublisherStyle::Gcc,
+        PublisherStyle::Zimbra,
+        PublisherStyle::Evolution,
+    ];
+
+    /// The setting's spelling: `outlook`, `exchange`, `gcc`, `zimbra`, `evolution`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PublisherStyle::Outlook => "outlook",
+            PublisherStyle::Exchange => "exchange",
+            PublisherStyle::Gcc => "gcc",
+            PublisherStyle::Zimbra => "zimbra",
+            PublisherStyle::Evolution => "evolution",
+        }
+    }
+
+    /// Parse the setting's spelling, any case.
+    pub fn parse(s: &str) -> Option<PublisherStyle> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.name().eq_ignore_ascii_case(s.trim()))
+    }
 }
 
 /// One status's two properties as found on a message: each unset or a list.
@@ -202,53 +243,122 @@ pub enum PffbError {
     },
 }
 
-/// Encode one status's intervals. `range` is the publish range (used by the Exchange
-/// style to list every month of it).
+/// Encode one status's intervals. `range` is the publish range (used by the Exchange and
+/// Zimbra styles to list every month of it). The Gcc style lists months as Outlook does
+/// here; [`encode`] adds the months of the other statuses.
 pub fn encode_status(set: &IntervalSet, range: PublishRange, style: PublisherStyle) -> StatusProps {
-    let mut months: Vec<(MonthKey, Vec<u8>)> = match style {
-        PublisherStyle::Outlook => Vec::new(),
+    // (month value, blocks): a value need not be a month (Zimbra's 13-15 and 0).
+    let mut months: Vec<(i32, Vec<u8>)> = match style {
         PublisherStyle::Exchange => range
             .months()
             .into_iter()
-            .map(|m| (m, Vec::new()))
+            .map(|m| (m.to_wire(), Vec::new()))
             .collect(),
+        PublisherStyle::Zimbra => match (range.months().first(), range.months().last()) {
+            (Some(a), Some(b)) => (a.to_wire()..=b.to_wire())
+                .map(|v| (v, Vec::new()))
+                .collect(),
+            _ => Vec::new(),
+        },
+        PublisherStyle::Outlook | PublisherStyle::Gcc | PublisherStyle::Evolution => Vec::new(),
     };
     for iv in set.iter() {
         let mut month = MonthKey::containing(iv.start());
         while month.start() < iv.end() {
             let m_start = month.start();
             let from = iv.start().max(m_start).0 - m_start.0;
-            let to = iv.end().0.min(m_start.0 + month.len_minutes()) - m_start.0;
-            let bytes = match months.binary_search_by_key(&month, |(m, _)| *m) {
-                Ok(i) => &mut months[i].1,
-                Err(i) => {
-                    months.insert(i, (month, Vec::new()));
-                    &mut months[i].1
-                }
-            };
-            // Months are at most 44640 minutes long, so both ends fit in u16.
+            let mut to = iv.end().0.min(m_start.0 + month.len_minutes()) - m_start.0;
+            // Zimbra keeps the whole event in its first month while the end fits in u16.
+            let whole = iv.end().0 - m_start.0;
+            if style == PublisherStyle::Zimbra && whole <= u16::MAX as i64 {
+                to = whole;
+            }
+            let bytes = slot(&mut months, month.to_wire());
+            // Months are at most 44640 minutes long, and Zimbra's ends are bounded above,
+            // so both ends fit in u16.
             bytes.extend_from_slice(&(from as u16).to_le_bytes());
             bytes.extend_from_slice(&(to as u16).to_le_bytes());
+            if to == whole {
+                break;
+            }
             month = month.next();
         }
     }
-    if months.is_empty() && style == PublisherStyle::Outlook {
+    if style == PublisherStyle::Evolution {
+        // Every month from the first to the last with data (all real months here).
+        let first = months.first().and_then(|(v, _)| MonthKey::from_wire(*v));
+        let last = months.last().and_then(|(v, _)| MonthKey::from_wire(*v));
+        if let (Some(mut m), Some(last)) = (first, last) {
+            while m < last {
+                slot(&mut months, m.to_wire());
+                m = m.next();
+            }
+        }
+    }
+    if months.is_empty()
+        && matches!(
+            style,
+            PublisherStyle::Outlook | PublisherStyle::Gcc | PublisherStyle::Evolution
+        )
+    {
         return StatusProps::default();
     }
     StatusProps {
-        months: Some(months.iter().map(|(m, _)| m.to_wire()).collect()),
+        months: Some(months.iter().map(|(m, _)| *m).collect()),
         blocks: Some(months.into_iter().map(|(_, b)| b).collect()),
     }
 }
 
-/// Encode a whole schedule as a publisher writes it: merged = busy ∪ OOF, tentative apart.
+/// The block value of month value `v` in the sorted list, inserted empty when missing.
+fn slot(months: &mut Vec<(i32, Vec<u8>)>, v: i32) -> &mut Vec<u8> {
+    let i = match months.binary_search_by_key(&v, |(m, _)| *m) {
+        Ok(i) => i,
+        Err(i) => {
+            months.insert(i, (v, Vec::new()));
+            i
+        }
+    };
+    &mut months[i].1
+}
+
+/// Encode a whole schedule as a publisher writes it: merged = busy ∪ OOF, tentative apart,
+/// in the shapes of `style` (merged unset for evolution-exchange; for GCC the months of
+/// every status listed in merged, tentative and busy, and away only when it has data).
 pub fn encode(fb: &FreeBusy, range: PublishRange, style: PublisherStyle) -> PffbProps {
-    PffbProps {
+    let mut p = PffbProps {
         merged: encode_status(&fb.merged(), range, style),
         tentative: encode_status(&fb.tentative, range, style),
         busy: encode_status(&fb.busy, range, style),
         away: encode_status(&fb.oof, range, style),
+    };
+    match style {
+        PublisherStyle::Evolution => p.merged = StatusProps::default(),
+        PublisherStyle::Gcc => {
+            let mut all: Vec<i32> = PffbKind::ALL
+                .iter()
+                .flat_map(|&k| p.get(k).months.clone().unwrap_or_default())
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            for kind in [PffbKind::Merged, PffbKind::Tentative, PffbKind::Busy] {
+                let st = p.get_mut(kind);
+                let mut listed: Vec<(i32, Vec<u8>)> = st
+                    .months
+                    .take()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .zip(st.blocks.take().unwrap_or_default())
+                    .collect();
+                for &v in &all {
+                    slot(&mut listed, v);
+                }
+                st.months = Some(listed.iter().map(|(m, _)| *m).collect());
+                st.blocks = Some(listed.into_iter().map(|(_, b)| b).collect());
+            }
+        }
+        PublisherStyle::Outlook | PublisherStyle::Exchange | PublisherStyle::Zimbra => {}
     }
+    p
 }
 
 /// Decode one status. Zero-length blocks are skipped; a block that ends one minute short of
@@ -634,8 +744,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn decode_inverts_encode(fb in arb_freebusy(), exchange in any::<bool>()) {
-            let style = if exchange { PublisherStyle::Exchange } else { PublisherStyle::Outlook };
+        fn decode_inverts_encode(fb in arb_freebusy(), which in 0..PublisherStyle::ALL.len()) {
+            // Every personality's message reads back to the schedule it was built from.
+            let style = PublisherStyle::ALL[which];
             let range = PublishRange {
                 start: Minutes1601::from_civil(2007, 1, 1),
                 end: Minutes1601::from_civil(2010, 1, 1),

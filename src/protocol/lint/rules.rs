@@ -115,7 +115,7 @@ pub static RULES: &[Rule] = &[
     rule!(
         "unset-and-empty-mixed",
         Warning,
-        [GCC],
+        [GCC, EVOLUTION],
         "one status is unset (as Outlook writes) while another lists months with empty values (as Exchange writes)",
         unset_and_empty_mixed
     ),
@@ -528,7 +528,9 @@ fn month_end_one_minute_short(msg: &LintMessage<'_>, _: &Facts<'_>, out: &mut Ve
 
 fn unset_and_empty_mixed(msg: &LintMessage<'_>, _: &Facts<'_>, out: &mut Vec<Hit>) {
     // "Nothing" written as Outlook does (both properties unset) or as an empty list (GCC),
-    // beside months listed with empty values (as Exchange lists every month).
+    // beside months listed with empty values (as Exchange lists every month; GCC lists the
+    // months of every status, evolution-exchange the months between a status's first and
+    // last with data).
     let values = month_values(msg);
     let none: Vec<&str> = PffbKind::ALL
         .iter()

@@ -502,7 +502,10 @@ fn real_publishers_fixtures_show_their_fingerprints() {
         .iter()
         .find(|f| f.rule == "unset-and-empty-mixed")
         .unwrap_or_else(|| panic!("{g:#?}"));
-    assert_eq!(f.publishers, vec!["GCC".to_string()]);
+    assert_eq!(
+        f.publishers,
+        vec!["GCC".to_string(), "evolution-exchange".to_string()]
+    );
     assert!(
         f.sentence
             .starts_with("away without months but tentative listing"),
