@@ -24,4 +24,5 @@ mod publishing;
 mod real_publishers;
 mod request_log;
 mod resilience;
+mod startup;
 mod webdav;
