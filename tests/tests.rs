@@ -17,6 +17,7 @@ mod freebusy_query;
 mod hostile;
 mod layer_types;
 mod layers;
+mod listing;
 mod metrics;
 mod ops;
 mod owner_rule;
