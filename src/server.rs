@@ -153,6 +153,8 @@ pub struct Server {
     pid_file: Option<PathBuf>,
     /// Folds histogram samples every `metrics::UPKEEP_INTERVAL` (see `metrics::upkeep`).
     metrics_upkeep: tokio::task::JoinHandle<()>,
+    /// The store's page cache, to open it again at shutdown ([`checkpoint`]).
+    cache_capacity: u64,
 }
 
 impl Server {
@@ -299,6 +301,7 @@ impl Server {
             poller: Some(poller),
             pid_file: opts.pid_file,
             metrics_upkeep,
+            cache_capacity: opts.cache_capacity,
         })
     }
 
@@ -330,6 +333,19 @@ impl Server {
         }
         // The count of reads logged at DEBUG only in the last busy second.
         self.state.read_log().flush();
+        let (path, cache_capacity) = (self.state.store().path().to_path_buf(), self.cache_capacity);
+        drop(self.state);
+        // A disk that does not answer must not hold the shutdown (the open writes).
+        let checkpoint = tokio::task::spawn_blocking(move || checkpoint(&path, cache_capacity));
+        if tokio::time::timeout(CHECKPOINT_WAIT, checkpoint)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the store's snapshot was not brought up to date within {} s; the next start replays sled's log",
+                CHECKPOINT_WAIT.as_secs()
+            );
+        }
         tracing::info!("schedplus stopped");
     }
 
@@ -343,6 +359,34 @@ impl Server {
         notify("STOPPING=1");
         tracing::info!("signal received; finishing in-flight requests");
         self.shutdown().await;
+    }
+}
+
+/// How long a shutdown waits for [`checkpoint`].
+const CHECKPOINT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Open the store at `path` once more and close it, once the server has let go of it.
+///
+/// sled writes its snapshot (where each page lies in its log) only while opening a store,
+/// and an open replays every write made since the last snapshot: a server that wrote for a
+/// day would spend the next start-up reading that day's log again (1.3 s of a 1.75 s start
+/// after 200,000 messages were written). Opened here, the replay happens at shutdown and the
+/// next start reads a snapshot that is up to date. Skipped, with a DEBUG line, when the
+/// store is still held (a handle kept elsewhere in this process: sled's lock refuses).
+fn checkpoint(path: &Path, cache_capacity: u64) {
+    let started = std::time::Instant::now();
+    match Store::open(&StoreConfig {
+        cache_capacity,
+        ..StoreConfig::new(path)
+    }) {
+        Ok(store) => {
+            drop(store);
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                "store snapshot brought up to date for the next start"
+            );
+        }
+        Err(e) => tracing::debug!(error = %e, "store snapshot not brought up to date"),
     }
 }
 
