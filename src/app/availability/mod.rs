@@ -297,6 +297,18 @@ fn shuffle<T>(v: &mut [T]) {
     }
 }
 
+/// A mailbox that gets an error instead of free/busy: counted by `outcome`, answered with
+/// Exchange's `code` and a sentence.
+fn fail(
+    slot: &mut Option<MailboxAnswer>,
+    outcome: &'static str,
+    code: &'static str,
+    message: String,
+) {
+    metrics::mailbox(outcome);
+    *slot = Some(MailboxAnswer::Error { code, message });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,16 +402,4 @@ mod tests {
                 .contains("3 digits")
         );
     }
-}
-
-/// A mailbox that gets an error instead of free/busy: counted by `outcome`, answered with
-/// Exchange's `code` and a sentence.
-fn fail(
-    slot: &mut Option<MailboxAnswer>,
-    outcome: &'static str,
-    code: &'static str,
-    message: String,
-) {
-    metrics::mailbox(outcome);
-    *slot = Some(MailboxAnswer::Error { code, message });
 }
