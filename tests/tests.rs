@@ -6,6 +6,7 @@ mod common;
 
 mod admin_cli;
 mod auth;
+mod browse_views;
 mod clients;
 mod clock;
 mod comfort;

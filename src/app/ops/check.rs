@@ -18,9 +18,10 @@ use super::{Ctx, Operation};
 use crate::app::Error;
 use crate::app::freebusy::answer;
 use crate::protocol::freebusy::{FreeBusy, PublishRange};
+use crate::protocol::legacy_dn::LegacyDn;
 use crate::protocol::query::{FreeBusyQuery, UserAddress};
 use crate::protocol::raster::{self, SlotGrid};
-use crate::protocol::time::{Minutes1601, format_rfc3339};
+use crate::protocol::time::format_rfc3339;
 use crate::publishing::calendar;
 use crate::store::{StoredFreeBusy, UserRecord};
 
@@ -131,46 +132,13 @@ fn check_user(
         interval: interval as i64,
         slots,
     };
-    // 1. The calendar.
-    let cal = store.calendar(dn)?;
-    let mut cal_digits = Vec::new();
-    if let Some(rec) = &cal {
-        let expanded: Result<FreeBusy, String> = calendar::parse(&rec.text)
-            .map_err(|e| e.to_string())
-            .and_then(|c| {
-                let window = range.as_interval().ok_or("empty publish range")?;
-                c.expand(window, &ctx.publish.expand)
-                    .map_err(|e| e.to_string())
-            });
-        match expanded {
-            Ok(fb) => raster::paint(&grid, Some((&fb, Some(range))), &mut cal_digits),
-            Err(e) => problem = Some(format!("the stored calendar does not expand: {e}")),
-        }
+    let views = three_views(ctx, dn, message.as_ref(), range, &grid)?;
+    if let Some(p) = &views.problem {
+        problem = Some(p.clone());
     }
-    // 2. The message, decoded now.
-    let mut msg_digits = Vec::new();
-    raster::paint(
-        &grid,
-        message.as_ref().map(|m| (&m.fb, m.range)),
-        &mut msg_digits,
-    );
-    // 3. The query.
-    let q = FreeBusyQuery {
-        start: range.start.to_timestamp(),
-        end: Minutes1601(range.start.0 + slots as i64 * interval as i64).to_timestamp(),
-        interval,
-        users: vec![UserAddress::Ex(dn.as_str().to_string())],
-    };
-    let (body, _) = answer(store, &q);
-    let query_digits = last_fbdata(&body).unwrap_or_default().into_bytes();
-    let digit = |v: &[u8], i: usize| v.get(i).map_or('-', |&d| char::from(d));
-    let qdigit = |i: usize| query_digits.get(i).map_or('-', |&d| d as char);
+    let cal = views.calendar.is_some();
     let difference = (0..slots)
-        .find(|&i| {
-            let m = digit(&msg_digits, i);
-            qdigit(i) != m
-                || (cal.is_some() && !cal_digits.is_empty() && digit(&cal_digits, i) != m)
-        })
+        .find(|&i| views.differs(i))
         .map(|i| SlotDifference {
             slot: i,
             at: format_rfc3339(
@@ -179,13 +147,9 @@ fn check_user(
                     .plus_minutes(i as i64 * interval as i64)
                     .to_timestamp(),
             ),
-            calendar: if cal_digits.is_empty() {
-                '-'
-            } else {
-                digit(&cal_digits, i)
-            },
-            message: digit(&msg_digits, i),
-            query: qdigit(i),
+            calendar: views.calendar_digit(i),
+            message: ThreeViews::digit(&views.message, i),
+            query: ThreeViews::digit(&views.query, i),
         });
     Ok(CheckedUser {
         user: u.alias.clone(),
@@ -194,9 +158,97 @@ fn check_user(
         end: format_rfc3339(range.end.to_timestamp()),
         interval,
         slots,
-        calendar: cal.is_some(),
+        calendar: cal,
         message: !stored.is_empty(),
         difference,
+        problem,
+    })
+}
+
+/// The three views of one user over a grid of slots, one digit (`b'0'`..`b'4'`) per slot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ThreeViews {
+    /// The calendar's expansion; `None` when no calendar is stored, empty when it does not
+    /// expand (then `problem` says why).
+    pub calendar: Option<Vec<u8>>,
+    /// The stored message, decoded.
+    pub message: Vec<u8>,
+    /// The `?Cmd=freebusy` digits.
+    pub query: Vec<u8>,
+    /// Why the calendar could not be expanded.
+    pub problem: Option<String>,
+}
+
+impl ThreeViews {
+    /// The digit of a view at a slot, `-` past its end.
+    pub fn digit(view: &[u8], i: usize) -> char {
+        view.get(i).map_or('-', |&d| char::from(d))
+    }
+
+    /// The calendar's digit at a slot, `-` without a calendar.
+    pub fn calendar_digit(&self, i: usize) -> char {
+        self.calendar.as_deref().map_or('-', |c| Self::digit(c, i))
+    }
+
+    /// Do the views disagree at a slot? The query against the message, and the calendar
+    /// (when there is one that expanded) against the message.
+    pub fn differs(&self, i: usize) -> bool {
+        let m = Self::digit(&self.message, i);
+        Self::digit(&self.query, i) != m
+            || self
+                .calendar
+                .as_deref()
+                .is_some_and(|c| !c.is_empty() && Self::digit(c, i) != m)
+    }
+}
+
+/// The three views of `dn` over `grid`: the stored calendar expanded over `range` (the
+/// publish range a publish would cover), `message` painted, and the query's digits for the
+/// grid's slots. Shared by `schedplus check` and a user's page in the browser.
+pub fn three_views(
+    ctx: &Ctx,
+    dn: &LegacyDn,
+    message: Option<&StoredFreeBusy>,
+    range: PublishRange,
+    grid: &SlotGrid,
+) -> Result<ThreeViews, Error> {
+    let store = &ctx.store;
+    let mut problem = None;
+    // 1. The calendar.
+    let calendar = match store.calendar(dn)? {
+        None => None,
+        Some(rec) => {
+            let mut digits = Vec::new();
+            let expanded: Result<FreeBusy, String> = calendar::parse(&rec.text)
+                .map_err(|e| e.to_string())
+                .and_then(|c| {
+                    let window = range.as_interval().ok_or("empty publish range")?;
+                    c.expand(window, &ctx.publish.expand)
+                        .map_err(|e| e.to_string())
+                });
+            match expanded {
+                Ok(fb) => raster::paint(grid, Some((&fb, Some(range))), &mut digits),
+                Err(e) => problem = Some(format!("the stored calendar does not expand: {e}")),
+            }
+            Some(digits)
+        }
+    };
+    // 2. The message, decoded.
+    let mut msg_digits = Vec::new();
+    raster::paint(grid, message.map(|m| (&m.fb, m.range)), &mut msg_digits);
+    // 3. The query.
+    let q = FreeBusyQuery {
+        start: grid.start.to_timestamp(),
+        end: grid.end().to_timestamp(),
+        interval: grid.interval as u32,
+        users: vec![UserAddress::Ex(dn.as_str().to_string())],
+    };
+    let (body, _) = answer(store, &q);
+    let query = last_fbdata(&body).unwrap_or_default().into_bytes();
+    Ok(ThreeViews {
+        calendar,
+        message: msg_digits,
+        query,
         problem,
     })
 }

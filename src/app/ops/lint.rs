@@ -54,13 +54,7 @@ impl Operation for LintRequest {
 
     fn run(self, ctx: &Ctx) -> Result<LintReport, Error> {
         let store = &ctx.store;
-        let lookup = |dn: &str| {
-            store
-                .find_user(&UserAddress::Ex(dn.to_string()))
-                .ok()
-                .flatten()
-                .map(|u| u.legacy_dn.as_str().to_string())
-        };
+        let lookup = directory_lookup(store);
         if let Some(user) = &self.user {
             let u = store.resolve_user(user)?;
             let folder = u.legacy_dn.admin_group();
@@ -138,6 +132,17 @@ fn folder_names(store: &Store) -> Result<Vec<(String, String)>, Error> {
             (key, f.name)
         })
         .collect())
+}
+
+/// The directory as lint's facts: the legacyDN the directory holds for a DN, if any.
+pub fn directory_lookup(store: &Store) -> impl Fn(&str) -> Option<String> + '_ {
+    |dn: &str| {
+        store
+            .find_user(&UserAddress::Ex(dn.to_string()))
+            .ok()
+            .flatten()
+            .map(|u| u.legacy_dn.as_str().to_string())
+    }
 }
 
 /// The findings of one stored message.

@@ -30,7 +30,7 @@ mod republish;
 pub use calendar_delete::{CalendarDeleteReport, CalendarDeleteRequest};
 pub use calendar_get::{CalendarGetReport, CalendarGetRequest};
 pub use calendar_put::{CalendarPutReport, CalendarPutRequest};
-pub use check::{CheckReport, CheckRequest, CheckedUser, SlotDifference};
+pub use check::{CheckReport, CheckRequest, CheckedUser, SlotDifference, ThreeViews, three_views};
 pub use cleanup::Cleanup;
 pub use directory_admin::AdminMarkRequest;
 pub use directory_import::{DryRunList, ImportPreview, ImportReport, ImportRequest};
@@ -39,7 +39,9 @@ pub use directory_passwd::PasswdRequest;
 pub use fb_delete::{FbDeleteReport, FbDeleteRequest};
 pub use fb_set::{FbSetReport, FbSetRequest, parse_span};
 pub use fb_show::{FbShowReport, FbShowRequest, ShownMessage};
-pub use lint::{LINT_PAGE, LintCursor, LintReport, LintRequest, MAX_LINT_PAGE, lint_record};
+pub use lint::{
+    LINT_PAGE, LintCursor, LintReport, LintRequest, MAX_LINT_PAGE, directory_lookup, lint_record,
+};
 pub use republish::{RepublishReport, RepublishRequest};
 
 use jiff::Timestamp;

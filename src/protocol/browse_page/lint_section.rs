@@ -6,17 +6,22 @@
 //! findings; the findings come from `protocol::lint` (the caller runs it on the message's
 //! properties as stored, with the directory as facts).
 
-use super::{Crumb, Html, MessageView, message_page};
+use super::{Crumb, Html, MessageView, ViewsStrip, message_page, three_views};
 use crate::protocol::lint::Finding;
 
-/// The message page with a "Lint" section before "Message".
+/// The message page with a "Lint" section (and the "three views" strip, when given)
+/// before "Message".
 pub fn message_page_with_lint(
     view: &MessageView<'_>,
     crumbs: &[Crumb],
     findings: &[Finding],
+    strip: Option<&ViewsStrip<'_>>,
 ) -> String {
     let page = message_page(view, crumbs);
-    let section = lint_section(findings);
+    let mut section = lint_section(findings);
+    if let Some(s) = strip {
+        section.push_str(&three_views::section(s));
+    }
     match page.find("\n<h2>Message</h2>") {
         Some(at) => format!("{}{}{}", &page[..at], section, &page[at..]),
         None => page,
@@ -104,7 +109,7 @@ mod tests {
             sentence: "block 43140..43260 ends past the month's <43200> minutes".into(),
             publishers: vec!["Zimbra".into()],
         };
-        let page = message_page_with_lint(&view(&fb), &[], std::slice::from_ref(&f));
+        let page = message_page_with_lint(&view(&fb), &[], std::slice::from_ref(&f), None);
         let lint = page
             .find("<h2>Lint <small>1 finding")
             .expect("a lint section");
@@ -113,7 +118,7 @@ mod tests {
         assert!(page.contains("&lt;43200&gt;"), "sentences are escaped");
         assert!(page.contains("<td>Zimbra</td>"));
         // Without findings: said so; and the plain page is unchanged.
-        let clean = message_page_with_lint(&view(&fb), &[], &[]);
+        let clean = message_page_with_lint(&view(&fb), &[], &[], None);
         assert!(clean.contains("<h2>Lint <small>no findings"));
         assert!(!message_page(&view(&fb), &[]).contains("<h2>Lint"));
     }

@@ -22,9 +22,11 @@
 
 pub mod landing;
 mod lint_section;
+mod three_views;
 pub mod timeline;
 
 pub use lint_section::message_page_with_lint;
+pub use three_views::ViewsStrip;
 
 use std::fmt;
 

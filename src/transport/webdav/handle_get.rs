@@ -16,13 +16,16 @@ use warp::http::{HeaderValue, StatusCode, header};
 use super::handle_propfind::members_of;
 use super::props::{Entry, rfc822_body};
 use super::{Found, Resource, header_str, locate, stream_listing};
+use crate::app::ops::{self, Ctx};
 use crate::protocol::address::UserAddress;
 use crate::protocol::browse_page::{self, Crumb, FolderRow, MessageView};
 use crate::protocol::dav_xml::values::write_content;
 use crate::protocol::mapi::{PropName, PropValue, tags};
+use crate::protocol::raster::SlotGrid;
+use crate::protocol::time::Minutes1601;
 use crate::protocol::time::{FileTime, format_rfc3339};
 use crate::protocol::wss_name::unescape_segment;
-use crate::store::MessageRecord;
+use crate::store::{MessageRecord, StoredFreeBusy, UserRecord};
 use crate::transport::{AppState, HttpError, Request, Response, bytes_response};
 
 /// Does the client want a page rather than the item itself?
@@ -328,5 +331,73 @@ fn message_page(st: &AppState, entry: &Entry, rec: &MessageRecord, query: Option
         window: browse_page::Window::from_query(query, now),
     };
     let folder = entry.parent.as_deref().unwrap_or("/public/");
-    browse_page::message_page(&view, &crumbs(folder))
+    let folder_name = folder
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .map(|seg| unescape_segment(seg).unwrap_or_else(|_| seg.to_string()))
+        .unwrap_or_default();
+    let findings = ops::lint_record(&folder_name, rec, None, &ops::directory_lookup(st.store()));
+    let views = user
+        .as_ref()
+        .map(|u| three_views(st, u, rec, view.window, now));
+    let (first, views) = match views {
+        Some((first, Ok(v))) => (first, Some(v)),
+        _ => (Minutes1601(0), None),
+    };
+    let disagree: Vec<bool> = views.as_ref().map_or_else(Vec::new, |v| {
+        (0..v.message.len()).map(|i| v.differs(i)).collect()
+    });
+    let strip = views.as_ref().map(|v| browse_page::ViewsStrip {
+        first,
+        interval: STRIP_INTERVAL,
+        calendar: v.calendar.as_deref(),
+        message: &v.message,
+        query: &v.query,
+        disagree: &disagree,
+        problem: v.problem.as_deref(),
+    });
+    browse_page::message_page_with_lint(&view, &crumbs(folder), &findings, strip.as_ref())
+}
+
+/// Minutes per digit of a message page's "three views" strip.
+const STRIP_INTERVAL: u32 = 30;
+
+/// The three views (`schedplus check`'s) of a message's owner over the weeks its page
+/// shows; with the whole range shown, the weeks from the range's first Sunday.
+fn three_views(
+    st: &AppState,
+    u: &UserRecord,
+    rec: &MessageRecord,
+    window: browse_page::Window,
+    now: jiff::Timestamp,
+) -> (Minutes1601, Result<ops::ThreeViews, String>) {
+    let ctx = Ctx::new(st.store())
+        .with_clock(*st.clock())
+        .with_publish(st.publish_settings().clone());
+    let message = StoredFreeBusy::from_props(&rec.props);
+    let range = message
+        .as_ref()
+        .ok()
+        .and_then(|m| m.range)
+        .unwrap_or_else(|| ctx.publish.range_at(now));
+    let first = window.first_day().unwrap_or_else(|| {
+        browse_page::Window::Weeks(range.start)
+            .first_day()
+            .unwrap_or(range.start)
+    });
+    let grid = SlotGrid {
+        start: first,
+        interval: STRIP_INTERVAL as i64,
+        slots: (browse_page::WEEKS_SHOWN * 7 * 1440 / STRIP_INTERVAL as i64) as usize,
+    };
+    let views = ops::three_views(&ctx, &u.legacy_dn, message.as_ref().ok(), range, &grid)
+        .map_err(|e| e.to_string())
+        .map(|mut v| {
+            if let Err(e) = &message {
+                v.problem = Some(format!("the stored message does not decode: {e}"));
+            }
+            v
+        });
+    (first, views)
 }
