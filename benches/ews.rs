@@ -11,7 +11,7 @@
 //! these machines are shared and absolute numbers drift.
 
 mod support;
-use support::{Load, import_csv};
+use support::{Load, import_bench_users};
 
 use schedplus::app::availability::{CasSettings, ServerOrder};
 use schedplus::app::ops::{Ctx, FbSetRequest, Operation};
@@ -27,18 +27,7 @@ const END: &str = "2026-04-12T00:00:00Z"; // 42 days
 /// The directory: USERS users spread over GROUPS admin groups. The front ends resolve
 /// addresses in their own copy; only B holds free/busy.
 fn directory(store: &schedplus::store::Store) -> Vec<String> {
-    let mut csv = String::from("mail,legacyExchangeDN,displayName\n");
-    let mut mails = Vec::new();
-    for i in 0..USERS {
-        let mail = format!("user{i}@bench.example");
-        csv.push_str(&format!(
-            "{mail},/o=Bench/ou=AG{}/cn=Recipients/cn=user{i},User {i}\n",
-            i % GROUPS
-        ));
-        mails.push(mail);
-    }
-    import_csv(store, csv, "bench");
-    mails
+    import_bench_users(store, USERS, GROUPS)
 }
 
 fn seed(store: &schedplus::store::Store) -> Vec<String> {

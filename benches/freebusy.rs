@@ -33,23 +33,13 @@ use schedplus::server::{ServeOptions, Server};
 use schedplus::store::{PublishedMessage, Store};
 
 mod support;
-use support::{Load, import_csv, rate, schedule};
+use support::{Load, import_bench_users, rate, schedule};
 
 const USERS: usize = 200;
 const NOW: &str = "2026-03-02T09:00:00Z";
 
 fn seed_store(store: &Store) -> Vec<String> {
-    let mut csv = String::from("mail,legacyExchangeDN,displayName\n");
-    let mut mails = Vec::new();
-    for i in 0..USERS {
-        let mail = format!("user{i}@bench.example");
-        csv.push_str(&format!(
-            "{mail},/o=Bench/ou=AG{}/cn=Recipients/cn=user{i},User {i}\n",
-            i % 4
-        ));
-        mails.push(mail);
-    }
-    import_csv(store, csv, "bench");
+    let mails = import_bench_users(store, USERS, 4);
     let now = parse_time(NOW).unwrap();
     let range = PublishRange::at(Minutes1601::from_timestamp(now), 3);
     for i in 0..USERS {

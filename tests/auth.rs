@@ -6,8 +6,7 @@
 
 use schedplus::auth::{AuthMode, AuthSettings, Permissions, ReadAccess, hash_password};
 use schedplus::protocol::legacy_dn::LegacyDn;
-use schedplus::store::canonical_leaf;
-use schedplus::transport::webdav::path::{fb_folder_href, fb_item_href};
+use schedplus::transport::webdav::path::fb_folder_href;
 
 use crate::common::{TestServer, basic, run_cli, stderr, stdout};
 
@@ -34,11 +33,6 @@ fn lab(auth: AuthSettings) -> TestServer {
 
 fn as_user(alias: &str) -> String {
     basic(alias, &format!("pw-{alias}"))
-}
-
-fn message_url(dn: &str) -> String {
-    let dn = LegacyDn::parse(dn).unwrap();
-    fb_item_href(&dn.admin_group(), &canonical_leaf(&dn.subject()))
 }
 
 const NOTE: &[u8] = br#"<?xml version="1.0"?><a:propertyupdate xmlns:a="DAV:"><a:set><a:prop><x:note xmlns:x="urn:lab:">hello</x:note></a:prop></a:set></a:propertyupdate>"#;
@@ -79,7 +73,7 @@ fn reads_are_anonymous_and_writes_need_credentials() {
     assert_eq!(r.status, 207);
 
     let before = digest(&srv);
-    let url = message_url(DAN);
+    let url = crate::common::message_url(DAN);
     assert_refused(&patch(&srv, &url, None, NOTE), 401, "write-authenticated");
     for (method, path) in [
         ("MKCOL", "/public/lab"),
@@ -111,8 +105,8 @@ fn reads_are_anonymous_and_writes_need_credentials() {
 #[test]
 fn free_busy_is_written_by_its_owner_or_an_admin() {
     let srv = lab(AuthSettings::default());
-    let dan = message_url(DAN);
-    let karen = message_url(KAREN);
+    let dan = crate::common::message_url(DAN);
+    let karen = crate::common::message_url(KAREN);
 
     // The owner creates and changes their own message (names: alias, SMTP, DOMAIN\alias).
     assert_eq!(patch(&srv, &dan, Some("dwinship"), NOTE).status, 200);
@@ -182,7 +176,7 @@ fn legacy_permissions_let_any_signed_in_user_write_any_free_busy() {
         permissions: Permissions::Legacy,
         ..AuthSettings::default()
     });
-    let dan = message_url(DAN);
+    let dan = crate::common::message_url(DAN);
     assert_eq!(patch(&srv, &dan, Some("kbaker"), NOTE).status, 200);
     let r = srv.request_as(&as_user("kbaker"), "DELETE", &dan, None);
     assert_eq!(r.status, 204);
@@ -209,7 +203,7 @@ fn authenticated_reads_close_the_query_and_the_tree() {
     assert_eq!(r.status, 200);
     // Every way of looking is closed: browse pages, HEAD, SEARCH, OPTIONS, and the Allow
     // of a 405, which would tell whether a message exists.
-    let item = message_url(DAN);
+    let item = crate::common::message_url(DAN);
     for (method, path) in [
         ("GET", "/public/NON_IPM_SUBTREE/"),
         ("HEAD", "/public/"),
@@ -255,9 +249,16 @@ fn auth_none_lets_anyone_write() {
         mode: AuthMode::None,
         ..AuthSettings::default()
     });
-    assert_eq!(patch(&srv, &message_url(DAN), None, NOTE).status, 200);
+    assert_eq!(
+        patch(&srv, &crate::common::message_url(DAN), None, NOTE).status,
+        200
+    );
     // Credentials are not even looked at.
-    let r = srv.proppatch_as(&message_url(KAREN), Some(&basic("nobody", "x")), NOTE);
+    let r = srv.proppatch_as(
+        &crate::common::message_url(KAREN),
+        Some(&basic("nobody", "x")),
+        NOTE,
+    );
     assert_eq!(r.status, 200);
 }
 
@@ -479,7 +480,7 @@ fn the_admin_api_takes_an_admin_or_the_token() {
 #[test]
 fn a_changed_password_takes_effect_at_once_despite_the_cache() {
     let srv = lab(AuthSettings::default());
-    let url = message_url(DAN);
+    let url = crate::common::message_url(DAN);
     for _ in 0..3 {
         assert_eq!(patch(&srv, &url, Some("dwinship"), NOTE).status, 200);
     }
@@ -580,7 +581,7 @@ fn directory_passwd_and_admin_from_the_cli_locally_and_through_the_server() {
     let r = crate::common::http(
         &srv.base,
         "PROPPATCH",
-        &message_url(DAN),
+        &crate::common::message_url(DAN),
         &[("Authorization", &basic("dwinship", "s3cret"))],
         Some(NOTE),
     );
@@ -623,7 +624,7 @@ fn the_log_names_the_user_and_never_the_password() {
     let o = passwd(data, &["dwinship", "--stdin"], "Corr3ct-Horse\n");
     assert!(o.status.success(), "{}", stderr(&o));
 
-    let url = message_url(DAN);
+    let url = crate::common::message_url(DAN);
     let ok = crate::common::http(
         &base,
         "PROPPATCH",

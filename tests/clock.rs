@@ -3,9 +3,6 @@
 
 use schedplus::app::Clock;
 use schedplus::auth::AuthSettings;
-use schedplus::protocol::legacy_dn::LegacyDn;
-use schedplus::store::canonical_leaf;
-use schedplus::transport::webdav::path::fb_item_href;
 
 use crate::common::{TestServer, ts};
 
@@ -26,8 +23,7 @@ fn fixed_lab() -> TestServer {
 }
 
 fn message_url() -> String {
-    let dn = LegacyDn::parse(DAN).unwrap();
-    fb_item_href(&dn.admin_group(), &canonical_leaf(&dn.subject()))
+    crate::common::message_url(DAN)
 }
 
 fn note(text: &str) -> Vec<u8> {

@@ -3,30 +3,15 @@
 //! message and query must agree).
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use schedplus::app::ops::{CalendarPutRequest, Ctx, Operation};
-use schedplus::protocol::legacy_dn::LegacyDn;
-use schedplus::store::{CalendarSource, canonical_leaf};
-use schedplus::transport::webdav::path::fb_item_href;
+use schedplus::store::CalendarSource;
 
 use crate::common::{TestServer, run_cli, stderr, stdout};
 
 const KAREN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=kbaker";
 const DAN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=dwinship";
 const NOW: &str = "2026-11-02T08:00:00Z";
-
-fn fixture(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/dav")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn message_url(dn: &str) -> String {
-    let dn = LegacyDn::parse(dn).unwrap();
-    fb_item_href(&dn.admin_group(), &canonical_leaf(&dn.subject()))
-}
 
 /// The demo directory; Karen's message as pre-2020 Zimbra writes it (PROPPATCH of the
 /// fixture), Dan's as schedplus publishes it from a calendar.
@@ -35,9 +20,9 @@ fn lab() -> TestServer {
     srv.import_demo_directory();
     let r = srv.request(
         "PROPPATCH",
-        &message_url(KAREN),
+        &crate::common::message_url(KAREN),
         &[("Content-Type", "text/xml")],
-        Some(&fixture("zimbra_pre2020_proppatch.xml")),
+        Some(&crate::common::dav_fixture("zimbra_pre2020_proppatch.xml")),
     );
     assert_eq!(r.status, 207, "{}", r.text());
     publish_dan(&srv);
@@ -48,12 +33,12 @@ fn lab() -> TestServer {
 /// leave them.
 fn lab_with_duplicate() -> TestServer {
     let srv = lab();
-    let url = message_url(KAREN).replace(".EML", "-1.EML");
+    let url = crate::common::message_url(KAREN).replace(".EML", "-1.EML");
     let r = srv.request(
         "PROPPATCH",
         &url,
         &[("Content-Type", "text/xml")],
-        Some(&fixture("zimbra_pre2020_proppatch.xml")),
+        Some(&crate::common::dav_fixture("zimbra_pre2020_proppatch.xml")),
     );
     assert_eq!(r.status, 207, "{}", r.text());
     srv

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use schedplus::app::ops::{Ctx, FbShowRequest, Operation};
 use schedplus::protocol::legacy_dn::LegacyDn;
-use schedplus::store::canonical_leaf;
-use schedplus::transport::webdav::path::{fb_folder_href, fb_item_href};
+use schedplus::transport::webdav::path::fb_folder_href;
 
 use crate::common::{Reply, TestServer, bin, fbdata, http, run_cli};
 
@@ -24,18 +23,6 @@ const THANH: &str =
 const RACHEL: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=rsmith";
 const JSG: &str = "/o=CompanyABC/ou=Paris/cn=Recipients/cn=jsguillet";
 const GHOST: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=ghost";
-
-fn fixture(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/dav")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn message_url(dn: &str) -> String {
-    let dn = LegacyDn::parse(dn).unwrap();
-    fb_item_href(&dn.admin_group(), &canonical_leaf(&dn.subject()))
-}
 
 fn demo() -> TestServer {
     let srv = TestServer::start();
@@ -59,7 +46,7 @@ fn replay(
     name: &str,
     status: u16,
 ) -> Reply {
-    let r = send(srv, method, url, headers, &fixture(name));
+    let r = send(srv, method, url, headers, &crate::common::dav_fixture(name));
     assert_eq!(r.status, status, "{name}: {}", r.text());
     r
 }
@@ -98,7 +85,7 @@ fn assert_status_first(text: &str) {
 #[test]
 fn zimbra_pre2020_message_is_stored_and_read_back() {
     let srv = demo();
-    let url = message_url(KAREN);
+    let url = crate::common::message_url(KAREN);
     let r = replay(
         &srv,
         "PROPPATCH",
@@ -189,7 +176,7 @@ fn zimbra_pre2020_message_is_stored_and_read_back() {
 #[test]
 fn zimbra_2019_post_is_a_proppatch() {
     let srv = demo();
-    let url = message_url(DAN);
+    let url = crate::common::message_url(DAN);
     let r = replay(&srv, "POST", &url, &[], "zimbra_2019_post.xml", 207);
     assert_status_first(&r.text());
     let dan = "danw@xcs.example";
@@ -224,7 +211,7 @@ fn zimbra_2019_post_is_a_proppatch() {
 #[test]
 fn evolution_untyped_arrays_without_merged_read_everywhere() {
     let srv = demo();
-    let url = message_url(THANH);
+    let url = crate::common::message_url(THANH);
     replay(
         &srv,
         "PROPPATCH",
@@ -362,7 +349,7 @@ fn evolution_untyped_arrays_without_merged_read_everywhere() {
 #[test]
 fn gcc_set_and_remove_with_brief() {
     let srv = demo();
-    let url = message_url(RACHEL);
+    let url = crate::common::message_url(RACHEL);
     replay(
         &srv,
         "PROPPATCH",
@@ -388,7 +375,7 @@ fn gcc_set_and_remove_with_brief() {
 #[test]
 fn outlook_era_script_is_read() {
     let srv = demo();
-    let url = message_url(JSG);
+    let url = crate::common::message_url(JSG);
     let r = replay(&srv, "PROPPATCH", &url, &[], "outlook_era_script.xml", 207);
     assert!(!r.text().contains("HTTP/1.1 4"), "{}", r.text());
     assert_eq!(
@@ -408,7 +395,7 @@ fn outlook_era_script_is_read() {
 #[test]
 fn garbage_is_refused_with_its_own_status_and_nothing_is_stored() {
     let srv = demo();
-    let url = message_url(KAREN);
+    let url = crate::common::message_url(KAREN);
     let before = srv.store().dump_digest().unwrap();
     let r = replay(
         &srv,
@@ -431,13 +418,13 @@ fn garbage_is_refused_with_its_own_status_and_nothing_is_stored() {
 #[test]
 fn every_propstat_starts_with_its_status() {
     let srv = demo();
-    let url = message_url(DAN);
+    let url = crate::common::message_url(DAN);
     let r = send(
         &srv,
         "PROPPATCH",
         &url,
         &[],
-        &fixture("zimbra_2019_post.xml"),
+        &crate::common::dav_fixture("zimbra_2019_post.xml"),
     );
     assert_status_first(&r.text());
     let folder = fb_folder_href(&LegacyDn::parse(DAN).unwrap().admin_group());
@@ -508,8 +495,8 @@ fn a_message_for_nobody_in_the_directory_is_stored_logged_once_and_counted() {
             .unwrap_or(0.0)
     };
 
-    let ghost = message_url(GHOST);
-    let body = fixture("unknown_owner_proppatch.xml");
+    let ghost = crate::common::message_url(GHOST);
+    let body = crate::common::dav_fixture("unknown_owner_proppatch.xml");
     for _ in 0..2 {
         let r = http(&base, "PROPPATCH", &ghost, &[("Brief", "t")], Some(&body));
         assert_eq!(r.status, 200, "{}", r.text());
@@ -518,9 +505,9 @@ fn a_message_for_nobody_in_the_directory_is_stored_logged_once_and_counted() {
     let r = http(
         &base,
         "PROPPATCH",
-        &message_url(RACHEL),
+        &crate::common::message_url(RACHEL),
         &[("Brief", "t")],
-        Some(&fixture("gcc_set_remove_brief.xml")),
+        Some(&crate::common::dav_fixture("gcc_set_remove_brief.xml")),
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(metric(&base), 2.0);

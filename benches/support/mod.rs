@@ -118,6 +118,23 @@ pub fn rate(secs: f64, mut f: impl FnMut()) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Import `users` bench users (`user<i>@bench.example`, legacyDN
+/// `/o=Bench/ou=AG<i mod groups>/cn=Recipients/cn=user<i>`); their addresses, in order.
+pub fn import_bench_users(store: &Store, users: usize, groups: usize) -> Vec<String> {
+    let mut csv = String::from("mail,legacyExchangeDN,displayName\n");
+    let mut mails = Vec::with_capacity(users);
+    for i in 0..users {
+        let mail = format!("user{i}@bench.example");
+        csv.push_str(&format!(
+            "{mail},/o=Bench/ou=AG{}/cn=Recipients/cn=user{i},User {i}\n",
+            i % groups
+        ));
+        mails.push(mail);
+    }
+    import_csv(store, csv, "bench");
+    mails
+}
+
 /// Import a csvde-style directory file into `store`, as `directory import` does.
 pub fn import_csv(store: &Store, csv: String, source: &str) {
     ImportRequest {

@@ -479,3 +479,21 @@ fn a_missing_tool_skips_outside_ci() {
 fn a_missing_tool_fails_under_ci() {
     tool_verdict("no-such-tool", false, true);
 }
+
+/// A request body recorded from a real client, from `tests/data/dav/`.
+pub fn dav_fixture(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/dav")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The URL of the free/busy message of the user with legacyExchangeDN `dn`.
+pub fn message_url(dn: &str) -> String {
+    use schedplus::protocol::legacy_dn::LegacyDn;
+    let dn = LegacyDn::parse(dn).unwrap();
+    schedplus::transport::webdav::path::fb_item_href(
+        &dn.admin_group(),
+        &schedplus::store::canonical_leaf(&dn.subject()),
+    )
+}
