@@ -16,19 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/server.sh
 
-venv=.venv-ews
-req=scripts/requirements-ews.txt
-if [ ! -x "$venv/bin/python" ]; then
-    echo "ews: creating $venv" >&2
-    python3 -m venv "$venv"
-fi
-stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$req" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "ews: installing $req into $venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-    echo "$want" >"$stamp"
-fi
+source scripts/lib/venv.sh
+pinned_venv .venv-ews scripts/requirements-ews.txt
 
 schedplus_debug_bin
 now=2026-03-02T08:00:00Z
@@ -48,7 +37,7 @@ start_server "$WORK/a" 60 --data "$WORK/a" --now "$now" serve --demo --listen "1
     --cas-servers "$cas" --cas-order listed --cas-timeout 5s
 HELPERS+=("$B_PID")
 
-"$venv/bin/python" scripts/ews_client.py up --front "$A" --b "$B" --day "$day" --log "$WORK/server.log"
+"$PYTHON" scripts/ews_client.py up --front "$A" --b "$B" --day "$day" --log "$WORK/server.log"
 kill "$B_PID"
 wait "$B_PID" 2>/dev/null || true
-"$venv/bin/python" scripts/ews_client.py down --front "$A" --b "$B" --day "$day" --log "$WORK/server.log"
+"$PYTHON" scripts/ews_client.py down --front "$A" --b "$B" --day "$day" --log "$WORK/server.log"
