@@ -113,6 +113,40 @@ fn dead_url() -> String {
     format!("http://127.0.0.1:{port}/public")
 }
 
+/// A front end that knows the demo directory but holds no free/busy, asking `servers` in
+/// the order listed (so a test knows which fails first); `tweak` sets the rest.
+fn front_end(
+    servers: Vec<(AdminGroup, Vec<String>)>,
+    tweak: impl FnOnce(&mut CasSettings),
+) -> TestServer {
+    let a = TestServer::start_with(|o| {
+        let mut cas = CasSettings {
+            servers,
+            order: ServerOrder::Listed,
+            ..CasSettings::default()
+        };
+        tweak(&mut cas);
+        o.cas = cas;
+    });
+    a.import_demo_directory();
+    a
+}
+
+/// GetUserAvailability for `who` over 2026-01-05 in UTC, 30-minute merged digits.
+fn ask_jan5(front: &TestServer, who: &[&str]) -> Reply {
+    ews(
+        &front.base,
+        &soap(
+            who,
+            0,
+            "2026-01-05T00:00:00Z",
+            "2026-01-06T00:00:00Z",
+            30,
+            "MergedOnly",
+        ),
+    )
+}
+
 fn ag(s: &str) -> AdminGroup {
     AdminGroup::parse(s).unwrap()
 }
@@ -355,27 +389,11 @@ fn failover_to_the_next_server_and_an_error_only_for_the_admin_group_none_answer
     ];
     // The front end knows the directory but holds no free/busy: digits from b prove the
     // answer came from b.
-    let a = TestServer::start_with(|o| {
-        o.cas = CasSettings {
-            servers,
-            timeout: Duration::from_secs(10),
-            max_tries: 10,
-            order: ServerOrder::Listed,
-            ..CasSettings::default()
-        }
+    let a = front_end(servers, |c| {
+        c.timeout = Duration::from_secs(10);
+        c.max_tries = 10;
     });
-    a.import_demo_directory();
-    let r = ews(
-        &a.base,
-        &soap(
-            &[DAN, LI, AMELIE],
-            0,
-            "2026-01-05T00:00:00Z",
-            "2026-01-06T00:00:00Z",
-            30,
-            "MergedOnly",
-        ),
-    );
+    let r = ask_jan5(&a, &[DAN, LI, AMELIE]);
     assert_eq!(r.status, 200, "{}", r.text());
     let got = responses(&r.text());
     let direct = fbdata(&b.get("/public/?Cmd=freebusy&start=2026-01-05T00:00:00Z&end=2026-01-06T00:00:00Z&interval=30&u=SMTP:danw@xcs.example").text());
@@ -410,28 +428,14 @@ fn failover_to_the_next_server_and_an_error_only_for_the_admin_group_none_answer
 fn after_4004_a_last_attempt_at_another_server_of_the_organisation_answers() {
     let b = free_busy_server(|_| {});
     let dead = dead_url();
-    let a = TestServer::start_with(|o| {
-        o.cas = CasSettings {
-            servers: vec![
-                (ag(LONDON), vec![dead.clone()]),
-                (ag(PARIS), vec![format!("{}/public", b.base)]),
-            ],
-            order: ServerOrder::Listed,
-            ..CasSettings::default()
-        }
-    });
-    a.import_demo_directory();
-    let r = ews(
-        &a.base,
-        &soap(
-            &[LI],
-            0,
-            "2026-01-05T00:00:00Z",
-            "2026-01-06T00:00:00Z",
-            30,
-            "MergedOnly",
-        ),
+    let a = front_end(
+        vec![
+            (ag(LONDON), vec![dead.clone()]),
+            (ag(PARIS), vec![format!("{}/public", b.base)]),
+        ],
+        |_| {},
     );
+    let r = ask_jan5(&a, &[LI]);
     let got = responses(&r.text());
     let direct = fbdata(&b.get("/public/?Cmd=freebusy&start=2026-01-05T00:00:00Z&end=2026-01-06T00:00:00Z&interval=30&u=SMTP:lchen@companyabc.example").text());
     assert_eq!(got[0], ("NoError".to_string(), direct[1].clone()));
@@ -447,31 +451,17 @@ fn a_non_200_answer_fails_over_too() {
         }
     });
     let open = free_busy_server(|_| {});
-    let a = TestServer::start_with(|o| {
-        o.cas = CasSettings {
-            servers: vec![(
-                ag(FIRST_AG),
-                vec![
-                    format!("{}/public", closed.base),
-                    format!("{}/public", open.base),
-                ],
-            )],
-            order: ServerOrder::Listed,
-            ..CasSettings::default()
-        }
-    });
-    a.import_demo_directory();
-    let r = ews(
-        &a.base,
-        &soap(
-            &[DAN],
-            0,
-            "2026-01-05T00:00:00Z",
-            "2026-01-06T00:00:00Z",
-            30,
-            "MergedOnly",
-        ),
+    let a = front_end(
+        vec![(
+            ag(FIRST_AG),
+            vec![
+                format!("{}/public", closed.base),
+                format!("{}/public", open.base),
+            ],
+        )],
+        |_| {},
     );
+    let r = ask_jan5(&a, &[DAN]);
     let got = responses(&r.text());
     assert_eq!(got[0].0, "NoError");
     assert!(got[0].1.contains('2'));
@@ -560,29 +550,16 @@ fn a_server_that_never_answers_times_out_and_the_next_one_answers() {
         drop(conns);
     });
     let b = free_busy_server(|_| {});
-    let a = TestServer::start_with(|o| {
-        o.cas = CasSettings {
-            servers: vec![(
-                ag(FIRST_AG),
-                vec![hung_url.clone(), format!("{}/public", b.base)],
-            )],
-            timeout: Duration::from_millis(500),
-            order: ServerOrder::Listed,
-            ..CasSettings::default()
-        }
-    });
-    a.import_demo_directory();
-    let r = ews(
-        &a.base,
-        &soap(
-            &[DAN],
-            0,
-            "2026-01-05T00:00:00Z",
-            "2026-01-06T00:00:00Z",
-            30,
-            "MergedOnly",
-        ),
+    let a = front_end(
+        vec![(
+            ag(FIRST_AG),
+            vec![hung_url.clone(), format!("{}/public", b.base)],
+        )],
+        |c| {
+            c.timeout = Duration::from_millis(500);
+        },
     );
+    let r = ask_jan5(&a, &[DAN]);
     let got = responses(&r.text());
     assert_eq!(got[0].0, "NoError", "{}", r.text());
     assert!(got[0].1.contains('2'));

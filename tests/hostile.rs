@@ -677,18 +677,20 @@ fn an_import_by_path_needs_the_token_not_an_admins_credentials() {
         base64::engine::general_purpose::STANDARD.encode("bwright:demo")
     );
     let file = server.data_dir().join("server.json");
-    let body = serde_json::json!({ "path": file, "source": "x" }).to_string();
+    let import_as_admin = |body: serde_json::Value| {
+        server.request(
+            "POST",
+            "/_schedplus/directory/import",
+            &[
+                ("Authorization", &admin),
+                ("Content-Type", "application/json"),
+                ("X-Schedplus-Admin", "1"),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    };
     let before = dump(&server);
-    let r = server.request(
-        "POST",
-        "/_schedplus/directory/import",
-        &[
-            ("Authorization", &admin),
-            ("Content-Type", "application/json"),
-            ("X-Schedplus-Admin", "1"),
-        ],
-        Some(body.as_bytes()),
-    );
+    let r = import_as_admin(serde_json::json!({ "path": file, "source": "x" }));
     assert_eq!(r.status, 403, "{}", r.text());
     assert_eq!(r.header("x-schedplus-rule"), Some("admin-token-for-files"));
     assert!(r.text().contains("needs the token"), "{}", r.text());
@@ -699,21 +701,10 @@ fn an_import_by_path_needs_the_token_not_an_admins_credentials() {
     );
     assert_unchanged(&before, &server, "a refused import by path");
     // The same admin sending the content is served.
-    let content = serde_json::json!({
+    let r = import_as_admin(serde_json::json!({
         "text": schedplus::app::demo::DIRECTORY_CSV,
         "source": "demo.csv",
         "format": "csv",
-    })
-    .to_string();
-    let r = server.request(
-        "POST",
-        "/_schedplus/directory/import",
-        &[
-            ("Authorization", &admin),
-            ("Content-Type", "application/json"),
-            ("X-Schedplus-Admin", "1"),
-        ],
-        Some(content.as_bytes()),
-    );
+    }));
     assert_eq!(r.status, 200, "{}", r.text());
 }
