@@ -754,7 +754,7 @@ mod tests {
         let (_d, s, u, clock, settings) = lab();
         let (dir, file, mut cd) = dan_watched(&s, &clock, &settings);
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let del = crate::app::ops::CalendarDeleteRequest { user: "dan".into() };
+        let del = crate::app::ops::CalendarDeleteRequest::new("dan");
         assert!(del.run(&Ctx::new(&s)).unwrap().deleted);
         // While running, the unchanged file is not reloaded.
         assert_eq!(cd.scan(&s, &clock, &settings), DirScan::default());

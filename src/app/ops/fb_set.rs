@@ -12,48 +12,6 @@ use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::time::{Minutes1601, parse_time};
 use crate::store::{PublishOutcome, PublishedMessage};
 
-/// `schedplus fb set`: spans are `START/END` in RFC 3339.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct FbSetRequest {
-    pub user: String,
-    pub busy: Vec<String>,
-    pub tentative: Vec<String>,
-    pub oof: Vec<String>,
-    pub months: Option<u8>,
-    pub style: Option<PublisherStyle>,
-    /// Overrides the clock for the publish range and timestamp.
-    pub now: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FbSetReport {
-    pub user: String,
-    pub legacy_dn: String,
-    pub outcome: PublishOutcome,
-    pub removed_duplicates: usize,
-    pub range_start: String,
-    pub range_end: String,
-    /// Spans given that fell outside the publish range, clipped or dropped.
-    pub clipped: usize,
-}
-
-/// Parse `START/END`.
-pub fn parse_span(s: &str) -> Result<Interval, Error> {
-    let (a, b) = s.split_once('/').ok_or_else(|| {
-        Error::BadInput(format!(
-            "'{s}' is not a span: write START/END, e.g. 2026-11-23T09:00:00Z/2026-11-23T10:00:00Z"
-        ))
-    })?;
-    let t = |x: &str| {
-        parse_time(x)
-            .map(Minutes1601::from_timestamp)
-            .map_err(|e| Error::BadInput(format!("in span '{s}': {e}")))
-    };
-    let (start, end) = (t(a)?, t(b)?);
-    Interval::new(start, end)
-        .ok_or_else(|| Error::BadInput(format!("span '{s}' ends before it starts")))
-}
-
 impl Operation for FbSetRequest {
     const ROUTE: &'static str = "/fb/set";
     type Report = FbSetReport;
@@ -110,4 +68,46 @@ impl Operation for FbSetRequest {
             clipped,
         })
     }
+}
+
+/// `schedplus fb set`: spans are `START/END` in RFC 3339.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FbSetRequest {
+    pub user: String,
+    pub busy: Vec<String>,
+    pub tentative: Vec<String>,
+    pub oof: Vec<String>,
+    pub months: Option<u8>,
+    pub style: Option<PublisherStyle>,
+    /// Overrides the clock for the publish range and timestamp.
+    pub now: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FbSetReport {
+    pub user: String,
+    pub legacy_dn: String,
+    pub outcome: PublishOutcome,
+    pub removed_duplicates: usize,
+    pub range_start: String,
+    pub range_end: String,
+    /// Spans given that fell outside the publish range, clipped or dropped.
+    pub clipped: usize,
+}
+
+/// Parse `START/END`.
+pub fn parse_span(s: &str) -> Result<Interval, Error> {
+    let (a, b) = s.split_once('/').ok_or_else(|| {
+        Error::BadInput(format!(
+            "'{s}' is not a span: write START/END, e.g. 2026-11-23T09:00:00Z/2026-11-23T10:00:00Z"
+        ))
+    })?;
+    let t = |x: &str| {
+        parse_time(x)
+            .map(Minutes1601::from_timestamp)
+            .map_err(|e| Error::BadInput(format!("in span '{s}': {e}")))
+    };
+    let (start, end) = (t(a)?, t(b)?);
+    Interval::new(start, end)
+        .ok_or_else(|| Error::BadInput(format!("span '{s}' ends before it starts")))
 }

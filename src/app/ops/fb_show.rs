@@ -8,37 +8,6 @@ use crate::protocol::freebusy::FbStatus;
 use crate::protocol::raster::{self, SlotGrid};
 use crate::protocol::time::{Minutes1601, format_rfc3339, parse_time};
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct FbShowRequest {
-    pub user: String,
-    pub start: Option<String>,
-    pub end: Option<String>,
-    pub interval: Option<u32>,
-    pub now: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShownMessage {
-    pub range_start: Option<String>,
-    pub range_end: Option<String>,
-    /// Per status (`tentative`, `busy`, `oof`): `[start, end]` pairs in RFC 3339.
-    pub blocks: Vec<(String, Vec<(String, String)>)>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FbShowReport {
-    pub user: UserSummary,
-    pub message: Option<ShownMessage>,
-    pub raster_start: String,
-    pub raster_end: String,
-    pub interval: u32,
-    /// The `fbdata` digits the `?Cmd=freebusy` query answers for this window.
-    pub fbdata: String,
-}
-
-/// The most digits `fb show` prints.
-const MAX_SHOW_SLOTS: i64 = 100_000;
-
 impl Operation for FbShowRequest {
     const ROUTE: &'static str = "/fb/show";
     type Report = FbShowReport;
@@ -112,3 +81,34 @@ impl Operation for FbShowRequest {
         })
     }
 }
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FbShowRequest {
+    pub user: String,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub interval: Option<u32>,
+    pub now: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownMessage {
+    pub range_start: Option<String>,
+    pub range_end: Option<String>,
+    /// Per status (`tentative`, `busy`, `oof`): `[start, end]` pairs in RFC 3339.
+    pub blocks: Vec<(String, Vec<(String, String)>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FbShowReport {
+    pub user: UserSummary,
+    pub message: Option<ShownMessage>,
+    pub raster_start: String,
+    pub raster_end: String,
+    pub interval: u32,
+    /// The `fbdata` digits the `?Cmd=freebusy` query answers for this window.
+    pub fbdata: String,
+}
+
+/// The most digits `fb show` prints.
+const MAX_SHOW_SLOTS: i64 = 100_000;

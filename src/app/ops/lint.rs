@@ -20,34 +20,6 @@ use crate::store::{MessageRecord, Store};
 pub const LINT_PAGE: usize = 1000;
 pub const MAX_LINT_PAGE: usize = 10_000;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct LintRequest {
-    /// One user's messages (SMTP address, alias or legacyDN); every message otherwise.
-    pub user: Option<String>,
-    /// Where the previous page ended.
-    pub after: Option<LintCursor>,
-    /// Messages in this page (default [`LINT_PAGE`]).
-    pub limit: Option<usize>,
-}
-
-/// The end of a page: the store key of its last message (hex) and the leaf of the oldest
-/// message of that subject, so a duplicate on the next page still names it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LintCursor {
-    pub key: String,
-    pub group: String,
-    pub oldest_leaf: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LintReport {
-    /// Messages linted in this page.
-    pub messages: usize,
-    pub findings: Vec<Finding>,
-    /// Where the next page starts; `None` when this was the last.
-    pub next: Option<LintCursor>,
-}
-
 impl Operation for LintRequest {
     const ROUTE: &'static str = "/lint";
     type Report = LintReport;
@@ -119,6 +91,34 @@ impl Operation for LintRequest {
             next,
         })
     }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LintRequest {
+    /// One user's messages (SMTP address, alias or legacyDN); every message otherwise.
+    pub user: Option<String>,
+    /// Where the previous page ended.
+    pub after: Option<LintCursor>,
+    /// Messages in this page (default [`LINT_PAGE`]).
+    pub limit: Option<usize>,
+}
+
+/// The end of a page: the store key of its last message (hex) and the leaf of the oldest
+/// message of that subject, so a duplicate on the next page still names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintCursor {
+    pub key: String,
+    pub group: String,
+    pub oldest_leaf: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintReport {
+    /// Messages linted in this page.
+    pub messages: usize,
+    pub findings: Vec<Finding>,
+    /// Where the next page starts; `None` when this was the last.
+    pub next: Option<LintCursor>,
 }
 
 /// Every folder's (key, name as created).

@@ -27,8 +27,8 @@ mod fb_show;
 mod lint;
 mod republish;
 
-pub use calendar_delete::{CalendarDeleteReport, CalendarDeleteRequest};
-pub use calendar_get::{CalendarGetReport, CalendarGetRequest};
+pub use calendar_delete::{CalendarDelete, CalendarDeleteReport};
+pub use calendar_get::{CalendarGet, CalendarGetReport};
 pub use calendar_put::{CalendarPutReport, CalendarPutRequest};
 pub use check::{CheckReport, CheckRequest, CheckedUser, SlotDifference, ThreeViews, three_views};
 pub use cleanup::Cleanup;
@@ -36,13 +36,20 @@ pub use directory_admin::AdminMarkRequest;
 pub use directory_import::{DryRunList, ImportPreview, ImportReport, ImportRequest};
 pub use directory_list::ListUsers;
 pub use directory_passwd::PasswdRequest;
-pub use fb_delete::{FbDeleteReport, FbDeleteRequest};
+pub use fb_delete::{FbDelete, FbDeleteReport};
 pub use fb_set::{FbSetReport, FbSetRequest, parse_span};
 pub use fb_show::{FbShowReport, FbShowRequest, ShownMessage};
 pub use lint::{
     LINT_PAGE, LintCursor, LintReport, LintRequest, MAX_LINT_PAGE, directory_lookup, lint_record,
 };
 pub use republish::{RepublishReport, RepublishRequest};
+
+/// The requests of the operations that take one user and nothing more.
+pub type CalendarGetRequest = ForUser<CalendarGet>;
+pub type CalendarDeleteRequest = ForUser<CalendarDelete>;
+pub type FbDeleteRequest = ForUser<FbDelete>;
+
+use std::marker::PhantomData;
 
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
@@ -70,6 +77,54 @@ pub trait Operation: Serialize + DeserializeOwned + Send + 'static {
     /// signed in over HTTP must send the file's content instead.
     fn server_file(&self) -> Option<&std::path::Path> {
         None
+    }
+}
+
+/// The request of an operation that takes one user and nothing more: its JSON is
+/// `{"user": ...}` (SMTP address, alias or legacyDN); `K` says which operation.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct ForUser<K> {
+    pub user: String,
+    #[serde(skip)]
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> ForUser<K> {
+    pub fn new(user: impl Into<String>) -> Self {
+        ForUser {
+            user: user.into(),
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> Clone for ForUser<K> {
+    fn clone(&self) -> Self {
+        ForUser::new(self.user.clone())
+    }
+}
+
+impl<K> std::fmt::Debug for ForUser<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForUser").field("user", &self.user).finish()
+    }
+}
+
+/// An operation on one user and nothing more: its route, its report and its work on the
+/// user, found once for all of them (by [`ForUser`]'s `run`).
+pub trait OnUser: 'static {
+    const ROUTE: &'static str;
+    type Report: Serialize + DeserializeOwned + Send + 'static;
+    fn run_on(ctx: &Ctx, user: UserRecord) -> Result<Self::Report, Error>;
+}
+
+impl<K: OnUser> Operation for ForUser<K> {
+    const ROUTE: &'static str = K::ROUTE;
+    type Report = K::Report;
+
+    fn run(self, ctx: &Ctx) -> Result<K::Report, Error> {
+        K::run_on(ctx, ctx.store.resolve_user(&self.user)?)
     }
 }
 
