@@ -230,99 +230,100 @@ impl ZoneDefinition {
 mod tests {
     use super::*;
 
-    fn dt(s: &str) -> DateTime {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn paris_is_one_hour_ahead_in_winter_and_two_in_summer() {
-        let paris = zone("Romance Standard Time").unwrap().serializable();
-        assert_eq!(
-            paris.to_utc(dt("2026-01-15T09:00:00")).to_string(),
-            "2026-01-15T08:00:00Z"
-        );
-        assert_eq!(
-            paris.to_utc(dt("2026-07-15T09:00:00")).to_string(),
-            "2026-07-15T07:00:00Z"
-        );
-        // 2026's changes: last Sunday of March (the 29th) and of October (the 25th).
-        assert_eq!(
-            paris.to_utc(dt("2026-03-29T01:59:00")).to_string(),
-            "2026-03-29T00:59:00Z"
-        );
-        assert_eq!(
-            paris.to_utc(dt("2026-03-29T03:00:00")).to_string(),
-            "2026-03-29T01:00:00Z"
-        );
-        assert_eq!(
-            paris.to_utc(dt("2026-10-25T03:00:00")).to_string(),
-            "2026-10-25T02:00:00Z"
-        );
-    }
-
-    #[test]
-    fn pacific_changes_on_the_second_sunday_of_march() {
-        let pst = zone("pacific standard time").unwrap().serializable();
-        // 2026-03-08 is the second Sunday.
-        assert_eq!(
-            pst.to_utc(dt("2026-03-07T12:00:00")).to_string(),
-            "2026-03-07T20:00:00Z"
-        );
-        assert_eq!(
-            pst.to_utc(dt("2026-03-09T12:00:00")).to_string(),
-            "2026-03-09T19:00:00Z"
-        );
-    }
-
-    #[test]
-    fn southern_daylight_spans_the_new_year() {
-        // Sydney-like: bias -600, daylight from the first Sunday of October to the first
-        // Sunday of April.
-        let tz = SerializableTimeZone {
-            bias: -600,
-            standard: Some(Transition {
-                bias: 0,
-                time: 180,
-                day_order: 1,
-                month: 4,
-                weekday: 0,
-            }),
-            daylight: Some(Transition {
-                bias: -60,
-                time: 120,
-                day_order: 1,
-                month: 10,
-                weekday: 0,
-            }),
-        };
-        assert_eq!(
-            tz.to_utc(dt("2026-01-10T11:00:00")).to_string(),
-            "2026-01-10T00:00:00Z"
-        );
-        assert_eq!(
-            tz.to_utc(dt("2026-06-10T10:00:00")).to_string(),
-            "2026-06-10T00:00:00Z"
-        );
-    }
-
-    #[test]
-    fn zero_daylight_bias_is_no_daylight() {
-        // exchangelib's stand-in for a zone without DST: transitions with bias 0.
-        let t = |month, day_order, weekday| Transition {
-            bias: 0,
-            time: 0,
+    fn yearly(bias: i32, time: i32, day_order: u8, month: u8, weekday: u8) -> Option<Transition> {
+        Some(Transition {
+            bias,
+            time,
             day_order,
             month,
             weekday,
+        })
+    }
+
+    /// Wall-clock times in a zone and the UTC instants they are.
+    #[test]
+    fn local_times_become_utc_by_the_zones_rules() {
+        let paris = zone("Romance Standard Time").unwrap().serializable();
+        let pacific = zone("pacific standard time").unwrap().serializable();
+        // Sydney-like: bias -600, daylight from the first Sunday of October to the first
+        // Sunday of April, so across the new year.
+        let sydney = SerializableTimeZone {
+            bias: -600,
+            standard: yearly(0, 180, 1, 4, 0),
+            daylight: yearly(-60, 120, 1, 10, 0),
         };
-        let tz = SerializableTimeZone {
+        // exchangelib's stand-in for a zone without DST: transitions with bias 0.
+        let zero_daylight_bias = SerializableTimeZone {
             bias: 0,
-            standard: Some(t(1, 1, 1)),
-            daylight: Some(t(12, 5, 6)),
+            standard: yearly(0, 0, 1, 1, 1),
+            daylight: yearly(0, 0, 5, 12, 6),
         };
-        assert_eq!(
-            tz.to_utc(dt("2026-12-31T12:00:00")).to_string(),
-            "2026-12-31T12:00:00Z"
-        );
+        for (name, tz, local, utc) in [
+            (
+                "Paris winter",
+                paris,
+                "2026-01-15T09:00:00",
+                "2026-01-15T08:00:00Z",
+            ),
+            (
+                "Paris summer",
+                paris,
+                "2026-07-15T09:00:00",
+                "2026-07-15T07:00:00Z",
+            ),
+            // 2026's changes: last Sunday of March (the 29th) and of October (the 25th).
+            (
+                "Paris",
+                paris,
+                "2026-03-29T01:59:00",
+                "2026-03-29T00:59:00Z",
+            ),
+            (
+                "Paris",
+                paris,
+                "2026-03-29T03:00:00",
+                "2026-03-29T01:00:00Z",
+            ),
+            (
+                "Paris",
+                paris,
+                "2026-10-25T03:00:00",
+                "2026-10-25T02:00:00Z",
+            ),
+            // 2026-03-08 is the second Sunday.
+            (
+                "Pacific",
+                pacific,
+                "2026-03-07T12:00:00",
+                "2026-03-07T20:00:00Z",
+            ),
+            (
+                "Pacific",
+                pacific,
+                "2026-03-09T12:00:00",
+                "2026-03-09T19:00:00Z",
+            ),
+            (
+                "Sydney",
+                sydney,
+                "2026-01-10T11:00:00",
+                "2026-01-10T00:00:00Z",
+            ),
+            (
+                "Sydney",
+                sydney,
+                "2026-06-10T10:00:00",
+                "2026-06-10T00:00:00Z",
+            ),
+            (
+                "no DST",
+                zero_daylight_bias,
+                "2026-12-31T12:00:00",
+                "2026-12-31T12:00:00Z",
+            ),
+        ] {
+            let at = tz.to_utc(local.parse().unwrap()).to_string();
+            assert_eq!(at, utc, "{name} {local}");
+        }
     }
 }
