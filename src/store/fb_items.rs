@@ -57,21 +57,7 @@ pub enum FbPatchOutcome {
 }
 
 /// A folder's messages, read lazily from sled in key order (subject, then age).
-pub struct FbMessages {
-    iter: sled::Iter,
-}
-
-impl Iterator for FbMessages {
-    type Item = Result<MessageRecord, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (_, v) = match self.iter.next()? {
-            Ok(kv) => kv,
-            Err(e) => return Some(Err(e.into())),
-        };
-        Some(codec::decode_message(&v).map_err(StoreError::from))
-    }
-}
+pub type FbMessages = super::tree::Values<MessageRecord>;
 
 fn folder_prefix(folder: &AdminGroup) -> Vec<u8> {
     let mut k = folder.key().into_bytes();
@@ -255,9 +241,8 @@ impl Store {
 
     /// Every message of `folder`, streamed.
     pub fn fb_messages(&self, folder: &AdminGroup) -> FbMessages {
-        FbMessages {
-            iter: self.inner.messages.scan_prefix(folder_prefix(folder)),
-        }
+        let iter = self.inner.messages.scan_prefix(folder_prefix(folder));
+        FbMessages::new(iter, codec::decode_message)
     }
 
     /// The message whose URL leaf is `leaf` (decoded, any case).

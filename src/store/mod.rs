@@ -49,6 +49,7 @@ mod key_fold;
 mod messages;
 mod public_folders;
 mod scan;
+mod tree;
 mod writer;
 
 use std::path::{Path, PathBuf};
