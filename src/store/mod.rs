@@ -482,6 +482,13 @@ pub(crate) mod testutil {
         (dir, store)
     }
 
+    /// A temporary store with `users` imported.
+    pub fn store_with(users: &[UserRecord]) -> (tempfile::TempDir, Store) {
+        let (dir, store) = temp_store();
+        store.import_users(users, stamp()).unwrap();
+        (dir, store)
+    }
+
     /// The time a test's write is stamped with.
     pub fn stamp() -> i64 {
         jiff::Timestamp::now().as_microsecond()
