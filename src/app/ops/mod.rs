@@ -3,7 +3,9 @@
 //!
 //! Each operation is its own request type: it carries its route under `/_schedplus`
 //! ([`Operation::ROUTE`]), its report type and [`Operation::run`], the one place its work
-//! is done against a [`Ctx`]. The CLI runs an operation directly when it holds the store
+//! is done against a [`Ctx`]. The operations that take one user and nothing more share one
+//! request, [`ForUser`], and say only what they do with the user ([`OnUser`]). Each file
+//! has the operation's work first, then its types. The CLI runs an operation directly when it holds the store
 //! and posts the same value as JSON to `ROUTE` otherwise (`cli::client`); the admin API
 //! (`transport::admin_api`) is one table of routes to one generic handler, and the
 //! calendars routes (`transport::calendars`) build the same types. So every route and every
