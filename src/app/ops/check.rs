@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Operation};
+use super::{Ctx, Operation, checked};
 use crate::app::Error;
 use crate::app::freebusy::answer;
 use crate::protocol::freebusy::{FreeBusy, PublishRange};
@@ -33,12 +33,9 @@ impl Operation for CheckRequest {
     type Report = CheckReport;
 
     fn run(self, ctx: &Ctx) -> Result<CheckReport, Error> {
-        let interval = self.interval.unwrap_or(30);
-        if !(5..=1440).contains(&interval) {
-            return Err(Error::BadInput(format!(
-                "--interval {interval}: use 5 to 1440 minutes, as the query does"
-            )));
-        }
+        let interval = checked(self.interval, 30, 5..=1440, |i| {
+            format!("--interval {i}: use 5 to 1440 minutes, as the query does")
+        })?;
         let now = ctx.now(self.now.as_deref())?;
         let users = match &self.user {
             Some(u) => vec![ctx.store.resolve_user(u)?],

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Operation};
+use super::{Ctx, Operation, checked};
 use crate::app::Error;
 use crate::protocol::fb_message::build_props;
 use crate::protocol::freebusy::{
@@ -19,24 +19,15 @@ impl Operation for FbSetRequest {
     fn run(self, ctx: &Ctx) -> Result<FbSetReport, Error> {
         let (store, req) = (&ctx.store, &self);
         let user = store.resolve_user(&req.user)?;
-        let months = req.months.unwrap_or(DEFAULT_PUBLISH_MONTHS);
-        if !(1..=MAX_PUBLISH_MONTHS).contains(&months) {
-            return Err(Error::BadInput(format!(
-                "--months {months}: publish 1 to {MAX_PUBLISH_MONTHS} months"
-            )));
-        }
+        let months = checked(
+            req.months,
+            DEFAULT_PUBLISH_MONTHS,
+            1..=MAX_PUBLISH_MONTHS,
+            |m| format!("--months {m}: publish 1 to {MAX_PUBLISH_MONTHS} months"),
+        )?;
         let now = ctx.now(req.now.as_deref())?;
         let range = PublishRange::at(Minutes1601::from_timestamp(now), months);
-        let mut spans = Vec::new();
-        for (status, list) in [
-            (FbStatus::Busy, &req.busy),
-            (FbStatus::Tentative, &req.tentative),
-            (FbStatus::Oof, &req.oof),
-        ] {
-            for s in list {
-                spans.push((status, parse_span(s)?));
-            }
-        }
+        let spans = req.spans()?;
         let window = range.as_interval().expect("publish ranges are never empty");
         let clipped = spans
             .iter()
@@ -81,6 +72,23 @@ pub struct FbSetRequest {
     pub style: Option<PublisherStyle>,
     /// Overrides the clock for the publish range and timestamp.
     pub now: Option<String>,
+}
+
+impl FbSetRequest {
+    /// Every span given, with its status.
+    fn spans(&self) -> Result<Vec<(FbStatus, Interval)>, Error> {
+        let mut spans = Vec::new();
+        for (status, list) in [
+            (FbStatus::Busy, &self.busy),
+            (FbStatus::Tentative, &self.tentative),
+            (FbStatus::Oof, &self.oof),
+        ] {
+            for s in list {
+                spans.push((status, parse_span(s)?));
+            }
+        }
+        Ok(spans)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

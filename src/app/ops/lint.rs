@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Operation};
+use super::{Ctx, Operation, checked};
 use crate::app::Error;
 use crate::protocol::legacy_dn::AdminGroup;
 use crate::protocol::lint::{self, Facts, Finding, LintMessage};
@@ -43,21 +43,10 @@ impl Operation for LintRequest {
                 next: None,
             });
         }
-        let limit = self.limit.unwrap_or(LINT_PAGE);
-        if !(1..=MAX_LINT_PAGE).contains(&limit) {
-            return Err(Error::BadInput(format!(
-                "limit {limit}: a lint page holds 1 to {MAX_LINT_PAGE} messages"
-            )));
-        }
-        let after = match &self.after {
-            Some(c) => Some(unhex(&c.key).ok_or_else(|| {
-                Error::BadInput(format!(
-                    "lint cursor '{}' is not a key this server gave",
-                    c.key
-                ))
-            })?),
-            None => None,
-        };
+        let limit = checked(self.limit, LINT_PAGE, 1..=MAX_LINT_PAGE, |l| {
+            format!("limit {l}: a lint page holds 1 to {MAX_LINT_PAGE} messages")
+        })?;
+        let after = self.after_key()?;
         let page = store.fb_scan_page(after.as_deref(), limit)?;
         let names = folder_names(store)?;
         let (mut group, mut oldest) = match &self.after {
@@ -101,6 +90,22 @@ pub struct LintRequest {
     pub after: Option<LintCursor>,
     /// Messages in this page (default [`LINT_PAGE`]).
     pub limit: Option<usize>,
+}
+
+impl LintRequest {
+    /// The store key the page starts after, from the cursor.
+    fn after_key(&self) -> Result<Option<Vec<u8>>, Error> {
+        let Some(c) = &self.after else {
+            return Ok(None);
+        };
+        let key = unhex(&c.key).ok_or_else(|| {
+            Error::BadInput(format!(
+                "lint cursor '{}' is not a key this server gave",
+                c.key
+            ))
+        })?;
+        Ok(Some(key))
+    }
 }
 
 /// The end of a page: the store key of its last message (hex) and the leaf of the oldest

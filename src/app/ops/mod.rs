@@ -246,6 +246,22 @@ fn change_credential(
     })
 }
 
+/// A request's number, or `default` when it gives none, refused in the words of `refuse`
+/// unless it is in `range`.
+fn checked<T: PartialOrd + Copy>(
+    value: Option<T>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    refuse: impl FnOnce(T) -> String,
+) -> Result<T, Error> {
+    let v = value.unwrap_or(default);
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(Error::BadInput(refuse(v)))
+    }
+}
+
 /// Apply a request's overrides to `base`.
 pub fn publish_settings(
     base: &PublishSettings,
