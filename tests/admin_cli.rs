@@ -229,12 +229,7 @@ fn commands_go_through_a_running_server() {
     // The admin API refuses callers without the token.
     let r = s.request("GET", "/_schedplus/directory", &[], None);
     assert_eq!(r.status, 403);
-    let r = s.request(
-        "GET",
-        "/_schedplus/directory",
-        &[("X-Schedplus-Token", "wrong")],
-        None,
-    );
+    let r = s.admin_call("GET", "/directory", "wrong", "");
     assert_eq!(r.status, 403);
 }
 
@@ -645,20 +640,8 @@ fn updatefb_prints_one_line_per_mailbox() {
 fn the_admin_api_serves_each_operation_at_its_route() {
     let s = TestServer::start_with(|o| o.limits.max_calendar_bytes = 400);
     s.import_demo_directory();
-    let token = schedplus::server::ServerInfo::read(s.data_dir())
-        .unwrap()
-        .token;
-    let call = |method: &str, route: &str, body: &str| {
-        s.request(
-            method,
-            &format!("/_schedplus{route}"),
-            &[
-                ("X-Schedplus-Token", token.as_str()),
-                ("Content-Type", "application/json"),
-            ],
-            Some(body.as_bytes()),
-        )
-    };
+    let token = s.admin_token();
+    let call = |method: &str, route: &str, body: &str| s.admin_call(method, route, &token, body);
     let json = |r: &crate::common::Reply| -> serde_json::Value {
         serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
     };

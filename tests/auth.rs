@@ -467,12 +467,7 @@ fn the_admin_api_takes_an_admin_or_the_token() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(karen_admin());
-    let r = srv.request(
-        "GET",
-        "/_schedplus/directory",
-        &[("X-Schedplus-Token", "wrong")],
-        None,
-    );
+    let r = srv.admin_call("GET", "/directory", "wrong", "");
     assert_eq!(r.status, 403);
     assert!(r.text().contains("token does not match"), "{}", r.text());
 }

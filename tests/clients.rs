@@ -114,7 +114,7 @@ fn windows_directory_exports_import_in_their_encoding() {
             assert!(list.contains(name), "{file}: {name} in {list}");
         }
         // The admin API names the encoding in its report.
-        let token = server_token(&s);
+        let token = s.admin_token();
         let body = serde_json::json!({
             "data_base64": base64::Engine::encode(
                 &base64::engine::general_purpose::STANDARD,
@@ -123,15 +123,7 @@ fn windows_directory_exports_import_in_their_encoding() {
             "format": null,
             "source": file,
         });
-        let r = s.request(
-            "POST",
-            "/_schedplus/directory/import",
-            &[
-                ("X-Schedplus-Token", &token),
-                ("Content-Type", "application/json"),
-            ],
-            Some(body.to_string().as_bytes()),
-        );
+        let r = s.admin_call("POST", "/directory/import", &token, &body.to_string());
         assert_eq!(r.status, 200, "{file}: {}", r.text());
         let report: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(report["encoding"], encoding, "{file}: {report}");
@@ -165,10 +157,4 @@ fn broken_exports_are_refused_with_their_line() {
         assert!(!err.contains("fields"), "{file}: {err}");
         assert_eq!(s.store().stats().users, 0, "{file}");
     }
-}
-
-fn server_token(s: &TestServer) -> String {
-    let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.data_dir().join("server.json")).unwrap()).unwrap();
-    info["token"].as_str().unwrap().to_string()
 }

@@ -110,6 +110,27 @@ impl TestServer {
         http(&self.base, method, path_and_query, headers, body)
     }
 
+    /// The token of this server's `server.json`: the admin API's key on its own machine.
+    pub fn admin_token(&self) -> String {
+        schedplus::server::ServerInfo::read(self.data_dir())
+            .expect("the server announced itself")
+            .token
+    }
+
+    /// `method` on the admin API's `route` (under `/_schedplus`) with `token` and a JSON
+    /// `body`.
+    pub fn admin_call(&self, method: &str, route: &str, token: &str, body: &str) -> Reply {
+        self.request(
+            method,
+            &format!("/_schedplus{route}"),
+            &[
+                ("X-Schedplus-Token", token),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body.as_bytes()),
+        )
+    }
+
     /// A request with this `Authorization` header (see `basic`) and no other.
     pub fn request_as(
         &self,
@@ -342,6 +363,13 @@ pub fn run_cli(data: &Path, args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Run `cmd`, which must succeed (else its stderr is the failure), and give its stdout.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -374,6 +402,20 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
+    /// `serve --demo` on a free port with `extra` serve arguments and `env`, in a data
+    /// directory of its own (returned, to outlive the server).
+    pub fn demo(extra: &[&str], env: &[(&str, &str)]) -> (tempfile::TempDir, ServeProcess) {
+        let data = tempfile::tempdir().unwrap();
+        let serve_args = [&["--demo", "--listen", "127.0.0.1:0"][..], extra].concat();
+        let server = ServeProcess::spawn(
+            data.path(),
+            &["--data", data.path().to_str().unwrap()],
+            &serve_args,
+            env,
+        );
+        (data, server)
+    }
+
     /// Start `schedplus ARGS… serve SERVE_ARGS…` with `env` (and no inherited
     /// `SCHEDPLUS_*`), and wait until it announces itself in `data/server.json`.
     pub fn spawn(
