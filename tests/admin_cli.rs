@@ -298,11 +298,7 @@ fn sigterm_shuts_down_cleanly_and_removes_the_address_file() {
         crate::common::http(&format!("http://{addr}"), "GET", "/healthz", &[], None).status,
         200
     );
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    crate::common::sigterm(child.id());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(!info.exists(), "server.json is removed at shutdown");
@@ -339,11 +335,7 @@ fn sigterm_right_after_start_is_still_a_clean_shutdown() {
         let mut child = spawn_serve(data.path(), "127.0.0.1:0");
         let info = data.path().join("server.json");
         wait_for_file(&info);
-        let kill = std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        crate::common::sigterm(child.id());
         let status = child.wait().unwrap();
         assert!(status.success(), "{status:?}");
         assert!(!info.exists(), "server.json is removed at shutdown");
@@ -426,11 +418,7 @@ fn request_log_lines_print_the_address_and_tenths_of_a_millisecond() {
     for _ in 0..3 {
         crate::common::http(&base, "GET", "/public/", &[], None);
     }
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    crate::common::sigterm(child.id());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err

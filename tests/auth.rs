@@ -501,26 +501,16 @@ fn demo_data_dir() -> tempfile::TempDir {
 
 /// `schedplus directory passwd ARGS…` with `input` on standard input.
 fn passwd(data: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = std::process::Command::new(crate::common::bin())
-        .arg("--data")
-        .arg(data)
-        .args(["directory", "passwd"])
-        .args(args)
-        .env_remove("SCHEDPLUS_DATA")
-        .env_remove("SCHEDPLUS_NOW")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    crate::common::run_with_input(
+        std::process::Command::new(crate::common::bin())
+            .arg("--data")
+            .arg(data)
+            .args(["directory", "passwd"])
+            .args(args)
+            .env_remove("SCHEDPLUS_DATA")
+            .env_remove("SCHEDPLUS_NOW"),
+        input,
+    )
 }
 
 #[test]
@@ -642,11 +632,7 @@ fn the_log_names_the_user_and_never_the_password() {
         Some(NOTE),
     );
     assert_eq!(bad.status, 401);
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    crate::common::sigterm(child.id());
     let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -2,29 +2,15 @@
 //! `scripts/davmail.sh`. A client that is not installed is skipped with a visible message
 //! outside CI and is a failure under CI=true (`.ci/run` installs every one).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::common::{TestServer, require_tool, run_cli, stderr, stdout};
+use crate::common::{TestServer, require_tool, run_cli, run_with_input, stderr, stdout};
 
 const NOW: &str = "2008-02-01T12:00:00Z";
 
 /// Run cadaver on `url` with `commands` on its standard input; stdout and stderr together.
 pub fn cadaver(url: &str, commands: &str) -> String {
-    let mut child = Command::new("cadaver")
-        .arg(url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(commands.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_input(Command::new("cadaver").arg(url), commands);
     String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
 }
 

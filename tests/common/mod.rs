@@ -363,6 +363,33 @@ pub fn run_cli(data: &Path, args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Send SIGTERM to the process `pid`, as a service manager stops it.
+pub fn sigterm(pid: u32) {
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
+/// Run `cmd` with `input` on its standard input; what it wrote is in the output.
+pub fn run_with_input(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Run `cmd`, which must succeed (else its stderr is the failure), and give its stdout.
 pub fn stdout_of(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
