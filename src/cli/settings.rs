@@ -170,7 +170,7 @@ pub fn serve_options(
         .rows()
         .map(|(s, value, source)| AnnouncedSetting {
             key: s.key.to_string(),
-            value: value.map(str::to_string),
+            value: crate::cli::config::shown_value(s.key, value).map(str::to_string),
             source: source.to_string(),
         })
         .collect();
@@ -197,6 +197,7 @@ pub fn serve_options(
             .map_err(config_error)?
             .unwrap_or_default(),
     };
+    opts.topology = topology(settings, duration)?;
     Ok(opts)
 }
 
@@ -307,10 +308,32 @@ mod tests {
     #[test]
     fn every_serve_setting_is_read_and_checked() {
         use crate::cli::config::{Group, Kind, SETTINGS, resolve};
-        for s in SETTINGS
-            .iter()
-            .filter(|s| s.group != Group::Global && !matches!(s.kind, Kind::Dir | Kind::File))
-        {
+        // Names and secrets take any text: each must reach the options as given.
+        let free_text = [
+            "server_name",
+            "organization",
+            "replication_secret",
+            "exchsync_secret",
+        ];
+        for key in free_text {
+            let flags = [(key, "any text".to_string())].into_iter().collect();
+            let r = resolve(&flags, |_| None, None).unwrap();
+            let t = serve_options(PathBuf::from("d"), Clock::System, &r)
+                .unwrap()
+                .topology;
+            let read = [
+                Some(t.server_name),
+                Some(t.organization),
+                t.secret,
+                t.exchsync_secret,
+            ];
+            assert!(read.iter().flatten().any(|v| v == "any text"), "{key}");
+        }
+        for s in SETTINGS.iter().filter(|s| {
+            s.group != Group::Global
+                && !matches!(s.kind, Kind::Dir | Kind::File)
+                && !free_text.contains(&s.key)
+        }) {
             let flags = [(s.key, "not-a-value".to_string())].into_iter().collect();
             let r = resolve(&flags, |_| None, None).unwrap();
             let e = serve_options(PathBuf::from("d"), Clock::System, &r)
@@ -375,4 +398,45 @@ mod tests {
             assert!(parse_listen(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// `server_name`, `organization`, `replicas`, `replication_*` and `exchsync_*`.
+fn topology(
+    settings: &crate::cli::config::Resolved,
+    duration: impl Fn(&str) -> Result<Duration, AdminError>,
+) -> Result<crate::app::replication::TopologySettings, AdminError> {
+    use crate::app::replication::{self as r, TopologySettings};
+    let text = |key: &str| -> Result<Option<String>, AdminError> {
+        settings
+            .get::<String>(key)
+            .map(|v| v.filter(|v| !v.trim().is_empty()))
+            .map_err(config_error)
+    };
+    fn list<T>(
+        settings: &crate::cli::config::Resolved,
+        key: &str,
+        parse: fn(&str) -> Result<Vec<T>, String>,
+    ) -> Result<Vec<T>, AdminError> {
+        settings
+            .get_with(key, parse)
+            .map_err(config_error)
+            .map(Option::unwrap_or_default)
+    }
+    let secret = text("replication_secret")?;
+    Ok(TopologySettings {
+        server_name: text("server_name")?.unwrap_or_else(r::default_server_name),
+        organization: text("organization")?.unwrap_or_else(|| r::DEFAULT_ORGANIZATION.into()),
+        replicas: settings
+            .get_with("replicas", |v| {
+                crate::protocol::replica::ReplicaSet::parse(v).map_err(|e| e.to_string())
+            })
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        peers: list(settings, "replication_peers", r::parse_peers)?,
+        interval: duration("replication_interval")?,
+        exchsync_secret: text("exchsync_secret")?.or_else(|| secret.clone()),
+        secret,
+        links: list(settings, "exchsync_links", r::parse_links)?,
+        exchsync_interval: duration("exchsync_interval")?,
+    })
 }

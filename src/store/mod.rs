@@ -17,7 +17,8 @@
 //! | `pf_bodies` | as `pf_nodes` | an item's body |
 //! | `pf_owners` | as `pf_nodes` | legacyDN key of the user who created the node |
 //! | `credentials` | legacyDN key | [`Credential`] (password hash, admin mark) |
-//! | `meta` | `format`, `key_fold`, `message_layout`, `count_users`, `count_messages`, `import_pending` | the store's format, migration markers, the user and message counts (i64 BE), and the mark of an import being written |
+//! | `changes` | `c` change number, `v` item, `h` mark (see [`changes`]) | the change log of the free/busy tree: each message's and folder's newest change, its version and tombstone, and replication's high-water marks |
+//! | `meta` | `format`, `key_fold`, `message_layout`, `count_users`, `count_messages`, `import_pending`, `change_number`, `changes_log` | the store's format, migration markers, the user and message counts (i64 BE), the mark of an import being written, and the last change number given |
 //! | `import_undo` | tag byte ++ key | only while an import is written: what it overwrote (see [`directory`]) |
 //!
 //! [`inspect`] gives a byte-exact dump of every tree ([`StoreDump`]), for tests and tools.
@@ -38,6 +39,7 @@
 //! not know about HTTP.
 
 mod calendars;
+mod changes;
 mod cleanup;
 pub mod codec;
 mod credentials;
@@ -63,6 +65,7 @@ pub use calendars::{
     CalendarChange, CalendarDeletion, CalendarRecord, CalendarSource, DirtyEntry, DirtyReason,
     DirtyRecord, QueueWatch, Refusal, Tombstone,
 };
+pub use changes::{Applied, ChangeScan, ItemVersion, LoggedChange, RemoteChange};
 pub use cleanup::CleanupReport;
 pub use credentials::Credential;
 pub use directory::{ImportSummary, UserRecord};
@@ -225,6 +228,8 @@ struct Inner {
     /// When each user's calendar was last deleted (see [`calendars`]).
     calendar_deletions: sled::Tree,
     dirty: sled::Tree,
+    /// The change log of the free/busy tree, for replication (see [`changes`]).
+    changes: sled::Tree,
     /// The store's own facts: `format`, migration markers, and the stored user and message
     /// counts (see [`count_tx`]).
     meta: sled::Tree,
@@ -357,6 +362,7 @@ impl Store {
             calendars: db.open_tree("calendars")?,
             calendar_deletions: db.open_tree("calendar_deletions")?,
             dirty: db.open_tree("dirty")?,
+            changes: db.open_tree("changes")?,
             pf_nodes: db.open_tree("pf_nodes")?,
             pf_bodies: db.open_tree("pf_bodies")?,
             pf_owners: db.open_tree("pf_owners")?,
@@ -370,6 +376,7 @@ impl Store {
         directory::undo_import(&store)?;
         key_fold::migrate(&store)?;
         messages::migrate_layout(&store)?;
+        changes::migrate(&store)?;
         Ok(store)
     }
 

@@ -1,0 +1,275 @@
+//! Issue 14 items 1–3: several free/busy servers on loopback, each its own `schedplus
+//! serve` process (the metrics recorder is per process): a folder without a replica is 503,
+//! servers of one organization converge by replication, a server killed mid-round catches
+//! up, and an Exchsync link pushes one way with its event-107 counts.
+//!
+//! Intervals are a second; nothing is timed: each test waits for a positive event (an
+//! answer, a metric, a log line) with a generous deadline.
+
+use std::time::{Duration, Instant};
+
+use crate::common::{ServeProcess, http, message_url};
+
+const SECRET: &str = "s3cret-for-tests";
+const DEADLINE: Duration = Duration::from_secs(90);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One server of a lab: its name, port and data directory.
+struct Node {
+    name: &'static str,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn new(name: &'static str) -> Node {
+        Node {
+            name,
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `NAME=URL` for `replication_peers`.
+    fn peer(&self) -> String {
+        format!("{}={}", self.name, self.url())
+    }
+
+    /// Start `schedplus serve` here with `env` (and the name, the secret, open writes).
+    fn start(&self, env: &[(&str, &str)]) -> ServeProcess {
+        let data = self.dir.path();
+        // A killed server leaves its server.json behind; the new one writes its own.
+        let _ = std::fs::remove_file(data.join("server.json"));
+        let listen = format!("127.0.0.1:{}", self.port);
+        let mut all = vec![
+            ("SCHEDPLUS_SERVER_NAME", self.name),
+            ("SCHEDPLUS_REPLICATION_SECRET", SECRET),
+            ("SCHEDPLUS_REPLICATION_INTERVAL", "1s"),
+            ("SCHEDPLUS_EXCHSYNC_INTERVAL", "1s"),
+            ("SCHEDPLUS_AUTH", "none"),
+            ("SCHEDPLUS_METRICS", "anonymous"),
+            ("RUST_LOG", "info"),
+        ];
+        all.extend_from_slice(env);
+        ServeProcess::spawn(
+            data,
+            &["--data", data.to_str().unwrap()],
+            &["--listen", &listen],
+            &all,
+        )
+    }
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < DEADLINE, "waited {DEADLINE:?} for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A PROPPATCH that creates or rewrites `dn`'s free/busy message, marked `mark` (a
+/// property of its own, read back by [`mark_of`]).
+fn message_body(dn: &str, mark: &str) -> Vec<u8> {
+    let dn = schedplus::protocol::legacy_dn::LegacyDn::parse(dn).unwrap();
+    let subject = dn.subject();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<a:propertyupdate xmlns:a="DAV:" xmlns:b="urn:uuid:c2f41010-65b3-11d1-a29f-00aa00c14882/" xmlns:c="xml:" xmlns:d="http://schemas.microsoft.com/mapi/proptag/" xmlns:t="urn:schedplus:test:">
+  <a:set><a:prop>
+    <d:x68470003 b:dt="int">214104960</d:x68470003>
+    <d:x68480003 b:dt="int">214191360</d:x68480003>
+    <d:x6849001F>{dn}</d:x6849001F>
+    <d:x68531003 b:dt="mv.int"><c:v>32130</c:v></d:x68531003>
+    <d:x68541102 b:dt="mv.bin.base64"><c:v>UAqMCg==</c:v></d:x68541102>
+    <d:x0E1D001F>{subject}</d:x0E1D001F>
+    <d:x0037001F>{subject}</d:x0037001F>
+    <t:mark>{mark}</t:mark>
+  </a:prop></a:set>
+</a:propertyupdate>"#,
+        dn = dn.as_str(),
+        subject = subject.as_str(),
+    )
+    .into_bytes()
+}
+
+fn write(base: &str, dn: &str, mark: &str) {
+    let r = http(
+        base,
+        "PROPPATCH",
+        &message_url(dn),
+        &[("Content-Type", "text/xml")],
+        Some(&message_body(dn, mark)),
+    );
+    assert!(
+        r.status == 207 || r.status == 200,
+        "PROPPATCH {dn} on {base}: {} {}",
+        r.status,
+        r.text()
+    );
+}
+
+/// The mark of `dn`'s message on `base`, if it has one.
+fn mark_of(base: &str, dn: &str) -> Option<String> {
+    let body = br#"<?xml version="1.0"?><a:propfind xmlns:a="DAV:" xmlns:t="urn:schedplus:test:"><a:prop><t:mark/></a:prop></a:propfind>"#;
+    let r = http(
+        base,
+        "PROPFIND",
+        &message_url(dn),
+        &[("Depth", "0")],
+        Some(body),
+    );
+    if r.status != 207 {
+        return None;
+    }
+    let text = r.text();
+    let start = text.find(":mark")?;
+    let rest = &text[start..];
+    let open = rest.find('>')? + 1;
+    let close = rest[open..].find('<')? + open;
+    Some(rest[open..close].to_string()).filter(|m| !m.is_empty())
+}
+
+/// The sum of a metric's samples whose labels contain every one of `labels`.
+fn metric(base: &str, name: &str, labels: &[&str]) -> f64 {
+    let r = http(base, "GET", "/metrics", &[], None);
+    r.text()
+        .lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter(|l| l[name.len()..].starts_with(['{', ' ']))
+        .filter(|l| labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn log_of(p: &ServeProcess) -> String {
+    std::fs::read_to_string(&p.log).unwrap_or_default()
+}
+
+const AG1: &str = "EX:/o=Org/ou=AG1";
+fn dn(ag: u8, alias: &str) -> String {
+    format!("/o=Org/ou=AG{ag}/cn=Recipients/cn={alias}")
+}
+
+/// Item 1: a server holding only AG1 answers 503 for AG2 (the free/busy query for its
+/// users, PROPFIND, PROPPATCH), naming FB02 once FB02 has told it (by replication) that it
+/// holds AG2; the browse page and /metrics name the server and its replicas.
+#[test]
+fn a_folder_without_a_replica_is_503_naming_the_servers_that_hold_one() {
+    let (one, two) = (Node::new("FB01"), Node::new("FB02"));
+    let p1 = one.start(&[
+        ("SCHEDPLUS_REPLICAS", AG1),
+        ("SCHEDPLUS_REPLICATION_PEERS", &two.peer()),
+        ("SCHEDPLUS_ORGANIZATION", "Org"),
+    ]);
+    let p2 = two.start(&[
+        ("SCHEDPLUS_REPLICAS", "EX:/o=Org/ou=AG2"),
+        ("SCHEDPLUS_REPLICATION_PEERS", &one.peer()),
+    ]);
+    write(&p1.base, &dn(1, "ann"), "a1");
+    write(&p2.base, &dn(2, "bob"), "b1");
+    let q = "/public/?Cmd=freebusy&start=2008-02-01T00:00:00Z&end=2008-02-02T00:00:00Z&interval=60";
+    let ex = |d: &str| format!("{q}&u=EX:{d}");
+    // Once FB01 has asked FB02 for changes, it knows FB02 holds AG2.
+    wait_until("FB01 to name FB02 as AG2's holder", || {
+        let r = http(&p1.base, "GET", &ex(&dn(2, "bob")), &[], None);
+        r.status == 503 && r.text().contains(&format!("FB02 {}", two.url()))
+    });
+    let r = http(&p1.base, "GET", &ex(&dn(2, "bob")), &[], None);
+    assert!(
+        r.text().contains(
+            "no replica of the public folder 'EX:/o=Org/ou=AG2' is on this server (FB01)"
+        ),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        http(&p1.base, "GET", &ex(&dn(1, "ann")), &[], None).status,
+        200
+    );
+    // WebDAV: a read and a write under AG2, and the folder itself.
+    let propfind = http(
+        &p1.base,
+        "PROPFIND",
+        &message_url(&dn(2, "bob")),
+        &[("Depth", "0")],
+        None,
+    );
+    assert_eq!(propfind.status, 503, "{}", propfind.text());
+    let r = http(
+        &p1.base,
+        "PROPPATCH",
+        &message_url(&dn(2, "carl")),
+        &[],
+        Some(&message_body(&dn(2, "carl"), "c1")),
+    );
+    assert_eq!(r.status, 503);
+    // A server holding AG2 knows nothing of a holder of AG1 it was never told about.
+    let r = http(&p2.base, "GET", &ex(&dn(1, "ann")), &[], None);
+    assert_eq!(r.status, 503);
+    // Nothing of AG2 was replicated to FB01, nor of AG1 to FB02.
+    assert_eq!(mark_of(&p1.base, &dn(1, "ann")).as_deref(), Some("a1"));
+    let page = http(&p1.base, "GET", "/", &[], None).text();
+    assert!(
+        page.contains("server FB01 of Org; replicas: EX:/o=Org/ou=AG1"),
+        "{page}"
+    );
+    assert_eq!(
+        metric(
+            &p1.base,
+            "schedplus_server_info",
+            &["server=\"FB01\"", "organization=\"Org\""]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &p1.base,
+            "schedplus_server_replica",
+            &["folder=\"EX:/o=Org/ou=AG1\""]
+        ),
+        1.0
+    );
+    drop(p2);
+}
+
+/// Without the secret the endpoint answers nobody; with a wrong one, 403 too.
+#[test]
+fn the_replication_endpoint_wants_the_secret() {
+    let one = Node::new("FB01");
+    let p1 = one.start(&[]);
+    let ask = br#"{"from":"X","since":0,"limit":10,"folders":null}"#;
+    let r = http(&p1.base, "POST", "/replication/changes", &[], Some(ask));
+    assert_eq!(r.status, 403);
+    let wrong = [("X-Schedplus-Replication-Secret", "nope")];
+    assert_eq!(
+        http(&p1.base, "POST", "/replication/changes", &wrong, Some(ask)).status,
+        403
+    );
+    let right = [("X-Schedplus-Replication-Secret", SECRET)];
+    let r = http(&p1.base, "POST", "/replication/changes", &right, Some(ask));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("\"server\":\"FB01\""));
+    assert_eq!(
+        http(&p1.base, "GET", "/replication/changes", &right, None).status,
+        405
+    );
+    assert!(!log_of(&p1).contains(SECRET), "the secret is never logged");
+    let two = Node::new("FB02");
+    let p2 = two.start(&[("SCHEDPLUS_REPLICATION_SECRET", "")]);
+    assert_eq!(
+        http(&p2.base, "POST", "/replication/changes", &right, Some(ask)).status,
+        403
+    );
+}
