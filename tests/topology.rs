@@ -273,3 +273,198 @@ fn the_replication_endpoint_wants_the_secret() {
         403
     );
 }
+
+/// Item 2: three servers in a chain (FB01 ↔ FB02 ↔ FB03): writes on FB01 and FB03 reach
+/// every server (FB03's through FB02), a rewrite too, and a deletion on FB03 reaches FB01.
+/// Then nothing more moves: applied changes do not bounce.
+#[test]
+fn writes_on_different_servers_converge_and_a_delete_replicates() {
+    let (one, two, three) = (Node::new("FB01"), Node::new("FB02"), Node::new("FB03"));
+    let p1 = one.start(&[("SCHEDPLUS_REPLICATION_PEERS", &two.peer())]);
+    let both = format!("{};{}", one.peer(), three.peer());
+    let p2 = two.start(&[("SCHEDPLUS_REPLICATION_PEERS", &both)]);
+    let p3 = three.start(&[("SCHEDPLUS_REPLICATION_PEERS", &two.peer())]);
+    let all = [&p1.base, &p2.base, &p3.base];
+    write(&p1.base, &dn(1, "ann"), "ann-1");
+    write(&p3.base, &dn(2, "bob"), "bob-1");
+    let everywhere =
+        |d: &str, mark: Option<&str>| all.iter().all(|b| mark_of(b, d).as_deref() == mark);
+    wait_until("ann and bob on every server", || {
+        everywhere(&dn(1, "ann"), Some("ann-1")) && everywhere(&dn(2, "bob"), Some("bob-1"))
+    });
+    write(&p2.base, &dn(1, "ann"), "ann-2");
+    wait_until("ann's rewrite everywhere", || {
+        everywhere(&dn(1, "ann"), Some("ann-2"))
+    });
+    let r = http(&p3.base, "DELETE", &message_url(&dn(1, "ann")), &[], None);
+    assert!(r.status == 204 || r.status == 200, "{}", r.status);
+    wait_until("ann's deletion everywhere", || {
+        everywhere(&dn(1, "ann"), None)
+    });
+    assert_eq!(mark_of(&p1.base, &dn(2, "bob")).as_deref(), Some("bob-1"));
+    // Converged: a few more rounds apply nothing anywhere.
+    let applied = |b: &str| metric(b, "schedplus_replication_changes_applied_total", &[]);
+    let rounds = |b: &str| metric(b, "schedplus_replication_rounds_total", &["outcome=\"ok\""]);
+    let before: Vec<f64> = all.iter().map(|b| applied(b)).collect();
+    let r0: Vec<f64> = all.iter().map(|b| rounds(b)).collect();
+    wait_until("three more rounds on every server", || {
+        all.iter().zip(&r0).all(|(b, r)| rounds(b) >= r + 3.0)
+    });
+    let after: Vec<f64> = all.iter().map(|b| applied(b)).collect();
+    assert_eq!(before, after, "changes kept moving after convergence");
+    assert!(before.iter().all(|n| *n > 0.0));
+    assert!(log_of(&p2).contains("replication round"));
+}
+
+/// Item 2: the same message changed on two servers while they did not replicate (each
+/// started alone first): once they replicate, both hold the later write, and the loser
+/// is logged and counted.
+#[test]
+fn a_conflict_resolves_the_same_way_on_every_server() {
+    let (one, two) = (Node::new("FB01"), Node::new("FB02"));
+    let d = dn(1, "ann");
+    {
+        let (p1, p2) = (
+            one.start(&[("SCHEDPLUS_REPLICATION_PEERS", &two.peer())]),
+            two.start(&[("SCHEDPLUS_REPLICATION_PEERS", &one.peer())]),
+        );
+        write(&p1.base, &d, "first");
+        wait_until("the first version on FB02", || {
+            mark_of(&p2.base, &d).as_deref() == Some("first")
+        });
+    }
+    // Apart: each changes ann, FB01 first, FB02 later (after FB01's server has stopped).
+    {
+        let p1 = one.start(&[]);
+        write(&p1.base, &d, "from-FB01");
+    }
+    {
+        let p2 = two.start(&[]);
+        write(&p2.base, &d, "from-FB02");
+    }
+    let p1 = one.start(&[("SCHEDPLUS_REPLICATION_PEERS", &two.peer())]);
+    let p2 = two.start(&[("SCHEDPLUS_REPLICATION_PEERS", &one.peer())]);
+    wait_until("both to hold FB02's later write", || {
+        mark_of(&p1.base, &d).as_deref() == Some("from-FB02")
+            && mark_of(&p2.base, &d).as_deref() == Some("from-FB02")
+    });
+    let conflicts = |b: &str| metric(b, "schedplus_replication_conflicts_total", &[]);
+    wait_until("the conflict counted", || {
+        conflicts(&p1.base) + conflicts(&p2.base) >= 1.0
+    });
+    let logs = log_of(&p1) + &log_of(&p2);
+    assert!(logs.contains("replication conflict"), "{logs}");
+    assert!(logs.contains("loser=FB01"), "{logs}");
+}
+
+/// Item 2: a server killed while it pulls a large folder (several pages) starts again and
+/// ends with every message, each as written: nothing acknowledged was lost, nothing is
+/// missing.
+#[test]
+fn a_server_killed_mid_round_catches_up_with_nothing_lost() {
+    let (one, two) = (Node::new("FB01"), Node::new("FB02"));
+    const N: usize = 1200;
+    let p1 = one.start(&[]);
+    // Written on FB01 alone, a few writers at once.
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let base = p1.base.clone();
+            s.spawn(move || {
+                for i in (t..N).step_by(4) {
+                    write(&base, &dn(1, &format!("u{i}")), &format!("m{i}"));
+                }
+            });
+        }
+    });
+    drop(p1);
+    let p1 = one.start(&[("SCHEDPLUS_REPLICATION_PEERS", &two.peer())]);
+    let mut p2 = two.start(&[("SCHEDPLUS_REPLICATION_PEERS", &one.peer())]);
+    let held = |b: &str| metric(b, "schedplus_store_messages", &[]);
+    wait_until("FB02 to have begun", || held(&p2.base) > 0.0);
+    let at_kill = held(&p2.base);
+    p2.child.kill().unwrap();
+    p2.child.wait().unwrap();
+    eprintln!("FB02 was killed holding {at_kill} of {N} messages");
+    let p2 = two.start(&[("SCHEDPLUS_REPLICATION_PEERS", &one.peer())]);
+    wait_until("FB02 to hold all", || held(&p2.base) == N as f64);
+    for i in (0..N).step_by(37) {
+        assert_eq!(
+            mark_of(&p2.base, &dn(1, &format!("u{i}"))).as_deref(),
+            Some(format!("m{i}").as_str()),
+            "u{i} (FB02 held {at_kill} messages when killed)"
+        );
+    }
+    drop(p1);
+}
+
+/// Item 3: a one-way Exchsync link from organization A's server to organization B's pushes
+/// the link's folder (not the other), logs event 107 with the session's real counts and
+/// exports them; a deletion is pushed as one; nothing comes back the other way.
+#[test]
+fn a_one_way_exchsync_link_pushes_its_folders_with_event_107_counts() {
+    let (src, dst) = (Node::new("FBA"), Node::new("FBB"));
+    let (a1, a2) = (dn(1, "ann"), dn(2, "bob"));
+    let more = [dn(1, "cid"), dn(1, "dee")];
+    {
+        let p = src.start(&[]);
+        for d in [&a1, &a2, &more[0], &more[1]] {
+            write(&p.base, d, "v1");
+        }
+    }
+    let pd = dst.start(&[
+        ("SCHEDPLUS_ORGANIZATION", "Org B"),
+        ("SCHEDPLUS_REPLICATION_SECRET", "dst-secret"),
+    ]);
+    write(&pd.base, "/o=OrgB/ou=Here/cn=Recipients/cn=zed", "b");
+    let link = format!("TOB|{}|{AG1}", dst.url());
+    let ps = src.start(&[
+        ("SCHEDPLUS_EXCHSYNC_LINKS", &link),
+        ("SCHEDPLUS_EXCHSYNC_SECRET", "dst-secret"),
+    ]);
+    let first = "Statistics for Free/Busy replication session 'TOB' [3 Message Changes, 0 Message Deletions, 0 Message Ignores, 0 Message Errors, 1 Folder Changes, 0 Folder Deletions, 0 Folder Ignores, 0 Folder Errors]";
+    wait_until("the first session's event 107", || {
+        log_of(&ps).contains(first)
+    });
+    for d in [&a1, &more[0], &more[1]] {
+        assert_eq!(mark_of(&pd.base, d).as_deref(), Some("v1"), "{d}");
+    }
+    assert_eq!(mark_of(&pd.base, &a2), None, "AG2 is not on the link");
+    let kind = |k: &str| {
+        metric(
+            &ps.base,
+            "schedplus_exchsync_items_total",
+            &["link=\"TOB\"", &format!("kind=\"{k}\"")],
+        )
+    };
+    assert_eq!(kind("message_changes"), 3.0);
+    assert_eq!(kind("folder_changes"), 1.0);
+    // A deletion and a change, in a later session.
+    let r = http(&ps.base, "DELETE", &message_url(&more[1]), &[], None);
+    assert!(r.status == 204 || r.status == 200);
+    write(&ps.base, &more[0], "v2");
+    wait_until("the deletion and the change at the destination", || {
+        mark_of(&pd.base, &more[1]).is_none()
+            && mark_of(&pd.base, &more[0]).as_deref() == Some("v2")
+    });
+    wait_until("the counts of both", || {
+        kind("message_deletions") == 1.0 && kind("message_changes") == 4.0
+    });
+    assert!(log_of(&ps).contains("1 Message Deletions"));
+    // One way: the destination's own message never reaches the source.
+    assert_eq!(
+        mark_of(&ps.base, "/o=OrgB/ou=Here/cn=Recipients/cn=zed"),
+        None
+    );
+    // A link whose destination refuses the secret is counted as failing, not as done.
+    let bad = format!("BAD|{}|*", dst.url());
+    drop(ps);
+    let ps = src.start(&[("SCHEDPLUS_EXCHSYNC_LINKS", &bad)]);
+    wait_until("the refused session counted", || {
+        metric(
+            &ps.base,
+            "schedplus_exchsync_failures_total",
+            &["link=\"BAD\""],
+        ) >= 1.0
+    });
+    assert!(!log_of(&ps).contains("session 'BAD' ["));
+}

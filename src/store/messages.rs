@@ -499,33 +499,9 @@ pub(super) fn free_leaf(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::fb_message::build_props;
-    use crate::protocol::freebusy::{FbStatus, Interval};
-    use crate::protocol::legacy_dn::LegacyDn;
-    use crate::protocol::pffb::PublisherStyle;
     use crate::protocol::time::Minutes1601;
     use crate::store::testutil::stamp;
-    use crate::store::testutil::temp_store;
-
-    fn message(alias: &str, busy_from: i64) -> PublishedMessage {
-        let dn = LegacyDn::parse(&format!("/o=Org/ou=AG/cn=Recipients/cn={alias}")).unwrap();
-        let range = PublishRange {
-            start: Minutes1601::from_civil(2008, 2, 1),
-            end: Minutes1601::from_civil(2008, 4, 1),
-        };
-        let mut fb = FreeBusy::default();
-        let s = range.start.plus_minutes(busy_from);
-        fb.add(
-            FbStatus::Busy,
-            Interval::new(s, s.plus_minutes(60)).unwrap(),
-        );
-        let ts = jiff::Timestamp::from_second(1_200_000_000).unwrap();
-        PublishedMessage {
-            folder: dn.admin_group(),
-            subject: dn.subject(),
-            props: build_props(&dn, &fb, range, PublisherStyle::Outlook, ts),
-        }
-    }
+    use crate::store::testutil::{message, temp_store};
 
     #[test]
     fn publish_creates_then_updates_then_skips_unchanged() {

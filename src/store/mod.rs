@@ -493,6 +493,39 @@ pub(crate) mod testutil {
         jiff::Timestamp::now().as_microsecond()
     }
 
+    /// The message a publisher writes for `alias` of `/o=Org/ou=AG`: busy for an hour
+    /// `busy_from` minutes into February 2008.
+    pub fn message(alias: &str, busy_from: i64) -> PublishedMessage {
+        use crate::protocol::freebusy::{FbStatus, FreeBusy, Interval, PublishRange};
+        use crate::protocol::time::Minutes1601;
+        let dn = crate::protocol::legacy_dn::LegacyDn::parse(&format!(
+            "/o=Org/ou=AG/cn=Recipients/cn={alias}"
+        ))
+        .unwrap();
+        let range = PublishRange {
+            start: Minutes1601::from_civil(2008, 2, 1),
+            end: Minutes1601::from_civil(2008, 4, 1),
+        };
+        let mut fb = FreeBusy::default();
+        let s = range.start.plus_minutes(busy_from);
+        fb.add(
+            FbStatus::Busy,
+            Interval::new(s, s.plus_minutes(60)).unwrap(),
+        );
+        let ts = jiff::Timestamp::from_second(1_200_000_000).unwrap();
+        PublishedMessage {
+            folder: dn.admin_group(),
+            subject: dn.subject(),
+            props: crate::protocol::fb_message::build_props(
+                &dn,
+                &fb,
+                range,
+                crate::protocol::pffb::PublisherStyle::Outlook,
+                ts,
+            ),
+        }
+    }
+
     /// Store `text` as `dn`'s calendar (one event, over HTTP, by anyone).
     pub fn put_calendar(s: &Store, dn: &crate::protocol::legacy_dn::LegacyDn, text: &str) {
         s.put_calendar(&Writer::ANYONE, dn, text, 1, CalendarSource::Http, stamp())

@@ -645,6 +645,45 @@ mod tests {
         );
     }
 
+    /// Exchsync's counts at the destination: a first push is changes, the same push again
+    /// is ignores, a change that does not parse is an error (and the rest still applies).
+    #[test]
+    fn a_push_counts_changes_ignores_and_errors_as_exchsync_did() {
+        use crate::store::testutil::{message, stamp, temp_store};
+        let (_d1, src) = temp_store();
+        let (_d2, dst) = temp_store();
+        for alias in ["a", "b"] {
+            src.publish(&message(alias, 60), stamp()).unwrap();
+        }
+        let scan = src.changes_since(0, PAGE, |_| true).unwrap();
+        let mut push = PushRequest {
+            from: "SRC".into(),
+            session: "TOB".into(),
+            changes: scan
+                .changes
+                .iter()
+                .map(|c| to_wire("SRC", c).unwrap())
+                .collect(),
+            ..Default::default()
+        };
+        let t = Topology::new(TopologySettings {
+            server_name: "DST".into(),
+            ..Default::default()
+        });
+        let first = t.accept_push(&dst, &push).unwrap();
+        assert_eq!((first.message_changes, first.folder_changes), (2, 1));
+        let mut broken = push.changes[1].clone();
+        broken.record = Some("not base64!".into());
+        push.changes.push(broken);
+        let again = t.accept_push(&dst, &push).unwrap();
+        assert_eq!(
+            (again.message_ignores, again.folder_ignores, again.message_errors),
+            (2, 1, 1)
+        );
+        assert_eq!(again.message_changes + again.folder_changes, 0);
+        assert_eq!(dst.stats().messages, 2);
+    }
+
     #[test]
     fn the_secret_is_required_and_compared_whole() {
         let open = Topology::new(TopologySettings::default());
