@@ -125,24 +125,32 @@ pub struct ChangesRequest {
     pub folders: Option<Vec<String>>,
 }
 
-/// One change: the newest version of one message (or folder) in a server's change log.
+/// The newest version of one message (or folder): what a server's change log keeps of it,
+/// and what travels with the message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireChange {
-    /// The change number on the server that sends it.
+pub struct Version {
+    /// The change number of the server that logged it.
     pub cn: u64,
-    /// The admin-group folder name.
+    /// The admin-group folder name, as written.
     pub folder: String,
-    /// The message subject; empty for the folder itself.
+    /// The message subject as written; empty for the folder itself.
     pub subject: String,
     /// When the change was made on its origin server (µs since 1970).
     pub stamp_us: i64,
-    /// The server where the change was made.
+    /// The server where the change was made (in a store's own log: empty for itself).
     pub origin: String,
     /// What every server had written of this message when the change was made: server
     /// name → that server's change number (a version vector).
     pub vv: Vec<(String, u64)>,
     pub deleted: bool,
-    /// The store record, base64; absent for a deletion or a folder.
+}
+
+/// One change on the wire: a version, and the message's store record (base64; absent for
+/// a deletion or a folder).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireChange {
+    #[serde(flatten)]
+    pub version: Version,
     pub record: Option<String>,
 }
 

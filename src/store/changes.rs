@@ -31,11 +31,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::TransactionalTree;
 
-use super::messages::{free_leaf, leaf_key, message_prefix};
+use super::messages::{free_leaf, leaf_key, message_prefix, records_tx};
 use super::{
     FolderRecord, MessageRecord, Store, StoreError, TxError, codec, codec_abort, count_tx,
     tx_result,
@@ -55,23 +54,8 @@ const LOG_MARKER: &[u8] = b"changes_log";
 /// answers with what it has (changes of folders the asker does not hold are skipped).
 const SCAN_PER_CHANGE: usize = 20;
 
-/// The newest version of one item.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ItemVersion {
-    /// This store's change number of the version.
-    pub cn: u64,
-    /// The admin-group folder, as written.
-    pub folder: String,
-    /// The message subject as written; empty for the folder itself.
-    pub subject: String,
-    /// When it was written on its origin server (µs since 1970).
-    pub stamp_us: i64,
-    /// The server that wrote it; empty for this one.
-    pub origin: String,
-    /// Server → its change number of its last write of the item (empty name: this store).
-    pub vv: Vec<(String, u64)>,
-    pub deleted: bool,
-}
+/// The newest version of one item (its `origin` and vector entry empty for this store).
+pub type ItemVersion = crate::protocol::replica::Version;
 
 /// A change in the log, with the message as it is now (none for a deletion or a folder).
 #[derive(Clone, Debug)]
@@ -313,17 +297,18 @@ pub(super) fn migrate(store: &Store) -> Result<u64, StoreError> {
         }
     }
     i.changes.apply_batch(batch)?;
-    let mut b = sled::Batch::default();
-    b.insert(CHANGE_NUMBER, &cn.to_be_bytes());
-    b.insert(LOG_MARKER, &[1]);
-    i.meta.apply_batch(b)?;
-    if cn > 0 {
+    // The counter and the marker together, last: until the marker, the next open redoes.
+    let mut done = sled::Batch::default();
+    done.insert(CHANGE_NUMBER, &cn.to_be_bytes());
+    done.insert(LOG_MARKER, &[1]);
+    i.meta.apply_batch(done)?;
+    i.db.flush()?;
+    (cn > 0).then(|| {
         tracing::info!(
             changes = cn,
             "change log for replication written: every message and folder is one change of this server"
-        );
-    }
-    i.db.flush()?;
+        )
+    });
     Ok(cn)
 }
 
@@ -434,9 +419,65 @@ impl Store {
     }
 
     /// Apply a change made on another server; `local_name` is this server's name (a
-    /// vector entry or origin under it is this store's own). Written in one transaction,
-    /// not yet durable: call [`Store::set_mark`] (or [`Store::sync`]) after a page.
+    /// vector entry or origin under it is this store's own). Not yet durable: call
+    /// [`Store::set_mark`] (or [`Store::sync`]) after a page.
     pub fn apply_remote(&self, local_name: &str, c: &RemoteChange) -> Result<Applied, StoreError> {
+        self.apply_remote_page(local_name, std::slice::from_ref(c))?
+            .pop()
+            .expect("one outcome per change")
+    }
+
+    /// Apply a page of changes from another server, in one transaction (a change of an
+    /// item already in the page starts another): one outcome per change, in order. A
+    /// change that cannot apply (no message where one is due) is its own error; a store
+    /// failure fails the page, which then changed nothing. Not yet durable: call
+    /// [`Store::set_mark`] (or [`Store::sync`]) after it.
+    pub fn apply_remote_page(
+        &self,
+        local_name: &str,
+        changes: &[RemoteChange],
+    ) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
+        let _w = self.begin_write()?;
+        let mut out = Vec::with_capacity(changes.len());
+        let mut rest = changes;
+        while !rest.is_empty() {
+            // Plain reads first (none may happen inside a transaction), under the write
+            // lock, so they stay exact; an item met twice waits for the next transaction.
+            let mut seen = std::collections::HashSet::new();
+            let mut steps = Vec::new();
+            for c in rest {
+                let step = self.plan(local_name, c)?;
+                if !seen.insert(step.item.clone()) {
+                    break;
+                }
+                steps.push(step);
+            }
+            rest = &rest[steps.len()..];
+            let i = &self.inner;
+            let trees = (&i.messages, &i.leaves, &i.folders, &i.changes, &i.meta);
+            let (delta, applied) = tx_result(trees.transaction(|(tm, tl, tf, tc, tmeta)| {
+                let mut delta = 0i64;
+                let mut applied = Vec::with_capacity(steps.len());
+                for step in &steps {
+                    let t = Trees {
+                        tm,
+                        tl,
+                        tf,
+                        tc,
+                        tmeta,
+                    };
+                    applied.push(step.run(&t, &mut delta)?);
+                }
+                Ok::<_, TxError>((delta, applied))
+            }))?;
+            self.count_changed(0, delta);
+            out.extend(applied);
+        }
+        Ok(out)
+    }
+
+    /// What applying `c` takes, read before the transaction.
+    fn plan<'c>(&self, local_name: &str, c: &'c RemoteChange) -> Result<Step<'c>, StoreError> {
         let own = |n: &str| {
             if n == local_name {
                 String::new()
@@ -454,37 +495,35 @@ impl Store {
         let mut vv: Vec<(String, u64)> = c.vv.iter().map(|(k, n)| (own(k), *n)).collect();
         vv.sort();
         let origin = own(&c.origin);
-        let _w = self.begin_write()?;
         let i = &self.inner;
         let subject_key = c.subject.as_ref().map(Subject::key).unwrap_or_default();
-        let ik = item_key(&c.folder.key(), &subject_key);
-        let old: Option<ItemVersion> = match i.changes.get(prefixed(VERSION, &ik))? {
+        let item = item_key(&c.folder.key(), &subject_key);
+        let old: Option<ItemVersion> = match i.changes.get(prefixed(VERSION, &item))? {
             Some(v) => Some(codec::decode(&v)?),
             None => None,
         };
+        let mut step = Step {
+            change: c,
+            item,
+            old,
+            version: remote_version(c, origin.clone(), vv.clone()),
+            work: Work::Done(Ok(Applied::Ignored)),
+        };
         let Some(subject) = &c.subject else {
             // A folder: created if missing, never deleted by replication.
-            if self.folder(&c.folder)?.is_some() || c.deleted {
-                return Ok(Applied::Ignored);
+            if !c.deleted {
+                step.work = Work::Folder;
             }
-            let v = remote_version(c, origin, vv);
-            let trees = (&i.folders, &i.changes, &i.meta);
-            tx_result(trees.transaction(|(tf, tc, tmeta)| {
-                insert_folder_tx(tf, &c.folder, c.stamp_us)?;
-                put_version_tx(tc, tmeta, &ik, old.as_ref(), v.clone(), false)?;
-                Ok::<_, TxError>(())
-            }))?;
-            return Ok(Applied::FolderCreated);
+            return Ok(step);
         };
         let mut outcome = if c.deleted {
             Applied::Deleted
         } else {
             Applied::Stored
         };
-        let mut version = remote_version(c, origin.clone(), vv.clone());
-        if let Some(o) = &old {
+        if let Some(o) = &step.old {
             if covers(&o.vv, &vv) {
-                return Ok(Applied::Ignored);
+                return Ok(step);
             }
             if !covers(&vv, &o.vv) {
                 // Concurrent: the later stamp, then the greater server name, wins.
@@ -501,95 +540,161 @@ impl Store {
                     loser: loser.1,
                     stored,
                 };
-                version.vv = merged(&o.vv, &vv);
+                step.version.vv = merged(&o.vv, &vv);
                 if !stored {
                     // Ours stays, with a vector that now covers theirs too, so that it
                     // replaces theirs wherever it goes.
-                    let kept = ItemVersion {
-                        vv: version.vv.clone(),
+                    step.version = ItemVersion {
+                        vv: step.version.vv.clone(),
                         ..o.clone()
                     };
-                    let trees = (&i.changes, &i.meta);
-                    tx_result(trees.transaction(|(tc, tmeta)| {
-                        put_version_tx(tc, tmeta, &ik, old.as_ref(), kept.clone(), false)?;
-                        Ok::<_, TxError>(())
-                    }))?;
-                    return Ok(outcome);
+                    step.work = Work::Version(outcome);
+                    return Ok(step);
                 }
             }
         }
-        let record = match (&c.record, c.deleted) {
-            (_, true) => None,
-            (Some(r), false) => Some(r),
-            (None, false) => {
-                return Err(StoreError::Conflict(format!(
-                    "the change of {} {} from {} carries no message",
-                    c.folder.as_str(),
-                    subject.as_str(),
-                    c.origin
-                )));
-            }
-        };
+        if !c.deleted && c.record.is_none() {
+            step.work = Work::Done(Err(StoreError::Conflict(format!(
+                "the change of {} {} from {} carries no message",
+                c.folder.as_str(),
+                subject.as_str(),
+                c.origin
+            ))));
+            return Ok(step);
+        }
         let prefix = message_prefix(&c.folder, subject);
-        let existing = self.list_keys(&prefix);
-        let new_key = [prefix.as_slice(), &i.db.generate_id()?.to_be_bytes()].concat();
-        let trees = (&i.messages, &i.leaves, &i.folders, &i.changes, &i.meta);
-        let delta = tx_result(trees.transaction(|(tm, tl, tf, tc, tmeta)| {
-            let mut current = Vec::new();
-            for k in &existing {
-                if let Some(v) = tm.get(k)? {
-                    current.push((k.clone(), codec::decode_message(&v).map_err(codec_abort)?));
+        step.work = Work::Message {
+            existing: self.list_keys(&prefix),
+            new_key: [prefix.as_slice(), &i.db.generate_id()?.to_be_bytes()].concat(),
+            outcome,
+        };
+        Ok(step)
+    }
+}
+
+/// The trees a page of remote changes writes, inside its transaction.
+struct Trees<'t> {
+    tm: &'t TransactionalTree,
+    tl: &'t TransactionalTree,
+    tf: &'t TransactionalTree,
+    tc: &'t TransactionalTree,
+    tmeta: &'t TransactionalTree,
+}
+
+/// One remote change, planned: its item, its version before and after, and the work.
+struct Step<'c> {
+    change: &'c RemoteChange,
+    item: Vec<u8>,
+    old: Option<ItemVersion>,
+    version: ItemVersion,
+    work: Work,
+}
+
+enum Work {
+    /// Nothing to write: ignored, or refused.
+    Done(Result<Applied, StoreError>),
+    /// Create the folder if it is missing.
+    Folder,
+    /// Keep the message, store the merged version (a conflict this store won).
+    Version(Applied),
+    /// Write or delete the message (the keys of its messages, listed before).
+    Message {
+        existing: Vec<Vec<u8>>,
+        new_key: Vec<u8>,
+        outcome: Applied,
+    },
+}
+
+impl Step<'_> {
+    /// Do the step inside the page's transaction; `delta` counts messages added.
+    fn run(&self, t: &Trees<'_>, delta: &mut i64) -> Result<Result<Applied, StoreError>, TxError> {
+        let c = self.change;
+        let put_version = || {
+            put_version_tx(
+                t.tc,
+                t.tmeta,
+                &self.item,
+                self.old.as_ref(),
+                self.version.clone(),
+                false,
+            )
+        };
+        match &self.work {
+            Work::Done(r) => Ok(match r {
+                Ok(a) => Ok(a.clone()),
+                Err(e) => Err(StoreError::Conflict(e.to_string())),
+            }),
+            Work::Folder => {
+                if t.tf.get(c.folder.key().as_bytes())?.is_some() {
+                    return Ok(Ok(Applied::Ignored));
                 }
+                insert_folder_tx(t.tf, &c.folder, c.stamp_us)?;
+                put_version()?;
+                Ok(Ok(Applied::FolderCreated))
             }
-            let mut delta = 0i64;
-            let keep = if record.is_some() {
-                current.first()
-            } else {
-                None
-            };
-            for (k, rec) in &current {
-                if keep.is_some_and(|(kk, _)| kk == k) {
-                    continue;
+            Work::Version(outcome) => {
+                put_version()?;
+                Ok(Ok(outcome.clone()))
+            }
+            Work::Message {
+                existing,
+                new_key,
+                outcome,
+            } => {
+                let current = records_tx(t.tm, existing)?;
+                let record = if c.deleted { None } else { c.record.as_ref() };
+                // The oldest is kept (rewritten), the others go; all go for a deletion.
+                let keep = record.and(current.first());
+                for (k, rec) in &current {
+                    if keep.is_some_and(|(kk, _)| kk == k) {
+                        continue;
+                    }
+                    t.tm.remove(k.as_slice())?;
+                    t.tl.remove(leaf_key(&c.folder, &rec.leaf))?;
+                    *delta -= 1;
                 }
-                tm.remove(k.as_slice())?;
-                tl.remove(leaf_key(&c.folder, &rec.leaf))?;
-                delta -= 1;
-            }
-            if let Some(r) = record {
-                match keep {
-                    Some((k, old)) => {
+                match (record, keep) {
+                    (Some(r), Some((k, old))) => {
                         let rec = MessageRecord {
                             leaf: old.leaf.clone(),
                             created_us: old.created_us,
                             ..r.clone()
                         };
-                        tm.insert(
+                        t.tm.insert(
                             k.as_slice(),
                             codec::encode_message(&rec).map_err(codec_abort)?,
                         )?;
                     }
-                    None => {
-                        if tf.get(c.folder.key().as_bytes())?.is_none() {
-                            insert_folder_tx(tf, &c.folder, c.stamp_us)?;
+                    (Some(r), None) => {
+                        if t.tf.get(c.folder.key().as_bytes())?.is_none() {
+                            insert_folder_tx(t.tf, &c.folder, c.stamp_us)?;
                         }
-                        let leaf = free_leaf(tl, &c.folder, &r.leaf)?;
-                        tl.insert(leaf_key(&c.folder, &leaf), new_key.as_slice())?;
+                        let leaf = free_leaf(t.tl, &c.folder, &r.leaf)?;
+                        t.tl.insert(leaf_key(&c.folder, &leaf), new_key.as_slice())?;
                         let rec = MessageRecord { leaf, ..r.clone() };
-                        tm.insert(
+                        t.tm.insert(
                             new_key.as_slice(),
                             codec::encode_message(&rec).map_err(codec_abort)?,
                         )?;
-                        delta += 1;
+                        *delta += 1;
                     }
+                    (None, _) => {}
                 }
+                count_tx(
+                    t.tmeta,
+                    0,
+                    i64::from(record.is_some() && keep.is_none()) - removed(&current, keep),
+                )?;
+                put_version()?;
+                Ok(Ok(outcome.clone()))
             }
-            count_tx(tmeta, 0, delta)?;
-            put_version_tx(tc, tmeta, &ik, old.as_ref(), version.clone(), false)?;
-            Ok::<_, TxError>(delta)
-        }))?;
-        self.count_changed(0, delta);
-        Ok(outcome)
+        }
     }
+}
+
+/// Messages a step removed: all but the one kept.
+fn removed(current: &[(Vec<u8>, MessageRecord)], keep: Option<&(Vec<u8>, MessageRecord)>) -> i64 {
+    (current.len() - usize::from(keep.is_some())) as i64
 }
 
 fn remote_version(c: &RemoteChange, origin: String, vv: Vec<(String, u64)>) -> ItemVersion {
@@ -655,6 +760,29 @@ mod tests {
         }
     }
 
+    /// FB01 and FB02's stores, `a`'s message published on FB01 and pulled by FB02 (with
+    /// what FB02 did).
+    fn replicated_pair() -> (
+        [tempfile::TempDir; 2],
+        (Store, Store),
+        crate::store::PublishedMessage,
+        Vec<Applied>,
+    ) {
+        let (d1, one) = temp_store();
+        let (d2, two) = temp_store();
+        let a = message("a", 60);
+        one.publish(&a, stamp()).unwrap();
+        let got = pull(&one, "FB01", &two, "FB02");
+        ([d1, d2], (one, two), a, got)
+    }
+
+    /// Does `to` find nothing new in `from`?
+    fn nothing_new(from: &Store, from_name: &str, to: &Store, to_name: &str) -> bool {
+        pull(from, from_name, to, to_name)
+            .iter()
+            .all(|x| *x == Applied::Ignored)
+    }
+
     /// Copy every change of `from` after `since` into `to`; the outcomes.
     fn pull(from: &Store, from_name: &str, to: &Store, to_name: &str) -> Vec<Applied> {
         all(from, 0)
@@ -707,48 +835,67 @@ mod tests {
     /// deletion replicates as a tombstone.
     #[test]
     fn changes_apply_once_and_deletions_replicate() {
-        let (_d1, one) = temp_store();
-        let (_d2, two) = temp_store();
-        let a = message("a", 60);
-        one.publish(&a, stamp()).unwrap();
-        let got = pull(&one, "FB01", &two, "FB02");
+        let (_d, (one, two), a, got) = replicated_pair();
         assert_eq!(got, vec![Applied::FolderCreated, Applied::Stored]);
         assert_eq!(
             two.find_messages(&a.folder, &a.subject).unwrap()[0].props,
             a.props
         );
-        // Back to one: nothing is new there.
-        assert!(
-            pull(&two, "FB02", &one, "FB01")
-                .iter()
-                .all(|x| *x == Applied::Ignored)
-        );
-        // Again into two: nothing either.
-        assert!(
-            pull(&one, "FB01", &two, "FB02")
-                .iter()
-                .all(|x| *x == Applied::Ignored)
-        );
+        // Back to one: nothing is new there; again into two: nothing either.
+        assert!(nothing_new(&two, "FB02", &one, "FB01"));
+        assert!(nothing_new(&one, "FB01", &two, "FB02"));
+        let before = all(&two, 0);
         two.delete_messages(&a.folder, &a.subject).unwrap();
         let got = pull(&two, "FB02", &one, "FB01");
         assert!(got.contains(&Applied::Deleted), "{got:?}");
         assert!(one.find_messages(&a.folder, &a.subject).unwrap().is_empty());
-        // The old copy arriving again does not bring it back.
-        let (_d3, three) = temp_store();
-        three.publish(&a, stamp()).unwrap();
-        let stale = one.item_version(&a.folder, &a.subject).unwrap().unwrap();
-        assert!(stale.deleted);
+        assert!(
+            one.item_version(&a.folder, &a.subject)
+                .unwrap()
+                .unwrap()
+                .deleted
+        );
+        // The old copy arriving again (from a peer that had not seen the deletion) does
+        // not bring it back.
+        for c in &before.changes {
+            let r = one.apply_remote("FB01", &remote(c, "FB02")).unwrap();
+            assert_eq!(r, Applied::Ignored);
+        }
+        assert!(one.find_messages(&a.folder, &a.subject).unwrap().is_empty());
+    }
+
+    /// A page applies in one transaction; an item met twice in it is applied in order
+    /// (the second time: nothing new), and a change that cannot apply is its own error.
+    #[test]
+    fn a_page_applies_in_order_with_errors_in_their_place() {
+        let (_d1, one) = temp_store();
+        let (_d2, two) = temp_store();
+        one.publish(&message("a", 60), stamp()).unwrap();
+        one.publish(&message("b", 60), stamp()).unwrap();
+        let mut page: Vec<RemoteChange> = all(&one, 0)
+            .changes
+            .iter()
+            .map(|c| remote(c, "FB01"))
+            .collect();
+        let mut broken = page[2].clone();
+        broken.record = None;
+        page.insert(2, broken);
+        page.push(page[1].clone());
+        let got = two.apply_remote_page("FB02", &page).unwrap();
+        assert!(matches!(got[0], Ok(Applied::FolderCreated)));
+        assert!(matches!(got[1], Ok(Applied::Stored)));
+        let err = got[2].as_ref().unwrap_err().to_string();
+        assert!(err.contains("carries no message"), "{err}");
+        assert!(matches!(got[3], Ok(Applied::Stored)));
+        assert!(matches!(got[4], Ok(Applied::Ignored)));
+        assert_eq!(two.stats().messages, 2);
     }
 
     /// The same message changed on both stores: both end with the later one, and the
     /// loser is named.
     #[test]
     fn a_conflict_resolves_the_same_way_on_both_stores() {
-        let (_d1, one) = temp_store();
-        let (_d2, two) = temp_store();
-        let a = message("a", 60);
-        one.publish(&a, stamp()).unwrap();
-        pull(&one, "FB01", &two, "FB02");
+        let (_d, (one, two), a, _) = replicated_pair();
         one.publish(&message("a", 300), 1_000).unwrap();
         two.publish(&message("a", 900), 2_000).unwrap();
         let on_one = pull(&two, "FB02", &one, "FB01");
@@ -804,12 +951,8 @@ mod tests {
         };
         assert_eq!(read(&one), read(&two));
         assert_eq!(read(&one), message("a", 900).props);
-        assert!(
-            pull(&one, "FB01", &two, "FB02")
-                .iter()
-                .chain(&pull(&two, "FB02", &one, "FB01"))
-                .all(|x| *x == Applied::Ignored)
-        );
+        assert!(nothing_new(&one, "FB01", &two, "FB02"));
+        assert!(nothing_new(&two, "FB02", &one, "FB01"));
     }
 
     /// A store written before the change log (as main wrote it up to now: no `changes`

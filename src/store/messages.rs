@@ -188,6 +188,20 @@ pub(super) fn ensure_folder_tx(
     Ok(true)
 }
 
+/// The messages at `keys` (listed before the transaction), read inside it.
+pub(super) fn records_tx(
+    tm: &TransactionalTree,
+    keys: &[Vec<u8>],
+) -> Result<Vec<(Vec<u8>, MessageRecord)>, TxError> {
+    let mut records = Vec::new();
+    for k in keys {
+        if let Some(v) = tm.get(k)? {
+            records.push((k.clone(), codec::decode_message(&v).map_err(codec_abort)?));
+        }
+    }
+    Ok(records)
+}
+
 /// [`ensure_folder_tx`], and a folder created is a change in the log (see [`changes`]).
 pub(super) fn ensure_folder_noted_tx(
     tf: &TransactionalTree,
@@ -357,12 +371,7 @@ impl Store {
         let existing = self.list_keys(&prefix);
         let trees = (&i.messages, &i.leaves, &i.folders, &i.meta, &i.changes);
         let result = tx_result(trees.transaction(|(tm, tl, tf, tmeta, tc)| {
-            let mut records = Vec::new();
-            for k in &existing {
-                if let Some(v) = tm.get(k)? {
-                    records.push((k.clone(), codec::decode_message(&v).map_err(codec_abort)?));
-                }
-            }
+            let records = records_tx(tm, &existing)?;
             let now = now_us;
             if let Some(((keep_key, keep), dups)) = records.split_first() {
                 if dups.is_empty() && same_content(&keep.props, &msg.props) {

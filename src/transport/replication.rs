@@ -16,9 +16,11 @@ use warp::http::{Method, StatusCode};
 
 use super::webdav::Resource;
 use super::{HttpError, Request, Response, bytes_response};
+use crate::app::replication::Topology;
 use crate::protocol::address::UserAddress;
 use crate::protocol::legacy_dn::{AdminGroup, LegacyDn};
 use crate::protocol::replica::{ChangesRequest, PushRequest, SECRET_HEADER, no_replica_body};
+use crate::store::Store;
 
 /// `/replication/…`
 pub fn is_replication(path: &str) -> bool {
@@ -60,24 +62,36 @@ pub async fn handle(state: &super::AppState, mut req: Request) -> Result<Respons
         )));
     }
     let body = req.body(state.limits().max_admin_body).await?;
-    let json = |v: Vec<u8>| bytes_response(StatusCode::OK, "application/json", v);
     if push {
-        let push: PushRequest = serde_json::from_slice(&body).map_err(|e| {
-            HttpError::bad_request(format!("the push is not replication JSON: {e}"))
-        })?;
-        let report = state
-            .blocking(move |st| st.topology().accept_push(st.store(), &push))
-            .await??;
-        Ok(json(serde_json::to_vec(&report).expect("serialisable")))
+        answer(state, &body, |t, store, push: PushRequest| {
+            t.accept_push(store, &push)
+        })
+        .await
     } else {
-        let ask: ChangesRequest = serde_json::from_slice(&body).map_err(|e| {
-            HttpError::bad_request(format!("the request is not replication JSON: {e}"))
-        })?;
-        let page = state
-            .blocking(move |st| st.topology().changes_page(st.store(), &ask))
-            .await??;
-        Ok(json(serde_json::to_vec(&page).expect("serialisable")))
+        answer(state, &body, |t, store, ask: ChangesRequest| {
+            t.changes_page(store, &ask)
+        })
+        .await
     }
+}
+
+/// Read the request's JSON, run `work` on the store threads, answer its JSON.
+async fn answer<Q, A>(
+    state: &super::AppState,
+    body: &[u8],
+    work: fn(&Topology, &Store, Q) -> Result<A, crate::store::StoreError>,
+) -> Result<Response, HttpError>
+where
+    Q: serde::de::DeserializeOwned + Send + 'static,
+    A: serde::Serialize + Send + 'static,
+{
+    let q: Q = serde_json::from_slice(body)
+        .map_err(|e| HttpError::bad_request(format!("the body is not replication JSON: {e}")))?;
+    let a = state
+        .blocking(move |st| work(st.topology(), st.store(), q))
+        .await??;
+    let bytes = serde_json::to_vec(&a).expect("serialisable");
+    Ok(bytes_response(StatusCode::OK, "application/json", bytes))
 }
 
 /// The 503 for `folder`, if this server holds no replica of it.

@@ -16,6 +16,7 @@
 pub mod exchsync;
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -263,39 +264,40 @@ impl Topology {
     /// them as Exchsync did. Changes are written, then made durable before the answer.
     pub fn accept_push(&self, store: &Store, req: &PushRequest) -> Result<PushReport, StoreError> {
         let mut report = PushReport::default();
-        for w in &req.changes {
-            let folder_change = w.subject.is_empty();
-            let outcome = from_wire(w)
-                .map_err(StoreError::Conflict)
-                .and_then(|c| store.apply_remote(self.name(), &c));
-            let (changes, deletions, ignores, errors) = if folder_change {
-                (
+        // Changes that do not read are errors; the others apply as one page.
+        let decoded: Vec<_> = req.changes.iter().map(from_wire).collect();
+        let valid: Vec<RemoteChange> = decoded.iter().flatten().cloned().collect();
+        let mut applied = store.apply_remote_page(self.name(), &valid)?.into_iter();
+        for (w, d) in req.changes.iter().zip(&decoded) {
+            let outcome = match d {
+                Ok(_) => applied.next().expect("one outcome per change"),
+                Err(e) => Err(StoreError::Conflict(e.clone())),
+            };
+            let counts = if w.version.subject.is_empty() {
+                [
                     &mut report.folder_changes,
                     &mut report.folder_deletions,
                     &mut report.folder_ignores,
                     &mut report.folder_errors,
-                )
+                ]
             } else {
-                (
+                [
                     &mut report.message_changes,
                     &mut report.message_deletions,
                     &mut report.message_ignores,
                     &mut report.message_errors,
-                )
+                ]
             };
-            match outcome {
-                Ok(Applied::Deleted) => *deletions += 1,
-                Ok(Applied::Ignored) | Ok(Applied::Conflict { stored: false, .. }) => *ignores += 1,
-                Ok(_) => *changes += 1,
-                // The store cannot write: the whole page fails, the source keeps its mark.
-                Err(e @ (StoreError::Sled(_) | StoreError::NoSpace { .. })) => return Err(e),
-                Err(StoreError::DiskFull(e)) => return Err(StoreError::DiskFull(e)),
-                Err(StoreError::Stalled(e)) => return Err(StoreError::Stalled(e)),
+            let which = match outcome {
+                Ok(Applied::Deleted) => 1,
+                Ok(Applied::Ignored | Applied::Conflict { stored: false, .. }) => 2,
+                Ok(_) => 0,
                 Err(e) => {
-                    tracing::warn!(session = %req.session, from = %req.from, folder = %w.folder, subject = %w.subject, error = %e, "Exchsync change not applied");
-                    *errors += 1;
+                    tracing::warn!(session = %req.session, from = %req.from, folder = %w.version.folder, subject = %w.version.subject, error = %e, "Exchsync change not applied");
+                    3
                 }
-            }
+            };
+            *counts[which] += 1;
         }
         store.sync()?;
         Ok(report)
@@ -320,47 +322,46 @@ pub fn to_wire(server: &str, c: &LoggedChange) -> Result<WireChange, StoreError>
         None => None,
     };
     Ok(WireChange {
-        cn: v.cn,
-        folder: v.folder.clone(),
-        subject: v.subject.clone(),
-        stamp_us: v.stamp_us,
-        origin: name(&v.origin),
-        vv: v.vv.iter().map(|(k, n)| (name(k), *n)).collect(),
-        deleted: v.deleted,
+        version: crate::protocol::replica::Version {
+            origin: name(&v.origin),
+            vv: v.vv.iter().map(|(k, n)| (name(k), *n)).collect(),
+            ..v.clone()
+        },
         record,
     })
 }
 
 /// A change from the wire, checked: its names parse and its record decodes.
 pub fn from_wire(w: &WireChange) -> Result<RemoteChange, String> {
-    let folder = AdminGroup::parse(&w.folder).map_err(|e| e.to_string())?;
-    let subject = if w.subject.is_empty() {
+    let v = &w.version;
+    let folder = AdminGroup::parse(&v.folder).map_err(|e| e.to_string())?;
+    let subject = if v.subject.is_empty() {
         None
     } else {
-        Some(Subject::parse(&w.subject).map_err(|e| e.to_string())?)
+        Some(Subject::parse(&v.subject).map_err(|e| e.to_string())?)
     };
     let record = match &w.record {
         Some(b64) => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64)
-                .map_err(|e| format!("the record of {} is not base64: {e}", w.subject))?;
+                .map_err(|e| format!("the record of {} is not base64: {e}", v.subject))?;
             Some(
                 codec::decode_message(&bytes)
-                    .map_err(|e| format!("the record of {}: {e}", w.subject))?,
+                    .map_err(|e| format!("the record of {}: {e}", v.subject))?,
             )
         }
         None => None,
     };
-    if subject.is_some() && !w.deleted && record.is_none() {
-        return Err(format!("the change of {} carries no message", w.subject));
+    if subject.is_some() && !v.deleted && record.is_none() {
+        return Err(format!("the change of {} carries no message", v.subject));
     }
     Ok(RemoteChange {
         folder,
         subject,
-        stamp_us: w.stamp_us,
-        origin: w.origin.clone(),
-        vv: w.vv.clone(),
-        deleted: w.deleted,
+        stamp_us: v.stamp_us,
+        origin: v.origin.clone(),
+        vv: v.vv.clone(),
+        deleted: v.deleted,
         record,
     })
 }
@@ -388,18 +389,19 @@ pub fn post_json<T: serde::Serialize, R: serde::de::DeserializeOwned>(
     body: &T,
 ) -> Result<R, String> {
     let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-    let mut resp = agent()
+    let resp = agent()
         .post(url)
         .header(SECRET_HEADER, secret)
         .content_type("application/json")
         .send(&bytes[..])
         .map_err(|e| format!("{url}: {e}"))?;
     let status = resp.status().as_u16();
-    let body = resp
-        .body_mut()
-        .with_config()
+    let mut body = Vec::new();
+    resp.into_body()
+        .into_with_config()
         .limit(MAX_ANSWER)
-        .read_to_vec()
+        .reader()
+        .read_to_end(&mut body)
         .map_err(|e| format!("{url}: {e}"))?;
     if status != 200 {
         let text = String::from_utf8_lossy(&body);
@@ -465,12 +467,17 @@ pub fn pull_from(
             post_json(&format!("{}/replication/changes", peer.url), secret, &req)?;
         report.pages += 1;
         topology.note_peer(&peer.name, ReplicaSet::from_names(page.replicas.as_deref()));
-        for w in &page.changes {
-            let c = from_wire(w).map_err(|e| format!("{}: {e}", peer.name))?;
-            match store
-                .apply_remote(topology.name(), &c)
-                .map_err(|e| format!("{} {}: {e}", w.folder, w.subject))?
-            {
+        let changes = page
+            .changes
+            .iter()
+            .map(|w| from_wire(w).map_err(|e| format!("{}: {e}", peer.name)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let applied = store
+            .apply_remote_page(topology.name(), &changes)
+            .map_err(|e| e.to_string())?;
+        for (w, outcome) in page.changes.iter().zip(applied) {
+            let v = &w.version;
+            match outcome.map_err(|e| format!("{} {}: {e}", v.folder, v.subject))? {
                 Applied::Stored => report.stored += 1,
                 Applied::Deleted => report.deleted += 1,
                 Applied::FolderCreated => report.folders += 1,
@@ -488,13 +495,13 @@ pub fn pull_from(
                         report.stored += 1;
                     }
                     tracing::warn!(
-                        peer = %peer.name, folder = %w.folder, subject = %w.subject,
+                        peer = %peer.name, folder = %v.folder, subject = %v.subject,
                         %winner, %loser,
                         "replication conflict: the message was changed on both servers since they last agreed; the later write (then the greater server name) wins, the loser's change is dropped"
                     );
                 }
             }
-            oldest = Some(oldest.map_or(w.stamp_us, |o| o.min(w.stamp_us)));
+            oldest = Some(oldest.map_or(v.stamp_us, |o| o.min(v.stamp_us)));
         }
         // Only now, after the page's writes, the mark: written after them, made durable
         // with them.
@@ -677,7 +684,11 @@ mod tests {
         push.changes.push(broken);
         let again = t.accept_push(&dst, &push).unwrap();
         assert_eq!(
-            (again.message_ignores, again.folder_ignores, again.message_errors),
+            (
+                again.message_ignores,
+                again.folder_ignores,
+                again.message_errors
+            ),
             (2, 1, 1)
         );
         assert_eq!(again.message_changes + again.folder_changes, 0);
