@@ -29,7 +29,7 @@ use crate::protocol::query::{QueryLimits, UserAddress, parse_query};
 use crate::protocol::time::format_rfc3339;
 use crate::store::{Store, UserRecord};
 
-pub use servers::{CasSettings, Role, ServerOrder, parse_servers};
+pub use servers::{CasSettings, Role, ServerOrder, ServiceAccount, parse_servers};
 
 /// The address a `MailboxData` names: `EX` routing or a `/o=` value is a legacyDN,
 /// anything else an SMTP address (primary or proxy) or alias.
@@ -228,9 +228,13 @@ fn group_digits(
     order.truncate(settings.max_tries.max(1));
     let mut tried: Vec<&str> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
+    let authorization = settings
+        .service_account
+        .as_ref()
+        .map(servers::ServiceAccount::authorization);
     let attempt = |url: &str, reasons: &mut Vec<String>| -> Option<Vec<Vec<u8>>> {
         let full = format!("{url}/?{query}");
-        let (r, took) = client::fetch(&full, settings.timeout);
+        let (r, took) = client::fetch(&full, settings.timeout, authorization.as_deref());
         let r = r.and_then(|items| {
             rows_of(items, g.users.len(), slots).map_err(|reason| client::Failure {
                 kind: "bad_answer",
