@@ -10,13 +10,13 @@ use schedplus::protocol::legacy_dn::AdminGroup;
 
 use crate::common::{Reply, ServeProcess, TestServer, basic, fbdata};
 
-const NOW: &str = "2026-01-01T00:00:00Z";
-const DAN: &str = "danw@xcs.example";
-const LI: &str = "lchen@companyabc.example";
+pub(crate) const NOW: &str = "2026-01-01T00:00:00Z";
+pub(crate) const DAN: &str = "danw@xcs.example";
+pub(crate) const LI: &str = "lchen@companyabc.example";
 const AMELIE: &str = "amartin@companyabc.example";
-const FIRST_AG: &str = "EX:/o=First Organization/ou=First Administrative Group";
-const LONDON: &str = "EX:/o=CompanyABC/ou=London";
-const PARIS: &str = "EX:/o=CompanyABC/ou=Paris";
+pub(crate) const FIRST_AG: &str = "EX:/o=First Organization/ou=First Administrative Group";
+pub(crate) const LONDON: &str = "EX:/o=CompanyABC/ou=London";
+pub(crate) const PARIS: &str = "EX:/o=CompanyABC/ou=Paris";
 
 const M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 const T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
@@ -24,7 +24,7 @@ const S: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
 /// A GetUserAvailability request. `bias`: the request's time zone (minutes, UTC = local +
 /// bias, no daylight time); `start`/`end` as written (without an offset: local times).
-fn soap(
+pub(crate) fn soap(
     mailboxes: &[&str],
     bias: i32,
     start: &str,
@@ -41,7 +41,7 @@ fn soap(
     )
 }
 
-fn post(base: &str, path: &str, body: &str, auth: Option<&str>) -> Reply {
+pub(crate) fn post(base: &str, path: &str, body: &str, auth: Option<&str>) -> Reply {
     let mut headers = vec![("Content-Type", "text/xml; charset=utf-8")];
     if let Some(a) = auth {
         headers.push(("Authorization", a));
@@ -54,7 +54,7 @@ fn ews(base: &str, body: &str) -> Reply {
 }
 
 /// Each FreeBusyResponse as (ResponseCode, MergedFreeBusy digits).
-fn responses(xml: &str) -> Vec<(String, String)> {
+pub(crate) fn responses(xml: &str) -> Vec<(String, String)> {
     xml.split("<m:FreeBusyResponse>")
         .skip(1)
         .map(|r| {
@@ -85,7 +85,7 @@ fn fault_code(xml: &str) -> &str {
 }
 
 /// A store with the demo directory and some busy time for Dan and Li.
-fn free_busy_server(f: impl FnOnce(&mut schedplus::server::ServeOptions)) -> TestServer {
+pub(crate) fn free_busy_server(f: impl FnOnce(&mut schedplus::server::ServeOptions)) -> TestServer {
     let s = TestServer::start_with(f);
     s.import_demo_directory();
     s.fb_set(
@@ -115,7 +115,7 @@ fn dead_url() -> String {
 
 /// A front end that knows the demo directory but holds no free/busy, asking `servers` in
 /// the order listed (so a test knows which fails first); `tweak` sets the rest.
-fn front_end(
+pub(crate) fn front_end(
     servers: Vec<(AdminGroup, Vec<String>)>,
     tweak: impl FnOnce(&mut CasSettings),
 ) -> TestServer {
@@ -133,7 +133,7 @@ fn front_end(
 }
 
 /// A GetUserAvailability request for `who` over 2026-01-05 in UTC, 30-minute merged digits.
-fn jan5(who: &[&str]) -> String {
+pub(crate) fn jan5(who: &[&str]) -> String {
     soap(
         who,
         0,
@@ -145,7 +145,7 @@ fn jan5(who: &[&str]) -> String {
 }
 
 /// [`jan5`] asked of `front`, anonymously.
-fn ask_jan5(front: &TestServer, who: &[&str]) -> Reply {
+pub(crate) fn ask_jan5(front: &TestServer, who: &[&str]) -> Reply {
     ews(&front.base, &jan5(who))
 }
 
@@ -163,7 +163,7 @@ fn counted_failure(front: &TestServer, server: &str, kind: &str) -> bool {
     found
 }
 
-fn ag(s: &str) -> AdminGroup {
+pub(crate) fn ag(s: &str) -> AdminGroup {
     AdminGroup::parse(s).unwrap()
 }
 
