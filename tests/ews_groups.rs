@@ -222,22 +222,18 @@ fn a_group_over_100_users_is_refused_and_a_nested_group_past_100_is_left_out() {
 #[test]
 fn serve_imports_csvde_groups_lists_them_and_warns_of_an_unknown_member() {
     let data = tempfile::tempdir().unwrap();
-    let p = ServeProcess::spawn(
-        data.path(),
-        &["--data", data.path().to_str().unwrap()],
-        &["--demo", "--listen", "127.0.0.1:0"],
-        &[],
-    );
+    let dir = data.path();
+    let serve = ["--demo", "--role", "both", "--listen", "127.0.0.1:0"];
+    let p = ServeProcess::spawn(dir, &["--data", dir.to_str().unwrap()], &serve, &[]);
     let csv = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/ews/groups.csv");
-    let o = run_cli(data.path(), &["directory", "import", csv]);
+    let o = run_cli(dir, &["directory", "import", csv]);
+    let imported = stdout(&o);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        stdout(&o).contains("3 distribution groups written"),
-        "{}",
-        stdout(&o)
+        imported.contains("3 distribution groups written"),
+        "{imported}"
     );
-    let o = run_cli(data.path(), &["directory", "list"]);
-    let listed = stdout(&o);
+    let listed = stdout(&run_cli(dir, &["directory", "list"]));
     assert!(
         listed
             .contains("Lab Team  lab-team@xcs.example  5  CN=Lab Team,OU=Groups,DC=xcs,DC=example"),

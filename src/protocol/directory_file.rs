@@ -25,7 +25,7 @@ pub mod groups;
 mod ldif;
 
 pub use encoding::{TextEncoding, decode_export};
-pub use groups::{GroupEntry, ParsedGroups};
+pub use groups::{Group, GroupEntry, ParsedGroups};
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

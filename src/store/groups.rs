@@ -14,13 +14,12 @@
 //! it. `meta` `groups_layout` is this tree's layout; [`migrate`] brings an older one up to
 //! date at open.
 
-use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use super::{Store, StoreError, TxError, UserRecord, codec, codec_abort, tx_result};
 use crate::protocol::address::UserAddress;
-use crate::protocol::directory_file::groups::{GroupEntry, ParsedGroups, dn_key, group_names};
-use crate::protocol::legacy_dn::{LegacyDn, fold_key};
+use crate::protocol::directory_file::groups::{Group, ParsedGroups, dn_key};
+use crate::protocol::legacy_dn::fold_key;
 
 pub(super) const TREE: &str = "groups";
 /// `meta` key of the layout written; absent: no group was ever written.
@@ -31,49 +30,8 @@ const RECORD: u8 = b'g';
 const ADDRESS: u8 = b'a';
 const MEMBER_USER: u8 = b'u';
 
-/// A group as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupRecord {
-    pub dn: String,
-    pub display_name: String,
-    /// Empty for a group that is not mail-enabled.
-    pub mail: String,
-    pub legacy_dn: Option<LegacyDn>,
-    pub proxy_addresses: Vec<String>,
-    /// Member DNs as the file gave them (the first ones of a big group).
-    pub members: Vec<String>,
-    /// How many members the file listed.
-    pub member_count: usize,
-}
-
-impl From<&GroupEntry> for GroupRecord {
-    fn from(g: &GroupEntry) -> Self {
-        GroupRecord {
-            dn: g.dn.clone(),
-            display_name: g.display_name.clone(),
-            mail: g.mail.clone(),
-            legacy_dn: g.legacy_dn.clone(),
-            proxy_addresses: g.proxy_addresses.clone(),
-            members: g.members.clone(),
-            member_count: g.member_count,
-        }
-    }
-}
-
-impl GroupRecord {
-    fn names(&self) -> Vec<String> {
-        group_names(&GroupEntry {
-            dn: self.dn.clone(),
-            display_name: String::new(),
-            mail: self.mail.clone(),
-            legacy_dn: self.legacy_dn.clone(),
-            proxy_addresses: self.proxy_addresses.clone(),
-            members: Vec::new(),
-            member_count: 0,
-            line: 0,
-        })
-    }
-}
+/// A group as stored: what the export said of it (see the protocol's [`Group`]).
+pub type GroupRecord = Group;
 
 fn key(tag: u8, text: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(text.len() + 1);
@@ -99,9 +57,9 @@ pub(super) fn check_import(
     groups: &ParsedGroups,
 ) -> Result<(), StoreError> {
     let tree = &store.inner.groups;
-    for g in &groups.groups {
+    for g in groups.groups.iter().map(|e| &e.group) {
         let own = dn_key(&g.dn);
-        for name in group_names(g) {
+        for name in g.names() {
             let shown = name.split_once(':').map_or(name.as_str(), |(_, v)| v);
             let taken_by_user = user_claims(store, &name)?
                 && !users.iter().any(|u| {
@@ -135,10 +93,10 @@ pub(super) fn finish_import(
     groups: &ParsedGroups,
 ) -> Result<usize, StoreError> {
     let i = &store.inner;
-    let records: Vec<(String, GroupRecord)> = groups
+    let records: Vec<(String, &GroupRecord)> = groups
         .groups
         .iter()
-        .map(|g| (dn_key(&g.dn), GroupRecord::from(g)))
+        .map(|e| (dn_key(&e.group.dn), &e.group))
         .collect();
     tx_result((&i.meta, &i.groups).transaction(|(tmeta, tg)| {
         tmeta.remove(pending_mark)?;
@@ -156,7 +114,7 @@ pub(super) fn finish_import(
             for name in g.names() {
                 tg.insert(key(ADDRESS, &name), k.as_bytes())?;
             }
-            tg.insert(key(RECORD, k), codec::encode(g).map_err(codec_abort)?)?;
+            tg.insert(key(RECORD, k), codec::encode(*g).map_err(codec_abort)?)?;
         }
         for (dn, user) in &groups.member_users {
             tg.insert(key(MEMBER_USER, &dn_key(dn)), user.key().as_bytes())?;

@@ -26,32 +26,48 @@ use crate::protocol::legacy_dn::{LegacyDn, fold_key};
 /// Availability service expands at most 100 users, so the rest would never be asked.
 pub const MAX_KEPT_MEMBERS: usize = 1000;
 
-/// One group of a directory export.
+/// A distribution group: what an export says of it, and what the store keeps.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupEntry {
-    /// The group's distinguished name, as given.
-    pub dn: String,
-    /// `displayName`, else the value of the DN's first part (`CN=Paris Staff,…`).
-    pub display_name: String,
-    /// Primary SMTP address; empty for a group that is not mail-enabled.
-    pub mail: String,
-    pub legacy_dn: Option<LegacyDn>,
-    pub proxy_addresses: Vec<String>,
+pub struct Group {
     /// The first [`MAX_KEPT_MEMBERS`] `member` values, as given.
     pub members: Vec<String>,
-    /// How many `member` values the file lists.
+    /// How many `member` values the export lists.
     pub member_count: usize,
-    /// 1-based line where the record starts.
-    pub line: usize,
+    /// The group's distinguished name, as given.
+    pub dn: String,
+    pub legacy_dn: Option<LegacyDn>,
+    /// Primary SMTP address; empty for a group that is not mail-enabled.
+    pub mail: String,
+    /// `displayName`, else the value of the DN's first part (`CN=Paris Staff,…`).
+    pub display_name: String,
+    pub proxy_addresses: Vec<String>,
 }
 
-impl GroupEntry {
+impl Group {
     /// `mail` (when set), then every `smtp:` proxy, without repeats.
     pub fn smtp_addresses(&self) -> Vec<String> {
         let mut all = smtp_addresses(&self.mail, &self.proxy_addresses);
         all.retain(|a| !a.is_empty());
         all
     }
+
+    /// The names the group is asked by: `smtp:` each address, `ex:` its legacyDN (folded).
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .smtp_addresses()
+            .iter()
+            .map(|a| format!("smtp:{}", fold_key(a)))
+            .collect();
+        names.extend(self.legacy_dn.iter().map(|dn| format!("ex:{}", dn.key())));
+        names
+    }
+}
+
+/// A group and the line its record starts on (1-based).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupEntry {
+    pub group: Group,
+    pub line: usize,
 }
 
 /// The groups of a file.
@@ -85,48 +101,37 @@ impl ParsedGroups {
             names.insert(format!("ex:{}", u.legacy_dn.key()), u.line);
         }
         let mut dns: HashMap<String, usize> = HashMap::new();
-        for g in &self.groups {
+        for GroupEntry { group: g, line } in &self.groups {
             let mut reasons = Vec::new();
-            if let Some(first) = dns.insert(dn_key(&g.dn), g.line) {
+            if let Some(first) = dns.insert(dn_key(&g.dn), *line) {
                 reasons.push(format!(
                     "the group '{}' is already the record on line {first}",
                     shown(&g.dn)
                 ));
             }
-            for name in group_names(g) {
-                if let Some(first) = names.get(&name).filter(|l| **l != g.line) {
+            for name in g.names() {
+                if let Some(first) = names.get(&name).filter(|l| *l != line) {
                     let (_, value) = name.split_once(':').unwrap_or(("", &name));
                     reasons.push(format!(
                         "the group's address '{}' is already used by the record on line {first}",
                         shown(value)
                     ));
                 } else {
-                    names.insert(name, g.line);
+                    names.insert(name, *line);
                 }
             }
             if !reasons.is_empty() {
-                problems.push(LineProblem::new(g.line, reasons.join("; ")));
+                problems.push(LineProblem::new(*line, reasons.join("; ")));
             }
         }
         let named: HashSet<String> = self
             .groups
             .iter()
-            .flat_map(|g| g.members.iter().map(|m| dn_key(m)))
+            .flat_map(|g| g.group.members.iter().map(|m| dn_key(m)))
             .collect();
         self.member_users
             .retain(|(dn, _)| named.contains(&dn_key(dn)));
     }
-}
-
-/// The names a group is asked by: `smtp:` each address, `ex:` its legacyDN (folded).
-pub fn group_names(g: &GroupEntry) -> Vec<String> {
-    let mut names: Vec<String> = g
-        .smtp_addresses()
-        .iter()
-        .map(|a| format!("smtp:{}", fold_key(a)))
-        .collect();
-    names.extend(g.legacy_dn.iter().map(|dn| format!("ex:{}", dn.key())));
-    names
 }
 
 /// Does this record's `objectClass` say it is a group?
@@ -166,23 +171,13 @@ pub(super) fn check_group(raw: RawRecord) -> Verdict {
         Some(name) => check_text(&name, "displayName", 256, &mut reasons).unwrap_or_default(),
         None => first_value(dn).to_string(),
     };
-    let proxy_addresses: Vec<String> = raw
-        .proxy_addresses
-        .iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
+    let proxy_addresses = trimmed(&raw.proxy_addresses);
     reasons.extend(proxy_addresses.iter().filter_map(|p| {
         check_proxy(p)
             .err()
             .map(|why| format!("proxyAddresses value '{}' {why}", shown(p)))
     }));
-    let members: Vec<String> = raw
-        .members
-        .iter()
-        .map(|m| m.trim().to_string())
-        .filter(|m| !m.is_empty())
-        .collect();
+    let members = trimmed(&raw.members);
     if let Some(bad) = members.iter().find(|m| !m.contains('=')) {
         reasons.push(format!(
             "member value '{}' is not a distinguished name (CN=…,DC=…)",
@@ -193,15 +188,27 @@ pub(super) fn check_group(raw: RawRecord) -> Verdict {
         return Verdict::Bad(reasons);
     }
     Verdict::Group(GroupEntry {
-        dn: dn.to_string(),
-        display_name,
-        mail,
-        legacy_dn,
-        proxy_addresses,
-        member_count: members.len(),
-        members: members.into_iter().take(MAX_KEPT_MEMBERS).collect(),
+        group: Group {
+            member_count: members.len(),
+            members: members.into_iter().take(MAX_KEPT_MEMBERS).collect(),
+            dn: dn.to_string(),
+            legacy_dn,
+            mail,
+            display_name,
+            proxy_addresses,
+        },
         line: raw.line,
     })
+}
+
+/// The values given, trimmed, without empty ones.
+fn trimmed(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The value of a DN's first part: `CN=Paris Staff,OU=Paris,…` → `Paris Staff`.
@@ -265,7 +272,7 @@ mod tests {
         };
         assert_eq!(strip(&from_ldif.groups), strip(&from_csv.groups));
         assert_eq!(from_ldif.groups.member_users, from_csv.groups.member_users);
-        let lab = &from_ldif.groups.groups[0];
+        let lab = &from_ldif.groups.groups[0].group;
         assert_eq!(lab.mail, "lab-team@xcs.example");
         assert_eq!(lab.display_name, "Lab Team");
         assert_eq!(
@@ -276,6 +283,7 @@ mod tests {
         assert!(lab.members.iter().any(|m| m.contains("Jean-Sébastien")));
         assert!(
             from_ldif.groups.groups[1]
+                .group
                 .members
                 .iter()
                 .any(|m| m.contains("Powell\\, Rachel"))
@@ -285,6 +293,7 @@ mod tests {
             .groups
             .groups
             .iter()
+            .map(|g| &g.group)
             .find(|g| g.mail.is_empty())
             .unwrap();
         assert_eq!(inner.display_name, "Lab Core");
@@ -355,6 +364,6 @@ mod tests {
         let text = "dn: CN=G,DC=x\nobjectClass: group\nmember: CN=Someone,DC=x\n";
         let parsed = parse_directory_detailed(text, DirectoryFormat::Ldif).unwrap();
         assert_eq!(parsed.groups.groups.len(), 1);
-        assert_eq!(parsed.groups.groups[0].member_count, 1);
+        assert_eq!(parsed.groups.groups[0].group.member_count, 1);
     }
 }
