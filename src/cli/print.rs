@@ -345,16 +345,6 @@ impl Progress {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn counts_agree_with_their_noun() {
-        assert_eq!(super::count(0, "block", "blocks"), "0 blocks");
-        assert_eq!(super::count(1, "block", "blocks"), "1 block");
-        assert_eq!(super::count(2, "user", "users"), "2 users");
-    }
-}
-
 /// `directory list`'s groups, after the users: name, address, members, DN.
 pub(super) fn print_groups(groups: &[ops::GroupSummary]) {
     if groups.is_empty() {
@@ -367,4 +357,14 @@ pub(super) fn print_groups(groups: &[ops::GroupSummary]) {
         println!("{}  {mail}  {}  {}", g.display_name, g.members, g.dn);
     }
     println!("{}", count(groups.len(), "group", "groups"));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(super::count(0, "block", "blocks"), "0 blocks");
+        assert_eq!(super::count(1, "block", "blocks"), "1 block");
+        assert_eq!(super::count(2, "user", "users"), "2 users");
+    }
 }
