@@ -352,6 +352,16 @@ fn ews_and_autodiscover_need_a_directory_user_under_basic_auth() {
         "MergedOnly",
     );
     assert_eq!(post(&s.base, "/EWS/Exchange.asmx", &body, None).status, 401);
+    // A directory user with the wrong password, or a name nobody has, is refused the same.
+    for (user, password) in [("dwinship", "not-demo"), ("nobody", "demo")] {
+        let r = post(
+            &s.base,
+            "/EWS/Exchange.asmx",
+            &body,
+            Some(&basic(user, password)),
+        );
+        assert_eq!(r.status, 401, "{user}");
+    }
     let r = post(
         &s.base,
         "/EWS/Exchange.asmx",
