@@ -18,7 +18,7 @@
 //! | `pf_owners` | as `pf_nodes` | legacyDN key of the user who created the node |
 //! | `credentials` | legacyDN key | [`Credential`] (password hash, admin mark) |
 //! | `groups` | tag byte ++ DN key / address | [`GroupRecord`], the addresses groups are asked by, the DN of each user a group names (see [`groups`]) |
-//! | `meta` | `format`, `key_fold`, `message_layout`, `count_users`, `count_messages`, `import_pending` | the store's format, migration markers, the user and message counts (i64 BE), and the mark of an import being written |
+//! | `meta` | `format`, `key_fold`, `message_layout`, `groups_layout`, `count_users`, `count_messages`, `import_pending` | the store's format, migration markers, the user and message counts (i64 BE), and the mark of an import being written |
 //! | `import_undo` | tag byte ++ key | only while an import is written: what it overwrote (see [`directory`]) |
 //!
 //! [`inspect`] gives a byte-exact dump of every tree ([`StoreDump`]), for tests and tools.
