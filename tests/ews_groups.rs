@@ -202,7 +202,9 @@ fn a_group_over_100_users_is_refused_and_a_nested_group_past_100_is_left_out() {
         ],
     );
     let got = responses(&r.text());
-    // 100 users: answered, both busy hours in it.
+    // 101 distinct users of one admin group are asked, so in two requests of at most 100
+    // (one request would be refused: its rows would all be 4, and these digits would not
+    // show). 100 users: answered, both busy hours in it.
     assert_eq!(got[0].0, "NoError");
     assert_eq!((&got[0].1[2..4], &got[0].1[6..8]), ("22", "22"));
     // 101 users of its own: not expanded, Exchange's code for it.

@@ -1,7 +1,7 @@
 //! The Availability service's procedure for legacy mailboxes, as an Exchange 2007 CAS ran
 //! it: resolve every mailbox in the directory, partition the legacy ones by admin group,
 //! ask each admin group's public-folder servers for all its users in one `?Cmd=freebusy`
-//! request, and fail over.
+//! request (anonymously, or as the configured service account), and fail over.
 //!
 //! Per admin group ([`servers::CasSettings`]): its servers in random order (or as listed),
 //! at most `max_tries` of them; each failure (connect error, timeout, a status other than
