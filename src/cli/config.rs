@@ -124,6 +124,12 @@ impl Setting {
         format!("--{}", self.key.replace('_', "-"))
     }
 
+    /// A password: `config show` and a running server's `server.json` hide its value, and
+    /// no error repeats it.
+    pub fn is_secret(&self) -> bool {
+        self.key.ends_with("_password")
+    }
+
     /// The setting of `key`.
     pub fn of(key: &str) -> Option<&'static Setting> {
         SETTINGS.iter().find(|s| s.key == key)
@@ -550,6 +556,26 @@ pub const SETTINGS: &[Setting] = &[
         help: "public-folder servers of one admin group the EWS front end tries before event 4004",
         ..Setting::ROW
     },
+    Setting {
+        key: "cas_service_user",
+        env: "SCHEDPLUS_CAS_SERVICE_USER",
+        help: "the user the EWS front end signs in as (HTTP Basic) at public-folder servers that refuse anonymous reads",
+        more: "; with {cas_service_password}. Unset: its requests are anonymous",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "USER",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "cas_service_password",
+        env: "SCHEDPLUS_CAS_SERVICE_PASSWORD",
+        help: "the password of {cas_service_user}; never logged, hidden in `config show`",
+        more: " (prefer the variable: a flag shows in the process list)",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "PASSWORD",
+        ..Setting::ROW
+    },
 ];
 
 /// Where a value came from.
@@ -680,6 +706,7 @@ pub fn render_rows<'a>(
     let mut out = String::new();
     for (s, value, source) in rows {
         let shown = match value {
+            Some(_) if s.is_secret() => format!("{} = {}", s.key, toml_quote(HIDDEN)),
             Some(v) => format!("{} = {}", s.key, toml_quote(v)),
             None => format!("# {} is not set", s.key),
         };
@@ -687,6 +714,9 @@ pub fn render_rows<'a>(
     }
     out
 }
+
+/// What `config show` writes for a secret's value.
+pub const HIDDEN: &str = "(hidden)";
 
 fn toml_quote(v: &str) -> String {
     if v.parse::<i64>().is_ok() || v == "true" || v == "false" {
@@ -911,6 +941,22 @@ mod tests {
         assert!(text.contains("# s.toml line 2"), "{text}");
         assert!(text.contains("max_users = 50"), "{text}");
         assert!(text.contains("# now is not set"), "{text}");
+    }
+
+    #[test]
+    fn render_hides_a_password_whatever_its_source() {
+        let flags = [("cas_service_password", "hunter2-x".to_string())]
+            .into_iter()
+            .collect();
+        let r = resolve(&flags, |_| None, None).unwrap();
+        let text = r.render();
+        assert!(!text.contains("hunter2-x"), "{text}");
+        assert!(
+            text.contains("cas_service_password = \"(hidden)\""),
+            "{text}"
+        );
+        assert!(Setting::of("cas_service_password").unwrap().is_secret());
+        assert!(!Setting::of("cas_service_user").unwrap().is_secret());
     }
 
     #[test]
