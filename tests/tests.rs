@@ -16,6 +16,7 @@ mod directory_import;
 mod disk;
 mod docs;
 mod ews;
+mod ews_groups;
 mod freebusy_query;
 mod hostile;
 mod layer_types;

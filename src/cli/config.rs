@@ -124,6 +124,12 @@ impl Setting {
         format!("--{}", self.key.replace('_', "-"))
     }
 
+    /// A password or a shared secret: `config show` and a running server's `server.json`
+    /// hide its value, and no error repeats it.
+    pub fn is_secret(&self) -> bool {
+        self.key.ends_with("_password") || self.key.ends_with("_secret")
+    }
+
     /// The setting of `key`.
     pub fn of(key: &str) -> Option<&'static Setting> {
         SETTINGS.iter().find(|s| s.key == key)
@@ -551,6 +557,26 @@ pub const SETTINGS: &[Setting] = &[
         ..Setting::ROW
     },
     Setting {
+        key: "cas_service_user",
+        env: "SCHEDPLUS_CAS_SERVICE_USER",
+        help: "the user the EWS front end signs in as (HTTP Basic) at public-folder servers that refuse anonymous reads",
+        more: "; with {cas_service_password}. Unset: its requests are anonymous",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "USER",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "cas_service_password",
+        env: "SCHEDPLUS_CAS_SERVICE_PASSWORD",
+        help: "the password of {cas_service_user}; never logged, hidden in `config show`",
+        more: " (prefer the variable: a flag shows in the process list)",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "PASSWORD",
+        ..Setting::ROW
+    },
+    Setting {
         key: "server_name",
         env: "SCHEDPLUS_SERVER_NAME",
         help: "this server's name (FB01), shown by the browse pages, /metrics, the log and the 503 of a folder without a replica",
@@ -637,18 +663,6 @@ pub const SETTINGS: &[Setting] = &[
         ..Setting::ROW
     },
 ];
-
-/// Settings whose values are secrets: `config show` and `server.json` say only that one
-/// is set.
-pub const SECRET_KEYS: [&str; 2] = ["replication_secret", "exchsync_secret"];
-
-/// What `config show` and `server.json` show of a value: a secret's is hidden.
-pub fn shown_value<'a>(key: &str, value: Option<&'a str>) -> Option<&'a str> {
-    match value {
-        Some(_) if SECRET_KEYS.contains(&key) => Some("(hidden)"),
-        v => v,
-    }
-}
 
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -777,7 +791,8 @@ pub fn render_rows<'a>(
 ) -> String {
     let mut out = String::new();
     for (s, value, source) in rows {
-        let shown = match shown_value(s.key, value) {
+        let shown = match value {
+            Some(_) if s.is_secret() => format!("{} = {}", s.key, toml_quote(HIDDEN)),
             Some(v) => format!("{} = {}", s.key, toml_quote(v)),
             None => format!("# {} is not set", s.key),
         };
@@ -785,6 +800,9 @@ pub fn render_rows<'a>(
     }
     out
 }
+
+/// What `config show` writes for a secret's value.
+pub const HIDDEN: &str = "(hidden)";
 
 fn toml_quote(v: &str) -> String {
     if v.parse::<i64>().is_ok() || v == "true" || v == "false" {
@@ -1031,6 +1049,22 @@ mod tests {
         assert!(!text.contains("hunter"), "{text}");
         assert!(text.contains("replication_secret = \"(hidden)\""), "{text}");
         assert!(text.contains("exchsync_secret = \"(hidden)\""), "{text}");
+    }
+
+    #[test]
+    fn render_hides_a_password_whatever_its_source() {
+        let flags = [("cas_service_password", "hunter2-x".to_string())]
+            .into_iter()
+            .collect();
+        let r = resolve(&flags, |_| None, None).unwrap();
+        let text = r.render();
+        assert!(!text.contains("hunter2-x"), "{text}");
+        assert!(
+            text.contains("cas_service_password = \"(hidden)\""),
+            "{text}"
+        );
+        assert!(Setting::of("cas_service_password").unwrap().is_secret());
+        assert!(!Setting::of("cas_service_user").unwrap().is_secret());
     }
 
     #[test]

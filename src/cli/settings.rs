@@ -35,6 +35,34 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::cli::config::Resolved, Admin
     .map_err(config_error)
 }
 
+/// The front end's service account: both settings or neither. The password's value is
+/// never put in an error.
+fn service_account(
+    settings: &crate::cli::config::Resolved,
+) -> Result<Option<crate::app::availability::ServiceAccount>, AdminError> {
+    let password: Option<String> = settings
+        .get_with("cas_service_password", |v| Ok::<_, String>(v.to_string()))
+        .map_err(config_error)?;
+    let account = settings
+        .get_with("cas_service_user", |user| {
+            let password = password.as_deref().ok_or(
+                "a service account needs cas_service_password too (SCHEDPLUS_CAS_SERVICE_PASSWORD)",
+            )?;
+            crate::app::availability::ServiceAccount::new(user, password)
+        })
+        .map_err(config_error)?;
+    if account.is_none() && password.is_some() {
+        let from = settings
+            .source("cas_service_password")
+            .map(ToString::to_string);
+        return Err(AdminError::BadInput(format!(
+            "cas_service_password is set (from {}) but cas_service_user is not: name the account too",
+            from.unwrap_or_default()
+        )));
+    }
+    Ok(account)
+}
+
 /// Every serve option, typed and checked, from the resolved settings.
 pub fn serve_options(
     data: PathBuf,
@@ -170,7 +198,14 @@ pub fn serve_options(
         .rows()
         .map(|(s, value, source)| AnnouncedSetting {
             key: s.key.to_string(),
-            value: crate::cli::config::shown_value(s.key, value).map(str::to_string),
+            value: value.map(|v| {
+                if s.is_secret() {
+                    crate::cli::config::HIDDEN
+                } else {
+                    v
+                }
+                .to_string()
+            }),
             source: source.to_string(),
         })
         .collect();
@@ -196,6 +231,7 @@ pub fn serve_options(
             .get_with("role", |s| s.parse())
             .map_err(config_error)?
             .unwrap_or_default(),
+        service_account: service_account(settings)?,
     };
     opts.topology = topology(settings, duration)?;
     Ok(opts)
@@ -349,32 +385,25 @@ mod tests {
     #[test]
     fn every_serve_setting_is_read_and_checked() {
         use crate::cli::config::{Group, Kind, SETTINGS, resolve};
-        // Names and secrets take any text: each must reach the options as given.
-        let free_text = [
-            "server_name",
-            "organization",
-            "replication_secret",
-            "exchsync_secret",
-        ];
+        // Names take any text: each must reach the options as given.
+        let free_text = ["server_name", "organization"];
         for key in free_text {
             let flags = [(key, "any text".to_string())].into_iter().collect();
             let r = resolve(&flags, |_| None, None).unwrap();
             let t = serve_options(PathBuf::from("d"), Clock::System, &r)
                 .unwrap()
                 .topology;
-            let read = [
-                Some(t.server_name),
-                Some(t.organization),
-                t.secret,
-                t.exchsync_secret,
-            ];
-            assert!(read.iter().flatten().any(|v| v == "any text"), "{key}");
+            assert!(
+                [t.server_name, t.organization].contains(&"any text".to_string()),
+                "{key}"
+            );
         }
-        for s in SETTINGS.iter().filter(|s| {
-            s.group != Group::Global
-                && !matches!(s.kind, Kind::Dir | Kind::File)
-                && !free_text.contains(&s.key)
-        }) {
+        for s in SETTINGS
+            .iter()
+            .filter(|s| s.group != Group::Global && !matches!(s.kind, Kind::Dir | Kind::File))
+            // A password takes any text, and no error may repeat it.
+            .filter(|s| !s.is_secret() && !free_text.contains(&s.key))
+        {
             let flags = [(s.key, "not-a-value".to_string())].into_iter().collect();
             let r = resolve(&flags, |_| None, None).unwrap();
             let e = serve_options(PathBuf::from("d"), Clock::System, &r)

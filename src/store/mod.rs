@@ -17,8 +17,9 @@
 //! | `pf_bodies` | as `pf_nodes` | an item's body |
 //! | `pf_owners` | as `pf_nodes` | legacyDN key of the user who created the node |
 //! | `credentials` | legacyDN key | [`Credential`] (password hash, admin mark) |
+//! | `groups` | tag byte ++ DN key / address | [`GroupRecord`], the addresses groups are asked by, the DN of each user a group names (see [`groups`]) |
 //! | `changes` | `c` change number, `v` item, `h` mark (see [`changes`]) | the change log of the free/busy tree: each message's and folder's newest change, its version and tombstone, and replication's high-water marks |
-//! | `meta` | `format`, `key_fold`, `message_layout`, `count_users`, `count_messages`, `import_pending`, `change_number`, `changes_log` | the store's format, migration markers, the user and message counts (i64 BE), the mark of an import being written, and the last change number given |
+//! | `meta` | `format`, `key_fold`, `message_layout`, `groups_layout`, `count_users`, `count_messages`, `import_pending`, `change_number`, `changes_log` | the store's format, migration markers, the user and message counts (i64 BE), the mark of an import being written, and the last change number given |
 //! | `import_undo` | tag byte ++ key | only while an import is written: what it overwrote (see [`directory`]) |
 //!
 //! [`inspect`] gives a byte-exact dump of every tree ([`StoreDump`]), for tests and tools.
@@ -46,6 +47,7 @@ mod credentials;
 mod directory;
 mod durability;
 mod fb_items;
+mod groups;
 mod inspect;
 mod key_fold;
 mod messages;
@@ -70,6 +72,7 @@ pub use cleanup::CleanupReport;
 pub use credentials::Credential;
 pub use directory::{ImportSummary, UserRecord};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
+pub use groups::GroupRecord;
 pub use inspect::StoreDump;
 pub use messages::canonical_leaf;
 pub use messages::{
@@ -224,6 +227,8 @@ struct Inner {
     /// Who created each ordinary node (absent: created without authentication).
     pf_owners: sled::Tree,
     credentials: sled::Tree,
+    /// Distribution groups (see [`groups`]).
+    groups: sled::Tree,
     calendars: sled::Tree,
     /// When each user's calendar was last deleted (see [`calendars`]).
     calendar_deletions: sled::Tree,
@@ -367,6 +372,7 @@ impl Store {
             pf_bodies: db.open_tree("pf_bodies")?,
             pf_owners: db.open_tree("pf_owners")?,
             credentials: db.open_tree("credentials")?,
+            groups: db.open_tree(groups::TREE)?,
             meta,
             db,
         };
@@ -376,6 +382,7 @@ impl Store {
         directory::undo_import(&store)?;
         key_fold::migrate(&store)?;
         messages::migrate_layout(&store)?;
+        groups::migrate(&store)?;
         changes::migrate(&store)?;
         Ok(store)
     }

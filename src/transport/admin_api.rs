@@ -92,7 +92,7 @@ type Serve = for<'a> fn(&'a AppState, Request) -> BoxFuture<'a, Result<Response,
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Every admin route: the operation's own `ROUTE`, served by the one generic handler.
-fn routes() -> [(&'static str, Serve); 14] {
+fn routes() -> [(&'static str, Serve); 15] {
     fn entry<O: Operation>() -> (&'static str, Serve) {
         (O::ROUTE, |state, req| Box::pin(serve::<O>(state, req)))
     }
@@ -101,6 +101,7 @@ fn routes() -> [(&'static str, Serve); 14] {
     }
     table!(
         ListUsers,
+        ListGroups,
         ImportRequest,
         PasswdRequest,
         AdminMarkRequest,

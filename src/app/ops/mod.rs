@@ -34,7 +34,7 @@ pub use check::{CheckReport, CheckRequest, CheckedUser, SlotDifference, ThreeVie
 pub use cleanup::Cleanup;
 pub use directory_admin::AdminMarkRequest;
 pub use directory_import::{DryRunList, ImportPreview, ImportReport, ImportRequest};
-pub use directory_list::ListUsers;
+pub use directory_list::{GroupSummary, ListGroups, ListUsers};
 pub use directory_passwd::PasswdRequest;
 pub use fb_delete::{FbDeleteReport, FbDeleteRequest};
 pub use fb_set::{FbSetReport, FbSetRequest, parse_span};

@@ -28,14 +28,7 @@ pub struct Transition {
     pub weekday: u8,
 }
 
-/// `t:TimeZone` of a `GetUserAvailabilityRequest`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct SerializableTimeZone {
-    pub bias: i32,
-    pub standard: Option<Transition>,
-    pub daylight: Option<Transition>,
-}
-
+/// The days of the week as EWS spells them, Sunday (0) first.
 pub const WEEKDAYS: [&str; 7] = [
     "Sunday",
     "Monday",
@@ -45,6 +38,14 @@ pub const WEEKDAYS: [&str; 7] = [
     "Friday",
     "Saturday",
 ];
+
+/// `t:TimeZone` of a `GetUserAvailabilityRequest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SerializableTimeZone {
+    pub bias: i32,
+    pub standard: Option<Transition>,
+    pub daylight: Option<Transition>,
+}
 
 impl SerializableTimeZone {
     pub const UTC: SerializableTimeZone = SerializableTimeZone {
@@ -230,33 +231,27 @@ impl ZoneDefinition {
 mod tests {
     use super::*;
 
-    fn dt(s: &str) -> DateTime {
-        s.parse().unwrap()
+    /// Each `(local, utc)`: the wall-clock time `local` in `tz` is the instant `utc`.
+    fn converts(tz: &SerializableTimeZone, cases: &[(&str, &str)]) {
+        for (local, utc) in cases {
+            let local: DateTime = local.parse().unwrap();
+            assert_eq!(tz.to_utc(local).to_string(), *utc, "{local}");
+        }
     }
 
     #[test]
     fn paris_is_one_hour_ahead_in_winter_and_two_in_summer() {
         let paris = zone("Romance Standard Time").unwrap().serializable();
-        assert_eq!(
-            paris.to_utc(dt("2026-01-15T09:00:00")).to_string(),
-            "2026-01-15T08:00:00Z"
-        );
-        assert_eq!(
-            paris.to_utc(dt("2026-07-15T09:00:00")).to_string(),
-            "2026-07-15T07:00:00Z"
-        );
         // 2026's changes: last Sunday of March (the 29th) and of October (the 25th).
-        assert_eq!(
-            paris.to_utc(dt("2026-03-29T01:59:00")).to_string(),
-            "2026-03-29T00:59:00Z"
-        );
-        assert_eq!(
-            paris.to_utc(dt("2026-03-29T03:00:00")).to_string(),
-            "2026-03-29T01:00:00Z"
-        );
-        assert_eq!(
-            paris.to_utc(dt("2026-10-25T03:00:00")).to_string(),
-            "2026-10-25T02:00:00Z"
+        converts(
+            &paris,
+            &[
+                ("2026-01-15T09:00:00", "2026-01-15T08:00:00Z"),
+                ("2026-07-15T09:00:00", "2026-07-15T07:00:00Z"),
+                ("2026-03-29T01:59:00", "2026-03-29T00:59:00Z"),
+                ("2026-03-29T03:00:00", "2026-03-29T01:00:00Z"),
+                ("2026-10-25T03:00:00", "2026-10-25T02:00:00Z"),
+            ],
         );
     }
 
@@ -264,14 +259,25 @@ mod tests {
     fn pacific_changes_on_the_second_sunday_of_march() {
         let pst = zone("pacific standard time").unwrap().serializable();
         // 2026-03-08 is the second Sunday.
-        assert_eq!(
-            pst.to_utc(dt("2026-03-07T12:00:00")).to_string(),
-            "2026-03-07T20:00:00Z"
+        converts(
+            &pst,
+            &[
+                ("2026-03-07T12:00:00", "2026-03-07T20:00:00Z"),
+                ("2026-03-09T12:00:00", "2026-03-09T19:00:00Z"),
+            ],
         );
-        assert_eq!(
-            pst.to_utc(dt("2026-03-09T12:00:00")).to_string(),
-            "2026-03-09T19:00:00Z"
-        );
+    }
+
+    /// A yearly change on the `day_order`th `weekday` (0 = Sunday) of `month` at `time`
+    /// minutes, adding `bias`.
+    fn change(bias: i32, time: i32, day_order: u8, month: u8, weekday: u8) -> Option<Transition> {
+        Some(Transition {
+            bias,
+            time,
+            day_order,
+            month,
+            weekday,
+        })
     }
 
     #[test]
@@ -280,49 +286,26 @@ mod tests {
         // Sunday of April.
         let tz = SerializableTimeZone {
             bias: -600,
-            standard: Some(Transition {
-                bias: 0,
-                time: 180,
-                day_order: 1,
-                month: 4,
-                weekday: 0,
-            }),
-            daylight: Some(Transition {
-                bias: -60,
-                time: 120,
-                day_order: 1,
-                month: 10,
-                weekday: 0,
-            }),
+            standard: change(0, 180, 1, 4, 0),
+            daylight: change(-60, 120, 1, 10, 0),
         };
-        assert_eq!(
-            tz.to_utc(dt("2026-01-10T11:00:00")).to_string(),
-            "2026-01-10T00:00:00Z"
-        );
-        assert_eq!(
-            tz.to_utc(dt("2026-06-10T10:00:00")).to_string(),
-            "2026-06-10T00:00:00Z"
+        converts(
+            &tz,
+            &[
+                ("2026-01-10T11:00:00", "2026-01-10T00:00:00Z"),
+                ("2026-06-10T10:00:00", "2026-06-10T00:00:00Z"),
+            ],
         );
     }
 
     #[test]
     fn zero_daylight_bias_is_no_daylight() {
         // exchangelib's stand-in for a zone without DST: transitions with bias 0.
-        let t = |month, day_order, weekday| Transition {
-            bias: 0,
-            time: 0,
-            day_order,
-            month,
-            weekday,
-        };
         let tz = SerializableTimeZone {
             bias: 0,
-            standard: Some(t(1, 1, 1)),
-            daylight: Some(t(12, 5, 6)),
+            standard: change(0, 0, 1, 1, 1),
+            daylight: change(0, 0, 5, 12, 6),
         };
-        assert_eq!(
-            tz.to_utc(dt("2026-12-31T12:00:00")).to_string(),
-            "2026-12-31T12:00:00Z"
-        );
+        converts(&tz, &[("2026-12-31T12:00:00", "2026-12-31T12:00:00Z")]);
     }
 }
