@@ -468,3 +468,32 @@ fn a_one_way_exchsync_link_pushes_its_folders_with_event_107_counts() {
     });
     assert!(!log_of(&ps).contains("session 'BAD' ["));
 }
+
+/// Item 2: a peer whose store was replaced (a new data directory under the same name and
+/// address) starts its change numbers again; the other server notices and replicates it
+/// from the start instead of waiting for numbers it has already passed.
+#[test]
+fn a_peer_with_a_new_store_is_replicated_from_the_start() {
+    let (one, two) = (Node::new("FB01"), Node::new("FB02"));
+    let p2 = two.start(&[("SCHEDPLUS_REPLICATION_PEERS", &one.peer())]);
+    {
+        let p1 = one.start(&[]);
+        for i in 0..5 {
+            write(&p1.base, &dn(1, &format!("old{i}")), "old");
+        }
+        wait_until("FB02 to have FB01's old messages", || {
+            mark_of(&p2.base, &dn(1, "old4")).is_some()
+        });
+    }
+    let fresh = Node {
+        name: "FB01",
+        port: one.port,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let p1 = fresh.start(&[]);
+    write(&p1.base, &dn(1, "new"), "new");
+    wait_until("FB02 to have the new store's message", || {
+        mark_of(&p2.base, &dn(1, "new")).as_deref() == Some("new")
+    });
+    assert!(log_of(&p2).contains("change numbers went back"));
+}

@@ -467,6 +467,16 @@ pub fn pull_from(
             post_json(&format!("{}/replication/changes", peer.url), secret, &req)?;
         report.pages += 1;
         topology.note_peer(&peer.name, ReplicaSet::from_names(page.replicas.as_deref()));
+        if page.latest < report.mark {
+            // The peer's log is behind what we applied of it: its store was replaced (a
+            // new data directory, a restore). Its change numbers start again: so do we.
+            tracing::warn!(
+                peer = %peer.name, mark = report.mark, latest = page.latest,
+                "the peer's change numbers went back (its store was replaced?): replicating it again from the start"
+            );
+            report.mark = 0;
+            continue;
+        }
         let changes = page
             .changes
             .iter()
