@@ -32,4 +32,5 @@ mod real_publishers;
 mod request_log;
 mod resilience;
 mod startup;
+mod topology;
 mod webdav;

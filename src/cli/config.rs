@@ -124,10 +124,10 @@ impl Setting {
         format!("--{}", self.key.replace('_', "-"))
     }
 
-    /// A password: `config show` and a running server's `server.json` hide its value, and
-    /// no error repeats it.
+    /// A password or a shared secret: `config show` and a running server's `server.json`
+    /// hide its value, and no error repeats it.
     pub fn is_secret(&self) -> bool {
-        self.key.ends_with("_password")
+        self.key.ends_with("_password") || self.key.ends_with("_secret")
     }
 
     /// The setting of `key`.
@@ -576,6 +576,92 @@ pub const SETTINGS: &[Setting] = &[
         value_name: "PASSWORD",
         ..Setting::ROW
     },
+    Setting {
+        key: "server_name",
+        env: "SCHEDPLUS_SERVER_NAME",
+        help: "this server's name (FB01), shown by the browse pages, /metrics, the log and the 503 of a folder without a replica",
+        more: "; not set: the host name in capitals, or SCHEDPLUS",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "NAME",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "organization",
+        env: "SCHEDPLUS_ORGANIZATION",
+        default: Some("First Organization"),
+        help: "this server's Exchange organization",
+        more: "",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "NAME",
+    },
+    Setting {
+        key: "replicas",
+        env: "SCHEDPLUS_REPLICAS",
+        help: "the admin-group folders this server holds replicas of; a request for another is answered 503",
+        more: ": EX:/o=Org/ou=AG1;EX:/o=Org/ou=AG2; not set: every folder",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "LIST",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "replication_peers",
+        env: "SCHEDPLUS_REPLICATION_PEERS",
+        help: "servers of this organization to replicate with, every {replication_interval}",
+        more: ": NAME=http://host:port[;…]; not set: no replication",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "LIST",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "replication_interval",
+        env: "SCHEDPLUS_REPLICATION_INTERVAL",
+        default: Some("15m"),
+        help: "time between replication rounds with the peers (Exchange's default is 15 minutes)",
+        group: Group::Network,
+        ..Setting::DURATION
+    },
+    Setting {
+        key: "replication_secret",
+        env: "SCHEDPLUS_REPLICATION_SECRET",
+        help: "the secret replication peers and Exchsync links share; without it /replication/ refuses everything and no peer is asked",
+        more: " (never logged, hidden by config show)",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "SECRET",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "exchsync_links",
+        env: "SCHEDPLUS_EXCHSYNC_LINKS",
+        help: "one-way Exchsync links from this server to servers of other organizations, every {exchsync_interval}",
+        more: ": NAME|http://host:port|FOLDERS[;…], FOLDERS * or EX:/o=Org/ou=AG[,…]",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "LIST",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "exchsync_interval",
+        env: "SCHEDPLUS_EXCHSYNC_INTERVAL",
+        default: Some("30m"),
+        help: "time between Exchsync sessions of each link (the tool's default is 30 minutes)",
+        group: Group::Network,
+        ..Setting::DURATION
+    },
+    Setting {
+        key: "exchsync_secret",
+        env: "SCHEDPLUS_EXCHSYNC_SECRET",
+        help: "the destinations' replication_secret, for the Exchsync links",
+        more: "; not set: {replication_secret} (never logged, hidden by config show)",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "SECRET",
+        ..Setting::ROW
+    },
 ];
 
 /// Where a value came from.
@@ -941,6 +1027,28 @@ mod tests {
         assert!(text.contains("# s.toml line 2"), "{text}");
         assert!(text.contains("max_users = 50"), "{text}");
         assert!(text.contains("# now is not set"), "{text}");
+    }
+
+    /// Issue 14: the replication secrets are read like any setting but never shown.
+    #[test]
+    fn secrets_are_hidden_by_config_show() {
+        let r = resolve(
+            &BTreeMap::new(),
+            env_of(&[
+                ("SCHEDPLUS_REPLICATION_SECRET", "hunter2"),
+                ("SCHEDPLUS_EXCHSYNC_SECRET", "hunter3"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            r.get::<String>("replication_secret").unwrap().as_deref(),
+            Some("hunter2")
+        );
+        let text = r.render();
+        assert!(!text.contains("hunter"), "{text}");
+        assert!(text.contains("replication_secret = \"(hidden)\""), "{text}");
+        assert!(text.contains("exchsync_secret = \"(hidden)\""), "{text}");
     }
 
     #[test]

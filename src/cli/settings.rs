@@ -233,6 +233,7 @@ pub fn serve_options(
             .unwrap_or_default(),
         service_account: service_account(settings)?,
     };
+    opts.topology = topology(settings, duration)?;
     Ok(opts)
 }
 
@@ -315,6 +316,47 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("host '{host}' has no address: {usage}"))
 }
 
+/// `server_name`, `organization`, `replicas`, `replication_*` and `exchsync_*`.
+fn topology(
+    settings: &crate::cli::config::Resolved,
+    duration: impl Fn(&str) -> Result<Duration, AdminError>,
+) -> Result<crate::app::replication::TopologySettings, AdminError> {
+    use crate::app::replication::{self as r, TopologySettings};
+    let text = |key: &str| -> Result<Option<String>, AdminError> {
+        settings
+            .get::<String>(key)
+            .map(|v| v.filter(|v| !v.trim().is_empty()))
+            .map_err(config_error)
+    };
+    fn list<T>(
+        settings: &crate::cli::config::Resolved,
+        key: &str,
+        parse: fn(&str) -> Result<Vec<T>, String>,
+    ) -> Result<Vec<T>, AdminError> {
+        settings
+            .get_with(key, parse)
+            .map_err(config_error)
+            .map(Option::unwrap_or_default)
+    }
+    let secret = text("replication_secret")?;
+    Ok(TopologySettings {
+        server_name: text("server_name")?.unwrap_or_else(r::default_server_name),
+        organization: text("organization")?.unwrap_or_else(|| r::DEFAULT_ORGANIZATION.into()),
+        replicas: settings
+            .get_with("replicas", |v| {
+                crate::protocol::replica::ReplicaSet::parse(v).map_err(|e| e.to_string())
+            })
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        peers: list(settings, "replication_peers", r::parse_peers)?,
+        interval: duration("replication_interval")?,
+        exchsync_secret: text("exchsync_secret")?.or_else(|| secret.clone()),
+        secret,
+        links: list(settings, "exchsync_links", r::parse_links)?,
+        exchsync_interval: duration("exchsync_interval")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,11 +385,24 @@ mod tests {
     #[test]
     fn every_serve_setting_is_read_and_checked() {
         use crate::cli::config::{Group, Kind, SETTINGS, resolve};
+        // Names take any text: each must reach the options as given.
+        let free_text = ["server_name", "organization"];
+        for key in free_text {
+            let flags = [(key, "any text".to_string())].into_iter().collect();
+            let r = resolve(&flags, |_| None, None).unwrap();
+            let t = serve_options(PathBuf::from("d"), Clock::System, &r)
+                .unwrap()
+                .topology;
+            assert!(
+                [t.server_name, t.organization].contains(&"any text".to_string()),
+                "{key}"
+            );
+        }
         for s in SETTINGS
             .iter()
             .filter(|s| s.group != Group::Global && !matches!(s.kind, Kind::Dir | Kind::File))
             // A password takes any text, and no error may repeat it.
-            .filter(|s| !s.is_secret())
+            .filter(|s| !s.is_secret() && !free_text.contains(&s.key))
         {
             let flags = [(s.key, "not-a-value".to_string())].into_iter().collect();
             let r = resolve(&flags, |_| None, None).unwrap();

@@ -17,6 +17,7 @@ pub mod pffb;
 pub mod public_tree;
 pub mod query;
 pub mod raster;
+pub mod replica;
 pub mod time;
 pub mod updatefb;
 pub mod wss_name;

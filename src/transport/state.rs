@@ -117,6 +117,8 @@ pub struct StateParts {
     pub admin_token: String,
     /// The Availability front end's role and free/busy servers (`transport::ews`).
     pub cas: crate::app::availability::CasSettings,
+    /// The server's name, organization, replicas and peers (`transport::replication`).
+    pub topology: Arc<crate::app::replication::Topology>,
 }
 
 struct StateInner {
@@ -134,6 +136,7 @@ struct StateInner {
     /// Successful reads logged at INFO this second (see `request_log.rs`).
     read_log: ReadLog,
     cas: crate::app::availability::CasSettings,
+    topology: Arc<crate::app::replication::Topology>,
 }
 
 impl AppState {
@@ -149,6 +152,7 @@ impl AppState {
             auth,
             admin_token,
             cas,
+            topology,
         } = parts;
         AppState {
             inner: Arc::new(StateInner {
@@ -165,12 +169,17 @@ impl AppState {
                 answer_budget: AnswerBudget::new(limits.answer_buffer),
                 read_log: ReadLog::new(),
                 cas,
+                topology,
             }),
         }
     }
 
     pub fn cas(&self) -> &crate::app::availability::CasSettings {
         &self.inner.cas
+    }
+
+    pub fn topology(&self) -> &crate::app::replication::Topology {
+        &self.inner.topology
     }
 
     pub fn auth(&self) -> &AuthSettings {
@@ -263,6 +272,7 @@ mod tests {
             auth,
             admin_token: "t0ken".into(),
             cas: Default::default(),
+            topology: crate::app::replication::Topology::new(Default::default()),
         });
         assert_eq!(*state.auth(), auth);
         assert_ne!(auth, AuthSettings::default());
