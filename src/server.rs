@@ -57,6 +57,8 @@ pub struct ServeOptions {
     pub pid_file: Option<PathBuf>,
     /// The Availability front end's free/busy servers per admin group (`--cas-servers`).
     pub cas: crate::app::availability::CasSettings,
+    /// `faults` and `fault_seed`: the fault rules the server starts with.
+    pub faults: crate::protocol::fault_rule::FaultSet,
     /// Every setting as resolved (value and source), written into `server.json` so that
     /// `schedplus config show` can print the running server's settings.
     pub announce: Vec<AnnouncedSetting>,
@@ -79,6 +81,7 @@ impl ServeOptions {
             auth: crate::auth::AuthSettings::default(),
             pid_file: None,
             cas: Default::default(),
+            faults: crate::protocol::fault_rule::FaultSet::new(0, Vec::new()),
             announce: Vec::new(),
         }
     }
@@ -189,6 +192,7 @@ impl Server {
             auth: opts.auth,
             admin_token: token.clone(),
             cas: opts.cas.clone(),
+            faults: crate::app::ops::Faults::new(opts.faults.clone()),
         });
         let calendar_dir = match &opts.calendar_dir {
             Some(d) if !d.is_dir() => {

@@ -37,6 +37,7 @@ pub const UNKNOWN_OWNER: &str = "schedplus_freebusy_unknown_owner_writes_total";
 pub const UNKNOWN_QUERY_USERS: &str = "schedplus_freebusy_unknown_users_total";
 pub const REQUESTS: &str = "schedplus_requests_total";
 pub const BUILD_INFO: &str = "schedplus_build_info";
+pub const FAULTS_INJECTED: &str = "schedplus_faults_injected_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -200,6 +201,12 @@ const FAMILIES: &[(&str, Family, Option<metrics::Unit>, &str)] = &[
         Family::Counter,
         None,
         "calendars refused at the door (PUT, admin API, import, calendar directory), by way in",
+    ),
+    (
+        FAULTS_INJECTED,
+        Family::Counter,
+        None,
+        "answers changed on purpose by a fault rule (faults, fault add), by rule number and kind (403, 503, 401, 500, delay, hang, reset)",
     ),
     (
         STORE_MESSAGES,
@@ -579,6 +586,11 @@ pub fn slow_head_closed(why: &'static str) {
 pub fn connection_refused(answered: bool) {
     let how = if answered { "answered_503" } else { "closed" };
     counter!(CONNECTIONS_REFUSED, "how" => how).increment(1);
+}
+
+/// A fault rule fired (`transport/faults.rs`).
+pub fn fault_injected(rule: u32, kind: &'static str) {
+    counter!(FAULTS_INJECTED, "rule" => rule.to_string(), "kind" => kind).increment(1);
 }
 
 pub fn unknown_owner_stored() {

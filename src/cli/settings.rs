@@ -197,6 +197,17 @@ pub fn serve_options(
             .map_err(config_error)?
             .unwrap_or_default(),
     };
+    let rules = settings
+        .get_with("faults", |v| {
+            crate::protocol::fault_rule::parse_rules(v).map_err(|e| e.to_string())
+        })
+        .map_err(config_error)?
+        .unwrap_or_default();
+    let seed = settings
+        .get::<u64>("fault_seed")
+        .map_err(config_error)?
+        .expect("fault_seed has a default");
+    opts.faults = crate::protocol::fault_rule::FaultSet::new(seed, rules);
     Ok(opts)
 }
 

@@ -117,6 +117,8 @@ pub struct StateParts {
     pub admin_token: String,
     /// The Availability front end's role and free/busy servers (`transport::ews`).
     pub cas: crate::app::availability::CasSettings,
+    /// Fault rules (`faults`, `fault add`): what this server answers wrongly on purpose.
+    pub faults: crate::app::ops::Faults,
 }
 
 struct StateInner {
@@ -134,6 +136,7 @@ struct StateInner {
     /// Successful reads logged at INFO this second (see `request_log.rs`).
     read_log: ReadLog,
     cas: crate::app::availability::CasSettings,
+    faults: crate::app::ops::Faults,
 }
 
 impl AppState {
@@ -149,6 +152,7 @@ impl AppState {
             auth,
             admin_token,
             cas,
+            faults,
         } = parts;
         AppState {
             inner: Arc::new(StateInner {
@@ -165,12 +169,17 @@ impl AppState {
                 answer_budget: AnswerBudget::new(limits.answer_buffer),
                 read_log: ReadLog::new(),
                 cas,
+                faults,
             }),
         }
     }
 
     pub fn cas(&self) -> &crate::app::availability::CasSettings {
         &self.inner.cas
+    }
+
+    pub fn faults(&self) -> &crate::app::ops::Faults {
+        &self.inner.faults
     }
 
     pub fn auth(&self) -> &AuthSettings {
@@ -263,6 +272,7 @@ mod tests {
             auth,
             admin_token: "t0ken".into(),
             cas: Default::default(),
+            faults: Default::default(),
         });
         assert_eq!(*state.auth(), auth);
         assert_ne!(auth, AuthSettings::default());
