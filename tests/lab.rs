@@ -1,1 +1,214 @@
+//! `schedplus lab` (issue 14 item 4): a lab.toml starts real servers on loopback that
+//! answer /healthz and `?Cmd=freebusy`; `lab status` sees them, `fault --server NAME`
+//! reaches one by its name, `lab down` stops them all. Every lab here is stopped when its
+//! guard drops, a failed assertion included, so no server outlives the test.
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{bin, http, stderr, stdout};
+use schedplus::cli::lab::{LabSpec, LabState};
+
+/// A `schedplus lab up` process: `lab down`, then killed, when dropped.
+struct LabUp {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl LabUp {
+    fn start(file: &Path, dir: &Path) -> LabUp {
+        let child = Command::new(bin())
+            .args(["lab", "up"])
+            .arg(file)
+            .arg("--dir")
+            .arg(dir)
+            .env_remove("SCHEDPLUS_LAB")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut up = LabUp {
+            child,
+            dir: dir.to_path_buf(),
+        };
+        let t = Instant::now();
+        while !dir.join("lab.json").exists() {
+            if let Ok(Some(status)) = up.child.try_wait() {
+                let out = std::mem::replace(&mut up.child, Command::new("true").spawn().unwrap())
+                    .wait_with_output()
+                    .unwrap();
+                panic!("lab up exited {status}: {}", stderr(&out));
+            }
+            assert!(t.elapsed() < Duration::from_secs(90), "the lab never started");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        up
+    }
+
+    fn state(&self) -> LabState {
+        LabState::find(Some(&self.dir)).unwrap()
+    }
+
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin())
+            .args(args)
+            .arg("--lab")
+            .arg(&self.dir)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for LabUp {
+    fn drop(&mut self) {
+        if self.dir.join("lab.json").exists() {
+            let _ = self.cli(&["lab", "down"]);
+        }
+        // The servers die with `lab up` (PR_SET_PDEATHSIG), even if `lab down` failed.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const LAB: &str = r#"
+name = "tiny"
+publish_interval = "1s"
+replication_interval = "2s"
+exchsync_interval = "3s"
+
+[[organization]]
+name = "Contoso"
+admin_groups = [{ name = "Site1", users = 3, home = "FB01" }, { name = "Site2", users = 2, home = "FB02" }]
+
+[[server]]
+name = "FB01"
+organization = "Contoso"
+
+[[server]]
+name = "FB02"
+organization = "Contoso"
+faults = ["503 count=1 path=/public/?Cmd=freebusy"]
+"#;
+
+fn query(user: &str) -> String {
+    let day = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    format!(
+        "/public/?Cmd=freebusy&start={day}T00:00:00Z&end={}T00:00:00Z&interval=60&u=SMTP:{user}",
+        day.checked_add(jiff::Span::new().days(8)).unwrap()
+    )
+}
+
+#[test]
+fn lab_up_status_fault_and_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("lab.toml");
+    std::fs::write(&file, LAB).unwrap();
+    let dir = tmp.path().join("lab-tiny");
+    let mut lab = LabUp::start(&file, &dir);
+    let state = lab.state();
+    let names: Vec<&str> = state.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["FB01", "FB02"]);
+    for s in &state.servers {
+        assert_eq!(http(&s.url, "GET", "/healthz", &[], None).status, 200);
+        let config = std::fs::read_to_string(dir.join(&s.name).join("schedplus.toml")).unwrap();
+        assert!(config.contains("poll_interval = \"1s\""), "{config}");
+    }
+    let fb01 = &state.servers[0].url;
+    let fb02 = &state.servers[1].url;
+    // FB01 is Site1's home: its users' generated calendars are published there.
+    let r = http(fb01, "GET", &query("site1-u02@contoso.example"), &[], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let digits = crate::common::fbdata(&r.text()).pop().unwrap();
+    assert!(digits.contains('2'), "a generated meeting is busy: {digits}");
+    // FB02's fault from lab.toml answers its first query, then it serves.
+    assert_eq!(http(fb02, "GET", &query("site2-u02@contoso.example"), &[], None).status, 503);
+    assert_eq!(http(fb02, "GET", &query("site2-u02@contoso.example"), &[], None).status, 200);
+
+    let out = lab.cli(&["lab", "status"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for s in &state.servers {
+        assert!(
+            text.lines().any(|l| l.contains(&s.name) && l.contains(&s.url) && l.contains(" ok ")),
+            "{text}"
+        );
+    }
+    // A server by its lab name.
+    let out = lab.cli(&["fault", "add", "--server", "fb01", "500 count=1 method=GET path=/public/"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("fb01: 1 fault rule"), "{}", stdout(&out));
+    assert_eq!(http(fb01, "GET", &query("site1-u02@contoso.example"), &[], None).status, 500);
+    let out = lab.cli(&["fault", "list", "--server", "FB09"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("has no server FB09"), "{}", stderr(&out));
+
+    let out = lab.cli(&["lab", "down"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let t = Instant::now();
+    let status = loop {
+        if let Some(status) = lab.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "lab up did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "lab up ends cleanly on lab down: {status}");
+    assert!(!dir.join("lab.json").exists());
+    for s in &state.servers {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{}", s.pid)).exists()
+                || std::fs::read_to_string(format!("/proc/{}/stat", s.pid))
+                    .is_ok_and(|t| t.contains(") Z")),
+            "server {} (pid {}) is gone",
+            s.name,
+            s.pid
+        );
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(2)))
+            .build()
+            .into();
+        assert!(agent.get(format!("{}/healthz", s.url)).call().is_err());
+    }
+    let out = lab.cli(&["lab", "status"]);
+    assert_eq!(out.status.code(), Some(3), "no lab any more: {}", stderr(&out));
+}
+
+#[test]
+fn lab_toml_errors_name_the_file_line_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |text: &str| {
+        let file = tmp.path().join("bad.toml");
+        std::fs::write(&file, text).unwrap();
+        LabSpec::read(&file).unwrap_err().to_string()
+    };
+    let e = write(&format!("{LAB}\nsurprise = 1\n"));
+    assert!(e.contains("bad.toml line"), "{e}");
+    assert!(e.contains("surprise"), "{e}");
+    let e = write(&LAB.replace("organization = \"Contoso\"\nfaults", "organization = \"Fabrikam\"\nfaults"));
+    assert!(e.contains("bad.toml line 17: server.organization"), "{e}");
+    assert!(e.contains("'Fabrikam'"), "{e}");
+    let e = write(&LAB.replace("503 count=1", "503 cuont=1"));
+    assert!(e.contains("server.faults"), "{e}");
+    assert!(e.contains("unknown key 'cuont'"), "{e}");
+    let e = write(&LAB.replace("\"1s\"", "\"soon\""));
+    assert!(e.contains("bad.toml line 3: publish_interval"), "{e}");
+    let e = write(&LAB.replace("home = \"FB02\"", "home = \"FB07\""));
+    assert!(e.contains("admin_groups.home"), "{e}");
+}
+
+#[test]
+fn the_documented_topologies_read() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/labs");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let spec = LabSpec::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        let iv = spec.intervals().unwrap();
+        assert!(iv.p < Duration::from_secs(60), "{}: scaled to seconds", path.display());
+        read += 1;
+    }
+    assert_eq!(read, 3, "server per site, single server, multiple forests");
+}
