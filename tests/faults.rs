@@ -256,22 +256,29 @@ fn rules_change_at_run_time_through_the_admin_api() {
     assert_eq!(report["rules"].as_array().unwrap().len(), 0);
 }
 
-/// The server as its own process: the log and the process-wide metrics are its alone.
+/// `schedplus serve --demo` as its own process (its log and the process-wide metrics are
+/// its alone), with `extra` settings.
+fn demo_process(data: &std::path::Path, extra: &[&str]) -> ServeProcess {
+    let serve = [&["--demo", "--listen", "127.0.0.1:0"], extra].concat();
+    ServeProcess::spawn(data, &["--data", data.to_str().unwrap()], &serve, &[])
+}
+
+/// `schedplus fault ARGS…` on the server holding `data`; its output must say `says`.
+fn fault_cli(data: &std::path::Path, args: &[&str], says: &str) -> std::process::Output {
+    let out = run_cli(data, &[&["fault"], args].concat());
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        text.contains(says),
+        "fault {args:?} should say {says:?}:\n{text}"
+    );
+    out
+}
+
 #[test]
 fn injected_faults_are_logged_and_counted() {
     let data = tempfile::tempdir().unwrap();
-    let server = ServeProcess::spawn(
-        data.path(),
-        &["--data", data.path().to_str().unwrap()],
-        &[
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--faults",
-            "500 count=2 path=/public/?Cmd=freebusy; 403 method=PROPFIND",
-        ],
-        &[],
-    );
+    let rules = "500 count=2 path=/public/?Cmd=freebusy; 403 method=PROPFIND";
+    let server = demo_process(data.path(), &["--faults", rules]);
     assert_eq!(http(&server.base, "GET", QUERY, &[], None).status, 500);
     assert_eq!(http(&server.base, "GET", QUERY, &[], None).status, 500);
     assert_eq!(http(&server.base, "GET", QUERY, &[], None).status, 200);
@@ -283,112 +290,69 @@ fn injected_faults_are_logged_and_counted() {
     assert!(line.contains("rule=\"1\""), "{line}");
     assert!(line.ends_with(" 2"), "{line}");
     let log = std::fs::read_to_string(&server.log).unwrap();
-    assert_eq!(
-        log.matches("fault injected: rule 1 (500 path=/public/?cmd=freebusy count=2)")
-            .count(),
-        2,
-        "{log}"
-    );
+    let logged = "fault injected: rule 1 (500 path=/public/?cmd=freebusy count=2)";
+    assert_eq!(log.matches(logged).count(), 2, "{log}");
 }
 
 #[test]
 fn a_bad_rule_in_the_settings_names_its_token() {
     let data = tempfile::tempdir().unwrap();
-    let out = run_cli(
-        data.path(),
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--faults",
-            "503 count=1; 502 p=1",
-        ],
-    );
+    let out = run_cli(data.path(), &["serve", "--faults", "503 count=1; 502 p=1"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let e = stderr(&out);
+    let origin = "faults = '503 count=1; 502 p=1' (from the --faults flag)";
     assert!(
-        e.contains("faults = '503 count=1; 502 p=1' (from the --faults flag)"),
+        e.contains(origin) && e.contains("'502' is not a fault"),
         "{e}"
     );
-    assert!(e.contains("'502' is not a fault"), "{e}");
 }
 
 #[test]
 fn the_fault_command_adds_lists_and_clears() {
     let data = tempfile::tempdir().unwrap();
-    let d = data.path().to_str().unwrap();
-    let server = ServeProcess::spawn(
-        data.path(),
-        &["--data", d],
-        &["--demo", "--listen", "127.0.0.1:0", "--fault-seed", "5"],
-        &[],
-    );
-    let out = run_cli(
-        data.path(),
-        &[
-            "fault",
-            "add",
-            "503 count=1 path=/public/?Cmd=freebusy",
-            "hang method=PROPFIND",
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("2 fault rules (seed 5)"),
-        "{}",
-        stdout(&out)
+    let d = data.path();
+    let server = demo_process(d, &["--fault-seed", "5"]);
+    let rules = [
+        "503 count=1 path=/public/?Cmd=freebusy",
+        "hang method=PROPFIND",
+    ];
+    fault_cli(
+        d,
+        &[&["add"], &rules[..]].concat(),
+        "2 fault rules (seed 5)",
     );
     assert_eq!(http(&server.base, "GET", QUERY, &[], None).status, 503);
-
-    let out = run_cli(data.path(), &["fault", "list"]);
+    let out = fault_cli(d, &["list"], "rule 1");
     let text = stdout(&out);
     assert!(
-        text.lines().any(|l| l.contains("rule 1")
-            && l.contains("503 path=/public/?cmd=freebusy count=1")
-            && l.contains("fired      1")),
+        text.lines()
+            .any(|l| l.contains("503 path=/public/?cmd=freebusy count=1")
+                && l.contains("fired      1")),
         "{text}"
     );
     // By URL and token, as for a server outside a lab.
-    let token = schedplus::server::ServerInfo::read(data.path())
-        .unwrap()
-        .token;
-    let out = run_cli(
-        data.path(),
-        &[
-            "fault",
-            "clear",
-            "--rule",
-            "2",
-            "--server",
-            &server.base,
-            "--token",
-            &token,
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    let token = schedplus::server::ServerInfo::read(d).unwrap().token;
+    let by_url = [
+        "clear",
+        "--rule",
+        "2",
+        "--server",
+        &server.base,
+        "--token",
+        &token,
+    ];
     assert!(
-        stdout(&out).contains("1 fault rule (seed 5)"),
-        "{}",
-        stdout(&out)
+        fault_cli(d, &by_url, "1 fault rule (seed 5)")
+            .status
+            .success()
     );
-    let out = run_cli(data.path(), &["fault", "clear", "--rule", "2"]);
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let out = run_cli(data.path(), &["fault", "add", "503 sometimes"]);
+    let out = fault_cli(d, &["clear", "--rule", "2"], "has no fault rule 2");
+    assert_eq!(out.status.code(), Some(3));
+    let out = fault_cli(d, &["add", "503 sometimes"], "'sometimes' is not KEY=VALUE");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("'sometimes' is not KEY=VALUE"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run_cli(data.path(), &["fault", "clear"]);
-    assert!(stdout(&out).contains("no fault rules"), "{}", stdout(&out));
+    fault_cli(d, &["clear"], "no fault rules");
     drop(server);
     // Without a server there are no rules to change.
-    let out = run_cli(data.path(), &["fault", "list"]);
+    let out = fault_cli(d, &["list"], "fault rules live in a running server");
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("fault rules live in a running server"),
-        "{}",
-        stderr(&out)
-    );
 }

@@ -40,7 +40,10 @@ impl LabUp {
                     .unwrap();
                 panic!("lab up exited {status}: {}", stderr(&out));
             }
-            assert!(t.elapsed() < Duration::from_secs(90), "the lab never started");
+            assert!(
+                t.elapsed() < Duration::from_secs(90),
+                "the lab never started"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         up
@@ -122,28 +125,50 @@ fn lab_up_status_fault_and_down() {
     let r = http(fb01, "GET", &query("site1-u02@contoso.example"), &[], None);
     assert_eq!(r.status, 200, "{}", r.text());
     let digits = crate::common::fbdata(&r.text()).pop().unwrap();
-    assert!(digits.contains('2'), "a generated meeting is busy: {digits}");
+    assert!(
+        digits.contains('2'),
+        "a generated meeting is busy: {digits}"
+    );
     // FB02's fault from lab.toml answers its first query, then it serves.
-    assert_eq!(http(fb02, "GET", &query("site2-u02@contoso.example"), &[], None).status, 503);
-    assert_eq!(http(fb02, "GET", &query("site2-u02@contoso.example"), &[], None).status, 200);
+    assert_eq!(
+        http(fb02, "GET", &query("site2-u02@contoso.example"), &[], None).status,
+        503
+    );
+    assert_eq!(
+        http(fb02, "GET", &query("site2-u02@contoso.example"), &[], None).status,
+        200
+    );
 
     let out = lab.cli(&["lab", "status"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for s in &state.servers {
         assert!(
-            text.lines().any(|l| l.contains(&s.name) && l.contains(&s.url) && l.contains(" ok ")),
+            text.lines()
+                .any(|l| l.contains(&s.name) && l.contains(&s.url) && l.contains(" ok ")),
             "{text}"
         );
     }
     // A server by its lab name.
-    let out = lab.cli(&["fault", "add", "--server", "fb01", "500 count=1 method=GET path=/public/"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("fb01: 1 fault rule"), "{}", stdout(&out));
-    assert_eq!(http(fb01, "GET", &query("site1-u02@contoso.example"), &[], None).status, 500);
+    let rule = "500 count=1 method=GET path=/public/";
+    let out = lab.cli(&["fault", "add", "--server", "fb01", rule]);
+    let said = stdout(&out);
+    assert!(
+        said.starts_with("fb01: 1 fault rule"),
+        "{said}{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        http(fb01, "GET", &query("site1-u02@contoso.example"), &[], None).status,
+        500
+    );
     let out = lab.cli(&["fault", "list", "--server", "FB09"]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(stderr(&out).contains("has no server FB09"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("has no server FB09"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = lab.cli(&["lab", "down"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -155,7 +180,10 @@ fn lab_up_status_fault_and_down() {
         assert!(t.elapsed() < Duration::from_secs(30), "lab up did not stop");
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(status.success(), "lab up ends cleanly on lab down: {status}");
+    assert!(
+        status.success(),
+        "lab up ends cleanly on lab down: {status}"
+    );
     assert!(!dir.join("lab.json").exists());
     for s in &state.servers {
         assert!(
@@ -173,7 +201,12 @@ fn lab_up_status_fault_and_down() {
         assert!(agent.get(format!("{}/healthz", s.url)).call().is_err());
     }
     let out = lab.cli(&["lab", "status"]);
-    assert_eq!(out.status.code(), Some(3), "no lab any more: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "no lab any more: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -187,7 +220,10 @@ fn lab_toml_errors_name_the_file_line_and_key() {
     let e = write(&format!("{LAB}\nsurprise = 1\n"));
     assert!(e.contains("bad.toml line"), "{e}");
     assert!(e.contains("surprise"), "{e}");
-    let e = write(&LAB.replace("organization = \"Contoso\"\nfaults", "organization = \"Fabrikam\"\nfaults"));
+    let e = write(&LAB.replace(
+        "organization = \"Contoso\"\nfaults",
+        "organization = \"Fabrikam\"\nfaults",
+    ));
     assert!(e.contains("bad.toml line 17: server.organization"), "{e}");
     assert!(e.contains("'Fabrikam'"), "{e}");
     let e = write(&LAB.replace("503 count=1", "503 cuont=1"));
@@ -207,7 +243,11 @@ fn the_documented_topologies_read() {
         let path = entry.unwrap().path();
         let spec = LabSpec::read(&path).unwrap_or_else(|e| panic!("{e}"));
         let iv = spec.intervals().unwrap();
-        assert!(iv.p < Duration::from_secs(60), "{}: scaled to seconds", path.display());
+        assert!(
+            iv.p < Duration::from_secs(60),
+            "{}: scaled to seconds",
+            path.display()
+        );
         read += 1;
     }
     assert_eq!(read, 3, "server per site, single server, multiple forests");

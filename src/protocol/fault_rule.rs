@@ -60,21 +60,19 @@ impl FaultKind {
     }
 }
 
-/// One rule: a fault and the requests it applies to.
+/// One rule: a fault and the requests it applies to. `methods` are upper-case (none: any);
+/// `path`, `user` and `group` decoded and lower-cased, `group` without `EX:`, `path` with
+/// `*` matching any run of characters; `p` is the chance a match fires, in (0, 1]; `count`
+/// limits it to the first matches.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultRule {
-    pub kind: FaultKind,
-    /// Upper-case methods; empty: any.
-    pub methods: Vec<String>,
-    /// Decoded and lower-cased; `*` matches any run of characters.
-    pub path: Option<String>,
-    pub user: Option<String>,
-    /// Without `EX:`, lower-cased.
-    pub group: Option<String>,
-    /// The chance a match fires, in (0, 1].
-    pub p: f64,
-    /// Fires on the first `count` matches only.
-    pub count: Option<u64>,
+    kind: FaultKind,
+    methods: Vec<String>,
+    path: Option<String>,
+    user: Option<String>,
+    group: Option<String>,
+    p: f64,
+    count: Option<u64>,
 }
 
 /// A rule that does not parse: the rule and the token at fault, in a sentence.

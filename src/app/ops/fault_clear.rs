@@ -9,14 +9,14 @@ use crate::app::Error;
 
 /// `rule`: the number `fault list` shows; none: every rule.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FaultClearRequest {
-    #[serde(default)]
     pub rule: Option<u32>,
 }
 
 impl Operation for FaultClearRequest {
-    const ROUTE: &'static str = "/fault/clear";
     type Report = FaultReport;
+    const ROUTE: &'static str = "/fault/clear";
 
     fn run(self, ctx: &Ctx) -> Result<FaultReport, Error> {
         let faults = server_faults(ctx)?;

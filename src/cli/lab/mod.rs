@@ -65,12 +65,7 @@ pub struct ServerArg {
     #[arg(long, value_name = "DIR", env = "SCHEDPLUS_LAB")]
     pub lab: Option<PathBuf>,
     /// The admin token of a server given by URL that is not in a lab (its server.json).
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "SCHEDPLUS_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "SCHEDPLUS_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 }
 
@@ -113,29 +108,27 @@ pub enum LabCommand {
 }
 
 pub fn fault(cmd: FaultCommand, data: &Path, clock: crate::app::Clock) -> Result<(), Error> {
-    let (server, report) = match cmd {
+    let (server, report, json) = match cmd {
         FaultCommand::Add { rules, server } => {
-            let admin = connect(&server, data, clock)?;
-            (server, admin.run(ops::FaultAddRequest { rules })?)
+            let report = connect(&server, data, clock)?.run(ops::FaultAddRequest { rules })?;
+            (server, report, false)
         }
         FaultCommand::List { server, json } => {
-            let admin = connect(&server, data, clock)?;
-            let report = admin.run(ops::FaultList)?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).expect("reports serialise")
-                );
-                return Ok(());
-            }
-            (server, report)
+            let report = connect(&server, data, clock)?.run(ops::FaultList)?;
+            (server, report, json)
         }
         FaultCommand::Clear { rule, server } => {
-            let admin = connect(&server, data, clock)?;
-            (server, admin.run(ops::FaultClearRequest { rule })?)
+            let report = connect(&server, data, clock)?.run(ops::FaultClearRequest { rule })?;
+            (server, report, false)
         }
     };
-    print_faults(server.server.as_deref(), &report);
+    match json {
+        true => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialise")
+        ),
+        false => print_faults(server.server.as_deref(), &report),
+    }
     Ok(())
 }
 

@@ -169,125 +169,102 @@ impl LabSpec {
     }
 
     fn check(&self, text: &str) -> Result<(), Error> {
-        self.intervals()
-            .map_err(|(key, why)| self.fail(text, key, "", why))?;
+        match self.problem() {
+            Some((key, at, why)) => Err(self.fail(text, key, &at, why)),
+            None => Ok(()),
+        }
+    }
+
+    /// The first thing wrong with the lab: the key, the value to find its line by, and why.
+    fn problem(&self) -> Option<(&'static str, String, String)> {
+        if let Err((key, why)) = self.intervals() {
+            return Some((key, String::new(), why));
+        }
         if self.servers.is_empty() {
-            return Err(self.fail(
-                text,
-                "server",
-                "",
-                "a lab needs at least one [[server]]".into(),
-            ));
+            let why = "a lab needs at least one [[server]]";
+            return Some(("server", String::new(), why.into()));
         }
         for o in &self.organizations {
             if o.admin_groups.is_empty() {
-                return Err(self.fail(
-                    text,
-                    "organization.admin_groups",
-                    &o.name,
-                    format!("organization '{}' has no admin group", o.name),
-                ));
+                let why = format!("organization '{}' has no admin group", o.name);
+                return Some(("organization.admin_groups", o.name.clone(), why));
             }
             for g in &o.admin_groups {
                 if g.users.is_some() == g.directory.is_some() {
-                    return Err(self.fail(
-                        text,
-                        "admin_groups.users",
-                        &g.name,
-                        format!(
-                            "admin group '{}' needs either users = N or directory = \"FILE\"",
-                            g.name
-                        ),
-                    ));
+                    let why = format!(
+                        "admin group '{}' needs either users = N or directory = \"FILE\"",
+                        g.name
+                    );
+                    return Some(("admin_groups.users", g.name.clone(), why));
                 }
             }
         }
         let mut names = std::collections::BTreeSet::new();
         for s in &self.servers {
             if !names.insert(s.name.to_ascii_lowercase()) {
-                return Err(self.fail(
-                    text,
-                    "server.name",
-                    &s.name,
-                    format!("two servers are named '{}'", s.name),
-                ));
+                let why = format!("two servers are named '{}'", s.name);
+                return Some(("server.name", s.name.clone(), why));
             }
             let Some(org) = self.organization(&s.organization) else {
-                return Err(self.fail(
-                    text,
-                    "server.organization",
-                    &s.organization,
-                    format!(
-                        "server '{}' names organization '{}', which no [[organization]] declares",
-                        s.name, s.organization
-                    ),
-                ));
+                let why = format!(
+                    "server '{}' names organization '{}', which no [[organization]] declares",
+                    s.name, s.organization
+                );
+                return Some(("server.organization", s.organization.clone(), why));
             };
-            for r in &s.replicas {
-                if !org
-                    .admin_groups
+            if let Some(r) = s.replicas.iter().find(|r| {
+                !org.admin_groups
                     .iter()
                     .any(|g| g.name.eq_ignore_ascii_case(r))
-                {
-                    return Err(self.fail(
-                        text,
-                        "server.replicas",
-                        r,
-                        format!(
-                            "server '{}' holds a replica of '{r}', which is no admin group of '{}'",
-                            s.name, org.name
-                        ),
-                    ));
-                }
+            }) {
+                let why = format!(
+                    "server '{}' holds a replica of '{r}', which is no admin group of '{}'",
+                    s.name, org.name
+                );
+                return Some(("server.replicas", r.clone(), why));
             }
             if !["both", "store", "cas"].contains(&s.role.as_str()) {
-                return Err(self.fail(
-                    text,
-                    "server.role",
-                    &s.role,
-                    format!("'{}' is not both, store or cas", s.role),
-                ));
+                let why = format!("'{}' is not both, store or cas", s.role);
+                return Some(("server.role", s.role.clone(), why));
             }
             for f in &s.faults {
-                f.parse::<crate::protocol::fault_rule::FaultRule>()
-                    .map_err(|e| self.fail(text, "server.faults", f, e.to_string()))?;
-            }
-        }
-        for o in &self.organizations {
-            for g in &o.admin_groups {
-                if self.home_of(o, g).is_none() {
-                    return Err(self.fail(
-                        text,
-                        "admin_groups.home",
-                        g.home.as_deref().unwrap_or(&g.name),
-                        format!(
-                            "no server of '{}' holds a replica of admin group '{}'{}",
-                            o.name,
-                            g.name,
-                            g.home
-                                .as_ref()
-                                .map_or(String::new(), |h| format!(" and is named '{h}'"))
-                        ),
-                    ));
+                if let Err(e) = f.parse::<crate::protocol::fault_rule::FaultRule>() {
+                    return Some(("server.faults", f.clone(), e.to_string()));
                 }
             }
+        }
+        let homeless = self.organizations.iter().find_map(|o| {
+            let g = o
+                .admin_groups
+                .iter()
+                .find(|g| self.home_of(o, g).is_none())?;
+            Some((o, g))
+        });
+        if let Some((o, g)) = homeless {
+            let named = g
+                .home
+                .as_ref()
+                .map_or(String::new(), |h| format!(" and is named '{h}'"));
+            let why = format!(
+                "no server of '{}' holds a replica of admin group '{}'{named}",
+                o.name, g.name
+            );
+            let at = g.home.clone().unwrap_or_else(|| g.name.clone());
+            return Some(("admin_groups.home", at, why));
         }
         for l in &self.links {
-            for end in [&l.from, &l.to] {
-                if self.server(end).is_none() {
-                    return Err(self.fail(
-                        text,
-                        "link.from/to",
-                        end,
-                        format!(
-                            "link '{}' names server '{end}', which no [[server]] declares",
-                            l.name
-                        ),
-                    ));
-                }
+            if let Some(end) = [&l.from, &l.to]
+                .into_iter()
+                .find(|e| self.server(e).is_none())
+            {
+                let why = format!(
+                    "link '{}' names server '{end}', which no [[server]] declares",
+                    l.name
+                );
+                return Some(("link.from/to", end.clone(), why));
             }
         }
-        Ok(())
+        None
     }
 
     pub fn intervals(&self) -> Result<Intervals, (&'static str, String)> {
