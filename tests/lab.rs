@@ -209,6 +209,85 @@ fn lab_up_status_fault_and_down() {
     );
 }
 
+/// Whether no process `pid` runs any more (a zombie waiting for its parent counts as gone).
+fn gone(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |t| {
+        t.rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+    })
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !done() {
+        assert!(t.elapsed() < Duration::from_secs(30), "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A directory file and a calendar directory of one's own; Ctrl-C (SIGINT to `lab up`)
+/// stops every server, and a `lab up` killed outright takes its servers with it.
+#[test]
+fn own_directory_and_calendars_and_ctrl_c() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("hq.csv"),
+        "mail,legacyExchangeDN,displayName,mailNickname\nann@fabrikam.example,/o=Fabrikam/ou=HQ/cn=Recipients/cn=ann,Ann,ann\n",
+    )
+    .unwrap();
+    std::fs::create_dir(tmp.path().join("cal")).unwrap();
+    let day = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let ics = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{d}T090000Z\r\nDTEND:{d}T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        d = day
+            .checked_add(jiff::Span::new().days(1))
+            .unwrap()
+            .strftime("%Y%m%d")
+    );
+    std::fs::write(tmp.path().join("cal/ann.ics"), ics).unwrap();
+    let file = tmp.path().join("lab.toml");
+    std::fs::write(
+        &file,
+        "name = \"own\"\npublish_interval = \"1s\"\n[[organization]]\nname = \"Fabrikam\"\nadmin_groups = [{ name = \"HQ\", directory = \"hq.csv\" }]\n[[server]]\nname = \"FB11\"\norganization = \"Fabrikam\"\ncalendars = \"cal\"\n",
+    )
+    .unwrap();
+    let mut lab = LabUp::start(&file, &tmp.path().join("lab-own"));
+    let state = lab.state();
+    let r = http(
+        &state.servers[0].url,
+        "GET",
+        &query("ann@fabrikam.example"),
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let digits = crate::common::fbdata(&r.text()).pop().unwrap();
+    assert!(
+        digits.contains('2'),
+        "ann's own calendar file is published: {digits}"
+    );
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &lab.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let status = lab.child.wait().unwrap();
+    assert!(status.success(), "Ctrl-C ends lab up cleanly: {status}");
+    let pid = state.servers[0].pid;
+    wait_until("the server stops with lab up", || gone(pid));
+    assert!(!lab.dir.join("lab.json").exists());
+
+    // Killed outright: the kernel ends its servers (PR_SET_PDEATHSIG).
+    let mut lab = LabUp::start(&file, &tmp.path().join("lab-own"));
+    let pid = lab.state().servers[0].pid;
+    lab.child.kill().unwrap();
+    lab.child.wait().unwrap();
+    wait_until("the server dies with a killed lab up", || gone(pid));
+}
+
 #[test]
 fn lab_toml_errors_name_the_file_line_and_key() {
     let tmp = tempfile::tempdir().unwrap();

@@ -699,9 +699,16 @@ pub fn status(state: &LabState) -> Result<(), Error> {
 
 /// `lab down`: SIGTERM to `lab up` and to every server, then wait for them to go.
 pub fn down(state: &LabState) -> Result<(), Error> {
-    terminate(state.supervisor);
-    for s in &state.servers {
-        terminate(s.pid);
+    // Only processes that are still schedplus: a stale lab.json must not signal whatever
+    // process took a number over since.
+    let ours = |pid: u32| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map_or(true, |c| String::from_utf8_lossy(&c).contains("schedplus"))
+    };
+    for pid in std::iter::once(state.supervisor).chain(state.servers.iter().map(|s| s.pid)) {
+        if ours(pid) {
+            terminate(pid);
+        }
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut left: Vec<&LabServer> = state.servers.iter().collect();
