@@ -1,5 +1,5 @@
 //! `lab latency`: how long a calendar change takes to reach every server's `?Cmd=freebusy`
-//! answer (and a `cas` server's EWS answer), beside Exchange's formulas: P on the home
+//! answer (and the EWS front end's answer of a `cas` or `both` server), beside Exchange's formulas: P on the home
 //! server, P + R one replication hop away, P + nR + mF across n replication and m Exchsync
 //! hops (issue 14 item 6).
 //!
@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::spec::{Intervals, LabSpec, folder};
-use super::up::{Lab, LabServer, LabState, agent, generated_users, healthy};
+use super::spec::{AdminGroupSpec, Intervals, LabSpec, Organization, folder};
+use super::up::{Lab, LabServer, LabState, LabUser, agent, generated_users, healthy};
 use crate::app::Error;
 
 /// How often each server is asked while a change is awaited.
@@ -60,14 +60,9 @@ pub fn latency(
         }
     };
     let (org, group, user) = probe_user(&spec)?;
-    let group_folder = folder(&org, &group);
+    let group_folder = folder(&org.name, &group.name);
     let home = spec
-        .home_of(
-            spec.organization(&org).expect("checked"),
-            spec.organization(&org)
-                .and_then(|o| o.admin_groups.iter().find(|g| g.name == group))
-                .expect("checked"),
-        )
+        .home_of(org, group)
         .ok_or_else(|| Error::BadInput(format!("no server holds a replica of {group_folder}")))?;
     let home = state
         .servers
@@ -129,12 +124,12 @@ pub fn latency(
 }
 
 /// The first generated user of the first admin group with generated users.
-fn probe_user(spec: &LabSpec) -> Result<(String, String, super::up::LabUser), Error> {
+fn probe_user(spec: &LabSpec) -> Result<(&Organization, &AdminGroupSpec, LabUser), Error> {
     for o in &spec.organizations {
         for g in &o.admin_groups {
             if let Some(n) = g.users.filter(|n| *n > 0) {
                 let user = generated_users(&o.name, &g.name, n).remove(0);
-                return Ok((o.name.clone(), g.name.clone(), user));
+                return Ok((o, g, user));
             }
         }
     }
@@ -221,12 +216,17 @@ fn targets(
         (format!("{text} = {}", secs(t)), t)
     };
     let mut out = Vec::new();
-    for (i, s) in state.servers.iter().enumerate() {
-        if holds(s) {
+    for (i, s) in state.servers.iter().enumerate().filter(|(_, s)| holds(s)) {
+        // A `both` server's EWS front end answers from its own store: the same bound.
+        let ews = [false]
+            .into_iter()
+            .chain((s.role == "both").then_some(true));
+        for ews in ews {
+            let way = if ews { "EWS" } else { "?Cmd=freebusy" };
             out.push(Target {
-                label: format!("{} ?Cmd=freebusy", s.name),
+                label: format!("{} {way}", s.name),
                 url: s.url.clone(),
-                ews: false,
+                ews,
                 bound: best[i].map(formula),
                 seen: Vec::new(),
                 missed: 0,
