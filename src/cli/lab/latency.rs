@@ -392,3 +392,89 @@ fn print_table(targets: &[Target], slack: Duration) -> Result<(), Error> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bounds of a fixture's servers, as `lab latency` computes them from its topology.
+    fn bounds(fixture: &str) -> Vec<(String, String)> {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/labs")
+            .join(fixture);
+        let spec = LabSpec::read(&file).unwrap();
+        let servers = spec
+            .servers
+            .iter()
+            .map(|s| LabServer {
+                name: s.name.clone(),
+                organization: s.organization.clone(),
+                url: format!("http://{}", s.name),
+                data_dir: PathBuf::new(),
+                pid: 0,
+                role: s.role.clone(),
+                replicas: match s.role.as_str() {
+                    "cas" => Vec::new(),
+                    _ => spec
+                        .replicas_of(s)
+                        .iter()
+                        .map(|g| folder(&s.organization, &g.name))
+                        .collect(),
+                },
+            })
+            .collect();
+        let state = LabState {
+            name: spec.name.clone(),
+            file,
+            dir: PathBuf::new(),
+            supervisor: 0,
+            servers,
+        };
+        let (org, group, _) = probe_user(&spec).unwrap();
+        let home = spec.home_of(org, group).unwrap();
+        let home = state.servers.iter().find(|s| s.name == home.name).unwrap();
+        let iv = spec.intervals().unwrap();
+        targets(&spec, &state, home, &folder(&org.name, &group.name), iv)
+            .into_iter()
+            .map(|t| (t.label, t.bound.map_or("no path".into(), |b| b.0)))
+            .collect()
+    }
+
+    fn row(label: &str, bound: &str) -> (String, String) {
+        (label.to_string(), bound.to_string())
+    }
+
+    #[test]
+    fn hops_are_counted_from_the_topology() {
+        assert_eq!(
+            bounds("multi-forest.toml"),
+            [
+                row("FB01 ?Cmd=freebusy", "P = 2.0 s"),
+                row("FB01 EWS", "P = 2.0 s"),
+                row("FB02 ?Cmd=freebusy", "P + R = 5.0 s"),
+                row("FB02 EWS", "P + R = 5.0 s"),
+                row("FB11 ?Cmd=freebusy", "P + F = 8.0 s"),
+                row("FB11 EWS", "P + F = 8.0 s"),
+                row("FB12 ?Cmd=freebusy", "P + R + F = 11.0 s"),
+                row("FB12 EWS", "P + R + F = 11.0 s"),
+            ]
+        );
+        let per_site = bounds("server-per-site.toml");
+        assert!(per_site.contains(&row("FB02 ?Cmd=freebusy", "P + R = 5.0 s")));
+        assert!(
+            per_site.contains(&row("CAS01 EWS", "P + R = 5.0 s")),
+            "{per_site:?}"
+        );
+        let single = bounds("single-server.toml");
+        assert!(single.iter().all(|(_, b)| b == "P = 2.0 s"), "{single:?}");
+    }
+
+    #[test]
+    fn quantiles_by_nearest_rank() {
+        let v: Vec<Duration> = (1..=20).map(Duration::from_secs).collect();
+        assert_eq!(quantile(&v, 0.5), Duration::from_secs(10));
+        assert_eq!(quantile(&v, 0.95), Duration::from_secs(19));
+        assert_eq!(quantile(&v, 1.0), Duration::from_secs(20));
+        assert_eq!(quantile(&v[..1], 0.5), Duration::from_secs(1));
+    }
+}

@@ -730,3 +730,36 @@ pub fn down(state: &LabState) -> Result<(), Error> {
             .join(", ")
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each server's schedplus.toml holds only settings this build has (so `serve` takes
+    /// it), the topology's among them exactly when the build has them.
+    #[test]
+    fn every_key_written_is_a_setting_of_this_build() {
+        let labs = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/labs");
+        for fixture in ["single-server", "server-per-site", "multi-forest"] {
+            let spec = LabSpec::read(&labs.join(format!("{fixture}.toml"))).unwrap();
+            let planned = plan(&spec, Path::new("/nonexistent/lab")).unwrap();
+            for p in &planned {
+                let text = config_text(&spec, p, &planned);
+                let path = Path::new("schedplus.toml");
+                let resolved =
+                    crate::cli::config::resolve(&BTreeMap::new(), |_| None, Some((path, &text)))
+                        .unwrap_or_else(|e| panic!("{fixture} {}: {e}\n{text}", p.spec.name));
+                let from_file = |k: &str| {
+                    matches!(
+                        resolved.source(k),
+                        Some(crate::cli::config::Source::File { .. })
+                    )
+                };
+                assert!(from_file("poll_interval") && from_file("listen"), "{text}");
+                let topology = crate::cli::config::Setting::of("replicas").is_some();
+                assert_eq!(topology, text.contains("\nreplicas = "), "{text}");
+                assert_eq!(p.spec.role == "cas", from_file("cas_servers"), "{text}");
+            }
+        }
+    }
+}
