@@ -356,3 +356,63 @@ fn the_fault_command_adds_lists_and_clears() {
     let out = fault_cli(d, &["list"], "fault rules live in a running server");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// What the faults are for: a CAS in front of two public-folder servers of Dan's admin
+/// group, the first one broken on purpose in each way in turn, fails over to the second
+/// and still answers Dan's free/busy; the first server counts each fault it injected.
+#[test]
+fn the_cas_fails_over_past_every_fault_kind() {
+    use schedplus::app::availability::{CasSettings, ServerOrder};
+    use schedplus::protocol::fault_rule::FaultRule;
+    const GROUP: &str = "EX:/o=First Organization/ou=First Administrative Group";
+    let publishing = || {
+        let s = with_faults("", 0);
+        s.fb_set(
+            "danw@xcs.example",
+            "2026-01-01T00:00:00Z",
+            &["2026-01-05T10:00:00Z/2026-01-05T11:00:00Z"],
+            &[],
+            &[],
+        );
+        s
+    };
+    let (broken, sound) = (publishing(), publishing());
+    let front = TestServer::start_with(|o| {
+        o.cas = CasSettings {
+            servers: vec![(
+                schedplus::protocol::legacy_dn::AdminGroup::parse(GROUP).unwrap(),
+                vec![broken.url("/public"), sound.url("/public")],
+            )],
+            order: ServerOrder::Listed,
+            timeout: Duration::from_secs(2),
+            ..CasSettings::default()
+        };
+    });
+    front.import_demo_directory();
+    let soap = "<?xml version=\"1.0\" encoding=\"utf-8\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\"><s:Body><m:GetUserAvailabilityRequest><t:TimeZone><t:Bias>0</t:Bias></t:TimeZone><m:MailboxDataArray><t:MailboxData><t:Email><t:Address>danw@xcs.example</t:Address></t:Email><t:AttendeeType>Required</t:AttendeeType></t:MailboxData></m:MailboxDataArray><t:FreeBusyViewOptions><t:TimeWindow><t:StartTime>2026-01-05T00:00:00</t:StartTime><t:EndTime>2026-01-06T00:00:00</t:EndTime></t:TimeWindow><t:MergedFreeBusyIntervalInMinutes>60</t:MergedFreeBusyIntervalInMinutes><t:RequestedView>MergedOnly</t:RequestedView></t:FreeBusyViewOptions></m:GetUserAvailabilityRequest></s:Body></s:Envelope>";
+    let faults = broken.server.as_ref().unwrap().state.faults().clone();
+    for kind in ["403", "503", "401", "500", "reset", "hang"] {
+        let rule = format!("{kind} path=/public/?cmd=freebusy");
+        faults.lock().clear(None);
+        faults.lock().add(rule.parse::<FaultRule>().unwrap());
+        let r = front.request(
+            "POST",
+            "/EWS/Exchange.asmx",
+            &[("Content-Type", "text/xml; charset=utf-8")],
+            Some(soap.as_bytes()),
+        );
+        assert_eq!(r.status, 200, "{kind}: {}", r.text());
+        let digits = r
+            .text()
+            .split("MergedFreeBusy>")
+            .nth(1)
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            digits.starts_with("0000000000200000"),
+            "{kind}: Dan's 10:00 meeting, from the sound server: {}",
+            r.text()
+        );
+        assert_eq!(faults.report().rules[0].fired, 1, "{kind}: injected once");
+    }
+}
