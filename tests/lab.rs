@@ -269,11 +269,9 @@ fn own_directory_and_calendars_and_ctrl_c() {
         "ann's own calendar file is published: {digits}"
     );
 
-    let interrupted = Command::new("kill")
-        .args(["-INT", &lab.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
+    // SAFETY: kill(2) only sends a signal (Ctrl-C's SIGINT) to the `lab up` child.
+    let sent = unsafe { libc::kill(lab.child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0);
     let status = lab.child.wait().unwrap();
     assert!(status.success(), "Ctrl-C ends lab up cleanly: {status}");
     let pid = state.servers[0].pid;
