@@ -14,7 +14,7 @@
 //! [[server]]
 //! name = "FB01"
 //! organization = "Contoso"
-//! replicas = ["Site1"]           # admin groups held; none: all of the organization's
+//! replicas = ["Site1"]           # admin groups held; none: every folder (Exchsync's too)
 //! port = 0                       # 0: a free port at start
 //! role = "both"                  # both, store or cas
 //! calendars = "cal/FB01"         # a --calendar-dir; none: generated calendars

@@ -451,7 +451,15 @@ fn config_text(spec: &LabSpec, p: &Planned, all: &[Planned]) -> String {
     let topology: Vec<(&str, String)> = vec![
         ("server_name", p.spec.name.clone()),
         ("organization", p.spec.organization.clone()),
-        ("replicas", p.replicas.join(";")),
+        // None listed in lab.toml: empty, which is every folder, those another
+        // organization's Exchsync brings included.
+        (
+            "replicas",
+            match p.spec.replicas.is_empty() {
+                true => String::new(),
+                false => p.replicas.join(";"),
+            },
+        ),
         (
             "replication_peers",
             org_peers
