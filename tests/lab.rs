@@ -286,6 +286,37 @@ fn own_directory_and_calendars_and_ctrl_c() {
     wait_until("the server dies with a killed lab up", || gone(pid));
 }
 
+/// `lab latency` end to end on a one-server lab it starts itself: a table row per way of
+/// asking, each change seen. (The slack is generous: this checks the command, not the
+/// machine's speed; `scripts/lab-latency.sh` measures.)
+#[test]
+fn lab_latency_measures_a_one_server_lab() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("one.toml");
+    let text = "name = \"one\"\npublish_interval = \"1s\"\n[[organization]]\nname = \"Contoso\"\nadmin_groups = [{ name = \"Site1\", users = 2 }]\n[[server]]\nname = \"FB01\"\norganization = \"Contoso\"\n";
+    std::fs::write(&file, text).unwrap();
+    let dir = tmp.path().join("lab-one");
+    let out = Command::new(bin())
+        .args(["lab", "latency"])
+        .arg(&file)
+        .args(["--samples", "2", "--slack", "60s", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    for way in ["FB01 ?Cmd=freebusy", "FB01 EWS"] {
+        assert!(
+            text.lines().any(|l| l.contains(way)
+                && l.contains("P = 1.0 s")
+                && l.trim_end().ends_with("2  ok")),
+            "{text}"
+        );
+    }
+    // The lab it started is stopped again.
+    assert!(!dir.join("lab.json").exists());
+}
+
 #[test]
 fn lab_toml_errors_name_the_file_line_and_key() {
     let tmp = tempfile::tempdir().unwrap();

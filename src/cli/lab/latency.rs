@@ -470,6 +470,32 @@ mod tests {
     }
 
     #[test]
+    fn a_maximum_over_its_bound_or_a_change_never_seen_fails() {
+        let target = |seen: &[u64], missed| Target {
+            label: "FB01 ?Cmd=freebusy".into(),
+            url: String::new(),
+            ews: false,
+            bound: Some(("P = 2.0 s".into(), Duration::from_secs(2))),
+            seen: seen.iter().map(|ms| Duration::from_millis(*ms)).collect(),
+            missed,
+        };
+        let slack = Duration::from_millis(500);
+        assert!(print_table(&[target(&[900, 2400], 0)], slack).is_ok());
+        let over = print_table(&[target(&[900, 2600], 0)], slack).unwrap_err();
+        assert!(matches!(over, Error::Partial(_)), "{over}");
+        assert!(over.to_string().contains("FB01 ?Cmd=freebusy"), "{over}");
+        assert!(print_table(&[target(&[900], 1)], slack).is_err());
+        let unreachable = Target {
+            bound: None,
+            ..target(&[], 0)
+        };
+        assert!(
+            print_table(&[unreachable], slack).is_ok(),
+            "no path: not measured"
+        );
+    }
+
+    #[test]
     fn quantiles_by_nearest_rank() {
         let v: Vec<Duration> = (1..=20).map(Duration::from_secs).collect();
         assert_eq!(quantile(&v, 0.5), Duration::from_secs(10));
