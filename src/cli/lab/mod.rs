@@ -61,12 +61,24 @@ pub struct ServerArg {
     /// without it, the server holding --data.
     #[arg(long, value_name = "NAME|URL")]
     pub server: Option<String>,
-    /// The lab directory (`lab up --dir`); without it, the one `lab-*` directory here.
-    #[arg(long, value_name = "DIR", env = "SCHEDPLUS_LAB")]
-    pub lab: Option<PathBuf>,
+    #[command(flatten)]
+    pub lab: LabDir,
     /// The admin token of a server given by URL that is not in a lab (its server.json).
     #[arg(long, env = "SCHEDPLUS_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+}
+
+/// Which lab: `--lab DIR`, or the one `lab-*` directory here.
+#[derive(clap::Args, Debug, Clone)]
+pub struct LabDir {
+    /// The lab directory (`lab up --dir`); without it, the one `lab-*` directory here.
+    #[arg(
+        long = "lab",
+        value_name = "DIR",
+        env = "SCHEDPLUS_LAB",
+        hide_env_values = true
+    )]
+    pub dir: Option<PathBuf>,
 }
 
 /// `schedplus lab …`.
@@ -83,13 +95,13 @@ pub enum LabCommand {
     },
     /// Show a running lab's servers and whether each answers /healthz.
     Status {
-        #[arg(long, value_name = "DIR", env = "SCHEDPLUS_LAB")]
-        lab: Option<PathBuf>,
+        #[command(flatten)]
+        lab: LabDir,
     },
     /// Stop a running lab (its servers and the `lab up` that started them).
     Down {
-        #[arg(long, value_name = "DIR", env = "SCHEDPLUS_LAB")]
-        lab: Option<PathBuf>,
+        #[command(flatten)]
+        lab: LabDir,
     },
     /// Change a user's calendar on its home server and measure when every server's
     /// ?Cmd=freebusy answer shows it, beside the formula's bound (P, P + R, P + nR + mF);
@@ -162,7 +174,7 @@ fn connect(arg: &ServerArg, data: &Path, clock: crate::app::Clock) -> Result<Adm
     if url && let Some(token) = &arg.token {
         return Ok(Admin::remote(server.trim_end_matches('/'), token));
     }
-    let lab = LabState::find(arg.lab.as_deref())?;
+    let lab = LabState::find(arg.lab.dir.as_deref())?;
     let found = lab.servers.iter().find(|s| {
         if url {
             s.url.trim_end_matches('/') == server.trim_end_matches('/')
@@ -192,8 +204,8 @@ fn connect(arg: &ServerArg, data: &Path, clock: crate::app::Clock) -> Result<Adm
 pub fn lab(cmd: LabCommand) -> Result<(), Error> {
     match cmd {
         LabCommand::Up { lab_toml, dir } => up::up(&lab_toml, dir),
-        LabCommand::Status { lab } => up::status(&LabState::find(lab.as_deref())?),
-        LabCommand::Down { lab } => up::down(&LabState::find(lab.as_deref())?),
+        LabCommand::Status { lab } => up::status(&LabState::find(lab.dir.as_deref())?),
+        LabCommand::Down { lab } => up::down(&LabState::find(lab.dir.as_deref())?),
         LabCommand::Latency {
             lab_toml,
             samples,
