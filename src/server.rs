@@ -60,6 +60,8 @@ pub struct ServeOptions {
     /// The server's name, organization and replicas, its replication peers and Exchsync
     /// links (`server_name`, `organization`, `replicas`, `replication_*`, `exchsync_*`).
     pub topology: crate::app::replication::TopologySettings,
+    /// `faults` and `fault_seed`: the fault rules the server starts with.
+    pub faults: crate::protocol::fault_rule::FaultSet,
     /// Every setting as resolved (value and source), written into `server.json` so that
     /// `schedplus config show` can print the running server's settings.
     pub announce: Vec<AnnouncedSetting>,
@@ -83,6 +85,7 @@ impl ServeOptions {
             pid_file: None,
             cas: Default::default(),
             topology: Default::default(),
+            faults: crate::protocol::fault_rule::FaultSet::new(0, Vec::new()),
             announce: Vec::new(),
         }
     }
@@ -198,6 +201,7 @@ impl Server {
             admin_token: token.clone(),
             cas: opts.cas.clone(),
             topology: topology.clone(),
+            faults: crate::app::ops::Faults::new(opts.faults.clone()),
         });
         let calendar_dir = match &opts.calendar_dir {
             Some(d) if !d.is_dir() => {

@@ -48,6 +48,7 @@ pub const REPLICATION_LAG: &str = "schedplus_replication_lag_seconds";
 pub const EXCHSYNC_SESSIONS: &str = "schedplus_exchsync_sessions_total";
 pub const EXCHSYNC_COUNTS: &str = "schedplus_exchsync_items_total";
 pub const EXCHSYNC_FAILURES: &str = "schedplus_exchsync_failures_total";
+pub const FAULTS_INJECTED: &str = "schedplus_faults_injected_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -277,6 +278,12 @@ const FAMILIES: &[(&str, Family, Option<metrics::Unit>, &str)] = &[
         Family::Counter,
         None,
         "Exchsync sessions that could not reach or were refused by the destination, by link",
+    ),
+    (
+        FAULTS_INJECTED,
+        Family::Counter,
+        None,
+        "answers changed on purpose by a fault rule (faults, fault add), by rule number and kind (403, 503, 401, 500, delay, hang, reset)",
     ),
     (
         STORE_MESSAGES,
@@ -656,6 +663,11 @@ pub fn slow_head_closed(why: &'static str) {
 pub fn connection_refused(answered: bool) {
     let how = if answered { "answered_503" } else { "closed" };
     counter!(CONNECTIONS_REFUSED, "how" => how).increment(1);
+}
+
+/// A fault rule fired (`transport/faults.rs`).
+pub fn fault_injected(rule: u32, kind: &'static str) {
+    counter!(FAULTS_INJECTED, "rule" => rule.to_string(), "kind" => kind).increment(1);
 }
 
 pub fn unknown_owner_stored() {

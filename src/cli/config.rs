@@ -662,6 +662,25 @@ pub const SETTINGS: &[Setting] = &[
         value_name: "SECRET",
         ..Setting::ROW
     },
+    Setting {
+        key: "faults",
+        env: "SCHEDPLUS_FAULTS",
+        help: "fault rules, ;-separated: answer some requests wrongly on purpose, for labs",
+        more: ", e.g. \"503 path=/public/?Cmd=freebusy group=EX:/o=Org/ou=AG1 p=0.5; reset count=3 method=GET\": a fault (403, 503, 401, 500, delay=DURATION, hang, reset), then method=, path=, user=, group=, p= and count=; `schedplus fault add|list|clear` changes them while the server runs (docs/topologies.md)",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "RULES",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "fault_seed",
+        env: "SCHEDPLUS_FAULT_SEED",
+        default: Some("0"),
+        help: "seed of the fault rules' p= draws: the same seed and requests fire the same faults",
+        more: "; change it for another sequence of draws",
+        group: Group::Network,
+        ..Setting::ROW
+    },
 ];
 
 /// Where a value came from.

@@ -234,6 +234,17 @@ pub fn serve_options(
         service_account: service_account(settings)?,
     };
     opts.topology = topology(settings, duration)?;
+    let rules = settings
+        .get_with("faults", |v| {
+            crate::protocol::fault_rule::parse_rules(v).map_err(|e| e.to_string())
+        })
+        .map_err(config_error)?
+        .unwrap_or_default();
+    let seed = settings
+        .get::<u64>("fault_seed")
+        .map_err(config_error)?
+        .expect("fault_seed has a default");
+    opts.faults = crate::protocol::fault_rule::FaultSet::new(seed, rules);
     Ok(opts)
 }
 

@@ -8,6 +8,7 @@ pub mod browse_page;
 pub mod dav_xml;
 pub mod directory_file;
 pub mod ews;
+pub mod fault_rule;
 pub mod fb_message;
 pub mod freebusy;
 pub mod legacy_dn;

@@ -23,6 +23,7 @@ pub mod admin_api;
 mod calendars;
 mod error;
 mod ews;
+pub mod faults;
 mod freebusy;
 mod heads;
 mod landing;
@@ -56,9 +57,18 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     let path = req.path.clone();
     let remote = req.remote;
     let limit = state.limits().request_timeout;
+    // A fault rule may answer first (or wait, hang, reset), before the sign-in and the
+    // request's time limit, as a broken server in front of the store would.
+    let injected = match faults::probe(state, &req) {
+        Some(probe) => probe.answer(state).await,
+        None => None,
+    };
     // Who asked, for the log line, even when the request then runs out of time.
     let user = std::sync::OnceLock::new();
     let work = async {
+        if let Some(answer) = injected {
+            return Ok(answer);
+        }
         let mut req = req;
         let credentials = req.headers.get(header::AUTHORIZATION).cloned();
         req.principal = sign_in(state, credentials, remote).await?;

@@ -119,6 +119,8 @@ pub struct StateParts {
     pub cas: crate::app::availability::CasSettings,
     /// The server's name, organization, replicas and peers (`transport::replication`).
     pub topology: Arc<crate::app::replication::Topology>,
+    /// Fault rules (`faults`, `fault add`): what this server answers wrongly on purpose.
+    pub faults: crate::app::ops::Faults,
 }
 
 struct StateInner {
@@ -137,6 +139,7 @@ struct StateInner {
     read_log: ReadLog,
     cas: crate::app::availability::CasSettings,
     topology: Arc<crate::app::replication::Topology>,
+    faults: crate::app::ops::Faults,
 }
 
 impl AppState {
@@ -153,6 +156,7 @@ impl AppState {
             admin_token,
             cas,
             topology,
+            faults,
         } = parts;
         AppState {
             inner: Arc::new(StateInner {
@@ -170,6 +174,7 @@ impl AppState {
                 read_log: ReadLog::new(),
                 cas,
                 topology,
+                faults,
             }),
         }
     }
@@ -180,6 +185,10 @@ impl AppState {
 
     pub fn topology(&self) -> &crate::app::replication::Topology {
         &self.inner.topology
+    }
+
+    pub fn faults(&self) -> &crate::app::ops::Faults {
+        &self.inner.faults
     }
 
     pub fn auth(&self) -> &AuthSettings {
@@ -273,6 +282,7 @@ mod tests {
             admin_token: "t0ken".into(),
             cas: Default::default(),
             topology: crate::app::replication::Topology::new(Default::default()),
+            faults: Default::default(),
         });
         assert_eq!(*state.auth(), auth);
         assert_ne!(auth, AuthSettings::default());
