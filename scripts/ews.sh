@@ -7,7 +7,8 @@
 #   A  the front end (and a free/busy server): the First Administrative Group's servers are
 #      B then A itself, London's only server is B, Paris is not listed (A's own store).
 # Phase "up": exchangelib's get_free_busy_info (Basic auth, Exchange 2010, no autodiscover)
-# gets the same digits ?Cmd=freebusy gives. Then B is stopped; phase "down": the First
+# gets the same digits ?Cmd=freebusy gives, and for the distribution group Lab Team the
+# merge of its members' digits. Then B is stopped; phase "down": the First
 # Administrative Group fails over to A (event 4003 with B's URL), London gets event 4004 and
 # ErrorNoPublicFolderServerAvailable for its users only, Paris still answers.
 #
@@ -36,6 +37,9 @@ cas="$cas;EX:/o=CompanyABC/ou=London=$B/public"
 start_server "$WORK/a" 60 --data "$WORK/a" --now "$now" serve --demo --listen "127.0.0.1:$port" \
     --cas-servers "$cas" --cas-order listed --cas-timeout 5s
 HELPERS+=("$B_PID")
+# The groups of fixtures/ews/groups.ldf, through the running front end: Lab Team holds
+# users of the three admin groups and, through Lab Core, Rachel.
+"$BIN" --data "$WORK/a" directory import fixtures/ews/groups.ldf
 
 "$PYTHON" scripts/ews_client.py up --front "$A" --b "$B" --day "$day" --log "$WORK/server.log"
 kill "$B_PID"

@@ -4,8 +4,9 @@
 Called by scripts/ews.sh in two phases:
 
   up    every server answers: the digits exchangelib gets for users of two admin groups
-        equal what the public-folder server answers to ?Cmd=freebusy directly, and the
-        front end logged no event 4003.
+        equal what the public-folder server answers to ?Cmd=freebusy directly, the
+        distribution group Lab Team gets the merge of its members' digits (per slot the
+        busiest; 4 only where no member has data), and the front end logged no event 4003.
   down  the free/busy server B is stopped: the First Administrative Group fails over to
         the front end's own URL (event 4003 names B's URL) and still answers the same
         digits; London, whose only server is B, gets event 4004 and an error for its users
@@ -25,6 +26,14 @@ from exchangelib.protocol import BaseProtocol, Protocol
 DAN = "danw@xcs.example"  # First Administrative Group
 LI = "lchen@companyabc.example"  # London
 AMELIE = "amartin@companyabc.example"  # Paris (not listed: the front end's own store)
+LAB_TEAM = "lab-team@xcs.example"  # fixtures/ews/groups.ldf
+# Its members two levels deep: Dan, Li, Jean-Sébastien (Paris), and through Lab Core Rachel.
+LAB_TEAM_MEMBERS = [DAN, LI, "jsguillet@companyabc.example", "rpowell@xcs.example"]
+
+
+def merged(rows):
+    """A group's row from its members' rows: per slot the highest of 0-3, else 4."""
+    return "".join(max((c for c in col if c != "4"), default="4") for col in zip(*rows))
 
 
 def direct_digits(base, start, end, users):
@@ -104,6 +113,12 @@ def main():
         for u in order:
             check(got.get(u) == want[u], f"{u}: exchangelib's MergedFreeBusy equals ?Cmd=freebusy's digits")
         check(all(v.view_type == "MergedOnly" for v in views), "legacy mailboxes are answered MergedOnly")
+        members = direct_digits(a.front, s, e, LAB_TEAM_MEMBERS)
+        group_views, group_error = ask(a.front, [LAB_TEAM], start, end)
+        check(group_error is None, f"{LAB_TEAM}: no error ({group_error!r})")
+        group = group_views[0].merged if group_views else None
+        check(group == merged(members), f"{LAB_TEAM}: the merge of its members' digits ({group and group[:48]}…)")
+        check(group is not None and group != want[DAN], f"{LAB_TEAM}: more than Dan's digits")
         check("event_id=4003" not in log, "no event 4003 while every server answers")
     else:
         for u in [DAN, AMELIE]:

@@ -57,6 +57,11 @@ pub struct ServeOptions {
     pub pid_file: Option<PathBuf>,
     /// The Availability front end's free/busy servers per admin group (`--cas-servers`).
     pub cas: crate::app::availability::CasSettings,
+    /// The server's name, organization and replicas, its replication peers and Exchsync
+    /// links (`server_name`, `organization`, `replicas`, `replication_*`, `exchsync_*`).
+    pub topology: crate::app::replication::TopologySettings,
+    /// `faults` and `fault_seed`: the fault rules the server starts with.
+    pub faults: crate::protocol::fault_rule::FaultSet,
     /// Every setting as resolved (value and source), written into `server.json` so that
     /// `schedplus config show` can print the running server's settings.
     pub announce: Vec<AnnouncedSetting>,
@@ -79,6 +84,8 @@ impl ServeOptions {
             auth: crate::auth::AuthSettings::default(),
             pid_file: None,
             cas: Default::default(),
+            topology: Default::default(),
+            faults: crate::protocol::fault_rule::FaultSet::new(0, Vec::new()),
             announce: Vec::new(),
         }
     }
@@ -155,6 +162,9 @@ pub struct Server {
     metrics_upkeep: tokio::task::JoinHandle<()>,
     /// The store's page cache, to open it again at shutdown ([`checkpoint`]).
     cache_capacity: u64,
+    /// Replication rounds and Exchsync sessions (`app::replication::spawn`), stopped by
+    /// `poller_stop` too.
+    replication: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -181,6 +191,7 @@ impl Server {
         })?;
         crate::app::metrics::install();
         let token = new_token();
+        let topology = crate::app::replication::Topology::new(opts.topology.clone());
         let state = AppState::new(StateParts {
             store,
             clock: opts.clock,
@@ -189,6 +200,8 @@ impl Server {
             auth: opts.auth,
             admin_token: token.clone(),
             cas: opts.cas.clone(),
+            topology: topology.clone(),
+            faults: crate::app::ops::Faults::new(opts.faults.clone()),
         });
         let calendar_dir = match &opts.calendar_dir {
             Some(d) if !d.is_dir() => {
@@ -275,6 +288,13 @@ impl Server {
             let _ = stopped.await;
         }));
         let (poller_stop, poller_stopped) = watch::channel(false);
+        let clock = opts.clock;
+        let replication = crate::app::replication::spawn(
+            topology.clone(),
+            state.store().clone(),
+            move || clock.now_us(),
+            poller_stopped.clone(),
+        );
         let poller = poller::spawn(
             poller,
             opts.poll_interval,
@@ -288,7 +308,14 @@ impl Server {
                 crate::app::metrics::upkeep();
             }
         });
-        tracing::info!(%addr, data = %opts.data_dir.display(), "schedplus is serving");
+        tracing::info!(
+            %addr,
+            data = %opts.data_dir.display(),
+            server = %topology.settings.server_name,
+            organization = %topology.settings.organization,
+            replicas = %topology.settings.replicas.describe(),
+            "schedplus is serving"
+        );
         Ok(Server {
             addr,
             state,
@@ -302,6 +329,7 @@ impl Server {
             pid_file: opts.pid_file,
             metrics_upkeep,
             cache_capacity: opts.cache_capacity,
+            replication,
         })
     }
 
@@ -316,6 +344,10 @@ impl Server {
         let _ = self.poller_stop.send(true);
         if let Some(p) = self.poller.take() {
             let _ = p.await;
+        }
+        // A round in progress completes (its pages are whole; the mark follows them).
+        for t in std::mem::take(&mut self.replication) {
+            let _ = t.await;
         }
         // Only remove the file if it is still ours (another server may have replaced it).
         if ServerInfo::read(self.info_path.parent().unwrap_or(Path::new(".")))

@@ -10,13 +10,13 @@ use schedplus::protocol::legacy_dn::AdminGroup;
 
 use crate::common::{Reply, ServeProcess, TestServer, basic, fbdata};
 
-const NOW: &str = "2026-01-01T00:00:00Z";
-const DAN: &str = "danw@xcs.example";
-const LI: &str = "lchen@companyabc.example";
+pub(crate) const NOW: &str = "2026-01-01T00:00:00Z";
+pub(crate) const DAN: &str = "danw@xcs.example";
+pub(crate) const LI: &str = "lchen@companyabc.example";
 const AMELIE: &str = "amartin@companyabc.example";
-const FIRST_AG: &str = "EX:/o=First Organization/ou=First Administrative Group";
-const LONDON: &str = "EX:/o=CompanyABC/ou=London";
-const PARIS: &str = "EX:/o=CompanyABC/ou=Paris";
+pub(crate) const FIRST_AG: &str = "EX:/o=First Organization/ou=First Administrative Group";
+pub(crate) const LONDON: &str = "EX:/o=CompanyABC/ou=London";
+pub(crate) const PARIS: &str = "EX:/o=CompanyABC/ou=Paris";
 
 const M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 const T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
@@ -24,7 +24,7 @@ const S: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
 /// A GetUserAvailability request. `bias`: the request's time zone (minutes, UTC = local +
 /// bias, no daylight time); `start`/`end` as written (without an offset: local times).
-fn soap(
+pub(crate) fn soap(
     mailboxes: &[&str],
     bias: i32,
     start: &str,
@@ -41,7 +41,7 @@ fn soap(
     )
 }
 
-fn post(base: &str, path: &str, body: &str, auth: Option<&str>) -> Reply {
+pub(crate) fn post(base: &str, path: &str, body: &str, auth: Option<&str>) -> Reply {
     let mut headers = vec![("Content-Type", "text/xml; charset=utf-8")];
     if let Some(a) = auth {
         headers.push(("Authorization", a));
@@ -54,7 +54,7 @@ fn ews(base: &str, body: &str) -> Reply {
 }
 
 /// Each FreeBusyResponse as (ResponseCode, MergedFreeBusy digits).
-fn responses(xml: &str) -> Vec<(String, String)> {
+pub(crate) fn responses(xml: &str) -> Vec<(String, String)> {
     xml.split("<m:FreeBusyResponse>")
         .skip(1)
         .map(|r| {
@@ -85,7 +85,7 @@ fn fault_code(xml: &str) -> &str {
 }
 
 /// A store with the demo directory and some busy time for Dan and Li.
-fn free_busy_server(f: impl FnOnce(&mut schedplus::server::ServeOptions)) -> TestServer {
+pub(crate) fn free_busy_server(f: impl FnOnce(&mut schedplus::server::ServeOptions)) -> TestServer {
     let s = TestServer::start_with(f);
     s.import_demo_directory();
     s.fb_set(
@@ -115,7 +115,7 @@ fn dead_url() -> String {
 
 /// A front end that knows the demo directory but holds no free/busy, asking `servers` in
 /// the order listed (so a test knows which fails first); `tweak` sets the rest.
-fn front_end(
+pub(crate) fn front_end(
     servers: Vec<(AdminGroup, Vec<String>)>,
     tweak: impl FnOnce(&mut CasSettings),
 ) -> TestServer {
@@ -132,39 +132,45 @@ fn front_end(
     a
 }
 
-/// GetUserAvailability for `who` over 2026-01-05 in UTC, 30-minute merged digits.
-fn ask_jan5(front: &TestServer, who: &[&str]) -> Reply {
-    ews(
-        &front.base,
-        &soap(
-            who,
-            0,
-            "2026-01-05T00:00:00Z",
-            "2026-01-06T00:00:00Z",
-            30,
-            "MergedOnly",
-        ),
+/// A GetUserAvailability request for `who` over 2026-01-05 in UTC, 30-minute merged digits.
+pub(crate) fn jan5(who: &[&str]) -> String {
+    soap(
+        who,
+        0,
+        "2026-01-05T00:00:00Z",
+        "2026-01-06T00:00:00Z",
+        30,
+        "MergedOnly",
     )
 }
 
-fn ag(s: &str) -> AdminGroup {
+/// [`jan5`] asked of `front`, anonymously.
+pub(crate) fn ask_jan5(front: &TestServer, who: &[&str]) -> Reply {
+    ews(&front.base, &jan5(who))
+}
+
+/// Has `front` counted a failure of kind `kind` for a server whose URL holds `server`?
+fn counted_failure(front: &TestServer, server: &str, kind: &str) -> bool {
+    let metrics = front.get("/metrics").text();
+    let found = metrics.lines().any(|l| {
+        l.starts_with("schedplus_availability_server_failures_total")
+            && l.contains(server)
+            && l.contains(&format!("kind=\"{kind}\""))
+    });
+    if !found {
+        eprintln!("no {kind} failure of {server} in:\n{metrics}");
+    }
+    found
+}
+
+pub(crate) fn ag(s: &str) -> AdminGroup {
     AdminGroup::parse(s).unwrap()
 }
 
 #[test]
 fn ews_digits_equal_the_legacy_query_and_start_at_the_window_start_in_the_request_zone() {
     let s = free_busy_server(|_| {});
-    let r = ews(
-        &s.base,
-        &soap(
-            &[DAN, LI],
-            0,
-            "2026-01-05T00:00:00Z",
-            "2026-01-06T00:00:00Z",
-            30,
-            "MergedOnly",
-        ),
-    );
+    let r = ews(&s.base, &jan5(&[DAN, LI]));
     assert_eq!(r.status, 200, "{}", r.text());
     let got = responses(&r.text());
     assert_eq!(got.len(), 2);
@@ -346,6 +352,16 @@ fn ews_and_autodiscover_need_a_directory_user_under_basic_auth() {
         "MergedOnly",
     );
     assert_eq!(post(&s.base, "/EWS/Exchange.asmx", &body, None).status, 401);
+    // A directory user with the wrong password, or a name nobody has, is refused the same.
+    for (user, password) in [("dwinship", "not-demo"), ("nobody", "demo")] {
+        let r = post(
+            &s.base,
+            "/EWS/Exchange.asmx",
+            &body,
+            Some(&basic(user, password)),
+        );
+        assert_eq!(r.status, 401, "{user}");
+    }
     let r = post(
         &s.base,
         "/EWS/Exchange.asmx",
@@ -465,13 +481,20 @@ fn a_non_200_answer_fails_over_too() {
     let got = responses(&r.text());
     assert_eq!(got[0].0, "NoError");
     assert!(got[0].1.contains('2'));
-    let metrics = a.get("/metrics").text();
-    assert!(
-        metrics
-            .lines()
-            .any(|l| l.contains(&closed.base) && l.contains("kind=\"status\"")),
-        "{metrics}"
+    assert!(counted_failure(&a, &closed.base, "status"));
+}
+
+/// Dan and Li on 2026-01-05 (30-minute digits), asked of a `serve --demo` process as
+/// `dwinship`: each answer's (code, digits).
+fn ask_dan_and_li_as_dwinship(base: &str) -> Vec<(String, String)> {
+    let r = post(
+        base,
+        "/EWS/Exchange.asmx",
+        &jan5(&[DAN, LI]),
+        Some(&basic("dwinship", "demo")),
     );
+    assert_eq!(r.status, 200, "{}", r.text());
+    responses(&r.text())
 }
 
 #[test]
@@ -488,21 +511,7 @@ fn serve_logs_4003_per_failed_server_and_4004_when_none_answers() {
         "5s",
     ];
     let (_data, p) = ServeProcess::demo(&serve_args, &[]);
-    let r = post(
-        &p.base,
-        "/EWS/Exchange.asmx",
-        &soap(
-            &[DAN, LI],
-            0,
-            "2026-01-05T00:00:00Z",
-            "2026-01-06T00:00:00Z",
-            30,
-            "MergedOnly",
-        ),
-        Some(&basic("dwinship", "demo")),
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
-    let got = responses(&r.text());
+    let got = ask_dan_and_li_as_dwinship(&p.base);
     assert_eq!(got[0].0, "NoError");
     assert!(got[0].1.contains('2'), "{}", got[0].1);
     assert_eq!(got[1].0, "ErrorNoPublicFolderServerAvailable");
@@ -618,4 +627,138 @@ fn role_cas_serves_the_front_end_alone_and_role_store_the_store_alone() {
     assert_eq!(got[0].0, "NoError");
     assert!(got[0].1.contains('2'));
     assert_eq!(got[1].0, "ErrorNoPublicFolderServerAvailable");
+}
+
+/// The service account's password at [`closed_server`].
+const SERVICE_PASSWORD: &str = "Cas-Service-7f3b";
+
+/// A free/busy server that refuses anonymous reads (`read = authenticated`), with Dan's busy
+/// hour, where `dwinship` signs in with [`SERVICE_PASSWORD`].
+fn closed_server() -> TestServer {
+    use schedplus::app::ops::{Ctx, Operation, PasswdRequest};
+    let s = free_busy_server(|o| {
+        o.auth = schedplus::auth::AuthSettings {
+            read: schedplus::auth::ReadAccess::Authenticated,
+            ..schedplus::auth::AuthSettings::default()
+        }
+    });
+    PasswdRequest {
+        user: "dwinship".into(),
+        password_hash: Some(schedplus::auth::hash_password(SERVICE_PASSWORD).unwrap()),
+    }
+    .run(&Ctx::new(s.store()))
+    .unwrap();
+    s
+}
+
+/// Issue 15 item 5: the front end's own requests are anonymous unless a service account is
+/// configured; a server that wants a sign-in answers 401 (event 4003, failover, then 4004
+/// for that admin group) and answers the service account.
+#[test]
+fn a_server_that_wants_a_sign_in_answers_the_front_ends_service_account() {
+    use schedplus::app::availability::ServiceAccount;
+    let closed = closed_server();
+    let servers = || vec![(ag(FIRST_AG), vec![format!("{}/public", closed.base)])];
+    let anonymous = front_end(servers(), |_| {});
+    let r = ask_jan5(&anonymous, &[DAN]);
+    let got = responses(&r.text());
+    assert_eq!(
+        got[0].0,
+        "ErrorNoPublicFolderServerAvailable",
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.text().contains("401") && r.text().contains("service account"),
+        "{}",
+        r.text()
+    );
+    assert!(counted_failure(&anonymous, &closed.base, "status"));
+    let signed_in = front_end(servers(), |c| {
+        c.service_account = Some(ServiceAccount::new("dwinship", SERVICE_PASSWORD).unwrap());
+    });
+    let got = responses(&ask_jan5(&signed_in, &[DAN]).text());
+    let direct = closed.request(
+        "GET",
+        "/public/?Cmd=freebusy&start=2026-01-05T00:00:00Z&end=2026-01-06T00:00:00Z&interval=30&u=SMTP:danw@xcs.example",
+        &[("Authorization", &basic("dwinship", SERVICE_PASSWORD))],
+        None,
+    );
+    assert_eq!(direct.status, 200);
+    assert_eq!(
+        got[0],
+        ("NoError".to_string(), fbdata(&direct.text())[1].clone())
+    );
+    assert!(got[0].1.contains('2'));
+    // A wrong password is a refusal like any other, said as such.
+    let wrong = front_end(servers(), |c| {
+        c.service_account = Some(ServiceAccount::new("dwinship", "not-the-password").unwrap());
+    });
+    let text = ask_jan5(&wrong, &[DAN]).text();
+    let refused = responses(&text)[0].0 == "ErrorNoPublicFolderServerAvailable";
+    assert!(
+        refused && text.contains("refused the service account"),
+        "{text}"
+    );
+}
+
+/// The same through `schedplus serve`: without the account 4003 and 4004 are logged for the
+/// closed server's admin group while another admin group still answers; with it (the
+/// password from the environment) the closed server answers, the password is in neither the
+/// log nor `server.json`, and `config show` hides it.
+#[test]
+fn serve_takes_the_service_account_from_its_settings_and_never_shows_the_password() {
+    let closed = closed_server();
+    let open = free_busy_server(|_| {});
+    let cas = format!(
+        "{FIRST_AG}={}/public;{LONDON}={}/public",
+        closed.base, open.base
+    );
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let data = tempfile::tempdir().unwrap();
+        let mut serve = vec!["--demo", "--listen", "127.0.0.1:0", "--cas-servers", &cas];
+        serve.extend_from_slice(extra);
+        let p = ServeProcess::spawn(
+            data.path(),
+            &["--data", data.path().to_str().unwrap()],
+            &serve,
+            env,
+        );
+        let got = ask_dan_and_li_as_dwinship(&p.base);
+        (data, p, got)
+    };
+    let (_d, p, got) = run(&[], &[]);
+    assert_eq!(got[0].0, "ErrorNoPublicFolderServerAvailable");
+    assert_eq!(got[1].0, "NoError");
+    assert!(got[1].1.contains('3'), "{}", got[1].1);
+    let log = std::fs::read_to_string(&p.log).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("event_id=4003") && l.contains(&closed.base) && l.contains("401")),
+        "{log}"
+    );
+    assert!(log.lines().any(|l| l.contains("event_id=4004")), "{log}");
+    drop(p);
+    let (data, p, got) = run(
+        &[("SCHEDPLUS_CAS_SERVICE_PASSWORD", SERVICE_PASSWORD)],
+        &["--cas-service-user", "dwinship"],
+    );
+    assert_eq!(got[0].0, "NoError");
+    assert!(got[0].1.contains('2'), "{}", got[0].1);
+    let log = std::fs::read_to_string(&p.log).unwrap();
+    assert!(!log.contains("event_id=4003"), "{log}");
+    let info = std::fs::read_to_string(data.path().join("server.json")).unwrap();
+    assert!(
+        info.contains("cas_service_password") && !info.contains(SERVICE_PASSWORD),
+        "{info}"
+    );
+    let shown = crate::common::run_cli(data.path(), &["config", "show"]);
+    let text = crate::common::stdout(&shown);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("cas_service_password = \"(hidden)\"")),
+        "{text}"
+    );
+    assert!(text.contains("cas_service_user = \"dwinship\""), "{text}");
+    assert!(!log.contains(SERVICE_PASSWORD) && !text.contains(SERVICE_PASSWORD));
 }

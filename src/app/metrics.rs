@@ -37,6 +37,18 @@ pub const UNKNOWN_OWNER: &str = "schedplus_freebusy_unknown_owner_writes_total";
 pub const UNKNOWN_QUERY_USERS: &str = "schedplus_freebusy_unknown_users_total";
 pub const REQUESTS: &str = "schedplus_requests_total";
 pub const BUILD_INFO: &str = "schedplus_build_info";
+pub const SERVER_INFO: &str = "schedplus_server_info";
+pub const SERVER_REPLICA: &str = "schedplus_server_replica";
+pub const REPLICATION_ROUNDS: &str = "schedplus_replication_rounds_total";
+pub const REPLICATION_APPLIED: &str = "schedplus_replication_changes_applied_total";
+pub const REPLICATION_IGNORED: &str = "schedplus_replication_changes_ignored_total";
+pub const REPLICATION_CONFLICTS: &str = "schedplus_replication_conflicts_total";
+pub const REPLICATION_ERRORS: &str = "schedplus_replication_errors_total";
+pub const REPLICATION_LAG: &str = "schedplus_replication_lag_seconds";
+pub const EXCHSYNC_SESSIONS: &str = "schedplus_exchsync_sessions_total";
+pub const EXCHSYNC_COUNTS: &str = "schedplus_exchsync_items_total";
+pub const EXCHSYNC_FAILURES: &str = "schedplus_exchsync_failures_total";
+pub const FAULTS_INJECTED: &str = "schedplus_faults_injected_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -200,6 +212,78 @@ const FAMILIES: &[(&str, Family, Option<metrics::Unit>, &str)] = &[
         Family::Counter,
         None,
         "calendars refused at the door (PUT, admin API, import, calendar directory), by way in",
+    ),
+    (
+        SERVER_INFO,
+        Family::Gauge,
+        None,
+        "always 1; the labels name this server and its organization (server_name, organization)",
+    ),
+    (
+        SERVER_REPLICA,
+        Family::Gauge,
+        None,
+        "1 per admin-group folder this server holds a replica of (folder=\"*\": all)",
+    ),
+    (
+        REPLICATION_ROUNDS,
+        Family::Counter,
+        None,
+        "replication rounds with a peer that ended, by peer and outcome (ok, error)",
+    ),
+    (
+        REPLICATION_APPLIED,
+        Family::Counter,
+        None,
+        "changes from a peer written here (messages stored or deleted, folders created), by peer",
+    ),
+    (
+        REPLICATION_IGNORED,
+        Family::Counter,
+        None,
+        "changes from a peer this server already had (or had newer), by peer",
+    ),
+    (
+        REPLICATION_CONFLICTS,
+        Family::Counter,
+        None,
+        "messages changed both here and on a peer since they last agreed, by peer (the later write won)",
+    ),
+    (
+        REPLICATION_ERRORS,
+        Family::Counter,
+        None,
+        "replication rounds with a peer that failed (peer down, refused, bad answer, store), by peer",
+    ),
+    (
+        REPLICATION_LAG,
+        Family::Gauge,
+        Some(metrics::Unit::Seconds),
+        "age of the oldest change applied from a peer in its last round (0: nothing to apply), by peer",
+    ),
+    (
+        EXCHSYNC_SESSIONS,
+        Family::Counter,
+        None,
+        "Exchsync sessions ended (event 107), by link",
+    ),
+    (
+        EXCHSYNC_COUNTS,
+        Family::Counter,
+        None,
+        "Exchsync's event-107 counts, by link and kind (message_changes, message_deletions, message_ignores, message_errors, folder_changes, folder_deletions, folder_ignores, folder_errors)",
+    ),
+    (
+        EXCHSYNC_FAILURES,
+        Family::Counter,
+        None,
+        "Exchsync sessions that could not reach or were refused by the destination, by link",
+    ),
+    (
+        FAULTS_INJECTED,
+        Family::Counter,
+        None,
+        "answers changed on purpose by a fault rule (faults, fault add), by rule number and kind (403, 503, 401, 500, delay, hang, reset)",
     ),
     (
         STORE_MESSAGES,
@@ -582,6 +666,11 @@ pub fn connection_refused(answered: bool) {
     counter!(CONNECTIONS_REFUSED, "how" => how).increment(1);
 }
 
+/// A fault rule fired (`transport/faults.rs`).
+pub fn fault_injected(rule: u32, kind: &'static str) {
+    counter!(FAULTS_INJECTED, "rule" => rule.to_string(), "kind" => kind).increment(1);
+}
+
 pub fn unknown_owner_stored() {
     counter!(UNKNOWN_OWNER).increment(1);
 }
@@ -681,6 +770,51 @@ pub fn calendar_leniency(kind: &'static str) {
 /// A calendar refused at the door; `via` is `http`, `import` or `calendar_dir`.
 pub fn calendar_refused(via: &'static str) {
     counter!(CALENDARS_REFUSED, "via" => via).increment(1);
+}
+
+/// This server's name, organization and replicas (`replicas`: `None` for all).
+pub fn server_identity(server: &str, organization: &str, replicas: Option<&[String]>) {
+    gauge!(SERVER_INFO, "server" => server.to_string(), "organization" => organization.to_string())
+        .set(1.0);
+    match replicas {
+        None => gauge!(SERVER_REPLICA, "folder" => "*").set(1.0),
+        Some(folders) => {
+            for f in folders {
+                gauge!(SERVER_REPLICA, "folder" => f.clone()).set(1.0);
+            }
+        }
+    }
+}
+
+/// A replication round with `peer` that ended: what it applied, ignored and found in
+/// conflict, and the age of the oldest change applied.
+pub fn replication_round(peer: &str, applied: u64, ignored: u64, conflicts: u64, lag: f64) {
+    let peer = peer.to_string();
+    counter!(REPLICATION_ROUNDS, "peer" => peer.clone(), "outcome" => "ok").increment(1);
+    counter!(REPLICATION_APPLIED, "peer" => peer.clone()).increment(applied);
+    counter!(REPLICATION_IGNORED, "peer" => peer.clone()).increment(ignored);
+    counter!(REPLICATION_CONFLICTS, "peer" => peer.clone()).increment(conflicts);
+    gauge!(REPLICATION_LAG, "peer" => peer).set(lag);
+}
+
+/// A replication round with `peer` that failed.
+pub fn replication_failed(peer: &str) {
+    let peer = peer.to_string();
+    counter!(REPLICATION_ROUNDS, "peer" => peer.clone(), "outcome" => "error").increment(1);
+    counter!(REPLICATION_ERRORS, "peer" => peer).increment(1);
+}
+
+/// An Exchsync session of `link` that ended, with its event-107 counts.
+pub fn exchsync_session(link: &str, counts: &[(String, u64)]) {
+    counter!(EXCHSYNC_SESSIONS, "link" => link.to_string()).increment(1);
+    for (kind, n) in counts {
+        counter!(EXCHSYNC_COUNTS, "link" => link.to_string(), "kind" => kind.clone()).increment(*n);
+    }
+}
+
+/// An Exchsync session of `link` that failed.
+pub fn exchsync_failed(link: &str) {
+    counter!(EXCHSYNC_FAILURES, "link" => link.to_string()).increment(1);
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod freebusy;
 pub mod metrics;
 pub mod ops;
 pub mod poller;
+pub mod replication;
 
 pub use clock::Clock;
 pub use error::Error;

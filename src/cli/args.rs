@@ -114,6 +114,12 @@ pub enum Command {
     /// WebDAV free/busy store with --remote (a real Exchange 2003 included). Exits 1 when a
     /// finding at or above --fail-on is present.
     Lint(LintArgs),
+    /// Fault rules of a running server (labs): answer some requests wrongly on purpose.
+    #[command(subcommand)]
+    Fault(crate::cli::lab::FaultCommand),
+    /// A lab: a topology of servers on loopback from one lab.toml (fixtures/labs/).
+    #[command(subcommand)]
+    Lab(crate::cli::lab::LabCommand),
     /// Check that a user's calendar, stored message and ?Cmd=freebusy digits agree over
     /// the message's publish range; prints the first differing slot and the three values
     /// there, and exits 1 on any disagreement.

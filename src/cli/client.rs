@@ -63,6 +63,15 @@ impl Admin {
         }
     }
 
+    /// The admin API of the server at `base` (`http://host:port`), with its token.
+    pub fn remote(base: &str, token: &str) -> Admin {
+        Admin::Remote {
+            base: format!("{base}/_schedplus"),
+            token: token.to_string(),
+            agent: agent(Duration::from_secs(600)),
+        }
+    }
+
     /// Where commands go, for messages.
     pub fn describe(&self) -> String {
         match self {

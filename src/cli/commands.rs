@@ -165,6 +165,7 @@ pub(super) fn directory(admin: &Admin, cmd: DirectoryCommand) -> Result<(), Erro
                     "* an admin without a password cannot sign in yet: schedplus directory passwd USER"
                 );
             }
+            super::print::print_groups(&admin.run(ops::ListGroups)?);
             Ok(())
         }
         DirectoryCommand::Passwd {

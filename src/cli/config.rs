@@ -124,6 +124,12 @@ impl Setting {
         format!("--{}", self.key.replace('_', "-"))
     }
 
+    /// A password or a shared secret: `config show` and a running server's `server.json`
+    /// hide its value, and no error repeats it.
+    pub fn is_secret(&self) -> bool {
+        self.key.ends_with("_password") || self.key.ends_with("_secret")
+    }
+
     /// The setting of `key`.
     pub fn of(key: &str) -> Option<&'static Setting> {
         SETTINGS.iter().find(|s| s.key == key)
@@ -550,6 +556,131 @@ pub const SETTINGS: &[Setting] = &[
         help: "public-folder servers of one admin group the EWS front end tries before event 4004",
         ..Setting::ROW
     },
+    Setting {
+        key: "cas_service_user",
+        env: "SCHEDPLUS_CAS_SERVICE_USER",
+        help: "the user the EWS front end signs in as (HTTP Basic) at public-folder servers that refuse anonymous reads",
+        more: "; with {cas_service_password}. Unset: its requests are anonymous",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "USER",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "cas_service_password",
+        env: "SCHEDPLUS_CAS_SERVICE_PASSWORD",
+        help: "the password of {cas_service_user}; never logged, hidden in `config show`",
+        more: " (prefer the variable: a flag shows in the process list)",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "PASSWORD",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "server_name",
+        env: "SCHEDPLUS_SERVER_NAME",
+        help: "this server's name (FB01), shown by the browse pages, /metrics, the log and the 503 of a folder without a replica",
+        more: "; not set: the host name in capitals, or SCHEDPLUS",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "NAME",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "organization",
+        env: "SCHEDPLUS_ORGANIZATION",
+        default: Some("First Organization"),
+        help: "this server's Exchange organization",
+        more: "",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "NAME",
+    },
+    Setting {
+        key: "replicas",
+        env: "SCHEDPLUS_REPLICAS",
+        help: "the admin-group folders this server holds replicas of; a request for another is answered 503",
+        more: ": EX:/o=Org/ou=AG1;EX:/o=Org/ou=AG2; not set: every folder",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "LIST",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "replication_peers",
+        env: "SCHEDPLUS_REPLICATION_PEERS",
+        help: "servers of this organization to replicate with, every {replication_interval}",
+        more: ": NAME=http://host:port[;…]; not set: no replication",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "LIST",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "replication_interval",
+        env: "SCHEDPLUS_REPLICATION_INTERVAL",
+        default: Some("15m"),
+        help: "time between replication rounds with the peers (Exchange's default is 15 minutes)",
+        group: Group::Network,
+        ..Setting::DURATION
+    },
+    Setting {
+        key: "replication_secret",
+        env: "SCHEDPLUS_REPLICATION_SECRET",
+        help: "the secret replication peers and Exchsync links share; without it /replication/ refuses everything and no peer is asked",
+        more: " (never logged, hidden by config show)",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "SECRET",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "exchsync_links",
+        env: "SCHEDPLUS_EXCHSYNC_LINKS",
+        help: "one-way Exchsync links from this server to servers of other organizations, every {exchsync_interval}",
+        more: ": NAME|http://host:port|FOLDERS[;…], FOLDERS * or EX:/o=Org/ou=AG[,…]",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "LIST",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "exchsync_interval",
+        env: "SCHEDPLUS_EXCHSYNC_INTERVAL",
+        default: Some("30m"),
+        help: "time between Exchsync sessions of each link (the tool's default is 30 minutes)",
+        group: Group::Network,
+        ..Setting::DURATION
+    },
+    Setting {
+        key: "exchsync_secret",
+        env: "SCHEDPLUS_EXCHSYNC_SECRET",
+        help: "the destinations' replication_secret, for the Exchsync links",
+        more: "; not set: {replication_secret} (never logged, hidden by config show)",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "SECRET",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "faults",
+        env: "SCHEDPLUS_FAULTS",
+        help: "fault rules, ;-separated: answer some requests wrongly on purpose, for labs",
+        more: ", e.g. \"503 path=/public/?Cmd=freebusy group=EX:/o=Org/ou=AG1 p=0.5; reset count=3 method=GET\": a fault (403, 503, 401, 500, delay=DURATION, hang, reset), then method=, path=, user=, group=, p= and count=; `schedplus fault add|list|clear` changes them while the server runs (docs/topologies.md)",
+        kind: Kind::Text,
+        group: Group::Network,
+        value_name: "RULES",
+        ..Setting::ROW
+    },
+    Setting {
+        key: "fault_seed",
+        env: "SCHEDPLUS_FAULT_SEED",
+        default: Some("0"),
+        help: "seed of the fault rules' p= draws: the same seed and requests fire the same faults",
+        more: "; change it for another sequence of draws",
+        group: Group::Network,
+        ..Setting::ROW
+    },
 ];
 
 /// Where a value came from.
@@ -680,6 +811,7 @@ pub fn render_rows<'a>(
     let mut out = String::new();
     for (s, value, source) in rows {
         let shown = match value {
+            Some(_) if s.is_secret() => format!("{} = {}", s.key, toml_quote(HIDDEN)),
             Some(v) => format!("{} = {}", s.key, toml_quote(v)),
             None => format!("# {} is not set", s.key),
         };
@@ -687,6 +819,9 @@ pub fn render_rows<'a>(
     }
     out
 }
+
+/// What `config show` writes for a secret's value.
+pub const HIDDEN: &str = "(hidden)";
 
 fn toml_quote(v: &str) -> String {
     if v.parse::<i64>().is_ok() || v == "true" || v == "false" {
@@ -895,6 +1030,44 @@ mod tests {
         assert!(text.contains("# s.toml line 2"), "{text}");
         assert!(text.contains("max_users = 50"), "{text}");
         assert!(text.contains("# now is not set"), "{text}");
+    }
+
+    /// Issue 14: the replication secrets are read like any setting but never shown.
+    #[test]
+    fn secrets_are_hidden_by_config_show() {
+        let r = resolve(
+            &BTreeMap::new(),
+            env_of(&[
+                ("SCHEDPLUS_REPLICATION_SECRET", "hunter2"),
+                ("SCHEDPLUS_EXCHSYNC_SECRET", "hunter3"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            r.get::<String>("replication_secret").unwrap().as_deref(),
+            Some("hunter2")
+        );
+        let text = r.render();
+        assert!(!text.contains("hunter"), "{text}");
+        assert!(text.contains("replication_secret = \"(hidden)\""), "{text}");
+        assert!(text.contains("exchsync_secret = \"(hidden)\""), "{text}");
+    }
+
+    #[test]
+    fn render_hides_a_password_whatever_its_source() {
+        let flags = [("cas_service_password", "hunter2-x".to_string())]
+            .into_iter()
+            .collect();
+        let r = resolve(&flags, |_| None, None).unwrap();
+        let text = r.render();
+        assert!(!text.contains("hunter2-x"), "{text}");
+        assert!(
+            text.contains("cas_service_password = \"(hidden)\""),
+            "{text}"
+        );
+        assert!(Setting::of("cas_service_password").unwrap().is_secret());
+        assert!(!Setting::of("cas_service_user").unwrap().is_secret());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod config;
+pub mod lab;
 
 mod args;
 mod commands;
@@ -188,6 +189,8 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Error
             None => lint::lint_local(&Admin::connect(&data, clock)?, &args),
         },
         Command::Check(args) => lint::check(&Admin::connect(&data, clock)?, &args, now.clone()),
+        Command::Fault(cmd) => lab::fault(cmd, &data, clock),
+        Command::Lab(cmd) => lab::lab(cmd),
         Command::Calendar(CalendarCommand::Expand {
             file,
             start,

@@ -236,6 +236,13 @@ pub(super) fn print_import(report: &ops::ImportReport, via: &str) {
             "non-user records"
         ),
     );
+    if report.groups > 0 {
+        println!(
+            "  of the records skipped, {} {} (the EWS front end answers a group merged)",
+            count(report.groups, "distribution group", "distribution groups"),
+            if dry { "to write" } else { "written" }
+        );
+    }
     let Some(p) = &report.preview else {
         return;
     };
@@ -336,6 +343,20 @@ impl Progress {
             let _ = err.flush();
         }
     }
+}
+
+/// `directory list`'s groups, after the users: name, address, members, DN.
+pub(super) fn print_groups(groups: &[ops::GroupSummary]) {
+    if groups.is_empty() {
+        return;
+    }
+    println!();
+    println!("GROUP  MAIL  MEMBERS  DN");
+    for g in groups {
+        let mail = if g.mail.is_empty() { "-" } else { &g.mail };
+        println!("{}  {mail}  {}  {}", g.display_name, g.members, g.dn);
+    }
+    println!("{}", count(groups.len(), "group", "groups"));
 }
 
 #[cfg(test)]

@@ -44,6 +44,34 @@ pub fn resolve_settings(cli: &Cli) -> Result<crate::cli::config::Resolved, Admin
     .map_err(config_error)
 }
 
+/// The front end's service account: both settings or neither. The password's value is
+/// never put in an error.
+fn service_account(
+    settings: &crate::cli::config::Resolved,
+) -> Result<Option<crate::app::availability::ServiceAccount>, AdminError> {
+    let password: Option<String> = settings
+        .get_with("cas_service_password", |v| Ok::<_, String>(v.to_string()))
+        .map_err(config_error)?;
+    let account = settings
+        .get_with("cas_service_user", |user| {
+            let password = password.as_deref().ok_or(
+                "a service account needs cas_service_password too (SCHEDPLUS_CAS_SERVICE_PASSWORD)",
+            )?;
+            crate::app::availability::ServiceAccount::new(user, password)
+        })
+        .map_err(config_error)?;
+    if account.is_none() && password.is_some() {
+        let from = settings
+            .source("cas_service_password")
+            .map(ToString::to_string);
+        return Err(AdminError::BadInput(format!(
+            "cas_service_password is set (from {}) but cas_service_user is not: name the account too",
+            from.unwrap_or_default()
+        )));
+    }
+    Ok(account)
+}
+
 /// Every serve option, typed and checked, from the resolved settings.
 pub fn serve_options(
     data: PathBuf,
@@ -167,7 +195,14 @@ pub fn serve_options(
         .rows()
         .map(|(s, value, source)| AnnouncedSetting {
             key: s.key.to_string(),
-            value: value.map(str::to_string),
+            value: value.map(|v| {
+                if s.is_secret() {
+                    crate::cli::config::HIDDEN
+                } else {
+                    v
+                }
+                .to_string()
+            }),
             source: source.to_string(),
         })
         .collect();
@@ -193,7 +228,20 @@ pub fn serve_options(
             .get_with("role", |s| s.parse())
             .map_err(config_error)?
             .unwrap_or_default(),
+        service_account: service_account(settings)?,
     };
+    opts.topology = topology(settings, duration)?;
+    let rules = settings
+        .get_with("faults", |v| {
+            crate::protocol::fault_rule::parse_rules(v).map_err(|e| e.to_string())
+        })
+        .map_err(config_error)?
+        .unwrap_or_default();
+    let seed = settings
+        .get::<u64>("fault_seed")
+        .map_err(config_error)?
+        .expect("fault_seed has a default");
+    opts.faults = crate::protocol::fault_rule::FaultSet::new(seed, rules);
     Ok(opts)
 }
 
@@ -276,6 +324,47 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("host '{host}' has no address: {usage}"))
 }
 
+/// `server_name`, `organization`, `replicas`, `replication_*` and `exchsync_*`.
+fn topology(
+    settings: &crate::cli::config::Resolved,
+    duration: impl Fn(&str) -> Result<Duration, AdminError>,
+) -> Result<crate::app::replication::TopologySettings, AdminError> {
+    use crate::app::replication::{self as r, TopologySettings};
+    let text = |key: &str| -> Result<Option<String>, AdminError> {
+        settings
+            .get::<String>(key)
+            .map(|v| v.filter(|v| !v.trim().is_empty()))
+            .map_err(config_error)
+    };
+    fn list<T>(
+        settings: &crate::cli::config::Resolved,
+        key: &str,
+        parse: fn(&str) -> Result<Vec<T>, String>,
+    ) -> Result<Vec<T>, AdminError> {
+        settings
+            .get_with(key, parse)
+            .map_err(config_error)
+            .map(Option::unwrap_or_default)
+    }
+    let secret = text("replication_secret")?;
+    Ok(TopologySettings {
+        server_name: text("server_name")?.unwrap_or_else(r::default_server_name),
+        organization: text("organization")?.unwrap_or_else(|| r::DEFAULT_ORGANIZATION.into()),
+        replicas: settings
+            .get_with("replicas", |v| {
+                crate::protocol::replica::ReplicaSet::parse(v).map_err(|e| e.to_string())
+            })
+            .map_err(config_error)?
+            .unwrap_or_default(),
+        peers: list(settings, "replication_peers", r::parse_peers)?,
+        interval: duration("replication_interval")?,
+        exchsync_secret: text("exchsync_secret")?.or_else(|| secret.clone()),
+        secret,
+        links: list(settings, "exchsync_links", r::parse_links)?,
+        exchsync_interval: duration("exchsync_interval")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,9 +393,24 @@ mod tests {
     #[test]
     fn every_serve_setting_is_read_and_checked() {
         use crate::cli::config::{Group, Kind, SETTINGS, resolve};
+        // Names take any text: each must reach the options as given.
+        let free_text = ["server_name", "organization"];
+        for key in free_text {
+            let flags = [(key, "any text".to_string())].into_iter().collect();
+            let r = resolve(&flags, |_| None, None).unwrap();
+            let t = serve_options(PathBuf::from("d"), Clock::System, &r)
+                .unwrap()
+                .topology;
+            assert!(
+                [t.server_name, t.organization].contains(&"any text".to_string()),
+                "{key}"
+            );
+        }
         for s in SETTINGS
             .iter()
             .filter(|s| s.group != Group::Global && !matches!(s.kind, Kind::Dir | Kind::File))
+            // A password takes any text, and no error may repeat it.
+            .filter(|s| !s.is_secret() && !free_text.contains(&s.key))
         {
             let flags = [(s.key, "not-a-value".to_string())].into_iter().collect();
             let r = resolve(&flags, |_| None, None).unwrap();

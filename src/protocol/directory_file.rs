@@ -21,9 +21,11 @@
 
 mod csv;
 mod encoding;
+pub mod groups;
 mod ldif;
 
 pub use encoding::{TextEncoding, decode_export};
+pub use groups::{Group, GroupEntry, ParsedGroups};
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -207,6 +209,8 @@ pub struct ParsedDirectory {
     /// Records skipped as not users (no mail and no legacyExchangeDN, or a non-person
     /// objectClass): groups, containers, computers, public folders.
     pub skipped: usize,
+    /// The groups (also counted in `skipped`: they are not users), see [`groups`].
+    pub groups: ParsedGroups,
 }
 
 /// Every user of a directory export, or every reason the file cannot be imported.
@@ -247,6 +251,9 @@ struct RawRecord {
     mail_nickname: Option<String>,
     proxy_addresses: Vec<String>,
     object_classes: Vec<String>,
+    /// The record's own distinguished name and its `member` values (groups).
+    dn: Option<String>,
+    members: Vec<String>,
     /// Syntax problems the format parser found (bad base64, a repeated attribute, a value
     /// over [`MAX_VALUE_BYTES`]…), each with the line it is on (in LDIF, not always the
     /// line the record starts on), so that a problem names one line. A record with any is
@@ -256,6 +263,7 @@ struct RawRecord {
 
 enum Verdict {
     User(DirectoryEntry),
+    Group(GroupEntry),
     NotAUser,
     /// The format parser's problems, each on its own line.
     Unreadable(Vec<LineProblem>),
@@ -270,10 +278,17 @@ fn build(records: Vec<RawRecord>) -> Result<ParsedDirectory, DirectoryFileError>
     // Lower-cased key → line of the first record that used it.
     let mut dn_lines: HashMap<String, usize> = HashMap::new();
     let mut address_lines: HashMap<String, usize> = HashMap::new();
+    let mut groups = ParsedGroups::default();
     for raw in records {
         let line = raw.line;
+        let dn = raw.dn.clone();
         let entry = match check(raw) {
             Verdict::User(entry) => entry,
+            Verdict::Group(group) => {
+                skipped += 1;
+                groups.groups.push(group);
+                continue;
+            }
             Verdict::NotAUser => {
                 skipped += 1;
                 continue;
@@ -316,9 +331,11 @@ fn build(records: Vec<RawRecord>) -> Result<ParsedDirectory, DirectoryFileError>
         for address in addresses {
             address_lines.insert(fold_key(&address), line);
         }
+        groups.user(dn, &entry);
         entries.push(entry);
     }
-    if problems.is_empty() && entries.is_empty() {
+    groups.finish(&entries, &mut problems);
+    if problems.is_empty() && entries.is_empty() && groups.groups.is_empty() {
         let mut reason = "no users found in the file".to_string();
         if skipped > 0 {
             reason.push_str(&format!(
@@ -329,7 +346,11 @@ fn build(records: Vec<RawRecord>) -> Result<ParsedDirectory, DirectoryFileError>
         problems.push(LineProblem::new(0, reason));
     }
     if problems.is_empty() {
-        Ok(ParsedDirectory { entries, skipped })
+        Ok(ParsedDirectory {
+            entries,
+            skipped,
+            groups,
+        })
     } else {
         problems.sort_by_key(|p| p.line);
         Err(DirectoryFileError { problems })
@@ -340,6 +361,9 @@ fn build(records: Vec<RawRecord>) -> Result<ParsedDirectory, DirectoryFileError>
 fn check(raw: RawRecord) -> Verdict {
     if !raw.issues.is_empty() {
         return Verdict::Unreadable(raw.issues);
+    }
+    if groups::is_group(&raw.object_classes) {
+        return groups::check_group(raw);
     }
     let present = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
     let is_person = raw.object_classes.is_empty()

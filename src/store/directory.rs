@@ -12,7 +12,7 @@ use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 
 use super::{Store, StoreError, TxError, codec, codec_abort, tx_result};
 use crate::protocol::address::UserAddress;
-use crate::protocol::directory_file::{self, DirectoryEntry};
+use crate::protocol::directory_file::{self, DirectoryEntry, ParsedGroups};
 use crate::protocol::legacy_dn::{LegacyDn, fold_key as fold};
 
 /// A directory user as stored.
@@ -168,11 +168,24 @@ impl Store {
         users: &[UserRecord],
         now_us: i64,
     ) -> Result<ImportSummary, StoreError> {
-        self.import_users_chunked(users, now_us, IMPORT_CHUNK, &mut |_| Ok(()))
+        self.import_directory(users, &ParsedGroups::default(), now_us)
+            .map(|(summary, _)| summary)
+    }
+
+    /// [`Store::import_users`] with the file's groups, written by the import's last step
+    /// (see [`super::groups`]): the summary and how many groups were written.
+    pub fn import_directory(
+        &self,
+        users: &[UserRecord],
+        groups: &ParsedGroups,
+        now_us: i64,
+    ) -> Result<(ImportSummary, usize), StoreError> {
+        self.import_users_chunked_with(users, groups, now_us, IMPORT_CHUNK, &mut |_| Ok(()))
     }
 
     /// [`Store::import_users`] with the chunk size and a call after each chunk's commit
     /// (tests fail or stop there).
+    #[cfg(test)]
     pub(crate) fn import_users_chunked(
         &self,
         users: &[UserRecord],
@@ -180,10 +193,24 @@ impl Store {
         chunk: usize,
         after_chunk: &mut dyn FnMut(usize) -> Result<(), StoreError>,
     ) -> Result<ImportSummary, StoreError> {
+        let none = ParsedGroups::default();
+        self.import_users_chunked_with(users, &none, now_us, chunk, after_chunk)
+            .map(|(summary, _)| summary)
+    }
+
+    fn import_users_chunked_with(
+        &self,
+        users: &[UserRecord],
+        groups: &ParsedGroups,
+        now_us: i64,
+        chunk: usize,
+        after_chunk: &mut dyn FnMut(usize) -> Result<(), StoreError>,
+    ) -> Result<(ImportSummary, usize), StoreError> {
         let _w = self.begin_write()?;
         // An earlier import of this process that failed and could not be undone then.
         undo_import(self)?;
         self.check_import(users)?;
+        super::groups::check_import(self, users, groups)?;
         let i = &self.inner;
         let before = self.stats().users as i64;
         i.meta.insert(IMPORT_PENDING, &before.to_be_bytes())?;
@@ -209,12 +236,12 @@ impl Store {
             let _ = undo_import(self);
             return Err(e);
         }
-        // The switch: once the mark is gone the import stands.
-        i.meta.remove(IMPORT_PENDING)?;
+        // The switch: once the mark is gone the import stands (its groups with it).
+        let written = super::groups::finish_import(self, IMPORT_PENDING, groups)?;
         drop(journal);
         i.db.drop_tree(UNDO_TREE)?;
         self.flush()?;
-        Ok(summary)
+        Ok((summary, written))
     }
 
     /// The conflicts an import would meet, found before anything is written: an address

@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 
 use sled::Transactional;
 
-use super::messages::{canonical_leaf, ensure_folder_tx, leaf_key, message_prefix};
+use super::changes;
+use super::messages::{canonical_leaf, ensure_folder_noted_tx, leaf_key, message_prefix};
 use super::public_folders::PfError;
 use super::writer::{OwnerRule, Writer};
 use super::{
@@ -344,10 +345,10 @@ impl Store {
                 (key, rec, true)
             }
         };
-        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta);
-        tx_result(trees.transaction(|(tm, tl, tf, tmeta)| {
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta, &i.changes);
+        tx_result(trees.transaction(|(tm, tl, tf, tmeta, tc)| {
             if created {
-                ensure_folder_tx(tf, folder, now_us)?;
+                ensure_folder_noted_tx(tf, tc, tmeta, folder, now_us)?;
                 tl.insert(lk.as_slice(), key.as_slice())?;
                 super::count_tx(tmeta, 0, 1)?;
             }
@@ -355,6 +356,7 @@ impl Store {
                 key.as_slice(),
                 codec::encode_message(&rec).map_err(codec_abort)?,
             )?;
+            changes::note_tx(tc, tmeta, folder, Some(&subject), false, now_us)?;
             Ok::<_, TxError>(())
         }))?;
         self.count_changed(0, i64::from(created));
@@ -381,19 +383,32 @@ impl Store {
         let Some(key) = i.leaves.get(&lk)? else {
             return Ok(false);
         };
+        let rec: Option<MessageRecord> = i
+            .messages
+            .get(&key)?
+            .map(|v| codec::decode_message(&v))
+            .transpose()?;
         if !writer.any {
-            let rec: Option<MessageRecord> = i
-                .messages
-                .get(&key)?
-                .map(|v| codec::decode_message(&v))
-                .transpose()?;
             self.own_subject(writer, folder, rec.as_ref())?;
         }
-        let trees = (&i.messages, &i.leaves, &i.meta);
-        tx_result(trees.transaction(|(tm, tl, tmeta)| {
+        // The message's subject keeps others (duplicates): then the subject changed (its
+        // oldest may be another), else it is deleted.
+        let subject = rec.as_ref().and_then(|r| Subject::parse(&r.subject).ok());
+        let others = subject.as_ref().map_or(0, |s| {
+            self.list_keys(&message_prefix(folder, s))
+                .iter()
+                .filter(|k| k.as_slice() != key.as_ref())
+                .count()
+        });
+        let stamp = changes::deletion_stamp();
+        let trees = (&i.messages, &i.leaves, &i.meta, &i.changes);
+        tx_result(trees.transaction(|(tm, tl, tmeta, tc)| {
             tm.remove(&key)?;
             tl.remove(lk.as_slice())?;
             super::count_tx(tmeta, 0, -1)?;
+            if let Some(subject) = &subject {
+                changes::note_tx(tc, tmeta, folder, Some(subject), others == 0, stamp)?;
+            }
             Ok::<_, TxError>(())
         }))?;
         self.count_changed(0, -1);
@@ -404,10 +419,11 @@ impl Store {
     /// Create an admin-group folder (MKCOL); false when it existed.
     pub fn fb_create_folder(&self, folder: &AdminGroup, now_us: i64) -> Result<bool, StoreError> {
         let _w = self.begin_write()?;
+        let i = &self.inner;
         let created = tx_result(
-            self.inner
-                .folders
-                .transaction(|tf| ensure_folder_tx(tf, folder, now_us)),
+            (&i.folders, &i.changes, &i.meta).transaction(|(tf, tc, tmeta)| {
+                ensure_folder_noted_tx(tf, tc, tmeta, folder, now_us)
+            }),
         )?;
         if created {
             self.flush()?;
@@ -438,10 +454,21 @@ impl Store {
         let messages = scan(&i.messages)?;
         let leaves = scan(&i.leaves)?;
         let fkey = folder.key();
-        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta);
-        tx_result(trees.transaction(|(tm, tl, tf, tmeta)| {
+        // Each subject's deletion is a change (a tombstone), so it replicates.
+        let mut subjects: Vec<Subject> = messages
+            .iter()
+            .filter_map(|k| k.len().checked_sub(9).map(|n| &k[prefix.len()..n]))
+            .filter_map(|s| Subject::parse(&String::from_utf8_lossy(s)).ok())
+            .collect();
+        subjects.dedup_by(|a, b| a.key() == b.key());
+        let stamp = changes::deletion_stamp();
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta, &i.changes);
+        tx_result(trees.transaction(|(tm, tl, tf, tmeta, tc)| {
             for k in &messages {
                 tm.remove(k)?;
+            }
+            for s in &subjects {
+                changes::note_tx(tc, tmeta, folder, Some(s), true, stamp)?;
             }
             super::count_tx(tmeta, 0, -(messages.len() as i64))?;
             for k in &leaves {
@@ -479,18 +506,19 @@ impl Store {
             }
             let key = [prefix.as_slice(), &i.db.generate_id()?.to_be_bytes()].concat();
             let rec = MessageRecord::new(leaf, &m.subject, m.props.clone(), fb, now_us);
-            plan.push((m.folder.clone(), key, rec));
+            plan.push((m.folder.clone(), m.subject.clone(), key, rec));
         }
         let n = plan.len();
-        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta);
-        tx_result(trees.transaction(|(tm, tl, tf, tmeta)| {
-            for (folder, key, rec) in &plan {
-                ensure_folder_tx(tf, folder, now_us)?;
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta, &i.changes);
+        tx_result(trees.transaction(|(tm, tl, tf, tmeta, tc)| {
+            for (folder, subject, key, rec) in &plan {
+                ensure_folder_noted_tx(tf, tc, tmeta, folder, now_us)?;
                 tl.insert(leaf_key(folder, &rec.leaf), key.as_slice())?;
                 tm.insert(
                     key.as_slice(),
                     codec::encode_message(rec).map_err(codec_abort)?,
                 )?;
+                changes::note_tx(tc, tmeta, folder, Some(subject), false, now_us)?;
             }
             super::count_tx(tmeta, 0, plan.len() as i64)?;
             Ok::<_, TxError>(())

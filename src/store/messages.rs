@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::TransactionalTree;
 
-use super::{Store, StoreError, TxError, codec, codec_abort, count_tx, tx_result};
+use super::{Store, StoreError, TxError, changes, codec, codec_abort, count_tx, tx_result};
 use crate::protocol::freebusy::{FreeBusy, PublishRange};
 use crate::protocol::legacy_dn::fold_key;
 use crate::protocol::legacy_dn::{AdminGroup, Subject};
@@ -188,6 +188,35 @@ pub(super) fn ensure_folder_tx(
     Ok(true)
 }
 
+/// The messages at `keys` (listed before the transaction), read inside it.
+pub(super) fn records_tx(
+    tm: &TransactionalTree,
+    keys: &[Vec<u8>],
+) -> Result<Vec<(Vec<u8>, MessageRecord)>, TxError> {
+    let mut records = Vec::new();
+    for k in keys {
+        if let Some(v) = tm.get(k)? {
+            records.push((k.clone(), codec::decode_message(&v).map_err(codec_abort)?));
+        }
+    }
+    Ok(records)
+}
+
+/// [`ensure_folder_tx`], and a folder created is a change in the log (see [`changes`]).
+pub(super) fn ensure_folder_noted_tx(
+    tf: &TransactionalTree,
+    tc: &TransactionalTree,
+    tmeta: &TransactionalTree,
+    folder: &AdminGroup,
+    now_us: i64,
+) -> Result<bool, TxError> {
+    let created = ensure_folder_tx(tf, folder, now_us)?;
+    if created {
+        changes::note_tx(tc, tmeta, folder, None, false, now_us)?;
+    }
+    Ok(created)
+}
+
 /// The `meta` key saying every message record has [`codec::MESSAGE_VERSION`]'s layout.
 const LAYOUT_MARKER: &[u8] = b"message_layout";
 
@@ -340,45 +369,40 @@ impl Store {
         // Transactions cannot scan, and a plain read inside one deadlocks on sled's
         // concurrency control: list the keys first; the write lock keeps the list exact.
         let existing = self.list_keys(&prefix);
-        let result = tx_result((&i.messages, &i.leaves, &i.folders, &i.meta).transaction(
-            |(tm, tl, tf, tmeta)| {
-                let mut records = Vec::new();
-                for k in &existing {
-                    if let Some(v) = tm.get(k)? {
-                        records.push((k.clone(), codec::decode_message(&v).map_err(codec_abort)?));
-                    }
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta, &i.changes);
+        let result = tx_result(trees.transaction(|(tm, tl, tf, tmeta, tc)| {
+            let records = records_tx(tm, &existing)?;
+            let now = now_us;
+            if let Some(((keep_key, keep), dups)) = records.split_first() {
+                if dups.is_empty() && same_content(&keep.props, &msg.props) {
+                    return Ok((PublishOutcome::Unchanged, 0));
                 }
-                let now = now_us;
-                if let Some(((keep_key, keep), dups)) = records.split_first() {
-                    if dups.is_empty() && same_content(&keep.props, &msg.props) {
-                        return Ok((PublishOutcome::Unchanged, 0));
-                    }
-                    for (k, dup) in dups {
-                        tm.remove(k.as_slice())?;
-                        tl.remove(leaf_key(&msg.folder, &dup.leaf))?;
-                    }
-                    count_tx(tmeta, 0, -(dups.len() as i64))?;
-                    let rec = keep.clone().changed(msg.props.clone(), fb.clone(), now);
-                    tm.insert(
-                        keep_key.as_slice(),
-                        codec::encode_message(&rec).map_err(codec_abort)?,
-                    )?;
-                    return Ok((PublishOutcome::Updated, dups.len()));
+                for (k, dup) in dups {
+                    tm.remove(k.as_slice())?;
+                    tl.remove(leaf_key(&msg.folder, &dup.leaf))?;
                 }
-                ensure_folder_tx(tf, &msg.folder, now_us)?;
-                let key = [prefix.as_slice(), &new_seq.to_be_bytes()].concat();
-                let leaf = free_leaf(tl, &msg.folder, &canonical_leaf(&msg.subject))?;
-                tl.insert(leaf_key(&msg.folder, &leaf), key.as_slice())?;
-                let rec =
-                    MessageRecord::new(leaf, &msg.subject, msg.props.clone(), fb.clone(), now);
+                count_tx(tmeta, 0, -(dups.len() as i64))?;
+                let rec = keep.clone().changed(msg.props.clone(), fb.clone(), now);
                 tm.insert(
-                    key.as_slice(),
+                    keep_key.as_slice(),
                     codec::encode_message(&rec).map_err(codec_abort)?,
                 )?;
-                count_tx(tmeta, 0, 1)?;
-                Ok::<_, TxError>((PublishOutcome::Created, 0))
-            },
-        ))?;
+                changes::note_tx(tc, tmeta, &msg.folder, Some(&msg.subject), false, now)?;
+                return Ok((PublishOutcome::Updated, dups.len()));
+            }
+            ensure_folder_noted_tx(tf, tc, tmeta, &msg.folder, now_us)?;
+            let key = [prefix.as_slice(), &new_seq.to_be_bytes()].concat();
+            let leaf = free_leaf(tl, &msg.folder, &canonical_leaf(&msg.subject))?;
+            tl.insert(leaf_key(&msg.folder, &leaf), key.as_slice())?;
+            let rec = MessageRecord::new(leaf, &msg.subject, msg.props.clone(), fb.clone(), now);
+            tm.insert(
+                key.as_slice(),
+                codec::encode_message(&rec).map_err(codec_abort)?,
+            )?;
+            count_tx(tmeta, 0, 1)?;
+            changes::note_tx(tc, tmeta, &msg.folder, Some(&msg.subject), false, now)?;
+            Ok::<_, TxError>((PublishOutcome::Created, 0))
+        }))?;
         let created = i64::from(result.0 == PublishOutcome::Created);
         self.count_changed(0, created - result.1 as i64);
         Ok(result)
@@ -409,8 +433,9 @@ impl Store {
         let i = &self.inner;
         let prefix = message_prefix(folder, subject);
         let keys = self.list_keys(&prefix);
-        let n = tx_result(
-            (&i.messages, &i.leaves, &i.meta).transaction(|(tm, tl, tmeta)| {
+        let stamp = changes::deletion_stamp();
+        let n = tx_result((&i.messages, &i.leaves, &i.meta, &i.changes).transaction(
+            |(tm, tl, tmeta, tc)| {
                 let mut n = 0;
                 for k in &keys {
                     if let Some(v) = tm.remove(k.as_slice())? {
@@ -420,9 +445,12 @@ impl Store {
                     }
                 }
                 count_tx(tmeta, 0, -(n as i64))?;
+                if n > 0 {
+                    changes::note_tx(tc, tmeta, folder, Some(subject), true, stamp)?;
+                }
                 Ok::<_, TxError>(n)
-            }),
-        )?;
+            },
+        ))?;
         self.count_changed(0, -(n as i64));
         if n > 0 {
             self.flush()?;
@@ -459,7 +487,7 @@ impl Store {
 }
 
 /// The first of `leaf`, `leaf-1`, `leaf-2`… not taken in the folder.
-fn free_leaf(
+pub(super) fn free_leaf(
     tl: &TransactionalTree,
     folder: &AdminGroup,
     leaf: &str,
@@ -480,33 +508,9 @@ fn free_leaf(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::fb_message::build_props;
-    use crate::protocol::freebusy::{FbStatus, Interval};
-    use crate::protocol::legacy_dn::LegacyDn;
-    use crate::protocol::pffb::PublisherStyle;
     use crate::protocol::time::Minutes1601;
     use crate::store::testutil::stamp;
-    use crate::store::testutil::temp_store;
-
-    fn message(alias: &str, busy_from: i64) -> PublishedMessage {
-        let dn = LegacyDn::parse(&format!("/o=Org/ou=AG/cn=Recipients/cn={alias}")).unwrap();
-        let range = PublishRange {
-            start: Minutes1601::from_civil(2008, 2, 1),
-            end: Minutes1601::from_civil(2008, 4, 1),
-        };
-        let mut fb = FreeBusy::default();
-        let s = range.start.plus_minutes(busy_from);
-        fb.add(
-            FbStatus::Busy,
-            Interval::new(s, s.plus_minutes(60)).unwrap(),
-        );
-        let ts = jiff::Timestamp::from_second(1_200_000_000).unwrap();
-        PublishedMessage {
-            folder: dn.admin_group(),
-            subject: dn.subject(),
-            props: build_props(&dn, &fb, range, PublisherStyle::Outlook, ts),
-        }
-    }
+    use crate::store::testutil::{message, temp_store};
 
     #[test]
     fn publish_creates_then_updates_then_skips_unchanged() {

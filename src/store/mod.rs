@@ -17,7 +17,9 @@
 //! | `pf_bodies` | as `pf_nodes` | an item's body |
 //! | `pf_owners` | as `pf_nodes` | legacyDN key of the user who created the node |
 //! | `credentials` | legacyDN key | [`Credential`] (password hash, admin mark) |
-//! | `meta` | `format`, `key_fold`, `message_layout`, `count_users`, `count_messages`, `import_pending` | the store's format, migration markers, the user and message counts (i64 BE), and the mark of an import being written |
+//! | `groups` | tag byte ++ DN key / address | [`GroupRecord`], the addresses groups are asked by, the DN of each user a group names (see [`groups`]) |
+//! | `changes` | `c` change number, `v` item, `h` mark (see [`changes`]) | the change log of the free/busy tree: each message's and folder's newest change, its version and tombstone, and replication's high-water marks |
+//! | `meta` | `format`, `key_fold`, `message_layout`, `groups_layout`, `count_users`, `count_messages`, `import_pending`, `change_number`, `changes_log` | the store's format, migration markers, the user and message counts (i64 BE), the mark of an import being written, and the last change number given |
 //! | `import_undo` | tag byte ++ key | only while an import is written: what it overwrote (see [`directory`]) |
 //!
 //! [`inspect`] gives a byte-exact dump of every tree ([`StoreDump`]), for tests and tools.
@@ -38,12 +40,14 @@
 //! not know about HTTP.
 
 mod calendars;
+mod changes;
 mod cleanup;
 pub mod codec;
 mod credentials;
 mod directory;
 mod durability;
 mod fb_items;
+mod groups;
 mod inspect;
 mod key_fold;
 mod messages;
@@ -64,10 +68,12 @@ pub use calendars::{
     CalendarChange, CalendarDeletion, CalendarRecord, CalendarSource, DirtyEntry, DirtyReason,
     DirtyRecord, QueueWatch, Refusal, Tombstone,
 };
+pub use changes::{Applied, ChangeScan, ItemVersion, LoggedChange, RemoteChange};
 pub use cleanup::CleanupReport;
 pub use credentials::Credential;
 pub use directory::{ImportSummary, UserRecord};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
+pub use groups::GroupRecord;
 pub use inspect::StoreDump;
 pub use messages::canonical_leaf;
 pub use messages::{
@@ -222,10 +228,14 @@ struct Inner {
     /// Who created each ordinary node (absent: created without authentication).
     pf_owners: sled::Tree,
     credentials: sled::Tree,
+    /// Distribution groups (see [`groups`]).
+    groups: sled::Tree,
     calendars: sled::Tree,
     /// When each user's calendar was last deleted (see [`calendars`]).
     calendar_deletions: sled::Tree,
     dirty: sled::Tree,
+    /// The change log of the free/busy tree, for replication (see [`changes`]).
+    changes: sled::Tree,
     /// The store's own facts: `format`, migration markers, and the stored user and message
     /// counts (see [`count_tx`]).
     meta: sled::Tree,
@@ -358,10 +368,12 @@ impl Store {
             calendars: db.open_tree("calendars")?,
             calendar_deletions: db.open_tree("calendar_deletions")?,
             dirty: db.open_tree("dirty")?,
+            changes: db.open_tree("changes")?,
             pf_nodes: db.open_tree("pf_nodes")?,
             pf_bodies: db.open_tree("pf_bodies")?,
             pf_owners: db.open_tree("pf_owners")?,
             credentials: db.open_tree("credentials")?,
+            groups: db.open_tree(groups::TREE)?,
             meta,
             db,
         };
@@ -371,6 +383,8 @@ impl Store {
         directory::undo_import(&store)?;
         key_fold::migrate(&store)?;
         messages::migrate_layout(&store)?;
+        groups::migrate(&store)?;
+        changes::migrate(&store)?;
         Ok(store)
     }
 
@@ -492,6 +506,39 @@ pub(crate) mod testutil {
     /// The time a test's write is stamped with.
     pub fn stamp() -> i64 {
         jiff::Timestamp::now().as_microsecond()
+    }
+
+    /// The message a publisher writes for `alias` of `/o=Org/ou=AG`: busy for an hour
+    /// `busy_from` minutes into February 2008.
+    pub fn message(alias: &str, busy_from: i64) -> PublishedMessage {
+        use crate::protocol::freebusy::{FbStatus, FreeBusy, Interval, PublishRange};
+        use crate::protocol::time::Minutes1601;
+        let dn = crate::protocol::legacy_dn::LegacyDn::parse(&format!(
+            "/o=Org/ou=AG/cn=Recipients/cn={alias}"
+        ))
+        .unwrap();
+        let range = PublishRange {
+            start: Minutes1601::from_civil(2008, 2, 1),
+            end: Minutes1601::from_civil(2008, 4, 1),
+        };
+        let mut fb = FreeBusy::default();
+        let s = range.start.plus_minutes(busy_from);
+        fb.add(
+            FbStatus::Busy,
+            Interval::new(s, s.plus_minutes(60)).unwrap(),
+        );
+        let ts = jiff::Timestamp::from_second(1_200_000_000).unwrap();
+        PublishedMessage {
+            folder: dn.admin_group(),
+            subject: dn.subject(),
+            props: crate::protocol::fb_message::build_props(
+                &dn,
+                &fb,
+                range,
+                crate::protocol::pffb::PublisherStyle::Outlook,
+                ts,
+            ),
+        }
     }
 
     /// Store `text` as `dn`'s calendar (one event, over HTTP, by anyone).

@@ -28,6 +28,7 @@ pub fn filter(
         .and(raw_query)
         .and(warp::header::headers_cloned())
         .and(warp::ext::optional::<Peer>().map(|p: Option<Peer>| p.map(|Peer(a)| a)))
+        .and(warp::ext::optional::<Connection>())
         .and(warp::body::stream().map(box_body))
         .then(
             move |method: Method,
@@ -35,6 +36,7 @@ pub fn filter(
                   query: Option<String>,
                   headers: HeaderMap,
                   remote: Option<SocketAddr>,
+                  connection: Option<Connection>,
                   body: BodyStream| {
                 let state = state.clone();
                 let req = Request {
@@ -46,6 +48,7 @@ pub fn filter(
                     principal: Principal::Anonymous,
                     body: Some(body),
                     body_timeout: state.limits().body_timeout,
+                    connection,
                 };
                 async move { dispatch(&state, req).await }
             },
@@ -63,6 +66,40 @@ where
 /// The client's address, put on each request by [`serve`] for [`filter`] to read.
 #[derive(Clone, Copy, Debug)]
 struct Peer(SocketAddr);
+
+/// The connection a request came on, for what must act on the socket itself: a fault rule
+/// that resets it, or hangs until the client or the server gives up (`faults.rs`). Put on
+/// each request by [`serve`].
+#[derive(Clone, Debug)]
+pub(super) struct Connection {
+    reset: Arc<tokio::sync::Notify>,
+    closing: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Connection {
+    /// Close the connection at once, unanswered, with an RST.
+    pub(super) fn reset(&self) {
+        self.reset.notify_one();
+    }
+
+    /// Resolves when the server shuts down.
+    pub(super) async fn server_closing(&self) {
+        let mut closing = self.closing.clone();
+        let _ = closing.wait_for(|c| *c).await;
+    }
+}
+
+/// Wait for [`Connection::reset`], then make the socket's close an RST (SO_LINGER 0): the
+/// connection is dropped by the caller right after, still unanswered.
+async fn reset_requested(reset: Arc<tokio::sync::Notify>, fd: std::os::fd::RawFd) {
+    reset.notified().await;
+    // SAFETY: `fd` belongs to the connection that the caller's `select!` still holds (this
+    // future is one of its branches), so it is open for as long as it is borrowed here.
+    let socket = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    if let Err(e) = socket2::SockRef::from(&socket).set_linger(Some(Duration::ZERO)) {
+        tracing::debug!(error = %e, "SO_LINGER could not be set; the connection closes with a FIN");
+    }
+}
 
 /// Serve until `shutdown` resolves; in-flight requests finish first.
 ///
@@ -108,6 +145,8 @@ pub async fn serve(
         limits.max_pending_heads_per_address,
     );
     let graceful = GracefulShutdown::new();
+    // Ends the connections a fault rule keeps hanging, which would hold the shutdown.
+    let (closing, closing_seen) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -130,15 +169,22 @@ pub async fn serve(
         }
         // Before a slot is taken: a trickler closed to make room gives its slot back.
         let (ticket, evicted) = pending.admit(peer.ip());
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let io = TokioIo::new(outbound::WriteTimeout::new(stream, limits.send_timeout));
         match slots.clone().try_acquire_owned() {
             Ok(slot) => {
                 let svc = service.clone();
                 let ticket = Arc::new(ticket);
                 let headed = ticket.clone();
+                let connection = Connection {
+                    reset: Arc::new(tokio::sync::Notify::new()),
+                    closing: closing_seen.clone(),
+                };
+                let reset = connection.reset.clone();
                 let svc = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
                     headed.headed();
                     req.extensions_mut().insert(Peer(peer));
+                    req.extensions_mut().insert(connection.clone());
                     hyper::service::Service::call(&svc, req)
                 });
                 let conn = graceful.watch(http.serve_connection(io, svc));
@@ -149,6 +195,9 @@ pub async fn serve(
                         },
                         Ok(()) = evicted => {
                             tracing::info!(%peer, "closed a connection still sending its request head to make room for a newer one");
+                        }
+                        () = reset_requested(reset, fd) => {
+                            tracing::debug!(%peer, "connection reset by a fault rule");
                         }
                     }
                     drop(ticket);
@@ -179,6 +228,7 @@ pub async fn serve(
     }
     // New clients are turned away at once rather than queued while in-flight ones finish.
     drop(listener);
+    let _ = closing.send(true);
     graceful.shutdown().await;
 }
 

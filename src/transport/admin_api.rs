@@ -92,7 +92,7 @@ type Serve = for<'a> fn(&'a AppState, Request) -> BoxFuture<'a, Result<Response,
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Every admin route: the operation's own `ROUTE`, served by the one generic handler.
-fn routes() -> [(&'static str, Serve); 14] {
+fn routes() -> [(&'static str, Serve); 18] {
     fn entry<O: Operation>() -> (&'static str, Serve) {
         (O::ROUTE, |state, req| Box::pin(serve::<O>(state, req)))
     }
@@ -101,6 +101,7 @@ fn routes() -> [(&'static str, Serve); 14] {
     }
     table!(
         ListUsers,
+        ListGroups,
         ImportRequest,
         PasswdRequest,
         AdminMarkRequest,
@@ -113,7 +114,10 @@ fn routes() -> [(&'static str, Serve); 14] {
         RepublishRequest,
         Cleanup,
         LintRequest,
-        CheckRequest
+        CheckRequest,
+        FaultAddRequest,
+        FaultList,
+        FaultClearRequest
     )
 }
 
@@ -176,7 +180,8 @@ pub(super) async fn run_as<O: Operation>(
                 .with_clock(*st.clock())
                 .with_publish(st.publish_settings().clone())
                 .with_max_calendar_bytes(st.limits().max_calendar_bytes)
-                .with_writer(writer);
+                .with_writer(writer)
+                .with_faults(st.faults().clone());
             op.run(&ctx)
         })
         .await

@@ -49,6 +49,7 @@ fn default_form(state: &AppState) -> QueryForm {
 /// `GET /`.
 pub async fn landing(state: &AppState, req: Request) -> Result<Response, HttpError> {
     let stats = state.store().stats();
+    let t = &state.topology().settings;
     if !wants_html(&req) {
         return Ok(text_response(
             StatusCode::OK,
@@ -58,7 +59,11 @@ pub async fn landing(state: &AppState, req: Request) -> Result<Response, HttpErr
                  free/busy query: /public/?Cmd=freebusy&start=…&end=…&interval=30&u=SMTP:user@domain\n\
                  as a timeline in a browser: {query}\n\
                  metrics: /metrics\n\
-                 {users} directory users, {messages} free/busy messages\n",
+                 {users} directory users, {messages} free/busy messages\n\
+                 server {server} of {organization}; replicas: {replicas}\n",
+                server = t.server_name,
+                organization = t.organization,
+                replicas = t.replicas.describe(),
                 tree = landing::TREE_HREF,
                 query = landing::QUERY_PATH,
                 users = stats.users,
@@ -74,6 +79,11 @@ pub async fn landing(state: &AppState, req: Request) -> Result<Response, HttpErr
             users: stats.users,
             messages: stats.messages,
             form: &form,
+            server: landing::ServerView {
+                name: &t.server_name,
+                organization: &t.organization,
+                replicas: &t.replicas.describe(),
+            },
         }),
     ))
 }

@@ -5,9 +5,10 @@
 //! (here: the per-request timeout, the sign-in of `sign_in.rs`, the headers every answer
 //! carries for browsers, metrics and one log line of `request_log.rs`) → `route` (here: the
 //! one place that decides which handler answers: `/healthz`, `/metrics`, the admin API
-//! under `/_schedplus/`, users' calendars under `/calendars/`, the landing page, the
-//! `?Cmd=freebusy` query under `/public/`, and WebDAV for everything else under `/public/`
-//! ([`webdav`])).
+//! under `/_schedplus/`, users' calendars under `/calendars/`, replication between servers
+//! under `/replication/` (`replication.rs`, which also answers 503 for a folder this server
+//! holds no replica of), the landing page, the `?Cmd=freebusy` query under `/public/`, and
+//! WebDAV for everything else under `/public/` ([`webdav`])).
 //!
 //! Handlers see [`AppState`] (`state.rs`: the store, the clock, the settings, shared by
 //! every request) and a [`Request`] (`request.rs`: method, raw path and query, headers, the
@@ -22,10 +23,12 @@ pub mod admin_api;
 mod calendars;
 mod error;
 mod ews;
+pub mod faults;
 mod freebusy;
 mod heads;
 mod landing;
 pub mod outbound;
+mod replication;
 mod request;
 mod request_log;
 mod sign_in;
@@ -54,9 +57,18 @@ pub async fn dispatch(state: &AppState, req: Request) -> Response {
     let path = req.path.clone();
     let remote = req.remote;
     let limit = state.limits().request_timeout;
+    // A fault rule may answer first (or wait, hang, reset), before the sign-in and the
+    // request's time limit, as a broken server in front of the store would.
+    let injected = match faults::probe(state, &req) {
+        Some(probe) => probe.answer(state).await,
+        None => None,
+    };
     // Who asked, for the log line, even when the request then runs out of time.
     let user = std::sync::OnceLock::new();
     let work = async {
+        if let Some(answer) = injected {
+            return Ok(answer);
+        }
         let mut req = req;
         let credentials = req.headers.get(header::AUTHORIZATION).cloned();
         req.principal = sign_in(state, credentials, remote).await?;
@@ -144,6 +156,9 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
     if path.starts_with("/calendars/") {
         return calendars::handle(state, req).await;
     }
+    if replication::is_replication(path) {
+        return replication::handle(state, req).await;
+    }
     // The landing page and the query form's timeline (issue 17.3); other methods on these
     // paths keep the 404 below.
     if matches!(req.method, Method::GET | Method::HEAD) {
@@ -163,9 +178,11 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
             .is_some_and(crate::protocol::query::is_freebusy_query)
     {
         state.auth().read(&req.principal)?;
+        replication::no_replica(state, path, req.query.clone(), true).await?;
         return freebusy::handle(state, req).await;
     }
     if is_under_public(path) {
+        replication::no_replica(state, path, None, false).await?;
         return webdav::handle(state, req).await;
     }
     Err(HttpError::not_found(format!(

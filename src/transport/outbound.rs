@@ -394,6 +394,11 @@ mod tests {
             .unwrap()
     }
 
+    /// Is `f` still waiting (not ready when polled once)?
+    fn waits<F: std::future::Future + Unpin>(f: &mut F) -> bool {
+        futures_util::FutureExt::now_or_never(f).is_none()
+    }
+
     #[test]
     fn the_budget_holds_what_pages_use_and_never_more_than_its_total() {
         runtime().block_on(async {
@@ -404,9 +409,8 @@ mod tests {
             let b = budget.reserve(90).await;
             assert_eq!(budget.held(), 100);
             // A page that needs more waits until some is given back.
-            let more = budget.reserve(50);
-            tokio::pin!(more);
-            assert!(futures_util::FutureExt::now_or_never(more.as_mut()).is_none());
+            let mut more = Box::pin(budget.reserve(50));
+            assert!(waits(&mut more));
             drop(b);
             let c = more.await;
             assert_eq!(budget.held(), 60);
@@ -427,13 +431,11 @@ mod tests {
             let held = budget.reserve(70).await;
             let small = budget.reserve(30).await;
             // 30 reserved, 60 produced: it gives its 30 back and waits, first in line, for 60.
-            let fit = budget.fit(small, 60);
-            tokio::pin!(fit);
-            assert!(futures_util::FutureExt::now_or_never(fit.as_mut()).is_none());
+            let mut fit = Box::pin(budget.fit(small, 60));
+            assert!(waits(&mut fit));
             // Another page queues behind it rather than taking what it gave back.
-            let other = budget.reserve(30);
-            tokio::pin!(other);
-            assert!(futures_util::FutureExt::now_or_never(other.as_mut()).is_none());
+            let mut other = Box::pin(budget.reserve(30));
+            assert!(waits(&mut other));
             drop(held);
             let page = fit.await;
             assert_eq!(page.num_permits(), 60);

@@ -23,6 +23,8 @@ pub struct Request {
     pub principal: Principal,
     pub(super) body: Option<BodyStream>,
     pub(super) body_timeout: Duration,
+    /// The connection it came on (none for a request built in-process).
+    pub(super) connection: Option<super::accept::Connection>,
 }
 
 pub(super) type BodyStream =
@@ -46,6 +48,7 @@ impl Request {
                 async move { Ok(body) },
             ))),
             body_timeout: Limits::default().body_timeout,
+            connection: None,
         }
     }
 

@@ -117,6 +117,10 @@ pub struct StateParts {
     pub admin_token: String,
     /// The Availability front end's role and free/busy servers (`transport::ews`).
     pub cas: crate::app::availability::CasSettings,
+    /// The server's name, organization, replicas and peers (`transport::replication`).
+    pub topology: Arc<crate::app::replication::Topology>,
+    /// Fault rules (`faults`, `fault add`): what this server answers wrongly on purpose.
+    pub faults: crate::app::ops::Faults,
 }
 
 struct StateInner {
@@ -134,6 +138,8 @@ struct StateInner {
     /// Successful reads logged at INFO this second (see `request_log.rs`).
     read_log: ReadLog,
     cas: crate::app::availability::CasSettings,
+    topology: Arc<crate::app::replication::Topology>,
+    faults: crate::app::ops::Faults,
 }
 
 impl AppState {
@@ -149,6 +155,8 @@ impl AppState {
             auth,
             admin_token,
             cas,
+            topology,
+            faults,
         } = parts;
         AppState {
             inner: Arc::new(StateInner {
@@ -165,12 +173,22 @@ impl AppState {
                 answer_budget: AnswerBudget::new(limits.answer_buffer),
                 read_log: ReadLog::new(),
                 cas,
+                topology,
+                faults,
             }),
         }
     }
 
     pub fn cas(&self) -> &crate::app::availability::CasSettings {
         &self.inner.cas
+    }
+
+    pub fn topology(&self) -> &crate::app::replication::Topology {
+        &self.inner.topology
+    }
+
+    pub fn faults(&self) -> &crate::app::ops::Faults {
+        &self.inner.faults
     }
 
     pub fn auth(&self) -> &AuthSettings {
@@ -263,6 +281,8 @@ mod tests {
             auth,
             admin_token: "t0ken".into(),
             cas: Default::default(),
+            topology: crate::app::replication::Topology::new(Default::default()),
+            faults: Default::default(),
         });
         assert_eq!(*state.auth(), auth);
         assert_ne!(auth, AuthSettings::default());

@@ -1,5 +1,6 @@
 //! The front end's requests to public-folder servers: one `GET …/public/?Cmd=freebusy` with
-//! every user of an admin group, anonymous, plain HTTP, within the configured timeout. A
+//! every user of an admin group, plain HTTP, within the configured timeout; anonymous, or
+//! with the service account's Basic credentials when one is configured. A
 //! connect error, a timeout, any status but 200, or an answer that is not the `WM`
 //! document for exactly the users asked counts as a failure of that server.
 
@@ -20,11 +21,16 @@ pub struct Failure {
 /// Largest answer read: 100 users × 42 days of 5-minute digits is 1.2 MB.
 const MAX_ANSWER: u64 = 16 * 1024 * 1024;
 
-/// Ask `url` (a full `…/public/?Cmd=freebusy&…` URL) and read its user items. Returns the
-/// time it took too.
-pub fn fetch(url: &str, timeout: Duration) -> (Result<Vec<LegacyItem>, Failure>, Duration) {
+/// Ask `url` (a full `…/public/?Cmd=freebusy&…` URL) and read its user items, sending
+/// `authorization` (the service account's `Basic …`) when given. Returns the time it took
+/// too.
+pub fn fetch(
+    url: &str,
+    timeout: Duration,
+    authorization: Option<&str>,
+) -> (Result<Vec<LegacyItem>, Failure>, Duration) {
     let started = Instant::now();
-    let r = fetch_inner(url, timeout);
+    let r = fetch_inner(url, timeout, authorization);
     (r, started.elapsed())
 }
 
@@ -55,8 +61,16 @@ fn agent(timeout: Duration) -> ureq::Agent {
     a
 }
 
-fn fetch_inner(url: &str, timeout: Duration) -> Result<Vec<LegacyItem>, Failure> {
-    let mut resp = agent(timeout).get(url).call().map_err(|e| {
+fn fetch_inner(
+    url: &str,
+    timeout: Duration,
+    authorization: Option<&str>,
+) -> Result<Vec<LegacyItem>, Failure> {
+    let mut request = agent(timeout).get(url);
+    if let Some(a) = authorization {
+        request = request.header("Authorization", a);
+    }
+    let mut resp = request.call().map_err(|e| {
         let kind = match &e {
             ureq::Error::Timeout(_) => "timeout",
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => "timeout",
@@ -82,9 +96,16 @@ fn fetch_inner(url: &str, timeout: Duration) -> Result<Vec<LegacyItem>, Failure>
             reason: format!("the answer broke off: {e}"),
         })?;
     if status != 200 {
+        let hint = match (status, authorization) {
+            (401, None) => {
+                ": it wants a sign-in; configure the front end's service account (cas_service_user, cas_service_password)"
+            }
+            (401, Some(_)) => ": it refused the service account's credentials",
+            _ => "",
+        };
         return Err(Failure {
             kind: "status",
-            reason: format!("the server answered {status}"),
+            reason: format!("the server answered {status}{hint}"),
         });
     }
     parse_answer(&body, &XmlLimits::default()).map_err(|reason| Failure {

@@ -1,7 +1,7 @@
 //! The Availability service's procedure for legacy mailboxes, as an Exchange 2007 CAS ran
 //! it: resolve every mailbox in the directory, partition the legacy ones by admin group,
 //! ask each admin group's public-folder servers for all its users in one `?Cmd=freebusy`
-//! request, and fail over.
+//! request (anonymously, or as the configured service account), and fail over.
 //!
 //! Per admin group ([`servers::CasSettings`]): its servers in random order (or as listed),
 //! at most `max_tries` of them; each failure (connect error, timeout, a status other than
@@ -12,24 +12,31 @@
 //! no servers configured is answered from this server's own store (one process is then a
 //! front end and a free/busy server).
 //!
+//! A distribution group ([`groups`]) is answered as the merge of its members' rows; its
+//! members are asked with the users of the request, each user once, through the same
+//! procedure (one request per admin group and hundred users).
+//!
 //! Unknown addresses answer `ErrorMailRecipientNotFound`; a view that is not merged
 //! (`FreeBusy`, `Detailed`) answers `ErrorLegacyMailboxFreeBusyViewTypeNotMerged` for a
 //! legacy mailbox, as the 2007 CAS did. Everything here is blocking (the HTTP client is
 //! `ureq`); admin groups are asked in parallel, one thread each.
 
 pub mod client;
+pub mod groups;
 pub mod metrics;
 pub mod servers;
 
+use std::collections::HashMap;
+
 use rand_core::{OsRng, RngCore};
 
-use crate::protocol::ews::{AvailabilityRequest, MailboxAnswer, MailboxData};
+use crate::protocol::ews::{AvailabilityRequest, MAX_MAILBOXES, MailboxAnswer, MailboxData};
 use crate::protocol::legacy_dn::AdminGroup;
 use crate::protocol::query::{QueryLimits, UserAddress, parse_query};
 use crate::protocol::time::format_rfc3339;
 use crate::store::{Store, UserRecord};
 
-pub use servers::{CasSettings, Role, ServerOrder, parse_servers};
+pub use servers::{CasSettings, Role, ServerOrder, ServiceAccount, parse_servers};
 
 /// The address a `MailboxData` names: `EX` routing or a `/o=` value is a legacyDN,
 /// anything else an SMTP address (primary or proxy) or alias.
@@ -47,10 +54,120 @@ fn address_of(m: &MailboxData) -> UserAddress {
     }
 }
 
-/// One admin group's mailboxes: (index in the request, user).
+/// One request to an admin group's servers: (index in `targets`, user), at most
+/// [`MAX_MAILBOXES`] of them (an admin group with more users asked, through groups, gets
+/// one request per hundred).
 struct Group {
     ag: AdminGroup,
     users: Vec<(usize, UserRecord)>,
+}
+
+/// What a mailbox of the request is, once resolved.
+enum Asked {
+    /// Answered already (an error).
+    Done(MailboxAnswer),
+    /// A user: its index in `targets`.
+    User(usize),
+    /// A distribution group: its members' indices in `targets`.
+    Members(Vec<usize>),
+}
+
+/// The users whose free/busy a request needs, each once.
+#[derive(Default)]
+struct Targets {
+    users: Vec<UserRecord>,
+    index: HashMap<String, usize>,
+}
+
+impl Targets {
+    fn add(&mut self, u: UserRecord) -> usize {
+        let next = self.users.len();
+        let at = *self.index.entry(u.legacy_dn.key()).or_insert(next);
+        if at == next {
+            self.users.push(u);
+        }
+        at
+    }
+
+    /// By admin group, in the order met, at most [`MAX_MAILBOXES`] users a request.
+    fn requests(&self) -> Vec<Vec<Group>> {
+        let mut by_ag: Vec<Vec<Group>> = Vec::new();
+        for (i, u) in self.users.iter().enumerate() {
+            let ag = u.legacy_dn.admin_group();
+            let requests = match by_ag.iter_mut().find(|r| r[0].ag == ag) {
+                Some(r) => r,
+                None => {
+                    by_ag.push(Vec::new());
+                    by_ag.last_mut().expect("just pushed")
+                }
+            };
+            match requests.last_mut() {
+                Some(g) if g.ag == ag && g.users.len() < MAX_MAILBOXES => {
+                    g.users.push((i, u.clone()))
+                }
+                _ => requests.push(Group {
+                    ag,
+                    users: vec![(i, u.clone())],
+                }),
+            }
+        }
+        by_ag
+    }
+}
+
+/// Resolve one mailbox: a user, a group (expanded), or an error.
+fn resolve(
+    store: &Store,
+    req: &AvailabilityRequest,
+    m: &MailboxData,
+    targets: &mut Targets,
+) -> Asked {
+    let addr = address_of(m);
+    let failed = |e: &dyn std::fmt::Display| {
+        error(
+            "failed",
+            "ErrorFreeBusyGenerationFailed",
+            format!("the directory could not be read for {}: {e}", m.address),
+        )
+    };
+    let user = match store.find_user(&addr) {
+        Ok(u) => u,
+        Err(e) => return failed(&e),
+    };
+    if let Some(user) = user {
+        if !req.view.is_merged() {
+            return error(
+                "not_merged",
+                "ErrorLegacyMailboxFreeBusyViewTypeNotMerged",
+                format!(
+                    "{} is a legacy (Exchange 2000/2003) mailbox: its free/busy can only be answered merged; ask for MergedOnly, FreeBusyMerged or DetailedMerged",
+                    m.address
+                ),
+            );
+        }
+        return Asked::User(targets.add(user));
+    }
+    let group = match store.find_group(&addr) {
+        Ok(Some(g)) => g,
+        Ok(None) => {
+            return error(
+                "not_found",
+                "ErrorMailRecipientNotFound",
+                format!(
+                    "no directory user or group has the address {}; import it (schedplus directory import) or check the spelling",
+                    m.address
+                ),
+            );
+        }
+        Err(e) => return failed(&e),
+    };
+    match groups::expand(store, &group) {
+        Ok(users) => Asked::Members(users.into_iter().map(|u| targets.add(u)).collect()),
+        Err(groups::ExpandError::TooBig(why)) => {
+            error("group_too_big", "ErrorFreeBusyDLLimitReached", why)
+        }
+        Err(groups::ExpandError::Store(e)) => failed(&e),
+    }
 }
 
 /// Answer every mailbox of `req`, in request order.
@@ -59,96 +176,76 @@ pub fn availability(
     settings: &CasSettings,
     req: &AvailabilityRequest,
 ) -> Vec<MailboxAnswer> {
-    let mut answers: Vec<Option<MailboxAnswer>> = vec![None; req.mailboxes.len()];
-    let mut groups: Vec<Group> = Vec::new();
-    for (i, m) in req.mailboxes.iter().enumerate() {
-        let user = match store.find_user(&address_of(m)) {
-            Ok(Some(u)) => u,
-            Ok(None) => {
-                fail(
-                    &mut answers[i],
-                    "not_found",
-                    "ErrorMailRecipientNotFound",
-                    format!(
-                        "no directory user has the address {}; import the user (schedplus directory import) or check the spelling",
-                        m.address
-                    ),
-                );
-                continue;
-            }
-            Err(e) => {
-                fail(
-                    &mut answers[i],
-                    "failed",
-                    "ErrorFreeBusyGenerationFailed",
-                    format!("the directory could not be read for {}: {e}", m.address),
-                );
-                continue;
-            }
-        };
-        if !req.view.is_merged() {
-            fail(
-                &mut answers[i],
-                "not_merged",
-                "ErrorLegacyMailboxFreeBusyViewTypeNotMerged",
-                format!(
-                    "{} is a legacy (Exchange 2000/2003) mailbox: its free/busy can only be answered merged; ask for MergedOnly, FreeBusyMerged or DetailedMerged",
-                    m.address
-                ),
-            );
-            continue;
-        }
-        let ag = user.legacy_dn.admin_group();
-        match groups.iter_mut().find(|g| g.ag == ag) {
-            Some(g) => g.users.push((i, user)),
-            None => groups.push(Group {
-                ag,
-                users: vec![(i, user)],
-            }),
-        }
-    }
+    let mut targets = Targets::default();
+    let asked: Vec<Asked> = req
+        .mailboxes
+        .iter()
+        .map(|m| resolve(store, req, m, &mut targets))
+        .collect();
     let slots = req.slots();
+    let mut rows: Vec<Result<Vec<u8>, String>> = vec![Err(String::new()); targets.users.len()];
+    let by_ag = targets.requests();
+    let ask_all = |requests: &Vec<Group>| -> Vec<Result<Vec<Vec<u8>>, String>> {
+        requests
+            .iter()
+            .map(|g| group_digits(store, settings, req, g, slots))
+            .collect()
+    };
     // One admin group (the usual request) is asked on this thread; several in parallel,
-    // one thread each.
-    let results: Vec<Result<Vec<Vec<u8>>, String>> = if groups.len() == 1 {
-        vec![group_digits(store, settings, req, &groups[0], slots)]
+    // one thread each (its requests, when it has more than one, one after the other).
+    let results: Vec<Vec<Result<Vec<Vec<u8>>, String>>> = if by_ag.len() <= 1 {
+        by_ag.iter().map(ask_all).collect()
     } else {
         std::thread::scope(|s| {
-            let handles: Vec<_> = groups
-                .iter()
-                .map(|g| s.spawn(move || group_digits(store, settings, req, g, slots)))
-                .collect();
+            let handles: Vec<_> = by_ag.iter().map(|r| s.spawn(move || ask_all(r))).collect();
             handles
                 .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("the request for this admin group failed".into()))
+                .zip(&by_ag)
+                .map(|(h, r)| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err("the request for this admin group failed".into()); r.len()]
+                    })
                 })
                 .collect()
         })
     };
-    for (g, r) in groups.iter().zip(results) {
+    for (g, r) in by_ag.iter().flatten().zip(results.into_iter().flatten()) {
         match r {
-            Ok(rows) => {
-                for ((i, _), digits) in g.users.iter().zip(rows) {
-                    metrics::mailbox("merged");
-                    answers[*i] = Some(MailboxAnswer::Merged(digits));
+            Ok(digits) => {
+                for ((i, _), d) in g.users.iter().zip(digits) {
+                    rows[*i] = Ok(d);
                 }
             }
             Err(why) => {
                 for (i, _) in &g.users {
-                    metrics::mailbox("failed");
-                    answers[*i] = Some(MailboxAnswer::Error {
-                        code: "ErrorNoPublicFolderServerAvailable",
-                        message: why.clone(),
-                    });
+                    rows[*i] = Err(why.clone());
                 }
             }
         }
     }
-    answers
+    asked
         .into_iter()
-        .map(|a| a.expect("every mailbox is answered"))
+        .map(|a| match a {
+            Asked::Done(answer) => answer,
+            Asked::User(i) => match &rows[i] {
+                Ok(d) => {
+                    metrics::mailbox("merged");
+                    MailboxAnswer::Merged(d.clone())
+                }
+                Err(why) => {
+                    metrics::mailbox("failed");
+                    MailboxAnswer::Error {
+                        code: "ErrorNoPublicFolderServerAvailable",
+                        message: why.clone(),
+                    }
+                }
+            },
+            Asked::Members(members) => {
+                metrics::mailbox("group");
+                let answered = members.iter().filter_map(|i| rows[*i].as_deref().ok());
+                MailboxAnswer::Merged(groups::merge(slots, answered))
+            }
+        })
         .collect()
 }
 
@@ -210,7 +307,7 @@ fn group_digits(
     let Some(urls) = settings.servers_for(&g.ag) else {
         // This server's own store, through the same query and answer as over HTTP.
         let limits = QueryLimits {
-            max_users: crate::protocol::ews::MAX_MAILBOXES,
+            max_users: MAX_MAILBOXES,
             ..QueryLimits::default()
         };
         let q = parse_query(&query, &limits).map_err(|e| e.to_string())?;
@@ -228,9 +325,13 @@ fn group_digits(
     order.truncate(settings.max_tries.max(1));
     let mut tried: Vec<&str> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
+    let authorization = settings
+        .service_account
+        .as_ref()
+        .map(servers::ServiceAccount::authorization);
     let attempt = |url: &str, reasons: &mut Vec<String>| -> Option<Vec<Vec<u8>>> {
         let full = format!("{url}/?{query}");
-        let (r, took) = client::fetch(&full, settings.timeout);
+        let (r, took) = client::fetch(&full, settings.timeout, authorization.as_deref());
         let r = r.and_then(|items| {
             rows_of(items, g.users.len(), slots).map_err(|reason| client::Failure {
                 kind: "bad_answer",
@@ -299,14 +400,9 @@ fn shuffle<T>(v: &mut [T]) {
 
 /// A mailbox that gets an error instead of free/busy: counted by `outcome`, answered with
 /// Exchange's `code` and a sentence.
-fn fail(
-    slot: &mut Option<MailboxAnswer>,
-    outcome: &'static str,
-    code: &'static str,
-    message: String,
-) {
+fn error(outcome: &'static str, code: &'static str, message: String) -> Asked {
     metrics::mailbox(outcome);
-    *slot = Some(MailboxAnswer::Error { code, message });
+    Asked::Done(MailboxAnswer::Error { code, message })
 }
 
 #[cfg(test)]

@@ -27,17 +27,6 @@ pub enum ServerOrder {
     Listed,
 }
 
-impl std::str::FromStr for ServerOrder {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "random" => Ok(ServerOrder::Random),
-            "listed" => Ok(ServerOrder::Listed),
-            _ => Err(format!("'{s}' is not an order: write random or listed")),
-        }
-    }
-}
-
 /// What one `schedplus serve` process serves (`--role`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Role {
@@ -51,15 +40,87 @@ pub enum Role {
     Cas,
 }
 
+impl std::str::FromStr for ServerOrder {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        one_of(
+            s,
+            "an order",
+            &[("random", Self::Random), ("listed", Self::Listed)],
+        )
+    }
+}
+
+/// The value `s` names (any case, spaces around ignored) among `words`, or a sentence
+/// naming `what` it is not and the words it could be.
+fn one_of<T: Copy>(s: &str, what: &str, words: &[(&str, T)]) -> Result<T, String> {
+    let wanted = s.trim();
+    words
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(wanted))
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = words.iter().map(|(w, _)| *w).collect();
+            let (last, rest) = names.split_last().expect("a list of words");
+            format!("'{s}' is not {what}: write {} or {last}", rest.join(", "))
+        })
+}
+
 impl std::str::FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "both" => Ok(Role::Both),
-            "store" => Ok(Role::Store),
-            "cas" => Ok(Role::Cas),
-            _ => Err(format!("'{s}' is not a role: write both, store or cas")),
+        let words = [
+            ("both", Self::Both),
+            ("store", Self::Store),
+            ("cas", Self::Cas),
+        ];
+        one_of(s, "a role", &words)
+    }
+}
+
+/// The account the front end signs in with at the public-folder servers
+/// (`--cas-service-user`, `--cas-service-password`): sent as HTTP Basic on every
+/// `?Cmd=freebusy` request, as a CAS's machine account reached a public folder server that
+/// refused anonymous reads. The password is never printed: `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceAccount {
+    pub user: String,
+    password: String,
+}
+
+impl ServiceAccount {
+    /// A Basic user name cannot hold `:`, and neither part a control character (they would
+    /// end the header).
+    pub fn new(user: &str, password: &str) -> Result<ServiceAccount, String> {
+        if user.is_empty() || user.contains(':') || user.chars().any(char::is_control) {
+            return Err(
+                "a service account's user name is not empty and holds no ':' or control character"
+                    .into(),
+            );
         }
+        if password.chars().any(char::is_control) {
+            return Err("the service account's password holds a control character".into());
+        }
+        Ok(ServiceAccount {
+            user: user.to_string(),
+            password: password.to_string(),
+        })
+    }
+
+    /// The `Authorization` header's value.
+    pub fn authorization(&self) -> String {
+        use base64::Engine as _;
+        let pair = format!("{}:{}", self.user, self.password);
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+}
+
+impl std::fmt::Debug for ServiceAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ServiceAccount({}, password hidden)", self.user)
     }
 }
 
@@ -74,6 +135,8 @@ pub struct CasSettings {
     pub max_tries: usize,
     pub order: ServerOrder,
     pub role: Role,
+    /// Sent on every request to a public-folder server; anonymous without it.
+    pub service_account: Option<ServiceAccount>,
 }
 
 impl Default for CasSettings {
@@ -84,6 +147,7 @@ impl Default for CasSettings {
             max_tries: 10,
             order: ServerOrder::Random,
             role: Role::Both,
+            service_account: None,
         }
     }
 }
@@ -214,6 +278,30 @@ mod tests {
             settings.organisation_servers(&london),
             ["http://h:1/public"]
         );
+    }
+
+    #[test]
+    fn orders_and_roles_are_words_and_a_bad_one_is_named() {
+        assert_eq!(" Listed ".parse::<ServerOrder>(), Ok(ServerOrder::Listed));
+        assert_eq!("CAS".parse::<Role>(), Ok(Role::Cas));
+        let e = "sometimes".parse::<ServerOrder>().unwrap_err();
+        assert_eq!(e, "'sometimes' is not an order: write random or listed");
+        let e = "proxy".parse::<Role>().unwrap_err();
+        assert_eq!(e, "'proxy' is not a role: write both, store or cas");
+    }
+
+    #[test]
+    fn a_service_account_signs_in_with_basic_and_hides_its_password() {
+        let a = ServiceAccount::new("cas$", "s3cret").unwrap();
+        // base64("cas$:s3cret")
+        assert_eq!(a.authorization(), "Basic Y2FzJDpzM2NyZXQ=");
+        let shown = format!("{a:?}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("cas$"),
+            "{shown}"
+        );
+        assert!(ServiceAccount::new("a:b", "x").is_err());
+        assert!(ServiceAccount::new("a", "line\nbreak").is_err());
     }
 
     #[test]

@@ -141,6 +141,10 @@ pub struct ImportReport {
     pub encoding: String,
     pub users: usize,
     pub skipped_non_users: usize,
+    /// Distribution groups written (on a dry run: in the file); also counted in
+    /// `skipped_non_users`.
+    #[serde(default)]
+    pub groups: usize,
     /// What was written; on a dry run, what would be.
     pub summary: ImportSummary,
     /// On a dry run only: the users the import would add, change or leave, and those in
@@ -209,11 +213,14 @@ impl Operation for ImportRequest {
         // The text is not needed past here; a million users' is 80 MB.
         drop(text);
         let users: Vec<UserRecord> = parsed.entries.into_iter().map(UserRecord::from).collect();
+        let groups = parsed.groups.groups.len();
         let (summary, preview) = if self.dry_run {
             let (summary, preview) = preview(&ctx.store, &users)?;
             (summary, Some(preview))
         } else {
-            (ctx.store.import_users(&users, ctx.clock.now_us())?, None)
+            let now = ctx.clock.now_us();
+            let (summary, _) = ctx.store.import_directory(&users, &parsed.groups, now)?;
+            (summary, None)
         };
         Ok(ImportReport {
             source: self.source.clone(),
@@ -225,6 +232,7 @@ impl Operation for ImportRequest {
             encoding: encoding.name().into(),
             users: users.len(),
             skipped_non_users: parsed.skipped,
+            groups,
             summary,
             preview,
         })

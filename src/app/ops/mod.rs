@@ -23,6 +23,9 @@ mod directory_admin;
 mod directory_import;
 mod directory_list;
 mod directory_passwd;
+mod fault_add;
+mod fault_clear;
+mod fault_list;
 mod fb_delete;
 mod fb_set;
 mod fb_show;
@@ -36,8 +39,11 @@ pub use check::{CheckReport, CheckRequest, CheckedUser, SlotDifference, ThreeVie
 pub use cleanup::Cleanup;
 pub use directory_admin::AdminMarkRequest;
 pub use directory_import::{DryRunList, ImportPreview, ImportReport, ImportRequest};
-pub use directory_list::ListUsers;
+pub use directory_list::{GroupSummary, ListGroups, ListUsers};
 pub use directory_passwd::PasswdRequest;
+pub use fault_add::FaultAddRequest;
+pub use fault_clear::FaultClearRequest;
+pub use fault_list::{FaultList, FaultReport, Faults, ListedRule};
 pub use fb_delete::{FbDelete, FbDeleteReport};
 pub use fb_set::{FbSetReport, FbSetRequest, parse_span};
 pub use fb_show::{FbShowReport, FbShowRequest, ShownMessage};
@@ -144,6 +150,8 @@ pub struct Ctx {
     /// Who writes, for the writes the store authorizes (a user's calendar): anyone for the
     /// CLI and the admin API; the signed-in user for `/calendars/`.
     pub writer: Writer,
+    /// The running server's fault rules (`fault add|list|clear`); none without a server.
+    pub faults: Option<Faults>,
 }
 
 impl Ctx {
@@ -155,6 +163,14 @@ impl Ctx {
             publish: PublishSettings::default(),
             max_calendar_bytes: None,
             writer: Writer::ANYONE,
+            faults: None,
+        }
+    }
+
+    pub fn with_faults(self, faults: Faults) -> Ctx {
+        Ctx {
+            faults: Some(faults),
+            ..self
         }
     }
 

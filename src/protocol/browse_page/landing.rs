@@ -56,6 +56,17 @@ pub struct LandingView<'a> {
     pub users: u64,
     pub messages: u64,
     pub form: &'a QueryForm,
+    /// This server: its name, organization and the folders it holds replicas of.
+    pub server: ServerView<'a>,
+}
+
+/// Which server this is, in a topology of several.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerView<'a> {
+    pub name: &'a str,
+    pub organization: &'a str,
+    /// `all folders`, or the folder names.
+    pub replicas: &'a str,
 }
 
 /// One item of a `?Cmd=freebusy` answer.
@@ -118,6 +129,13 @@ pub fn landing_page(view: &LandingView<'_>) -> String {
             "messages"
         },
     ));
+    h.raw("<p class=\"muted\">Server <b>");
+    h.text(view.server.name);
+    h.raw("</b> of the organization ");
+    h.text(view.server.organization);
+    h.raw("; it holds replicas of ");
+    h.text(view.server.replicas);
+    h.raw(".</p>\n");
     h.raw("<h2>Free/busy query</h2>\n");
     query_form(&mut h, view.form);
     version_footer(&mut h, view.version);

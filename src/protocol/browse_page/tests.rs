@@ -833,6 +833,11 @@ fn the_landing_page_has_the_links_the_form_and_the_version() {
         users: 1,
         messages: 12_000,
         form: &form,
+        server: landing::ServerView {
+            name: "FB<01>",
+            organization: "First Organization",
+            replicas: "EX:/o=Org/ou=AG1",
+        },
     });
     assert_holds(
         &page,
@@ -848,6 +853,7 @@ fn the_landing_page_has_the_links_the_form_and_the_version() {
             "<button type=\"submit\" name=\"format\" value=\"xml\"",
             "<span class=\"version\">0.1.0 (git &lt;abc&gt;)</span>",
             "1 directory user and 12,000 free/busy messages",
+            "Server <b>FB&lt;01&gt;</b> of the organization First Organization; it holds replicas of EX:/o=Org/ou=AG1.",
         ],
     );
     assert!(!page.contains("<script"));

@@ -89,6 +89,8 @@ struct Columns {
     mail_nickname: Option<usize>,
     proxy_addresses: Option<usize>,
     object_class: Option<usize>,
+    dn: Option<usize>,
+    member: Option<usize>,
 }
 
 impl Columns {
@@ -135,6 +137,8 @@ impl Columns {
             mail_nickname: find("mailNickname")?,
             proxy_addresses: find("proxyAddresses")?,
             object_class: find("objectClass")?,
+            dn: find("DN")?,
+            member: find("member")?,
         })
     }
 
@@ -178,6 +182,12 @@ impl Columns {
             .unwrap_or_default();
         // objectClass is only looked at, never kept: no size limit needed.
         let classes = self.object_class.map(|at| fields[at]).unwrap_or_default();
+        record.dn = self.dn.map(|at| fields[at].trim().to_string());
+        // A big group's member list may be long: csvde writes it on one line.
+        record.members = self
+            .member
+            .map(|at| super::groups::split_members(fields[at]))
+            .unwrap_or_default();
         record.mail = Some(mail);
         record.legacy_dn = Some(legacy_dn);
         record.display_name = Some(display_name);

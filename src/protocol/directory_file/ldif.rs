@@ -211,7 +211,8 @@ fn record(lines: &[&Logical]) -> RawRecord {
                     shown(attr.name)
                 ));
             }
-            // The DN itself is not needed: legacyExchangeDN names the user.
+            // A group names its members by DN; a user's is kept for that.
+            record.dn = attr.decode().ok();
             continue;
         }
         let slot = match name.as_str() {
@@ -237,9 +238,10 @@ fn record(lines: &[&Logical]) -> RawRecord {
             "legacyexchangedn" => &mut record.legacy_dn,
             "displayname" => &mut record.display_name,
             "mailnickname" => &mut record.mail_nickname,
-            "proxyaddresses" | "objectclass" => {
+            "proxyaddresses" | "objectclass" | "member" => {
                 match attr.decode() {
                     Ok(value) if name == "objectclass" => record.object_classes.push(value),
+                    Ok(value) if name == "member" => record.members.push(value),
                     Ok(value) => record.proxy_addresses.push(value),
                     Err(why) => problem(why),
                 }

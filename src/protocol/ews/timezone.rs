@@ -28,14 +28,7 @@ pub struct Transition {
     pub weekday: u8,
 }
 
-/// `t:TimeZone` of a `GetUserAvailabilityRequest`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct SerializableTimeZone {
-    pub bias: i32,
-    pub standard: Option<Transition>,
-    pub daylight: Option<Transition>,
-}
-
+/// The days of the week as EWS spells them, Sunday (0) first.
 pub const WEEKDAYS: [&str; 7] = [
     "Sunday",
     "Monday",
@@ -45,6 +38,14 @@ pub const WEEKDAYS: [&str; 7] = [
     "Friday",
     "Saturday",
 ];
+
+/// `t:TimeZone` of a `GetUserAvailabilityRequest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SerializableTimeZone {
+    pub bias: i32,
+    pub standard: Option<Transition>,
+    pub daylight: Option<Transition>,
+}
 
 impl SerializableTimeZone {
     pub const UTC: SerializableTimeZone = SerializableTimeZone {
@@ -230,7 +231,46 @@ impl ZoneDefinition {
 mod tests {
     use super::*;
 
-    fn yearly(bias: i32, time: i32, day_order: u8, month: u8, weekday: u8) -> Option<Transition> {
+    /// Each `(local, utc)`: the wall-clock time `local` in `tz` is the instant `utc`.
+    fn converts(tz: &SerializableTimeZone, cases: &[(&str, &str)]) {
+        for (local, utc) in cases {
+            let local: DateTime = local.parse().unwrap();
+            assert_eq!(tz.to_utc(local).to_string(), *utc, "{local}");
+        }
+    }
+
+    #[test]
+    fn paris_is_one_hour_ahead_in_winter_and_two_in_summer() {
+        let paris = zone("Romance Standard Time").unwrap().serializable();
+        // 2026's changes: last Sunday of March (the 29th) and of October (the 25th).
+        converts(
+            &paris,
+            &[
+                ("2026-01-15T09:00:00", "2026-01-15T08:00:00Z"),
+                ("2026-07-15T09:00:00", "2026-07-15T07:00:00Z"),
+                ("2026-03-29T01:59:00", "2026-03-29T00:59:00Z"),
+                ("2026-03-29T03:00:00", "2026-03-29T01:00:00Z"),
+                ("2026-10-25T03:00:00", "2026-10-25T02:00:00Z"),
+            ],
+        );
+    }
+
+    #[test]
+    fn pacific_changes_on_the_second_sunday_of_march() {
+        let pst = zone("pacific standard time").unwrap().serializable();
+        // 2026-03-08 is the second Sunday.
+        converts(
+            &pst,
+            &[
+                ("2026-03-07T12:00:00", "2026-03-07T20:00:00Z"),
+                ("2026-03-09T12:00:00", "2026-03-09T19:00:00Z"),
+            ],
+        );
+    }
+
+    /// A yearly change on the `day_order`th `weekday` (0 = Sunday) of `month` at `time`
+    /// minutes, adding `bias`.
+    fn change(bias: i32, time: i32, day_order: u8, month: u8, weekday: u8) -> Option<Transition> {
         Some(Transition {
             bias,
             time,
@@ -240,90 +280,32 @@ mod tests {
         })
     }
 
-    /// Wall-clock times in a zone and the UTC instants they are.
     #[test]
-    fn local_times_become_utc_by_the_zones_rules() {
-        let paris = zone("Romance Standard Time").unwrap().serializable();
-        let pacific = zone("pacific standard time").unwrap().serializable();
+    fn southern_daylight_spans_the_new_year() {
         // Sydney-like: bias -600, daylight from the first Sunday of October to the first
-        // Sunday of April, so across the new year.
-        let sydney = SerializableTimeZone {
+        // Sunday of April.
+        let tz = SerializableTimeZone {
             bias: -600,
-            standard: yearly(0, 180, 1, 4, 0),
-            daylight: yearly(-60, 120, 1, 10, 0),
+            standard: change(0, 180, 1, 4, 0),
+            daylight: change(-60, 120, 1, 10, 0),
         };
+        converts(
+            &tz,
+            &[
+                ("2026-01-10T11:00:00", "2026-01-10T00:00:00Z"),
+                ("2026-06-10T10:00:00", "2026-06-10T00:00:00Z"),
+            ],
+        );
+    }
+
+    #[test]
+    fn zero_daylight_bias_is_no_daylight() {
         // exchangelib's stand-in for a zone without DST: transitions with bias 0.
-        let zero_daylight_bias = SerializableTimeZone {
+        let tz = SerializableTimeZone {
             bias: 0,
-            standard: yearly(0, 0, 1, 1, 1),
-            daylight: yearly(0, 0, 5, 12, 6),
+            standard: change(0, 0, 1, 1, 1),
+            daylight: change(0, 0, 5, 12, 6),
         };
-        for (name, tz, local, utc) in [
-            (
-                "Paris winter",
-                paris,
-                "2026-01-15T09:00:00",
-                "2026-01-15T08:00:00Z",
-            ),
-            (
-                "Paris summer",
-                paris,
-                "2026-07-15T09:00:00",
-                "2026-07-15T07:00:00Z",
-            ),
-            // 2026's changes: last Sunday of March (the 29th) and of October (the 25th).
-            (
-                "Paris",
-                paris,
-                "2026-03-29T01:59:00",
-                "2026-03-29T00:59:00Z",
-            ),
-            (
-                "Paris",
-                paris,
-                "2026-03-29T03:00:00",
-                "2026-03-29T01:00:00Z",
-            ),
-            (
-                "Paris",
-                paris,
-                "2026-10-25T03:00:00",
-                "2026-10-25T02:00:00Z",
-            ),
-            // 2026-03-08 is the second Sunday.
-            (
-                "Pacific",
-                pacific,
-                "2026-03-07T12:00:00",
-                "2026-03-07T20:00:00Z",
-            ),
-            (
-                "Pacific",
-                pacific,
-                "2026-03-09T12:00:00",
-                "2026-03-09T19:00:00Z",
-            ),
-            (
-                "Sydney",
-                sydney,
-                "2026-01-10T11:00:00",
-                "2026-01-10T00:00:00Z",
-            ),
-            (
-                "Sydney",
-                sydney,
-                "2026-06-10T10:00:00",
-                "2026-06-10T00:00:00Z",
-            ),
-            (
-                "no DST",
-                zero_daylight_bias,
-                "2026-12-31T12:00:00",
-                "2026-12-31T12:00:00Z",
-            ),
-        ] {
-            let at = tz.to_utc(local.parse().unwrap()).to_string();
-            assert_eq!(at, utc, "{name} {local}");
-        }
+        converts(&tz, &[("2026-12-31T12:00:00", "2026-12-31T12:00:00Z")]);
     }
 }

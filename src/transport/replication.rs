@@ -1,0 +1,155 @@
+//! Replication over HTTP: the endpoint peers and Exchsync links talk to, and the 503 for a
+//! folder this server holds no replica of.
+//!
+//! `POST /replication/changes` (a peer's [`ChangesRequest`], answered with a
+//! [`ChangesPage`](crate::protocol::replica::ChangesPage)) and `POST /replication/push` (an
+//! Exchsync session's [`PushRequest`], answered with its counts once they are durable).
+//! Both need the header `X-Schedplus-Replication-Secret` with `replication_secret`,
+//! compared in constant time; without a configured secret both are refused, whoever asks.
+//! Any other method is 405.
+//!
+//! [`no_replica`] answers a free/busy query for users of an admin group, or a WebDAV
+//! request under an admin-group folder, that this server holds no replica of, as Exchange
+//! did: 503, with a body naming the folder and the servers known to hold one.
+
+use warp::http::{Method, StatusCode};
+
+use super::webdav::Resource;
+use super::{HttpError, Request, Response, bytes_response};
+use crate::app::replication::Topology;
+use crate::protocol::address::UserAddress;
+use crate::protocol::legacy_dn::{AdminGroup, LegacyDn};
+use crate::protocol::replica::{ChangesRequest, PushRequest, SECRET_HEADER, no_replica_body};
+use crate::store::Store;
+
+/// `/replication/…`
+pub fn is_replication(path: &str) -> bool {
+    path == "/replication" || path.starts_with("/replication/")
+}
+
+pub async fn handle(state: &super::AppState, mut req: Request) -> Result<Response, HttpError> {
+    let path = req.path.clone();
+    let push = match path.as_str() {
+        "/replication/changes" => false,
+        "/replication/push" => true,
+        _ => {
+            return Err(HttpError::not_found(format!(
+                "nothing is served at {path}; replication uses POST /replication/changes and POST /replication/push"
+            )));
+        }
+    };
+    if req.method != Method::POST {
+        return Err(HttpError::method_not_allowed(
+            "POST",
+            format!("{path} answers POST only"),
+        ));
+    }
+    let topology = state.topology();
+    if topology
+        .settings
+        .secret
+        .as_deref()
+        .is_none_or(str::is_empty)
+    {
+        return Err(HttpError::forbidden(
+            "replication is off on this server: it has no replication_secret",
+        ));
+    }
+    let given = req.headers.get(SECRET_HEADER).map(|v| v.as_bytes());
+    if !topology.secret_ok(given) {
+        return Err(HttpError::forbidden(format!(
+            "the {SECRET_HEADER} header is missing or is not this server's replication_secret"
+        )));
+    }
+    let body = req.body(state.limits().max_admin_body).await?;
+    if push {
+        answer(state, &body, |t, store, push: PushRequest| {
+            t.accept_push(store, &push)
+        })
+        .await
+    } else {
+        answer(state, &body, |t, store, ask: ChangesRequest| {
+            t.changes_page(store, &ask)
+        })
+        .await
+    }
+}
+
+/// Read the request's JSON, run `work` on the store threads, answer its JSON.
+async fn answer<Q, A>(
+    state: &super::AppState,
+    body: &[u8],
+    work: fn(&Topology, &Store, Q) -> Result<A, crate::store::StoreError>,
+) -> Result<Response, HttpError>
+where
+    Q: serde::de::DeserializeOwned + Send + 'static,
+    A: serde::Serialize + Send + 'static,
+{
+    let q: Q = serde_json::from_slice(body)
+        .map_err(|e| HttpError::bad_request(format!("the body is not replication JSON: {e}")))?;
+    let a = state
+        .blocking(move |st| work(st.topology(), st.store(), q))
+        .await??;
+    let bytes = serde_json::to_vec(&a).expect("serialisable");
+    Ok(bytes_response(StatusCode::OK, "application/json", bytes))
+}
+
+/// The 503 for `folder`, if this server holds no replica of it.
+fn refuse(state: &super::AppState, folder: &AdminGroup) -> Result<(), HttpError> {
+    let t = state.topology();
+    if t.holds(folder) {
+        return Ok(());
+    }
+    let body = no_replica_body(folder.as_str(), t.name(), &t.holders(folder));
+    Err(HttpError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        body.trim_end(),
+    ))
+}
+
+/// 503 when `req` is about an admin-group folder this server holds no replica of: a free/busy
+/// query naming a user of one (the first such user decides), or a WebDAV request at or
+/// under one. Nothing is looked at when the server holds every folder.
+pub async fn no_replica(
+    state: &super::AppState,
+    path: &str,
+    query: Option<String>,
+    freebusy: bool,
+) -> Result<(), HttpError> {
+    if state.topology().settings.replicas.is_all() {
+        return Ok(());
+    }
+    if !freebusy {
+        return match super::webdav::path::resolve(path) {
+            Ok(Resource::FbFolder(folder) | Resource::FbItem(folder, _)) => refuse(state, &folder),
+            // Not an admin-group folder, or not a path at all: the handler answers.
+            _ => Ok(()),
+        };
+    }
+    let Some(query) = query else {
+        return Ok(());
+    };
+    let Ok(q) = crate::protocol::query::parse_query(&query, &state.limits().query) else {
+        // A bad query is the handler's 400.
+        return Ok(());
+    };
+    let folders = state
+        .blocking(move |st| {
+            let mut folders = Vec::new();
+            for addr in &q.users {
+                let folder = match addr {
+                    UserAddress::Ex(dn) => LegacyDn::parse(dn).ok().map(|d| d.admin_group()),
+                    other => st
+                        .store()
+                        .find_user(other)
+                        .ok()
+                        .flatten()
+                        .map(|u| u.legacy_dn.admin_group()),
+                };
+                folders.extend(folder);
+            }
+            folders
+        })
+        .await?;
+    folders.iter().try_for_each(|f| refuse(state, f))
+}
