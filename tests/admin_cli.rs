@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::{TestServer, fbdata, run_cli, stderr, stdout};
 
@@ -262,15 +262,8 @@ fn spawn_serve(data: &std::path::Path, listen: &str) -> std::process::Child {
 }
 
 fn wait_for_file(p: &std::path::Path) {
-    let t = Instant::now();
-    while !p.exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "{} never appeared",
-            p.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let never = || format!("{} never appeared", p.display());
+    crate::common::wait_until(Duration::from_millis(50), never, || p.exists());
 }
 
 #[test]

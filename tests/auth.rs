@@ -8,7 +8,7 @@ use schedplus::auth::{AuthMode, AuthSettings, Permissions, ReadAccess, hash_pass
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::transport::webdav::path::fb_folder_href;
 
-use crate::common::{TestServer, basic, run_cli, stderr, stdout};
+use crate::common::{TestServer, basic, run_cli, stderr, stderr_says, stdout};
 
 const DAN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=dwinship";
 const KAREN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=kbaker";
@@ -236,11 +236,7 @@ fn authenticated_reads_without_sign_in_are_refused_at_start_up() {
         ],
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("read = authenticated needs auth = basic"),
-        "{}",
-        stderr(&o)
-    );
+    stderr_says(&o, "read = authenticated needs auth = basic");
 }
 
 #[test]

@@ -175,6 +175,13 @@ impl TestServer {
     }
 
     /// Import the demo directory file and publish by hand, bypassing HTTP.
+    /// A server whose directory is the demo's.
+    pub fn with_demo_directory() -> TestServer {
+        let srv = TestServer::start();
+        srv.import_demo_directory();
+        srv
+    }
+
     pub fn import_demo_directory(&self) {
         ImportRequest {
             text: schedplus::app::demo::DIRECTORY_CSV.to_string(),
@@ -363,6 +370,15 @@ pub fn run_cli(data: &Path, args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Wait, polling every `every`, until `done`; after 30 s fail with `what()`.
+pub fn wait_until(every: Duration, what: impl Fn() -> String, mut done: impl FnMut() -> bool) {
+    let t = std::time::Instant::now();
+    while !done() {
+        assert!(t.elapsed() < Duration::from_secs(30), "{}", what());
+        std::thread::sleep(every);
+    }
+}
+
 /// Send SIGTERM to the process `pid`, as a service manager stops it.
 pub fn sigterm(pid: u32) {
     let kill = Command::new("kill")
@@ -399,6 +415,11 @@ pub fn stdout_of(cmd: &mut Command) -> String {
 
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Assert that `o`'s stderr says `text`.
+pub fn stderr_says(o: &Output, text: &str) {
+    assert!(stderr(o).contains(text), "{}", stderr(o));
 }
 
 pub fn stderr(o: &Output) -> String {
