@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::{TestServer, fbdata, run_cli, stderr, stdout};
 
@@ -229,12 +229,7 @@ fn commands_go_through_a_running_server() {
     // The admin API refuses callers without the token.
     let r = s.request("GET", "/_schedplus/directory", &[], None);
     assert_eq!(r.status, 403);
-    let r = s.request(
-        "GET",
-        "/_schedplus/directory",
-        &[("X-Schedplus-Token", "wrong")],
-        None,
-    );
+    let r = s.admin_call("GET", "/directory", "wrong", "");
     assert_eq!(r.status, 403);
 }
 
@@ -267,15 +262,8 @@ fn spawn_serve(data: &std::path::Path, listen: &str) -> std::process::Child {
 }
 
 fn wait_for_file(p: &std::path::Path) {
-    let t = Instant::now();
-    while !p.exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "{} never appeared",
-            p.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let never = || format!("{} never appeared", p.display());
+    crate::common::wait_until(Duration::from_millis(50), never, || p.exists());
 }
 
 #[test]
@@ -303,11 +291,7 @@ fn sigterm_shuts_down_cleanly_and_removes_the_address_file() {
         crate::common::http(&format!("http://{addr}"), "GET", "/healthz", &[], None).status,
         200
     );
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    crate::common::sigterm(child.id());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(!info.exists(), "server.json is removed at shutdown");
@@ -344,11 +328,7 @@ fn sigterm_right_after_start_is_still_a_clean_shutdown() {
         let mut child = spawn_serve(data.path(), "127.0.0.1:0");
         let info = data.path().join("server.json");
         wait_for_file(&info);
-        let kill = std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        crate::common::sigterm(child.id());
         let status = child.wait().unwrap();
         assert!(status.success(), "{status:?}");
         assert!(!info.exists(), "server.json is removed at shutdown");
@@ -431,11 +411,7 @@ fn request_log_lines_print_the_address_and_tenths_of_a_millisecond() {
     for _ in 0..3 {
         crate::common::http(&base, "GET", "/public/", &[], None);
     }
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    crate::common::sigterm(child.id());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err
@@ -645,20 +621,8 @@ fn updatefb_prints_one_line_per_mailbox() {
 fn the_admin_api_serves_each_operation_at_its_route() {
     let s = TestServer::start_with(|o| o.limits.max_calendar_bytes = 400);
     s.import_demo_directory();
-    let token = schedplus::server::ServerInfo::read(s.data_dir())
-        .unwrap()
-        .token;
-    let call = |method: &str, route: &str, body: &str| {
-        s.request(
-            method,
-            &format!("/_schedplus{route}"),
-            &[
-                ("X-Schedplus-Token", token.as_str()),
-                ("Content-Type", "application/json"),
-            ],
-            Some(body.as_bytes()),
-        )
-    };
+    let token = s.admin_token();
+    let call = |method: &str, route: &str, body: &str| s.admin_call(method, route, &token, body);
     let json = |r: &crate::common::Reply| -> serde_json::Value {
         serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
     };

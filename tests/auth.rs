@@ -8,7 +8,7 @@ use schedplus::auth::{AuthMode, AuthSettings, Permissions, ReadAccess, hash_pass
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::transport::webdav::path::fb_folder_href;
 
-use crate::common::{TestServer, basic, run_cli, stderr, stdout};
+use crate::common::{TestServer, basic, run_cli, stderr, stderr_says, stdout};
 
 const DAN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=dwinship";
 const KAREN: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=kbaker";
@@ -236,11 +236,7 @@ fn authenticated_reads_without_sign_in_are_refused_at_start_up() {
         ],
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("read = authenticated needs auth = basic"),
-        "{}",
-        stderr(&o)
-    );
+    stderr_says(&o, "read = authenticated needs auth = basic");
 }
 
 #[test]
@@ -467,12 +463,7 @@ fn the_admin_api_takes_an_admin_or_the_token() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(karen_admin());
-    let r = srv.request(
-        "GET",
-        "/_schedplus/directory",
-        &[("X-Schedplus-Token", "wrong")],
-        None,
-    );
+    let r = srv.admin_call("GET", "/directory", "wrong", "");
     assert_eq!(r.status, 403);
     assert!(r.text().contains("token does not match"), "{}", r.text());
 }
@@ -506,26 +497,16 @@ fn demo_data_dir() -> tempfile::TempDir {
 
 /// `schedplus directory passwd ARGS…` with `input` on standard input.
 fn passwd(data: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = std::process::Command::new(crate::common::bin())
-        .arg("--data")
-        .arg(data)
-        .args(["directory", "passwd"])
-        .args(args)
-        .env_remove("SCHEDPLUS_DATA")
-        .env_remove("SCHEDPLUS_NOW")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    crate::common::run_with_input(
+        std::process::Command::new(crate::common::bin())
+            .arg("--data")
+            .arg(data)
+            .args(["directory", "passwd"])
+            .args(args)
+            .env_remove("SCHEDPLUS_DATA")
+            .env_remove("SCHEDPLUS_NOW"),
+        input,
+    )
 }
 
 #[test]
@@ -647,11 +628,7 @@ fn the_log_names_the_user_and_never_the_password() {
         Some(NOTE),
     );
     assert_eq!(bad.status, 401);
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    crate::common::sigterm(child.id());
     let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -2,29 +2,15 @@
 //! `scripts/davmail.sh`. A client that is not installed is skipped with a visible message
 //! outside CI and is a failure under CI=true (`.ci/run` installs every one).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::common::{TestServer, require_tool, run_cli, stderr, stdout};
+use crate::common::{TestServer, require_tool, run_cli, run_with_input, stderr, stdout};
 
 const NOW: &str = "2008-02-01T12:00:00Z";
 
 /// Run cadaver on `url` with `commands` on its standard input; stdout and stderr together.
 pub fn cadaver(url: &str, commands: &str) -> String {
-    let mut child = Command::new("cadaver")
-        .arg(url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(commands.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_input(Command::new("cadaver").arg(url), commands);
     String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
 }
 
@@ -114,7 +100,7 @@ fn windows_directory_exports_import_in_their_encoding() {
             assert!(list.contains(name), "{file}: {name} in {list}");
         }
         // The admin API names the encoding in its report.
-        let token = server_token(&s);
+        let token = s.admin_token();
         let body = serde_json::json!({
             "data_base64": base64::Engine::encode(
                 &base64::engine::general_purpose::STANDARD,
@@ -123,15 +109,7 @@ fn windows_directory_exports_import_in_their_encoding() {
             "format": null,
             "source": file,
         });
-        let r = s.request(
-            "POST",
-            "/_schedplus/directory/import",
-            &[
-                ("X-Schedplus-Token", &token),
-                ("Content-Type", "application/json"),
-            ],
-            Some(body.to_string().as_bytes()),
-        );
+        let r = s.admin_call("POST", "/directory/import", &token, &body.to_string());
         assert_eq!(r.status, 200, "{file}: {}", r.text());
         let report: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(report["encoding"], encoding, "{file}: {report}");
@@ -165,10 +143,4 @@ fn broken_exports_are_refused_with_their_line() {
         assert!(!err.contains("fields"), "{file}: {err}");
         assert_eq!(s.store().stats().users, 0, "{file}");
     }
-}
-
-fn server_token(s: &TestServer) -> String {
-    let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.data_dir().join("server.json")).unwrap()).unwrap();
-    info["token"].as_str().unwrap().to_string()
 }

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::common::bin;
+use crate::common::{bin, stderr, stderr_says, stdout};
 
 fn schedplus(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut c = Command::new(bin());
@@ -185,14 +185,6 @@ fn the_metrics_setting_is_read_from_flag_env_and_file() {
     assert!(err.contains("metrics") && err.contains("everyone"), "{err}");
 }
 
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// The entries of `help` under `heading:`, up to the next heading.
 fn section<'a>(help: &'a str, heading: &str) -> &'a str {
     let at = help
@@ -334,17 +326,12 @@ fn serve_takes_every_limit_as_a_flag() {
     // Refused as a value, not as an unknown flag: the flag reached the settings.
     let o = schedplus(&["--data", data, "serve", "--max-connections", "0"], &[]);
     assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("max_connections = '0' (from the --max-connections flag)"),
-        "{}",
-        stderr(&o)
+    stderr_says(
+        &o,
+        "max_connections = '0' (from the --max-connections flag)",
     );
     let o = schedplus(&["--data", data, "serve", "--send-timeout", "soon"], &[]);
-    assert!(
-        stderr(&o).contains("send_timeout = 'soon' (from the --send-timeout flag)"),
-        "{}",
-        stderr(&o)
-    );
+    stderr_says(&o, "send_timeout = 'soon' (from the --send-timeout flag)");
 }
 
 #[test]
@@ -374,11 +361,7 @@ fn listen_takes_a_bare_port_and_a_host_name() {
         );
     }
     let o = schedplus(&["--data", data, "serve", "--listen", "local:host"], &[]);
-    assert!(
-        stderr(&o).contains("listen = 'local:host' (from the --listen flag)"),
-        "{}",
-        stderr(&o)
-    );
+    stderr_says(&o, "listen = 'local:host' (from the --listen flag)");
 }
 
 #[test]

@@ -64,9 +64,7 @@ fn a_file_over_max_admin_body_imports_through_a_running_server() {
 #[test]
 fn an_import_path_the_server_cannot_read_is_named() {
     let s = TestServer::start();
-    let token = schedplus::server::ServerInfo::read(s.data_dir())
-        .expect("the server announced itself")
-        .token;
+    let token = s.admin_token();
     for (path, says) in [
         (
             "relative/users.csv",
@@ -78,15 +76,7 @@ fn an_import_path_the_server_cannot_read_is_named() {
         ),
     ] {
         let body = serde_json::json!({ "path": path, "source": path }).to_string();
-        let r = s.request(
-            "POST",
-            "/_schedplus/directory/import",
-            &[
-                ("X-Schedplus-Token", &token),
-                ("Content-Type", "application/json"),
-            ],
-            Some(body.as_bytes()),
-        );
+        let r = s.admin_call("POST", "/directory/import", &token, &body);
         assert_eq!(r.status, 400, "{path}: {}", r.text());
         assert!(r.text().contains(says), "{path}: {}", r.text());
     }

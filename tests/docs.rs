@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{TestServer, bin};
+use crate::common::{TestServer, bin, stdout_of};
 
 /// Line prefixes not run by this test, and who runs them instead.
 const NOT_RUN_HERE: &[(&str, &str)] = &[
@@ -240,16 +240,11 @@ fn the_docs_spell_the_command_one_way() {
 fn install_script_stages_every_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dest = tempfile::tempdir().unwrap();
-    let out = Command::new("bash")
-        .arg(root.join("scripts/install.sh"))
-        .env("DESTDIR", dest.path())
-        .env("SCHEDPLUS_BIN", bin())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    stdout_of(
+        Command::new("bash")
+            .arg(root.join("scripts/install.sh"))
+            .env("DESTDIR", dest.path())
+            .env("SCHEDPLUS_BIN", bin()),
     );
     let unit = std::fs::read_to_string(root.join("docs/schedplus.service")).unwrap();
     let doc = unit
@@ -312,17 +307,11 @@ fn systemd_unit_settings_are_real() {
             "docs/schedplus.service sets {k}, which is not a setting"
         );
     }
-    let out = Command::new(bin())
-        .args(["config", "show"])
-        .envs(envs.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_of(
+        Command::new(bin())
+            .args(["config", "show"])
+            .envs(envs.iter().map(|(k, v)| (k, v))),
     );
-    let text = String::from_utf8_lossy(&out.stdout);
     for (k, v) in &envs {
         assert!(
             text.contains(&format!("environment {k}")),

@@ -501,24 +501,16 @@ fn ask_dan_and_li_as_dwinship(base: &str) -> Vec<(String, String)> {
 fn serve_logs_4003_per_failed_server_and_4004_when_none_answers() {
     let b = free_busy_server(|_| {});
     let (dead, dead2) = (dead_url(), dead_url());
-    let data = tempfile::tempdir().unwrap();
     let cas = format!("{FIRST_AG}={dead},{}/public;{LONDON}={dead2}", b.base);
-    let p = ServeProcess::spawn(
-        data.path(),
-        &["--data", data.path().to_str().unwrap()],
-        &[
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--cas-servers",
-            &cas,
-            "--cas-order",
-            "listed",
-            "--cas-timeout",
-            "5s",
-        ],
-        &[],
-    );
+    let serve_args = [
+        "--cas-servers",
+        &cas,
+        "--cas-order",
+        "listed",
+        "--cas-timeout",
+        "5s",
+    ];
+    let (_data, p) = ServeProcess::demo(&serve_args, &[]);
     let got = ask_dan_and_li_as_dwinship(&p.base);
     assert_eq!(got[0].0, "NoError");
     assert!(got[0].1.contains('2'), "{}", got[0].1);

@@ -247,11 +247,9 @@ fn answer_reflects_a_republish_at_once() {
         "200000"
     );
     use schedplus::app::ops::{Ctx, FbDeleteRequest, Operation};
-    let deleted = FbDeleteRequest {
-        user: "dwinship".into(),
-    }
-    .run(&Ctx::new(s.store()))
-    .unwrap();
+    let deleted = FbDeleteRequest::new("dwinship")
+        .run(&Ctx::new(s.store()))
+        .unwrap();
     assert_eq!(deleted.deleted, 1);
     assert_eq!(
         fbdata(&s.get(&q("&u=danw@xcs.example")).text())[1],

@@ -16,8 +16,7 @@ const NOW: &str = "2026-11-02T08:00:00Z";
 /// The demo directory; Karen's message as pre-2020 Zimbra writes it (PROPPATCH of the
 /// fixture), Dan's as schedplus publishes it from a calendar.
 fn lab() -> TestServer {
-    let srv = TestServer::start();
-    srv.import_demo_directory();
+    let srv = TestServer::with_demo_directory();
     let r = srv.request(
         "PROPPATCH",
         &crate::common::message_url(KAREN),

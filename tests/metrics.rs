@@ -29,13 +29,7 @@ fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, key: &st
 
 #[test]
 fn counters_move_by_exactly_the_workload() {
-    let data = tempfile::tempdir().unwrap();
-    let server = ServeProcess::spawn(
-        data.path(),
-        &["--data", data.path().to_str().unwrap()],
-        &["--demo", "--listen", "127.0.0.1:0"],
-        &[],
-    );
+    let (data, server) = ServeProcess::demo(&[], &[]);
     let base = server.base.clone();
 
     let before = scrape(&base);
@@ -144,13 +138,7 @@ fn counters_move_by_exactly_the_workload() {
 
 #[test]
 fn sign_in_failures_do_not_tell_which_names_exist() {
-    let data = tempfile::tempdir().unwrap();
-    let server = ServeProcess::spawn(
-        data.path(),
-        &["--data", data.path().to_str().unwrap()],
-        &["--demo", "--listen", "127.0.0.1:0"],
-        &[],
-    );
+    let (_data, server) = ServeProcess::demo(&[], &[]);
     let base = server.base.clone();
     let before = scrape(&base);
     // A name that exists with a wrong password, and a name that does not exist.
@@ -176,19 +164,7 @@ fn sign_in_failures_do_not_tell_which_names_exist() {
 
 #[test]
 fn metrics_follow_the_read_rule_unless_opened() {
-    let data = tempfile::tempdir().unwrap();
-    let closed = ServeProcess::spawn(
-        data.path(),
-        &["--data", data.path().to_str().unwrap()],
-        &[
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--read",
-            "authenticated",
-        ],
-        &[],
-    );
+    let (_data, closed) = ServeProcess::demo(&["--read", "authenticated"], &[]);
     let anonymous = http(&closed.base, "GET", "/metrics", &[], None);
     assert_eq!(anonymous.status, 401, "{}", anonymous.text());
     assert!(
@@ -212,19 +188,8 @@ fn metrics_follow_the_read_rule_unless_opened() {
     drop(closed);
 
     // Opened by its setting (here from the environment; the flag is --metrics anonymous).
-    let data = tempfile::tempdir().unwrap();
-    let open = ServeProcess::spawn(
-        data.path(),
-        &["--data", data.path().to_str().unwrap()],
-        &[
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--read",
-            "authenticated",
-        ],
-        &[("SCHEDPLUS_METRICS", "anonymous")],
-    );
+    let env = [("SCHEDPLUS_METRICS", "anonymous")];
+    let (_data, open) = ServeProcess::demo(&["--read", "authenticated"], &env);
     let r = http(&open.base, "GET", "/metrics", &[], None);
     assert_eq!(r.status, 200, "{}", r.text());
     // Everything else still needs credentials.

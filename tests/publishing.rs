@@ -587,9 +587,7 @@ fn with_publish_on_change_a_put_is_published_without_a_poll() {
     // A deletion too (through the admin API's operation, another door).
     let admin = Admin::connect(h.data_dir(), Clock::Fixed(NOW.parse().unwrap())).unwrap();
     admin
-        .run(ops::CalendarDeleteRequest {
-            user: "dwinship".into(),
-        })
+        .run(ops::CalendarDeleteRequest::new("dwinship"))
         .unwrap();
     let (gone, _) = wait_change(&h, "danw@xcs.example", OOF_MONDAY_DIGITS);
     assert_eq!(gone, "4".repeat(24));
@@ -626,9 +624,7 @@ fn a_calendar_write_as_another_user_is_refused_by_the_store() {
             other => panic!("not refused: {other:?}"),
         }
     }
-    let del = ops::CalendarDeleteRequest {
-        user: "dwinship".into(),
-    };
+    let del = ops::CalendarDeleteRequest::new("dwinship");
     assert!(matches!(del.run(&ctx), Err(Error::Refused { .. })));
     assert_eq!(store.calendar(&dan.legacy_dn).unwrap().unwrap(), before);
     // Her own calendar is hers to write.

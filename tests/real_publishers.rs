@@ -24,12 +24,6 @@ const RACHEL: &str = "/o=First Organization/ou=First Administrative Group/cn=Rec
 const JSG: &str = "/o=CompanyABC/ou=Paris/cn=Recipients/cn=jsguillet";
 const GHOST: &str = "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=ghost";
 
-fn demo() -> TestServer {
-    let srv = TestServer::start();
-    srv.import_demo_directory();
-    srv
-}
-
 fn send(srv: &TestServer, method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     let mut h = vec![("Content-Type", "text/xml")];
     h.extend_from_slice(headers);
@@ -84,7 +78,7 @@ fn assert_status_first(text: &str) {
 /// and the user's free/busy is lost.
 #[test]
 fn zimbra_pre2020_message_is_stored_and_read_back() {
-    let srv = demo();
+    let srv = TestServer::with_demo_directory();
     let url = crate::common::message_url(KAREN);
     let r = replay(
         &srv,
@@ -175,7 +169,7 @@ fn zimbra_pre2020_message_is_stored_and_read_back() {
 /// Zimbra builds since 2019 send the same body with POST.
 #[test]
 fn zimbra_2019_post_is_a_proppatch() {
-    let srv = demo();
+    let srv = TestServer::with_demo_directory();
     let url = crate::common::message_url(DAN);
     let r = replay(&srv, "POST", &url, &[], "zimbra_2019_post.xml", 207);
     assert_status_first(&r.text());
@@ -210,7 +204,7 @@ fn zimbra_2019_post_is_a_proppatch() {
 /// correctly in the query, PROPFIND, the browse page and `fb show`.
 #[test]
 fn evolution_untyped_arrays_without_merged_read_everywhere() {
-    let srv = demo();
+    let srv = TestServer::with_demo_directory();
     let url = crate::common::message_url(THANH);
     replay(
         &srv,
@@ -348,7 +342,7 @@ fn evolution_untyped_arrays_without_merged_read_everywhere() {
 /// as `<c:v></c:v>`.
 #[test]
 fn gcc_set_and_remove_with_brief() {
-    let srv = demo();
+    let srv = TestServer::with_demo_directory();
     let url = crate::common::message_url(RACHEL);
     replay(
         &srv,
@@ -374,7 +368,7 @@ fn gcc_set_and_remove_with_brief() {
 /// (`urn:schemas-microsoft-com:datatypes`), items under a prefix declared on each item.
 #[test]
 fn outlook_era_script_is_read() {
-    let srv = demo();
+    let srv = TestServer::with_demo_directory();
     let url = crate::common::message_url(JSG);
     let r = replay(&srv, "PROPPATCH", &url, &[], "outlook_era_script.xml", 207);
     assert!(!r.text().contains("HTTP/1.1 4"), "{}", r.text());
@@ -394,7 +388,7 @@ fn outlook_era_script_is_read() {
 /// 207 as success), with a sentence naming the status and the month; nothing is stored.
 #[test]
 fn garbage_is_refused_with_its_own_status_and_nothing_is_stored() {
-    let srv = demo();
+    let srv = TestServer::with_demo_directory();
     let url = crate::common::message_url(KAREN);
     let before = srv.store().dump_digest().unwrap();
     let r = replay(
@@ -417,7 +411,7 @@ fn garbage_is_refused_with_its_own_status_and_nothing_is_stored() {
 /// answers starts with its status.
 #[test]
 fn every_propstat_starts_with_its_status() {
-    let srv = demo();
+    let srv = TestServer::with_demo_directory();
     let url = crate::common::message_url(DAN);
     let r = send(
         &srv,

@@ -62,11 +62,7 @@ fn a_burst_of_reads_is_logged_up_to_the_limit_and_counted_past_it() {
         &[("/healthz", reads), ("/no-such-thing", refusals)],
     );
     assert_eq!(answers.len(), reads + refusals);
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    crate::common::sigterm(server.child.id());
     assert!(server.child.wait().unwrap().success());
     let log = std::fs::read_to_string(&server.log).unwrap();
     let logged = log

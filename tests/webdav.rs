@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::common::{Reply, TestServer, require_tool};
+use crate::common::{Reply, TestServer, require_tool, stdout_of};
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -462,21 +462,15 @@ fn rclone_lists_the_free_busy_tree() {
     assert_eq!(gcc_create(&srv).status, 207);
     let cfg = tempfile::tempdir().unwrap();
     let ls = |path: &str| {
-        let out = Command::new("rclone")
-            .args([
-                "--config",
-                &cfg.path().join("rclone.conf").to_string_lossy(),
-            ])
-            .arg("lsf")
-            .arg(format!(":webdav,url='{}':{path}", srv.url("/public/")))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
+        stdout_of(
+            Command::new("rclone")
+                .args([
+                    "--config",
+                    &cfg.path().join("rclone.conf").to_string_lossy(),
+                ])
+                .arg("lsf")
+                .arg(format!(":webdav,url='{}':{path}", srv.url("/public/"))),
+        )
     };
     assert!(ls("NON_IPM_SUBTREE").contains("SCHEDULE+ FREE BUSY/"));
     let out = ls("NON_IPM_SUBTREE/SCHEDULE+ FREE BUSY");

@@ -482,15 +482,13 @@ impl CalendarDir {
 mod tests {
     use super::*;
     use crate::store::UserRecord;
-    use crate::store::testutil::stamp;
-    use crate::store::testutil::temp_store;
+    use crate::store::testutil::store_with;
 
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nEND:VEVENT\nEND:VCALENDAR\n";
 
     /// What every test here starts from (each makes its own calendar directory): a store
     /// with Dan imported, Dan, a clock fixed at 2026-03-02 and default publishing settings.
     fn lab() -> (tempfile::TempDir, Store, UserRecord, Clock, PublishSettings) {
-        let (d, s) = temp_store();
         let u = UserRecord {
             legacy_dn: crate::protocol::legacy_dn::LegacyDn::parse(
                 "/o=Org/ou=AG/cn=Recipients/cn=dan",
@@ -501,7 +499,7 @@ mod tests {
             alias: "dan".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
+        let (d, s) = store_with(std::slice::from_ref(&u));
         let clock = Clock::Fixed("2026-03-02T00:00:00Z".parse().unwrap());
         (d, s, u, clock, PublishSettings::default())
     }
@@ -754,7 +752,7 @@ mod tests {
         let (_d, s, u, clock, settings) = lab();
         let (dir, file, mut cd) = dan_watched(&s, &clock, &settings);
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let del = crate::app::ops::CalendarDeleteRequest { user: "dan".into() };
+        let del = crate::app::ops::CalendarDeleteRequest::new("dan");
         assert!(del.run(&Ctx::new(&s)).unwrap().deleted);
         // While running, the unchanged file is not reloaded.
         assert_eq!(cd.scan(&s, &clock, &settings), DirScan::default());

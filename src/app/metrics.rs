@@ -382,7 +382,7 @@ mod process {
                 "\n# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             );
         };
-        let tick = ticks_per_second();
+        let (tick, page) = tick_and_page();
         family(
             "process_cpu_seconds_total",
             "counter",
@@ -393,7 +393,7 @@ mod process {
             "process_resident_memory_bytes",
             "gauge",
             "resident memory size, in bytes",
-            (stat.rss_pages * page_size()) as f64,
+            (stat.rss_pages * page) as f64,
         );
         family(
             "process_virtual_memory_bytes",
@@ -477,22 +477,23 @@ mod process {
         })
     }
 
-    fn ticks_per_second() -> f64 {
+    /// Clock ticks per second and the page size (`sysconf`), or Linux's usual 100 and
+    /// 4096 where they cannot be read.
+    fn tick_and_page() -> (f64, u64) {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: sysconf reads a constant of the system; no memory is shared.
-        let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        // SAFETY: sysconf reads constants of the system; no memory is shared.
+        let (t, p) = unsafe {
+            (
+                libc::sysconf(libc::_SC_CLK_TCK),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
         #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-        let t = 100;
-        if t > 0 { t as f64 } else { 100.0 }
-    }
-
-    fn page_size() -> u64 {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: as above.
-        let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-        let p = 4096;
-        if p > 0 { p as u64 } else { 4096 }
+        let (t, p) = (100, 4096);
+        (
+            if t > 0 { t as f64 } else { 100.0 },
+            if p > 0 { p as u64 } else { 4096 },
+        )
     }
 }
 

@@ -469,7 +469,7 @@ mod tests {
     use super::*;
     use crate::protocol::legacy_dn::LegacyDn;
     use crate::store::testutil::stamp;
-    use crate::store::testutil::temp_store;
+    use crate::store::testutil::store_with;
     use crate::store::{UserRecord, Writer};
 
     /// A burst of changes, each within the quiet time of the one before, is waited out
@@ -520,7 +520,6 @@ mod tests {
     const CAL: &str = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nDTSTART:20260303T090000Z\nDURATION:PT1H\nRRULE:FREQ=MONTHLY\nEND:VEVENT\nEND:VCALENDAR\n";
 
     fn setup() -> (tempfile::TempDir, Store, UserRecord) {
-        let (d, s) = temp_store();
         let u = UserRecord {
             legacy_dn: LegacyDn::parse("/o=Org/ou=AG/cn=Recipients/cn=dan").unwrap(),
             mail: "dan@org.example".into(),
@@ -528,7 +527,7 @@ mod tests {
             alias: "dan".into(),
             proxy_addresses: vec![],
         };
-        s.import_users(std::slice::from_ref(&u), stamp()).unwrap();
+        let (d, s) = store_with(std::slice::from_ref(&u));
         (d, s, u)
     }
 

@@ -188,14 +188,12 @@ fn stand_in_hash() -> &'static str {
 mod tests {
     use super::*;
     use crate::auth::tests::user;
-    use crate::store::testutil::stamp;
-    use crate::store::testutil::temp_store;
+    use crate::store::testutil::store_with;
 
     #[test]
     fn sign_in_by_any_name_and_the_cache_follows_password_changes() {
-        let (_d, s) = temp_store();
         let dan = user("dan", "AG");
-        s.import_users(std::slice::from_ref(&dan), stamp()).unwrap();
+        let (_d, s) = store_with(std::slice::from_ref(&dan));
         let auth = Authenticator::new();
         assert_eq!(
             auth.authenticate(&s, "dan", "pw").unwrap(),

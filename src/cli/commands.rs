@@ -327,7 +327,7 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
             Ok(())
         }
         FbCommand::Delete { user } => {
-            let r = admin.run(ops::FbDeleteRequest { user })?;
+            let r = admin.run(ops::FbDeleteRequest::new(user))?;
             println!(
                 "{}: {} deleted",
                 r.user,

@@ -942,6 +942,15 @@ mod tests {
         }
     }
 
+    /// Settings from a file `s.toml` holding `text` alone (no flags, no environment).
+    fn from_file(text: &str) -> Result<Resolved, ConfigError> {
+        resolve(
+            &BTreeMap::new(),
+            |_| None,
+            Some((Path::new("s.toml"), text)),
+        )
+    }
+
     const FILE: &str = "# lab settings\nlisten = \"0.0.0.0:80\"\nmax_users = 50\ndemo = true\npoll_interval = \"1s\"\n";
 
     #[test]
@@ -976,12 +985,7 @@ mod tests {
 
     #[test]
     fn unknown_key_names_key_and_line() {
-        let e = resolve(
-            &BTreeMap::new(),
-            |_| None,
-            Some((Path::new("s.toml"), "listen = \"x\"\n\nmax_user = 3\n")),
-        )
-        .unwrap_err();
+        let e = from_file("listen = \"x\"\n\nmax_user = 3\n").unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains("s.toml line 3: unknown key 'max_user'"),
@@ -992,12 +996,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_key_value_and_source() {
-        let r = resolve(
-            &BTreeMap::new(),
-            |_| None,
-            Some((Path::new("s.toml"), "max_users = \"lots\"\n")),
-        )
-        .unwrap();
+        let r = from_file("max_users = \"lots\"\n").unwrap();
         let e = r.get::<usize>("max_users").unwrap_err().to_string();
         assert!(
             e.starts_with("max_users = 'lots' (from s.toml line 1):"),
@@ -1015,31 +1014,16 @@ mod tests {
 
     #[test]
     fn syntax_and_shape_errors() {
-        let e = resolve(
-            &BTreeMap::new(),
-            |_| None,
-            Some((Path::new("s.toml"), "listen = \n")),
-        )
-        .unwrap_err();
+        let e = from_file("listen = \n").unwrap_err();
         assert!(matches!(e, ConfigError::Syntax { .. }), "{e}");
         assert!(e.to_string().contains("line 1"), "{e}");
-        let e = resolve(
-            &BTreeMap::new(),
-            |_| None,
-            Some((Path::new("s.toml"), "\nlisten = [1]\n")),
-        )
-        .unwrap_err();
+        let e = from_file("\nlisten = [1]\n").unwrap_err();
         assert!(e.to_string().contains("s.toml line 2: 'listen'"), "{e}");
     }
 
     #[test]
     fn render_shows_every_setting_with_its_source() {
-        let r = resolve(
-            &BTreeMap::new(),
-            |_| None,
-            Some((Path::new("s.toml"), FILE)),
-        )
-        .unwrap();
+        let r = from_file(FILE).unwrap();
         let text = r.render();
         assert_eq!(text.lines().count(), SETTINGS.len());
         assert!(text.contains("listen = \"0.0.0.0:80\""), "{text}");

@@ -148,7 +148,7 @@ pub fn run(cli: Cli, settings: crate::cli::config::Resolved) -> Result<(), Error
         }
         Command::Calendar(CalendarCommand::Delete { user }) => {
             let admin = Admin::connect(&data, clock)?;
-            let r = admin.run(ops::CalendarDeleteRequest { user })?;
+            let r = admin.run(ops::CalendarDeleteRequest::new(user))?;
             if r.deleted {
                 println!(
                     "{}: calendar deleted; its free/busy is removed at the server's next poll",

@@ -16,6 +16,15 @@ use crate::transport::Limits;
 
 use super::args::{Cli, Command};
 
+/// The value of `key`, or its type's default when no source sets it.
+fn or_default<T>(settings: &crate::cli::config::Resolved, key: &str) -> Result<T, AdminError>
+where
+    T: std::str::FromStr + Default,
+    T::Err: std::fmt::Display,
+{
+    Ok(settings.get(key).map_err(config_error)?.unwrap_or_default())
+}
+
 pub(super) fn config_error(e: crate::cli::config::ConfigError) -> AdminError {
     AdminError::BadInput(e.to_string())
 }
@@ -177,22 +186,10 @@ pub fn serve_options(
     };
     opts.publish.expand.max_instances = num("max_instances")?;
     opts.auth = crate::auth::AuthSettings {
-        mode: settings
-            .get::<crate::auth::AuthMode>("auth")
-            .map_err(config_error)?
-            .unwrap_or_default(),
-        read: settings
-            .get::<crate::auth::ReadAccess>("read")
-            .map_err(config_error)?
-            .unwrap_or_default(),
-        permissions: settings
-            .get::<crate::auth::Permissions>("permissions")
-            .map_err(config_error)?
-            .unwrap_or_default(),
-        metrics: settings
-            .get::<crate::auth::MetricsAccess>("metrics")
-            .map_err(config_error)?
-            .unwrap_or_default(),
+        mode: or_default(settings, "auth")?,
+        read: or_default(settings, "read")?,
+        permissions: or_default(settings, "permissions")?,
+        metrics: or_default(settings, "metrics")?,
     };
     opts.announce = settings
         .rows()

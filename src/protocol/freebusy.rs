@@ -29,13 +29,9 @@ impl FbStatus {
         b'0' + self as u8
     }
 
+    /// By discriminant, as [`FbStatus::digit`].
     pub fn name(self) -> &'static str {
-        match self {
-            FbStatus::Free => "free",
-            FbStatus::Tentative => "tentative",
-            FbStatus::Busy => "busy",
-            FbStatus::Oof => "oof",
-        }
+        ["free", "tentative", "busy", "oof"][self as usize]
     }
 }
 

@@ -62,10 +62,12 @@ pub mod ptype {
     pub const PT_UNICODE: u16 = 0x001F;
     pub const PT_SYSTIME: u16 = 0x0040;
     pub const PT_BINARY: u16 = 0x0102;
-    pub const PT_MV_LONG: u16 = 0x1003;
-    pub const PT_MV_STRING8: u16 = 0x101E;
-    pub const PT_MV_UNICODE: u16 = 0x101F;
-    pub const PT_MV_BINARY: u16 = 0x1102;
+    /// A multi-valued type is its single-valued type with this flag ([MS-OXCDATA] 2.11.1).
+    pub const MV_FLAG: u16 = 0x1000;
+    pub const PT_MV_LONG: u16 = MV_FLAG | PT_LONG;
+    pub const PT_MV_STRING8: u16 = MV_FLAG | PT_STRING8;
+    pub const PT_MV_UNICODE: u16 = MV_FLAG | PT_UNICODE;
+    pub const PT_MV_BINARY: u16 = MV_FLAG | PT_BINARY;
 }
 
 /// The tags of [MS-OXOPFFB] and the subject properties.

@@ -35,6 +35,7 @@
 
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
+use sled::transaction::TransactionalTree;
 
 use super::{Store, StoreError, TxError, Writer, codec, codec_abort, tx_result};
 use crate::protocol::legacy_dn::LegacyDn;
@@ -197,17 +198,48 @@ fn mark(
     Ok(())
 }
 
+/// One user's calendar write in its transaction: the user's calendar, tombstone and queue
+/// entry (each keyed by `key`), and the queue generation this write marks with.
+struct CalendarTx<'a> {
+    calendars: &'a TransactionalTree,
+    dirty: &'a TransactionalTree,
+    deletions: &'a TransactionalTree,
+    key: &'a [u8],
+    generation: u64,
+}
+
+impl CalendarTx<'_> {
+    /// Queue the user for `reason` ([`mark`]).
+    fn queue(&self, reason: DirtyReason, now_us: i64) -> Result<(), TxError> {
+        mark(self.dirty, self.key, reason, now_us, self.generation)
+    }
+}
+
 impl Store {
-    /// The start of a calendar write that queues the user: the write lock, the owner rule
-    /// (else [`StoreError::Refused`]), the user's key and a fresh queue generation.
-    fn begin_calendar_write(
+    /// A calendar write that queues the user: under the write lock and the owner rule
+    /// (else [`StoreError::Refused`], nothing written), `f` runs in one transaction over
+    /// the user's calendar, tombstone and queue entry ([`CalendarTx`]).
+    fn calendar_write<T>(
         &self,
         writer: &Writer,
         dn: &LegacyDn,
-    ) -> Result<(super::WriteGuard<'_>, String, u64), StoreError> {
-        let w = self.begin_write()?;
+        f: impl Fn(&CalendarTx<'_>) -> Result<T, TxError>,
+    ) -> Result<T, StoreError> {
+        let _w = self.begin_write()?;
         writer.may_write_user(dn).map_err(StoreError::Refused)?;
-        Ok((w, dn.key(), self.inner.db.generate_id()?))
+        let (key, generation) = (dn.key(), self.inner.db.generate_id()?);
+        let i = &self.inner;
+        tx_result(
+            (&i.calendars, &i.dirty, &i.calendar_deletions).transaction(|(tc, td, tt)| {
+                f(&CalendarTx {
+                    calendars: tc,
+                    dirty: td,
+                    deletions: tt,
+                    key: key.as_bytes(),
+                    generation,
+                })
+            }),
+        )
     }
 
     /// Store `text` as `dn`'s calendar and queue the user, in one transaction, if `writer`
@@ -223,49 +255,41 @@ impl Store {
         source: CalendarSource,
         now_us: i64,
     ) -> Result<CalendarChange, StoreError> {
-        let (_w, key, generation) = self.begin_calendar_write(writer, dn)?;
-        let i = &self.inner;
-        let now = now_us;
-        let change = tx_result((&i.calendars, &i.dirty, &i.calendar_deletions).transaction(
-            |(tc, td, tt)| {
-                let old: Option<CalendarRecord> = tc
-                    .get(key.as_bytes())?
-                    .map(|v| codec::decode(&v))
-                    .transpose()
-                    .map_err(codec_abort)?;
-                if let Some(old) = old.as_ref().filter(|o| o.text == text) {
-                    if old.refused.is_some() {
-                        let rec = CalendarRecord {
-                            refused: None,
-                            ..old.clone()
-                        };
-                        tc.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
-                    }
-                    return Ok(CalendarChange::Unchanged);
+        let change = self.calendar_write(writer, dn, |t| {
+            let old: Option<CalendarRecord> = t
+                .calendars
+                .get(t.key)?
+                .map(|v| codec::decode(&v))
+                .transpose()
+                .map_err(codec_abort)?;
+            if let Some(old) = old.as_ref().filter(|o| o.text == text) {
+                if old.refused.is_some() {
+                    let rec = CalendarRecord {
+                        refused: None,
+                        ..old.clone()
+                    };
+                    t.calendars
+                        .insert(t.key, codec::encode(&rec).map_err(codec_abort)?)?;
                 }
-                let rec = CalendarRecord {
-                    text: text.to_string(),
-                    source: source.clone(),
-                    events,
-                    updated_us: now,
-                    refused: None,
-                };
-                tc.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
-                tt.remove(key.as_bytes())?;
-                mark(
-                    td,
-                    key.as_bytes(),
-                    DirtyReason::CalendarChanged,
-                    now,
-                    generation,
-                )?;
-                Ok::<_, TxError>(if old.is_some() {
-                    CalendarChange::Replaced
-                } else {
-                    CalendarChange::Created
-                })
-            },
-        ))?;
+                return Ok(CalendarChange::Unchanged);
+            }
+            let rec = CalendarRecord {
+                text: text.to_string(),
+                source: source.clone(),
+                events,
+                updated_us: now_us,
+                refused: None,
+            };
+            t.calendars
+                .insert(t.key, codec::encode(&rec).map_err(codec_abort)?)?;
+            t.deletions.remove(t.key)?;
+            t.queue(DirtyReason::CalendarChanged, now_us)?;
+            Ok(if old.is_some() {
+                CalendarChange::Replaced
+            } else {
+                CalendarChange::Created
+            })
+        })?;
         self.flush()?;
         Ok(change)
     }
@@ -320,28 +344,18 @@ impl Store {
         tombstone: Tombstone,
         now_us: i64,
     ) -> Result<bool, StoreError> {
-        let (_w, key, generation) = self.begin_calendar_write(writer, dn)?;
-        let i = &self.inner;
-        let now = now_us;
-        let existed = tx_result((&i.calendars, &i.dirty, &i.calendar_deletions).transaction(
-            |(tc, td, tt)| {
-                if tc.remove(key.as_bytes())?.is_none() {
-                    return Ok(false);
-                }
-                if tombstone == Tombstone::Keep {
-                    let rec = CalendarDeletion { at_us: now };
-                    tt.insert(key.as_bytes(), codec::encode(&rec).map_err(codec_abort)?)?;
-                }
-                mark(
-                    td,
-                    key.as_bytes(),
-                    DirtyReason::CalendarDeleted,
-                    now,
-                    generation,
-                )?;
-                Ok::<_, TxError>(true)
-            },
-        ))?;
+        let existed = self.calendar_write(writer, dn, |t| {
+            if t.calendars.remove(t.key)?.is_none() {
+                return Ok(false);
+            }
+            if tombstone == Tombstone::Keep {
+                let rec = CalendarDeletion { at_us: now_us };
+                t.deletions
+                    .insert(t.key, codec::encode(&rec).map_err(codec_abort)?)?;
+            }
+            t.queue(DirtyReason::CalendarDeleted, now_us)?;
+            Ok(true)
+        })?;
         if existed {
             self.flush()?;
         }
@@ -350,10 +364,7 @@ impl Store {
 
     /// When `dn`'s calendar was deleted on request, if no calendar was stored since.
     pub fn calendar_deletion(&self, dn: &LegacyDn) -> Result<Option<CalendarDeletion>, StoreError> {
-        match self.inner.calendar_deletions.get(dn.key().as_bytes())? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
-            None => Ok(None),
-        }
+        super::tree::get(&self.inner.calendar_deletions, dn.key().as_bytes())
     }
 
     /// Forget `dn`'s tombstone, so that its calendar file loads whatever its time: for an
@@ -373,10 +384,7 @@ impl Store {
     }
 
     pub fn calendar(&self, dn: &LegacyDn) -> Result<Option<CalendarRecord>, StoreError> {
-        match self.inner.calendars.get(dn.key().as_bytes())? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
-            None => Ok(None),
-        }
+        super::tree::get(&self.inner.calendars, dn.key().as_bytes())
     }
 
     /// The users that have a calendar, as their legacyDN keys, in key order.

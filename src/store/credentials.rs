@@ -22,10 +22,7 @@ pub struct Credential {
 impl Store {
     /// The credential of `user`, if any was ever set.
     pub fn credential(&self, user: &LegacyDn) -> Result<Option<Credential>, StoreError> {
-        match self.inner.credentials.get(user.key().as_bytes())? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
-            None => Ok(None),
-        }
+        super::tree::get(&self.inner.credentials, user.key().as_bytes())
     }
 
     /// Change the credential of `user` (who must be in the directory) with `change`;

@@ -58,21 +58,7 @@ pub enum FbPatchOutcome {
 }
 
 /// A folder's messages, read lazily from sled in key order (subject, then age).
-pub struct FbMessages {
-    iter: sled::Iter,
-}
-
-impl Iterator for FbMessages {
-    type Item = Result<MessageRecord, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (_, v) = match self.iter.next()? {
-            Ok(kv) => kv,
-            Err(e) => return Some(Err(e.into())),
-        };
-        Some(codec::decode_message(&v).map_err(StoreError::from))
-    }
-}
+pub type FbMessages = super::tree::Values<MessageRecord>;
 
 fn folder_prefix(folder: &AdminGroup) -> Vec<u8> {
     let mut k = folder.key().into_bytes();
@@ -256,9 +242,8 @@ impl Store {
 
     /// Every message of `folder`, streamed.
     pub fn fb_messages(&self, folder: &AdminGroup) -> FbMessages {
-        FbMessages {
-            iter: self.inner.messages.scan_prefix(folder_prefix(folder)),
-        }
+        let iter = self.inner.messages.scan_prefix(folder_prefix(folder));
+        FbMessages::new(iter, codec::decode_message)
     }
 
     /// The message whose URL leaf is `leaf` (decoded, any case).
@@ -267,13 +252,22 @@ impl Store {
         folder: &AdminGroup,
         leaf: &str,
     ) -> Result<Option<MessageRecord>, StoreError> {
+        Ok(self.at_leaf(folder, leaf)?.and_then(|(_, rec)| rec))
+    }
+
+    /// The store key of the message whose URL leaf is `leaf`, with the message when its
+    /// record is there.
+    fn at_leaf(
+        &self,
+        folder: &AdminGroup,
+        leaf: &str,
+    ) -> Result<Option<(sled::IVec, Option<MessageRecord>)>, StoreError> {
         let Some(key) = self.inner.leaves.get(leaf_key(folder, leaf))? else {
             return Ok(None);
         };
-        match self.inner.messages.get(key)? {
-            Some(v) => Ok(Some(codec::decode_message(&v)?)),
-            None => Ok(None),
-        }
+        let rec = self.inner.messages.get(&key)?;
+        let rec = rec.map(|v| codec::decode_message(&v)).transpose()?;
+        Ok(Some((key, rec)))
     }
 
     /// Apply PROPPATCH instructions in document order to the message at `leaf`, creating it
@@ -393,16 +387,10 @@ impl Store {
         writer: &Writer,
     ) -> Result<bool, StoreError> {
         let _w = self.begin_write()?;
-        let i = &self.inner;
-        let lk = leaf_key(folder, leaf);
-        let Some(key) = i.leaves.get(&lk)? else {
+        let Some((key, rec)) = self.at_leaf(folder, leaf)? else {
             return Ok(false);
         };
-        let rec: Option<MessageRecord> = i
-            .messages
-            .get(&key)?
-            .map(|v| codec::decode_message(&v))
-            .transpose()?;
+        let (i, lk) = (&self.inner, leaf_key(folder, leaf));
         if !writer.any {
             self.own_subject(writer, folder, rec.as_ref())?;
         }

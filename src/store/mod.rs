@@ -53,6 +53,7 @@ mod key_fold;
 mod messages;
 mod public_folders;
 mod scan;
+mod tree;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -492,6 +493,13 @@ pub(crate) mod testutil {
     pub fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&StoreConfig::new(dir.path())).unwrap();
+        (dir, store)
+    }
+
+    /// A temporary store with `users` imported.
+    pub fn store_with(users: &[UserRecord]) -> (tempfile::TempDir, Store) {
+        let (dir, store) = temp_store();
+        store.import_users(users, stamp()).unwrap();
         (dir, store)
     }
 

@@ -165,21 +165,7 @@ fn is_system_folder(path: &[String]) -> bool {
 }
 
 /// A lazy listing of a folder's direct children; nothing is read before it is asked for.
-pub struct PfChildren {
-    iter: sled::Iter,
-}
-
-impl Iterator for PfChildren {
-    type Item = Result<PfNode, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (_, v) = match self.iter.next()? {
-            Ok(kv) => kv,
-            Err(e) => return Some(Err(e.into())),
-        };
-        Some(codec::decode(&v).map_err(StoreError::from))
-    }
-}
+pub type PfChildren = super::tree::Values<PfNode>;
 
 impl Store {
     /// The node at `path`, if any. The root and `NON_IPM_SUBTREE` are not nodes.
@@ -187,20 +173,16 @@ impl Store {
         if path.is_empty() || path.len() > MAX_PATH_DEPTH {
             return Ok(None);
         }
-        match self.inner.pf_nodes.get(node_key(path))? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
-            None => Ok(None),
-        }
+        super::tree::get(&self.inner.pf_nodes, node_key(path))
     }
 
     /// The direct children of the folder at `path` (the root for `[]`), by folded name.
     pub fn pf_children(&self, path: &[String]) -> PfChildren {
-        PfChildren {
-            iter: self
-                .inner
-                .pf_nodes
-                .scan_prefix(descendants_prefix(path, path.len() + 1)),
-        }
+        let iter = self
+            .inner
+            .pf_nodes
+            .scan_prefix(descendants_prefix(path, path.len() + 1));
+        PfChildren::new(iter, codec::decode)
     }
 
     /// The legacyDN key of the user who created the node at `path`, if it was created by a

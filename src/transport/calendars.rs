@@ -93,7 +93,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
             Ok(text_response(status, text))
         }
         Method::GET | Method::HEAD => {
-            let rec = run(state, CalendarGetRequest { user }).await??;
+            let rec = run(state, CalendarGetRequest::new(user)).await??;
             Ok(bytes_response(
                 StatusCode::OK,
                 "text/calendar; charset=utf-8",
@@ -101,7 +101,7 @@ pub async fn handle(state: &AppState, mut req: Request) -> Result<Response, Http
             ))
         }
         Method::DELETE => {
-            let del = CalendarDeleteRequest { user };
+            let del = CalendarDeleteRequest::new(user);
             let r = run_as(state, del, writer).await??;
             if r.deleted {
                 Ok(text_response(StatusCode::NO_CONTENT, ""))

@@ -110,6 +110,27 @@ impl TestServer {
         http(&self.base, method, path_and_query, headers, body)
     }
 
+    /// The token of this server's `server.json`: the admin API's key on its own machine.
+    pub fn admin_token(&self) -> String {
+        schedplus::server::ServerInfo::read(self.data_dir())
+            .expect("the server announced itself")
+            .token
+    }
+
+    /// `method` on the admin API's `route` (under `/_schedplus`) with `token` and a JSON
+    /// `body`.
+    pub fn admin_call(&self, method: &str, route: &str, token: &str, body: &str) -> Reply {
+        self.request(
+            method,
+            &format!("/_schedplus{route}"),
+            &[
+                ("X-Schedplus-Token", token),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body.as_bytes()),
+        )
+    }
+
     /// A request with this `Authorization` header (see `basic`) and no other.
     pub fn request_as(
         &self,
@@ -154,6 +175,13 @@ impl TestServer {
     }
 
     /// Import the demo directory file and publish by hand, bypassing HTTP.
+    /// A server whose directory is the demo's.
+    pub fn with_demo_directory() -> TestServer {
+        let srv = TestServer::start();
+        srv.import_demo_directory();
+        srv
+    }
+
     pub fn import_demo_directory(&self) {
         ImportRequest {
             text: schedplus::app::demo::DIRECTORY_CSV.to_string(),
@@ -342,8 +370,56 @@ pub fn run_cli(data: &Path, args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Wait, polling every `every`, until `done`; after 30 s fail with `what()`.
+pub fn wait_until(every: Duration, what: impl Fn() -> String, mut done: impl FnMut() -> bool) {
+    let t = std::time::Instant::now();
+    while !done() {
+        assert!(t.elapsed() < Duration::from_secs(30), "{}", what());
+        std::thread::sleep(every);
+    }
+}
+
+/// Send SIGTERM to the process `pid`, as a service manager stops it.
+pub fn sigterm(pid: u32) {
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
+/// Run `cmd` with `input` on its standard input; what it wrote is in the output.
+pub fn run_with_input(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Run `cmd`, which must succeed (else its stderr is the failure), and give its stdout.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Assert that `o`'s stderr says `text`.
+pub fn stderr_says(o: &Output, text: &str) {
+    assert!(stderr(o).contains(text), "{}", stderr(o));
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -374,6 +450,20 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
+    /// `serve --demo` on a free port with `extra` serve arguments and `env`, in a data
+    /// directory of its own (returned, to outlive the server).
+    pub fn demo(extra: &[&str], env: &[(&str, &str)]) -> (tempfile::TempDir, ServeProcess) {
+        let data = tempfile::tempdir().unwrap();
+        let serve_args = [&["--demo", "--listen", "127.0.0.1:0"][..], extra].concat();
+        let server = ServeProcess::spawn(
+            data.path(),
+            &["--data", data.path().to_str().unwrap()],
+            &serve_args,
+            env,
+        );
+        (data, server)
+    }
+
     /// Start `schedplus ARGS… serve SERVE_ARGS…` with `env` (and no inherited
     /// `SCHEDPLUS_*`), and wait until it announces itself in `data/server.json`.
     pub fn spawn(

@@ -3,34 +3,30 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Operation};
+use super::{Ctx, OnUser};
 use crate::app::Error;
+use crate::store::UserRecord;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CalendarDeleteRequest {
-    pub user: String,
+/// Its request is [`super::CalendarDeleteRequest`].
+pub enum CalendarDelete {}
+
+impl OnUser for CalendarDelete {
+    const ROUTE: &'static str = "/calendar/delete";
+    type Report = CalendarDeleteReport;
+
+    fn run_on(ctx: &Ctx, user: UserRecord) -> Result<CalendarDeleteReport, Error> {
+        let now_us = crate::app::clock::wall_us();
+        Ok(CalendarDeleteReport {
+            deleted: ctx
+                .store
+                .delete_calendar(&ctx.writer, &user.legacy_dn, now_us)?,
+            user: user.mail,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalendarDeleteReport {
     pub user: String,
     pub deleted: bool,
-}
-
-impl Operation for CalendarDeleteRequest {
-    const ROUTE: &'static str = "/calendar/delete";
-    type Report = CalendarDeleteReport;
-
-    fn run(self, ctx: &Ctx) -> Result<CalendarDeleteReport, Error> {
-        let user = ctx.store.resolve_user(&self.user)?;
-        let deleted = ctx.store.delete_calendar(
-            &ctx.writer,
-            &user.legacy_dn,
-            crate::app::clock::wall_us(),
-        )?;
-        Ok(CalendarDeleteReport {
-            user: user.mail,
-            deleted,
-        })
-    }
 }

@@ -2,13 +2,30 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Operation};
+use super::{Ctx, OnUser};
 use crate::app::Error;
+use crate::store::UserRecord;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CalendarGetRequest {
-    /// SMTP address, alias or legacyDN.
-    pub user: String,
+/// Its request is [`super::CalendarGetRequest`].
+pub enum CalendarGet {}
+
+impl OnUser for CalendarGet {
+    const ROUTE: &'static str = "/calendar/get";
+    type Report = CalendarGetReport;
+
+    fn run_on(ctx: &Ctx, user: UserRecord) -> Result<CalendarGetReport, Error> {
+        match ctx.store.calendar(&user.legacy_dn)? {
+            Some(rec) => Ok(CalendarGetReport {
+                legacy_dn: user.legacy_dn.as_str().to_string(),
+                user: user.mail,
+                text: rec.text,
+            }),
+            None => Err(Error::NotFound(format!(
+                "{} has no calendar stored",
+                user.mail
+            ))),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,22 +34,4 @@ pub struct CalendarGetReport {
     pub legacy_dn: String,
     /// The iCalendar text as it was stored.
     pub text: String,
-}
-
-impl Operation for CalendarGetRequest {
-    const ROUTE: &'static str = "/calendar/get";
-    type Report = CalendarGetReport;
-
-    fn run(self, ctx: &Ctx) -> Result<CalendarGetReport, Error> {
-        let user = ctx.store.resolve_user(&self.user)?;
-        let rec = ctx
-            .store
-            .calendar(&user.legacy_dn)?
-            .ok_or_else(|| Error::NotFound(format!("{} has no calendar stored", user.mail)))?;
-        Ok(CalendarGetReport {
-            legacy_dn: user.legacy_dn.as_str().to_string(),
-            user: user.mail,
-            text: rec.text,
-        })
-    }
 }

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Operation};
+use super::{Ctx, Operation, checked};
 use crate::app::Error;
 use crate::app::freebusy::answer;
 use crate::protocol::freebusy::{FreeBusy, PublishRange};
@@ -27,6 +27,27 @@ use crate::store::{StoredFreeBusy, UserRecord};
 
 /// The most slots one user's check paints (36 months at 5 minutes is ~315,000).
 const MAX_CHECK_SLOTS: i64 = 400_000;
+
+impl Operation for CheckRequest {
+    const ROUTE: &'static str = "/check";
+    type Report = CheckReport;
+
+    fn run(self, ctx: &Ctx) -> Result<CheckReport, Error> {
+        let interval = checked(self.interval, 30, 5..=1440, |i| {
+            format!("--interval {i}: use 5 to 1440 minutes, as the query does")
+        })?;
+        let now = ctx.now(self.now.as_deref())?;
+        let users = match &self.user {
+            Some(u) => vec![ctx.store.resolve_user(u)?],
+            None => ctx.store.list_users()?,
+        };
+        let mut out = Vec::with_capacity(users.len());
+        for u in &users {
+            out.push(check_user(ctx, u, interval, ctx.publish.range_at(now))?);
+        }
+        Ok(CheckReport { users: out })
+    }
+}
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CheckRequest {
@@ -74,30 +95,6 @@ pub struct SlotDifference {
     pub calendar: char,
     pub message: char,
     pub query: char,
-}
-
-impl Operation for CheckRequest {
-    const ROUTE: &'static str = "/check";
-    type Report = CheckReport;
-
-    fn run(self, ctx: &Ctx) -> Result<CheckReport, Error> {
-        let interval = self.interval.unwrap_or(30);
-        if !(5..=1440).contains(&interval) {
-            return Err(Error::BadInput(format!(
-                "--interval {interval}: use 5 to 1440 minutes, as the query does"
-            )));
-        }
-        let now = ctx.now(self.now.as_deref())?;
-        let users = match &self.user {
-            Some(u) => vec![ctx.store.resolve_user(u)?],
-            None => ctx.store.list_users()?,
-        };
-        let mut out = Vec::with_capacity(users.len());
-        for u in &users {
-            out.push(check_user(ctx, u, interval, ctx.publish.range_at(now))?);
-        }
-        Ok(CheckReport { users: out })
-    }
 }
 
 fn check_user(

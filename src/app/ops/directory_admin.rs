@@ -5,12 +5,6 @@ use serde::{Deserialize, Serialize};
 use super::{CredentialReport, Ctx, Operation, change_credential};
 use crate::app::Error;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AdminMarkRequest {
-    pub user: String,
-    pub admin: bool,
-}
-
 impl Operation for AdminMarkRequest {
     const ROUTE: &'static str = "/directory/admin";
     type Report = CredentialReport;
@@ -18,4 +12,10 @@ impl Operation for AdminMarkRequest {
     fn run(self, ctx: &Ctx) -> Result<CredentialReport, Error> {
         change_credential(&ctx.store, &self.user, |c| c.admin = self.admin)
     }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminMarkRequest {
+    pub user: String,
+    pub admin: bool,
 }

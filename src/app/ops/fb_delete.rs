@@ -2,32 +2,31 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Operation};
+use super::{Ctx, OnUser};
 use crate::app::Error;
+use crate::store::UserRecord;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FbDeleteRequest {
-    pub user: String,
+/// Its request is [`super::FbDeleteRequest`].
+pub enum FbDelete {}
+
+impl OnUser for FbDelete {
+    const ROUTE: &'static str = "/fb/delete";
+    type Report = FbDeleteReport;
+
+    fn run_on(ctx: &Ctx, user: UserRecord) -> Result<FbDeleteReport, Error> {
+        let dn = &user.legacy_dn;
+        let deleted = ctx
+            .store
+            .delete_messages(&dn.admin_group(), &dn.subject())?;
+        Ok(FbDeleteReport {
+            user: user.mail,
+            deleted,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FbDeleteReport {
     pub user: String,
     pub deleted: usize,
-}
-
-impl Operation for FbDeleteRequest {
-    const ROUTE: &'static str = "/fb/delete";
-    type Report = FbDeleteReport;
-
-    fn run(self, ctx: &Ctx) -> Result<FbDeleteReport, Error> {
-        let user = ctx.store.resolve_user(&self.user)?;
-        let deleted = ctx
-            .store
-            .delete_messages(&user.legacy_dn.admin_group(), &user.legacy_dn.subject())?;
-        Ok(FbDeleteReport {
-            user: user.mail,
-            deleted,
-        })
-    }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Operation};
+use super::{Ctx, Operation, checked};
 use crate::app::Error;
 use crate::protocol::fb_message::build_props;
 use crate::protocol::freebusy::{
@@ -12,48 +12,6 @@ use crate::protocol::pffb::PublisherStyle;
 use crate::protocol::time::{Minutes1601, parse_time};
 use crate::store::{PublishOutcome, PublishedMessage};
 
-/// `schedplus fb set`: spans are `START/END` in RFC 3339.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct FbSetRequest {
-    pub user: String,
-    pub busy: Vec<String>,
-    pub tentative: Vec<String>,
-    pub oof: Vec<String>,
-    pub months: Option<u8>,
-    pub style: Option<PublisherStyle>,
-    /// Overrides the clock for the publish range and timestamp.
-    pub now: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FbSetReport {
-    pub user: String,
-    pub legacy_dn: String,
-    pub outcome: PublishOutcome,
-    pub removed_duplicates: usize,
-    pub range_start: String,
-    pub range_end: String,
-    /// Spans given that fell outside the publish range, clipped or dropped.
-    pub clipped: usize,
-}
-
-/// Parse `START/END`.
-pub fn parse_span(s: &str) -> Result<Interval, Error> {
-    let (a, b) = s.split_once('/').ok_or_else(|| {
-        Error::BadInput(format!(
-            "'{s}' is not a span: write START/END, e.g. 2026-11-23T09:00:00Z/2026-11-23T10:00:00Z"
-        ))
-    })?;
-    let t = |x: &str| {
-        parse_time(x)
-            .map(Minutes1601::from_timestamp)
-            .map_err(|e| Error::BadInput(format!("in span '{s}': {e}")))
-    };
-    let (start, end) = (t(a)?, t(b)?);
-    Interval::new(start, end)
-        .ok_or_else(|| Error::BadInput(format!("span '{s}' ends before it starts")))
-}
-
 impl Operation for FbSetRequest {
     const ROUTE: &'static str = "/fb/set";
     type Report = FbSetReport;
@@ -61,24 +19,15 @@ impl Operation for FbSetRequest {
     fn run(self, ctx: &Ctx) -> Result<FbSetReport, Error> {
         let (store, req) = (&ctx.store, &self);
         let user = store.resolve_user(&req.user)?;
-        let months = req.months.unwrap_or(DEFAULT_PUBLISH_MONTHS);
-        if !(1..=MAX_PUBLISH_MONTHS).contains(&months) {
-            return Err(Error::BadInput(format!(
-                "--months {months}: publish 1 to {MAX_PUBLISH_MONTHS} months"
-            )));
-        }
+        let months = checked(
+            req.months,
+            DEFAULT_PUBLISH_MONTHS,
+            1..=MAX_PUBLISH_MONTHS,
+            |m| format!("--months {m}: publish 1 to {MAX_PUBLISH_MONTHS} months"),
+        )?;
         let now = ctx.now(req.now.as_deref())?;
         let range = PublishRange::at(Minutes1601::from_timestamp(now), months);
-        let mut spans = Vec::new();
-        for (status, list) in [
-            (FbStatus::Busy, &req.busy),
-            (FbStatus::Tentative, &req.tentative),
-            (FbStatus::Oof, &req.oof),
-        ] {
-            for s in list {
-                spans.push((status, parse_span(s)?));
-            }
-        }
+        let spans = req.spans()?;
         let window = range.as_interval().expect("publish ranges are never empty");
         let clipped = spans
             .iter()
@@ -110,4 +59,63 @@ impl Operation for FbSetRequest {
             clipped,
         })
     }
+}
+
+/// `schedplus fb set`: spans are `START/END` in RFC 3339.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FbSetRequest {
+    pub user: String,
+    pub busy: Vec<String>,
+    pub tentative: Vec<String>,
+    pub oof: Vec<String>,
+    pub months: Option<u8>,
+    pub style: Option<PublisherStyle>,
+    /// Overrides the clock for the publish range and timestamp.
+    pub now: Option<String>,
+}
+
+impl FbSetRequest {
+    /// Every span given, with its status.
+    fn spans(&self) -> Result<Vec<(FbStatus, Interval)>, Error> {
+        let mut spans = Vec::new();
+        for (status, list) in [
+            (FbStatus::Busy, &self.busy),
+            (FbStatus::Tentative, &self.tentative),
+            (FbStatus::Oof, &self.oof),
+        ] {
+            for s in list {
+                spans.push((status, parse_span(s)?));
+            }
+        }
+        Ok(spans)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FbSetReport {
+    pub user: String,
+    pub legacy_dn: String,
+    pub outcome: PublishOutcome,
+    pub removed_duplicates: usize,
+    pub range_start: String,
+    pub range_end: String,
+    /// Spans given that fell outside the publish range, clipped or dropped.
+    pub clipped: usize,
+}
+
+/// Parse `START/END`.
+pub fn parse_span(s: &str) -> Result<Interval, Error> {
+    let (a, b) = s.split_once('/').ok_or_else(|| {
+        Error::BadInput(format!(
+            "'{s}' is not a span: write START/END, e.g. 2026-11-23T09:00:00Z/2026-11-23T10:00:00Z"
+        ))
+    })?;
+    let t = |x: &str| {
+        parse_time(x)
+            .map(Minutes1601::from_timestamp)
+            .map_err(|e| Error::BadInput(format!("in span '{s}': {e}")))
+    };
+    let (start, end) = (t(a)?, t(b)?);
+    Interval::new(start, end)
+        .ok_or_else(|| Error::BadInput(format!("span '{s}' ends before it starts")))
 }

@@ -1,85 +1,24 @@
 //! `schedplus fb show`: a user's stored free/busy and the digits a query answers.
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Operation, UserSummary};
+use super::{Ctx, Operation, UserSummary, checked};
 use crate::app::Error;
 use crate::protocol::freebusy::FbStatus;
 use crate::protocol::raster::{self, SlotGrid};
 use crate::protocol::time::{Minutes1601, format_rfc3339, parse_time};
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct FbShowRequest {
-    pub user: String,
-    pub start: Option<String>,
-    pub end: Option<String>,
-    pub interval: Option<u32>,
-    pub now: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShownMessage {
-    pub range_start: Option<String>,
-    pub range_end: Option<String>,
-    /// Per status (`tentative`, `busy`, `oof`): `[start, end]` pairs in RFC 3339.
-    pub blocks: Vec<(String, Vec<(String, String)>)>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FbShowReport {
-    pub user: UserSummary,
-    pub message: Option<ShownMessage>,
-    pub raster_start: String,
-    pub raster_end: String,
-    pub interval: u32,
-    /// The `fbdata` digits the `?Cmd=freebusy` query answers for this window.
-    pub fbdata: String,
-}
-
-/// The most digits `fb show` prints.
-const MAX_SHOW_SLOTS: i64 = 100_000;
 
 impl Operation for FbShowRequest {
     const ROUTE: &'static str = "/fb/show";
     type Report = FbShowReport;
 
     fn run(self, ctx: &Ctx) -> Result<FbShowReport, Error> {
-        let (store, req) = (&ctx.store, &self);
-        let user = store.resolve_user(&req.user)?;
-        let now = ctx.now(req.now.as_deref())?;
-        let time = |s: &Option<String>, name: &str| -> Result<Option<Minutes1601>, Error> {
-            s.as_deref()
-                .map(|v| {
-                    parse_time(v)
-                        .map(Minutes1601::from_timestamp)
-                        .map_err(|e| Error::BadInput(format!("--{name}: {e}")))
-                })
-                .transpose()
-        };
-        let start =
-            time(&req.start, "start")?.unwrap_or(Minutes1601::from_timestamp(now).floor_day());
-        let end = time(&req.end, "end")?.unwrap_or(start.plus_minutes(7 * 1440));
-        let interval = req.interval.unwrap_or(30);
-        if !(1..=1440).contains(&interval) {
-            return Err(Error::BadInput(format!(
-                "--interval {interval}: use 1 to 1440 minutes"
-            )));
-        }
-        if end <= start {
-            return Err(Error::BadInput("--end must be after --start".into()));
-        }
-        let slots = (end.0 - start.0 + interval as i64 - 1) / interval as i64;
-        if slots > MAX_SHOW_SLOTS {
-            return Err(Error::BadInput(format!(
-                "{slots} slots is too many to show; shorten --start..--end or raise --interval"
-            )));
-        }
-        let grid = SlotGrid {
-            start,
-            interval: interval as i64,
-            slots: slots as usize,
-        };
-        let stored = store.freebusy_of(&user.legacy_dn.admin_group(), &user.legacy_dn.subject())?;
+        let user = ctx.store.resolve_user(&self.user)?;
+        let grid = self.grid(ctx.now(self.now.as_deref())?)?;
+        let stored = ctx
+            .store
+            .freebusy_of(&user.legacy_dn.admin_group(), &user.legacy_dn.subject())?;
         let mut digits = Vec::new();
         raster::paint(
             &grid,
@@ -105,10 +44,77 @@ impl Operation for FbShowRequest {
         Ok(FbShowReport {
             user: UserSummary::from(&user),
             message,
-            raster_start: format_rfc3339(start.to_timestamp()),
+            raster_start: format_rfc3339(grid.start.to_timestamp()),
             raster_end: format_rfc3339(grid.end().to_timestamp()),
-            interval,
+            interval: grid.interval as u32,
             fbdata: String::from_utf8(digits).expect("digits are ASCII"),
         })
     }
 }
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FbShowRequest {
+    pub user: String,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub interval: Option<u32>,
+    pub now: Option<String>,
+}
+
+impl FbShowRequest {
+    /// The slots asked for (a week from today's midnight, at 30 minutes, by default),
+    /// checked.
+    fn grid(&self, now: Timestamp) -> Result<SlotGrid, Error> {
+        let time = |s: &Option<String>, name: &str| -> Result<Option<Minutes1601>, Error> {
+            s.as_deref()
+                .map(|v| {
+                    parse_time(v)
+                        .map(Minutes1601::from_timestamp)
+                        .map_err(|e| Error::BadInput(format!("--{name}: {e}")))
+                })
+                .transpose()
+        };
+        let start =
+            time(&self.start, "start")?.unwrap_or(Minutes1601::from_timestamp(now).floor_day());
+        let end = time(&self.end, "end")?.unwrap_or(start.plus_minutes(7 * 1440));
+        let interval = checked(self.interval, 30, 1..=1440, |i| {
+            format!("--interval {i}: use 1 to 1440 minutes")
+        })?;
+        if end <= start {
+            return Err(Error::BadInput("--end must be after --start".into()));
+        }
+        let slots = (end.0 - start.0 + interval as i64 - 1) / interval as i64;
+        if slots > MAX_SHOW_SLOTS {
+            return Err(Error::BadInput(format!(
+                "{slots} slots is too many to show; shorten --start..--end or raise --interval"
+            )));
+        }
+        Ok(SlotGrid {
+            start,
+            interval: interval as i64,
+            slots: slots as usize,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownMessage {
+    pub range_start: Option<String>,
+    pub range_end: Option<String>,
+    /// Per status (`tentative`, `busy`, `oof`): `[start, end]` pairs in RFC 3339.
+    pub blocks: Vec<(String, Vec<(String, String)>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FbShowReport {
+    pub user: UserSummary,
+    pub message: Option<ShownMessage>,
+    pub raster_start: String,
+    pub raster_end: String,
+    pub interval: u32,
+    /// The `fbdata` digits the `?Cmd=freebusy` query answers for this window.
+    pub fbdata: String,
+}
+
+/// The most digits `fb show` prints.
+const MAX_SHOW_SLOTS: i64 = 100_000;

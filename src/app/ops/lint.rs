@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Operation};
+use super::{Ctx, Operation, checked};
 use crate::app::Error;
 use crate::protocol::legacy_dn::AdminGroup;
 use crate::protocol::lint::{self, Facts, Finding, LintMessage};
@@ -19,34 +19,6 @@ use crate::store::{MessageRecord, Store};
 /// Messages per page unless the request says otherwise, and the most it may say.
 pub const LINT_PAGE: usize = 1000;
 pub const MAX_LINT_PAGE: usize = 10_000;
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct LintRequest {
-    /// One user's messages (SMTP address, alias or legacyDN); every message otherwise.
-    pub user: Option<String>,
-    /// Where the previous page ended.
-    pub after: Option<LintCursor>,
-    /// Messages in this page (default [`LINT_PAGE`]).
-    pub limit: Option<usize>,
-}
-
-/// The end of a page: the store key of its last message (hex) and the leaf of the oldest
-/// message of that subject, so a duplicate on the next page still names it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LintCursor {
-    pub key: String,
-    pub group: String,
-    pub oldest_leaf: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LintReport {
-    /// Messages linted in this page.
-    pub messages: usize,
-    pub findings: Vec<Finding>,
-    /// Where the next page starts; `None` when this was the last.
-    pub next: Option<LintCursor>,
-}
 
 impl Operation for LintRequest {
     const ROUTE: &'static str = "/lint";
@@ -71,21 +43,10 @@ impl Operation for LintRequest {
                 next: None,
             });
         }
-        let limit = self.limit.unwrap_or(LINT_PAGE);
-        if !(1..=MAX_LINT_PAGE).contains(&limit) {
-            return Err(Error::BadInput(format!(
-                "limit {limit}: a lint page holds 1 to {MAX_LINT_PAGE} messages"
-            )));
-        }
-        let after = match &self.after {
-            Some(c) => Some(unhex(&c.key).ok_or_else(|| {
-                Error::BadInput(format!(
-                    "lint cursor '{}' is not a key this server gave",
-                    c.key
-                ))
-            })?),
-            None => None,
-        };
+        let limit = checked(self.limit, LINT_PAGE, 1..=MAX_LINT_PAGE, |l| {
+            format!("limit {l}: a lint page holds 1 to {MAX_LINT_PAGE} messages")
+        })?;
+        let after = self.after_key()?;
         let page = store.fb_scan_page(after.as_deref(), limit)?;
         let names = folder_names(store)?;
         let (mut group, mut oldest) = match &self.after {
@@ -119,6 +80,50 @@ impl Operation for LintRequest {
             next,
         })
     }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LintRequest {
+    /// One user's messages (SMTP address, alias or legacyDN); every message otherwise.
+    pub user: Option<String>,
+    /// Where the previous page ended.
+    pub after: Option<LintCursor>,
+    /// Messages in this page (default [`LINT_PAGE`]).
+    pub limit: Option<usize>,
+}
+
+impl LintRequest {
+    /// The store key the page starts after, from the cursor.
+    fn after_key(&self) -> Result<Option<Vec<u8>>, Error> {
+        let Some(c) = &self.after else {
+            return Ok(None);
+        };
+        let key = unhex(&c.key).ok_or_else(|| {
+            Error::BadInput(format!(
+                "lint cursor '{}' is not a key this server gave",
+                c.key
+            ))
+        })?;
+        Ok(Some(key))
+    }
+}
+
+/// The end of a page: the store key of its last message (hex) and the leaf of the oldest
+/// message of that subject, so a duplicate on the next page still names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintCursor {
+    pub key: String,
+    pub group: String,
+    pub oldest_leaf: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintReport {
+    /// Messages linted in this page.
+    pub messages: usize,
+    pub findings: Vec<Finding>,
+    /// Where the next page starts; `None` when this was the last.
+    pub next: Option<LintCursor>,
 }
 
 /// Every folder's (key, name as created).

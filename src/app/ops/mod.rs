@@ -3,7 +3,9 @@
 //!
 //! Each operation is its own request type: it carries its route under `/_schedplus`
 //! ([`Operation::ROUTE`]), its report type and [`Operation::run`], the one place its work
-//! is done against a [`Ctx`]. The CLI runs an operation directly when it holds the store
+//! is done against a [`Ctx`]. The operations that take one user and nothing more share one
+//! request, [`ForUser`], and say only what they do with the user ([`OnUser`]). Each file
+//! has the operation's work first, then its types. The CLI runs an operation directly when it holds the store
 //! and posts the same value as JSON to `ROUTE` otherwise (`cli::client`); the admin API
 //! (`transport::admin_api`) is one table of routes to one generic handler, and the
 //! calendars routes (`transport::calendars`) build the same types. So every route and every
@@ -30,8 +32,8 @@ mod fb_show;
 mod lint;
 mod republish;
 
-pub use calendar_delete::{CalendarDeleteReport, CalendarDeleteRequest};
-pub use calendar_get::{CalendarGetReport, CalendarGetRequest};
+pub use calendar_delete::{CalendarDelete, CalendarDeleteReport};
+pub use calendar_get::{CalendarGet, CalendarGetReport};
 pub use calendar_put::{CalendarPutReport, CalendarPutRequest};
 pub use check::{CheckReport, CheckRequest, CheckedUser, SlotDifference, ThreeViews, three_views};
 pub use cleanup::Cleanup;
@@ -42,13 +44,20 @@ pub use directory_passwd::PasswdRequest;
 pub use fault_add::FaultAddRequest;
 pub use fault_clear::FaultClearRequest;
 pub use fault_list::{FaultList, FaultReport, Faults, ListedRule};
-pub use fb_delete::{FbDeleteReport, FbDeleteRequest};
+pub use fb_delete::{FbDelete, FbDeleteReport};
 pub use fb_set::{FbSetReport, FbSetRequest, parse_span};
 pub use fb_show::{FbShowReport, FbShowRequest, ShownMessage};
 pub use lint::{
     LINT_PAGE, LintCursor, LintReport, LintRequest, MAX_LINT_PAGE, directory_lookup, lint_record,
 };
 pub use republish::{RepublishReport, RepublishRequest};
+
+/// The requests of the operations that take one user and nothing more.
+pub type CalendarGetRequest = ForUser<CalendarGet>;
+pub type CalendarDeleteRequest = ForUser<CalendarDelete>;
+pub type FbDeleteRequest = ForUser<FbDelete>;
+
+use std::marker::PhantomData;
 
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
@@ -76,6 +85,54 @@ pub trait Operation: Serialize + DeserializeOwned + Send + 'static {
     /// signed in over HTTP must send the file's content instead.
     fn server_file(&self) -> Option<&std::path::Path> {
         None
+    }
+}
+
+/// The request of an operation that takes one user and nothing more: its JSON is
+/// `{"user": ...}` (SMTP address, alias or legacyDN); `K` says which operation.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct ForUser<K> {
+    pub user: String,
+    #[serde(skip)]
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> ForUser<K> {
+    pub fn new(user: impl Into<String>) -> Self {
+        ForUser {
+            user: user.into(),
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> Clone for ForUser<K> {
+    fn clone(&self) -> Self {
+        ForUser::new(self.user.clone())
+    }
+}
+
+impl<K> std::fmt::Debug for ForUser<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForUser").field("user", &self.user).finish()
+    }
+}
+
+/// An operation on one user and nothing more: its route, its report and its work on the
+/// user, found once for all of them (by [`ForUser`]'s `run`).
+pub trait OnUser: 'static {
+    const ROUTE: &'static str;
+    type Report: Serialize + DeserializeOwned + Send + 'static;
+    fn run_on(ctx: &Ctx, user: UserRecord) -> Result<Self::Report, Error>;
+}
+
+impl<K: OnUser> Operation for ForUser<K> {
+    const ROUTE: &'static str = K::ROUTE;
+    type Report = K::Report;
+
+    fn run(self, ctx: &Ctx) -> Result<K::Report, Error> {
+        K::run_on(ctx, ctx.store.resolve_user(&self.user)?)
     }
 }
 
@@ -203,6 +260,22 @@ fn change_credential(
         was_admin: before.admin,
         admin: after.admin,
     })
+}
+
+/// A request's number, or `default` when it gives none, refused in the words of `refuse`
+/// unless it is in `range`.
+fn checked<T: PartialOrd + Copy>(
+    value: Option<T>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    refuse: impl FnOnce(T) -> String,
+) -> Result<T, Error> {
+    let v = value.unwrap_or(default);
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(Error::BadInput(refuse(v)))
+    }
 }
 
 /// Apply a request's overrides to `base`.

@@ -9,31 +9,6 @@ use crate::protocol::pffb::PublisherStyle;
 use crate::publishing::publisher::{Republished, republish_user};
 use crate::store::PublishOutcome;
 
-/// Regenerate one user's free/busy from their calendar (`cleanfreebusy`, one `updatefb`
-/// line). The optional fields override the server's (or the defaults') publish settings.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct RepublishRequest {
-    pub user: String,
-    #[serde(default)]
-    pub dry_run: bool,
-    pub now: Option<String>,
-    pub months: Option<u8>,
-    pub style: Option<PublisherStyle>,
-    /// IANA zone of floating and all-day events.
-    pub default_tz: Option<String>,
-    /// Why, for metrics: `cleanfreebusy` or `updatefb`.
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RepublishReport {
-    pub user: String,
-    pub legacy_dn: String,
-    pub dry_run: bool,
-    pub result: Republished,
-}
-
 impl Operation for RepublishRequest {
     const ROUTE: &'static str = "/republish";
     type Report = RepublishReport;
@@ -62,4 +37,29 @@ impl Operation for RepublishRequest {
             result,
         })
     }
+}
+
+/// Regenerate one user's free/busy from their calendar (`cleanfreebusy`, one `updatefb`
+/// line). The optional fields override the server's (or the defaults') publish settings.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RepublishRequest {
+    pub user: String,
+    #[serde(default)]
+    pub dry_run: bool,
+    pub now: Option<String>,
+    pub months: Option<u8>,
+    pub style: Option<PublisherStyle>,
+    /// IANA zone of floating and all-day events.
+    pub default_tz: Option<String>,
+    /// Why, for metrics: `cleanfreebusy` or `updatefb`.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepublishReport {
+    pub user: String,
+    pub legacy_dn: String,
+    pub dry_run: bool,
+    pub result: Republished,
 }

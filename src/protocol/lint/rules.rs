@@ -431,18 +431,29 @@ fn block_malformed(msg: &LintMessage<'_>, _: &Facts<'_>, out: &mut Vec<Hit>) {
     }
 }
 
-fn blocks_unsorted(msg: &LintMessage<'_>, _: &Facts<'_>, out: &mut Vec<Hit>) {
+/// The first pair of neighbouring blocks in each month (in start order when
+/// `in_start_order`) that `judge` has words for, as a hit in those words.
+fn neighbours(
+    msg: &LintMessage<'_>,
+    out: &mut Vec<Hit>,
+    in_start_order: bool,
+    judge: impl Fn((u16, u16), (u16, u16)) -> Option<String>,
+) {
     each_month(msg, out, |kind, month, bl, out| {
-        if let Some(w) = bl.windows(2).find(|w| w[1].0 < w[0].0) {
-            out.push(hit(
-                kind,
-                Some(month.to_wire()),
-                format!(
-                    "block {}..{} follows block {}..{}",
-                    w[1].0, w[1].1, w[0].0, w[0].1
-                ),
-            ));
+        let bl = if in_start_order {
+            sorted(bl)
+        } else {
+            bl.to_vec()
+        };
+        if let Some(words) = bl.windows(2).find_map(|w| judge(w[0], w[1])) {
+            out.push(hit(kind, Some(month.to_wire()), words));
         }
+    });
+}
+
+fn blocks_unsorted(msg: &LintMessage<'_>, _: &Facts<'_>, out: &mut Vec<Hit>) {
+    neighbours(msg, out, false, |a, b| {
+        (b.0 < a.0).then(|| format!("block {}..{} follows block {}..{}", b.0, b.1, a.0, a.1))
     });
 }
 
@@ -454,35 +465,19 @@ fn sorted(bl: &[(u16, u16)]) -> Vec<(u16, u16)> {
 }
 
 fn blocks_overlap(msg: &LintMessage<'_>, _: &Facts<'_>, out: &mut Vec<Hit>) {
-    each_month(msg, out, |kind, month, bl, out| {
-        if let Some(w) = sorted(bl).windows(2).find(|w| w[1].0 < w[0].1) {
-            out.push(hit(
-                kind,
-                Some(month.to_wire()),
-                format!(
-                    "blocks {}..{} and {}..{} overlap",
-                    w[0].0, w[0].1, w[1].0, w[1].1
-                ),
-            ));
-        }
+    neighbours(msg, out, true, |a, b| {
+        (b.0 < a.1).then(|| format!("blocks {}..{} and {}..{} overlap", a.0, a.1, b.0, b.1))
     });
 }
 
 fn blocks_adjacent(msg: &LintMessage<'_>, _: &Facts<'_>, out: &mut Vec<Hit>) {
-    each_month(msg, out, |kind, month, bl, out| {
-        if let Some(w) = sorted(bl)
-            .windows(2)
-            .find(|w| w[1].0 == w[0].1 && w[0].0 < w[0].1)
-        {
-            out.push(hit(
-                kind,
-                Some(month.to_wire()),
-                format!(
-                    "blocks {}..{} and {}..{} touch; Exchange writes them as one block {}..{}",
-                    w[0].0, w[0].1, w[1].0, w[1].1, w[0].0, w[1].1
-                ),
-            ));
-        }
+    neighbours(msg, out, true, |a, b| {
+        (b.0 == a.1 && a.0 < a.1).then(|| {
+            format!(
+                "blocks {}..{} and {}..{} touch; Exchange writes them as one block {}..{}",
+                a.0, a.1, b.0, b.1, a.0, b.1
+            )
+        })
     });
 }
 

@@ -124,79 +124,92 @@ type Case = (
 fn cases() -> Vec<Case> {
     let mut v = Vec::new();
     let mut c = |rule, p, leaf, older| v.push((rule, p, leaf, older));
-    let mut p = clean(PublisherStyle::Outlook);
-    set(&mut p, 0x6853_1003, PropValue::String("32130".into()));
-    c("wrong-type", p, LEAF, None);
+    // A clean message with one property set to another value.
+    let minutes = |s| PropValue::Int(at(s).0 as i32);
+    let stale = FileTime::from_timestamp(parse_time("2008-01-20T00:00:00Z").unwrap()).0;
+    let ann = "USER-/CN=RECIPIENTS/CN=ANN";
+    for (rule, tag, value) in [
+        ("wrong-type", 0x6853_1003, PropValue::String("32130".into())),
+        (
+            "length-mismatch",
+            0x6853_1003,
+            PropValue::MvInt(vec![FEB, FEB + 1]),
+        ),
+        (
+            "range-inverted",
+            0x6848_0003,
+            minutes("2008-01-01T00:00:00Z"),
+        ),
+        // Local midnight in Los Angeles: 08:00 UTC.
+        (
+            "range-start-not-month-or-week",
+            0x6847_0003,
+            minutes("2008-01-27T08:00:00Z"),
+        ),
+        (
+            "range-end-not-n-months",
+            0x6848_0003,
+            minutes("2008-03-20T00:00:00Z"),
+        ),
+        ("timestamp-stale", 0x6868_0040, PropValue::SysTime(stale)),
+        ("names-disagree", 0x0037_001F, PropValue::String(ann.into())),
+    ] {
+        let mut p = clean(PublisherStyle::Outlook);
+        set(&mut p, tag, value);
+        c(rule, p, LEAF, None);
+    }
     let mut p = clean(PublisherStyle::Outlook);
     p.remove(&PropName::Mapi(PropTag(0x6854_1102)));
     c("half-set", p, LEAF, None);
-    let mut p = clean(PublisherStyle::Outlook);
-    set(&mut p, 0x6853_1003, PropValue::MvInt(vec![FEB, FEB + 1]));
-    c("length-mismatch", p, LEAF, None);
-    c(
-        "month-invalid",
-        busy_only(vec![FEB, 2008 * 16 + 13], vec![blk(&[(0, 60)]), vec![]]),
-        LEAF,
-        None,
-    );
-    c(
-        "month-invalid-with-blocks",
-        busy_only(vec![2008 * 16 + 13], vec![blk(&[(0, 60)])]),
-        LEAF,
-        None,
-    );
-    c(
-        "months-unsorted",
-        busy_only(vec![FEB, JAN], vec![blk(&[(0, 60)]), blk(&[(0, 60)])]),
-        LEAF,
-        None,
-    );
-    c(
-        "block-malformed",
-        busy_only(vec![FEB], vec![vec![1, 2, 3]]),
-        LEAF,
-        None,
-    );
-    c(
-        "blocks-unsorted",
-        busy_only(vec![FEB], vec![blk(&[(600, 660), (0, 60)])]),
-        LEAF,
-        None,
-    );
-    c(
-        "blocks-overlap",
-        busy_only(vec![FEB], vec![blk(&[(0, 60), (30, 90)])]),
-        LEAF,
-        None,
-    );
-    c(
-        "blocks-adjacent",
-        busy_only(vec![FEB], vec![blk(&[(0, 60), (60, 90)])]),
-        LEAF,
-        None,
-    );
-    c(
-        "block-zero-length",
-        busy_only(vec![FEB], vec![blk(&[(0, 60), (120, 120)])]),
-        LEAF,
-        None,
-    );
-    // Feb 29 23:00 to Mar 1 01:00, all in February (Zimbra).
-    c(
-        "block-past-month-end",
-        busy_only(vec![FEB], vec![blk(&[(41700, 41820)])]),
-        LEAF,
-        None,
-    );
-    c(
-        "month-end-one-minute-short",
-        busy_only(
-            vec![JAN, FEB],
-            vec![blk(&[(44580, 44639)]), blk(&[(0, 60)])],
+    // Busy months and their blocks only.
+    let one_hour = || blk(&[(0, 60)]);
+    for (rule, months, blocks) in [
+        (
+            "month-invalid",
+            vec![FEB, 2008 * 16 + 13],
+            vec![one_hour(), vec![]],
         ),
-        LEAF,
-        None,
-    );
+        (
+            "month-invalid-with-blocks",
+            vec![2008 * 16 + 13],
+            vec![one_hour()],
+        ),
+        (
+            "months-unsorted",
+            vec![FEB, JAN],
+            vec![one_hour(), one_hour()],
+        ),
+        ("block-malformed", vec![FEB], vec![vec![1, 2, 3]]),
+        (
+            "blocks-unsorted",
+            vec![FEB],
+            vec![blk(&[(600, 660), (0, 60)])],
+        ),
+        ("blocks-overlap", vec![FEB], vec![blk(&[(0, 60), (30, 90)])]),
+        (
+            "blocks-adjacent",
+            vec![FEB],
+            vec![blk(&[(0, 60), (60, 90)])],
+        ),
+        (
+            "block-zero-length",
+            vec![FEB],
+            vec![blk(&[(0, 60), (120, 120)])],
+        ),
+        // Feb 29 23:00 to Mar 1 01:00, all in February (Zimbra).
+        (
+            "block-past-month-end",
+            vec![FEB],
+            vec![blk(&[(41700, 41820)])],
+        ),
+        (
+            "month-end-one-minute-short",
+            vec![JAN, FEB],
+            vec![blk(&[(44580, 44639)]), one_hour()],
+        ),
+    ] {
+        c(rule, busy_only(months, blocks), LEAF, None);
+    }
     // Tentative listed with an empty month, OOF unset (after busy_only).
     let mut p = busy_only(vec![FEB], vec![blk(&[(0, 60)])]);
     set(&mut p, 0x6851_1003, PropValue::MvInt(vec![FEB]));
@@ -241,28 +254,6 @@ fn cases() -> Vec<Case> {
     set(&mut p, 0x6847_0003, PropValue::Int(1_201_478_400));
     set(&mut p, 0x6848_0003, PropValue::Int(1_206_576_000));
     c("range-unix-seconds", p, LEAF, None);
-    let mut p = clean(PublisherStyle::Outlook);
-    set(
-        &mut p,
-        0x6848_0003,
-        PropValue::Int(at("2008-01-01T00:00:00Z").0 as i32),
-    );
-    c("range-inverted", p, LEAF, None);
-    // Local midnight in Los Angeles: 08:00 UTC.
-    let mut p = clean(PublisherStyle::Outlook);
-    set(
-        &mut p,
-        0x6847_0003,
-        PropValue::Int(at("2008-01-27T08:00:00Z").0 as i32),
-    );
-    c("range-start-not-month-or-week", p, LEAF, None);
-    let mut p = clean(PublisherStyle::Outlook);
-    set(
-        &mut p,
-        0x6848_0003,
-        PropValue::Int(at("2008-03-20T00:00:00Z").0 as i32),
-    );
-    c("range-end-not-n-months", p, LEAF, None);
     let mut p = busy_only(vec![JAN], vec![blk(&[(0, 60)])]);
     c(
         "blocks-outside-range",
@@ -278,20 +269,6 @@ fn cases() -> Vec<Case> {
         LEAF,
         None,
     );
-    let mut p = clean(PublisherStyle::Outlook);
-    set(
-        &mut p,
-        0x6868_0040,
-        PropValue::SysTime(FileTime::from_timestamp(parse_time("2008-01-20T00:00:00Z").unwrap()).0),
-    );
-    c("timestamp-stale", p, LEAF, None);
-    let mut p = clean(PublisherStyle::Outlook);
-    set(
-        &mut p,
-        0x0037_001F,
-        PropValue::String("USER-/CN=RECIPIENTS/CN=ANN".into()),
-    );
-    c("names-disagree", p, LEAF, None);
     c(
         "duplicate",
         clean(PublisherStyle::Outlook),
@@ -323,15 +300,17 @@ fn cases() -> Vec<Case> {
     v
 }
 
+/// The case of `rule`.
+fn case(rule: &str) -> Case {
+    let found = cases().into_iter().find(|c| c.0 == rule);
+    found.unwrap_or_else(|| panic!("rule {rule} has no triggering case"))
+}
+
 #[test]
 fn every_rule_has_a_message_that_triggers_it() {
-    let cases = cases();
     for rule in RULES {
-        let case = cases.iter().find(|c| c.0 == rule.name);
-        let Some((_, props, leaf, older)) = case else {
-            panic!("rule {} has no triggering case", rule.name);
-        };
-        let f = run_with(props, leaf, *older);
+        let (_, props, leaf, older) = case(rule.name);
+        let f = run_with(&props, leaf, older);
         assert!(names(&f).contains(&rule.name), "{}: {:#?}", rule.name, f);
         for finding in f.iter().filter(|f| f.rule == rule.name) {
             assert_eq!(finding.severity, rule.severity);
@@ -343,23 +322,20 @@ fn every_rule_has_a_message_that_triggers_it() {
 
 #[test]
 fn rule_names_are_unique_and_kebab_case() {
-    let mut seen = std::collections::HashSet::new();
-    for r in RULES {
-        assert!(seen.insert(r.name), "{} twice", r.name);
-        assert!(
-            r.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
-            "{}",
-            r.name
-        );
+    let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        panic!("{} twice", w[0]);
+    }
+    for name in names {
+        let kebab = name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+        assert!(kebab, "{name}");
     }
 }
 
 #[test]
 fn findings_name_the_status_month_and_publishers() {
-    let (_, p, leaf, _) = cases()
-        .into_iter()
-        .find(|c| c.0 == "block-past-month-end")
-        .unwrap();
+    let (_, p, leaf, _) = case("block-past-month-end");
     let f = run_with(&p, leaf, None);
     let f = f
         .iter()
@@ -381,10 +357,7 @@ fn findings_name_the_status_month_and_publishers() {
 
 #[test]
 fn no_directory_means_no_directory_findings() {
-    let (_, p, leaf, _) = cases()
-        .into_iter()
-        .find(|c| c.0 == "owner-not-in-directory")
-        .unwrap();
+    let (_, p, leaf, _) = case("owner-not-in-directory");
     let msg = LintMessage {
         folder: FOLDER,
         leaf,
@@ -471,37 +444,36 @@ fn lint_fixture(fixture: &[u8], folder: &str, leaf: &str) -> Vec<Finding> {
 /// publisher sends, and each finding names that publisher.
 #[test]
 fn real_publishers_fixtures_show_their_fingerprints() {
-    let z = lint_fixture(
-        include_bytes!("../../../tests/data/dav/zimbra_pre2020_proppatch.xml"),
-        "EX:/o=First Organization/ou=First Administrative Group",
-        "USER-/CN=RECIPIENTS/CN=KBAKER.EML",
-    );
+    let [z, e, g] = [
+        (
+            &include_bytes!("../../../tests/data/dav/zimbra_pre2020_proppatch.xml")[..],
+            "EX:/o=First Organization/ou=First Administrative Group",
+            "USER-/CN=RECIPIENTS/CN=KBAKER.EML",
+        ),
+        (
+            include_bytes!("../../../tests/data/dav/evolution_untyped_remove_merged.xml"),
+            "EX:/o=Org/ou=AG",
+            "USER-/CN=RECIPIENTS/CN=DAN.EML",
+        ),
+        (
+            include_bytes!("../../../tests/data/dav/gcc_create_freebusy.xml"),
+            "EX:/o=Org/ou=AG",
+            "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
+        ),
+    ]
+    .map(|(xml, group, leaf)| lint_fixture(xml, group, leaf));
+    let found = |findings: &[Finding], rule: &str| -> Finding {
+        let f = findings.iter().find(|f| f.rule == rule);
+        f.cloned()
+            .unwrap_or_else(|| panic!("{rule}: {findings:#?}"))
+    };
     for rule in ["block-past-month-end", "month-invalid"] {
-        let f = z
-            .iter()
-            .find(|f| f.rule == rule)
-            .unwrap_or_else(|| panic!("{rule}: {z:#?}"));
+        let f = found(&z, rule);
         assert!(f.publishers.contains(&"Zimbra".to_string()), "{f:?}");
     }
-    let e = lint_fixture(
-        include_bytes!("../../../tests/data/dav/evolution_untyped_remove_merged.xml"),
-        "EX:/o=Org/ou=AG",
-        "USER-/CN=RECIPIENTS/CN=DAN.EML",
-    );
-    let f = e
-        .iter()
-        .find(|f| f.rule == "merged-not-busy-or-oof")
-        .unwrap_or_else(|| panic!("{e:#?}"));
+    let f = found(&e, "merged-not-busy-or-oof");
     assert_eq!(f.publishers, vec!["evolution-exchange".to_string()]);
-    let g = lint_fixture(
-        include_bytes!("../../../tests/data/dav/gcc_create_freebusy.xml"),
-        "EX:/o=Org/ou=AG",
-        "USER-/CN=RECIPIENTS/CN=ALIAS.EML",
-    );
-    let f = g
-        .iter()
-        .find(|f| f.rule == "unset-and-empty-mixed")
-        .unwrap_or_else(|| panic!("{g:#?}"));
+    let f = found(&g, "unset-and-empty-mixed");
     assert_eq!(
         f.publishers,
         vec!["GCC".to_string(), "evolution-exchange".to_string()]

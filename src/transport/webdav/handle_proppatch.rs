@@ -33,12 +33,12 @@ fn op_name(op: &PropChange) -> &PropName {
     }
 }
 
+/// PROPPATCH on `found`, the resource the dispatcher located before the body is read.
 pub async fn proppatch(
     state: &AppState,
     mut req: Request,
-    target: &Resource,
+    found: Found,
 ) -> Result<Response, HttpError> {
-    let found = locate(state, target).await?;
     let body = xml_body(state, &mut req).await?;
     apply(state, req, found, body).await
 }

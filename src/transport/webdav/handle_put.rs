@@ -4,16 +4,12 @@
 use warp::http::{HeaderValue, Method, StatusCode, header};
 
 use super::props::Entry;
-use super::{Found, Resource, authorize_item, header_str, locate};
+use super::{Found, Resource, authorize_item, header_str};
 use crate::store::PfWrite;
 use crate::transport::{AppState, HttpError, Request, Response};
 
-pub async fn put(
-    state: &AppState,
-    mut req: Request,
-    target: &Resource,
-) -> Result<Response, HttpError> {
-    let found = locate(state, target).await?;
+/// PUT on `found`, the resource the dispatcher located before the body is read.
+pub async fn put(state: &AppState, mut req: Request, found: Found) -> Result<Response, HttpError> {
     let path = match &found {
         Found::Missing(Resource::Ordinary(p)) => p.clone(),
         Found::Node(n) if !n.is_folder() => {
