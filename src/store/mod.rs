@@ -65,7 +65,7 @@ pub use calendars::{
 };
 pub use cleanup::CleanupReport;
 pub use credentials::Credential;
-pub use directory::{ImportSummary, UserRecord};
+pub use directory::{DirectoryImport, ImportSummary, UserRecord};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use inspect::StoreDump;
 pub use messages::canonical_leaf;
