@@ -1080,13 +1080,11 @@ fn encodings_decode_alike_whatever_the_read_boundaries() {
 
 /// `n` users as csvde writes them, the header on line 1 and user `i` on line `i + 2`.
 fn many_users(n: usize) -> String {
-    let mut csv = String::from("mail,legacyExchangeDN,displayName\n");
-    for i in 0..n {
-        csv.push_str(&format!(
-            "user{i}@x.example,/o=X/ou=AG/cn=Recipients/cn=user{i},User {i}\n"
-        ));
-    }
-    csv
+    let rows =
+        (0..n).map(|i| format!("user{i}@x.example,/o=X/ou=AG/cn=Recipients/cn=user{i},User {i}\n"));
+    std::iter::once("mail,legacyExchangeDN,displayName\n".to_string())
+        .chain(rows)
+        .collect()
 }
 
 /// A problem far into a file (past many read blocks) is named on its line; the stream hands
