@@ -100,18 +100,23 @@ fn an_import_path_the_server_cannot_read_is_named() {
 /// byte for byte).
 fn import_transcript(bin: &std::path::Path) -> String {
     const NOW: &str = "2026-03-02T09:00:00Z";
-    let mut fixtures: Vec<String> = std::fs::read_dir("tests/data/directory")
-        .unwrap()
-        .map(|e| {
-            format!(
-                "tests/data/directory/{}",
-                e.unwrap().file_name().to_string_lossy()
-            )
-        })
-        .filter(|f| !f.ends_with(".txt") && !f.contains("/."))
-        .collect();
-    fixtures.sort();
-    fixtures.extend([
+    // The fixtures of main at 160d9b7, by name: one added later is not in the transcript.
+    let fixtures = [
+        "bad-records.ldif",
+        "bad-rows.csv",
+        "csvde-ansi.csv",
+        "csvde-export.csv",
+        "csvde-unclosed-at-end.csv",
+        "csvde-unclosed-quote.csv",
+        "csvde-undefined-byte.csv",
+        "csvde-unicode.csv",
+        "editor-utf8-bom.csv",
+        "ldifde-export.ldif",
+        "ldifde-unicode.ldif",
+    ]
+    .map(|f| format!("tests/data/directory/{f}"))
+    .into_iter()
+    .chain([
         "fixtures/demo/directory.csv".into(),
         "fixtures/demo/directory.ldif".into(),
     ]);
@@ -138,9 +143,9 @@ fn import_transcript(bin: &std::path::Path) -> String {
         ));
     };
     let mut out = String::new();
-    for f in &fixtures {
+    for f in fixtures {
         let data = tempfile::tempdir().unwrap();
-        run(data.path(), &["directory", "import", f], &mut out);
+        run(data.path(), &["directory", "import", &f], &mut out);
     }
     let data = tempfile::tempdir().unwrap();
     let data = data.path();
