@@ -2,8 +2,10 @@
 //! lab admin gets out of Active Directory with `csvde` (CSV) or `ldifde` (LDIF).
 //!
 //! Owns [`DirectoryEntry`] (one user: primary SMTP address, legacyExchangeDN, display name,
-//! alias, proxy addresses), [`detect_format`], [`parse_directory`] (text → entries,
-//! all-or-nothing) and [`DirectoryFileError`] (every problem with its one line).
+//! alias, proxy addresses), [`detect_format`], [`DirectoryStream`] (an export's bytes →
+//! its users one at a time, as they are read, then the verdict on the whole file),
+//! [`parse_directory`] (text → entries, all-or-nothing) and [`DirectoryFileError`] (every
+//! problem with its one line).
 //!
 //! The two syntaxes live in [`csv`] and [`ldif`]. Each only turns text into `RawRecord`s
 //! (the attributes schedplus reads, as strings, with the line the record starts on); one
@@ -17,18 +19,28 @@
 //! * the same legacyExchangeDN or SMTP address on two records is a problem on the later one;
 //! * any problem anywhere means no entries at all: an import is all-or-nothing.
 //!
-//! Pure: no I/O. The caller reads the file and decides what to do with the entries.
+//! A file is read as a stream, so that a million users never sit in memory together: the
+//! bytes are decoded a block at a time ([`TextReader`]), each record is checked as soon as
+//! it is read, and [`DirectoryStream::next_user`] hands its users on one by one while the
+//! file has no problem. Once one is found it reads on to the end, to report every problem,
+//! and hands out nothing more: the caller undoes what it did with the users before. The
+//! file-wide checks (the same name on two records) keep one compact hash per name.
+//!
+//! No I/O of its own: it reads from the `std::io::Read` the caller gives (a file, the bytes
+//! of an upload), and the caller decides what to do with the entries.
 
 mod csv;
 mod encoding;
 pub mod groups;
 mod ldif;
 
-pub use encoding::{TextEncoding, decode_export};
+pub use encoding::{TextEncoding, TextReader, decode_export};
 pub use groups::{Group, GroupEntry, ParsedGroups};
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::io::{self, BufRead, Read};
 
 use serde::{Deserialize, Serialize};
 
@@ -114,21 +126,27 @@ pub enum DirectoryFormat {
 /// `version:` (any case); CSV otherwise.
 pub fn detect_format(text: &str) -> DirectoryFormat {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .unwrap_or_default();
+    text.lines()
+        .find_map(format_of_line)
+        .unwrap_or(DirectoryFormat::Csv)
+}
+
+/// The format a file's first meaningful line says, or `None` for a blank or comment line.
+fn format_of_line(line: &str) -> Option<DirectoryFormat> {
+    let first = line.trim();
+    if first.is_empty() || first.starts_with('#') {
+        return None;
+    }
     let starts_with = |prefix: &str| {
         first
             .get(..prefix.len())
             .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
     };
-    if starts_with("dn:") || starts_with("version:") {
+    Some(if starts_with("dn:") || starts_with("version:") {
         DirectoryFormat::Ldif
     } else {
         DirectoryFormat::Csv
-    }
+    })
 }
 
 /// One problem: the line it is on (a record's first line when the reason is about the
@@ -226,16 +244,211 @@ pub fn parse_directory_detailed(
     text: &str,
     format: DirectoryFormat,
 ) -> Result<ParsedDirectory, DirectoryFileError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let records = match format {
-        DirectoryFormat::Csv => csv::read(text),
-        DirectoryFormat::Ldif => Ok(ldif::read(text)),
-    };
-    match records {
-        Ok(records) => build(records),
-        Err(problem) => Err(DirectoryFileError {
-            problems: vec![problem],
-        }),
+    let mut stream = DirectoryStream::from_text(text.as_bytes(), Some(format));
+    let mut entries = Vec::new();
+    while let Some(entry) = stream.next_user() {
+        entries.push(entry);
+    }
+    let counts = stream.finish()?;
+    Ok(ParsedDirectory {
+        entries,
+        skipped: counts.skipped,
+        groups: counts.groups,
+    })
+}
+
+/// What a whole file held, once [`DirectoryStream::finish`] found no problem in it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirectoryCounts {
+    /// Users handed out.
+    pub users: usize,
+    /// Records skipped as not users (see [`ParsedDirectory::skipped`]).
+    pub skipped: usize,
+    /// The file's groups, checked against its users, with the DNs of the users they name.
+    pub groups: ParsedGroups,
+}
+
+/// A directory export read as a stream: its users one at a time, then the verdict on the
+/// whole file. Memory holds one record, the names seen (a compact hash each, for the
+/// file-wide duplicate checks) and the problems found.
+pub struct DirectoryStream<R: Read> {
+    records: Records<R>,
+    format: DirectoryFormat,
+    check: Validator,
+    /// A problem that makes the file unreadable (its text, a quote, the CSV header): the
+    /// only one reported, whatever else was found.
+    fatal: Option<LineProblem>,
+}
+
+enum Records<R: Read> {
+    // Boxed: each carries its decoder and buffers inline.
+    Csv(Box<csv::Records<Decoded<R>>>),
+    Ldif(Box<ldif::Records<Decoded<R>>>),
+}
+
+impl<R: Read> DirectoryStream<R> {
+    /// The bytes of an export, in any encoding Windows writes ([`TextReader`]); `format`
+    /// `None` is told from the first meaningful line ([`detect_format`]).
+    pub fn new(bytes: R, format: Option<DirectoryFormat>) -> DirectoryStream<R> {
+        DirectoryStream::of(TextReader::new(bytes), format)
+    }
+
+    /// Text that is UTF-8 already (the bytes of a `&str`).
+    pub fn from_text(text: R, format: Option<DirectoryFormat>) -> DirectoryStream<R> {
+        DirectoryStream::of(TextReader::utf8(text), format)
+    }
+
+    fn of(text: TextReader<R>, format: Option<DirectoryFormat>) -> DirectoryStream<R> {
+        let mut text = Decoded {
+            ahead: io::Cursor::new(Vec::new()),
+            rest: text,
+        };
+        let format = format.unwrap_or_else(|| text.detect());
+        let records = match format {
+            DirectoryFormat::Csv => Records::Csv(Box::new(csv::Records::new(text))),
+            DirectoryFormat::Ldif => Records::Ldif(Box::new(ldif::Records::new(text))),
+        };
+        DirectoryStream {
+            records,
+            format,
+            check: Validator::default(),
+            fatal: None,
+        }
+    }
+
+    pub fn format(&self) -> DirectoryFormat {
+        self.format
+    }
+
+    /// The encoding of the text read so far (final at the end).
+    pub fn encoding(&self) -> TextEncoding {
+        self.text().rest.encoding()
+    }
+
+    fn text(&self) -> &Decoded<R> {
+        match &self.records {
+            Records::Csv(r) => r.text(),
+            Records::Ldif(r) => r.text(),
+        }
+    }
+
+    /// The next user of the file; `None` at its end, or as soon as the file has a problem
+    /// (having read the rest of it, to find every problem): what was done with the users
+    /// before must then be undone, as [`DirectoryStream::finish`] says.
+    pub fn next_user(&mut self) -> Option<DirectoryEntry> {
+        loop {
+            let raw = match self.next_record()? {
+                Ok(raw) => raw,
+                Err(problem) => {
+                    self.fatal = Some(problem);
+                    return None;
+                }
+            };
+            if let Some(entry) = self.check.push(raw) {
+                if self.check.problems.is_empty() {
+                    return Some(entry);
+                }
+            }
+        }
+    }
+
+    fn next_record(&mut self) -> Option<Result<RawRecord, LineProblem>> {
+        if self.fatal.is_some() {
+            return None;
+        }
+        match &mut self.records {
+            Records::Csv(r) => r.next_record(),
+            Records::Ldif(r) => r.next_record(),
+        }
+    }
+
+    /// The verdict on the whole file (read to its end): how many users it held, or every
+    /// reason none of them may be kept.
+    pub fn finish(mut self) -> Result<DirectoryCounts, DirectoryFileError> {
+        // Read what the caller left unread: a problem there refuses the file too.
+        while self.next_user().is_some() {}
+        if let Some(problem) = self.fatal {
+            return Err(DirectoryFileError {
+                problems: vec![problem],
+            });
+        }
+        self.check.finish()
+    }
+}
+
+/// Decoded text a format reads from, and the problem that stopped it, if any.
+trait Text: BufRead {
+    fn failure(&self) -> Option<&LineProblem>;
+}
+
+/// The text: the lines read ahead to tell its format, then the rest as it is decoded.
+struct Decoded<R> {
+    ahead: io::Cursor<Vec<u8>>,
+    rest: TextReader<R>,
+}
+
+impl Decoded<&[u8]> {
+    /// Text given whole, for tests.
+    #[cfg(test)]
+    fn text(text: &str) -> Decoded<&[u8]> {
+        Decoded {
+            ahead: io::Cursor::new(Vec::new()),
+            rest: TextReader::utf8(text.as_bytes()),
+        }
+    }
+}
+
+impl<R: Read> Decoded<R> {
+    /// Read lines up to the first meaningful one and tell the format from it (CSV when
+    /// there is none); the lines are read again by the format's reader.
+    fn detect(&mut self) -> DirectoryFormat {
+        let mut ahead = Vec::new();
+        let format = loop {
+            let from = ahead.len();
+            match self.rest.read_until(b'\n', &mut ahead) {
+                Ok(0) | Err(_) => break DirectoryFormat::Csv,
+                Ok(_) => {}
+            }
+            if let Some(format) = format_of_line(&String::from_utf8_lossy(&ahead[from..])) {
+                break format;
+            }
+        };
+        self.ahead = io::Cursor::new(ahead);
+        format
+    }
+
+    fn ahead_left(&self) -> bool {
+        (self.ahead.position() as usize) < self.ahead.get_ref().len()
+    }
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        encoding::read_buffered(self, buf)
+    }
+}
+
+impl<R: Read> BufRead for Decoded<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.ahead_left() {
+            self.ahead.fill_buf()
+        } else {
+            self.rest.fill_buf()
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.ahead_left() {
+            self.ahead.consume(n)
+        } else {
+            self.rest.consume(n)
+        }
+    }
+}
+
+impl<R: Read> Text for Decoded<R> {
+    fn failure(&self) -> Option<&LineProblem> {
+        self.rest.failure()
     }
 }
 
@@ -271,47 +484,79 @@ enum Verdict {
     Bad(Vec<String>),
 }
 
-fn build(records: Vec<RawRecord>) -> Result<ParsedDirectory, DirectoryFileError> {
-    let mut problems = Vec::new();
-    let mut entries: Vec<DirectoryEntry> = Vec::new();
-    let mut skipped = 0;
-    // Lower-cased key → line of the first record that used it.
-    let mut dn_lines: HashMap<String, usize> = HashMap::new();
-    let mut address_lines: HashMap<String, usize> = HashMap::new();
-    let mut groups = ParsedGroups::default();
-    for raw in records {
+/// The checks of a whole file, record by record: every problem, the records skipped, and
+/// the names seen so far (each legacyExchangeDN and SMTP address, as a 128-bit hash of its
+/// folded form with the line of the record that used it first: two names that differ have
+/// the same hash with a chance of about 2^-128 per pair, never seen in practice, and the
+/// table stays about 24 bytes a name instead of the names themselves).
+#[derive(Default)]
+struct Validator {
+    problems: Vec<LineProblem>,
+    users: usize,
+    skipped: usize,
+    seen: HashMap<(u64, u64), u32>,
+    groups: ParsedGroups,
+}
+
+/// What a name in [`Validator::seen`] is.
+#[derive(Clone, Copy, Hash)]
+enum NameKind {
+    LegacyDn,
+    Smtp,
+}
+
+fn seen_key(kind: NameKind, folded: &str) -> (u64, u64) {
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        kind.hash(&mut h);
+        folded.hash(&mut h);
+        h.finish()
+    };
+    (half(0), half(1))
+}
+
+impl Validator {
+    /// Check one record: the user it is, if it is one and has no problem.
+    fn push(&mut self, raw: RawRecord) -> Option<DirectoryEntry> {
         let line = raw.line;
-        let dn = raw.dn.clone();
+        let own_dn = raw.dn.clone();
         let entry = match check(raw) {
             Verdict::User(entry) => entry,
             Verdict::Group(group) => {
-                skipped += 1;
-                groups.groups.push(group);
-                continue;
+                self.skipped += 1;
+                self.groups.groups.push(group);
+                return None;
             }
             Verdict::NotAUser => {
-                skipped += 1;
-                continue;
+                self.skipped += 1;
+                return None;
             }
             Verdict::Unreadable(issues) => {
-                problems.extend(issues);
-                continue;
+                self.problems.extend(issues);
+                return None;
             }
             Verdict::Bad(reasons) => {
-                problems.push(LineProblem::new(line, reasons.join("; ")));
-                continue;
+                self.problems
+                    .push(LineProblem::new(line, reasons.join("; ")));
+                return None;
             }
         };
         let mut reasons = Vec::new();
-        if let Some(first) = dn_lines.get(&entry.legacy_dn.key()) {
+        let dn = seen_key(NameKind::LegacyDn, &entry.legacy_dn.key());
+        if let Some(first) = self.seen.get(&dn) {
             reasons.push(format!(
                 "legacyExchangeDN '{}' is already used by the record on line {first}",
                 shown(entry.legacy_dn.as_str())
             ));
         }
         let addresses = entry.smtp_addresses();
-        for address in &addresses {
-            if let Some(first) = address_lines.get(&fold_key(address)) {
+        let keys: Vec<(u64, u64)> = addresses
+            .iter()
+            .map(|a| seen_key(NameKind::Smtp, &fold_key(a)))
+            .collect();
+        for (address, key) in addresses.iter().zip(&keys) {
+            if let Some(first) = self.seen.get(key) {
                 let field = if address == &entry.mail {
                     "mail"
                 } else {
@@ -324,36 +569,55 @@ fn build(records: Vec<RawRecord>) -> Result<ParsedDirectory, DirectoryFileError>
             }
         }
         if !reasons.is_empty() {
-            problems.push(LineProblem::new(line, reasons.join("; ")));
-            continue;
+            self.problems
+                .push(LineProblem::new(line, reasons.join("; ")));
+            return None;
         }
-        dn_lines.insert(entry.legacy_dn.key(), line);
-        for address in addresses {
-            address_lines.insert(fold_key(&address), line);
+        let line = u32::try_from(line).unwrap_or(u32::MAX);
+        self.seen.insert(dn, line);
+        for key in keys {
+            self.seen.insert(key, line);
         }
-        groups.user(dn, &entry);
-        entries.push(entry);
+        self.groups.user(own_dn, &entry);
+        self.users += 1;
+        Some(entry)
     }
-    groups.finish(&entries, &mut problems);
-    if problems.is_empty() && entries.is_empty() && groups.groups.is_empty() {
-        let mut reason = "no users found in the file".to_string();
-        if skipped > 0 {
-            reason.push_str(&format!(
-                " ({skipped} record{} without mail and legacyExchangeDN, or not a person, skipped)",
-                if skipped == 1 { "" } else { "s" }
-            ));
+
+    /// The verdict once every record was checked.
+    fn finish(mut self) -> Result<DirectoryCounts, DirectoryFileError> {
+        let skipped = self.skipped;
+        let seen = &self.seen;
+        let user_line = |name: &str| {
+            let key = match name.split_once(':') {
+                Some(("ex", dn)) => seen_key(NameKind::LegacyDn, dn),
+                Some(("smtp", address)) => seen_key(NameKind::Smtp, address),
+                _ => return None,
+            };
+            seen.get(&key).map(|line| *line as usize)
+        };
+        self.groups.finish(user_line, &mut self.problems);
+        if self.problems.is_empty() && self.users == 0 && self.groups.groups.is_empty() {
+            let mut reason = "no users found in the file".to_string();
+            if skipped > 0 {
+                reason.push_str(&format!(
+                    " ({skipped} record{} without mail and legacyExchangeDN, or not a person, skipped)",
+                    if skipped == 1 { "" } else { "s" }
+                ));
+            }
+            self.problems.push(LineProblem::new(0, reason));
         }
-        problems.push(LineProblem::new(0, reason));
-    }
-    if problems.is_empty() {
-        Ok(ParsedDirectory {
-            entries,
-            skipped,
-            groups,
-        })
-    } else {
-        problems.sort_by_key(|p| p.line);
-        Err(DirectoryFileError { problems })
+        if self.problems.is_empty() {
+            Ok(DirectoryCounts {
+                users: self.users,
+                skipped,
+                groups: self.groups,
+            })
+        } else {
+            self.problems.sort_by_key(|p| p.line);
+            Err(DirectoryFileError {
+                problems: self.problems,
+            })
+        }
     }
 }
 

@@ -10,7 +10,8 @@ use sled::Transactional;
 
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 
-use super::{Store, StoreError, TxError, codec, codec_abort, tx_result};
+use super::durability::WriteGuard;
+use super::{Store, StoreError, TxError, abort, codec, codec_abort, tx_result};
 use crate::protocol::address::UserAddress;
 use crate::protocol::directory_file::{self, DirectoryEntry, ParsedGroups};
 use crate::protocol::legacy_dn::{LegacyDn, fold_key as fold};
@@ -106,47 +107,6 @@ fn journal_tx(
     Ok(())
 }
 
-/// A stable 64-bit hash, to compare a file's keys in compact form (equal hashes are then
-/// compared by their text, so a collision never decides anything).
-fn key_hash(k: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    k.hash(&mut h);
-    h.finish()
-}
-
-/// The first address or alias two users of one import both claim: `(later, earlier,
-/// key)` as indices into `users` and the index key. Users with the same legacyDN are one
-/// user written twice (the later record wins), not a conflict. Memory: 12 bytes a key.
-fn claimed_twice(users: &[UserRecord]) -> Option<(usize, usize, String)> {
-    let mut claims: Vec<(u64, u32)> = Vec::with_capacity(users.len() * 3);
-    for (i, u) in users.iter().enumerate() {
-        for k in u.index_keys() {
-            claims.push((key_hash(&k), i as u32));
-        }
-    }
-    claims.sort_unstable();
-    let mut found: Option<(usize, usize, String)> = None;
-    for run in claims.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
-        for (n, &(_, later)) in run.iter().enumerate().skip(1) {
-            let (later, lu) = (later as usize, &users[later as usize]);
-            for &(_, earlier) in &run[..n] {
-                let (earlier, eu) = (earlier as usize, &users[earlier as usize]);
-                if eu.legacy_dn.key() == lu.legacy_dn.key() {
-                    continue;
-                }
-                let ek = eu.index_keys();
-                if let Some(k) = lu.index_keys().into_iter().find(|k| ek.contains(k)) {
-                    if found.as_ref().is_none_or(|f| later < f.0) {
-                        found = Some((later, earlier, k));
-                    }
-                }
-            }
-        }
-    }
-    found
-}
-
 fn conflict(key: &str, user: &LegacyDn, owner: &str) -> StoreError {
     StoreError::Conflict(format!(
         "{} ({user}) is already used by {owner}; addresses and aliases must be unique",
@@ -154,15 +114,86 @@ fn conflict(key: &str, user: &LegacyDn, owner: &str) -> StoreError {
     ))
 }
 
+/// The journal's tag of a name an import took from a user it had not named yet (`tag ++
+/// sequence number (u64 BE)` → [`TakenName`]): a conflict unless the file names that user
+/// later, checked when the import ends.
+const TAG_TAKEN: u8 = b't';
+
+/// A name an import gave to `taker` while `owner`, whom the import had not named yet,
+/// held it.
+#[derive(Serialize, Deserialize)]
+struct TakenName {
+    key: String,
+    taker: LegacyDn,
+    owner: String,
+}
+
+fn tagged(tag: u8, key: &[u8]) -> Vec<u8> {
+    [&[tag][..], key].concat()
+}
+
+/// An import being written, user by user: [`Store::begin_import`], then
+/// [`DirectoryImport::add`] for each user, then [`DirectoryImport::finish`] (the switch:
+/// the import stands) or [`DirectoryImport::abandon`] (everything it wrote is put back;
+/// dropping it unfinished does the same). It holds the store's write lock throughout.
+///
+/// Users are written [`IMPORT_CHUNK`] to a transaction, each chunk keeping in the undo
+/// journal what it overwrote, so memory holds one chunk whatever the size of the file.
+/// Names are checked as they are written: a name another user of the same import holds
+/// is a conflict at once (that user came earlier); a name held by a user the import has
+/// not named is taken and noted, and is a conflict at the end unless the import named
+/// that user after all (who then gave it up).
+pub struct DirectoryImport<'a> {
+    store: &'a Store,
+    _write: WriteGuard<'a>,
+    journal: sled::Tree,
+    now_us: i64,
+    chunk: Vec<UserRecord>,
+    chunk_size: usize,
+    chunks: usize,
+    taken: u64,
+    summary: ImportSummary,
+    /// A failure met while writing: the import can only be abandoned.
+    failed: bool,
+    done: bool,
+    after_chunk: Option<&'a mut dyn FnMut(usize) -> Result<(), StoreError>>,
+}
+
+impl Store {
+    /// Start an import (see [`DirectoryImport`]); an earlier one that failed and could not
+    /// be undone then is undone first.
+    pub fn begin_import(&self, now_us: i64) -> Result<DirectoryImport<'_>, StoreError> {
+        let write = self.begin_write()?;
+        undo_import(self)?;
+        let i = &self.inner;
+        let before = self.stats().users as i64;
+        i.meta.insert(IMPORT_PENDING, &before.to_be_bytes())?;
+        let journal = i.db.open_tree(UNDO_TREE)?;
+        Ok(DirectoryImport {
+            store: self,
+            _write: write,
+            journal,
+            now_us,
+            chunk: Vec::new(),
+            chunk_size: IMPORT_CHUNK,
+            chunks: 0,
+            taken: 0,
+            summary: ImportSummary::default(),
+            failed: false,
+            done: false,
+            after_chunk: None,
+        })
+    }
+}
+
 impl Store {
     /// Add or update users, creating each one's admin-group folder. All or nothing: an
     /// address that already belongs to another user aborts the whole import.
     ///
-    /// In bounded memory: the whole list is checked first (nothing is written if a name
-    /// conflicts), then written [`IMPORT_CHUNK`] users a transaction, each chunk keeping
-    /// in an undo journal what it overwrote. The import ends with one small write (the
-    /// `import_pending` mark removed); a failure before it puts back what the journal
-    /// kept, and so does the next open after a crash.
+    /// A [`DirectoryImport`] of the list: written [`IMPORT_CHUNK`] users a transaction,
+    /// each chunk keeping in an undo journal what it overwrote. The import ends with one
+    /// small write (the `import_pending` mark removed); a failure before it puts back what
+    /// the journal kept, and so does the next open after a crash.
     pub fn import_users(
         &self,
         users: &[UserRecord],
@@ -193,8 +224,7 @@ impl Store {
         chunk: usize,
         after_chunk: &mut dyn FnMut(usize) -> Result<(), StoreError>,
     ) -> Result<ImportSummary, StoreError> {
-        let none = ParsedGroups::default();
-        self.import_users_chunked_with(users, &none, now_us, chunk, after_chunk)
+        self.import_users_chunked_with(users, &ParsedGroups::default(), now_us, chunk, after_chunk)
             .map(|(summary, _)| summary)
     }
 
@@ -206,88 +236,16 @@ impl Store {
         chunk: usize,
         after_chunk: &mut dyn FnMut(usize) -> Result<(), StoreError>,
     ) -> Result<(ImportSummary, usize), StoreError> {
-        let _w = self.begin_write()?;
-        // An earlier import of this process that failed and could not be undone then.
-        undo_import(self)?;
-        self.check_import(users)?;
-        super::groups::check_import(self, users, groups)?;
-        let i = &self.inner;
-        let before = self.stats().users as i64;
-        i.meta.insert(IMPORT_PENDING, &before.to_be_bytes())?;
-        let journal = i.db.open_tree(UNDO_TREE)?;
-        let mut summary = ImportSummary::default();
-        let mut written = Ok(());
-        for (n, part) in users.chunks(chunk.max(1)).enumerate() {
-            written = self.import_chunk(&journal, part, now_us).and_then(|s| {
-                summary.added += s.added;
-                summary.updated += s.updated;
-                summary.unchanged += s.unchanged;
-                summary.folders_created += s.folders_created;
-                self.count_changed(s.added as i64, 0);
-                after_chunk(n)
-            });
-            if written.is_err() {
-                break;
-            }
-        }
-        if let Err(e) = written {
-            // Put back what the journal kept; if that fails too, the mark stays and the
-            // next open does it.
-            let _ = undo_import(self);
-            return Err(e);
-        }
-        // The switch: once the mark is gone the import stands (its groups with it).
-        let written = super::groups::finish_import(self, IMPORT_PENDING, groups)?;
-        drop(journal);
-        i.db.drop_tree(UNDO_TREE)?;
-        self.flush()?;
-        Ok((summary, written))
-    }
-
-    /// The conflicts an import would meet, found before anything is written: an address
-    /// or alias claimed by two users of the list, or held in the store by a user the list
-    /// does not name (a user the list names gives up its old names).
-    fn check_import(&self, users: &[UserRecord]) -> Result<(), StoreError> {
-        let i = &self.inner;
-        let mut dns: Vec<(u64, u32)> = users
-            .iter()
-            .enumerate()
-            .map(|(n, u)| (key_hash(&u.legacy_dn.key()), n as u32))
-            .collect();
-        dns.sort_unstable();
-        let named = |owner: &[u8]| {
-            let Ok(owner) = std::str::from_utf8(owner) else {
-                return false;
-            };
-            let h = key_hash(owner);
-            let from = dns.partition_point(|d| d.0 < h);
-            dns[from..]
-                .iter()
-                .take_while(|d| d.0 == h)
-                .any(|d| users[d.1 as usize].legacy_dn.key() == owner)
-        };
+        let mut import = self.begin_import(now_us)?;
+        import.chunk_size = chunk.max(1);
+        import.after_chunk = Some(after_chunk);
         for user in users {
-            let key = user.legacy_dn.key();
-            for k in user.index_keys() {
-                if let Some(owner) = i.addresses.get(k.as_bytes())? {
-                    if owner.as_ref() != key.as_bytes() && !named(&owner) {
-                        return Err(conflict(
-                            &k,
-                            &user.legacy_dn,
-                            &String::from_utf8_lossy(&owner),
-                        ));
-                    }
-                }
+            if let Err(e) = import.add(user.clone()) {
+                import.abandon();
+                return Err(e);
             }
         }
-        if let Some((later, earlier, k)) = claimed_twice(users) {
-            return Err(conflict(
-                &k,
-                &users[later].legacy_dn,
-                &users[earlier].legacy_dn.key(),
-            ));
-        }
-        Ok(())
+        import.finish_with(groups)
     }
 
     /// One chunk of an import in one transaction, journaling what it overwrites.
@@ -296,12 +254,14 @@ impl Store {
         journal: &sled::Tree,
         users: &[UserRecord],
         now_us: i64,
-    ) -> Result<ImportSummary, StoreError> {
+        first_taken: u64,
+    ) -> Result<(ImportSummary, u64), StoreError> {
         let i = &self.inner;
         tx_result(
             (&i.users, &i.addresses, &i.folders, &i.meta, journal).transaction(
                 |(tu, ta, tf, tmeta, tj)| {
                     let mut s = ImportSummary::default();
+                    let mut taken = 0;
                     for user in users {
                         let key = user.legacy_dn.key();
                         let old_bytes = tu.get(key.as_bytes())?;
@@ -332,6 +292,23 @@ impl Store {
                         }
                         for k in user.index_keys() {
                             let was = ta.insert(k.as_bytes(), key.as_bytes())?;
+                            if let Some(owner) = was.as_deref().filter(|o| *o != key.as_bytes()) {
+                                let owner = String::from_utf8_lossy(owner).into_owned();
+                                if tj.get(tagged(TAG_USERS, owner.as_bytes()))?.is_some() {
+                                    // A user this import wrote before holds it.
+                                    return Err(abort(conflict(&k, &user.legacy_dn, &owner)));
+                                }
+                                taken += 1;
+                                let note = TakenName {
+                                    key: k.clone(),
+                                    taker: user.legacy_dn.clone(),
+                                    owner,
+                                };
+                                tj.insert(
+                                    tagged(TAG_TAKEN, &(first_taken + taken).to_be_bytes()),
+                                    codec::encode(&note).map_err(codec_abort)?,
+                                )?;
+                            }
                             if !is_new || was.is_some() {
                                 journal_tx(tj, TAG_ADDRESSES, k.as_bytes(), was.as_deref())?;
                             }
@@ -349,7 +326,7 @@ impl Store {
                         }
                     }
                     super::count_tx(tmeta, s.added as i64, 0)?;
-                    Ok::<_, TxError>(s)
+                    Ok::<_, TxError>((s, taken))
                 },
             ),
         )
@@ -398,6 +375,14 @@ impl Store {
         })
     }
 
+    /// Call `f` with every user, in legacyDN key order, one at a time.
+    pub fn each_user(&self, mut f: impl FnMut(UserRecord)) -> Result<(), StoreError> {
+        for v in self.inner.users.iter().values() {
+            f(codec::decode(&v?)?);
+        }
+        Ok(())
+    }
+
     /// Every user, ordered by legacyDN. An admin listing, not for request paths.
     pub fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.inner
@@ -406,6 +391,122 @@ impl Store {
             .values()
             .map(|v| Ok(codec::decode(&v?)?))
             .collect()
+    }
+}
+
+impl DirectoryImport<'_> {
+    /// Add or update one user (written with its chunk).
+    pub fn add(&mut self, user: UserRecord) -> Result<(), StoreError> {
+        if self.failed {
+            return Err(StoreError::Conflict(
+                "the import failed already; nothing more is written".into(),
+            ));
+        }
+        self.chunk.push(user);
+        if self.chunk.len() >= self.chunk_size {
+            self.write_chunk()?;
+        }
+        Ok(())
+    }
+
+    fn write_chunk(&mut self) -> Result<(), StoreError> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let users = std::mem::take(&mut self.chunk);
+        let store = self.store;
+        let written = store
+            .import_chunk(&self.journal, &users, self.now_us, self.taken)
+            .and_then(|(s, taken)| {
+                self.taken += taken;
+                self.summary.added += s.added;
+                self.summary.updated += s.updated;
+                self.summary.unchanged += s.unchanged;
+                self.summary.folders_created += s.folders_created;
+                store.count_changed(s.added as i64, 0);
+                let n = self.chunks;
+                self.chunks += 1;
+                match self.after_chunk.as_mut() {
+                    Some(after) => after(n),
+                    None => Ok(()),
+                }
+            });
+        self.failed = written.is_err();
+        self.chunk = users;
+        self.chunk.clear();
+        written
+    }
+
+    /// Write what is left and make the import stand: the switch. A name taken from a user
+    /// the file never named is a conflict, and the import is undone.
+    pub fn finish(self) -> Result<ImportSummary, StoreError> {
+        self.finish_with(&ParsedGroups::default())
+            .map(|(summary, _)| summary)
+    }
+
+    /// [`DirectoryImport::finish`] with the file's groups, checked against the users as the
+    /// import left them and written by the switch itself (see [`super::groups`]): the
+    /// summary and how many groups were written.
+    pub fn finish_with(
+        mut self,
+        groups: &ParsedGroups,
+    ) -> Result<(ImportSummary, usize), StoreError> {
+        let ended = self
+            .write_chunk()
+            .and_then(|()| self.check_taken())
+            .and_then(|()| super::groups::check_import(self.store, groups));
+        if let Err(e) = ended {
+            self.abandon();
+            return Err(e);
+        }
+        // The switch: once the mark is gone the import stands (its groups with it).
+        let written = match super::groups::finish_import(self.store, IMPORT_PENDING, groups) {
+            Ok(written) => written,
+            Err(e) => {
+                self.abandon();
+                return Err(e);
+            }
+        };
+        self.done = true;
+        self.store.inner.db.drop_tree(UNDO_TREE)?;
+        self.store.flush()?;
+        Ok((std::mem::take(&mut self.summary), written))
+    }
+
+    /// The names taken from users the import had not named when it wrote them, in file
+    /// order: each must be of a user the import named later.
+    fn check_taken(&self) -> Result<(), StoreError> {
+        for kv in self.journal.scan_prefix([TAG_TAKEN]) {
+            let (_, v) = kv?;
+            let note: TakenName = codec::decode(&v)?;
+            let named = self.journal.get(tagged(TAG_USERS, note.owner.as_bytes()))?;
+            if named.is_none() {
+                return Err(conflict(&note.key, &note.taker, &note.owner));
+            }
+        }
+        Ok(())
+    }
+
+    /// Put back everything the import wrote. If that fails too, the mark stays and the
+    /// next open does it.
+    pub fn abandon(mut self) {
+        self.undo();
+    }
+
+    fn undo(&mut self) {
+        if !std::mem::replace(&mut self.done, true) {
+            let _ = undo_import(self.store);
+        }
+    }
+}
+
+impl Drop for DirectoryImport<'_> {
+    /// An import left unfinished is undone; one left by a panic is left to the next open,
+    /// as after a crash (the panic may have come from the store itself).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.undo();
+        }
     }
 }
 
@@ -772,14 +873,49 @@ pub(crate) mod tests {
         assert_no_import_left(&s);
     }
 
+    /// A name held by a user the file does not name is found only once the whole file is
+    /// written (the user could still come): then the import is undone, every chunk.
     #[test]
-    fn an_alias_two_users_of_one_file_claim_aborts_before_writing() {
+    fn a_name_held_by_a_user_the_file_never_names_undoes_every_chunk() {
         let (_d, s) = temp_store();
-        let a = user("dan", "AG");
-        let mut b = user("bob", "AG");
-        b.alias = "dan".into();
+        s.import_users(&[user("dan", "AG"), user("bob", "AG")], 1)
+            .unwrap();
+        let was = directory_state(&s);
+        let mut eve = user("eve", "AG3");
+        eve.proxy_addresses.push("smtp:dan.alt@org.example".into());
+        // bob is named (after eve); dan, who holds dan.alt, is not.
+        let file = [
+            user("ann", "AG"),
+            eve,
+            user("fay", "AG2"),
+            user("bob", "AG"),
+        ];
+        let mut chunks = 0;
         let e = s
-            .import_users(&[user("cy", "AG"), a, b], stamp())
+            .import_users_chunked(&file, 1, 1, &mut |_| {
+                chunks += 1;
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(chunks, 4, "every chunk was written before the check");
+        assert_eq!(
+            e.to_string(),
+            "dan.alt@org.example (/o=Org/ou=AG3/cn=Recipients/cn=eve) is already used by \
+             /o=org/ou=ag/cn=recipients/cn=dan; addresses and aliases must be unique"
+        );
+        assert_eq!(directory_state(&s), was);
+        assert_no_import_left(&s);
+    }
+
+    #[test]
+    fn an_alias_two_users_of_one_file_claim_aborts_the_import() {
+        let (_d, s) = temp_store();
+        let bob = UserRecord {
+            alias: "dan".into(),
+            ..user("bob", "AG")
+        };
+        let e = s
+            .import_users(&[user("cy", "AG"), user("dan", "AG"), bob], stamp())
             .unwrap_err();
         assert!(e.to_string().contains("dan (/o=Org/ou=AG/cn=Recipients/cn=bob) is already used by /o=org/ou=ag/cn=recipients/cn=dan"), "{e}");
         assert_eq!(s.list_users().unwrap(), vec![]);

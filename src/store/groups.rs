@@ -49,23 +49,16 @@ fn user_claims(store: &Store, name: &str) -> Result<bool, StoreError> {
     }
 }
 
-/// Before an import writes anything: a group address a stored user holds, or another
-/// stored group, is a conflict that refuses the whole import.
-pub(super) fn check_import(
-    store: &Store,
-    users: &[UserRecord],
-    groups: &ParsedGroups,
-) -> Result<(), StoreError> {
+/// Once an import has written its users, before its switch: a group address a stored user
+/// holds (the import's users hold theirs by now, and have given up the ones they no longer
+/// have), or another stored group, is a conflict that refuses the whole import.
+pub(super) fn check_import(store: &Store, groups: &ParsedGroups) -> Result<(), StoreError> {
     let tree = &store.inner.groups;
     for g in groups.groups.iter().map(|e| &e.group) {
         let own = dn_key(&g.dn);
         for name in g.names() {
             let shown = name.split_once(':').map_or(name.as_str(), |(_, v)| v);
-            let taken_by_user = user_claims(store, &name)?
-                && !users.iter().any(|u| {
-                    u.index_keys().contains(&name) || format!("ex:{}", u.legacy_dn.key()) == name
-                });
-            if taken_by_user {
+            if user_claims(store, &name)? {
                 return Err(StoreError::Conflict(format!(
                     "the group {} has the address {shown}, which a directory user already has; addresses must be unique",
                     g.dn

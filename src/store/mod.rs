@@ -71,7 +71,7 @@ pub use calendars::{
 pub use changes::{Applied, ChangeScan, ItemVersion, LoggedChange, RemoteChange};
 pub use cleanup::CleanupReport;
 pub use credentials::Credential;
-pub use directory::{ImportSummary, UserRecord};
+pub use directory::{DirectoryImport, ImportSummary, UserRecord};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use groups::GroupRecord;
 pub use inspect::StoreDump;

@@ -1,14 +1,17 @@
 //! `schedplus directory import` (and the demo's directory): add or update users from a
 //! csvde or ldifde export; with `dry_run`, only say what would change.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{Hash, Hasher};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Operation};
 use crate::app::Error;
-use crate::protocol::directory_file::{self, DirectoryFormat, TextEncoding};
+use crate::protocol::address::UserAddress;
+use crate::protocol::directory_file::{DirectoryFileError, DirectoryFormat, DirectoryStream};
 use crate::store::{ImportSummary, Store, UserRecord};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -91,8 +94,11 @@ impl ImportRequest {
         })
     }
 
-    /// The export's text and the encoding it was read in.
-    fn decoded(&self) -> Result<(std::borrow::Cow<'_, str>, TextEncoding), Error> {
+    /// The export, read as a stream: its users one at a time.
+    fn stream(
+        &self,
+        format: Option<DirectoryFormat>,
+    ) -> Result<DirectoryStream<Box<dyn Read + '_>>, Error> {
         let given = [
             !self.text.is_empty(),
             self.data.is_some(),
@@ -103,9 +109,8 @@ impl ImportRequest {
                 "send the export as text, as data_base64 or as a path, not more than one".into(),
             ));
         }
-        let read;
-        let bytes: &[u8] = match (&self.data, &self.path) {
-            (Some(data), _) => data,
+        let bytes: Box<dyn Read + '_> = match (&self.data, &self.path) {
+            (Some(data), _) => Box::new(&data[..]),
             (None, Some(path)) => {
                 if !path.is_absolute() {
                     return Err(Error::BadInput(format!(
@@ -113,22 +118,18 @@ impl ImportRequest {
                         path.display()
                     )));
                 }
-                read = std::fs::read(path)
+                let file = std::fs::File::open(path)
                     .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", path.display())))?;
-                &read
+                Box::new(file)
             }
-            (None, None) => return Ok((self.text.as_str().into(), TextEncoding::Utf8)),
+            (None, None) => {
+                return Ok(DirectoryStream::from_text(
+                    Box::new(self.text.as_bytes()),
+                    format,
+                ));
+            }
         };
-        let (text, encoding) = directory_file::decode_export(bytes).map_err(|problem| {
-            Error::BadInput(format!(
-                "{}: {}",
-                self.source,
-                directory_file::DirectoryFileError {
-                    problems: vec![problem]
-                }
-            ))
-        })?;
-        Ok((text.into(), encoding))
+        Ok(DirectoryStream::new(bytes, format))
     }
 }
 
@@ -192,95 +193,161 @@ impl Operation for ImportRequest {
     }
 
     fn run(self, ctx: &Ctx) -> Result<ImportReport, Error> {
-        let (text, encoding) = self.decoded()?;
         let format = match self
             .format
             .as_deref()
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            None => directory_file::detect_format(&text),
-            Some("csv") => DirectoryFormat::Csv,
-            Some("ldif") => DirectoryFormat::Ldif,
+            None => None,
+            Some("csv") => Some(DirectoryFormat::Csv),
+            Some("ldif") => Some(DirectoryFormat::Ldif),
             Some(other) => {
                 return Err(Error::BadInput(format!(
                     "unknown directory format '{other}': use csv or ldif"
                 )));
             }
         };
-        let parsed = directory_file::parse_directory_detailed(&text, format)
-            .map_err(|e| Error::BadInput(format!("{}: {e}", self.source)))?;
-        // The text is not needed past here; a million users' is 80 MB.
-        drop(text);
-        let users: Vec<UserRecord> = parsed.entries.into_iter().map(UserRecord::from).collect();
-        let groups = parsed.groups.groups.len();
-        let (summary, preview) = if self.dry_run {
-            let (summary, preview) = preview(&ctx.store, &users)?;
-            (summary, Some(preview))
+        let mut stream = self.stream(format)?;
+        let read;
+        let refused = |e: DirectoryFileError| Error::BadInput(format!("{}: {e}", self.source));
+        let (summary, preview, counts) = if self.dry_run {
+            let mut preview = Preview::new(&ctx.store);
+            while let Some(entry) = stream.next_user() {
+                preview.add(UserRecord::from(entry))?;
+            }
+            read = (stream.format(), stream.encoding());
+            let counts = stream.finish().map_err(refused)?;
+            let (summary, preview) = preview.finish()?;
+            (summary, Some(preview), counts)
         } else {
-            let now = ctx.clock.now_us();
-            let (summary, _) = ctx.store.import_directory(&users, &parsed.groups, now)?;
-            (summary, None)
+            // Users are written as they are read; a problem anywhere in the file, found
+            // later, undoes them all (the import is all or nothing).
+            let mut import = ctx.store.begin_import(ctx.clock.now_us())?;
+            let mut failed = None;
+            while let Some(entry) = stream.next_user() {
+                if failed.is_none() {
+                    failed = import.add(UserRecord::from(entry)).err();
+                }
+            }
+            read = (stream.format(), stream.encoding());
+            // The file's problems come first: a conflict in a file that has them is not
+            // the news.
+            let counts = match stream.finish() {
+                Ok(counts) => counts,
+                Err(e) => {
+                    import.abandon();
+                    return Err(refused(e));
+                }
+            };
+            if let Some(e) = failed {
+                import.abandon();
+                return Err(e.into());
+            }
+            let (summary, _) = import.finish_with(&counts.groups)?;
+            (summary, None, counts)
         };
         Ok(ImportReport {
             source: self.source.clone(),
-            format: match format {
+            format: match read.0 {
                 DirectoryFormat::Csv => "csv",
                 DirectoryFormat::Ldif => "ldif",
             }
             .into(),
-            encoding: encoding.name().into(),
-            users: users.len(),
-            skipped_non_users: parsed.skipped,
-            groups,
+            encoding: read.1.name().into(),
+            users: counts.users,
+            skipped_non_users: counts.skipped,
+            groups: counts.groups.groups.len(),
             summary,
             preview,
         })
     }
 }
 
-/// What `import_users` would do with `users`, read from the store without writing. (An
-/// address that belongs to another user is found only by the import itself.)
-fn preview(store: &Store, users: &[UserRecord]) -> Result<(ImportSummary, ImportPreview), Error> {
-    let stored: HashMap<String, UserRecord> = store
-        .list_users()?
-        .into_iter()
-        .map(|u| (u.legacy_dn.key(), u))
-        .collect();
-    let mut p = ImportPreview::default();
-    let mut named = BTreeSet::new();
-    let mut new_groups = BTreeSet::new();
-    for u in users {
+/// What `import_users` would do with a file's users, read from the store without
+/// writing, a user at a time. (An address that belongs to another user is found only by
+/// the import itself.)
+struct Preview<'a> {
+    store: &'a Store,
+    p: ImportPreview,
+    /// Hashes of the legacyDN keys the file names (16 bytes a user), to find the stored
+    /// users it does not.
+    named: Vec<u128>,
+    known_groups: HashSet<String>,
+    new_groups: BTreeSet<String>,
+}
+
+/// A 128-bit hash of a legacyDN key: two keys that differ share one with a chance of about
+/// 2^-128 (then a stored user would not be listed among those the file does not name).
+fn named_hash(key: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        key.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
+
+impl Preview<'_> {
+    fn new(store: &Store) -> Preview<'_> {
+        Preview {
+            store,
+            p: ImportPreview::default(),
+            named: Vec::new(),
+            known_groups: HashSet::new(),
+            new_groups: BTreeSet::new(),
+        }
+    }
+
+    fn add(&mut self, u: UserRecord) -> Result<(), Error> {
         let key = u.legacy_dn.key();
-        match stored.get(&key) {
-            None => p.added.push(|| who(u)),
-            Some(old) if old == u => p.unchanged.push(|| who(u)),
-            Some(old) => p
+        match self.store.find_user(&UserAddress::Ex(key.clone()))? {
+            None => self.p.added.push(|| who(&u)),
+            Some(old) if old == u => self.p.unchanged.push(|| who(&u)),
+            Some(old) => self
+                .p
                 .changed
-                .push(|| format!("{}: {}", who(u), differences(old, u))),
+                .push(|| format!("{}: {}", who(&u), differences(&old, &u))),
         }
         let group = u.legacy_dn.admin_group();
-        if store.folder(&group)?.is_none() {
-            new_groups.insert(group.as_str().to_string());
+        if self.known_groups.insert(group.key()) && self.store.folder(&group)?.is_none() {
+            self.new_groups.insert(group.as_str().to_string());
         }
-        named.insert(key);
+        self.named.push(named_hash(&key));
+        Ok(())
     }
-    let mut gone: Vec<&UserRecord> = stored
-        .iter()
-        .filter(|(k, _)| !named.contains(*k))
-        .map(|(_, u)| u)
-        .collect();
-    gone.sort_by(|a, b| a.legacy_dn.as_str().cmp(b.legacy_dn.as_str()));
-    for u in gone {
-        p.removed.push(|| who(u));
+
+    fn finish(mut self) -> Result<(ImportSummary, ImportPreview), Error> {
+        self.named.sort_unstable();
+        // The stored users the file does not name, in legacyDN order: all counted, the
+        // first few kept.
+        let mut gone: Vec<UserRecord> = Vec::new();
+        let mut count = 0;
+        self.store.each_user(|u| {
+            if self
+                .named
+                .binary_search(&named_hash(&u.legacy_dn.key()))
+                .is_err()
+            {
+                count += 1;
+                gone.push(u);
+                gone.sort_by(|a, b| a.legacy_dn.as_str().cmp(b.legacy_dn.as_str()));
+                gone.truncate(DryRunList::SHOWN);
+            }
+        })?;
+        for u in &gone {
+            self.p.removed.push(|| who(u));
+        }
+        self.p.removed.count = count;
+        let summary = ImportSummary {
+            added: self.p.added.count,
+            updated: self.p.changed.count,
+            unchanged: self.p.unchanged.count,
+            folders_created: self.new_groups.len(),
+        };
+        Ok((summary, self.p))
     }
-    let summary = ImportSummary {
-        added: p.added.count,
-        updated: p.changed.count,
-        unchanged: p.unchanged.count,
-        folders_created: new_groups.len(),
-    };
-    Ok((summary, p))
 }
 
 fn who(u: &UserRecord) -> String {

@@ -4,80 +4,234 @@
 //! their size. Lines starting with `#` between rows are comments (csvde writes none, but
 //! people who write these files by hand do, and [`super::detect_format`] skips them too).
 
-use super::{LineProblem, MAX_VALUE_BYTES, RawRecord, is_named, shown};
+use std::collections::VecDeque;
+use std::io::{self, Read};
+
+use super::{LineProblem, MAX_VALUE_BYTES, RawRecord, Text, is_named, shown};
 
 const REQUIRED: [&str; 3] = ["mail", "legacyExchangeDN", "displayName"];
 
-/// The records after the header, or the one problem that makes the header unusable.
-pub(super) fn read(text: &str) -> Result<Vec<RawRecord>, LineProblem> {
-    let lines = LineIndex::new(text);
-    // A quote that never closes makes the reader swallow the rest of the file into one
-    // field, which would then be reported as a row with too few fields: say what it is.
-    match quote_problem(text) {
-        None => {}
-        Some(QuoteProblem::Unclosed { open }) => {
-            return Err(LineProblem::new(
-                lines.line_of(open),
-                "a quoted field opens here and is never closed (a \" is missing); nothing after it can be read",
-            ));
-        }
-        Some(QuoteProblem::TextAfterClose { open, close }) => {
-            return Err(LineProblem::new(
-                lines.line_of(open),
-                format!(
-                    "a quoted field opens here and its closing quote seems missing: the next quote, on line {}, is followed by text instead of a comma or a line end",
-                    lines.line_of(close)
-                ),
-            ));
+/// The records after the header, one at a time, as the text is read; or the one problem
+/// that stops the file (the text cannot be read, a quote never closes, the header is
+/// unusable), after which nothing more comes.
+pub(super) struct Records<T> {
+    reader: ::csv::Reader<RowScanner<T>>,
+    // Byte records: the text is UTF-8, so every field we keep is UTF-8 already (fields
+    // split at ASCII delimiters), and no row can fail on encoding.
+    row: ::csv::ByteRecord,
+    columns: Option<Columns>,
+    done: bool,
+}
+
+impl<T: Text> Records<T> {
+    pub(super) fn new(text: T) -> Records<T> {
+        let reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            // A short or long row is reported as that row's problem, not as a reader error.
+            .flexible(true)
+            .comment(Some(b'#'))
+            .from_reader(RowScanner::new(text));
+        Records {
+            reader,
+            row: ::csv::ByteRecord::new(),
+            columns: None,
+            done: false,
         }
     }
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        // A short or long row is reported as that row's problem, not as a reader error.
-        .flexible(true)
-        .comment(Some(b'#'))
-        .from_reader(text.as_bytes());
-    // Byte records: the input is a &str, so every field we keep is UTF-8 already (fields
-    // split at ASCII delimiters), and no row can fail on encoding.
-    let mut row = ::csv::ByteRecord::new();
-    let mut columns: Option<Columns> = None;
-    let mut records = Vec::new();
-    loop {
-        let start = reader.position().byte() as usize;
-        match reader.read_byte_record(&mut row) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                // Reading from a byte slice with flexible rows cannot fail; if it ever does,
-                // report it rather than loop.
-                let line = lines.line_of(content_start(text, start));
-                let mut record = RawRecord {
-                    line,
-                    ..RawRecord::default()
-                };
-                record.issues.push(LineProblem::new(
-                    line,
-                    format!("the CSV reader failed: {e}"),
-                ));
-                records.push(record);
-                break;
+
+    pub(super) fn text(&self) -> &T {
+        &self.reader.get_ref().text
+    }
+
+    pub(super) fn next_record(&mut self) -> Option<Result<RawRecord, LineProblem>> {
+        while !self.done {
+            match self.reader.read_byte_record(&mut self.row) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    let line = self.reader.get_ref().rows.front().copied().unwrap_or(0);
+                    let found = LineProblem::new(line, format!("the CSV reader failed: {e}"));
+                    return Some(Err(self.stop(found)));
+                }
+            }
+            // The scanner saw every row the reader hands out, in the same order.
+            let line = self.reader.get_mut().rows.pop_front().unwrap_or(0);
+            let fields: Vec<&str> = self
+                .row
+                .iter()
+                .map(|f| std::str::from_utf8(f).unwrap_or_default())
+                .collect();
+            // Rows of nothing but spaces are what a hand-edited file has between sections.
+            if fields.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            match &self.columns {
+                None => match Columns::from_header(&fields, line) {
+                    Ok(columns) => self.columns = Some(columns),
+                    Err(problem) => return Some(Err(self.stop(problem))),
+                },
+                Some(columns) => return Some(Ok(columns.record(&fields, line))),
             }
         }
-        let line = lines.line_of(content_start(text, start));
-        let fields: Vec<&str> = row
-            .iter()
-            .map(|f| std::str::from_utf8(f).unwrap_or_default())
-            .collect();
-        // Rows of nothing but spaces are what a hand-edited file has between sections.
-        if fields.iter().all(|f| f.trim().is_empty()) {
-            continue;
+        None
+    }
+
+    /// The problem that stops the file: one in the text itself (it cannot be read) before a
+    /// quote the reader would run on past, before `found`; the rest of the text is read for
+    /// the first two, as a check of the whole file before any row would find them.
+    fn stop(&mut self, found: LineProblem) -> LineProblem {
+        self.done = true;
+        let scanner = self.reader.get_mut();
+        if scanner.problem.is_none() {
+            let _ = io::copy(scanner, &mut io::sink());
         }
-        match &columns {
-            None => columns = Some(Columns::from_header(&fields, line)?),
-            Some(columns) => records.push(columns.record(&fields, line)),
+        let _ = io::copy(&mut scanner.text, &mut io::sink());
+        if let Some(problem) = scanner.text.failure() {
+            return problem.clone();
+        }
+        scanner.problem.clone().unwrap_or(found)
+    }
+}
+
+/// Reads quotes as the CSV reader does (a `"` opens a field only at its start, `""` inside
+/// is a quote, `#` at the start of a row makes the line a comment) as the text passes to
+/// it: notes the line each row starts on, and stops at the first quoted field that is never
+/// closed or is closed by a quote followed by text. A quote that never closes would make
+/// the reader swallow the rest of the file into one field, then reported as a row with too
+/// few fields: this says what it is.
+struct RowScanner<T> {
+    text: T,
+    /// The line of the next byte.
+    line: usize,
+    scan: Scan,
+    row_start: bool,
+    field_start: bool,
+    /// The first line of each row passed on and not yet handed out by the reader.
+    rows: VecDeque<usize>,
+    problem: Option<LineProblem>,
+}
+
+#[derive(Clone, Copy)]
+enum Scan {
+    Text,
+    Comment,
+    /// In a quoted field opened on line `open`; `quote`: the byte before was a `"`, which
+    /// closes the field unless another follows.
+    Quoted {
+        open: usize,
+        quote: bool,
+    },
+}
+
+impl<T: Read> RowScanner<T> {
+    fn new(text: T) -> RowScanner<T> {
+        RowScanner {
+            text,
+            line: 1,
+            scan: Scan::Text,
+            row_start: true,
+            field_start: true,
+            rows: VecDeque::new(),
+            problem: None,
         }
     }
-    Ok(records)
+
+    fn byte(&mut self, b: u8) {
+        match self.scan {
+            Scan::Comment => {
+                if b == b'\n' {
+                    self.line += 1;
+                    self.scan = Scan::Text;
+                    self.row_start = true;
+                    self.field_start = true;
+                }
+                return;
+            }
+            Scan::Quoted { open, quote } => {
+                if !quote {
+                    match b {
+                        b'"' => self.scan = Scan::Quoted { open, quote: true },
+                        b'\n' => self.line += 1,
+                        _ => {}
+                    }
+                    return;
+                }
+                if b == b'"' {
+                    self.scan = Scan::Quoted { open, quote: false };
+                    return;
+                }
+                if !matches!(b, b',' | b'\r' | b'\n') {
+                    self.problem = Some(LineProblem::new(
+                        open,
+                        format!(
+                            "a quoted field opens here and its closing quote seems missing: the next quote, on line {}, is followed by text instead of a comma or a line end",
+                            self.line
+                        ),
+                    ));
+                    return;
+                }
+                self.scan = Scan::Text;
+                self.row_start = false;
+                self.field_start = false;
+            }
+            Scan::Text => {}
+        }
+        match b {
+            b'#' if self.row_start => self.scan = Scan::Comment,
+            b'\n' | b'\r' => {
+                if b == b'\n' {
+                    self.line += 1;
+                }
+                self.row_start = true;
+                self.field_start = true;
+            }
+            _ => {
+                if self.row_start {
+                    self.rows.push_back(self.line);
+                }
+                if b == b'"' && self.field_start {
+                    self.scan = Scan::Quoted {
+                        open: self.line,
+                        quote: false,
+                    };
+                }
+                self.row_start = false;
+                self.field_start = b == b',';
+            }
+        }
+    }
+
+    fn stopped() -> io::Error {
+        io::Error::other("a quoted field is not closed")
+    }
+}
+
+impl<T: Read> Read for RowScanner<T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.problem.is_some() {
+            return Err(Self::stopped());
+        }
+        let n = self.text.read(buf)?;
+        if n == 0 {
+            if let Scan::Quoted { open, quote: false } = self.scan {
+                self.problem = Some(LineProblem::new(
+                    open,
+                    "a quoted field opens here and is never closed (a \" is missing); nothing after it can be read",
+                ));
+                return Err(Self::stopped());
+            }
+        }
+        for &b in &buf[..n] {
+            self.byte(b);
+            if self.problem.is_some() {
+                return Err(Self::stopped());
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Where the columns schedplus reads are in each row.
@@ -242,101 +396,6 @@ fn split_proxy_addresses(joined: &str) -> Vec<String> {
     values
 }
 
-/// The first byte of the row that starts at or after `at`: the reader's position is the end
-/// of the previous row, which may be followed by line ends and `#` comment lines.
-fn content_start(text: &str, mut at: usize) -> usize {
-    let bytes = text.as_bytes();
-    loop {
-        while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
-            at += 1;
-        }
-        if bytes.get(at) != Some(&b'#') {
-            return at.min(bytes.len());
-        }
-        at = match text[at..].find('\n') {
-            Some(end) => at + end + 1,
-            None => bytes.len(),
-        };
-    }
-}
-
-/// A quoted field the CSV reader would silently run on past its row.
-#[derive(Debug, PartialEq, Eq)]
-enum QuoteProblem {
-    /// A quote opens a field at `open` and nothing closes it.
-    Unclosed { open: usize },
-    /// The quote at `close` ends the field opened at `open` but text follows it: csvde never
-    /// writes that, a quote went missing and the rows after it pair up wrongly.
-    TextAfterClose { open: usize, close: usize },
-}
-
-/// Read quotes as the CSV reader does (a `"` opens a field only at its start, `""` inside is
-/// a quote, `#` at the start of a row makes the line a comment) and report the first quoted
-/// field that is never closed or is closed by a quote followed by text.
-fn quote_problem(text: &str) -> Option<QuoteProblem> {
-    let b = text.as_bytes();
-    let mut i = 0;
-    let mut field_start = true;
-    let mut row_start = true;
-    while i < b.len() {
-        match b[i] {
-            b'#' if row_start => {
-                i = text[i..].find('\n').map_or(b.len(), |n| i + n + 1);
-                continue;
-            }
-            b'"' if field_start => {
-                let open = i;
-                i += 1;
-                loop {
-                    match b.get(i) {
-                        None => return Some(QuoteProblem::Unclosed { open }),
-                        Some(b'"') if b.get(i + 1) == Some(&b'"') => i += 2,
-                        Some(b'"') => break,
-                        Some(_) => i += 1,
-                    }
-                }
-                if !matches!(b.get(i + 1), None | Some(b',' | b'\r' | b'\n')) {
-                    return Some(QuoteProblem::TextAfterClose { open, close: i });
-                }
-                field_start = false;
-                row_start = false;
-            }
-            b',' => {
-                field_start = true;
-                row_start = false;
-            }
-            b'\n' | b'\r' => {
-                field_start = true;
-                row_start = true;
-            }
-            _ => {
-                field_start = false;
-                row_start = false;
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Byte offset → 1-based line number.
-struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(text: &str) -> LineIndex {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        LineIndex { starts }
-    }
-
-    fn line_of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset).max(1)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,35 +442,6 @@ mod tests {
         assert_eq!(
             split_proxy_addresses("a@x.example;smtp:b@x.example"),
             ["a@x.example", "smtp:b@x.example"]
-        );
-    }
-
-    #[test]
-    fn an_unclosed_quote_is_found_where_it_opens() {
-        use QuoteProblem::*;
-        assert_eq!(quote_problem("a,b\n\"x,y\nz\n"), Some(Unclosed { open: 4 }));
-        assert_eq!(quote_problem("a,\"b \"\" c\",d\n\"e\n f\"\n\"\",x"), None);
-        // Quotes inside an unquoted field and in comments are text.
-        assert_eq!(quote_problem("a,b\"c\n# it's \"x\nd\n"), None);
-        assert_eq!(quote_problem("a,\"b\"\"\n"), Some(Unclosed { open: 2 }));
-        // A lost quote: the next row's opening quote closes the field, and text follows.
-        assert_eq!(
-            quote_problem("h\n\"a,b,c\n\"d,e\",f\n"),
-            Some(TextAfterClose { open: 2, close: 9 })
-        );
-    }
-
-    #[test]
-    fn line_index_and_content_start() {
-        let text = "h\r\n\r\n# note\n#more\nrow\n";
-        let lines = LineIndex::new(text);
-        assert_eq!(lines.line_of(0), 1);
-        let at = content_start(text, 1);
-        assert_eq!(&text[at..at + 3], "row");
-        assert_eq!(lines.line_of(at), 5);
-        assert_eq!(
-            content_start("x\n# only comment", 2),
-            "x\n# only comment".len()
         );
     }
 }

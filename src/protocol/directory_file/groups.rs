@@ -77,29 +77,44 @@ pub struct ParsedGroups {
     /// `(DN, legacyExchangeDN)` of each user of the file that a group names as a member
     /// (kept so that a member resolves to its user after the import).
     pub member_users: Vec<(String, LegacyDn)>,
+    /// While the file is read: every user's DN (a 128-bit hash of [`dn_key`]) and its
+    /// legacyExchangeDN, since a group may name a user before or after its record. About
+    /// a hundred bytes a user; [`ParsedGroups::finish`] keeps only the named ones.
+    user_dns: HashMap<(u64, u64), LegacyDn>,
+}
+
+/// The key of a DN in [`ParsedGroups::user_dns`].
+fn dn_hash(dn: &str) -> (u64, u64) {
+    use std::hash::{Hash, Hasher};
+    let key = dn_key(dn);
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        key.hash(&mut h);
+        h.finish()
+    };
+    (half(0), half(1))
 }
 
 impl ParsedGroups {
     /// Note a user's DN while the file is read (kept only if a group names it).
     pub(super) fn user(&mut self, dn: Option<String>, user: &DirectoryEntry) {
         if let Some(dn) = dn.filter(|d| !d.trim().is_empty()) {
-            self.member_users.push((dn, user.legacy_dn.clone()));
+            self.user_dns.insert(dn_hash(&dn), user.legacy_dn.clone());
         }
     }
 
     /// Once every record is read: a group DN given twice, or an address or legacyDN a
-    /// group shares with a user or another group, is a problem of the later record; users
-    /// no group names are forgotten.
-    pub(super) fn finish(&mut self, users: &[DirectoryEntry], problems: &mut Vec<LineProblem>) {
+    /// group shares with a user or another group, is a problem of the later record;
+    /// `user_line` gives the line of the file's user holding a name (`smtp:…`, `ex:…`, as
+    /// [`Group::names`] writes them). Users no group names are forgotten.
+    pub(super) fn finish(
+        &mut self,
+        user_line: impl Fn(&str) -> Option<usize>,
+        problems: &mut Vec<LineProblem>,
+    ) {
+        // Names of the groups read so far → line.
         let mut names: HashMap<String, usize> = HashMap::new();
-        for u in users {
-            for a in u.smtp_addresses() {
-                names
-                    .entry(format!("smtp:{}", fold_key(&a)))
-                    .or_insert(u.line);
-            }
-            names.insert(format!("ex:{}", u.legacy_dn.key()), u.line);
-        }
         let mut dns: HashMap<String, usize> = HashMap::new();
         for GroupEntry { group: g, line } in &self.groups {
             let mut reasons = Vec::new();
@@ -110,7 +125,8 @@ impl ParsedGroups {
                 ));
             }
             for name in g.names() {
-                if let Some(first) = names.get(&name).filter(|l| *l != line) {
+                let first = user_line(&name).or_else(|| names.get(&name).copied());
+                if let Some(first) = first.filter(|l| l != line) {
                     let (_, value) = name.split_once(':').unwrap_or(("", &name));
                     reasons.push(format!(
                         "the group's address '{}' is already used by the record on line {first}",
@@ -124,13 +140,16 @@ impl ParsedGroups {
                 problems.push(LineProblem::new(*line, reasons.join("; ")));
             }
         }
-        let named: HashSet<String> = self
-            .groups
-            .iter()
-            .flat_map(|g| g.group.members.iter().map(|m| dn_key(m)))
-            .collect();
-        self.member_users
-            .retain(|(dn, _)| named.contains(&dn_key(dn)));
+        let user_dns = std::mem::take(&mut self.user_dns);
+        let mut kept = HashSet::new();
+        for member in self.groups.iter().flat_map(|g| g.group.members.iter()) {
+            let hash = dn_hash(member);
+            if let Some(user) = user_dns.get(&hash) {
+                if kept.insert(hash) {
+                    self.member_users.push((member.clone(), user.clone()));
+                }
+            }
+        }
     }
 }
 

@@ -8,10 +8,12 @@
 //! refuses a file. `changetype: add` records are accepted (ldifde writes them); other change
 //! types are not an export and are problems.
 
+use std::collections::VecDeque;
+
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use super::{LineProblem, MAX_VALUE_BYTES, RawRecord, shown};
+use super::{LineProblem, MAX_VALUE_BYTES, RawRecord, Text, shown};
 
 /// Standard alphabet; padding optional, since not every LDIF writer pads.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -29,18 +31,119 @@ struct Logical {
     orphan: bool,
 }
 
-pub(super) fn read(text: &str) -> Vec<RawRecord> {
-    let mut records = Vec::new();
-    let mut first = true;
-    for group in unfold(text).split(Option::is_none) {
-        let lines: Vec<&Logical> = group.iter().flatten().collect();
-        let Some(head) = lines.first() else { continue };
+/// The records of an LDIF text, one at a time as the text is read (a record is its lines
+/// between blank lines); or the problem that stops the file (the text cannot be read).
+pub(super) struct Records<T> {
+    text: T,
+    /// Physical lines read.
+    line: usize,
+    in_comment: bool,
+    /// The logical lines of the record being read.
+    group: Vec<Logical>,
+    /// No record read yet: a `version:` line may come first.
+    first: bool,
+    ready: VecDeque<RawRecord>,
+    done: bool,
+    buf: Vec<u8>,
+}
+
+impl<T: Text> Records<T> {
+    pub(super) fn new(text: T) -> Records<T> {
+        Records {
+            text,
+            line: 0,
+            in_comment: false,
+            group: Vec::new(),
+            first: true,
+            ready: VecDeque::new(),
+            done: false,
+            buf: Vec::new(),
+        }
+    }
+
+    pub(super) fn text(&self) -> &T {
+        &self.text
+    }
+
+    pub(super) fn next_record(&mut self) -> Option<Result<RawRecord, LineProblem>> {
+        loop {
+            if let Some(record) = self.ready.pop_front() {
+                return Some(Ok(record));
+            }
+            if self.done {
+                return None;
+            }
+            self.buf.clear();
+            match self.text.read_until(b'\n', &mut self.buf) {
+                Ok(0) => {
+                    self.done = true;
+                    self.separator();
+                }
+                Ok(_) => {
+                    self.line += 1;
+                    let buf = std::mem::take(&mut self.buf);
+                    let physical = String::from_utf8_lossy(&buf);
+                    let physical = physical.strip_suffix('\n').unwrap_or(&physical);
+                    self.physical(physical.strip_suffix('\r').unwrap_or(physical));
+                    self.buf = buf;
+                }
+                Err(e) => {
+                    self.done = true;
+                    self.ready.clear();
+                    let problem = self.text.failure().cloned().unwrap_or_else(|| {
+                        LineProblem::new(0, format!("reading the file failed: {e}"))
+                    });
+                    return Some(Err(problem));
+                }
+            }
+        }
+    }
+
+    /// One physical line: unfolded into the record's logical lines, comments dropped, a
+    /// blank line ending the record.
+    fn physical(&mut self, physical: &str) {
+        let line = self.line;
+        if physical.is_empty() {
+            self.separator();
+            self.in_comment = false;
+        } else if let Some(rest) = physical.strip_prefix(' ') {
+            if self.in_comment {
+                return;
+            }
+            match self.group.last_mut() {
+                Some(previous) => previous.text.push_str(rest),
+                // Spaces after a blank line: what a hand-edited file has, not a value.
+                None if rest.trim().is_empty() => self.separator(),
+                None => self.group.push(Logical {
+                    line,
+                    text: rest.to_string(),
+                    orphan: true,
+                }),
+            }
+        } else if physical.starts_with('#') {
+            self.in_comment = true;
+        } else {
+            self.in_comment = false;
+            self.group.push(Logical {
+                line,
+                text: physical.to_string(),
+                orphan: false,
+            });
+        }
+    }
+
+    /// The end of a record: its lines become a record (two, when a bad `version:` line
+    /// opens the file).
+    fn separator(&mut self) {
+        let group = std::mem::take(&mut self.group);
+        let lines: Vec<&Logical> = group.iter().collect();
+        let Some(head) = lines.first() else { return };
         let mut body = &lines[..];
-        if std::mem::take(&mut first) && !head.orphan {
+        if std::mem::take(&mut self.first) && !head.orphan {
             if let Ok(attr) = Attribute::parse(&head.text) {
                 if attr.name.eq_ignore_ascii_case("version") {
                     if attr.value.trim() != "1" || attr.kind != Kind::Plain {
-                        records.push(RawRecord {
+                        self.ready.push_back(RawRecord {
                             line: head.line,
                             issues: vec![LineProblem::new(
                                 head.line,
@@ -58,48 +161,9 @@ pub(super) fn read(text: &str) -> Vec<RawRecord> {
             }
         }
         if !body.is_empty() {
-            records.push(record(body));
+            self.ready.push_back(record(body));
         }
     }
-    records
-}
-
-/// Physical lines → logical lines (`Some`) and record separators (`None`), comments dropped.
-fn unfold(text: &str) -> Vec<Option<Logical>> {
-    let mut out: Vec<Option<Logical>> = Vec::new();
-    let mut in_comment = false;
-    for (i, physical) in text.split('\n').enumerate() {
-        let line = i + 1;
-        let physical = physical.strip_suffix('\r').unwrap_or(physical);
-        if physical.is_empty() {
-            out.push(None);
-            in_comment = false;
-        } else if let Some(rest) = physical.strip_prefix(' ') {
-            if in_comment {
-                continue;
-            }
-            match out.last_mut() {
-                Some(Some(previous)) => previous.text.push_str(rest),
-                // Spaces after a blank line: what a hand-edited file has, not a value.
-                _ if rest.trim().is_empty() => out.push(None),
-                _ => out.push(Some(Logical {
-                    line,
-                    text: rest.to_string(),
-                    orphan: true,
-                })),
-            }
-        } else if physical.starts_with('#') {
-            in_comment = true;
-        } else {
-            in_comment = false;
-            out.push(Some(Logical {
-                line,
-                text: physical.to_string(),
-                orphan: false,
-            }));
-        }
-    }
-    out
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,11 +330,25 @@ fn record(lines: &[&Logical]) -> RawRecord {
 mod tests {
     use super::*;
 
-    fn texts(text: &str) -> Vec<Option<(usize, String)>> {
-        unfold(text)
-            .into_iter()
-            .map(|l| l.map(|l| (l.line, l.text)))
-            .collect()
+    /// The logical lines of each record, with the line each starts on.
+    fn texts(text: &str) -> Vec<Vec<(usize, String)>> {
+        let mut records = Records::new(super::super::Decoded::text(""));
+        let mut out = Vec::new();
+        for physical in text.split('\n') {
+            records.line += 1;
+            let physical = physical.strip_suffix('\r').unwrap_or(physical);
+            if physical.is_empty() && !records.group.is_empty() {
+                out.push(
+                    records
+                        .group
+                        .iter()
+                        .map(|l| (l.line, l.text.clone()))
+                        .collect(),
+                );
+            }
+            records.physical(physical);
+        }
+        out
     }
 
     #[test]
@@ -280,12 +358,10 @@ mod tests {
         );
         assert_eq!(
             got,
-            [
-                Some((3, "dn: cn=a,dc=x".to_string())),
-                Some((5, "mail: a@x.example".to_string())),
-                None,
-                None
-            ]
+            [vec![
+                (3, "dn: cn=a,dc=x".to_string()),
+                (5, "mail: a@x.example".to_string()),
+            ]]
         );
     }
 

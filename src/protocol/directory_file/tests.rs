@@ -985,3 +985,213 @@ proptest! {
         prop_assert_eq!(parsed.as_ref().ok(), Some(&expected), "{}\n{:?}", text, parsed);
     }
 }
+
+// ---- Read as a stream (issue 13 item 2) ------------------------------------------------
+
+/// A file that hands out at most `n` bytes a read: with small `n`, every boundary between
+/// two reads falls inside every character and every CRLF of the file once.
+struct Trickle<'a> {
+    bytes: &'a [u8],
+    n: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.n.min(buf.len()).min(self.bytes.len());
+        buf[..k].copy_from_slice(&self.bytes[..k]);
+        self.bytes = &self.bytes[k..];
+        Ok(k)
+    }
+}
+
+/// The users of an export's bytes read `n` bytes at a time, and the encoding found.
+fn streamed(bytes: &[u8], n: usize) -> (Result<ParsedDirectory, DirectoryFileError>, TextEncoding) {
+    let mut stream = DirectoryStream::new(Trickle { bytes, n }, None);
+    let mut entries = Vec::new();
+    while let Some(entry) = stream.next_user() {
+        entries.push(entry);
+    }
+    let encoding = stream.encoding();
+    let parsed = stream.finish().map(|counts| {
+        assert_eq!(counts.users, entries.len());
+        ParsedDirectory {
+            entries,
+            skipped: counts.skipped,
+            groups: counts.groups,
+        }
+    });
+    (parsed, encoding)
+}
+
+fn utf16(text: &str, bom: bool, le: bool) -> Vec<u8> {
+    let mark: &[u8] = match (bom, le) {
+        (false, _) => &[],
+        (true, true) => &[0xFF, 0xFE],
+        (true, false) => &[0xFE, 0xFF],
+    };
+    let units = text
+        .encode_utf16()
+        .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() });
+    mark.iter().copied().chain(units).collect()
+}
+
+/// Every encoding Windows writes, read a byte, two bytes… at a time (so that a read ends
+/// inside each surrogate pair, each multi-byte character and each CRLF), gives what the
+/// text gives whole, in CSV and in LDIF.
+#[test]
+fn encodings_decode_alike_whatever_the_read_boundaries() {
+    let csv = "mail,legacyExchangeDN,displayName\r\n\
+               a@x.example,/o=X/ou=AG/cn=Recipients/cn=a,Amélie 😀 Müller\r\n\
+               b@x.example,/o=X/ou=AG/cn=Recipients/cn=b,\"Zoë, 𝄞 \"\"B\"\"\"\r\n";
+    let ldif = "version: 1\r\n\r\ndn: cn=a,dc=x\r\nmail: a@x.example\r\n\
+                legacyExchangeDN: /o=X/ou=AG/cn=Recipients/cn=a\r\ndisplayName: Amélie 😀\r\n \
+                Müller\r\n\r\ndn: cn=b,dc=x\r\nmail: b@x.example\r\n\
+                legacyExchangeDN: /o=X/ou=AG/cn=Recipients/cn=b\r\ndisplayName: Zoë 𝄞\r\n";
+    for (text, format) in [(csv, DirectoryFormat::Csv), (ldif, DirectoryFormat::Ldif)] {
+        let whole = parse_directory_detailed(text, format).unwrap();
+        assert_eq!(whole.entries.len(), 2);
+        let files = [
+            (text.as_bytes().to_vec(), TextEncoding::Utf8),
+            (
+                [&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat(),
+                TextEncoding::Utf8Bom,
+            ),
+            (utf16(text, true, true), TextEncoding::Utf16LeBom),
+            (utf16(text, false, true), TextEncoding::Utf16Le),
+            (utf16(text, true, false), TextEncoding::Utf16BeBom),
+        ];
+        for (bytes, encoding) in files {
+            for n in (1..=9).chain([4096]) {
+                let (got, found) = streamed(&bytes, n);
+                assert_eq!(found, encoding, "{encoding:?}, {n} bytes a read");
+                assert_eq!(got.unwrap(), whole, "{encoding:?}, {n} bytes a read");
+            }
+        }
+    }
+    // windows-1252 has no emoji: its own sample.
+    let ansi = b"mail,legacyExchangeDN,displayName\r\na@x.example,/o=X/ou=AG/cn=Recipients/cn=a,Am\xe9lie M\xfcller \x80\r\n";
+    let text = "mail,legacyExchangeDN,displayName\r\na@x.example,/o=X/ou=AG/cn=Recipients/cn=a,Amélie Müller €\r\n";
+    let whole = parse_directory_detailed(text, DirectoryFormat::Csv).unwrap();
+    for n in 1..=5 {
+        let (got, found) = streamed(ansi, n);
+        assert_eq!(found, TextEncoding::Windows1252);
+        assert_eq!(got.unwrap(), whole, "{n} bytes a read");
+    }
+}
+
+/// `n` users as csvde writes them, the header on line 1 and user `i` on line `i + 2`.
+fn many_users(n: usize) -> String {
+    let rows =
+        (0..n).map(|i| format!("user{i}@x.example,/o=X/ou=AG/cn=Recipients/cn=user{i},User {i}\n"));
+    std::iter::once("mail,legacyExchangeDN,displayName\n".to_string())
+        .chain(rows)
+        .collect()
+}
+
+/// A problem far into a file (past many read blocks) is named on its line; the stream hands
+/// out the users before it, then nothing, and the verdict refuses the whole file.
+#[test]
+fn a_problem_deep_in_a_large_file_names_its_line_and_refuses_the_file() {
+    let mut csv = many_users(30_000);
+    assert!(csv.len() > 4 * 64 * 1024);
+    csv = csv.replace(
+        "user24999@x.example,/o=X/ou=AG/cn=Recipients/cn=user24999,User 24999\n",
+        "user24999@x.example,/o=X/ou=AG/cn=Recipients/cn=user24999,\n",
+    );
+    csv.push_str("USER3@x.example,/o=X/ou=AG/cn=Recipients/cn=late,Late\n");
+    let mut stream = DirectoryStream::new(csv.as_bytes(), None);
+    let mut handed = 0;
+    while stream.next_user().is_some() {
+        handed += 1;
+    }
+    assert_eq!(handed, 24_999, "the users before line 25001");
+    let problems = stream.finish().unwrap_err().problems;
+    problems_are(
+        &problems,
+        &[
+            (25_001, &["displayName is empty"]),
+            (
+                30_002,
+                &["'USER3@x.example' is already used by the record on line 5"],
+            ),
+        ],
+    );
+}
+
+/// Text that cannot be decoded far into a file is named on its line, read in blocks or a
+/// few bytes at a time; a NUL anywhere in a file without a byte-order mark is named first.
+#[test]
+fn encoding_problems_deep_in_a_file_name_their_line() {
+    // windows-1252: é as 0xE9 on line 2, a byte it does not define on line 19,000.
+    let mut ansi =
+        b"mail,legacyExchangeDN,displayName\na@x.example,/o=X/ou=AG/cn=Recipients/cn=a,Am\xe9\n"
+            .to_vec();
+    for line in 3..=20_000 {
+        let row = format!("u{line}@x.example,/o=X/ou=AG/cn=Recipients/cn=u{line},U\n");
+        ansi.extend_from_slice(if line == 19_000 {
+            b"x\x81y\n"
+        } else {
+            row.as_bytes()
+        });
+    }
+    for n in [3, 64 * 1024] {
+        let (got, found) = streamed(&ansi, n);
+        assert_eq!(found, TextEncoding::Windows1252);
+        only_problem(
+            &got.unwrap_err().problems,
+            19_000,
+            &["0x81", "windows-1252"],
+        );
+        // A NUL later than that is named instead.
+        let with_nul = [&ansi[..], b"z\x00\n"].concat();
+        only_problem(
+            &streamed(&with_nul, n).0.unwrap_err().problems,
+            20_001,
+            &["NUL"],
+        );
+    }
+    // UTF-8 (é as two bytes on line 2), then a byte that is not UTF-8.
+    let mut utf8 = b"mail,legacyExchangeDN,displayName\na@x.example,/o=X/ou=AG/cn=Recipients/cn=a,Am\xc3\xa9\n".to_vec();
+    utf8.extend(std::iter::repeat_n(b"# filler line\n".to_vec(), 18_000).flatten());
+    utf8.extend_from_slice(b"b\xff\n");
+    for n in [2, 64 * 1024] {
+        only_problem(
+            &streamed(&utf8, n).0.unwrap_err().problems,
+            18_003,
+            &["0xFF", "UTF-8"],
+        );
+    }
+    // UTF-16LE: an unpaired surrogate on line 18,003.
+    let text = String::from_utf8(utf8[..utf8.len() - 3].to_vec()).unwrap();
+    let mut utf16le = utf16(&text, true, true);
+    utf16le.extend_from_slice(&0xD800u16.to_le_bytes());
+    utf16le.extend_from_slice(&utf16("x\r\n", false, true));
+    for n in [1, 5, 64 * 1024] {
+        only_problem(
+            &streamed(&utf16le, n).0.unwrap_err().problems,
+            18_003,
+            &["UTF-16LE"],
+        );
+    }
+}
+
+/// The quote checks run as the text is read and outrank later problems as they did when
+/// the whole text was checked first: a quote never closed is the file's one problem, even
+/// after a bad header; a byte that cannot be text outranks the quote.
+#[test]
+fn quote_problems_are_found_as_the_text_is_read() {
+    let header = "mail,legacyExchangeDN,displayName\n";
+    let good = "a@x.example,/o=X/ou=AG/cn=Recipients/cn=a,A\n";
+    let unclosed = format!("{header}{good}b@x.example,\"/o=X/ou=AG,B\n{good}");
+    only_problem(&csv_err(&unclosed), 3, &["never closed"]);
+    let lost = format!("{header}\"a,b,c\n\"d,e\",f\n");
+    only_problem(&csv_err(&lost), 2, &["on line 3", "followed by text"]);
+    let bad_header = format!("mail,displayName\n{good}x,\"y\n");
+    only_problem(&csv_err(&bad_header), 3, &["never closed"]);
+    let then_bad_byte = [format!("{header}x,\"y\n").as_bytes(), b"\x81\n"].concat();
+    only_problem(
+        &streamed(&then_bad_byte, 7).0.unwrap_err().problems,
+        3,
+        &["0x81"],
+    );
+}
