@@ -327,6 +327,48 @@ mod tests {
         );
     }
 
+    /// The file is read as a stream: a group may name a user whose record comes after it
+    /// or before it; either way the member's DN is kept, and users no group names are not.
+    #[test]
+    fn members_resolve_whether_the_group_comes_before_or_after_its_users() {
+        let rows = [
+            "\"CN=Team,DC=x\",group,team@x.example,,Team,\"CN=Dan,DC=x;CN=Li,DC=x\"",
+            "\"CN=Dan,DC=x\",user,dan@x.example,/o=O/ou=A/cn=Recipients/cn=dan,Dan,",
+            "\"CN=Li,DC=x\",user,li@x.example,/o=O/ou=A/cn=Recipients/cn=li,Li,",
+            "\"CN=Ann,DC=x\",user,ann@x.example,/o=O/ou=A/cn=Recipients/cn=ann,Ann,",
+        ];
+        let header = "DN,objectClass,mail,legacyExchangeDN,displayName,member";
+        for order in [[0, 1, 2, 3], [1, 3, 0, 2], [1, 2, 3, 0]] {
+            let mut text = format!("{header}\n");
+            for i in order {
+                text.push_str(rows[i]);
+                text.push('\n');
+            }
+            let parsed = parse_directory_detailed(&text, DirectoryFormat::Csv).unwrap();
+            let mut kept: Vec<(String, String)> = parsed
+                .groups
+                .member_users
+                .iter()
+                .map(|(dn, user)| (dn.clone(), user.key()))
+                .collect();
+            kept.sort();
+            assert_eq!(
+                kept,
+                [
+                    (
+                        "CN=Dan,DC=x".to_string(),
+                        "/o=o/ou=a/cn=recipients/cn=dan".to_string()
+                    ),
+                    (
+                        "CN=Li,DC=x".to_string(),
+                        "/o=o/ou=a/cn=recipients/cn=li".to_string()
+                    ),
+                ],
+                "order {order:?}"
+            );
+        }
+    }
+
     #[test]
     fn dns_compare_without_case_and_spaces_and_keep_escapes() {
         assert_eq!(
