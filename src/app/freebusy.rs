@@ -24,7 +24,8 @@ use crate::protocol::query::{
     write_answer_item_open, write_answer_tail,
 };
 use crate::protocol::raster::{self, SlotGrid};
-use crate::store::{FreeBusyRead, Store};
+use crate::store::{CachedRow, FreeBusyRead, RowSource, RowStamp, Store};
+use std::sync::Arc;
 
 /// What one answered user came to, for logs and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,21 +35,84 @@ pub struct AnswerStats {
     pub no_message: usize,
 }
 
-/// How one user was answered.
-enum Outcome {
-    Unknown,
-    NoMessage,
-    Data,
+/// One user of the answer: a row kept by the store's row cache (`store::fb_cache`), or
+/// what was read for it, painted when its digits are written.
+enum UserRow {
+    Kept(Arc<CachedRow>),
+    Read {
+        name: String,
+        stored: Option<FreeBusyRead>,
+        source: RowSource,
+        /// The write epoch before the reads; `None` when a read failed (never kept).
+        stamp: Option<RowStamp>,
+    },
+}
+
+impl UserRow {
+    /// `addr`'s row on `grid`: the cached one while no write has been made since it was
+    /// read, else read from the store. `first`: the first pass, which logs what it finds
+    /// (the second would log it again).
+    fn of(store: &Store, addr: &UserAddress, grid: &SlotGrid, first: bool) -> UserRow {
+        if let Some(kept) = store.cached_row(addr, grid) {
+            return UserRow::Kept(kept);
+        }
+        let stamp = store.row_stamp();
+        let (name, stored, source, clean) = read_user(store, addr, first);
+        UserRow::Read {
+            name,
+            stored,
+            source,
+            // A user without a message is not kept: each answer checks for the CAS's 4004.
+            stamp: (clean && source != RowSource::NoMessage).then_some(stamp),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            UserRow::Kept(row) => &row.display_name,
+            UserRow::Read { name, .. } => name,
+        }
+    }
+
+    fn source(&self) -> RowSource {
+        match self {
+            UserRow::Kept(row) => row.source,
+            UserRow::Read { source, .. } => *source,
+        }
+    }
+
+    /// Append the row's `grid.slots` digits to `out` (and keep a row just read).
+    fn push_digits(&self, store: &Store, addr: &UserAddress, grid: &SlotGrid, out: &mut Vec<u8>) {
+        match self {
+            UserRow::Kept(row) => out.extend_from_slice(&row.digits),
+            UserRow::Read {
+                name,
+                stored,
+                source,
+                stamp,
+            } => {
+                let at = out.len();
+                out.resize(at + grid.slots, 0);
+                let row = &mut out[at..];
+                match stored {
+                    Some(s) => s.paint_into(grid, row),
+                    None => raster::paint_into(grid, None, row),
+                }
+                if let Some(stamp) = *stamp {
+                    store.cache_row(addr, grid, stamp, name, *source, row);
+                }
+            }
+        }
+    }
 }
 
 /// Read what `addr`'s row needs: the display name to answer with and the free/busy (the
-/// store reads of one user). `first`: the first pass, which logs what it finds (the second
-/// would log it again).
+/// store reads of one user), and whether every read succeeded. `first`: see [`UserRow::of`].
 fn read_user(
     store: &Store,
     addr: &UserAddress,
     first: bool,
-) -> (String, Option<FreeBusyRead>, Outcome) {
+) -> (String, Option<FreeBusyRead>, RowSource, bool) {
     let user = match store.find_user(addr) {
         Ok(Some(u)) => Some(u),
         Ok(None) => None,
@@ -56,21 +120,22 @@ fn read_user(
             if first {
                 tracing::warn!(address = addr.value(), error = %e, "directory read failed; answering no data");
             }
-            None
+            return (addr.value().to_string(), None, RowSource::Unknown, false);
         }
     };
     let Some(u) = user else {
-        return (addr.value().to_string(), None, Outcome::Unknown);
+        return (addr.value().to_string(), None, RowSource::Unknown, true);
     };
     let dn = &u.legacy_dn;
-    let stored = store
-        .freebusy_read_of(&dn.admin_group(), &dn.subject())
-        .unwrap_or_else(|e| {
+    let (stored, clean) = match store.freebusy_read_of(&dn.admin_group(), &dn.subject()) {
+        Ok(stored) => (stored, true),
+        Err(e) => {
             if first {
                 tracing::warn!(user = %dn, error = %e, "free/busy read failed; answering no data");
             }
-            None
-        });
+            (None, false)
+        }
+    };
     // The CAS's 4004: no public-folder server holds this user's admin group. Only checked
     // when there is no message, so it costs nothing on the usual path.
     if first && stored.is_none() && matches!(store.folder(&dn.admin_group()), Ok(None)) {
@@ -81,33 +146,25 @@ fn read_user(
             "no SCHEDULE+ FREE BUSY folder for this user's admin group; a CAS would log event 4004. Import the user (schedplus directory import) or create the folder"
         );
     }
-    let outcome = if stored.is_some() {
-        Outcome::Data
+    let source = if stored.is_some() {
+        RowSource::Data
     } else {
-        Outcome::NoMessage
+        RowSource::NoMessage
     };
-    (u.display_name, stored, outcome)
+    (u.display_name, stored, source, clean)
 }
 
-fn paint_into(grid: &SlotGrid, stored: Option<&FreeBusyRead>, row: &mut [u8]) {
-    match stored {
-        Some(s) => s.paint_into(grid, row),
-        None => raster::paint_into(grid, None, row),
-    }
-}
-
-/// Append one user's item to `out`, its digits painted in place; returns where they are.
+/// Append one user's item to `out`, its digits written in place; returns where they are.
 fn write_item(
     out: &mut Vec<u8>,
+    store: &Store,
     grid: &SlotGrid,
-    name: &str,
     addr: &UserAddress,
-    stored: Option<&FreeBusyRead>,
+    user: &UserRow,
 ) -> std::ops::Range<usize> {
-    write_answer_item_open(name, Some(addr), out);
+    write_answer_item_open(user.name(), Some(addr), out);
     let at = out.len();
-    out.resize(at + grid.slots, 0);
-    paint_into(grid, stored, &mut out[at..]);
+    user.push_digits(store, addr, grid, out);
     write_answer_item_close(out);
     at..at + grid.slots
 }
@@ -140,13 +197,13 @@ impl AnswerPages {
             ..Default::default()
         };
         let small = q.users.len().saturating_mul(grid.slots) <= KEEP_ROWS_DIGITS;
-        let mut note = |outcome: &Outcome, name: &str| match outcome {
-            Outcome::Unknown => {
+        let mut note = |user: &UserRow| match user.source() {
+            RowSource::Unknown => {
                 stats.unknown += 1;
-                crate::app::metrics::unknown_query_user(name);
+                crate::app::metrics::unknown_query_user(user.name());
             }
-            Outcome::NoMessage => stats.no_message += 1,
-            Outcome::Data => {}
+            RowSource::NoMessage => stats.no_message += 1,
+            RowSource::Data => {}
         };
         let (all, whole) = if small {
             let mut out = Vec::with_capacity(
@@ -158,9 +215,9 @@ impl AnswerPages {
             out.resize(all_at + grid.slots, b'0');
             write_answer_item_close(&mut out);
             for addr in &q.users {
-                let (name, stored, outcome) = read_user(store, addr, true);
-                note(&outcome, &name);
-                let row = write_item(&mut out, &grid, &name, addr, stored.as_ref());
+                let user = UserRow::of(store, addr, &grid, true);
+                note(&user);
+                let row = write_item(&mut out, store, &grid, addr, &user);
                 let (head, rest) = out.split_at_mut(row.start);
                 raster::max_into(&mut head[all_at..all_at + grid.slots], &rest[..grid.slots]);
             }
@@ -168,11 +225,12 @@ impl AnswerPages {
             (None, Some(out))
         } else {
             let mut all = vec![b'0'; grid.slots];
-            let mut row = vec![0; grid.slots];
+            let mut row = Vec::with_capacity(grid.slots);
             for addr in &q.users {
-                let (name, stored, outcome) = read_user(store, addr, true);
-                note(&outcome, &name);
-                paint_into(&grid, stored.as_ref(), &mut row);
+                let user = UserRow::of(store, addr, &grid, true);
+                note(&user);
+                row.clear();
+                user.push_digits(store, addr, &grid, &mut row);
                 raster::max_into(&mut all, &row);
             }
             (Some(all), None)
@@ -225,8 +283,8 @@ impl AnswerPages {
                 return false;
             };
             self.next += 1;
-            let (name, stored, _) = read_user(store, addr, false);
-            write_item(out, &self.grid, &name, addr, stored.as_ref());
+            let user = UserRow::of(store, addr, &self.grid, false);
+            write_item(out, store, &self.grid, addr, &user);
         }
         self.next <= self.q.users.len()
     }

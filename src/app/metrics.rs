@@ -37,6 +37,9 @@ pub const UNKNOWN_OWNER: &str = "schedplus_freebusy_unknown_owner_writes_total";
 pub const UNKNOWN_QUERY_USERS: &str = "schedplus_freebusy_unknown_users_total";
 pub const REQUESTS: &str = "schedplus_requests_total";
 pub const BUILD_INFO: &str = "schedplus_build_info";
+pub const FB_CACHE_HITS: &str = "schedplus_freebusy_cache_hits_total";
+pub const FB_CACHE_MISSES: &str = "schedplus_freebusy_cache_misses_total";
+pub const FB_CACHE_BYTES: &str = "schedplus_freebusy_cache_bytes";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -75,6 +78,24 @@ enum Family {
 
 /// Every family with its kind, unit and help text (the `# HELP` line), in one table.
 const FAMILIES: &[(&str, Family, Option<metrics::Unit>, &str)] = &[
+    (
+        FB_CACHE_HITS,
+        Family::Counter,
+        None,
+        "?Cmd=freebusy rows answered from the row cache (fb_cache_bytes)",
+    ),
+    (
+        FB_CACHE_MISSES,
+        Family::Counter,
+        None,
+        "?Cmd=freebusy rows read from the store: not cached, or written since",
+    ),
+    (
+        FB_CACHE_BYTES,
+        Family::Gauge,
+        Some(metrics::Unit::Bytes),
+        "bytes held by the freebusy row cache (at most fb_cache_bytes)",
+    ),
     (
         FREEBUSY_QUERIES,
         Family::Counter,
@@ -243,6 +264,10 @@ pub fn render(store: &crate::store::Store) -> String {
     gauge!(STORE_MESSAGES).set(stats.messages as f64);
     gauge!(STORE_USERS).set(stats.users as f64);
     gauge!(STORE_BYTES).set(store.size_on_disk() as f64);
+    let cache = store.fb_cache_stats();
+    counter!(FB_CACHE_HITS).absolute(cache.hits);
+    counter!(FB_CACHE_MISSES).absolute(cache.misses);
+    gauge!(FB_CACHE_BYTES).set(cache.bytes as f64);
     handle.run_upkeep();
     let mut text = handle.render();
     text.push_str(&process::render());

@@ -43,6 +43,7 @@ pub mod codec;
 mod credentials;
 mod directory;
 mod durability;
+mod fb_cache;
 mod fb_items;
 mod inspect;
 mod key_fold;
@@ -66,6 +67,7 @@ pub use calendars::{
 pub use cleanup::CleanupReport;
 pub use credentials::Credential;
 pub use directory::{ImportSummary, UserRecord};
+pub use fb_cache::{CachedRow, DEFAULT_FB_CACHE_BYTES, FbCacheStats, RowSource, RowStamp};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use inspect::StoreDump;
 pub use messages::canonical_leaf;
@@ -180,6 +182,8 @@ pub struct StoreConfig {
     /// acknowledged writes. Only for `benches/durability.rs`, which measures the difference.
     #[doc(hidden)]
     pub fdatasync: bool,
+    /// Bytes of the query's row cache (`fb_cache_bytes`; 0: none). See [`fb_cache`].
+    pub fb_cache_bytes: u64,
 }
 
 impl StoreConfig {
@@ -189,6 +193,7 @@ impl StoreConfig {
             cache_capacity: DEFAULT_CACHE_BYTES,
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
             fdatasync: true,
+            fb_cache_bytes: DEFAULT_FB_CACHE_BYTES,
         }
     }
 }
@@ -207,6 +212,8 @@ struct Inner {
     /// [`Store::flush`] lets it go before waiting for the disk, so the next writer's
     /// transaction overlaps this one's sync and both share one `fdatasync`.
     write_lock: WriteLock,
+    /// The query's rows, fresh while the write lock's epoch stays (see [`fb_cache`]).
+    fb_cache: fb_cache::FbCache,
     /// The group commit and the free-space gate.
     durability: Durability,
     db: sled::Db,
@@ -348,6 +355,7 @@ impl Store {
             counts,
             path: cfg.path.clone(),
             write_lock: WriteLock::default(),
+            fb_cache: fb_cache::FbCache::new(cfg.fb_cache_bytes),
             durability,
             folders: db.open_tree("folders")?,
             messages,
