@@ -344,4 +344,115 @@ mod tests {
     }
 
     const CHUNK_FOR_TESTS: usize = 64 * 1024;
+
+    const DEMO_USERS: &str =
+        "&u=danw@xcs.example&u=nobody@nowhere.example&u=SMTP:kbaker@xcs.example&u=DANW@xcs.example";
+
+    fn demo_store(fb_cache_bytes: u64) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::store::StoreConfig::new(dir.path());
+        cfg.fb_cache_bytes = fb_cache_bytes;
+        let store = Store::open(&cfg).unwrap();
+        crate::app::demo::load(&store, &crate::app::Clock::System, None).unwrap();
+        (dir, store)
+    }
+
+    /// Issue 13: answers from cached rows are the bytes a store without the cache answers,
+    /// small answers and paged ones, asked once (rows read) and again (rows kept).
+    #[test]
+    fn cached_answers_are_the_uncached_bytes() {
+        let (_d1, cached) = demo_store(crate::store::DEFAULT_FB_CACHE_BYTES);
+        let (_d2, plain) = demo_store(0);
+        for (days, interval) in [(7, 60), (14, 15), (340, 5)] {
+            let end = jiff::Timestamp::from_second(1_767_225_600 + days * 86_400).unwrap();
+            let raw = format!(
+                "Cmd=freebusy&start=2026-01-01T00:00:00Z&end={}&interval={interval}{DEMO_USERS}",
+                crate::protocol::time::format_rfc3339(end)
+            );
+            let q = parse_query(&raw, &QueryLimits::default()).unwrap();
+            let (want, want_stats) = answer(&plain, &q);
+            for round in 0..3 {
+                let (got, stats) = answer(&cached, &q);
+                assert_eq!(got, want, "{days} days, round {round}");
+                assert_eq!(stats, want_stats);
+                assert_eq!(paged(&cached, &q, 4096), want);
+            }
+        }
+        let stats = cached.fb_cache_stats();
+        assert!(stats.hits > 0 && stats.misses > 0, "{stats:?}");
+        assert_eq!(plain.fb_cache_stats().hits, 0);
+    }
+
+    /// Issue 13: no stale read. Each publish is in the very next answer, while two other
+    /// threads ask the same query all along (filling the cache with rows read before,
+    /// during and after each write).
+    #[test]
+    fn a_write_is_in_the_very_next_answer_while_others_query() {
+        use crate::protocol::fb_message::build_props;
+        use crate::protocol::freebusy::{FbStatus, FreeBusy, Interval, PublishRange};
+        use crate::protocol::time::{Minutes1601, parse_time};
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let (_dir, store) = demo_store(crate::store::DEFAULT_FB_CACHE_BYTES);
+        let dn = store.resolve_user("danw@xcs.example").unwrap().legacy_dn;
+        let now = parse_time("2026-01-01T00:00:00Z").unwrap();
+        let day = Minutes1601::from_timestamp(parse_time("2026-01-05T00:00:00Z").unwrap());
+        let q = parse_query(
+            &format!("Cmd=freebusy&start=2026-01-05T00:00:00Z&end=2026-01-06T00:00:00Z&interval=60{DEMO_USERS}"),
+            &QueryLimits::default(),
+        )
+        .unwrap();
+        // danw's digits: the third item (after All Attendees).
+        let danw = |xml: &[u8]| {
+            let text = String::from_utf8(xml.to_vec()).unwrap();
+            let item = text.split("<a:fbdata>").nth(2).unwrap();
+            item[..item.find("</a:fbdata>").unwrap()].to_string()
+        };
+        let stop = AtomicBool::new(false);
+        // Stops the readers however the writer's loop ends (a failed assertion included).
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    while !stop.load(Ordering::Relaxed) {
+                        answer(&store, &q);
+                    }
+                });
+            }
+            let _stop = Stop(&stop);
+            for hour in 0..24 {
+                let busy = Interval::new(
+                    day.plus_minutes(hour * 60),
+                    day.plus_minutes(hour * 60 + 60),
+                );
+                let fb = FreeBusy::from_spans([(FbStatus::Busy, busy.unwrap())]);
+                let msg = crate::store::PublishedMessage {
+                    folder: dn.admin_group(),
+                    subject: dn.subject(),
+                    props: build_props(
+                        &dn,
+                        &fb,
+                        PublishRange::at(Minutes1601::from_timestamp(now), 2),
+                        Default::default(),
+                        now,
+                    ),
+                };
+                store.publish(&msg, now.as_microsecond() + hour).unwrap();
+                let want: String = (0..24).map(|h| if h == hour { '2' } else { '0' }).collect();
+                assert_eq!(
+                    danw(&answer(&store, &q).0),
+                    want,
+                    "after the publish of hour {hour}"
+                );
+                // Asked again: the same, now from the cache.
+                assert_eq!(danw(&answer(&store, &q).0), want);
+            }
+        });
+        assert!(store.fb_cache_stats().hits > 0, "the cache answered");
+    }
 }
