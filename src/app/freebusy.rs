@@ -169,6 +169,67 @@ fn write_item(
     at..at + grid.slots
 }
 
+impl AnswerStats {
+    fn note(&mut self, user: &UserRow) {
+        match user.source() {
+            RowSource::Unknown => {
+                self.unknown += 1;
+                crate::app::metrics::unknown_query_user(user.name());
+            }
+            RowSource::NoMessage => self.no_message += 1,
+            RowSource::Data => {}
+        }
+    }
+}
+
+/// A small answer written whole: each row (one per user, in order) written straight into
+/// its item and raised into All Attendees' digits, which sit before it in the same buffer.
+fn write_whole(
+    store: &Store,
+    q: &FreeBusyQuery,
+    grid: &SlotGrid,
+    rows: impl Iterator<Item = UserRow>,
+    stats: &mut AnswerStats,
+) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity((q.users.len() + 1) * (grid.slots + ANSWER_ITEM_OVERHEAD + 64) + 128);
+    write_answer_head(&mut out);
+    write_answer_item_open("All Attendees", None, &mut out);
+    let all_at = out.len();
+    out.resize(all_at + grid.slots, b'0');
+    write_answer_item_close(&mut out);
+    for (addr, user) in q.users.iter().zip(rows) {
+        stats.note(&user);
+        let row = write_item(&mut out, store, grid, addr, &user);
+        let (head, rest) = out.split_at_mut(row.start);
+        raster::max_into(&mut head[all_at..all_at + grid.slots], &rest[..grid.slots]);
+    }
+    write_answer_tail(&mut out);
+    out
+}
+
+/// The whole answer when every row of it is cached and fresh, or `None` (nothing counted
+/// or logged; [`AnswerPages::new`] then reads). Copies only, no store read: cheap enough
+/// for the request's own thread whatever its size, which spares a repeated large query the
+/// hand-off to the store threads and back.
+pub fn cached_answer(store: &Store, q: &FreeBusyQuery) -> Option<(Vec<u8>, AnswerStats)> {
+    let grid = q.grid();
+    if q.users.len().saturating_mul(grid.slots) > KEEP_ROWS_DIGITS {
+        return None;
+    }
+    let rows = q
+        .users
+        .iter()
+        .map(|a| store.cached_row(a, &grid).map(UserRow::Kept))
+        .collect::<Option<Vec<_>>>()?;
+    let mut stats = AnswerStats {
+        users: q.users.len(),
+        ..Default::default()
+    };
+    let out = write_whole(store, q, &grid, rows.into_iter(), &mut stats);
+    Some((out, stats))
+}
+
 /// Answers whose digits fit in this many bytes are written whole in the first pass: the
 /// usual query (up to 100 users over six weeks in 30-minute slots, say) reads the store
 /// once and paints each row once, in place in the document.
@@ -197,38 +258,15 @@ impl AnswerPages {
             ..Default::default()
         };
         let small = q.users.len().saturating_mul(grid.slots) <= KEEP_ROWS_DIGITS;
-        let mut note = |user: &UserRow| match user.source() {
-            RowSource::Unknown => {
-                stats.unknown += 1;
-                crate::app::metrics::unknown_query_user(user.name());
-            }
-            RowSource::NoMessage => stats.no_message += 1,
-            RowSource::Data => {}
-        };
         let (all, whole) = if small {
-            let mut out = Vec::with_capacity(
-                (q.users.len() + 1) * (grid.slots + ANSWER_ITEM_OVERHEAD + 64) + 128,
-            );
-            write_answer_head(&mut out);
-            write_answer_item_open("All Attendees", None, &mut out);
-            let all_at = out.len();
-            out.resize(all_at + grid.slots, b'0');
-            write_answer_item_close(&mut out);
-            for addr in &q.users {
-                let user = UserRow::of(store, addr, &grid, true);
-                note(&user);
-                let row = write_item(&mut out, store, &grid, addr, &user);
-                let (head, rest) = out.split_at_mut(row.start);
-                raster::max_into(&mut head[all_at..all_at + grid.slots], &rest[..grid.slots]);
-            }
-            write_answer_tail(&mut out);
-            (None, Some(out))
+            let rows = q.users.iter().map(|a| UserRow::of(store, a, &grid, true));
+            (None, Some(write_whole(store, &q, &grid, rows, &mut stats)))
         } else {
             let mut all = vec![b'0'; grid.slots];
             let mut row = Vec::with_capacity(grid.slots);
             for addr in &q.users {
                 let user = UserRow::of(store, addr, &grid, true);
-                note(&user);
+                stats.note(&user);
                 row.clear();
                 user.push_digits(store, addr, &grid, &mut row);
                 raster::max_into(&mut all, &row);
@@ -357,27 +395,75 @@ mod tests {
         (dir, store)
     }
 
+    /// Publish `alias`'s free/busy: busy in each of `hours` (hours from 2026-01-05), as of
+    /// 2026-01-01 (a publish range of two months from then).
+    fn publish_busy_hours(store: &Store, alias: &str, hours: &[i64]) {
+        use crate::protocol::fb_message::build_props;
+        use crate::protocol::freebusy::{FbStatus, FreeBusy, Interval, PublishRange};
+        use crate::protocol::time::{Minutes1601, parse_time};
+        let dn = store.resolve_user(alias).unwrap().legacy_dn;
+        let now = parse_time("2026-01-01T00:00:00Z").unwrap();
+        let day = Minutes1601::from_timestamp(parse_time("2026-01-05T00:00:00Z").unwrap());
+        let fb = FreeBusy::from_spans(hours.iter().map(|h| {
+            let at = |m| day.plus_minutes(h * 60 + m);
+            (FbStatus::Busy, Interval::new(at(0), at(60)).unwrap())
+        }));
+        let range = PublishRange::at(Minutes1601::from_timestamp(now), 2);
+        let msg = crate::store::PublishedMessage {
+            folder: dn.admin_group(),
+            subject: dn.subject(),
+            props: build_props(&dn, &fb, range, Default::default(), now),
+        };
+        let stamp = now.as_microsecond() + hours.iter().sum::<i64>();
+        store.publish(&msg, stamp).unwrap();
+    }
+
     /// Issue 13: answers from cached rows are the bytes a store without the cache answers,
     /// small answers and paged ones, asked once (rows read) and again (rows kept).
     #[test]
     fn cached_answers_are_the_uncached_bytes() {
         let (_d1, cached) = demo_store(crate::store::DEFAULT_FB_CACHE_BYTES);
         let (_d2, plain) = demo_store(0);
-        for (days, interval) in [(7, 60), (14, 15), (340, 5)] {
+        for store in [&cached, &plain] {
+            publish_busy_hours(store, "kbaker", &[9, 10, 14, 30, 31]);
+        }
+        let mut whole_from_cache = 0;
+        // danw has no message (the demo publishes none); kbaker has.
+        let with_data = "&u=SMTP:kbaker@xcs.example&u=nobody@nowhere.example&u=KBaker@xcs.example";
+        let cases = [(7, 60), (14, 15), (340, 5)];
+        for ((days, interval), users) in
+            cases.iter().flat_map(|c| [(c, DEMO_USERS), (c, with_data)])
+        {
             let end = jiff::Timestamp::from_second(1_767_225_600 + days * 86_400).unwrap();
             let raw = format!(
-                "Cmd=freebusy&start=2026-01-01T00:00:00Z&end={}&interval={interval}{DEMO_USERS}",
+                "Cmd=freebusy&start=2026-01-01T00:00:00Z&end={}&interval={interval}{users}",
                 crate::protocol::time::format_rfc3339(end)
             );
             let q = parse_query(&raw, &QueryLimits::default()).unwrap();
             let (want, want_stats) = answer(&plain, &q);
+            assert_eq!(
+                cached_answer(&plain, &q),
+                None,
+                "nothing is cached without the cache"
+            );
             for round in 0..3 {
                 let (got, stats) = answer(&cached, &q);
                 assert_eq!(got, want, "{days} days, round {round}");
                 assert_eq!(stats, want_stats);
+                // Every row is cached after the first round (a small answer only).
+                let from_cache = cached_answer(&cached, &q);
+                // Users without a message are never kept (each answer checks for 4004).
+                let kept = want_stats.no_message == 0;
+                if kept && q.users.len() * q.grid().slots <= KEEP_ROWS_DIGITS {
+                    whole_from_cache += 1;
+                    assert_eq!(from_cache, Some((want.clone(), want_stats)));
+                } else {
+                    assert_eq!(from_cache, None);
+                }
                 assert_eq!(paged(&cached, &q, 4096), want);
             }
         }
+        assert_eq!(whole_from_cache, 6, "small answers with every row cached");
         let stats = cached.fb_cache_stats();
         assert!(stats.hits > 0 && stats.misses > 0, "{stats:?}");
         assert_eq!(plain.fb_cache_stats().hits, 0);
@@ -388,15 +474,9 @@ mod tests {
     /// during and after each write).
     #[test]
     fn a_write_is_in_the_very_next_answer_while_others_query() {
-        use crate::protocol::fb_message::build_props;
-        use crate::protocol::freebusy::{FbStatus, FreeBusy, Interval, PublishRange};
-        use crate::protocol::time::{Minutes1601, parse_time};
         use std::sync::atomic::{AtomicBool, Ordering};
 
         let (_dir, store) = demo_store(crate::store::DEFAULT_FB_CACHE_BYTES);
-        let dn = store.resolve_user("danw@xcs.example").unwrap().legacy_dn;
-        let now = parse_time("2026-01-01T00:00:00Z").unwrap();
-        let day = Minutes1601::from_timestamp(parse_time("2026-01-05T00:00:00Z").unwrap());
         let q = parse_query(
             &format!("Cmd=freebusy&start=2026-01-05T00:00:00Z&end=2026-01-06T00:00:00Z&interval=60{DEMO_USERS}"),
             &QueryLimits::default(),
@@ -426,23 +506,7 @@ mod tests {
             }
             let _stop = Stop(&stop);
             for hour in 0..24 {
-                let busy = Interval::new(
-                    day.plus_minutes(hour * 60),
-                    day.plus_minutes(hour * 60 + 60),
-                );
-                let fb = FreeBusy::from_spans([(FbStatus::Busy, busy.unwrap())]);
-                let msg = crate::store::PublishedMessage {
-                    folder: dn.admin_group(),
-                    subject: dn.subject(),
-                    props: build_props(
-                        &dn,
-                        &fb,
-                        PublishRange::at(Minutes1601::from_timestamp(now), 2),
-                        Default::default(),
-                        now,
-                    ),
-                };
-                store.publish(&msg, now.as_microsecond() + hour).unwrap();
+                publish_busy_hours(&store, "danw@xcs.example", &[hour]);
                 let want: String = (0..24).map(|h| if h == hour { '2' } else { '0' }).collect();
                 assert_eq!(
                     danw(&answer(&store, &q).0),
