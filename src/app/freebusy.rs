@@ -17,7 +17,10 @@
 //! place in the document, and reads the store once.
 //!
 //! A message's free/busy is read without decoding the rest of its record (the store keeps
-//! it at the front: `store::codec`), and painted a run of slots per interval.
+//! it at the front: `store::codec`), and painted a run of slots per interval. Each row
+//! answered is kept in the store's row cache (`store::fb_cache`) and used again, without
+//! a read or a paint, until the next write to the store; an answer whose every row is kept
+//! is written from them alone ([`cached_answer`]), cheaply enough for the request's thread.
 
 use crate::protocol::query::{
     ANSWER_ITEM_OVERHEAD, FreeBusyQuery, UserAddress, write_answer_head, write_answer_item_close,

@@ -28,7 +28,7 @@
 //! free/busy already decoded ([`MessageRecord::fb`]), computed when it is written and stored
 //! at the front of the record, so the query path only reads, and decodes nothing else. [`fb_items`] adds the by-URL-leaf view WebDAV needs, and
 //! [`public_folders`] the ordinary folders and items clients create elsewhere under
-//! `/public/`.
+//! `/public/`. The query's rows are kept in [`fb_cache`], fresh until the next write.
 //!
 //! Every write is one sled transaction, made durable before the call returns: a write
 //! that returned survives a crash or a power cut, one that failed changed nothing.
