@@ -344,6 +344,16 @@ mod tests {
     use crate::protocol::query::{QueryLimits, parse_query};
     use crate::store::testutil::temp_store;
 
+    /// A query of `users` from 2026-01-01 over `days` days in slots of `interval` minutes.
+    fn from_new_year(days: i64, interval: u32, users: &str) -> FreeBusyQuery {
+        let end = jiff::Timestamp::from_second(1_767_225_600 + days * 86_400).unwrap();
+        let raw = format!(
+            "Cmd=freebusy&start=2026-01-01T00:00:00Z&end={}&interval={interval}{users}",
+            crate::protocol::time::format_rfc3339(end)
+        );
+        parse_query(&raw, &QueryLimits::default()).unwrap()
+    }
+
     /// The answer written in pages of `chunk` bytes.
     fn paged(store: &Store, q: &FreeBusyQuery, chunk: usize) -> Vec<u8> {
         let (mut pages, _) = AnswerPages::new(store, q.clone());
@@ -364,12 +374,7 @@ mod tests {
         // A small answer (rows kept from the first pass) and a large one (rows painted
         // again), both with users who have data.
         for (days, interval) in [(7, 60), (340, 5)] {
-            let end = jiff::Timestamp::from_second(1_767_225_600 + days * 86_400).unwrap();
-            let raw = format!(
-                "Cmd=freebusy&start=2026-01-01T00:00:00Z&end={}&interval={interval}{users}",
-                crate::protocol::time::format_rfc3339(end)
-            );
-            let q = parse_query(&raw, &QueryLimits::default()).unwrap();
+            let q = from_new_year(days, interval, users);
             let (whole, stats) = answer(&store, &q);
             assert_eq!(stats.users, 3);
             assert_eq!(stats.unknown, 1);
@@ -434,15 +439,10 @@ mod tests {
         // danw has no message (the demo publishes none); kbaker has.
         let with_data = "&u=SMTP:kbaker@xcs.example&u=nobody@nowhere.example&u=KBaker@xcs.example";
         let cases = [(7, 60), (14, 15), (340, 5)];
-        for ((days, interval), users) in
+        for (&(days, interval), users) in
             cases.iter().flat_map(|c| [(c, DEMO_USERS), (c, with_data)])
         {
-            let end = jiff::Timestamp::from_second(1_767_225_600 + days * 86_400).unwrap();
-            let raw = format!(
-                "Cmd=freebusy&start=2026-01-01T00:00:00Z&end={}&interval={interval}{users}",
-                crate::protocol::time::format_rfc3339(end)
-            );
-            let q = parse_query(&raw, &QueryLimits::default()).unwrap();
+            let q = from_new_year(days, interval, users);
             let (want, want_stats) = answer(&plain, &q);
             assert_eq!(
                 cached_answer(&plain, &q),
