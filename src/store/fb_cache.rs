@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::Store;
-use crate::protocol::query::UserAddress;
+use crate::protocol::address::UserAddress;
 use crate::protocol::raster::SlotGrid;
 
 /// The default bound of the row cache, in bytes (`fb_cache_bytes`).
