@@ -472,6 +472,22 @@ mod tests {
         assert_eq!(plain.fb_cache_stats().hits, 0);
     }
 
+    /// A poller round republishes unchanged calendars: that writes nothing and keeps the
+    /// rows; a changed publish drops them.
+    #[test]
+    fn an_unchanged_publish_keeps_the_rows_and_a_change_drops_them() {
+        let (_dir, store) = demo_store(crate::store::DEFAULT_FB_CACHE_BYTES);
+        publish_busy_hours(&store, "kbaker", &[9]);
+        let q = from_new_year(7, 60, "&u=kbaker@xcs.example");
+        let (first, _) = answer(&store, &q);
+        assert_eq!(cached_answer(&store, &q).map(|a| a.0), Some(first.clone()));
+        publish_busy_hours(&store, "kbaker", &[9]);
+        assert_eq!(cached_answer(&store, &q).map(|a| a.0), Some(first.clone()));
+        publish_busy_hours(&store, "kbaker", &[10]);
+        assert_eq!(cached_answer(&store, &q), None);
+        assert_ne!(answer(&store, &q).0, first);
+    }
+
     /// Issue 13: no stale read. Each publish is in the very next answer, while two other
     /// threads ask the same query all along (filling the cache with rows read before,
     /// during and after each write).
