@@ -14,6 +14,8 @@
 # - `?Cmd=freebusy`, one user, 14 days @ 15 min: wrk against schedplus, against nginx
 #   serving the same answer bytes from a file, and against the same server's /healthz;
 # - 100 users, 42 days @ 30 min (the batch): schedplus vs nginx, same bytes;
+# - both queries again on a server started with `--fb-cache-bytes 0` (every row read and
+#   painted, as the first query after a write is), whose answers must be the same bytes;
 # - `directory import` of N users (seconds, peak RSS from /usr/bin/time -v) vs N/10 users;
 # - start-up (until server.json is written, 0.1 s resolution) and RSS after start on the
 #   N-user, N-message store vs a 200-user, 200-message store;
@@ -268,6 +270,17 @@ B_RPS=$RPS B_CPU=$CPU_US
 wrk_row "http://127.0.0.1:$NGINX_PORT/batch.xml" "${NGINX_PIDS[@]}"
 NB_RPS=$RPS NB_CPU=$CPU_US
 stop_server
+# The same queries with the row cache off: every row read from the store and painted, as a
+# query asked for the first time since the last write is. The answers must be the same bytes.
+log "wrk: one user and batch again, --fb-cache-bytes 0 (${SECS}s each)"
+start_server "$WORK/data" 600 --data "$WORK/data" serve --listen 127.0.0.1:0 --fb-cache-bytes 0
+cmp -s <(curl -sSf "http://$ADDR$ONE") "$WORK/www/one.xml" || { log "the one-user answer differs without the cache"; exit 1; }
+cmp -s <(curl -sSf "http://$ADDR$BATCH") "$WORK/www/batch.xml" || { log "the batch answer differs without the cache"; exit 1; }
+wrk_row "http://$ADDR$ONE" "$PID"
+ONE0_RPS=$RPS ONE0_CPU=$CPU_US
+wrk_row "http://$ADDR$BATCH" "$PID"
+B0_RPS=$RPS B0_CPU=$CPU_US
+stop_server
 kill "$NGINX"
 wait "$NGINX" 2>/dev/null || true
 
@@ -292,6 +305,8 @@ table() {
     echo "| one user, 14 days @ 15 min ($ONE_B B answer) | $(fmt "$ONE_RPS" 0) req/s, $ONE_CPU µs CPU | nginx, same bytes: $(fmt "$NONE_RPS" 0) req/s, $NONE_CPU µs | $(ratio "$ONE_RPS" "$NONE_RPS") (CPU $(ratio "$NONE_CPU" "$ONE_CPU")) |"
     echo "| one user vs the same server's /healthz | $(fmt "$ONE_RPS" 0) req/s, $ONE_CPU µs CPU | /healthz: $(fmt "$H_RPS" 0) req/s, $H_CPU µs | $(ratio "$ONE_RPS" "$H_RPS") (CPU $(ratio "$H_CPU" "$ONE_CPU")) |"
     echo "| 100 users, 42 days @ 30 min ($((BATCH_B / 1024)) KB answer) | $(fmt "$B_RPS" 0) req/s, $B_CPU µs CPU | nginx, same bytes: $(fmt "$NB_RPS" 0) req/s, $NB_CPU µs | $(ratio "$B_RPS" "$NB_RPS" 3) (CPU $(ratio "$NB_CPU" "$B_CPU" 3)) |"
+    echo "| one user, row cache off (\`--fb-cache-bytes 0\`) | $(fmt "$ONE0_RPS" 0) req/s, $ONE0_CPU µs CPU | nginx, same bytes: $(fmt "$NONE_RPS" 0) req/s, $NONE_CPU µs | $(ratio "$ONE0_RPS" "$NONE_RPS") (CPU $(ratio "$NONE_CPU" "$ONE0_CPU")) |"
+    echo "| 100 users, row cache off | $(fmt "$B0_RPS" 0) req/s, $B0_CPU µs CPU | nginx, same bytes: $(fmt "$NB_RPS" 0) req/s, $NB_CPU µs | $(ratio "$B0_RPS" "$NB_RPS" 3) (CPU $(ratio "$NB_CPU" "$B0_CPU" 3)) |"
     echo "| directory import, $N users | $IMP_S s, $IMP_MB MB peak RSS | $SMALL users: $IMPS_S s, $IMPS_MB MB | RSS $(ratio "$IMP_MB" "$IMPS_MB" 1)x for 10x users |"
     echo "| start on a $N-user, $N-message store (first start after filling it: $SN1_S s) | $SN_S s, $SN_MB MB RSS | 200-user store: $S200_S s, $S200_MB MB | $(ratio "$SN_S" "$S200_S" 1)x time, $(ratio "$SN_MB" "$S200_MB" 1)x RSS |"
     echo "| PROPFIND Depth 1, $LISTED messages | $(fmt "$D1_S" 2) s, $PF_PEAK_MB MB peak RSS | Depth 0: $(fmt "$D0_S" 3) s; peak RSS before: $PF_BEFORE_MB MB | $(ratio "$PF_PEAK_MB" "$PF_BEFORE_MB")x RSS |"

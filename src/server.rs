@@ -42,6 +42,8 @@ pub struct ServeOptions {
     pub clock: Clock,
     pub limits: Limits,
     pub cache_capacity: u64,
+    /// `--fb-cache-bytes`: the query's row cache (`store::fb_cache`).
+    pub fb_cache_bytes: u64,
     /// `--calendar-dir`: watched for `<alias or smtp>.ics` files. With `demo` and no
     /// directory given, `<data dir>/calendars` is used and filled with the demo calendars.
     pub calendar_dir: Option<PathBuf>,
@@ -76,6 +78,7 @@ impl ServeOptions {
             clock: Clock::System,
             limits: Limits::default(),
             cache_capacity: DEFAULT_CACHE_BYTES,
+            fb_cache_bytes: crate::store::DEFAULT_FB_CACHE_BYTES,
             calendar_dir: None,
             poll_interval: poller::DEFAULT_POLL_INTERVAL,
             publish_mode: poller::PublishMode::default(),
@@ -177,6 +180,7 @@ impl Server {
         })?;
         let store = Store::open(&StoreConfig {
             cache_capacity: opts.cache_capacity,
+            fb_cache_bytes: opts.fb_cache_bytes,
             ..StoreConfig::new(&opts.data_dir)
         })?;
         let listener = tokio::net::TcpListener::bind(opts.listen)

@@ -17,14 +17,18 @@
 //! place in the document, and reads the store once.
 //!
 //! A message's free/busy is read without decoding the rest of its record (the store keeps
-//! it at the front: `store::codec`), and painted a run of slots per interval.
+//! it at the front: `store::codec`), and painted a run of slots per interval. Each row
+//! answered is kept in the store's row cache (`store::fb_cache`) and used again, without
+//! a read or a paint, until the next write to the store; an answer whose every row is kept
+//! is written from them alone ([`cached_answer`]), cheaply enough for the request's thread.
 
 use crate::protocol::query::{
     ANSWER_ITEM_OVERHEAD, FreeBusyQuery, UserAddress, write_answer_head, write_answer_item_close,
     write_answer_item_open, write_answer_tail,
 };
 use crate::protocol::raster::{self, SlotGrid};
-use crate::store::{FreeBusyRead, Store};
+use crate::store::{CachedRow, FreeBusyRead, RowSource, RowStamp, Store};
+use std::sync::Arc;
 
 /// What one answered user came to, for logs and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,21 +38,84 @@ pub struct AnswerStats {
     pub no_message: usize,
 }
 
-/// How one user was answered.
-enum Outcome {
-    Unknown,
-    NoMessage,
-    Data,
+/// One user of the answer: a row kept by the store's row cache (`store::fb_cache`), or
+/// what was read for it, painted when its digits are written.
+enum UserRow {
+    Kept(Arc<CachedRow>),
+    Read {
+        name: String,
+        stored: Option<FreeBusyRead>,
+        source: RowSource,
+        /// The write epoch before the reads; `None` when a read failed (never kept).
+        stamp: Option<RowStamp>,
+    },
+}
+
+impl UserRow {
+    /// `addr`'s row on `grid`: the cached one while no write has been made since it was
+    /// read, else read from the store. `first`: the first pass, which logs what it finds
+    /// (the second would log it again).
+    fn of(store: &Store, addr: &UserAddress, grid: &SlotGrid, first: bool) -> UserRow {
+        if let Some(kept) = store.cached_row(addr, grid) {
+            return UserRow::Kept(kept);
+        }
+        let stamp = store.row_stamp();
+        let (name, stored, source, clean) = read_user(store, addr, first);
+        UserRow::Read {
+            name,
+            stored,
+            source,
+            // A user without a message is not kept: each answer checks for the CAS's 4004.
+            stamp: (clean && source != RowSource::NoMessage).then_some(stamp),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            UserRow::Kept(row) => &row.display_name,
+            UserRow::Read { name, .. } => name,
+        }
+    }
+
+    fn source(&self) -> RowSource {
+        match self {
+            UserRow::Kept(row) => row.source,
+            UserRow::Read { source, .. } => *source,
+        }
+    }
+
+    /// Append the row's `grid.slots` digits to `out` (and keep a row just read).
+    fn push_digits(&self, store: &Store, addr: &UserAddress, grid: &SlotGrid, out: &mut Vec<u8>) {
+        match self {
+            UserRow::Kept(row) => out.extend_from_slice(&row.digits),
+            UserRow::Read {
+                name,
+                stored,
+                source,
+                stamp,
+            } => {
+                let at = out.len();
+                out.resize(at + grid.slots, 0);
+                let row = &mut out[at..];
+                match stored {
+                    Some(s) => s.paint_into(grid, row),
+                    None => raster::paint_into(grid, None, row),
+                }
+                if let Some(stamp) = *stamp {
+                    store.cache_row(addr, grid, stamp, name, *source, row);
+                }
+            }
+        }
+    }
 }
 
 /// Read what `addr`'s row needs: the display name to answer with and the free/busy (the
-/// store reads of one user). `first`: the first pass, which logs what it finds (the second
-/// would log it again).
+/// store reads of one user), and whether every read succeeded. `first`: see [`UserRow::of`].
 fn read_user(
     store: &Store,
     addr: &UserAddress,
     first: bool,
-) -> (String, Option<FreeBusyRead>, Outcome) {
+) -> (String, Option<FreeBusyRead>, RowSource, bool) {
     let user = match store.find_user(addr) {
         Ok(Some(u)) => Some(u),
         Ok(None) => None,
@@ -56,21 +123,22 @@ fn read_user(
             if first {
                 tracing::warn!(address = addr.value(), error = %e, "directory read failed; answering no data");
             }
-            None
+            return (addr.value().to_string(), None, RowSource::Unknown, false);
         }
     };
     let Some(u) = user else {
-        return (addr.value().to_string(), None, Outcome::Unknown);
+        return (addr.value().to_string(), None, RowSource::Unknown, true);
     };
     let dn = &u.legacy_dn;
-    let stored = store
-        .freebusy_read_of(&dn.admin_group(), &dn.subject())
-        .unwrap_or_else(|e| {
+    let (stored, clean) = match store.freebusy_read_of(&dn.admin_group(), &dn.subject()) {
+        Ok(stored) => (stored, true),
+        Err(e) => {
             if first {
                 tracing::warn!(user = %dn, error = %e, "free/busy read failed; answering no data");
             }
-            None
-        });
+            (None, false)
+        }
+    };
     // The CAS's 4004: no public-folder server holds this user's admin group. Only checked
     // when there is no message, so it costs nothing on the usual path.
     if first && stored.is_none() && matches!(store.folder(&dn.admin_group()), Ok(None)) {
@@ -81,35 +149,88 @@ fn read_user(
             "no SCHEDULE+ FREE BUSY folder for this user's admin group; a CAS would log event 4004. Import the user (schedplus directory import) or create the folder"
         );
     }
-    let outcome = if stored.is_some() {
-        Outcome::Data
+    let source = if stored.is_some() {
+        RowSource::Data
     } else {
-        Outcome::NoMessage
+        RowSource::NoMessage
     };
-    (u.display_name, stored, outcome)
+    (u.display_name, stored, source, clean)
 }
 
-fn paint_into(grid: &SlotGrid, stored: Option<&FreeBusyRead>, row: &mut [u8]) {
-    match stored {
-        Some(s) => s.paint_into(grid, row),
-        None => raster::paint_into(grid, None, row),
+/// Append one user's item to `out`, its digits written in place; returns where they are.
+fn write_item(
+    out: &mut Vec<u8>,
+    store: &Store,
+    grid: &SlotGrid,
+    addr: &UserAddress,
+    user: &UserRow,
+) -> std::ops::Range<usize> {
+    write_answer_item_open(user.name(), Some(addr), out);
+    let at = out.len();
+    user.push_digits(store, addr, grid, out);
+    write_answer_item_close(out);
+    at..at + grid.slots
+}
+
+impl AnswerStats {
+    fn note(&mut self, user: &UserRow) {
+        match user.source() {
+            RowSource::Unknown => {
+                self.unknown += 1;
+                crate::app::metrics::unknown_query_user(user.name());
+            }
+            RowSource::NoMessage => self.no_message += 1,
+            RowSource::Data => {}
+        }
     }
 }
 
-/// Append one user's item to `out`, its digits painted in place; returns where they are.
-fn write_item(
-    out: &mut Vec<u8>,
+/// A small answer written whole: each row (one per user, in order) written straight into
+/// its item and raised into All Attendees' digits, which sit before it in the same buffer.
+fn write_whole(
+    store: &Store,
+    q: &FreeBusyQuery,
     grid: &SlotGrid,
-    name: &str,
-    addr: &UserAddress,
-    stored: Option<&FreeBusyRead>,
-) -> std::ops::Range<usize> {
-    write_answer_item_open(name, Some(addr), out);
-    let at = out.len();
-    out.resize(at + grid.slots, 0);
-    paint_into(grid, stored, &mut out[at..]);
-    write_answer_item_close(out);
-    at..at + grid.slots
+    rows: impl Iterator<Item = UserRow>,
+    stats: &mut AnswerStats,
+) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity((q.users.len() + 1) * (grid.slots + ANSWER_ITEM_OVERHEAD + 64) + 128);
+    write_answer_head(&mut out);
+    write_answer_item_open("All Attendees", None, &mut out);
+    let all_at = out.len();
+    out.resize(all_at + grid.slots, b'0');
+    write_answer_item_close(&mut out);
+    for (addr, user) in q.users.iter().zip(rows) {
+        stats.note(&user);
+        let row = write_item(&mut out, store, grid, addr, &user);
+        let (head, rest) = out.split_at_mut(row.start);
+        raster::max_into(&mut head[all_at..all_at + grid.slots], &rest[..grid.slots]);
+    }
+    write_answer_tail(&mut out);
+    out
+}
+
+/// The whole answer when every row of it is cached and fresh, or `None` (nothing counted
+/// or logged; [`AnswerPages::new`] then reads). Copies only, no store read: cheap enough
+/// for the request's own thread whatever its size, which spares a repeated large query the
+/// hand-off to the store threads and back.
+pub fn cached_answer(store: &Store, q: &FreeBusyQuery) -> Option<(Vec<u8>, AnswerStats)> {
+    let grid = q.grid();
+    if q.users.len().saturating_mul(grid.slots) > KEEP_ROWS_DIGITS {
+        return None;
+    }
+    let rows = q
+        .users
+        .iter()
+        .map(|a| store.cached_row(a, &grid).map(UserRow::Kept))
+        .collect::<Option<Vec<_>>>()?;
+    let mut stats = AnswerStats {
+        users: q.users.len(),
+        ..Default::default()
+    };
+    let out = write_whole(store, q, &grid, rows.into_iter(), &mut stats);
+    Some((out, stats))
 }
 
 /// Answers whose digits fit in this many bytes are written whole in the first pass: the
@@ -140,39 +261,17 @@ impl AnswerPages {
             ..Default::default()
         };
         let small = q.users.len().saturating_mul(grid.slots) <= KEEP_ROWS_DIGITS;
-        let mut note = |outcome: &Outcome, name: &str| match outcome {
-            Outcome::Unknown => {
-                stats.unknown += 1;
-                crate::app::metrics::unknown_query_user(name);
-            }
-            Outcome::NoMessage => stats.no_message += 1,
-            Outcome::Data => {}
-        };
         let (all, whole) = if small {
-            let mut out = Vec::with_capacity(
-                (q.users.len() + 1) * (grid.slots + ANSWER_ITEM_OVERHEAD + 64) + 128,
-            );
-            write_answer_head(&mut out);
-            write_answer_item_open("All Attendees", None, &mut out);
-            let all_at = out.len();
-            out.resize(all_at + grid.slots, b'0');
-            write_answer_item_close(&mut out);
-            for addr in &q.users {
-                let (name, stored, outcome) = read_user(store, addr, true);
-                note(&outcome, &name);
-                let row = write_item(&mut out, &grid, &name, addr, stored.as_ref());
-                let (head, rest) = out.split_at_mut(row.start);
-                raster::max_into(&mut head[all_at..all_at + grid.slots], &rest[..grid.slots]);
-            }
-            write_answer_tail(&mut out);
-            (None, Some(out))
+            let rows = q.users.iter().map(|a| UserRow::of(store, a, &grid, true));
+            (None, Some(write_whole(store, &q, &grid, rows, &mut stats)))
         } else {
             let mut all = vec![b'0'; grid.slots];
-            let mut row = vec![0; grid.slots];
+            let mut row = Vec::with_capacity(grid.slots);
             for addr in &q.users {
-                let (name, stored, outcome) = read_user(store, addr, true);
-                note(&outcome, &name);
-                paint_into(&grid, stored.as_ref(), &mut row);
+                let user = UserRow::of(store, addr, &grid, true);
+                stats.note(&user);
+                row.clear();
+                user.push_digits(store, addr, &grid, &mut row);
                 raster::max_into(&mut all, &row);
             }
             (Some(all), None)
@@ -225,8 +324,8 @@ impl AnswerPages {
                 return false;
             };
             self.next += 1;
-            let (name, stored, _) = read_user(store, addr, false);
-            write_item(out, &self.grid, &name, addr, stored.as_ref());
+            let user = UserRow::of(store, addr, &self.grid, false);
+            write_item(out, store, &self.grid, addr, &user);
         }
         self.next <= self.q.users.len()
     }
@@ -244,6 +343,16 @@ mod tests {
     use super::*;
     use crate::protocol::query::{QueryLimits, parse_query};
     use crate::store::testutil::temp_store;
+
+    /// A query of `users` from 2026-01-01 over `days` days in slots of `interval` minutes.
+    fn from_new_year(days: i64, interval: u32, users: &str) -> FreeBusyQuery {
+        let end = jiff::Timestamp::from_second(1_767_225_600 + days * 86_400).unwrap();
+        let raw = format!(
+            "Cmd=freebusy&start=2026-01-01T00:00:00Z&end={}&interval={interval}{users}",
+            crate::protocol::time::format_rfc3339(end)
+        );
+        parse_query(&raw, &QueryLimits::default()).unwrap()
+    }
 
     /// The answer written in pages of `chunk` bytes.
     fn paged(store: &Store, q: &FreeBusyQuery, chunk: usize) -> Vec<u8> {
@@ -265,12 +374,7 @@ mod tests {
         // A small answer (rows kept from the first pass) and a large one (rows painted
         // again), both with users who have data.
         for (days, interval) in [(7, 60), (340, 5)] {
-            let end = jiff::Timestamp::from_second(1_767_225_600 + days * 86_400).unwrap();
-            let raw = format!(
-                "Cmd=freebusy&start=2026-01-01T00:00:00Z&end={}&interval={interval}{users}",
-                crate::protocol::time::format_rfc3339(end)
-            );
-            let q = parse_query(&raw, &QueryLimits::default()).unwrap();
+            let q = from_new_year(days, interval, users);
             let (whole, stats) = answer(&store, &q);
             assert_eq!(stats.users, 3);
             assert_eq!(stats.unknown, 1);
@@ -286,4 +390,152 @@ mod tests {
     }
 
     const CHUNK_FOR_TESTS: usize = 64 * 1024;
+
+    const DEMO_USERS: &str =
+        "&u=danw@xcs.example&u=nobody@nowhere.example&u=SMTP:kbaker@xcs.example&u=DANW@xcs.example";
+
+    fn demo_store(fb_cache_bytes: u64) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::store::StoreConfig::new(dir.path());
+        cfg.fb_cache_bytes = fb_cache_bytes;
+        let store = Store::open(&cfg).unwrap();
+        crate::app::demo::load(&store, &crate::app::Clock::System, None).unwrap();
+        (dir, store)
+    }
+
+    /// Publish `alias`'s free/busy: busy in each of `hours` (hours from 2026-01-05), as of
+    /// 2026-01-01 (a publish range of two months from then).
+    fn publish_busy_hours(store: &Store, alias: &str, hours: &[i64]) {
+        use crate::protocol::fb_message::build_props;
+        use crate::protocol::freebusy::{FbStatus, FreeBusy, Interval, PublishRange};
+        use crate::protocol::time::{Minutes1601, parse_time};
+        let dn = store.resolve_user(alias).unwrap().legacy_dn;
+        let now = parse_time("2026-01-01T00:00:00Z").unwrap();
+        let day = Minutes1601::from_timestamp(parse_time("2026-01-05T00:00:00Z").unwrap());
+        let fb = FreeBusy::from_spans(hours.iter().map(|h| {
+            let at = |m| day.plus_minutes(h * 60 + m);
+            (FbStatus::Busy, Interval::new(at(0), at(60)).unwrap())
+        }));
+        let range = PublishRange::at(Minutes1601::from_timestamp(now), 2);
+        let msg = crate::store::PublishedMessage {
+            folder: dn.admin_group(),
+            subject: dn.subject(),
+            props: build_props(&dn, &fb, range, Default::default(), now),
+        };
+        let stamp = now.as_microsecond() + hours.iter().sum::<i64>();
+        store.publish(&msg, stamp).unwrap();
+    }
+
+    /// Issue 13: answers from cached rows are the bytes a store without the cache answers,
+    /// small answers and paged ones, asked once (rows read) and again (rows kept).
+    #[test]
+    fn cached_answers_are_the_uncached_bytes() {
+        let (_d1, cached) = demo_store(crate::store::DEFAULT_FB_CACHE_BYTES);
+        let (_d2, plain) = demo_store(0);
+        for store in [&cached, &plain] {
+            publish_busy_hours(store, "kbaker", &[9, 10, 14, 30, 31]);
+        }
+        let mut whole_from_cache = 0;
+        // danw has no message (the demo publishes none); kbaker has.
+        let with_data = "&u=SMTP:kbaker@xcs.example&u=nobody@nowhere.example&u=KBaker@xcs.example";
+        let cases = [(7, 60), (14, 15), (340, 5)];
+        for (&(days, interval), users) in
+            cases.iter().flat_map(|c| [(c, DEMO_USERS), (c, with_data)])
+        {
+            let q = from_new_year(days, interval, users);
+            let (want, want_stats) = answer(&plain, &q);
+            assert_eq!(
+                cached_answer(&plain, &q),
+                None,
+                "nothing is cached without the cache"
+            );
+            for round in 0..3 {
+                let (got, stats) = answer(&cached, &q);
+                assert_eq!(got, want, "{days} days, round {round}");
+                assert_eq!(stats, want_stats);
+                // Every row is cached after the first round (a small answer only).
+                let from_cache = cached_answer(&cached, &q);
+                // Users without a message are never kept (each answer checks for 4004).
+                let kept = want_stats.no_message == 0;
+                if kept && q.users.len() * q.grid().slots <= KEEP_ROWS_DIGITS {
+                    whole_from_cache += 1;
+                    assert_eq!(from_cache, Some((want.clone(), want_stats)));
+                } else {
+                    assert_eq!(from_cache, None);
+                }
+                assert_eq!(paged(&cached, &q, 4096), want);
+            }
+        }
+        assert_eq!(whole_from_cache, 6, "small answers with every row cached");
+        let stats = cached.fb_cache_stats();
+        assert!(stats.hits > 0 && stats.misses > 0, "{stats:?}");
+        assert_eq!(plain.fb_cache_stats().hits, 0);
+    }
+
+    /// A poller round republishes unchanged calendars: that writes nothing and keeps the
+    /// rows; a changed publish drops them.
+    #[test]
+    fn an_unchanged_publish_keeps_the_rows_and_a_change_drops_them() {
+        let (_dir, store) = demo_store(crate::store::DEFAULT_FB_CACHE_BYTES);
+        publish_busy_hours(&store, "kbaker", &[9]);
+        let q = from_new_year(7, 60, "&u=kbaker@xcs.example");
+        let (first, _) = answer(&store, &q);
+        assert_eq!(cached_answer(&store, &q).map(|a| a.0), Some(first.clone()));
+        publish_busy_hours(&store, "kbaker", &[9]);
+        assert_eq!(cached_answer(&store, &q).map(|a| a.0), Some(first.clone()));
+        publish_busy_hours(&store, "kbaker", &[10]);
+        assert_eq!(cached_answer(&store, &q), None);
+        assert_ne!(answer(&store, &q).0, first);
+    }
+
+    /// Issue 13: no stale read. Each publish is in the very next answer, while two other
+    /// threads ask the same query all along (filling the cache with rows read before,
+    /// during and after each write).
+    #[test]
+    fn a_write_is_in_the_very_next_answer_while_others_query() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let (_dir, store) = demo_store(crate::store::DEFAULT_FB_CACHE_BYTES);
+        let q = parse_query(
+            &format!("Cmd=freebusy&start=2026-01-05T00:00:00Z&end=2026-01-06T00:00:00Z&interval=60{DEMO_USERS}"),
+            &QueryLimits::default(),
+        )
+        .unwrap();
+        // danw's digits: the third item (after All Attendees).
+        let danw = |xml: &[u8]| {
+            let text = String::from_utf8(xml.to_vec()).unwrap();
+            let item = text.split("<a:fbdata>").nth(2).unwrap();
+            item[..item.find("</a:fbdata>").unwrap()].to_string()
+        };
+        let stop = AtomicBool::new(false);
+        // Stops the readers however the writer's loop ends (a failed assertion included).
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    while !stop.load(Ordering::Relaxed) {
+                        answer(&store, &q);
+                    }
+                });
+            }
+            let _stop = Stop(&stop);
+            for hour in 0..24 {
+                publish_busy_hours(&store, "danw@xcs.example", &[hour]);
+                let want: String = (0..24).map(|h| if h == hour { '2' } else { '0' }).collect();
+                assert_eq!(
+                    danw(&answer(&store, &q).0),
+                    want,
+                    "after the publish of hour {hour}"
+                );
+                // Asked again: the same, now from the cache.
+                assert_eq!(danw(&answer(&store, &q).0), want);
+            }
+        });
+        assert!(store.fb_cache_stats().hits > 0, "the cache answered");
+    }
 }

@@ -49,6 +49,9 @@ pub const EXCHSYNC_SESSIONS: &str = "schedplus_exchsync_sessions_total";
 pub const EXCHSYNC_COUNTS: &str = "schedplus_exchsync_items_total";
 pub const EXCHSYNC_FAILURES: &str = "schedplus_exchsync_failures_total";
 pub const FAULTS_INJECTED: &str = "schedplus_faults_injected_total";
+pub const FB_CACHE_HITS: &str = "schedplus_freebusy_cache_hits_total";
+pub const FB_CACHE_MISSES: &str = "schedplus_freebusy_cache_misses_total";
+pub const FB_CACHE_BYTES: &str = "schedplus_freebusy_cache_bytes";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -87,6 +90,24 @@ enum Family {
 
 /// Every family with its kind, unit and help text (the `# HELP` line), in one table.
 const FAMILIES: &[(&str, Family, Option<metrics::Unit>, &str)] = &[
+    (
+        FB_CACHE_HITS,
+        Family::Counter,
+        None,
+        "?Cmd=freebusy rows answered from the row cache (fb_cache_bytes)",
+    ),
+    (
+        FB_CACHE_MISSES,
+        Family::Counter,
+        None,
+        "?Cmd=freebusy rows read from the store: not cached, or written since",
+    ),
+    (
+        FB_CACHE_BYTES,
+        Family::Gauge,
+        Some(metrics::Unit::Bytes),
+        "bytes held by the freebusy row cache (at most fb_cache_bytes)",
+    ),
     (
         FREEBUSY_QUERIES,
         Family::Counter,
@@ -327,6 +348,10 @@ pub fn render(store: &crate::store::Store) -> String {
     gauge!(STORE_MESSAGES).set(stats.messages as f64);
     gauge!(STORE_USERS).set(stats.users as f64);
     gauge!(STORE_BYTES).set(store.size_on_disk() as f64);
+    let cache = store.fb_cache_stats();
+    counter!(FB_CACHE_HITS).absolute(cache.hits);
+    counter!(FB_CACHE_MISSES).absolute(cache.misses);
+    gauge!(FB_CACHE_BYTES).set(cache.bytes as f64);
     handle.run_upkeep();
     let mut text = handle.render();
     text.push_str(&process::render());

@@ -681,6 +681,15 @@ pub const SETTINGS: &[Setting] = &[
         group: Group::Network,
         ..Setting::ROW
     },
+    Setting {
+        key: "fb_cache_bytes",
+        env: "SCHEDPLUS_FB_CACHE_BYTES",
+        default: Some("33554432"),
+        help: "memory for the freebusy query's rows (user, window, interval), bytes; 0: none",
+        more: ": a row is used until the next write to the store, so a change is in the very next answer",
+        group: Group::Store,
+        ..Setting::BYTES
+    },
 ];
 
 /// Where a value came from.

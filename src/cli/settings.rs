@@ -92,6 +92,7 @@ pub fn serve_options(
     opts.demo = settings.flag("demo").map_err(config_error)?;
     opts.clock = clock;
     opts.cache_capacity = num("cache_mb")? as u64 * 1024 * 1024;
+    opts.fb_cache_bytes = num("fb_cache_bytes")? as u64;
     opts.calendar_dir = settings
         .get::<PathBuf>("calendar_dir")
         .map_err(config_error)?;

@@ -85,6 +85,8 @@ fn wait_until<'a, T>(
 pub(crate) struct WriteLock {
     owner: Mutex<Option<ThreadId>>,
     freed: Condvar,
+    /// Writes let go so far (see [`WriteLock::epoch`]).
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 /// Proof of holding the write lock; lets it go when dropped unless the flush already did.
@@ -117,11 +119,34 @@ impl WriteLock {
 
     /// Let the lock go if this thread holds it.
     pub(crate) fn release_if_held(&self) {
+        self.release(true)
+    }
+
+    fn release(&self, changed: bool) {
         let mut owner = lock(&self.owner);
         if *owner == Some(std::thread::current().id()) {
+            if changed {
+                self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
             *owner = None;
             self.freed.notify_one();
         }
+    }
+
+    /// Bumped by every write as it lets the lock go, after its transaction and before it
+    /// returns: a value derived from reads made after loading an epoch is current while
+    /// the epoch is unchanged (the query's row cache, `store::fb_cache`). Every writer
+    /// bumps it, so a new kind of write cannot leave a stale row behind.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl WriteGuard<'_> {
+    /// Let the lock go after a write that wrote nothing (an unchanged publish): the epoch
+    /// stays, so cached rows stay.
+    pub(crate) fn release_unchanged(self) {
+        self.lock.release(false)
     }
 }
 

@@ -361,7 +361,7 @@ impl Store {
     ) -> Result<(PublishOutcome, usize), StoreError> {
         let fb = StoredFreeBusy::from_props(&msg.props)
             .map_err(|e| StoreError::Conflict(format!("refusing to publish: {e}")))?;
-        let _w = self.begin_write()?;
+        let w = self.begin_write()?;
         let i = &self.inner;
         let prefix = message_prefix(&msg.folder, &msg.subject);
         // A fresh id is drawn outside the transaction (sled ids are unique, not dense).
@@ -405,6 +405,11 @@ impl Store {
         }))?;
         let created = i64::from(result.0 == PublishOutcome::Created);
         self.count_changed(0, created - result.1 as i64);
+        // A poller round republishes mostly unchanged calendars: those keep the query's
+        // cached rows (`fb_cache`); every other write drops them when it lets go.
+        if result.0 == PublishOutcome::Unchanged {
+            w.release_unchanged();
+        }
         Ok(result)
     }
 

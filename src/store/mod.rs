@@ -30,7 +30,7 @@
 //! free/busy already decoded ([`MessageRecord::fb`]), computed when it is written and stored
 //! at the front of the record, so the query path only reads, and decodes nothing else. [`fb_items`] adds the by-URL-leaf view WebDAV needs, and
 //! [`public_folders`] the ordinary folders and items clients create elsewhere under
-//! `/public/`.
+//! `/public/`. The query's rows are kept in [`fb_cache`], fresh until the next write.
 //!
 //! Every write is one sled transaction, made durable before the call returns: a write
 //! that returned survives a crash or a power cut, one that failed changed nothing.
@@ -46,6 +46,7 @@ pub mod codec;
 mod credentials;
 mod directory;
 mod durability;
+mod fb_cache;
 mod fb_items;
 mod groups;
 mod inspect;
@@ -72,6 +73,7 @@ pub use changes::{Applied, ChangeScan, ItemVersion, LoggedChange, RemoteChange};
 pub use cleanup::CleanupReport;
 pub use credentials::Credential;
 pub use directory::{DirectoryImport, ImportSummary, UserRecord};
+pub use fb_cache::{CachedRow, DEFAULT_FB_CACHE_BYTES, FbCacheStats, RowSource, RowStamp};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use groups::GroupRecord;
 pub use inspect::StoreDump;
@@ -187,6 +189,8 @@ pub struct StoreConfig {
     /// acknowledged writes. Only for `benches/durability.rs`, which measures the difference.
     #[doc(hidden)]
     pub fdatasync: bool,
+    /// Bytes of the query's row cache (`fb_cache_bytes`; 0: none). See [`fb_cache`].
+    pub fb_cache_bytes: u64,
 }
 
 impl StoreConfig {
@@ -196,6 +200,7 @@ impl StoreConfig {
             cache_capacity: DEFAULT_CACHE_BYTES,
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
             fdatasync: true,
+            fb_cache_bytes: DEFAULT_FB_CACHE_BYTES,
         }
     }
 }
@@ -214,6 +219,8 @@ struct Inner {
     /// [`Store::flush`] lets it go before waiting for the disk, so the next writer's
     /// transaction overlaps this one's sync and both share one `fdatasync`.
     write_lock: WriteLock,
+    /// The query's rows, fresh while the write lock's epoch stays (see [`fb_cache`]).
+    fb_cache: fb_cache::FbCache,
     /// The group commit and the free-space gate.
     durability: Durability,
     db: sled::Db,
@@ -359,6 +366,7 @@ impl Store {
             counts,
             path: cfg.path.clone(),
             write_lock: WriteLock::default(),
+            fb_cache: fb_cache::FbCache::new(cfg.fb_cache_bytes),
             durability,
             folders: db.open_tree("folders")?,
             messages,

@@ -26,6 +26,12 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
         HttpError::bad_request(e.to_string())
     })?;
     let inline = q.users.len().saturating_mul(q.grid().slots) <= INLINE_DIGITS;
+    // A repeated query whose every row is cached is copies only: answered here too.
+    let cached = if inline {
+        None
+    } else {
+        answer::cached_answer(state.store(), &q)
+    };
     let work = move |st: &AppState| {
         let (pages, stats) = answer::AnswerPages::new(st.store(), q);
         // The usual query (up to 256 KiB of digits) is answered whole, from one store
@@ -41,7 +47,9 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
     // point reads that sled's cache holds, microseconds of work, whereas the hand-off to the
     // blocking pool and back (two wake-ups, two context switches) was 37% of a one-user
     // query. Larger answers still go to the pool, so no long read ever holds an async worker.
-    let (answer, stats) = if inline {
+    let (answer, stats) = if let Some((whole, stats)) = cached {
+        (Err(whole), stats)
+    } else if inline {
         work(state)
     } else {
         state.blocking(work).await?
