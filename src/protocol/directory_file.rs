@@ -249,7 +249,13 @@ pub fn parse_directory_detailed(
     while let Some(entry) = stream.next_user() {
         entries.push(entry);
     }
-    let counts = stream.finish()?;
+    let mut counts = stream.finish()?;
+    for entry in &entries {
+        if !counts.groups.wants_users() {
+            break;
+        }
+        counts.groups.resolve_user(&entry.legacy_dn.key());
+    }
     Ok(ParsedDirectory {
         entries,
         skipped: counts.skipped,

@@ -86,6 +86,23 @@ pub(super) fn finish_import(
     groups: &ParsedGroups,
 ) -> Result<usize, StoreError> {
     let i = &store.inner;
+    // Members that are users of a streamed file: found among the users just written
+    // (a pass over the users' keys, only when a group names users of its file).
+    let resolved;
+    let mut groups = groups;
+    if groups.wants_users() {
+        let mut g = groups.clone();
+        for k in i.users.iter().keys() {
+            if !g.wants_users() {
+                break;
+            }
+            if let Ok(k) = std::str::from_utf8(&k?) {
+                g.resolve_user(k);
+            }
+        }
+        resolved = g;
+        groups = &resolved;
+    }
     let records: Vec<(String, &GroupRecord)> = groups
         .groups
         .iter()
@@ -110,7 +127,7 @@ pub(super) fn finish_import(
             tg.insert(key(RECORD, k), codec::encode(*g).map_err(codec_abort)?)?;
         }
         for (dn, user) in &groups.member_users {
-            tg.insert(key(MEMBER_USER, &dn_key(dn)), user.key().as_bytes())?;
+            tg.insert(key(MEMBER_USER, &dn_key(dn)), user.as_bytes())?;
         }
         Ok(())
     }))?;

@@ -74,33 +74,34 @@ pub struct GroupEntry {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ParsedGroups {
     pub groups: Vec<GroupEntry>,
-    /// `(DN, legacyExchangeDN)` of each user of the file that a group names as a member
-    /// (kept so that a member resolves to its user after the import).
-    pub member_users: Vec<(String, LegacyDn)>,
-    /// While the file is read: every user's DN (a 128-bit hash of [`dn_key`]) and its
-    /// legacyExchangeDN, since a group may name a user before or after its record. About
-    /// a hundred bytes a user; [`ParsedGroups::finish`] keeps only the named ones.
-    user_dns: HashMap<(u64, u64), LegacyDn>,
+    /// `(DN, legacyExchangeDN key)` of each user of the file that a group names as a
+    /// member (kept so that a member resolves to its user after the import), once
+    /// resolved ([`ParsedGroups::resolve_user`]).
+    pub member_users: Vec<(String, String)>,
+    /// Members that are users of the file, not yet resolved: the hash of the user's
+    /// legacyExchangeDN key → the DNs that name it. A streamed file keeps no user, so the
+    /// import resolves them from the users it wrote.
+    unresolved: HashMap<u64, Vec<String>>,
+    /// While the file is read: every user's DN and legacyExchangeDN key, as 64-bit hashes
+    /// (about 20 bytes a user: a million users' DNs would be a hundred megabytes), since a
+    /// group may name a user before or after its record.
+    user_dns: HashMap<u64, u64>,
 }
 
-/// The key of a DN in [`ParsedGroups::user_dns`].
-fn dn_hash(dn: &str) -> (u64, u64) {
+/// A 64-bit hash of a name (a DN's [`dn_key`], a legacyExchangeDN's key).
+fn name_hash(name: &str) -> u64 {
     use std::hash::{Hash, Hasher};
-    let key = dn_key(dn);
-    let half = |salt: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        salt.hash(&mut h);
-        key.hash(&mut h);
-        h.finish()
-    };
-    (half(0), half(1))
+    let mut h = std::hash::DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
 }
 
 impl ParsedGroups {
     /// Note a user's DN while the file is read (kept only if a group names it).
     pub(super) fn user(&mut self, dn: Option<String>, user: &DirectoryEntry) {
         if let Some(dn) = dn.filter(|d| !d.trim().is_empty()) {
-            self.user_dns.insert(dn_hash(&dn), user.legacy_dn.clone());
+            self.user_dns
+                .insert(name_hash(&dn_key(&dn)), name_hash(&user.legacy_dn.key()));
         }
     }
 
@@ -143,11 +144,29 @@ impl ParsedGroups {
         let user_dns = std::mem::take(&mut self.user_dns);
         let mut kept = HashSet::new();
         for member in self.groups.iter().flat_map(|g| g.group.members.iter()) {
-            let hash = dn_hash(member);
+            let hash = name_hash(&dn_key(member));
             if let Some(user) = user_dns.get(&hash) {
                 if kept.insert(hash) {
-                    self.member_users.push((member.clone(), user.clone()));
+                    self.unresolved
+                        .entry(*user)
+                        .or_default()
+                        .push(member.clone());
                 }
+            }
+        }
+    }
+
+    /// Are members left that only the file's users can resolve?
+    pub fn wants_users(&self) -> bool {
+        !self.unresolved.is_empty()
+    }
+
+    /// A user of the file, by its legacyExchangeDN key: the members that name it are
+    /// resolved to it.
+    pub fn resolve_user(&mut self, key: &str) {
+        if let Some(dns) = self.unresolved.remove(&name_hash(key)) {
+            for dn in dns {
+                self.member_users.push((dn, key.to_string()));
             }
         }
     }
@@ -345,12 +364,8 @@ mod tests {
                 text.push('\n');
             }
             let parsed = parse_directory_detailed(&text, DirectoryFormat::Csv).unwrap();
-            let mut kept: Vec<(String, String)> = parsed
-                .groups
-                .member_users
-                .iter()
-                .map(|(dn, user)| (dn.clone(), user.key()))
-                .collect();
+            let mut kept: Vec<(String, String)> =
+                parsed.groups.member_users.iter().cloned().collect();
             kept.sort();
             assert_eq!(
                 kept,
