@@ -364,8 +364,7 @@ mod tests {
                 text.push('\n');
             }
             let parsed = parse_directory_detailed(&text, DirectoryFormat::Csv).unwrap();
-            let mut kept: Vec<(String, String)> =
-                parsed.groups.member_users.iter().cloned().collect();
+            let mut kept: Vec<(String, String)> = parsed.groups.member_users.to_vec();
             kept.sort();
             assert_eq!(
                 kept,
