@@ -367,27 +367,13 @@ fn the_documented_topologies_read() {
 /// Contoso legacyDN so `?Cmd=freebusy` finds them.
 #[test]
 fn a_lab_replicates_between_servers_and_across_an_exchsync_link() {
-    const TWO_FORESTS: &str = r#"
-name = "forests"
-publish_interval = "1s"
-replication_interval = "1s"
-exchsync_interval = "2s"
-
-[[organization]]
-name = "Contoso"
-admin_groups = [{ name = "Site1", users = 3, home = "FB01" }]
-
+    // The tiny lab (Contoso's FB01 and FB02), and Fabrikam's FB11 at the end of a link.
+    let two_forests = format!(
+        "{LAB}{}",
+        r#"
 [[organization]]
 name = "Fabrikam"
 admin_groups = [{ name = "Main", users = 2, home = "FB11" }]
-
-[[server]]
-name = "FB01"
-organization = "Contoso"
-
-[[server]]
-name = "FB02"
-organization = "Contoso"
 
 [[server]]
 name = "FB11"
@@ -398,11 +384,12 @@ name = "Contoso-to-Fabrikam"
 from = "FB01"
 to = "FB11"
 folders = ["Site1"]
-"#;
+"#
+    );
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("lab.toml");
-    std::fs::write(&file, TWO_FORESTS).unwrap();
-    let dir = tmp.path().join("lab-forests");
+    std::fs::write(&file, two_forests).unwrap();
+    let dir = tmp.path().join("lab-tiny");
     let lab = LabUp::start(&file, &dir);
     let state = lab.state();
     let url = |name: &str| {
