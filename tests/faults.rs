@@ -416,3 +416,28 @@ fn the_cas_fails_over_past_every_fault_kind() {
         assert_eq!(faults.report().rules[0].fired, 1, "{kind}: injected once");
     }
 }
+
+/// The injected 503 has the body of a real no-replica 503 (`no_replica_body`, with this
+/// server's name and the folder the request names), so the two cannot drift; only the
+/// `X-Schedplus-Fault` header tells them apart.
+#[test]
+fn an_injected_503_has_the_body_of_a_real_no_replica_503() {
+    let s = with_faults(
+        "503 group=EX:/o=First%20Organization/ou=First%20Administrative%20Group",
+        0,
+    );
+    let url = crate::common::message_url(
+        "/o=First Organization/ou=First Administrative Group/cn=Recipients/cn=kbaker",
+    );
+    let r = s.request("PROPFIND", &url, &[("Depth", "0")], None);
+    assert_eq!(r.status, 503);
+    assert!(r.header("x-schedplus-fault").is_some());
+    let state = &s.server.as_ref().unwrap().state;
+    let server = state.topology().name().to_string();
+    let want = schedplus::protocol::replica::no_replica_body(
+        "EX:/o=first organization/ou=first administrative group",
+        &server,
+        &[],
+    );
+    assert_eq!(r.text().trim_end(), want.trim_end());
+}

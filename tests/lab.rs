@@ -360,3 +360,86 @@ fn the_documented_topologies_read() {
     }
     assert_eq!(read, 3, "server per site, single server, multiple forests");
 }
+
+/// Issue 14 end to end in a lab: Site1's generated calendars, published on their home FB01,
+/// reach FB02 by replication and Fabrikam's FB11 by the Exchsync link (FB01's serve.log has
+/// the event-107 line), where `lab up` imported Site1's users as contacts with their
+/// Contoso legacyDN so `?Cmd=freebusy` finds them.
+#[test]
+fn a_lab_replicates_between_servers_and_across_an_exchsync_link() {
+    // The tiny lab (Contoso's FB01 and FB02), and Fabrikam's FB11 at the end of a link.
+    let two_forests = format!(
+        "{LAB}{}",
+        r#"
+[[organization]]
+name = "Fabrikam"
+admin_groups = [{ name = "Main", users = 2, home = "FB11" }]
+
+[[server]]
+name = "FB11"
+organization = "Fabrikam"
+
+[[link]]
+name = "Contoso-to-Fabrikam"
+from = "FB01"
+to = "FB11"
+folders = ["Site1"]
+"#
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("lab.toml");
+    std::fs::write(&file, two_forests).unwrap();
+    let dir = tmp.path().join("lab-tiny");
+    let lab = LabUp::start(&file, &dir);
+    let state = lab.state();
+    let url = |name: &str| {
+        state
+            .servers
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap()
+            .url
+            .clone()
+    };
+    let busy = |server: &str| {
+        let r = http(
+            &url(server),
+            "GET",
+            &query("site1-u02@contoso.example"),
+            &[],
+            None,
+        );
+        r.status == 200
+            && crate::common::fbdata(&r.text())
+                .pop()
+                .is_some_and(|d| d.contains('2'))
+    };
+    // A generous deadline: this waits for an event, it does not time one.
+    let eventually = |what: &str, mut done: Box<dyn FnMut() -> bool + '_>| {
+        let t = Instant::now();
+        while !done() {
+            assert!(t.elapsed() < Duration::from_secs(120), "{what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    eventually("FB01 (home) answers busy", Box::new(|| busy("FB01")));
+    eventually(
+        "FB02 answers busy by replication",
+        Box::new(|| busy("FB02")),
+    );
+    eventually(
+        "FB11 answers busy through Exchsync",
+        Box::new(|| busy("FB11")),
+    );
+    let log = dir.join("FB01").join("serve.log");
+    eventually(
+        "FB01's serve.log has the link's event-107 line with changes",
+        Box::new(|| {
+            std::fs::read_to_string(&log).unwrap().lines().any(|l| {
+                l.contains("event=107")
+                    && l.contains("Contoso-to-Fabrikam")
+                    && !l.contains("[0 Message Changes")
+            })
+        }),
+    );
+}

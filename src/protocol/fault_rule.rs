@@ -329,6 +329,11 @@ impl RequestFacts {
         }
     }
 
+    /// The admin groups the request names (without `EX:`), first found first.
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
     pub fn users(&self) -> &[String] {
         &self.users
     }

@@ -77,13 +77,33 @@ impl Probe {
             fired.rule
         );
         crate::app::metrics::fault_injected(fired.id, fired.kind.name());
-        let answer = fault_answer(&fired, connection.as_ref()).await?;
+        let answer = fault_answer(state, &facts, &fired, connection.as_ref()).await?;
         Some(marked(answer, &fired))
     }
 }
 
+/// The injected 503: the same body as a real no-replica answer
+/// (`protocol::replica::no_replica_body`), for the request's first admin group, with this
+/// server's name and the holders it knows; only the `X-Schedplus-Fault` header tells them apart.
+fn no_replica(state: &AppState, facts: &RequestFacts) -> HttpError {
+    let t = state.topology();
+    let group = facts.groups().first().map(|g| format!("EX:{g}"));
+    let parsed = group
+        .as_deref()
+        .and_then(|g| crate::protocol::legacy_dn::AdminGroup::parse(g).ok());
+    let holders = parsed.as_ref().map(|g| t.holders(g)).unwrap_or_default();
+    let folder = match &parsed {
+        Some(g) => g.as_str().to_string(),
+        None => group.unwrap_or_else(|| "(the folder asked for)".into()),
+    };
+    let body = crate::protocol::replica::no_replica_body(&folder, t.name(), &holders);
+    HttpError::new(StatusCode::SERVICE_UNAVAILABLE, body.trim_end())
+}
+
 /// The answer of a fault that fired; `None` for a delay, once waited.
 async fn fault_answer(
+    state: &AppState,
+    facts: &RequestFacts,
     fired: &Fired,
     connection: Option<&super::accept::Connection>,
 ) -> Option<Response> {
@@ -113,11 +133,7 @@ async fn fault_answer(
             .into_response(),
         },
         FaultKind::SslRequired => ssl_required(),
-        FaultKind::NoReplica => HttpError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "there is no replica of this public folder on this server (an injected fault)",
-        )
-        .into_response(),
+        FaultKind::NoReplica => no_replica(state, facts).into_response(),
         FaultKind::Unauthorized => {
             let mut r = bytes_response(
                 StatusCode::UNAUTHORIZED,

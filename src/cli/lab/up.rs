@@ -322,6 +322,35 @@ pub(super) fn generated_users(org: &str, group: &str, n: usize) -> Vec<LabUser> 
         .collect()
 }
 
+/// The admin groups another organization's Exchsync link brings into `org` (the link's
+/// destination is a server of `org`): their generated users go into `org`'s directory too,
+/// as Exchsync's destination knows them: contacts with the source's legacyDN, so a
+/// `?Cmd=freebusy` query on the destination finds the folder the link fills.
+fn linked_groups<'a>(
+    spec: &'a LabSpec,
+    org: &'a crate::cli::lab::spec::Organization,
+) -> impl Iterator<Item = (&'a String, &'a crate::cli::lab::spec::AdminGroupSpec)> + 'a {
+    let org_of = |server: &str| spec.server(server).map(|s| s.organization.as_str());
+    spec.links
+        .iter()
+        .filter(move |l| {
+            org_of(&l.to).is_some_and(|o| o.eq_ignore_ascii_case(&org.name))
+                && org_of(&l.from).is_some_and(|o| !o.eq_ignore_ascii_case(&org.name))
+        })
+        .filter_map(move |l| Some((l, spec.organization(org_of(&l.from)?)?)))
+        .flat_map(|(l, source)| {
+            source
+                .admin_groups
+                .iter()
+                .filter(move |g| {
+                    l.folders
+                        .iter()
+                        .any(|f| f == "*" || f.eq_ignore_ascii_case(&g.name))
+                })
+                .map(move |g| (&source.name, g))
+        })
+}
+
 /// The organization's directory into the server's store, and generated calendars into the
 /// calendar directory of a home server (the first user of each group gets none: `lab
 /// latency` writes that user's calendar over HTTP).
@@ -331,17 +360,22 @@ fn populate(spec: &LabSpec, p: &Planned) -> Result<(), Error> {
     let ctx = Ctx::new(&store);
     let mut csv = String::from("mail,legacyExchangeDN,displayName,mailNickname\n");
     let mut generated = false;
-    for g in &org.admin_groups {
+    for (org_name, g) in org
+        .admin_groups
+        .iter()
+        .map(|g| (&org.name, g))
+        .chain(linked_groups(spec, org))
+    {
         if let Some(n) = g.users {
             generated = true;
-            for u in generated_users(&org.name, &g.name, n) {
+            for u in generated_users(org_name, &g.name, n) {
                 csv.push_str(&format!(
                     "{},{},{},{}\n",
                     u.mail, u.legacy_dn, u.alias, u.alias
                 ));
             }
         }
-        if let Some(file) = &g.directory {
+        if let Some(file) = g.directory.as_ref().filter(|_| org_name == &org.name) {
             let path = spec.resolve(file);
             let bytes = std::fs::read(&path)
                 .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", path.display())))?;
