@@ -810,4 +810,44 @@ mod tests {
             }
         }
     }
+
+    /// Issue 15 item 7: a `cas` server of a lab asks, for each admin group, every
+    /// free/busy server of its organization holding that group's folder (so it fails over
+    /// between replicas), and no CAS.
+    #[test]
+    fn a_lab_cas_asks_every_server_holding_each_admin_group() {
+        let labs = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/labs");
+        let spec = LabSpec::read(&labs.join("server-per-site.toml")).unwrap();
+        let planned = plan(&spec, Path::new("/nonexistent/lab")).unwrap();
+        let cas = planned
+            .iter()
+            .find(|p| p.spec.role == "cas")
+            .expect("server-per-site has a CAS");
+        let text = config_text(&spec, cas, &planned);
+        let resolved = crate::cli::config::resolve(
+            &BTreeMap::new(),
+            |_| None,
+            Some((Path::new("schedplus.toml"), &text)),
+        )
+        .unwrap();
+        let written: String = resolved.get("cas_servers").unwrap().unwrap();
+        let listed = crate::app::availability::servers::parse_servers(&written).unwrap();
+        let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for p in planned
+            .iter()
+            .filter(|p| p.spec.role != "cas" && p.spec.organization == cas.spec.organization)
+        {
+            for f in &p.replicas {
+                want.entry(f.to_ascii_lowercase())
+                    .or_default()
+                    .push(format!("{}/public", p.url));
+            }
+        }
+        let got: BTreeMap<String, Vec<String>> = listed
+            .into_iter()
+            .map(|(g, urls)| (g.as_str().to_ascii_lowercase(), urls))
+            .collect();
+        assert!(!got.is_empty(), "{text}");
+        assert_eq!(got, want, "{text}");
+    }
 }
