@@ -31,7 +31,7 @@ pub(super) struct Probe {
 /// need of `req`, taken now: the request itself is not `Sync` and cannot be held across an
 /// await.
 pub(super) fn probe(state: &AppState, req: &Request) -> Option<Probe> {
-    if exempt(&req.path) {
+    if exempt(&req.path) || !state.faults().any() {
         return None;
     }
     let set = state.faults().lock();

@@ -178,7 +178,7 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
             .is_some_and(crate::protocol::query::is_freebusy_query)
     {
         state.auth().read(&req.principal)?;
-        replication::no_replica(state, path, req.query.clone(), true).await?;
+        replication::no_replica(state, path, req.query.as_deref(), true).await?;
         return freebusy::handle(state, req).await;
     }
     if is_under_public(path) {

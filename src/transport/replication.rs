@@ -113,7 +113,7 @@ fn refuse(state: &super::AppState, folder: &AdminGroup) -> Result<(), HttpError>
 pub async fn no_replica(
     state: &super::AppState,
     path: &str,
-    query: Option<String>,
+    query: Option<&str>,
     freebusy: bool,
 ) -> Result<(), HttpError> {
     if state.topology().settings.replicas.is_all() {
@@ -129,7 +129,7 @@ pub async fn no_replica(
     let Some(query) = query else {
         return Ok(());
     };
-    let Ok(q) = crate::protocol::query::parse_query(&query, &state.limits().query) else {
+    let Ok(q) = crate::protocol::query::parse_query(query, &state.limits().query) else {
         // A bad query is the handler's 400.
         return Ok(());
     };

@@ -2,6 +2,8 @@
 //! with what each has matched and fired (issue 14 item 5). Also the handle the server
 //! keeps them behind ([`Faults`]), which the other fault operations change.
 
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -11,19 +13,65 @@ use crate::app::Error;
 use crate::protocol::fault_rule::FaultSet;
 
 /// A server's fault rules, shared by its requests (which draw from them) and the admin
-/// API (which changes them). A lock held for a match or an edit, never across I/O.
+/// API (which changes them). A lock held for a match or an edit, never across I/O; a
+/// server without rules (the usual case) answers [`Faults::any`] without taking it, so
+/// every request does not meet on one lock.
 #[derive(Clone, Debug)]
-pub struct Faults(Arc<Mutex<FaultSet>>);
+pub struct Faults(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    set: Mutex<FaultSet>,
+    /// Whether `set` holds a rule, as the last guard to let it go left it.
+    any: AtomicBool,
+}
+
+/// The rules, locked; letting them go notes whether any is left ([`Faults::any`]).
+pub struct FaultsGuard<'a> {
+    set: MutexGuard<'a, FaultSet>,
+    any: &'a AtomicBool,
+}
+
+impl Deref for FaultsGuard<'_> {
+    type Target = FaultSet;
+    fn deref(&self) -> &FaultSet {
+        &self.set
+    }
+}
+
+impl DerefMut for FaultsGuard<'_> {
+    fn deref_mut(&mut self) -> &mut FaultSet {
+        &mut self.set
+    }
+}
+
+impl Drop for FaultsGuard<'_> {
+    fn drop(&mut self) {
+        self.any.store(!self.set.is_empty(), Ordering::Release);
+    }
+}
 
 impl Faults {
     pub fn new(set: FaultSet) -> Faults {
-        Faults(Arc::new(Mutex::new(set)))
+        let any = AtomicBool::new(!set.is_empty());
+        Faults(Arc::new(Shared {
+            set: Mutex::new(set),
+            any,
+        }))
+    }
+
+    /// Does the server have any fault rule? (No lock taken.)
+    pub fn any(&self) -> bool {
+        self.0.any.load(Ordering::Acquire)
     }
 
     /// The rules. A panic while they were held leaves them as they were; they are still
     /// used.
-    pub fn lock(&self) -> MutexGuard<'_, FaultSet> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn lock(&self) -> FaultsGuard<'_> {
+        FaultsGuard {
+            set: self.0.set.lock().unwrap_or_else(|p| p.into_inner()),
+            any: &self.0.any,
+        }
     }
 
     /// The report every fault operation answers with: the rules as they are now.
