@@ -20,7 +20,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::app::Clock;
 use crate::app::calendar_dir::CalendarDir;
-use crate::app::poller::{self, CleanupAt, Poller};
+use crate::app::poller::{self, CleanupAt, Poller, RoundReport};
 use crate::publishing::publisher::PublishSettings;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreConfig, StoreError};
 use crate::transport::{self, AppState, Limits, StateParts};
@@ -252,11 +252,20 @@ impl Server {
         })
         .await
         .map_err(|e| ServeError::Start(format!("the first publishing round failed: {e}")))?;
+        let RoundReport {
+            published,
+            unchanged,
+            unpublished,
+            failed,
+            dir_changes,
+            ..
+        } = first;
         tracing::info!(
-            published = first.published,
-            unchanged = first.unchanged,
-            failed = first.failed,
-            calendar_files = first.dir_changes,
+            published,
+            unchanged,
+            unpublished,
+            failed,
+            calendar_files = dir_changes,
             "free/busy published from calendars"
         );
         // The pid file before server.json, so a failure of either leaves neither behind.

@@ -242,20 +242,25 @@ fn serve_imports_csvde_groups_lists_them_and_warns_of_an_unknown_member() {
         "{listed}"
     );
     assert!(listed.contains("Lab Core  -  3  "), "{listed}");
-    // The demo's own Paris Staff is a group too (its CSV lists no members).
+    // The demo's own Paris Staff is a group too: its four Paris users, as in the LDIF.
     assert!(
-        listed.contains("Paris Staff  parisstaff@companyabc.example  0  "),
+        listed.contains("Paris Staff  parisstaff@companyabc.example  4  "),
         "{listed}"
     );
     let r = post(
         &p.base,
         "/EWS/Exchange.asmx",
-        &jan5(&[LAB_TEAM, "nobody-group@xcs.example"]),
+        &jan5(&[
+            LAB_TEAM,
+            "nobody-group@xcs.example",
+            "parisstaff@companyabc.example",
+        ]),
         Some(&basic("dwinship", "demo")),
     );
     let got = responses(&r.text());
     assert_eq!(got[0].0, "NoError", "{}", r.text());
     assert_eq!(got[1].0, "ErrorMailRecipientNotFound");
+    assert_eq!(got[2].0, "NoError", "{}", r.text());
     let log = std::fs::read_to_string(&p.log).unwrap();
     assert!(
         log.lines().any(|l| l.contains("WARN")

@@ -722,6 +722,25 @@ fn demo_fixtures_describe_the_same_twelve_users() {
     for (c, l) in from_csv.entries.iter().zip(&from_ldif.entries) {
         assert_eq!(c.legacy_dn.as_str(), l.legacy_dn.as_str());
     }
+    // The demo's one group, Paris Staff, has the four Paris users in both files (the
+    // demo loads the CSV: a group without members there answers nobody).
+    let groups = |p: &ParsedDirectory| -> Vec<Group> {
+        p.groups.groups.iter().map(|g| g.group.clone()).collect()
+    };
+    let (csv_groups, ldif_groups) = (groups(&from_csv), groups(&from_ldif));
+    assert_eq!(csv_groups, ldif_groups);
+    assert_eq!(csv_groups.len(), 1);
+    let staff = &csv_groups[0];
+    assert_eq!(staff.display_name, "Paris Staff");
+    assert_eq!(staff.member_count, 4);
+    assert!(
+        staff
+            .members
+            .iter()
+            .all(|m| m.ends_with(",OU=Paris,DC=companyabc,DC=example")),
+        "{:?}",
+        staff.members
+    );
 }
 
 #[test]
