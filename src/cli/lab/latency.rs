@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use super::spec::{AdminGroupSpec, Intervals, LabSpec, Organization, folder};
 use super::up::{Lab, LabServer, LabState, LabUser, agent, generated_users, healthy};
 use crate::app::Error;
+use crate::cli::print::Progress;
 
 /// How often each server is asked while a change is awaited.
 const PROBE: Duration = Duration::from_millis(100);
@@ -91,6 +92,7 @@ pub fn latency(
         .map_err(|e| Error::Internal(e.to_string()))?;
     let client = agent(Duration::from_secs(10));
     let mut rng = fastrand::Rng::new();
+    let progress = Progress::new(samples);
     for k in 0..samples {
         std::thread::sleep(iv.p.mul_f64(rng.f64()));
         let slot = FIRST_SLOT + k % SLOTS;
@@ -117,9 +119,9 @@ pub fn latency(
             });
             std::thread::sleep(PROBE);
         }
-        eprint!("\rsample {}/{samples}", k + 1);
+        progress.show(k + 1, "samples");
     }
-    eprintln!();
+    progress.finish();
     print_table(&targets, slack)
 }
 
