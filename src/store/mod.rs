@@ -59,6 +59,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sled::transaction::{
@@ -336,11 +337,12 @@ impl Store {
             path: cfg.path.clone(),
             source: sled::Error::Io(e),
         })?;
-        let db = sled::Config::new()
-            .path(&db_path)
-            .cache_capacity(cfg.cache_capacity)
-            .open()
-            .map_err(|e| classify_open_error(&cfg.path, e))?;
+        let db = open_waiting_for_lock(&cfg.path, || {
+            sled::Config::new()
+                .path(&db_path)
+                .cache_capacity(cfg.cache_capacity)
+                .open()
+        })?;
         durability::make_private_files(&db_path);
         let meta = db.open_tree("meta")?;
         if meta.get("format")?.is_none() {
@@ -468,6 +470,29 @@ impl Store {
     }
 }
 
+/// How long an open waits for a held store before it reports [`StoreError::Locked`].
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Open sled, trying again for [`LOCK_WAIT`] while the store is locked: a store this process
+/// has just closed stays locked until sled's I/O threads have finished their last jobs
+/// (they hold its file), which a loaded machine can stretch to a moment. The restart of a
+/// test, the shutdown's checkpoint and a server restarted in place would otherwise be
+/// refused. A store another process holds is still refused, [`LOCK_WAIT`] later.
+fn open_waiting_for_lock(
+    path: &Path,
+    open: impl Fn() -> sled::Result<sled::Db>,
+) -> Result<sled::Db, StoreError> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match open().map_err(|e| classify_open_error(path, e)) {
+            Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn classify_open_error(path: &Path, e: sled::Error) -> StoreError {
     // sled reports a held lock as an I/O error (WouldBlock) while opening its file.
     let locked = match &e {
@@ -569,6 +594,20 @@ mod tests {
             Err(other) => panic!("expected Locked, got {other}"),
             Ok(_) => panic!("a second open of a held store must fail"),
         }
+    }
+
+    #[test]
+    fn an_open_waits_while_the_store_is_being_closed() {
+        let (dir, store) = testutil::temp_store();
+        // Closed a moment after the second open starts, as a store this process has just
+        // dropped is released once sled's I/O threads finish.
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(store);
+        });
+        let again = Store::open(&StoreConfig::new(dir.path()));
+        closer.join().unwrap();
+        assert!(again.is_ok(), "{:?}", again.err().map(|e| e.to_string()));
     }
 
     fn actor() -> Writer {
