@@ -345,3 +345,61 @@ fn the_banner_prints_the_browse_url() {
     let browse = browse.expect("a browse: line in the banner");
     assert!(browse.contains(&format!("{base}/ ")), "{browse}");
 }
+
+/// The demo banner's EWS example, pasted into a shell in the checkout (where the README's
+/// `cargo run -- serve --demo` runs), asks this week's free/busy of Dan, Li and Amélie and
+/// gets it: three `NoError` answers with digits that are not all "no data".
+#[test]
+fn the_demo_banners_ews_example_answers_this_weeks_free_busy() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    if !crate::common::require_tool("curl") {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let mut c = Command::new(crate::common::bin());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SCHEDPLUS_")) {
+        c.env_remove(k);
+    }
+    let mut child = c
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("--data")
+        .arg(data.path())
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("Stop with"))
+        .collect();
+    let example = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("sed ") && l.contains("/EWS/Exchange.asmx"))
+        .unwrap_or_else(|| panic!("an EWS example in the banner:\n{}", lines.join("\n")))
+        .trim()
+        .to_string();
+    let out = Command::new("bash")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["-c", &example])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let answer = String::from_utf8_lossy(&out.stdout);
+    let answers = crate::ews::responses(&answer);
+    assert_eq!(answers.len(), 3, "{example}\n{answer}");
+    for (code, digits) in &answers {
+        assert_eq!(code, "NoError", "{answer}");
+        assert_eq!(digits.len(), 7 * 24, "a week of hours: {answer}");
+    }
+    assert!(
+        answers
+            .iter()
+            .any(|(_, d)| d.bytes().any(|b| b != b'0' && b != b'4')),
+        "the demo's week has busy time: {answer}"
+    );
+}

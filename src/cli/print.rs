@@ -33,6 +33,12 @@ pub(super) fn print_banner(
         "  free/busy query: http://{addr}/public/?Cmd=freebusy&start=…&end=…&interval=30&u=SMTP:user@domain"
     );
     println!("  health:          http://{addr}/healthz");
+    let ews = server.state.cas().role != crate::app::availability::Role::Store;
+    if ews {
+        println!(
+            "  EWS:             POST http://{addr}/EWS/Exchange.asmx (GetUserAvailability, as an Exchange 2007 CAS; Basic sign-in)"
+        );
+    }
     println!("  calendars:       PUT/GET/DELETE http://{addr}/calendars/ADDRESS.ics");
     match &server.calendar_dir {
         Some(dir) => println!(
@@ -80,6 +86,9 @@ pub(super) fn print_banner(
         } else {
             format!(" --data {}", data.display())
         };
+        if ews {
+            print_ews_try(addr, &start, &end);
+        }
         println!("  schedplus{data_flag} directory list");
         println!("  schedplus{data_flag} fb show danw@xcs.example");
         if let Some(dir) = &server.calendar_dir {
@@ -91,6 +100,23 @@ pub(super) fn print_banner(
     }
     println!();
     println!("Stop with Ctrl-C.");
+}
+
+/// The demo banner's EWS example: the request of `fixtures/ews/availability.xml` moved to
+/// this week, when that file is at hand (a checkout, where the README's `cargo run` runs);
+/// else where the guide shows it.
+fn print_ews_try(addr: std::net::SocketAddr, start: &str, end: &str) {
+    const REQUEST: &str = "fixtures/ews/availability.xml";
+    if !std::path::Path::new(REQUEST).is_file() {
+        println!("  an EWS client's request for this week: docs/guide.md, section 6");
+        return;
+    }
+    let day = |t: &str| t.get(..10).unwrap_or(t).to_string();
+    println!(
+        "  sed -e 's/2026-03-02/{}/' -e 's/2026-03-09/{}/' {REQUEST} | curl -s -u dwinship:demo -H 'Content-Type: text/xml; charset=utf-8' --data-binary @- http://{addr}/EWS/Exchange.asmx",
+        day(start),
+        day(end)
+    );
 }
 
 pub(super) fn print_show(r: &ops::FbShowReport) {
