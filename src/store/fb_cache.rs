@@ -119,13 +119,31 @@ enum Key {
     Answer(Box<str>),
 }
 
-// By hand, so that the borrowed keys below hash alike.
+/// A [`Key`] as looked up, borrowed: hashed alike, so that a lookup allocates nothing.
+#[derive(PartialEq, Eq, Hash)]
+enum KeyRef<'a> {
+    Row(RowKey<&'a str>),
+    Answer(&'a str),
+}
+
+impl Key {
+    fn as_ref(&self) -> KeyRef<'_> {
+        match self {
+            Key::Row(k) => KeyRef::Row(k.with_address(&*k.address)),
+            Key::Answer(q) => KeyRef::Answer(q),
+        }
+    }
+}
+
 impl Hash for Key {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        match self {
-            Key::Row(k) => RowRef(&k.as_ref()).hash(h),
-            Key::Answer(q) => AnswerRef(q).hash(h),
-        }
+        self.as_ref().hash(h);
+    }
+}
+
+impl Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        *self == key.as_ref()
     }
 }
 
@@ -139,44 +157,6 @@ impl<A> RowKey<A> {
             ex: self.ex,
             address,
         }
-    }
-}
-
-impl RowKey<Box<str>> {
-    fn as_ref(&self) -> RowKey<&str> {
-        self.with_address(&*self.address)
-    }
-}
-
-/// A row looked up by a borrowed key.
-struct RowRef<'a>(&'a RowKey<&'a str>);
-
-impl Hash for RowRef<'_> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u8(0);
-        self.0.hash(h);
-    }
-}
-
-impl Equivalent<Key> for RowRef<'_> {
-    fn equivalent(&self, key: &Key) -> bool {
-        matches!(key, Key::Row(k) if k.as_ref() == *self.0)
-    }
-}
-
-/// An answer looked up by the query string as received.
-struct AnswerRef<'a>(&'a str);
-
-impl Hash for AnswerRef<'_> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u8(1);
-        self.0.hash(h);
-    }
-}
-
-impl Equivalent<Key> for AnswerRef<'_> {
-    fn equivalent(&self, key: &Key) -> bool {
-        matches!(key, Key::Answer(q) if **q == *self.0)
     }
 }
 
@@ -249,7 +229,7 @@ impl Store {
         let cache = &self.inner.fb_cache;
         let kept = cache.kept.as_ref()?;
         let epoch = self.inner.write_lock.epoch();
-        match kept.get(&RowRef(&row_key(addr, grid))) {
+        match kept.get(&KeyRef::Row(row_key(addr, grid))) {
             Some(Kept::Row(row)) if row.epoch == epoch => {
                 cache.hits.fetch_add(1, Relaxed);
                 Some(row)
@@ -294,7 +274,7 @@ impl Store {
     pub fn cached_answer(&self, query: &str) -> Option<Arc<CachedAnswer>> {
         let cache = &self.inner.fb_cache;
         let epoch = self.inner.write_lock.epoch();
-        match cache.kept.as_ref()?.get(&AnswerRef(query)) {
+        match cache.kept.as_ref()?.get(&KeyRef::Answer(query)) {
             Some(Kept::Answer(a)) if a.epoch == epoch => {
                 cache.hits.fetch_add(a.users as u64, Relaxed);
                 Some(a)
