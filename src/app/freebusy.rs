@@ -21,6 +21,10 @@
 //! answered is kept in the store's row cache (`store::fb_cache`) and used again, without
 //! a read or a paint, until the next write to the store; an answer whose every row is kept
 //! is written from them alone ([`cached_answer`]), cheaply enough for the request's thread.
+//! A small answer is also kept whole, under its query string as received, until the next
+//! write ([`AnswerPages::finish_keeping`]), and a repeated query is answered with those
+//! very bytes before it is even parsed ([`kept_answer`], which counts it as it was counted
+//! the first time).
 
 use crate::protocol::query::QueryLimits;
 use crate::protocol::query::{

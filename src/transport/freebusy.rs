@@ -1,5 +1,7 @@
 //! `GET /public/?Cmd=freebusy`: always XML, whatever the User-Agent (PROTOCOL.md §3),
-//! streamed a page at a time (up to 20 MB; see `answer::AnswerPages`).
+//! streamed a page at a time (up to 20 MB; see `answer::AnswerPages`). A repeated query is
+//! answered with the document kept whole for its query string ([`kept`]), which the router
+//! looks up before anything else.
 
 use bytes::Bytes;
 use warp::http::{Method, StatusCode, header};
