@@ -30,6 +30,7 @@ mod ops;
 mod owner_rule;
 mod personalities;
 mod publishing;
+mod query_cache;
 mod real_publishers;
 mod request_log;
 mod resilience;

@@ -21,13 +21,19 @@
 //! answered is kept in the store's row cache (`store::fb_cache`) and used again, without
 //! a read or a paint, until the next write to the store; an answer whose every row is kept
 //! is written from them alone ([`cached_answer`]), cheaply enough for the request's thread.
+//! A small answer is also kept whole, under its query string as received, until the next
+//! write ([`AnswerPages::finish_keeping`]), and a repeated query is answered with those
+//! very bytes before it is even parsed ([`kept_answer`], which counts it as it was counted
+//! the first time).
 
+use crate::protocol::query::QueryLimits;
 use crate::protocol::query::{
     ANSWER_ITEM_OVERHEAD, FreeBusyQuery, UserAddress, write_answer_head, write_answer_item_close,
     write_answer_item_open, write_answer_tail,
 };
 use crate::protocol::raster::{self, SlotGrid};
-use crate::store::{CachedRow, FreeBusyRead, RowSource, RowStamp, Store};
+use crate::store::{CachedAnswer, CachedRow, FreeBusyRead, RowSource, RowStamp, Store};
+use bytes::Bytes;
 use std::sync::Arc;
 
 /// What one answered user came to, for logs and metrics.
@@ -74,6 +80,15 @@ impl UserRow {
         match self {
             UserRow::Kept(row) => &row.display_name,
             UserRow::Read { name, .. } => name,
+        }
+    }
+
+    /// May an answer holding this row be kept whole? Not when a read failed, nor for a
+    /// user without a message (each answer checks for the CAS's 4004).
+    fn keepable(&self) -> bool {
+        match self {
+            UserRow::Kept(_) => true,
+            UserRow::Read { stamp, .. } => stamp.is_some(),
         }
     }
 
@@ -185,17 +200,31 @@ impl AnswerStats {
     }
 }
 
+/// What it takes to keep a small answer whole (`store::fb_cache`): the stamp loaded before
+/// its first read, and the addresses it answered as nobody (counted again on each use).
+struct Keep {
+    stamp: RowStamp,
+    unknown: Vec<Box<str>>,
+}
+
 /// A small answer written whole: each row (one per user, in order) written straight into
 /// its item and raised into All Attendees' digits, which sit before it in the same buffer.
+/// `keep` (the stamp loaded before the rows were looked up) comes back with what keeping
+/// the answer takes, or `None` when a row may not be kept ([`UserRow::keepable`]).
 fn write_whole(
     store: &Store,
     q: &FreeBusyQuery,
     grid: &SlotGrid,
     rows: impl Iterator<Item = UserRow>,
     stats: &mut AnswerStats,
-) -> Vec<u8> {
+    keep: RowStamp,
+) -> (Vec<u8>, Option<Keep>) {
     let mut out =
         Vec::with_capacity((q.users.len() + 1) * (grid.slots + ANSWER_ITEM_OVERHEAD + 64) + 128);
+    let mut keep = Some(Keep {
+        stamp: keep,
+        unknown: Vec::new(),
+    });
     write_answer_head(&mut out);
     write_answer_item_open("All Attendees", None, &mut out);
     let all_at = out.len();
@@ -203,23 +232,74 @@ fn write_whole(
     write_answer_item_close(&mut out);
     for (addr, user) in q.users.iter().zip(rows) {
         stats.note(&user);
+        if !user.keepable() {
+            keep = None;
+        } else if let (Some(k), RowSource::Unknown) = (&mut keep, user.source()) {
+            k.unknown.push(user.name().into());
+        }
         let row = write_item(&mut out, store, grid, addr, &user);
         let (head, rest) = out.split_at_mut(row.start);
         raster::max_into(&mut head[all_at..all_at + grid.slots], &rest[..grid.slots]);
     }
     write_answer_tail(&mut out);
-    out
+    (out, keep)
+}
+
+/// `body`, answering the query string `query` (`users` users over `grid`), as shared
+/// bytes; kept whole by the store for [`kept_answer`] when `keep` allows.
+fn keep_whole(
+    store: &Store,
+    query: &str,
+    (users, grid): (usize, &SlotGrid),
+    body: Vec<u8>,
+    keep: Option<Keep>,
+) -> Bytes {
+    let body = Bytes::from(body);
+    if let Some(Keep { stamp, unknown }) = keep {
+        let answer = CachedAnswer::new(body.clone(), users, grid.slots, unknown.into());
+        store.cache_answer(query, stamp, answer);
+    }
+    body
+}
+
+/// The answer kept whole for the query string `query` (see [`AnswerPages::finish_keeping`]),
+/// if no write has been made since it was written and `limits` admit it, counted as it was
+/// the first time (its unknown addresses included). Nothing is parsed: this is the whole of
+/// a repeated query's work.
+pub fn kept_answer(
+    store: &Store,
+    query: &str,
+    limits: &QueryLimits,
+) -> Option<(Bytes, AnswerStats)> {
+    let kept = store.cached_answer(query)?;
+    // The same string parsed under other limits (another server on the same store) may be
+    // refused.
+    limits.check(kept.users, kept.slots).ok()?;
+    let mut stats = AnswerStats {
+        users: kept.users,
+        ..Default::default()
+    };
+    for address in &kept.unknown {
+        stats.unknown += 1;
+        crate::app::metrics::unknown_query_user(address);
+    }
+    Some((kept.body.clone(), stats))
 }
 
 /// The whole answer when every row of it is cached and fresh, or `None` (nothing counted
 /// or logged; [`AnswerPages::new`] then reads). Copies only, no store read: cheap enough
 /// for the request's own thread whatever its size, which spares a repeated large query the
-/// hand-off to the store threads and back.
-pub fn cached_answer(store: &Store, q: &FreeBusyQuery) -> Option<(Vec<u8>, AnswerStats)> {
+/// hand-off to the store threads and back. Kept whole for `query`, its query string.
+pub fn cached_answer(
+    store: &Store,
+    q: &FreeBusyQuery,
+    query: &str,
+) -> Option<(Bytes, AnswerStats)> {
     let grid = q.grid();
     if q.users.len().saturating_mul(grid.slots) > KEEP_ROWS_DIGITS {
         return None;
     }
+    let stamp = store.row_stamp();
     let rows = q
         .users
         .iter()
@@ -229,8 +309,9 @@ pub fn cached_answer(store: &Store, q: &FreeBusyQuery) -> Option<(Vec<u8>, Answe
         users: q.users.len(),
         ..Default::default()
     };
-    let out = write_whole(store, q, &grid, rows.into_iter(), &mut stats);
-    Some((out, stats))
+    let (out, keep) = write_whole(store, q, &grid, rows.into_iter(), &mut stats, stamp);
+    let body = keep_whole(store, query, (q.users.len(), &grid), out, keep);
+    Some((body, stats))
 }
 
 /// Answers whose digits fit in this many bytes are written whole in the first pass: the
@@ -248,6 +329,8 @@ pub struct AnswerPages {
     next: usize,
     /// A small answer, written whole by the first pass; taken when written.
     whole: Option<Vec<u8>>,
+    /// What keeping `whole` takes, if it may be kept.
+    keep: Option<Keep>,
 }
 
 impl AnswerPages {
@@ -261,9 +344,13 @@ impl AnswerPages {
             ..Default::default()
         };
         let small = q.users.len().saturating_mul(grid.slots) <= KEEP_ROWS_DIGITS;
+        let mut keep = None;
         let (all, whole) = if small {
+            let stamp = store.row_stamp();
             let rows = q.users.iter().map(|a| UserRow::of(store, a, &grid, true));
-            (None, Some(write_whole(store, &q, &grid, rows, &mut stats)))
+            let (whole, k) = write_whole(store, &q, &grid, rows, &mut stats, stamp);
+            keep = k;
+            (None, Some(whole))
         } else {
             let mut all = vec![b'0'; grid.slots];
             let mut row = Vec::with_capacity(grid.slots);
@@ -282,6 +369,7 @@ impl AnswerPages {
             all,
             next: 0,
             whole,
+            keep,
         };
         (pages, stats)
     }
@@ -300,6 +388,14 @@ impl AnswerPages {
         let mut out = Vec::new();
         while self.fill(store, &mut out, usize::MAX) {}
         out
+    }
+
+    /// [`finish`](Self::finish) as shared bytes, and a small answer whose every row could be
+    /// kept is kept whole for `query`, the query string it answers ([`kept_answer`]).
+    pub fn finish_keeping(mut self, store: &Store, query: &str) -> Bytes {
+        let keep = self.keep.take();
+        let (users, grid) = (self.q.users.len(), self.grid);
+        keep_whole(store, query, (users, &grid), self.finish(store), keep)
     }
 
     /// Append the next items to `out` until it holds `chunk` bytes or the answer is
@@ -344,14 +440,23 @@ mod tests {
     use crate::protocol::query::{QueryLimits, parse_query};
     use crate::store::testutil::temp_store;
 
-    /// A query of `users` from 2026-01-01 over `days` days in slots of `interval` minutes.
-    fn from_new_year(days: i64, interval: u32, users: &str) -> FreeBusyQuery {
+    /// The query string of `users` from 2026-01-01 over `days` days in slots of `interval`
+    /// minutes.
+    fn raw_from_new_year(days: i64, interval: u32, users: &str) -> String {
         let end = jiff::Timestamp::from_second(1_767_225_600 + days * 86_400).unwrap();
-        let raw = format!(
+        format!(
             "Cmd=freebusy&start=2026-01-01T00:00:00Z&end={}&interval={interval}{users}",
             crate::protocol::time::format_rfc3339(end)
-        );
-        parse_query(&raw, &QueryLimits::default()).unwrap()
+        )
+    }
+
+    /// That query, parsed.
+    fn from_new_year(days: i64, interval: u32, users: &str) -> FreeBusyQuery {
+        parse_query(
+            &raw_from_new_year(days, interval, users),
+            &QueryLimits::default(),
+        )
+        .unwrap()
     }
 
     /// The answer written in pages of `chunk` bytes.
@@ -442,28 +547,39 @@ mod tests {
         for (&(days, interval), users) in
             cases.iter().flat_map(|c| [(c, DEMO_USERS), (c, with_data)])
         {
+            let raw = raw_from_new_year(days, interval, users);
             let q = from_new_year(days, interval, users);
             let (want, want_stats) = answer(&plain, &q);
             assert_eq!(
-                cached_answer(&plain, &q),
+                cached_answer(&plain, &q, &raw),
                 None,
                 "nothing is cached without the cache"
             );
+            let limits = QueryLimits::default();
+            assert_eq!(kept_answer(&plain, &raw, &limits), None);
+            // Users without a message are never kept (each answer checks for 4004).
+            let kept = want_stats.no_message == 0;
+            let small = q.users.len() * q.grid().slots <= KEEP_ROWS_DIGITS;
             for round in 0..3 {
                 let (got, stats) = answer(&cached, &q);
                 assert_eq!(got, want, "{days} days, round {round}");
                 assert_eq!(stats, want_stats);
                 // Every row is cached after the first round (a small answer only).
-                let from_cache = cached_answer(&cached, &q);
-                // Users without a message are never kept (each answer checks for 4004).
-                let kept = want_stats.no_message == 0;
-                if kept && q.users.len() * q.grid().slots <= KEEP_ROWS_DIGITS {
+                let from_cache = cached_answer(&cached, &q, &raw);
+                if kept && small {
                     whole_from_cache += 1;
-                    assert_eq!(from_cache, Some((want.clone(), want_stats)));
+                    assert_eq!(from_cache, Some((want.clone().into(), want_stats)));
                 } else {
                     assert_eq!(from_cache, None);
                 }
                 assert_eq!(paged(&cached, &q, 4096), want);
+            }
+            // Kept whole by cached_answer, the answer's bytes and counts.
+            let whole = kept_answer(&cached, &raw, &limits);
+            if kept && small {
+                assert_eq!(whole, Some((want.clone().into(), want_stats)));
+            } else {
+                assert_eq!(whole, None);
             }
         }
         assert_eq!(whole_from_cache, 6, "small answers with every row cached");
@@ -478,13 +594,25 @@ mod tests {
     fn an_unchanged_publish_keeps_the_rows_and_a_change_drops_them() {
         let (_dir, store) = demo_store(crate::store::DEFAULT_FB_CACHE_BYTES);
         publish_busy_hours(&store, "kbaker", &[9]);
+        let raw = raw_from_new_year(7, 60, "&u=kbaker@xcs.example");
         let q = from_new_year(7, 60, "&u=kbaker@xcs.example");
         let (first, _) = answer(&store, &q);
-        assert_eq!(cached_answer(&store, &q).map(|a| a.0), Some(first.clone()));
+        let first = Bytes::from(first);
+        let kept = || kept_answer(&store, &raw, &QueryLimits::default()).map(|a| a.0);
+        assert_eq!(
+            cached_answer(&store, &q, &raw).map(|a| a.0),
+            Some(first.clone())
+        );
+        assert_eq!(kept(), Some(first.clone()));
         publish_busy_hours(&store, "kbaker", &[9]);
-        assert_eq!(cached_answer(&store, &q).map(|a| a.0), Some(first.clone()));
+        assert_eq!(
+            cached_answer(&store, &q, &raw).map(|a| a.0),
+            Some(first.clone())
+        );
+        assert_eq!(kept(), Some(first.clone()));
         publish_busy_hours(&store, "kbaker", &[10]);
-        assert_eq!(cached_answer(&store, &q), None);
+        assert_eq!(kept(), None);
+        assert_eq!(cached_answer(&store, &q, &raw), None);
         assert_ne!(answer(&store, &q).0, first);
     }
 
@@ -537,5 +665,48 @@ mod tests {
             }
         });
         assert!(store.fb_cache_stats().hits > 0, "the cache answered");
+    }
+
+    /// An answer kept whole is used only where its query would be parsed and accepted:
+    /// a server with lower limits refuses it (the query is then parsed, and refused).
+    #[test]
+    fn a_kept_answer_is_used_only_within_the_limits() {
+        let (_dir, store) = demo_store(crate::store::DEFAULT_FB_CACHE_BYTES);
+        publish_busy_hours(&store, "kbaker", &[9]);
+        let users = "&u=kbaker@xcs.example&u=nobody@nowhere.example";
+        let raw = raw_from_new_year(7, 60, users);
+        let q = from_new_year(7, 60, users);
+        let limits = QueryLimits::default();
+        let kept = |limits: &QueryLimits| kept_answer(&store, &raw, limits);
+        assert_eq!(kept(&limits), None, "nothing is kept before it is asked");
+        let (pages, stats) = AnswerPages::new(&store, q.clone());
+        let body = pages.finish_keeping(&store, &raw);
+        assert_eq!(kept(&limits), Some((body, stats)));
+        assert_eq!(stats.unknown, 1);
+        let slots = q.grid().slots;
+        for lower in [
+            QueryLimits {
+                max_users: 1,
+                ..limits
+            },
+            QueryLimits {
+                max_slots: slots - 1,
+                ..limits
+            },
+            QueryLimits {
+                max_digits: 3 * slots - 1,
+                ..limits
+            },
+        ] {
+            assert!(parse_query(&raw, &lower).is_err());
+            assert_eq!(kept(&lower), None, "{lower:?}");
+        }
+        assert!(
+            kept(&QueryLimits {
+                max_digits: 3 * slots,
+                ..limits
+            })
+            .is_some()
+        );
     }
 }

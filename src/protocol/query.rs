@@ -140,22 +140,34 @@ pub fn parse_query(raw_query: &str, limits: &QueryLimits) -> Result<FreeBusyQuer
         interval,
         users,
     };
-    let slots = q.grid().slots;
-    if slots > limits.max_slots {
-        return Err(QueryError::TooManySlots(slots, limits.max_slots));
-    }
-    // All Attendees counts as one more row of digits.
-    let rows = q.users.len() + 1;
-    let digits = rows.saturating_mul(slots);
-    if digits > limits.max_digits {
-        return Err(QueryError::TooManyDigits(
-            digits,
-            rows,
-            slots,
-            limits.max_digits,
-        ));
-    }
+    limits.check(q.users.len(), q.grid().slots)?;
     Ok(q)
+}
+
+impl QueryLimits {
+    /// Is an answer for `users` users of `slots` slots each within the limits? The checks
+    /// of [`parse_query`] once the query is read (also made on an answer kept whole, whose
+    /// query is not parsed again).
+    pub fn check(&self, users: usize, slots: usize) -> Result<(), QueryError> {
+        if users > self.max_users {
+            return Err(QueryError::TooManyUsers(users, self.max_users));
+        }
+        if slots > self.max_slots {
+            return Err(QueryError::TooManySlots(slots, self.max_slots));
+        }
+        // All Attendees counts as one more row of digits.
+        let rows = users + 1;
+        let digits = rows.saturating_mul(slots);
+        if digits > self.max_digits {
+            return Err(QueryError::TooManyDigits(
+                digits,
+                rows,
+                slots,
+                self.max_digits,
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A `start`/`end` value as real readers write it, made into one [`parse_time`] reads:

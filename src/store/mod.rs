@@ -74,7 +74,9 @@ pub use changes::{Applied, ChangeScan, ItemVersion, LoggedChange, RemoteChange};
 pub use cleanup::CleanupReport;
 pub use credentials::Credential;
 pub use directory::{DirectoryImport, ImportSummary, UserRecord};
-pub use fb_cache::{CachedRow, DEFAULT_FB_CACHE_BYTES, FbCacheStats, RowSource, RowStamp};
+pub use fb_cache::{
+    CachedAnswer, CachedRow, DEFAULT_FB_CACHE_BYTES, FbCacheStats, RowSource, RowStamp,
+};
 pub use fb_items::{FbMessages, FbPatchOutcome, FbRefusal, MAX_FOLDER_DELETE};
 pub use groups::GroupRecord;
 pub use inspect::StoreDump;

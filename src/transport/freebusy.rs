@@ -1,6 +1,9 @@
 //! `GET /public/?Cmd=freebusy`: always XML, whatever the User-Agent (PROTOCOL.md §3),
-//! streamed a page at a time (up to 20 MB; see `answer::AnswerPages`).
+//! streamed a page at a time (up to 20 MB; see `answer::AnswerPages`). A repeated query is
+//! answered with the document kept whole for its query string ([`kept`]), which the router
+//! looks up before anything else.
 
+use bytes::Bytes;
 use warp::http::{Method, StatusCode, header};
 
 use super::{AppState, HttpError, Request, Response, outbound};
@@ -8,12 +11,29 @@ use crate::app::freebusy as answer;
 use crate::protocol::query::parse_query;
 use crate::store::StoreError;
 
-pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpError> {
+/// The answer kept whole for the query string `raw` (`store::fb_cache`), if any: looked up
+/// by the router before anything else, so that a repeated query is not even parsed (and
+/// recognised as a `?Cmd=freebusy` query by being kept).
+pub fn kept(state: &AppState, raw: &str) -> Option<(Bytes, answer::AnswerStats)> {
+    answer::kept_answer(state.store(), raw, &state.limits().query)
+}
+
+/// Answer the query; `kept` is what [`kept`] found for it.
+pub async fn handle(
+    state: &AppState,
+    req: Request,
+    kept: Option<(Bytes, answer::AnswerStats)>,
+) -> Result<Response, HttpError> {
     if req.method != Method::GET && req.method != Method::HEAD {
         return Err(HttpError::method_not_allowed(
             "GET, HEAD",
             "the freebusy query is answered to GET and HEAD",
         ));
+    }
+    if let Some((whole, stats)) = kept {
+        counted(stats);
+        let r = outbound::shared(state, StatusCode::OK, ANSWER_TYPE, whole).await;
+        return Ok(no_cache(r));
     }
     let raw = req.query.unwrap_or_default();
     let q = parse_query(&raw, &state.limits().query).map_err(|e| {
@@ -30,14 +50,15 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
     let cached = if inline {
         None
     } else {
-        answer::cached_answer(state.store(), &q)
+        answer::cached_answer(state.store(), &q, &raw)
     };
     let work = move |st: &AppState| {
         let (pages, stats) = answer::AnswerPages::new(st.store(), q);
         // The usual query (up to 256 KiB of digits) is answered whole, from one store
-        // read, with a length; a large one a page at a time as the client takes it.
+        // read, with a length (and kept whole for the next time it is asked); a large one
+        // a page at a time as the client takes it.
         let answer = if pages.is_small() {
-            Err(pages.finish(st.store()))
+            Err(pages.finish_keeping(st.store(), &raw))
         } else {
             Ok(pages)
         };
@@ -54,6 +75,17 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
     } else {
         state.blocking(work).await?
     };
+    counted(stats);
+    Ok(no_cache(match answer {
+        // For HEAD, hyper sends the headers (with this body's length) and no body.
+        Err(whole) => outbound::whole(state, StatusCode::OK, ANSWER_TYPE, whole).await,
+        // HEAD gets the same headers; hyper sends no body, so no page is produced.
+        Ok(pages) => outbound::stream_pages(state, StatusCode::OK, ANSWER_TYPE, Answer(pages)),
+    }))
+}
+
+/// Count and log an answer.
+fn counted(stats: answer::AnswerStats) {
     crate::app::metrics::freebusy_answered(stats.users, stats.unknown + stats.no_message);
     tracing::debug!(
         users = stats.users,
@@ -61,12 +93,6 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response, HttpErro
         no_message = stats.no_message,
         "freebusy answered"
     );
-    Ok(no_cache(match answer {
-        // For HEAD, hyper sends the headers (with this body's length) and no body.
-        Err(whole) => outbound::whole(state, StatusCode::OK, ANSWER_TYPE, whole).await,
-        // HEAD gets the same headers; hyper sends no body, so no page is produced.
-        Ok(pages) => outbound::stream_pages(state, StatusCode::OK, ANSWER_TYPE, Answer(pages)),
-    }))
 }
 
 const ANSWER_TYPE: &str = "text/xml; charset=utf-8";

@@ -171,15 +171,14 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
     if state.cas().role == crate::app::availability::Role::Cas && is_under_public(path) {
         return Err(ews::not_this_role(path, "cas"));
     }
-    if is_public_root(path)
-        && req
-            .query
-            .as_deref()
-            .is_some_and(crate::protocol::query::is_freebusy_query)
-    {
-        state.auth().read(&req.principal)?;
-        replication::no_replica(state, path, req.query.as_deref(), true).await?;
-        return freebusy::handle(state, req).await;
+    if let Some(raw) = req.query.as_deref().filter(|_| is_public_root(path)) {
+        // An answer kept whole is looked up first: its query string was a free/busy query.
+        let kept = freebusy::kept(state, raw);
+        if kept.is_some() || crate::protocol::query::is_freebusy_query(raw) {
+            state.auth().read(&req.principal)?;
+            replication::no_replica(state, path, Some(raw), true).await?;
+            return freebusy::handle(state, req, kept).await;
+        }
     }
     if is_under_public(path) {
         replication::no_replica(state, path, None, false).await?;

@@ -2,7 +2,7 @@
 //! given up when the client stops reading.
 //!
 //! Owns [`Pages`] (a body produced in pages on the blocking pool), [`stream_pages`] (the
-//! response that drives it), [`RowPages`] (a head, rows from a store iterator, a tail: the
+//! response that drives it), [`whole`] and [`shared`] (a body already made), [`RowPages`] (a head, rows from a store iterator, a tail: the
 //! shape of every listing), [`AnswerBudget`] (the bytes of pages handed to connections and
 //! not yet written to their sockets, across all connections) and [`WriteTimeout`] (a
 //! connection whose client has not taken a byte for `send_timeout` is closed).
@@ -130,7 +130,7 @@ impl AnswerBudget {
 
 /// A page on its way to a socket: its bytes and their share of the budget go together.
 struct Held {
-    buf: Vec<u8>,
+    buf: Bytes,
     permit: OwnedSemaphorePermit,
     budget: AnswerBudget,
 }
@@ -186,7 +186,7 @@ pub fn stream_pages<P: Pages>(
                     }
                     let permit = budget.fit(reservation, buf.len()).await;
                     let page = Bytes::from_owner(Held {
-                        buf,
+                        buf: buf.into(),
                         permit,
                         budget,
                     });
@@ -199,7 +199,29 @@ pub fn stream_pages<P: Pages>(
             }
         }
     });
-    let mut r = warp::reply::stream(sync_wrapper::SyncStream::new(Box::pin(body))).into_response();
+    let r = warp::reply::stream(sync_wrapper::SyncStream::new(Box::pin(body))).into_response();
+    typed(r, status, content_type)
+}
+
+/// A response whose body is kept by a cache and shared by every response that sends it
+/// (`store::fb_cache`'s answers, already counted in `fb_cache_bytes`): a client that does
+/// not read holds a reference, not a copy, so one of at most a page ([`CHUNK`]) is sent
+/// outside the budget (connections holding one evicted meanwhile hold at most
+/// `max_connections` pages); a larger one is held within it like [`whole`]'s.
+pub async fn shared(
+    state: &AppState,
+    status: StatusCode,
+    content_type: &'static str,
+    buf: Bytes,
+) -> Response {
+    if buf.len() > CHUNK {
+        return whole(state, status, content_type, buf).await;
+    }
+    typed(Response::new(buf.into()), status, content_type)
+}
+
+/// `r` with `status` and `content_type`.
+fn typed(mut r: Response, status: StatusCode, content_type: &'static str) -> Response {
     *r.status_mut() = status;
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -212,7 +234,7 @@ pub async fn whole(
     state: &AppState,
     status: StatusCode,
     content_type: &'static str,
-    buf: Vec<u8>,
+    buf: Bytes,
 ) -> Response {
     let budget = state.answer_budget().clone();
     let permit = budget.reserve(buf.len()).await;
@@ -221,11 +243,7 @@ pub async fn whole(
         permit,
         budget,
     });
-    let mut r = Response::new(body.into());
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r
+    typed(Response::new(body.into()), status, content_type)
 }
 
 type Start<I> = Box<dyn FnOnce(&AppState, &mut Vec<u8>) -> Result<I, StoreError> + Send>;
