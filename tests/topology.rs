@@ -198,6 +198,14 @@ fn a_folder_without_a_replica_is_503_naming_the_servers_that_hold_one() {
         http(&p1.base, "GET", &ex(&dn(1, "ann")), &[], None).status,
         200
     );
+    // Asked again, Ann's answer is kept whole (and skips the gate it passed); a query
+    // naming Bob as well is still refused.
+    assert_eq!(
+        http(&p1.base, "GET", &ex(&dn(1, "ann")), &[], None).status,
+        200
+    );
+    let both = format!("{}&u=EX:{}", ex(&dn(1, "ann")), dn(2, "bob"));
+    assert_eq!(http(&p1.base, "GET", &both, &[], None).status, 503);
     // WebDAV: a read and a write under AG2, and the folder itself.
     let propfind = http(
         &p1.base,
