@@ -33,6 +33,7 @@ mod publishing;
 mod real_publishers;
 mod request_log;
 mod resilience;
+mod sled_cache;
 mod startup;
 mod topology;
 mod webdav;
