@@ -5,7 +5,7 @@
 #   scripts/bench.sh            N = 200,000 users, wrk 8 s a row: about 3 minutes
 #   scripts/bench.sh --quick    N = 20,000, wrk 3 s a row, fewer rounds: about 1 minute
 #   (after the build: the first one builds every dependency with the benches' features)
-#   scripts/bench.sh --full     N = 1,000,000 (a store of ~1 GB; see the warning below)
+#   scripts/bench.sh --full     N = 1,000,000 (a store of ~11 GB; see the warning below)
 #   options also: --users N, --seconds S (wrk per row), --out FILE (the table, also printed)
 #
 # Rows, each with its baseline from the same run (the machines are shared, so only ratios
@@ -30,7 +30,7 @@
 # The fixtures (directory file, messages) come from benches/fill.rs.
 #
 # --full imports a million users: the import streams (peak RSS about 410 MB, issue 13), but
-# the fixtures then publish a million messages, a store of several GB on disk.
+# the fixtures then publish a million messages (about 7 minutes), a store of 11 GB on disk.
 #
 # Installs wrk, nginx and curl with apt-get when missing (as root; otherwise says what to
 # install), and the oracle's Python packages into .venv. Servers listen on 127.0.0.1 only

@@ -34,6 +34,7 @@ mod query_cache;
 mod real_publishers;
 mod request_log;
 mod resilience;
+mod sled_cache;
 mod startup;
 mod topology;
 mod webdav;
