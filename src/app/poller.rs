@@ -53,7 +53,9 @@ use crate::app::Clock;
 use crate::app::calendar_dir::CalendarDir;
 use crate::protocol::address::UserAddress;
 use crate::protocol::freebusy::PublishRange;
-use crate::publishing::publisher::{PublishError, PublishSettings, republish_user_unsynced};
+use crate::publishing::publisher::{
+    PublishError, PublishSettings, publish_text_unsynced, republish_user_unsynced,
+};
 use crate::store::{CleanupReport, DirtyEntry, PublishOutcome, Store, UserRecord};
 
 /// The default `--poll-interval`.
@@ -279,7 +281,7 @@ impl Poller {
             };
             let started = std::time::Instant::now();
             let r = republish_user_unsynced(&self.store, &user, now, &self.settings);
-            self.record(&user, reason, None, started, r.map(|r| r.outcome), report);
+            self.record(&user, reason, None, started, r, report);
         }
     }
 
@@ -306,8 +308,10 @@ impl Poller {
                     None
                 })
                 .map_err(PublishError::from),
-            Ok(Some(_)) => republish_user_unsynced(&self.store, &user, now, &self.settings)
-                .map(|r| Some(r.outcome)),
+            // Published from the calendar just read (not read again).
+            Ok(Some(rec)) => {
+                publish_text_unsynced(&self.store, &user, &rec.text, now, &self.settings).map(Some)
+            }
             Err(e) => Err(e.into()),
         };
         let retry = matches!(result, Err(PublishError::Store(_)));
