@@ -152,34 +152,36 @@ pub fn republish_user(
     republish_with(store, user, &fb, now, settings, write)
 }
 
-/// [`republish_user`] for a batch (the poller's round), from `text`, the user's stored
-/// calendar as the caller just read it: the message is visible at once and durable at the
-/// caller's [`Store::sync`], one wait for the disk for the whole batch. Only the outcome is
-/// returned: the previous message is not read, nor compared block by block, for a report
-/// nobody reads.
-pub fn publish_text_unsynced(
-    store: &Store,
+/// The message a publish at `now` writes for `user` from `text`, their calendar: what the
+/// poller's round publishes, a batch of users at a time ([`Store::publish_many_unsynced`]),
+/// each batch visible at once and durable at the round's [`Store::sync`]. No report of
+/// the blocks that changed is made: the round has no reader for one.
+pub fn message_from_text(
     user: &UserRecord,
     text: &str,
     now: Timestamp,
     settings: &PublishSettings,
-) -> Result<PublishOutcome, PublishError> {
+) -> Result<PublishedMessage, PublishError> {
     let fb = expand_at(&calendar::parse(text)?, now, settings)?;
-    let msg = message_of(user, &fb, now, settings);
-    Ok(store.publish_unsynced(&msg, now.as_microsecond())?.0)
+    Ok(message_of(user, &fb, now, settings))
 }
 
-/// [`publish_text_unsynced`] from the user's stored calendar.
-pub fn republish_user_unsynced(
+/// [`message_from_text`] from the user's stored calendar.
+pub fn stored_message(
     store: &Store,
     user: &UserRecord,
     now: Timestamp,
     settings: &PublishSettings,
-) -> Result<PublishOutcome, PublishError> {
-    let rec = store
+) -> Result<PublishedMessage, PublishError> {
+    message_from_text(user, &stored_text(store, user)?, now, settings)
+}
+
+/// The text of `user`'s stored calendar.
+fn stored_text(store: &Store, user: &UserRecord) -> Result<String, PublishError> {
+    Ok(store
         .calendar(&user.legacy_dn)?
-        .ok_or_else(|| PublishError::NoCalendar(user.mail.clone()))?;
-    publish_text_unsynced(store, user, &rec.text, now, settings)
+        .ok_or_else(|| PublishError::NoCalendar(user.mail.clone()))?
+        .text)
 }
 
 /// How a republish writes.
@@ -196,10 +198,7 @@ fn expand_stored(
     now: Timestamp,
     settings: &PublishSettings,
 ) -> Result<FreeBusy, PublishError> {
-    let rec = store
-        .calendar(&user.legacy_dn)?
-        .ok_or_else(|| PublishError::NoCalendar(user.mail.clone()))?;
-    expand_at(&calendar::parse(&rec.text)?, now, settings)
+    expand_at(&calendar::parse(&stored_text(store, user)?)?, now, settings)
 }
 
 /// [`republish_user`] from `fb`, the user's calendar already expanded over the publish
