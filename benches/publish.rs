@@ -4,7 +4,7 @@
 //! `USERS` (default 200), `ROUNDS` (latency samples, default 20), `POLL_MS` (the poller's
 //! interval in the latency run, default 250), `PUBLISH_BENCH_CALENDARS` (a folder: the
 //! first round's calendars are also written there as `u<i>.ics`, for `scripts/bench.sh`'s
-//! reference publisher). Besides the prose, each part prints one `BENCH-RESULT key=value …`
+//! reference publisher), `PUBLISH_BENCH_THROUGHPUT_ONLY` (set: part 1 only). Besides the prose, each part prints one `BENCH-RESULT key=value …`
 //! line for `scripts/bench.sh`.
 //!
 //! 1. **Throughput**, in users per second, of the poller's round (`app::poller::Poller`,
@@ -12,7 +12,10 @@
 //!    (one-off meetings, weekly series with EXDATEs, daily series with COUNT, in a named
 //!    zone): a first publish of queued users (messages created), a publish of changed
 //!    calendars (messages overwritten), and the baseline measured in the same run, a
-//!    start-up round over unchanged content (expansion and compare, no write). Also, for
+//!    start-up round over unchanged content (expansion and compare, no write). Each row
+//!    also gives the process's CPU time per user (every thread, from `getrusage`), steadier
+//!    than the rate on a shared machine. An untimed dry run over every calendar comes
+//!    first, so the first row is not the only one to run in a cold process. Also, for
 //!    reference, `publisher::republish_user` one user at a time, each publish waiting for
 //!    its own disk sync (as `cleanfreebusy` and `calendar import` do).
 //! 2. **Change-to-visible latency** through a real server: `PUT /calendars/…` a calendar
@@ -113,15 +116,47 @@ fn timed_round(store: &Store, users: &[UserRecord], now: Timestamp, want: Publis
     users.len() as f64 / started.elapsed().as_secs_f64()
 }
 
-/// One poller round that must do `count(report) == n` things; users per second.
+/// CPU time of the whole process (every thread, sled's included): user, system.
+fn cpu_time() -> (Duration, Duration) {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    (tv(ru.ru_utime), tv(ru.ru_stime))
+}
+
+/// What a timed round measured: users per second (wall clock), CPU µs per user (user plus
+/// system) and of it the system's.
+#[derive(Clone, Copy)]
+struct Rate {
+    per_s: f64,
+    cpu_us: f64,
+    sys_us: f64,
+}
+
+impl Rate {
+    fn of(n: u64, work: impl FnOnce()) -> Rate {
+        let (started, (user, sys)) = (Instant::now(), cpu_time());
+        work();
+        let (user2, sys2) = cpu_time();
+        let per_user = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        Rate {
+            per_s: n as f64 / started.elapsed().as_secs_f64(),
+            cpu_us: per_user(user2 - user + (sys2 - sys)),
+            sys_us: per_user(sys2 - sys),
+        }
+    }
+}
+
+/// One poller round that must do `count(report) == n` things.
 fn poller_round(
     p: &mut Poller,
     n: u64,
     count: impl Fn(&schedplus::app::poller::RoundReport) -> usize,
-) -> f64 {
-    let started = Instant::now();
-    let r = p.round();
-    let rate = n as f64 / started.elapsed().as_secs_f64();
+) -> Rate {
+    let mut r = None;
+    let rate = Rate::of(n, || r = Some(p.round()));
+    let r = r.unwrap();
     assert_eq!((count(&r) as u64, r.failed), (n, 0), "{r:?}");
     rate
 }
@@ -171,6 +206,13 @@ fn throughput(n: u64) {
             None,
         )
     };
+    // Warm-up, not timed: every calendar read, parsed and expanded once and nothing
+    // written (a dry run), so that the first timed row does not pay alone for what the
+    // process does once (code and allocator warm-up, the calendars' pages in sled's cache),
+    // which the rows after it would not pay.
+    for u in &users {
+        republish_user(&store, u, now, &PublishSettings::default(), true).unwrap();
+    }
     // The queued users, published by the poller's round (their first round: start-up).
     let mut p = poller();
     let created = poller_round(&mut p, n, |r| r.published);
@@ -186,17 +228,22 @@ fn throughput(n: u64) {
     println!(
         "  one user at a time, each synced: unchanged {single_noop:8.1} users/s, updated {single:8.1} users/s"
     );
-    println!("  baseline, republish of unchanged content: {noop:8.1} users/s");
+    let row = |what: &str, r: Rate| {
+        println!(
+            "  {what:<42}{:8.1} users/s  ({:.2}x baseline), CPU {:5.0} us/user ({:.2}x baseline; system {:4.0} us)",
+            r.per_s,
+            r.per_s / noop.per_s,
+            r.cpu_us,
+            r.cpu_us / noop.cpu_us,
+            r.sys_us
+        )
+    };
+    row("baseline, republish of unchanged content:", noop);
+    row("first publish (created):", created);
+    row("publish of changed calendars (updated):", updated);
     println!(
-        "  first publish (created):                  {created:8.1} users/s  ({:.2}x baseline)",
-        created / noop
-    );
-    println!(
-        "  publish of changed calendars (updated):   {updated:8.1} users/s  ({:.2}x baseline)",
-        updated / noop
-    );
-    println!(
-        "BENCH-RESULT publish_per_s={created:.1} republish_unchanged_per_s={noop:.1} update_per_s={updated:.1}"
+        "BENCH-RESULT publish_per_s={:.1} republish_unchanged_per_s={:.1} update_per_s={:.1} publish_cpu_us={:.0} republish_unchanged_cpu_us={:.0}",
+        created.per_s, noop.per_s, updated.per_s, created.cpu_us, noop.cpu_us
     );
 }
 
@@ -358,6 +405,9 @@ fn main() {
     let rounds = env_or::<u64>("ROUNDS", 20).max(1);
     let poll = Duration::from_millis(env_or::<u64>("POLL_MS", 250).max(10));
     throughput(users);
+    if std::env::var_os("PUBLISH_BENCH_THROUGHPUT_ONLY").is_some() {
+        return;
+    }
     latency(rounds, poll, PublishMode::Interval);
     latency(rounds, poll, PublishMode::OnChange);
 }

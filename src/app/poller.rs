@@ -53,8 +53,12 @@ use crate::app::Clock;
 use crate::app::calendar_dir::CalendarDir;
 use crate::protocol::address::UserAddress;
 use crate::protocol::freebusy::PublishRange;
-use crate::publishing::publisher::{PublishError, PublishSettings, republish_user_unsynced};
-use crate::store::{CleanupReport, DirtyEntry, PublishOutcome, Store, UserRecord};
+use crate::publishing::publisher::{
+    PublishError, PublishSettings, message_from_text, stored_message,
+};
+use crate::store::{
+    CleanupReport, DirtyEntry, PublishOutcome, PublishedMessage, Store, UserRecord,
+};
 
 /// The default `--poll-interval`.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
@@ -150,6 +154,23 @@ pub struct RoundReport {
     pub cleanup: Option<CleanupReport>,
 }
 
+/// Users a round publishes per store transaction ([`Store::publish_many_unsynced`]): one
+/// pass through sled's log for all of them, instead of one each; each message is visible
+/// once its batch is written, a few milliseconds after it was made.
+const ROUND_BATCH: usize = 64;
+
+/// A user's message made in a round, waiting for its batch's transaction.
+struct Pending<'a> {
+    user: UserRecord,
+    reason: &'a str,
+    lag: Option<Duration>,
+    started: std::time::Instant,
+    /// The queue mark to clear once the message is stored (none for a whole-window
+    /// republish of a user not queued).
+    entry: Option<&'a DirtyEntry>,
+    msg: PublishedMessage,
+}
+
 /// The poller's state between rounds.
 pub struct Poller {
     store: Store,
@@ -225,9 +246,11 @@ impl Poller {
             self.last_range = Some(range);
         }
         crate::app::metrics::poller_queue(queued.len());
+        let mut batch = Vec::new();
         for entry in &queued {
-            self.publish_queued(entry, now, &mut report);
+            self.publish_queued(entry, now, &mut batch, &mut report);
         }
+        self.write_batch(&mut batch, now, &mut report);
         // One wait for the disk for the round's publishes (each was visible at once).
         if report.published + report.unpublished > 0
             && let Err(e) = self.store.sync()
@@ -270,6 +293,7 @@ impl Poller {
                 return;
             }
         };
+        let mut batch = Vec::new();
         for key in keys {
             if queued.iter().any(|q| q.legacy_dn.key() == key) {
                 continue;
@@ -278,12 +302,66 @@ impl Poller {
                 continue;
             };
             let started = std::time::Instant::now();
-            let r = republish_user_unsynced(&self.store, &user, now, &self.settings);
-            self.record(&user, reason, None, started, r.map(|r| r.outcome), report);
+            match stored_message(&self.store, &user, now, &self.settings) {
+                Ok(msg) => {
+                    let p = Pending {
+                        user,
+                        reason,
+                        lag: None,
+                        started,
+                        entry: None,
+                        msg,
+                    };
+                    self.add_to_batch(&mut batch, p, now, report);
+                }
+                Err(e) => self.record(&user, reason, None, started, Err(e), report),
+            }
+        }
+        self.write_batch(&mut batch, now, report);
+    }
+
+    /// Queue `p` for the next batch; write the batch once it is full.
+    fn add_to_batch<'a>(
+        &self,
+        batch: &mut Vec<Pending<'a>>,
+        p: Pending<'a>,
+        now: Timestamp,
+        report: &mut RoundReport,
+    ) {
+        batch.push(p);
+        if batch.len() == ROUND_BATCH {
+            self.write_batch(batch, now, report);
         }
     }
 
-    fn publish_queued(&self, entry: &DirtyEntry, now: Timestamp, report: &mut RoundReport) {
+    /// Publish the batch's messages in one store transaction (visible at once, durable at
+    /// the round's sync), then record each and clear its queue mark. A store failure
+    /// leaves the mark: the user is published again next round.
+    fn write_batch(&self, batch: &mut Vec<Pending<'_>>, now: Timestamp, report: &mut RoundReport) {
+        if batch.is_empty() {
+            return;
+        }
+        let msgs: Vec<PublishedMessage> = batch.iter().map(|p| p.msg.clone()).collect();
+        let results = self
+            .store
+            .publish_many_unsynced(&msgs, now.as_microsecond());
+        for (p, r) in batch.drain(..).zip(results) {
+            let stored = r.is_ok();
+            let outcome = r.map(|(o, _)| o).map_err(PublishError::from);
+            self.record(&p.user, p.reason, p.lag, p.started, outcome, report);
+            if let (Some(entry), true) = (p.entry, stored) {
+                self.clear(entry);
+            }
+        }
+    }
+
+    fn publish_queued<'a>(
+        &self,
+        entry: &'a DirtyEntry,
+        now: Timestamp,
+        batch: &mut Vec<Pending<'a>>,
+        report: &mut RoundReport,
+    ) {
         let reason = entry.record.reason.as_str();
         let lag = Duration::from_micros(
             crate::app::clock::wall_us()
@@ -306,8 +384,21 @@ impl Poller {
                     None
                 })
                 .map_err(PublishError::from),
-            Ok(Some(_)) => republish_user_unsynced(&self.store, &user, now, &self.settings)
-                .map(|r| Some(r.outcome)),
+            // Published from the calendar just read (not read again), with the batch.
+            Ok(Some(rec)) => match message_from_text(&user, &rec.text, now, &self.settings) {
+                Ok(msg) => {
+                    let p = Pending {
+                        user,
+                        reason,
+                        lag: Some(lag),
+                        started,
+                        entry: Some(entry),
+                        msg,
+                    };
+                    return self.add_to_batch(batch, p, now, report);
+                }
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e.into()),
         };
         let retry = matches!(result, Err(PublishError::Store(_)));
@@ -531,6 +622,17 @@ mod tests {
         (d, s, u)
     }
 
+    /// A poller on `s` whose clock stands at `when`, with the default settings.
+    fn poller_at(s: &Store, when: &str) -> Poller {
+        Poller::new(
+            s.clone(),
+            at(when),
+            PublishSettings::default(),
+            CleanupAt::default(),
+            None,
+        )
+    }
+
     fn at(s: &str) -> Clock {
         Clock::Fixed(s.parse().unwrap())
     }
@@ -538,13 +640,7 @@ mod tests {
     #[test]
     fn rounds_publish_queued_users_and_clear_the_queue() {
         let (_d, s, u) = setup();
-        let mut p = Poller::new(
-            s.clone(),
-            at("2026-03-02T12:00:00Z"),
-            PublishSettings::default(),
-            CleanupAt::default(),
-            None,
-        );
+        let mut p = poller_at(&s, "2026-03-02T12:00:00Z");
         crate::store::testutil::put_calendar(&s, &u.legacy_dn, CAL);
         let r = p.round();
         assert_eq!((r.published, r.failed), (1, 0));
@@ -561,17 +657,55 @@ mod tests {
         );
     }
 
+    /// A round of more users than one batch publishes each of them, in batches, with one
+    /// wait for the disk for the whole round, after its last batch (a store opened again
+    /// holds them all).
+    #[test]
+    fn a_round_publishes_every_batch_with_one_sync_for_the_round() {
+        let n = 2 * ROUND_BATCH + 3;
+        let users: Vec<UserRecord> = (0..n)
+            .map(|i| UserRecord {
+                legacy_dn: LegacyDn::parse(&format!("/o=Org/ou=AG/cn=Recipients/cn=u{i}")).unwrap(),
+                mail: format!("u{i}@org.example"),
+                display_name: format!("U {i}"),
+                alias: format!("u{i}"),
+                proxy_addresses: vec![],
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::store::StoreConfig::new(dir.path());
+        {
+            let s = Store::open(&cfg).unwrap();
+            s.import_users(&users, stamp()).unwrap();
+            for u in &users {
+                crate::store::testutil::put_calendar(&s, &u.legacy_dn, CAL);
+            }
+            let mut p = poller_at(&s, "2026-03-02T12:00:00Z");
+            let syncs = s.syncs();
+            let r = p.round();
+            assert_eq!((r.published, r.failed), (n, 0));
+            assert_eq!(s.syncs() - syncs, 1, "one wait for the disk per round");
+            assert!(s.dirty_users().unwrap().is_empty());
+            // A restarted poller finds every message unchanged.
+            let mut again = poller_at(&s, "2026-03-02T12:00:00Z");
+            assert_eq!(again.round().unchanged, n);
+        }
+        let s = Store::open(&cfg).unwrap();
+        assert_eq!(s.stats().messages, n as u64);
+        for u in &users {
+            let fb = s
+                .freebusy_of(&u.legacy_dn.admin_group(), &u.legacy_dn.subject())
+                .unwrap()
+                .unwrap();
+            assert!(!fb.fb.busy.as_slice().is_empty(), "{}", u.mail);
+        }
+    }
+
     #[test]
     fn a_new_month_republishes_everyone_and_cleanup_runs_once_a_day() {
         let (_d, s, u) = setup();
         crate::store::testutil::put_calendar(&s, &u.legacy_dn, CAL);
-        let mut p = Poller::new(
-            s.clone(),
-            at("2026-03-31T01:00:00Z"),
-            PublishSettings::default(),
-            CleanupAt::default(),
-            None,
-        );
+        let mut p = poller_at(&s, "2026-03-31T01:00:00Z");
         let first = p.round();
         assert!(!first.window_moved);
         assert_eq!(first.published, 1);

@@ -64,15 +64,42 @@ pub fn build_message(
     now: Timestamp,
     settings: &PublishSettings,
 ) -> Result<(PublishedMessage, FreeBusy), PublishError> {
+    let fb = expand_at(cal, now, settings)?;
+    Ok((message_of(user, &fb, now, settings), fb))
+}
+
+/// `cal` expanded over the publish range at `now`.
+fn expand_at(
+    cal: &Calendar,
+    now: Timestamp,
+    settings: &PublishSettings,
+) -> Result<FreeBusy, PublishError> {
     let range = settings.range_at(now);
-    let window = range.as_interval().expect("publish ranges are never empty");
-    let fb = cal.expand(window, &settings.expand)?;
-    let msg = PublishedMessage {
+    Ok(cal.expand(
+        range.as_interval().expect("publish ranges are never empty"),
+        &settings.expand,
+    )?)
+}
+
+/// The message a publish at `now` writes for `user` whose free/busy over the publish range
+/// is `fb`.
+fn message_of(
+    user: &UserRecord,
+    fb: &FreeBusy,
+    now: Timestamp,
+    settings: &PublishSettings,
+) -> PublishedMessage {
+    PublishedMessage {
         folder: user.legacy_dn.admin_group(),
         subject: user.legacy_dn.subject(),
-        props: build_props(&user.legacy_dn, &fb, range, settings.style, now),
-    };
-    Ok((msg, fb))
+        props: build_props(
+            &user.legacy_dn,
+            fb,
+            settings.range_at(now),
+            settings.style,
+            now,
+        ),
+    }
 }
 
 /// Expand `cal` over the publish range at `now` and publish `user`'s message.
@@ -125,16 +152,36 @@ pub fn republish_user(
     republish_with(store, user, &fb, now, settings, write)
 }
 
-/// [`republish_user`] for a batch (the poller's round): the message is visible at once and
-/// durable at the caller's [`Store::sync`], one wait for the disk for the whole batch.
-pub fn republish_user_unsynced(
+/// The message a publish at `now` writes for `user` from `text`, their calendar: what the
+/// poller's round publishes, a batch of users at a time ([`Store::publish_many_unsynced`]),
+/// each batch visible at once and durable at the round's [`Store::sync`]. No report of
+/// the blocks that changed is made: the round has no reader for one.
+pub fn message_from_text(
+    user: &UserRecord,
+    text: &str,
+    now: Timestamp,
+    settings: &PublishSettings,
+) -> Result<PublishedMessage, PublishError> {
+    let fb = expand_at(&calendar::parse(text)?, now, settings)?;
+    Ok(message_of(user, &fb, now, settings))
+}
+
+/// [`message_from_text`] from the user's stored calendar.
+pub fn stored_message(
     store: &Store,
     user: &UserRecord,
     now: Timestamp,
     settings: &PublishSettings,
-) -> Result<Republished, PublishError> {
-    let fb = expand_stored(store, user, now, settings)?;
-    republish_with(store, user, &fb, now, settings, Write::Unsynced)
+) -> Result<PublishedMessage, PublishError> {
+    message_from_text(user, &stored_text(store, user)?, now, settings)
+}
+
+/// The text of `user`'s stored calendar.
+fn stored_text(store: &Store, user: &UserRecord) -> Result<String, PublishError> {
+    Ok(store
+        .calendar(&user.legacy_dn)?
+        .ok_or_else(|| PublishError::NoCalendar(user.mail.clone()))?
+        .text)
 }
 
 /// How a republish writes.
@@ -142,7 +189,6 @@ pub fn republish_user_unsynced(
 enum Write {
     DryRun,
     Synced,
-    Unsynced,
 }
 
 /// The user's stored calendar, parsed and expanded over the publish range at `now`.
@@ -152,15 +198,7 @@ fn expand_stored(
     now: Timestamp,
     settings: &PublishSettings,
 ) -> Result<FreeBusy, PublishError> {
-    let rec = store
-        .calendar(&user.legacy_dn)?
-        .ok_or_else(|| PublishError::NoCalendar(user.mail.clone()))?;
-    let cal = calendar::parse(&rec.text)?;
-    let range = settings.range_at(now);
-    Ok(cal.expand(
-        range.as_interval().expect("publish ranges are never empty"),
-        &settings.expand,
-    )?)
+    expand_at(&calendar::parse(&stored_text(store, user)?)?, now, settings)
 }
 
 /// [`republish_user`] from `fb`, the user's calendar already expanded over the publish
@@ -191,11 +229,7 @@ fn republish_with(
     write: Write,
 ) -> Result<Republished, PublishError> {
     let range = settings.range_at(now);
-    let msg = PublishedMessage {
-        folder: user.legacy_dn.admin_group(),
-        subject: user.legacy_dn.subject(),
-        props: build_props(&user.legacy_dn, fb, range, settings.style, now),
-    };
+    let msg = message_of(user, fb, now, settings);
     let before = store
         .freebusy_of(&msg.folder, &msg.subject)?
         .map(|s| s.fb)
@@ -203,7 +237,6 @@ fn republish_with(
     let (outcome, removed_duplicates) = match write {
         Write::DryRun => store.preview_publish(&msg)?,
         Write::Synced => store.publish(&msg, now.as_microsecond())?,
-        Write::Unsynced => store.publish_unsynced(&msg, now.as_microsecond())?,
     };
     Ok(Republished {
         outcome,

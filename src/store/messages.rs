@@ -359,58 +359,112 @@ impl Store {
         msg: &PublishedMessage,
         now_us: i64,
     ) -> Result<(PublishOutcome, usize), StoreError> {
-        let fb = StoredFreeBusy::from_props(&msg.props)
-            .map_err(|e| StoreError::Conflict(format!("refusing to publish: {e}")))?;
+        self.publish_many_unsynced(std::slice::from_ref(msg), now_us)
+            .pop()
+            .expect("one result per message")
+    }
+
+    /// [`Store::publish_unsynced`] for several messages, each of a different (folder,
+    /// subject), in one transaction: one pass through sled's log for the lot instead of one
+    /// per message (sled writes its log buffer out at every transaction). A result per
+    /// message, in order; a message that cannot be decoded is refused alone. Should the
+    /// batch's transaction fail, each message is tried on its own, so one bad message
+    /// never costs the others their publish.
+    pub fn publish_many_unsynced(
+        &self,
+        msgs: &[PublishedMessage],
+        now_us: i64,
+    ) -> Vec<Result<(PublishOutcome, usize), StoreError>> {
+        let prefixes: Vec<Vec<u8>> = msgs
+            .iter()
+            .map(|m| message_prefix(&m.folder, &m.subject))
+            .collect();
+        let distinct = prefixes
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        if msgs.len() > 1 && (distinct < msgs.len() || msgs.len() > PUBLISH_BATCH) {
+            // Two publishes of one subject are two transactions, in order.
+            return msgs
+                .chunks(if distinct < msgs.len() {
+                    1
+                } else {
+                    PUBLISH_BATCH
+                })
+                .flat_map(|c| self.publish_many_unsynced(c, now_us))
+                .collect();
+        }
+        let decoded: Vec<Result<StoredFreeBusy, StoreError>> = msgs
+            .iter()
+            .map(|m| {
+                StoredFreeBusy::from_props(&m.props)
+                    .map_err(|e| StoreError::Conflict(format!("refusing to publish: {e}")))
+            })
+            .collect();
+        match self.publish_tx(msgs, &prefixes, &decoded, now_us) {
+            Ok(mut done) => decoded
+                .into_iter()
+                .map(|d| match d {
+                    Ok(_) => Ok(done.remove(0)),
+                    Err(e) => Err(e),
+                })
+                .collect(),
+            Err(e) if msgs.len() == 1 => vec![Err(e)],
+            Err(_) => msgs
+                .iter()
+                .flat_map(|m| self.publish_many_unsynced(std::slice::from_ref(m), now_us))
+                .collect(),
+        }
+    }
+
+    /// The transaction of [`Store::publish_many_unsynced`]: the outcomes of the messages
+    /// whose free/busy decoded, in order.
+    fn publish_tx(
+        &self,
+        msgs: &[PublishedMessage],
+        prefixes: &[Vec<u8>],
+        decoded: &[Result<StoredFreeBusy, StoreError>],
+        now_us: i64,
+    ) -> Result<Vec<(PublishOutcome, usize)>, StoreError> {
         let w = self.begin_write()?;
         let i = &self.inner;
-        let prefix = message_prefix(&msg.folder, &msg.subject);
-        // A fresh id is drawn outside the transaction (sled ids are unique, not dense).
-        let new_seq = i.db.generate_id()?;
-        // Transactions cannot scan, and a plain read inside one deadlocks on sled's
-        // concurrency control: list the keys first; the write lock keeps the list exact.
-        let existing = self.list_keys(&prefix);
-        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta, &i.changes);
-        let result = tx_result(trees.transaction(|(tm, tl, tf, tmeta, tc)| {
-            let records = records_tx(tm, &existing)?;
-            let now = now_us;
-            if let Some(((keep_key, keep), dups)) = records.split_first() {
-                if dups.is_empty() && same_content(&keep.props, &msg.props) {
-                    return Ok((PublishOutcome::Unchanged, 0));
-                }
-                for (k, dup) in dups {
-                    tm.remove(k.as_slice())?;
-                    tl.remove(leaf_key(&msg.folder, &dup.leaf))?;
-                }
-                count_tx(tmeta, 0, -(dups.len() as i64))?;
-                let rec = keep.clone().changed(msg.props.clone(), fb.clone(), now);
-                tm.insert(
-                    keep_key.as_slice(),
-                    codec::encode_message(&rec).map_err(codec_abort)?,
-                )?;
-                changes::note_tx(tc, tmeta, &msg.folder, Some(&msg.subject), false, now)?;
-                return Ok((PublishOutcome::Updated, dups.len()));
+        // Per message: its free/busy, the keys already under its prefix (transactions
+        // cannot scan, and a plain read inside one deadlocks on sled's concurrency
+        // control: listed first; the write lock keeps each list exact) and a fresh id
+        // drawn outside the transaction (sled ids are unique, not dense).
+        let mut todo = Vec::new();
+        for ((msg, prefix), fb) in msgs.iter().zip(prefixes).zip(decoded) {
+            if let Ok(fb) = fb {
+                todo.push((msg, prefix, fb, self.list_keys(prefix), i.db.generate_id()?));
             }
-            ensure_folder_noted_tx(tf, tc, tmeta, &msg.folder, now_us)?;
-            let key = [prefix.as_slice(), &new_seq.to_be_bytes()].concat();
-            let leaf = free_leaf(tl, &msg.folder, &canonical_leaf(&msg.subject))?;
-            tl.insert(leaf_key(&msg.folder, &leaf), key.as_slice())?;
-            let rec = MessageRecord::new(leaf, &msg.subject, msg.props.clone(), fb.clone(), now);
-            tm.insert(
-                key.as_slice(),
-                codec::encode_message(&rec).map_err(codec_abort)?,
-            )?;
-            count_tx(tmeta, 0, 1)?;
-            changes::note_tx(tc, tmeta, &msg.folder, Some(&msg.subject), false, now)?;
-            Ok::<_, TxError>((PublishOutcome::Created, 0))
+        }
+        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta, &i.changes);
+        let results = tx_result(trees.transaction(|(tm, tl, tf, tmeta, tc)| {
+            let mut out = Vec::with_capacity(todo.len());
+            for (msg, prefix, fb, existing, new_seq) in &todo {
+                out.push(publish_one_tx(
+                    (tm, tl, tf, tmeta, tc),
+                    msg,
+                    prefix,
+                    fb,
+                    existing,
+                    *new_seq,
+                    now_us,
+                )?);
+            }
+            Ok::<_, TxError>(out)
         }))?;
-        let created = i64::from(result.0 == PublishOutcome::Created);
-        self.count_changed(0, created - result.1 as i64);
+        let delta: i64 = results
+            .iter()
+            .map(|(o, dups)| i64::from(*o == PublishOutcome::Created) - *dups as i64)
+            .sum();
+        self.count_changed(0, delta);
         // A poller round republishes mostly unchanged calendars: those keep the query's
         // cached rows (`fb_cache`); every other write drops them when it lets go.
-        if result.0 == PublishOutcome::Unchanged {
+        if results.iter().all(|(o, _)| *o == PublishOutcome::Unchanged) {
             w.release_unchanged();
         }
-        Ok(result)
+        Ok(results)
     }
 
     /// What [`Store::publish`] would do with `msg`, writing nothing (for dry runs).
@@ -489,6 +543,64 @@ impl Store {
             .map(|v| Ok(codec::decode(&v?)?))
             .collect()
     }
+}
+
+/// Messages per transaction of [`Store::publish_many_unsynced`] (its writes are held in
+/// memory until it commits).
+const PUBLISH_BATCH: usize = 64;
+
+/// The trees a publish writes, inside its transaction: messages, leaves, folders, meta,
+/// changes.
+type PublishTrees<'a> = (
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+);
+
+/// One message's publish inside a transaction: overwrite the oldest message under
+/// `prefix` (whose keys were `existing` before the transaction) and delete its duplicates,
+/// or create it under `new_seq`; nothing when the content is unchanged.
+fn publish_one_tx(
+    (tm, tl, tf, tmeta, tc): PublishTrees<'_>,
+    msg: &PublishedMessage,
+    prefix: &[u8],
+    fb: &StoredFreeBusy,
+    existing: &[Vec<u8>],
+    new_seq: u64,
+    now: i64,
+) -> Result<(PublishOutcome, usize), TxError> {
+    let records = records_tx(tm, existing)?;
+    if let Some(((keep_key, keep), dups)) = records.split_first() {
+        if dups.is_empty() && same_content(&keep.props, &msg.props) {
+            return Ok((PublishOutcome::Unchanged, 0));
+        }
+        for (k, dup) in dups {
+            tm.remove(k.as_slice())?;
+            tl.remove(leaf_key(&msg.folder, &dup.leaf))?;
+        }
+        count_tx(tmeta, 0, -(dups.len() as i64))?;
+        let rec = keep.clone().changed(msg.props.clone(), fb.clone(), now);
+        tm.insert(
+            keep_key.as_slice(),
+            codec::encode_message(&rec).map_err(codec_abort)?,
+        )?;
+        changes::note_tx(tc, tmeta, &msg.folder, Some(&msg.subject), false, now)?;
+        return Ok((PublishOutcome::Updated, dups.len()));
+    }
+    ensure_folder_noted_tx(tf, tc, tmeta, &msg.folder, now)?;
+    let key = [prefix, &new_seq.to_be_bytes()].concat();
+    let leaf = free_leaf(tl, &msg.folder, &canonical_leaf(&msg.subject))?;
+    tl.insert(leaf_key(&msg.folder, &leaf), key.as_slice())?;
+    let rec = MessageRecord::new(leaf, &msg.subject, msg.props.clone(), fb.clone(), now);
+    tm.insert(
+        key.as_slice(),
+        codec::encode_message(&rec).map_err(codec_abort)?,
+    )?;
+    count_tx(tmeta, 0, 1)?;
+    changes::note_tx(tc, tmeta, &msg.folder, Some(&msg.subject), false, now)?;
+    Ok((PublishOutcome::Created, 0))
 }
 
 /// The first of `leaf`, `leaf-1`, `leaf-2`… not taken in the folder.
@@ -605,6 +717,67 @@ mod tests {
         assert_eq!(migrate_layout(&s).unwrap(), 0);
     }
 
+    /// A batch is written as one transaction with a result per message, in order: a
+    /// message that cannot be decoded is refused alone, two publishes of one subject are
+    /// made in order, and a batch larger than a transaction is split.
+    #[test]
+    fn a_batch_publishes_each_message_and_refuses_only_the_bad_one() {
+        let (_d, s) = temp_store();
+        let batch = vec![message("ann", 60), undecodable("bad"), message("bob", 120)];
+        let r = s.publish_many_unsynced(&batch, stamp());
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0].as_ref().unwrap(), &(PublishOutcome::Created, 0));
+        assert!(
+            r[1].as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("refusing to publish")
+        );
+        assert_eq!(r[2].as_ref().unwrap(), &(PublishOutcome::Created, 0));
+        assert!(
+            s.find_messages(&batch[1].folder, &batch[1].subject)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(s.stats().messages, 2);
+        // Unchanged, changed, and the same subject twice (the later one wins).
+        let again = vec![message("ann", 60), message("bob", 180), message("bob", 240)];
+        let r: Vec<_> = s
+            .publish_many_unsynced(&again, stamp())
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            r,
+            [
+                (PublishOutcome::Unchanged, 0),
+                (PublishOutcome::Updated, 0),
+                (PublishOutcome::Updated, 0)
+            ]
+        );
+        let bob = s
+            .find_messages(&again[2].folder, &again[2].subject)
+            .unwrap();
+        assert_eq!(bob.len(), 1);
+        assert_eq!(bob[0].props, again[2].props);
+        // More messages than one transaction takes.
+        let many: Vec<_> = (0..PUBLISH_BATCH + 5)
+            .map(|n| message(&format!("m{n}"), 60))
+            .collect();
+        let r = s.publish_many_unsynced(&many, stamp());
+        assert!(
+            r.iter()
+                .all(|r| r.as_ref().unwrap().0 == PublishOutcome::Created)
+        );
+        assert_eq!(s.stats().messages, 2 + many.len() as u64);
+        s.sync().unwrap();
+        assert_eq!(
+            s.inner.messages.len() as u64,
+            s.stats().messages,
+            "the kept count is the tree's"
+        );
+    }
+
     #[test]
     fn numbered_leaves() {
         assert_eq!(numbered_leaf("USER-X.EML", 2), "USER-X-2.EML");
@@ -622,14 +795,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn undecodable_message_is_refused_and_nothing_written() {
-        let (_d, s) = temp_store();
-        let mut m = message("dan", 600);
+    /// `alias`'s message with a busy-months array its blocks do not match.
+    fn undecodable(alias: &str) -> PublishedMessage {
+        let mut m = message(alias, 600);
         m.props.insert(
             PropName::Mapi(tags::SCHEDULE_INFO_MONTHS_BUSY),
             PropValue::MvInt(vec![1, 2]),
         );
+        m
+    }
+
+    #[test]
+    fn undecodable_message_is_refused_and_nothing_written() {
+        let (_d, s) = temp_store();
+        let m = undecodable("dan");
         assert!(
             s.publish(&m, stamp())
                 .unwrap_err()
