@@ -431,6 +431,7 @@ pub const SETTINGS: &[Setting] = &[
         env: "SCHEDPLUS_CACHE_MB",
         default: Some("64"),
         help: "page cache of the store (sled), MiB",
+        more: ": the most store pages kept in memory. A PROPFIND of a large folder peaks at about this plus 15 MB; a larger cache keeps the first queries after a write fast on a store bigger than it",
         group: Group::Store,
         value_name: "MIB",
         ..Setting::ROW
