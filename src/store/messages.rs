@@ -402,13 +402,14 @@ impl Store {
             })
             .collect();
         match self.publish_tx(msgs, &prefixes, &decoded, now_us) {
-            Ok(mut done) => decoded
-                .into_iter()
-                .map(|d| match d {
-                    Ok(_) => Ok(done.remove(0)),
-                    Err(e) => Err(e),
-                })
-                .collect(),
+            Ok(done) => {
+                // One outcome per message that decoded, in order.
+                let mut done = done.into_iter();
+                decoded
+                    .into_iter()
+                    .map(|d| d.map(|_| done.next().expect("an outcome per decoded message")))
+                    .collect()
+            }
             Err(e) if msgs.len() == 1 => vec![Err(e)],
             Err(_) => msgs
                 .iter()
