@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use sled::Transactional;
 use sled::transaction::TransactionalTree;
 
-use super::messages::{free_leaf, leaf_key, message_prefix, records_tx};
+use super::messages::{ensure_folder_tx, free_leaf, leaf_key, message_prefix, records_tx};
 use super::{
     FolderRecord, MessageRecord, Store, StoreError, TxError, codec, codec_abort, count_tx,
     tx_result,
@@ -625,10 +625,9 @@ impl Step<'_> {
                 Err(e) => Err(StoreError::Conflict(e.to_string())),
             }),
             Work::Folder => {
-                if t.tf.get(c.folder.key().as_bytes())?.is_some() {
+                if !ensure_folder_tx(t.tf, &c.folder, c.stamp_us)? {
                     return Ok(Ok(Applied::Ignored));
                 }
-                insert_folder_tx(t.tf, &c.folder, c.stamp_us)?;
                 put_version()?;
                 Ok(Ok(Applied::FolderCreated))
             }
@@ -645,13 +644,15 @@ impl Step<'_> {
                 let record = if c.deleted { None } else { c.record.as_ref() };
                 // The oldest is kept (rewritten), the others go; all go for a deletion.
                 let keep = record.and(current.first());
+                // The change in the message count.
+                let mut d = 0;
                 for (k, rec) in &current {
                     if keep.is_some_and(|(kk, _)| kk == k) {
                         continue;
                     }
                     t.tm.remove(k.as_slice())?;
                     t.tl.remove(leaf_key(&c.folder, &rec.leaf))?;
-                    *delta -= 1;
+                    d -= 1;
                 }
                 match (record, keep) {
                     (Some(r), Some((k, old))) => {
@@ -666,9 +667,7 @@ impl Step<'_> {
                         )?;
                     }
                     (Some(r), None) => {
-                        if t.tf.get(c.folder.key().as_bytes())?.is_none() {
-                            insert_folder_tx(t.tf, &c.folder, c.stamp_us)?;
-                        }
+                        ensure_folder_tx(t.tf, &c.folder, c.stamp_us)?;
                         let leaf = free_leaf(t.tl, &c.folder, &r.leaf)?;
                         t.tl.insert(leaf_key(&c.folder, &leaf), new_key.as_slice())?;
                         let rec = MessageRecord { leaf, ..r.clone() };
@@ -676,25 +675,17 @@ impl Step<'_> {
                             new_key.as_slice(),
                             codec::encode_message(&rec).map_err(codec_abort)?,
                         )?;
-                        *delta += 1;
+                        d += 1;
                     }
                     (None, _) => {}
                 }
-                count_tx(
-                    t.tmeta,
-                    0,
-                    i64::from(record.is_some() && keep.is_none()) - removed(&current, keep),
-                )?;
+                count_tx(t.tmeta, 0, d)?;
+                *delta += d;
                 put_version()?;
                 Ok(Ok(outcome.clone()))
             }
         }
     }
-}
-
-/// Messages a step removed: all but the one kept.
-fn removed(current: &[(Vec<u8>, MessageRecord)], keep: Option<&(Vec<u8>, MessageRecord)>) -> i64 {
-    (current.len() - usize::from(keep.is_some())) as i64
 }
 
 fn remote_version(c: &RemoteChange, origin: String, vv: Vec<(String, u64)>) -> ItemVersion {
@@ -711,22 +702,6 @@ fn remote_version(c: &RemoteChange, origin: String, vv: Vec<(String, u64)>) -> I
         vv,
         deleted: c.deleted,
     }
-}
-
-fn insert_folder_tx(
-    tf: &TransactionalTree,
-    folder: &AdminGroup,
-    now_us: i64,
-) -> Result<(), TxError> {
-    let rec = FolderRecord {
-        name: folder.as_str().to_string(),
-        created_us: now_us,
-    };
-    tf.insert(
-        folder.key().as_bytes(),
-        codec::encode(&rec).map_err(codec_abort)?,
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]
