@@ -233,15 +233,6 @@ impl PushReport {
     }
 }
 
-/// Compare two secrets in time that does not depend on where they differ.
-pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    let mut diff = given.len() ^ expected.len();
-    for (i, b) in expected.iter().enumerate() {
-        diff |= usize::from(given.get(i).copied().unwrap_or(0) ^ b);
-    }
-    diff == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,14 +276,5 @@ mod tests {
             r.event_107("NAME"),
             "Statistics for Free/Busy replication session 'NAME' [81 Message Changes, 0 Message Deletions, 690 Message Ignores, 0 Message Errors, 0 Folder Changes, 0 Folder Deletions, 0 Folder Ignores, 0 Folder Errors]"
         );
-    }
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(same_secret(b"abc", b"abc"));
-        assert!(!same_secret(b"abd", b"abc"));
-        assert!(!same_secret(b"ab", b"abc"));
-        assert!(!same_secret(b"abcd", b"abc"));
-        assert!(!same_secret(b"", b"abc"));
     }
 }

@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use crate::protocol::legacy_dn::{AdminGroup, Subject};
 use crate::protocol::replica::{
     ChangesPage, ChangesRequest, Holder, PushReport, PushRequest, ReplicaSet, SECRET_HEADER,
-    WireChange, same_secret,
+    WireChange,
 };
 use crate::store::{Applied, LoggedChange, RemoteChange, Store, StoreError, codec};
 
@@ -227,7 +227,7 @@ impl Topology {
     /// Is `given` the replication secret? Always false without one configured.
     pub fn secret_ok(&self, given: Option<&[u8]>) -> bool {
         match (&self.settings.secret, given) {
-            (Some(s), Some(g)) if !s.is_empty() => same_secret(g, s.as_bytes()),
+            (Some(s), Some(g)) if !s.is_empty() => crate::auth::constant_time_eq(g, s.as_bytes()),
             _ => false,
         }
     }
