@@ -49,10 +49,11 @@ pub fn expand(store: &Store, root: &GroupRecord) -> Result<Vec<UserRecord>, Expa
         let mut next = Vec::new();
         for g in &level {
             let mut own: Vec<UserRecord> = Vec::new();
+            let mut own_keys: HashSet<String> = HashSet::new();
             for m in &g.members {
                 if let Some(u) = store.member_user(m)? {
                     let k = u.legacy_dn.key();
-                    if !seen_users.contains(&k) && !own.iter().any(|o| o.legacy_dn.key() == k) {
+                    if !seen_users.contains(&k) && own_keys.insert(k) {
                         own.push(u);
                     }
                 } else if let Some(sub) = store.group_by_dn(m)? {
@@ -92,10 +93,8 @@ pub fn expand(store: &Store, root: &GroupRecord) -> Result<Vec<UserRecord>, Expa
                 );
                 continue;
             }
-            for u in own {
-                seen_users.insert(u.legacy_dn.key());
-                users.push(u);
-            }
+            seen_users.extend(own_keys);
+            users.extend(own);
         }
         level = next;
     }
