@@ -500,7 +500,7 @@ struct Validator {
     problems: Vec<LineProblem>,
     users: usize,
     skipped: usize,
-    seen: HashMap<(u64, u64), u32>,
+    seen: HashMap<u128, u32>,
     groups: ParsedGroups,
 }
 
@@ -511,15 +511,20 @@ enum NameKind {
     Smtp,
 }
 
-fn seen_key(kind: NameKind, folded: &str) -> (u64, u64) {
+fn seen_key(kind: NameKind, folded: &str) -> u128 {
+    hash128(&(kind, folded))
+}
+
+/// A 128-bit hash of `value`, for sets that keep names as hashes (a million names in a few
+/// megabytes): two values that differ share one with a chance of about 2^-128.
+pub fn hash128<T: Hash + ?Sized>(value: &T) -> u128 {
     let half = |salt: u8| {
         let mut h = std::hash::DefaultHasher::new();
         salt.hash(&mut h);
-        kind.hash(&mut h);
-        folded.hash(&mut h);
+        value.hash(&mut h);
         h.finish()
     };
-    (half(0), half(1))
+    (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
 impl Validator {
@@ -557,7 +562,7 @@ impl Validator {
             ));
         }
         let addresses = entry.smtp_addresses();
-        let keys: Vec<(u64, u64)> = addresses
+        let keys: Vec<u128> = addresses
             .iter()
             .map(|a| seen_key(NameKind::Smtp, &fold_key(a)))
             .collect();

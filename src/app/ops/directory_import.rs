@@ -2,7 +2,6 @@
 //! csvde or ldifde export; with `dry_run`, only say what would change.
 
 use std::collections::{BTreeSet, HashSet};
-use std::hash::{Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::{Ctx, Operation};
 use crate::app::Error;
 use crate::protocol::address::UserAddress;
-use crate::protocol::directory_file::{DirectoryFileError, DirectoryFormat, DirectoryStream};
+use crate::protocol::directory_file::{
+    DirectoryFileError, DirectoryFormat, DirectoryStream, hash128,
+};
 use crate::store::{ImportSummary, Store, UserRecord};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -277,18 +278,6 @@ struct Preview<'a> {
     new_groups: BTreeSet<String>,
 }
 
-/// A 128-bit hash of a legacyDN key: two keys that differ share one with a chance of about
-/// 2^-128 (then a stored user would not be listed among those the file does not name).
-fn named_hash(key: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        salt.hash(&mut h);
-        key.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
-}
-
 impl Preview<'_> {
     fn new(store: &Store) -> Preview<'_> {
         Preview {
@@ -314,7 +303,7 @@ impl Preview<'_> {
         if self.known_groups.insert(group.key()) && self.store.folder(&group)?.is_none() {
             self.new_groups.insert(group.as_str().to_string());
         }
-        self.named.push(named_hash(&key));
+        self.named.push(hash128(key.as_str()));
         Ok(())
     }
 
@@ -327,13 +316,16 @@ impl Preview<'_> {
         self.store.each_user(|u| {
             if self
                 .named
-                .binary_search(&named_hash(&u.legacy_dn.key()))
+                .binary_search(&hash128(u.legacy_dn.key().as_str()))
                 .is_err()
             {
                 count += 1;
-                gone.push(u);
-                gone.sort_by(|a, b| a.legacy_dn.as_str().cmp(b.legacy_dn.as_str()));
-                gone.truncate(DryRunList::SHOWN);
+                // Kept in legacyDN order (the store's is by folded key), the first few only.
+                let at = gone.partition_point(|g| g.legacy_dn.as_str() <= u.legacy_dn.as_str());
+                if at < DryRunList::SHOWN {
+                    gone.insert(at, u);
+                    gone.truncate(DryRunList::SHOWN);
+                }
             }
         })?;
         for u in &gone {
