@@ -27,11 +27,7 @@ pub fn session(
     link: &super::Link,
 ) -> Result<PushReport, String> {
     let s = &topology.settings;
-    let secret = s
-        .exchsync_secret
-        .as_deref()
-        .or(s.secret.as_deref())
-        .unwrap_or_default();
+    let secret = s.link_secret();
     let mark_name = link_mark(&link.name);
     let mut mark = store.mark(&mark_name).map_err(|e| e.to_string())?;
     let ours: &ReplicaSet = &s.replicas;

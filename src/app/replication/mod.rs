@@ -95,6 +95,17 @@ impl Default for TopologySettings {
     }
 }
 
+impl TopologySettings {
+    /// The secret Exchsync sessions send their destinations: `exchsync_secret`, else
+    /// `secret`; empty when neither is set.
+    pub fn link_secret(&self) -> &str {
+        self.exchsync_secret
+            .as_deref()
+            .or(self.secret.as_deref())
+            .unwrap_or_default()
+    }
+}
+
 /// The machine's host name in capitals, as Exchange named its servers; `SCHEDPLUS` when it
 /// cannot be read.
 pub fn default_server_name() -> String {
@@ -616,6 +627,11 @@ pub fn spawn(
         }
     }
     if !s.links.is_empty() {
+        if s.link_secret().is_empty() {
+            tracing::warn!(
+                "exchsync_links is set but neither exchsync_secret nor replication_secret is: each link's destination will refuse its sessions (403); set the secret the destination has as its replication_secret"
+            );
+        }
         let (t, st) = (topology.clone(), store);
         tasks.push(every(s.exchsync_interval, stop, move || {
             exchsync::sessions(&t, &st)
