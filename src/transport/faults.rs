@@ -96,8 +96,7 @@ fn no_replica(state: &AppState, facts: &RequestFacts) -> HttpError {
         Some(g) => g.as_str().to_string(),
         None => group.unwrap_or_else(|| "(the folder asked for)".into()),
     };
-    let body = crate::protocol::replica::no_replica_body(&folder, t.name(), &holders);
-    HttpError::new(StatusCode::SERVICE_UNAVAILABLE, body.trim_end())
+    super::replication::no_replica_answer(state, &folder, &holders)
 }
 
 /// The answer of a fault that fired; `None` for a delay, once waited.

@@ -19,7 +19,9 @@ use super::{HttpError, Request, Response, bytes_response};
 use crate::app::replication::Topology;
 use crate::protocol::address::UserAddress;
 use crate::protocol::legacy_dn::{AdminGroup, LegacyDn};
-use crate::protocol::replica::{ChangesRequest, PushRequest, SECRET_HEADER, no_replica_body};
+use crate::protocol::replica::{
+    ChangesRequest, Holder, PushRequest, SECRET_HEADER, no_replica_body,
+};
 use crate::store::Store;
 
 /// `/replication/…`
@@ -100,11 +102,22 @@ fn refuse(state: &super::AppState, folder: &AdminGroup) -> Result<(), HttpError>
     if t.holds(folder) {
         return Ok(());
     }
-    let body = no_replica_body(folder.as_str(), t.name(), &t.holders(folder));
-    Err(HttpError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        body.trim_end(),
+    Err(no_replica_answer(
+        state,
+        folder.as_str(),
+        &t.holders(folder),
     ))
+}
+
+/// The no-replica 503 for `folder` (as it is to be named), from this server, naming the
+/// servers known to hold it; the injected 503 of a fault rule is the same answer.
+pub(super) fn no_replica_answer(
+    state: &super::AppState,
+    folder: &str,
+    holders: &[Holder],
+) -> HttpError {
+    let body = no_replica_body(folder, state.topology().name(), holders);
+    HttpError::new(StatusCode::SERVICE_UNAVAILABLE, body.trim_end())
 }
 
 /// 503 when `req` is about an admin-group folder this server holds no replica of: a free/busy
