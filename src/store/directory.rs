@@ -11,7 +11,7 @@ use sled::Transactional;
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 
 use super::durability::WriteGuard;
-use super::{Store, StoreError, TxError, abort, codec, codec_abort, tx_result};
+use super::{Store, StoreError, TxError, abort, codec, codec_abort, tagged, tx_result};
 use crate::protocol::address::UserAddress;
 use crate::protocol::directory_file::{self, DirectoryEntry, ParsedGroups};
 use crate::protocol::legacy_dn::{LegacyDn, fold_key as fold};
@@ -126,10 +126,6 @@ struct TakenName {
     key: String,
     taker: LegacyDn,
     owner: String,
-}
-
-fn tagged(tag: u8, key: &[u8]) -> Vec<u8> {
-    [&[tag][..], key].concat()
 }
 
 /// An import being written, user by user: [`Store::begin_import`], then
@@ -271,7 +267,7 @@ impl Store {
                         // else, and everything an update touches, need their old values.
                         if is_new {
                             // Absent until now, so not yet in the journal either.
-                            tj.insert([&[TAG_USERS][..], key.as_bytes()].concat(), &[0])?;
+                            tj.insert(tagged(TAG_USERS, key.as_bytes()), &[0])?;
                         } else {
                             journal_tx(tj, TAG_USERS, key.as_bytes(), old_bytes.as_deref())?;
                         }

@@ -16,7 +16,7 @@
 
 use sled::Transactional;
 
-use super::{Store, StoreError, TxError, UserRecord, codec, codec_abort, tx_result};
+use super::{Store, StoreError, TxError, UserRecord, codec, codec_abort, tagged, tx_result};
 use crate::protocol::address::UserAddress;
 use crate::protocol::directory_file::groups::{Group, ParsedGroups, dn_key};
 use crate::protocol::legacy_dn::fold_key;
@@ -34,10 +34,7 @@ const MEMBER_USER: u8 = b'u';
 pub type GroupRecord = Group;
 
 fn key(tag: u8, text: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(text.len() + 1);
-    k.push(tag);
-    k.extend_from_slice(text.as_bytes());
-    k
+    tagged(tag, text.as_bytes())
 }
 
 /// The name a user is found by in the `addresses` tree for a group name (`smtp:` only: a
@@ -165,10 +162,7 @@ impl Store {
     }
 
     fn group_by_key(&self, k: &[u8]) -> Result<Option<GroupRecord>, StoreError> {
-        let mut full = Vec::with_capacity(k.len() + 1);
-        full.push(RECORD);
-        full.extend_from_slice(k);
-        match self.inner.groups.get(full)? {
+        match self.inner.groups.get(tagged(RECORD, k))? {
             Some(v) => Ok(Some(codec::decode(&v)?)),
             None => Ok(None),
         }

@@ -472,6 +472,11 @@ impl Store {
     }
 }
 
+/// `key` behind a one-byte tag: the keys of a tree that holds several kinds of entry.
+pub(super) fn tagged(tag: u8, key: &[u8]) -> Vec<u8> {
+    [&[tag][..], key].concat()
+}
+
 /// How long an open waits for a held store before it reports [`StoreError::Locked`].
 const LOCK_WAIT: Duration = Duration::from_secs(2);
 
