@@ -102,9 +102,8 @@ impl Targets {
                 }
             };
             match requests.last_mut() {
-                Some(g) if g.ag == ag && g.users.len() < MAX_MAILBOXES => {
-                    g.users.push((i, u.clone()))
-                }
+                // Every request in `requests` is of `ag`.
+                Some(g) if g.users.len() < MAX_MAILBOXES => g.users.push((i, u.clone())),
                 _ => requests.push(Group {
                     ag,
                     users: vec![(i, u.clone())],
