@@ -134,6 +134,9 @@ fn counters_move_by_exactly_the_workload() {
         "bwright had no message before"
     );
     assert!(after["schedplus_store_size_bytes"] > 0.0);
+    // Every tree has a page at least; a message more never frees one.
+    assert!(after["schedplus_store_pages"] >= 10.0);
+    assert!(after["schedplus_store_pages"] >= before["schedplus_store_pages"]);
 }
 
 #[test]

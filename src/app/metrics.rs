@@ -28,6 +28,7 @@ pub const POLLER_QUEUE: &str = "schedplus_poller_queue_depth";
 pub const STORE_MESSAGES: &str = "schedplus_store_messages";
 pub const STORE_USERS: &str = "schedplus_store_users";
 pub const STORE_BYTES: &str = "schedplus_store_size_bytes";
+pub const STORE_PAGES: &str = "schedplus_store_pages";
 pub const SIGN_IN_FAILURES: &str = "schedplus_sign_in_failures_total";
 pub const ANSWER_BYTES_HELD: &str = "schedplus_answer_bytes_held";
 pub const SEND_TIMEOUTS: &str = "schedplus_send_timeouts_total";
@@ -324,6 +325,12 @@ const FAMILIES: &[(&str, Family, Option<metrics::Unit>, &str)] = &[
         Some(metrics::Unit::Bytes),
         "the store's size on disk",
     ),
+    (
+        STORE_PAGES,
+        Family::Gauge,
+        None,
+        "pages in the store's page table, each about 100 bytes of memory while the store is open, cached or not",
+    ),
 ];
 
 fn describe() {
@@ -348,6 +355,7 @@ pub fn render(store: &crate::store::Store) -> String {
     gauge!(STORE_MESSAGES).set(stats.messages as f64);
     gauge!(STORE_USERS).set(stats.users as f64);
     gauge!(STORE_BYTES).set(store.size_on_disk() as f64);
+    gauge!(STORE_PAGES).set(store.page_table_len() as f64);
     let cache = store.fb_cache_stats();
     counter!(FB_CACHE_HITS).absolute(cache.hits);
     counter!(FB_CACHE_MISSES).absolute(cache.misses);

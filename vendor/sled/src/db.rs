@@ -427,6 +427,13 @@ impl Db {
         self.context.pagecache.size_on_disk()
     }
 
+    /// schedplus patch (PATCHES.md, 5): the number of pages in the page table (every page
+    /// id allocated so far, free ones included). sled keeps an entry in memory for each
+    /// from open to close, cached or not.
+    pub fn page_table_len(&self) -> u64 {
+        self.context.pagecache.page_table_len()
+    }
+
     /// Traverses all files and calculates their total physical
     /// size, then traverses all pages and calculates their
     /// total logical size, then divides the physical size

@@ -2,6 +2,12 @@ use std::{num::NonZeroU64, ops::Bound};
 
 use super::*;
 
+/// schedplus patch (PATCHES.md, 3): a leaf of more than 16 entries splits when its
+/// entries' keys and values (with the node's bounds) pass this many bytes...
+const LEAF_SPLIT_BYTES: u64 = 8 * 1024;
+/// ...or when it holds more than this many entries, whatever their size.
+const LEAF_SPLIT_MAX_ENTRIES: usize = 512;
+
 #[derive(Default, Debug, Clone, PartialEq)]
 pub struct Node {
     pub(crate) prefix_len: u8,
@@ -60,6 +66,49 @@ impl Node {
 
     fn prefix(&self) -> &[u8] {
         &self.lo[..self.prefix_len as usize]
+    }
+
+    /// schedplus patch (PATCHES.md, 6): this node with `link` applied, as a new node.
+    /// Inserting a key into a leaf builds its vectors at their new length in one pass;
+    /// `clone` then `apply` copied them at their old length and then grew them (a second
+    /// copy, and twice the capacity kept for as long as the node stays cached). Anything
+    /// else is `clone` then `apply`.
+    pub(crate) fn applied(&self, link: &Link) -> Node {
+        if let (Link::Set(k, v), Data::Leaf(leaf)) = (link, &self.data) {
+            if !self.merging {
+                if !self.hi.is_empty() {
+                    assert!(**k < self.hi[self.prefix_len as usize..]);
+                }
+                if let Err(idx) =
+                    leaf.keys.binary_search_by(|key| fastcmp(key, k))
+                {
+                    let inserted = |old: &[IVec], new: &IVec| {
+                        let mut out = Vec::with_capacity(old.len() + 1);
+                        out.extend_from_slice(&old[..idx]);
+                        out.push(new.clone());
+                        out.extend_from_slice(&old[idx..]);
+                        out
+                    };
+                    let node = Node {
+                        prefix_len: self.prefix_len,
+                        next: self.next,
+                        merging_child: self.merging_child,
+                        merging: self.merging,
+                        lo: self.lo.clone(),
+                        hi: self.hi.clone(),
+                        data: Data::Leaf(Leaf {
+                            keys: inserted(&leaf.keys, k),
+                            values: inserted(&leaf.values, v),
+                        }),
+                    };
+                    testing_assert!(is_sorted(&node.data.leaf_ref().unwrap().keys));
+                    return node;
+                }
+            }
+        }
+        let mut node = self.clone();
+        node.apply(link);
+        node
     }
 
     pub(crate) fn apply(&mut self, link: &Link) {
@@ -605,7 +654,15 @@ impl Node {
             16
         };
 
-        let size_checks = self.data.len() > threshold;
+        // schedplus patch (PATCHES.md, 3): a leaf of more than 16 entries splits only once
+        // its keys and values pass LEAF_SPLIT_BYTES, so leaves of small entries hold a few
+        // KiB instead of 16 entries of 50 to 150 bytes. Every page costs about 100 bytes
+        // of page table for as long as the store is open, loaded whole at start.
+        let size_checks = self.data.len() > threshold
+            && (self.data.is_index()
+                || cfg!(any(test, feature = "lock_free_delays"))
+                || self.data.len() > LEAF_SPLIT_MAX_ENTRIES
+                || self.rss() > LEAF_SPLIT_BYTES);
         let safety_checks = self.merging_child.is_none() && !self.merging;
 
         size_checks && safety_checks

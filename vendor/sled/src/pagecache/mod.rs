@@ -1032,8 +1032,8 @@ impl PageCache {
             }
         }
 
-        let mut node: Node = old.as_node().clone();
-        node.apply(&new);
+        // schedplus patch (PATCHES.md, 6): one pass instead of clone, then apply.
+        let node: Node = old.as_node().applied(&new);
 
         // see if we should short-circuit replace
         if old.cache_infos.len() >= PAGE_CONSOLIDATION_THRESHOLD {
@@ -1392,6 +1392,11 @@ impl PageCache {
             as f64;
 
         Ok(on_disk_bytes / logical_size)
+    }
+
+    /// schedplus patch (PATCHES.md, 5): see `Db::page_table_len`.
+    pub(crate) fn page_table_len(&self) -> u64 {
+        *self.next_pid_to_allocate.lock()
     }
 
     pub(crate) fn size_on_disk(&self) -> Result<u64> {
@@ -2077,7 +2082,12 @@ impl PageCache {
 
             trace!("load_snapshot pid {} {:?}", pid, state);
 
-            let mut cache_infos = Vec::default();
+            // schedplus patch (PATCHES.md, 4): sized exactly; grown from empty it held 4
+            // slots for the one most pages have, and every page's is kept while open.
+            let mut cache_infos = Vec::with_capacity(match *state {
+                PageState::Present { ref frags, .. } => 1 + frags.len(),
+                _ => 1,
+            });
 
             let guard = pin();
 
