@@ -46,7 +46,7 @@ pub use fault_clear::FaultClearRequest;
 pub use fault_list::{FaultList, FaultReport, Faults, ListedRule};
 pub use fb_delete::{FbDelete, FbDeleteReport};
 pub use fb_set::{FbSetReport, FbSetRequest, parse_span};
-pub use fb_show::{FbShowReport, FbShowRequest, ShownMessage};
+pub use fb_show::{FbShowReport, FbShowRequest, ShowWindow, ShownMessage};
 pub use lint::{
     LINT_PAGE, LintCursor, LintReport, LintRequest, MAX_LINT_PAGE, directory_lookup, lint_record,
 };
