@@ -35,7 +35,9 @@ mod republish;
 pub use calendar_delete::{CalendarDelete, CalendarDeleteReport};
 pub use calendar_get::{CalendarGet, CalendarGetReport};
 pub use calendar_put::{CalendarPutReport, CalendarPutRequest};
-pub use check::{CheckReport, CheckRequest, CheckedUser, SlotDifference, ThreeViews, three_views};
+pub use check::{
+    CheckReport, CheckRequest, CheckedGrid, CheckedUser, SlotDifference, ThreeViews, three_views,
+};
 pub use cleanup::Cleanup;
 pub use directory_admin::AdminMarkRequest;
 pub use directory_import::{DryRunList, ImportPreview, ImportReport, ImportRequest};
