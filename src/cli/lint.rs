@@ -340,7 +340,8 @@ fn subject_key(r: &DavResponse, leaf: &str) -> String {
 /// `schedplus check`.
 pub fn check(admin: &Admin, args: &CheckArgs, now: Option<String>) -> Result<(), Error> {
     let r = admin.run(CheckRequest {
-        user: if args.all { None } else { args.user.clone() },
+        // `None` with `--all`: every user.
+        user: args.who.user.clone(),
         interval: Some(args.interval),
         now,
     })?;
