@@ -174,7 +174,6 @@ fn folder_rows_are_escaped() {
         modified: Some(ts("2026-11-24T09:15:00Z")),
         size: None,
         note: Some("<b>note</b> & more".into()),
-        ..Default::default()
     };
     let tr = folder_row(&row);
     assert!(!tr.contains("<img"));
@@ -206,7 +205,6 @@ fn streamed_folder_parts_make_one_document() {
             modified: Some(ts("2026-11-24T09:15:00Z")),
             size: Some(1234 * (i + 1)),
             note: None,
-            ..Default::default()
         })
         .collect();
     let mut page = folder_page_head("EX:/o=XCS/ou=AG", &crumbs(), None, None);
@@ -650,7 +648,6 @@ fn write_sample_pages() {
             modified: Some(ts("2026-11-24T08:05:00Z")),
             size: Some(1874),
             note: Some(format!("{name} · {note}")),
-            ..Default::default()
         }));
     }
     page.push_str(&folder_row(&FolderRow {
@@ -662,7 +659,6 @@ fn write_sample_pages() {
         modified: None,
         size: None,
         note: None,
-        ..Default::default()
     }));
     page.push_str(&folder_page_tail(4, None));
     std::fs::write(dir.join("browse-folder.html"), page).unwrap();
