@@ -14,7 +14,9 @@
 
 use std::time::Instant;
 
-use schedplus::app::replication::{Peer, Topology, TopologySettings, pull_from};
+use schedplus::app::replication::{
+    Peer, ReplicationSettings, Topology, TopologySettings, pull_from,
+};
 use schedplus::protocol::fb_message::build_props;
 use schedplus::protocol::freebusy::PublishRange;
 use schedplus::protocol::legacy_dn::LegacyDn;
@@ -50,7 +52,10 @@ fn message(i: usize, seed: usize) -> PublishedMessage {
 fn topology(name: &str) -> std::sync::Arc<Topology> {
     Topology::new(TopologySettings {
         server_name: name.into(),
-        secret: Some(SECRET.into()),
+        replication: ReplicationSettings {
+            secret: Some(SECRET.into()),
+            ..Default::default()
+        },
         ..Default::default()
     })
 }
@@ -85,7 +90,10 @@ fn main() {
     let mut opts = ServeOptions::new(source_dir.path(), "127.0.0.1:0".parse().unwrap());
     opts.topology = TopologySettings {
         server_name: "SRC".into(),
-        secret: Some(SECRET.into()),
+        replication: ReplicationSettings {
+            secret: Some(SECRET.into()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let server = runtime.block_on(Server::start(opts)).unwrap();

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use schedplus::app::ops::{Ctx, FbShowRequest, Operation};
+use schedplus::app::ops::{Ctx, FbShowRequest, Operation, ShowWindow};
 use schedplus::protocol::legacy_dn::LegacyDn;
 use schedplus::transport::webdav::path::fb_folder_href;
 
@@ -311,9 +311,11 @@ fn evolution_untyped_arrays_without_merged_read_everywhere() {
     // fb show: the same blocks and digits.
     let report = FbShowRequest {
         user: thanh.into(),
-        start: Some("2026-03-03T12:00:00Z".into()),
-        end: Some("2026-03-03T15:00:00Z".into()),
-        interval: Some(60),
+        window: ShowWindow {
+            start: Some("2026-03-03T12:00:00Z".into()),
+            end: Some("2026-03-03T15:00:00Z".into()),
+            interval: Some(60),
+        },
         ..Default::default()
     }
     .run(&Ctx::new(srv.store()))

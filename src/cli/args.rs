@@ -30,17 +30,12 @@ themselves otherwise.";
 
 #[derive(Parser, Debug)]
 #[command(name = "schedplus", version = env!("SCHEDPLUS_VERSION"), about = ABOUT, long_about = LONG_ABOUT)]
+#[command(mut_args(hide_env_value), mut_subcommands(hide_env_values))]
 pub struct Cli {
     /// The configuration file (see fixtures/schedplus.toml). Precedence: flag, then
     /// SCHEDPLUS_* variable, then this file, then the default; `schedplus config show`
     /// prints the result.
-    #[arg(
-        long,
-        global = true,
-        env = "SCHEDPLUS_CONFIG",
-        hide_env_values = true,
-        value_name = "FILE"
-    )]
+    #[arg(long, global = true, env = "SCHEDPLUS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// `--data`, `--now`, `--log-format`: the settings of [`Group::Global`], from
@@ -50,6 +45,19 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--help` shows no environment variable's value, for every argument of every command:
+/// some are secrets (`SCHEDPLUS_REMOTE_PASSWORD`, `SCHEDPLUS_TOKEN`), and the others are
+/// no help in a help text. Set here once, so a new flag with `env` cannot forget it.
+fn hide_env_value(arg: clap::Arg) -> clap::Arg {
+    arg.hide_env_values(true)
+}
+
+/// [`hide_env_value`] for each argument of `cmd` and of its subcommands, all the way down.
+fn hide_env_values(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(hide_env_value)
+        .mut_subcommands(hide_env_values)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,7 +154,6 @@ pub struct LintArgs {
         long,
         value_name = "PASSWORD",
         env = "SCHEDPLUS_REMOTE_PASSWORD",
-        hide_env_values = true,
         requires = "remote_user"
     )]
     pub remote_password: Option<String>,
@@ -163,22 +170,26 @@ pub struct LintArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// The user (SMTP address, alias or legacyDN).
-    #[arg(
-        value_name = "USER",
-        required_unless_present = "all",
-        conflicts_with = "all"
-    )]
-    pub user: Option<String>,
-    /// Every user in the directory.
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub who: CheckWho,
     /// Minutes per slot of the query view.
     #[arg(long, value_name = "MINUTES", default_value_t = 30)]
     pub interval: u32,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Whom `check` checks: one user, or every user; one of the two, not both.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct CheckWho {
+    /// The user (SMTP address, alias or legacyDN).
+    #[arg(value_name = "USER")]
+    pub user: Option<String>,
+    /// Every user in the directory.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -464,4 +475,57 @@ pub enum CalendarCommand {
         /// Zone of floating and all-day events (IANA name; default UTC).
         tz: Option<String>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every argument with an environment variable, in every command, keeps its value out
+    /// of `--help` (set once, by [`hide_env_values`], not by each `#[arg]`).
+    #[test]
+    fn no_help_text_shows_an_environment_value() {
+        fn walk(cmd: &clap::Command, seen: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                if let Some(env) = a.get_env() {
+                    assert!(
+                        a.is_hide_env_values_set(),
+                        "{} --{}: {env:?} shows its value",
+                        cmd.get_name(),
+                        a.get_id()
+                    );
+                    seen.push(env.to_string_lossy().into_owned());
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, seen);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut seen = Vec::new();
+        walk(&cmd, &mut seen);
+        for env in ["SCHEDPLUS_CONFIG", "SCHEDPLUS_REMOTE_PASSWORD"] {
+            assert!(seen.iter().any(|e| e == env), "{env} not found in {seen:?}");
+        }
+    }
+
+    /// `check` takes a user or `--all`: one of them, not both.
+    #[test]
+    fn check_takes_a_user_or_all() {
+        let who = |argv: &[&str]| -> Result<(Option<String>, bool), clap::Error> {
+            let cli = Cli::try_parse_from([&["schedplus", "check"], argv].concat())?;
+            match cli.command {
+                Command::Check(a) => Ok((a.who.user, a.who.all)),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(who(&["danw"]).unwrap(), (Some("danw".into()), false));
+        assert_eq!(who(&["--all"]).unwrap(), (None, true));
+        for wrong in [&[][..], &["--all", "danw"]] {
+            let e = who(wrong).unwrap_err();
+            assert!(e.to_string().contains("<USER|--all>"), "{wrong:?}: {e}");
+        }
+    }
 }

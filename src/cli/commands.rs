@@ -311,9 +311,11 @@ pub(super) fn fb(admin: &Admin, cmd: FbCommand, now: Option<String>) -> Result<(
         } => {
             let r = admin.run(ops::FbShowRequest {
                 user,
-                start,
-                end,
-                interval: Some(interval),
+                window: ops::ShowWindow {
+                    start,
+                    end,
+                    interval: Some(interval),
+                },
                 now,
             })?;
             if json {

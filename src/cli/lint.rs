@@ -340,7 +340,8 @@ fn subject_key(r: &DavResponse, leaf: &str) -> String {
 /// `schedplus check`.
 pub fn check(admin: &Admin, args: &CheckArgs, now: Option<String>) -> Result<(), Error> {
     let r = admin.run(CheckRequest {
-        user: if args.all { None } else { args.user.clone() },
+        // `None` with `--all`: every user.
+        user: args.who.user.clone(),
         interval: Some(args.interval),
         now,
     })?;
@@ -359,10 +360,7 @@ pub fn check(admin: &Admin, args: &CheckArgs, now: Option<String>) -> Result<(),
             };
             match (&u.difference, &u.problem) {
                 (_, Some(p)) => println!("{}: cannot check: {p}", u.user),
-                (None, None) => println!(
-                    "{}: agree ({views}): {} slots of {} min from {} to {}",
-                    u.user, u.slots, u.interval, u.start, u.end
-                ),
+                (None, None) => println!("{}: agree ({views}): {}", u.user, u.grid),
                 (Some(d), None) => println!(
                     "{}: DISAGREE at slot {} ({}): calendar {}, message {}, query {}",
                     u.user, d.slot, d.at, d.calendar, d.message, d.query

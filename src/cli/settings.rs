@@ -357,12 +357,16 @@ fn topology(
             })
             .map_err(config_error)?
             .unwrap_or_default(),
-        peers: list(settings, "replication_peers", r::parse_peers)?,
-        interval: duration("replication_interval")?,
-        exchsync_secret: text("exchsync_secret")?.or_else(|| secret.clone()),
-        secret,
-        links: list(settings, "exchsync_links", r::parse_links)?,
-        exchsync_interval: duration("exchsync_interval")?,
+        replication: r::ReplicationSettings {
+            peers: list(settings, "replication_peers", r::parse_peers)?,
+            interval: duration("replication_interval")?,
+            secret: secret.clone(),
+        },
+        exchsync: r::ExchsyncSettings {
+            links: list(settings, "exchsync_links", r::parse_links)?,
+            interval: duration("exchsync_interval")?,
+            secret: text("exchsync_secret")?.or(secret),
+        },
     })
 }
 

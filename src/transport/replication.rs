@@ -49,6 +49,7 @@ pub async fn handle(state: &super::AppState, mut req: Request) -> Result<Respons
     let topology = state.topology();
     if topology
         .settings
+        .replication
         .secret
         .as_deref()
         .is_none_or(str::is_empty)

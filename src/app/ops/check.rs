@@ -12,6 +12,8 @@
 //! They must be equal slot for slot; the first slot that differs is reported with the
 //! three digits there. A user without a calendar is checked on the message and the query.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Operation, checked};
@@ -67,10 +69,9 @@ pub struct CheckReport {
 pub struct CheckedUser {
     pub user: String,
     pub legacy_dn: String,
-    pub start: String,
-    pub end: String,
-    pub interval: u32,
-    pub slots: usize,
+    /// On the wire as the user's own `start`, `end`, `interval` and `slots`.
+    #[serde(flatten)]
+    pub grid: CheckedGrid,
     /// Whether a calendar is stored (without one, only message and query are compared).
     pub calendar: bool,
     /// Whether a message is stored.
@@ -84,6 +85,28 @@ pub struct CheckedUser {
 impl CheckedUser {
     pub fn agrees(&self) -> bool {
         self.difference.is_none() && self.problem.is_none()
+    }
+}
+
+/// The slots a user was checked over: the publish range, RFC 3339, cut in `slots` slots of
+/// `interval` minutes (the last one reaching past `end` when the range is no multiple).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckedGrid {
+    pub start: String,
+    pub end: String,
+    pub interval: u32,
+    pub slots: usize,
+}
+
+impl fmt::Display for CheckedGrid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let CheckedGrid {
+            start,
+            end,
+            interval,
+            slots,
+        } = self;
+        write!(f, "{slots} slots of {interval} min from {start} to {end}")
     }
 }
 
@@ -151,10 +174,12 @@ fn check_user(
     Ok(CheckedUser {
         user: u.alias.clone(),
         legacy_dn: dn.as_str().to_string(),
-        start: format_rfc3339(range.start.to_timestamp()),
-        end: format_rfc3339(range.end.to_timestamp()),
-        interval,
-        slots,
+        grid: CheckedGrid {
+            start: format_rfc3339(range.start.to_timestamp()),
+            end: format_rfc3339(range.end.to_timestamp()),
+            interval,
+            slots,
+        },
         calendar: cal,
         message: !stored.is_empty(),
         difference,
@@ -256,4 +281,39 @@ fn last_fbdata(body: &[u8]) -> Option<String> {
     let start = text.rfind("<a:fbdata>")? + "<a:fbdata>".len();
     let end = start + text[start..].find("</a:fbdata>")?;
     Some(text[start..end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `check --json` and the remote client read the grid's fields on the user itself.
+    #[test]
+    fn a_checked_user_keeps_its_wire_shape_and_says_its_grid() {
+        let grid = CheckedGrid {
+            start: "2026-11-01T00:00:00Z".into(),
+            end: "2026-11-02T00:00:00Z".into(),
+            interval: 30,
+            slots: 48,
+        };
+        let u = CheckedUser {
+            user: "danw".into(),
+            legacy_dn: "/o=X/cn=danw".into(),
+            grid: grid.clone(),
+            calendar: true,
+            message: true,
+            difference: None,
+            problem: None,
+        };
+        let v = serde_json::to_value(&u).unwrap();
+        assert_eq!(v["start"], "2026-11-01T00:00:00Z");
+        assert_eq!(v["end"], "2026-11-02T00:00:00Z");
+        assert_eq!(v["interval"], 30);
+        assert_eq!(v["slots"], 48);
+        assert_eq!(serde_json::from_value::<CheckedUser>(v).unwrap(), u);
+        assert_eq!(
+            grid.to_string(),
+            "48 slots of 30 min from 2026-11-01T00:00:00Z to 2026-11-02T00:00:00Z"
+        );
+    }
 }

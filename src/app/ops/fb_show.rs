@@ -15,7 +15,7 @@ impl Operation for FbShowRequest {
 
     fn run(self, ctx: &Ctx) -> Result<FbShowReport, Error> {
         let user = ctx.store.resolve_user(&self.user)?;
-        let grid = self.grid(ctx.now(self.now.as_deref())?)?;
+        let grid = self.window.grid(ctx.now(self.now.as_deref())?)?;
         let stored = ctx
             .store
             .freebusy_of(&user.legacy_dn.admin_group(), &user.legacy_dn.subject())?;
@@ -55,13 +55,25 @@ impl Operation for FbShowRequest {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FbShowRequest {
     pub user: String,
-    pub start: Option<String>,
-    pub end: Option<String>,
-    pub interval: Option<u32>,
+    /// On the wire as the request's own `start`, `end` and `interval`.
+    #[serde(flatten)]
+    pub window: ShowWindow,
     pub now: Option<String>,
 }
 
-impl FbShowRequest {
+/// The slots `fb show` paints, as given: `start` and `end` in RFC 3339, `interval` in
+/// minutes; each has a default.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ShowWindow {
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub interval: Option<u32>,
+}
+
+/// The most digits `fb show` prints.
+const MAX_SHOW_SLOTS: i64 = 100_000;
+
+impl ShowWindow {
     /// The slots asked for (a week from today's midnight, at 30 minutes, by default),
     /// checked.
     fn grid(&self, now: Timestamp) -> Result<SlotGrid, Error> {
@@ -116,5 +128,23 @@ pub struct FbShowReport {
     pub fbdata: String,
 }
 
-/// The most digits `fb show` prints.
-const MAX_SHOW_SLOTS: i64 = 100_000;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The remote client and the admin API speak this JSON; the window is flattened into it.
+    #[test]
+    fn the_request_keeps_its_wire_shape() {
+        let wire = serde_json::json!({
+            "user": "danw",
+            "start": "2026-03-03T12:00:00Z",
+            "end": null,
+            "interval": 60,
+            "now": null,
+        });
+        let req: FbShowRequest = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(req.window.start.as_deref(), Some("2026-03-03T12:00:00Z"));
+        assert_eq!(req.window.interval, Some(60));
+        assert_eq!(serde_json::to_value(&req).unwrap(), wire);
+    }
+}

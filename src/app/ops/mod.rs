@@ -35,7 +35,9 @@ mod republish;
 pub use calendar_delete::{CalendarDelete, CalendarDeleteReport};
 pub use calendar_get::{CalendarGet, CalendarGetReport};
 pub use calendar_put::{CalendarPutReport, CalendarPutRequest};
-pub use check::{CheckReport, CheckRequest, CheckedUser, SlotDifference, ThreeViews, three_views};
+pub use check::{
+    CheckReport, CheckRequest, CheckedGrid, CheckedUser, SlotDifference, ThreeViews, three_views,
+};
 pub use cleanup::Cleanup;
 pub use directory_admin::AdminMarkRequest;
 pub use directory_import::{DryRunList, ImportPreview, ImportReport, ImportRequest};
@@ -46,7 +48,7 @@ pub use fault_clear::FaultClearRequest;
 pub use fault_list::{FaultList, FaultReport, Faults, ListedRule};
 pub use fb_delete::{FbDelete, FbDeleteReport};
 pub use fb_set::{FbSetReport, FbSetRequest, parse_span};
-pub use fb_show::{FbShowReport, FbShowRequest, ShownMessage};
+pub use fb_show::{FbShowReport, FbShowRequest, ShowWindow, ShownMessage};
 pub use lint::{
     LINT_PAGE, LintCursor, LintReport, LintRequest, MAX_LINT_PAGE, directory_lookup, lint_record,
 };

@@ -68,7 +68,7 @@ pub fn session(
 
 /// One session of every link; each ends with event 107 (or a warning when it failed).
 pub fn sessions(topology: &Topology, store: &Store) {
-    for link in &topology.settings.links {
+    for link in &topology.settings.exchsync.links {
         match session(topology, store, link) {
             Ok(report) => {
                 let line = report.event_107(&link.name);

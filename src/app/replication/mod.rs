@@ -63,20 +63,37 @@ pub struct Link {
     pub folders: ReplicaSet,
 }
 
-/// The topology settings, as configured.
+/// The topology settings, as configured: who this server is, what it holds, and its two
+/// ways of exchanging changes.
 #[derive(Clone, Debug)]
 pub struct TopologySettings {
     pub server_name: String,
     pub organization: String,
     pub replicas: ReplicaSet,
+    /// Within the organization: `replication_*`.
+    pub replication: ReplicationSettings,
+    /// To other organizations: `exchsync_*`.
+    pub exchsync: ExchsyncSettings,
+}
+
+/// Replication with peers of the same organization (`replication_peers`,
+/// `replication_interval`, `replication_secret`).
+#[derive(Clone, Debug)]
+pub struct ReplicationSettings {
     pub peers: Vec<Peer>,
     pub interval: Duration,
     /// Without it the replication endpoint refuses everything and no peer is asked.
     pub secret: Option<String>,
+}
+
+/// Exchsync links to servers of other organizations (`exchsync_links`,
+/// `exchsync_interval`, `exchsync_secret`).
+#[derive(Clone, Debug)]
+pub struct ExchsyncSettings {
     pub links: Vec<Link>,
-    pub exchsync_interval: Duration,
-    /// The destinations' replication secret (default: `secret`).
-    pub exchsync_secret: Option<String>,
+    pub interval: Duration,
+    /// The destinations' replication secret (default: the replication secret).
+    pub secret: Option<String>,
 }
 
 impl Default for TopologySettings {
@@ -85,23 +102,40 @@ impl Default for TopologySettings {
             server_name: default_server_name(),
             organization: DEFAULT_ORGANIZATION.to_string(),
             replicas: ReplicaSet::all(),
+            replication: ReplicationSettings::default(),
+            exchsync: ExchsyncSettings::default(),
+        }
+    }
+}
+
+impl Default for ReplicationSettings {
+    fn default() -> Self {
+        ReplicationSettings {
             peers: Vec::new(),
             interval: DEFAULT_INTERVAL,
             secret: None,
+        }
+    }
+}
+
+impl Default for ExchsyncSettings {
+    fn default() -> Self {
+        ExchsyncSettings {
             links: Vec::new(),
-            exchsync_interval: DEFAULT_EXCHSYNC_INTERVAL,
-            exchsync_secret: None,
+            interval: DEFAULT_EXCHSYNC_INTERVAL,
+            secret: None,
         }
     }
 }
 
 impl TopologySettings {
     /// The secret Exchsync sessions send their destinations: `exchsync_secret`, else
-    /// `secret`; empty when neither is set.
+    /// `replication_secret`; empty when neither is set.
     pub fn link_secret(&self) -> &str {
-        self.exchsync_secret
+        self.exchsync
+            .secret
             .as_deref()
-            .or(self.secret.as_deref())
+            .or(self.replication.secret.as_deref())
             .unwrap_or_default()
     }
 }
@@ -218,6 +252,7 @@ impl Topology {
     pub fn holders(&self, folder: &AdminGroup) -> Vec<Holder> {
         let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         self.settings
+            .replication
             .peers
             .iter()
             .filter(|p| known.get(&p.name).is_some_and(|r| r.holds(folder)))
@@ -237,7 +272,7 @@ impl Topology {
 
     /// Is `given` the replication secret? Always false without one configured.
     pub fn secret_ok(&self, given: Option<&[u8]>) -> bool {
-        match (&self.settings.secret, given) {
+        match (&self.settings.replication.secret, given) {
             (Some(s), Some(g)) if !s.is_empty() => crate::auth::constant_time_eq(g, s.as_bytes()),
             _ => false,
         }
@@ -460,7 +495,12 @@ pub fn pull_from(
     peer: &Peer,
     now_us: i64,
 ) -> Result<RoundReport, String> {
-    let secret = topology.settings.secret.as_deref().unwrap_or_default();
+    let secret = topology
+        .settings
+        .replication
+        .secret
+        .as_deref()
+        .unwrap_or_default();
     let mark_name = peer_mark(&peer.name);
     let mut report = RoundReport {
         mark: store.mark(&mark_name).map_err(|e| e.to_string())?,
@@ -540,7 +580,7 @@ pub fn pull_from(
 
 /// One replication round: every peer, one after the other; each logged and counted.
 pub fn round(topology: &Topology, store: &Store, now_us: i64) {
-    for peer in &topology.settings.peers {
+    for peer in &topology.settings.replication.peers {
         let started = Instant::now();
         match pull_from(topology, store, peer, now_us) {
             Ok(r) => {
@@ -614,26 +654,26 @@ pub fn spawn(
         s.replicas.names().as_deref(),
     );
     let mut tasks = Vec::new();
-    if !s.peers.is_empty() {
-        if s.secret.as_deref().is_none_or(str::is_empty) {
+    if !s.replication.peers.is_empty() {
+        if s.replication.secret.as_deref().is_none_or(str::is_empty) {
             tracing::warn!(
                 "replication_peers is set but replication_secret is not: no peer is asked"
             );
         } else {
             let (t, st, now) = (topology.clone(), store.clone(), now_us.clone());
-            tasks.push(every(s.interval, stop.clone(), move || {
+            tasks.push(every(s.replication.interval, stop.clone(), move || {
                 round(&t, &st, now())
             }));
         }
     }
-    if !s.links.is_empty() {
+    if !s.exchsync.links.is_empty() {
         if s.link_secret().is_empty() {
             tracing::warn!(
                 "exchsync_links is set but neither exchsync_secret nor replication_secret is: each link's destination will refuse its sessions (403); set the secret the destination has as its replication_secret"
             );
         }
         let (t, st) = (topology.clone(), store);
-        tasks.push(every(s.exchsync_interval, stop, move || {
+        tasks.push(every(s.exchsync.interval, stop, move || {
             exchsync::sessions(&t, &st)
         }));
     }
@@ -727,7 +767,10 @@ mod tests {
         assert!(!open.secret_ok(Some(b"")));
         assert!(!open.secret_ok(None));
         let t = Topology::new(TopologySettings {
-            secret: Some("s3cret".into()),
+            replication: ReplicationSettings {
+                secret: Some("s3cret".into()),
+                ..Default::default()
+            },
             ..Default::default()
         });
         assert!(t.secret_ok(Some(b"s3cret")));

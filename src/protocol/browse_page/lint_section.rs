@@ -52,11 +52,11 @@ fn lint_section(findings: &[Finding]) -> String {
         h.raw("</code></td><td>");
         h.text(f.severity.as_str());
         h.raw("</td><td>");
-        h.text(f.status.as_deref().unwrap_or("–"));
+        h.text(f.hit.status.as_deref().unwrap_or("–"));
         h.raw("</td><td>");
-        h.text(f.month.as_deref().unwrap_or("–"));
+        h.text(f.hit.month.as_deref().unwrap_or("–"));
         h.raw("</td><td>");
-        h.text(&f.sentence);
+        h.text(&f.hit.sentence);
         h.raw("</td><td>");
         if f.publishers.is_empty() {
             h.raw("<span class=\"muted\">no known publisher</span>");
@@ -74,7 +74,7 @@ mod tests {
     use super::*;
     use crate::protocol::browse_page::Window;
     use crate::protocol::freebusy::FreeBusy;
-    use crate::protocol::lint::Severity;
+    use crate::protocol::lint::{Hit, Severity};
     use crate::protocol::time::parse_time;
 
     fn view(fb: &FreeBusy) -> MessageView<'_> {
@@ -104,9 +104,11 @@ mod tests {
             severity: Severity::Warning,
             user: "/o=Org/ou=AG/cn=Recipients/cn=kbaker".into(),
             leaf: "USER-/CN=RECIPIENTS/CN=KBAKER.EML".into(),
-            status: Some("busy".into()),
-            month: Some("2008-11".into()),
-            sentence: "block 43140..43260 ends past the month's <43200> minutes".into(),
+            hit: Hit {
+                status: Some("busy".into()),
+                month: Some("2008-11".into()),
+                sentence: "block 43140..43260 ends past the month's <43200> minutes".into(),
+            },
             publishers: vec!["Zimbra".into()],
         };
         let page = message_page_with_lint(&view(&fb), &[], std::slice::from_ref(&f), None);

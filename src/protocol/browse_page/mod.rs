@@ -45,30 +45,44 @@ pub const MAX_PROPS_LISTED: usize = 200;
 /// Characters of one property value shown before it is cut.
 pub const MAX_PROP_VALUE_CHARS: usize = 1000;
 
-/// One step of the breadcrumb trail, root first.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Crumb {
+/// A link to a place in the store: a folder listing's entry, a step of the breadcrumbs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Link {
+    /// Shown, unescaped.
     pub label: String,
+    /// Already URL-escaped.
     pub href: String,
 }
+
+/// One step of the breadcrumb trail, root first.
+pub type Crumb = Link;
 
 /// One entry of a folder listing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FolderRow {
-    /// Display name, unescaped.
-    pub name: String,
-    /// Already URL-escaped.
-    pub href: String,
-    pub is_folder: bool,
+    /// The entry's name and where it is.
+    pub link: Link,
+    pub kind: RowKind,
     /// Drawn only when after 1970-01-01 (the store's fixed folders have no date).
     pub modified: Option<Timestamp>,
     pub size: Option<u64>,
     /// e.g. the legacyExchangeDN of a free/busy message's owner.
     pub note: Option<String>,
-    /// A free/busy message's owner, when the directory knows them.
-    pub owner: Option<Owner>,
-    /// An admin-group folder: the free/busy messages (one per user) it holds.
-    pub members: Option<Members>,
+}
+
+/// A folder or a message, with what the Note column tells of each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowKind {
+    /// For an admin-group folder, the free/busy messages (one per user) it holds.
+    Folder { members: Option<Members> },
+    /// For a free/busy message, its owner, when the directory knows them.
+    Message { owner: Option<Owner> },
+}
+
+impl Default for RowKind {
+    fn default() -> RowKind {
+        RowKind::Message { owner: None }
+    }
 }
 
 /// The directory user a free/busy message belongs to.
@@ -87,6 +101,18 @@ pub enum Members {
 }
 
 impl FolderRow {
+    pub fn is_folder(&self) -> bool {
+        matches!(self.kind, RowKind::Folder { .. })
+    }
+
+    /// A message's owner, when known.
+    pub fn owner(&self) -> Option<&Owner> {
+        match &self.kind {
+            RowKind::Message { owner } => owner.as_ref(),
+            RowKind::Folder { .. } => None,
+        }
+    }
+
     /// Does the row match the listing filter? `needle` is compared, ignoring case, with
     /// the name, the note and the owner's name and address.
     pub fn matches(&self, needle: &str) -> bool {
@@ -95,11 +121,10 @@ impl FolderRow {
             return true;
         }
         let hit = |s: &str| s.to_lowercase().contains(&needle);
-        hit(&self.name)
+        hit(&self.link.label)
             || self.note.as_deref().is_some_and(hit)
             || self
-                .owner
-                .as_ref()
+                .owner()
                 .is_some_and(|o| hit(&o.display_name) || hit(&o.mail))
     }
 }
@@ -312,11 +337,11 @@ pub fn folder_row(row: &FolderRow) -> String {
     let mut h = Html::new();
     // The icon and the name sit in one flex box, so a long name wraps beside its icon.
     h.raw("\n<tr><td class=\"name\"><div class=\"nm\"><span class=\"ic ");
-    h.raw(if row.is_folder { "dir" } else { "msg" });
+    h.raw(if row.is_folder() { "dir" } else { "msg" });
     h.raw("\" aria-hidden=\"true\"></span><a href=\"");
-    h.attr(&row.href);
+    h.attr(&row.link.href);
     h.raw("\">");
-    h.text(&row.name);
+    h.text(&row.link.label);
     h.raw("</a></div></td><td class=\"when\">");
     if let Some(ts) = row.modified.filter(|t| t.as_second() > 0) {
         time_element(&mut h, ts);
@@ -330,11 +355,11 @@ pub fn folder_row(row: &FolderRow) -> String {
                 human_size(bytes)
             ));
         }
-        None if row.is_folder => {}
+        None if row.is_folder() => {}
         None => h.raw("—"),
     }
     h.raw("</td><td class=\"note\">");
-    if let Some(o) = &row.owner {
+    if let Some(o) = row.owner() {
         h.raw("<span class=\"person\">");
         h.text(&o.display_name);
         h.raw("</span> <a class=\"mail\" href=\"mailto:");
@@ -343,7 +368,7 @@ pub fn folder_row(row: &FolderRow) -> String {
         h.text(&o.mail);
         h.raw("</a>");
     }
-    if let Some(m) = row.members {
+    if let RowKind::Folder { members: Some(m) } = row.kind {
         let (n, more) = match m {
             Members::Exactly(n) => (n, ""),
             Members::AtLeast(n) => (n, "+"),
@@ -355,7 +380,7 @@ pub fn folder_row(row: &FolderRow) -> String {
         ));
     }
     if let Some(note) = &row.note {
-        if row.owner.is_some() {
+        if row.owner().is_some() {
             h.raw("<br><code class=\"dn\">");
             h.text(note);
             h.raw("</code>");

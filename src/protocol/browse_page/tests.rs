@@ -166,13 +166,14 @@ fn text_and_attributes_are_escaped() {
 #[test]
 fn folder_rows_are_escaped() {
     let row = FolderRow {
-        name: "<img src=x onerror=alert(1)> & \"Co\"".into(),
-        href: "EX:_xF8FF_o=A%26B\"x".into(),
-        is_folder: true,
+        link: Link {
+            label: "<img src=x onerror=alert(1)> & \"Co\"".into(),
+            href: "EX:_xF8FF_o=A%26B\"x".into(),
+        },
+        kind: RowKind::Folder { members: None },
         modified: Some(ts("2026-11-24T09:15:00Z")),
         size: None,
         note: Some("<b>note</b> & more".into()),
-        ..Default::default()
     };
     let tr = folder_row(&row);
     assert!(!tr.contains("<img"));
@@ -196,13 +197,14 @@ fn folder_rows_are_escaped() {
 fn streamed_folder_parts_make_one_document() {
     let rows: Vec<FolderRow> = (0..3)
         .map(|i| FolderRow {
-            name: format!("USER-/CN=RECIPIENTS/CN=U{i}"),
-            href: format!("USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=U{i}.EML"),
-            is_folder: false,
+            link: Link {
+                label: format!("USER-/CN=RECIPIENTS/CN=U{i}"),
+                href: format!("USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=U{i}.EML"),
+            },
+            kind: RowKind::Message { owner: None },
             modified: Some(ts("2026-11-24T09:15:00Z")),
             size: Some(1234 * (i + 1)),
             note: None,
-            ..Default::default()
         })
         .collect();
     let mut page = folder_page_head("EX:/o=XCS/ou=AG", &crumbs(), None, None);
@@ -638,23 +640,25 @@ fn write_sample_pages() {
     ];
     for (name, alias, note) in people {
         page.push_str(&folder_row(&FolderRow {
-            name: format!("USER-/CN=RECIPIENTS/CN={alias}"),
-            href: format!("USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN={alias}.EML"),
-            is_folder: false,
+            link: Link {
+                label: format!("USER-/CN=RECIPIENTS/CN={alias}"),
+                href: format!("USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN={alias}.EML"),
+            },
+            kind: RowKind::Message { owner: None },
             modified: Some(ts("2026-11-24T08:05:00Z")),
             size: Some(1874),
             note: Some(format!("{name} · {note}")),
-            ..Default::default()
         }));
     }
     page.push_str(&folder_row(&FolderRow {
-        name: "Archive".into(),
-        href: "Archive/".into(),
-        is_folder: true,
+        link: Link {
+            label: "Archive".into(),
+            href: "Archive/".into(),
+        },
+        kind: RowKind::Folder { members: None },
         modified: None,
         size: None,
         note: None,
-        ..Default::default()
     }));
     page.push_str(&folder_page_tail(4, None));
     std::fs::write(dir.join("browse-folder.html"), page).unwrap();
@@ -666,13 +670,17 @@ fn write_sample_pages() {
 #[test]
 fn listing_rows_name_the_owner_and_count_users() {
     let msg = FolderRow {
-        name: "USER-/CN=RECIPIENTS/CN=DANW.EML".into(),
-        href: "USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=DANW.EML".into(),
+        link: Link {
+            label: "USER-/CN=RECIPIENTS/CN=DANW.EML".into(),
+            href: "USER-_xF8FF_CN=RECIPIENTS_xF8FF_CN=DANW.EML".into(),
+        },
         note: Some("/o=XCS/ou=AG/cn=Recipients/cn=danw".into()),
-        owner: Some(Owner {
-            display_name: "Dan <Winship>".into(),
-            mail: "danw@xcs.example".into(),
-        }),
+        kind: RowKind::Message {
+            owner: Some(Owner {
+                display_name: "Dan <Winship>".into(),
+                mail: "danw@xcs.example".into(),
+            }),
+        },
         modified: Some(ts("2026-11-24T09:15:00Z")),
         ..Default::default()
     };
@@ -701,10 +709,13 @@ fn listing_rows_name_the_owner_and_count_users() {
 
     let folder = |members| {
         folder_row(&FolderRow {
-            name: "EX:/o=XCS/ou=AG".into(),
-            href: "EX:_xF8FF_o=XCS_xF8FF_ou=AG/".into(),
-            is_folder: true,
-            members: Some(members),
+            link: Link {
+                label: "EX:/o=XCS/ou=AG".into(),
+                href: "EX:_xF8FF_o=XCS_xF8FF_ou=AG/".into(),
+            },
+            kind: RowKind::Folder {
+                members: Some(members),
+            },
             ..Default::default()
         })
     };
@@ -718,9 +729,11 @@ fn listing_rows_name_the_owner_and_count_users() {
 fn rows_without_a_real_date_show_none() {
     let row = |modified| {
         folder_row(&FolderRow {
-            name: "SCHEDULE+ FREE BUSY".into(),
-            href: "SCHEDULE%2B%20FREE%20BUSY/".into(),
-            is_folder: true,
+            link: Link {
+                label: "SCHEDULE+ FREE BUSY".into(),
+                href: "SCHEDULE%2B%20FREE%20BUSY/".into(),
+            },
+            kind: RowKind::Folder { members: None },
             modified,
             ..Default::default()
         })
@@ -736,12 +749,17 @@ fn rows_without_a_real_date_show_none() {
 #[test]
 fn the_listing_filter_matches_names_people_and_addresses() {
     let row = FolderRow {
-        name: "USER-/CN=RECIPIENTS/CN=JSGUILLET.EML".into(),
+        link: Link {
+            label: "USER-/CN=RECIPIENTS/CN=JSGUILLET.EML".into(),
+            ..Default::default()
+        },
         note: Some("/o=CompanyABC/ou=Paris/cn=Recipients/cn=jsguillet".into()),
-        owner: Some(Owner {
-            display_name: "Jean-Sébastien Guillet".into(),
-            mail: "jsguillet@companyabc.example".into(),
-        }),
+        kind: RowKind::Message {
+            owner: Some(Owner {
+                display_name: "Jean-Sébastien Guillet".into(),
+                mail: "jsguillet@companyabc.example".into(),
+            }),
+        },
         ..Default::default()
     };
     for hit in [

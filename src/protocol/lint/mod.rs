@@ -103,12 +103,15 @@ pub struct Facts<'a> {
     pub older_duplicate: Option<String>,
 }
 
-/// What a rule's predicate found, before the rule's name and publishers are added.
-#[derive(Debug)]
-struct Hit {
-    status: Option<&'static str>,
-    month: Option<i32>,
-    sentence: String,
+/// What a rule's predicate found on a message: a sentence, and the status and the month it
+/// is about when it is about one. A [`Finding`] adds the rule and the message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hit {
+    /// `merged`, `tentative`, `busy` or `away`, when the finding is about one status.
+    pub status: Option<String>,
+    /// The month (`2008-02`, or the raw value when it is no month), when about one month.
+    pub month: Option<String>,
+    pub sentence: String,
 }
 
 impl Hit {
@@ -130,11 +133,9 @@ pub struct Finding {
     pub user: String,
     /// The URL leaf of the message.
     pub leaf: String,
-    /// `merged`, `tentative`, `busy` or `away`, when the finding is about one status.
-    pub status: Option<String>,
-    /// The month (`2008-02`, or the raw value when it is no month), when about one month.
-    pub month: Option<String>,
-    pub sentence: String,
+    /// On the wire as the finding's own `status`, `month` and `sentence`.
+    #[serde(flatten)]
+    pub hit: Hit,
     /// The known publishers that write this way.
     pub publishers: Vec<String>,
 }
@@ -153,9 +154,9 @@ impl Finding {
             self.rule,
             self.severity,
             self.user,
-            self.status.as_deref().unwrap_or("-"),
-            self.month.as_deref().unwrap_or("-"),
-            self.sentence,
+            self.hit.status.as_deref().unwrap_or("-"),
+            self.hit.month.as_deref().unwrap_or("-"),
+            self.hit.sentence,
             publishers
         )
     }
@@ -175,9 +176,7 @@ pub fn lint(msg: &LintMessage<'_>, facts: &Facts<'_>) -> Vec<Finding> {
                 severity: rule.severity,
                 user: user.clone(),
                 leaf: msg.leaf.to_string(),
-                status: h.status.map(str::to_string),
-                month: h.month.map(month_text),
-                sentence: h.sentence,
+                hit: h,
                 publishers: rule.publishers.iter().map(|p| p.to_string()).collect(),
             });
         }

@@ -1,6 +1,8 @@
 //! The rules, one predicate each, in the order findings are listed.
 
-use super::{Facts, Hit, LintMessage, Rule, Severity, dn_of, same, string_prop, subject_text};
+use super::{
+    Facts, Hit, LintMessage, Rule, Severity, dn_of, month_text, same, string_prop, subject_text,
+};
 use crate::protocol::freebusy::{Interval, IntervalSet};
 use crate::protocol::legacy_dn::LegacyDn;
 use crate::protocol::mapi::{PropName, PropValue, tags};
@@ -298,8 +300,8 @@ fn blocks(bytes: &[u8]) -> Option<Vec<(u16, u16)>> {
 
 fn hit(kind: PffbKind, month: Option<i32>, sentence: String) -> Hit {
     Hit {
-        status: Some(status_name(kind)),
-        month,
+        status: Some(status_name(kind).to_string()),
+        month: month.map(month_text),
         sentence,
     }
 }

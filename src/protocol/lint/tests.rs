@@ -315,7 +315,7 @@ fn every_rule_has_a_message_that_triggers_it() {
         for finding in f.iter().filter(|f| f.rule == rule.name) {
             assert_eq!(finding.severity, rule.severity);
             assert!(!finding.user.is_empty());
-            assert!(!finding.sentence.is_empty());
+            assert!(!finding.hit.sentence.is_empty());
         }
     }
 }
@@ -339,10 +339,10 @@ fn findings_name_the_status_month_and_publishers() {
     let f = run_with(&p, leaf, None);
     let f = f
         .iter()
-        .find(|f| f.rule == "block-past-month-end" && f.status.as_deref() == Some("busy"))
+        .find(|f| f.rule == "block-past-month-end" && f.hit.status.as_deref() == Some("busy"))
         .unwrap();
-    assert_eq!(f.status.as_deref(), Some("busy"));
-    assert_eq!(f.month.as_deref(), Some("2008-02"));
+    assert_eq!(f.hit.status.as_deref(), Some("busy"));
+    assert_eq!(f.hit.month.as_deref(), Some("2008-02"));
     assert_eq!(f.publishers, vec!["Zimbra".to_string()]);
     assert_eq!(f.user, DN);
     let line = f.line();
@@ -479,10 +479,11 @@ fn real_publishers_fixtures_show_their_fingerprints() {
         vec!["GCC".to_string(), "evolution-exchange".to_string()]
     );
     assert!(
-        f.sentence
+        f.hit
+            .sentence
             .starts_with("away without months but tentative listing"),
         "{}",
-        f.sentence
+        f.hit.sentence
     );
     assert!(g.iter().all(|f| f.severity < Severity::Error), "{g:#?}");
 }
@@ -514,4 +515,23 @@ fn a_propfind_answer_streams_in_any_chunks() {
         assert_eq!(got, whole, "chunks of {size}");
     }
     assert!(multistatus::MultistatusStream::new().finish().is_err());
+}
+
+/// `lint --json` and the remote client read the hit's fields on the finding itself.
+#[test]
+fn a_finding_keeps_its_wire_shape() {
+    let wire = serde_json::json!({
+        "rule": "block-past-month-end",
+        "severity": "warning",
+        "user": "/o=Org/ou=AG/cn=Recipients/cn=kbaker",
+        "leaf": "USER-/CN=RECIPIENTS/CN=KBAKER.EML",
+        "status": "busy",
+        "month": "2008-11",
+        "sentence": "block 43140..43260 ends past the month",
+        "publishers": ["Zimbra"],
+    });
+    let f: Finding = serde_json::from_value(wire.clone()).unwrap();
+    assert_eq!(f.hit.status.as_deref(), Some("busy"));
+    assert_eq!(f.hit.month.as_deref(), Some("2008-11"));
+    assert_eq!(serde_json::to_value(&f).unwrap(), wire);
 }

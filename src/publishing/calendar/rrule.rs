@@ -47,17 +47,38 @@ pub(crate) struct Rule {
     pub interval: i64,
     pub count: Option<u64>,
     pub until: Option<When>,
-    pub by_second: Vec<u8>,
-    pub by_minute: Vec<u8>,
-    pub by_hour: Vec<u8>,
-    /// (ordinal, weekday); ordinal 0 means every such weekday.
-    pub by_day: Vec<(i32, Weekday)>,
-    pub by_monthday: Vec<i32>,
-    pub by_yearday: Vec<i32>,
-    pub by_weekno: Vec<i32>,
-    pub by_month: Vec<u8>,
-    pub by_setpos: Vec<i32>,
+    /// The parts that pick the candidates of a period.
+    pub by: ByParts,
+    /// BYSETPOS: which of a period's sorted candidates are kept, applied after `by`.
+    pub setpos: Vec<i32>,
     pub wkst: Weekday,
+}
+
+/// The BYxxx parts of a rule that list or filter the candidate days and times of each
+/// period, each empty when the rule does not give it. The time parts (BYSECOND, BYMINUTE,
+/// BYHOUR) and BYMONTH are sorted and without repeats.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ByParts {
+    pub second: Vec<u8>,
+    pub minute: Vec<u8>,
+    pub hour: Vec<u8>,
+    /// (ordinal, weekday); ordinal 0 means every such weekday.
+    pub day: Vec<(i32, Weekday)>,
+    pub monthday: Vec<i32>,
+    pub yearday: Vec<i32>,
+    pub weekno: Vec<i32>,
+    pub month: Vec<u8>,
+}
+
+impl ByParts {
+    /// Does the rule name its days (BYWEEKNO, BYYEARDAY, BYMONTHDAY or BYDAY)? Without
+    /// one, RFC 5545 fills in DTSTART's (see [`expand_defaults`]).
+    fn has_day_part(&self) -> bool {
+        !(self.weekno.is_empty()
+            && self.yearday.is_empty()
+            && self.monthday.is_empty()
+            && self.day.is_empty())
+    }
 }
 
 /// The rule parts RFC 5545 defines, for recognising a misspelt one.
@@ -173,15 +194,8 @@ pub(crate) fn parse_rule_noting(value: &str, notes: &mut Vec<RuleNote>) -> Resul
         interval: 1,
         count: None,
         until: None,
-        by_second: vec![],
-        by_minute: vec![],
-        by_hour: vec![],
-        by_day: vec![],
-        by_monthday: vec![],
-        by_yearday: vec![],
-        by_weekno: vec![],
-        by_month: vec![],
-        by_setpos: vec![],
+        by: ByParts::default(),
+        setpos: vec![],
         wkst: 0,
     };
     let mut freq = None;
@@ -236,15 +250,15 @@ pub(crate) fn parse_rule_noting(value: &str, notes: &mut Vec<RuleNote>) -> Resul
                     _ => parse_until(val)?,
                 })
             }
-            "BYSECOND" => rule.by_second = int_list(&key, val, 0, 60)?,
-            "BYMINUTE" => rule.by_minute = int_list(&key, val, 0, 59)?,
-            "BYHOUR" => rule.by_hour = int_list(&key, val, 0, 23)?,
-            "BYMONTH" => rule.by_month = int_list(&key, val, 1, 12)?,
-            "BYMONTHDAY" => rule.by_monthday = signed_list(&key, val, 31)?,
-            "BYYEARDAY" => rule.by_yearday = signed_list(&key, val, 366)?,
-            "BYWEEKNO" => rule.by_weekno = signed_list(&key, val, 53)?,
-            "BYSETPOS" => rule.by_setpos = signed_list(&key, val, 366)?,
-            "BYDAY" => rule.by_day = val.split(',').map(parse_byday).collect::<Result<_, _>>()?,
+            "BYSECOND" => rule.by.second = int_list(&key, val, 0, 60)?,
+            "BYMINUTE" => rule.by.minute = int_list(&key, val, 0, 59)?,
+            "BYHOUR" => rule.by.hour = int_list(&key, val, 0, 23)?,
+            "BYMONTH" => rule.by.month = int_list(&key, val, 1, 12)?,
+            "BYMONTHDAY" => rule.by.monthday = signed_list(&key, val, 31)?,
+            "BYYEARDAY" => rule.by.yearday = signed_list(&key, val, 366)?,
+            "BYWEEKNO" => rule.by.weekno = signed_list(&key, val, 53)?,
+            "BYSETPOS" => rule.setpos = signed_list(&key, val, 366)?,
+            "BYDAY" => rule.by.day = val.split(',').map(parse_byday).collect::<Result<_, _>>()?,
             "WKST" => rule.wkst = parse_weekday(val)?,
             // RFC 5545 allows x-name parts; they mean nothing to free/busy.
             k if k.starts_with("X-") => {}
@@ -264,14 +278,14 @@ pub(crate) fn parse_rule_noting(value: &str, notes: &mut Vec<RuleNote>) -> Resul
     }
     rule.freq = freq.ok_or("it has no FREQ")?;
     // Leap seconds do not exist in free/busy; 60 means the last second.
-    for s in &mut rule.by_second {
+    for s in &mut rule.by.second {
         *s = (*s).min(59);
     }
     for list in [
-        &mut rule.by_second,
-        &mut rule.by_minute,
-        &mut rule.by_hour,
-        &mut rule.by_month,
+        &mut rule.by.second,
+        &mut rule.by.minute,
+        &mut rule.by.hour,
+        &mut rule.by.month,
     ] {
         list.sort_unstable();
         list.dedup();
@@ -460,7 +474,7 @@ impl<'a> Instances<'a> {
                 break;
             }
         }
-        apply_setpos(&self.rule.by_setpos, &mut self.buffer);
+        apply_setpos(&self.rule.setpos, &mut self.buffer);
     }
 
     /// For sub-daily frequencies the period fixes the hour/minute/second it stands for;
@@ -478,16 +492,16 @@ impl<'a> Instances<'a> {
         let r = self.rule;
         match r.freq {
             Freq::Secondly => (
-                only(h, &r.by_hour),
-                only(m, &r.by_minute),
-                only(s, &r.by_second),
+                only(h, &r.by.hour),
+                only(m, &r.by.minute),
+                only(s, &r.by.second),
             ),
             Freq::Minutely => (
-                only(h, &r.by_hour),
-                only(m, &r.by_minute),
+                only(h, &r.by.hour),
+                only(m, &r.by.minute),
                 e.seconds.clone(),
             ),
-            Freq::Hourly => (only(h, &r.by_hour), e.minutes.clone(), e.seconds.clone()),
+            Freq::Hourly => (only(h, &r.by.hour), e.minutes.clone(), e.seconds.clone()),
             _ => (e.hours.clone(), e.minutes.clone(), e.seconds.clone()),
         }
     }
@@ -539,14 +553,10 @@ impl Iterator for Instances<'_> {
 fn expand_defaults(rule: &Rule, dtstart: LocalDt) -> Expanded {
     let (_, month, dom) = dtstart.ymd();
     let (h, m, s) = dtstart.hms();
-    let mut by_day = rule.by_day.clone();
-    let mut by_monthday = rule.by_monthday.clone();
-    let mut by_month = rule.by_month.clone();
-    let no_day_part = rule.by_weekno.is_empty()
-        && rule.by_yearday.is_empty()
-        && rule.by_monthday.is_empty()
-        && rule.by_day.is_empty();
-    if no_day_part {
+    let mut by_day = rule.by.day.clone();
+    let mut by_monthday = rule.by.monthday.clone();
+    let mut by_month = rule.by.month.clone();
+    if !rule.by.has_day_part() {
         match rule.freq {
             Freq::Yearly => {
                 if by_month.is_empty() {
@@ -564,9 +574,9 @@ fn expand_defaults(rule: &Rule, dtstart: LocalDt) -> Expanded {
         by_day,
         by_monthday,
         by_month,
-        hours: or(&rule.by_hour, h),
-        minutes: or(&rule.by_minute, m),
-        seconds: or(&rule.by_second, s),
+        hours: or(&rule.by.hour, h),
+        minutes: or(&rule.by.minute, m),
+        seconds: or(&rule.by.second, s),
     }
 }
 
@@ -587,14 +597,14 @@ pub(crate) fn per_day_bound(rule: &Rule, dtstart: LocalDt) -> u64 {
     };
     match rule.freq {
         Freq::Secondly => stride(
-            n(&rule.by_hour, 24) * n(&rule.by_minute, 60) * n(&rule.by_second, 60),
+            n(&rule.by.hour, 24) * n(&rule.by.minute, 60) * n(&rule.by.second, 60),
             86_400,
         ),
         Freq::Minutely => {
-            stride(n(&rule.by_hour, 24) * n(&rule.by_minute, 60), 1_440) * e.seconds.len() as u64
+            stride(n(&rule.by.hour, 24) * n(&rule.by.minute, 60), 1_440) * e.seconds.len() as u64
         }
         Freq::Hourly => {
-            stride(n(&rule.by_hour, 24), 24) * (e.minutes.len() * e.seconds.len()) as u64
+            stride(n(&rule.by.hour, 24), 24) * (e.minutes.len() * e.seconds.len()) as u64
         }
         _ => (e.hours.len() * e.minutes.len() * e.seconds.len()) as u64,
     }
@@ -690,7 +700,7 @@ fn period_days(rule: &Rule, e: &Expanded, dtstart: LocalDt, k: i64) -> Option<(V
                 e.by_month.clone()
             };
             // Only the listed months: a yearly rule in a VTIMEZONE from 1601 stays cheap.
-            let days = if rule.by_weekno.is_empty() && rule.by_yearday.is_empty() {
+            let days = if rule.by.weekno.is_empty() && rule.by.yearday.is_empty() {
                 months.iter().flat_map(|&m| month_days(year, m)).collect()
             } else {
                 let first = days_from_civil(year, 1, 1);
@@ -762,7 +772,7 @@ fn day_matches(rule: &Rule, e: &Expanded, day: i64) -> bool {
     }
     let year_len: i32 = if is_leap_year(year) { 366 } else { 365 };
     let doy = (day - days_from_civil(year, 1, 1)) as i32 + 1;
-    if !rule.by_yearday.is_empty() && !counted_either_way(&rule.by_yearday, doy, year_len) {
+    if !rule.by.yearday.is_empty() && !counted_either_way(&rule.by.yearday, doy, year_len) {
         return false;
     }
     let month_len = i32::from(days_in_month(year, month));
@@ -770,7 +780,7 @@ fn day_matches(rule: &Rule, e: &Expanded, day: i64) -> bool {
     if !e.by_monthday.is_empty() && !counted_either_way(&e.by_monthday, dom, month_len) {
         return false;
     }
-    if rule.freq == Freq::Yearly && !rule.by_weekno.is_empty() && !weekno_matches(rule, day, year) {
+    if rule.freq == Freq::Yearly && !rule.by.weekno.is_empty() && !weekno_matches(rule, day, year) {
         return false;
     }
     if !e.by_day.is_empty() {
@@ -779,8 +789,8 @@ fn day_matches(rule: &Rule, e: &Expanded, day: i64) -> bool {
         // within the year for plain YEARLY, and mean nothing for other frequencies.
         let scope = match rule.freq {
             Freq::Monthly => Some((dom, month_len)),
-            Freq::Yearly if !rule.by_month.is_empty() => Some((dom, month_len)),
-            Freq::Yearly if rule.by_weekno.is_empty() => Some((doy, year_len)),
+            Freq::Yearly if !rule.by.month.is_empty() => Some((dom, month_len)),
+            Freq::Yearly if rule.by.weekno.is_empty() => Some((doy, year_len)),
             _ => None,
         };
         let hit = e.by_day.iter().any(|&(ord, d)| {
@@ -823,7 +833,7 @@ fn weekno_matches(rule: &Rule, day: i64, year: i32) -> bool {
     let start = week1_start(week_year, rule.wkst);
     let weeks = ((week1_start(week_year + 1, rule.wkst) - start) / 7) as i32;
     let no = ((day - start) / 7) as i32 + 1;
-    counted_either_way(&rule.by_weekno, no, weeks)
+    counted_either_way(&rule.by.weekno, no, weeks)
 }
 
 /// Whether `list` names the `n`-th of `len` (1-based), counted from the start (`n`) or,
@@ -1028,7 +1038,7 @@ mod tests {
         assert!(parse_rule("FREQ=DAILY;BYHOUR=24").is_err());
         assert!(parse_rule("FREQ=DAILY;X-FOO=1").is_ok());
         let r = parse_rule("FREQ=MONTHLY;BYDAY=+2MO,-1FR,SU;UNTIL=20261231T235959Z").unwrap();
-        assert_eq!(r.by_day, vec![(2, 0), (-1, 4), (0, 6)]);
+        assert_eq!(r.by.day, vec![(2, 0), (-1, 4), (0, 6)]);
         assert!(matches!(r.until, Some(When::Utc(_))));
     }
 }

@@ -18,7 +18,7 @@ use super::props::{Entry, rfc822_body};
 use super::{Found, Resource, header_str, locate, stream_listing};
 use crate::app::ops::{self, Ctx};
 use crate::protocol::address::UserAddress;
-use crate::protocol::browse_page::{self, Crumb, FolderRow, MessageView};
+use crate::protocol::browse_page::{self, Crumb, FolderRow, Link, MessageView, RowKind};
 use crate::protocol::dav_xml::values::write_content;
 use crate::protocol::mapi::{PropName, PropValue, tags};
 use crate::protocol::raster::SlotGrid;
@@ -219,37 +219,42 @@ const MEMBERS_COUNTED: usize = 1000;
 /// whose owner the directory knows) or its user count (an admin-group folder).
 fn listing_row(st: &AppState, e: Entry, in_fb_root: bool) -> FolderRow {
     let dn = owner_dn(&e.props).map(str::to_string);
-    let owner = dn.as_ref().and_then(|d| {
-        let u = st.store().find_user(&UserAddress::Ex(d.clone())).ok()??;
-        Some(browse_page::Owner {
-            display_name: u.display_name,
-            mail: u.mail,
-        })
-    });
-    let members = (in_fb_root && e.collection)
-        .then(|| crate::protocol::legacy_dn::AdminGroup::parse(&e.name).ok())
-        .flatten()
-        .map(|ag| {
-            let n = st
-                .store()
-                .fb_messages(&ag)
-                .take(MEMBERS_COUNTED + 1)
-                .count();
-            if n > MEMBERS_COUNTED {
-                browse_page::Members::AtLeast(MEMBERS_COUNTED as u64)
-            } else {
-                browse_page::Members::Exactly(n as u64)
-            }
+    let kind = if e.collection {
+        let members = in_fb_root
+            .then(|| crate::protocol::legacy_dn::AdminGroup::parse(&e.name).ok())
+            .flatten()
+            .map(|ag| {
+                let n = st
+                    .store()
+                    .fb_messages(&ag)
+                    .take(MEMBERS_COUNTED + 1)
+                    .count();
+                if n > MEMBERS_COUNTED {
+                    browse_page::Members::AtLeast(MEMBERS_COUNTED as u64)
+                } else {
+                    browse_page::Members::Exactly(n as u64)
+                }
+            });
+        RowKind::Folder { members }
+    } else {
+        let owner = dn.as_ref().and_then(|d| {
+            let u = st.store().find_user(&UserAddress::Ex(d.clone())).ok()??;
+            Some(browse_page::Owner {
+                display_name: u.display_name,
+                mail: u.mail,
+            })
         });
+        RowKind::Message { owner }
+    };
     FolderRow {
         note: dn,
-        owner,
-        members,
+        kind,
         size: e.content_length,
         modified: jiff::Timestamp::from_microsecond(e.modified_us).ok(),
-        is_folder: e.collection,
-        href: e.href,
-        name: e.name,
+        link: Link {
+            label: e.name,
+            href: e.href,
+        },
     }
 }
 
