@@ -298,7 +298,9 @@ ref() { sed -n "s/^REFERENCE-RESULT.* $1=\([0-9.]*\).*/\1/p" "$WORK/reference.ou
 # --- The table -------------------------------------------------------------------------
 PUB=$(result publish_per_s) REPUB=$(result republish_unchanged_per_s) REF=$(ref per_s)
 table() {
-    echo "schedplus $(git describe --always --dirty 2>/dev/null), $START_DATE, $(nproc) cores, load average at the start ${START_LOAD// //}, at the end $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/'); \`scripts/bench.sh $ARGS\`"
+    # The server measured says its own build (SCHEDPLUS_BIN may be another checkout's); the
+    # fixtures and bench programs are this checkout's.
+    echo "$("$BIN" --version) (bench programs: $(git describe --always --dirty 2>/dev/null)), $START_DATE, $(nproc) cores, load average at the start ${START_LOAD// //}, at the end $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/'); \`scripts/bench.sh $ARGS\`"
     echo
     echo "| work | schedplus | baseline in the same run | ratio |"
     echo "|---|---|---|---|"
