@@ -429,9 +429,9 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "cache_mb",
         env: "SCHEDPLUS_CACHE_MB",
-        default: Some("8"),
+        default: Some("16"),
         help: "page cache of the store (sled), MiB",
-        more: ": the most store pages kept in memory. A PROPFIND of a large folder peaks at about the start-up memory plus 25 MB plus 1.2 times this; a larger cache keeps the first queries after a write fast on a store bigger than it (repeated queries are answered from the row cache, fb_cache_bytes)",
+        more: ": the most store pages kept in memory. A PROPFIND of a large folder peaks at about the start-up memory plus 15 MB plus 1.2 times this; a larger cache keeps the first queries after a write fast on a store bigger than it (repeated queries are answered from the row cache, fb_cache_bytes)",
         group: Group::Store,
         value_name: "MIB",
         ..Setting::ROW

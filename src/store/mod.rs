@@ -93,8 +93,8 @@ pub use writer::{OwnerRule, WriteRefused, Writer};
 /// sled's page cache. Small on purpose: what the free/busy query reads again is kept by its
 /// own row and answer caches (`fb_cache_bytes`), and a page sled has evicted is read again
 /// from the file system's cache. A `PROPFIND` of a large folder peaks at about the start-up
-/// memory plus 25 MB plus 1.2 times this (docs/limits.md, "Memory").
-pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// memory plus 15 MB plus 1.2 times this (docs/limits.md, "Memory").
+pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 pub use durability::{DEFAULT_MIN_FREE_BYTES, WRITE_WAIT};
 use durability::{Durability, WriteGuard, WriteLock};
