@@ -73,8 +73,12 @@ pub struct FolderRow {
 /// A folder or a message, with what the Note column tells of each.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RowKind {
-    /// For an admin-group folder, the free/busy messages (one per user) it holds.
-    Folder { members: Option<Members> },
+    /// For an admin-group folder, the free/busy messages (one per user) it holds; for a
+    /// folder whose properties name an owner (a PROPPATCH may set one), that owner.
+    Folder {
+        members: Option<Members>,
+        owner: Option<Owner>,
+    },
     /// For a free/busy message, its owner, when the directory knows them.
     Message { owner: Option<Owner> },
 }
@@ -105,11 +109,11 @@ impl FolderRow {
         matches!(self.kind, RowKind::Folder { .. })
     }
 
-    /// A message's owner, when known.
+    /// The owner its properties name, when the directory knows them: a free/busy
+    /// message's, or any item's or folder's a PROPPATCH gave one.
     pub fn owner(&self) -> Option<&Owner> {
         match &self.kind {
-            RowKind::Message { owner } => owner.as_ref(),
-            RowKind::Folder { .. } => None,
+            RowKind::Message { owner } | RowKind::Folder { owner, .. } => owner.as_ref(),
         }
     }
 
@@ -368,7 +372,10 @@ pub fn folder_row(row: &FolderRow) -> String {
         h.text(&o.mail);
         h.raw("</a>");
     }
-    if let RowKind::Folder { members: Some(m) } = row.kind {
+    if let RowKind::Folder {
+        members: Some(m), ..
+    } = row.kind
+    {
         let (n, more) = match m {
             Members::Exactly(n) => (n, ""),
             Members::AtLeast(n) => (n, "+"),

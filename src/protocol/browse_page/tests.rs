@@ -170,7 +170,10 @@ fn folder_rows_are_escaped() {
             label: "<img src=x onerror=alert(1)> & \"Co\"".into(),
             href: "EX:_xF8FF_o=A%26B\"x".into(),
         },
-        kind: RowKind::Folder { members: None },
+        kind: RowKind::Folder {
+            members: None,
+            owner: None,
+        },
         modified: Some(ts("2026-11-24T09:15:00Z")),
         size: None,
         note: Some("<b>note</b> & more".into()),
@@ -655,7 +658,10 @@ fn write_sample_pages() {
             label: "Archive".into(),
             href: "Archive/".into(),
         },
-        kind: RowKind::Folder { members: None },
+        kind: RowKind::Folder {
+            members: None,
+            owner: None,
+        },
         modified: None,
         size: None,
         note: None,
@@ -707,6 +713,23 @@ fn listing_rows_name_the_owner_and_count_users() {
     );
     assert_balanced(&tr);
 
+    // A folder whose properties name an owner (a PROPPATCH may set one) shows it too.
+    let owned = folder_row(&FolderRow {
+        link: Link {
+            label: "Team".into(),
+            href: "Team/".into(),
+        },
+        kind: RowKind::Folder {
+            members: None,
+            owner: msg.owner().cloned(),
+        },
+        ..Default::default()
+    });
+    assert!(
+        owned.contains("<span class=\"person\">Dan &lt;Winship&gt;</span>"),
+        "{owned}"
+    );
+
     let folder = |members| {
         folder_row(&FolderRow {
             link: Link {
@@ -715,6 +738,7 @@ fn listing_rows_name_the_owner_and_count_users() {
             },
             kind: RowKind::Folder {
                 members: Some(members),
+                owner: None,
             },
             ..Default::default()
         })
@@ -733,7 +757,10 @@ fn rows_without_a_real_date_show_none() {
                 label: "SCHEDULE+ FREE BUSY".into(),
                 href: "SCHEDULE%2B%20FREE%20BUSY/".into(),
             },
-            kind: RowKind::Folder { members: None },
+            kind: RowKind::Folder {
+                members: None,
+                owner: None,
+            },
             modified,
             ..Default::default()
         })

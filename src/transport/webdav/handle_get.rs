@@ -219,6 +219,13 @@ const MEMBERS_COUNTED: usize = 1000;
 /// whose owner the directory knows) or its user count (an admin-group folder).
 fn listing_row(st: &AppState, e: Entry, in_fb_root: bool) -> FolderRow {
     let dn = owner_dn(&e.props).map(str::to_string);
+    let owner = dn.as_ref().and_then(|d| {
+        let u = st.store().find_user(&UserAddress::Ex(d.clone())).ok()??;
+        Some(browse_page::Owner {
+            display_name: u.display_name,
+            mail: u.mail,
+        })
+    });
     let kind = if e.collection {
         let members = in_fb_root
             .then(|| crate::protocol::legacy_dn::AdminGroup::parse(&e.name).ok())
@@ -235,15 +242,8 @@ fn listing_row(st: &AppState, e: Entry, in_fb_root: bool) -> FolderRow {
                     browse_page::Members::Exactly(n as u64)
                 }
             });
-        RowKind::Folder { members }
+        RowKind::Folder { members, owner }
     } else {
-        let owner = dn.as_ref().and_then(|d| {
-            let u = st.store().find_user(&UserAddress::Ex(d.clone())).ok()??;
-            Some(browse_page::Owner {
-                display_name: u.display_name,
-                mail: u.mail,
-            })
-        });
         RowKind::Message { owner }
     };
     FolderRow {
