@@ -577,9 +577,11 @@ impl Store {
     }
 }
 
-/// Messages per transaction of [`Store::publish_many_unsynced`] (its writes are held in
-/// memory until it commits).
-const PUBLISH_BATCH: usize = 64;
+/// Messages per transaction of [`Store::publish_queued_unsynced`] (its writes are held in
+/// memory until it commits: a few MiB at 256 free/busy messages of ~200 events each). As
+/// large as the poller's batch (`app::poller::ROUND_BATCH`), so a round's batch is one
+/// transaction.
+const PUBLISH_BATCH: usize = 256;
 
 /// The trees a publish writes, inside its transaction: messages, leaves, folders, meta,
 /// changes.
