@@ -57,7 +57,7 @@ use crate::publishing::publisher::{
     PublishError, PublishSettings, message_from_text, stored_message,
 };
 use crate::store::{
-    CleanupReport, DirtyEntry, PublishOutcome, PublishedMessage, Store, UserRecord,
+    CleanupReport, DirtyEntry, PublishOutcome, PublishedMessage, Queued, Store, UserRecord,
 };
 
 /// The default `--poll-interval`.
@@ -154,10 +154,14 @@ pub struct RoundReport {
     pub cleanup: Option<CleanupReport>,
 }
 
-/// Users a round publishes per store transaction ([`Store::publish_many_unsynced`]): one
+/// Users a round publishes per store transaction ([`Store::publish_queued_unsynced`]): one
 /// pass through sled's log for all of them, instead of one each; each message is visible
-/// once its batch is written, a few milliseconds after it was made.
-const ROUND_BATCH: usize = 64;
+/// once its batch is written, at most 256 publishes (about 0.2 s on the bench's calendars)
+/// after it was made. 256 rather than 64: each transaction has a cost of its own (the
+/// write lock, sled's batch seal), and in `benches/publish.rs` (200 users of ~200 events)
+/// the first publish's CPU per user fell from 1.095× the unchanged round's to 1.064×
+/// (medians of 10 runs); a change alone in its round is one batch of one, as before.
+const ROUND_BATCH: usize = 256;
 
 /// A user's message made in a round, waiting for its batch's transaction.
 struct Pending<'a> {
@@ -293,9 +297,13 @@ impl Poller {
                 return;
             }
         };
+        // A set, not a scan of `queued` per calendar: a start-up round with many users
+        // queued would otherwise fold every queued legacyDN once per calendar.
+        let queued: std::collections::HashSet<String> =
+            queued.iter().map(|q| q.legacy_dn.key()).collect();
         let mut batch = Vec::new();
         for key in keys {
-            if queued.iter().any(|q| q.legacy_dn.key() == key) {
+            if queued.contains(&key) {
                 continue;
             }
             let Some(user) = self.user(&key) else {
@@ -335,23 +343,20 @@ impl Poller {
     }
 
     /// Publish the batch's messages in one store transaction (visible at once, durable at
-    /// the round's sync), then record each and clear its queue mark. A store failure
-    /// leaves the mark: the user is published again next round.
+    /// the round's sync) that also clears their queue marks, then record each. A store
+    /// failure leaves the mark: the user is published again next round.
     fn write_batch(&self, batch: &mut Vec<Pending<'_>>, now: Timestamp, report: &mut RoundReport) {
         if batch.is_empty() {
             return;
         }
-        let msgs: Vec<PublishedMessage> = batch.iter().map(|p| p.msg.clone()).collect();
+        let queued: Vec<Queued<'_>> = batch.iter().map(|p| (&p.msg, p.entry)).collect();
         let results = self
             .store
-            .publish_many_unsynced(&msgs, now.as_microsecond());
+            .publish_queued_unsynced(&queued, now.as_microsecond());
+        drop(queued);
         for (p, r) in batch.drain(..).zip(results) {
-            let stored = r.is_ok();
             let outcome = r.map(|(o, _)| o).map_err(PublishError::from);
             self.record(&p.user, p.reason, p.lag, p.started, outcome, report);
-            if let (Some(entry), true) = (p.entry, stored) {
-                self.clear(entry);
-            }
         }
     }
 
@@ -699,6 +704,27 @@ mod tests {
                 .unwrap();
             assert!(!fb.fb.busy.as_slice().is_empty(), "{}", u.mail);
         }
+    }
+
+    /// Issue 13: a queued user whose new calendar gives the same free/busy is cleared from
+    /// the queue in the publish's own transaction, and the query's cached rows stay (a
+    /// mark cleared by a write of its own, as before, let the epoch go and dropped every
+    /// cached row at each such round).
+    #[test]
+    fn an_unchanged_queued_publish_clears_its_mark_and_keeps_the_cached_rows() {
+        let (_d, s, u) = setup();
+        let mut p = poller_at(&s, "2026-03-02T12:00:00Z");
+        crate::store::testutil::put_calendar(&s, &u.legacy_dn, CAL);
+        assert_eq!(p.round().published, 1);
+        // Another text, the same free/busy: queued again.
+        let same_fb = CAL.replace("UID:1", "UID:1\nSUMMARY:renamed");
+        crate::store::testutil::put_calendar(&s, &u.legacy_dn, &same_fb);
+        assert_eq!(s.dirty_users().unwrap().len(), 1);
+        let stamp = s.row_stamp();
+        let r = p.round();
+        assert_eq!((r.unchanged, r.published, r.failed), (1, 0, 0));
+        assert!(s.dirty_users().unwrap().is_empty(), "the mark is cleared");
+        assert_eq!(s.row_stamp(), stamp, "nothing a query reads was written");
     }
 
     #[test]

@@ -438,6 +438,8 @@ impl Store {
     /// Take `entry` off the queue if it was not marked again since it was read. Returns
     /// false when a newer change is queued (the poller publishes again next round).
     /// Not flushed: losing a clear in a crash only costs one redundant, unchanged publish.
+    /// (A publish by the poller clears its mark in its own transaction instead, see
+    /// [`Store::publish_queued_unsynced`].)
     pub fn clear_dirty(&self, entry: &DirtyEntry) -> Result<bool, StoreError> {
         let _w = self.begin_write()?;
         let key = entry.legacy_dn.key();
@@ -451,6 +453,18 @@ impl Store {
             Err(_) => Ok(false),
         }
     }
+}
+
+/// [`Store::clear_dirty`] inside a transaction (with the write lock held, as every mark is
+/// made, so a get then a remove is the compare-and-swap); false when marked again.
+pub(super) fn clear_mark_tx(td: &TransactionalTree, entry: &DirtyEntry) -> Result<bool, TxError> {
+    let key = entry.legacy_dn.key();
+    let read = codec::encode(&entry.record).map_err(codec_abort)?;
+    if td.get(key.as_bytes())?.as_deref() != Some(read.as_slice()) {
+        return Ok(false);
+    }
+    td.remove(key.as_bytes())?;
+    Ok(true)
 }
 
 #[cfg(test)]

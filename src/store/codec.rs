@@ -122,9 +122,34 @@ fn put_i64(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
+/// A message record's fields, borrowed: what [`encode_message_parts`] writes. A publish
+/// encodes the record it writes from the new properties and free/busy it already holds,
+/// without first copying them into a [`MessageRecord`].
+#[derive(Clone, Copy)]
+pub struct MessageParts<'a> {
+    pub leaf: &'a str,
+    pub subject: &'a str,
+    pub created_us: i64,
+    pub modified_us: i64,
+    pub props: &'a BTreeMap<PropName, PropValue>,
+    pub fb: &'a StoredFreeBusy,
+}
+
 /// A message record in the current layout (free/busy first).
 pub fn encode_message(rec: &MessageRecord) -> Result<Vec<u8>, CodecError> {
-    let fb = &rec.fb;
+    encode_message_parts(MessageParts {
+        leaf: &rec.leaf,
+        subject: &rec.subject,
+        created_us: rec.created_us,
+        modified_us: rec.modified_us,
+        props: &rec.props,
+        fb: &rec.fb,
+    })
+}
+
+/// [`encode_message`] from borrowed fields: the same bytes.
+pub fn encode_message_parts(rec: MessageParts<'_>) -> Result<Vec<u8>, CodecError> {
+    let fb = rec.fb;
     let n: usize = FbStatus::MARKED
         .iter()
         .map(|s| fb.fb.get(*s).map_or(0, IntervalSet::len))
@@ -150,11 +175,11 @@ pub fn encode_message(rec: &MessageRecord) -> Result<Vec<u8>, CodecError> {
         }
     }
     let tail = TailRef {
-        leaf: &rec.leaf,
-        subject: &rec.subject,
+        leaf: rec.leaf,
+        subject: rec.subject,
         created_us: rec.created_us,
         modified_us: rec.modified_us,
-        props: &rec.props,
+        props: rec.props,
     };
     bincode::serde::encode_into_std_write(&tail, &mut out, config())
         .map_err(|e| CodecError::Encode(e.to_string()))?;

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::TransactionalTree;
 
-use super::{Store, StoreError, TxError, changes, codec, codec_abort, count_tx, tx_result};
+use super::{
+    DirtyEntry, Store, StoreError, TxError, changes, codec, codec_abort, count_tx, tx_result,
+};
 use crate::protocol::freebusy::{FreeBusy, PublishRange};
 use crate::protocol::legacy_dn::fold_key;
 use crate::protocol::legacy_dn::{AdminGroup, Subject};
@@ -128,6 +130,10 @@ pub struct PublishedMessage {
     pub subject: Subject,
     pub props: BTreeMap<PropName, PropValue>,
 }
+
+/// One message of a poller's batch ([`Store::publish_queued_unsynced`]) and the
+/// republish mark its publish clears, if any.
+pub type Queued<'a> = (&'a PublishedMessage, Option<&'a DirtyEntry>);
 
 /// What a publish did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -375,33 +381,46 @@ impl Store {
         msgs: &[PublishedMessage],
         now_us: i64,
     ) -> Vec<Result<(PublishOutcome, usize), StoreError>> {
-        let prefixes: Vec<Vec<u8>> = msgs
+        let batch: Vec<Queued<'_>> = msgs.iter().map(|m| (m, None)).collect();
+        self.publish_queued_unsynced(&batch, now_us)
+    }
+
+    /// [`Store::publish_many_unsynced`] for the poller: each message with the republish
+    /// mark its publish answers, which is cleared in the publish's transaction (as
+    /// [`Store::clear_dirty`] would: only if not marked again since it was read), so a
+    /// round's publish costs one transaction and no separate write per user.
+    pub fn publish_queued_unsynced(
+        &self,
+        batch: &[Queued<'_>],
+        now_us: i64,
+    ) -> Vec<Result<(PublishOutcome, usize), StoreError>> {
+        let prefixes: Vec<Vec<u8>> = batch
             .iter()
-            .map(|m| message_prefix(&m.folder, &m.subject))
+            .map(|(m, _)| message_prefix(&m.folder, &m.subject))
             .collect();
         let distinct = prefixes
             .iter()
             .collect::<std::collections::HashSet<_>>()
             .len();
-        if msgs.len() > 1 && (distinct < msgs.len() || msgs.len() > PUBLISH_BATCH) {
+        if batch.len() > 1 && (distinct < batch.len() || batch.len() > PUBLISH_BATCH) {
             // Two publishes of one subject are two transactions, in order.
-            return msgs
-                .chunks(if distinct < msgs.len() {
+            return batch
+                .chunks(if distinct < batch.len() {
                     1
                 } else {
                     PUBLISH_BATCH
                 })
-                .flat_map(|c| self.publish_many_unsynced(c, now_us))
+                .flat_map(|c| self.publish_queued_unsynced(c, now_us))
                 .collect();
         }
-        let decoded: Vec<Result<StoredFreeBusy, StoreError>> = msgs
+        let decoded: Vec<Result<StoredFreeBusy, StoreError>> = batch
             .iter()
-            .map(|m| {
+            .map(|(m, _)| {
                 StoredFreeBusy::from_props(&m.props)
                     .map_err(|e| StoreError::Conflict(format!("refusing to publish: {e}")))
             })
             .collect();
-        match self.publish_tx(msgs, &prefixes, &decoded, now_us) {
+        match self.publish_tx(batch, &prefixes, &decoded, now_us) {
             Ok(done) => {
                 // One outcome per message that decoded, in order.
                 let mut done = done.into_iter();
@@ -410,19 +429,19 @@ impl Store {
                     .map(|d| d.map(|_| done.next().expect("an outcome per decoded message")))
                     .collect()
             }
-            Err(e) if msgs.len() == 1 => vec![Err(e)],
-            Err(_) => msgs
+            Err(e) if batch.len() == 1 => vec![Err(e)],
+            Err(_) => batch
                 .iter()
-                .flat_map(|m| self.publish_many_unsynced(std::slice::from_ref(m), now_us))
+                .flat_map(|q| self.publish_queued_unsynced(std::slice::from_ref(q), now_us))
                 .collect(),
         }
     }
 
-    /// The transaction of [`Store::publish_many_unsynced`]: the outcomes of the messages
+    /// The transaction of [`Store::publish_queued_unsynced`]: the outcomes of the messages
     /// whose free/busy decoded, in order.
     fn publish_tx(
         &self,
-        msgs: &[PublishedMessage],
+        batch: &[Queued<'_>],
         prefixes: &[Vec<u8>],
         decoded: &[Result<StoredFreeBusy, StoreError>],
         now_us: i64,
@@ -434,15 +453,23 @@ impl Store {
         // control: listed first; the write lock keeps each list exact) and a fresh id
         // drawn outside the transaction (sled ids are unique, not dense).
         let mut todo = Vec::new();
-        for ((msg, prefix), fb) in msgs.iter().zip(prefixes).zip(decoded) {
+        for (((msg, mark), prefix), fb) in batch.iter().zip(prefixes).zip(decoded) {
             if let Ok(fb) = fb {
-                todo.push((msg, prefix, fb, self.list_keys(prefix), i.db.generate_id()?));
+                let (existing, new_seq) = (self.list_keys(prefix), i.db.generate_id()?);
+                todo.push((*msg, *mark, prefix, fb, existing, new_seq));
             }
         }
-        let trees = (&i.messages, &i.leaves, &i.folders, &i.meta, &i.changes);
-        let results = tx_result(trees.transaction(|(tm, tl, tf, tmeta, tc)| {
+        let trees = (
+            &i.messages,
+            &i.leaves,
+            &i.folders,
+            &i.meta,
+            &i.changes,
+            &i.dirty,
+        );
+        let results = tx_result(trees.transaction(|(tm, tl, tf, tmeta, tc, td)| {
             let mut out = Vec::with_capacity(todo.len());
-            for (msg, prefix, fb, existing, new_seq) in &todo {
+            for (msg, mark, prefix, fb, existing, new_seq) in &todo {
                 out.push(publish_one_tx(
                     (tm, tl, tf, tmeta, tc),
                     msg,
@@ -452,6 +479,9 @@ impl Store {
                     *new_seq,
                     now_us,
                 )?);
+                if let Some(entry) = mark {
+                    super::calendars::clear_mark_tx(td, entry)?;
+                }
             }
             Ok::<_, TxError>(out)
         }))?;
@@ -461,7 +491,8 @@ impl Store {
             .sum();
         self.count_changed(0, delta);
         // A poller round republishes mostly unchanged calendars: those keep the query's
-        // cached rows (`fb_cache`); every other write drops them when it lets go.
+        // cached rows (`fb_cache`); every other write drops them when it lets go. (A
+        // cleared republish mark changes nothing a query reads.)
         if results.iter().all(|(o, _)| *o == PublishOutcome::Unchanged) {
             w.release_unchanged();
         }
@@ -546,9 +577,11 @@ impl Store {
     }
 }
 
-/// Messages per transaction of [`Store::publish_many_unsynced`] (its writes are held in
-/// memory until it commits).
-const PUBLISH_BATCH: usize = 64;
+/// Messages per transaction of [`Store::publish_queued_unsynced`] (its writes are held in
+/// memory until it commits: a few MiB at 256 free/busy messages of ~200 events each). As
+/// large as the poller's batch (`app::poller::ROUND_BATCH`), so a round's batch is one
+/// transaction.
+const PUBLISH_BATCH: usize = 256;
 
 /// The trees a publish writes, inside its transaction: messages, leaves, folders, meta,
 /// changes.
@@ -582,10 +615,19 @@ fn publish_one_tx(
             tl.remove(leaf_key(&msg.folder, &dup.leaf))?;
         }
         count_tx(tmeta, 0, -(dups.len() as i64))?;
-        let rec = keep.clone().changed(msg.props.clone(), fb.clone(), now);
+        // Encoded from the new properties and free/busy where they are, not copied into
+        // a record first (`MessageRecord::changed`'s fields).
+        let rec = codec::MessageParts {
+            leaf: &keep.leaf,
+            subject: &keep.subject,
+            created_us: keep.created_us,
+            modified_us: now,
+            props: &msg.props,
+            fb,
+        };
         tm.insert(
             keep_key.as_slice(),
-            codec::encode_message(&rec).map_err(codec_abort)?,
+            codec::encode_message_parts(rec).map_err(codec_abort)?,
         )?;
         changes::note_tx(tc, tmeta, &msg.folder, Some(&msg.subject), false, now)?;
         return Ok((PublishOutcome::Updated, dups.len()));
@@ -594,10 +636,18 @@ fn publish_one_tx(
     let key = [prefix, &new_seq.to_be_bytes()].concat();
     let leaf = free_leaf(tl, &msg.folder, &canonical_leaf(&msg.subject))?;
     tl.insert(leaf_key(&msg.folder, &leaf), key.as_slice())?;
-    let rec = MessageRecord::new(leaf, &msg.subject, msg.props.clone(), fb.clone(), now);
+    // `MessageRecord::new`'s fields, borrowed.
+    let rec = codec::MessageParts {
+        leaf: &leaf,
+        subject: msg.subject.as_str(),
+        created_us: now,
+        modified_us: now,
+        props: &msg.props,
+        fb,
+    };
     tm.insert(
         key.as_slice(),
-        codec::encode_message(&rec).map_err(codec_abort)?,
+        codec::encode_message_parts(rec).map_err(codec_abort)?,
     )?;
     count_tx(tmeta, 0, 1)?;
     changes::note_tx(tc, tmeta, &msg.folder, Some(&msg.subject), false, now)?;
@@ -777,6 +827,47 @@ mod tests {
             s.stats().messages,
             "the kept count is the tree's"
         );
+    }
+
+    /// A batch clears each published message's republish mark in its transaction, as
+    /// `clear_dirty` would: not a mark made again since it was read (that change stays
+    /// queued), and not the mark of a message refused.
+    #[test]
+    fn a_queued_batch_clears_only_the_marks_it_answers() {
+        use crate::store::testutil::put_calendar;
+        let (_d, s) = temp_store();
+        let (ann, bob, bad) = (message("ann", 60), message("bob", 120), undecodable("eve"));
+        let dn = |alias: &str| {
+            crate::protocol::legacy_dn::LegacyDn::parse(&format!(
+                "/o=Org/ou=AG/cn=Recipients/cn={alias}"
+            ))
+            .unwrap()
+        };
+        for alias in ["ann", "bob", "eve"] {
+            put_calendar(&s, &dn(alias), "A");
+        }
+        let read = s.dirty_users().unwrap();
+        let mark = |alias: &str| {
+            read.iter()
+                .find(|e| e.legacy_dn.key() == dn(alias).key())
+                .expect("queued")
+        };
+        // Bob's calendar changes again after the queue was read: a newer mark.
+        put_calendar(&s, &dn("bob"), "B");
+        let batch = [
+            (&ann, Some(mark("ann"))),
+            (&bob, Some(mark("bob"))),
+            (&bad, Some(mark("eve"))),
+        ];
+        let r = s.publish_queued_unsynced(&batch, stamp());
+        assert!(r[0].is_ok() && r[1].is_ok() && r[2].is_err(), "{r:?}");
+        let left: Vec<String> = s
+            .dirty_users()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.legacy_dn.key())
+            .collect();
+        assert_eq!(left, [dn("bob").key(), dn("eve").key()]);
     }
 
     #[test]

@@ -82,7 +82,8 @@ pub use groups::GroupRecord;
 pub use inspect::StoreDump;
 pub use messages::canonical_leaf;
 pub use messages::{
-    FolderRecord, FreeBusyRead, MessageRecord, PublishOutcome, PublishedMessage, StoredFreeBusy,
+    FolderRecord, FreeBusyRead, MessageRecord, PublishOutcome, PublishedMessage, Queued,
+    StoredFreeBusy,
 };
 pub use public_folders::{
     CopyDepth, MAX_TREE_ENTRIES, PfChildren, PfError, PfKind, PfNode, PfWrite,
