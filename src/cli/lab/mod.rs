@@ -64,7 +64,7 @@ pub struct ServerArg {
     #[command(flatten)]
     pub lab: LabDir,
     /// The admin token of a server given by URL that is not in a lab (its server.json).
-    #[arg(long, env = "SCHEDPLUS_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "SCHEDPLUS_TOKEN")]
     pub token: Option<String>,
 }
 
@@ -72,12 +72,7 @@ pub struct ServerArg {
 #[derive(clap::Args, Debug, Clone)]
 pub struct LabDir {
     /// The lab directory (`lab up --dir`); without it, the one `lab-*` directory here.
-    #[arg(
-        long = "lab",
-        value_name = "DIR",
-        env = "SCHEDPLUS_LAB",
-        hide_env_values = true
-    )]
+    #[arg(long = "lab", value_name = "DIR", env = "SCHEDPLUS_LAB")]
     pub dir: Option<PathBuf>,
 }
 
