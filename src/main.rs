@@ -20,7 +20,8 @@ fn main() -> std::process::ExitCode {
 /// `PROPFIND Depth: 1` of 100,000 messages peaked at 64 MB with 16 arenas and 48 MB with 2
 /// (the server at 22 MB before it, a 16 MiB page cache; measured with `MALLOC_ARENA_MAX`).
 /// Two arenas serve two busy threads at once; small blocks come from each thread's own
-/// cache (tcache) without taking an arena's lock at all.
+/// cache (tcache) without taking an arena's lock at all. An operator's own
+/// `MALLOC_ARENA_MAX` (read by glibc before `main`) is left as set.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn release_large_allocations() {
     // SAFETY: mallopt only changes allocator tuning; it is called before any other thread
@@ -28,7 +29,9 @@ fn release_large_allocations() {
     // positive value are always accepted.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
     }
 }
 

@@ -156,9 +156,9 @@ fn a_store_written_by_the_published_sled_opens() {
     assert_eq!(again.store().stats().messages, 20);
 }
 
-/// sled keeps an entry of about 100 bytes in memory for every page from open to close
-/// (loaded whole at open), so the page count decides the memory a store of a million users
-/// starts with (docs/limits.md). Published, sled split a leaf at 17 entries whatever their
+/// sled keeps an entry of about 220 bytes (with its fragments) in memory for every page
+/// from open to close (loaded whole at open), so the page count decides the memory a store
+/// of a million users starts with (docs/limits.md). Published, sled split a leaf at 17 entries whatever their
 /// size, and an ordered load left leaves of 8 or 9: a tree of small entries (a user's
 /// addresses, the change log) took a page for every 8 of them. Patched, a leaf of small
 /// entries grows to 8 KiB before it splits.

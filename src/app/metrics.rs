@@ -329,7 +329,7 @@ const FAMILIES: &[(&str, Family, Option<metrics::Unit>, &str)] = &[
         STORE_PAGES,
         Family::Gauge,
         None,
-        "pages in the store's page table, each about 100 bytes of memory while the store is open, cached or not",
+        "pages in the store's page table, each about 220 bytes of memory while the store is open, cached or not",
     ),
 ];
 

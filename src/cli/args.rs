@@ -506,7 +506,12 @@ mod tests {
         cmd.build();
         let mut seen = Vec::new();
         walk(&cmd, &mut seen);
-        for env in ["SCHEDPLUS_CONFIG", "SCHEDPLUS_REMOTE_PASSWORD"] {
+        for env in [
+            "SCHEDPLUS_CONFIG",
+            "SCHEDPLUS_REMOTE_PASSWORD",
+            "SCHEDPLUS_TOKEN",
+            "SCHEDPLUS_LAB",
+        ] {
             assert!(seen.iter().any(|e| e == env), "{env} not found in {seen:?}");
         }
     }

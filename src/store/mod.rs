@@ -494,7 +494,7 @@ impl Store {
         self.inner.db.size_on_disk().unwrap_or(0)
     }
 
-    /// The pages of sled's page table: each costs about 100 bytes of memory from open to
+    /// The pages of sled's page table: each costs about 220 bytes of memory from open to
     /// close, whether its contents are cached or not (`vendor/sled/PATCHES.md`).
     pub fn page_table_len(&self) -> u64 {
         self.inner.db.page_table_len()

@@ -656,7 +656,7 @@ impl Node {
 
         // schedplus patch (PATCHES.md, 3): a leaf of more than 16 entries splits only once
         // its keys and values pass LEAF_SPLIT_BYTES, so leaves of small entries hold a few
-        // KiB instead of 16 entries of 50 to 150 bytes. Every page costs about 100 bytes
+        // KiB instead of 16 entries of 50 to 150 bytes. Every page costs about 220 bytes
         // of page table for as long as the store is open, loaded whole at start.
         let size_checks = self.data.len() > threshold
             && (self.data.is_index()
