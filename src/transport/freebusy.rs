@@ -24,19 +24,34 @@ pub async fn handle(
     req: Request,
     kept: Option<(Bytes, answer::AnswerStats)>,
 ) -> Result<Response, HttpError> {
+    // A kept answer passed the no-replica gate when it was made, and cannot outlive a write
+    // that moves one of its users (`replicas` is fixed while serving). Otherwise the query is
+    // parsed once, for the gate and the answer; the gate comes first, as a bad query is the
+    // answer's 400 and a wrong method its 405.
+    let raw = req.query.unwrap_or_default();
+    // Err: the kept answer; Ok: the query parsed, or why it is refused.
+    let parsed = match kept {
+        Some(whole) => Err(whole),
+        None => Ok(parse_query(&raw, &state.limits().query)),
+    };
+    if let Ok(Ok(q)) = &parsed {
+        super::replication::no_replica_for_query(state, q).await?;
+    }
     if req.method != Method::GET && req.method != Method::HEAD {
         return Err(HttpError::method_not_allowed(
             "GET, HEAD",
             "the freebusy query is answered to GET and HEAD",
         ));
     }
-    if let Some((whole, stats)) = kept {
-        counted(stats);
-        let r = outbound::shared(state, StatusCode::OK, ANSWER_TYPE, whole).await;
-        return Ok(no_cache(r));
-    }
-    let raw = req.query.unwrap_or_default();
-    let q = parse_query(&raw, &state.limits().query).map_err(|e| {
+    let parsed = match parsed {
+        Err((whole, stats)) => {
+            counted(stats);
+            let r = outbound::shared(state, StatusCode::OK, ANSWER_TYPE, whole).await;
+            return Ok(no_cache(r));
+        }
+        Ok(parsed) => parsed,
+    };
+    let q = parsed.map_err(|e| {
         tracing::warn!(
             event_id = 4003,
             url = %format!("{}?{raw}", req.path),

@@ -176,16 +176,11 @@ async fn route(state: &AppState, req: Request) -> Result<Response, HttpError> {
         let kept = freebusy::kept(state, raw);
         if kept.is_some() || crate::protocol::query::is_freebusy_query(raw) {
             state.auth().read(&req.principal)?;
-            // A kept answer passed the no-replica gate when it was made, and cannot outlive
-            // a write that moves one of its users (`replicas` is fixed while serving).
-            if kept.is_none() {
-                replication::no_replica(state, path, Some(raw), true).await?;
-            }
             return freebusy::handle(state, req, kept).await;
         }
     }
     if is_under_public(path) {
-        replication::no_replica(state, path, None, false).await?;
+        replication::no_replica(state, path)?;
         return webdav::handle(state, req).await;
     }
     Err(HttpError::not_found(format!(

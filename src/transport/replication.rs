@@ -121,36 +121,34 @@ pub(super) fn no_replica_answer(
     HttpError::new(StatusCode::SERVICE_UNAVAILABLE, body.trim_end())
 }
 
-/// 503 when `req` is about an admin-group folder this server holds no replica of: a free/busy
-/// query naming a user of one (the first such user decides), or a WebDAV request at or
-/// under one. Nothing is looked at when the server holds every folder.
-pub async fn no_replica(
+/// 503 when a WebDAV request at `path` is at or under an admin-group folder this server
+/// holds no replica of. Nothing is looked at when the server holds every folder.
+pub fn no_replica(state: &super::AppState, path: &str) -> Result<(), HttpError> {
+    if state.topology().settings.replicas.is_all() {
+        return Ok(());
+    }
+    match super::webdav::path::resolve(path) {
+        Ok(Resource::FbFolder(folder) | Resource::FbItem(folder, _)) => refuse(state, &folder),
+        // Not an admin-group folder, or not a path at all: the handler answers.
+        _ => Ok(()),
+    }
+}
+
+/// 503 when the free/busy query `q` names a user of an admin-group folder this server holds
+/// no replica of (the first such user decides). Nothing is looked at when the server holds
+/// every folder.
+pub async fn no_replica_for_query(
     state: &super::AppState,
-    path: &str,
-    query: Option<&str>,
-    freebusy: bool,
+    q: &crate::protocol::query::FreeBusyQuery,
 ) -> Result<(), HttpError> {
     if state.topology().settings.replicas.is_all() {
         return Ok(());
     }
-    if !freebusy {
-        return match super::webdav::path::resolve(path) {
-            Ok(Resource::FbFolder(folder) | Resource::FbItem(folder, _)) => refuse(state, &folder),
-            // Not an admin-group folder, or not a path at all: the handler answers.
-            _ => Ok(()),
-        };
-    }
-    let Some(query) = query else {
-        return Ok(());
-    };
-    let Ok(q) = crate::protocol::query::parse_query(query, &state.limits().query) else {
-        // A bad query is the handler's 400.
-        return Ok(());
-    };
+    let users = q.users.clone();
     let folders = state
         .blocking(move |st| {
             let mut folders = Vec::new();
-            for addr in &q.users {
+            for addr in &users {
                 let folder = match addr {
                     UserAddress::Ex(dn) => LegacyDn::parse(dn).ok().map(|d| d.admin_group()),
                     other => st
