@@ -360,12 +360,13 @@ fn topology(
         replication: r::ReplicationSettings {
             peers: list(settings, "replication_peers", r::parse_peers)?,
             interval: duration("replication_interval")?,
-            secret: secret.clone(),
+            secret,
         },
         exchsync: r::ExchsyncSettings {
             links: list(settings, "exchsync_links", r::parse_links)?,
             interval: duration("exchsync_interval")?,
-            secret: text("exchsync_secret")?.or(secret),
+            // Unset: the replication secret (`TopologySettings::link_secret`).
+            secret: text("exchsync_secret")?,
         },
     })
 }

@@ -47,13 +47,7 @@ pub async fn handle(state: &super::AppState, mut req: Request) -> Result<Respons
         ));
     }
     let topology = state.topology();
-    if topology
-        .settings
-        .replication
-        .secret
-        .as_deref()
-        .is_none_or(str::is_empty)
-    {
+    if topology.settings.replication.configured_secret().is_none() {
         return Err(HttpError::forbidden(
             "replication is off on this server: it has no replication_secret",
         ));

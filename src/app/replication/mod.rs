@@ -128,6 +128,14 @@ impl Default for ExchsyncSettings {
     }
 }
 
+impl ReplicationSettings {
+    /// The replication secret, if one is set and not empty: without one, replication is
+    /// off (the endpoint refuses every request, and no peer is asked).
+    pub fn configured_secret(&self) -> Option<&str> {
+        self.secret.as_deref().filter(|s| !s.is_empty())
+    }
+}
+
 impl TopologySettings {
     /// The secret Exchsync sessions send their destinations: `exchsync_secret`, else
     /// `replication_secret`; empty when neither is set.
@@ -135,7 +143,7 @@ impl TopologySettings {
         self.exchsync
             .secret
             .as_deref()
-            .or(self.replication.secret.as_deref())
+            .or(self.replication.configured_secret())
             .unwrap_or_default()
     }
 }
@@ -272,8 +280,8 @@ impl Topology {
 
     /// Is `given` the replication secret? Always false without one configured.
     pub fn secret_ok(&self, given: Option<&[u8]>) -> bool {
-        match (&self.settings.replication.secret, given) {
-            (Some(s), Some(g)) if !s.is_empty() => crate::auth::constant_time_eq(g, s.as_bytes()),
+        match (self.settings.replication.configured_secret(), given) {
+            (Some(s), Some(g)) => crate::auth::constant_time_eq(g, s.as_bytes()),
             _ => false,
         }
     }
@@ -498,8 +506,7 @@ pub fn pull_from(
     let secret = topology
         .settings
         .replication
-        .secret
-        .as_deref()
+        .configured_secret()
         .unwrap_or_default();
     let mark_name = peer_mark(&peer.name);
     let mut report = RoundReport {
@@ -655,7 +662,7 @@ pub fn spawn(
     );
     let mut tasks = Vec::new();
     if !s.replication.peers.is_empty() {
-        if s.replication.secret.as_deref().is_none_or(str::is_empty) {
+        if s.replication.configured_secret().is_none() {
             tracing::warn!(
                 "replication_peers is set but replication_secret is not: no peer is asked"
             );
