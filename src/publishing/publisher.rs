@@ -153,7 +153,7 @@ pub fn republish_user(
 }
 
 /// The message a publish at `now` writes for `user` from `text`, their calendar: what the
-/// poller's round publishes, a batch of users at a time ([`Store::publish_many_unsynced`]),
+/// poller's round publishes, a batch of users at a time ([`Store::publish_queued_unsynced`]),
 /// each batch visible at once and durable at the round's [`Store::sync`]. No report of
 /// the blocks that changed is made: the round has no reader for one.
 pub fn message_from_text(

@@ -454,7 +454,7 @@ impl Store {
         self.inner.durability.wait_durable(&self.inner.path)
     }
 
-    /// Make everything written so far durable (after [`Store::publish_unsynced`]).
+    /// Make everything written so far durable (after [`Store::publish_queued_unsynced`]).
     pub fn sync(&self) -> Result<(), StoreError> {
         self.flush()
     }

@@ -139,10 +139,10 @@ pub async fn no_replica_for_query(
         return Ok(());
     }
     let users = q.users.clone();
-    let folders = state
+    // The users are looked up in order until one is of a folder not held here.
+    let missing = state
         .blocking(move |st| {
-            let mut folders = Vec::new();
-            for addr in &users {
+            users.iter().find_map(|addr| {
                 let folder = match addr {
                     UserAddress::Ex(dn) => LegacyDn::parse(dn).ok().map(|d| d.admin_group()),
                     other => st
@@ -152,10 +152,9 @@ pub async fn no_replica_for_query(
                         .flatten()
                         .map(|u| u.legacy_dn.admin_group()),
                 };
-                folders.extend(folder);
-            }
-            folders
+                folder.filter(|f| !st.topology().holds(f))
+            })
         })
         .await?;
-    folders.iter().try_for_each(|f| refuse(state, f))
+    missing.map_or(Ok(()), |f| refuse(state, &f))
 }
