@@ -4,8 +4,8 @@
 //! `USERS` (default 200), `ROUNDS` (latency samples, default 20), `POLL_MS` (the poller's
 //! interval in the latency run, default 250), `PUBLISH_BENCH_CALENDARS` (a folder: the
 //! first round's calendars are also written there as `u<i>.ics`, for `scripts/bench.sh`'s
-//! reference publisher), `PUBLISH_BENCH_THROUGHPUT_ONLY` (set: part 1 only). Besides the prose, each part prints one `BENCH-RESULT key=value …`
-//! line for `scripts/bench.sh`.
+//! reference publisher), `PUBLISH_BENCH_THROUGHPUT_ONLY` (set: part 1 only). Besides the
+//! prose, each part prints one `BENCH-RESULT key=value …` line for `scripts/bench.sh`.
 //!
 //! 1. **Throughput**, in users per second, of the poller's round (`app::poller::Poller`,
 //!    what the server runs) over USERS users whose calendars hold about 200 events each

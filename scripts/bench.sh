@@ -309,6 +309,7 @@ ref() { sed -n "s/^REFERENCE-RESULT.* $1=\([0-9.]*\).*/\1/p" "$WORK/reference.ou
 
 # --- The table -------------------------------------------------------------------------
 PUB=$(result publish_per_s) REPUB=$(result republish_unchanged_per_s) REF=$(ref per_s)
+PUB_CPU=$(result publish_cpu_us) REPUB_CPU=$(result republish_unchanged_cpu_us)
 table() {
     # The server measured says its own build (SCHEDPLUS_BIN may be another checkout's); the
     # fixtures and bench programs are this checkout's.
@@ -324,7 +325,7 @@ table() {
     echo "| directory import, $N users | $IMP_S s, $IMP_MB MB peak RSS | $SMALL users: $IMPS_S s, $IMPS_MB MB | RSS $(ratio "$IMP_MB" "$IMPS_MB" 1)x for 10x users |"
     echo "| start on a $N-user, $N-message store (first start after filling it: $SN1_S s) | $SN_S s, $SN_MB MB RSS | 200-user store: $S200_S s, $S200_MB MB | $(ratio "$SN_S" "$S200_S" 1)x time, $(ratio "$SN_MB" "$S200_MB" 1)x RSS |"
     echo "| PROPFIND Depth 1, $LISTED messages | $(fmt "$D1_S" 2) s, $PF_PEAK_MB MB peak RSS | Depth 0: $(fmt "$D0_S" 3) s; peak RSS before: $PF_BEFORE_MB MB | $(ratio "$PF_PEAK_MB" "$PF_BEFORE_MB")x RSS |"
-    echo "| publish from ~200-event calendars, $PUBLISH_USERS users | $(fmt "$PUB" 0) users/s | republish of unchanged: $(fmt "$REPUB" 0)/s; Python icalendar + recurring-ical-events: $(fmt "$REF" 1)/s (equal on $(ref equal) of $(ref users)) | $(ratio "$PUB" "$REPUB"); $(ratio "$PUB" "$REF" 1)x |"
+    echo "| publish from ~200-event calendars, $PUBLISH_USERS users | $(fmt "$PUB" 0) users/s, $PUB_CPU µs CPU a user | republish of unchanged: $(fmt "$REPUB" 0)/s, $REPUB_CPU µs; Python icalendar + recurring-ical-events: $(fmt "$REF" 1)/s (equal on $(ref equal) of $(ref users)) | $(ratio "$PUB" "$REPUB") (CPU $(ratio "$REPUB_CPU" "$PUB_CPU")); $(ratio "$PUB" "$REF" 1)x |"
     echo "| change → visible, poller at 1 s ($(result rounds) changes) | p50 $(result poller_p50_ms) ms, p99 $(result poller_p99_ms) ms | published directly: p50 $(result direct_p50_ms) ms, p99 $(result direct_p99_ms) ms | |"
     echo "| change → visible, --publish on-change ($(result rounds) changes) | p50 $(result onchange_p50_ms) ms, p99 $(result onchange_p99_ms) ms | published directly: p50 $(result direct_p50_ms) ms, p99 $(result direct_p99_ms) ms | |"
 }

@@ -2,10 +2,11 @@
 //! given up when the client stops reading.
 //!
 //! Owns [`Pages`] (a body produced in pages on the blocking pool), [`stream_pages`] (the
-//! response that drives it), [`whole`] and [`shared`] (a body already made), [`RowPages`] (a head, rows from a store iterator, a tail: the
-//! shape of every listing), [`AnswerBudget`] (the bytes of pages handed to connections and
-//! not yet written to their sockets, across all connections) and [`WriteTimeout`] (a
-//! connection whose client has not taken a byte for `send_timeout` is closed).
+//! response that drives it), [`whole`] and [`shared`] (a body already made), [`RowPages`]
+//! (a head, rows from a store iterator, a tail: the shape of every listing),
+//! [`AnswerBudget`] (the bytes of pages handed to connections and not yet written to their
+//! sockets, across all connections) and [`WriteTimeout`] (a connection whose client has not
+//! taken a byte for `send_timeout` is closed).
 //!
 //! Why pages: a producer that runs to its end on a store thread and waits for the client
 //! whenever its buffer is full holds that thread for as long as the client does not read;
