@@ -382,9 +382,10 @@ fn the_demo_banners_ews_example_answers_this_weeks_free_busy() {
         .unwrap_or_else(|| panic!("an EWS example in the banner:\n{}", lines.join("\n")))
         .trim()
         .to_string();
-    let out = Command::new("bash")
+    // Bounded, so that a server that never answers fails the test rather than hangs it.
+    let out = Command::new("timeout")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["-c", &example])
+        .args(["60", "bash", "-c", &example])
         .output()
         .unwrap();
     let _ = child.kill();
